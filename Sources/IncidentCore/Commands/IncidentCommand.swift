@@ -1,0 +1,175 @@
+import Foundation
+
+/// Who or what a command points at: a person by chat mention, or a rotation from the config.
+public enum PageTarget: Sendable, Hashable {
+    case user(ChatUser)
+    case rotation(String)
+}
+
+/// Which incident a command is about when it says so (`/incident update INC-42 ...`); otherwise the
+/// incident whose channel or thread the command was typed in.
+public typealias IncidentReference = IncidentID?
+
+/// The `/incident` language as plain data. `CommandParser` produces it; `IncidentEngine` acts on it.
+public enum IncidentCommand: Sendable, Hashable {
+    case declare(severity: String, title: String)
+    case ack(IncidentReference)
+    case update(IncidentReference, text: String)
+    case status(IncidentReference, IncidentStatus, text: String?)
+    case severity(IncidentReference, String)
+    case role(IncidentReference, IncidentRole, ChatUser)
+    case note(IncidentReference, text: String)
+    case mitigate(IncidentReference, text: String?)
+    case resolve(IncidentReference, text: String?)
+    case close(IncidentReference, text: String?)
+    case reopen(IncidentReference)
+    case timeline(IncidentReference)
+    case postmortem(IncidentReference)
+    case list(includeClosed: Bool)
+    case oncall(OnCallCommand)
+    case page(IncidentReference, PageTarget)
+    case escalate(IncidentReference)
+    case help(verb: String?)
+
+    /// The canonical verb, used for metrics and help.
+    public var verb: CommandVerb {
+        switch self {
+        case .declare: .declare
+        case .ack: .ack
+        case .update: .update
+        case .status: .status
+        case .severity: .severity
+        case .role: .role
+        case .note: .note
+        case .mitigate: .mitigate
+        case .resolve: .resolve
+        case .close: .close
+        case .reopen: .reopen
+        case .timeline: .timeline
+        case .postmortem: .postmortem
+        case .list: .list
+        case .oncall: .oncall
+        case .page: .page
+        case .escalate: .escalate
+        case .help: .help
+        }
+    }
+
+    /// The incident the command names explicitly, if any.
+    public var explicitIncident: IncidentID? {
+        switch self {
+        case .ack(let ref), .update(let ref, _), .status(let ref, _, _), .severity(let ref, _), .role(let ref, _, _),
+            .note(let ref, _), .mitigate(let ref, _), .resolve(let ref, _), .close(let ref, _), .reopen(let ref),
+            .timeline(let ref), .postmortem(let ref), .page(let ref, _), .escalate(let ref):
+            ref
+        case .declare, .list, .oncall, .help: nil
+        }
+    }
+}
+
+/// `/incident oncall`, `/incident oncall override @bob until 2026-11-25 09:00`, `/incident oncall override @bob for 4h`.
+public enum OnCallCommand: Sendable, Hashable {
+    case show(rotation: String?)
+    case override(user: ChatUser, rotation: String?, until: OverrideEnd)
+}
+
+public enum OverrideEnd: Sendable, Hashable {
+    /// A local date and time, read in the rotation's (or the user's) time zone.
+    case localTime(year: Int, month: Int, day: Int, hour: Int, minute: Int)
+    case duration(TimeSpan)
+}
+
+/// Every verb with the words that name it. The first alias is the canonical one.
+public enum CommandVerb: String, Sendable, CaseIterable {
+    case declare, ack, update, status, severity, role, note, mitigate, resolve, close, reopen, timeline
+    case postmortem, list, oncall, page, escalate, help
+
+    public var aliases: [String] {
+        switch self {
+        case .declare: ["declare", "create", "new", "open", "start"]
+        case .ack: ["ack", "acknowledge", "acknowledged"]
+        case .update: ["update", "post", "u"]
+        case .status: ["status", "state"]
+        case .severity: ["severity", "sev", "escalate-to", "setsev"]
+        case .role: ["role", "assign"]
+        case .note: ["note", "log"]
+        case .mitigate: ["mitigate", "mitigated"]
+        case .resolve: ["resolve", "resolved", "fixed"]
+        case .close: ["close", "closed", "end"]
+        case .reopen: ["reopen"]
+        case .timeline: ["timeline", "history"]
+        case .postmortem: ["postmortem", "post-mortem", "pm", "review", "summary"]
+        case .list: ["list", "ls", "incidents"]
+        case .oncall: ["oncall", "on-call", "who"]
+        case .page: ["page", "call"]
+        case .escalate: ["escalate"]
+        case .help: ["help", "?", "-h", "--help"]
+        }
+    }
+
+    /// The usage line shown in help and in error replies.
+    public var usage: String {
+        switch self {
+        case .declare: "/incident declare <severity> <title>   (also: /incident SEV1 <title>)"
+        case .ack: "/incident ack [INC-n]"
+        case .update: "/incident update [INC-n] <text>"
+        case .status: "/incident status [INC-n] <investigating|identified|monitoring|resolved> [public text]"
+        case .severity: "/incident severity [INC-n] <level>"
+        case .role: "/incident role [INC-n] <ic|lead|comms|scribe> <@user>"
+        case .note: "/incident note [INC-n] <text>"
+        case .mitigate: "/incident mitigate [INC-n] [text]"
+        case .resolve: "/incident resolve [INC-n] [text]"
+        case .close: "/incident close [INC-n] [text]"
+        case .reopen: "/incident reopen [INC-n]"
+        case .timeline: "/incident timeline [INC-n]"
+        case .postmortem: "/incident postmortem [INC-n]"
+        case .list: "/incident list [all]"
+        case .oncall: "/incident oncall [rotation] | /incident oncall override <@user> [rotation] until <YYYY-MM-DD HH:MM> | for <duration>"
+        case .page: "/incident page [INC-n] <@user|rotation>"
+        case .escalate: "/incident escalate [INC-n]"
+        case .help: "/incident help [verb]"
+        }
+    }
+
+    public var summary: String {
+        switch self {
+        case .declare: "Declare an incident: opens its channel, pages on-call, starts the update clock."
+        case .ack: "Acknowledge the page: stops escalation."
+        case .update: "Post a status update: resets the update reminder."
+        case .status: "Move the incident to investigating, identified, monitoring or resolved."
+        case .severity: "Change the severity: re-times reminders and paging."
+        case .role: "Assign a role: incident commander, tech lead, comms or scribe."
+        case .note: "Add a line to the timeline without posting an update."
+        case .mitigate: "Mark the impact as mitigated (the fix may still be to come)."
+        case .resolve: "Mark the incident resolved: stops reminders, starts the review clock."
+        case .close: "Close the incident (resolving it first if needed)."
+        case .reopen: "Reopen a resolved or closed incident."
+        case .timeline: "Show the incident's timeline."
+        case .postmortem: "Draft a blameless post-mortem from the timeline."
+        case .list: "List open incidents (`all` includes closed ones)."
+        case .oncall: "Show who is on call, or override the rotation."
+        case .page: "Page a person or a rotation for this incident."
+        case .escalate: "Notify the next step of the escalation chain now."
+        case .help: "Show this help, or the usage of one verb."
+        }
+    }
+
+    public static func named(_ word: String) -> CommandVerb? {
+        let lowered = word.lowercased()
+        return allCases.first { $0.aliases.contains(lowered) }
+    }
+}
+
+/// A command that could not be understood. `message` says what was wrong; `usage` shows the closest
+/// valid form. Replying with it never changes anything.
+public struct CommandUsageError: Error, Sendable, Hashable {
+    public var message: String
+    public var usage: String
+
+    public init(message: String, usage: String) {
+        self.message = message
+        self.usage = usage
+    }
+
+    public var replyText: String { "\(message)\nUsage: \(usage)" }
+}

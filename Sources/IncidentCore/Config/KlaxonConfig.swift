@@ -1,0 +1,398 @@
+import Foundation
+
+/// Everything `bot-config.json` says. `ConfigLoader` builds it and reports every problem with the JSON path
+/// of the field at fault; once built, a config is valid: cross references (rotation members, escalation
+/// targets, severity ids) have been checked.
+public struct KlaxonConfig: Sendable {
+    public var server: ServerConfig
+    public var storage: StorageConfig
+    public var logging: LoggingConfig
+    public var platforms: PlatformsConfig
+    public var incidents: IncidentsConfig
+    /// In order of gravity: the first is the worst.
+    public var severities: [SeverityPolicy]
+    /// Person id (as used in rotations and escalation) → their identities.
+    public var people: [String: Person]
+    public var oncall: OnCallConfig
+    /// Template name → mustache source, overriding the defaults in `DefaultTemplates`.
+    public var templates: [String: String]
+    public var outbox: OutboxConfig
+
+    public init(
+        server: ServerConfig = .init(), storage: StorageConfig = .init(), logging: LoggingConfig = .init(),
+        platforms: PlatformsConfig = .init(), incidents: IncidentsConfig = .init(), severities: [SeverityPolicy],
+        people: [String: Person] = [:], oncall: OnCallConfig = .init(), templates: [String: String] = [:],
+        outbox: OutboxConfig = .init()
+    ) {
+        self.server = server
+        self.storage = storage
+        self.logging = logging
+        self.platforms = platforms
+        self.incidents = incidents
+        self.severities = severities
+        self.people = people
+        self.oncall = oncall
+        self.templates = templates
+        self.outbox = outbox
+    }
+
+    /// Finds a severity by id or alias, forgiving of case and of the ways people write it:
+    /// `sev1`, `SEV-1`, `Sev 1`, `p0`, `critical`.
+    public func severity(named token: String) -> SeverityPolicy? {
+        let wanted = SeverityPolicy.normalize(token)
+        return severities.first { policy in
+            SeverityPolicy.normalize(policy.id) == wanted || policy.aliases.contains { SeverityPolicy.normalize($0) == wanted }
+        }
+    }
+
+    public func severity(id: String) -> SeverityPolicy? { severities.first { $0.id == id } }
+
+    /// The person whose identity on `platform` is `user` (by id, or by name where ids are usernames).
+    public func personID(for user: ChatUser, on platform: PlatformKind) -> String? {
+        people.sorted { $0.key < $1.key }.first { _, person in
+            guard let identity = person.identity(on: platform) else { return false }
+            return identity == user.id || identity == user.name
+        }?.key
+    }
+}
+
+public struct ServerConfig: Sendable {
+    public var host: String = "127.0.0.1"
+    public var port: Int = 8080
+    /// Larger request bodies are refused with 413.
+    public var maxBodyBytes: Int = 1 << 20
+    public init(host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 1 << 20) {
+        self.host = host
+        self.port = port
+        self.maxBodyBytes = maxBodyBytes
+    }
+}
+
+public struct StorageConfig: Sendable {
+    public var sqlite: SQLiteStorageConfig?
+    public init(sqlite: SQLiteStorageConfig? = .init()) { self.sqlite = sqlite }
+}
+
+public struct SQLiteStorageConfig: Sendable {
+    /// Relative paths are read from the working directory.
+    public var path: String = "data/klaxon.sqlite"
+    public init(path: String = "data/klaxon.sqlite") { self.path = path }
+}
+
+public struct LoggingConfig: Sendable {
+    public enum Format: String, Sendable, CaseIterable { case plain, json }
+    public var level: String = "info"
+    public var format: Format = .plain
+    public init(level: String = "info", format: Format = .plain) {
+        self.level = level
+        self.format = format
+    }
+}
+
+public struct PlatformsConfig: Sendable {
+    public var console: ConsoleConfig?
+    public var slack: SlackConfig?
+    public var rocketchat: RocketChatConfig?
+    public var mattermost: MattermostConfig?
+    public init(console: ConsoleConfig? = .init(), slack: SlackConfig? = nil, rocketchat: RocketChatConfig? = nil, mattermost: MattermostConfig? = nil) {
+        self.console = console
+        self.slack = slack
+        self.rocketchat = rocketchat
+        self.mattermost = mattermost
+    }
+
+    public var enabled: [PlatformKind] {
+        var kinds: [PlatformKind] = []
+        if console != nil { kinds.append(.console) }
+        if slack != nil { kinds.append(.slack) }
+        if rocketchat != nil { kinds.append(.rocketchat) }
+        if mattermost != nil { kinds.append(.mattermost) }
+        return kinds
+    }
+
+    public func announceChannel(for platform: PlatformKind) -> String? {
+        switch platform {
+        case .console: console?.announceChannel
+        case .slack: slack?.announceChannel
+        case .rocketchat: rocketchat?.announceChannel
+        case .mattermost: mattermost?.announceChannel
+        }
+    }
+}
+
+/// The built-in platform: commands arrive over `POST /api/commands` (or `klaxon cmd`), and what the bot
+/// posts is kept in the store and shown at `GET /api/messages`.
+public struct ConsoleConfig: Sendable {
+    public var announceChannel: String = "incidents"
+    public init(announceChannel: String = "incidents") { self.announceChannel = announceChannel }
+}
+
+public struct SlackConfig: Sendable {
+    public var signingSecret: Secret
+    public var botToken: Secret
+    /// Set to use Socket Mode instead of public request URLs.
+    public var appToken: Secret?
+    public var apiBaseURL: String = "https://slack.com/api"
+    public var announceChannel: String
+    /// A user group (`S0…`) kept equal to whoever is on call.
+    public var oncallUserGroup: String?
+    public init(signingSecret: Secret, botToken: Secret, appToken: Secret? = nil, apiBaseURL: String = "https://slack.com/api", announceChannel: String, oncallUserGroup: String? = nil) {
+        self.signingSecret = signingSecret
+        self.botToken = botToken
+        self.appToken = appToken
+        self.apiBaseURL = apiBaseURL
+        self.announceChannel = announceChannel
+        self.oncallUserGroup = oncallUserGroup
+    }
+}
+
+public struct RocketChatConfig: Sendable {
+    public struct Poll: Sendable {
+        public var rooms: [String]
+        public var every: TimeSpan
+        public init(rooms: [String], every: TimeSpan) {
+            self.rooms = rooms
+            self.every = every
+        }
+    }
+    public var serverURL: String
+    public var userId: String
+    public var authToken: Secret
+    public var webhookToken: Secret?
+    public var announceChannel: String
+    public var triggers: [String] = ["/incident", "!incident"]
+    public var poll: Poll?
+    public init(serverURL: String, userId: String, authToken: Secret, webhookToken: Secret?, announceChannel: String, triggers: [String] = ["/incident", "!incident"], poll: Poll? = nil) {
+        self.serverURL = serverURL
+        self.userId = userId
+        self.authToken = authToken
+        self.webhookToken = webhookToken
+        self.announceChannel = announceChannel
+        self.triggers = triggers
+        self.poll = poll
+    }
+}
+
+public struct MattermostConfig: Sendable {
+    public var serverURL: String
+    public var botToken: Secret
+    public var teamId: String
+    public var commandToken: Secret
+    public var announceChannel: String
+    public init(serverURL: String, botToken: Secret, teamId: String, commandToken: Secret, announceChannel: String) {
+        self.serverURL = serverURL
+        self.botToken = botToken
+        self.teamId = teamId
+        self.commandToken = commandToken
+        self.announceChannel = announceChannel
+    }
+}
+
+public struct IncidentsConfig: Sendable {
+    public enum Mode: String, Sendable, CaseIterable {
+        /// Each incident gets its own channel.
+        case channel
+        /// Each incident is a thread under its announcement in the announce channel.
+        case thread
+    }
+    public var mode: Mode = .channel
+    /// `{date}` (YYYY-MM-DD), `{seq}` (the day's number, 001), `{id}` (42), `{slug}` (from the title), `{severity}`.
+    public var channelName: String = "incident-{date}-{seq}"
+    /// The zone `{date}` and the day's numbering are counted in.
+    public var timeZone: String = "UTC"
+    /// How many update cadences may pass without an update before the escalation chain hears of it.
+    public var overdueAfterCadences: Int = 2
+    /// After `resolve`, how long to watch before the incident closes by itself (nil: it stays resolved
+    /// until someone closes it).
+    public var monitorFor: TimeSpan? = nil
+    public init(mode: Mode = .channel, channelName: String = "incident-{date}-{seq}", timeZone: String = "UTC", overdueAfterCadences: Int = 2, monitorFor: TimeSpan? = nil) {
+        self.mode = mode
+        self.channelName = channelName
+        self.timeZone = timeZone
+        self.overdueAfterCadences = overdueAfterCadences
+        self.monitorFor = monitorFor
+    }
+}
+
+/// What one severity level means for the bot: how often to remind, how fast someone must acknowledge,
+/// whether to page, when the review is due.
+public struct SeverityPolicy: Sendable, Hashable {
+    public var id: String
+    public var aliases: [String] = []
+    public var name: String
+    public var description: String?
+    /// Cadence of status updates; nil for "no updates needed" (runbook 000's P3).
+    public var updateEvery: TimeSpan?
+    /// Time to acknowledge before the escalation chain is walked; nil: no acknowledgement timeout.
+    public var ackWithin: TimeSpan?
+    /// Whether declaring pages on-call.
+    public var page: Bool = false
+    /// Post-incident review due this long after resolution; nil: no review.
+    public var reviewWithin: TimeSpan?
+    /// An open incident older than this notifies the escalation chain (runbook 000: a P0 over an hour).
+    public var escalateAfter: TimeSpan?
+
+    public init(id: String, aliases: [String] = [], name: String, description: String? = nil, updateEvery: TimeSpan? = nil, ackWithin: TimeSpan? = nil, page: Bool = false, reviewWithin: TimeSpan? = nil, escalateAfter: TimeSpan? = nil) {
+        self.id = id
+        self.aliases = aliases
+        self.name = name
+        self.description = description
+        self.updateEvery = updateEvery
+        self.ackWithin = ackWithin
+        self.page = page
+        self.reviewWithin = reviewWithin
+        self.escalateAfter = escalateAfter
+    }
+
+    /// `SEV-1`, `Sev 1`, `sev_1` → `sev1`.
+    public static func normalize(_ token: String) -> String {
+        token.lowercased().filter { $0 != "-" && $0 != " " && $0 != "_" }
+    }
+
+    /// `SEV1` for display.
+    public var label: String { id.uppercased() }
+}
+
+/// One person's identities on each platform.
+public struct Person: Sendable, Hashable {
+    public var name: String?
+    public var slack: String?
+    public var rocketchat: String?
+    public var mattermost: String?
+    /// On the console platform people are plain names; defaults to the person id.
+    public var console: String?
+    public var timezone: String?
+
+    public init(name: String? = nil, slack: String? = nil, rocketchat: String? = nil, mattermost: String? = nil, console: String? = nil, timezone: String? = nil) {
+        self.name = name
+        self.slack = slack
+        self.rocketchat = rocketchat
+        self.mattermost = mattermost
+        self.console = console
+        self.timezone = timezone
+    }
+
+    public func identity(on platform: PlatformKind) -> String? {
+        switch platform {
+        case .console: console
+        case .slack: slack
+        case .rocketchat: rocketchat
+        case .mattermost: mattermost
+        }
+    }
+}
+
+public struct OnCallConfig: Sendable {
+    public var rotations: [RotationConfig]
+    public var escalation: [EscalationStep]
+    /// After the last step, start over this many times (0: walk the chain once).
+    public var repeatEscalation: Int = 0
+    public init(rotations: [RotationConfig] = [], escalation: [EscalationStep] = [], repeatEscalation: Int = 0) {
+        self.rotations = rotations
+        self.escalation = escalation
+        self.repeatEscalation = repeatEscalation
+    }
+
+    public func rotation(id: String) -> RotationConfig? { rotations.first { $0.id == id } }
+}
+
+/// A rotation: members take turns, each for `period`, handing off at `handoff` local time.
+public struct RotationConfig: Sendable, Hashable {
+    public var id: String
+    /// Person ids, in turn order.
+    public var members: [String]
+    public var period: TimeSpan
+    public var handoff: Handoff
+    /// IANA zone the hand-off time is read in.
+    public var timezone: String
+    /// The local date (YYYY-MM-DD) on which the first member's first turn starts; turns are counted from
+    /// the first hand-off at or after it. Defaults to 2024-01-01.
+    public var start: String = "2024-01-01"
+
+    public init(id: String, members: [String], period: TimeSpan, handoff: Handoff, timezone: String, start: String = "2024-01-01") {
+        self.id = id
+        self.members = members
+        self.period = period
+        self.handoff = handoff
+        self.timezone = timezone
+        self.start = start
+    }
+}
+
+/// `"monday 09:00"` (weekly rotations) or `"09:00"` (any day).
+public struct Handoff: Sendable, Hashable, CustomStringConvertible {
+    /// 1 = Sunday … 7 = Saturday, as `Calendar` counts; nil for "every day".
+    public var weekday: Int?
+    public var hour: Int
+    public var minute: Int
+
+    public init(weekday: Int?, hour: Int, minute: Int) {
+        self.weekday = weekday
+        self.hour = hour
+        self.minute = minute
+    }
+
+    static let weekdayNames = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"]
+
+    public init?(parsing text: String) {
+        let words = text.lowercased().split(separator: " ", omittingEmptySubsequences: true)
+        guard words.count == 1 || words.count == 2 else { return nil }
+        var weekday: Int?
+        if words.count == 2 {
+            guard let index = Self.weekdayNames.firstIndex(where: { $0 == words[0] || $0.prefix(3) == words[0] }) else { return nil }
+            weekday = index + 1
+        }
+        let clock = words.last!.split(separator: ":")
+        guard clock.count == 2, clock[0].count <= 2, clock[1].count == 2,
+              let hour = Int(clock[0]), let minute = Int(clock[1]),
+              (0..<24).contains(hour), (0..<60).contains(minute)
+        else { return nil }
+        self.init(weekday: weekday, hour: hour, minute: minute)
+    }
+
+    public var description: String {
+        let time = String(format: "%02d:%02d", hour, minute)
+        guard let weekday else { return time }
+        return "\(Self.weekdayNames[weekday - 1]) \(time)"
+    }
+}
+
+/// Who the escalation chain notifies.
+public enum NotifyTarget: Sendable, Hashable, CustomStringConvertible {
+    case rotation(String)
+    case person(String)
+
+    /// `rotation:primary`, `person:carol`.
+    public init?(parsing text: String) {
+        let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+        guard parts.count == 2, !parts[1].isEmpty else { return nil }
+        switch parts[0] {
+        case "rotation": self = .rotation(parts[1])
+        case "person": self = .person(parts[1])
+        default: return nil
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .rotation(let id): "rotation:\(id)"
+        case .person(let id): "person:\(id)"
+        }
+    }
+}
+
+public struct EscalationStep: Sendable, Hashable {
+    /// Counted from the declaration (for acknowledgement timeouts) or from when the step before fired.
+    public var after: TimeSpan
+    public var notify: [NotifyTarget]
+    public init(after: TimeSpan, notify: [NotifyTarget]) {
+        self.after = after
+        self.notify = notify
+    }
+}
+
+public struct OutboxConfig: Sendable {
+    /// Attempts before a message is given up on and logged as dead.
+    public var maxAttempts: Int = 12
+    public init(maxAttempts: Int = 12) { self.maxAttempts = maxAttempts }
+}

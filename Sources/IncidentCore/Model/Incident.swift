@@ -1,0 +1,146 @@
+import Foundation
+
+/// Where an incident is in its life. The order of the cases is the order of a normal incident.
+public enum IncidentStatus: String, Sendable, Codable, CaseIterable, Comparable {
+    case declared, acknowledged, investigating, identified, monitoring, mitigated, resolved, closed
+
+    /// Statuses that `/incident status <x>` may set directly.
+    public static let settableByStatusCommand: [IncidentStatus] = [.investigating, .identified, .monitoring, .resolved]
+
+    public var isOpen: Bool { self < .resolved }
+
+    public var label: String {
+        switch self {
+        case .declared: "Declared"
+        case .acknowledged: "Acknowledged"
+        case .investigating: "Investigating"
+        case .identified: "Identified"
+        case .monitoring: "Monitoring"
+        case .mitigated: "Mitigated"
+        case .resolved: "Resolved"
+        case .closed: "Closed"
+        }
+    }
+
+    public static func < (lhs: IncidentStatus, rhs: IncidentStatus) -> Bool {
+        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+    }
+}
+
+/// The runbooks' incident roles.
+public enum IncidentRole: String, Sendable, Codable, CaseIterable {
+    case commander = "ic"
+    case techLead = "lead"
+    case comms
+    case scribe
+
+    public var label: String {
+        switch self {
+        case .commander: "Incident Commander"
+        case .techLead: "Tech Lead"
+        case .comms: "Communications Lead"
+        case .scribe: "Scribe"
+        }
+    }
+
+    /// The words people type for each role.
+    public static func parse(_ word: String) -> IncidentRole? {
+        switch word.lowercased() {
+        case "ic", "commander", "incident-commander", "incidentcommander", "lead-ic": .commander
+        case "lead", "tech", "techlead", "tech-lead", "tl": .techLead
+        case "comms", "comm", "communications", "communication", "comms-lead": .comms
+        case "scribe", "notes", "notetaker": .scribe
+        default: nil
+        }
+    }
+}
+
+/// One incident, as stored. Changes go through `IncidentEngine`, which returns a new value; the store
+/// refuses a write whose `revision` is stale, so two replicas cannot overwrite each other.
+public struct Incident: Sendable, Codable, Hashable {
+    public var id: IncidentID
+    public var title: String
+    public var severity: String
+    public var status: IncidentStatus
+    /// The platform the incident was declared on; all of its messages go there.
+    public var platform: PlatformKind
+    /// Where `declare` was typed.
+    public var origin: Conversation
+    /// The channel name Klaxon asked for (`incident-2025-11-10-001`).
+    public var channelName: String
+    /// The incident's own channel or thread, once the platform has created it.
+    public var room: Conversation?
+    public var declaredBy: ChatUser
+    public var declaredAt: Date
+    public var acknowledgedAt: Date?
+    public var acknowledgedBy: ChatUser?
+    public var mitigatedAt: Date?
+    public var resolvedAt: Date?
+    public var closedAt: Date?
+    /// The last `update` (or the declaration): reminders count from here.
+    public var lastUpdateAt: Date
+    public var roles: [IncidentRole: ChatUser]
+    /// The last public status text (`status identified "Root cause found"`).
+    public var publicStatus: String?
+    public var resolution: String?
+    /// Bumped on every write; the store compares it.
+    public var revision: Int
+
+    public init(
+        id: IncidentID, title: String, severity: String, status: IncidentStatus = .declared,
+        platform: PlatformKind, origin: Conversation, channelName: String, room: Conversation? = nil,
+        declaredBy: ChatUser, declaredAt: Date, acknowledgedAt: Date? = nil, acknowledgedBy: ChatUser? = nil,
+        mitigatedAt: Date? = nil, resolvedAt: Date? = nil, closedAt: Date? = nil, lastUpdateAt: Date? = nil,
+        roles: [IncidentRole: ChatUser] = [:], publicStatus: String? = nil, resolution: String? = nil,
+        revision: Int = 0
+    ) {
+        self.id = id
+        self.title = title
+        self.severity = severity
+        self.status = status
+        self.platform = platform
+        self.origin = origin
+        self.channelName = channelName
+        self.room = room
+        self.declaredBy = declaredBy
+        self.declaredAt = declaredAt
+        self.acknowledgedAt = acknowledgedAt
+        self.acknowledgedBy = acknowledgedBy
+        self.mitigatedAt = mitigatedAt
+        self.resolvedAt = resolvedAt
+        self.closedAt = closedAt
+        self.lastUpdateAt = lastUpdateAt ?? declaredAt
+        self.roles = roles
+        self.publicStatus = publicStatus
+        self.resolution = resolution
+        self.revision = revision
+    }
+
+    public var isOpen: Bool { status.isOpen }
+
+    /// Who a reminder speaks to: the IC, else the declarer.
+    public var owner: ChatUser { roles[.commander] ?? declaredBy }
+}
+
+/// What kind of line a timeline entry is.
+public enum TimelineKind: String, Sendable, Codable, CaseIterable {
+    case declared, acknowledged, update, status, severity, role, note, mitigated, resolved, closed, reopened
+    case page, escalation, reminder, postmortem, alert
+}
+
+/// One dated line of an incident's timeline.
+public struct TimelineEntry: Sendable, Codable, Hashable {
+    public var incidentID: IncidentID
+    public var at: Date
+    public var kind: TimelineKind
+    public var actor: ChatUser?
+    public var text: String
+
+    public init(incidentID: IncidentID, at: Date, kind: TimelineKind, actor: ChatUser?, text: String) {
+        self.incidentID = incidentID
+        self.at = at
+        self.kind = kind
+        self.actor = actor
+        self.text = text
+    }
+}

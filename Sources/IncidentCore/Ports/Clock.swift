@@ -1,0 +1,20 @@
+import Foundation
+
+/// Wall-clock time, injected. Everything that reads the time or waits for it takes one, so tests run a
+/// week of incidents in milliseconds with `ManualClock`.
+public protocol WallClock: Sendable {
+    func now() -> Date
+    /// Returns at `deadline` (or at once if it has passed); throws `CancellationError` when cancelled.
+    func sleep(until deadline: Date) async throws
+}
+
+/// The real clock.
+public struct SystemClock: WallClock {
+    public init() {}
+    public func now() -> Date { Date() }
+    public func sleep(until deadline: Date) async throws {
+        let seconds = deadline.timeIntervalSinceNow
+        guard seconds > 0 else { return }
+        try await Task.sleep(for: .milliseconds(Int64((seconds * 1000).rounded(.up))))
+    }
+}

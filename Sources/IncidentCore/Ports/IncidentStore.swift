@@ -1,0 +1,135 @@
+import Foundation
+
+/// Everything one command (or one timer firing) changes, written by the store in one transaction:
+/// the incident, its timeline lines, its outgoing messages and its timers. Either all of it is durable
+/// or none of it is.
+public struct ChangeSet: Sendable {
+    /// Incidents to insert (`expectedRevision == nil`) or update. An update whose stored revision differs
+    /// from `expectedRevision` fails the whole change set with `StoreError.conflict`.
+    public var incidents: [IncidentWrite] = []
+    public var timeline: [TimelineEntry] = []
+    public var outbox: [NewOutboxMessage] = []
+    /// Each replaces the pending timer of the same incident and kind.
+    public var timers: [NewTimer] = []
+    public var cancelTimers: [(IncidentID, TimerKind)] = []
+    /// A timer that fired and is now done; fails with `StoreError.leaseLost` if the lease is no longer ours.
+    public var completeTimer: (id: Int64, owner: String)?
+    public var overrides: [OnCallOverride] = []
+    /// Lines the console platform shows at `GET /api/messages` (replies to console commands).
+    public var consoleMessages: [ConsoleMessage] = []
+    /// An inbound delivery's key (`slack:event:Ev123`): if it was seen before, nothing is written and the
+    /// commit fails with `StoreError.duplicate`.
+    public var inboundKey: String?
+
+    public init() {}
+
+    public var isEmpty: Bool {
+        incidents.isEmpty && timeline.isEmpty && outbox.isEmpty && timers.isEmpty && cancelTimers.isEmpty
+            && completeTimer == nil && overrides.isEmpty && consoleMessages.isEmpty && inboundKey == nil
+    }
+}
+
+public struct IncidentWrite: Sendable {
+    public var incident: Incident
+    public var expectedRevision: Int?
+    public init(incident: Incident, expectedRevision: Int?) {
+        self.incident = incident
+        self.expectedRevision = expectedRevision
+    }
+}
+
+/// A temporary change of who is on call, set from chat.
+public struct OnCallOverride: Sendable, Hashable, Codable {
+    public var rotationID: String
+    public var personID: String
+    public var start: Date
+    public var end: Date
+    public var createdBy: String
+
+    public init(rotationID: String, personID: String, start: Date, end: Date, createdBy: String) {
+        self.rotationID = rotationID
+        self.personID = personID
+        self.start = start
+        self.end = end
+        self.createdBy = createdBy
+    }
+}
+
+/// One line in the console platform's transcript.
+public struct ConsoleMessage: Sendable, Hashable, Codable {
+    public var id: Int64?
+    public var at: Date
+    public var channel: String
+    public var thread: String?
+    public var text: String
+    /// `reply` (answer to a command, only the sender sees it on a real platform) or `post`.
+    public var kind: String
+    /// The outbox message this line delivers; the store keeps one line per outbox id, so a redelivery is harmless.
+    public var outboxID: Int64?
+
+    public init(id: Int64? = nil, at: Date, channel: String, thread: String? = nil, text: String, kind: String, outboxID: Int64? = nil) {
+        self.id = id
+        self.at = at
+        self.channel = channel
+        self.thread = thread
+        self.text = text
+        self.kind = kind
+        self.outboxID = outboxID
+    }
+}
+
+public enum StoreError: Error, Sendable, Equatable {
+    /// Someone else changed the incident first; re-read and decide again.
+    case conflict(IncidentID)
+    /// The inbound delivery was already processed.
+    case duplicate(String)
+    /// The timer's lease expired and another scheduler took it.
+    case leaseLost(Int64)
+    case notFound
+    case unavailable(String)
+}
+
+/// The durable store. Implementations: SQLite (one file, one process or several on one host) and, later,
+/// PostgreSQL (several replicas). `StoreConformance` in the test suite runs against every implementation.
+public protocol IncidentStore: Sendable {
+    // MARK: Incidents
+    /// A new incident number and its number within the day (for `{seq}` in channel names).
+    func allocateIncidentNumber(day: String) async throws -> (id: IncidentID, daySequence: Int)
+    func incident(_ id: IncidentID) async throws -> Incident?
+    /// The incident whose room is this conversation (its channel, or its thread in thread mode).
+    func incident(in conversation: Conversation) async throws -> Incident?
+    func incidents(includeClosed: Bool, limit: Int) async throws -> [Incident]
+    func timeline(of id: IncidentID) async throws -> [TimelineEntry]
+    func commit(_ changes: ChangeSet) async throws
+
+    /// Records the room the platform created for the incident (used by the outbox sender).
+    func setRoom(_ room: Conversation, for id: IncidentID) async throws
+
+    // MARK: Outbox
+    /// Takes up to `limit` due messages, oldest first, skipping any whose incident has an earlier message
+    /// still pending; each is leased to `owner` until `leaseUntil`.
+    func claimOutbox(now: Date, owner: String, leaseUntil: Date, limit: Int) async throws -> [OutboxMessage]
+    func markDelivered(_ id: Int64, platformMessageID: String?, at: Date) async throws
+    func markRetry(_ id: Int64, notBefore: Date, error: String) async throws
+    func markDead(_ id: Int64, error: String) async throws
+    /// When the next pending message becomes due (nil: none pending).
+    func nextOutboxDue() async throws -> Date?
+    func outboxDepth() async throws -> Int
+    func outboxMessages(incident id: IncidentID) async throws -> [OutboxMessage]
+
+    // MARK: Timers
+    func nextTimerDue() async throws -> Date?
+    func claimDueTimers(now: Date, owner: String, leaseUntil: Date, limit: Int) async throws -> [ScheduledTimer]
+    func pendingTimers(of id: IncidentID) async throws -> [ScheduledTimer]
+
+    // MARK: On-call
+    func overrides(rotation: String, activeAt: Date) async throws -> [OnCallOverride]
+
+    // MARK: Console platform
+    func appendConsoleMessage(_ message: ConsoleMessage) async throws
+    func consoleMessages(after id: Int64, limit: Int) async throws -> [ConsoleMessage]
+
+    // MARK: Health
+    func ping() async throws
+    func openIncidentCounts() async throws -> [String: Int]
+}
