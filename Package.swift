@@ -22,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.3.0"),
     ],
     targets: [
         // Pure core: incidents, lifecycle, command language, config, templates, rotations. No I/O.
@@ -77,6 +79,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -85,26 +90,37 @@ let package = Package(
             dependencies: [
                 "IncidentCore",
                 "Server",
+                "Storage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(
-            name: "IncidentCoreTests",
+        // Test helpers shared by the test targets: a manual clock, temporary files, fake platform servers.
+        .target(
+            name: "KlaxonTestSupport",
             dependencies: ["IncidentCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "IncidentCoreTests",
+            dependencies: ["IncidentCore", "KlaxonTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "StorageTests",
-            dependencies: ["IncidentCore", "Storage"],
+            dependencies: ["IncidentCore", "Storage", "KlaxonTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "IncidentCore", "Storage", "Platforms", "Scheduler", "Server",
+                "IncidentCore", "Storage", "Platforms", "Scheduler", "Server", "KlaxonTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -83,6 +83,8 @@ public struct Incident: Sendable, Codable, Hashable {
     /// The last public status text (`status identified "Root cause found"`).
     public var publicStatus: String?
     public var resolution: String?
+    /// How far along the escalation chain the incident has been notified (0: the first step, paged on declare).
+    public var escalationLevel: Int
     /// Bumped on every write; the store compares it.
     public var revision: Int
 
@@ -92,7 +94,7 @@ public struct Incident: Sendable, Codable, Hashable {
         declaredBy: ChatUser, declaredAt: Date, acknowledgedAt: Date? = nil, acknowledgedBy: ChatUser? = nil,
         mitigatedAt: Date? = nil, resolvedAt: Date? = nil, closedAt: Date? = nil, lastUpdateAt: Date? = nil,
         roles: [IncidentRole: ChatUser] = [:], publicStatus: String? = nil, resolution: String? = nil,
-        revision: Int = 0
+        escalationLevel: Int = 0, revision: Int = 0
     ) {
         self.id = id
         self.title = title
@@ -113,6 +115,7 @@ public struct Incident: Sendable, Codable, Hashable {
         self.roles = roles
         self.publicStatus = publicStatus
         self.resolution = resolution
+        self.escalationLevel = escalationLevel
         self.revision = revision
     }
 

@@ -133,3 +133,15 @@ public protocol IncidentStore: Sendable {
     func ping() async throws
     func openIncidentCounts() async throws -> [String: Int]
 }
+
+extension IncidentStore {
+    /// The overrides active at `date` for each rotation that has any, keyed by rotation id.
+    public func activeOverrides(rotations: [RotationConfig], at date: Date) async throws -> [String: [OnCallOverride]] {
+        var result: [String: [OnCallOverride]] = [:]
+        for rotation in rotations {
+            let active = try await overrides(rotation: rotation.id, activeAt: date)
+            if !active.isEmpty { result[rotation.id] = active }
+        }
+        return result
+    }
+}

@@ -1,0 +1,698 @@
+import Foundation
+
+/// Reads the `/incident` command language into an `IncidentCommand`.
+///
+/// Pure: no I/O, no clock, no store. Everything it needs to know about the deployment (the severity
+/// levels and the rotation ids) is given to `init`. A command it cannot understand comes back as a
+/// `CommandUsageError` whose `message` says what was wrong and whose `usage` is the verb's usage line;
+/// no input makes it crash.
+///
+/// Words are split on any run of whitespace. Free text (titles, updates, notes, resolutions) is kept as
+/// typed apart from trimming, Slack's `&amp;`, `&lt;`, `&gt;` escapes and one pair of surrounding quotes.
+public struct CommandParser: Sendable {
+    /// The configured severities, worst first, as `KlaxonConfig.severities` orders them.
+    public let severities: [SeverityPolicy]
+    public let rotationIDs: [String]
+    /// Letter prefixes of numbered severity names (`sev`, `p`): `sev9` is then recognised as a severity
+    /// that does not exist rather than read as the first word of a title.
+    private let numberedSeverityPrefixes: Set<String>
+
+    public init(severities: [SeverityPolicy], rotationIDs: [String]) {
+        self.severities = severities
+        self.rotationIDs = rotationIDs
+        var prefixes: Set<String> = ["sev", "p"]
+        for name in severities.flatMap({ [$0.id] + $0.aliases }) {
+            let normalized = SeverityPolicy.normalize(name)
+            let letters = normalized.prefix { $0.isASCII && $0.isLetter }
+            let digits = normalized.dropFirst(letters.count)
+            if !letters.isEmpty, !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }) {
+                prefixes.insert(String(letters))
+            }
+        }
+        self.numberedSeverityPrefixes = prefixes
+    }
+
+    /// The severity of a `declare` that names none (runbook 004 writes
+    /// `/incident create "API response time degraded"`): the last, least severe, configured severity.
+    /// Declaring low pages nobody by mistake; the commander raises it with `/incident severity` if needed.
+    public var defaultSeverity: SeverityPolicy? { severities.last }
+
+    /// `text` is what follows `/incident` (Slack's `text` field), e.g. `declare sev1 "Payment processing down"`.
+    /// It may also still start with the trigger word itself (`/incident ...` or `!incident ...`): strip it.
+    public func parse(_ text: String) -> Result<IncidentCommand, CommandUsageError> {
+        do throws(CommandUsageError) {
+            return .success(try command(in: text))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    // MARK: - Verbs
+
+    private func command(in text: String) throws(CommandUsageError) -> IncidentCommand {
+        var words = CommandWords(text)
+        if let first = words.peek(), Self.triggerWords.contains(first.lowercased()) {
+            words.skip(1)
+        }
+        guard let first = words.peek() else { return .help(verb: nil) }
+        if let declaration = try bareDeclaration(words) {
+            return declaration
+        }
+        guard let verb = CommandVerb.named(String(first)) else {
+            throw unknownCommand(first)
+        }
+        words.skip(1)
+        switch verb {
+        case .declare:
+            return try declare(&words)
+        case .ack:
+            return .ack(try onlyIncidentReference(&words, for: .ack))
+        case .update:
+            let reference = incidentReference(&words)
+            guard let text = FreeText.clean(words.takeRest()) else {
+                throw usageError(.update, "update needs the text of the update.")
+            }
+            return .update(reference, text: text)
+        case .status:
+            return try status(&words)
+        case .severity:
+            return try severityChange(&words)
+        case .role:
+            return try role(&words)
+        case .note:
+            let reference = incidentReference(&words)
+            guard let text = FreeText.clean(words.takeRest()) else {
+                throw usageError(.note, "note needs the text to add to the timeline.")
+            }
+            return .note(reference, text: text)
+        case .mitigate:
+            let reference = incidentReference(&words)
+            return .mitigate(reference, text: FreeText.clean(words.takeRest()))
+        case .resolve:
+            let reference = incidentReference(&words)
+            return .resolve(reference, text: FreeText.clean(words.takeRest()))
+        case .close:
+            let reference = incidentReference(&words)
+            return .close(reference, text: FreeText.clean(words.takeRest()))
+        case .reopen:
+            return .reopen(try onlyIncidentReference(&words, for: .reopen))
+        case .timeline:
+            return .timeline(try onlyIncidentReference(&words, for: .timeline))
+        case .postmortem:
+            return .postmortem(try onlyIncidentReference(&words, for: .postmortem))
+        case .list:
+            return try list(&words)
+        case .oncall:
+            return .oncall(try oncall(&words))
+        case .page:
+            return try page(&words)
+        case .escalate:
+            return .escalate(try onlyIncidentReference(&words, for: .escalate))
+        case .help:
+            return try help(&words)
+        }
+    }
+
+    /// What chat users type before the command when there is no slash command (Rocket.Chat's outgoing
+    /// webhook, the console), or what some platforms leave in the text.
+    private static let triggerWords: Set<String> = ["/incident", "!incident"]
+
+    /// `/incident SEV1 Payment processing down`: a command that starts with a severity declares.
+    ///
+    /// `sev` is also an alias of the `severity` verb, so `/incident sev 1 <title>` declares, while a
+    /// lone `/incident sev 2` (no title, which a declaration needs) changes the severity instead.
+    private func bareDeclaration(_ words: CommandWords) throws(CommandUsageError) -> IncidentCommand? {
+        guard let first = words.peek() else { return nil }
+        let firstIsVerb = CommandVerb.named(String(first)) != nil
+        switch readSeverity(words) {
+        case .found(let policy, let wordCount):
+            // A verb wins over a one-word severity alias that happens to spell it.
+            if firstIsVerb && wordCount == 1 { return nil }
+            var rest = words
+            rest.skip(wordCount)
+            if firstIsVerb && rest.isEmpty { return .severity(nil, policy.id) }
+            return .declare(severity: policy.id, title: try title(&rest))
+        case .unknown(let written) where !firstIsVerb:
+            throw unknownSeverity(written, for: .declare)
+        case .unknown, .notASeverity:
+            return nil
+        }
+    }
+
+    /// `declare [severity] <title>`. Without a severity, `defaultSeverity`.
+    private func declare(_ words: inout CommandWords) throws(CommandUsageError) -> IncidentCommand {
+        let severity: SeverityPolicy
+        switch readSeverity(words) {
+        case .found(let policy, let wordCount):
+            words.skip(wordCount)
+            severity = policy
+        case .unknown(let written):
+            throw unknownSeverity(written, for: .declare)
+        case .notASeverity:
+            guard let fallback = defaultSeverity else {
+                throw usageError(.declare, "No severities are configured, so nothing can be declared.")
+            }
+            severity = fallback
+        }
+        return .declare(severity: severity.id, title: try title(&words))
+    }
+
+    private func title(_ words: inout CommandWords) throws(CommandUsageError) -> String {
+        guard let title = FreeText.clean(words.takeRest()) else {
+            throw usageError(.declare, "declare needs a title.")
+        }
+        return title
+    }
+
+    /// `status [INC-n] <investigating|identified|monitoring|resolved> [public text]`.
+    private func status(_ words: inout CommandWords) throws(CommandUsageError) -> IncidentCommand {
+        let reference = incidentReference(&words)
+        let choices = IncidentStatus.settableByStatusCommand.map(\.rawValue).joined(separator: ", ")
+        guard let word = words.next() else {
+            throw usageError(.status, "status needs one of: \(choices).")
+        }
+        guard let status = IncidentStatus(rawValue: word.lowercased()),
+              IncidentStatus.settableByStatusCommand.contains(status)
+        else {
+            throw usageError(.status, "Unknown status \(Self.quoted(word)). Use one of: \(choices).")
+        }
+        return .status(reference, status, text: FreeText.clean(words.takeRest()))
+    }
+
+    /// `severity [INC-n] <level>`.
+    private func severityChange(_ words: inout CommandWords) throws(CommandUsageError) -> IncidentCommand {
+        let reference = incidentReference(&words)
+        guard let first = words.peek() else {
+            throw usageError(.severity, "severity needs a level. \(severityChoices)")
+        }
+        switch readSeverity(words) {
+        case .found(let policy, let wordCount):
+            words.skip(wordCount)
+            try expectEnd(of: &words, for: .severity)
+            return .severity(reference, policy.id)
+        case .unknown(let written):
+            throw unknownSeverity(written, for: .severity)
+        case .notASeverity:
+            throw unknownSeverity(String(first), for: .severity)
+        }
+    }
+
+    /// `role [INC-n] <role> <@user>`, or the other way round: `role @alice ic`.
+    private func role(_ words: inout CommandWords) throws(CommandUsageError) -> IncidentCommand {
+        let reference = incidentReference(&words)
+        guard let first = words.next() else {
+            throw usageError(.role, "role needs a role (\(Self.roleChoices)) and a person (@name).")
+        }
+        guard let second = words.next() else {
+            if IncidentRole.parse(String(first)) != nil {
+                throw usageError(.role, "role needs the person to assign, as @name.")
+            }
+            if ChatMention.parse(String(first)) != nil {
+                throw usageError(.role, "role needs a role: \(Self.roleChoices).")
+            }
+            throw unknownRole(first)
+        }
+        let assignment: (IncidentRole, ChatUser)
+        if let role = IncidentRole.parse(String(first)) {
+            assignment = (role, try person(second, for: .role))
+        } else if let user = ChatMention.parse(String(first)) {
+            guard let role = IncidentRole.parse(String(second)) else { throw unknownRole(second) }
+            assignment = (role, user)
+        } else if IncidentRole.parse(String(second)) != nil {
+            throw notAMention(first, for: .role)
+        } else {
+            throw unknownRole(first)
+        }
+        try expectEnd(of: &words, for: .role)
+        return .role(reference, assignment.0, assignment.1)
+    }
+
+    /// `list` or `list all`.
+    private func list(_ words: inout CommandWords) throws(CommandUsageError) -> IncidentCommand {
+        var includeClosed = false
+        if let word = words.peek(), word.lowercased() == "all" {
+            words.skip(1)
+            includeClosed = true
+        }
+        try expectEnd(of: &words, for: .list)
+        return .list(includeClosed: includeClosed)
+    }
+
+    /// `oncall`, `oncall <rotation>`, `oncall override <@user> [rotation] until <date time> | for <duration>`.
+    private func oncall(_ words: inout CommandWords) throws(CommandUsageError) -> OnCallCommand {
+        guard let first = words.next() else { return .show(rotation: nil) }
+        if first.lowercased() == "override" {
+            return try onCallOverride(&words)
+        }
+        let rotation = try knownRotation(first, for: .oncall)
+        try expectEnd(of: &words, for: .oncall)
+        return .show(rotation: rotation)
+    }
+
+    private func onCallOverride(_ words: inout CommandWords) throws(CommandUsageError) -> OnCallCommand {
+        let missingEnd = "oncall override needs an end: until YYYY-MM-DD HH:MM, or for a duration like 4h."
+        guard let userWord = words.next() else {
+            throw usageError(.oncall, "oncall override needs the person taking over, as @name.")
+        }
+        let user = try person(userWord, for: .oncall)
+        guard var keyword = words.next() else { throw usageError(.oncall, missingEnd) }
+        var rotation: String?
+        if !Self.overrideEndKeywords.contains(keyword.lowercased()) {
+            // Either a rotation, then `until`/`for`; or a misplaced end (`tomorrow`), which is reported as such.
+            let followedByEnd = words.peek().map { Self.overrideEndKeywords.contains($0.lowercased()) } ?? false
+            let isRotation = rotationIDs.contains { $0.lowercased() == keyword.lowercased() }
+            guard isRotation || followedByEnd else {
+                throw usageError(.oncall, "Expected until or for, got \(Self.quoted(keyword)). \(missingEnd)")
+            }
+            rotation = try knownRotation(keyword, for: .oncall)
+            guard let next = words.next() else { throw usageError(.oncall, missingEnd) }
+            keyword = next
+        }
+        let end: OverrideEnd
+        switch keyword.lowercased() {
+        case "until":
+            end = try overrideEndTime(&words)
+        case "for":
+            end = try overrideDuration(&words)
+        default:
+            throw usageError(.oncall, "Expected until or for, got \(Self.quoted(keyword)). \(missingEnd)")
+        }
+        return .override(user: user, rotation: rotation, until: end)
+    }
+
+    private static let overrideEndKeywords: Set<String> = ["until", "for"]
+
+    /// `until 2026-11-25 09:00` or `until 2026-11-25T09:00`: a local time, checked for being a real one.
+    private func overrideEndTime(_ words: inout CommandWords) throws(CommandUsageError) -> OverrideEnd {
+        guard let dateWord = words.next() else {
+            throw usageError(.oncall, "until needs a date and time: YYYY-MM-DD HH:MM.")
+        }
+        let date: Substring
+        let time: Substring
+        let written: String
+        // `2026-11-25T09:00`: the ISO 8601 `T` comes right after the day's digits.
+        if let separator = dateWord.firstIndex(where: { $0 == "T" || $0 == "t" }),
+           separator > dateWord.startIndex, dateWord[dateWord.index(before: separator)].isNumber {
+            date = dateWord[..<separator]
+            time = dateWord[dateWord.index(after: separator)...]
+            written = String(dateWord)
+        } else {
+            guard let timeWord = words.next() else {
+                throw usageError(.oncall, "until needs a time after the date: YYYY-MM-DD HH:MM.")
+            }
+            date = dateWord
+            time = timeWord
+            written = "\(dateWord) \(timeWord)"
+        }
+        try expectEnd(of: &words, for: .oncall)
+        switch OverrideLocalTime.parse(date: date, time: time) {
+        case .success(let value):
+            return .localTime(year: value.year, month: value.month, day: value.day, hour: value.hour, minute: value.minute)
+        case .failure(let problem):
+            throw usageError(.oncall, "Invalid date and time \(Self.quoted(written)): \(problem.description).")
+        }
+    }
+
+    /// `for 4h`, `for 1h30m`, and, forgivingly, `for 1h 30m`.
+    private func overrideDuration(_ words: inout CommandWords) throws(CommandUsageError) -> OverrideEnd {
+        let written = words.takeRest()
+        guard !written.isEmpty else {
+            throw usageError(.oncall, "for needs a duration, like 4h or 1h30m.")
+        }
+        guard let span = TimeSpan(parsing: String(written.filter { !$0.isWhitespace })), span > .zero else {
+            throw usageError(.oncall, "Invalid duration \(Self.quoted(written)): write it like 4h, 90m or 1h30m.")
+        }
+        return .duration(span)
+    }
+
+    /// `page [INC-n] <@user|rotation|rotation:ID>`.
+    private func page(_ words: inout CommandWords) throws(CommandUsageError) -> IncidentCommand {
+        let reference = incidentReference(&words)
+        guard let word = words.next() else {
+            let rotations = rotationIDs.isEmpty ? "" : " or a rotation (\(rotationChoices))"
+            throw usageError(.page, "page needs someone to page: @name\(rotations).")
+        }
+        let target: PageTarget
+        if let user = ChatMention.parse(String(word)) {
+            target = .user(user)
+        } else if word.lowercased().hasPrefix("rotation:") {
+            target = .rotation(try knownRotation(word.dropFirst("rotation:".count), for: .page))
+        } else if let rotation = rotationIDs.first(where: { $0.lowercased() == word.lowercased() }) {
+            target = .rotation(rotation)
+        } else if word.hasPrefix("@") || word.hasPrefix("<") {
+            throw notAMention(word, for: .page)
+        } else {
+            let rotations = rotationIDs.isEmpty ? "" : " or a rotation: \(rotationChoices)"
+            throw usageError(.page, "Unknown rotation or person \(Self.quoted(word)). Page a person as @name\(rotations).")
+        }
+        try expectEnd(of: &words, for: .page)
+        return .page(reference, target)
+    }
+
+    /// `help` or `help <verb>`; the verb comes back under its canonical name.
+    private func help(_ words: inout CommandWords) throws(CommandUsageError) -> IncidentCommand {
+        guard let word = words.next() else { return .help(verb: nil) }
+        guard let verb = CommandVerb.named(String(word)) else {
+            throw unknownCommand(word, usage: CommandVerb.help.usage)
+        }
+        try expectEnd(of: &words, for: .help)
+        return .help(verb: verb.rawValue)
+    }
+
+    // MARK: - Shared pieces
+
+    /// An explicit incident right after the verb (`INC-42`), read if present.
+    private func incidentReference(_ words: inout CommandWords) -> IncidentReference {
+        guard let word = words.peek(), let id = IncidentID(parsing: String(word)) else { return nil }
+        words.skip(1)
+        return id
+    }
+
+    /// For verbs that take nothing but an optional incident: `ack`, `ack INC-7`.
+    private func onlyIncidentReference(_ words: inout CommandWords, for verb: CommandVerb) throws(CommandUsageError) -> IncidentReference {
+        let reference = incidentReference(&words)
+        try expectEnd(of: &words, for: verb)
+        return reference
+    }
+
+    private func expectEnd(of words: inout CommandWords, for verb: CommandVerb) throws(CommandUsageError) {
+        let extra = words.takeRest()
+        guard extra.isEmpty else {
+            throw usageError(verb, "Unexpected \(Self.quoted(extra)) after \(verb.rawValue).")
+        }
+    }
+
+    private func person(_ word: Substring, for verb: CommandVerb) throws(CommandUsageError) -> ChatUser {
+        guard let user = ChatMention.parse(String(word)) else { throw notAMention(word, for: verb) }
+        return user
+    }
+
+    private func knownRotation(_ word: Substring, for verb: CommandVerb) throws(CommandUsageError) -> String {
+        guard let rotation = rotationIDs.first(where: { $0.lowercased() == word.lowercased() }) else {
+            let choices = rotationIDs.isEmpty ? "No rotations are configured." : "Use one of: \(rotationChoices)."
+            throw usageError(verb, "Unknown rotation \(Self.quoted(word)). \(choices)")
+        }
+        return rotation
+    }
+
+    // MARK: - Severities
+
+    private enum SeverityReading {
+        /// A configured severity, written in `wordCount` words (`sev1` is one, `Sev 1` two).
+        case found(SeverityPolicy, wordCount: Int)
+        /// Written like a severity (`sev9`, `P 7`) but not a configured one.
+        case unknown(String)
+        case notASeverity
+    }
+
+    /// Reads a severity at the start of `words` without consuming it.
+    private func readSeverity(_ words: CommandWords) -> SeverityReading {
+        guard let first = words.peek() else { return .notASeverity }
+        // `Sev 1`: a word of letters, then a word of digits.
+        if let second = words.peek(1),
+           SeverityPolicy.normalize(String(first)).allSatisfy({ $0.isASCII && $0.isLetter }),
+           !second.isEmpty, second.allSatisfy({ $0.isASCII && $0.isNumber }) {
+            let joined = String(first) + String(second)
+            if let policy = severity(named: joined) { return .found(policy, wordCount: 2) }
+            if looksLikeNumberedSeverity(joined) { return .unknown("\(first) \(second)") }
+        }
+        if let policy = severity(named: String(first)) { return .found(policy, wordCount: 1) }
+        if looksLikeNumberedSeverity(String(first)) { return .unknown(String(first)) }
+        return .notASeverity
+    }
+
+    /// Same matching as `KlaxonConfig.severity(named:)`: ids and aliases, through `SeverityPolicy.normalize`.
+    private func severity(named token: String) -> SeverityPolicy? {
+        let wanted = SeverityPolicy.normalize(token)
+        guard !wanted.isEmpty else { return nil }
+        return severities.first { policy in
+            SeverityPolicy.normalize(policy.id) == wanted || policy.aliases.contains { SeverityPolicy.normalize($0) == wanted }
+        }
+    }
+
+    private func looksLikeNumberedSeverity(_ token: String) -> Bool {
+        let normalized = SeverityPolicy.normalize(token)
+        let letters = normalized.prefix { $0.isASCII && $0.isLetter }
+        let digits = normalized.dropFirst(letters.count)
+        return numberedSeverityPrefixes.contains(String(letters))
+            && !digits.isEmpty && digits.allSatisfy { $0.isASCII && $0.isNumber }
+    }
+
+    private var severityChoices: String {
+        severities.isEmpty ? "No severities are configured." : "Use one of: \(severities.map(\.id).joined(separator: ", "))."
+    }
+
+    private func unknownSeverity(_ written: String, for verb: CommandVerb) -> CommandUsageError {
+        usageError(verb, "Unknown severity \(Self.quoted(written)). \(severityChoices)")
+    }
+
+    // MARK: - Errors
+
+    private var rotationChoices: String { rotationIDs.joined(separator: ", ") }
+
+    private static let roleChoices = IncidentRole.allCases.map(\.rawValue).joined(separator: ", ")
+
+    private func usageError(_ verb: CommandVerb, _ message: String) -> CommandUsageError {
+        CommandUsageError(message: message, usage: verb.usage)
+    }
+
+    private func unknownRole(_ word: Substring) -> CommandUsageError {
+        usageError(.role, "Unknown role \(Self.quoted(word)). Use one of: \(Self.roleChoices).")
+    }
+
+    private func notAMention(_ word: Substring, for verb: CommandVerb) -> CommandUsageError {
+        usageError(verb, "Expected a person as @name, got \(Self.quoted(word)).")
+    }
+
+    /// Points at the nearest verb, and shows its usage; with nothing near, points at `help`.
+    private func unknownCommand(_ word: Substring, usage: String? = nil) -> CommandUsageError {
+        guard let suggestion = Self.closestVerb(to: String(word)) else {
+            return CommandUsageError(
+                message: "Unknown command \(Self.quoted(word)). Try /incident help.",
+                usage: usage ?? CommandVerb.help.usage
+            )
+        }
+        return CommandUsageError(
+            message: "Unknown command \(Self.quoted(word)). Did you mean \"\(suggestion.word)\"?",
+            usage: usage ?? suggestion.verb.usage
+        )
+    }
+
+    /// The verb word nearest to a mistyped one, if any is close enough to be what was meant: one edit
+    /// away for short words, two for longer ones. Symbols and one-letter aliases (`?`, `-h`, `u`) are
+    /// never suggested.
+    static func closestVerb(to word: String) -> (word: String, verb: CommandVerb)? {
+        let typed = Array(word.lowercased())
+        // No alias is longer than 13 letters; a much longer word is not a typo of one.
+        guard !typed.isEmpty, typed.count <= 20 else { return nil }
+        let allowedDistance = typed.count <= 4 ? 1 : 2
+        var best: (word: String, verb: CommandVerb, distance: Int)?
+        for verb in CommandVerb.allCases {
+            for alias in verb.aliases where alias.count >= 2 && alias.first?.isLetter == true {
+                let distance = editDistance(typed, Array(alias))
+                if distance <= allowedDistance, distance < typed.count, distance < (best?.distance ?? .max) {
+                    best = (alias, verb, distance)
+                }
+            }
+        }
+        return best.map { ($0.word, $0.verb) }
+    }
+
+    /// Levenshtein distance that also counts swapping two neighbours as one edit (`decalre` → `declare`).
+    static func editDistance(_ a: [Character], _ b: [Character]) -> Int {
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        // distances[i][j]: edits turning the first i characters of a into the first j of b.
+        var distances = Array(repeating: Array(repeating: 0, count: b.count + 1), count: a.count + 1)
+        for i in 0...a.count { distances[i][0] = i }
+        for j in 0...b.count { distances[0][j] = j }
+        for i in 1...a.count {
+            for j in 1...b.count {
+                let substitution = a[i - 1] == b[j - 1] ? 0 : 1
+                var best = min(distances[i - 1][j] + 1, distances[i][j - 1] + 1, distances[i - 1][j - 1] + substitution)
+                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
+                    best = min(best, distances[i - 2][j - 2] + 1)
+                }
+                distances[i][j] = best
+            }
+        }
+        return distances[a.count][b.count]
+    }
+
+    /// Echoes what someone typed back to them on one line, cut short so a pasted log does not become
+    /// the reply.
+    static func quoted(_ text: some StringProtocol) -> String {
+        let limit = 40
+        let oneLine = text.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        return oneLine.count > limit ? "\"\(oneLine.prefix(limit))…\"" : "\"\(oneLine)\""
+    }
+}
+
+/// The words of a command, read left to right.
+///
+/// Words are separated by any run of whitespace (spaces, tabs, line breaks). What is left once the
+/// structured words are read is handed out as typed, so free text keeps its own spacing and lines.
+struct CommandWords {
+    /// What has not been read yet; it starts at a word, never with whitespace.
+    private var remaining: Substring
+
+    init(_ text: String) {
+        remaining = Substring(text).drop(while: \.isWhitespace)
+    }
+
+    var isEmpty: Bool { remaining.isEmpty }
+
+    /// The word `offset` words ahead, without reading it.
+    func peek(_ offset: Int = 0) -> Substring? {
+        var lookahead = self
+        lookahead.skip(offset)
+        return lookahead.next()
+    }
+
+    mutating func next() -> Substring? {
+        guard !remaining.isEmpty else { return nil }
+        let end = Self.endOfWord(in: remaining)
+        let word = remaining[..<end]
+        remaining = remaining[end...].drop(while: \.isWhitespace)
+        return word
+    }
+
+    mutating func skip(_ count: Int) {
+        var skipped = 0
+        while skipped < count, next() != nil {
+            skipped += 1
+        }
+    }
+
+    /// Everything not read yet, as typed, without trailing whitespace; afterwards nothing is left.
+    mutating func takeRest() -> Substring {
+        defer { remaining = "" }
+        guard let last = remaining.lastIndex(where: { !$0.isWhitespace }) else { return "" }
+        return remaining[...last]
+    }
+
+    /// A word ends at whitespace, except inside Slack's `<...>` markup, whose label may hold spaces
+    /// (`<@U0ADA|Ada Lovelace>`) but never a line break.
+    private static func endOfWord(in text: Substring) -> Substring.Index {
+        var searchFrom = text.startIndex
+        if text.first == "<", let close = text.firstIndex(where: { $0 == ">" || $0.isNewline }), text[close] == ">" {
+            searchFrom = close
+        }
+        return text[searchFrom...].firstIndex(where: \.isWhitespace) ?? text.endIndex
+    }
+}
+
+/// Free text as people type it into chat.
+enum FreeText {
+    /// Trims, decodes Slack's three escapes and drops one pair of quotes around the whole text;
+    /// `nil` when nothing is left.
+    static func clean(_ raw: some StringProtocol) -> String? {
+        let decoded = decodeSlackEscapes(String(raw)).trimmingCharacters(in: .whitespacesAndNewlines)
+        let unquoted = removingSurroundingQuotes(decoded).trimmingCharacters(in: .whitespacesAndNewlines)
+        return unquoted.isEmpty ? nil : unquoted
+    }
+
+    /// Slack sends `&`, `<` and `>` typed by people as `&amp;`, `&lt;` and `&gt;` (and only those).
+    /// One pass, so `&amp;lt;` becomes the `&lt;` that was typed.
+    static func decodeSlackEscapes(_ text: String) -> String {
+        guard text.contains("&") else { return text }
+        let escapes: [(escaped: String, character: Character)] = [("&amp;", "&"), ("&lt;", "<"), ("&gt;", ">")]
+        var decoded = ""
+        var rest = Substring(text)
+        while let first = rest.first {
+            if first == "&", let escape = escapes.first(where: { rest.hasPrefix($0.escaped) }) {
+                decoded.append(escape.character)
+                rest = rest.dropFirst(escape.escaped.count)
+            } else {
+                decoded.append(first)
+                rest = rest.dropFirst()
+            }
+        }
+        return decoded
+    }
+
+    /// Opening and closing marks of the quotes people (and phones' smart punctuation) type.
+    private static let quotePairs: [(open: Character, close: Character)] = [
+        ("\"", "\""), ("“", "”"), ("„", "“"), ("”", "”"), ("«", "»"),
+        ("'", "'"), ("‘", "’"),
+    ]
+
+    /// `"Payment processing down"` → `Payment processing down`. Only when the quotes wrap the whole
+    /// text: `"a" and "b"` stays as typed, as does an unbalanced `"a`. Apostrophes between letters
+    /// inside single quotes (`'Bob's laptop'`) do not count as closing quotes.
+    static func removingSurroundingQuotes(_ text: String) -> String {
+        guard text.count >= 2, let first = text.first, let last = text.last else { return text }
+        guard let pair = quotePairs.first(where: { $0.open == first && $0.close == last }) else { return text }
+        let inner = Array(text.dropFirst().dropLast())
+        let isSingleQuote = pair.close == "'" || pair.close == "’"
+        for (index, character) in inner.enumerated() where character == pair.close {
+            let betweenLetters = index > 0 && index < inner.count - 1
+                && inner[index - 1].isLetter && inner[index + 1].isLetter
+            if !(isSingleQuote && betweenLetters) { return text }
+        }
+        return String(inner)
+    }
+}
+
+/// A wall-clock date and time as written in `oncall override ... until`, checked to exist.
+struct OverrideLocalTime: Hashable {
+    var year: Int
+    var month: Int
+    var day: Int
+    var hour: Int
+    var minute: Int
+
+    /// Why a written date and time is not a real one; `description` finishes the sentence of the reply.
+    enum Problem: Error, CustomStringConvertible {
+        case format
+        case month(Int)
+        case day(Int)
+        case hour(Int)
+        case minute(Int)
+
+        var description: String {
+            switch self {
+            case .format: "write it as YYYY-MM-DD HH:MM"
+            case .month(let month): "there is no month \(month)"
+            case .day(let day): "that month has no day \(day)"
+            case .hour(let hour): "there is no hour \(hour)"
+            case .minute(let minute): "there is no minute \(minute)"
+            }
+        }
+    }
+
+    /// `date` is `YYYY-MM-DD`, `time` is `HH:MM` (or `H:MM`).
+    static func parse(date: Substring, time: Substring) -> Result<OverrideLocalTime, Problem> {
+        let dateParts = date.split(separator: "-", omittingEmptySubsequences: false)
+        let timeParts = time.split(separator: ":", omittingEmptySubsequences: false)
+        guard dateParts.count == 3, timeParts.count == 2,
+              dateParts[0].count == 4, (1...2).contains(dateParts[1].count), (1...2).contains(dateParts[2].count),
+              (1...2).contains(timeParts[0].count), timeParts[1].count == 2,
+              let year = number(dateParts[0]), let month = number(dateParts[1]), let day = number(dateParts[2]),
+              let hour = number(timeParts[0]), let minute = number(timeParts[1])
+        else { return .failure(.format) }
+        guard (1...12).contains(month) else { return .failure(.month(month)) }
+        guard (1...daysIn(month: month, year: year)).contains(day) else { return .failure(.day(day)) }
+        guard (0...23).contains(hour) else { return .failure(.hour(hour)) }
+        guard (0...59).contains(minute) else { return .failure(.minute(minute)) }
+        return .success(OverrideLocalTime(year: year, month: month, day: day, hour: hour, minute: minute))
+    }
+
+    /// ASCII digits only: `Int("+5")` would accept a sign, and other scripts' digits are not meant here.
+    private static func number(_ text: Substring) -> Int? {
+        guard !text.isEmpty, text.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+        return Int(text)
+    }
+
+    private static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2:
+            let isLeapYear = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+            return isLeapYear ? 29 : 28
+        case 4, 6, 9, 11:
+            return 30
+        default:
+            return 31
+        }
+    }
+}

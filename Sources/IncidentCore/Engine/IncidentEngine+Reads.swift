@@ -1,0 +1,49 @@
+import Foundation
+
+/// Replies of the read-only commands, rendered from what `CommandService` read.
+extension IncidentEngine {
+    public func listReply(_ incidents: [Incident], includeClosed: Bool, now: Date) -> CommandReply {
+        guard !incidents.isEmpty else {
+            return CommandReply(text: includeClosed ? "No incidents yet." : "No open incidents. 🎉")
+        }
+        let lines = incidents.map { incident in
+            let age = Formatting.span(from: incident.declaredAt, to: incident.resolvedAt ?? now)
+            let commander = incident.roles[.commander].map { " · IC \(mention($0))" } ?? ""
+            return "• \(incident.id) · \(severityLabel(incident)) · \(incident.status.label) · \(incident.title) · #\(incident.channelName) · \(age)\(commander)"
+        }
+        let header = includeClosed ? "Incidents (newest first):" : "Open incidents:"
+        return CommandReply(text: ([header] + lines).joined(separator: "\n"))
+    }
+
+    public func timelineReply(_ incident: Incident, entries: [TimelineEntry]) -> CommandReply {
+        let lines = entries.map { "\(format.clock($0.at)) · \($0.text)" }
+        let header = "Timeline of \(incident.id) · \(severityLabel(incident)) · \(incident.status.label) · \(incident.title)"
+        return CommandReply(text: ([header] + lines).joined(separator: "\n"), incidentID: incident.id)
+    }
+
+    /// A blameless post-mortem draft (runbook 003's template) filled from the timeline.
+    public func postmortemReply(_ incident: Incident, entries: [TimelineEntry], now: Date) -> CommandReply {
+        var values = summaryValues(incident, endedAt: incident.closedAt ?? incident.resolvedAt ?? now)
+        values["date"] = format.day(incident.declaredAt)
+        values["timeline"] = entries.map { ["time": format.clock($0.at), "text": $0.text] }
+        return CommandReply(text: templates.render("postmortem", values), incidentID: incident.id)
+    }
+
+    /// `postmortem` also leaves a line in the timeline, so the review shows it was drafted.
+    public func postmortemDrafted(_ incident: Incident, by user: ChatUser, now: Date) -> TimelineEntry {
+        TimelineEntry(incidentID: incident.id, at: now, kind: .postmortem, actor: user, text: "Post-mortem draft requested by \(mention(user))")
+    }
+}
+
+/// The text of `/incident help`.
+enum Help {
+    static func text(for verb: String?) -> String {
+        if let verb, let command = CommandVerb.named(verb) {
+            var lines = ["\(command.usage)", command.summary]
+            if command.aliases.count > 1 { lines.append("Also: " + command.aliases.dropFirst().joined(separator: ", ")) }
+            return lines.joined(separator: "\n")
+        }
+        let lines = CommandVerb.allCases.map { "• \($0.usage)\n    \($0.summary)" }
+        return (["Klaxon: incident commands. In an incident channel [INC-n] may be left out."] + lines).joined(separator: "\n")
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+
+extension IncidentEngine {
+    /// Mention markup every platform adapter renders in its own syntax.
+    func mention(_ user: ChatUser) -> String { "<@\(user.id)>" }
+
+    func severityLabel(_ incident: Incident) -> String {
+        config.severity(id: incident.severity)?.label ?? incident.severity.uppercased()
+    }
+
+    /// What templates can use: `{{id}}`, `{{title}}`, `{{severity}}`, `{{severityName}}`, `{{status}}`,
+    /// `{{declaredAt}}`, `{{declaredBy}}`, `{{commander}}`, `{{updateEvery}}`, `{{channel}}`, `{{now}}`.
+    func values(_ incident: Incident, now: Date) -> [String: Any] {
+        let policy = config.severity(id: incident.severity)
+        var values: [String: Any] = [
+            "id": incident.id.description,
+            "title": incident.title,
+            "severity": severityLabel(incident),
+            "severityName": policy?.name ?? incident.severity,
+            "status": incident.status.label,
+            "declaredAt": format.stamp(incident.declaredAt),
+            "declaredBy": mention(incident.declaredBy),
+            "channel": "#" + incident.channelName,
+            "now": format.stamp(now),
+        ]
+        if let commander = incident.roles[.commander] { values["commander"] = mention(commander) }
+        if let every = policy?.updateEvery { values["updateEvery"] = every.description }
+        return values
+    }
+
+    /// `SEV1 · Investigating · IC: <@U1> · INC-7 Payment processing down`
+    public func topic(_ incident: Incident) -> String {
+        let commander = incident.roles[.commander].map(mention) ?? "unassigned"
+        return "\(severityLabel(incident)) · \(incident.status.label) · IC: \(commander) · \(incident.id) \(incident.title)"
+    }
+
+    /// Acknowledge, Post update, Resolve, I'm the IC.
+    func buttons(for incident: Incident) -> [MessageButton] {
+        let id = incident.id
+        return [
+            MessageButton(action: "ack", label: "Acknowledge", command: "ack \(id)", style: "primary"),
+            MessageButton(action: "update", label: "Post update", command: "update \(id)"),
+            MessageButton(action: "resolve", label: "Resolve", command: "resolve \(id)", style: "danger"),
+            MessageButton(action: "take-ic", label: "I'm the IC", command: "role \(id) ic"),
+        ]
+    }
+
+    func summaryValues(_ incident: Incident, endedAt: Date) -> [String: Any] {
+        var values = self.values(incident, now: endedAt)
+        values["endedAt"] = format.stamp(endedAt)
+        values["duration"] = Formatting.span(from: incident.declaredAt, to: incident.resolvedAt ?? endedAt)
+        values["timeToAcknowledge"] = Formatting.span(from: incident.declaredAt, to: incident.acknowledgedAt)
+        values["timeToMitigate"] = Formatting.span(from: incident.declaredAt, to: incident.mitigatedAt)
+        values["timeToResolve"] = Formatting.span(from: incident.declaredAt, to: incident.resolvedAt)
+        if let resolution = incident.resolution { values["resolution"] = resolution }
+        return values
+    }
+}

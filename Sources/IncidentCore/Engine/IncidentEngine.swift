@@ -1,0 +1,349 @@
+import Foundation
+
+/// The incident lifecycle as a pure function: given a command, the incident it is about (as read from
+/// the store), the time and who is on call, it decides the reply and the change set. It performs no I/O,
+/// so every rule here is tested without a database, a network or a real clock.
+public struct IncidentEngine: Sendable {
+    public let config: KlaxonConfig
+    let templates: TemplateRenderer
+    let namer: ChannelNamer
+    let format: Formatting
+
+    public init(config: KlaxonConfig) throws {
+        self.config = config
+        self.templates = try TemplateRenderer(overrides: config.templates)
+        let zone = TimeZone(identifier: config.incidents.timeZone) ?? TimeZone(identifier: "UTC")!
+        self.namer = ChannelNamer(template: config.incidents.channelName, timeZone: zone)
+        self.format = Formatting(zone: zone)
+    }
+
+    /// The day string `{seq}` counts within, for `IncidentStore.allocateIncidentNumber(day:)`.
+    public func numberingDay(of date: Date) -> String { namer.day(of: date) }
+
+    /// Decides a state-changing command. `incident` is the target the caller resolved (nil for declare);
+    /// `allocation` is the number reserved for a declare; `overrides` maps rotation id → active overrides.
+    public func decide(
+        _ command: IncidentCommand, context: CommandContext, incident: Incident?,
+        allocation: (id: IncidentID, daySequence: Int)? = nil, now: Date, overrides: [String: [OnCallOverride]] = [:]
+    ) -> Decision {
+        var decision: Decision
+        switch command {
+        case .declare(let severity, let title):
+            guard let allocation else { return .rejected("Internal error: no incident number was reserved.") }
+            decision = declare(severity: severity, title: title, context: context, allocation: allocation, now: now, overrides: overrides)
+        case .oncall(let onCall):
+            decision = self.onCall(onCall, context: context, now: now, overrides: overrides)
+        case .help(let verb):
+            decision = Decision(reply: CommandReply(text: Help.text(for: verb)), outcome: .answered)
+        case .list, .timeline, .postmortem:
+            // Read-only: `CommandService` reads what they show and calls the renderers below.
+            return .rejected("Internal error: \(command.verb.rawValue) is answered from the store.")
+        default:
+            guard let incident else { return .rejected("No incident here. Run this in an incident channel or name it: \(command.verb.usage)") }
+            decision = change(incident, by: command, context: context, now: now, overrides: overrides)
+        }
+        if decision.outcome == .applied {
+            decision.changes.inboundKey = context.inboundKey
+        }
+        return decision
+    }
+
+    // MARK: - Declare
+
+    private func declare(
+        severity token: String, title: String, context: CommandContext, allocation: (id: IncidentID, daySequence: Int),
+        now: Date, overrides: [String: [OnCallOverride]]
+    ) -> Decision {
+        guard let policy = config.severity(named: token) else {
+            return .rejected("Unknown severity \"\(token)\". Use one of: \(config.severities.map(\.id).joined(separator: ", ")).")
+        }
+        let name = namer.name(
+            id: allocation.id, daySequence: allocation.daySequence, title: title, severity: policy.id, declaredAt: now,
+            rules: ChannelNameRules.rules(for: context.platform))
+        let incident = Incident(
+            id: allocation.id, title: title, severity: policy.id, platform: context.platform, origin: context.conversation,
+            channelName: name, declaredBy: context.user, declaredAt: now)
+        var transition = Transition(incident: incident, isNew: true, now: now, actor: context.user)
+        transition.log(.declared, "\(policy.label) declared by \(mention(context.user)): \(title)")
+
+        let paged = policy.page ? people(for: firstEscalationTargets, on: context.platform, at: now, overrides: overrides) : []
+        var invite = [context.user.id]
+        for user in paged where !invite.contains(user.id) { invite.append(user.id) }
+
+        let values = self.values(incident, now: now)
+        transition.send(.openRoom(name: name, topic: topic(incident), announcement: templates.render("announcement", values), invite: invite))
+        transition.post(.incidentRoom, templates.render("initialAlert", values), buttons: buttons(for: incident))
+        if policy.page {
+            page(paged, reason: "declared", in: &transition)
+        }
+        if policy.page, let ackWithin = policy.ackWithin {
+            transition.schedule(.ackTimeout, at: now.addingTimeInterval(ackWithin.timeInterval), step: 1)
+        }
+        if let every = policy.updateEvery {
+            transition.schedule(.updateReminder, at: now.addingTimeInterval(every.timeInterval))
+        }
+        if let after = policy.escalateAfter {
+            transition.schedule(.longRunning, at: now.addingTimeInterval(after.timeInterval))
+        }
+
+        var lines = ["Declared \(incident.id) · \(policy.label) · \(title)", "Channel: #\(name)"]
+        if policy.page {
+            lines.append(paged.isEmpty ? "Nobody could be paged on \(context.platform): check `people` and `oncall` in the config." : "Paged: \(paged.map(mention).joined(separator: ", "))")
+        }
+        if let every = policy.updateEvery {
+            lines.append("Updates every \(every): /incident update \(incident.id) <what changed>")
+        }
+        return Decision(reply: CommandReply(text: lines.joined(separator: "\n"), visibility: .inChannel, incidentID: incident.id), changes: transition.finished(), outcome: .applied)
+    }
+
+    // MARK: - Changes to an existing incident
+
+    private func change(_ incident: Incident, by command: IncidentCommand, context: CommandContext, now: Date, overrides: [String: [OnCallOverride]]) -> Decision {
+        var transition = Transition(incident: incident, isNew: false, now: now, actor: context.user)
+        let who = mention(context.user)
+        let id = incident.id
+        let reply: String
+
+        switch command {
+        case .ack:
+            if let at = incident.acknowledgedAt {
+                return .rejected("\(id) was already acknowledged by \(incident.acknowledgedBy.map(mention) ?? "someone") at \(format.clock(at)).", incident: id)
+            }
+            guard incident.isOpen else { return notOpen(incident) }
+            transition.incident.acknowledgedAt = now
+            transition.incident.acknowledgedBy = context.user
+            if transition.incident.status == .declared { transition.incident.status = .acknowledged }
+            transition.cancel(.ackTimeout)
+            let after = Formatting.span(from: incident.declaredAt, to: now)
+            transition.log(.acknowledged, "Acknowledged by \(who) after \(after)")
+            transition.post(.incidentRoom, "✅ \(who) acknowledged \(id) after \(after). Escalation stopped.")
+            reply = "Acknowledged \(id) after \(after)."
+
+        case .update(_, let text):
+            guard incident.isOpen else { return notOpen(incident) }
+            postUpdate(text: text, status: nil, in: &transition)
+            reply = "Update posted to \(id)." + nextUpdateHint(transition.incident, now: now)
+
+        case .status(_, let status, let text):
+            if status == .resolved { return resolve(incident, text: text, context: context, now: now) }
+            guard incident.isOpen else { return notOpen(incident) }
+            postUpdate(text: text ?? "Status: \(status.label)", status: status, in: &transition)
+            reply = "\(id) is now \(status.label)." + nextUpdateHint(transition.incident, now: now)
+
+        case .severity(_, let token):
+            guard let policy = config.severity(named: token) else {
+                return .rejected("Unknown severity \"\(token)\". Use one of: \(config.severities.map(\.id).joined(separator: ", ")).", incident: id)
+            }
+            guard policy.id != incident.severity else { return .rejected("\(id) is already \(policy.label).", incident: id) }
+            guard incident.isOpen else { return notOpen(incident) }
+            let old = config.severity(id: incident.severity)
+            transition.incident.severity = policy.id
+            let change = "\(old?.label ?? incident.severity.uppercased()) → \(policy.label)"
+            transition.log(.severity, "Severity \(change) by \(who)")
+            transition.post(.incidentRoom, "Severity of \(id) changed \(change) by \(who).")
+            transition.send(.setTopic(topic: topic(transition.incident)))
+            retime(&transition, from: old, to: policy, now: now, overrides: overrides)
+            reply = "\(id) is now \(policy.label)." + nextUpdateHint(transition.incident, now: now)
+
+        case .role(_, let role, let user):
+            guard incident.status != .closed else { return notOpen(incident) }
+            if incident.roles[role]?.id == user.id {
+                return .rejected("\(mention(user)) is already \(role.label) of \(id).", incident: id)
+            }
+            transition.incident.roles[role] = user
+            transition.log(.role, "\(mention(user)) is \(role.label) (set by \(who))")
+            transition.post(.incidentRoom, "\(mention(user)) is now \(role.label) of \(id).")
+            transition.send(.invite(userIDs: [user.id]))
+            if role == .commander { transition.send(.setTopic(topic: topic(transition.incident))) }
+            reply = "\(mention(user)) is now \(role.label) of \(id)."
+
+        case .note(_, let text):
+            transition.log(.note, "\(who): \(text)")
+            reply = "Noted in the timeline of \(id)."
+
+        case .mitigate(_, let text):
+            guard incident.isOpen else { return notOpen(incident) }
+            guard incident.mitigatedAt == nil else { return .rejected("\(id) was already mitigated at \(format.clock(incident.mitigatedAt!)).", incident: id) }
+            transition.incident.mitigatedAt = now
+            transition.incident.status = .mitigated
+            let after = Formatting.span(from: incident.declaredAt, to: now)
+            transition.log(.mitigated, "Mitigated by \(who) after \(after)" + (text.map { ": \($0)" } ?? ""))
+            transition.post(.incidentRoom, "🩹 \(id) mitigated after \(after)." + (text.map { " \($0)" } ?? "") + " Keep updating until it is resolved.")
+            transition.send(.setTopic(topic: topic(transition.incident)))
+            reply = "\(id) marked mitigated after \(after)."
+
+        case .resolve(_, let text):
+            return resolve(incident, text: text, context: context, now: now)
+
+        case .close(_, let text):
+            return close(incident, text: text, context: context, now: now)
+
+        case .reopen:
+            guard !incident.isOpen else { return .rejected("\(id) is still open (\(incident.status.label)).", incident: id) }
+            transition.incident.status = .investigating
+            transition.incident.resolvedAt = nil
+            transition.incident.closedAt = nil
+            transition.incident.mitigatedAt = nil
+            transition.incident.lastUpdateAt = now
+            transition.cancel(.monitoringWindow, .reviewReminder)
+            if let policy = config.severity(id: incident.severity) {
+                if let every = policy.updateEvery { transition.schedule(.updateReminder, at: now.addingTimeInterval(every.timeInterval)) }
+            }
+            transition.log(.reopened, "Reopened by \(who)")
+            transition.post(.incidentRoom, "🔁 \(id) reopened by \(who). Status: Investigating.")
+            transition.post(.announce, "🔁 \(id) (\(incident.severity.uppercased())) \(incident.title) was reopened by \(who).")
+            transition.send(.setTopic(topic: topic(transition.incident)))
+            reply = "Reopened \(id)." + nextUpdateHint(transition.incident, now: now)
+
+        case .page(_, let target):
+            guard incident.status != .closed else { return notOpen(incident) }
+            let users: [ChatUser]
+            switch target {
+            case .user(let user): users = [user]
+            case .rotation(let rotation):
+                guard config.oncall.rotation(id: rotation) != nil else {
+                    return .rejected("Unknown rotation \"\(rotation)\". Rotations: \(config.oncall.rotations.map(\.id).joined(separator: ", ")).", incident: id)
+                }
+                users = people(for: [.rotation(rotation)], on: incident.platform, at: now, overrides: overrides)
+                guard !users.isEmpty else { return .rejected("Nobody on rotation \(rotation) can be reached on \(incident.platform).", incident: id) }
+            }
+            page(users, reason: "paged by \(who)", in: &transition)
+            transition.send(.invite(userIDs: users.map(\.id)))
+            reply = "Paged \(users.map(mention).joined(separator: ", ")) for \(id)."
+
+        case .escalate:
+            guard incident.isOpen else { return notOpen(incident) }
+            guard let (level, users) = nextEscalation(after: incident.escalationLevel, platform: incident.platform, at: now, overrides: overrides) else {
+                return .rejected("No escalation chain is configured (`oncall.escalation`).", incident: id)
+            }
+            transition.incident.escalationLevel = level
+            escalate(to: users, level: level, reason: "was escalated by \(who)", in: &transition)
+            reply = "Escalated \(id) to \(users.isEmpty ? "nobody reachable" : users.map(mention).joined(separator: ", "))."
+
+        case .declare, .list, .timeline, .postmortem, .oncall, .help:
+            return .rejected("Internal error: \(command.verb.rawValue) is not a change.")
+        }
+        return Decision(reply: CommandReply(text: reply, visibility: command.verb == .note ? .ephemeral : .inChannel, incidentID: id), changes: transition.finished(), outcome: .applied)
+    }
+
+    private func resolve(_ incident: Incident, text: String?, context: CommandContext, now: Date) -> Decision {
+        guard incident.isOpen else { return .rejected("\(incident.id) is already \(incident.status.label.lowercased()).", incident: incident.id) }
+        var transition = Transition(incident: incident, isNew: false, now: now, actor: context.user)
+        markResolved(&transition, text: text, by: context.user, scheduleMonitoring: true)
+        let duration = Formatting.span(from: incident.declaredAt, to: now)
+        return Decision(
+            reply: CommandReply(text: "Resolved \(incident.id) after \(duration).", visibility: .inChannel, incidentID: incident.id),
+            changes: transition.finished(), outcome: .applied)
+    }
+
+    private func close(_ incident: Incident, text: String?, context: CommandContext, now: Date) -> Decision {
+        guard incident.status != .closed else { return .rejected("\(incident.id) is already closed.", incident: incident.id) }
+        var transition = Transition(incident: incident, isNew: false, now: now, actor: context.user)
+        if incident.isOpen {
+            markResolved(&transition, text: text, by: context.user, scheduleMonitoring: false)
+        } else if let text, transition.incident.resolution == nil {
+            transition.incident.resolution = text
+        }
+        closeIncident(&transition, by: mention(context.user))
+        return Decision(
+            reply: CommandReply(text: "Closed \(incident.id). Summary posted.", visibility: .inChannel, incidentID: incident.id),
+            changes: transition.finished(), outcome: .applied)
+    }
+
+    /// Resolution: stops reminders and escalation, starts the review clock (and the monitoring window).
+    func markResolved(_ transition: inout Transition, text: String?, by user: ChatUser?, scheduleMonitoring: Bool) {
+        let now = transition.now
+        transition.incident.status = .resolved
+        transition.incident.resolvedAt = now
+        if transition.incident.mitigatedAt == nil { transition.incident.mitigatedAt = now }
+        if let text { transition.incident.resolution = text }
+        transition.cancel(.updateReminder, .ackTimeout, .longRunning)
+        let policy = config.severity(id: transition.incident.severity)
+        var reviewDue: Date?
+        if let within = policy?.reviewWithin {
+            reviewDue = now.addingTimeInterval(within.timeInterval)
+            transition.schedule(.reviewReminder, at: reviewDue!)
+        }
+        if scheduleMonitoring, let window = config.incidents.monitorFor {
+            transition.schedule(.monitoringWindow, at: now.addingTimeInterval(window.timeInterval))
+        }
+        let by = user.map { " by \(mention($0))" } ?? ""
+        transition.log(.resolved, "Resolved\(by)" + (text.map { ": \($0)" } ?? ""))
+        var values = self.values(transition.incident, now: now)
+        values["text"] = text ?? transition.incident.resolution
+        values["duration"] = Formatting.span(from: transition.incident.declaredAt, to: now)
+        values["reviewDue"] = reviewDue.map(format.stamp)
+        let message = templates.render("resolution", values)
+        transition.post(.incidentRoom, message)
+        transition.post(.announce, message)
+        transition.send(.setTopic(topic: topic(transition.incident)))
+    }
+
+    /// Closing: the summary with MTTA / MTTM / MTTR goes to the room and the announce channel.
+    func closeIncident(_ transition: inout Transition, by who: String) {
+        let now = transition.now
+        transition.incident.status = .closed
+        transition.incident.closedAt = now
+        transition.cancel(.monitoringWindow, .updateReminder, .ackTimeout, .longRunning)
+        transition.log(.closed, "Closed by \(who)")
+        let summary = templates.render("summary", summaryValues(transition.incident, endedAt: now))
+        transition.post(.incidentRoom, summary)
+        transition.post(.announce, summary)
+        transition.send(.setTopic(topic: topic(transition.incident)))
+    }
+
+    private func postUpdate(text: String, status: IncidentStatus?, in transition: inout Transition) {
+        let now = transition.now
+        if let status { transition.incident.status = status }
+        if status != nil { transition.incident.publicStatus = text }
+        transition.incident.lastUpdateAt = now
+        transition.log(status == nil ? .update : .status, (status.map { "Status \($0.label): " } ?? "Update: ") + text)
+        let policy = config.severity(id: transition.incident.severity)
+        var values = self.values(transition.incident, now: now)
+        values["text"] = text
+        values["time"] = format.clock(now)
+        if let every = policy?.updateEvery {
+            let next = now.addingTimeInterval(every.timeInterval)
+            values["nextUpdate"] = format.clock(next)
+            transition.schedule(.updateReminder, at: next)
+        }
+        transition.post(.incidentRoom, templates.render("update", values))
+        if status != nil { transition.send(.setTopic(topic: topic(transition.incident))) }
+    }
+
+    /// A severity change re-times the reminder (counted from the last update) and, when the new level
+    /// pages and nobody has acknowledged yet, pages and starts the acknowledgement clock.
+    private func retime(_ transition: inout Transition, from old: SeverityPolicy?, to policy: SeverityPolicy, now: Date, overrides: [String: [OnCallOverride]]) {
+        if let every = policy.updateEvery {
+            let due = max(now, transition.incident.lastUpdateAt.addingTimeInterval(every.timeInterval))
+            transition.schedule(.updateReminder, at: due)
+        } else {
+            transition.cancel(.updateReminder)
+        }
+        if let after = policy.escalateAfter {
+            transition.schedule(.longRunning, at: max(now, transition.incident.declaredAt.addingTimeInterval(after.timeInterval)))
+        } else {
+            transition.cancel(.longRunning)
+        }
+        let unacknowledged = transition.incident.acknowledgedAt == nil
+        if policy.page, old?.page != true, unacknowledged {
+            let users = people(for: firstEscalationTargets, on: transition.incident.platform, at: now, overrides: overrides)
+            page(users, reason: "severity raised to \(policy.label)", in: &transition)
+            transition.send(.invite(userIDs: users.map(\.id)))
+            if let ackWithin = policy.ackWithin {
+                transition.schedule(.ackTimeout, at: now.addingTimeInterval(ackWithin.timeInterval), step: 1)
+            }
+        } else if !policy.page || policy.ackWithin == nil {
+            transition.cancel(.ackTimeout)
+        }
+    }
+
+    private func notOpen(_ incident: Incident) -> Decision {
+        .rejected("\(incident.id) is \(incident.status.label.lowercased()). Reopen it first: /incident reopen \(incident.id)", incident: incident.id)
+    }
+
+    private func nextUpdateHint(_ incident: Incident, now: Date) -> String {
+        guard incident.isOpen, let every = config.severity(id: incident.severity)?.updateEvery else { return "" }
+        return " Next update due by \(format.clock(incident.lastUpdateAt.addingTimeInterval(every.timeInterval)))."
+    }
+}

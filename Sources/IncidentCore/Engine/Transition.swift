@@ -1,0 +1,50 @@
+import Foundation
+
+/// Collects everything one command does to one incident — the new incident value, timeline lines,
+/// messages and timers — and turns it into a `ChangeSet` the store writes in one transaction.
+struct Transition {
+    var incident: Incident
+    /// The revision read before the change; nil when the incident is new.
+    let readRevision: Int?
+    let now: Date
+    let actor: ChatUser?
+    var changes = ChangeSet()
+
+    init(incident: Incident, isNew: Bool, now: Date, actor: ChatUser?) {
+        self.incident = incident
+        self.readRevision = isNew ? nil : incident.revision
+        self.now = now
+        self.actor = actor
+    }
+
+    mutating func log(_ kind: TimelineKind, _ text: String) {
+        changes.timeline.append(TimelineEntry(incidentID: incident.id, at: now, kind: kind, actor: actor, text: text))
+    }
+
+    mutating func send(_ action: ChatAction) {
+        changes.outbox.append(NewOutboxMessage(platform: incident.platform, incidentID: incident.id, action: action))
+    }
+
+    mutating func post(_ target: MessageTarget, _ text: String, buttons: [MessageButton] = []) {
+        send(.post(to: target, text: text, buttons: buttons))
+    }
+
+    mutating func schedule(_ kind: TimerKind, at dueAt: Date, step: Int = 0) {
+        changes.timers.removeAll { $0.kind == kind }
+        changes.timers.append(NewTimer(incidentID: incident.id, kind: kind, dueAt: dueAt, step: step))
+    }
+
+    mutating func cancel(_ kinds: TimerKind...) {
+        for kind in kinds {
+            changes.timers.removeAll { $0.kind == kind }
+            changes.cancelTimers.append((incident.id, kind))
+        }
+    }
+
+    /// The change set, with the incident written last so its new revision covers everything above.
+    func finished() -> ChangeSet {
+        var result = changes
+        result.incidents.append(IncidentWrite(incident: incident, expectedRevision: readRevision))
+        return result
+    }
+}

@@ -1,0 +1,29 @@
+import Foundation
+
+/// Turns who an escalation step names into the people to notify.
+public enum EscalationResolver {
+    /// Turns escalation targets into person ids: a rotation becomes whoever is on call for it at `date`
+    /// (overrides applied), a person stays themself. Each person appears once, where they first appear.
+    ///
+    /// `overrides` maps rotation id → the overrides the store returns for that rotation, in creation
+    /// order. A rotation the config does not define is skipped: the config loader rejects such targets,
+    /// so one can only appear if the config and the targets were built separately.
+    public static func people(
+        for targets: [NotifyTarget], config: OnCallConfig, at date: Date, overrides: [String: [OnCallOverride]]
+    ) -> [String] {
+        var people: [String] = []
+        var seen: Set<String> = []
+        for target in targets {
+            let personID: String
+            switch target {
+            case .person(let id):
+                personID = id
+            case .rotation(let id):
+                guard let rotation = config.rotation(id: id) else { continue }
+                personID = RotationSchedule(rotation: rotation).onCall(at: date, overrides: overrides[id] ?? []).personID
+            }
+            if seen.insert(personID).inserted { people.append(personID) }
+        }
+        return people
+    }
+}

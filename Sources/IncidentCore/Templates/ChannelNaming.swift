@@ -1,0 +1,76 @@
+import Foundation
+
+/// What a platform accepts as a channel name.
+public struct ChannelNameRules: Sendable, Hashable {
+    public var maxLength: Int
+    /// Characters kept as they are; everything else becomes `-`.
+    public var allowed: Set<Character>
+    public var lowercase: Bool
+
+    private static let lowerAlnum = Set("abcdefghijklmnopqrstuvwxyz0123456789")
+
+    /// Slack `conversations.create`: lowercase letters, digits, `-` and `_`, at most 80.
+    public static let slack = ChannelNameRules(maxLength: 80, allowed: lowerAlnum.union("-_"), lowercase: true)
+    /// Rocket.Chat's default `UTF8_Channel_Names_Validation` is `[0-9a-zA-Z-_.]+`; lowercase keeps names alike.
+    public static let rocketChat = ChannelNameRules(maxLength: 100, allowed: lowerAlnum.union("-_."), lowercase: true)
+    /// Mattermost channel handles: lowercase letters, digits, `-`, `_`, at most 64.
+    public static let mattermost = ChannelNameRules(maxLength: 64, allowed: lowerAlnum.union("-_"), lowercase: true)
+
+    public static func rules(for platform: PlatformKind) -> ChannelNameRules {
+        switch platform {
+        case .slack, .console: .slack
+        case .rocketchat: .rocketChat
+        case .mattermost: .mattermost
+        }
+    }
+
+    /// Makes `raw` acceptable: lowercases, replaces what is not allowed by `-`, folds runs of `-`,
+    /// trims separators at the ends, cuts to the length limit.
+    public func sanitize(_ raw: String) -> String {
+        let folded = raw.folding(options: [.diacriticInsensitive, .widthInsensitive], locale: nil)
+        var out = ""
+        for character in lowercase ? folded.lowercased() : folded {
+            if allowed.contains(character) {
+                out.append(character)
+            } else if out.last != "-" {
+                out.append("-")
+            }
+        }
+        let separators: Set<Character> = ["-", "_", "."]
+        var trimmed = Substring(out)
+        while let first = trimmed.first, separators.contains(first) { trimmed = trimmed.dropFirst() }
+        trimmed = trimmed.prefix(maxLength)
+        while let last = trimmed.last, separators.contains(last) { trimmed = trimmed.dropLast() }
+        return trimmed.isEmpty ? "incident" : String(trimmed)
+    }
+}
+
+/// Builds an incident's channel name from `incidents.channelName`.
+public struct ChannelNamer: Sendable {
+    public var template: String
+    public var timeZone: TimeZone
+
+    public init(template: String, timeZone: TimeZone) {
+        self.template = template
+        self.timeZone = timeZone
+    }
+
+    /// `YYYY-MM-DD` in the configured zone: the day `{date}` shows and the day `{seq}` counts within.
+    public func day(of date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        let parts = calendar.dateComponents([.year, .month, .day], from: date)
+        return String(format: "%04d-%02d-%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0)
+    }
+
+    public func name(id: IncidentID, daySequence: Int, title: String, severity: String, declaredAt: Date, rules: ChannelNameRules) -> String {
+        let slug = ChannelNameRules(maxLength: 40, allowed: rules.allowed, lowercase: true).sanitize(title)
+        let raw = template
+            .replacingOccurrences(of: "{date}", with: day(of: declaredAt))
+            .replacingOccurrences(of: "{seq}", with: String(format: "%03d", daySequence))
+            .replacingOccurrences(of: "{id}", with: String(id.number))
+            .replacingOccurrences(of: "{slug}", with: slug)
+            .replacingOccurrences(of: "{severity}", with: severity)
+        return rules.sanitize(raw)
+    }
+}

@@ -1,0 +1,106 @@
+/// The messages Klaxon posts, as mustache templates. The wording follows the runbooks in `shared/seeds`
+/// (initial alert, update, resolution, post-incident summary); `templates` in `bot-config.json` overrides
+/// any of them by name.
+///
+/// Text markup that every platform adapter understands: `<@ID>` mentions a user by platform id, `<#room>`
+/// links the incident's own channel or thread. Templates are rendered as plain text (no HTML escaping).
+public enum DefaultTemplates {
+    public static let all: [String: String] = [
+        "initialAlert": initialAlert,
+        "announcement": announcement,
+        "update": update,
+        "reminder": reminder,
+        "resolution": resolution,
+        "summary": summary,
+        "page": page,
+        "escalation": escalation,
+        "review": review,
+        "postmortem": postmortem,
+    ]
+
+    /// Posted first in the incident's own channel.
+    public static let initialAlert = """
+        🚨 [{{severity}} INCIDENT] {{title}}
+        Incident: {{id}} · Severity: {{severity}} ({{severityName}}) · Status: {{status}}
+        Started: {{declaredAt}} · Declared by {{declaredBy}}
+        Incident Commander: {{#commander}}{{commander}}{{/commander}}{{^commander}}unassigned (take it: /incident role ic @you){{/commander}}
+        {{#updateEvery}}Updates every {{updateEvery}} here: /incident update <what changed>{{/updateEvery}}
+        """
+
+    /// Posted in the announce channel; in thread mode it is the root of the incident's thread.
+    public static let announcement = """
+        🚨 [{{severity}} INCIDENT] {{title}}
+        {{id}} declared by {{declaredBy}} at {{declaredAt}}. Follow it in <#room>.
+        """
+
+    public static let update = """
+        UPDATE [{{time}}] {{id}} · {{severity}} · {{status}}
+        {{text}}
+        {{#nextUpdate}}Next update: {{nextUpdate}}{{/nextUpdate}}
+        """
+
+    public static let reminder = """
+        ⏰ {{owner}}: {{id}} has had no update for {{sinceLastUpdate}} ({{severity}} updates every {{updateEvery}}).{{#missed}} {{missed}} reminders were missed while Klaxon was down.{{/missed}}
+        Post one: /incident update {{id}} <what changed>
+        """
+
+    public static let resolution = """
+        ✅ RESOLVED [{{time}}] {{id}} · {{title}}
+        {{#text}}{{text}}
+        {{/text}}Duration: {{duration}}.{{#reviewDue}} Post-incident review due by {{reviewDue}}.{{/reviewDue}}
+        """
+
+    public static let summary = """
+        INCIDENT SUMMARY · {{id}} · {{severity}}
+        What: {{title}}
+        Duration: {{declaredAt}} to {{endedAt}} = {{duration}}
+        Time to acknowledge: {{timeToAcknowledge}} · to mitigate: {{timeToMitigate}} · to resolve: {{timeToResolve}}
+        {{#resolution}}Fix: {{resolution}}
+        {{/resolution}}{{#commander}}Incident Commander: {{commander}}
+        {{/commander}}Timeline: /incident timeline {{id}} · Post-mortem draft: /incident postmortem {{id}}
+        """
+
+    public static let page = """
+        📟 {{mentions}}: you are paged for {{id}} ({{severity}}): {{title}}
+        Acknowledge with /incident ack {{id}}
+        """
+
+    public static let escalation = """
+        ⚠️ {{id}} ({{severity}}) {{reason}}. Escalating to {{mentions}}.
+        Acknowledge with /incident ack {{id}}
+        """
+
+    public static let review = """
+        📝 The post-incident review of {{id}} ({{title}}) is due {{due}}.
+        Blameless: focus on systems, not people. Draft: /incident postmortem {{id}}
+        """
+
+    public static let postmortem = """
+        ## Incident: {{title}}
+        **ID**: {{id}} · **Severity**: {{severity}} · **Date**: {{date}}
+        **Duration**: {{duration}}
+        **Impact**: <who was affected and how>
+
+        ### Timeline
+        {{#timeline}}
+        - {{time}} {{text}}
+        {{/timeline}}
+
+        ### Metrics
+        - Time to acknowledge: {{timeToAcknowledge}}
+        - Time to mitigate: {{timeToMitigate}}
+        - Time to resolve: {{timeToResolve}}
+
+        ### Root Cause
+        {{#resolution}}{{resolution}}{{/resolution}}{{^resolution}}<what actually caused the issue: be specific>{{/resolution}}
+
+        ### What Went Well
+        -
+
+        ### What Went Wrong
+        -
+
+        ### Action Items
+        - [ ] <preventive measure> · Owner: @who · Due: YYYY-MM-DD
+        """
+}

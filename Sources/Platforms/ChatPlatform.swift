@@ -1,0 +1,58 @@
+import Foundation
+import IncidentCore
+
+/// What a delivered outbox message left behind on the platform.
+public struct Delivery: Sendable, Hashable {
+    /// The platform's id of the posted message (Slack `ts`, Rocket.Chat `_id`), kept so it is never sent twice.
+    public var platformMessageID: String?
+    /// For `openRoom`: the incident's channel or thread, now that it exists.
+    public var room: Conversation?
+
+    public init(platformMessageID: String? = nil, room: Conversation? = nil) {
+        self.platformMessageID = platformMessageID
+        self.room = room
+    }
+}
+
+/// Why a delivery failed, which decides what the outbox sender does next.
+public enum DeliveryFailure: Error, Sendable, Hashable {
+    /// The platform said "slow down" (HTTP 429): try again after this many seconds.
+    case rateLimited(retryAfter: TimeInterval)
+    /// Worth retrying with backoff: 5xx, time-outs, connection errors.
+    case transient(String)
+    /// Retrying cannot help (`channel_not_found`, `invalid_auth`): give up on this message.
+    case permanent(String)
+}
+
+/// One chat platform's outbound side. Adapters translate a platform-neutral `ChatAction` into their API.
+///
+/// Text uses Klaxon's neutral markup: `<@ID>` mentions a user by platform id; `<#room>` links the
+/// incident's room. Each adapter renders both in its own syntax.
+public protocol ChatPlatform: Sendable {
+    var kind: PlatformKind { get }
+    /// Delivers one message. `incident` is the message's incident as stored now (its `room` is set once
+    /// `openRoom` was delivered). Must be safe to call again for the same message id after a crash.
+    func deliver(_ message: OutboxMessage, incident: Incident?) async throws(DeliveryFailure) -> Delivery
+}
+
+/// Renders the neutral markup for platforms whose mentions are `@username`.
+public enum NeutralMarkup {
+    /// `<@alice>` → `@alice`; `<#room>` → `roomLink`.
+    public static func render(_ text: String, roomLink: String?) -> String {
+        var out = ""
+        var rest = Substring(text)
+        while let open = rest.range(of: "<@") {
+            out += rest[..<open.lowerBound]
+            let after = rest[open.upperBound...]
+            guard let close = after.firstIndex(of: ">") else {
+                out += rest[open.lowerBound...]
+                rest = ""
+                break
+            }
+            out += "@" + after[..<close]
+            rest = after[after.index(after: close)...]
+        }
+        out += rest
+        return out.replacingOccurrences(of: "<#room>", with: roomLink ?? "the incident channel")
+    }
+}

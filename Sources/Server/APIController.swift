@@ -1,0 +1,52 @@
+import Foundation
+import Hummingbird
+import IncidentCore
+import NIOCore
+
+/// Read-only JSON API, health and metrics.
+struct APIController {
+    let store: any IncidentStore
+    let metrics: KlaxonMetrics
+    let severities: [SeverityPolicy]
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        router.get("healthz") { _, _ in Response.text("ok\n") }
+        router.get("readyz") { _, _ in
+            do {
+                try await store.ping()
+                return Response.text("ready\n")
+            } catch {
+                return Response.text("store unreachable\n", status: .serviceUnavailable)
+            }
+        }
+        router.get("metrics") { _, _ in
+            let text = try await metrics.exposition(store: store, severities: severities)
+            return Response.text(text, contentType: "text/plain; version=0.0.4; charset=utf-8")
+        }
+        router.get("api/incidents") { request, _ in
+            let includeClosed = request.uri.queryParameters.get("all").map { $0 == "true" || $0 == "1" } ?? true
+            let limit = min(max(request.uri.queryParameters.get("limit").flatMap(Int.init) ?? 100, 1), 1000)
+            let incidents = try await store.incidents(includeClosed: includeClosed, limit: limit)
+            return try Response.json(incidents.map { IncidentView($0) })
+        }
+        router.get("api/incidents/:id") { request, context in
+            let raw = try context.parameters.require("id")
+            guard let id = IncidentID(parsing: raw) ?? Int(raw).flatMap({ $0 > 0 ? IncidentID($0) : nil }) else {
+                return Response.error("\"\(raw)\" is not an incident id (INC-42 or 42)", status: .badRequest)
+            }
+            guard let incident = try await store.incident(id) else {
+                return Response.error("no incident \(id)", status: .notFound)
+            }
+            let timeline = try await store.timeline(of: id)
+            return try Response.json(IncidentView(incident, timeline: timeline))
+        }
+        router.get("api/messages") { request, _ in
+            let after = request.uri.queryParameters.get("after").flatMap(Int64.init) ?? 0
+            let limit = min(max(request.uri.queryParameters.get("limit").flatMap(Int.init) ?? 500, 1), 5000)
+            let messages = try await store.consoleMessages(after: after, limit: limit)
+            return try Response.json(messages.map {
+                MessageView(id: $0.id ?? 0, at: $0.at, channel: $0.channel, thread: $0.thread, kind: $0.kind, text: $0.text)
+            })
+        }
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import IncidentCore
+
+/// JSON shapes of the HTTP API. Kept apart from the core types so the API stays stable when they change.
+struct IncidentView: Codable, Sendable {
+    var id: String
+    var number: Int
+    var title: String
+    var severity: String
+    var status: String
+    var platform: String
+    var channelName: String
+    var room: RoomView?
+    var declaredBy: String
+    var declaredAt: Date
+    var acknowledgedAt: Date?
+    var acknowledgedBy: String?
+    var mitigatedAt: Date?
+    var resolvedAt: Date?
+    var closedAt: Date?
+    var lastUpdateAt: Date
+    var roles: [String: String]
+    var resolution: String?
+    var timeline: [TimelineView]?
+
+    init(_ incident: Incident, timeline: [TimelineEntry]? = nil) {
+        id = incident.id.description
+        number = incident.id.number
+        title = incident.title
+        severity = incident.severity
+        status = incident.status.rawValue
+        platform = incident.platform.rawValue
+        channelName = incident.channelName
+        room = incident.room.map { RoomView(channelID: $0.channelID, threadID: $0.threadID) }
+        declaredBy = incident.declaredBy.displayName
+        declaredAt = incident.declaredAt
+        acknowledgedAt = incident.acknowledgedAt
+        acknowledgedBy = incident.acknowledgedBy?.displayName
+        mitigatedAt = incident.mitigatedAt
+        resolvedAt = incident.resolvedAt
+        closedAt = incident.closedAt
+        lastUpdateAt = incident.lastUpdateAt
+        roles = Dictionary(uniqueKeysWithValues: incident.roles.map { ($0.key.rawValue, $0.value.displayName) })
+        resolution = incident.resolution
+        self.timeline = timeline?.map(TimelineView.init)
+    }
+}
+
+struct RoomView: Codable, Sendable {
+    var channelID: String
+    var threadID: String?
+}
+
+struct TimelineView: Codable, Sendable {
+    var at: Date
+    var kind: String
+    var actor: String?
+    var text: String
+
+    init(_ entry: TimelineEntry) {
+        at = entry.at
+        kind = entry.kind.rawValue
+        actor = entry.actor?.displayName
+        text = entry.text
+    }
+}
+
+struct MessageView: Codable, Sendable {
+    var id: Int64
+    var at: Date
+    var channel: String
+    var thread: String?
+    var kind: String
+    var text: String
+}
+
+/// `POST /api/commands`: a console command.
+struct ConsoleCommandRequest: Codable, Sendable {
+    /// What follows `/incident`.
+    var text: String
+    var user: String?
+    var channel: String?
+    var thread: String?
+    /// A client-chosen key: the same request sent twice is processed once.
+    var requestID: String?
+}
+
+struct ConsoleCommandResponse: Codable, Sendable {
+    var reply: String
+    var visibility: String
+    var outcome: String
+    var incident: String?
+}
+
+struct ErrorBody: Codable, Sendable {
+    var error: String
+}
+
+enum APIJSON {
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+    static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }()
+}

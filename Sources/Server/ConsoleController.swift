@@ -1,0 +1,45 @@
+import Foundation
+import Hummingbird
+import IncidentCore
+import Logging
+import NIOCore
+import Platforms
+
+/// The console platform's inbound side: `POST /api/commands` takes the `/incident` language as JSON.
+/// `klaxon incident …` and `klaxon cmd …` call it.
+struct ConsoleController {
+    let gateway: CommandGateway
+    let store: any IncidentStore
+    let clock: any WallClock
+    let announceChannel: String
+    let maxBodyBytes: Int
+    let logger: Logger
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        router.post("api/commands") { request, _ in
+            let body = try await request.collectBody(limit: maxBodyBytes)
+            let command: ConsoleCommandRequest
+            do {
+                command = try APIJSON.decoder.decode(ConsoleCommandRequest.self, from: Data(body.readableBytesView))
+            } catch {
+                return Response.error("expected JSON {\"text\": \"declare sev1 Payment processing down\", \"user\": \"alice\", \"channel\": \"incidents\"}", status: .badRequest)
+            }
+            let user = (command.user?.trimmingCharacters(in: .whitespaces)).flatMap { $0.isEmpty ? nil : $0 } ?? "console"
+            let channel = (command.channel.map { $0.hasPrefix("#") ? String($0.dropFirst()) : $0 }).flatMap { $0.isEmpty ? nil : $0 } ?? announceChannel
+            let context = CommandContext(
+                platform: .console,
+                conversation: Conversation(platform: .console, channelID: channel, threadID: command.thread),
+                user: ChatUser(id: user, name: user),
+                inboundKey: command.requestID.map { "console:request:\($0)" })
+            let result = await gateway.handle(text: command.text, context: context)
+            let rendered = NeutralMarkup.render(result.reply.text, roomLink: nil)
+            // The console's "chat" shows the command and the reply, like a channel would.
+            try? await store.appendConsoleMessage(ConsoleMessage(at: clock.now(), channel: channel, thread: command.thread, text: "@\(user): /incident \(command.text)", kind: "command"))
+            try? await store.appendConsoleMessage(ConsoleMessage(at: clock.now(), channel: channel, thread: command.thread, text: rendered, kind: "reply"))
+            logger.info("console reply", metadata: ["channel": "\(channel)", "text": "\(rendered)"])
+            return try Response.json(ConsoleCommandResponse(
+                reply: rendered, visibility: result.reply.visibility.rawValue, outcome: result.outcome.rawValue,
+                incident: result.reply.incidentID?.description))
+        }
+    }
+}

@@ -1,0 +1,29 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+extension Response {
+    /// A JSON response from an `Encodable` value.
+    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        let data = try APIJSON.encoder.encode(value)
+        return Response(
+            status: status, headers: [.contentType: "application/json; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func text(_ text: String, status: HTTPResponse.Status = .ok, contentType: String = "text/plain; charset=utf-8") -> Response {
+        Response(status: status, headers: [.contentType: contentType], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    static func error(_ message: String, status: HTTPResponse.Status) -> Response {
+        (try? json(ErrorBody(error: message), status: status)) ?? text(message, status: status)
+    }
+}
+
+extension Request {
+    /// The raw body, refused with 413 past `limit` bytes (Hummingbird maps `NIOTooManyBytesError` to 413).
+    func collectBody(limit: Int) async throws -> ByteBuffer {
+        try await body.collect(upTo: limit)
+    }
+}

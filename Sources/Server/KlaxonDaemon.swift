@@ -1,0 +1,107 @@
+import Foundation
+import Hummingbird
+import IncidentCore
+import Logging
+import NIOCore
+import Platforms
+import Scheduler
+import ServiceLifecycle
+import UnixSignals
+
+/// The daemon, wired: core engine, store, platforms, outbox sender and HTTP. `klaxon serve` builds one
+/// and runs it; the end-to-end tests build the same thing with a temporary store and port 0.
+public struct KlaxonDaemon: Sendable {
+    public let config: KlaxonConfig
+    public let store: any IncidentStore
+    public let clock: any WallClock
+    public let logger: Logger
+    public let metrics: KlaxonMetrics
+    public let commands: CommandService
+    public let gateway: CommandGateway
+    public let sender: OutboxSender
+    public let scheduler: TimerScheduler
+    /// Rung after every commit so the sender and the scheduler wake at once instead of on their next recheck.
+    public let outboxBell: Doorbell
+    public let timerBell: Doorbell
+
+    public init(config: KlaxonConfig, store: any IncidentStore, clock: any WallClock = SystemClock(), logger: Logger, platforms extraPlatforms: [any ChatPlatform] = []) throws {
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.logger = logger
+        let metrics = KlaxonMetrics()
+        self.metrics = metrics
+        let outboxBell = Doorbell()
+        let timerBell = Doorbell()
+        self.outboxBell = outboxBell
+        self.timerBell = timerBell
+
+        let engine = try IncidentEngine(config: config)
+        commands = CommandService(engine: engine, store: store, clock: clock, committed: {
+            outboxBell.ring()
+            timerBell.ring()
+        })
+        gateway = CommandGateway(service: commands, metrics: metrics, logger: logger)
+
+        var platforms = extraPlatforms
+        if let console = config.platforms.console {
+            platforms.append(ConsolePlatform(store: store, announceChannel: console.announceChannel, mode: config.incidents.mode, clock: clock, logger: logger))
+        }
+        var settings = OutboxSender.Settings()
+        settings.maxAttempts = config.outbox.maxAttempts
+        sender = OutboxSender(store: store, platforms: platforms, clock: clock, doorbell: outboxBell, settings: settings, logger: logger, metrics: metrics.factory)
+        scheduler = TimerScheduler(store: store, engine: engine, clock: clock, doorbell: timerBell, outboxBell: outboxBell, logger: logger, metrics: metrics.factory)
+    }
+
+    public func buildRouter() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.add(middleware: ErrorLoggingMiddleware(logger: logger))
+        APIController(store: store, metrics: metrics, severities: config.severities).addRoutes(to: router)
+        if let console = config.platforms.console {
+            ConsoleController(
+                gateway: gateway, store: store, clock: clock, announceChannel: console.announceChannel,
+                maxBodyBytes: config.server.maxBodyBytes, logger: logger
+            ).addRoutes(to: router)
+        }
+        return router
+    }
+
+    /// The HTTP server. `port` overrides the config (tests pass 0 and learn the port from `onServerRunning`).
+    public func buildApplication(port: Int? = nil, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+        Application(
+            router: buildRouter(),
+            configuration: .init(address: .hostname(config.server.host, port: port ?? config.server.port), serverName: "klaxon"),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+            logger: logger)
+    }
+
+    /// All long-running parts in one group, in dependency order (shutdown runs in reverse: HTTP stops
+    /// taking commands first, then the sender finishes its batch).
+    public func serviceGroup(port: Int? = nil, signals: [UnixSignal] = [.sigterm, .sigint], onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> ServiceGroup {
+        ServiceGroup(configuration: .init(
+            services: [
+                .init(service: sender),
+                .init(service: scheduler),
+                .init(service: buildApplication(port: port, onServerRunning: onServerRunning)),
+            ],
+            gracefulShutdownSignals: signals,
+            cancellationSignals: [],
+            logger: logger))
+    }
+}
+
+/// Logs unexpected errors once, and turns them into a 500 without details (which might hold secrets).
+struct ErrorLoggingMiddleware<Context: RequestContext>: RouterMiddleware {
+    let logger: Logger
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as any HTTPResponseError {
+            throw error
+        } catch {
+            logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(type(of: error))"])
+            return Response.error("internal error", status: .internalServerError)
+        }
+    }
+}

@@ -1,0 +1,40 @@
+import Foundation
+import IncidentCore
+import Metrics
+import Prometheus
+
+/// The daemon's metrics, kept in its own Prometheus registry (not the process-global `MetricsSystem`)
+/// so that several daemons in one test process do not share counters.
+public struct KlaxonMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    public let factory: PrometheusMetricsFactory
+
+    public init() {
+        registry = PrometheusCollectorRegistry()
+        factory = PrometheusMetricsFactory(registry: registry)
+    }
+
+    private static var outboxDepth: MetricNameDescriptor { MetricNameDescriptor(namespace: "klaxon", metricName: "outbox", unitName: "depth", helpText: "Messages waiting in the outbox") }
+    private static var incidentsOpen: MetricNameDescriptor { MetricNameDescriptor(namespace: "klaxon", metricName: "incidents", unitName: "open", helpText: "Open incidents by severity") }
+
+    /// `klaxon_commands_total{platform, verb, outcome}`.
+    public func recordCommand(platform: PlatformKind, verb: CommandVerb?, outcome: CommandOutcome) {
+        Counter(
+            label: "klaxon_commands_total",
+            dimensions: [("platform", platform.rawValue), ("verb", verb?.rawValue ?? "unparsed"), ("outcome", outcome.rawValue)],
+            factory: factory
+        ).increment()
+    }
+
+    /// The Prometheus text format, with the gauges read from the store at scrape time.
+    public func exposition(store: any IncidentStore, severities: [SeverityPolicy]) async throws -> String {
+        let depth = try await store.outboxDepth()
+        registry.makeGauge(descriptor: Self.outboxDepth).set(Double(depth))
+        let open = try await store.openIncidentCounts()
+        for severity in severities {
+            registry.makeGauge(descriptor: Self.incidentsOpen, labels: [("severity", severity.id)])
+                .set(Double(open[severity.id] ?? 0))
+        }
+        return registry.emitToString()
+    }
+}

@@ -1,0 +1,202 @@
+import Logging
+import SQLiteNIO
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// One step of the schema's history. Steps are never edited once released: a change is a new step.
+struct Migration: Sendable {
+    let version: Int
+    let name: String
+    /// sqlite-nio prepares only the first statement of a query string, so each statement stands alone.
+    let statements: [String]
+}
+
+/// The SQLite schema as an ordered list of migrations. `schema_migrations` records which versions a
+/// database file has; `apply` runs the missing ones in order, each in its own transaction together with
+/// its row in `schema_migrations`, so a crash mid-migration leaves the file at the previous version.
+///
+/// Conventions of the schema:
+/// - Dates are INTEGER milliseconds since 1970 (`SQLiteDates`), so comparisons with "now" are exact
+///   integer comparisons. The incident's own JSON `body` keeps its dates at full precision.
+/// - An incident is stored as JSON (`body`) plus the columns that queries filter or sort on.
+/// - Foreign keys to `incidents` are deferred to COMMIT, so the order of writes inside one change set
+///   does not matter. The outbox has no foreign key: a reply may name an incident that does not exist.
+enum Migrations {
+    static let all: [Migration] = [
+        Migration(
+            version: 1,
+            name: "incidents, timeline, outbox, timers, overrides, console, inbound keys",
+            statements: [
+                // Incident numbers come from counters, not from MAX(id) + 1: a number handed out for a
+                // declaration that then failed is never given to another incident.
+                """
+                CREATE TABLE incident_number_counter (
+                    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+                    last_number INTEGER NOT NULL
+                )
+                """,
+                """
+                CREATE TABLE incident_day_counters (
+                    day TEXT PRIMARY KEY,
+                    last_number INTEGER NOT NULL
+                )
+                """,
+                """
+                CREATE TABLE incidents (
+                    id INTEGER PRIMARY KEY,
+                    revision INTEGER NOT NULL,
+                    severity TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    declared_at INTEGER NOT NULL,
+                    room_platform TEXT,
+                    room_channel_id TEXT,
+                    room_thread_id TEXT,
+                    body TEXT NOT NULL
+                )
+                """,
+                "CREATE INDEX incidents_by_room ON incidents (room_platform, room_channel_id, room_thread_id)",
+                "CREATE INDEX incidents_by_status ON incidents (status, declared_at)",
+                "CREATE INDEX incidents_by_declared_at ON incidents (declared_at)",
+                """
+                CREATE TABLE timeline (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    incident_id INTEGER NOT NULL
+                        REFERENCES incidents (id) DEFERRABLE INITIALLY DEFERRED,
+                    at INTEGER NOT NULL,
+                    kind TEXT NOT NULL,
+                    actor_id TEXT,
+                    actor_name TEXT,
+                    text TEXT NOT NULL
+                )
+                """,
+                "CREATE INDEX timeline_by_incident ON timeline (incident_id, id)",
+                """
+                CREATE TABLE outbox (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    platform TEXT NOT NULL,
+                    incident_id INTEGER,
+                    action TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    not_before INTEGER NOT NULL,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    state TEXT NOT NULL DEFAULT 'pending'
+                        CHECK (state IN ('pending', 'delivered', 'dead')),
+                    platform_message_id TEXT,
+                    last_error TEXT,
+                    lease_owner TEXT,
+                    lease_expires_at INTEGER,
+                    delivered_at INTEGER
+                )
+                """,
+                "CREATE INDEX outbox_pending ON outbox (id) WHERE state = 'pending'",
+                "CREATE INDEX outbox_by_incident ON outbox (incident_id, id)",
+                // A timer that fired stays as `done`; a replaced or cancelled one is deleted. The partial
+                // unique index is what "each incident has at most one pending timer of each kind" rests on.
+                """
+                CREATE TABLE timers (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    incident_id INTEGER NOT NULL
+                        REFERENCES incidents (id) DEFERRABLE INITIALLY DEFERRED,
+                    kind TEXT NOT NULL,
+                    due_at INTEGER NOT NULL,
+                    step INTEGER NOT NULL DEFAULT 0,
+                    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done')),
+                    lease_owner TEXT,
+                    lease_expires_at INTEGER
+                )
+                """,
+                "CREATE UNIQUE INDEX timers_one_pending_per_kind ON timers (incident_id, kind) WHERE state = 'pending'",
+                "CREATE INDEX timers_pending_by_due ON timers (due_at) WHERE state = 'pending'",
+                """
+                CREATE TABLE oncall_overrides (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    rotation_id TEXT NOT NULL,
+                    person_id TEXT NOT NULL,
+                    starts_at INTEGER NOT NULL,
+                    ends_at INTEGER NOT NULL,
+                    created_by TEXT NOT NULL
+                )
+                """,
+                "CREATE INDEX oncall_overrides_by_rotation ON oncall_overrides (rotation_id, starts_at)",
+                // `outbox_id` is UNIQUE so that delivering the same outbox message twice shows it once.
+                // SQLite lets any number of rows have a NULL there.
+                """
+                CREATE TABLE console_messages (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    at INTEGER NOT NULL,
+                    channel TEXT NOT NULL,
+                    thread TEXT,
+                    text TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    outbox_id INTEGER UNIQUE
+                )
+                """,
+                """
+                CREATE TABLE processed_inbound (
+                    key TEXT PRIMARY KEY,
+                    processed_at INTEGER NOT NULL
+                )
+                """,
+            ]
+        )
+    ]
+
+    /// Brings the database up to the newest version this build knows. Safe to run on every start and from
+    /// several processes at once: each step re-checks, under the write lock of `BEGIN IMMEDIATE`, that it
+    /// is still missing. Must run before the connection is shared (the store's `open` does this).
+    static func apply(on connection: SQLiteConnection, logger: Logger) async throws {
+        _ = try await connection.query(
+            """
+            CREATE TABLE IF NOT EXISTS schema_migrations (
+                version INTEGER PRIMARY KEY,
+                name TEXT NOT NULL,
+                applied_at INTEGER NOT NULL
+            )
+            """,
+            []
+        )
+
+        for migration in all {
+            _ = try await connection.query("BEGIN IMMEDIATE", [])
+            do {
+                let applied = try await connection.query(
+                    "SELECT 1 FROM schema_migrations WHERE version = ?", [.integer(migration.version)])
+                if applied.isEmpty {
+                    for statement in migration.statements {
+                        _ = try await connection.query(statement, [])
+                    }
+                    _ = try await connection.query(
+                        "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                        [.integer(migration.version), .text(migration.name), SQLiteDates.value(Date())]
+                    )
+                    logger.info(
+                        "Applied SQLite migration",
+                        metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
+                }
+                _ = try await connection.query("COMMIT", [])
+            } catch {
+                _ = try? await connection.query("ROLLBACK", [])
+                throw error
+            }
+        }
+
+        // A newer build may have migrated this file and then been rolled back. Refusing to start would turn
+        // a deploy rollback into an outage of the incident bot, and migrations only add, so warn and go on.
+        let newest = try await connection.query("SELECT MAX(version) AS version FROM schema_migrations", [])
+        if let version = newest.first?.column("version")?.integer, let known = all.last?.version, version > known {
+            logger.warning(
+                "The SQLite database has a newer schema than this build knows",
+                metadata: ["databaseVersion": "\(version)", "knownVersion": "\(known)"])
+        }
+    }
+
+    /// The versions recorded in `schema_migrations`, oldest first (for tests and diagnostics).
+    static func appliedVersions(on connection: SQLiteConnection) async throws -> [Int] {
+        try await connection.query("SELECT version FROM schema_migrations ORDER BY version", [])
+            .compactMap { $0.column("version")?.integer.map { Int($0) } }
+    }
+}

@@ -1,0 +1,57 @@
+import ArgumentParser
+import Foundation
+import IncidentCore
+import Logging
+import Server
+import ServiceLifecycle
+import Storage
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the daemon (the default command).")
+
+    @Option(name: .shortAndLong, help: "Path of the config file (default: bot-config.json, else the embedded defaults).")
+    var config: String?
+
+    @Option(help: "Listen on this port instead of server.port.")
+    var port: Int?
+
+    func run() async throws {
+        let loaded: KlaxonConfig
+        let source: String
+        do {
+            (loaded, source) = try loadConfig(path: config)
+        } catch let invalid as InvalidConfig {
+            FileHandle.standardError.write(Data("klaxon: refusing to start: \(invalid.description)\n".utf8))
+            throw ExitCode(1)
+        }
+        let format = loaded.logging.format
+        let level = Logger.Level(rawValue: loaded.logging.level) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler: any LogHandler = format == .json ? JSONLogHandler(label: label) : StreamLogHandler.standardOutput(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "klaxon")
+
+        guard let sqlite = loaded.storage.sqlite else {
+            logger.critical("no storage configured: set storage.sqlite.path")
+            throw ExitCode(1)
+        }
+        let store = try await SQLiteIncidentStore.open(path: sqlite.path, logger: logger)
+        let daemon = try KlaxonDaemon(config: loaded, store: store, logger: logger)
+        logger.info("klaxon starting", metadata: [
+            "config": "\(source)", "store": "\(sqlite.path)",
+            "listen": "\(loaded.server.host):\(port ?? loaded.server.port)",
+            "platforms": "\(loaded.platforms.enabled.map(\.rawValue).joined(separator: ","))",
+        ])
+        do {
+            try await daemon.serviceGroup(port: port).run()
+        } catch {
+            logger.error("stopped with an error", metadata: ["error": "\(error)"])
+            try? await store.close()
+            throw ExitCode(1)
+        }
+        try await store.close()
+        logger.info("klaxon stopped")
+    }
+}

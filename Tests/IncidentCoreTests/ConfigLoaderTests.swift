@@ -1,0 +1,732 @@
+import Foundation
+import Testing
+@testable import IncidentCore
+
+// MARK: - Fixtures
+
+/// The repository root, found from this file so the tests read the files that ship (the test file may be
+/// reached through a symlink, hence the resolving).
+private let repositoryRoot = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
+    .deletingLastPathComponent()  // IncidentCoreTests
+    .deletingLastPathComponent()  // Tests
+    .deletingLastPathComponent()
+
+/// Values for the `${VAR}` references the cases use. The secrets are long enough to be scrubbed.
+private let testEnvironment = [
+    "SLACK_SIGNING_SECRET": "signing-secret-0123456789abcdef",
+    "SLACK_BOT_TOKEN": "xoxb-bot-token-0123456789",
+    "ROCKETCHAT_AUTH_TOKEN": "rc-auth-token-0123456789",
+    "MATTERMOST_BOT_TOKEN": "mm-bot-token-0123456789",
+    "MATTERMOST_COMMAND_TOKEN": "mm-command-token-0123456789",
+    "EMPTY": "",
+]
+
+private let slackSection = #"{"signingSecret": "${SLACK_SIGNING_SECRET}", "botToken": "${SLACK_BOT_TOKEN}", "announceChannel": "C0INCIDENTS"}"#
+private let rocketChatSection = #"{"serverURL": "https://chat.example.com", "userId": "klaxonbot", "authToken": "${ROCKETCHAT_AUTH_TOKEN}", "announceChannel": "incidents"}"#
+private let mattermostSection = #"{"serverURL": "https://mm.example.com", "botToken": "${MATTERMOST_BOT_TOKEN}", "teamId": "t1", "commandToken": "${MATTERMOST_COMMAND_TOKEN}", "announceChannel": "incidents"}"#
+
+private func problemLines(_ result: Result<KlaxonConfig, ConfigErrors>) -> [String] {
+    switch result {
+    case .success: []
+    case .failure(let errors): errors.problems.map(\.description)
+    }
+}
+
+private func loadedConfig(_ json: String, environment: [String: String] = testEnvironment) throws -> KlaxonConfig {
+    try ConfigLoader.load(json: json, environment: environment).get()
+}
+
+/// The shipped config with `edits` applied. Each edit sets the value at a path written the way problems
+/// name it (`severities[2].updateEvery`) to some JSON text, or removes it (nil). Keys come out sorted,
+/// which changes nothing the loader reports except the order of unknown keys within one object.
+private func editedDefaultConfig(_ edits: [(path: String, json: String?)]) throws -> String {
+    var document = try JSONSerialization.jsonObject(with: Data(ConfigLoader.embeddedDefaultJSON.utf8))
+    for edit in edits {
+        let newValue = try edit.json.map { try JSONSerialization.jsonObject(with: Data($0.utf8), options: .fragmentsAllowed) }
+        document = setting(newValue, at: pathSteps(edit.path)[...], in: document) ?? [:]
+    }
+    let data = try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .prettyPrinted])
+    return String(decoding: data, as: UTF8.self)
+}
+
+private enum PathStep {
+    case key(String)
+    case index(Int)
+}
+
+/// `severities[2].updateEvery` → key severities, index 2, key updateEvery.
+private func pathSteps(_ path: String) -> [PathStep] {
+    path.split(separator: ".").flatMap { part -> [PathStep] in
+        let pieces = part.split(separator: "[")
+        return [.key(String(pieces[0]))] + pieces.dropFirst().map { .index(Int($0.dropLast())!) }
+    }
+}
+
+private func setting(_ newValue: Any?, at steps: ArraySlice<PathStep>, in container: Any?) -> Any? {
+    guard let step = steps.first else { return newValue }
+    switch step {
+    case .key(let key):
+        var object = container as? [String: Any] ?? [:]
+        object[key] = setting(newValue, at: steps.dropFirst(), in: object[key])
+        return object
+    case .index(let index):
+        var array = container as? [Any] ?? []
+        if let element = setting(newValue, at: steps.dropFirst(), in: array[index]) {
+            array[index] = element
+        } else {
+            array.remove(at: index)
+        }
+        return array
+    }
+}
+
+// MARK: - The shipped config
+
+@Suite struct ShippedConfigTests {
+    @Test func shippedConfigLoadsWithoutProblemsOrEnvironment() throws {
+        let result = ConfigLoader.load(json: ConfigLoader.embeddedDefaultJSON, environment: [:])
+        #expect(problemLines(result) == [])
+        let config = try result.get()
+
+        #expect(config.server.host == "127.0.0.1")
+        #expect(config.server.port == 8080)
+        #expect(config.storage.sqlite?.path == "data/klaxon.sqlite")
+        #expect(config.logging.level == "info")
+        #expect(config.logging.format == .plain)
+        #expect(config.platforms.enabled == [.console])
+        #expect(config.platforms.console?.announceChannel == "incidents")
+        #expect(config.incidents.mode == .channel)
+        #expect(config.incidents.channelName == "incident-{date}-{seq}")
+        #expect(config.incidents.monitorFor == .minutes(30))
+        #expect(config.outbox.maxAttempts == 12)
+        #expect(config.templates.isEmpty)
+    }
+
+    @Test func shippedSeveritiesFollowTheRunbooks() throws {
+        let config = try loadedConfig(ConfigLoader.embeddedDefaultJSON)
+        #expect(config.severities.map(\.id) == ["sev1", "sev2", "sev3", "sev4"])
+
+        let sev1 = SeverityPolicy(
+            id: "sev1", aliases: ["p0", "critical"], name: "Critical", description: "System down, all users affected",
+            updateEvery: .minutes(15), ackWithin: .minutes(5), page: true, reviewWithin: .hours(48), escalateAfter: .hours(1)
+        )
+        let sev2 = SeverityPolicy(
+            id: "sev2", aliases: ["p1", "major"], name: "Major", description: "Major feature broken, many users affected",
+            updateEvery: .minutes(30), ackWithin: .minutes(15), page: true, reviewWithin: .hours(48)
+        )
+        let sev3 = SeverityPolicy(
+            id: "sev3", aliases: ["p2", "minor"], name: "Minor", description: "Minor feature broken, workaround exists",
+            updateEvery: .hours(2), page: false, reviewWithin: .hours(5 * 24)
+        )
+        let sev4 = SeverityPolicy(id: "sev4", aliases: ["p3", "low"], name: "Low", description: "Cosmetic or non-urgent issue")
+        #expect(config.severities == [sev1, sev2, sev3, sev4])
+
+        #expect(config.severity(named: "SEV-1")?.id == "sev1")
+        #expect(config.severity(named: "P0")?.id == "sev1")
+        #expect(config.severity(named: "major")?.id == "sev2")
+        #expect(config.severity(named: "low")?.id == "sev4")
+    }
+
+    @Test func shippedOnCallHasTwoWeeklyRotationsAndAThreeStepChain() throws {
+        let config = try loadedConfig(ConfigLoader.embeddedDefaultJSON)
+        #expect(config.people.keys.sorted() == ["alice", "bob", "carol", "dave"])
+        #expect(config.people["alice"]?.slack == "U0ALICE")
+        #expect(config.personID(for: ChatUser(id: "bob"), on: .console) == "bob")
+        #expect(config.personID(for: ChatUser(id: "U0CAROL"), on: .slack) == "carol")
+
+        let primary = try #require(config.oncall.rotation(id: "primary"))
+        #expect(primary.members == ["alice", "bob"])
+        #expect(primary.period == TimeSpan(seconds: 7 * 86_400))
+        #expect(primary.handoff == Handoff(weekday: 2, hour: 9, minute: 0))
+        #expect(primary.timezone == "Europe/Berlin")
+        #expect(config.oncall.rotation(id: "secondary")?.members == ["carol", "dave"])
+
+        #expect(config.oncall.escalation == [
+            EscalationStep(after: .zero, notify: [.rotation("primary")]),
+            EscalationStep(after: .minutes(5), notify: [.rotation("secondary")]),
+            EscalationStep(after: .minutes(15), notify: [.person("carol")]),
+        ])
+        #expect(config.oncall.repeatEscalation == 0)
+    }
+
+    @Test func embeddedDefaultIsTheRepositoryFile() throws {
+        let file = try String(contentsOf: repositoryRoot.appendingPathComponent("bot-config.json"), encoding: .utf8)
+        #expect(ConfigLoader.embeddedDefaultJSON == file)
+    }
+
+    @Test func templateNamesAreTheDefaultTemplates() {
+        #expect(Set(ConfigLoader.templateNames) == Set(DefaultTemplates.all.keys))
+    }
+}
+
+// MARK: - The schema
+
+@Suite struct ConfigSchemaTests {
+    private func schema() throws -> [String: Any] {
+        let data = try Data(contentsOf: repositoryRoot.appendingPathComponent("bot-config.schema.json"))
+        return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    }
+
+    /// The schema node at `path` of property names (`"[]"` for array items), following `$ref`s.
+    private func node(_ path: [String], in schema: [String: Any]) throws -> [String: Any] {
+        func resolved(_ node: [String: Any]) throws -> [String: Any] {
+            guard let reference = node["$ref"] as? String else { return node }
+            let name = try #require(reference.split(separator: "/").last.map(String.init))
+            let definitions = try #require(schema["$defs"] as? [String: Any])
+            return try resolved(try #require(definitions[name] as? [String: Any], "no $defs/\(name)"))
+        }
+        var current = schema
+        for name in path {
+            if name == "[]" {
+                current = try resolved(try #require(current["items"] as? [String: Any], "no items under \(path)"))
+            } else if name == "*" {
+                current = try resolved(try #require(current["additionalProperties"] as? [String: Any], "no additionalProperties under \(path)"))
+            } else {
+                let properties = try #require(current["properties"] as? [String: Any], "no properties under \(path)")
+                current = try resolved(try #require(properties[name] as? [String: Any], "no \(name) in \(path)"))
+            }
+        }
+        return current
+    }
+
+    private func propertyNames(of value: Any) -> [String] {
+        Mirror(reflecting: value).children.compactMap(\.label)
+    }
+
+    @Test func schemaIsDraft2020AndClosed() throws {
+        let schema = try schema()
+        #expect(schema["$schema"] as? String == "https://json-schema.org/draft/2020-12/schema")
+        #expect(schema["additionalProperties"] as? Bool == false)
+        #expect(schema["required"] as? [String] == ["severities"])
+    }
+
+    @Test func everyTopLevelPropertyOfTheModelIsInTheSchema() throws {
+        let properties = try #require(try schema()["properties"] as? [String: Any])
+        let modelProperties = propertyNames(of: KlaxonConfig(severities: []))
+        #expect(modelProperties.count == 10)
+        for name in modelProperties {
+            #expect(properties[name] != nil, "schema lacks \(name)")
+        }
+        // `$schema` is the one key the schema allows that the model has no property for.
+        #expect(Set(properties.keys) == Set(modelProperties + ["$schema"]))
+    }
+
+    @Test func everySectionPropertyOfTheModelIsInTheSchema() throws {
+        let schema = try schema()
+        let secret = Secret("x")
+        let sections: [(path: [String], model: Any)] = [
+            (["server"], ServerConfig()),
+            (["storage"], StorageConfig()),
+            (["storage", "sqlite"], SQLiteStorageConfig()),
+            (["logging"], LoggingConfig()),
+            (["platforms", "console"], ConsoleConfig()),
+            (["platforms", "slack"], SlackConfig(signingSecret: secret, botToken: secret, announceChannel: "c")),
+            (["platforms", "rocketchat"], RocketChatConfig(serverURL: "u", userId: "u", authToken: secret, webhookToken: nil, announceChannel: "c")),
+            (["platforms", "rocketchat", "poll"], RocketChatConfig.Poll(rooms: [], every: .zero)),
+            (["platforms", "mattermost"], MattermostConfig(serverURL: "u", botToken: secret, teamId: "t", commandToken: secret, announceChannel: "c")),
+            (["incidents"], IncidentsConfig()),
+            (["severities", "[]"], SeverityPolicy(id: "s", name: "S")),
+            (["people", "*"], Person()),
+            (["oncall"], OnCallConfig()),
+            (["oncall", "rotations", "[]"], RotationConfig(id: "r", members: [], period: .zero, handoff: Handoff(weekday: nil, hour: 0, minute: 0), timezone: "UTC")),
+            (["oncall", "escalation", "[]"], EscalationStep(after: .zero, notify: [])),
+            (["outbox"], OutboxConfig()),
+        ]
+        #expect(try Set((node(["platforms"], in: schema)["properties"] as? [String: Any] ?? [:]).keys) == Set(PlatformKind.allCases.map(\.rawValue)))
+        for section in sections {
+            let sectionSchema = try node(section.path, in: schema)
+            #expect(sectionSchema["additionalProperties"] as? Bool == false, "\(section.path) is not closed")
+            let properties = sectionSchema["properties"] as? [String: Any] ?? [:]
+            let modelProperties = propertyNames(of: section.model)
+            #expect(Set(properties.keys) == Set(modelProperties), "\(section.path)")
+        }
+        let templates = try node(["templates"], in: schema)["properties"] as? [String: Any] ?? [:]
+        #expect(Set(templates.keys) == Set(ConfigLoader.templateNames))
+    }
+}
+
+// MARK: - One problem at a time
+
+/// A broken config and exactly the `path: message` lines it must produce.
+struct ProblemCase: Sendable, CustomTestStringConvertible {
+    /// Edits to the shipped config, or nil when `rawJSON` is the whole document.
+    var edits: [(path: String, json: String?)]
+    var rawJSON: String?
+    var expected: [String]
+
+    var testDescription: String { expected.joined(separator: " | ") }
+
+    static func set(_ path: String, _ json: String, _ expected: String...) -> ProblemCase {
+        ProblemCase(edits: [(path, json)], rawJSON: nil, expected: expected)
+    }
+
+    static func remove(_ path: String, _ expected: String...) -> ProblemCase {
+        ProblemCase(edits: [(path, nil)], rawJSON: nil, expected: expected)
+    }
+
+    static func edits(_ edits: [(path: String, json: String?)], _ expected: String...) -> ProblemCase {
+        ProblemCase(edits: edits, rawJSON: nil, expected: expected)
+    }
+
+    static func raw(_ json: String, _ expected: String...) -> ProblemCase {
+        ProblemCase(edits: [], rawJSON: json, expected: expected)
+    }
+}
+
+private let knownTopLevelKeys = "server, storage, logging, platforms, incidents, severities, people, oncall, templates, outbox"
+private let severityKeys = "id, aliases, name, description, updateEvery, ackWithin, page, reviewWithin, escalateAfter"
+private let templateList = "initialAlert, announcement, update, reminder, resolution, summary, page, escalation, review, postmortem"
+
+private let problemCases: [ProblemCase] = [
+    // Types, ranges and unknown keys.
+    .set("server.port", #""abc""#, #"server.port: expected an integer, got "abc""#),
+    .set("server.port", "70000", "server.port: must be between 1 and 65535, got 70000"),
+    .set("server.port", "0", "server.port: must be between 1 and 65535, got 0"),
+    .set("server.port", "8080.5", "server.port: expected an integer, got 8080.5"),
+    .set("server.port", "true", "server.port: expected an integer, got true"),
+    .set("server.prot", "8080", #"server.prot: unknown key (did you mean "port"?)"#),
+    .set("server.maxBodyBytes", "0", "server.maxBodyBytes: must be at least 1, got 0"),
+    .set("server.host", #""  ""#, "server.host: must not be empty"),
+    .set("server", #""localhost""#, #"server: expected an object, got "localhost""#),
+    .set("sever", "{}", #"sever: unknown key (did you mean "server"?)"#),
+    .set("colour", #""red""#, "colour: unknown key (known keys: \(knownTopLevelKeys))"),
+    .set("storage.sqlite.path", "5", "storage.sqlite.path: expected a string, got 5"),
+    .set("storage.sqlite", "[]", "storage.sqlite: expected an object, got an array"),
+    .set("logging.level", #""verbose""#, #"logging.level: "verbose" is not one of trace, debug, info, notice, warning, error, critical"#),
+    .set("logging.format", #""xml""#, #"logging.format: "xml" is not one of plain, json"#),
+    .set("logging.levle", #""info""#, #"logging.levle: unknown key (did you mean "level"?)"#),
+
+    // Platforms and their secrets.
+    .set("platforms", "{}", "platforms: at least one platform must be configured (console needs no credentials)"),
+    .set("platforms.console.announceChannel", "true", "platforms.console.announceChannel: expected a string, got true"),
+    .set("platforms.discord", "{}", "platforms.discord: unknown key (known keys: console, slack, rocketchat, mattermost)"),
+    .edits([("platforms.slack", slackSection), ("platforms.slack.botToken", #""${SLACK_TOKEN}""#)],
+           "platforms.slack.botToken: environment variable SLACK_TOKEN is not set"),
+    .edits([("platforms.slack", slackSection), ("platforms.slack.botToken", nil)],
+           "platforms.slack.botToken: missing required field"),
+    .edits([("platforms.slack", slackSection), ("platforms.slack.botToken", "12345")],
+           "platforms.slack.botToken: expected a string, got a number"),
+    .edits([("platforms.slack", slackSection), ("platforms.slack.signingSecret", #""${EMPTY}""#)],
+           "platforms.slack.signingSecret: must not be empty"),
+    .edits([("platforms.slack", slackSection), ("platforms.slack.apiBaseURL", #""slack.com/api""#)],
+           #"platforms.slack.apiBaseURL: "slack.com/api" is not an http or https URL"#),
+    .edits([("platforms.slack", slackSection), ("platforms.slack.botTokn", #""x""#)],
+           #"platforms.slack.botTokn: unknown key (did you mean "botToken"?)"#),
+    .edits([("platforms.rocketchat", rocketChatSection), ("platforms.rocketchat.triggers", "[]")],
+           "platforms.rocketchat.triggers: must list at least one trigger"),
+    .edits([("platforms.rocketchat", rocketChatSection), ("platforms.rocketchat.poll", #"{"rooms": ["GENERAL"], "every": "0s"}"#)],
+           "platforms.rocketchat.poll.every: must be longer than 0s"),
+    .edits([("platforms.rocketchat", rocketChatSection), ("platforms.rocketchat.poll", #"{"every": "10s"}"#)],
+           "platforms.rocketchat.poll.rooms: missing required field"),
+    .edits([("platforms.mattermost", mattermostSection), ("platforms.mattermost.teamId", "[]")],
+           "platforms.mattermost.teamId: expected a string, got an array"),
+
+    // Incidents.
+    .set("incidents.mode", #""threads""#, #"incidents.mode: "threads" is not one of channel, thread"#),
+    .set("incidents.channelName", #""incident-{date}""#,
+         #"incidents.channelName: "incident-{date}" must contain {seq}, {id} or {slug} so that every incident gets its own channel"#),
+    .set("incidents.channelName", #""inc-{sev}-{seq}""#,
+         "incidents.channelName: unknown placeholder {sev} (known: {date}, {seq}, {id}, {slug}, {severity})"),
+    .set("incidents.timeZone", #""Europe/Berln""#, #"incidents.timeZone: "Europe/Berln" is not a known time zone (did you mean "Europe/Berlin"?)"#),
+    .set("incidents.overdueAfterCadences", "0", "incidents.overdueAfterCadences: must be at least 1, got 0"),
+    .set("incidents.monitorFor", #""soon""#, #"incidents.monitorFor: "soon" is not a duration"#),
+
+    // Severities.
+    .set("severities[2].updateEvery", #""-5m""#, #"severities[2].updateEvery: "-5m" is not a duration"#),
+    .set("severities[0].ackWithin", "5", #"severities[0].ackWithin: expected a duration such as "15m", got 5"#),
+    .set("severities[0].updateEvery", #""0s""#, "severities[0].updateEvery: must be longer than 0s"),
+    .set("severities[0].reviewWithin", #""2 days""#, #"severities[0].reviewWithin: "2 days" is not a duration"#),
+    .set("severities[0].page", #""yes""#, #"severities[0].page: expected a boolean, got "yes""#),
+    .set("severities", "[]", "severities: at least one severity is required"),
+    .remove("severities", "severities: missing required field"),
+    .remove("severities[0].name", "severities[0].name: missing required field"),
+    .set("severities[1].id", #""SEV-1""#, #"severities[1].id: "SEV-1" is already used by severities[0] (sev1)"#),
+    .set("severities[1].aliases", #"["p1", "Critical"]"#, #"severities[1].aliases[1]: "Critical" is already used by severities[0] (sev1)"#),
+    .set("severities[0].aliases", #"["sev 2"]"#, #"severities[0].aliases[0]: "sev 2" is already used by severities[1] (sev2)"#),
+    .set("severities[0].aliases", #"["-"]"#, #"severities[0].aliases[0]: "-" is not a usable alias"#),
+    .set("severities[0].id", #""sev 1""#, #"severities[0].id: "sev 1" is not a valid id (letters, digits, ".", "_" and "-", starting with a letter or digit)"#),
+    .set("severities[3].colour", #""grey""#, "severities[3].colour: unknown key (known keys: \(severityKeys))"),
+    .set("severities[1]", #""sev2""#, #"severities[1]: expected an object, got "sev2""#),
+
+    // People.
+    .set("people.bob.slack", #""U0ALICE""#, #"people.bob.slack: "U0ALICE" is also the slack identity of people.alice"#),
+    .set("people.alice.timezone", #""Nowhere/Atlantis""#, #"people.alice.timezone: "Nowhere/Atlantis" is not a known time zone"#),
+    .set("people.alice.email", #""alice@example.com""#, "people.alice.email: unknown key (known keys: name, slack, rocketchat, mattermost, console, timezone)"),
+    .set("people.erin smith", "{}", #"people["erin smith"]: "erin smith" is not a valid person id (letters, digits, ".", "_" and "-", starting with a letter or digit)"#),
+
+    // Rotations.
+    .set("oncall.rotations[0].members", #"["alice", "bobb"]"#, #"oncall.rotations[0].members[1]: no person "bobb" in people (did you mean "bob"?)"#),
+    .set("oncall.rotations[0].members", "[]", "oncall.rotations[0].members: must list at least one person"),
+    .remove("oncall.rotations[0].members", "oncall.rotations[0].members: missing required field"),
+    .set("oncall.rotations[0].handoff", #""mon 9am""#, #"oncall.rotations[0].handoff: "mon 9am" is not a hand-off time such as "monday 09:00" or "09:00""#),
+    .set("oncall.rotations[0].period", #""3d""#, #"oncall.rotations[0].period: "3d" does not fit handoff "monday 09:00": a weekly hand-off needs whole weeks"#),
+    .edits([("oncall.rotations[0].handoff", #""09:00""#), ("oncall.rotations[0].period", #""12h""#)],
+           #"oncall.rotations[0].period: "12h" does not fit handoff "09:00": a daily hand-off needs whole days"#),
+    .set("oncall.rotations[0].timezone", #""Berlin""#, #"oncall.rotations[0].timezone: "Berlin" is not a known time zone"#),
+    .set("oncall.rotations[0].start", #""2024-02-30""#, #"oncall.rotations[0].start: "2024-02-30" is not a date such as "2024-01-01""#),
+    .set("oncall.rotations[1].id", #""primary""#,
+         #"oncall.rotations[1].id: "primary" is already used by oncall.rotations[0]"#,
+         #"oncall.escalation[1].notify[0]: no rotation "secondary" in oncall.rotations"#),
+
+    // Escalation.
+    .set("oncall.escalation[0].notify", #"["primary"]"#,
+         #"oncall.escalation[0].notify[0]: "primary" is not "rotation:<id>" or "person:<id>" (did you mean "rotation:primary"?)"#),
+    .set("oncall.escalation[1].notify", #"["rotation:secundary"]"#,
+         #"oncall.escalation[1].notify[0]: no rotation "secundary" in oncall.rotations (did you mean "secondary"?)"#),
+    .set("oncall.escalation[2].notify", #"["person:erin"]"#, #"oncall.escalation[2].notify[0]: no person "erin" in people"#),
+    .set("oncall.escalation[2].notify", "[]", "oncall.escalation[2].notify: must list at least one target"),
+    .set("oncall.escalation[0].after", #""-1m""#, #"oncall.escalation[0].after: "-1m" is not a duration"#),
+    .remove("oncall.escalation[0].after", "oncall.escalation[0].after: missing required field"),
+    .set("oncall.repeatEscalation", "-1", "oncall.repeatEscalation: must be at least 0, got -1"),
+
+    // Templates and outbox.
+    .set("templates.anouncement", #""x""#, #"templates.anouncement: unknown template (did you mean "announcement"?)"#),
+    .set("templates.banner", #""x""#, "templates.banner: unknown template (known templates: \(templateList))"),
+    .set("templates.update", "42", "templates.update: expected a string, got 42"),
+    .set("outbox.maxAttempts", "0", "outbox.maxAttempts: must be at least 1, got 0"),
+
+    // Environment references outside the platforms.
+    .set("severities[0].updateEvery", #""${UPDATE_EVERY}""#, "severities[0].updateEvery: environment variable UPDATE_EVERY is not set"),
+    .set("server.host", #""${1HOST}""#, #"server.host: invalid environment variable reference "${1HOST}": names are letters, digits and "_", not starting with a digit"#),
+    .set("server.host", #""${HOST""#, #"server.host: "${" is not closed by "}" (write "$${" for a literal "${")"#),
+    .set("server.port", #""${EMPTY:-eighty}""#, #"server.port: expected an integer, got "eighty""#),
+
+    // The document itself.
+    .raw(#"{"server": {"port": 8080,}}"#, #"$: malformed JSON at line 1, column 26: expected a key in double quotes, found "}""#),
+    .raw("{\n  \"server\": {\n    \"port\": 80\n  \n", "$: malformed JSON at line 5, column 1: expected \",\" or \"}\" after an object member, found the end of the document"),
+    .raw("", "$: malformed JSON at line 1, column 1: the document is empty"),
+    .raw(#"{"severities": [{"id": "sev1", "name": "Critical"}]} x"#, #"$: malformed JSON at line 1, column 54: unexpected "x" after the end of the document"#),
+    .raw("[]", "$: expected an object, got an array"),
+    .raw(#"{"server": {"port": 1, "port": 2}, "severities": [{"id": "sev1", "name": "Critical"}]}"#, "server.port: duplicate key"),
+]
+
+@Suite struct ConfigProblemTests {
+    @Test(arguments: problemCases)
+    func reportsExactlyTheExpectedProblem(_ problemCase: ProblemCase) throws {
+        let json = try problemCase.rawJSON ?? editedDefaultConfig(problemCase.edits)
+        let result = ConfigLoader.load(json: json, environment: testEnvironment)
+        #expect(problemLines(result) == problemCase.expected)
+    }
+
+    @Test func theCaseTableCoversEnoughGround() {
+        #expect(problemCases.count >= 40)
+    }
+
+    @Test func editingNothingLeavesAValidConfig() throws {
+        let json = try editedDefaultConfig([])
+        #expect(problemLines(ConfigLoader.load(json: json, environment: [:])) == [])
+    }
+
+    @Test func everyProblemIsReportedInDocumentOrder() {
+        let json = """
+            {
+              "server": {"prot": 8080, "host": 5},
+              "logging": {"level": "loud"},
+              "platforms": {
+                "console": {},
+                "slack": {"signingSecret": "${SLACK_SIGNING_SECRET}", "botToken": "${NO_SUCH_TOKEN}"}
+              },
+              "incidents": {"channelName": "incident-{date}", "timeZone": "Mars/Olympus"},
+              "severities": [
+                {"id": "sev1", "name": "Critical", "updateEvery": "-5m"},
+                {"id": "SEV1", "name": "Also critical", "page": "yes"}
+              ],
+              "people": {"alice": {}},
+              "oncall": {
+                "rotations": [{"id": "primary", "members": ["alice", "zed"], "period": "1w", "handoff": "monday 9", "timezone": "UTC"}],
+                "escalation": [{"after": "0s", "notify": ["rotation:primary", "person:zed"]}]
+              }
+            }
+            """
+        let expected = [
+            #"server.prot: unknown key (did you mean "port"?)"#,
+            "server.host: expected a string, got 5",
+            #"logging.level: "loud" is not one of trace, debug, info, notice, warning, error, critical"#,
+            "platforms.slack.botToken: environment variable NO_SUCH_TOKEN is not set",
+            "platforms.slack.announceChannel: missing required field",
+            #"incidents.channelName: "incident-{date}" must contain {seq}, {id} or {slug} so that every incident gets its own channel"#,
+            #"incidents.timeZone: "Mars/Olympus" is not a known time zone"#,
+            #"severities[0].updateEvery: "-5m" is not a duration"#,
+            #"severities[1].page: expected a boolean, got "yes""#,
+            #"severities[1].id: "SEV1" is already used by severities[0] (sev1)"#,
+            #"oncall.rotations[0].members[1]: no person "zed" in people"#,
+            #"oncall.rotations[0].handoff: "monday 9" is not a hand-off time such as "monday 09:00" or "09:00""#,
+            #"oncall.escalation[0].notify[1]: no person "zed" in people"#,
+        ]
+        let result = ConfigLoader.load(json: json, environment: testEnvironment)
+        #expect(problemLines(result) == expected)
+        guard case .failure(let errors) = result else { return }
+        #expect(errors.description == expected.joined(separator: "\n"))
+    }
+
+    @Test func problemsDescribeThemselvesAsPathColonMessage() {
+        let problem = ConfigProblem(path: "server.port", message: "must be between 1 and 65535, got 0")
+        #expect(problem.description == "server.port: must be between 1 and 65535, got 0")
+        #expect(ConfigErrors(problems: [problem, problem]).description == "\(problem)\n\(problem)")
+    }
+}
+
+// MARK: - Defaults
+
+@Suite struct ConfigDefaultTests {
+    @Test func missingSectionsTakeTheModelDefaults() throws {
+        let config = try loadedConfig(#"{"severities": [{"id": "sev1", "name": "Critical"}]}"#, environment: [:])
+        #expect(config.platforms.enabled == [.console])
+        #expect(config.platforms.console?.announceChannel == "incidents")
+        #expect(config.storage.sqlite?.path == "data/klaxon.sqlite")
+        #expect(config.server.host == "127.0.0.1")
+        #expect(config.server.port == 8080)
+        #expect(config.server.maxBodyBytes == 1 << 20)
+        #expect(config.logging.level == "info")
+        #expect(config.incidents.mode == .channel)
+        #expect(config.incidents.channelName == "incident-{date}-{seq}")
+        #expect(config.incidents.timeZone == "UTC")
+        #expect(config.incidents.overdueAfterCadences == 2)
+        #expect(config.incidents.monitorFor == nil)
+        #expect(config.people.isEmpty)
+        #expect(config.oncall.rotations.isEmpty)
+        #expect(config.oncall.escalation.isEmpty)
+        #expect(config.outbox.maxAttempts == 12)
+        #expect(config.severities == [SeverityPolicy(id: "sev1", name: "Critical")])
+    }
+
+    @Test func nullMeansTheSameAsLeavingTheKeyOut() throws {
+        let config = try loadedConfig(#"""
+            {"server": null, "incidents": {"monitorFor": null},
+             "severities": [{"id": "sev1", "name": "Critical", "updateEvery": null, "aliases": null}]}
+            """#, environment: [:])
+        #expect(config.server.port == 8080)
+        #expect(config.incidents.monitorFor == nil)
+        #expect(config.severities[0].updateEvery == nil)
+    }
+
+    @Test func platformsListedReplaceTheConsoleDefault() throws {
+        let config = try loadedConfig(#"{"platforms": {"slack": \#(slackSection)}, "severities": [{"id": "sev1", "name": "Critical"}]}"#)
+        #expect(config.platforms.enabled == [.slack])
+        let slack = try #require(config.platforms.slack)
+        #expect(slack.botToken.exposedValue == "xoxb-bot-token-0123456789")
+        #expect(slack.apiBaseURL == "https://slack.com/api")
+        #expect(slack.appToken == nil)
+        #expect(slack.announceChannel == "C0INCIDENTS")
+    }
+
+    @Test func allPlatformsTogether() throws {
+        let json = #"""
+            {"platforms": {"console": {"announceChannel": "ops"}, "slack": \#(slackSection),
+                           "rocketchat": \#(rocketChatSection), "mattermost": \#(mattermostSection)},
+             "severities": [{"id": "sev1", "name": "Critical"}]}
+            """#
+        let config = try loadedConfig(json)
+        #expect(config.platforms.enabled == [.console, .slack, .rocketchat, .mattermost])
+        #expect(config.platforms.announceChannel(for: .console) == "ops")
+        #expect(config.platforms.rocketchat?.triggers == ["/incident", "!incident"])
+        #expect(config.platforms.rocketchat?.webhookToken == nil)
+        #expect(config.platforms.mattermost?.commandToken.exposedValue == "mm-command-token-0123456789")
+    }
+
+    @Test func rocketChatPollingAndTriggers() throws {
+        let json = #"""
+            {"platforms": {"rocketchat": {"serverURL": "http://localhost:3000", "userId": "bot", "authToken": "t0ken-literal",
+                           "announceChannel": "incidents", "triggers": ["!sev"], "poll": {"rooms": ["GENERAL", "ops"], "every": "5s"}}},
+             "severities": [{"id": "sev1", "name": "Critical"}]}
+            """#
+        let rocketChat = try #require(try loadedConfig(json).platforms.rocketchat)
+        #expect(rocketChat.triggers == ["!sev"])
+        #expect(rocketChat.poll?.rooms == ["GENERAL", "ops"])
+        #expect(rocketChat.poll?.every == TimeSpan(seconds: 5))
+    }
+
+    @Test func personConsoleIdentityDefaultsToTheirID() throws {
+        let config = try loadedConfig(#"{"people": {"erin": {"slack": "U0ERIN"}}, "severities": [{"id": "sev1", "name": "Critical"}]}"#)
+        #expect(config.people["erin"]?.console == "erin")
+        #expect(config.personID(for: ChatUser(id: "erin"), on: .console) == "erin")
+    }
+
+    @Test func templatesOverrideByName() throws {
+        let config = try loadedConfig(#"{"templates": {"update": "UPDATE {{text}}", "page": ""}, "severities": [{"id": "sev1", "name": "Critical"}]}"#)
+        #expect(config.templates == ["update": "UPDATE {{text}}", "page": ""])
+    }
+
+    @Test func schemaKeyIsAcceptedOnlyAtTheTop() {
+        let json = #"{"$schema": "./bot-config.schema.json", "server": {"$schema": "x"}, "severities": [{"id": "sev1", "name": "Critical"}]}"#
+        #expect(problemLines(ConfigLoader.load(json: json, environment: [:])) == [#"server["$schema"]: unknown key (known keys: host, port, maxBodyBytes)"#])
+    }
+}
+
+// MARK: - Environment interpolation
+
+@Suite struct EnvironmentInterpolationTests {
+    private func expand(_ text: String, _ environment: [String: String] = [:]) -> EnvironmentInterpolation.Expansion {
+        EnvironmentInterpolation.expand(text, environment: environment)
+    }
+
+    @Test func replacesReferencesAnywhereInAString() {
+        #expect(expand("${A}", ["A": "1"]) == .expanded("1"))
+        #expect(expand("x-${A}-${B}-y", ["A": "1", "B": "2"]) == .expanded("x-1-2-y"))
+        #expect(expand("no references, $5 and $HOME stay", [:]) == .expanded("no references, $5 and $HOME stay"))
+    }
+
+    @Test func fallbacksFollowTheShell() {
+        #expect(expand("${A:-fallback}") == .expanded("fallback"))
+        #expect(expand("${A:-fallback}", ["A": ""]) == .expanded("fallback"))
+        #expect(expand("${A:-fallback}", ["A": "set"]) == .expanded("set"))
+        #expect(expand("${A:-}") == .expanded(""))
+        #expect(expand("${A}", ["A": ""]) == .expanded(""))
+        #expect(expand("${A:-http://x:1}") == .expanded("http://x:1"))
+    }
+
+    @Test func doubledDollarWritesALiteralReference() {
+        #expect(expand("$${A}", ["A": "1"]) == .expanded("${A}"))
+        #expect(EnvironmentInterpolation.containsReference("$${A}") == false)
+        #expect(EnvironmentInterpolation.containsReference("x${A}") == true)
+    }
+
+    @Test func reportsEveryFailure() {
+        #expect(expand("${A}-${B}") == .failed([.unset(name: "A"), .unset(name: "B")]))
+        #expect(expand("${1A}") == .failed([.invalidName("1A")]))
+        #expect(expand("${A") == .failed([.unterminated]))
+    }
+
+    @Test func integersAndBooleansMayComeFromTheEnvironment() throws {
+        let json = #"""
+            {"server": {"port": "${PORT:-9090}", "maxBodyBytes": "${MAX_BODY}"},
+             "severities": [{"id": "sev1", "name": "Critical", "page": "${PAGE:-false}", "updateEvery": "${CADENCE:-10m}"}]}
+            """#
+        let config = try loadedConfig(json, environment: ["MAX_BODY": "2048", "PAGE": "true"])
+        #expect(config.server.port == 9090)
+        #expect(config.server.maxBodyBytes == 2048)
+        #expect(config.severities[0].page == true)
+        #expect(config.severities[0].updateEvery == .minutes(10))
+    }
+
+    @Test func aPlainStringIsStillNotAnInteger() {
+        let json = #"{"server": {"port": "8080"}, "severities": [{"id": "sev1", "name": "Critical"}]}"#
+        #expect(problemLines(ConfigLoader.load(json: json, environment: [:])) == [#"server.port: expected an integer, got "8080""#])
+    }
+
+    @Test func variablesOfAbsentPlatformsAreNeverAskedFor() throws {
+        // The shipped config mentions no platform but the console; an empty environment is enough.
+        _ = try loadedConfig(ConfigLoader.embeddedDefaultJSON, environment: [:])
+        let json = #"{"platforms": {"console": {}}, "severities": [{"id": "sev1", "name": "${SEV1_NAME:-Critical}"}]}"#
+        #expect(try loadedConfig(json, environment: [:]).severities[0].name == "Critical")
+    }
+}
+
+// MARK: - Secrets
+
+@Suite struct ConfigSecretTests {
+    private let literalToken = "xoxb-literal-token-written-in-the-file"
+
+    @Test func secretsNeverAppearInProblems() {
+        let json = #"""
+            {"server": {"host": "${SLACK_SIGNING_SECRET}-${NOPE}", "port": "${SLACK_SIGNING_SECRET}"},
+             "platforms": {"slack": {"signingSecret": "${SLACK_SIGNING_SECRET}", "botToken": "\#(literalToken)",
+                                     "appToken": 42, "announceChannel": ""}},
+             "severities": [{"id": "sev1", "name": "Critical", "updateEvery": "\#(literalToken)"}]}
+            """#
+        let result = ConfigLoader.load(json: json, environment: testEnvironment)
+        let lines = problemLines(result)
+        #expect(lines == [
+            "server.host: environment variable NOPE is not set",
+            // The signing secret's variable, used by mistake for the port: its value is scrubbed.
+            #"server.port: expected an integer, got "<secret>""#,
+            "platforms.slack.appToken: expected a string, got a number",
+            "platforms.slack.announceChannel: must not be empty",
+            #"severities[0].updateEvery: "<secret>" is not a duration"#,
+        ])
+        let everything = lines.joined(separator: "\n")
+        #expect(!everything.contains(literalToken))
+        #expect(!everything.contains(testEnvironment["SLACK_SIGNING_SECRET"]!))
+    }
+
+    @Test func secretsNeverAppearInTheConfigsDescription() throws {
+        let json = #"""
+            {"platforms": {"slack": {"signingSecret": "${SLACK_SIGNING_SECRET}", "botToken": "\#(literalToken)", "appToken": "xapp-app-token-0123456789", "announceChannel": "C0"},
+                           "rocketchat": \#(rocketChatSection), "mattermost": \#(mattermostSection)},
+             "severities": [{"id": "sev1", "name": "Critical"}]}
+            """#
+        let config = try loadedConfig(json)
+        let secrets = [literalToken, "xapp-app-token-0123456789"] + testEnvironment.values.filter { !$0.isEmpty }
+        for text in [String(describing: config), String(reflecting: config), "\(config.platforms)"] {
+            #expect(text.contains("<secret>"))
+            for secret in secrets {
+                #expect(!text.contains(secret))
+            }
+        }
+    }
+}
+
+// MARK: - The JSON parser and the helpers
+
+@Suite struct ConfigParsingTests {
+    @Test func parsesEveryKindOfValueKeepingOrderAndLiterals() throws {
+        let value = try JSONParser.parse(Array(#"{"b": [1, -2.5e3, true, false, null], "a": "x", "b": {}}"#.utf8))
+        #expect(value == .object([
+            JSONMember(key: "b", value: .array([.number("1"), .number("-2.5e3"), .bool(true), .bool(false), .null])),
+            JSONMember(key: "a", value: .string("x")),
+            JSONMember(key: "b", value: .object([])),
+        ]))
+    }
+
+    @Test func decodesEscapes() throws {
+        let value = try JSONParser.parse(Array(#"["\"\\\/\b\f\n\r\t", "\u00e9\u20ac", "\ud83d\udea8", "🚨 é"]"#.utf8))
+        #expect(value == .array([.string("\"\\/\u{8}\u{C}\n\r\t"), .string("é€"), .string("🚨"), .string("🚨 é")]))
+    }
+
+    @Test func skipsAByteOrderMark() throws {
+        #expect(try JSONParser.parse([0xEF, 0xBB, 0xBF] + Array("{}".utf8)) == .object([]))
+    }
+
+    @Test(arguments: [
+        (#"{"a": 01}"#, "line 1, column 8: expected \",\" or \"}\" after an object member, found \"1\""),
+        (#"{"a": 1."#, "line 1, column 9: expected a digit after \".\", found the end of the document"),
+        (#"["\x"]"#, "line 1, column 4: invalid escape \\x in a string"),
+        (#"["\ud83d"]"#, "line 1, column 9: unpaired surrogate in a \\u escape"),
+        ("[\"a\nb\"]", "line 1, column 4: control character in a string (write it as an escape such as \\n)"),
+        ("[tru]", "line 1, column 2: expected a value, found \"t\""),
+        ("{a: 1}", "line 1, column 2: expected a key in double quotes, found \"a\""),
+        ("[1 2]", "line 1, column 4: expected \",\" or \"]\" after an array element, found \"2\""),
+        ("\n\n  é", "line 3, column 3: expected a value, found a non-ASCII character"),
+    ])
+    func reportsWhereTheSyntaxBreaks(json: String, message: String) {
+        #expect(throws: JSONSyntaxError.self) { try JSONParser.parse(Array(json.utf8)) }
+        do {
+            _ = try JSONParser.parse(Array(json.utf8))
+        } catch {
+            #expect(error.description == "malformed JSON at \(message)")
+        }
+    }
+
+    @Test func refusesInvalidUTF8() {
+        let bytes: [UInt8] = Array(#"[""#.utf8) + [0xC3, 0x28] + Array(#""]"#.utf8)
+        #expect(throws: JSONSyntaxError.self) { try JSONParser.parse(bytes) }
+    }
+
+    @Test func refusesAbsurdNesting() {
+        let json = String(repeating: "[", count: 1000) + String(repeating: "]", count: 1000)
+        do {
+            _ = try JSONParser.parse(Array(json.utf8))
+            Issue.record("parsed 1000 levels")
+        } catch {
+            #expect(error.reason == "nested deeper than \(JSONParser.maximumDepth) levels")
+        }
+    }
+
+    @Test func pathsReadLikeJavaScript() {
+        #expect(ConfigPath.root.description == "$")
+        #expect(ConfigPath.root.key("severities").index(2).key("updateEvery").description == "severities[2].updateEvery")
+        #expect(ConfigPath.root.key("people").key("jean \"jl\" luc").description == #"people["jean \"jl\" luc"]"#)
+        #expect(ConfigPath.root.key("people").key("anne-marie").description == "people.anne-marie")
+    }
+
+    @Test func suggestionsAreNearMissesOnly() {
+        #expect(ConfigReader.closest(to: "prot", among: ["host", "port", "maxBodyBytes"]) == "port")
+        #expect(ConfigReader.closest(to: "Port", among: ["host", "port"]) == "port")
+        #expect(ConfigReader.closest(to: "updateevry", among: ["updateEvery", "ackWithin"]) == "updateEvery")
+        #expect(ConfigReader.closest(to: "x", among: ["id", "name"]) == nil)
+        #expect(ConfigReader.closest(to: "colour", among: ["server", "storage"]) == nil)
+        #expect(ConfigReader.editDistance(Array("kitten"), Array("sitting")) == 3)
+        #expect(ConfigReader.editDistance(Array("ab"), Array("ba")) == 1)
+        #expect(ConfigReader.editDistance([], Array("abc")) == 3)
+    }
+}

@@ -1,0 +1,546 @@
+import Foundation
+import IncidentCore
+import Storage
+import Testing
+
+/// Makes a new, empty store. Each check calls it once, so checks share nothing.
+typealias StoreFactory = @Sendable () async throws -> any IncidentStore
+
+/// What every `IncidentStore` must do, written against the protocol only so that another implementation
+/// (PostgreSQL) runs the same checks: add a suite like `SQLiteStoreConformance` below with its own factory.
+/// Dates are fixed (`StoreFixtures.t0`) because stores are driven by injected clocks.
+enum StoreConformance {
+
+    // MARK: Incidents
+
+    static func incidentRoundTrip(_ makeStore: StoreFactory) async throws {
+        let store = try await makeStore()
+        let incident = StoreFixtures.incident(1, withEveryField: true)
+        let declaration = TimelineEntry(incidentID: incident.id, at: StoreFixtures.t0, kind: .declared, actor: StoreFixtures.alice, text: "Declared")
+        let anonymous = TimelineEntry(incidentID: incident.id, at: StoreFixtures.t0.addingTimeInterval(0.25), kind: .alert, actor: nil, text: "Alert fired")
+        let nameless = TimelineEntry(incidentID: incident.id, at: StoreFixtures.t0.addingTimeInterval(1), kind: .note, actor: ChatUser(id: "U0BOB"), text: "A note")
+
+        var changes = ChangeSet()
+        changes.incidents = [IncidentWrite(incident: incident, expectedRevision: nil)]
+        changes.timeline = [declaration, anonymous, nameless]
+        try await store.commit(changes)
+
+        var expected = incident
+        expected.revision = 1
+        #expect(try await store.incident(incident.id) == expected)
+        #expect(try await store.timeline(of: incident.id) == [declaration, anonymous, nameless])
+        #expect(try await store.incident(IncidentID(99)) == nil)
+        #expect(try await store.timeline(of: IncidentID(99)).isEmpty)
+
+        // An update stores the next revision and the new value.
+        var acknowledged = expected
+        acknowledged.status = .investigating
+        acknowledged.publicStatus = "Looking at the load balancers"
+        var update = ChangeSet()
+        update.incidents = [IncidentWrite(incident: acknowledged, expectedRevision: 1)]
+        try await store.commit(update)
+        acknowledged.revision = 2
+        #expect(try await store.incident(incident.id) == acknowledged)
+    }
+
+    static func insertingAnExistingIncidentIsAConflict(_ makeStore: StoreFactory) async throws {
+        let store = try await makeStore()
+        try await store.commit(StoreFixtures.declaration(of: StoreFixtures.incident(1)))
+
+        var again = StoreFixtures.declaration(of: StoreFixtures.incident(1, title: "Someone else's"))
+        again.timeline = [TimelineEntry(incidentID: IncidentID(1), at: StoreFixtures.t0, kind: .note, actor: nil, text: "lost")]
+        await #expect(throws: StoreError.conflict(IncidentID(1))) { try await store.commit(again) }
+        #expect(try await store.incident(IncidentID(1))?.title == "Database down")
+        #expect(try await store.timeline(of: IncidentID(1)).count == 1)
+    }
+
+    static func revisionConflictRollsBackTheWholeChangeSet(_ makeStore: StoreFactory) async throws {
+        let store = try await makeStore()
+        let id = IncidentID(1)
+        try await store.commit(StoreFixtures.declaration(of: StoreFixtures.incident(1)))
+        let stored = try #require(try await store.incident(id))
+
+        // Another writer gets there first.
+        var winner = ChangeSet()
+        var winning = stored
+        winning.severity = "SEV1"
+        winner.incidents = [IncidentWrite(incident: winning, expectedRevision: stored.revision)]
+        try await store.commit(winner)
+
+        // A second incident written in the same change set must not survive the conflict either.
+        var loser = ChangeSet()
+        var losing = stored
+        losing.title = "stale"
+        loser.incidents = [
+            IncidentWrite(incident: StoreFixtures.incident(2), expectedRevision: nil),
+            IncidentWrite(incident: losing, expectedRevision: stored.revision),
+        ]
+        loser.timeline = [TimelineEntry(incidentID: id, at: StoreFixtures.t0, kind: .update, actor: StoreFixtures.alice, text: "stale update")]
+        loser.outbox = [StoreFixtures.post(for: id, "stale update")]
+        loser.timers = [NewTimer(incidentID: id, kind: .updateReminder, dueAt: StoreFixtures.t0.addingTimeInterval(1800))]
+        loser.overrides = [StoreFixtures.override(rotation: "db", person: "carol", from: 0, to: 3600)]
+        loser.consoleMessages = [ConsoleMessage(at: StoreFixtures.t0, channel: "incidents", text: "stale", kind: "post")]
+        loser.inboundKey = "console:stale-1"
+        await #expect(throws: StoreError.conflict(id)) { try await store.commit(loser) }
+
+        let afterConflict = try #require(try await store.incident(id))
+        #expect(afterConflict.severity == "SEV1")
+        #expect(afterConflict.title == stored.title)
+        #expect(afterConflict.revision == stored.revision + 1)
+        #expect(try await store.incident(IncidentID(2)) == nil)
+        #expect(try await store.timeline(of: id).count == 1)
+        #expect(try await store.outboxMessages(incident: id).isEmpty)
+        #expect(try await store.outboxDepth() == 0)
+        #expect(try await store.pendingTimers(of: id).isEmpty)
+        #expect(try await store.overrides(rotation: "db", activeAt: StoreFixtures.t0).isEmpty)
+        #expect(try await store.consoleMessages(after: 0, limit: 10).isEmpty)
+
+        // The inbound key was not recorded: the retry of the same delivery goes through.
+        var retry = ChangeSet()
+        retry.inboundKey = "console:stale-1"
+        retry.timeline = [TimelineEntry(incidentID: id, at: StoreFixtures.t0, kind: .update, actor: StoreFixtures.alice, text: "fresh update")]
+        try await store.commit(retry)
+        #expect(try await store.timeline(of: id).map(\.text) == ["Declared", "fresh update"])
+    }
+
+    static func duplicateInboundKeyRollsBack(_ makeStore: StoreFactory) async throws {
+        let store = try await makeStore()
+        var first = StoreFixtures.declaration(of: StoreFixtures.incident(1))
+        first.inboundKey = "slack:event:Ev123"
+        try await store.commit(first)
+
+        var redelivery = ChangeSet()
+        redelivery.inboundKey = "slack:event:Ev123"
+        redelivery.timeline = [TimelineEntry(incidentID: IncidentID(1), at: StoreFixtures.t0, kind: .note, actor: nil, text: "twice")]
+        redelivery.outbox = [StoreFixtures.post(for: IncidentID(1), "twice")]
+        await #expect(throws: StoreError.duplicate("slack:event:Ev123")) { try await store.commit(redelivery) }
+        #expect(try await store.timeline(of: IncidentID(1)).count == 1)
+        #expect(try await store.outboxDepth() == 0)
+
+        // Another key is another delivery.
+        redelivery.inboundKey = "slack:event:Ev124"
+        try await store.commit(redelivery)
+        #expect(try await store.timeline(of: IncidentID(1)).count == 2)
+    }
+
+    static func allocatesIncidentNumbersPerDay(_ makeStore: StoreFactory) async throws {
+        let store = try await makeStore()
+        func allocate(_ day: String) async throws -> [Int] {
+            let allocated = try await store.allocateIncidentNumber(day: day)
+            return [allocated.id.number, allocated.daySequence]
+        }
+        #expect(try await allocate("2025-11-10") == [1, 1])
+        #expect(try await allocate("2025-11-10") == [2, 2])
+        #expect(try await allocate("2025-11-11") == [3, 1])
+        #expect(try await allocate("2025-11-10") == [4, 3])
+        // Numbers handed out but never committed are not reused.
+        #expect(try await store.incident(IncidentID(4)) == nil)
+        #expect(try await allocate("2025-11-11") == [5, 2])
+    }
+
+    static func findsIncidentsByRoom(_ makeStore: StoreFactory) async throws {
+        let store = try await makeStore()
+        let channelRoom = Conversation(platform: .slack, channelID: "C0INC1")
+        let threadRoom = Conversation(platform: .slack, channelID: "C0ANNOUNCE", threadID: "1731234567.000100")
+        let otherThreadRoom = Conversation(platform: .slack, channelID: "C0ANNOUNCE", threadID: "1731234999.000200")
+
+        var changes = ChangeSet()
+        changes.incidents = [
+            IncidentWrite(incident: StoreFixtures.incident(1, room: channelRoom), expectedRevision: nil),
+            IncidentWrite(incident: StoreFixtures.incident(2, room: threadRoom), expectedRevision: nil),
+            IncidentWrite(incident: StoreFixtures.incident(3), expectedRevision: nil),
+        ]
+        try await store.commit(changes)
+
+        #expect(try await store.incident(in: channelRoom)?.id == IncidentID(1))
+        #expect(try await store.incident(in: threadRoom)?.id == IncidentID(2))
+        #expect(try await store.incident(in: otherThreadRoom) == nil)
+        // The announce channel itself is nobody's room; a thread id must match, nil only matches nil.
+        #expect(try await store.incident(in: Conversation(platform: .slack, channelID: "C0ANNOUNCE")) == nil)
+        // Same ids on another platform are another conversation.
+        #expect(try await store.incident(in: Conversation(platform: .mattermost, channelID: "C0INC1")) == nil)
+
+        // The outbox sender records the room once the platform created it; that is a new revision.
+        let before = try #require(try await store.incident(IncidentID(3)))
+        try await store.setRoom(otherThreadRoom, for: IncidentID(3))
+        let after = try #require(try await store.incident(in: otherThreadRoom))
+        #expect(after.id == IncidentID(3))
+        #expect(after.room == otherThreadRoom)
+        #expect(after.revision == before.revision + 1)
+        await #expect(throws: StoreError.notFound) { try await store.setRoom(channelRoom, for: IncidentID(42)) }
+    }
+
+    static func listsIncidentsAndCountsOpenOnes(_ makeStore: StoreFactory) async throws {
+        let store = try await makeStore()
+        let statuses: [(IncidentStatus, String)] = [
+            (.declared, "SEV1"), (.investigating, "SEV2"), (.mitigated, "SEV2"), (.resolved, "SEV1"), (.closed, "SEV3"),
+        ]
+        var changes = ChangeSet()
+        for (offset, (status, severity)) in statuses.enumerated() {
+            var incident = StoreFixtures.incident(offset + 1, severity: severity)
+            incident.status = status
+            incident.declaredAt = StoreFixtures.t0.addingTimeInterval(Double(offset) * 60)
+            changes.incidents.append(IncidentWrite(incident: incident, expectedRevision: nil))
+        }
+        try await store.commit(changes)
+
+        #expect(try await store.incidents(includeClosed: true, limit: 10).map(\.id.number) == [5, 4, 3, 2, 1])
+        #expect(try await store.incidents(includeClosed: true, limit: 2).map(\.id.number) == [5, 4])
+        #expect(try await store.incidents(includeClosed: false, limit: 10).map(\.id.number) == [3, 2, 1])
+        #expect(try await store.openIncidentCounts() == ["SEV1": 1, "SEV2": 2])
+        try await store.ping()
+    }
+
+    // MARK: Timers
+
+    static func replacesAndCancelsTimers(_ makeStore: StoreFactory) async throws {
+        let store = try await makeStore()
+        let id = IncidentID(1)
+        var changes = StoreFixtures.declaration(of: StoreFixtures.incident(1))
+        changes.timers = [
+            NewTimer(incidentID: id, kind: .ackTimeout, dueAt: StoreFixtures.t0.addingTimeInterval(300)),
+            NewTimer(incidentID: id, kind: .updateReminder, dueAt: StoreFixtures.t0.addingTimeInterval(1800)),
+        ]
+        try await store.commit(changes)
+        #expect(try await store.pendingTimers(of: id).map(\.kind) == [.ackTimeout, .updateReminder])
+
+        // Writing a kind again replaces the pending one.
+        var update = ChangeSet()
+        update.timers = [NewTimer(incidentID: id, kind: .updateReminder, dueAt: StoreFixtures.t0.addingTimeInterval(3600), step: 1)]
+        try await store.commit(update)
+        let afterUpdate = try await store.pendingTimers(of: id)
+        #expect(afterUpdate.count == 2)
+        let reminder = try #require(afterUpdate.first { $0.kind == .updateReminder })
+        #expect(reminder.dueAt == StoreFixtures.t0.addingTimeInterval(3600))
+        #expect(reminder.step == 1)
+        #expect(try await store.nextTimerDue() == StoreFixtures.t0.addingTimeInterval(300))
+
+        var acknowledgement = ChangeSet()
+        acknowledgement.cancelTimers = [(id, .ackTimeout), (id, .longRunning)]
+        try await store.commit(acknowledgement)
+        #expect(try await store.pendingTimers(of: id).map(\.kind) == [.updateReminder])
+        #expect(try await store.nextTimerDue() == StoreFixtures.t0.addingTimeInterval(3600))
+    }
+
+    static func claimsDueTimersWithLeases(_ makeStore: StoreFactory) async throws {
+        let store = try await makeStore()
+        let t0 = StoreFixtures.t0
+        var changes = ChangeSet()
+        changes.incidents = [1, 2].map { IncidentWrite(incident: StoreFixtures.incident($0), expectedRevision: nil) }
+        changes.timers = [
+            NewTimer(incidentID: IncidentID(1), kind: .updateReminder, dueAt: t0.addingTimeInterval(120)),
+            NewTimer(incidentID: IncidentID(2), kind: .ackTimeout, dueAt: t0.addingTimeInterval(60)),
+            NewTimer(incidentID: IncidentID(1), kind: .longRunning, dueAt: t0.addingTimeInterval(7200)),
+        ]
+        try await store.commit(changes)
+        #expect(try await store.nextTimerDue() == t0.addingTimeInterval(60))
+        #expect(try await store.claimDueTimers(now: t0, owner: "a", leaseUntil: t0.addingTimeInterval(30), limit: 10).isEmpty)
+
+        // Due ones, earliest first, leased to the claimer.
+        let claimed = try await store.claimDueTimers(now: t0.addingTimeInterval(120), owner: "a", leaseUntil: t0.addingTimeInterval(180), limit: 10)
+        #expect(claimed.map(\.kind) == [.ackTimeout, .updateReminder])
+        #expect(claimed.allSatisfy { $0.leaseOwner == "a" && $0.leaseExpiresAt == t0.addingTimeInterval(180) })
+
+        // Leased: nobody else gets them, and they are due again when the lease runs out.
+        #expect(try await store.claimDueTimers(now: t0.addingTimeInterval(150), owner: "b", leaseUntil: t0.addingTimeInterval(210), limit: 10).isEmpty)
+        #expect(try await store.nextTimerDue() == t0.addingTimeInterval(180))
+
+        // `a` completes the first in time.
+        var firstDone = ChangeSet()
+        firstDone.completeTimer = (claimed[0].id, "a")
+        try await store.commit(firstDone)
+        #expect(try await store.pendingTimers(of: IncidentID(2)).isEmpty)
+
+        // `a` stalls; its second lease expires and `b` takes the timer over.
+        let takenOver = try await store.claimDueTimers(now: t0.addingTimeInterval(180), owner: "b", leaseUntil: t0.addingTimeInterval(240), limit: 10)
+        #expect(takenOver.map(\.id) == [claimed[1].id])
+        #expect(takenOver.first?.leaseOwner == "b")
+
+        // `a` wakes up: its completion, and everything it wanted to write with it, is refused.
+        var late = ChangeSet()
+        late.completeTimer = (claimed[1].id, "a")
+        late.timeline = [TimelineEntry(incidentID: IncidentID(1), at: t0, kind: .reminder, actor: nil, text: "late reminder")]
+        late.outbox = [StoreFixtures.post(for: IncidentID(1), "late reminder")]
+        await #expect(throws: StoreError.leaseLost(claimed[1].id)) { try await store.commit(late) }
+        #expect(try await store.timeline(of: IncidentID(1)).isEmpty)
+        #expect(try await store.outboxDepth() == 0)
+
+        // `b` completes it and writes the next reminder in the same change set: the kind's slot is free.
+        var next = ChangeSet()
+        next.completeTimer = (claimed[1].id, "b")
+        next.timers = [NewTimer(incidentID: IncidentID(1), kind: .updateReminder, dueAt: t0.addingTimeInterval(1920), step: 1)]
+        try await store.commit(next)
+        let pending = try await store.pendingTimers(of: IncidentID(1))
+        #expect(pending.map(\.kind) == [.updateReminder, .longRunning])
+        #expect(pending.first?.step == 1)
+        #expect(pending.first?.leaseOwner == nil)
+        #expect(pending.first?.id != claimed[1].id)
+
+        // A completed timer cannot be completed again.
+        var twice = ChangeSet()
+        twice.completeTimer = (claimed[1].id, "b")
+        await #expect(throws: StoreError.leaseLost(claimed[1].id)) { try await store.commit(twice) }
+
+        // `limit` caps a claim.
+        let limited = try await store.claimDueTimers(now: t0.addingTimeInterval(10_000), owner: "c", leaseUntil: t0.addingTimeInterval(10_060), limit: 1)
+        #expect(limited.map(\.kind) == [.updateReminder])
+    }
+
+    // MARK: Outbox
+
+    static func deliversEachIncidentsMessagesInOrder(_ makeStore: StoreFactory) async throws {
+        let store = try await makeStore()
+        let t0 = StoreFixtures.t0
+        var changes = ChangeSet()
+        changes.incidents = [1, 2].map { IncidentWrite(incident: StoreFixtures.incident($0), expectedRevision: nil) }
+        changes.outbox = [
+            StoreFixtures.post(for: IncidentID(1), "one-a"),
+            StoreFixtures.post(for: IncidentID(1), "one-b"),
+            StoreFixtures.post(for: IncidentID(2), "two-a"),
+            StoreFixtures.post(for: nil, "loose-a"),
+            StoreFixtures.post(for: nil, "loose-b"),
+            StoreFixtures.post(for: IncidentID(1), "one-c"),
+        ]
+        try await store.commit(changes)
+        #expect(try await store.outboxDepth() == 6)
+
+        func claim(at seconds: Double, owner: String = "sender") async throws -> [String] {
+            try await store.claimOutbox(now: t0.addingTimeInterval(seconds), owner: owner, leaseUntil: t0.addingTimeInterval(seconds + 60), limit: 10)
+                .map { StoreFixtures.text(of: $0) }
+        }
+
+        // The first of each incident, and every message without an incident, in the order written.
+        let first = try await store.claimOutbox(now: t0, owner: "sender", leaseUntil: t0.addingTimeInterval(60), limit: 10)
+        #expect(first.map { StoreFixtures.text(of: $0) } == ["one-a", "two-a", "loose-a", "loose-b"])
+        #expect(first.map(\.id) == first.map(\.id).sorted())
+        #expect(try await claim(at: 1).isEmpty)
+
+        // Expired leases make the same messages claimable again; one-b still waits behind one-a.
+        #expect(try await claim(at: 60) == ["one-a", "two-a", "loose-a", "loose-b"])
+
+        // Once one-a is delivered, one-b is next.
+        try await store.markDelivered(first[0].id, platformMessageID: "1731234567.000100", at: t0.addingTimeInterval(61))
+        #expect(try await claim(at: 62) == ["one-b"])
+
+        // Dead also lets the next one through.
+        let oneB = try #require(try await store.outboxMessages(incident: IncidentID(1)).first { StoreFixtures.text(of: $0) == "one-b" })
+        try await store.markDead(oneB.id, error: "channel_not_found")
+        #expect(try await claim(at: 63) == ["one-c"])
+
+        let history = try await store.outboxMessages(incident: IncidentID(1))
+        #expect(history.map { StoreFixtures.text(of: $0) } == ["one-a", "one-b", "one-c"])
+        #expect(history.map(\.state) == [.delivered, .dead, .pending])
+        #expect(history[0].platformMessageID == "1731234567.000100")
+        #expect(history[1].lastError == "channel_not_found")
+        #expect(history.allSatisfy { $0.platform == .slack && $0.incidentID == IncidentID(1) })
+        #expect(try await store.outboxDepth() == 4)
+    }
+
+    static func retriesAfterNotBefore(_ makeStore: StoreFactory) async throws {
+        let store = try await makeStore()
+        let t0 = StoreFixtures.t0
+        var changes = StoreFixtures.declaration(of: StoreFixtures.incident(1))
+        changes.outbox = [StoreFixtures.post(for: IncidentID(1), "first"), StoreFixtures.post(for: IncidentID(1), "second")]
+        try await store.commit(changes)
+
+        // A message without `notBefore` is due at once, whatever the clock says.
+        #expect(try await store.nextOutboxDue().map { $0 <= t0 } == true)
+        let claimed = try await store.claimOutbox(now: t0, owner: "sender", leaseUntil: t0.addingTimeInterval(60), limit: 10)
+        #expect(claimed.count == 1)
+        let message = try #require(claimed.first)
+        #expect(message.attempts == 0)
+        #expect(message.state == .pending)
+
+        try await store.markRetry(message.id, notBefore: t0.addingTimeInterval(30), error: "rate_limited")
+        #expect(try await store.nextOutboxDue() == t0.addingTimeInterval(30))
+        // The retry keeps its place: "second" still waits behind it.
+        #expect(try await store.claimOutbox(now: t0.addingTimeInterval(29), owner: "sender", leaseUntil: t0.addingTimeInterval(89), limit: 10).isEmpty)
+        let retried = try await store.claimOutbox(now: t0.addingTimeInterval(30), owner: "sender", leaseUntil: t0.addingTimeInterval(90), limit: 10)
+        #expect(retried.map(\.id) == [message.id])
+        #expect(retried.first?.attempts == 1)
+        #expect(retried.first?.lastError == "rate_limited")
+        #expect(retried.first?.notBefore == t0.addingTimeInterval(30))
+        try await store.markDelivered(message.id, platformMessageID: nil, at: t0.addingTimeInterval(31))
+        let second = try await store.claimOutbox(now: t0.addingTimeInterval(31), owner: "sender", leaseUntil: t0.addingTimeInterval(91), limit: 10)
+        #expect(second.map { StoreFixtures.text(of: $0) } == ["second"])
+        try await store.markDelivered(try #require(second.first).id, platformMessageID: nil, at: t0.addingTimeInterval(32))
+
+        // A message written with a future `notBefore` waits for it.
+        var later = ChangeSet()
+        later.outbox = [StoreFixtures.post(for: nil, "scheduled", notBefore: t0.addingTimeInterval(600))]
+        try await store.commit(later)
+        #expect(try await store.claimOutbox(now: t0.addingTimeInterval(599), owner: "sender", leaseUntil: t0.addingTimeInterval(659), limit: 10).isEmpty)
+        #expect(try await store.claimOutbox(now: t0.addingTimeInterval(600), owner: "sender", leaseUntil: t0.addingTimeInterval(660), limit: 10).map { StoreFixtures.text(of: $0) } == ["scheduled"])
+    }
+
+    static func reclaimsMessagesWhoseLeaseExpired(_ makeStore: StoreFactory) async throws {
+        let store = try await makeStore()
+        let t0 = StoreFixtures.t0
+        var changes = ChangeSet()
+        changes.outbox = [StoreFixtures.post(for: nil, "only")]
+        try await store.commit(changes)
+
+        let claimed = try await store.claimOutbox(now: t0, owner: "a", leaseUntil: t0.addingTimeInterval(60), limit: 10)
+        #expect(claimed.count == 1)
+        #expect(try await store.claimOutbox(now: t0.addingTimeInterval(59), owner: "b", leaseUntil: t0.addingTimeInterval(119), limit: 10).isEmpty)
+        // While leased, the message is due again at its lease's expiry.
+        #expect(try await store.nextOutboxDue() == t0.addingTimeInterval(60))
+
+        let reclaimed = try await store.claimOutbox(now: t0.addingTimeInterval(60), owner: "b", leaseUntil: t0.addingTimeInterval(120), limit: 10)
+        #expect(reclaimed.map(\.id) == claimed.map(\.id))
+
+        try await store.markDelivered(claimed[0].id, platformMessageID: nil, at: t0.addingTimeInterval(61))
+        #expect(try await store.nextOutboxDue() == nil)
+        #expect(try await store.outboxDepth() == 0)
+        #expect(try await store.claimOutbox(now: t0.addingTimeInterval(1000), owner: "c", leaseUntil: t0.addingTimeInterval(1060), limit: 10).isEmpty)
+        await #expect(throws: StoreError.notFound) { try await store.markDelivered(9_999, platformMessageID: nil, at: t0) }
+    }
+
+    static func storesEveryKindOfChatAction(_ makeStore: StoreFactory) async throws {
+        let store = try await makeStore()
+        let id = IncidentID(1)
+        let actions: [ChatAction] = [
+            .openRoom(name: "incident-2025-11-10-001", topic: "SEV2 Database down", announcement: ":rotating_light: INC-1", invite: ["U0ALICE", "U0BOB"]),
+            .post(to: .incidentRoom, text: "Update", buttons: [MessageButton(action: "ack", label: "Ack", command: "/incident ack", style: "primary")]),
+            .post(to: .announce, text: "Declared", buttons: []),
+            .post(to: .conversation(Conversation(platform: .slack, channelID: "C0GEN", threadID: "1.2")), text: "Reply", buttons: []),
+            .post(to: .direct(userID: "U0ALICE"), text: "You are paged", buttons: []),
+            .setTopic(topic: "Mitigated"),
+            .invite(userIDs: ["U0CAROL"]),
+        ]
+        var changes = StoreFixtures.declaration(of: StoreFixtures.incident(1))
+        changes.outbox = actions.map { NewOutboxMessage(platform: .slack, incidentID: id, action: $0) }
+        try await store.commit(changes)
+        #expect(try await store.outboxMessages(incident: id).map(\.action) == actions)
+    }
+
+    // MARK: On-call and console
+
+    static func findsOverridesActiveAtATime(_ makeStore: StoreFactory) async throws {
+        let store = try await makeStore()
+        var changes = ChangeSet()
+        changes.overrides = [
+            StoreFixtures.override(rotation: "db", person: "carol", from: 0, to: 3600),
+            StoreFixtures.override(rotation: "db", person: "dave", from: 1800, to: 7200),
+            StoreFixtures.override(rotation: "web", person: "erin", from: 0, to: 7200),
+        ]
+        try await store.commit(changes)
+
+        func active(_ rotation: String, at seconds: Double) async throws -> [String] {
+            try await store.overrides(rotation: rotation, activeAt: StoreFixtures.t0.addingTimeInterval(seconds)).map(\.personID)
+        }
+        #expect(try await active("db", at: -1).isEmpty)
+        #expect(try await active("db", at: 0) == ["carol"])
+        #expect(try await active("db", at: 1800) == ["carol", "dave"])
+        #expect(try await active("db", at: 3600) == ["dave"])
+        #expect(try await active("db", at: 7200).isEmpty)
+        #expect(try await active("web", at: 60) == ["erin"])
+        #expect(try await store.overrides(rotation: "db", activeAt: StoreFixtures.t0) == [changes.overrides[0]])
+    }
+
+    static func keepsOneConsoleLinePerOutboxMessage(_ makeStore: StoreFactory) async throws {
+        let store = try await makeStore()
+        let t0 = StoreFixtures.t0
+        let delivered = ConsoleMessage(at: t0, channel: "incidents", thread: "INC-1", text: "Declared", kind: "post", outboxID: 7)
+        try await store.appendConsoleMessage(delivered)
+        try await store.appendConsoleMessage(delivered)  // the sender redelivers after a crash
+        try await store.appendConsoleMessage(ConsoleMessage(at: t0, channel: "ops", text: "Hello", kind: "reply"))
+        try await store.appendConsoleMessage(ConsoleMessage(at: t0, channel: "ops", text: "Hello", kind: "reply"))
+        var changes = ChangeSet()
+        changes.consoleMessages = [
+            ConsoleMessage(at: t0.addingTimeInterval(1), channel: "ops", text: "Replayed", kind: "reply", outboxID: 7),
+            ConsoleMessage(at: t0.addingTimeInterval(1), channel: "ops", text: "Usage: …", kind: "reply"),
+        ]
+        try await store.commit(changes)
+
+        let all = try await store.consoleMessages(after: 0, limit: 100)
+        #expect(all.map(\.text) == ["Declared", "Hello", "Hello", "Usage: …"])
+        #expect(all.map { $0.id ?? -1 } == all.compactMap(\.id).sorted())
+        var stored = try #require(all.first)
+        stored.id = nil
+        #expect(stored == delivered)
+
+        let page = try await store.consoleMessages(after: try #require(all[1].id), limit: 1)
+        #expect(page.map(\.id) == [all[2].id])
+    }
+}
+
+/// The conformance checks against the SQLite store, each on its own file.
+@Suite("SQLite store conformance")
+final class SQLiteStoreConformance {
+    private let databases = TemporaryDatabases()
+    private var makeStore: StoreFactory {
+        { [databases] in try await SQLiteIncidentStore.open(path: databases.newPath()) }
+    }
+
+    @Test func incidentRoundTrip() async throws { try await StoreConformance.incidentRoundTrip(makeStore) }
+    @Test func insertingAnExistingIncidentIsAConflict() async throws { try await StoreConformance.insertingAnExistingIncidentIsAConflict(makeStore) }
+    @Test func revisionConflictRollsBackTheWholeChangeSet() async throws { try await StoreConformance.revisionConflictRollsBackTheWholeChangeSet(makeStore) }
+    @Test func duplicateInboundKeyRollsBack() async throws { try await StoreConformance.duplicateInboundKeyRollsBack(makeStore) }
+    @Test func allocatesIncidentNumbersPerDay() async throws { try await StoreConformance.allocatesIncidentNumbersPerDay(makeStore) }
+    @Test func findsIncidentsByRoom() async throws { try await StoreConformance.findsIncidentsByRoom(makeStore) }
+    @Test func listsIncidentsAndCountsOpenOnes() async throws { try await StoreConformance.listsIncidentsAndCountsOpenOnes(makeStore) }
+    @Test func replacesAndCancelsTimers() async throws { try await StoreConformance.replacesAndCancelsTimers(makeStore) }
+    @Test func claimsDueTimersWithLeases() async throws { try await StoreConformance.claimsDueTimersWithLeases(makeStore) }
+    @Test func deliversEachIncidentsMessagesInOrder() async throws { try await StoreConformance.deliversEachIncidentsMessagesInOrder(makeStore) }
+    @Test func retriesAfterNotBefore() async throws { try await StoreConformance.retriesAfterNotBefore(makeStore) }
+    @Test func reclaimsMessagesWhoseLeaseExpired() async throws { try await StoreConformance.reclaimsMessagesWhoseLeaseExpired(makeStore) }
+    @Test func storesEveryKindOfChatAction() async throws { try await StoreConformance.storesEveryKindOfChatAction(makeStore) }
+    @Test func findsOverridesActiveAtATime() async throws { try await StoreConformance.findsOverridesActiveAtATime(makeStore) }
+    @Test func keepsOneConsoleLinePerOutboxMessage() async throws { try await StoreConformance.keepsOneConsoleLinePerOutboxMessage(makeStore) }
+}
+
+/// Values the checks build on.
+enum StoreFixtures {
+    /// 2025-11-10 11:00:00 UTC.
+    static let t0 = Date(timeIntervalSince1970: 1_762_772_400)
+    static let alice = ChatUser(id: "U0ALICE", name: "Alice")
+
+    static func incident(
+        _ number: Int, title: String = "Database down", severity: String = "SEV2", room: Conversation? = nil,
+        withEveryField: Bool = false
+    ) -> Incident {
+        var incident = Incident(
+            id: IncidentID(number), title: title, severity: severity, platform: .slack,
+            origin: Conversation(platform: .slack, channelID: "C0GENERAL"),
+            channelName: "incident-2025-11-10-\(number)", room: room, declaredBy: alice, declaredAt: t0)
+        if withEveryField {
+            // Sub-second dates on purpose: the incident must come back exactly as written.
+            incident.status = .mitigated
+            incident.room = Conversation(platform: .slack, channelID: "C0INC", threadID: "1731234567.000100")
+            incident.acknowledgedAt = t0.addingTimeInterval(61.5)
+            incident.acknowledgedBy = ChatUser(id: "U0BOB", name: "Bob")
+            incident.mitigatedAt = t0.addingTimeInterval(600.123)
+            incident.resolvedAt = t0.addingTimeInterval(700)
+            incident.closedAt = t0.addingTimeInterval(800)
+            incident.lastUpdateAt = t0.addingTimeInterval(650.75)
+            incident.roles = [.commander: alice, .scribe: ChatUser(id: "U0CAROL"), .techLead: ChatUser(id: "U0BOB", name: "Bob")]
+            incident.publicStatus = "Failover complete"
+            incident.resolution = "Replaced the disk"
+            incident.escalationLevel = 2
+            incident.revision = 7  // ignored by an insert: stored revisions start at 1
+        }
+        return incident
+    }
+
+    /// A change set declaring `incident`, with its first timeline line.
+    static func declaration(of incident: Incident) -> ChangeSet {
+        var changes = ChangeSet()
+        changes.incidents = [IncidentWrite(incident: incident, expectedRevision: nil)]
+        changes.timeline = [TimelineEntry(incidentID: incident.id, at: incident.declaredAt, kind: .declared, actor: incident.declaredBy, text: "Declared")]
+        return changes
+    }
+
+    static func post(for incident: IncidentID?, _ text: String, notBefore: Date? = nil) -> NewOutboxMessage {
+        NewOutboxMessage(platform: .slack, incidentID: incident, action: .post(to: .incidentRoom, text: text, buttons: []), notBefore: notBefore)
+    }
+
+    static func text(of message: OutboxMessage) -> String {
+        if case .post(_, let text, _) = message.action { return text }
+        return message.action.kind
+    }
+
+    static func override(rotation: String, person: String, from start: Double, to end: Double) -> OnCallOverride {
+        OnCallOverride(rotationID: rotation, personID: person, start: t0.addingTimeInterval(start), end: t0.addingTimeInterval(end), createdBy: "U0ALICE")
+    }
+}
