@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import IncidentCore
@@ -23,8 +24,13 @@ public struct KlaxonDaemon: Sendable {
     /// Rung after every commit so the sender and the scheduler wake at once instead of on their next recheck.
     public let outboxBell: Doorbell
     public let timerBell: Doorbell
+    /// Slack, Rocket.Chat, Mattermost: whichever the config enables.
+    public let integrations: [any PlatformIntegration]
 
-    public init(config: KlaxonConfig, store: any IncidentStore, clock: any WallClock = SystemClock(), logger: Logger, platforms extraPlatforms: [any ChatPlatform] = []) throws {
+    public init(
+        config: KlaxonConfig, store: any IncidentStore, clock: any WallClock = SystemClock(), logger: Logger,
+        httpClient: HTTPClient = .shared, platforms extraPlatforms: [any ChatPlatform] = []
+    ) throws {
         self.config = config
         self.store = store
         self.clock = clock
@@ -43,7 +49,10 @@ public struct KlaxonDaemon: Sendable {
         })
         gateway = CommandGateway(service: commands, metrics: metrics, logger: logger)
 
-        var platforms = extraPlatforms
+        integrations = try Integrations.make(IntegrationDependencies(
+            config: config, store: store, clock: clock, logger: logger, gateway: gateway, httpClient: httpClient,
+            outboxBell: { outboxBell.ring() }))
+        var platforms = extraPlatforms + integrations.map(\.outbound)
         if let console = config.platforms.console {
             platforms.append(ConsolePlatform(store: store, announceChannel: console.announceChannel, mode: config.incidents.mode, clock: clock, logger: logger))
         }
@@ -63,6 +72,9 @@ public struct KlaxonDaemon: Sendable {
                 maxBodyBytes: config.server.maxBodyBytes, logger: logger
             ).addRoutes(to: router)
         }
+        for integration in integrations {
+            integration.addRoutes(to: router)
+        }
         return router
     }
 
@@ -78,12 +90,10 @@ public struct KlaxonDaemon: Sendable {
     /// All long-running parts in one group, in dependency order (shutdown runs in reverse: HTTP stops
     /// taking commands first, then the sender finishes its batch).
     public func serviceGroup(port: Int? = nil, signals: [UnixSignal] = [.sigterm, .sigint], onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> ServiceGroup {
-        ServiceGroup(configuration: .init(
-            services: [
-                .init(service: sender),
-                .init(service: scheduler),
-                .init(service: buildApplication(port: port, onServerRunning: onServerRunning)),
-            ],
+        let inbound = integrations.flatMap(\.services).map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
+        return ServiceGroup(configuration: .init(
+            services: [.init(service: sender), .init(service: scheduler)] + inbound
+                + [.init(service: buildApplication(port: port, onServerRunning: onServerRunning))],
             gracefulShutdownSignals: signals,
             cancellationSignals: [],
             logger: logger))

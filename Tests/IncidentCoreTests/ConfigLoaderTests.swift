@@ -686,6 +686,7 @@ private let problemCases: [ProblemCase] = [
         ("[tru]", "line 1, column 2: expected a value, found \"t\""),
         ("{a: 1}", "line 1, column 2: expected a key in double quotes, found \"a\""),
         ("[1 2]", "line 1, column 4: expected \",\" or \"]\" after an array element, found \"2\""),
+        ("{\"a\": 1\n \"b\": 2}", "line 2, column 2: expected \",\" or \"}\" after an object member, found a quotation mark"),
         ("\n\n  é", "line 3, column 3: expected a value, found a non-ASCII character"),
     ])
     func reportsWhereTheSyntaxBreaks(json: String, message: String) {

@@ -93,7 +93,7 @@ extension ConfigReader {
         )
     }
 
-    /// The object at `root[key]`, checked against `keys`; nil when absent or not an object.
+    /// The object at `parent[key]`, checked against `keys`; nil when absent or not an object.
     private func section(_ parent: ObjectFields, _ key: String, keys: [String]) -> ObjectFields? {
         field(parent, key) { object($0, at: $1, allowedKeys: keys) }
     }
@@ -131,7 +131,6 @@ extension ConfigReader {
 
     private func readPlatforms(_ root: ObjectFields) -> PlatformsConfig {
         // Without a `platforms` section Klaxon runs with the console platform alone.
-        guard root.values["platforms"] != nil else { return PlatformsConfig() }
         guard let fields = section(root, "platforms", keys: PlatformKind.allCases.map(\.rawValue)) else { return PlatformsConfig() }
         if fields.isEmpty {
             report(fields.path, "at least one platform must be configured (console needs no credentials)")
@@ -252,7 +251,9 @@ extension ConfigReader {
             guard let fields = object(element.value, at: element.path, allowedKeys: severityKeys) else { continue }
             let id = field(fields, "id", required: true) { identifier($0, at: $1) }
             let aliases = field(fields, "aliases") { value, path in
-                array(value, at: path)?.compactMap { alias in string(alias.value, at: alias.path).map { (alias.path, $0) } }
+                array(value, at: path)?.compactMap { alias in
+                    string(alias.value, at: alias.path).map { (path: alias.path, name: $0) }
+                }
             } ?? []
             let name = field(fields, "name", required: true) { string($0, at: $1) }
             let description = field(fields, "description") { string($0, at: $1, allowEmpty: true) }
@@ -263,7 +264,7 @@ extension ConfigReader {
             let escalateAfter = field(fields, "escalateAfter") { duration($0, at: $1) }
             guard let id, let name else { continue }
             let policy = SeverityPolicy(
-                id: id, aliases: aliases.map(\.1), name: name, description: description, updateEvery: updateEvery,
+                id: id, aliases: aliases.map(\.name), name: name, description: description, updateEvery: updateEvery,
                 ackWithin: ackWithin, page: page, reviewWithin: reviewWithin, escalateAfter: escalateAfter
             )
             parsed.append((element.path, policy))
@@ -274,9 +275,9 @@ extension ConfigReader {
     }
 
     /// An alias that normalizes to nothing (`"-"`) could never be typed.
-    private func checkAliasesAreUsable(_ aliases: [(ConfigPath, String)]) {
-        for (path, alias) in aliases where SeverityPolicy.normalize(alias).isEmpty {
-            report(path, "\(Self.quote(alias)) is not a usable alias")
+    private func checkAliasesAreUsable(_ aliases: [(path: ConfigPath, name: String)]) {
+        for alias in aliases where SeverityPolicy.normalize(alias.name).isEmpty {
+            report(alias.path, "\(Self.quote(alias.name)) is not a usable alias")
         }
     }
 

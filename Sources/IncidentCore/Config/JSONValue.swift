@@ -263,6 +263,7 @@ struct JSONParser {
     /// character, so a malformed secret is never echoed whole.
     private func describeCurrent(quoted: Bool = true) -> String {
         guard let byte = current else { return "the end of the document" }
+        if byte == UInt8(ascii: "\"") && quoted { return "a quotation mark" }
         if byte >= 0x21 && byte < 0x7F {
             let character = String(UnicodeScalar(byte))
             return quoted ? "\"\(character)\"" : character

@@ -9,3 +9,8 @@ public struct Secret: Sendable, Hashable, CustomStringConvertible, CustomDebugSt
     public var description: String { "<secret>" }
     public var debugDescription: String { "<secret>" }
 }
+
+/// `dump()` and debuggers read values through reflection; show them nothing either.
+extension Secret: CustomReflectable {
+    public var customMirror: Mirror { Mirror(self, children: [:]) }
+}

@@ -1,0 +1,38 @@
+import AsyncHTTPClient
+import Hummingbird
+import IncidentCore
+import Logging
+import Platforms
+import ServiceLifecycle
+
+/// One chat platform, both ways: the outbound adapter the outbox sender uses, the inbound HTTP routes,
+/// and any long-running inbound worker (Slack Socket Mode, Rocket.Chat polling).
+public protocol PlatformIntegration: Sendable {
+    var outbound: any ChatPlatform { get }
+    func addRoutes(to router: Router<BasicRequestContext>)
+    /// Started in the daemon's `ServiceGroup` after the outbox sender.
+    var services: [any Service] { get }
+}
+
+/// What an integration may use. Everything inbound goes through `gateway`, the same path as the console.
+public struct IntegrationDependencies: Sendable {
+    public var config: KlaxonConfig
+    public var store: any IncidentStore
+    public var clock: any WallClock
+    public var logger: Logger
+    public var gateway: CommandGateway
+    public var httpClient: HTTPClient
+    /// Ring after committing work outside the gateway, so the sender wakes at once.
+    public var outboxBell: @Sendable () -> Void
+}
+
+/// Builds the integrations that `bot-config.json` enables.
+enum Integrations {
+    static func make(_ dependencies: IntegrationDependencies) throws -> [any PlatformIntegration] {
+        var integrations: [any PlatformIntegration] = []
+        if let slack = try SlackIntegrationFactory.make(dependencies) { integrations.append(slack) }
+        if let rocketChat = try RocketChatIntegrationFactory.make(dependencies) { integrations.append(rocketChat) }
+        if let mattermost = try MattermostIntegrationFactory.make(dependencies) { integrations.append(mattermost) }
+        return integrations
+    }
+}

@@ -1,0 +1,6 @@
+/// Builds the RocketChat integration when `platforms.rocketchat` is configured.
+enum RocketChatIntegrationFactory {
+    static func make(_ dependencies: IntegrationDependencies) throws -> (any PlatformIntegration)? {
+        nil
+    }
+}
