@@ -111,6 +111,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // `bench/scheduler/run.sh`: issue 4's scheduler benchmark (100,000 live timers in one SQLite store).
+        .executableTarget(
+            name: "SchedulerBench",
+            dependencies: [
+                "IncidentCore", "Storage", "Platforms", "Scheduler",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "bench/scheduler/Sources",
+            swiftSettings: swiftSettings
+        ),
         // Test helpers shared by the test targets: a manual clock, temporary files, fake platform servers.
         .target(
             name: "KlaxonTestSupport",
@@ -143,13 +153,19 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "SchedulerTests",
-            dependencies: ["IncidentCore", "Storage", "Platforms", "Scheduler", "KlaxonTestSupport",
-                           .product(name: "Logging", package: "swift-log")],
+            dependencies: ["IncidentCore", "Storage", "Platforms", "Scheduler", "Server", "KlaxonTestSupport",
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

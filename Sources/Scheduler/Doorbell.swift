@@ -1,31 +1,78 @@
 import Foundation
 import IncidentCore
+import Synchronization
 
 /// Wakes one sleeping worker when new work is committed. Rings coalesce: any number of rings while the
 /// worker is busy leave exactly one pending wake-up, so nothing is missed and nothing spins.
+///
+/// A plain `AsyncStream` will not do here: cancelling a task that awaits the stream's `next()` finishes
+/// the stream for good, so after the first wait that ended by its deadline every later wait would
+/// return at once and the worker would spin.
 public final class Doorbell: Sendable {
-    private let stream: AsyncStream<Void>
-    private let continuation: AsyncStream<Void>.Continuation
-
-    public init() {
-        (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    private struct State {
+        /// A ring nobody has waited for yet.
+        var pending = false
+        var waiter: (id: UInt64, continuation: CheckedContinuation<Void, Never>)?
+        var lastID: UInt64 = 0
     }
 
-    public func ring() { continuation.yield() }
+    private let state = Mutex(State())
 
-    /// Returns when the bell rings, `deadline` passes (if any), or the task is cancelled.
-    /// Only one task may wait on a doorbell at a time (its owner).
+    public init() {}
+
+    public func ring() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard let waiter = state.waiter else {
+                state.pending = true
+                return nil
+            }
+            state.waiter = nil
+            return waiter.continuation
+        }
+        waiter?.resume()
+    }
+
+    /// Returns when the bell rings (or rang since the last wait), `deadline` passes (if any), or the task
+    /// is cancelled. Only one task may wait on a doorbell at a time (its owner).
     public func wait(until deadline: Date?, clock: any WallClock) async {
         await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                var iterator = self.stream.makeAsyncIterator()
-                _ = await iterator.next()
-            }
+            group.addTask { await self.waitForRing() }
             if let deadline {
                 group.addTask { try? await clock.sleep(until: deadline) }
             }
             await group.next()
             group.cancelAll()
+        }
+    }
+
+    private func waitForRing() async {
+        let id = state.withLock { state -> UInt64 in
+            state.lastID += 1
+            return state.lastID
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let (resumeNow, displaced) = state.withLock { state -> (Bool, CheckedContinuation<Void, Never>?) in
+                    if state.pending {
+                        state.pending = false
+                        return (true, nil)
+                    }
+                    if Task.isCancelled { return (true, nil) }
+                    // A second waiter breaks the contract; wake the first rather than leak it.
+                    let displaced = state.waiter?.continuation
+                    state.waiter = (id, continuation)
+                    return (false, displaced)
+                }
+                displaced?.resume()
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            let cancelled = state.withLock { state -> CheckedContinuation<Void, Never>? in
+                guard let waiter = state.waiter, waiter.id == id else { return nil }
+                state.waiter = nil
+                return waiter.continuation
+            }
+            cancelled?.resume()
         }
     }
 }

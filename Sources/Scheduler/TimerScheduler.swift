@@ -3,15 +3,18 @@ import IncidentCore
 import Logging
 import Metrics
 import ServiceLifecycle
+import Synchronization
 
 /// Fires durable timers: update reminders, acknowledgement escalation, long-running escalation, the
-/// monitoring window and review reminders.
+/// monitoring window and review reminders. It also announces rotation hand-offs.
 ///
 /// It keeps nothing in memory but the next due time, which it asks the store for, and sleeps until then
 /// or until a commit rings its doorbell — no polling loop. Firing a timer is one transaction: the claim
 /// (a lease with owner and expiry) is completed together with the messages it enqueues and the
 /// successor timer, so a crash at any point neither loses nor doubles a reminder, and several
-/// schedulers sharing one store never fire the same timer twice.
+/// schedulers sharing one store never fire the same timer twice. Hand-offs need no stored timer: their
+/// times follow from the config, and a compare-and-set of the last announced one, committed with the
+/// announcement, makes each announced once.
 public struct TimerScheduler: Service {
     public struct Settings: Sendable {
         public var batchSize = 64
@@ -31,6 +34,8 @@ public struct TimerScheduler: Service {
     private let owner: String
     private let logger: Logger
     private let fired: Counter
+    /// The hand-off of each rotation known to be recorded, so the store is only asked when one is new.
+    private let knownHandoffs = KnownHandoffs()
 
     public init(
         store: any IncidentStore, engine: IncidentEngine, clock: any WallClock, doorbell: Doorbell, outboxBell: Doorbell,
@@ -52,16 +57,19 @@ public struct TimerScheduler: Service {
         logger.info("scheduler started", metadata: ["owner": "\(owner)"])
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             if await fireDue() > 0 { continue }
-            let recheck = clock.now().addingTimeInterval(settings.idleRecheck)
+            await announceHandoffs()
+            let now = clock.now()
+            let recheck = now.addingTimeInterval(settings.idleRecheck)
             let due: Date?
             do {
                 due = try await store.nextTimerDue()
             } catch {
                 logger.error("could not read the next timer", metadata: ["error": "\(error)"])
-                due = clock.now().addingTimeInterval(1)
+                due = now.addingTimeInterval(1)
             }
+            let wake = [due, engine.nextHandoff(after: now), recheck].compactMap { $0 }.min() ?? recheck
             await cancelWhenGracefulShutdown {
-                await doorbell.wait(until: min(due ?? recheck, recheck), clock: clock)
+                await doorbell.wait(until: wake, clock: clock)
             }
         }
         logger.info("scheduler stopped")
@@ -87,6 +95,40 @@ public struct TimerScheduler: Service {
             }
             outboxBell.ring()
         }
+    }
+
+    /// Announces each rotation's latest hand-off if nobody has yet; returns how many it announced. The
+    /// first time a rotation is seen its current shift is recorded without a message (installing Klaxon
+    /// or adding a rotation is not a hand-off); after downtime only the latest hand-off is announced.
+    @discardableResult
+    public func announceHandoffs() async -> Int {
+        let now = clock.now()
+        var announced = 0
+        for handoff in engine.latestHandoffs(at: now) where !knownHandoffs.contains(handoff) {
+            let metadata: Logger.Metadata = ["rotation": "\(handoff.rotationID)", "handoff": "\(handoff.at)"]
+            do {
+                let last = try await store.lastHandoff(rotation: handoff.rotationID)
+                if let last, last >= handoff.at {
+                    knownHandoffs.insert(handoff)
+                    continue
+                }
+                let isFirst = last == nil
+                let overrides = try await store.overrides(rotation: handoff.rotationID, activeAt: handoff.at)
+                try await store.commit(engine.handoffChanges(handoff, overrides: overrides, now: now, announce: !isFirst))
+                knownHandoffs.insert(handoff)
+                if !isFirst {
+                    announced += 1
+                    logger.info("rotation hand-off announced", metadata: metadata)
+                }
+            } catch StoreError.duplicate {
+                // Another scheduler announced it first.
+                knownHandoffs.insert(handoff)
+            } catch {
+                logger.error("could not announce a rotation hand-off; will retry", metadata: metadata.merging(["error": "\(error)"]) { $1 })
+            }
+        }
+        if announced > 0 { outboxBell.ring() }
+        return announced
     }
 
     private func fire(_ timer: ScheduledTimer) async {
@@ -122,5 +164,18 @@ public struct TimerScheduler: Service {
             }
         }
         logger.warning("timer kept conflicting; will retry after its lease", metadata: metadata)
+    }
+}
+
+/// The latest hand-off per rotation that this scheduler knows to be recorded.
+private final class KnownHandoffs: Sendable {
+    private let latest = Mutex<[String: Date]>([:])
+
+    func contains(_ handoff: RotationHandoff) -> Bool {
+        latest.withLock { $0[handoff.rotationID].map { $0 >= handoff.at } ?? false }
+    }
+
+    func insert(_ handoff: RotationHandoff) {
+        latest.withLock { $0[handoff.rotationID] = max($0[handoff.rotationID] ?? handoff.at, handoff.at) }
     }
 }

@@ -142,7 +142,47 @@ enum Migrations {
                 )
                 """,
             ]
-        )
+        ),
+        Migration(
+            version: 2,
+            name: "inbound cursors",
+            statements: [
+                // One row per polled stream (a Rocket.Chat room); `value` is opaque to the store.
+                """
+                CREATE TABLE inbound_cursors (
+                    key TEXT PRIMARY KEY,
+                    value TEXT NOT NULL
+                )
+                """
+            ]
+        ),
+        Migration(
+            version: 3,
+            name: "rotation hand-offs",
+            statements: [
+                // The latest hand-off of each rotation that was announced (or, the first time the rotation
+                // was seen, recorded without a message). Schedulers compare-and-set it in the transaction
+                // that enqueues the announcement, so each hand-off is announced once.
+                """
+                CREATE TABLE rotation_handoffs (
+                    rotation_id TEXT PRIMARY KEY,
+                    handoff_at INTEGER NOT NULL
+                )
+                """
+            ]
+        ),
+        Migration(
+            version: 4,
+            name: "index of leased timers",
+            statements: [
+                // The next due time reads the few timers a scheduler holds from here instead of computing
+                // MAX(due_at, lease_expires_at) over every pending timer.
+                """
+                CREATE INDEX timers_pending_leased ON timers (lease_expires_at)
+                WHERE state = 'pending' AND lease_expires_at IS NOT NULL
+                """
+            ]
+        ),
     ]
 
     /// Brings the database up to the newest version this build knows. Safe to run on every start and from

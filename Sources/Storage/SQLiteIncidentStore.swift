@@ -266,6 +266,9 @@ public actor SQLiteIncidentStore: IncidentStore {
             if let key = changes.inboundKey {
                 try await recordInbound(key, at: committedAt)
             }
+            if let handoff = changes.handoff {
+                try await recordHandoff(handoff)
+            }
             // Before the timers: completing the timer that fired frees its (incident, kind) slot for the
             // next step's timer written by the same change set.
             if let completion = changes.completeTimer {
@@ -309,6 +312,19 @@ public actor SQLiteIncidentStore: IncidentStore {
             "INSERT INTO processed_inbound (key, processed_at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING RETURNING key",
             [.text(key), SQLiteDates.value(date)])
         if inserted.isEmpty { throw StoreError.duplicate(key) }
+    }
+
+    /// Compare-and-set: only a hand-off later than the recorded one is written.
+    private func recordHandoff(_ handoff: RotationHandoff) async throws {
+        let recorded = try await execute(
+            """
+            INSERT INTO rotation_handoffs (rotation_id, handoff_at) VALUES (?, ?)
+            ON CONFLICT (rotation_id) DO UPDATE SET handoff_at = excluded.handoff_at
+            WHERE rotation_handoffs.handoff_at < excluded.handoff_at
+            RETURNING rotation_id
+            """,
+            [.text(handoff.rotationID), SQLiteDates.value(handoff.at)])
+        if recorded.isEmpty { throw StoreError.duplicate("handoff:\(handoff.rotationID)@\(SQLiteDates.milliseconds(handoff.at))") }
     }
 
     /// The timer must still be leased to `owner`. A lease that expired but was not taken by anyone else
@@ -489,11 +505,20 @@ public actor SQLiteIncidentStore: IncidentStore {
 
     // MARK: - Timers
 
-    /// A leased timer is due again when its lease expires.
+    /// A leased timer is due again when its lease expires. Two index walks rather than one expression
+    /// over every pending timer: the earliest unleased timer (`timers_pending_by_due`, first row) and the
+    /// few leased ones (`timers_pending_leased`); with 200,000 timers that is microseconds, not 60 ms on
+    /// each of the scheduler's wake-ups.
     public func nextTimerDue() async throws -> Date? {
         try await exclusively {
             try await execute(
-                "SELECT MIN(MAX(due_at, COALESCE(lease_expires_at, 0))) AS due FROM timers WHERE state = 'pending'"
+                """
+                SELECT MIN(due) AS due FROM (
+                    SELECT due_at AS due FROM (
+                        SELECT due_at FROM timers WHERE state = 'pending' AND lease_expires_at IS NULL ORDER BY due_at LIMIT 1)
+                    UNION ALL
+                    SELECT MAX(due_at, lease_expires_at) FROM timers WHERE state = 'pending' AND lease_expires_at IS NOT NULL)
+                """
             )
             .first?.optionalDate("due")
         }
@@ -548,6 +573,13 @@ public actor SQLiteIncidentStore: IncidentStore {
         }
     }
 
+    public func lastHandoff(rotation: String) async throws -> Date? {
+        try await exclusively {
+            try await execute("SELECT handoff_at FROM rotation_handoffs WHERE rotation_id = ?", [.text(rotation)])
+                .first?.optionalDate("handoff_at")
+        }
+    }
+
     // MARK: - Console platform
 
     public func appendConsoleMessage(_ message: ConsoleMessage) async throws {
@@ -565,6 +597,22 @@ public actor SQLiteIncidentStore: IncidentStore {
                         thread: try row.optionalText("thread"), text: try row.text("text"), kind: try row.text("kind"),
                         outboxID: try row.optionalInt64("outbox_id"))
                 }
+        }
+    }
+
+    // MARK: - Inbound cursors
+
+    public func cursor(_ key: String) async throws -> String? {
+        try await exclusively {
+            try await execute("SELECT value FROM inbound_cursors WHERE key = ?", [.text(key)]).first.map { try $0.text("value") }
+        }
+    }
+
+    public func setCursor(_ key: String, value: String) async throws {
+        try await exclusively {
+            try await execute(
+                "INSERT INTO inbound_cursors (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [.text(key), .text(value)])
         }
     }
 

@@ -12,14 +12,18 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: "Path of the config file (default: bot-config.json, else the embedded defaults).")
     var config: String?
 
-    @Option(help: "Listen on this port instead of server.port.")
+    @Option(help: "Listen on this port instead of server.port (0 picks a free one and logs it).")
     var port: Int?
 
+    @Option(help: "Listen on this address instead of server.host (the container image uses 0.0.0.0).")
+    var host: String?
+
     func run() async throws {
-        let loaded: KlaxonConfig
+        var loaded: KlaxonConfig
         let source: String
         do {
             (loaded, source) = try loadConfig(path: config)
+            if let host { loaded.server.host = host }
         } catch let invalid as InvalidConfig {
             FileHandle.standardError.write(Data("klaxon: refusing to start: \(invalid.description)\n".utf8))
             throw ExitCode(1)
@@ -45,7 +49,10 @@ struct Serve: AsyncParsableCommand {
             "platforms": "\(loaded.platforms.enabled.map(\.rawValue).joined(separator: ","))",
         ])
         do {
-            try await daemon.serviceGroup(port: port).run()
+            let host = loaded.server.host
+            try await daemon.serviceGroup(port: port, onServerRunning: { bound in
+                logger.info("listening", metadata: ["url": "http://\(host):\(bound)"])
+            }).run()
         } catch {
             logger.error("stopped with an error", metadata: ["error": "\(error)"])
             try? await store.close()

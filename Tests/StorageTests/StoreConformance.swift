@@ -463,6 +463,16 @@ enum StoreConformance {
         let page = try await store.consoleMessages(after: try #require(all[1].id), limit: 1)
         #expect(page.map(\.id) == [all[2].id])
     }
+
+    static func keepsInboundCursors(_ makeStore: StoreFactory) async throws {
+        let store = try await makeStore()
+        #expect(try await store.cursor("rocketchat:poll:GENERAL") == nil)
+        try await store.setCursor("rocketchat:poll:GENERAL", value: "2025-11-10T11:00:00.000Z")
+        try await store.setCursor("rocketchat:poll:OTHER", value: "a")
+        try await store.setCursor("rocketchat:poll:GENERAL", value: "2025-11-10T11:05:00.000Z")
+        #expect(try await store.cursor("rocketchat:poll:GENERAL") == "2025-11-10T11:05:00.000Z")
+        #expect(try await store.cursor("rocketchat:poll:OTHER") == "a")
+    }
 }
 
 /// The conformance checks against the SQLite store, each on its own file.
@@ -488,6 +498,7 @@ final class SQLiteStoreConformance {
     @Test func storesEveryKindOfChatAction() async throws { try await StoreConformance.storesEveryKindOfChatAction(makeStore) }
     @Test func findsOverridesActiveAtATime() async throws { try await StoreConformance.findsOverridesActiveAtATime(makeStore) }
     @Test func keepsOneConsoleLinePerOutboxMessage() async throws { try await StoreConformance.keepsOneConsoleLinePerOutboxMessage(makeStore) }
+    @Test func keepsInboundCursors() async throws { try await StoreConformance.keepsInboundCursors(makeStore) }
 }
 
 /// Values the checks build on.

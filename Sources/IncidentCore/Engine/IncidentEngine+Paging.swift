@@ -49,7 +49,7 @@ extension IncidentEngine {
         for user in users {
             transition.post(.direct(userID: user.id), text)
         }
-        transition.send(.invite(userIDs: users.map(\.id)))
+        if !users.isEmpty { transition.send(.invite(userIDs: users.map(\.id))) }
     }
 
     /// The step after `level`, staying on the last step once the chain is walked.

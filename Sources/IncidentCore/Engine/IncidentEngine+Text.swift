@@ -47,8 +47,11 @@ extension IncidentEngine {
 
     func summaryValues(_ incident: Incident, endedAt: Date) -> [String: Any] {
         var values = self.values(incident, now: endedAt)
-        values["endedAt"] = format.stamp(endedAt)
-        values["duration"] = Formatting.span(from: incident.declaredAt, to: incident.resolvedAt ?? endedAt)
+        // The incident ended when it was resolved (closing may come after a monitoring window), so the
+        // summary's "declaredAt to endedAt = duration" adds up.
+        let end = incident.resolvedAt ?? endedAt
+        values["endedAt"] = format.stamp(end)
+        values["duration"] = Formatting.span(from: incident.declaredAt, to: end)
         values["timeToAcknowledge"] = Formatting.span(from: incident.declaredAt, to: incident.acknowledgedAt)
         values["timeToMitigate"] = Formatting.span(from: incident.declaredAt, to: incident.mitigatedAt)
         values["timeToResolve"] = Formatting.span(from: incident.declaredAt, to: incident.resolvedAt)

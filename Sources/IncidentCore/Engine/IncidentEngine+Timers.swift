@@ -25,8 +25,13 @@ extension IncidentEngine {
         guard incident.isOpen, let every = config.severity(id: incident.severity)?.updateEvery, every.seconds > 0 else { return }
         let now = transition.now
         let cadence = every.timeInterval
-        let missed = max(0, Int((now.timeIntervalSince(timer.dueAt) / cadence).rounded(.down)))
-        let remindersSinceUpdate = timer.step + missed + 1
+        // Whole cadences past this reminder's due time: the later reminders that came due meanwhile.
+        let skipped = max(0, Int((now.timeIntervalSince(timer.dueAt) / cadence).rounded(.down)))
+        let remindersSinceUpdate = timer.step + skipped + 1
+        // After downtime this one post stands for every reminder that came due while none could be sent,
+        // itself included: 47 min without an update on a 15-min cadence is "3 missed" (15, 30, 45).
+        // A reminder late by less than a cadence is only late.
+        let missed = skipped > 0 ? skipped + 1 : 0
 
         var values = self.values(incident, now: now)
         values["owner"] = mention(incident.owner)
@@ -34,7 +39,7 @@ extension IncidentEngine {
         if missed > 0 { values["missed"] = missed }
         transition.log(.reminder, "Update reminder to \(mention(incident.owner)): no update for \(values["sinceLastUpdate"]!)" + (missed > 0 ? " (\(missed) missed while Klaxon was down)" : ""))
         transition.post(.incidentRoom, templates.render("reminder", values))
-        transition.schedule(.updateReminder, at: timer.dueAt.addingTimeInterval(cadence * Double(missed + 1)), step: remindersSinceUpdate)
+        transition.schedule(.updateReminder, at: timer.dueAt.addingTimeInterval(cadence * Double(skipped + 1)), step: remindersSinceUpdate)
 
         // Overdue: the escalation chain hears of it once per silent stretch, when it crosses the threshold.
         let threshold = max(1, config.incidents.overdueAfterCadences)

@@ -125,6 +125,9 @@ public struct IncidentEngine: Sendable {
             reply = "Update posted to \(id)." + nextUpdateHint(transition.incident, now: now)
 
         case .status(_, let status, let text):
+            guard IncidentStatus.settableByStatusCommand.contains(status) else {
+                return .rejected("Status \(status.rawValue) cannot be set directly. Use one of: \(IncidentStatus.settableByStatusCommand.map(\.rawValue).joined(separator: ", ")).", incident: id)
+            }
             if status == .resolved { return resolve(incident, text: text, context: context, now: now) }
             guard incident.isOpen else { return notOpen(incident) }
             postUpdate(text: text ?? "Status: \(status.label)", status: status, in: &transition)
@@ -270,6 +273,7 @@ public struct IncidentEngine: Sendable {
         let by = user.map { " by \(mention($0))" } ?? ""
         transition.log(.resolved, "Resolved\(by)" + (text.map { ": \($0)" } ?? ""))
         var values = self.values(transition.incident, now: now)
+        values["time"] = format.clock(now)
         values["text"] = text ?? transition.incident.resolution
         values["duration"] = Formatting.span(from: transition.incident.declaredAt, to: now)
         values["reviewDue"] = reviewDue.map(format.stamp)
@@ -329,7 +333,7 @@ public struct IncidentEngine: Sendable {
         if policy.page, old?.page != true, unacknowledged {
             let users = people(for: firstEscalationTargets, on: transition.incident.platform, at: now, overrides: overrides)
             page(users, reason: "severity raised to \(policy.label)", in: &transition)
-            transition.send(.invite(userIDs: users.map(\.id)))
+            if !users.isEmpty { transition.send(.invite(userIDs: users.map(\.id))) }
             if let ackWithin = policy.ackWithin {
                 transition.schedule(.ackTimeout, at: now.addingTimeInterval(ackWithin.timeInterval), step: 1)
             }
@@ -344,6 +348,6 @@ public struct IncidentEngine: Sendable {
 
     private func nextUpdateHint(_ incident: Incident, now: Date) -> String {
         guard incident.isOpen, let every = config.severity(id: incident.severity)?.updateEvery else { return "" }
-        return " Next update due by \(format.clock(incident.lastUpdateAt.addingTimeInterval(every.timeInterval)))."
+        return " Next update due by \(format.clock(max(now, incident.lastUpdateAt.addingTimeInterval(every.timeInterval))))."
     }
 }

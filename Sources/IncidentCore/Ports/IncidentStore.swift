@@ -20,12 +20,27 @@ public struct ChangeSet: Sendable {
     /// An inbound delivery's key (`slack:event:Ev123`): if it was seen before, nothing is written and the
     /// commit fails with `StoreError.duplicate`.
     public var inboundKey: String?
+    /// A rotation hand-off this change set announces. If that hand-off (or a later one) of the rotation
+    /// is recorded already, nothing is written and the commit fails with `StoreError.duplicate`: so each
+    /// hand-off is announced once, however many schedulers share the store.
+    public var handoff: RotationHandoff?
 
     public init() {}
 
     public var isEmpty: Bool {
         incidents.isEmpty && timeline.isEmpty && outbox.isEmpty && timers.isEmpty && cancelTimers.isEmpty
-            && completeTimer == nil && overrides.isEmpty && consoleMessages.isEmpty && inboundKey == nil
+            && completeTimer == nil && overrides.isEmpty && consoleMessages.isEmpty && inboundKey == nil && handoff == nil
+    }
+}
+
+/// The start of a rotation's regular shift: the moment one person hands the rotation to the next.
+public struct RotationHandoff: Sendable, Hashable {
+    public var rotationID: String
+    public var at: Date
+
+    public init(rotationID: String, at: Date) {
+        self.rotationID = rotationID
+        self.at = at
     }
 }
 
@@ -124,10 +139,19 @@ public protocol IncidentStore: Sendable {
 
     // MARK: On-call
     func overrides(rotation: String, activeAt: Date) async throws -> [OnCallOverride]
+    /// The latest hand-off of the rotation recorded with `ChangeSet.handoff` (nil: none yet).
+    func lastHandoff(rotation: String) async throws -> Date?
 
     // MARK: Console platform
     func appendConsoleMessage(_ message: ConsoleMessage) async throws
     func consoleMessages(after id: Int64, limit: Int) async throws -> [ConsoleMessage]
+
+    // MARK: Inbound cursors
+    /// A named position in an inbound stream (`rocketchat:poll:<roomId>`: the last message a poller
+    /// handled), kept so that polling resumes where it stopped after a restart. nil: never set.
+    func cursor(_ key: String) async throws -> String?
+    /// Replaces the cursor's value.
+    func setCursor(_ key: String, value: String) async throws
 
     // MARK: Health
     func ping() async throws

@@ -31,6 +31,7 @@ public struct ChannelNameRules: Sendable, Hashable {
         var out = ""
         for character in lowercase ? folded.lowercased() : folded {
             if allowed.contains(character) {
+                if character == "-", out.last == "-" { continue }
                 out.append(character)
             } else if out.last != "-" {
                 out.append("-")

@@ -1,6 +1,58 @@
+import Foundation
+import Hummingbird
+import IncidentCore
+import Logging
+import Platforms
+import Scheduler
+import ServiceLifecycle
+
 /// Builds the Slack integration when `platforms.slack` is configured.
 enum SlackIntegrationFactory {
     static func make(_ dependencies: IntegrationDependencies) throws -> (any PlatformIntegration)? {
-        nil
+        guard let slack = dependencies.config.platforms.slack else { return nil }
+        return SlackIntegration(slack, dependencies)
+    }
+}
+
+/// Slack, both ways: `SlackPlatform` delivers the outbox, `SlackController` takes Slack's requests, and,
+/// when configured, Socket Mode and the on-call user group run as services.
+struct SlackIntegration: PlatformIntegration {
+    let outbound: any ChatPlatform
+    let services: [any Service]
+    private let controller: SlackController
+
+    init(_ slack: SlackConfig, _ dependencies: IntegrationDependencies) {
+        var logger = dependencies.logger
+        logger[metadataKey: "platform"] = "slack"
+        let clock = dependencies.clock
+        let api = SlackWebAPI(baseURL: slack.apiBaseURL, botToken: slack.botToken, httpClient: dependencies.httpClient, clock: clock, logger: logger)
+
+        let onCallBell = Doorbell()
+        var services: [any Service] = []
+        if let userGroup = slack.oncallUserGroup {
+            services.append(SlackOnCallGroupSync(
+                config: dependencies.config, store: dependencies.store, api: api, userGroup: userGroup, clock: clock, bell: onCallBell, logger: logger))
+        }
+        let syncsUserGroup = slack.oncallUserGroup != nil
+        let ringOnCall: @Sendable () -> Void = { if syncsUserGroup { onCallBell.ring() } }
+
+        outbound = SlackPlatform(
+            api: api, announceChannel: slack.announceChannel, mode: dependencies.config.incidents.mode, clock: clock, logger: logger,
+            pageDelivered: ringOnCall)
+        let inbound = SlackInbound(
+            gateway: dependencies.gateway, store: dependencies.store, api: api, bot: SlackBotIdentity(api: api, clock: clock), logger: logger,
+            outboxBell: dependencies.outboxBell, onCallChanged: ringOnCall)
+        controller = SlackController(
+            inbound: inbound, verifier: SlackRequestVerifier(signingSecret: slack.signingSecret, clock: clock),
+            maxBodyBytes: dependencies.config.server.maxBodyBytes, logger: logger)
+        if let appToken = slack.appToken {
+            services.append(SlackSocketModeService(
+                client: SlackSocketModeClient(api: api, appToken: appToken, clock: clock, logger: logger), inbound: inbound, logger: logger))
+        }
+        self.services = services
+    }
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        controller.addRoutes(to: router)
     }
 }

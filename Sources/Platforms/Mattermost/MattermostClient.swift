@@ -1,0 +1,237 @@
+import AsyncHTTPClient
+import Foundation
+import IncidentCore
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// A Mattermost user (`/api/v4/users/...`).
+public struct MattermostUser: Sendable, Hashable, Codable {
+    public var id: String
+    public var username: String
+
+    public init(id: String, username: String) {
+        self.id = id
+        self.username = username
+    }
+}
+
+/// A Mattermost channel (`/api/v4/channels/...`).
+public struct MattermostChannel: Sendable, Hashable, Codable {
+    public var id: String
+    public var name: String
+    /// `O` open, `P` private, `D` direct, `G` group.
+    public var type: String
+
+    public init(id: String, name: String, type: String) {
+        self.id = id
+        self.name = name
+        self.type = type
+    }
+}
+
+/// A post as `POST /api/v4/posts` and `GET /api/v4/channels/{id}/posts` return it.
+public struct MattermostPost: Sendable, Hashable, Codable {
+    public var id: String
+    public var channelID: String
+    public var message: String
+    public var rootID: String?
+    /// Klaxon's own marker (`klaxon_message_id`) lives here.
+    public var props: [String: String]?
+
+    public init(id: String, channelID: String, message: String, rootID: String? = nil, props: [String: String]? = nil) {
+        self.id = id
+        self.channelID = channelID
+        self.message = message
+        self.rootID = rootID
+        self.props = props
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, message, props
+        case channelID = "channel_id"
+        case rootID = "root_id"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(String.self, forKey: .id)
+        channelID = try container.decode(String.self, forKey: .channelID)
+        message = try container.decodeIfPresent(String.self, forKey: .message) ?? ""
+        rootID = try container.decodeIfPresent(String.self, forKey: .rootID).flatMap { $0.isEmpty ? nil : $0 }
+        // Other integrations put objects in props; only string values matter here.
+        let values = (try? container.decodeIfPresent([String: LenientString].self, forKey: .props)) ?? nil
+        props = values?.compactMapValues(\.value)
+    }
+}
+
+/// A JSON value read as a string when it is one, ignored otherwise.
+struct LenientString: Decodable {
+    var value: String?
+    init(from decoder: any Decoder) throws {
+        value = try? decoder.singleValueContainer().decode(String.self)
+    }
+}
+
+/// Mattermost's REST API (`/api/v4`), the calls Klaxon makes, with the bot account's access token as a
+/// bearer token.
+///
+/// Mattermost's limiter counts all of a client's calls together and answers 429 with `Retry-After`
+/// and `X-Ratelimit-Reset` (seconds until the window resets); both are honoured, through the injected
+/// clock, and an exhausted window stops further calls until it resets.
+public struct MattermostClient: Sendable {
+    private let http: ChatServerHTTP
+    private let clock: any WallClock
+    private let gate = RateLimitGate()
+    private let logger: Logger
+
+    /// The limiter is per client, not per route: one key for everything.
+    private static let limiterKey = "api"
+    /// The error id Mattermost gives a channel name that is taken in the team.
+    public static let channelExistsError = "store.sql_channel.save_channel.exists.app_error"
+
+    public init(serverURL: String, botToken: Secret, httpClient: HTTPClient, clock: any WallClock, logger: Logger) {
+        var headers = HTTPHeaders()
+        headers.add(name: "Authorization", value: "Bearer \(botToken.exposedValue)")
+        self.http = ChatServerHTTP(httpClient: httpClient, baseURL: serverURL, headers: headers, logger: logger)
+        self.clock = clock
+        self.logger = logger
+    }
+
+    // MARK: Users
+
+    /// The bot itself (`GET /api/v4/users/me`).
+    public func me() async throws(ChatServerFailure) -> MattermostUser {
+        try await call(.GET, "/users/me", as: MattermostUser.self)
+    }
+
+    /// `GET /api/v4/users/username/{username}`.
+    public func user(username: String) async throws(ChatServerFailure) -> MattermostUser {
+        try await call(.GET, "/users/username/\(ChatServerHTTP.percentEncode(username))", as: MattermostUser.self)
+    }
+
+    // MARK: Channels
+
+    /// `POST /api/v4/channels`: an open channel in the team.
+    public func createChannel(teamID: String, name: String, displayName: String, header: String) async throws(ChatServerFailure) -> MattermostChannel {
+        struct Request: Encodable {
+            var team_id: String
+            var name: String
+            var display_name: String
+            var type = "O"
+            var header: String
+        }
+        let body = Request(team_id: teamID, name: name, display_name: String(displayName.prefix(64)), header: String(header.prefix(1024)))
+        return try await call(.POST, "/channels", body: body, as: MattermostChannel.self)
+    }
+
+    /// `GET /api/v4/teams/{team_id}/channels/name/{channel_name}`.
+    public func channel(teamID: String, name: String) async throws(ChatServerFailure) -> MattermostChannel {
+        try await call(.GET, "/teams/\(ChatServerHTTP.percentEncode(teamID))/channels/name/\(ChatServerHTTP.percentEncode(name))", as: MattermostChannel.self)
+    }
+
+    /// `POST /api/v4/channels/{channel_id}/members`: adding someone who is a member already is fine.
+    public func addMember(userID: String, to channelID: String) async throws(ChatServerFailure) {
+        struct Request: Encodable { var user_id: String }
+        _ = try await call(.POST, "/channels/\(ChatServerHTTP.percentEncode(channelID))/members", body: Request(user_id: userID), as: Ignored.self)
+    }
+
+    /// `PUT /api/v4/channels/{channel_id}/patch` with a new header (Mattermost's channel topic).
+    public func setHeader(_ header: String, of channelID: String) async throws(ChatServerFailure) {
+        struct Request: Encodable { var header: String }
+        _ = try await call(
+            .PUT, "/channels/\(ChatServerHTTP.percentEncode(channelID))/patch", body: Request(header: String(header.prefix(1024))), as: Ignored.self)
+    }
+
+    /// `POST /api/v4/channels/direct` with the two user ids: the existing direct channel if there is one.
+    public func directChannel(between first: String, and second: String) async throws(ChatServerFailure) -> MattermostChannel {
+        try await call(.POST, "/channels/direct", body: [first, second], as: MattermostChannel.self)
+    }
+
+    // MARK: Posts
+
+    /// `POST /api/v4/posts`; `rootID` makes it a reply in that post's thread.
+    public func createPost(channelID: String, message: String, rootID: String?, props: [String: String]) async throws(ChatServerFailure) -> MattermostPost {
+        struct Request: Encodable {
+            var channel_id: String
+            var message: String
+            var root_id: String?
+            var props: [String: String]
+        }
+        return try await call(.POST, "/posts", body: Request(channel_id: channelID, message: message, root_id: rootID, props: props), as: MattermostPost.self)
+    }
+
+    /// Posts of a channel created or changed since `since` (`GET /api/v4/channels/{id}/posts?since=`, ms).
+    public func posts(in channelID: String, since: Date) async throws(ChatServerFailure) -> [MattermostPost] {
+        struct Answer: Decodable { var posts: [String: MattermostPost]? }
+        let millis = String(Int64((since.timeIntervalSince1970 * 1000).rounded(.down)))
+        let answer = try await call(.GET, "/channels/\(ChatServerHTTP.percentEncode(channelID))/posts", query: [("since", millis)], as: Answer.self)
+        return Array((answer.posts ?? [:]).values)
+    }
+
+    // MARK: Calls
+
+    private struct Ignored: Decodable {}
+
+    /// Mattermost's error envelope: `{id, message, detailed_error, request_id, status_code}`.
+    private struct ErrorBody: Decodable {
+        var id: String?
+        var message: String?
+    }
+
+    private func call<Answer: Decodable>(_ method: HTTPMethod, _ path: String, query: [(String, String)] = [], as type: Answer.Type)
+        async throws(ChatServerFailure) -> Answer
+    {
+        try await send(method, path, query: query, body: nil, as: type)
+    }
+
+    private func call<Answer: Decodable>(_ method: HTTPMethod, _ path: String, body: some Encodable, as type: Answer.Type) async throws(ChatServerFailure)
+        -> Answer
+    {
+        try await send(method, path, query: [], body: ChatServerJSON.encode(body), as: type)
+    }
+
+    private func send<Answer: Decodable>(_ method: HTTPMethod, _ path: String, query: [(String, String)], body: Data?, as type: Answer.Type)
+        async throws(ChatServerFailure) -> Answer
+    {
+        try gate.checkOpen(Self.limiterKey, now: clock.now())
+        let response = try await http.send(method, "/api/v4" + path, query: query, json: body)
+        noteRateLimit(response.headers)
+        switch response.status {
+        case 200..<300:
+            return try ChatServerJSON.decode(type, from: response, call: path)
+        case 429:
+            throw .rateLimited(retryAfter: retryAfter(response.headers) ?? 1)
+        case 401, 403:
+            let envelope = try? ChatServerJSON.decoder.decode(ErrorBody.self, from: response.body)
+            throw .unauthorized("\(path): \(envelope?.message ?? "HTTP \(response.status)")")
+        case 400..<500:
+            let envelope = try? ChatServerJSON.decoder.decode(ErrorBody.self, from: response.body)
+            throw .refused(status: response.status, code: envelope?.id ?? "HTTP \(response.status)", message: envelope?.message ?? "")
+        default:
+            throw .unreachable("\(path): HTTP \(response.status)")
+        }
+    }
+
+    private func noteRateLimit(_ headers: HTTPHeaders) {
+        guard let remaining = headers.first(name: "X-Ratelimit-Remaining").flatMap({ Int($0) }) else { return }
+        if remaining <= 0, let wait = retryAfter(headers) {
+            gate.close(Self.limiterKey, until: clock.now().addingTimeInterval(wait))
+        } else {
+            gate.open(Self.limiterKey)
+        }
+    }
+
+    /// `Retry-After` (seconds) if given, else `X-Ratelimit-Reset`: seconds until the reset, or, if a
+    /// proxy rewrote it to an epoch time, that time.
+    private func retryAfter(_ headers: HTTPHeaders) -> TimeInterval? {
+        if let seconds = headers.first(name: "Retry-After").flatMap({ Double($0) }) {
+            return max(seconds, 0)
+        }
+        guard let reset = headers.first(name: "X-Ratelimit-Reset").flatMap({ Double($0) }) else { return nil }
+        if reset > 1_000_000_000 {
+            return max(Date(timeIntervalSince1970: reset).timeIntervalSince(clock.now()), 0)
+        }
+        return max(reset, 0)
+    }
+}

@@ -1,0 +1,224 @@
+import Foundation
+import IncidentCore
+import Logging
+import Synchronization
+
+/// Mattermost's outbound side: the outbox's platform-neutral actions as `api/v4` calls.
+///
+/// Channel mode: an open channel per incident in the configured team, its header kept to the incident's
+/// severity, status and commander; thread mode: the announcement in the announce channel roots a thread
+/// and everything else is posted with its `root_id`.
+///
+/// Buttons are written out as the commands they stand for: Mattermost's interactive buttons call back
+/// an integration URL, which Klaxon does not ask operators to expose; slash commands work everywhere.
+///
+/// Mattermost has no client-chosen post id. Every post carries `props.klaxon_message_id`, and a message
+/// that may have been posted before first looks for a post with that marker in the channel, so a retry
+/// does not post twice (see `mayHaveBeenPosted`).
+public struct MattermostPlatform: ChatPlatform {
+    public let kind = PlatformKind.mattermost
+    private let client: MattermostClient
+    private let teamID: String
+    private let announceChannel: String
+    private let mode: IncidentsConfig.Mode
+    private let clock: any WallClock
+    private let logger: Logger
+    private let directory = MattermostDirectory()
+
+    /// A message older than this when it is delivered may be a redelivery (see `mayHaveBeenPosted`).
+    static let firstAttemptWindow: TimeInterval = 20
+
+    /// The post property that names the outbox message a post delivers.
+    public static let markerProperty = "klaxon_message_id"
+
+    public init(client: MattermostClient, teamID: String, announceChannel: String, mode: IncidentsConfig.Mode, clock: any WallClock, logger: Logger) {
+        self.client = client
+        self.teamID = teamID
+        self.announceChannel = announceChannel.hasPrefix("~") || announceChannel.hasPrefix("#") ? String(announceChannel.dropFirst()) : announceChannel
+        self.mode = mode
+        self.clock = clock
+        self.logger = logger
+    }
+
+    /// Whether an earlier attempt may have made the post. A failed attempt counts in `attempts`; an attempt
+    /// cut short by a crash does not (the message is simply claimed again when its lease runs out, a minute
+    /// later), so a message that is not fresh is checked too. A fresh first attempt, the usual case, costs
+    /// no extra call.
+    func mayHaveBeenPosted(_ message: OutboxMessage) -> Bool {
+        message.attempts > 0 || clock.now().timeIntervalSince(message.createdAt) > Self.firstAttemptWindow
+    }
+
+    /// The marker of the `part`-th post of an outbox message; the creation time keeps it unique even if
+    /// the database (and so the outbox ids) were ever started afresh.
+    static func marker(for message: OutboxMessage, part: Int) -> String {
+        let created = String(Int64((message.createdAt.timeIntervalSince1970 * 1000).rounded()), radix: 36)
+        return "klaxon-\(message.id)-\(created)-\(part)"
+    }
+
+    public func deliver(_ message: OutboxMessage, incident: Incident?) async throws(DeliveryFailure) -> Delivery {
+        do {
+            return try await perform(message, incident: incident)
+        } catch {
+            logger.debug("Mattermost delivery failed", metadata: ["outbox_id": "\(message.id)", "error": "\(error)"])
+            throw error.deliveryFailure
+        }
+    }
+
+    private func perform(_ message: OutboxMessage, incident: Incident?) async throws(ChatServerFailure) -> Delivery {
+        switch message.action {
+        case .openRoom(let name, let topic, let announcement, let invite):
+            let announce = try await channel(named: announceChannel)
+            switch mode {
+            case .channel:
+                let channel = try await incidentChannel(named: name, header: NeutralMarkup.render(topic, roomLink: nil))
+                try await addMembers(invite, to: channel.id)
+                try await post(message, part: 1, channelID: announce.id, rootID: nil, text: NeutralMarkup.render(announcement, roomLink: "~\(name)"))
+                return Delivery(platformMessageID: channel.id, room: Conversation(platform: .mattermost, channelID: channel.id))
+            case .thread:
+                let root = try await post(
+                    message, part: 0, channelID: announce.id, rootID: nil, text: NeutralMarkup.render(announcement, roomLink: "this thread"))
+                return Delivery(platformMessageID: root, room: Conversation(platform: .mattermost, channelID: announce.id, threadID: root))
+            }
+        case .post(let target, let text, let buttons):
+            let (channelID, rootID) = try await resolve(target, incident: incident)
+            let id = try await post(message, part: 0, channelID: channelID, rootID: rootID, text: render(text, buttons: buttons, incident: incident))
+            return Delivery(platformMessageID: id)
+        case .setTopic(let topic):
+            // In thread mode the incident has no channel, so no header; its status lines say what changed.
+            guard let room = incident?.room, room.threadID == nil else { return Delivery() }
+            try await client.setHeader(NeutralMarkup.render(topic, roomLink: nil), of: room.channelID)
+            return Delivery()
+        case .invite(let usernames):
+            guard let room = incident?.room, room.threadID == nil else { return Delivery() }
+            try await addMembers(usernames, to: room.channelID)
+            return Delivery()
+        }
+    }
+
+    /// Posts once per marker: on a repeated attempt, a post with the marker found in the channel is
+    /// taken as delivered. Returns the post id.
+    @discardableResult
+    private func post(_ message: OutboxMessage, part: Int, channelID: String, rootID: String?, text: String) async throws(ChatServerFailure) -> String {
+        let marker = Self.marker(for: message, part: part)
+        if mayHaveBeenPosted(message) {
+            // Posts made before this message was written cannot carry its marker.
+            let earlier = try await client.posts(in: channelID, since: message.createdAt.addingTimeInterval(-1))
+            if let posted = earlier.first(where: { $0.props?[Self.markerProperty] == marker }) {
+                logger.debug("post was already made", metadata: ["marker": "\(marker)"])
+                return posted.id
+            }
+        }
+        return try await client.createPost(channelID: channelID, message: text, rootID: rootID, props: [Self.markerProperty: marker]).id
+    }
+
+    /// Creates the channel, or finds it when an earlier attempt created it already.
+    private func incidentChannel(named name: String, header: String) async throws(ChatServerFailure) -> MattermostChannel {
+        do {
+            let created = try await client.createChannel(teamID: teamID, name: name, displayName: name, header: header)
+            directory.remember(created)
+            return created
+        } catch .refused(_, let code, _) where code == MattermostClient.channelExistsError {
+            logger.info("incident channel exists already; reusing it", metadata: ["channel": "\(name)"])
+            let existing = try await client.channel(teamID: teamID, name: name)
+            try await client.setHeader(header, of: existing.id)
+            return existing
+        }
+    }
+
+    /// Adds people by username; someone the server does not know is logged and skipped.
+    private func addMembers(_ usernames: [String], to channelID: String) async throws(ChatServerFailure) {
+        for username in usernames {
+            do {
+                let user = try await self.user(username)
+                try await client.addMember(userID: user.id, to: channelID)
+            } catch .refused(let status, let code, let text) {
+                logger.warning(
+                    "could not add to the incident channel", metadata: ["user": "\(username)", "status": "\(status)", "code": "\(code)", "error": "\(text)"])
+            }
+        }
+    }
+
+    /// Where a message goes: (channel id, root post id).
+    private func resolve(_ target: MessageTarget, incident: Incident?) async throws(ChatServerFailure) -> (String, String?) {
+        switch target {
+        case .incidentRoom:
+            if let conversation = incident?.room ?? incident?.origin {
+                return (conversation.channelID, conversation.threadID)
+            }
+            return (try await channel(named: announceChannel).id, nil)
+        case .announce:
+            return (try await channel(named: announceChannel).id, nil)
+        case .conversation(let conversation):
+            return (conversation.channelID, conversation.threadID)
+        case .direct(let username):
+            return (try await directChannel(with: username).id, nil)
+        }
+    }
+
+    /// Mentions as `@username`, the incident's channel as `~name` (Mattermost's channel link), and the
+    /// buttons as the commands to type.
+    private func render(_ text: String, buttons: [MessageButton], incident: Incident?) -> String {
+        var link: String?
+        if let incident, let room = incident.room {
+            link = room.threadID == nil ? "~\(incident.channelName)" : "the incident thread"
+        }
+        var rendered = NeutralMarkup.render(text, roomLink: link)
+        if !buttons.isEmpty {
+            rendered += "\n" + buttons.map { "\($0.label): `/incident \($0.command)`" }.joined(separator: " · ")
+        }
+        return rendered
+    }
+
+    // MARK: Lookups, cached
+
+    private func channel(named name: String) async throws(ChatServerFailure) -> MattermostChannel {
+        if let channel = directory.channel(named: name) { return channel }
+        let channel = try await client.channel(teamID: teamID, name: name)
+        directory.remember(channel)
+        return channel
+    }
+
+    private func user(_ username: String) async throws(ChatServerFailure) -> MattermostUser {
+        if let user = directory.user(username) { return user }
+        let user = try await client.user(username: username)
+        directory.remember(user)
+        return user
+    }
+
+    private func directChannel(with username: String) async throws(ChatServerFailure) -> MattermostChannel {
+        let key = "@" + username
+        if let channel = directory.channel(named: key) { return channel }
+        let bot = try await self.bot()
+        let user = try await self.user(username)
+        let channel = try await client.directChannel(between: bot.id, and: user.id)
+        directory.remember(channel, as: key)
+        return channel
+    }
+
+    private func bot() async throws(ChatServerFailure) -> MattermostUser {
+        if let bot = directory.bot { return bot }
+        let bot = try await client.me()
+        directory.bot = bot
+        return bot
+    }
+}
+
+/// Names Mattermost resolved before; they do not change while the daemon runs.
+final class MattermostDirectory: Sendable {
+    private struct Entries {
+        var channels: [String: MattermostChannel] = [:]
+        var users: [String: MattermostUser] = [:]
+        var bot: MattermostUser?
+    }
+
+    private let entries = Mutex(Entries())
+
+    func channel(named name: String) -> MattermostChannel? { entries.withLock { $0.channels[name] } }
+    func remember(_ channel: MattermostChannel, as name: String? = nil) { entries.withLock { $0.channels[name ?? channel.name] = channel } }
+    func user(_ username: String) -> MattermostUser? { entries.withLock { $0.users[username] } }
+    func remember(_ user: MattermostUser) { entries.withLock { $0.users[user.username] = user } }
+    var bot: MattermostUser? {
+        get { entries.withLock { $0.bot } }
+        set { entries.withLock { $0.bot = newValue } }
+    }
+}

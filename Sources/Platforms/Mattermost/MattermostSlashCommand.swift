@@ -1,0 +1,71 @@
+import Foundation
+import IncidentCore
+
+/// A Mattermost slash command request: `application/x-www-form-urlencoded` with `channel_id`,
+/// `channel_name`, `command`, `response_url`, `team_domain`, `team_id`, `text`, `token`, `trigger_id`,
+/// `user_id`, `user_name` (and, on newer servers, `root_id` when typed in a thread).
+public struct MattermostSlashCommand: Sendable, Hashable {
+    public var token: String?
+    public var teamID: String?
+    public var channelID: String
+    public var channelName: String?
+    public var userID: String
+    public var username: String
+    public var command: String?
+    /// What followed the command word: `declare sev1 "Checkout down"`.
+    public var text: String
+    public var triggerID: String?
+    public var rootID: String?
+
+    /// Nil when a field every command has is missing.
+    public init?(form: [String: String]) {
+        guard let channelID = form["channel_id"], !channelID.isEmpty,
+            let userID = form["user_id"], !userID.isEmpty,
+            let username = form["user_name"], !username.isEmpty
+        else { return nil }
+        self.token = form["token"]
+        self.teamID = form["team_id"]
+        self.channelID = channelID
+        self.channelName = form["channel_name"]
+        self.userID = userID
+        self.username = username
+        self.command = form["command"]
+        self.text = form["text"] ?? ""
+        self.triggerID = form["trigger_id"].flatMap { $0.isEmpty ? nil : $0 }
+        self.rootID = form["root_id"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// Whoever typed it, as Klaxon names Mattermost users: by username, which `<@…>` mentions render.
+    public var user: ChatUser { ChatUser(id: username, name: username) }
+
+    public var conversation: Conversation { Conversation(platform: .mattermost, channelID: channelID, threadID: rootID) }
+
+    /// Mattermost does not retry slash commands, but a proxy might; `trigger_id` is unique per invocation.
+    public var inboundKey: String? { triggerID.map { "mattermost:cmd:\($0)" } }
+
+    /// The command token, from the `token` field or the `Authorization: Token <token>` header.
+    public static func presentedToken(form: [String: String], authorization: String?) -> String? {
+        if let token = form["token"], !token.isEmpty { return token }
+        guard let authorization else { return nil }
+        let parts = authorization.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "token" else { return nil }
+        return String(parts[1]).trimmingCharacters(in: .whitespaces)
+    }
+}
+
+/// What Mattermost shows in answer to a slash command.
+public struct MattermostCommandResponse: Sendable, Hashable, Codable {
+    /// `in_channel` (everyone sees it and the command) or `ephemeral` (only the sender).
+    public var responseType: String
+    public var text: String
+
+    public init(responseType: String, text: String) {
+        self.responseType = responseType
+        self.text = text
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case responseType = "response_type"
+        case text
+    }
+}

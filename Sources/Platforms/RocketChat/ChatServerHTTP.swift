@@ -1,0 +1,171 @@
+import AsyncHTTPClient
+import Foundation
+import IncidentCore
+import Logging
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+// The HTTP plumbing shared by the Rocket.Chat and Mattermost REST clients: both are self-hosted servers
+// spoken to with a JSON body and a token header, and both limit how fast a client may call. It lives in
+// the Rocket.Chat folder because that client came first; the Mattermost client uses it as it is.
+
+/// Why a REST call to a chat server failed, in the terms the callers act on.
+public enum ChatServerFailure: Error, Sendable, Hashable, CustomStringConvertible {
+    /// HTTP 429, or a route we know is exhausted: call again after this many seconds.
+    case rateLimited(retryAfter: TimeInterval)
+    /// No answer, a time-out, or a 5xx: worth retrying later.
+    case unreachable(String)
+    /// 401/403: the token is wrong or lacks a permission. Retrying will not help until an admin acts.
+    case unauthorized(String)
+    /// A 4xx the server explained in its error envelope: `code` is Rocket.Chat's `errorType` or
+    /// Mattermost's `id`, what code paths compare; `message` is for people.
+    case refused(status: Int, code: String, message: String)
+    /// A 2xx whose body is not what the API documents.
+    case malformed(String)
+
+    /// What the outbox sender should do about it.
+    public var deliveryFailure: DeliveryFailure {
+        switch self {
+        case .rateLimited(let retryAfter): .rateLimited(retryAfter: retryAfter)
+        case .unreachable(let reason): .transient(reason)
+        case .unauthorized(let reason): .permanent("unauthorized: \(reason)")
+        case .refused(let status, let code, let message): .permanent("HTTP \(status) \(code): \(message)")
+        // A proxy returning an HTML error page with 200 is the usual cause; it tends to pass.
+        case .malformed(let reason): .transient(reason)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .rateLimited(let retryAfter): "rate limited for \(retryAfter)s"
+        case .unreachable(let reason): "unreachable: \(reason)"
+        case .unauthorized(let reason): "unauthorized: \(reason)"
+        case .refused(let status, let code, let message): "refused (HTTP \(status), \(code)): \(message)"
+        case .malformed(let reason): "malformed answer: \(reason)"
+        }
+    }
+}
+
+/// One answer from a chat server, body collected.
+struct ChatServerResponse: Sendable {
+    var status: Int
+    var headers: HTTPHeaders
+    var body: Data
+}
+
+/// Remembers, per route, until when the server said no more calls are allowed, so the next caller
+/// waits instead of spending a request on a certain 429.
+final class RateLimitGate: Sendable {
+    private let closedUntil = Mutex<[String: Date]>([:])
+
+    /// Throws `rateLimited` while `route` is closed.
+    func checkOpen(_ route: String, now: Date) throws(ChatServerFailure) {
+        let until = closedUntil.withLock { $0[route] }
+        if let until, until > now {
+            throw .rateLimited(retryAfter: until.timeIntervalSince(now))
+        }
+    }
+
+    func close(_ route: String, until: Date) {
+        closedUntil.withLock { $0[route] = max($0[route] ?? until, until) }
+    }
+
+    func open(_ route: String) {
+        _ = closedUntil.withLock { $0.removeValue(forKey: route) }
+    }
+}
+
+/// Sends JSON requests to one server with a deadline and a cap on the answer's size.
+struct ChatServerHTTP: Sendable {
+    let httpClient: HTTPClient
+    /// `https://chat.example.com`, without a trailing slash.
+    let baseURL: String
+    let headers: HTTPHeaders
+    let timeout: TimeAmount
+    let logger: Logger
+
+    /// Larger answers are refused: a history page or a user record is a few kilobytes.
+    static let maxResponseBytes = 4 << 20
+
+    init(httpClient: HTTPClient, baseURL: String, headers: HTTPHeaders, timeout: TimeAmount = .seconds(15), logger: Logger) {
+        self.httpClient = httpClient
+        var base = baseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        self.baseURL = base
+        self.headers = headers
+        self.timeout = timeout
+        self.logger = logger
+    }
+
+    /// `path` starts with `/`; `query` values are percent-encoded here.
+    func send(_ method: HTTPMethod, _ path: String, query: [(String, String)] = [], json body: Data? = nil) async throws(ChatServerFailure)
+        -> ChatServerResponse
+    {
+        var url = baseURL + path
+        if !query.isEmpty {
+            url += "?" + query.map { "\(Self.percentEncode($0.0))=\(Self.percentEncode($0.1))" }.joined(separator: "&")
+        }
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        request.headers = headers
+        request.headers.replaceOrAdd(name: "Accept", value: "application/json")
+        if let body {
+            request.headers.replaceOrAdd(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        do {
+            let response = try await httpClient.execute(request, timeout: timeout, logger: logger)
+            let collected = try await response.body.collect(upTo: Self.maxResponseBytes)
+            return ChatServerResponse(status: Int(response.status.code), headers: response.headers, body: Data(collected.readableBytesView))
+        } catch {
+            throw .unreachable("\(method) \(path): \(error)")
+        }
+    }
+
+    /// RFC 3986 unreserved characters stay; everything else is escaped (a `+` in a timestamp too).
+    static func percentEncode(_ value: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value
+    }
+}
+
+/// Checks a shared token from a request against the configured one without leaking, through timing,
+/// how many leading characters were right.
+public enum SharedToken {
+    public static func matches(_ given: String?, _ expected: Secret?) -> Bool {
+        guard let given, let expected, !expected.isEmpty else { return false }
+        let lhs = Array(given.utf8)
+        let rhs = Array(expected.exposedValue.utf8)
+        var difference = UInt8(lhs.count == rhs.count ? 0 : 1)
+        // Walk the expected length whatever was given, so the time depends on the secret's length only.
+        for index in rhs.indices {
+            difference |= rhs[index] ^ (index < lhs.count ? lhs[index] : 0)
+        }
+        return difference == 0
+    }
+}
+
+/// Reading the JSON the servers send.
+enum ChatServerJSON {
+    static let decoder = JSONDecoder()
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }()
+
+    static func decode<T: Decodable>(_ type: T.Type, from response: ChatServerResponse, call: String) throws(ChatServerFailure) -> T {
+        do {
+            return try decoder.decode(type, from: response.body)
+        } catch {
+            throw .malformed("\(call): \(error)")
+        }
+    }
+
+    static func encode(_ value: some Encodable) -> Data {
+        // Our own request types only hold strings, numbers and arrays of them: encoding cannot fail.
+        (try? encoder.encode(value)) ?? Data("{}".utf8)
+    }
+}

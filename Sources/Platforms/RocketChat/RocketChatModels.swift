@@ -1,0 +1,273 @@
+import Foundation
+
+/// A room as Rocket.Chat's REST API describes it (`channels.create`, `rooms.info`, `dm.create`).
+public struct RocketChatRoom: Sendable, Hashable, Codable {
+    public var id: String
+    public var name: String?
+    /// `c` public channel, `p` private group, `d` direct messages.
+    public var type: String
+
+    public init(id: String, name: String?, type: String) {
+        self.id = id
+        self.name = name
+        self.type = type
+    }
+
+    public var isPrivate: Bool { type == "p" }
+
+    enum CodingKeys: String, CodingKey {
+        case id = "_id"
+        case rid
+        case name
+        case type = "t"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        // `dm.create` answers with `rid` (newer servers send both).
+        guard let id = try container.decodeIfPresent(String.self, forKey: .id) ?? container.decodeIfPresent(String.self, forKey: .rid) else {
+            throw DecodingError.keyNotFound(CodingKeys.id, .init(codingPath: container.codingPath, debugDescription: "a room needs _id or rid"))
+        }
+        self.id = id
+        name = try container.decodeIfPresent(String.self, forKey: .name)
+        type = try container.decodeIfPresent(String.self, forKey: .type) ?? "c"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encodeIfPresent(name, forKey: .name)
+        try container.encode(type, forKey: .type)
+    }
+}
+
+/// A message as `channels.history`, `groups.history` and `chat.getMessage` return it.
+public struct RocketChatMessage: Sendable, Hashable, Codable {
+    public struct Author: Sendable, Hashable, Codable {
+        public var id: String
+        public var username: String?
+        public var name: String?
+
+        public init(id: String, username: String?, name: String? = nil) {
+            self.id = id
+            self.username = username
+            self.name = name
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case id = "_id"
+            case username, name
+        }
+    }
+
+    public var id: String
+    public var roomID: String
+    public var text: String?
+    /// ISO 8601 with milliseconds, as the server wrote it (`2016-12-09T12:50:51.555Z`).
+    public var timestamp: String
+    public var author: Author
+    /// The thread's root message, for a reply in a thread.
+    public var threadID: String?
+    /// Set for system messages (`uj` user joined, `au` user added, …), which are not commands.
+    public var systemType: String?
+    /// Present (`{"i": integrationId}`) when an integration or bot posted it.
+    public var botMarker: JSONObjectMarker?
+    public var editedAt: String?
+
+    public init(
+        id: String, roomID: String, text: String?, timestamp: String, author: Author, threadID: String? = nil, systemType: String? = nil,
+        botMarker: JSONObjectMarker? = nil, editedAt: String? = nil
+    ) {
+        self.id = id
+        self.roomID = roomID
+        self.text = text
+        self.timestamp = timestamp
+        self.author = author
+        self.threadID = threadID
+        self.systemType = systemType
+        self.botMarker = botMarker
+        self.editedAt = editedAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id = "_id"
+        case roomID = "rid"
+        case text = "msg"
+        case timestamp = "ts"
+        case author = "u"
+        case threadID = "tmid"
+        case systemType = "t"
+        case botMarker = "bot"
+        case editedAt
+    }
+}
+
+/// The presence of a JSON value whose content does not matter to Klaxon (a message's `bot` object).
+public struct JSONObjectMarker: Sendable, Hashable, Codable {
+    public init() {}
+    public init(from decoder: any Decoder) throws {}
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode([String: String]())
+    }
+}
+
+/// What Rocket.Chat's outgoing webhook POSTs for a message (the `sendMessage` event).
+public struct RocketChatWebhookPayload: Sendable, Hashable, Codable {
+    public var token: String?
+    public var bot: Bool?
+    public var channelID: String?
+    public var channelName: String?
+    public var messageID: String?
+    public var timestamp: String?
+    public var userID: String?
+    public var userName: String?
+    public var text: String?
+    public var triggerWord: String?
+    public var isEdited: Bool?
+    public var threadID: String?
+    public var siteURL: String?
+
+    public init(
+        token: String?, bot: Bool? = false, channelID: String?, channelName: String?, messageID: String?, timestamp: String? = nil, userID: String?,
+        userName: String?, text: String?, triggerWord: String? = nil, isEdited: Bool? = nil, threadID: String? = nil, siteURL: String? = nil
+    ) {
+        self.token = token
+        self.bot = bot
+        self.channelID = channelID
+        self.channelName = channelName
+        self.messageID = messageID
+        self.timestamp = timestamp
+        self.userID = userID
+        self.userName = userName
+        self.text = text
+        self.triggerWord = triggerWord
+        self.isEdited = isEdited
+        self.threadID = threadID
+        self.siteURL = siteURL
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case token, bot, timestamp, text, isEdited, tmid, siteUrl
+        case channelID = "channel_id"
+        case channelName = "channel_name"
+        case messageID = "message_id"
+        case userID = "user_id"
+        case userName = "user_name"
+        case triggerWord = "trigger_word"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        token = try container.decodeIfPresent(String.self, forKey: .token)
+        // Older servers and custom scripts send `bot` as an object; what matters is that it is truthy.
+        if let flag = try? container.decodeIfPresent(Bool.self, forKey: .bot) {
+            bot = flag
+        } else {
+            bot = container.contains(.bot) && (try? container.decodeNil(forKey: .bot)) == false
+        }
+        channelID = try container.decodeIfPresent(String.self, forKey: .channelID)
+        channelName = try container.decodeIfPresent(String.self, forKey: .channelName)
+        messageID = try container.decodeIfPresent(String.self, forKey: .messageID)
+        timestamp = try? container.decodeIfPresent(String.self, forKey: .timestamp)
+        userID = try container.decodeIfPresent(String.self, forKey: .userID)
+        userName = try container.decodeIfPresent(String.self, forKey: .userName)
+        text = try container.decodeIfPresent(String.self, forKey: .text)
+        triggerWord = try container.decodeIfPresent(String.self, forKey: .triggerWord)
+        isEdited = try? container.decodeIfPresent(Bool.self, forKey: .isEdited)
+        threadID = try container.decodeIfPresent(String.self, forKey: .tmid)
+        siteURL = try container.decodeIfPresent(String.self, forKey: .siteUrl)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeIfPresent(token, forKey: .token)
+        try container.encodeIfPresent(bot, forKey: .bot)
+        try container.encodeIfPresent(channelID, forKey: .channelID)
+        try container.encodeIfPresent(channelName, forKey: .channelName)
+        try container.encodeIfPresent(messageID, forKey: .messageID)
+        try container.encodeIfPresent(timestamp, forKey: .timestamp)
+        try container.encodeIfPresent(userID, forKey: .userID)
+        try container.encodeIfPresent(userName, forKey: .userName)
+        try container.encodeIfPresent(text, forKey: .text)
+        try container.encodeIfPresent(triggerWord, forKey: .triggerWord)
+        try container.encodeIfPresent(isEdited, forKey: .isEdited)
+        try container.encodeIfPresent(threadID, forKey: .tmid)
+        try container.encodeIfPresent(siteURL, forKey: .siteUrl)
+    }
+}
+
+/// A message attachment: Klaxon uses it for the row of buttons under an alert.
+public struct RocketChatAttachment: Sendable, Hashable, Codable {
+    /// A button that, clicked, sends `msg` into the room as the person who clicked
+    /// (`msg_in_chat_window`), which is then handled like a typed command.
+    public struct Action: Sendable, Hashable, Codable {
+        public var type = "button"
+        public var text: String
+        public var msg: String
+        public var msgInChatWindow = true
+        public var msgProcessingType = "sendMessage"
+
+        public init(text: String, msg: String) {
+            self.text = text
+            self.msg = msg
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case type, text, msg
+            case msgInChatWindow = "msg_in_chat_window"
+            case msgProcessingType = "msg_processing_type"
+        }
+    }
+
+    public var text: String?
+    public var buttonAlignment: String?
+    public var actions: [Action]?
+
+    public init(text: String? = nil, buttonAlignment: String? = "horizontal", actions: [Action]?) {
+        self.text = text
+        self.buttonAlignment = buttonAlignment
+        self.actions = actions
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case text, actions
+        case buttonAlignment = "button_alignment"
+    }
+}
+
+/// The `message` object of `chat.sendMessage`.
+public struct RocketChatOutgoingMessage: Sendable, Hashable, Codable {
+    /// Chosen by Klaxon so that sending the same outbox message twice leaves one message.
+    public var id: String
+    public var roomID: String
+    public var text: String
+    public var threadID: String?
+    public var attachments: [RocketChatAttachment]?
+
+    public init(id: String, roomID: String, text: String, threadID: String? = nil, attachments: [RocketChatAttachment]? = nil) {
+        self.id = id
+        self.roomID = roomID
+        self.text = text
+        self.threadID = threadID
+        self.attachments = attachments
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id = "_id"
+        case roomID = "rid"
+        case text = "msg"
+        case threadID = "tmid"
+        case attachments
+    }
+}
+
+/// Rocket.Chat's two error envelopes: `{success: false, error, errorType}` and, for 401 before 8.0,
+/// `{status: "error", message}`.
+struct RocketChatErrorBody: Decodable {
+    var success: Bool?
+    var error: String?
+    var errorType: String?
+    var status: String?
+    var message: String?
+}

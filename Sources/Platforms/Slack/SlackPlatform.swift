@@ -1,0 +1,500 @@
+import Foundation
+import IncidentCore
+import Logging
+import Synchronization
+
+/// Slack's outbound side: turns outbox messages into Web API calls.
+///
+/// Channel mode opens a room with `conversations.create` (a taken name gets `-2`, `-3`, …),
+/// `conversations.invite`, `conversations.setTopic`, a pinned status card, and the announcement in the
+/// announce channel, which links the new channel. The topic and the card follow every later topic change.
+/// Thread mode posts the announcement as the root of the incident's thread, and every later room message
+/// replies in it (`thread_ts`).
+///
+/// A delivery posts one message with `chat.postMessage` (opening a room: the card and the announcement),
+/// so a retried delivery cannot repeat an earlier, successful post. Opening a room takes several calls;
+/// how far one got is remembered per outbox message, so a retry after a rate limit resumes where it
+/// stopped instead of creating a second channel.
+public struct SlackPlatform: ChatPlatform {
+    public let kind = PlatformKind.slack
+
+    public struct Settings: Sendable {
+        public var pacing = SlackChannelPacer.Settings()
+        /// How many `-n` suffixes to try when a channel name is taken.
+        public var maxNameSuffix = 20
+        public init() {}
+    }
+
+    private let api: SlackWebAPI
+    private let announceChannel: String
+    private let mode: IncidentsConfig.Mode
+    private let clock: any WallClock
+    private let pacer: SlackChannelPacer
+    private let settings: Settings
+    private let logger: Logger
+    private let progress = RoomProgressBook()
+    private let directChannels = DirectChannelBook()
+    private let statusCards = StatusCardBook()
+    private let uncertainPosts = UncertainPosts()
+    private let channelIDs = ChannelIDBook()
+    /// Called after a direct message (a page) was delivered, so the on-call user group can follow.
+    private let pageDelivered: @Sendable () -> Void
+
+    public init(
+        api: SlackWebAPI, announceChannel: String, mode: IncidentsConfig.Mode, clock: any WallClock, settings: Settings = Settings(),
+        logger: Logger, pageDelivered: @escaping @Sendable () -> Void = {}
+    ) {
+        self.api = api
+        self.announceChannel = announceChannel.hasPrefix("#") ? String(announceChannel.dropFirst()) : announceChannel
+        self.mode = mode
+        self.clock = clock
+        self.pacer = SlackChannelPacer(settings: settings.pacing)
+        self.settings = settings
+        self.logger = logger
+        self.pageDelivered = pageDelivered
+    }
+
+    public func deliver(_ message: OutboxMessage, incident: Incident?) async throws(DeliveryFailure) -> Delivery {
+        do throws(SlackAPIError) {
+            return try await perform(message, incident: incident)
+        } catch {
+            var metadata: Logger.Metadata = ["outbox_id": "\(message.id)", "method": "\(error.method)"]
+            if let code = error.slackError { metadata["slack_error"] = "\(code)" }
+            logger.debug("slack delivery failed", metadata: metadata)
+            let failure = error.deliveryFailure
+            // The outbox gives up on this message: nothing will resume opening its room.
+            if case .permanent = failure { progress.remove(message.id) }
+            throw failure
+        }
+    }
+
+    private func perform(_ message: OutboxMessage, incident: Incident?) async throws(SlackAPIError) -> Delivery {
+        let room = incident?.room
+        switch message.action {
+        case .openRoom(let name, let topic, let announcement, let invite):
+            switch mode {
+            case .channel:
+                return try await openChannel(for: message, name: name, topic: topic, announcement: announcement, invite: invite)
+            case .thread:
+                let text = SlackMarkup.render(announcement, roomLink: "the thread below")
+                let root = try await postMessage(text: text, buttons: [], channel: announceChannel, threadTS: nil, for: message, part: .announcement)
+                return Delivery(platformMessageID: root.ts, room: Conversation(platform: .slack, channelID: root.channel, threadID: root.ts))
+            }
+
+        case .post(let target, let text, let buttons):
+            let (channel, threadTS) = try await resolve(target, incident: incident)
+            let rendered = SlackMarkup.render(text, roomLink: SlackMarkup.roomLink(for: room))
+            let posted = try await postMessage(text: rendered, buttons: buttons, channel: channel, threadTS: threadTS, for: message)
+            if case .direct = target { pageDelivered() }
+            return Delivery(platformMessageID: posted.ts)
+
+        case .setTopic(let topic):
+            // A thread has no topic; its root says what the incident is and the thread carries the updates.
+            guard let channel = room, channel.threadID == nil else { return Delivery() }
+            try await setTopic(topic, channel: channel.channelID)
+            try await updateStatusCard(topic, channel: channel.channelID)
+            return Delivery()
+
+        case .invite(let users):
+            guard let channel = room, channel.threadID == nil, !users.isEmpty else { return Delivery() }
+            try await inviteUsers(users, to: channel.channelID)
+            return Delivery()
+        }
+    }
+
+    // MARK: - Channel mode
+
+    private func openChannel(for message: OutboxMessage, name: String, topic: String, announcement: String, invite: [String]) async throws(SlackAPIError) -> Delivery {
+        var step = progress.get(message.id)
+        if step.channelID == nil {
+            step.channelID = try await createChannel(named: name, for: message)
+            progress.set(message.id, step)
+        }
+        let channelID = step.channelID!
+        if !step.invited {
+            try await inviteUsers(invite, to: channelID)
+            step.invited = true
+            progress.set(message.id, step)
+        }
+        if !step.topicSet {
+            try await setTopic(topic, channel: channelID)
+            step.topicSet = true
+            progress.set(message.id, step)
+        }
+        if !step.cardPosted {
+            try await postStatusCard(topic, channel: channelID, for: message)
+            step.cardPosted = true
+            progress.set(message.id, step)
+        }
+        let text = SlackMarkup.render(announcement, roomLink: "<#\(channelID)>")
+        let posted = try await postMessage(text: text, buttons: [], channel: announceChannel, threadTS: nil, for: message, part: .announcement)
+        progress.remove(message.id)
+        return Delivery(platformMessageID: posted.ts, room: Conversation(platform: .slack, channelID: channelID))
+    }
+
+    private struct CreatedChannel: Decodable {
+        struct Channel: Decodable { var id: String }
+        var channel: Channel
+    }
+
+    /// `conversations.create`, with the name made valid first and a suffix when it is taken.
+    ///
+    /// When an earlier attempt got no answer, Slack may have created the channel anyway; then its name
+    /// comes back `name_taken`, and the channel is looked for among the bot's own channels before a
+    /// suffix is tried, so one incident does not get two channels.
+    private func createChannel(named requested: String, for message: OutboxMessage) async throws(SlackAPIError) -> String {
+        let rules = ChannelNameRules.slack
+        let base = rules.sanitize(requested)
+        for attempt in 1...max(settings.maxNameSuffix, 1) {
+            let suffix = attempt == 1 ? "" : "-\(attempt)"
+            let name = rules.sanitize(String(base.prefix(rules.maxLength - suffix.count))) + suffix
+            do throws(SlackAPIError) {
+                let created = try await api.call("conversations.create", [("name", name), ("is_private", "false")], as: CreatedChannel.self)
+                logger.info("slack channel created", metadata: ["channel": "\(created.channel.id)", "name": "\(name)"])
+                return created.channel.id
+            } catch let error where error.slackError == "name_taken" {
+                if progress.get(message.id).uncertainCreate == name, let mine = try await ownChannel(named: name) {
+                    logger.info("slack channel found from an earlier attempt", metadata: ["channel": "\(mine)", "name": "\(name)"])
+                    return mine
+                }
+                continue
+            } catch {
+                if error.mayHaveBeenDone {
+                    var step = progress.get(message.id)
+                    step.uncertainCreate = name
+                    progress.set(message.id, step)
+                }
+                throw error
+            }
+        }
+        throw .refused(method: "conversations.create", error: "name_taken")
+    }
+
+    private struct MemberChannels: Decodable {
+        struct Channel: Decodable {
+            var id: String
+            var name: String?
+        }
+        struct Metadata: Decodable {
+            var nextCursor: String?
+            enum CodingKeys: String, CodingKey { case nextCursor = "next_cursor" }
+        }
+        var channels: [Channel]
+        var responseMetadata: Metadata?
+        enum CodingKeys: String, CodingKey {
+            case channels
+            case responseMetadata = "response_metadata"
+        }
+    }
+
+    /// A public channel named `name` that the bot is a member of (`users.conversations`, a few pages at most).
+    private func ownChannel(named name: String) async throws(SlackAPIError) -> String? {
+        var cursor: String?
+        for _ in 0..<5 {
+            var arguments: [(String, String)] = [("types", "public_channel"), ("exclude_archived", "true"), ("limit", "200")]
+            if let cursor { arguments.append(("cursor", cursor)) }
+            let page = try await api.call("users.conversations", arguments, as: MemberChannels.self)
+            if let found = page.channels.first(where: { $0.name == name }) { return found.id }
+            guard let next = page.responseMetadata?.nextCursor, !next.isEmpty else { return nil }
+            cursor = next
+        }
+        return nil
+    }
+
+    /// Invites whoever can be invited. Someone already there is fine, and one person Slack will not add
+    /// (a deactivated account, a guest) must not keep the room from opening: that is logged, not retried.
+    private func inviteUsers(_ users: [String], to channel: String) async throws(SlackAPIError) {
+        let users = users.filter { !$0.isEmpty }
+        guard !users.isEmpty else { return }
+        do throws(SlackAPIError) {
+            try await api.call("conversations.invite", [("channel", channel), ("users", users.joined(separator: ",")), ("force", "true")])
+        } catch let error where error.slackError != nil && !Self.fatalChannelErrors.contains(error.slackError!) {
+            if error.slackError != "already_in_channel" && error.slackError != "cant_invite_self" {
+                logger.warning("slack invite incomplete", metadata: ["channel": "\(channel)", "slack_error": "\(error.slackError!)"])
+            }
+        }
+    }
+
+    /// Errors that say the channel itself or our token is unusable; anything else about an invite is per user.
+    private static let fatalChannelErrors: Set<String> = [
+        "channel_not_found", "is_archived", "invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired",
+        "missing_scope", "not_in_channel", "no_permission",
+    ]
+
+    /// Slack refuses topics over 250 characters.
+    private func setTopic(_ topic: String, channel: String) async throws(SlackAPIError) {
+        let text = SlackMarkup.truncate(SlackMarkup.render(topic, roomLink: nil), to: 250)
+        try await api.call("conversations.setTopic", [("channel", channel), ("topic", text)])
+    }
+
+    // MARK: - The pinned status card
+
+    /// The card pinned in the incident channel: the topic's facts where everyone finds them, also after the
+    /// topic scrolled out of view. Its text starts with `prefix`, which is how it is found again.
+    enum StatusCard {
+        static let prefix = "📌 Incident status: "
+        static func text(_ topic: String) -> String { prefix + SlackMarkup.render(topic, roomLink: nil) }
+    }
+
+    private func postStatusCard(_ topic: String, channel: String, for message: OutboxMessage) async throws(SlackAPIError) {
+        let card = try await postMessage(text: StatusCard.text(topic), buttons: [], channel: channel, threadTS: nil, for: message, part: .card)
+        statusCards.remember(card.ts, in: channel)
+        do throws(SlackAPIError) {
+            try await api.call("pins.add", [("channel", channel), ("timestamp", card.ts)])
+        } catch let error where error.slackError != nil {
+            // Unpinned, the card is still the channel's first message; the topic carries the same facts.
+            logger.warning("slack status card not pinned", metadata: ["channel": "\(channel)", "slack_error": "\(error.slackError!)"])
+        }
+    }
+
+    private struct PinnedItems: Decodable {
+        struct Item: Decodable {
+            struct Message: Decodable {
+                var ts: String
+                var text: String?
+            }
+            var message: Message?
+        }
+        var items: [Item]?
+    }
+
+    /// Rewrites the card with the new topic. A card that is gone (deleted, or unpinned before a restart) is
+    /// not recreated: the topic changed all the same.
+    private func updateStatusCard(_ topic: String, channel: String) async throws(SlackAPIError) {
+        var known = statusCards.card(in: channel)
+        if known == nil {
+            known = try await pinnedStatusCard(in: channel)
+        }
+        guard let ts = known else { return }
+        do throws(SlackAPIError) {
+            try await api.call("chat.update", [("channel", channel), ("ts", ts), ("text", StatusCard.text(topic))])
+            statusCards.remember(ts, in: channel)
+        } catch let error where error.slackError != nil {
+            logger.warning("slack status card not updated", metadata: ["channel": "\(channel)", "slack_error": "\(error.slackError!)"])
+            statusCards.forget(in: channel)
+        }
+    }
+
+    /// After a restart the card's `ts` is found among the channel's pins.
+    private func pinnedStatusCard(in channel: String) async throws(SlackAPIError) -> String? {
+        do throws(SlackAPIError) {
+            let pins = try await api.call("pins.list", [("channel", channel)], as: PinnedItems.self)
+            return pins.items?.compactMap(\.message).first { $0.text?.hasPrefix(StatusCard.prefix) == true }?.ts
+        } catch let error where error.slackError != nil {
+            return nil
+        }
+    }
+
+    // MARK: - Posting
+
+    struct PostedMessage: Decodable {
+        var channel: String
+        var ts: String
+    }
+
+    private struct OpenedConversation: Decodable {
+        struct Channel: Decodable { var id: String }
+        var channel: Channel
+    }
+
+    /// Where a target is on Slack: a channel id (or name) and the thread to reply in.
+    private func resolve(_ target: MessageTarget, incident: Incident?) async throws(SlackAPIError) -> (String, String?) {
+        switch target {
+        case .incidentRoom:
+            let conversation = incident?.room ?? incident?.origin
+            return (conversation?.channelID ?? announceChannel, conversation?.threadID)
+        case .announce:
+            return (announceChannel, nil)
+        case .conversation(let conversation):
+            return (conversation.channelID, conversation.threadID)
+        case .direct(let userID):
+            return (try await directChannel(with: userID), nil)
+        }
+    }
+
+    /// The bot's direct-message channel with a user (`conversations.open`), remembered once known.
+    private func directChannel(with userID: String) async throws(SlackAPIError) -> String {
+        if let known = directChannels.channel(with: userID) { return known }
+        let opened = try await api.call("conversations.open", [("users", userID)], as: OpenedConversation.self)
+        directChannels.remember(opened.channel.id, with: userID)
+        return opened.channel.id
+    }
+
+    /// Which post of a delivery this is: a delivery posts one message, opening a channel two.
+    enum PostPart: String, Sendable {
+        case message, card, announcement
+    }
+
+    /// One `chat.postMessage`, paced per channel. When the bot is not in a public channel it joins and
+    /// posts again; that first post was refused, so nothing is doubled.
+    ///
+    /// A post that timed out or met a server error may have gone through all the same. Every post carries
+    /// its outbox id as message metadata, so before posting again after such a failure the channel's
+    /// recent messages are searched for it, and a post found there counts as delivered.
+    private func postMessage(
+        text: String, buttons: [MessageButton], channel: String, threadTS: String?, for message: OutboxMessage, part: PostPart = .message
+    ) async throws(SlackAPIError) -> PostedMessage {
+        // The announce channel may be configured by name; history and joins need its id, which a post returns.
+        let channel = channelIDs.id(of: channel) ?? channel
+        let key = UncertainPosts.Key(outboxID: message.id, part: part)
+        if uncertainPosts.contains(key) || Self.lastAttemptMayHavePosted(message) {
+            if let earlier = await earlierPost(of: message, part: part, channel: channel, threadTS: threadTS) {
+                uncertainPosts.remove(key)
+                logger.info("slack post found from an earlier attempt", metadata: ["outbox_id": "\(message.id)", "ts": "\(earlier.ts)"])
+                return earlier
+            }
+        }
+        // A method cooling down after a 429 is not called at all; asking the pacer first would waste a slot.
+        if let wait = api.cooldowns.remaining("chat.postMessage", now: clock.now()) {
+            throw .rateLimited(method: "chat.postMessage", retryAfter: wait)
+        }
+        if let wait = pacer.admit(channel: channel, ticket: message.id, now: clock.now()) {
+            throw .rateLimited(method: "chat.postMessage", retryAfter: wait)
+        }
+        var arguments: [(String, String)] = [
+            ("channel", channel), ("text", text), ("unfurl_links", "false"), ("unfurl_media", "false"),
+            ("metadata", SlackJSONArgument.encode(PostMetadata(outboxID: message.id, part: part))),
+        ]
+        if !buttons.isEmpty {
+            arguments.append(("blocks", SlackJSONArgument.encode(SlackBlocks.message(text: text, buttons: buttons))))
+        }
+        if let threadTS { arguments.append(("thread_ts", threadTS)) }
+        do throws(SlackAPIError) {
+            let posted = try await postJoiningIfNeeded(arguments, channel: channel)
+            uncertainPosts.remove(key)
+            if posted.channel != channel { channelIDs.remember(posted.channel, for: channel) }
+            return posted
+        } catch {
+            if error.mayHaveBeenDone { uncertainPosts.insert(key) }
+            throw error
+        }
+    }
+
+    private func postJoiningIfNeeded(_ arguments: [(String, String)], channel: String) async throws(SlackAPIError) -> PostedMessage {
+        do throws(SlackAPIError) {
+            return try await api.call("chat.postMessage", arguments, as: PostedMessage.self)
+        } catch let error where error.slackError == "not_in_channel" {
+            try await api.call("conversations.join", [("channel", channel)])
+            return try await api.call("chat.postMessage", arguments, as: PostedMessage.self)
+        }
+    }
+
+    /// After a restart nothing is remembered, but the outbox kept the last error: a transient failure of
+    /// `chat.postMessage` (as `OutboxSender` records a `DeliveryFailure`) is worth a look too.
+    private static func lastAttemptMayHavePosted(_ message: OutboxMessage) -> Bool {
+        guard message.attempts > 0, let error = message.lastError else { return false }
+        return error.hasPrefix("transient") && error.contains("chat.postMessage")
+    }
+
+    /// Message metadata (docs.slack.dev/messaging/message-metadata) naming the outbox message a post delivers.
+    struct PostMetadata: Codable, Sendable {
+        static let eventType = "klaxon_outbox"
+        var eventType = PostMetadata.eventType
+        var eventPayload: Payload
+
+        struct Payload: Codable, Sendable {
+            var outboxID: String
+            var part: String
+            enum CodingKeys: String, CodingKey {
+                case part
+                case outboxID = "outbox_id"
+            }
+        }
+
+        init(outboxID: Int64, part: PostPart) {
+            eventPayload = Payload(outboxID: String(outboxID), part: part.rawValue)
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case eventType = "event_type"
+            case eventPayload = "event_payload"
+        }
+    }
+
+    private struct History: Decodable {
+        struct Message: Decodable {
+            var ts: String
+            var metadata: PostMetadata?
+        }
+        var messages: [Message]?
+    }
+
+    /// The post an earlier attempt made, if the channel (or thread) has it. Looks back from a minute before
+    /// the outbox message was written. A failed search is no proof either way: then the post is made.
+    private func earlierPost(of message: OutboxMessage, part: PostPart, channel: String, threadTS: String?) async -> PostedMessage? {
+        let wanted = PostMetadata(outboxID: message.id, part: part).eventPayload
+        var arguments: [(String, String)] = [
+            ("channel", channel), ("oldest", String(format: "%.6f", message.createdAt.timeIntervalSince1970 - 60)),
+            ("limit", "200"), ("include_all_metadata", "true"),
+        ]
+        if let threadTS { arguments.append(("ts", threadTS)) }
+        do throws(SlackAPIError) {
+            let history = try await api.call(threadTS == nil ? "conversations.history" : "conversations.replies", arguments, as: History.self)
+            let found = history.messages?.first { earlier in
+                earlier.metadata?.eventType == PostMetadata.eventType && earlier.metadata?.eventPayload.outboxID == wanted.outboxID
+                    && earlier.metadata?.eventPayload.part == wanted.part
+            }
+            return found.map { PostedMessage(channel: channel, ts: $0.ts) }
+        } catch {
+            logger.warning("slack: could not check for an earlier post", metadata: ["outbox_id": "\(message.id)", "error": "\(error)"])
+            return nil
+        }
+    }
+}
+
+/// Channel name → id, learnt from what `chat.postMessage` answers.
+private final class ChannelIDBook: Sendable {
+    private let ids = Mutex<[String: String]>([:])
+
+    func id(of name: String) -> String? { ids.withLock { $0[name] } }
+    func remember(_ id: String, for name: String) { ids.withLock { $0[name] = id } }
+}
+
+/// Posts whose last attempt ended without an answer (time-out, 5xx): they may be in Slack already.
+private final class UncertainPosts: Sendable {
+    struct Key: Hashable, Sendable {
+        var outboxID: Int64
+        var part: SlackPlatform.PostPart
+    }
+
+    private let keys = Mutex<Set<Key>>([])
+
+    func contains(_ key: Key) -> Bool { keys.withLock { $0.contains(key) } }
+    func insert(_ key: Key) { _ = keys.withLock { $0.insert(key) } }
+    func remove(_ key: Key) { _ = keys.withLock { $0.remove(key) } }
+}
+
+/// How far each channel-mode `openRoom` got: kept between attempts of the same outbox message.
+private final class RoomProgressBook: Sendable {
+    struct Progress {
+        var channelID: String?
+        var invited = false
+        var topicSet = false
+        var cardPosted = false
+        /// The name of a `conversations.create` that got no answer: it may exist.
+        var uncertainCreate: String?
+    }
+
+    private let book = Mutex<[Int64: Progress]>([:])
+
+    func get(_ id: Int64) -> Progress { book.withLock { $0[id] ?? Progress() } }
+    func set(_ id: Int64, _ progress: Progress) { book.withLock { $0[id] = progress } }
+    func remove(_ id: Int64) { book.withLock { $0[id] = nil } }
+}
+
+/// The bot's direct-message channel with each user, once `conversations.open` named it (it never changes).
+private final class DirectChannelBook: Sendable {
+    private let channels = Mutex<[String: String]>([:])
+
+    func channel(with userID: String) -> String? { channels.withLock { $0[userID] } }
+    func remember(_ channel: String, with userID: String) { channels.withLock { $0[userID] = channel } }
+}
+
+/// Channel id → the `ts` of its pinned status card.
+private final class StatusCardBook: Sendable {
+    private let cards = Mutex<[String: String]>([:])
+
+    func card(in channel: String) -> String? { cards.withLock { $0[channel] } }
+    func remember(_ ts: String, in channel: String) { cards.withLock { $0[channel] = ts } }
+    func forget(in channel: String) { _ = cards.withLock { $0.removeValue(forKey: channel) } }
+}

@@ -1,0 +1,100 @@
+import Foundation
+import Synchronization
+
+/// What Slack told us with HTTP 429: per Web API method, the time before which calling it again is pointless.
+/// Every caller of that method waits, not only the one that was refused (docs.slack.dev/apis/web-api/rate-limits:
+/// limits are per method, per workspace, per app).
+public final class SlackMethodCooldowns: Sendable {
+    private let until = Mutex<[String: Date]>([:])
+
+    public init() {}
+
+    /// Seconds left before `method` may be called, or nil if it may be called now.
+    public func remaining(_ method: String, now: Date) -> TimeInterval? {
+        until.withLock { until in
+            guard let end = until[method] else { return nil }
+            if end <= now {
+                until[method] = nil
+                return nil
+            }
+            return end.timeIntervalSince(now)
+        }
+    }
+
+    public func coolDown(_ method: String, for seconds: TimeInterval, now: Date) {
+        let end = now.addingTimeInterval(seconds)
+        until.withLock { until in
+            // Two refusals in a row: keep the later end.
+            until[method] = max(until[method] ?? end, end)
+        }
+    }
+}
+
+/// Paces `chat.postMessage` to about one message per second per channel, allowing short bursts, as
+/// Slack asks (docs.slack.dev/reference/methods/chat.postMessage, "Rate limiting").
+///
+/// A generic cell rate algorithm per channel: each channel has a theoretical arrival time (TAT) that every
+/// accepted message pushes one interval further; a message is accepted while the TAT is at most
+/// `burst - 1` intervals ahead of now. A message that must wait books the next free slot under its
+/// ticket (the outbox message id), so when the outbox retries it at that time it goes at once instead
+/// of competing again: a busy channel delays each message once, never starves one.
+public final class SlackChannelPacer: Sendable {
+    public struct Settings: Sendable {
+        public var interval: TimeInterval = 1
+        public var burst: Int = 4
+        public init(interval: TimeInterval = 1, burst: Int = 4) {
+            self.interval = interval
+            self.burst = burst
+        }
+    }
+
+    /// One delivery may post in two channels (a status card and an announcement): a booking is per both.
+    private struct BookingKey: Hashable {
+        var ticket: Int64
+        var channel: String
+    }
+
+    private struct State {
+        var theoreticalArrival: [String: Date] = [:]
+        /// When each waiting message may go.
+        var bookings: [BookingKey: Date] = [:]
+    }
+
+    private let settings: Settings
+    private let state = Mutex(State())
+
+    public init(settings: Settings = Settings()) {
+        self.settings = settings
+    }
+
+    /// nil: post now. Otherwise the seconds to wait; the slot is then reserved for `ticket`.
+    public func admit(channel: String, ticket: Int64, now: Date) -> TimeInterval? {
+        state.withLock { state in
+            forgetStaleBookings(&state, now: now)
+            let key = BookingKey(ticket: ticket, channel: channel)
+            if let slot = state.bookings[key] {
+                // Clocks and timers are not exact: a retry a little early still uses its slot.
+                if slot.timeIntervalSince(now) <= settings.interval / 10 {
+                    state.bookings[key] = nil
+                    return nil
+                }
+                return slot.timeIntervalSince(now)
+            }
+            let tolerance = settings.interval * Double(max(settings.burst - 1, 0))
+            let arrival = max(state.theoreticalArrival[channel] ?? now, now)
+            let earliest = arrival.addingTimeInterval(-tolerance)
+            state.theoreticalArrival[channel] = arrival.addingTimeInterval(settings.interval)
+            if earliest <= now { return nil }
+            state.bookings[key] = earliest
+            return earliest.timeIntervalSince(now)
+        }
+    }
+
+    /// A booking whose message never came back (delivered elsewhere, or given up) is dropped after a while.
+    private func forgetStaleBookings(_ state: inout State, now: Date) {
+        guard !state.bookings.isEmpty else { return }
+        let horizon = now.addingTimeInterval(-300)
+        state.bookings = state.bookings.filter { $0.value > horizon }
+        state.theoreticalArrival = state.theoreticalArrival.filter { $0.value > horizon }
+    }
+}

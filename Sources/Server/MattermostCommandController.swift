@@ -1,0 +1,40 @@
+import Foundation
+import Hummingbird
+import IncidentCore
+import Logging
+import NIOCore
+import Platforms
+
+/// `POST /mattermost/commands`: Mattermost's custom slash command (`/incident …`).
+///
+/// The command token (form field `token`, or `Authorization: Token …`) must equal `commandToken`, else
+/// 401 and nothing happens. The answer is `{response_type, text}` straight away: the command commits to
+/// the store, and everything slow (creating the channel, posting, paging) is the outbox's work, well
+/// within Mattermost's 3-second limit.
+struct MattermostCommandController: Sendable {
+    let gateway: CommandGateway
+    let commandToken: Secret
+    let maxBodyBytes: Int
+    let logger: Logger
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        router.post("mattermost/commands") { request, _ -> Response in
+            let body = try await request.collectBody(limit: maxBodyBytes)
+            let form = FormBody.parse(String(decoding: body.readableBytesView, as: UTF8.self))
+            let presented = MattermostSlashCommand.presentedToken(form: form, authorization: request.headers[.authorization])
+            guard SharedToken.matches(presented, commandToken) else {
+                logger.warning("Mattermost slash command with a wrong token refused", metadata: ["channel": "\(form["channel_name"] ?? "")"])
+                return Response.error("invalid token", status: .unauthorized)
+            }
+            guard let command = MattermostSlashCommand(form: form) else {
+                return Response.error("expected a Mattermost slash command (channel_id, user_id, user_name)", status: .badRequest)
+            }
+            let context = CommandContext(platform: .mattermost, conversation: command.conversation, user: command.user, inboundKey: command.inboundKey)
+            let result = await gateway.handle(text: command.text, context: context)
+            let visibility: CommandReply.Visibility = result.outcome == .duplicate ? .ephemeral : result.reply.visibility
+            return try Response.json(
+                MattermostCommandResponse(
+                    responseType: visibility.rawValue, text: NeutralMarkup.render(result.reply.text, roomLink: nil)))
+        }
+    }
+}

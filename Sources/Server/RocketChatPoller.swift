@@ -1,0 +1,274 @@
+import Foundation
+import IncidentCore
+import Logging
+import Platforms
+import ServiceLifecycle
+import Synchronization
+
+/// Polling mode, for Rocket.Chat servers where no outgoing webhook can be set up: every `every`, reads
+/// the new messages of the configured rooms (and of the open incidents' own channels, where people type
+/// `update` and `close`) and handles the commands among them.
+///
+/// Exactly once, across restarts: each room has a cursor in the store (the timestamp of the last message
+/// handled and the ids handled at that very millisecond). Messages are handled oldest first and the
+/// cursor moves after each one, so a restart resumes after the last handled message and nothing posted
+/// while the daemon was down is missed. Should the daemon stop between handling a message and moving
+/// the cursor, the message comes again and its `inboundKey` makes the store refuse the second change.
+///
+/// Replies go through the outbox like every other post (with the message's id in their `_id`), so a
+/// rate limit delays them instead of losing them.
+public struct RocketChatPoller: Service {
+    private let client: RocketChatClient
+    private let commands: RocketChatCommands
+    private let store: any IncidentStore
+    private let clock: any WallClock
+    private let roomNames: [String]
+    private let every: TimeInterval
+    private let outboxBell: @Sendable () -> Void
+    private let logger: Logger
+    private let resolvedRooms = ResolvedRooms()
+
+    /// Messages per history call; Rocket.Chat's default `API_Upper_Count_Limit` is 100.
+    static let pageSize = 100
+    /// A room with more new messages than this in one interval is read in parts (oldest part last).
+    static let maxPages = 50
+
+    init(
+        client: RocketChatClient, commands: RocketChatCommands, store: any IncidentStore, clock: any WallClock, rooms: [String], every: TimeInterval,
+        outboxBell: @escaping @Sendable () -> Void, logger: Logger
+    ) {
+        self.client = client
+        self.commands = commands
+        self.store = store
+        self.clock = clock
+        self.roomNames = rooms.map { $0.hasPrefix("#") ? String($0.dropFirst()) : $0 }
+        self.every = max(every, 1)
+        self.outboxBell = outboxBell
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        logger.info("Rocket.Chat polling started", metadata: ["rooms": "\(roomNames.joined(separator: ","))", "every": "\(every)s"])
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            let report = await pollOnce()
+            let wait = max(every, report.rateLimitedFor ?? 0)
+            let wakeAt = clock.now().addingTimeInterval(wait)
+            do {
+                try await cancelWhenGracefulShutdown {
+                    try await clock.sleep(until: wakeAt)
+                }
+            } catch {
+                break
+            }
+        }
+        logger.info("Rocket.Chat polling stopped")
+    }
+
+    /// What one round did.
+    public struct Report: Sendable, Hashable {
+        /// Commands run (answered, applied, refused or duplicate).
+        public var commands = 0
+        /// Messages read that were not commands (chat, the bot's own posts, system messages).
+        public var ignored = 0
+        /// Set when the server said to slow down; the next round waits at least this long.
+        public var rateLimitedFor: TimeInterval?
+        /// Rooms that could not be read this round (logged; tried again next round).
+        public var failedRooms: [String] = []
+    }
+
+    /// One round over every room. Tests call it directly to step the poller.
+    @discardableResult
+    public func pollOnce() async -> Report {
+        var report = Report()
+        for (room, start) in await roomsToPoll(&report) {
+            do {
+                try await poll(room, startingAt: start, into: &report)
+            } catch .rateLimited(let retryAfter) {
+                logger.notice("Rocket.Chat rate limit while polling; waiting", metadata: ["retry_after": "\(retryAfter)"])
+                report.rateLimitedFor = max(report.rateLimitedFor ?? 0, retryAfter)
+                // Every route of this client shares the server's patience: stop the round here.
+                break
+            } catch {
+                logger.error("could not poll a Rocket.Chat room", metadata: ["room": "\(room.name ?? room.id)", "error": "\(error)"])
+                report.failedRooms.append(room.name ?? room.id)
+            }
+        }
+        return report
+    }
+
+    /// Where a room's first poll starts.
+    enum Start {
+        /// After the newest message already there: history from before Klaxon watched is not replayed.
+        case latest
+        /// From the room's first message: a channel Klaxon created holds only the incident's messages.
+        case beginning
+    }
+
+    private func roomsToPoll(_ report: inout Report) async -> [(RocketChatRoom, Start)] {
+        var rooms: [(RocketChatRoom, Start)] = []
+        for name in roomNames {
+            if let room = resolvedRooms[name] {
+                rooms.append((room, .latest))
+                continue
+            }
+            do {
+                let room = try await client.room(named: name)
+                resolvedRooms[name] = room
+                rooms.append((room, .latest))
+            } catch {
+                logger.error("cannot find the Rocket.Chat room to poll", metadata: ["room": "\(name)", "error": "\(error)"])
+                report.failedRooms.append(name)
+            }
+        }
+        do {
+            let polled = Set(rooms.map(\.0.id))
+            for incident in try await store.incidents(includeClosed: false, limit: 200) {
+                guard incident.platform == .rocketchat, let room = incident.room, room.threadID == nil, !polled.contains(room.channelID) else { continue }
+                rooms.append((RocketChatRoom(id: room.channelID, name: incident.channelName, type: "c"), .beginning))
+            }
+        } catch {
+            logger.error("cannot list the open incidents to poll their channels", metadata: ["error": "\(error)"])
+        }
+        return rooms
+    }
+
+    private func poll(_ room: RocketChatRoom, startingAt start: Start, into report: inout Report) async throws(ChatServerFailure) {
+        let key = "rocketchat:poll:\(room.id)"
+        var cursor: PollCursor
+        if let stored = await storedCursor(key) {
+            cursor = stored
+        } else {
+            switch start {
+            case .beginning:
+                cursor = .beginning
+            case .latest:
+                let newest = try await client.history(of: room, oldest: nil, count: 1).first
+                cursor = newest.map { PollCursor(timestamp: $0.timestamp, handledIDs: [$0.id]) } ?? .beginning
+                await save(cursor, key)
+                return
+            }
+        }
+
+        for message in try await newMessages(in: room, after: cursor) {
+            switch await commands.handle(RocketChatInboundMessage(history: message)) {
+            case .ignored:
+                report.ignored += 1
+            case .handled(let result):
+                report.commands += 1
+                if result.outcome != .duplicate {
+                    await reply(result.reply, to: message)
+                }
+            }
+            cursor.advance(past: message)
+            await save(cursor, key)
+        }
+    }
+
+    /// The messages after the cursor, oldest first. History pages come newest first; paging with an
+    /// offset while people write can show a message twice, never skip one, so pages are merged by id.
+    private func newMessages(in room: RocketChatRoom, after cursor: PollCursor) async throws(ChatServerFailure) -> [RocketChatMessage] {
+        var byID: [String: RocketChatMessage] = [:]
+        for page in 0..<Self.maxPages {
+            let messages = try await client.history(of: room, oldest: cursor.timestamp, count: Self.pageSize, offset: page * Self.pageSize)
+            for message in messages { byID[message.id] = message }
+            if messages.count < Self.pageSize { break }
+            if page == Self.maxPages - 1 {
+                logger.warning("more new messages than one polling round reads; the oldest are skipped", metadata: ["room": "\(room.name ?? room.id)"])
+            }
+        }
+        return byID.values
+            .filter { !cursor.covers($0) }
+            .sorted { (PollCursor.date($0.timestamp), $0.id) < (PollCursor.date($1.timestamp), $1.id) }
+    }
+
+    /// Queues the answer to a polled command as a post in the same room (and thread).
+    private func reply(_ reply: CommandReply, to message: RocketChatMessage) async {
+        var changes = ChangeSet()
+        let conversation = Conversation(platform: .rocketchat, channelID: message.roomID, threadID: message.threadID)
+        changes.outbox = [
+            NewOutboxMessage(platform: .rocketchat, incidentID: nil, action: .post(to: .conversation(conversation), text: reply.text, buttons: []))
+        ]
+        do {
+            try await store.commit(changes)
+            outboxBell()
+        } catch {
+            logger.error("could not queue the reply to a polled command", metadata: ["message_id": "\(message.id)", "error": "\(error)"])
+        }
+    }
+
+    private func storedCursor(_ key: String) async -> PollCursor? {
+        do {
+            return try await store.cursor(key).flatMap(PollCursor.init(encoded:))
+        } catch {
+            logger.error("cannot read the polling cursor", metadata: ["key": "\(key)", "error": "\(error)"])
+            return nil
+        }
+    }
+
+    private func save(_ cursor: PollCursor, _ key: String) async {
+        do {
+            try await store.setCursor(key, value: cursor.encoded)
+        } catch {
+            // The message was handled; at worst it is read again and refused as a duplicate.
+            logger.error("cannot save the polling cursor", metadata: ["key": "\(key)", "error": "\(error)"])
+        }
+    }
+}
+
+/// Room names resolved to rooms; a room's id does not change while the daemon runs.
+final class ResolvedRooms: Sendable {
+    private let rooms = Mutex<[String: RocketChatRoom]>([:])
+
+    subscript(name: String) -> RocketChatRoom? {
+        get { rooms.withLock { $0[name] } }
+        set { rooms.withLock { $0[name] = newValue } }
+    }
+}
+
+/// A room's polling position: the timestamp of the last handled message and the ids handled at exactly
+/// that timestamp (the history call includes messages at `oldest`, so same-millisecond messages that
+/// arrive later are not lost).
+struct PollCursor: Codable, Sendable, Hashable {
+    var timestamp: String
+    var handledIDs: [String]
+
+    static let beginning = PollCursor(timestamp: "1970-01-01T00:00:00.000Z", handledIDs: [])
+
+    init(timestamp: String, handledIDs: [String]) {
+        self.timestamp = timestamp
+        self.handledIDs = handledIDs
+    }
+
+    init?(encoded: String) {
+        guard let cursor = try? JSONDecoder().decode(PollCursor.self, from: Data(encoded.utf8)) else { return nil }
+        self = cursor
+    }
+
+    var encoded: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+
+    func covers(_ message: RocketChatMessage) -> Bool {
+        let messageDate = Self.date(message.timestamp)
+        let cursorDate = Self.date(timestamp)
+        return messageDate < cursorDate || (messageDate == cursorDate && handledIDs.contains(message.id))
+    }
+
+    mutating func advance(past message: RocketChatMessage) {
+        if Self.date(message.timestamp) == Self.date(timestamp) {
+            if !handledIDs.contains(message.id) { handledIDs.append(message.id) }
+        } else {
+            timestamp = message.timestamp
+            handledIDs = [message.id]
+        }
+    }
+
+    /// Rocket.Chat writes `2016-12-09T12:50:51.555Z`; a timestamp it cannot read sorts first.
+    static func date(_ text: String) -> Date {
+        if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) { return date }
+        if let date = try? Date.ISO8601FormatStyle().parse(text) { return date }
+        return .distantPast
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import Hummingbird
+import IncidentCore
+import Logging
+import NIOCore
+import Platforms
+
+/// Rocket.Chat messages that are commands, from the webhook or the poller, through the gateway.
+struct RocketChatCommands: Sendable {
+    let gateway: CommandGateway
+    let filter: RocketChatCommandFilter
+    let logger: Logger
+
+    enum Outcome: Sendable {
+        case ignored(reason: String)
+        case handled(CommandService.Result)
+    }
+
+    func handle(_ message: RocketChatInboundMessage) async -> Outcome {
+        switch filter.verdict(on: message) {
+        case .ignored(let reason):
+            logger.trace("Rocket.Chat message ignored", metadata: ["message_id": "\(message.messageID)", "reason": "\(reason)"])
+            return .ignored(reason: reason)
+        case .command(let text):
+            let context = CommandContext(platform: .rocketchat, conversation: message.conversation, user: message.user, inboundKey: message.inboundKey)
+            return .handled(await gateway.handle(text: text, context: context))
+        }
+    }
+}
+
+/// `POST /rocketchat/webhook`: Rocket.Chat's outgoing webhook (event "Message Sent").
+///
+/// The body's `token` must be the configured `webhookToken`, or the answer is 401 and nothing happens.
+/// The reply goes back in the response (`{"text": …}`), which Rocket.Chat posts in the room as the
+/// integration's user: no REST call, so it is fast and cannot be rate limited. A delivery seen before
+/// (same `message_id`) is answered with an empty 200, so Rocket.Chat posts nothing twice.
+struct RocketChatWebhookController: Sendable {
+    let commands: RocketChatCommands
+    let webhookToken: Secret?
+    let maxBodyBytes: Int
+    let logger: Logger
+
+    /// What Rocket.Chat posts back; `tmid` keeps the reply in the thread the command came from.
+    struct Reply: Encodable {
+        var text: String
+        var tmid: String?
+    }
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        router.post("rocketchat/webhook") { request, _ -> Response in
+            let body = try await request.collectBody(limit: maxBodyBytes)
+            let payload: RocketChatWebhookPayload
+            do {
+                payload = try JSONDecoder().decode(RocketChatWebhookPayload.self, from: Data(body.readableBytesView))
+            } catch {
+                return Response.error("expected the JSON body of a Rocket.Chat outgoing webhook", status: .badRequest)
+            }
+            guard SharedToken.matches(payload.token, webhookToken) else {
+                logger.warning("Rocket.Chat webhook with a wrong token refused", metadata: ["channel": "\(payload.channelName ?? "")"])
+                return Response.error("invalid token", status: .unauthorized)
+            }
+            guard let message = RocketChatInboundMessage(webhook: payload) else {
+                return Response(status: .ok)
+            }
+            switch await commands.handle(message) {
+            case .ignored:
+                return Response(status: .ok)
+            case .handled(let result) where result.outcome == .duplicate:
+                return Response(status: .ok)
+            case .handled(let result):
+                return try Response.json(Reply(text: NeutralMarkup.render(result.reply.text, roomLink: nil), tmid: message.threadID))
+            }
+        }
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import IncidentCore
+import Logging
+import NIOCore
+import Platforms
+
+/// Slack's request URLs, as `slack-app-manifest.yml` names them: `POST /slack/commands`,
+/// `/slack/interactions` and `/slack/events`. Every request is checked against the signing secret before
+/// anything is read from it; a request that fails gets 401 and changes nothing.
+struct SlackController {
+    let inbound: SlackInbound
+    let verifier: SlackRequestVerifier
+    let maxBodyBytes: Int
+    let logger: Logger
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        router.post("slack/commands") { request, _ in try await command(request) }
+        router.post("slack/events") { request, _ in try await event(request) }
+        router.post("slack/interactions") { request, _ in try await interaction(request) }
+    }
+
+    private func command(_ request: Request) async throws -> Response {
+        var request = request
+        let body = try await request.collectBody(upTo: maxBodyBytes)
+        let form = FormBody(body.readableBytesView)
+        // Slack checks the certificate of a distributed app's URL with `ssl_check=1`: nothing to run, so
+        // it is answered like bolt answers it, before verification.
+        if form["ssl_check"] == "1" { return Response(status: .ok) }
+        try verify(request, body: body)
+        guard let command = SlackSlashCommand(fields: form.fields) else {
+            return Response.error("not a slash command", status: .badRequest)
+        }
+        return try Response.json(await inbound.slashCommand(command))
+    }
+
+    private func event(_ request: Request) async throws -> Response {
+        var request = request
+        let body = try await request.collectBody(upTo: maxBodyBytes)
+        try verify(request, body: body)
+        guard let envelope = try? JSONDecoder().decode(SlackEventEnvelope.self, from: Data(body.readableBytesView)) else {
+            return Response.error("not a Slack event", status: .badRequest)
+        }
+        let retry = request.headers[Self.retryNumber].flatMap { Int($0) }
+        switch await inbound.event(envelope, retryAttempt: retry) {
+        case .challenge(let challenge):
+            return try Response.json(["challenge": challenge])
+        case .acknowledged:
+            return Response(status: .ok)
+        }
+    }
+
+    private func interaction(_ request: Request) async throws -> Response {
+        var request = request
+        let body = try await request.collectBody(upTo: maxBodyBytes)
+        try verify(request, body: body)
+        guard let payload = FormBody(body.readableBytesView)["payload"],
+              let interaction = try? JSONDecoder().decode(SlackInteraction.self, from: Data(payload.utf8))
+        else {
+            return Response.error("not a Slack interaction", status: .badRequest)
+        }
+        guard let answer = await inbound.interaction(interaction) else { return Response(status: .ok) }
+        return try Response.json(answer)
+    }
+
+    static let signature = HTTPField.Name("X-Slack-Signature")!
+    static let timestamp = HTTPField.Name("X-Slack-Request-Timestamp")!
+    static let retryNumber = HTTPField.Name("X-Slack-Retry-Num")!
+
+    private func verify(_ request: Request, body: ByteBuffer) throws {
+        do {
+            try verifier.verify(body: Data(body.readableBytesView), timestamp: request.headers[Self.timestamp], signature: request.headers[Self.signature])
+        } catch {
+            logger.warning("slack request refused", metadata: ["path": "\(request.uri.path)", "reason": "\(error)"])
+            throw HTTPError(.unauthorized, message: "invalid Slack signature")
+        }
+    }
+}

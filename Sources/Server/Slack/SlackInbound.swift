@@ -1,0 +1,304 @@
+import Foundation
+import IncidentCore
+import Logging
+import Platforms
+
+/// Slack's inbound side, shared by the HTTP routes and Socket Mode: a slash command, an event or an
+/// interaction in, the answer Slack expects out. Every command goes through the gateway, like the console's.
+///
+/// Deduplication keys make a delivery Slack sends twice (event retries, a Socket Mode envelope redelivered
+/// after a dropped connection, a replayed signed request) change things once: `slack:cmd:<trigger_id>`,
+/// `slack:event:<event_id>`, `slack:action:<trigger_id>`, `slack:view:<view id>`.
+struct SlackInbound: Sendable {
+    let gateway: CommandGateway
+    let store: any IncidentStore
+    let api: SlackWebAPI
+    let bot: SlackBotIdentity
+    let logger: Logger
+    /// Rung after committing a reply to the outbox outside the gateway.
+    let outboxBell: @Sendable () -> Void
+    /// Rung after a command changed who is on call (`oncall override`).
+    let onCallChanged: @Sendable () -> Void
+
+    /// How long a reply through an interaction's `response_url` may take; Slack waits 3 s for our answer.
+    static let responseURLTimeout: TimeInterval = 1.5
+
+    // MARK: - Slash commands
+
+    /// The immediate answer to a slash command: in the channel for changes everyone should see, only to
+    /// the sender otherwise (docs.slack.dev/interactivity/implementing-slash-commands).
+    struct SlashReply: Codable, Sendable, Equatable {
+        var responseType: String
+        var text: String
+        enum CodingKeys: String, CodingKey {
+            case text
+            case responseType = "response_type"
+        }
+    }
+
+    func slashCommand(_ command: SlackSlashCommand) async -> SlashReply {
+        let context = CommandContext(
+            platform: .slack,
+            conversation: Conversation(platform: .slack, channelID: command.channelID),
+            user: ChatUser(id: command.userID, name: command.userName),
+            inboundKey: command.triggerID.map { "slack:cmd:\($0)" })
+        let result = await gateway.handle(text: command.text, context: context)
+        noteOnCallChange(result)
+        let visibility = result.outcome == .duplicate ? .ephemeral : result.reply.visibility
+        return SlashReply(responseType: visibility.rawValue, text: SlackMarkup.render(result.reply.text, roomLink: nil))
+    }
+
+    // MARK: - Events API
+
+    enum EventAnswer: Equatable, Sendable {
+        /// `url_verification`: echo the challenge.
+        case challenge(String)
+        case acknowledged
+    }
+
+    /// `app_mention` (`@klaxon declare sev1 …`) and direct messages to the bot run as commands; the answer
+    /// is posted in the thread of the message, through the outbox. Everything else is acknowledged and dropped.
+    func event(_ envelope: SlackEventEnvelope, retryAttempt: Int? = nil) async -> EventAnswer {
+        switch envelope.type {
+        case "url_verification":
+            return .challenge(envelope.challenge ?? "")
+        case "event_callback":
+            guard let eventID = envelope.eventID, let event = envelope.event else { return .acknowledged }
+            if let retryAttempt, retryAttempt > 0 {
+                logger.info("slack event retry", metadata: ["event_id": "\(eventID)", "retry": "\(retryAttempt)"])
+            }
+            await command(in: event, eventID: eventID)
+            return .acknowledged
+        default:
+            return .acknowledged
+        }
+    }
+
+    private func command(in event: SlackEvent, eventID: String) async {
+        let addressed = event.type == "app_mention" || (event.type == "message" && event.channelType == "im")
+        // Bots (Klaxon included) post with `bot_id`; edits, joins and the like carry a subtype.
+        guard addressed, event.botID == nil, event.subtype == nil,
+              let userID = event.user, let channel = event.channel, let text = event.text
+        else { return }
+        let botUserID = await bot.userID()
+        if userID == botUserID { return }
+
+        let context = CommandContext(
+            platform: .slack,
+            conversation: Conversation(platform: .slack, channelID: channel, threadID: event.threadTS),
+            user: ChatUser(id: userID),
+            inboundKey: "slack:event:\(eventID)")
+        let result = await gateway.handle(text: Self.commandText(text, botUserID: botUserID), context: context)
+        // The first delivery answered already.
+        guard result.outcome != .duplicate else { return }
+        noteOnCallChange(result)
+
+        var reply = ChangeSet()
+        let thread = Conversation(platform: .slack, channelID: channel, threadID: event.threadTS ?? event.ts)
+        reply.outbox.append(NewOutboxMessage(platform: .slack, incidentID: nil, action: .post(to: .conversation(thread), text: result.reply.text, buttons: [])))
+        // A command that changed nothing stores no key, so a retry runs it again; this key keeps its answer single.
+        reply.inboundKey = "slack:event-reply:\(eventID)"
+        do {
+            try await store.commit(reply)
+            outboxBell()
+        } catch StoreError.duplicate {
+            return
+        } catch {
+            logger.error("slack event reply not saved", metadata: ["event_id": "\(eventID)", "error": "\(error)"])
+        }
+    }
+
+    /// The command in a mention: the text after the bot's mention (`<@UBOT> declare sev1 …`), or the whole
+    /// text of a direct message.
+    static func commandText(_ text: String, botUserID: String?) -> String {
+        var rest = Substring(text).drop(while: \.isWhitespace)
+        if let botUserID, let mention = botMention(in: rest, botUserID: botUserID) {
+            rest = rest[mention.upperBound...]
+        } else if rest.hasPrefix("<@"), let close = rest.firstIndex(of: ">") {
+            rest = rest[rest.index(after: close)...]
+        }
+        return rest.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// `<@UBOT>` or `<@UBOT|klaxon>`, but not `<@UBOT2>`.
+    private static func botMention(in text: Substring, botUserID: String) -> Range<Substring.Index>? {
+        var searchFrom = text.startIndex
+        while let start = text[searchFrom...].range(of: "<@\(botUserID)") {
+            let after = text[start.upperBound...]
+            if let next = after.first, next == ">" || next == "|", let close = after.firstIndex(of: ">") {
+                return start.lowerBound..<after.index(after: close)
+            }
+            searchFrom = start.upperBound
+        }
+        return nil
+    }
+
+    // MARK: - Interactivity
+
+    /// What an interaction request is answered with: nothing (200, empty), or validation errors for a modal.
+    struct InteractionAnswer: Codable, Sendable, Equatable {
+        var responseAction: String
+        var errors: [String: String]
+        enum CodingKeys: String, CodingKey {
+            case errors
+            case responseAction = "response_action"
+        }
+
+        static func errors(_ errors: [String: String]) -> InteractionAnswer {
+            InteractionAnswer(responseAction: "errors", errors: errors)
+        }
+    }
+
+    func interaction(_ interaction: SlackInteraction) async -> InteractionAnswer? {
+        switch interaction.type {
+        case "block_actions":
+            for action in interaction.actions ?? [] {
+                await buttonClicked(action, in: interaction)
+            }
+            return nil
+        case "view_submission":
+            return await viewSubmitted(interaction)
+        default:
+            return nil
+        }
+    }
+
+    /// A click on one of Klaxon's buttons acts as the matching command by the person who clicked.
+    /// The command is rebuilt from the action id and the incident in the button's value, so a button can
+    /// only ever do what its label says.
+    private func buttonClicked(_ action: SlackInteraction.Action, in interaction: SlackInteraction) async {
+        guard let incident = action.value.flatMap(Self.incidentID(in:)) else { return }
+        let user = interaction.user
+        let text: String
+        switch action.actionID {
+        case "ack": text = "ack \(incident)"
+        case "resolve": text = "resolve \(incident)"
+        case "take-ic": text = "role \(incident) ic <@\(user.id)\(user.username.map { "|\($0)" } ?? "")>"
+        case "update":
+            await openUpdateModal(for: incident, interaction: interaction)
+            return
+        default:
+            return
+        }
+        let channelID = interaction.container?.channelID ?? interaction.channel?.id ?? ""
+        let context = CommandContext(
+            platform: .slack,
+            conversation: Conversation(platform: .slack, channelID: channelID, threadID: interaction.container?.threadTS),
+            user: ChatUser(id: user.id, name: user.username ?? user.name),
+            inboundKey: "slack:action:\(interaction.triggerID ?? action.actionTS ?? "\(user.id):\(action.actionID):\(incident)")")
+        let result = await gateway.handle(text: text, context: context)
+        // An applied change shows in the room for everyone; a refusal ("already acknowledged") only the clicker needs to see.
+        if result.outcome != .applied && result.outcome != .duplicate {
+            await tellOnly(interaction, SlackMarkup.render(result.reply.text, roomLink: nil))
+        }
+    }
+
+    /// "Post update" opens a modal; `views.open` must happen within the trigger's 3 seconds.
+    private func openUpdateModal(for incident: IncidentID, interaction: SlackInteraction) async {
+        guard let triggerID = interaction.triggerID else { return }
+        let channelID = interaction.container?.channelID ?? interaction.channel?.id ?? ""
+        var view = SlackBlocks.updateModal(incident: incident.description)
+        view.privateMetadata = "\(incident) \(channelID)"
+        do throws(SlackAPIError) {
+            try await api.call("views.open", [("trigger_id", triggerID), ("view", Self.json(view))])
+        } catch {
+            logger.warning("slack views.open failed", metadata: ["error": "\(error)"])
+            await tellOnly(interaction, "Klaxon could not open the update form (\(error.slackError ?? "Slack did not answer")). Use /incident update \(incident) <what changed>.")
+        }
+    }
+
+    private func viewSubmitted(_ interaction: SlackInteraction) async -> InteractionAnswer? {
+        guard let view = interaction.view, view.callbackID == SlackBlocks.updateModalCallbackID else { return nil }
+        let blockID = SlackBlocks.updateInputBlockID
+        let metadata = (view.privateMetadata ?? "").split(separator: " ").map(String.init)
+        guard let incident = metadata.first.flatMap(IncidentID.init(parsing:)) else {
+            return .errors([blockID: "This form has lost track of its incident. Use /incident update INC-n <what changed>."])
+        }
+        let text = (view.state?.values[blockID]?[SlackBlocks.updateInputActionID]?.value ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !text.isEmpty else { return .errors([blockID: "Write what changed."]) }
+        let user = interaction.user
+        let context = CommandContext(
+            platform: .slack,
+            conversation: Conversation(platform: .slack, channelID: metadata.count > 1 ? metadata[1] : ""),
+            user: ChatUser(id: user.id, name: user.username ?? user.name),
+            inboundKey: "slack:view:\(view.id)")
+        let result = await gateway.handle(text: "update \(incident) \(text)", context: context)
+        switch result.outcome {
+        case .applied, .duplicate:
+            return nil
+        default:
+            return .errors([blockID: SlackMarkup.truncate(result.reply.text, to: 150)])
+        }
+    }
+
+    /// A message only the person who clicked sees, through the interaction's `response_url`.
+    private func tellOnly(_ interaction: SlackInteraction, _ text: String) async {
+        guard let url = interaction.responseURL, url.hasPrefix("https://") || url.hasPrefix("http://") else { return }
+        struct Ephemeral: Encodable {
+            var responseType = "ephemeral"
+            /// Keep the message whose button was clicked.
+            var replaceOriginal = false
+            var text: String
+            enum CodingKeys: String, CodingKey {
+                case text
+                case responseType = "response_type"
+                case replaceOriginal = "replace_original"
+            }
+        }
+        do {
+            try await api.respond(to: url, json: Data(Self.json(Ephemeral(text: text)).utf8), timeout: Self.responseURLTimeout)
+        } catch {
+            logger.warning("slack response_url failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    // MARK: - Helpers
+
+    /// The `INC-n` in a button's value (`ack INC-7`).
+    static func incidentID(in value: String) -> IncidentID? {
+        value.split(separator: " ").lazy.compactMap { IncidentID(parsing: String($0)) }.first
+    }
+
+    private func noteOnCallChange(_ result: CommandService.Result) {
+        if result.verb == .oncall, result.outcome == .applied { onCallChanged() }
+    }
+
+    static func json(_ value: some Encodable) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+}
+
+/// The bot's own user id (`auth.test`), to ignore its own messages and find its mention. Asked once; a
+/// failure is asked again a minute later rather than on every event.
+actor SlackBotIdentity {
+    private let api: SlackWebAPI
+    private let clock: any WallClock
+    private var known: String?
+    private var lastFailure: Date?
+
+    init(api: SlackWebAPI, clock: any WallClock) {
+        self.api = api
+        self.clock = clock
+    }
+
+    private struct AuthTest: Decodable {
+        var userID: String?
+        enum CodingKeys: String, CodingKey { case userID = "user_id" }
+    }
+
+    func userID() async -> String? {
+        if let known { return known }
+        if let lastFailure, clock.now().timeIntervalSince(lastFailure) < 60 { return nil }
+        do {
+            let answer = try await api.call("auth.test", as: AuthTest.self)
+            // Another caller may have asked meanwhile; either answer is the same.
+            known = answer.userID
+            return answer.userID
+        } catch {
+            lastFailure = clock.now()
+            return nil
+        }
+    }
+}

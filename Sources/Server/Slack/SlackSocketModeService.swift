@@ -1,0 +1,45 @@
+import Foundation
+import IncidentCore
+import Logging
+import Platforms
+import ServiceLifecycle
+
+/// Socket Mode as a daemon service: the client keeps a connection to Slack; each envelope goes to the
+/// same `SlackInbound` handlers as the HTTP routes, and the answer rides back on the acknowledgement.
+struct SlackSocketModeService: Service {
+    let client: SlackSocketModeClient
+    let inbound: SlackInbound
+    let logger: Logger
+
+    func run() async throws {
+        logger.info("slack socket mode started")
+        await cancelWhenGracefulShutdown {
+            await client.run { envelope, frame in await dispatch(envelope, frame: frame) }
+        }
+        logger.info("slack socket mode stopped")
+    }
+
+    /// The envelope's payload is what the matching HTTP request would carry: the slash command's fields as
+    /// a JSON object, the interaction payload, or the `event_callback`.
+    func dispatch(_ envelope: SlackSocketFrame, frame: Data) async -> Data? {
+        let decoder = JSONDecoder()
+        switch envelope.type {
+        case "slash_commands":
+            guard let payload = try? decoder.decode(SlackSocketEnvelope<[String: SlackFieldValue]>.self, from: frame).payload,
+                  let command = SlackSlashCommand(fields: SlackFieldValue.fields(payload))
+            else { return nil }
+            let reply = await inbound.slashCommand(command)
+            return envelope.acceptsResponsePayload == false ? nil : Data(SlackInbound.json(reply).utf8)
+        case "interactive":
+            guard let interaction = try? decoder.decode(SlackSocketEnvelope<SlackInteraction>.self, from: frame).payload else { return nil }
+            return await inbound.interaction(interaction).map { Data(SlackInbound.json($0).utf8) }
+        case "events_api":
+            guard let event = try? decoder.decode(SlackSocketEnvelope<SlackEventEnvelope>.self, from: frame).payload else { return nil }
+            _ = await inbound.event(event, retryAttempt: envelope.retryAttempt)
+            return nil
+        default:
+            logger.debug("slack socket mode: envelope ignored", metadata: ["type": "\(envelope.type)"])
+            return nil
+        }
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import IncidentCore
+import KlaxonTestSupport
+import NIOHTTP1
+import Storage
+import Testing
+
+@Suite("HTTP surface")
+struct HTTPSurfaceTests {
+    @Test("health, readiness and Prometheus metrics")
+    func healthReadinessMetrics() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let daemon = try await RunningDaemon.start(try defaultConfig(storePath: directory.file("klaxon.sqlite")))
+        #expect(try await daemon.request(.GET, "/healthz").status == 200)
+        #expect(try await daemon.request(.GET, "/readyz").status == 200)
+
+        _ = try await daemon.command("declare sev1 Payments down")
+        _ = try await daemon.command("declare sev3 Export button broken")
+        _ = try await daemon.command("bogus")
+        let metrics = try await daemon.request(.GET, "/metrics")
+        #expect(metrics.status == 200)
+        #expect(metrics.body.contains(#"klaxon_commands_total{platform="console",verb="declare",outcome="applied"} 2"#))
+        #expect(metrics.body.contains(#"klaxon_commands_total{platform="console",verb="unparsed",outcome="invalid"} 1"#))
+        #expect(metrics.body.contains(#"klaxon_incidents_open{severity="sev1"} 1"#))
+        #expect(metrics.body.contains(#"klaxon_incidents_open{severity="sev2"} 0"#))
+        #expect(metrics.body.contains("klaxon_outbox_depth "))
+        try await daemon.stop()
+    }
+
+    @Test("bad requests: 400 for bad JSON or ids, 404 for unknown incidents, 413 for oversized bodies")
+    func badRequests() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let daemon = try await RunningDaemon.start(try defaultConfig(storePath: directory.file("klaxon.sqlite")) { $0.server.maxBodyBytes = 4096 })
+        #expect(try await daemon.request(.POST, "/api/commands", body: "{not json").status == 400)
+        #expect(try await daemon.request(.POST, "/api/commands", body: #"{"user":"alice"}"#).status == 400)
+        #expect(try await daemon.request(.GET, "/api/incidents/INC-7").status == 404)
+        #expect(try await daemon.request(.GET, "/api/incidents/banana").status == 400)
+        let huge = #"{"text":"declare sev1 "# + String(repeating: "x", count: 10_000) + #""}"#
+        #expect(try await daemon.request(.POST, "/api/commands", body: huge).status == 413)
+        #expect(try await daemon.request(.GET, "/api/incidents").body == "[]")
+        try await daemon.stop()
+    }
+
+    @Test("a restart on the same file keeps incidents and numbering")
+    func restartKeepsState() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let config = try defaultConfig(storePath: directory.file("klaxon.sqlite"))
+        let first = try await RunningDaemon.start(config)
+        _ = try await first.command("declare sev2 Login broken")
+        try await first.stop()
+
+        let second = try await RunningDaemon.start(config)
+        let list = try await second.command("list")
+        #expect(list["reply"]?.contains("INC-1 · SEV2 · Declared · Login broken") == true)
+        #expect(try await second.command("declare sev3 Typo on pricing page")["incident"] == "INC-2")
+        try await second.stop()
+    }
+}

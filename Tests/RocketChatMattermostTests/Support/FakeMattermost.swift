@@ -1,0 +1,286 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import KlaxonTestSupport
+import NIOCore
+
+/// A Mattermost server as far as Klaxon uses it (`api/v4`, from the API reference and
+/// `shared/specs/mattermost`):
+/// - `Authorization: Bearer <token>`, else 401 with Mattermost's error envelope
+///   `{id, message, detailed_error, request_id, status_code}`;
+/// - channel names unique per team (400 `store.sql_channel.save_channel.exists.app_error`);
+/// - `POST /posts` answers 201, `root_id` must be a post of the same channel;
+/// - the limiter: 429 `limit exceeded` with `X-Ratelimit-Limit`, `-Remaining` and `-Reset` (seconds until
+///   the window resets).
+actor FakeMattermost {
+    struct User: Sendable { var id: String; var username: String }
+
+    struct Channel: Sendable {
+        var id: String
+        var teamID: String
+        var name: String
+        var displayName: String
+        /// `O`, `P`, `D`.
+        var type: String
+        var header: String
+        var memberIDs: [String]
+    }
+
+    struct Post: Sendable {
+        var id: String
+        var channelID: String
+        var message: String
+        var rootID: String?
+        var props: [String: String]
+        var createAt: Date
+    }
+
+    let clock: ManualClock
+    let teamID = "teamklaxon0000000000000000"
+    let botToken = "mm-bot-access-token"
+    let bot = User(id: "botuserid00000000000000000", username: "klaxon")
+
+    private(set) var users: [User]
+    private(set) var channels: [Channel] = []
+    private(set) var posts: [Post] = []
+    private(set) var statuses: [Int] = []
+    private var throttledAfter: Int?
+    private var throttleWindow: TimeInterval = 0
+    private var throttledUntil: Date?
+    private var nextNumber = 0
+
+    init(clock: ManualClock, usernames: [String] = ["alice", "bob", "carol"], channels channelNames: [String] = ["incidents"]) {
+        self.clock = clock
+        users = usernames.map { User(id: "uid\($0)", username: $0) } + [bot]
+        for name in channelNames {
+            channels.append(Channel(id: "cid\(name)", teamID: teamID, name: name, displayName: name, type: "O", header: "", memberIDs: users.map(\.id)))
+        }
+    }
+
+    // MARK: What tests set up and read
+
+    /// From the `afterCalls + 1`-th call on, every call is refused for `window` seconds.
+    func throttle(afterCalls: Int, window: TimeInterval) {
+        throttledAfter = afterCalls
+        throttleWindow = window
+    }
+
+    func channel(named name: String) -> Channel? { channels.first { $0.name == name } }
+
+    func posts(in channelName: String) -> [Post] {
+        guard let channel = channel(named: channelName) else { return [] }
+        return posts.filter { $0.channelID == channel.id }
+    }
+
+    func tooManyRequestsAnswers() -> Int { statuses.filter { $0 == 429 }.count }
+
+    /// The body Mattermost sends for `/incident <text>` (`shared/specs/mattermost`, form-encoded).
+    func slashCommandBody(_ text: String, user username: String, channel channelName: String, token: String?, triggerID: String = UUID().uuidString)
+        -> ByteBuffer
+    {
+        let user = users.first { $0.username == username }!
+        let channel = channel(named: channelName)!
+        var fields = [
+            ("channel_id", channel.id), ("channel_name", channel.name), ("command", "/incident"),
+            ("response_url", "http://localhost:8065/hooks/commands/xbrkb8p393gjpq5cawei7npije"), ("team_domain", "klaxon"),
+            ("team_id", teamID), ("text", text), ("trigger_id", triggerID), ("user_id", user.id), ("user_name", user.username),
+        ]
+        if let token { fields.append(("token", token)) }
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        let body = fields.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed)!)" }.joined(separator: "&")
+        return ByteBuffer(string: body)
+    }
+
+    // MARK: The HTTP side
+
+    nonisolated func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        let routes: [(HTTPRequest.Method, String, String)] = [
+            (.get, "users/me", "me"), (.get, "users/username/:username", "user"), (.post, "channels", "createChannel"),
+            (.get, "teams/:team/channels/name/:name", "channelByName"), (.post, "channels/direct", "direct"),
+            (.post, "channels/:channel/members", "addMember"), (.put, "channels/:channel/patch", "patch"),
+            (.post, "posts", "createPost"), (.get, "channels/:channel/posts", "channelPosts"),
+        ]
+        for (method, path, endpoint) in routes {
+            router.on(RouterPath("api/v4/\(path)"), method: method) { request, context -> Response in
+                let body = try await request.body.collect(upTo: 1 << 20)
+                let parameters = ["username", "team", "name", "channel"].reduce(into: [String: String]()) { result, key in
+                    result[key] = context.parameters.get(key)
+                }
+                return await self.answer(endpoint, request: request, parameters: parameters, body: body)
+            }
+        }
+        return router
+    }
+
+    private func answer(_ endpoint: String, request: Request, parameters: [String: String], body: ByteBuffer) -> Response {
+        let response = respond(endpoint, request: request, parameters: parameters, body: body)
+        statuses.append(Int(response.status.code))
+        return response
+    }
+
+    private func respond(_ endpoint: String, request: Request, parameters: [String: String], body: ByteBuffer) -> Response {
+        guard request.headers[.authorization] == "Bearer \(botToken)" else {
+            return failure("api.context.session_expired.app_error", "Invalid or expired session, please login again.", status: .unauthorized)
+        }
+        if let refusal = throttled() { return refusal }
+        switch endpoint {
+        case "me":
+            return userJSON(bot)
+        case "user":
+            guard let user = users.first(where: { $0.username == parameters["username"] }) else {
+                return failure("app.user.missing_account.const", "Unable to find the user.", status: .notFound)
+            }
+            return userJSON(user)
+        case "createChannel":
+            return createChannel(FakeJSON.object(body) ?? [:])
+        case "channelByName":
+            guard let channel = channels.first(where: { $0.teamID == parameters["team"] && $0.name == parameters["name"] }) else {
+                return failure("app.channel.get_by_name.missing.app_error", "Channel does not exist.", status: .notFound)
+            }
+            return channelJSON(channel)
+        case "direct":
+            return direct(FakeJSON.value(body) as? [String] ?? [])
+        case "addMember":
+            guard let index = channels.firstIndex(where: { $0.id == parameters["channel"] }) else {
+                return failure("app.channel.get.existing.app_error", "Unable to find the existing channel.", status: .notFound)
+            }
+            guard let userID = FakeJSON.object(body)?["user_id"] as? String, users.contains(where: { $0.id == userID }) else {
+                return failure("api.context.invalid_body_param.app_error", "Invalid or missing user_id in request body.", status: .badRequest)
+            }
+            if !channels[index].memberIDs.contains(userID) { channels[index].memberIDs.append(userID) }
+            return FakeJSON.response(["channel_id": channels[index].id, "user_id": userID, "roles": "channel_user"], status: .created)
+        case "patch":
+            guard let index = channels.firstIndex(where: { $0.id == parameters["channel"] }) else {
+                return failure("app.channel.get.existing.app_error", "Unable to find the existing channel.", status: .notFound)
+            }
+            if let header = FakeJSON.object(body)?["header"] as? String { channels[index].header = header }
+            return channelJSON(channels[index])
+        case "createPost":
+            return createPost(FakeJSON.object(body) ?? [:])
+        case "channelPosts":
+            let since = request.uri.queryParameters.get("since").flatMap { Double($0) }.map { Date(timeIntervalSince1970: $0 / 1000) } ?? .distantPast
+            let matching = posts.filter { $0.channelID == parameters["channel"] && $0.createAt >= since }
+            return FakeJSON.response([
+                "order": matching.reversed().map(\.id),
+                "posts": Dictionary(uniqueKeysWithValues: matching.map { ($0.id, postJSON($0)) }),
+            ])
+        default:
+            return failure("api.context.404.app_error", "Sorry, we could not find the page.", status: .notFound)
+        }
+    }
+
+    private func throttled() -> Response? {
+        let now = clock.now()
+        if let until = throttledUntil {
+            if now < until { return tooManyRequests(until: until) }
+            throttledUntil = nil
+            throttledAfter = nil
+            return nil
+        }
+        guard let after = throttledAfter else { return nil }
+        if after > 0 {
+            throttledAfter = after - 1
+            return nil
+        }
+        let until = now.addingTimeInterval(throttleWindow)
+        throttledUntil = until
+        return tooManyRequests(until: until)
+    }
+
+    private func tooManyRequests(until: Date) -> Response {
+        var headers = HTTPFields()
+        headers[HTTPField.Name("X-Ratelimit-Limit")!] = "10"
+        headers[HTTPField.Name("X-Ratelimit-Remaining")!] = "0"
+        headers[HTTPField.Name("X-Ratelimit-Reset")!] = "\(Int(until.timeIntervalSince(clock.now()).rounded(.up)))"
+        headers[.contentType] = "text/plain; charset=utf-8"
+        return Response(status: .tooManyRequests, headers: headers, body: .init(byteBuffer: ByteBuffer(string: "limit exceeded\n")))
+    }
+
+    private func createChannel(_ json: [String: Any]) -> Response {
+        guard let teamID = json["team_id"] as? String, teamID == self.teamID else {
+            return failure("api.context.invalid_body_param.app_error", "Invalid or missing team_id in request body.", status: .badRequest)
+        }
+        guard let name = json["name"] as? String, !name.isEmpty, name.count <= 64,
+            name.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-" || $0 == "_") })
+        else {
+            return failure("model.channel.is_valid.name.app_error", "Invalid channel name.", status: .badRequest)
+        }
+        guard let displayName = json["display_name"] as? String, !displayName.isEmpty else {
+            return failure("model.channel.is_valid.display_name.app_error", "Invalid display name.", status: .badRequest)
+        }
+        guard let type = json["type"] as? String, type == "O" || type == "P" else {
+            return failure("model.channel.is_valid.type.app_error", "Invalid type.", status: .badRequest)
+        }
+        guard !channels.contains(where: { $0.teamID == teamID && $0.name == name }) else {
+            return failure("store.sql_channel.save_channel.exists.app_error", "A channel with that name already exists on the same team.", status: .badRequest)
+        }
+        let channel = Channel(
+            id: newID("channel"), teamID: teamID, name: name, displayName: displayName, type: type, header: json["header"] as? String ?? "", memberIDs: [bot.id]
+        )
+        channels.append(channel)
+        return channelJSON(channel, status: .created)
+    }
+
+    private func direct(_ ids: [String]) -> Response {
+        guard ids.count == 2, ids.allSatisfy({ id in users.contains { $0.id == id } }) else {
+            return failure("api.context.invalid_body_param.app_error", "Invalid or missing user_ids in request body.", status: .badRequest)
+        }
+        let name = ids.sorted().joined(separator: "__")
+        if let existing = channels.first(where: { $0.name == name }) { return channelJSON(existing, status: .created) }
+        let channel = Channel(id: newID("dm"), teamID: "", name: name, displayName: "", type: "D", header: "", memberIDs: ids)
+        channels.append(channel)
+        return channelJSON(channel, status: .created)
+    }
+
+    private func createPost(_ json: [String: Any]) -> Response {
+        guard let channelID = json["channel_id"] as? String, channels.contains(where: { $0.id == channelID }) else {
+            return failure("api.context.invalid_body_param.app_error", "Invalid or missing channel_id in request body.", status: .badRequest)
+        }
+        guard let message = json["message"] as? String, !message.isEmpty else {
+            return failure("api.context.invalid_body_param.app_error", "Invalid or missing message in request body.", status: .badRequest)
+        }
+        let rootID = (json["root_id"] as? String).flatMap { $0.isEmpty ? nil : $0 }
+        if let rootID, !posts.contains(where: { $0.id == rootID && $0.channelID == channelID }) {
+            return failure("api.post.create_post.root_id.app_error", "Invalid RootId parameter.", status: .badRequest)
+        }
+        let props = (json["props"] as? [String: Any] ?? [:]).compactMapValues { $0 as? String }
+        let post = Post(id: newID("post"), channelID: channelID, message: message, rootID: rootID, props: props, createAt: clock.now())
+        posts.append(post)
+        return FakeJSON.response(postJSON(post), status: .created)
+    }
+
+    // MARK: JSON
+
+    private func userJSON(_ user: User) -> Response {
+        FakeJSON.response(["id": user.id, "username": user.username, "roles": "system_user"])
+    }
+
+    private func channelJSON(_ channel: Channel, status: HTTPResponse.Status = .ok) -> Response {
+        FakeJSON.response(
+            [
+                "id": channel.id, "team_id": channel.teamID, "name": channel.name, "display_name": channel.displayName,
+                "type": channel.type, "header": channel.header, "purpose": "",
+            ], status: status)
+    }
+
+    private func postJSON(_ post: Post) -> [String: Any] {
+        [
+            "id": post.id, "channel_id": post.channelID, "message": post.message, "root_id": post.rootID ?? "",
+            "user_id": bot.id, "create_at": Int64(post.createAt.timeIntervalSince1970 * 1000),
+            "props": post.props.merging(["from_bot": "true"]) { own, _ in own },
+        ]
+    }
+
+    private func failure(_ id: String, _ message: String, status: HTTPResponse.Status) -> Response {
+        FakeJSON.response(
+            ["id": id, "message": message, "detailed_error": "", "request_id": "req\(nextNumber)", "status_code": Int(status.code)],
+            status: status)
+    }
+
+    private func newID(_ prefix: String) -> String {
+        nextNumber += 1
+        return "\(prefix)\(nextNumber)"
+    }
+}

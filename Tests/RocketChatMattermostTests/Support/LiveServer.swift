@@ -1,0 +1,43 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+
+/// Runs a router on 127.0.0.1, port 0, over real HTTP while `body` runs, and hands it the base URL.
+func withLiveServer<Value: Sendable>(
+    _ router: Router<BasicRequestContext>, _ body: @Sendable (String) async throws -> Value
+) async throws -> Value {
+    let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: quietLogger)
+    return try await app.test(.live) { client in
+        try await body("http://127.0.0.1:\(client.port!)")
+    }
+}
+
+/// Tests keep their output to test results.
+let quietLogger = Logger(label: "klaxon.tests", factory: { _ in SwiftLogNoOpLogHandler() })
+
+/// Reading and writing JSON in the fake servers, with `JSONSerialization` so they check field names
+/// themselves instead of sharing Klaxon's `Codable` types.
+enum FakeJSON {
+    static func object(_ buffer: ByteBuffer) -> [String: Any]? {
+        (try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView))) as? [String: Any]
+    }
+
+    static func value(_ buffer: ByteBuffer) -> Any? {
+        try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView))
+    }
+
+    static func response(_ object: Any, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        var fields = headers
+        fields[.contentType] = "application/json"
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// ISO 8601 with milliseconds, as Rocket.Chat writes dates.
+func isoMilliseconds(_ date: Date) -> String {
+    date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+}

@@ -1,0 +1,112 @@
+import Foundation
+import IncidentCore
+import Platforms
+import Server
+import Storage
+import Testing
+
+@Suite("Slack payloads and markup")
+struct MessageFormatTests {
+    @Test func slackMarkupKeepsMentionsAndEscapesTheRest() {
+        #expect(SlackMarkup.render("<@U0ALICE> declared it in <#room>", roomLink: "<#C123>") == "<@U0ALICE> declared it in <#C123>")
+        #expect(SlackMarkup.render("5xx > 10% & rising on <api>", roomLink: nil) == "5xx &gt; 10% &amp; rising on &lt;api&gt;")
+        #expect(SlackMarkup.render("/incident update <what changed>", roomLink: nil) == "/incident update &lt;what changed&gt;")
+        #expect(SlackMarkup.render("ping <!here> and <!subteam^S123> see <https://x.test/?a=1&b=2|the graph>", roomLink: nil)
+            == "ping <!here> and <!subteam^S123> see <https://x.test/?a=1&amp;b=2|the graph>")
+        #expect(SlackMarkup.render("a < b and <@U1|bob> and <#C9|ops>", roomLink: nil) == "a &lt; b and <@U1|bob> and <#C9|ops>")
+        #expect(SlackMarkup.render("unclosed <@U1", roomLink: nil) == "unclosed &lt;@U1")
+        #expect(SlackMarkup.render("Follow it in <#room>.", roomLink: nil) == "Follow it in the incident channel.")
+        #expect(SlackMarkup.roomLink(for: Conversation(platform: .slack, channelID: "C1", threadID: "1.2")) == "the incident thread")
+        #expect(SlackMarkup.truncate("abcdef", to: 4) == "abc…")
+    }
+
+    @Test func blocksCarryButtonsWithActionIDsAndCommands() throws {
+        let buttons = [
+            MessageButton(action: "ack", label: "Acknowledge", command: "ack INC-7", style: "primary"),
+            MessageButton(action: "take-ic", label: "I'm the IC", command: "role INC-7 ic", style: "weird"),
+        ]
+        let encoded = try JSONEncoder().encode(SlackBlocks.message(text: "*hi*", buttons: buttons))
+        let blocks = try #require(try JSONSerialization.jsonObject(with: encoded) as? [[String: Any]])
+        #expect(blocks.count == 2)
+        #expect(blocks[0]["type"] as? String == "section")
+        #expect((blocks[0]["text"] as? [String: String]) == ["type": "mrkdwn", "text": "*hi*"])
+        let elements = try #require(blocks[1]["elements"] as? [[String: Any]])
+        #expect(elements.map { $0["action_id"] as? String } == ["ack", "take-ic"])
+        #expect(elements.map { $0["value"] as? String } == ["ack INC-7", "role INC-7 ic"])
+        // Slack knows only `primary` and `danger`.
+        #expect(elements[0]["style"] as? String == "primary")
+        #expect(elements[1]["style"] == nil)
+        #expect(try JSONEncoder().encode(SlackBlocks.message(text: "x", buttons: [])).count > 0)
+        #expect(SlackBlocks.message(text: String(repeating: "a", count: 4000), buttons: []).count == 1)
+    }
+
+    @Test func formBodiesAsSlackSendsThem() throws {
+        let bolt = FormBody(string: try Fixture.sample("slash_command.form-body.bolt-python.txt"))
+        let command = try #require(SlackSlashCommand(fields: bolt.fields))
+        #expect(command.command == "/hello-world")
+        #expect(command.text == "Hi")
+        #expect(command.userID == "W111")
+        #expect(command.userName == "primary-owner")
+        #expect(command.channelID == "C111")
+        #expect(command.responseURL == "https://hooks.slack.com/commands/T111/111/xxxxx")
+        #expect(bolt["enterprise_name"] == "Org Name")
+
+        // The docs' example leaves `/` and `:` unescaped and writes a space as %20.
+        let docs = FormBody(string: try Fixture.sample("slash_command.form-body.docs-slack-dev-example.txt"))
+        #expect(docs["command"] == "/weather")
+        #expect(docs["enterprise_name"] == "Globular Construct Inc")
+        #expect(SlackSlashCommand(fields: docs.fields)?.triggerID == "13345224609.738474920.8088930838d88f008e0")
+        #expect(SlackSlashCommand(fields: ["user_id": "U1"]) == nil)
+
+        let encoded = FormBody.encode([("text", "declare sev1 a+b & c=d / é")])
+        #expect(FormBody(string: encoded)["text"] == "declare sev1 a+b & c=d / é")
+    }
+
+    @Test func interactionPayloadsDecode() throws {
+        let form = FormBody(string: try Fixture.sample("interaction_block_actions.form-body.bolt-python.txt"))
+        let actions = try JSONDecoder().decode(SlackInteraction.self, from: Data(try #require(form["payload"]).utf8))
+        #expect(actions.type == "block_actions")
+        #expect(actions.user.id == "W111")
+        #expect(actions.triggerID == "111.222.valid")
+        #expect(actions.container?.channelID == "C111")
+        #expect(actions.actions?.first?.actionID == "a")
+        #expect(actions.actions?.first?.value == "click_me_123")
+
+        let submission = try JSONDecoder().decode(SlackInteraction.self, from: Data(try Fixture.sample("interaction_view_submission.payload.bolt-python.json").utf8))
+        #expect(submission.type == "view_submission")
+        #expect(submission.view?.callbackID == "view-id")
+        #expect(submission.view?.privateMetadata == "This is for you!")
+        #expect(submission.view?.state?.values["hspI"]?["maBWU"]?.value == "test")
+
+        // The large modal envelope from python-slack-sdk's Socket Mode tests.
+        let large = Data(try Fixture.sample("socket_mode_envelope_interactive__block_actions_LARGE_modal.python-slack-sdk.json").utf8)
+        let frame = try JSONDecoder().decode(SlackSocketFrame.self, from: large)
+        #expect(frame.type == "interactive")
+        let payload = try JSONDecoder().decode(SlackSocketEnvelope<SlackInteraction>.self, from: large).payload
+        #expect(payload.type == "block_actions")
+    }
+
+    @Test func socketFramesDecode() throws {
+        let hello = try JSONDecoder().decode(SlackSocketFrame.self, from: Data(try Fixture.sample("socket_mode_hello.python-slack-sdk.json").utf8))
+        #expect(hello.type == "hello")
+        for (file, reason) in [("socket_mode_disconnect_warning.docs-slack-dev.json", "warning"),
+                               ("socket_mode_disconnect_refresh_requested.docs-slack-dev.json", "refresh_requested"),
+                               ("socket_mode_disconnect_link_disabled.docs-slack-dev.json", "link_disabled"),
+                               ("socket_mode_disconnect.python-slack-sdk.json", "too_many_websockets")] {
+            let frame = try JSONDecoder().decode(SlackSocketFrame.self, from: Data(try Fixture.sample(file).utf8))
+            #expect(frame.type == "disconnect")
+            #expect(frame.reason == reason)
+        }
+        let slash = Data(try Fixture.sample("socket_mode_envelope_slash_commands.python-slack-sdk.json").utf8)
+        let envelope = try JSONDecoder().decode(SlackSocketFrame.self, from: slash)
+        #expect(envelope.envelopeID == "1d3c79ab-0ffb-41f3-a080-d19e85f53649")
+        #expect(envelope.acceptsResponsePayload == true)
+        let fields = SlackFieldValue.fields(try JSONDecoder().decode(SlackSocketEnvelope<[String: SlackFieldValue]>.self, from: slash).payload)
+        #expect(SlackSlashCommand(fields: fields)?.command == "/hello-socket-mode")
+        let events = Data(try Fixture.sample("socket_mode_envelope_events_api__event_callback.python-slack-sdk.json").utf8)
+        #expect(try JSONDecoder().decode(SlackSocketFrame.self, from: events).retryAttempt == 0)
+        let callback = try JSONDecoder().decode(SlackSocketEnvelope<SlackEventEnvelope>.self, from: events).payload
+        #expect(callback.eventID == "Ev111")
+        #expect(callback.event?.type == "app_mention")
+    }
+}

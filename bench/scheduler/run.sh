@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The scheduler benchmark of issue 4 (see bench/README.md). Builds SchedulerBench in release mode and runs
+# its phases on one SQLite file: seed 100,000 open incidents with live timers, then measure a restart,
+# idle CPU, and firing lateness at the rate the outbox sustains.
+#
+#   bench/scheduler/run.sh [incidents] [lateness-timers]
+#
+# KLAXON_PACKAGE_DIR: the package to build (default: this repository); KLAXON_SCRATCH_PATH: its build
+# directory (default: SwiftPM's). BENCH_DIR: where the database goes (default: a fresh directory under
+# /tmp, removed afterwards).
+set -euo pipefail
+
+incidents="${1:-100000}"
+timers="${2:-5000}"
+package="${KLAXON_PACKAGE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}"
+workdir="${BENCH_DIR:-$(mktemp -d /tmp/klaxon-bench.XXXXXX)}"
+cleanup() { [ -z "${BENCH_DIR:-}" ] && rm -rf "$workdir"; }
+trap cleanup EXIT
+
+build=(swift build -c release --package-path "$package")
+[ -n "${KLAXON_SCRATCH_PATH:-}" ] && build+=(--scratch-path "$KLAXON_SCRATCH_PATH")
+echo "building SchedulerBench (release) in $package"
+"${build[@]}" --product SchedulerBench >/dev/null
+bench="$("${build[@]}" --show-bin-path)/SchedulerBench"
+
+echo "machine: $(uname -srm), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/ {print $2}') GiB RAM"
+echo "disk:    $(df -hT "$workdir" | awk 'NR==2 {print $2 " on " $1}')"
+echo
+
+db="$workdir/bench.sqlite"
+"$bench" seed "$db" "$incidents"
+# The cost of a restart without any timers, to subtract from the one with 100,000 incidents.
+"$bench" seed "$workdir/empty.sqlite" 0 >/dev/null
+echo "(empty store)"; "$bench" resume "$workdir/empty.sqlite"
+echo "($incidents incidents)"; "$bench" resume "$db"
+"$bench" idle "$db" 10
+"$bench" lateness "$db" "$timers"

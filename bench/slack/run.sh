@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Load benchmark of Slack's inbound path (issue 3): signed `/incident declare` and `update` slash commands
+# against POST /slack/commands of a release build, with the Web API pointed at a local fake
+# (fake_slack.py), so the outbox delivers everything it is given while the load runs. Prints requests/s,
+# latency percentiles (from each request's due time, open loop) and the daemon's peak RSS.
+#
+#   bench/slack/run.sh                                  # 1,000 requests/s for 20 s over 32 connections
+#   RATE=2000 DURATION=60 CONNECTIONS=64 bench/slack/run.sh
+#
+# Bounded: DURATION seconds at RATE, loopback only. KLAXON_PACKAGE_DIR: the package to build (default:
+# this repository); KLAXON_SCRATCH_PATH: its build directory (default: SwiftPM's).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+repository="$(cd "$here/../.." && pwd)"
+package="${KLAXON_PACKAGE_DIR:-$repository}"
+export PATH="/opt/swift/usr/bin:$PATH"
+RATE=${RATE:-1000}
+DURATION=${DURATION:-20}
+CONNECTIONS=${CONNECTIONS:-32}
+SEEDED=${SEEDED:-200}
+MODE=${MODE:-channel}
+MIX=${MIX:-commands}
+
+build=(swift build -c release --package-path "$package")
+[ -n "${KLAXON_SCRATCH_PATH:-}" ] && build+=(--scratch-path "$KLAXON_SCRATCH_PATH")
+echo "== building klaxon (release)"
+"${build[@]}" --product klaxon 2>&1 | tail -1
+bin="$("${build[@]}" --show-bin-path)/klaxon"
+
+work=$(mktemp -d /tmp/klaxon-slack-bench.XXXXXX)
+cleanup() {
+  kill "${daemon:-0}" "${fake:-0}" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+fake_port=$(free_port)
+port=$(free_port)
+python3 "$here/fake_slack.py" "$fake_port" &
+fake=$!
+
+# The shipped config with Slack on, the store in the temp dir, and logging quiet (log I/O would dominate).
+secret="bench-signing-secret-$(date +%s)"
+python3 - "$repository/bot-config.json" "$work" "$fake_port" "$MODE" > "$work/bot-config.json" <<'PY'
+import json, sys
+path, work, fake_port, mode = sys.argv[1:]
+config = json.load(open(path))
+config["storage"]["sqlite"]["path"] = work + "/klaxon.sqlite"
+config["logging"]["level"] = "warning"
+config["incidents"]["mode"] = mode
+config["platforms"]["slack"] = {
+    "signingSecret": "${SLACK_SIGNING_SECRET}", "botToken": "${SLACK_BOT_TOKEN}",
+    "apiBaseURL": "http://127.0.0.1:%s/api" % fake_port, "announceChannel": "C0ANNOUNCE",
+}
+print(json.dumps(config, indent=2))
+PY
+SLACK_SIGNING_SECRET="$secret" SLACK_BOT_TOKEN="xoxb-bench" "$bin" serve --config "$work/bot-config.json" --port "$port" > "$work/daemon.log" 2>&1 &
+daemon=$!
+for _ in $(seq 1 100); do
+  curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null && break
+  sleep 0.1
+done
+curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" || { cat "$work/daemon.log"; exit 1; }
+
+echo "== machine: $(uname -srm), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "== load: ${RATE} requests/s for ${DURATION}s over ${CONNECTIONS} connections, declare:update = 1:3, ${MODE} mode, ${SEEDED} incidents seeded"
+python3 "$here/load.py" --url "http://127.0.0.1:$port" --secret "$secret" --rate "$RATE" --duration "$DURATION" \
+  --connections "$CONNECTIONS" --seeded "$SEEDED" --mix "$MIX" | tee "$work/load.txt"
+
+rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$daemon/status")
+echo "== daemon peak RSS: $((rss_kb / 1024)) MiB"
+echo "== Web API calls the outbox made during the run: $(curl -fsS "http://127.0.0.1:$fake_port/stats")"
+echo "== $(curl -fsS "http://127.0.0.1:$port/metrics" | grep '^klaxon_outbox_depth' || echo 'outbox depth: n/a')"
+kill -TERM "$daemon"
+wait "$daemon" || true
