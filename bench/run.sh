@@ -15,7 +15,7 @@ if ! command -v wrk >/dev/null 2>&1; then
 fi
 
 echo "== building release"
-swift build -c release --product klaxon 2>&1 | tail -1
+swift build -c release --static-swift-stdlib --product klaxon 2>&1 | tail -1   # the same build as .ci/run and the Dockerfile
 bin="$(swift build -c release --show-bin-path)/klaxon"
 
 work=$(mktemp -d)
