@@ -14,7 +14,7 @@ private let repositoryRoot = URL(fileURLWithPath: #filePath).resolvingSymlinksIn
 /// Values for the `${VAR}` references the cases use. The secrets are long enough to be scrubbed.
 private let testEnvironment = [
     "SLACK_SIGNING_SECRET": "signing-secret-0123456789abcdef",
-    "SLACK_BOT_TOKEN": "xoxb-bot-token-0123456789",
+    "SLACK_BOT_TOKEN": "test-bot-token-0123456789",
     "ROCKETCHAT_AUTH_TOKEN": "rc-auth-token-0123456789",
     "MATTERMOST_BOT_TOKEN": "mm-bot-token-0123456789",
     "MATTERMOST_COMMAND_TOKEN": "mm-command-token-0123456789",
@@ -504,7 +504,7 @@ private let problemCases: [ProblemCase] = [
         let config = try loadedConfig(#"{"platforms": {"slack": \#(slackSection)}, "severities": [{"id": "sev1", "name": "Critical"}]}"#)
         #expect(config.platforms.enabled == [.slack])
         let slack = try #require(config.platforms.slack)
-        #expect(slack.botToken.exposedValue == "xoxb-bot-token-0123456789")
+        #expect(slack.botToken.exposedValue == "test-bot-token-0123456789")
         #expect(slack.apiBaseURL == "https://slack.com/api")
         #expect(slack.appToken == nil)
         #expect(slack.announceChannel == "C0INCIDENTS")
@@ -615,7 +615,7 @@ private let problemCases: [ProblemCase] = [
 // MARK: - Secrets
 
 @Suite struct ConfigSecretTests {
-    private let literalToken = "xoxb-literal-token-written-in-the-file"
+    private let literalToken = "literal-token-written-in-the-file"
 
     @Test func secretsNeverAppearInProblems() {
         let json = #"""
@@ -641,12 +641,12 @@ private let problemCases: [ProblemCase] = [
 
     @Test func secretsNeverAppearInTheConfigsDescription() throws {
         let json = #"""
-            {"platforms": {"slack": {"signingSecret": "${SLACK_SIGNING_SECRET}", "botToken": "\#(literalToken)", "appToken": "xapp-app-token-0123456789", "announceChannel": "C0"},
+            {"platforms": {"slack": {"signingSecret": "${SLACK_SIGNING_SECRET}", "botToken": "\#(literalToken)", "appToken": "app-level-token-0123456789", "announceChannel": "C0"},
                            "rocketchat": \#(rocketChatSection), "mattermost": \#(mattermostSection)},
              "severities": [{"id": "sev1", "name": "Critical"}]}
             """#
         let config = try loadedConfig(json)
-        let secrets = [literalToken, "xapp-app-token-0123456789"] + testEnvironment.values.filter { !$0.isEmpty }
+        let secrets = [literalToken, "app-level-token-0123456789"] + testEnvironment.values.filter { !$0.isEmpty }
         for text in [String(describing: config), String(reflecting: config), "\(config.platforms)"] {
             #expect(text.contains("<secret>"))
             for secret in secrets {

@@ -14,8 +14,8 @@ import Synchronization
 /// WebSockets. It records every call, and a test can make any method fail the next few times: HTTP 429
 /// with `Retry-After`, HTTP 500, a slow answer, or a Slack error such as `name_taken`.
 final class FakeSlack: Sendable {
-    static let botToken = "xoxb-fake-bot-token"
-    static let appToken = "xapp-fake-app-token"
+    static let botToken = "xoxb-fake"
+    static let appToken = "xapp-fake"
     static let botUserID = "UKLAXON"
     static let announceChannelID = "C0ANNOUNCE"
     static let announceChannelName = "incidents"
