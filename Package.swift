@@ -165,6 +165,9 @@ let package = Package(
             name: "SchedulerTests",
             dependencies: ["IncidentCore", "Storage", "Platforms", "Scheduler", "Server", "KlaxonTestSupport",
                            .product(name: "Logging", package: "swift-log"),
+                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "HTTPTypes", package: "swift-http-types"),
+                           .product(name: "Crypto", package: "swift-crypto"),
                            .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle")],
             swiftSettings: swiftSettings
         ),

@@ -27,6 +27,7 @@ public struct OutboxSender: Service {
 
     private let store: any IncidentStore
     private let platforms: [PlatformKind: any ChatPlatform]
+    private let pager: PagerWebhookClient?
     private let clock: any WallClock
     private let doorbell: Doorbell
     private let settings: Settings
@@ -36,12 +37,13 @@ public struct OutboxSender: Service {
     private let failed: Counter
 
     public init(
-        store: any IncidentStore, platforms: [any ChatPlatform], clock: any WallClock, doorbell: Doorbell,
+        store: any IncidentStore, platforms: [any ChatPlatform], pager: PagerWebhookClient? = nil, clock: any WallClock, doorbell: Doorbell,
         settings: Settings = Settings(), owner: String = "sender-\(UUID().uuidString.prefix(8))", logger: Logger,
         metrics: any MetricsFactory = MetricsSystem.factory
     ) {
         self.store = store
         self.platforms = Dictionary(platforms.map { ($0.kind, $0) }, uniquingKeysWith: { first, _ in first })
+        self.pager = pager
         self.clock = clock
         self.doorbell = doorbell
         self.settings = settings
@@ -92,6 +94,10 @@ public struct OutboxSender: Service {
     private func deliver(_ message: OutboxMessage) async {
         var metadata: Logger.Metadata = ["outbox_id": "\(message.id)", "platform": "\(message.platform)", "action": "\(message.action.kind)"]
         if let id = message.incidentID { metadata["incident"] = "\(id)" }
+        if case .pagerWebhook(let notice) = message.action {
+            await deliver(notice, of: message, metadata: metadata)
+            return
+        }
         guard let platform = platforms[message.platform] else {
             await settle(message, failure: .permanent("platform \(message.platform) is not enabled in bot-config.json"), metadata: metadata)
             return
@@ -102,6 +108,26 @@ public struct OutboxSender: Service {
             if let room = delivery.room, let id = message.incidentID {
                 try await store.setRoom(room, for: id)
             }
+            try await store.markDelivered(message.id, platformMessageID: delivery.platformMessageID, at: clock.now())
+            delivered.increment()
+            logger.debug("delivered", metadata: metadata)
+        } catch let failure as DeliveryFailure {
+            await settle(message, failure: failure, metadata: metadata)
+        } catch {
+            await settle(message, failure: .transient("\(error)"), metadata: metadata)
+        }
+    }
+
+    /// Pager notices go to the webhook client whatever the message's platform.
+    private func deliver(_ notice: PagerNotice, of message: OutboxMessage, metadata: Logger.Metadata) async {
+        var metadata = metadata
+        metadata["webhook"] = "\(notice.webhook)"
+        guard let pager else {
+            await settle(message, failure: .permanent("no pager webhook client: paging.webhooks is empty"), metadata: metadata)
+            return
+        }
+        do {
+            let delivery = try await pager.deliver(notice, outboxID: message.id)
             try await store.markDelivered(message.id, platformMessageID: delivery.platformMessageID, at: clock.now())
             delivered.increment()
             logger.debug("delivered", metadata: metadata)

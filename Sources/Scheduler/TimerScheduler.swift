@@ -67,7 +67,8 @@ public struct TimerScheduler: Service {
                 logger.error("could not read the next timer", metadata: ["error": "\(error)"])
                 due = now.addingTimeInterval(1)
             }
-            let wake = [due, engine.nextHandoff(after: now), recheck].compactMap { $0 }.min() ?? recheck
+            let overrides = (try? await overridesAroundNow(now)) ?? [:]
+            let wake = [due, engine.nextHandoff(after: now, overrides: overrides), recheck].compactMap { $0 }.min() ?? recheck
             await cancelWhenGracefulShutdown {
                 await doorbell.wait(until: wake, clock: clock)
             }
@@ -104,7 +105,14 @@ public struct TimerScheduler: Service {
     public func announceHandoffs() async -> Int {
         let now = clock.now()
         var announced = 0
-        for handoff in engine.latestHandoffs(at: now) where !knownHandoffs.contains(handoff) {
+        let overrides: [String: [OnCallOverride]]
+        do {
+            overrides = try await overridesAroundNow(now)
+        } catch {
+            logger.error("could not read on-call overrides; will retry", metadata: ["error": "\(error)"])
+            return 0
+        }
+        for handoff in engine.latestHandoffs(at: now, overrides: overrides) where !knownHandoffs.contains(handoff) {
             let metadata: Logger.Metadata = ["rotation": "\(handoff.rotationID)", "handoff": "\(handoff.at)"]
             do {
                 let last = try await store.lastHandoff(rotation: handoff.rotationID)
@@ -113,8 +121,8 @@ public struct TimerScheduler: Service {
                     continue
                 }
                 let isFirst = last == nil
-                let overrides = try await store.overrides(rotation: handoff.rotationID, activeAt: handoff.at)
-                try await store.commit(engine.handoffChanges(handoff, overrides: overrides, now: now, announce: !isFirst))
+                let changes = engine.handoffChanges(handoff, overrides: overrides[handoff.rotationID] ?? [], now: now, announce: !isFirst)
+                try await store.commit(changes)
                 knownHandoffs.insert(handoff)
                 if !isFirst {
                     announced += 1
@@ -129,6 +137,18 @@ public struct TimerScheduler: Service {
         }
         if announced > 0 { outboxBell.ring() }
         return announced
+    }
+
+    /// Per rotation, the overrides that end after its current regular shift began: enough to tell the
+    /// latest and the next moment its on-call person changes.
+    private func overridesAroundNow(_ now: Date) async throws -> [String: [OnCallOverride]] {
+        var result: [String: [OnCallOverride]] = [:]
+        for rotation in engine.config.oncall.rotations {
+            let shiftStart = RotationSchedule(rotation: rotation).shift(at: now).start
+            let overrides = try await store.overrides(rotation: rotation.id, endingAfter: shiftStart)
+            if !overrides.isEmpty { result[rotation.id] = overrides }
+        }
+        return result
     }
 
     private func fire(_ timer: ScheduledTimer) async {

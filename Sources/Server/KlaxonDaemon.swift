@@ -58,7 +58,11 @@ public struct KlaxonDaemon: Sendable {
         }
         var settings = OutboxSender.Settings()
         settings.maxAttempts = config.outbox.maxAttempts
-        sender = OutboxSender(store: store, platforms: platforms, clock: clock, doorbell: outboxBell, settings: settings, logger: logger, metrics: metrics.factory)
+        let pager = config.paging.webhooks.isEmpty
+            ? nil : PagerWebhookClient(webhooks: config.paging.webhooks, httpClient: httpClient, clock: clock, logger: logger)
+        sender = OutboxSender(
+            store: store, platforms: platforms, pager: pager, clock: clock, doorbell: outboxBell, settings: settings, logger: logger,
+            metrics: metrics.factory)
         scheduler = TimerScheduler(store: store, engine: engine, clock: clock, doorbell: timerBell, outboxBell: outboxBell, logger: logger, metrics: metrics.factory)
     }
 

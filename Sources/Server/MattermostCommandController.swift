@@ -11,9 +11,13 @@ import Platforms
 /// 401 and nothing happens. The answer is `{response_type, text}` straight away: the command commits to
 /// the store, and everything slow (creating the channel, posting, paging) is the outbox's work, well
 /// within Mattermost's 3-second limit.
+///
+/// For `oncall`, whose reply shows clock times, the sender's Mattermost time zone is looked up first
+/// (`users`, a short deadline and a cache); without an answer the rotation's zone is used.
 struct MattermostCommandController: Sendable {
     let gateway: CommandGateway
     let commandToken: Secret
+    let users: MattermostUserLookup?
     let maxBodyBytes: Int
     let logger: Logger
 
@@ -29,7 +33,10 @@ struct MattermostCommandController: Sendable {
             guard let command = MattermostSlashCommand(form: form) else {
                 return Response.error("expected a Mattermost slash command (channel_id, user_id, user_name)", status: .badRequest)
             }
-            let context = CommandContext(platform: .mattermost, conversation: command.conversation, user: command.user, inboundKey: command.inboundKey)
+            var zone: String?
+            if command.isOnCall, let users { zone = await users.timeZone(ofUserID: command.userID) }
+            let context = CommandContext(
+                platform: .mattermost, conversation: command.conversation, user: command.user, userTimeZone: zone, inboundKey: command.inboundKey)
             let result = await gateway.handle(text: command.text, context: context)
             let visibility: CommandReply.Visibility = result.outcome == .duplicate ? .ephemeral : result.reply.visibility
             return try Response.json(

@@ -120,16 +120,39 @@ public struct RocketChatPoller: Service {
                 report.failedRooms.append(name)
             }
         }
+        let polled = Set(rooms.map(\.0.id))
+        let incidents: [Incident]
         do {
-            let polled = Set(rooms.map(\.0.id))
-            for incident in try await store.incidents(includeClosed: false, limit: 200) {
-                guard incident.platform == .rocketchat, let room = incident.room, room.threadID == nil, !polled.contains(room.channelID) else { continue }
-                rooms.append((RocketChatRoom(id: room.channelID, name: incident.channelName, type: "c"), .beginning))
-            }
+            incidents = try await store.incidents(includeClosed: false, limit: 200)
         } catch {
             logger.error("cannot list the open incidents to poll their channels", metadata: ["error": "\(error)"])
+            return rooms
+        }
+        for incident in incidents {
+            guard incident.platform == .rocketchat, let conversation = incident.room, conversation.threadID == nil,
+                !polled.contains(conversation.channelID)
+            else { continue }
+            do {
+                rooms.append((try await incidentRoom(id: conversation.channelID), .beginning))
+            } catch .rateLimited(let retryAfter) {
+                report.rateLimitedFor = max(report.rateLimitedFor ?? 0, retryAfter)
+                break
+            } catch {
+                logger.error("cannot find an incident's Rocket.Chat room to poll", metadata: ["room": "\(incident.channelName)", "error": "\(error)"])
+                report.failedRooms.append(incident.channelName)
+            }
         }
         return rooms
+    }
+
+    /// An incident's room with its kind: a public channel is read with `channels.history`, a private
+    /// group (`privateChannels`) with `groups.history`, and only the server knows which one an older
+    /// incident got, so it is asked once per room.
+    private func incidentRoom(id: String) async throws(ChatServerFailure) -> RocketChatRoom {
+        if let room = resolvedRooms[id: id] { return room }
+        let room = try await client.room(id: id)
+        resolvedRooms[id: id] = room
+        return room
     }
 
     private func poll(_ room: RocketChatRoom, startingAt start: Start, into report: inout Report) async throws(ChatServerFailure) {
@@ -215,13 +238,20 @@ public struct RocketChatPoller: Service {
     }
 }
 
-/// Room names resolved to rooms; a room's id does not change while the daemon runs.
+/// Room names, and the ids of incident rooms, resolved to rooms; neither a room's id nor its kind changes
+/// while the daemon runs.
 final class ResolvedRooms: Sendable {
     private let rooms = Mutex<[String: RocketChatRoom]>([:])
+    private let roomsByID = Mutex<[String: RocketChatRoom]>([:])
 
     subscript(name: String) -> RocketChatRoom? {
         get { rooms.withLock { $0[name] } }
         set { rooms.withLock { $0[name] = newValue } }
+    }
+
+    subscript(id id: String) -> RocketChatRoom? {
+        get { roomsByID.withLock { $0[id] } }
+        set { roomsByID.withLock { $0[id] = newValue } }
     }
 }
 

@@ -565,12 +565,24 @@ public actor SQLiteIncidentStore: IncidentStore {
                 "SELECT * FROM oncall_overrides WHERE rotation_id = ? AND starts_at <= ? AND ? < ends_at ORDER BY id",
                 [.text(rotation), at, at]
             )
-            .map { row in
-                OnCallOverride(
-                    rotationID: try row.text("rotation_id"), personID: try row.text("person_id"),
-                    start: try row.date("starts_at"), end: try row.date("ends_at"), createdBy: try row.text("created_by"))
-            }
+            .map(decodeOverride)
         }
+    }
+
+    public func overrides(rotation: String, endingAfter date: Date) async throws -> [OnCallOverride] {
+        try await exclusively {
+            try await execute(
+                "SELECT * FROM oncall_overrides WHERE rotation_id = ? AND ends_at > ? ORDER BY id",
+                [.text(rotation), SQLiteDates.value(date)]
+            )
+            .map(decodeOverride)
+        }
+    }
+
+    private func decodeOverride(_ row: SQLiteRow) throws -> OnCallOverride {
+        OnCallOverride(
+            rotationID: try row.text("rotation_id"), personID: try row.text("person_id"),
+            start: try row.date("starts_at"), end: try row.date("ends_at"), createdBy: try row.text("created_by"))
     }
 
     public func lastHandoff(rotation: String) async throws -> Date? {

@@ -203,7 +203,7 @@ private func setting(_ newValue: Any?, at steps: ArraySlice<PathStep>, in contai
     @Test func everyTopLevelPropertyOfTheModelIsInTheSchema() throws {
         let properties = try #require(try schema()["properties"] as? [String: Any])
         let modelProperties = propertyNames(of: KlaxonConfig(severities: []))
-        #expect(modelProperties.count == 10)
+        #expect(modelProperties.count == 11)
         for name in modelProperties {
             #expect(properties[name] != nil, "schema lacks \(name)")
         }
@@ -231,6 +231,8 @@ private func setting(_ newValue: Any?, at steps: ArraySlice<PathStep>, in contai
             (["oncall", "rotations", "[]"], RotationConfig(id: "r", members: [], period: .zero, handoff: Handoff(weekday: nil, hour: 0, minute: 0), timezone: "UTC")),
             (["oncall", "escalation", "[]"], EscalationStep(after: .zero, notify: [])),
             (["outbox"], OutboxConfig()),
+            (["paging"], PagingConfig()),
+            (["paging", "webhooks", "[]"], PagerWebhook(id: "w", url: "u", secret: secret)),
         ]
         #expect(try Set((node(["platforms"], in: schema)["properties"] as? [String: Any] ?? [:]).keys) == Set(PlatformKind.allCases.map(\.rawValue)))
         for section in sections {
@@ -273,7 +275,7 @@ struct ProblemCase: Sendable, CustomTestStringConvertible {
     }
 }
 
-private let knownTopLevelKeys = "server, storage, logging, platforms, incidents, severities, people, oncall, templates, outbox"
+private let knownTopLevelKeys = "server, storage, logging, platforms, incidents, severities, people, oncall, templates, outbox, paging"
 private let severityKeys = "id, aliases, name, description, updateEvery, ackWithin, page, reviewWithin, escalateAfter"
 private let templateList = "initialAlert, announcement, update, reminder, resolution, summary, page, escalation, review, postmortem"
 
@@ -351,7 +353,7 @@ private let problemCases: [ProblemCase] = [
     // People.
     .set("people.bob.slack", #""U0ALICE""#, #"people.bob.slack: "U0ALICE" is also the slack identity of people.alice"#),
     .set("people.alice.timezone", #""Nowhere/Atlantis""#, #"people.alice.timezone: "Nowhere/Atlantis" is not a known time zone"#),
-    .set("people.alice.email", #""alice@example.com""#, "people.alice.email: unknown key (known keys: name, slack, rocketchat, mattermost, console, timezone)"),
+    .set("people.alice.pager", #""555-0100""#, "people.alice.pager: unknown key (known keys: name, slack, rocketchat, mattermost, console, timezone, phone, email)"),
     .set("people.erin smith", "{}", #"people["erin smith"]: "erin smith" is not a valid person id (letters, digits, ".", "_" and "-", starting with a letter or digit)"#),
 
     // Rotations.
@@ -384,6 +386,18 @@ private let problemCases: [ProblemCase] = [
     .set("templates.banner", #""x""#, "templates.banner: unknown template (known templates: \(templateList))"),
     .set("templates.update", "42", "templates.update: expected a string, got 42"),
     .set("outbox.maxAttempts", "0", "outbox.maxAttempts: must be at least 1, got 0"),
+
+    // Pager webhooks.
+    .set("paging.webhooks", #"[{"id": "sms", "url": "ftp://pager.example.com", "secret": "s3cret-value"}]"#,
+         #"paging.webhooks[0].url: "ftp://pager.example.com" is not an http or https URL"#),
+    .set("paging.webhooks", #"[{"id": "sms", "url": "https://pager.example.com"}]"#, "paging.webhooks[0].secret: missing required field"),
+    .set("paging.webhooks", #"[{"id": "sms", "url": "https://pager.example.com", "secret": "s3cret-value", "severities": ["sev9"]}]"#,
+         #"paging.webhooks[0].severities[0]: unknown severity "sev9" (did you mean "sev1"?)"#),
+    .set("paging.webhooks", #"[{"id": "sms", "url": "https://pager.example.com", "secret": "s3cret-value", "events": ["paged"]}]"#,
+         #"paging.webhooks[0].events[0]: unknown event "paged"; use any of page, escalation, acknowledged, resolved"#),
+    .set("paging.webhooks", #"[{"id": "a", "url": "https://a.example.com", "secret": "s3cret-value"}, {"id": "a", "url": "https://b.example.com", "secret": "s3cret-value"}]"#,
+         #"paging.webhooks[1].id: "a" is also the id of paging.webhooks[0]; webhook ids must differ"#),
+    .set("paging.webhook", "[]", #"paging.webhook: unknown key (did you mean "webhooks"?)"#),
 
     // Environment references outside the platforms.
     .set("severities[0].updateEvery", #""${UPDATE_EVERY}""#, "severities[0].updateEvery: environment variable UPDATE_EVERY is not set"),
@@ -534,6 +548,26 @@ private let problemCases: [ProblemCase] = [
         #expect(rocketChat.triggers == ["!sev"])
         #expect(rocketChat.poll?.rooms == ["GENERAL", "ops"])
         #expect(rocketChat.poll?.every == TimeSpan(seconds: 5))
+    }
+
+    @Test func pagerWebhooksWithDefaultsAndFilters() throws {
+        let json = #"""
+            {"severities": [{"id": "sev1", "name": "Critical"}, {"id": "sev2", "name": "Major"}],
+             "people": {"alice": {"phone": "+15550100", "email": "alice@example.com"}},
+             "paging": {"webhooks": [
+                {"id": "sms", "url": "https://sms.example.com/hook", "secret": "${SLACK_SIGNING_SECRET}"},
+                {"id": "voice", "url": "http://voice.internal:8080/", "secret": "literal-voice-secret", "severities": ["sev1"],
+                 "events": ["page", "acknowledged", "resolved"]}]}}
+            """#
+        let config = try loadedConfig(json)
+        #expect(config.paging.webhooks.map(\.id) == ["sms", "voice"])
+        #expect(config.paging.webhooks[0].events == [.page, .escalation])
+        #expect(config.paging.webhooks[0].secret.exposedValue == "signing-secret-0123456789abcdef")
+        #expect(config.paging.webhooks(for: .page, severity: "sev2").map(\.id) == ["sms"])
+        #expect(config.paging.webhooks(for: .page, severity: "sev1").map(\.id) == ["sms", "voice"])
+        #expect(config.paging.webhooks(for: .resolved, severity: "sev1").map(\.id) == ["voice"])
+        #expect(config.people["alice"]?.phone == "+15550100")
+        #expect(config.people["alice"]?.email == "alice@example.com")
     }
 
     @Test func personConsoleIdentityDefaultsToTheirID() throws {

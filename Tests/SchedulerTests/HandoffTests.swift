@@ -137,4 +137,46 @@ struct HandoffTests {
         _ = await service.result
         try await klaxon.close()
     }
+
+    @Test("an override set from chat is announced when it starts and when it ends, once each, by the running service")
+    func overrideStartAndEnd() async throws {
+        let directory = try TemporaryDirectory("klaxon-override")
+        defer { directory.remove() }
+        // Monday 10:00 UTC, two hours into alice's primary shift.
+        let start = Self.handoff.addingTimeInterval(2 * 3600)
+        let clock = ManualClock(now: start)
+        let klaxon = try await TestDaemon.open(path: directory.file("klaxon.sqlite"), clock: clock)
+        var settings = TimerScheduler.Settings()
+        settings.idleRecheck = 30 * 86400
+        let scheduler = TimerScheduler(
+            store: klaxon.store, engine: klaxon.engine, clock: clock, doorbell: klaxon.daemon.timerBell,
+            outboxBell: klaxon.daemon.outboxBell, settings: settings, owner: "service", logger: quietLogger)
+        let service = Task { try await scheduler.run() }
+        #expect(try await eventually { try await klaxon.store.lastHandoff(rotation: "primary") != nil && clock.sleeperCount == 1 })
+
+        // Alice's zone is Europe/Berlin (people.alice.timezone), so 14:00 is 13:00 UTC.
+        await klaxon.run("oncall override @bob primary until 2025-12-01 14:00", as: "alice")
+        let end = start.addingTimeInterval(3 * 3600)
+        #expect(try await eventually { try await klaxon.store.lastHandoff(rotation: "primary") == start }, "override start not announced")
+        #expect(try await eventually { clock.sleeperCount == 1 })
+        await klaxon.sender.drainOnce()
+        var posted = try await Self.announcements(klaxon)
+        #expect(posted.count == 1)
+        #expect(posted.last?.text == "🔄 On-call override · primary: @bob is on call (set by @alice) from 2025-12-01 11:00 GMT+1 until 2025-12-01 14:00 GMT+1; next: @alice.", "\(posted.last?.text ?? "")")
+
+        clock.advance(to: end.addingTimeInterval(-1))
+        #expect(try await eventually { clock.sleeperCount == 1 })
+        #expect(try await klaxon.store.lastHandoff(rotation: "primary") == start, "announced before the override ended")
+        clock.advance(to: end)
+        #expect(try await eventually { try await klaxon.store.lastHandoff(rotation: "primary") == end }, "override end not announced")
+        #expect(try await eventually { clock.sleeperCount == 1 })
+        await klaxon.sender.drainOnce()
+        posted = try await Self.announcements(klaxon)
+        #expect(posted.count == 2)
+        #expect(posted.last?.text == "🔄 On-call override ended · primary: @alice is on call from 2025-12-01 14:00 GMT+1 until 2025-12-08 09:00 GMT+1; next: @bob.", "\(posted.last?.text ?? "")")
+        #expect(await klaxon.scheduler.announceHandoffs() == 0)
+        service.cancel()
+        _ = await service.result
+        try await klaxon.close()
+    }
 }

@@ -227,6 +227,8 @@ struct ChannelModeTests {
             #expect(slack.fake.calls("conversations.create").map { $0["name"] ?? "" } == [
                 "incident-2025-12-01-001", "incident-2025-12-01-001-2", "incident-2025-12-01-001-3",
             ])
+            // A first attempt cannot have made any of them, so nothing was looked up.
+            #expect(slack.fake.calls("users.conversations").isEmpty)
         }
     }
 

@@ -13,10 +13,15 @@ import Synchronization
 /// like Slack (`{"ok":false,"error":…}` with HTTP 200), interaction `response_url`s, and Socket Mode
 /// WebSockets. It records every call, and a test can make any method fail the next few times: HTTP 429
 /// with `Retry-After`, HTTP 500, a slow answer, or a Slack error such as `name_taken`.
+///
+/// Times Slack stamps itself (a channel's `created`) come from the real clock, as Slack's would: the
+/// daemon's manual clock is the daemon's, not the world's.
 final class FakeSlack: Sendable {
     static let botToken = "xoxb-fake"
     static let appToken = "xapp-fake"
     static let botUserID = "UKLAXON"
+    /// Whoever made the channels that were there before the test.
+    static let adminUserID = "U0ADMIN"
     static let announceChannelID = "C0ANNOUNCE"
     static let announceChannelName = "incidents"
 
@@ -43,6 +48,9 @@ final class FakeSlack: Sendable {
         var name: String
         var topic = ""
         var members: Set<String> = [FakeSlack.botUserID]
+        /// Who created it, and when (Unix seconds), as `conversations.create` and `users.conversations` say.
+        var creator = FakeSlack.adminUserID
+        var created = Int(Date().timeIntervalSince1970) - 86_400 * 365
     }
 
     /// What a method does instead of answering normally, the next time it is called.
@@ -76,6 +84,8 @@ final class FakeSlack: Sendable {
         var socketsConnected = 0
         var acks: [String] = []
         var pins: [(channel: String, ts: String)] = []
+        /// User id → the IANA zone `users.info` reports (nil: Slack knows the user but no zone).
+        var users: [String: String?] = [:]
         var port = 0
     }
 
@@ -145,9 +155,19 @@ final class FakeSlack: Sendable {
         state.withLock { $0.faults[method, default: []] += faults }
     }
 
-    /// Creates a channel as if someone had made it in Slack.
-    func addChannel(id: String, name: String) {
-        state.withLock { $0.channels[id] = Channel(id: id, name: name) }
+    /// Creates a channel as if someone had made it in Slack: by default a person, a year ago, with the bot
+    /// among its members (so `users.conversations` lists it).
+    func addChannel(id: String, name: String, creator: String = FakeSlack.adminUserID, created: Date? = nil) {
+        state.withLock { state in
+            var channel = Channel(id: id, name: name, creator: creator)
+            if let created { channel.created = Int(created.timeIntervalSince1970) }
+            state.channels[id] = channel
+        }
+    }
+
+    /// A workspace member `users.info` knows, with the zone set in their profile.
+    func addUser(_ id: String, timeZone: String?) {
+        state.withLock { $0.users[id] = .some(timeZone) }
     }
 
     // MARK: - Web API
@@ -222,8 +242,10 @@ final class FakeSlack: Sendable {
                 guard !state.channels.values.contains(where: { $0.name == name }) else { return fail("name_taken") }
                 let id = String(format: "C%04d", state.nextNumber)
                 state.nextNumber += 1
-                state.channels[id] = Channel(id: id, name: name)
-                return Self.json(["ok": true, "channel": ["id": id, "name": name]])
+                // The creator is the token's user: the bot.
+                let channel = Channel(id: id, name: name, creator: Self.botUserID, created: Int(Date().timeIntervalSince1970))
+                state.channels[id] = channel
+                return Self.json(["ok": true, "channel": Self.channelObject(channel)])
             case "conversations.invite":
                 guard let id = channelID(arguments["channel"]), var channel = state.channels[id] else { return fail("channel_not_found") }
                 let users = (arguments["users"] ?? "").split(separator: ",").map(String.init)
@@ -257,16 +279,22 @@ final class FakeSlack: Sendable {
                 return Self.json(["ok": true, "channel": id, "ts": ts, "message": ["text": arguments["text"] ?? "", "ts": ts]])
             case "users.conversations":
                 let mine = state.channels.values.filter { $0.members.contains(Self.botUserID) && $0.id.hasPrefix("C") }.sorted { $0.id < $1.id }
-                return Self.json(["ok": true, "channels": mine.map { ["id": $0.id, "name": $0.name] }, "response_metadata": ["next_cursor": ""]])
+                return Self.json(["ok": true, "channels": mine.map(Self.channelObject), "response_metadata": ["next_cursor": ""]])
             case "conversations.history", "conversations.replies":
                 guard let id = channelID(arguments["channel"]), id.hasPrefix("C") || id.hasPrefix("D") else { return fail("channel_not_found") }
                 let thread = arguments["ts"]
                 let found = state.messages.filter { message in
                     message.channel == id && (method == "conversations.history" ? message.threadTS == nil : (message.threadTS == thread || message.ts == thread))
                 }
+                guard method == "conversations.history" || !found.isEmpty else { return fail("thread_not_found") }
                 let withMetadata = arguments["include_all_metadata"] == "true"
-                let items: [[String: Any]] = found.reversed().map { message in
+                // History is newest first; a thread is its parent, then the replies in order.
+                let ordered = method == "conversations.history" ? Array(found.reversed()) : found
+                let items: [[String: Any]] = ordered.map { message in
                     var item: [String: Any] = ["type": "message", "ts": message.ts, "text": message.text, "bot_id": "BKLAXON"]
+                    if let blocks = message.blocks, let object = try? JSONSerialization.jsonObject(with: Data(blocks.utf8)) {
+                        item["blocks"] = object
+                    }
                     if withMetadata, let metadata = message.metadata, let object = try? JSONSerialization.jsonObject(with: Data(metadata.utf8)) {
                         item["metadata"] = object
                     }
@@ -276,7 +304,11 @@ final class FakeSlack: Sendable {
             case "chat.update":
                 guard let id = channelID(arguments["channel"]) else { return fail("channel_not_found") }
                 guard let index = state.messages.firstIndex(where: { $0.channel == id && $0.ts == arguments["ts"] }) else { return fail("message_not_found") }
+                guard arguments["text"] != nil || arguments["blocks"] != nil else { return fail("no_text") }
+                // The new content replaces the old, blocks included; metadata left out is kept.
                 state.messages[index].text = arguments["text"] ?? ""
+                state.messages[index].blocks = arguments["blocks"]
+                if let metadata = arguments["metadata"] { state.messages[index].metadata = metadata }
                 return Self.json(["ok": true, "channel": id, "ts": state.messages[index].ts, "text": state.messages[index].text])
             case "pins.add":
                 guard let id = channelID(arguments["channel"]), let ts = arguments["timestamp"] else { return fail("channel_not_found") }
@@ -299,6 +331,18 @@ final class FakeSlack: Sendable {
                 guard arguments["usergroup"] != nil else { return fail("missing_argument") }
                 guard let users = arguments["users"], !users.isEmpty else { return fail("no_users_provided") }
                 return Self.json(["ok": true, "usergroup": ["id": arguments["usergroup"]!, "users": users.split(separator: ",").map(String.init)]])
+            case "users.info":
+                guard let user = arguments["user"], let known = state.users[user] else { return fail("user_not_found") }
+                var profile: [String: Any] = [
+                    "id": user, "team_id": "T0FAKE", "name": user.lowercased(), "deleted": false, "is_bot": false, "is_app_user": false,
+                    "updated": 1_502_138_686,
+                ]
+                if let identifier = known, let zone = TimeZone(identifier: identifier) {
+                    profile["tz"] = identifier
+                    profile["tz_label"] = zone.localizedName(for: .standard, locale: Locale(identifier: "en_US")) ?? identifier
+                    profile["tz_offset"] = zone.secondsFromGMT(for: Date())
+                }
+                return Self.json(["ok": true, "user": profile])
             case "apps.connections.open":
                 state.socketsOpened += 1
                 return Self.json(["ok": true, "url": "ws://127.0.0.1:\(state.port)/link?ticket=\(state.socketsOpened)"])
@@ -306,6 +350,15 @@ final class FakeSlack: Sendable {
                 return fail("unknown_method")
             }
         }
+    }
+
+    /// A conversation object, with the fields Klaxon reads and a few it does not.
+    private static func channelObject(_ channel: Channel) -> [String: Any] {
+        [
+            "id": channel.id, "name": channel.name, "name_normalized": channel.name, "is_channel": true, "is_private": false,
+            "is_archived": false, "is_member": channel.members.contains(botUserID), "created": channel.created, "creator": channel.creator,
+            "topic": ["value": channel.topic, "creator": "", "last_set": 0],
+        ]
     }
 
     private static func json(_ object: [String: Any]) -> Response {

@@ -436,6 +436,15 @@ enum StoreConformance {
         #expect(try await active("db", at: 7200).isEmpty)
         #expect(try await active("web", at: 60) == ["erin"])
         #expect(try await store.overrides(rotation: "db", activeAt: StoreFixtures.t0) == [changes.overrides[0]])
+
+        func ending(_ rotation: String, after seconds: Double) async throws -> [String] {
+            try await store.overrides(rotation: rotation, endingAfter: StoreFixtures.t0.addingTimeInterval(seconds)).map(\.personID)
+        }
+        #expect(try await ending("db", after: -100) == ["carol", "dave"])
+        #expect(try await ending("db", after: 3599) == ["carol", "dave"])
+        #expect(try await ending("db", after: 3600) == ["dave"], "the end is exclusive")
+        #expect(try await ending("db", after: 7200).isEmpty)
+        #expect(try await ending("web", after: 0) == ["erin"])
     }
 
     static func keepsOneConsoleLinePerOutboxMessage(_ makeStore: StoreFactory) async throws {

@@ -72,7 +72,7 @@ public enum ConfigLoader {
 
 extension ConfigReader {
     func readConfig(_ document: JSONValue) -> KlaxonConfig? {
-        let topLevelKeys = ["server", "storage", "logging", "platforms", "incidents", "severities", "people", "oncall", "templates", "outbox"]
+        let topLevelKeys = ["server", "storage", "logging", "platforms", "incidents", "severities", "people", "oncall", "templates", "outbox", "paging"]
         // `$schema` lets editors find bot-config.schema.json; it means nothing to Klaxon.
         guard let root = object(document, at: .root, allowedKeys: topLevelKeys, ignoredKeys: ["$schema"]) else { return nil }
 
@@ -86,10 +86,12 @@ extension ConfigReader {
         let oncall = readOnCall(root, people: people)
         let templates = readTemplates(root)
         let outbox = readOutbox(root)
+        let paging = readPaging(root, severityIDs: severities.map(\.id))
 
         return KlaxonConfig(
             server: server, storage: storage, logging: logging, platforms: platforms, incidents: incidents,
-            severities: severities, people: people.byID, oncall: oncall, templates: templates, outbox: outbox
+            severities: severities, people: people.byID, oncall: oncall, templates: templates, outbox: outbox,
+            paging: paging
         )
     }
 
@@ -140,8 +142,8 @@ extension ConfigReader {
         return PlatformsConfig(
             console: section(fields, "console", keys: ["announceChannel"]).map(readConsole),
             slack: section(fields, "slack", keys: ["signingSecret", "botToken", "appToken", "apiBaseURL", "announceChannel", "oncallUserGroup"]).flatMap(readSlack),
-            rocketchat: section(fields, "rocketchat", keys: ["serverURL", "userId", "authToken", "webhookToken", "announceChannel", "triggers", "poll"]).flatMap(readRocketChat),
-            mattermost: section(fields, "mattermost", keys: ["serverURL", "botToken", "teamId", "commandToken", "announceChannel"]).flatMap(readMattermost)
+            rocketchat: section(fields, "rocketchat", keys: ["serverURL", "userId", "authToken", "webhookToken", "announceChannel", "triggers", "poll", "privateChannels"]).flatMap(readRocketChat),
+            mattermost: section(fields, "mattermost", keys: ["serverURL", "botToken", "teamId", "commandToken", "announceChannel", "privateChannels", "actionsURL"]).flatMap(readMattermost)
         )
     }
 
@@ -179,9 +181,11 @@ extension ConfigReader {
             guard let rooms, let every else { return nil }
             return RocketChatConfig.Poll(rooms: rooms, every: every)
         }
+        let privateChannels = field(fields, "privateChannels") { boolean($0, at: $1) }
         guard let serverURL, let userId, let authToken, let announceChannel else { return nil }
         var rocketChat = RocketChatConfig(serverURL: serverURL, userId: userId, authToken: authToken, webhookToken: webhookToken, announceChannel: announceChannel, poll: poll)
         if let triggers { rocketChat.triggers = triggers }
+        if let privateChannels { rocketChat.privateChannels = privateChannels }
         return rocketChat
     }
 
@@ -191,8 +195,12 @@ extension ConfigReader {
         let teamId = field(fields, "teamId", required: true) { string($0, at: $1) }
         let commandToken = field(fields, "commandToken", required: true) { secret($0, at: $1) }
         let announceChannel = field(fields, "announceChannel", required: true) { string($0, at: $1) }
+        let privateChannels = field(fields, "privateChannels") { boolean($0, at: $1) }
+        let actionsURL = field(fields, "actionsURL") { httpURL($0, at: $1) }
         guard let serverURL, let botToken, let teamId, let commandToken, let announceChannel else { return nil }
-        return MattermostConfig(serverURL: serverURL, botToken: botToken, teamId: teamId, commandToken: commandToken, announceChannel: announceChannel)
+        return MattermostConfig(
+            serverURL: serverURL, botToken: botToken, teamId: teamId, commandToken: commandToken, announceChannel: announceChannel,
+            privateChannels: privateChannels ?? false, actionsURL: actionsURL)
     }
 
     // MARK: Incidents and severities
@@ -318,7 +326,7 @@ extension ConfigReader {
     private func readPeople(_ root: ObjectFields) -> People {
         var people = People()
         guard let entries = field(root, "people", { entries($0, at: $1) }) else { return people }
-        let personKeys = ["name", "slack", "rocketchat", "mattermost", "console", "timezone"]
+        let personKeys = ["name", "slack", "rocketchat", "mattermost", "console", "timezone", "phone", "email"]
         // Platform → identity → the person who has it, to catch two people claiming one chat account.
         var identityOwners: [PlatformKind: [String: String]] = [:]
         for entry in entries {
@@ -333,7 +341,9 @@ extension ConfigReader {
                 rocketchat: field(fields, "rocketchat") { string($0, at: $1) },
                 mattermost: field(fields, "mattermost") { string($0, at: $1) },
                 console: field(fields, "console") { string($0, at: $1) },
-                timezone: field(fields, "timezone") { timeZone($0, at: $1) }
+                timezone: field(fields, "timezone") { timeZone($0, at: $1) },
+                phone: field(fields, "phone") { string($0, at: $1) },
+                email: field(fields, "email") { string($0, at: $1) }
             )
             // On the console people are plain names; the id is the natural one.
             if person.console == nil { person.console = entry.key }
@@ -494,5 +504,59 @@ extension ConfigReader {
         guard let fields = section(root, "outbox", keys: ["maxAttempts"]) else { return outbox }
         if let attempts = field(fields, "maxAttempts", { integer($0, at: $1, in: 1...Int.max) }) { outbox.maxAttempts = attempts }
         return outbox
+    }
+
+    // MARK: Paging
+
+    private func readPaging(_ root: ObjectFields, severityIDs: [String]) -> PagingConfig {
+        var paging = PagingConfig()
+        guard let fields = section(root, "paging", keys: ["webhooks"]),
+              let elements = field(fields, "webhooks", { array($0, at: $1) })
+        else { return paging }
+        var seen: [String: ConfigPath] = [:]
+        for element in elements {
+            guard let webhook = readPagerWebhook(element.value, at: element.path, severityIDs: severityIDs) else { continue }
+            if let first = seen[webhook.id] {
+                report(element.path.key("id"), "\(Self.quote(webhook.id)) is also the id of \(first); webhook ids must differ")
+                continue
+            }
+            seen[webhook.id] = element.path
+            paging.webhooks.append(webhook)
+        }
+        return paging
+    }
+
+    private func readPagerWebhook(_ value: JSONValue, at path: ConfigPath, severityIDs: [String]) -> PagerWebhook? {
+        guard let fields = object(value, at: path, allowedKeys: ["id", "url", "secret", "severities", "events"]) else { return nil }
+        let id = field(fields, "id", required: true) { identifier($0, at: $1) }
+        let url = field(fields, "url", required: true) { httpURL($0, at: $1) }
+        let signingSecret = field(fields, "secret", required: true) { secret($0, at: $1) }
+        let severities = field(fields, "severities") { value, path -> [String]? in
+            guard let list = stringList(value, at: path, noun: "severity") else { return nil }
+            var known: [String] = []
+            for (index, name) in list.enumerated() {
+                if severityIDs.contains(name) {
+                    known.append(name)
+                } else {
+                    report(path.index(index), "unknown severity \(Self.quote(name))" + Self.hint(for: name, among: severityIDs, known: "severity ids"))
+                }
+            }
+            return known.count == list.count ? known : nil
+        }
+        let events = field(fields, "events") { value, path -> Set<PagerEvent>? in
+            guard let list = stringList(value, at: path, noun: "event") else { return nil }
+            let names = PagerEvent.allCases.map(\.rawValue)
+            var events: Set<PagerEvent> = []
+            for (index, name) in list.enumerated() {
+                if let event = PagerEvent(rawValue: name) {
+                    events.insert(event)
+                } else {
+                    report(path.index(index), "unknown event \(Self.quote(name)); use any of \(names.joined(separator: ", "))")
+                }
+            }
+            return events.count == Set(list).count ? events : nil
+        }
+        guard let id, let url, let signingSecret else { return nil }
+        return PagerWebhook(id: id, url: url, secret: signingSecret, severities: severities, events: events ?? PagerEvent.defaults)
     }
 }

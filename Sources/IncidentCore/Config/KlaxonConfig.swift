@@ -17,12 +17,14 @@ public struct KlaxonConfig: Sendable {
     /// Template name → mustache source, overriding the defaults in `DefaultTemplates`.
     public var templates: [String: String]
     public var outbox: OutboxConfig
+    /// Outbound pager webhooks (SMS and voice gateways), beside the chat pages.
+    public var paging: PagingConfig
 
     public init(
         server: ServerConfig = .init(), storage: StorageConfig = .init(), logging: LoggingConfig = .init(),
         platforms: PlatformsConfig = .init(), incidents: IncidentsConfig = .init(), severities: [SeverityPolicy],
         people: [String: Person] = [:], oncall: OnCallConfig = .init(), templates: [String: String] = [:],
-        outbox: OutboxConfig = .init()
+        outbox: OutboxConfig = .init(), paging: PagingConfig = .init()
     ) {
         self.server = server
         self.storage = storage
@@ -34,6 +36,7 @@ public struct KlaxonConfig: Sendable {
         self.oncall = oncall
         self.templates = templates
         self.outbox = outbox
+        self.paging = paging
     }
 
     /// Finds a severity by id or alias, forgiving of case and of the ways people write it:
@@ -162,7 +165,10 @@ public struct RocketChatConfig: Sendable {
     public var announceChannel: String
     public var triggers: [String] = ["/incident", "!incident"]
     public var poll: Poll?
-    public init(serverURL: String, userId: String, authToken: Secret, webhookToken: Secret?, announceChannel: String, triggers: [String] = ["/incident", "!incident"], poll: Poll? = nil) {
+    /// Incident channels as private groups (`groups.create`) instead of public channels: only the
+    /// people Klaxon invites see them.
+    public var privateChannels: Bool = false
+    public init(serverURL: String, userId: String, authToken: Secret, webhookToken: Secret?, announceChannel: String, triggers: [String] = ["/incident", "!incident"], poll: Poll? = nil, privateChannels: Bool = false) {
         self.serverURL = serverURL
         self.userId = userId
         self.authToken = authToken
@@ -170,6 +176,7 @@ public struct RocketChatConfig: Sendable {
         self.announceChannel = announceChannel
         self.triggers = triggers
         self.poll = poll
+        self.privateChannels = privateChannels
     }
 }
 
@@ -179,12 +186,19 @@ public struct MattermostConfig: Sendable {
     public var teamId: String
     public var commandToken: Secret
     public var announceChannel: String
-    public init(serverURL: String, botToken: Secret, teamId: String, commandToken: Secret, announceChannel: String) {
+    /// Incident channels as private channels (`type: "P"`) instead of open ones.
+    public var privateChannels: Bool = false
+    /// The address at which Mattermost reaches Klaxon's `POST /mattermost/actions`; when set, alerts carry
+    /// interactive buttons, otherwise the commands to type.
+    public var actionsURL: String?
+    public init(serverURL: String, botToken: Secret, teamId: String, commandToken: Secret, announceChannel: String, privateChannels: Bool = false, actionsURL: String? = nil) {
         self.serverURL = serverURL
         self.botToken = botToken
         self.teamId = teamId
         self.commandToken = commandToken
         self.announceChannel = announceChannel
+        self.privateChannels = privateChannels
+        self.actionsURL = actionsURL
     }
 }
 
@@ -262,14 +276,22 @@ public struct Person: Sendable, Hashable {
     /// On the console platform people are plain names; defaults to the person id.
     public var console: String?
     public var timezone: String?
+    /// Contact details handed to pager webhooks, which call or text people; chat never shows them.
+    public var phone: String?
+    public var email: String?
 
-    public init(name: String? = nil, slack: String? = nil, rocketchat: String? = nil, mattermost: String? = nil, console: String? = nil, timezone: String? = nil) {
+    public init(
+        name: String? = nil, slack: String? = nil, rocketchat: String? = nil, mattermost: String? = nil, console: String? = nil,
+        timezone: String? = nil, phone: String? = nil, email: String? = nil
+    ) {
         self.name = name
         self.slack = slack
         self.rocketchat = rocketchat
         self.mattermost = mattermost
         self.console = console
         self.timezone = timezone
+        self.phone = phone
+        self.email = email
     }
 
     public func identity(on platform: PlatformKind) -> String? {
@@ -395,4 +417,42 @@ public struct OutboxConfig: Sendable {
     /// Attempts before a message is given up on and logged as dead.
     public var maxAttempts: Int = 12
     public init(maxAttempts: Int = 12) { self.maxAttempts = maxAttempts }
+}
+
+/// `paging`: where pages go besides chat.
+public struct PagingConfig: Sendable {
+    public var webhooks: [PagerWebhook] = []
+    public init(webhooks: [PagerWebhook] = []) { self.webhooks = webhooks }
+
+    /// The webhooks that want `event` for an incident of `severity`.
+    public func webhooks(for event: PagerEvent, severity: String) -> [PagerWebhook] {
+        webhooks.filter { $0.events.contains(event) && ($0.severities?.contains(severity) ?? true) }
+    }
+}
+
+/// A JSON POST to an SMS or voice gateway each time Klaxon pages people, signed with HMAC-SHA256 so the
+/// gateway can tell it from a forgery (docs/paging.md).
+public struct PagerWebhook: Sendable, Hashable {
+    /// Names the webhook in logs, in the payload and in the outbox.
+    public var id: String
+    public var url: String
+    public var secret: Secret
+    /// Severity ids this webhook hears about; nil: every severity.
+    public var severities: [String]?
+    public var events: Set<PagerEvent>
+
+    public init(id: String, url: String, secret: Secret, severities: [String]? = nil, events: Set<PagerEvent> = PagerEvent.defaults) {
+        self.id = id
+        self.url = url
+        self.secret = secret
+        self.severities = severities
+        self.events = events
+    }
+}
+
+/// What a pager webhook is told about. Gateways that call people need `acknowledged` and `resolved` to stop
+/// calling; those are opt-in, so a plain SMS gateway gets pages only.
+public enum PagerEvent: String, Sendable, Hashable, Codable, CaseIterable {
+    case page, escalation, acknowledged, resolved
+    public static let defaults: Set<PagerEvent> = [.page, .escalation]
 }

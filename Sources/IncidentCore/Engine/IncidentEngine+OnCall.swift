@@ -10,6 +10,11 @@ extension IncidentEngine {
         }
     }
 
+    /// The asking user's zone: what their platform says, else `people.<id>.timezone` in the config.
+    func userTimeZone(_ context: CommandContext) -> String? {
+        context.userTimeZone ?? config.personID(for: context.user, on: context.platform).flatMap { config.people[$0]?.timezone }
+    }
+
     private func showOnCall(rotationID: String?, context: CommandContext, now: Date, overrides: [String: [OnCallOverride]]) -> Decision {
         let rotations = rotationID.map { id in config.oncall.rotations.filter { $0.id == id } } ?? config.oncall.rotations
         guard !rotations.isEmpty else {
@@ -18,7 +23,7 @@ extension IncidentEngine {
         var lines: [String] = []
         for rotation in rotations {
             let schedule = RotationSchedule(rotation: rotation)
-            let zone = TimeZone(identifier: context.userTimeZone ?? rotation.timezone) ?? TimeZone(identifier: rotation.timezone)!
+            let zone = TimeZone(identifier: userTimeZone(context) ?? rotation.timezone) ?? TimeZone(identifier: rotation.timezone)!
             let local = Formatting(zone: zone)
             let current = schedule.onCall(at: now, overrides: overrides[rotation.id] ?? [])
             let who = chatUser(person: current.personID, on: context.platform).map(mention) ?? current.personID
@@ -47,7 +52,7 @@ extension IncidentEngine {
         } else {
             return .rejected("No rotations are configured (`oncall.rotations`).")
         }
-        let zone = TimeZone(identifier: context.userTimeZone ?? rotation.timezone) ?? TimeZone(identifier: "UTC")!
+        let zone = TimeZone(identifier: userTimeZone(context) ?? rotation.timezone) ?? TimeZone(identifier: "UTC")!
         let end: Date
         switch until {
         case .duration(let span):

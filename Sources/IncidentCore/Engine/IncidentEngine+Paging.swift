@@ -1,16 +1,30 @@
 import Foundation
 
+/// Who a page reaches: the configured people behind it (pager webhooks call them whatever platform the
+/// incident is on) and those of them who are users of the incident's platform (mentions, DMs, invites).
+struct Recipients {
+    var personIDs: [String]
+    var users: [ChatUser]
+
+    static let nobody = Recipients(personIDs: [], users: [])
+}
+
 extension IncidentEngine {
     /// Who the first step of the escalation chain names: the people paged when an incident is declared.
     var firstEscalationTargets: [NotifyTarget] {
         config.oncall.escalation.first?.notify ?? config.oncall.rotations.prefix(1).map { .rotation($0.id) }
     }
 
-    /// The chat users behind escalation targets on one platform. People without an identity on that
-    /// platform are left out (the console platform uses person ids as names).
-    func people(for targets: [NotifyTarget], on platform: PlatformKind, at date: Date, overrides: [String: [OnCallOverride]]) -> [ChatUser] {
-        EscalationResolver.people(for: targets, config: config.oncall, at: date, overrides: overrides)
-            .compactMap { chatUser(person: $0, on: platform) }
+    /// The people behind escalation targets, and their chat users on one platform. People without an
+    /// identity on that platform have no chat user (the console platform uses person ids as names).
+    func recipients(for targets: [NotifyTarget], on platform: PlatformKind, at date: Date, overrides: [String: [OnCallOverride]]) -> Recipients {
+        let personIDs = EscalationResolver.people(for: targets, config: config.oncall, at: date, overrides: overrides)
+        return Recipients(personIDs: personIDs, users: personIDs.compactMap { chatUser(person: $0, on: platform) })
+    }
+
+    /// A chat user paged by hand (`/incident page @bob`), with the person they are, if configured.
+    func recipients(user: ChatUser, on platform: PlatformKind) -> Recipients {
+        Recipients(personIDs: config.personID(for: user, on: platform).map { [$0] } ?? [], users: [user])
     }
 
     /// A configured person as a user of `platform`.
@@ -20,8 +34,10 @@ extension IncidentEngine {
         return ChatUser(id: identity, name: person?.name ?? id)
     }
 
-    /// Mentions in the room, a direct message to each, and a timeline line.
-    func page(_ users: [ChatUser], reason: String, in transition: inout Transition) {
+    /// Mentions in the room, a direct message to each, a pager webhook notice, and a timeline line.
+    func page(_ recipients: Recipients, reason: String, in transition: inout Transition) {
+        let users = recipients.users
+        notifyPagers(.page, people: recipients.personIDs, reason: reason, in: &transition)
         guard !users.isEmpty else {
             transition.log(.page, "Nobody could be paged on \(transition.incident.platform) (\(reason))")
             transition.post(.incidentRoom, "⚠️ Nobody could be paged for \(transition.incident.id) on \(transition.incident.platform): check `people` and `oncall` in bot-config.json.")
@@ -37,8 +53,9 @@ extension IncidentEngine {
         }
     }
 
-    /// Notifies one escalation step: room, announce channel and direct messages.
-    func escalate(to users: [ChatUser], level: Int, reason: String, in transition: inout Transition) {
+    /// Notifies one escalation step: room, announce channel, direct messages and pager webhooks.
+    func escalate(to recipients: Recipients, level: Int, reason: String, in transition: inout Transition) {
+        let users = recipients.users
         var values = self.values(transition.incident, now: transition.now)
         values["mentions"] = users.isEmpty ? "nobody reachable" : users.map(mention).joined(separator: ", ")
         values["reason"] = reason
@@ -50,13 +67,50 @@ extension IncidentEngine {
             transition.post(.direct(userID: user.id), text)
         }
         if !users.isEmpty { transition.send(.invite(userIDs: users.map(\.id))) }
+        notifyPagers(.escalation, people: recipients.personIDs, reason: reason, escalationStep: level + 1, in: &transition)
     }
 
     /// The step after `level`, staying on the last step once the chain is walked.
-    func nextEscalation(after level: Int, platform: PlatformKind, at date: Date, overrides: [String: [OnCallOverride]]) -> (Int, [ChatUser])? {
+    func nextEscalation(after level: Int, platform: PlatformKind, at date: Date, overrides: [String: [OnCallOverride]]) -> (Int, Recipients)? {
         let chain = config.oncall.escalation
         guard !chain.isEmpty else { return nil }
         let next = min(level + 1, chain.count - 1)
-        return (next, people(for: chain[next].notify, on: platform, at: date, overrides: overrides))
+        return (next, recipients(for: chain[next].notify, on: platform, at: date, overrides: overrides))
+    }
+
+    /// One outbox message per pager webhook that wants `event` for this incident's severity. Pages and
+    /// escalations with nobody to reach are not sent: a gateway cannot call nobody. The messages carry no
+    /// incident id, so that a slow gateway never holds up the incident's chat messages (and vice versa).
+    func notifyPagers(_ event: PagerEvent, people personIDs: [String], reason: String, escalationStep: Int? = nil, in transition: inout Transition) {
+        let incident = transition.incident
+        let webhooks = config.paging.webhooks(for: event, severity: incident.severity)
+        guard !webhooks.isEmpty else { return }
+        if event == .page || event == .escalation, personIDs.isEmpty { return }
+        let people = personIDs.map { id in
+            let person = config.people[id]
+            return PagerNotice.PagedPerson(id: id, name: person?.name, phone: person?.phone, email: person?.email, timezone: person?.timezone)
+        }
+        let summary = PagerNotice.IncidentSummary(
+            id: incident.id.description, title: incident.title, severity: incident.severity, status: incident.status.rawValue,
+            platform: incident.platform.rawValue, declaredAt: incident.declaredAt)
+        let text = pagerText(event, incident: incident, reason: reason)
+        for webhook in webhooks {
+            let notice = PagerNotice(
+                webhook: webhook.id, event: event, incident: summary, people: people, reason: reason,
+                escalationStep: escalationStep, text: text, at: transition.now)
+            transition.changes.outbox.append(NewOutboxMessage(platform: incident.platform, incidentID: nil, action: .pagerWebhook(notice)))
+        }
+        transition.log(.page, "Pager webhook \(webhooks.map(\.id).joined(separator: ", ")) notified: \(event.rawValue)")
+    }
+
+    /// Short, plain and complete: it may be read aloud or arrive as an SMS.
+    private func pagerText(_ event: PagerEvent, incident: Incident, reason: String) -> String {
+        let head = "\(incident.id) \(severityLabel(incident)): \(incident.title)"
+        switch event {
+        case .page: return "\(head). You are paged (\(reason))."
+        case .escalation: return "\(head). Escalated to you: the incident \(reason)."
+        case .acknowledged: return "\(head). Acknowledged (\(reason))."
+        case .resolved: return "\(head). Resolved (\(reason))."
+        }
     }
 }

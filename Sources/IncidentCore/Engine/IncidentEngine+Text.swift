@@ -4,6 +4,11 @@ extension IncidentEngine {
     /// Mention markup every platform adapter renders in its own syntax.
     func mention(_ user: ChatUser) -> String { "<@\(user.id)>" }
 
+    /// A user's name for text that is not chat (an SMS): the configured name, else the platform's.
+    func plainName(_ user: ChatUser) -> String {
+        user.name ?? user.id
+    }
+
     func severityLabel(_ incident: Incident) -> String {
         config.severity(id: incident.severity)?.label ?? incident.severity.uppercased()
     }

@@ -44,9 +44,9 @@ extension IncidentEngine {
         // Overdue: the escalation chain hears of it once per silent stretch, when it crosses the threshold.
         let threshold = max(1, config.incidents.overdueAfterCadences)
         if remindersSinceUpdate >= threshold, timer.step < threshold {
-            if let (level, users) = nextEscalation(after: incident.escalationLevel, platform: incident.platform, at: now, overrides: overrides) {
+            if let (level, recipients) = nextEscalation(after: incident.escalationLevel, platform: incident.platform, at: now, overrides: overrides) {
                 transition.incident.escalationLevel = level
-                escalate(to: users, level: level, reason: "has had no update for \(values["sinceLastUpdate"]!) (\(threshold)× the \(every) cadence)", in: &transition)
+                escalate(to: recipients, level: level, reason: "has had no update for \(values["sinceLastUpdate"]!) (\(threshold)× the \(every) cadence)", in: &transition)
             }
         }
     }
@@ -67,9 +67,9 @@ extension IncidentEngine {
             return
         }
         let level = timer.step % chain.count
-        let users = people(for: chain[level].notify, on: incident.platform, at: transition.now, overrides: overrides)
+        let recipients = recipients(for: chain[level].notify, on: incident.platform, at: transition.now, overrides: overrides)
         transition.incident.escalationLevel = max(incident.escalationLevel, level)
-        escalate(to: users, level: level, reason: "was not acknowledged within \(waited)", in: &transition)
+        escalate(to: recipients, level: level, reason: "was not acknowledged within \(waited)", in: &transition)
 
         let next = timer.step + 1
         let nextLevel = next % chain.count
@@ -88,13 +88,13 @@ extension IncidentEngine {
         let incident = transition.incident
         guard incident.isOpen else { return }
         let open = TimeSpan.humanReadable(transition.now.timeIntervalSince(incident.declaredAt))
-        guard let (level, users) = nextEscalation(after: incident.escalationLevel, platform: incident.platform, at: transition.now, overrides: overrides) else {
+        guard let (level, recipients) = nextEscalation(after: incident.escalationLevel, platform: incident.platform, at: transition.now, overrides: overrides) else {
             transition.log(.escalation, "Open for \(open); no escalation chain configured")
             transition.post(.announce, "⏳ \(incident.id) (\(severityLabel(incident))) \(incident.title) has been open for \(open).")
             return
         }
         transition.incident.escalationLevel = level
-        escalate(to: users, level: level, reason: "has been open for \(open)", in: &transition)
+        escalate(to: recipients, level: level, reason: "has been open for \(open)", in: &transition)
     }
 
     /// Runbook 000: "All systems stable. Monitoring for 30 min." then "INCIDENT CLOSED".

@@ -66,9 +66,9 @@ public struct IncidentEngine: Sendable {
         var transition = Transition(incident: incident, isNew: true, now: now, actor: context.user)
         transition.log(.declared, "\(policy.label) declared by \(mention(context.user)): \(title)")
 
-        let paged = policy.page ? people(for: firstEscalationTargets, on: context.platform, at: now, overrides: overrides) : []
+        let paged = policy.page ? recipients(for: firstEscalationTargets, on: context.platform, at: now, overrides: overrides) : .nobody
         var invite = [context.user.id]
-        for user in paged where !invite.contains(user.id) { invite.append(user.id) }
+        for user in paged.users where !invite.contains(user.id) { invite.append(user.id) }
 
         let values = self.values(incident, now: now)
         transition.send(.openRoom(name: name, topic: topic(incident), announcement: templates.render("announcement", values), invite: invite))
@@ -88,7 +88,7 @@ public struct IncidentEngine: Sendable {
 
         var lines = ["Declared \(incident.id) · \(policy.label) · \(title)", "Channel: #\(name)"]
         if policy.page {
-            lines.append(paged.isEmpty ? "Nobody could be paged on \(context.platform): check `people` and `oncall` in the config." : "Paged: \(paged.map(mention).joined(separator: ", "))")
+            lines.append(paged.users.isEmpty ? "Nobody could be paged on \(context.platform): check `people` and `oncall` in the config." : "Paged: \(paged.users.map(mention).joined(separator: ", "))")
         }
         if let every = policy.updateEvery {
             lines.append("Updates every \(every): /incident update \(incident.id) <what changed>")
@@ -115,6 +115,7 @@ public struct IncidentEngine: Sendable {
             if transition.incident.status == .declared { transition.incident.status = .acknowledged }
             transition.cancel(.ackTimeout)
             let after = Formatting.span(from: incident.declaredAt, to: now)
+            notifyPagers(.acknowledged, people: [], reason: "by \(plainName(context.user)) after \(after)", in: &transition)
             transition.log(.acknowledged, "Acknowledged by \(who) after \(after)")
             transition.post(.incidentRoom, "✅ \(who) acknowledged \(id) after \(after). Escalation stopped.")
             reply = "Acknowledged \(id) after \(after)."
@@ -200,27 +201,29 @@ public struct IncidentEngine: Sendable {
 
         case .page(_, let target):
             guard incident.status != .closed else { return notOpen(incident) }
-            let users: [ChatUser]
+            let paged: Recipients
             switch target {
-            case .user(let user): users = [user]
+            case .user(let user): paged = recipients(user: user, on: incident.platform)
             case .rotation(let rotation):
                 guard config.oncall.rotation(id: rotation) != nil else {
                     return .rejected("Unknown rotation \"\(rotation)\". Rotations: \(config.oncall.rotations.map(\.id).joined(separator: ", ")).", incident: id)
                 }
-                users = people(for: [.rotation(rotation)], on: incident.platform, at: now, overrides: overrides)
-                guard !users.isEmpty else { return .rejected("Nobody on rotation \(rotation) can be reached on \(incident.platform).", incident: id) }
+                paged = recipients(for: [.rotation(rotation)], on: incident.platform, at: now, overrides: overrides)
+                guard !paged.users.isEmpty else { return .rejected("Nobody on rotation \(rotation) can be reached on \(incident.platform).", incident: id) }
             }
-            page(users, reason: "paged by \(who)", in: &transition)
+            let users = paged.users
+            page(paged, reason: "paged by \(who)", in: &transition)
             transition.send(.invite(userIDs: users.map(\.id)))
             reply = "Paged \(users.map(mention).joined(separator: ", ")) for \(id)."
 
         case .escalate:
             guard incident.isOpen else { return notOpen(incident) }
-            guard let (level, users) = nextEscalation(after: incident.escalationLevel, platform: incident.platform, at: now, overrides: overrides) else {
+            guard let (level, recipients) = nextEscalation(after: incident.escalationLevel, platform: incident.platform, at: now, overrides: overrides) else {
                 return .rejected("No escalation chain is configured (`oncall.escalation`).", incident: id)
             }
+            let users = recipients.users
             transition.incident.escalationLevel = level
-            escalate(to: users, level: level, reason: "was escalated by \(who)", in: &transition)
+            escalate(to: recipients, level: level, reason: "was escalated by \(who)", in: &transition)
             reply = "Escalated \(id) to \(users.isEmpty ? "nobody reachable" : users.map(mention).joined(separator: ", "))."
 
         case .declare, .list, .timeline, .postmortem, .oncall, .help:
@@ -261,6 +264,7 @@ public struct IncidentEngine: Sendable {
         if transition.incident.mitigatedAt == nil { transition.incident.mitigatedAt = now }
         if let text { transition.incident.resolution = text }
         transition.cancel(.updateReminder, .ackTimeout, .longRunning)
+        notifyPagers(.resolved, people: [], reason: user.map { "by \(plainName($0))" } ?? "by Klaxon", in: &transition)
         let policy = config.severity(id: transition.incident.severity)
         var reviewDue: Date?
         if let within = policy?.reviewWithin {
@@ -331,9 +335,9 @@ public struct IncidentEngine: Sendable {
         }
         let unacknowledged = transition.incident.acknowledgedAt == nil
         if policy.page, old?.page != true, unacknowledged {
-            let users = people(for: firstEscalationTargets, on: transition.incident.platform, at: now, overrides: overrides)
-            page(users, reason: "severity raised to \(policy.label)", in: &transition)
-            if !users.isEmpty { transition.send(.invite(userIDs: users.map(\.id))) }
+            let paged = recipients(for: firstEscalationTargets, on: transition.incident.platform, at: now, overrides: overrides)
+            page(paged, reason: "severity raised to \(policy.label)", in: &transition)
+            if !paged.users.isEmpty { transition.send(.invite(userIDs: paged.users.map(\.id))) }
             if let ackWithin = policy.ackWithin {
                 transition.schedule(.ackTimeout, at: now.addingTimeInterval(ackWithin.timeInterval), step: 1)
             }

@@ -139,6 +139,9 @@ public protocol IncidentStore: Sendable {
 
     // MARK: On-call
     func overrides(rotation: String, activeAt: Date) async throws -> [OnCallOverride]
+    /// The rotation's overrides with `end > date` (current and future ones, and those ending later), in
+    /// the order they were set: what hand-off announcements need to see coming changes.
+    func overrides(rotation: String, endingAfter date: Date) async throws -> [OnCallOverride]
     /// The latest hand-off of the rotation recorded with `ChangeSet.handoff` (nil: none yet).
     func lastHandoff(rotation: String) async throws -> Date?
 

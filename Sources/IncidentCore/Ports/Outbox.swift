@@ -29,13 +29,17 @@ public struct MessageButton: Sendable, Hashable, Codable {
     }
 }
 
-/// What the bot wants done on a chat platform. Stored as JSON in the outbox; delivered by the sender.
+/// What the bot wants done on a chat platform (or, for `pagerWebhook`, beside it). Stored as JSON in the
+/// outbox; delivered by the sender.
 public enum ChatAction: Sendable, Hashable, Codable {
     /// Create the incident's channel (channel mode) or the announcement that roots its thread (thread mode).
     case openRoom(name: String, topic: String, announcement: String, invite: [String])
     case post(to: MessageTarget, text: String, buttons: [MessageButton])
     case setTopic(topic: String)
     case invite(userIDs: [String])
+    /// A POST to a configured pager webhook. The outbox sender hands these to the pager webhook client,
+    /// never to a chat platform; the row's platform is the incident's, for the record.
+    case pagerWebhook(PagerNotice)
 
     /// A short name for logs and metrics.
     public var kind: String {
@@ -44,6 +48,7 @@ public enum ChatAction: Sendable, Hashable, Codable {
         case .post: "post"
         case .setTopic: "set_topic"
         case .invite: "invite"
+        case .pagerWebhook: "pager_webhook"
         }
     }
 }
@@ -93,5 +98,69 @@ public struct OutboxMessage: Sendable, Hashable {
         self.state = state
         self.platformMessageID = platformMessageID
         self.lastError = lastError
+    }
+}
+
+/// What a pager webhook receives (the JSON body is this value; docs/paging.md shows it). Everything the
+/// gateway needs to reach people is in it, so it never has to call back into Klaxon.
+public struct PagerNotice: Sendable, Hashable, Codable {
+    /// Which `paging.webhooks` entry this goes to; its URL and secret are read from the config at delivery,
+    /// so the outbox never holds the secret and a rotated secret applies to pending notices.
+    public var webhook: String
+    public var event: PagerEvent
+    public var incident: IncidentSummary
+    public var people: [PagedPerson]
+    /// Why: "declared", "was not acknowledged within 5 min", "paged by Alice".
+    public var reason: String
+    /// The escalation step (1-based) for `escalation` events.
+    public var escalationStep: Int?
+    /// A plain-text line fit for an SMS.
+    public var text: String
+    public var at: Date
+
+    public init(webhook: String, event: PagerEvent, incident: IncidentSummary, people: [PagedPerson], reason: String, escalationStep: Int? = nil, text: String, at: Date) {
+        self.webhook = webhook
+        self.event = event
+        self.incident = incident
+        self.people = people
+        self.reason = reason
+        self.escalationStep = escalationStep
+        self.text = text
+        self.at = at
+    }
+
+    public struct IncidentSummary: Sendable, Hashable, Codable {
+        public var id: String
+        public var title: String
+        public var severity: String
+        public var status: String
+        public var platform: String
+        public var declaredAt: Date
+
+        public init(id: String, title: String, severity: String, status: String, platform: String, declaredAt: Date) {
+            self.id = id
+            self.title = title
+            self.severity = severity
+            self.status = status
+            self.platform = platform
+            self.declaredAt = declaredAt
+        }
+    }
+
+    /// A configured person, with what a gateway needs to call or text them.
+    public struct PagedPerson: Sendable, Hashable, Codable {
+        public var id: String
+        public var name: String?
+        public var phone: String?
+        public var email: String?
+        public var timezone: String?
+
+        public init(id: String, name: String? = nil, phone: String? = nil, email: String? = nil, timezone: String? = nil) {
+            self.id = id
+            self.name = name
+            self.phone = phone
+            self.email = email
+            self.timezone = timezone
+        }
     }
 }

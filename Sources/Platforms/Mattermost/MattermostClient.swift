@@ -7,12 +7,100 @@ import NIOHTTP1
 
 /// A Mattermost user (`/api/v4/users/...`).
 public struct MattermostUser: Sendable, Hashable, Codable {
+    /// The user's `timezone` object. Mattermost stores it as a map of strings, `useAutomaticTimezone`
+    /// included (`"true"`); a boolean is accepted too.
+    public struct Timezone: Sendable, Hashable, Codable {
+        public var useAutomaticTimezone: Bool
+        public var automaticTimezone: String?
+        public var manualTimezone: String?
+
+        public init(useAutomaticTimezone: Bool, automaticTimezone: String? = nil, manualTimezone: String? = nil) {
+            self.useAutomaticTimezone = useAutomaticTimezone
+            self.automaticTimezone = automaticTimezone
+            self.manualTimezone = manualTimezone
+        }
+
+        enum CodingKeys: String, CodingKey { case useAutomaticTimezone, automaticTimezone, manualTimezone }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            if let flag = try? container.decode(Bool.self, forKey: .useAutomaticTimezone) {
+                useAutomaticTimezone = flag
+            } else {
+                useAutomaticTimezone = (try? container.decode(String.self, forKey: .useAutomaticTimezone))?.lowercased() == "true"
+            }
+            automaticTimezone = try? container.decodeIfPresent(String.self, forKey: .automaticTimezone)
+            manualTimezone = try? container.decodeIfPresent(String.self, forKey: .manualTimezone)
+        }
+
+        /// The zone the user sees times in: the browser's when automatic, else the one they chose; nil
+        /// when that is empty or not an IANA zone this system knows.
+        public var identifier: String? {
+            let chosen = useAutomaticTimezone ? automaticTimezone : manualTimezone
+            guard let chosen, !chosen.isEmpty, TimeZone(identifier: chosen) != nil else { return nil }
+            return chosen
+        }
+    }
+
     public var id: String
     public var username: String
+    public var timezone: Timezone?
 
-    public init(id: String, username: String) {
+    public init(id: String, username: String, timezone: Timezone? = nil) {
         self.id = id
         self.username = username
+        self.timezone = timezone
+    }
+
+    enum CodingKeys: String, CodingKey { case id, username, timezone }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(String.self, forKey: .id)
+        username = try container.decode(String.self, forKey: .username)
+        // A malformed zone must not make the user unreadable: the zone is a nicety.
+        timezone = try? container.decodeIfPresent(Timezone.self, forKey: .timezone)
+    }
+}
+
+/// A message attachment carrying interactive buttons (`props.attachments[].actions[]`). Clicking one makes
+/// the Mattermost server POST `integration.context` to `integration.url`; the context never reaches
+/// clients, since the server strips `integration` from posts it sends them.
+public struct MattermostAttachment: Sendable, Hashable, Codable {
+    public struct Action: Sendable, Hashable, Codable {
+        public struct Integration: Sendable, Hashable, Codable {
+            public var url: String
+            public var context: [String: String]
+
+            public init(url: String, context: [String: String]) {
+                self.url = url
+                self.context = context
+            }
+        }
+
+        /// Letters and digits only: the server routes a click as `/posts/{post_id}/actions/{action_id}`
+        /// and accepts nothing else there.
+        public var id: String
+        public var type = "button"
+        public var name: String
+        /// `default`, `primary`, `success`, `good`, `warning` or `danger`.
+        public var style: String?
+        public var integration: Integration
+
+        public init(id: String, name: String, style: String?, integration: Integration) {
+            self.id = id
+            self.name = name
+            self.style = style
+            self.integration = integration
+        }
+    }
+
+    public var text: String?
+    public var actions: [Action]
+
+    public init(text: String? = nil, actions: [Action]) {
+        self.text = text
+        self.actions = actions
     }
 }
 
@@ -110,18 +198,27 @@ public struct MattermostClient: Sendable {
         try await call(.GET, "/users/username/\(ChatServerHTTP.percentEncode(username))", as: MattermostUser.self)
     }
 
+    /// `GET /api/v4/users/{user_id}`, with its `timezone`. `timeout` shortens the deadline when someone
+    /// is waiting for the answer.
+    public func user(id: String, timeout: TimeAmount? = nil) async throws(ChatServerFailure) -> MattermostUser {
+        try await send(.GET, "/users/\(ChatServerHTTP.percentEncode(id))", query: [], body: nil, timeout: timeout, as: MattermostUser.self)
+    }
+
     // MARK: Channels
 
-    /// `POST /api/v4/channels`: an open channel in the team.
-    public func createChannel(teamID: String, name: String, displayName: String, header: String) async throws(ChatServerFailure) -> MattermostChannel {
+    /// `POST /api/v4/channels`: an open channel in the team (`type: "O"`), or a private one (`"P"`).
+    public func createChannel(teamID: String, name: String, displayName: String, header: String, private isPrivate: Bool = false)
+        async throws(ChatServerFailure) -> MattermostChannel
+    {
         struct Request: Encodable {
             var team_id: String
             var name: String
             var display_name: String
-            var type = "O"
+            var type: String
             var header: String
         }
-        let body = Request(team_id: teamID, name: name, display_name: String(displayName.prefix(64)), header: String(header.prefix(1024)))
+        let body = Request(
+            team_id: teamID, name: name, display_name: String(displayName.prefix(64)), type: isPrivate ? "P" : "O", header: String(header.prefix(1024)))
         return try await call(.POST, "/channels", body: body, as: MattermostChannel.self)
     }
 
@@ -150,15 +247,36 @@ public struct MattermostClient: Sendable {
 
     // MARK: Posts
 
-    /// `POST /api/v4/posts`; `rootID` makes it a reply in that post's thread.
-    public func createPost(channelID: String, message: String, rootID: String?, props: [String: String]) async throws(ChatServerFailure) -> MattermostPost {
+    /// `POST /api/v4/posts`; `rootID` makes it a reply in that post's thread; `attachments` go into
+    /// `props.attachments` beside the string `props`.
+    public func createPost(channelID: String, message: String, rootID: String?, props: [String: String], attachments: [MattermostAttachment] = [])
+        async throws(ChatServerFailure) -> MattermostPost
+    {
+        struct Props: Encodable {
+            var strings: [String: String]
+            var attachments: [MattermostAttachment]
+
+            struct Key: CodingKey {
+                var stringValue: String
+                var intValue: Int? { nil }
+                init(stringValue: String) { self.stringValue = stringValue }
+                init?(intValue: Int) { nil }
+            }
+
+            func encode(to encoder: any Encoder) throws {
+                var container = encoder.container(keyedBy: Key.self)
+                for (key, value) in strings { try container.encode(value, forKey: Key(stringValue: key)) }
+                if !attachments.isEmpty { try container.encode(attachments, forKey: Key(stringValue: "attachments")) }
+            }
+        }
         struct Request: Encodable {
             var channel_id: String
             var message: String
             var root_id: String?
-            var props: [String: String]
+            var props: Props
         }
-        return try await call(.POST, "/posts", body: Request(channel_id: channelID, message: message, root_id: rootID, props: props), as: MattermostPost.self)
+        let body = Request(channel_id: channelID, message: message, root_id: rootID, props: Props(strings: props, attachments: attachments))
+        return try await call(.POST, "/posts", body: body, as: MattermostPost.self)
     }
 
     /// Posts of a channel created or changed since `since` (`GET /api/v4/channels/{id}/posts?since=`, ms).
@@ -182,20 +300,20 @@ public struct MattermostClient: Sendable {
     private func call<Answer: Decodable>(_ method: HTTPMethod, _ path: String, query: [(String, String)] = [], as type: Answer.Type)
         async throws(ChatServerFailure) -> Answer
     {
-        try await send(method, path, query: query, body: nil, as: type)
+        try await send(method, path, query: query, body: nil, timeout: nil, as: type)
     }
 
     private func call<Answer: Decodable>(_ method: HTTPMethod, _ path: String, body: some Encodable, as type: Answer.Type) async throws(ChatServerFailure)
         -> Answer
     {
-        try await send(method, path, query: [], body: ChatServerJSON.encode(body), as: type)
+        try await send(method, path, query: [], body: ChatServerJSON.encode(body), timeout: nil, as: type)
     }
 
-    private func send<Answer: Decodable>(_ method: HTTPMethod, _ path: String, query: [(String, String)], body: Data?, as type: Answer.Type)
-        async throws(ChatServerFailure) -> Answer
-    {
+    private func send<Answer: Decodable>(
+        _ method: HTTPMethod, _ path: String, query: [(String, String)], body: Data?, timeout: TimeAmount?, as type: Answer.Type
+    ) async throws(ChatServerFailure) -> Answer {
         try gate.checkOpen(Self.limiterKey, now: clock.now())
-        let response = try await http.send(method, "/api/v4" + path, query: query, json: body)
+        let response = try await http.send(method, "/api/v4" + path, query: query, json: body, timeout: timeout)
         noteRateLimit(response.headers)
         switch response.status {
         case 200..<300:

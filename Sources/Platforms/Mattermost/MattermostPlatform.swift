@@ -5,12 +5,13 @@ import Synchronization
 
 /// Mattermost's outbound side: the outbox's platform-neutral actions as `api/v4` calls.
 ///
-/// Channel mode: an open channel per incident in the configured team, its header kept to the incident's
-/// severity, status and commander; thread mode: the announcement in the announce channel roots a thread
-/// and everything else is posted with its `root_id`.
+/// Channel mode: a channel per incident in the configured team (open, or private with
+/// `privateChannels`), its header kept to the incident's severity, status and commander; thread mode: the
+/// announcement in the announce channel roots a thread and everything else is posted with its `root_id`.
 ///
-/// Buttons are written out as the commands they stand for: Mattermost's interactive buttons call back
-/// an integration URL, which Klaxon does not ask operators to expose; slash commands work everywhere.
+/// Buttons become interactive buttons when `platforms.mattermost.actionsURL` says where Mattermost can
+/// reach Klaxon (see `MattermostButtons`); without it they are written out as the commands they stand
+/// for, which work everywhere.
 ///
 /// Mattermost has no client-chosen post id. Every post carries `props.klaxon_message_id`, and a message
 /// that may have been posted before first looks for a post with that marker in the channel, so a retry
@@ -21,6 +22,9 @@ public struct MattermostPlatform: ChatPlatform {
     private let teamID: String
     private let announceChannel: String
     private let mode: IncidentsConfig.Mode
+    private let privateChannels: Bool
+    /// Nil: no `actionsURL`, buttons as text.
+    private let buttons: MattermostButtons?
     private let clock: any WallClock
     private let logger: Logger
     private let directory = MattermostDirectory()
@@ -31,11 +35,16 @@ public struct MattermostPlatform: ChatPlatform {
     /// The post property that names the outbox message a post delivers.
     public static let markerProperty = "klaxon_message_id"
 
-    public init(client: MattermostClient, teamID: String, announceChannel: String, mode: IncidentsConfig.Mode, clock: any WallClock, logger: Logger) {
+    public init(
+        client: MattermostClient, teamID: String, announceChannel: String, mode: IncidentsConfig.Mode, privateChannels: Bool = false,
+        buttons: MattermostButtons? = nil, clock: any WallClock, logger: Logger
+    ) {
         self.client = client
         self.teamID = teamID
         self.announceChannel = announceChannel.hasPrefix("~") || announceChannel.hasPrefix("#") ? String(announceChannel.dropFirst()) : announceChannel
         self.mode = mode
+        self.privateChannels = privateChannels
+        self.buttons = buttons
         self.clock = clock
         self.logger = logger
     }
@@ -81,7 +90,10 @@ public struct MattermostPlatform: ChatPlatform {
             }
         case .post(let target, let text, let buttons):
             let (channelID, rootID) = try await resolve(target, incident: incident)
-            let id = try await post(message, part: 0, channelID: channelID, rootID: rootID, text: render(text, buttons: buttons, incident: incident))
+            let attachments = self.buttons?.attachments(for: buttons) ?? []
+            let id = try await post(
+                message, part: 0, channelID: channelID, rootID: rootID,
+                text: render(text, buttons: attachments.isEmpty ? buttons : [], incident: incident), attachments: attachments)
             return Delivery(platformMessageID: id)
         case .setTopic(let topic):
             // In thread mode the incident has no channel, so no header; its status lines say what changed.
@@ -92,13 +104,18 @@ public struct MattermostPlatform: ChatPlatform {
             guard let room = incident?.room, room.threadID == nil else { return Delivery() }
             try await addMembers(usernames, to: room.channelID)
             return Delivery()
+        case .pagerWebhook:
+            // Never routed here: `OutboxSender` hands pager notices to `PagerWebhookClient`.
+            return Delivery()
         }
     }
 
     /// Posts once per marker: on a repeated attempt, a post with the marker found in the channel is
     /// taken as delivered. Returns the post id.
     @discardableResult
-    private func post(_ message: OutboxMessage, part: Int, channelID: String, rootID: String?, text: String) async throws(ChatServerFailure) -> String {
+    private func post(_ message: OutboxMessage, part: Int, channelID: String, rootID: String?, text: String, attachments: [MattermostAttachment] = [])
+        async throws(ChatServerFailure) -> String
+    {
         let marker = Self.marker(for: message, part: part)
         if mayHaveBeenPosted(message) {
             // Posts made before this message was written cannot carry its marker.
@@ -108,13 +125,15 @@ public struct MattermostPlatform: ChatPlatform {
                 return posted.id
             }
         }
-        return try await client.createPost(channelID: channelID, message: text, rootID: rootID, props: [Self.markerProperty: marker]).id
+        let created = try await client.createPost(
+            channelID: channelID, message: text, rootID: rootID, props: [Self.markerProperty: marker], attachments: attachments)
+        return created.id
     }
 
     /// Creates the channel, or finds it when an earlier attempt created it already.
     private func incidentChannel(named name: String, header: String) async throws(ChatServerFailure) -> MattermostChannel {
         do {
-            let created = try await client.createChannel(teamID: teamID, name: name, displayName: name, header: header)
+            let created = try await client.createChannel(teamID: teamID, name: name, displayName: name, header: header, private: privateChannels)
             directory.remember(created)
             return created
         } catch .refused(_, let code, _) where code == MattermostClient.channelExistsError {
@@ -156,7 +175,7 @@ public struct MattermostPlatform: ChatPlatform {
     }
 
     /// Mentions as `@username`, the incident's channel as `~name` (Mattermost's channel link), and the
-    /// buttons as the commands to type.
+    /// buttons not sent as interactive ones as the commands to type.
     private func render(_ text: String, buttons: [MessageButton], incident: Incident?) -> String {
         var link: String?
         if let incident, let room = incident.room {

@@ -43,6 +43,14 @@ public struct MattermostSlashCommand: Sendable, Hashable {
     /// Mattermost does not retry slash commands, but a proxy might; `trigger_id` is unique per invocation.
     public var inboundKey: String? { triggerID.map { "mattermost:cmd:\($0)" } }
 
+    /// `oncall …` (or an alias): the one command whose reply shows clock times, and whose `until` is read,
+    /// in the sender's zone, so the only one worth a user lookup before answering.
+    public var isOnCall: Bool {
+        var words = text.split(whereSeparator: \.isWhitespace).map { $0.lowercased() }
+        if let first = words.first, first == "/incident" || first == "!incident" { words.removeFirst() }
+        return words.first.map(CommandVerb.oncall.aliases.contains) ?? false
+    }
+
     /// The command token, from the `token` field or the `Authorization: Token <token>` header.
     public static func presentedToken(form: [String: String], authorization: String?) -> String? {
         if let token = form["token"], !token.isEmpty { return token }

@@ -98,9 +98,10 @@ struct ChatServerHTTP: Sendable {
         self.logger = logger
     }
 
-    /// `path` starts with `/`; `query` values are percent-encoded here.
-    func send(_ method: HTTPMethod, _ path: String, query: [(String, String)] = [], json body: Data? = nil) async throws(ChatServerFailure)
-        -> ChatServerResponse
+    /// `path` starts with `/`; `query` values are percent-encoded here. `timeout` replaces the client's
+    /// deadline for calls that someone is waiting on (a lookup inside a slash command's three seconds).
+    func send(_ method: HTTPMethod, _ path: String, query: [(String, String)] = [], json body: Data? = nil, timeout: TimeAmount? = nil)
+        async throws(ChatServerFailure) -> ChatServerResponse
     {
         var url = baseURL + path
         if !query.isEmpty {
@@ -115,7 +116,7 @@ struct ChatServerHTTP: Sendable {
             request.body = .bytes(ByteBuffer(bytes: body))
         }
         do {
-            let response = try await httpClient.execute(request, timeout: timeout, logger: logger)
+            let response = try await httpClient.execute(request, timeout: timeout ?? self.timeout, logger: logger)
             let collected = try await response.body.collect(upTo: Self.maxResponseBytes)
             return ChatServerResponse(status: Int(response.status.code), headers: response.headers, body: Data(collected.readableBytesView))
         } catch {

@@ -37,6 +37,13 @@ public struct RocketChatClient: Sendable {
         return try await get("rooms.info", query: [("roomName", name)], as: Answer.self).room
     }
 
+    /// A room by id (`rooms.info?roomId=`): how a room's kind is learnt when only its id was kept, since
+    /// the `channels.*` calls refuse a private group and the `groups.*` calls a public channel.
+    public func room(id: String) async throws(ChatServerFailure) -> RocketChatRoom {
+        struct Answer: Decodable { var room: RocketChatRoom }
+        return try await get("rooms.info", query: [("roomId", id)], as: Answer.self).room
+    }
+
     /// Creates a public channel (`channels.create`) or a private group (`groups.create`).
     public func createRoom(named name: String, private isPrivate: Bool = false, members: [String] = []) async throws(ChatServerFailure) -> RocketChatRoom {
         struct Request: Encodable { var name: String; var members: [String] }

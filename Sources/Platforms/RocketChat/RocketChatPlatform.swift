@@ -5,8 +5,9 @@ import Synchronization
 
 /// Rocket.Chat's outbound side: turns the outbox's platform-neutral actions into REST calls.
 ///
-/// Channel mode: each incident gets a public channel named by `incidents.channelName`; thread mode: the
-/// announcement in the announce channel is the thread's root and everything else goes under it (`tmid`).
+/// Channel mode: each incident gets a channel named by `incidents.channelName`, public or, with
+/// `privateChannels`, a private group that only the invited see; thread mode: the announcement in the
+/// announce channel is the thread's root and everything else goes under it (`tmid`).
 ///
 /// Safe to deliver the same outbox message again after a crash: every message is sent with an `_id`
 /// derived from the outbox message, creating a channel that exists already reuses it, and topics and
@@ -16,15 +17,19 @@ public struct RocketChatPlatform: ChatPlatform {
     private let client: RocketChatClient
     private let announceChannel: String
     private let mode: IncidentsConfig.Mode
+    private let privateChannels: Bool
     /// What buttons send: `!incident`, so a click works even where unknown slash commands are refused.
     private let buttonTrigger: String
     private let logger: Logger
     private let directory = RoomDirectory()
 
-    public init(client: RocketChatClient, announceChannel: String, mode: IncidentsConfig.Mode, triggers: [String], logger: Logger) {
+    public init(
+        client: RocketChatClient, announceChannel: String, mode: IncidentsConfig.Mode, triggers: [String], privateChannels: Bool = false, logger: Logger
+    ) {
         self.client = client
         self.announceChannel = announceChannel.hasPrefix("#") ? String(announceChannel.dropFirst()) : announceChannel
         self.mode = mode
+        self.privateChannels = privateChannels
         self.buttonTrigger = Self.buttonTrigger(from: triggers)
         self.logger = logger
     }
@@ -65,12 +70,15 @@ public struct RocketChatPlatform: ChatPlatform {
             return Delivery(platformMessageID: id)
         case .setTopic(let topic):
             // A thread has no topic of its own; its status lines already say what changed.
-            guard let room = incidentChannel(incident) else { return Delivery() }
+            guard let room = try await incidentChannel(incident) else { return Delivery() }
             try await client.setTopic(NeutralMarkup.render(topic, roomLink: nil), of: room)
             return Delivery()
         case .invite(let usernames):
-            guard let room = incidentChannel(incident) else { return Delivery() }
+            guard let room = try await incidentChannel(incident) else { return Delivery() }
             try await invite(usernames, to: room)
+            return Delivery()
+        case .pagerWebhook:
+            // Never routed here: `OutboxSender` hands pager notices to `PagerWebhookClient`.
             return Delivery()
         }
     }
@@ -98,10 +106,11 @@ public struct RocketChatPlatform: ChatPlatform {
         }
     }
 
-    /// Creates the incident's channel, or finds it when an earlier attempt created it already.
+    /// Creates the incident's channel (a private group with `privateChannels`), or finds it when an
+    /// earlier attempt created it already; names are unique across channels and groups.
     private func channel(named name: String) async throws(ChatServerFailure) -> RocketChatRoom {
         do {
-            let room = try await client.createRoom(named: name)
+            let room = try await client.createRoom(named: name, private: privateChannels)
             directory.remember(room, as: name)
             return room
         } catch .refused(_, let code, _) where code == "error-duplicate-channel-name" {
@@ -142,10 +151,16 @@ public struct RocketChatPlatform: ChatPlatform {
     }
 
     /// The incident's own channel in channel mode; nil in thread mode or before it exists.
-    private func incidentChannel(_ incident: Incident?) -> RocketChatRoom? {
+    ///
+    /// Its kind decides between `channels.*` and `groups.*`. The store keeps only the room's id, and the
+    /// setting may have changed since the room was made, so the kind is the server's answer: known from
+    /// `openRoom` in this process, else asked once (`rooms.info`) and remembered.
+    private func incidentChannel(_ incident: Incident?) async throws(ChatServerFailure) -> RocketChatRoom? {
         guard let room = incident?.room, room.threadID == nil else { return nil }
-        // The channel was created public by `openRoom`; only its id is needed for invite and topic.
-        return RocketChatRoom(id: room.channelID, name: incident?.channelName, type: "c")
+        if let known = directory.room(id: room.channelID) { return known }
+        let found = try await client.room(id: room.channelID)
+        directory.remember(found)
+        return found
     }
 
     /// `<@alice>` → `@alice`; `<#room>` → `#incident-…` (a link in Rocket.Chat) or the thread.
@@ -199,13 +214,20 @@ public struct RocketChatPlatform: ChatPlatform {
 final class RoomDirectory: Sendable {
     private struct Entries {
         var rooms: [String: RocketChatRoom] = [:]
+        var roomsByID: [String: RocketChatRoom] = [:]
         var users: [String: String] = [:]
     }
 
     private let entries = Mutex(Entries())
 
     func room(named name: String) -> RocketChatRoom? { entries.withLock { $0.rooms[name] } }
-    func remember(_ room: RocketChatRoom, as name: String) { entries.withLock { $0.rooms[name] = room } }
+    func room(id: String) -> RocketChatRoom? { entries.withLock { $0.roomsByID[id] } }
+    func remember(_ room: RocketChatRoom, as name: String? = nil) {
+        entries.withLock { entries in
+            if let name { entries.rooms[name] = room }
+            entries.roomsByID[room.id] = room
+        }
+    }
     func userID(_ username: String) -> String? { entries.withLock { $0.users[username] } }
     func remember(userID: String, for username: String) { entries.withLock { $0.users[username] = userID } }
 }

@@ -81,14 +81,42 @@ public enum SlackBlocks {
     /// (`ack`, `update`, `resolve`, `take-ic`) and its `value` the command it stands for (`ack INC-7`).
     public static func message(text: String, buttons: [MessageButton]) -> [Block] {
         var blocks: [Block] = [.section(Section(text: Text(type: "mrkdwn", text: SlackMarkup.truncate(text, to: sectionTextLimit))))]
-        if !buttons.isEmpty {
-            blocks.append(.actions(Actions(blockID: "klaxon-actions", elements: buttons.map { button in
-                Button(
-                    actionID: button.action, text: Text(type: "plain_text", text: button.label),
-                    value: button.command, style: button.style == "primary" || button.style == "danger" ? button.style : nil)
-            })))
-        }
+        if let actions = actions(buttons) { blocks.append(actions) }
         return blocks
+    }
+
+    private static func actions(_ buttons: [MessageButton]) -> Block? {
+        guard !buttons.isEmpty else { return nil }
+        return .actions(Actions(blockID: "klaxon-actions", elements: buttons.map { button in
+            Button(
+                actionID: button.action, text: Text(type: "plain_text", text: button.label),
+                value: button.command, style: button.style == "primary" || button.style == "danger" ? button.style : nil)
+        }))
+    }
+
+    /// The root of an incident's thread (thread mode), which doubles as its status card: the announcement,
+    /// the status line, and while the incident is open the alert's buttons, so that people in the announce
+    /// channel can act without opening the thread.
+    public static func threadRoot(announcement: String, status: String, buttons: [MessageButton]) -> [Block] {
+        var blocks = message(text: announcement, buttons: [])
+        blocks.append(.section(Section(text: Text(type: "mrkdwn", text: SlackMarkup.truncate(status, to: sectionTextLimit)), blockID: statusBlockID)))
+        if let actions = actions(buttons) { blocks.append(actions) }
+        return blocks
+    }
+
+    /// The block of a thread root that holds the status line.
+    public static let statusBlockID = "klaxon-status"
+
+    /// The buttons of the initial alert (`IncidentEngine.buttons(for:)`), which a thread root shows while
+    /// its incident is open. The engine does not send them with a topic change, so they are spelled out
+    /// here too; a test compares the two, and the inbound side maps the same action ids to commands.
+    public static func incidentButtons(_ id: IncidentID) -> [MessageButton] {
+        [
+            MessageButton(action: "ack", label: "Acknowledge", command: "ack \(id)", style: "primary"),
+            MessageButton(action: "update", label: "Post update", command: "update \(id)"),
+            MessageButton(action: "resolve", label: "Resolve", command: "resolve \(id)", style: "danger"),
+            MessageButton(action: "take-ic", label: "I'm the IC", command: "role \(id) ic"),
+        ]
     }
 
     /// The block and action ids of the update modal's text input, read back from `view_submission`.
@@ -131,6 +159,11 @@ public enum SlackBlocks {
     public struct Section: Encodable, Sendable, Hashable {
         public var type = "section"
         public var text: Text
+        public var blockID: String?
+        enum CodingKeys: String, CodingKey {
+            case type, text
+            case blockID = "block_id"
+        }
     }
 
     public struct Actions: Encodable, Sendable, Hashable {

@@ -9,12 +9,14 @@ import Synchronization
 /// `conversations.invite`, `conversations.setTopic`, a pinned status card, and the announcement in the
 /// announce channel, which links the new channel. The topic and the card follow every later topic change.
 /// Thread mode posts the announcement as the root of the incident's thread, and every later room message
-/// replies in it (`thread_ts`).
+/// replies in it (`thread_ts`); the root is the thread's status card, rewritten on every topic change.
 ///
-/// A delivery posts one message with `chat.postMessage` (opening a room: the card and the announcement),
-/// so a retried delivery cannot repeat an earlier, successful post. Opening a room takes several calls;
-/// how far one got is remembered per outbox message, so a retry after a rate limit resumes where it
-/// stopped instead of creating a second channel.
+/// A delivery posts one message with `chat.postMessage` (opening a room: the card and the announcement).
+/// Whether an earlier attempt of the same outbox message may already have done its work is decided from
+/// what survives a restart — the outbox's attempt count and age, and Slack itself — never from memory
+/// alone: such a retry looks for its post in the channel's history (by message metadata) and for its
+/// channel among the bot's own, recently created channels, before making either again. What is remembered
+/// in memory (how far opening a room got, which attempts certainly posted nothing) only saves calls.
 public struct SlackPlatform: ChatPlatform {
     public let kind = PlatformKind.slack
 
@@ -22,6 +24,13 @@ public struct SlackPlatform: ChatPlatform {
         public var pacing = SlackChannelPacer.Settings()
         /// How many `-n` suffixes to try when a channel name is taken.
         public var maxNameSuffix = 20
+        /// A taken channel name is adopted as our own earlier attempt only if Slack says it was created at
+        /// most this long before the outbox message: Slack's `created` is in whole seconds, from another clock.
+        public var adoptionMargin: TimeInterval = 60
+        /// A message first tried later than this after it was written may have been claimed before by a
+        /// process that died mid-delivery: the outbox counts only failures, and a dead sender's message is
+        /// claimed again once its lease ran out. Must stay below the outbox lease (`OutboxSender.Settings.lease`).
+        public var claimedBeforeAfter: TimeInterval = 30
         public init() {}
     }
 
@@ -32,19 +41,23 @@ public struct SlackPlatform: ChatPlatform {
     private let pacer: SlackChannelPacer
     private let settings: Settings
     private let logger: Logger
+    private let bot: SlackBotIdentity
     private let progress = RoomProgressBook()
     private let directChannels = DirectChannelBook()
     private let statusCards = StatusCardBook()
-    private let uncertainPosts = UncertainPosts()
+    private let threadRoots = ThreadRootBook()
+    private let unposted = UnpostedAttempts()
     private let channelIDs = ChannelIDBook()
     /// Called after a direct message (a page) was delivered, so the on-call user group can follow.
     private let pageDelivered: @Sendable () -> Void
 
+    /// `bot` is shared with the inbound side where both exist, so `auth.test` is asked once.
     public init(
         api: SlackWebAPI, announceChannel: String, mode: IncidentsConfig.Mode, clock: any WallClock, settings: Settings = Settings(),
-        logger: Logger, pageDelivered: @escaping @Sendable () -> Void = {}
+        bot: SlackBotIdentity? = nil, logger: Logger, pageDelivered: @escaping @Sendable () -> Void = {}
     ) {
         self.api = api
+        self.bot = bot ?? SlackBotIdentity(api: api, clock: clock)
         self.announceChannel = announceChannel.hasPrefix("#") ? String(announceChannel.dropFirst()) : announceChannel
         self.mode = mode
         self.clock = clock
@@ -62,8 +75,11 @@ public struct SlackPlatform: ChatPlatform {
             if let code = error.slackError { metadata["slack_error"] = "\(code)" }
             logger.debug("slack delivery failed", metadata: metadata)
             let failure = error.deliveryFailure
-            // The outbox gives up on this message: nothing will resume opening its room.
-            if case .permanent = failure { progress.remove(message.id) }
+            // The outbox gives up on this message: nothing will resume opening its room or retry its posts.
+            if case .permanent = failure {
+                progress.remove(message.id)
+                unposted.forget(message.id)
+            }
             throw failure
         }
     }
@@ -77,27 +93,40 @@ public struct SlackPlatform: ChatPlatform {
                 return try await openChannel(for: message, name: name, topic: topic, announcement: announcement, invite: invite)
             case .thread:
                 let text = SlackMarkup.render(announcement, roomLink: "the thread below")
-                let root = try await postMessage(text: text, buttons: [], channel: announceChannel, threadTS: nil, for: message, part: .announcement)
+                let blocks = SlackBlocks.threadRoot(announcement: text, status: StatusCard.text(topic), buttons: Self.rootButtons(incident))
+                let root = try await postMessage(
+                    text: text, blocks: blocks, channel: announceChannel, threadTS: nil, for: message, part: .announcement)
+                threadRoots.remember(text, root: root.ts)
                 return Delivery(platformMessageID: root.ts, room: Conversation(platform: .slack, channelID: root.channel, threadID: root.ts))
             }
 
         case .post(let target, let text, let buttons):
             let (channel, threadTS) = try await resolve(target, incident: incident)
             let rendered = SlackMarkup.render(text, roomLink: SlackMarkup.roomLink(for: room))
-            let posted = try await postMessage(text: rendered, buttons: buttons, channel: channel, threadTS: threadTS, for: message)
+            let posted = try await postMessage(
+                text: rendered, blocks: buttons.isEmpty ? nil : SlackBlocks.message(text: rendered, buttons: buttons), channel: channel,
+                threadTS: threadTS, for: message)
             if case .direct = target { pageDelivered() }
             return Delivery(platformMessageID: posted.ts)
 
         case .setTopic(let topic):
-            // A thread has no topic; its root says what the incident is and the thread carries the updates.
-            guard let channel = room, channel.threadID == nil else { return Delivery() }
-            try await setTopic(topic, channel: channel.channelID)
-            try await updateStatusCard(topic, channel: channel.channelID)
+            guard let room else { return Delivery() }
+            if let rootTS = room.threadID {
+                // A thread has no topic: its root carries the same facts.
+                try await updateThreadRoot(topic, channel: room.channelID, rootTS: rootTS, incident: incident)
+            } else {
+                try await setTopic(topic, channel: room.channelID)
+                try await updateStatusCard(topic, channel: room.channelID)
+            }
             return Delivery()
 
         case .invite(let users):
             guard let channel = room, channel.threadID == nil, !users.isEmpty else { return Delivery() }
             try await inviteUsers(users, to: channel.channelID)
+            return Delivery()
+
+        case .pagerWebhook:
+            // Never routed here: `OutboxSender` hands pager notices to `PagerWebhookClient`.
             return Delivery()
         }
     }
@@ -127,7 +156,7 @@ public struct SlackPlatform: ChatPlatform {
             progress.set(message.id, step)
         }
         let text = SlackMarkup.render(announcement, roomLink: "<#\(channelID)>")
-        let posted = try await postMessage(text: text, buttons: [], channel: announceChannel, threadTS: nil, for: message, part: .announcement)
+        let posted = try await postMessage(text: text, channel: announceChannel, threadTS: nil, for: message, part: .announcement)
         progress.remove(message.id)
         return Delivery(platformMessageID: posted.ts, room: Conversation(platform: .slack, channelID: channelID))
     }
@@ -139,12 +168,16 @@ public struct SlackPlatform: ChatPlatform {
 
     /// `conversations.create`, with the name made valid first and a suffix when it is taken.
     ///
-    /// When an earlier attempt got no answer, Slack may have created the channel anyway; then its name
-    /// comes back `name_taken`, and the channel is looked for among the bot's own channels before a
-    /// suffix is tried, so one incident does not get two channels.
+    /// When an earlier attempt of this message may have reached Slack (it failed without an answer, or a
+    /// process died during it), Slack may have created the channel anyway; then its name comes back
+    /// `name_taken`, and before a suffix is tried the taken channel is looked up: if the bot created it,
+    /// no earlier than the message was written, it is that attempt's channel and is adopted. A channel
+    /// someone else made, or one the bot made for something older, is left alone.
     private func createChannel(named requested: String, for message: OutboxMessage) async throws(SlackAPIError) -> String {
         let rules = ChannelNameRules.slack
         let base = rules.sanitize(requested)
+        let mayExist = mayHaveBeenTriedBefore(message) || progress.get(message.id).uncertainCreate != nil
+        var ownChannels: [String: MemberChannels.Channel]?
         for attempt in 1...max(settings.maxNameSuffix, 1) {
             let suffix = attempt == 1 ? "" : "-\(attempt)"
             let name = rules.sanitize(String(base.prefix(rules.maxLength - suffix.count))) + suffix
@@ -153,9 +186,12 @@ public struct SlackPlatform: ChatPlatform {
                 logger.info("slack channel created", metadata: ["channel": "\(created.channel.id)", "name": "\(name)"])
                 return created.channel.id
             } catch let error where error.slackError == "name_taken" {
-                if progress.get(message.id).uncertainCreate == name, let mine = try await ownChannel(named: name) {
-                    logger.info("slack channel found from an earlier attempt", metadata: ["channel": "\(mine)", "name": "\(name)"])
-                    return mine
+                guard mayExist else { continue }
+                // One listing serves every taken name of this attempt.
+                if ownChannels == nil { ownChannels = try await channelsOfTheBot() }
+                if let earlier = ownChannels?[name], try await isFromAnEarlierAttempt(earlier, of: message) {
+                    logger.info("slack channel found from an earlier attempt", metadata: ["channel": "\(earlier.id)", "name": "\(name)"])
+                    return earlier.id
                 }
                 continue
             } catch {
@@ -170,10 +206,25 @@ public struct SlackPlatform: ChatPlatform {
         throw .refused(method: "conversations.create", error: "name_taken")
     }
 
+    /// Whether `channel` is the one an earlier attempt of `message` created: made by the bot, and not
+    /// before the message was written.
+    private func isFromAnEarlierAttempt(_ channel: MemberChannels.Channel, of message: OutboxMessage) async throws(SlackAPIError) -> Bool {
+        guard let me = await bot.userID() else {
+            // Without knowing who we are no channel can be told ours; a suffix could be a second channel.
+            throw .unreachable(method: "auth.test", reason: "the bot's user id is unknown")
+        }
+        guard channel.creator == me, let created = channel.created else { return false }
+        return Date(timeIntervalSince1970: created) >= message.createdAt.addingTimeInterval(-settings.adoptionMargin)
+    }
+
     private struct MemberChannels: Decodable {
         struct Channel: Decodable {
             var id: String
             var name: String?
+            /// The user who created the channel.
+            var creator: String?
+            /// When, in Unix seconds.
+            var created: TimeInterval?
         }
         struct Metadata: Decodable {
             var nextCursor: String?
@@ -187,18 +238,39 @@ public struct SlackPlatform: ChatPlatform {
         }
     }
 
-    /// A public channel named `name` that the bot is a member of (`users.conversations`, a few pages at most).
-    private func ownChannel(named name: String) async throws(SlackAPIError) -> String? {
+    /// The public channels the bot is a member of, by name (`users.conversations`; a channel's creator is
+    /// always a member). Only asked after a doubtful attempt, so a few pages are affordable. A refusal
+    /// (`missing_scope`) leaves nothing to find: a second channel is then better than none.
+    private func channelsOfTheBot() async throws(SlackAPIError) -> [String: MemberChannels.Channel] {
+        var found: [String: MemberChannels.Channel] = [:]
         var cursor: String?
-        for _ in 0..<5 {
+        for _ in 0..<20 {
             var arguments: [(String, String)] = [("types", "public_channel"), ("exclude_archived", "true"), ("limit", "200")]
             if let cursor { arguments.append(("cursor", cursor)) }
-            let page = try await api.call("users.conversations", arguments, as: MemberChannels.self)
-            if let found = page.channels.first(where: { $0.name == name }) { return found.id }
-            guard let next = page.responseMetadata?.nextCursor, !next.isEmpty else { return nil }
+            let page: MemberChannels
+            do throws(SlackAPIError) {
+                page = try await api.call("users.conversations", arguments, as: MemberChannels.self)
+            } catch {
+                guard case .permanent = error.deliveryFailure else { throw error }
+                logger.warning("slack: cannot look for a channel from an earlier attempt", metadata: ["slack_error": "\(error.slackError ?? "")"])
+                return found
+            }
+            for channel in page.channels {
+                if let name = channel.name { found[name] = channel }
+            }
+            guard let next = page.responseMetadata?.nextCursor, !next.isEmpty else { break }
             cursor = next
         }
-        return nil
+        return found
+    }
+
+    /// Whether an earlier attempt of `message` may have reached Slack, judged from what outlives this
+    /// process: a recorded failure, or an age that only a claim by a sender that then died explains.
+    /// (The store stamps `createdAt` with the wall clock, which `clock` is outside tests.)
+    private func mayHaveBeenTriedBefore(_ message: OutboxMessage) -> Bool {
+        if message.attempts > 0 { return true }
+        let due = max(message.createdAt, message.notBefore)
+        return clock.now().timeIntervalSince(due) > settings.claimedBeforeAfter
     }
 
     /// Invites whoever can be invited. Someone already there is fine, and one person Slack will not add
@@ -237,10 +309,12 @@ public struct SlackPlatform: ChatPlatform {
     }
 
     private func postStatusCard(_ topic: String, channel: String, for message: OutboxMessage) async throws(SlackAPIError) {
-        let card = try await postMessage(text: StatusCard.text(topic), buttons: [], channel: channel, threadTS: nil, for: message, part: .card)
+        let card = try await postMessage(text: StatusCard.text(topic), channel: channel, threadTS: nil, for: message, part: .card)
         statusCards.remember(card.ts, in: channel)
         do throws(SlackAPIError) {
             try await api.call("pins.add", [("channel", channel), ("timestamp", card.ts)])
+        } catch let error where error.slackError == "already_pinned" {
+            // An earlier attempt pinned it.
         } catch let error where error.slackError != nil {
             // Unpinned, the card is still the channel's first message; the topic carries the same facts.
             logger.warning("slack status card not pinned", metadata: ["channel": "\(channel)", "slack_error": "\(error.slackError!)"])
@@ -283,6 +357,54 @@ public struct SlackPlatform: ChatPlatform {
         } catch let error where error.slackError != nil {
             return nil
         }
+    }
+
+    // MARK: - The thread root as status card
+
+    /// The buttons a thread root shows: the alert's, while the incident is open. The incident is the one
+    /// stored now, which may be ahead of the topic being delivered; its own later topic change follows.
+    private static func rootButtons(_ incident: Incident?) -> [MessageButton] {
+        guard let incident, incident.isOpen else { return [] }
+        return SlackBlocks.incidentButtons(incident.id)
+    }
+
+    /// Rewrites the thread's root (`chat.update`) with the new status line, keeping its announcement. A
+    /// root that is gone is not recreated: the thread carries the change all the same.
+    private func updateThreadRoot(_ topic: String, channel: String, rootTS: String, incident: Incident?) async throws(SlackAPIError) {
+        guard let announcement = try await threadRootAnnouncement(channel: channel, root: rootTS) else { return }
+        let blocks = SlackBlocks.threadRoot(announcement: announcement, status: StatusCard.text(topic), buttons: Self.rootButtons(incident))
+        do throws(SlackAPIError) {
+            // `text` stays the announcement: it is what notifications show, and what a restart reads back.
+            try await api.call("chat.update", [("channel", channel), ("ts", rootTS), ("text", announcement), ("blocks", SlackJSONArgument.encode(blocks))])
+        } catch {
+            guard case .permanent = error.deliveryFailure else { throw error }
+            logger.warning("slack thread root not updated", metadata: ["channel": "\(channel)", "slack_error": "\(error.slackError ?? "")"])
+        }
+    }
+
+    private struct Replies: Decodable {
+        struct Message: Decodable {
+            var ts: String
+            var text: String?
+        }
+        var messages: [Message]?
+    }
+
+    /// The announcement the root shows: remembered since it was posted, or after a restart read back from
+    /// Slack (the root's `text`, which only ever holds the announcement). Nil when the root is gone.
+    private func threadRootAnnouncement(channel: String, root: String) async throws(SlackAPIError) -> String? {
+        if let known = threadRoots.announcement(root: root) { return known }
+        let replies: Replies
+        do throws(SlackAPIError) {
+            replies = try await api.call("conversations.replies", [("channel", channel), ("ts", root), ("limit", "1")], as: Replies.self)
+        } catch {
+            guard case .permanent = error.deliveryFailure else { throw error }
+            logger.warning("slack thread root not found", metadata: ["channel": "\(channel)", "slack_error": "\(error.slackError ?? "")"])
+            return nil
+        }
+        guard let text = replies.messages?.first(where: { $0.ts == root })?.text else { return nil }
+        threadRoots.remember(text, root: root)
+        return text
     }
 
     // MARK: - Posting
@@ -328,44 +450,46 @@ public struct SlackPlatform: ChatPlatform {
     /// One `chat.postMessage`, paced per channel. When the bot is not in a public channel it joins and
     /// posts again; that first post was refused, so nothing is doubled.
     ///
-    /// A post that timed out or met a server error may have gone through all the same. Every post carries
-    /// its outbox id as message metadata, so before posting again after such a failure the channel's
-    /// recent messages are searched for it, and a post found there counts as delivered.
+    /// Every post carries its outbox id as message metadata. An earlier attempt of the same message may
+    /// have posted although it failed (a time-out, a server error, or a process that died before recording
+    /// the delivery), so on a retry the channel's recent messages are searched first, and a post found
+    /// there counts as delivered. Only when this process saw the previous attempt end without posting
+    /// (refused, rate limited, held by the pacer) is the search skipped.
     private func postMessage(
-        text: String, buttons: [MessageButton], channel: String, threadTS: String?, for message: OutboxMessage, part: PostPart = .message
+        text: String, blocks: [SlackBlocks.Block]? = nil, channel: String, threadTS: String?, for message: OutboxMessage,
+        part: PostPart = .message
     ) async throws(SlackAPIError) -> PostedMessage {
         // The announce channel may be configured by name; history and joins need its id, which a post returns.
         let channel = channelIDs.id(of: channel) ?? channel
-        let key = UncertainPosts.Key(outboxID: message.id, part: part)
-        if uncertainPosts.contains(key) || Self.lastAttemptMayHavePosted(message) {
+        let key = UnpostedAttempts.Key(outboxID: message.id, part: part)
+        // Taken, not read: the knowledge is about the attempt just before this one only.
+        if !unposted.take(key), mayHaveBeenTriedBefore(message) {
             if let earlier = await earlierPost(of: message, part: part, channel: channel, threadTS: threadTS) {
-                uncertainPosts.remove(key)
                 logger.info("slack post found from an earlier attempt", metadata: ["outbox_id": "\(message.id)", "ts": "\(earlier.ts)"])
                 return earlier
             }
         }
         // A method cooling down after a 429 is not called at all; asking the pacer first would waste a slot.
         if let wait = api.cooldowns.remaining("chat.postMessage", now: clock.now()) {
+            unposted.insert(key)
             throw .rateLimited(method: "chat.postMessage", retryAfter: wait)
         }
         if let wait = pacer.admit(channel: channel, ticket: message.id, now: clock.now()) {
+            unposted.insert(key)
             throw .rateLimited(method: "chat.postMessage", retryAfter: wait)
         }
         var arguments: [(String, String)] = [
             ("channel", channel), ("text", text), ("unfurl_links", "false"), ("unfurl_media", "false"),
             ("metadata", SlackJSONArgument.encode(PostMetadata(outboxID: message.id, part: part))),
         ]
-        if !buttons.isEmpty {
-            arguments.append(("blocks", SlackJSONArgument.encode(SlackBlocks.message(text: text, buttons: buttons))))
-        }
+        if let blocks { arguments.append(("blocks", SlackJSONArgument.encode(blocks))) }
         if let threadTS { arguments.append(("thread_ts", threadTS)) }
         do throws(SlackAPIError) {
             let posted = try await postJoiningIfNeeded(arguments, channel: channel)
-            uncertainPosts.remove(key)
             if posted.channel != channel { channelIDs.remember(posted.channel, for: channel) }
             return posted
         } catch {
-            if error.mayHaveBeenDone { uncertainPosts.insert(key) }
+            if !error.mayHaveBeenDone { unposted.insert(key) }
             throw error
         }
     }
@@ -377,13 +501,6 @@ public struct SlackPlatform: ChatPlatform {
             try await api.call("conversations.join", [("channel", channel)])
             return try await api.call("chat.postMessage", arguments, as: PostedMessage.self)
         }
-    }
-
-    /// After a restart nothing is remembered, but the outbox kept the last error: a transient failure of
-    /// `chat.postMessage` (as `OutboxSender` records a `DeliveryFailure`) is worth a look too.
-    private static func lastAttemptMayHavePosted(_ message: OutboxMessage) -> Bool {
-        guard message.attempts > 0, let error = message.lastError else { return false }
-        return error.hasPrefix("transient") && error.contains("chat.postMessage")
     }
 
     /// Message metadata (docs.slack.dev/messaging/message-metadata) naming the outbox message a post delivers.
@@ -450,8 +567,9 @@ private final class ChannelIDBook: Sendable {
     func remember(_ id: String, for name: String) { ids.withLock { $0[name] = id } }
 }
 
-/// Posts whose last attempt ended without an answer (time-out, 5xx): they may be in Slack already.
-private final class UncertainPosts: Sendable {
+/// Posts whose last attempt, in this process, ended certain that nothing was posted: refused by Slack,
+/// rate limited, or held back before calling. Their retry need not search the channel's history.
+private final class UnpostedAttempts: Sendable {
     struct Key: Hashable, Sendable {
         var outboxID: Int64
         var part: SlackPlatform.PostPart
@@ -459,9 +577,10 @@ private final class UncertainPosts: Sendable {
 
     private let keys = Mutex<Set<Key>>([])
 
-    func contains(_ key: Key) -> Bool { keys.withLock { $0.contains(key) } }
     func insert(_ key: Key) { _ = keys.withLock { $0.insert(key) } }
-    func remove(_ key: Key) { _ = keys.withLock { $0.remove(key) } }
+    /// Whether `key` was there; it is gone afterwards.
+    func take(_ key: Key) -> Bool { keys.withLock { $0.remove(key) != nil } }
+    func forget(_ outboxID: Int64) { keys.withLock { $0 = $0.filter { $0.outboxID != outboxID } } }
 }
 
 /// How far each channel-mode `openRoom` got: kept between attempts of the same outbox message.
@@ -497,4 +616,13 @@ private final class StatusCardBook: Sendable {
     func card(in channel: String) -> String? { cards.withLock { $0[channel] } }
     func remember(_ ts: String, in channel: String) { cards.withLock { $0[channel] = ts } }
     func forget(in channel: String) { _ = cards.withLock { $0.removeValue(forKey: channel) } }
+}
+
+/// Thread root `ts` → the announcement it shows, so a status change can rewrite the root without
+/// reading it back first.
+private final class ThreadRootBook: Sendable {
+    private let announcements = Mutex<[String: String]>([:])
+
+    func announcement(root: String) -> String? { announcements.withLock { $0[root] } }
+    func remember(_ announcement: String, root: String) { announcements.withLock { $0[root] = announcement } }
 }

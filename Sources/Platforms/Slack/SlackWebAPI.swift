@@ -125,9 +125,10 @@ public struct SlackWebAPI: Sendable {
     }
 
     /// Calls `method` with `arguments` (a form; JSON arguments such as `blocks` go in as JSON text) and
-    /// decodes the answer as `Response`. `token` replaces the bot token (Socket Mode's app token).
+    /// decodes the answer as `Response`. `token` replaces the bot token (Socket Mode's app token);
+    /// `timeout` replaces the usual deadline, for calls made while Slack waits for our answer.
     public func call<Response: Decodable>(
-        _ method: String, _ arguments: [(String, String)] = [], token: Secret? = nil, as _: Response.Type
+        _ method: String, _ arguments: [(String, String)] = [], token: Secret? = nil, timeout: TimeInterval? = nil, as _: Response.Type
     ) async throws(SlackAPIError) -> Response {
         if let wait = cooldowns.remaining(method, now: clock.now()) {
             throw .rateLimited(method: method, retryAfter: wait)
@@ -139,7 +140,7 @@ public struct SlackWebAPI: Sendable {
         request.headers.add(name: "Accept", value: "application/json")
         request.body = .bytes(ByteBuffer(string: FormBody.encode(arguments)))
 
-        let (status, headers, body) = try await send(request, method: method)
+        let (status, headers, body) = try await send(request, method: method, timeout: timeout)
         if status == 429 {
             let retryAfter = headers.first(name: "Retry-After").flatMap { TimeInterval($0.trimmingCharacters(in: .whitespaces)) } ?? settings.defaultRetryAfter
             cooldowns.coolDown(method, for: retryAfter, now: clock.now())

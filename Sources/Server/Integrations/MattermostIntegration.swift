@@ -4,13 +4,17 @@ import Logging
 import Platforms
 import ServiceLifecycle
 
-/// Mattermost, both ways: the `api/v4` adapter for the outbox and `POST /mattermost/commands`.
+/// Mattermost, both ways: the `api/v4` adapter for the outbox, `POST /mattermost/commands` and
+/// `POST /mattermost/actions` (button clicks).
 public struct MattermostIntegration: PlatformIntegration {
     public let outbound: any ChatPlatform
     let commands: MattermostCommandController
+    let actions: MattermostActionsController
 
     public func addRoutes(to router: Router<BasicRequestContext>) {
         commands.addRoutes(to: router)
+        // Mounted even without `actionsURL`, so that buttons posted before it was removed still answer.
+        actions.addRoutes(to: router)
     }
 
     public var services: [any Service] { [] }
@@ -25,12 +29,18 @@ enum MattermostIntegrationFactory {
         let client = MattermostClient(
             serverURL: config.serverURL, botToken: config.botToken, httpClient: dependencies.httpClient,
             clock: dependencies.clock, logger: logger)
+        let signer = MattermostActionSigner(secret: config.commandToken)
+        let users = MattermostUserLookup(client: client, clock: dependencies.clock, logger: logger)
         return MattermostIntegration(
             outbound: MattermostPlatform(
                 client: client, teamID: config.teamId, announceChannel: config.announceChannel,
-                mode: dependencies.config.incidents.mode, clock: dependencies.clock, logger: logger),
+                mode: dependencies.config.incidents.mode, privateChannels: config.privateChannels,
+                buttons: config.actionsURL.map { MattermostButtons(url: $0, signer: signer) }, clock: dependencies.clock, logger: logger),
             commands: MattermostCommandController(
-                gateway: dependencies.gateway, commandToken: config.commandToken,
+                gateway: dependencies.gateway, commandToken: config.commandToken, users: users,
+                maxBodyBytes: dependencies.config.server.maxBodyBytes, logger: logger),
+            actions: MattermostActionsController(
+                gateway: dependencies.gateway, signer: signer, users: users,
                 maxBodyBytes: dependencies.config.server.maxBodyBytes, logger: logger))
     }
 }

@@ -41,7 +41,7 @@ enum RocketChatIntegrationFactory {
         return RocketChatIntegration(
             outbound: RocketChatPlatform(
                 client: client, announceChannel: config.announceChannel, mode: dependencies.config.incidents.mode,
-                triggers: config.triggers, logger: logger),
+                triggers: config.triggers, privateChannels: config.privateChannels, logger: logger),
             webhook: RocketChatWebhookController(
                 commands: commands, webhookToken: config.webhookToken, maxBodyBytes: dependencies.config.server.maxBodyBytes, logger: logger),
             poller: poller)

@@ -36,11 +36,13 @@ struct SlackIntegration: PlatformIntegration {
         let syncsUserGroup = slack.oncallUserGroup != nil
         let ringOnCall: @Sendable () -> Void = { if syncsUserGroup { onCallBell.ring() } }
 
+        let bot = SlackBotIdentity(api: api, clock: clock)
         outbound = SlackPlatform(
-            api: api, announceChannel: slack.announceChannel, mode: dependencies.config.incidents.mode, clock: clock, logger: logger,
+            api: api, announceChannel: slack.announceChannel, mode: dependencies.config.incidents.mode, clock: clock, bot: bot, logger: logger,
             pageDelivered: ringOnCall)
         let inbound = SlackInbound(
-            gateway: dependencies.gateway, store: dependencies.store, api: api, bot: SlackBotIdentity(api: api, clock: clock), logger: logger,
+            gateway: dependencies.gateway, store: dependencies.store, api: api, bot: bot,
+            users: SlackUserDirectory(api: api, clock: clock, logger: logger), logger: logger,
             outboxBell: dependencies.outboxBell, onCallChanged: ringOnCall)
         controller = SlackController(
             inbound: inbound, verifier: SlackRequestVerifier(signingSecret: slack.signingSecret, clock: clock),

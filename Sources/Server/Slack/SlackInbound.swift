@@ -14,6 +14,8 @@ struct SlackInbound: Sendable {
     let store: any IncidentStore
     let api: SlackWebAPI
     let bot: SlackBotIdentity
+    /// People's time zones, for the replies that show times.
+    let users: SlackUserDirectory
     let logger: Logger
     /// Rung after committing a reply to the outbox outside the gateway.
     let outboxBell: @Sendable () -> Void
@@ -41,6 +43,7 @@ struct SlackInbound: Sendable {
             platform: .slack,
             conversation: Conversation(platform: .slack, channelID: command.channelID),
             user: ChatUser(id: command.userID, name: command.userName),
+            userTimeZone: await timeZone(of: command.userID, for: command.text),
             inboundKey: command.triggerID.map { "slack:cmd:\($0)" })
         let result = await gateway.handle(text: command.text, context: context)
         noteOnCallChange(result)
@@ -83,12 +86,14 @@ struct SlackInbound: Sendable {
         let botUserID = await bot.userID()
         if userID == botUserID { return }
 
+        let commandText = Self.commandText(text, botUserID: botUserID)
         let context = CommandContext(
             platform: .slack,
             conversation: Conversation(platform: .slack, channelID: channel, threadID: event.threadTS),
             user: ChatUser(id: userID),
+            userTimeZone: await timeZone(of: userID, for: commandText),
             inboundKey: "slack:event:\(eventID)")
-        let result = await gateway.handle(text: Self.commandText(text, botUserID: botUserID), context: context)
+        let result = await gateway.handle(text: commandText, context: context)
         // The first delivery answered already.
         guard result.outcome != .duplicate else { return }
         noteOnCallChange(result)
@@ -254,6 +259,19 @@ struct SlackInbound: Sendable {
 
     // MARK: - Helpers
 
+    /// The sender's zone (Slack's `users.info`), asked only for the commands whose reply shows times, since
+    /// the look-up spends part of Slack's 3 seconds. Nil leaves the zone to the engine (`people`, else the rotation).
+    private func timeZone(of userID: String, for text: String) async -> String? {
+        guard Self.showsTimes(text) else { return nil }
+        return await users.timeZone(of: userID)
+    }
+
+    /// `oncall` answers with shift times and takes override end times in the sender's zone.
+    static func showsTimes(_ text: String) -> Bool {
+        guard let first = text.split(whereSeparator: \.isWhitespace).first else { return false }
+        return CommandVerb.named(String(first)) == .oncall
+    }
+
     /// The `INC-n` in a button's value (`ack INC-7`).
     static func incidentID(in value: String) -> IncidentID? {
         value.split(separator: " ").lazy.compactMap { IncidentID(parsing: String($0)) }.first
@@ -267,38 +285,5 @@ struct SlackInbound: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-    }
-}
-
-/// The bot's own user id (`auth.test`), to ignore its own messages and find its mention. Asked once; a
-/// failure is asked again a minute later rather than on every event.
-actor SlackBotIdentity {
-    private let api: SlackWebAPI
-    private let clock: any WallClock
-    private var known: String?
-    private var lastFailure: Date?
-
-    init(api: SlackWebAPI, clock: any WallClock) {
-        self.api = api
-        self.clock = clock
-    }
-
-    private struct AuthTest: Decodable {
-        var userID: String?
-        enum CodingKeys: String, CodingKey { case userID = "user_id" }
-    }
-
-    func userID() async -> String? {
-        if let known { return known }
-        if let lastFailure, clock.now().timeIntervalSince(lastFailure) < 60 { return nil }
-        do {
-            let answer = try await api.call("auth.test", as: AuthTest.self)
-            // Another caller may have asked meanwhile; either answer is the same.
-            known = answer.userID
-            return answer.userID
-        } catch {
-            lastFailure = clock.now()
-            return nil
-        }
     }
 }

@@ -1,8 +1,10 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdTesting
 import KlaxonTestSupport
 import NIOCore
+import Testing
 
 /// A Mattermost server as far as Klaxon uses it (`api/v4`, from the API reference and
 /// `shared/specs/mattermost`):
@@ -11,9 +13,26 @@ import NIOCore
 /// - channel names unique per team (400 `store.sql_channel.save_channel.exists.app_error`);
 /// - `POST /posts` answers 201, `root_id` must be a post of the same channel;
 /// - the limiter: 429 `limit exceeded` with `X-Ratelimit-Limit`, `-Remaining` and `-Reset` (seconds until
-///   the window resets).
+///   the window resets);
+/// - private channels (`type: "P"`) are visible only to their members;
+/// - `GET /users/{user_id}` with `timezone` as Mattermost stores it, a map of strings;
+/// - interactive buttons (`props.attachments[].actions[]`, ids of letters and digits) and, for a click,
+///   the server's POST of `PostActionIntegrationRequest` to the button's `integration.url` (`click`).
 actor FakeMattermost {
-    struct User: Sendable { var id: String; var username: String }
+    struct User: Sendable {
+        var id: String
+        var username: String
+        /// `useAutomaticTimezone` ("true"/"false"), `automaticTimezone`, `manualTimezone`.
+        var timezone: [String: String] = ["useAutomaticTimezone": "true", "automaticTimezone": "", "manualTimezone": ""]
+    }
+
+    struct Action: Sendable {
+        var id: String
+        var name: String
+        var style: String?
+        var url: String
+        var context: [String: String]
+    }
 
     struct Channel: Sendable {
         var id: String
@@ -32,6 +51,7 @@ actor FakeMattermost {
         var message: String
         var rootID: String?
         var props: [String: String]
+        var actions: [Action]
         var createAt: Date
     }
 
@@ -48,6 +68,9 @@ actor FakeMattermost {
     private var throttleWindow: TimeInterval = 0
     private var throttledUntil: Date?
     private var nextNumber = 0
+    /// While set, `GET /users/{user_id}` waits for `releaseUserLookups()`: a server too slow to answer.
+    private var stalledLookups: [CheckedContinuation<Void, Never>]?
+    private(set) var userLookups = 0
 
     init(clock: ManualClock, usernames: [String] = ["alice", "bob", "carol"], channels channelNames: [String] = ["incidents"]) {
         self.clock = clock
@@ -74,6 +97,59 @@ actor FakeMattermost {
 
     func tooManyRequestsAnswers() -> Int { statuses.filter { $0 == 429 }.count }
 
+    func setTimeZone(of username: String, automatic: Bool, automaticZone: String = "", manualZone: String = "") {
+        guard let index = users.firstIndex(where: { $0.username == username }) else { return }
+        users[index].timezone = ["useAutomaticTimezone": automatic ? "true" : "false", "automaticTimezone": automaticZone, "manualTimezone": manualZone]
+    }
+
+    func stallUserLookups() { stalledLookups = [] }
+
+    func releaseUserLookups() {
+        for waiting in stalledLookups ?? [] { waiting.resume() }
+        stalledLookups = nil
+    }
+
+    private func waitIfStalled() async {
+        guard stalledLookups != nil else { return }
+        await withCheckedContinuation { stalledLookups?.append($0) }
+    }
+
+    /// What the Mattermost server does when `username` clicks the button `actionID` of a post: it POSTs
+    /// `PostActionIntegrationRequest` (`user_id`, `user_name`, `channel_id`, `channel_name`, `team_id`,
+    /// `team_domain`, `post_id`, `trigger_id`, `type`, `data_source`, `context`) to the button's URL.
+    ///
+    /// `klaxon` (a live test client) stands in for the button URL's scheme, host and port: Klaxon is
+    /// configured with the address Mattermost reaches it at, while the test's Klaxon listens on a port
+    /// chosen at start, as behind a reverse proxy. The URL's path is kept.
+    func click(
+        _ actionID: String, on postID: String, as username: String, klaxon: some TestClientProtocol, context override: [String: String]? = nil,
+        sendUserName: Bool = true, triggerID: String = UUID().uuidString
+    ) async throws -> ClickAnswer {
+        let post = try #require(posts.first { $0.id == postID })
+        let action = try #require(post.actions.first { $0.id == actionID })
+        let user = try #require(users.first { $0.username == username })
+        let channel = try #require(channels.first { $0.id == post.channelID })
+        var body: [String: Any] = [
+            "user_id": user.id, "channel_id": channel.id, "channel_name": channel.name, "team_id": teamID,
+            "team_domain": "klaxon", "post_id": post.id, "trigger_id": triggerID, "type": "button", "data_source": "",
+            "context": override ?? action.context,
+        ]
+        if sendUserName { body["user_name"] = user.username }
+        let path = try #require(URLComponents(string: action.url)).path
+        let response = try await klaxon.execute(
+            uri: path, method: .post, headers: [.contentType: "application/json"],
+            body: ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body)))
+        let json = FakeJSON.object(response.body)
+        return ClickAnswer(status: response.status, ephemeralText: json?["ephemeral_text"] as? String, updatesPost: json?["update"] != nil)
+    }
+
+    /// What the integration answered to a click (`PostActionIntegrationResponse`).
+    struct ClickAnswer: Sendable {
+        var status: HTTPResponse.Status
+        var ephemeralText: String?
+        var updatesPost: Bool
+    }
+
     /// The body Mattermost sends for `/incident <text>` (`shared/specs/mattermost`, form-encoded).
     func slashCommandBody(_ text: String, user username: String, channel channelName: String, token: String?, triggerID: String = UUID().uuidString)
         -> ByteBuffer
@@ -97,7 +173,8 @@ actor FakeMattermost {
     nonisolated func router() -> Router<BasicRequestContext> {
         let router = Router()
         let routes: [(HTTPRequest.Method, String, String)] = [
-            (.get, "users/me", "me"), (.get, "users/username/:username", "user"), (.post, "channels", "createChannel"),
+            (.get, "users/me", "me"), (.get, "users/username/:username", "user"), (.get, "users/:userid", "userByID"),
+            (.post, "channels", "createChannel"),
             (.get, "teams/:team/channels/name/:name", "channelByName"), (.post, "channels/direct", "direct"),
             (.post, "channels/:channel/members", "addMember"), (.put, "channels/:channel/patch", "patch"),
             (.post, "posts", "createPost"), (.get, "channels/:channel/posts", "channelPosts"),
@@ -105,7 +182,7 @@ actor FakeMattermost {
         for (method, path, endpoint) in routes {
             router.on(RouterPath("api/v4/\(path)"), method: method) { request, context -> Response in
                 let body = try await request.body.collect(upTo: 1 << 20)
-                let parameters = ["username", "team", "name", "channel"].reduce(into: [String: String]()) { result, key in
+                let parameters = ["username", "userid", "team", "name", "channel"].reduce(into: [String: String]()) { result, key in
                     result[key] = context.parameters.get(key)
                 }
                 return await self.answer(endpoint, request: request, parameters: parameters, body: body)
@@ -114,7 +191,11 @@ actor FakeMattermost {
         return router
     }
 
-    private func answer(_ endpoint: String, request: Request, parameters: [String: String], body: ByteBuffer) -> Response {
+    private func answer(_ endpoint: String, request: Request, parameters: [String: String], body: ByteBuffer) async -> Response {
+        if endpoint == "userByID" {
+            userLookups += 1
+            await waitIfStalled()
+        }
         let response = respond(endpoint, request: request, parameters: parameters, body: body)
         statuses.append(Int(response.status.code))
         return response
@@ -133,10 +214,15 @@ actor FakeMattermost {
                 return failure("app.user.missing_account.const", "Unable to find the user.", status: .notFound)
             }
             return userJSON(user)
+        case "userByID":
+            guard let user = users.first(where: { $0.id == parameters["userid"] }) else {
+                return failure("app.user.missing_account.const", "Unable to find the user.", status: .notFound)
+            }
+            return userJSON(user)
         case "createChannel":
             return createChannel(FakeJSON.object(body) ?? [:])
         case "channelByName":
-            guard let channel = channels.first(where: { $0.teamID == parameters["team"] && $0.name == parameters["name"] }) else {
+            guard let channel = channels.first(where: { $0.teamID == parameters["team"] && $0.name == parameters["name"] && isVisibleToBot($0) }) else {
                 return failure("app.channel.get_by_name.missing.app_error", "Channel does not exist.", status: .notFound)
             }
             return channelJSON(channel)
@@ -238,6 +324,9 @@ actor FakeMattermost {
         guard let channelID = json["channel_id"] as? String, channels.contains(where: { $0.id == channelID }) else {
             return failure("api.context.invalid_body_param.app_error", "Invalid or missing channel_id in request body.", status: .badRequest)
         }
+        guard let channel = channels.first(where: { $0.id == channelID }), isVisibleToBot(channel) else {
+            return failure("api.context.permissions.app_error", "You do not have the appropriate permissions.", status: .forbidden)
+        }
         guard let message = json["message"] as? String, !message.isEmpty else {
             return failure("api.context.invalid_body_param.app_error", "Invalid or missing message in request body.", status: .badRequest)
         }
@@ -245,8 +334,24 @@ actor FakeMattermost {
         if let rootID, !posts.contains(where: { $0.id == rootID && $0.channelID == channelID }) {
             return failure("api.post.create_post.root_id.app_error", "Invalid RootId parameter.", status: .badRequest)
         }
-        let props = (json["props"] as? [String: Any] ?? [:]).compactMapValues { $0 as? String }
-        let post = Post(id: newID("post"), channelID: channelID, message: message, rootID: rootID, props: props, createAt: clock.now())
+        let rawProps = json["props"] as? [String: Any] ?? [:]
+        let props = rawProps.compactMapValues { $0 as? String }
+        var actions: [Action] = []
+        for attachment in rawProps["attachments"] as? [[String: Any]] ?? [] {
+            for action in attachment["actions"] as? [[String: Any]] ?? [] {
+                // The client routes a click as /posts/{post_id}/actions/{action_id:[A-Za-z0-9]+}.
+                guard let id = action["id"] as? String, !id.isEmpty, id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }),
+                    let name = action["name"] as? String, let integration = action["integration"] as? [String: Any],
+                    let url = integration["url"] as? String, URL(string: url)?.scheme != nil
+                else {
+                    return failure("model.post.is_valid.attachments.app_error", "Invalid attachments.", status: .badRequest)
+                }
+                let context = (integration["context"] as? [String: Any] ?? [:]).compactMapValues { $0 as? String }
+                actions.append(Action(id: id, name: name, style: action["style"] as? String, url: url, context: context))
+            }
+        }
+        let post = Post(
+            id: newID("post"), channelID: channelID, message: message, rootID: rootID, props: props, actions: actions, createAt: clock.now())
         posts.append(post)
         return FakeJSON.response(postJSON(post), status: .created)
     }
@@ -254,7 +359,12 @@ actor FakeMattermost {
     // MARK: JSON
 
     private func userJSON(_ user: User) -> Response {
-        FakeJSON.response(["id": user.id, "username": user.username, "roles": "system_user"])
+        FakeJSON.response(["id": user.id, "username": user.username, "roles": "system_user", "timezone": user.timezone])
+    }
+
+    /// Private channels exist, for a client, only if it is a member.
+    private func isVisibleToBot(_ channel: Channel) -> Bool {
+        channel.type != "P" || channel.memberIDs.contains(bot.id)
     }
 
     private func channelJSON(_ channel: Channel, status: HTTPResponse.Status = .ok) -> Response {
@@ -266,10 +376,14 @@ actor FakeMattermost {
     }
 
     private func postJSON(_ post: Post) -> [String: Any] {
-        [
+        var props: [String: Any] = post.props.merging(["from_bot": "true"]) { own, _ in own }
+        if !post.actions.isEmpty {
+            // As the server hands posts out: buttons without their `integration` (URL and context).
+            props["attachments"] = [["actions": post.actions.map { ["id": $0.id, "name": $0.name, "type": "button", "style": $0.style ?? "default"] }]]
+        }
+        return [
             "id": post.id, "channel_id": post.channelID, "message": post.message, "root_id": post.rootID ?? "",
-            "user_id": bot.id, "create_at": Int64(post.createAt.timeIntervalSince1970 * 1000),
-            "props": post.props.merging(["from_bot": "true"]) { own, _ in own },
+            "user_id": bot.id, "create_at": Int64(post.createAt.timeIntervalSince1970 * 1000), "props": props,
         ]
     }
 

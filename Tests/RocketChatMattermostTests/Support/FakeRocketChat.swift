@@ -11,7 +11,11 @@ import NIOCore
 /// - `chat.sendMessage` with a client-chosen `_id`: a second send of the same id posts nothing and fails;
 /// - the rate limiter: 429 `{success: false, error: "…[error-too-many-requests]"}` with
 ///   `X-RateLimit-Limit`, `-Remaining` and `-Reset` (epoch milliseconds) and no `Retry-After`;
-/// - `channels.history` / `groups.history`: newest first, `oldest`/`inclusive`, `count`/`offset`.
+/// - `channels.history` / `groups.history`: newest first, `oldest`/`inclusive`, `count`/`offset`;
+/// - `channels.*` act on public channels (`t: "c"`) only and `groups.*` on private groups (`t: "p"`) only,
+///   anything else is `error-room-not-found` (the server's `findChannelByIdOrName` /
+///   `findPrivateGroupByIdOrName`); a private group is visible (`rooms.info`, `groups.history`,
+///   `groups.setTopic`) only to its members.
 ///
 /// Its clock is the test's `ManualClock`, so message timestamps and reset times agree with the daemon's.
 actor FakeRocketChat {
@@ -176,13 +180,13 @@ actor FakeRocketChat {
         var answer: Response
         switch route {
         case "rooms.info":
-            answer = roomsInfo(name: query.get("roomName"))
+            answer = roomsInfo(id: query.get("roomId"), name: query.get("roomName"))
         case "channels.create", "groups.create":
             answer = create(json, type: route == "groups.create" ? "p" : "c")
         case "channels.invite", "groups.invite":
-            answer = invite(json)
+            answer = invite(json, family: route.hasPrefix("groups") ? .groups : .channels)
         case "channels.setTopic", "groups.setTopic":
-            answer = setTopic(json)
+            answer = setTopic(json, family: route.hasPrefix("groups") ? .groups : .channels)
         case "users.info":
             answer = usersInfo(username: query.get("username"))
         case "dm.create":
@@ -193,7 +197,7 @@ actor FakeRocketChat {
             answer = getMessage(query.get("msgId"))
         case "channels.history", "groups.history":
             answer = history(
-                roomID: query.get("roomId"), oldest: query.get("oldest"),
+                family: route.hasPrefix("groups") ? .groups : .channels, roomID: query.get("roomId"), oldest: query.get("oldest"),
                 inclusive: query.get("inclusive") == "true", count: query.get("count", as: Int.self) ?? 20,
                 offset: query.get("offset", as: Int.self) ?? 0, threads: query.get("showThreadMessages") != "false")
         default:
@@ -258,12 +262,36 @@ actor FakeRocketChat {
 
     // MARK: Endpoints
 
-    private func roomsInfo(name: String?) -> Response {
-        guard let name, let room = rooms.first(where: { $0.name == name }) else {
+    private func roomsInfo(id: String?, name: String?) -> Response {
+        let room = id.map { id in rooms.first { $0.id == id } } ?? name.map { name in rooms.first { $0.name == name } } ?? nil
+        guard let room, room.type != "p" || room.memberIDs.contains(bot.id) else {
             return failure(
                 "The required \"roomId\" or \"roomName\" param provided does not match any channel [error-room-not-found]", type: "error-room-not-found")
         }
         return success(["room": roomJSON(room)])
+    }
+
+    /// Which family of routes a call came in on: each refuses the other's rooms.
+    enum Family {
+        case channels, groups
+
+        var roomType: String { self == .groups ? "p" : "c" }
+        var noun: String { self == .groups ? "group" : "channel" }
+    }
+
+    /// The index of the room a `channels.*` or `groups.*` call names, or the server's refusal.
+    private func roomIndex(_ roomID: String?, family: Family, memberOnly: Bool) -> Result<Int, RoomNotFound> {
+        guard let roomID, let index = rooms.firstIndex(where: { $0.id == roomID }), rooms[index].type == family.roomType,
+            !memberOnly || family == .channels || rooms[index].memberIDs.contains(bot.id)
+        else {
+            return .failure(RoomNotFound(noun: family.noun))
+        }
+        return .success(index)
+    }
+
+    struct RoomNotFound: Error {
+        var noun: String
+        var message: String { "The required \"roomId\" or \"roomName\" param provided does not match any \(noun) [error-room-not-found]" }
     }
 
     private func create(_ json: [String: Any], type: String) -> Response {
@@ -284,10 +312,11 @@ actor FakeRocketChat {
         return success([type == "p" ? "group" : "channel": roomJSON(room)])
     }
 
-    private func invite(_ json: [String: Any]) -> Response {
-        guard let roomID = json["roomId"] as? String, let index = rooms.firstIndex(where: { $0.id == roomID }) else {
-            return failure(
-                "The required \"roomId\" or \"roomName\" param provided does not match any channel [error-room-not-found]", type: "error-room-not-found")
+    private func invite(_ json: [String: Any], family: Family) -> Response {
+        let index: Int
+        switch roomIndex(json["roomId"] as? String, family: family, memberOnly: false) {
+        case .success(let found): index = found
+        case .failure(let notFound): return failure(notFound.message, type: "error-room-not-found")
         }
         let ids = (json["userIds"] as? [String]) ?? [json["userId"] as? String].compactMap { $0 }
         guard !ids.isEmpty, ids.allSatisfy({ id in users.contains { $0.id == id } }) else {
@@ -296,13 +325,14 @@ actor FakeRocketChat {
         for id in ids where !rooms[index].memberIDs.contains(id) {
             rooms[index].memberIDs.append(id)
         }
-        return success(["channel": roomJSON(rooms[index])])
+        return success([family.noun: roomJSON(rooms[index])])
     }
 
-    private func setTopic(_ json: [String: Any]) -> Response {
-        guard let roomID = json["roomId"] as? String, let index = rooms.firstIndex(where: { $0.id == roomID }) else {
-            return failure(
-                "The required \"roomId\" or \"roomName\" param provided does not match any channel [error-room-not-found]", type: "error-room-not-found")
+    private func setTopic(_ json: [String: Any], family: Family) -> Response {
+        let index: Int
+        switch roomIndex(json["roomId"] as? String, family: family, memberOnly: true) {
+        case .success(let found): index = found
+        case .failure(let notFound): return failure(notFound.message, type: "error-room-not-found")
         }
         guard let topic = json["topic"] as? String else {
             return failure("The bodyParam \"topic\" is required", type: "error-invalid-param")
@@ -374,11 +404,11 @@ actor FakeRocketChat {
         return success(["message": messageJSON(message)])
     }
 
-    private func history(roomID: String?, oldest: String?, inclusive: Bool, count: Int, offset: Int, threads: Bool) -> Response {
-        guard let roomID, rooms.contains(where: { $0.id == roomID }) else {
-            return failure(
-                "The required \"roomId\" or \"roomName\" param provided does not match any channel [error-room-not-found]", type: "error-room-not-found")
+    private func history(family: Family, roomID: String?, oldest: String?, inclusive: Bool, count: Int, offset: Int, threads: Bool) -> Response {
+        guard case .success(let index) = roomIndex(roomID, family: family, memberOnly: true) else {
+            return failure(RoomNotFound(noun: family.noun).message, type: "error-room-not-found")
         }
+        let roomID = rooms[index].id
         let since = oldest.flatMap { try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse($0) }
         let matching = messages.enumerated()
             .filter { $0.element.roomID == roomID && (threads || $0.element.threadID == nil) }

@@ -36,18 +36,19 @@ enum Runbook004 {
     static func config(
         rocketChat: String? = nil, rocketChatUserID: String = "KlaxonBotUserId1", rocketChatToken: String = "rc-personal-access-token",
         poll: RocketChatConfig.Poll? = nil, mattermost: String? = nil, mattermostToken: String = "mm-bot-access-token",
-        mattermostTeam: String = "teamklaxon0000000000000000", mode: IncidentsConfig.Mode = .channel
+        mattermostTeam: String = "teamklaxon0000000000000000", mode: IncidentsConfig.Mode = .channel, privateChannels: Bool = false,
+        mattermostActionsURL: String? = nil
     ) -> KlaxonConfig {
         var platforms = PlatformsConfig(console: nil)
         if let rocketChat {
             platforms.rocketchat = RocketChatConfig(
                 serverURL: rocketChat, userId: rocketChatUserID, authToken: Secret(rocketChatToken),
-                webhookToken: poll == nil ? Secret(webhookToken) : nil, announceChannel: "incidents", poll: poll)
+                webhookToken: poll == nil ? Secret(webhookToken) : nil, announceChannel: "incidents", poll: poll, privateChannels: privateChannels)
         }
         if let mattermost {
             platforms.mattermost = MattermostConfig(
                 serverURL: mattermost, botToken: Secret(mattermostToken), teamId: mattermostTeam,
-                commandToken: Secret(commandToken), announceChannel: "incidents")
+                commandToken: Secret(commandToken), announceChannel: "incidents", privateChannels: privateChannels, actionsURL: mattermostActionsURL)
         }
         return KlaxonConfig(
             platforms: platforms, incidents: IncidentsConfig(mode: mode, channelName: "incident-{date}-{seq}", timeZone: "UTC"),

@@ -1,0 +1,168 @@
+import Crypto
+import Foundation
+import IncidentCore
+
+// Mattermost's interactive buttons. A click makes the Mattermost *server* POST the button's
+// `integration.context` to `integration.url` (Klaxon's `POST /mattermost/actions`), with the clicking
+// user's id and name. Mattermost signs nothing there, so the context carries Klaxon's own proof: an
+// HMAC-SHA256, keyed with the slash command's token, over the action and the incident. A forged or altered
+// context fails the check, and a valid one only ever does what its button says, for the incident it names.
+
+/// Makes and checks the `token` in a button's context.
+public struct MattermostActionSigner: Sendable {
+    private let key: SymmetricKey
+
+    /// `secret` is `platforms.mattermost.commandToken`: Mattermost and Klaxon already share it, and it is
+    /// never shown in chat. Changing it invalidates the buttons of older alerts, which then answer 401.
+    public init(secret: Secret) {
+        key = SymmetricKey(data: Data(secret.exposedValue.utf8))
+    }
+
+    /// A versioned, newline-separated message, so that no pair of (action, incident) values can be read
+    /// as another pair, and so that a MAC made for some other purpose with the same key never matches.
+    private static func message(action: String, incident: IncidentID) -> Data {
+        Data("klaxon/mattermost-action/v1\n\(action)\n\(incident)".utf8)
+    }
+
+    /// Lowercase hex.
+    public func token(action: String, incident: IncidentID) -> String {
+        let code = HMAC<SHA256>.authenticationCode(for: Self.message(action: action, incident: incident), using: key)
+        return code.map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Whether `token` is the one `token(action:incident:)` makes. `isValidAuthenticationCode` compares
+    /// in constant time, so the answer's timing says nothing about how much of a guess was right.
+    public func isValid(_ token: String, action: String, incident: IncidentID) -> Bool {
+        guard let bytes = Self.hexBytes(token), bytes.count == SHA256.byteCount else { return false }
+        return HMAC<SHA256>.isValidAuthenticationCode(bytes, authenticating: Self.message(action: action, incident: incident), using: key)
+    }
+
+    static func hexBytes(_ text: String) -> [UInt8]? {
+        let digits = Array(text.utf8)
+        guard digits.count.isMultiple(of: 2) else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(digits.count / 2)
+        var index = 0
+        while index < digits.count {
+            guard let high = hexValue(digits[index]), let low = hexValue(digits[index + 1]) else { return nil }
+            bytes.append(high << 4 | low)
+            index += 2
+        }
+        return bytes
+    }
+
+    private static func hexValue(_ digit: UInt8) -> UInt8? {
+        switch digit {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): digit - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+}
+
+/// Turns the alert's buttons into a Mattermost attachment whose buttons call back `url`.
+public struct MattermostButtons: Sendable {
+    /// The context keys Klaxon writes and reads back.
+    public enum ContextKey {
+        public static let action = "action"
+        public static let incident = "incident"
+        public static let token = "token"
+    }
+
+    public let url: String
+    public let signer: MattermostActionSigner
+
+    public init(url: String, signer: MattermostActionSigner) {
+        self.url = url
+        self.signer = signer
+    }
+
+    /// One attachment with a button per `MessageButton`; buttons whose command names no incident are left
+    /// out (Klaxon's alerts always name it), since the context must say which incident a click is for.
+    public func attachments(for buttons: [MessageButton]) -> [MattermostAttachment] {
+        let actions = buttons.compactMap { button -> MattermostAttachment.Action? in
+            guard let incident = Self.incidentID(in: button.command) else { return nil }
+            let context = [
+                ContextKey.action: button.action, ContextKey.incident: incident.description,
+                ContextKey.token: signer.token(action: button.action, incident: incident),
+            ]
+            return MattermostAttachment.Action(
+                id: Self.actionID(button.action), name: button.label, style: button.style,
+                integration: .init(url: url, context: context))
+        }
+        return actions.isEmpty ? [] : [MattermostAttachment(actions: actions)]
+    }
+
+    /// `take-ic` → `takeic`: the server routes clicks by an id of letters and digits only.
+    static func actionID(_ action: String) -> String {
+        String(action.unicodeScalars.filter { $0.isASCII && CharacterSet.alphanumerics.contains($0) }.map(Character.init))
+    }
+
+    static func incidentID(in command: String) -> IncidentID? {
+        command.split(separator: " ").lazy.compactMap { IncidentID(parsing: String($0)) }.first
+    }
+}
+
+/// What the Mattermost server POSTs (JSON) when someone clicks a button: `user_id`, `user_name`,
+/// `channel_id`, `channel_name`, `team_id`, `team_domain`, `post_id`, `trigger_id`, `type`,
+/// `data_source`, `context`.
+public struct MattermostActionRequest: Sendable, Hashable, Decodable {
+    public var userID: String
+    public var username: String?
+    public var channelID: String
+    public var teamID: String?
+    public var postID: String?
+    /// Made afresh by the server for each click, so a delivery seen twice has the same one.
+    public var triggerID: String?
+    /// String values of `context`; Klaxon writes only strings there.
+    public var context: [String: String]
+
+    enum CodingKeys: String, CodingKey {
+        case userID = "user_id"
+        case username = "user_name"
+        case channelID = "channel_id"
+        case teamID = "team_id"
+        case postID = "post_id"
+        case triggerID = "trigger_id"
+        case context
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        userID = try container.decode(String.self, forKey: .userID)
+        channelID = try container.decode(String.self, forKey: .channelID)
+        guard !userID.isEmpty, !channelID.isEmpty else {
+            throw DecodingError.dataCorruptedError(forKey: .userID, in: container, debugDescription: "user_id and channel_id must not be empty")
+        }
+        username = (try container.decodeIfPresent(String.self, forKey: .username)).flatMap { $0.isEmpty ? nil : $0 }
+        teamID = try container.decodeIfPresent(String.self, forKey: .teamID)
+        postID = (try container.decodeIfPresent(String.self, forKey: .postID)).flatMap { $0.isEmpty ? nil : $0 }
+        triggerID = (try container.decodeIfPresent(String.self, forKey: .triggerID)).flatMap { $0.isEmpty ? nil : $0 }
+        let values = (try? container.decodeIfPresent([String: LenientString].self, forKey: .context)) ?? nil
+        context = values?.compactMapValues(\.value) ?? [:]
+    }
+
+    /// The action and incident of a context whose token checks out; nil for anything else.
+    public func verifiedAction(_ signer: MattermostActionSigner) -> (action: String, incident: IncidentID)? {
+        guard let action = context[MattermostButtons.ContextKey.action], let token = context[MattermostButtons.ContextKey.token],
+            let incident = context[MattermostButtons.ContextKey.incident].flatMap(IncidentID.init(parsing:)),
+            signer.isValid(token, action: action, incident: incident)
+        else { return nil }
+        return (action, incident)
+    }
+
+    /// Dedupe key of the delivery. Without a trigger id there is none, and repeating a click is still
+    /// harmless: a second ack, resolve or take-the-IC-role is refused as already done.
+    public var inboundKey: String? { triggerID.map { "mattermost:action:\($0)" } }
+}
+
+/// The answer to a click: `ephemeral_text` is shown to the clicker only; the post is left as it is
+/// (no `update`), since what changed is posted in the channel for everyone.
+public struct MattermostActionResponse: Sendable, Hashable, Codable {
+    public var ephemeralText: String
+
+    public init(ephemeralText: String) { self.ephemeralText = ephemeralText }
+
+    enum CodingKeys: String, CodingKey { case ephemeralText = "ephemeral_text" }
+}

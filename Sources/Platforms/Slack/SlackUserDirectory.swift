@@ -1,0 +1,63 @@
+import Foundation
+import IncidentCore
+import Logging
+
+/// People's time zones as Slack knows them (`users.info` → `user.tz`, an IANA name such as
+/// `America/New_York`), so that a reply with times (`/incident oncall`) reads in the asker's zone.
+///
+/// A look-up runs while Slack waits for the slash command's answer (3 s), so it gets a short deadline of
+/// its own and never fails the command: without an answer the zone is nil and the engine picks one
+/// (the person's in `people`, else the rotation's). Answers are kept for a while (people rarely move zones), and a failed look-up is not
+/// repeated for a minute, so an unreachable Slack costs one wait, not one per command.
+public actor SlackUserDirectory {
+    public struct Settings: Sendable {
+        /// The deadline of one `users.info` call.
+        public var timeout: TimeInterval = 0.7
+        /// How long a user's zone is kept.
+        public var cacheFor: TimeInterval = 6 * 3600
+        /// How long nothing is asked of Slack about a user after a failed look-up.
+        public var retryFailureAfter: TimeInterval = 60
+        public init() {}
+    }
+
+    private struct Entry {
+        var timeZone: String?
+        var expires: Date
+    }
+
+    private let api: SlackWebAPI
+    private let clock: any WallClock
+    private let settings: Settings
+    private let logger: Logger
+    private var entries: [String: Entry] = [:]
+
+    public init(api: SlackWebAPI, clock: any WallClock, settings: Settings = Settings(), logger: Logger) {
+        self.api = api
+        self.clock = clock
+        self.settings = settings
+        self.logger = logger
+    }
+
+    private struct UserInfo: Decodable {
+        struct User: Decodable {
+            var tz: String?
+        }
+        var user: User
+    }
+
+    /// The user's IANA zone, or nil when Slack does not say (bots, deleted users) or did not answer in time.
+    public func timeZone(of userID: String) async -> String? {
+        if let entry = entries[userID], entry.expires > clock.now() { return entry.timeZone }
+        do throws(SlackAPIError) {
+            let info = try await api.call("users.info", [("user", userID)], timeout: settings.timeout, as: UserInfo.self)
+            // A zone this machine's tz database does not know is no use to the engine.
+            let zone = info.user.tz.flatMap { TimeZone(identifier: $0) != nil ? $0 : nil }
+            entries[userID] = Entry(timeZone: zone, expires: clock.now().addingTimeInterval(settings.cacheFor))
+            return zone
+        } catch {
+            logger.debug("slack users.info failed; replying without the user's zone", metadata: ["user": "\(userID)", "error": "\(error)"])
+            entries[userID] = Entry(timeZone: nil, expires: clock.now().addingTimeInterval(settings.retryFailureAfter))
+            return nil
+        }
+    }
+}

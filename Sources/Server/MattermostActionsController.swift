@@ -1,0 +1,78 @@
+import Foundation
+import Hummingbird
+import IncidentCore
+import Logging
+import NIOCore
+import Platforms
+
+/// `POST /mattermost/actions`: a click on one of Klaxon's interactive buttons, POSTed by the Mattermost
+/// server (see `MattermostActions.swift` for the request and how the context is signed).
+///
+/// The context's token must be Klaxon's HMAC over the action and incident, or the answer is 401 and nothing
+/// happens. The command is rebuilt from the action and the incident, never taken from the request, and run
+/// as the person who clicked, through the same gateway as a typed command. The answer is
+/// `{"ephemeral_text": …}`, which only the clicker sees; a change is posted in the channel for everyone
+/// through the outbox, as for the slash command.
+struct MattermostActionsController: Sendable {
+    let gateway: CommandGateway
+    let signer: MattermostActionSigner
+    /// Finds the clicker's username when the request has no `user_name` (older servers).
+    let users: MattermostUserLookup?
+    let maxBodyBytes: Int
+    let logger: Logger
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        router.post("mattermost/actions") { request, _ -> Response in
+            let body = try await request.collectBody(limit: maxBodyBytes)
+            let click: MattermostActionRequest
+            do {
+                click = try JSONDecoder().decode(MattermostActionRequest.self, from: Data(body.readableBytesView))
+            } catch {
+                return Response.error("expected the JSON body of a Mattermost button click (user_id, channel_id, context)", status: .badRequest)
+            }
+            guard let verified = click.verifiedAction(signer) else {
+                // The context is not logged: it holds the (wrong) token.
+                logger.warning(
+                    "Mattermost button click with an invalid token refused", metadata: ["channel_id": "\(click.channelID)", "user_id": "\(click.userID)"])
+                return Response.error("invalid action token", status: .unauthorized)
+            }
+            let answer = await run(verified.action, on: verified.incident, click: click)
+            return try Response.json(MattermostActionResponse(ephemeralText: answer))
+        }
+    }
+
+    /// What the clicker is told.
+    private func run(_ action: String, on incident: IncidentID, click: MattermostActionRequest) async -> String {
+        var username = click.username
+        if username == nil { username = await users?.user(id: click.userID)?.username }
+        guard let username else {
+            return "Klaxon could not tell who clicked. Type `/incident \(Self.typed(action, incident))` instead."
+        }
+        let text: String
+        switch action {
+        case "ack": text = "ack \(incident)"
+        case "resolve": text = "resolve \(incident)"
+        case "take-ic": text = "role \(incident) ic @\(username)"
+        case "update":
+            // A button carries no text; the update itself is typed.
+            return "To post an update to \(incident), type `/incident update \(incident) <what changed>`."
+        default:
+            // Signed by an earlier version of Klaxon for a button this one no longer has.
+            return "This button is no longer supported. Type `/incident help` for the commands."
+        }
+        let context = CommandContext(
+            platform: .mattermost, conversation: Conversation(platform: .mattermost, channelID: click.channelID),
+            user: ChatUser(id: username, name: username), inboundKey: click.inboundKey)
+        let result = await gateway.handle(text: text, context: context)
+        return NeutralMarkup.render(result.reply.text, roomLink: nil)
+    }
+
+    /// The command a button stands for, to type by hand.
+    private static func typed(_ action: String, _ incident: IncidentID) -> String {
+        switch action {
+        case "take-ic": "role \(incident) ic @you"
+        case "update": "update \(incident) <what changed>"
+        default: "\(action) \(incident)"
+        }
+    }
+}
