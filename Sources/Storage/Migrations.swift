@@ -183,6 +183,16 @@ enum Migrations {
                 """
             ]
         ),
+        Migration(
+            version: 5,
+            name: "outbox claim count",
+            statements: [
+                // How many times a message was handed to a sender. `attempts` counts recorded failures only;
+                // a sender that crashed between sending and recording left no failure behind, but it did
+                // claim the message, so adapters can tell "maybe sent already" from "never tried".
+                "ALTER TABLE outbox ADD COLUMN claims INTEGER NOT NULL DEFAULT 0"
+            ]
+        ),
     ]
 
     /// Brings the database up to the newest version this build knows. Safe to run on every start and from

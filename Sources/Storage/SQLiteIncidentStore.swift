@@ -419,7 +419,7 @@ public actor SQLiteIncidentStore: IncidentStore {
         try await exclusively {
             try await execute(
                 """
-                UPDATE outbox SET lease_owner = ?1, lease_expires_at = ?2
+                UPDATE outbox SET lease_owner = ?1, lease_expires_at = ?2, claims = claims + 1
                 WHERE id IN (
                     SELECT candidate.id FROM outbox AS candidate
                     WHERE candidate.state = 'pending'
@@ -677,7 +677,8 @@ public actor SQLiteIncidentStore: IncidentStore {
             attempts: try row.int("attempts"),
             state: try row.enumeration("state", as: OutboxState.self),
             platformMessageID: try row.optionalText("platform_message_id"),
-            lastError: try row.optionalText("last_error"))
+            lastError: try row.optionalText("last_error"),
+            previousClaims: max(0, try row.int("claims") - 1))
     }
 
     private func decodeTimer(_ row: SQLiteRow) throws -> ScheduledTimer {

@@ -174,12 +174,14 @@ struct MattermostTests {
                 id: 3, platform: .mattermost, incidentID: nil, action: .post(to: .announce, text: "Heads up <@bob>", buttons: []),
                 createdAt: clock.now(), notBefore: clock.now(), attempts: 0, state: .pending, platformMessageID: nil, lastError: nil)
             let first = try await platform.deliver(message, incident: nil)
-            // The sender died before recording the delivery; the lease ran out and it tries again. A crash
-            // leaves `attempts` as it was: the message's age is what tells.
+            // The sender died before recording the delivery; the lease ran out and another claim took it.
+            // A crash leaves `attempts` as it was: the outbox's claim count is what tells.
             clock.advance(by: 90)
+            message.previousClaims = 1
             let second = try await platform.deliver(message, incident: nil)
             #expect(first == second)
             // A failed attempt counts too.
+            message.previousClaims = 0
             message.attempts = 1
             #expect(try await platform.deliver(message, incident: nil) == first)
             #expect(await fake.posts.map(\.message) == ["Heads up @bob"])

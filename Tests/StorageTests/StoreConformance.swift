@@ -388,6 +388,9 @@ enum StoreConformance {
 
         let reclaimed = try await store.claimOutbox(now: t0.addingTimeInterval(60), owner: "b", leaseUntil: t0.addingTimeInterval(120), limit: 10)
         #expect(reclaimed.map(\.id) == claimed.map(\.id))
+        // Nothing was recorded by "a" (it died), yet the claim count tells "b" that "a" may have sent it.
+        #expect(claimed[0].previousClaims == 0 && !claimed[0].mayHaveBeenSentBefore)
+        #expect(reclaimed[0].previousClaims == 1 && reclaimed[0].attempts == 0 && reclaimed[0].mayHaveBeenSentBefore)
 
         try await store.markDelivered(claimed[0].id, platformMessageID: nil, at: t0.addingTimeInterval(61))
         #expect(try await store.nextOutboxDue() == nil)

@@ -86,8 +86,18 @@ public struct OutboxMessage: Sendable, Hashable {
     /// The id the platform gave the delivered message (Slack `ts`, Rocket.Chat `_id`).
     public var platformMessageID: String?
     public var lastError: String?
+    /// How many times a sender took this message before the current claim. Above zero, an earlier attempt
+    /// may have reached the platform even when no failure was recorded (the sender crashed before it
+    /// could record anything), so adapters look for their earlier post before posting again.
+    public var previousClaims: Int
 
-    public init(id: Int64, platform: PlatformKind, incidentID: IncidentID?, action: ChatAction, createdAt: Date, notBefore: Date, attempts: Int, state: OutboxState, platformMessageID: String?, lastError: String?) {
+    /// Whether an earlier attempt may have reached the platform.
+    public var mayHaveBeenSentBefore: Bool { previousClaims > 0 || attempts > 0 }
+
+    public init(
+        id: Int64, platform: PlatformKind, incidentID: IncidentID?, action: ChatAction, createdAt: Date, notBefore: Date, attempts: Int,
+        state: OutboxState, platformMessageID: String?, lastError: String?, previousClaims: Int = 0
+    ) {
         self.id = id
         self.platform = platform
         self.incidentID = incidentID
@@ -98,6 +108,7 @@ public struct OutboxMessage: Sendable, Hashable {
         self.state = state
         self.platformMessageID = platformMessageID
         self.lastError = lastError
+        self.previousClaims = previousClaims
     }
 }
 

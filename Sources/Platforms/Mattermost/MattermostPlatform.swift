@@ -29,9 +29,6 @@ public struct MattermostPlatform: ChatPlatform {
     private let logger: Logger
     private let directory = MattermostDirectory()
 
-    /// A message older than this when it is delivered may be a redelivery (see `mayHaveBeenPosted`).
-    static let firstAttemptWindow: TimeInterval = 20
-
     /// The post property that names the outbox message a post delivers.
     public static let markerProperty = "klaxon_message_id"
 
@@ -49,12 +46,11 @@ public struct MattermostPlatform: ChatPlatform {
         self.logger = logger
     }
 
-    /// Whether an earlier attempt may have made the post. A failed attempt counts in `attempts`; an attempt
-    /// cut short by a crash does not (the message is simply claimed again when its lease runs out, a minute
-    /// later), so a message that is not fresh is checked too. A fresh first attempt, the usual case, costs
-    /// no extra call.
+    /// Whether an earlier attempt may have made the post: the outbox counts recorded failures and every
+    /// claim, so an attempt cut short by a crash counts too. A first attempt, the usual case, costs no
+    /// extra call.
     func mayHaveBeenPosted(_ message: OutboxMessage) -> Bool {
-        message.attempts > 0 || clock.now().timeIntervalSince(message.createdAt) > Self.firstAttemptWindow
+        message.mayHaveBeenSentBefore
     }
 
     /// The marker of the `part`-th post of an outbox message; the creation time keeps it unique even if

@@ -27,10 +27,6 @@ public struct SlackPlatform: ChatPlatform {
         /// A taken channel name is adopted as our own earlier attempt only if Slack says it was created at
         /// most this long before the outbox message: Slack's `created` is in whole seconds, from another clock.
         public var adoptionMargin: TimeInterval = 60
-        /// A message first tried later than this after it was written may have been claimed before by a
-        /// process that died mid-delivery: the outbox counts only failures, and a dead sender's message is
-        /// claimed again once its lease ran out. Must stay below the outbox lease (`OutboxSender.Settings.lease`).
-        public var claimedBeforeAfter: TimeInterval = 30
         public init() {}
     }
 
@@ -265,12 +261,9 @@ public struct SlackPlatform: ChatPlatform {
     }
 
     /// Whether an earlier attempt of `message` may have reached Slack, judged from what outlives this
-    /// process: a recorded failure, or an age that only a claim by a sender that then died explains.
-    /// (The store stamps `createdAt` with the wall clock, which `clock` is outside tests.)
+    /// process: the outbox counts every claim, so a sender that died mid-delivery still left a trace.
     private func mayHaveBeenTriedBefore(_ message: OutboxMessage) -> Bool {
-        if message.attempts > 0 { return true }
-        let due = max(message.createdAt, message.notBefore)
-        return clock.now().timeIntervalSince(due) > settings.claimedBeforeAfter
+        message.mayHaveBeenSentBefore
     }
 
     /// Invites whoever can be invited. Someone already there is fine, and one person Slack will not add
