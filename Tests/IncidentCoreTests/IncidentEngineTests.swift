@@ -441,6 +441,7 @@ struct LifecycleTests {
         #expect(decision.changes.postTexts(to: .incidentRoom) == ["✅ <@bob> acknowledged INC-1 after 3 min. Escalation stopped."])
         #expect(decision.reply.text == "Acknowledged INC-1 after 3 min.")
         #expect(decision.reply.visibility == .inChannel)
+        #expect(decision.changes.topicsSet == ["SEV1 · Acknowledged · IC: unassigned · INC-1 Checkout is down"])
     }
 
     @Test("a second ack is refused and names the first")
@@ -456,6 +457,7 @@ struct LifecycleTests {
         scenario.run(.status(nil, .identified, text: "Bad deploy"), at: F.time("09:02"))
         let decision = scenario.run(.ack(nil), by: F.bob, at: F.time("09:03"))
         #expect(decision.changes.writtenIncident?.status == .identified)
+        #expect(decision.changes.topicsSet.isEmpty, "the status did not change, nor did the topic")
     }
 
     // MARK: update

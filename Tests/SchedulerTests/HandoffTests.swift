@@ -15,6 +15,16 @@ struct HandoffTests {
     static let handoff = Fixture.monday.addingTimeInterval(8 * 3600)
     static let week: TimeInterval = 7 * 86400
 
+    /// A scheduler service on the daemon's doorbells that only wakes when told or when something is due.
+    static func runScheduler(of klaxon: TestDaemon, clock: ManualClock) -> Task<Void, any Error> {
+        var settings = TimerScheduler.Settings()
+        settings.idleRecheck = 30 * 86400
+        let scheduler = TimerScheduler(
+            store: klaxon.store, engine: klaxon.engine, clock: clock, doorbell: klaxon.daemon.timerBell,
+            outboxBell: klaxon.daemon.outboxBell, settings: settings, owner: "service", logger: quietLogger)
+        return Task { try await scheduler.run() }
+    }
+
     static func announcements(_ klaxon: TestDaemon) async throws -> [ConsoleMessage] {
         try await klaxon.consoleLines().filter { $0.text.hasPrefix("🔄") }
     }
@@ -123,12 +133,7 @@ struct HandoffTests {
         defer { directory.remove() }
         let clock = ManualClock(now: Self.handoff.addingTimeInterval(-3600))
         let klaxon = try await TestDaemon.open(path: directory.file("klaxon.sqlite"), clock: clock)
-        var settings = TimerScheduler.Settings()
-        settings.idleRecheck = 30 * 86400
-        let scheduler = TimerScheduler(
-            store: klaxon.store, engine: klaxon.engine, clock: clock, doorbell: klaxon.daemon.timerBell,
-            outboxBell: klaxon.daemon.outboxBell, settings: settings, owner: "service", logger: quietLogger)
-        let service = Task { try await scheduler.run() }
+        let service = Self.runScheduler(of: klaxon, clock: clock)
         #expect(try await eventually { try await klaxon.store.lastHandoff(rotation: "primary") != nil && clock.sleeperCount == 1 })
         clock.advance(to: Self.handoff)
         #expect(try await eventually { try await klaxon.store.lastHandoff(rotation: "primary") == Self.handoff }, "no announcement at the hand-off")
@@ -146,12 +151,7 @@ struct HandoffTests {
         let start = Self.handoff.addingTimeInterval(2 * 3600)
         let clock = ManualClock(now: start)
         let klaxon = try await TestDaemon.open(path: directory.file("klaxon.sqlite"), clock: clock)
-        var settings = TimerScheduler.Settings()
-        settings.idleRecheck = 30 * 86400
-        let scheduler = TimerScheduler(
-            store: klaxon.store, engine: klaxon.engine, clock: clock, doorbell: klaxon.daemon.timerBell,
-            outboxBell: klaxon.daemon.outboxBell, settings: settings, owner: "service", logger: quietLogger)
-        let service = Task { try await scheduler.run() }
+        let service = Self.runScheduler(of: klaxon, clock: clock)
         #expect(try await eventually { try await klaxon.store.lastHandoff(rotation: "primary") != nil && clock.sleeperCount == 1 })
 
         // Alice's zone is Europe/Berlin (people.alice.timezone), so 14:00 is 13:00 UTC.

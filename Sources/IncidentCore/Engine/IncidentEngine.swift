@@ -112,7 +112,11 @@ public struct IncidentEngine: Sendable {
             guard incident.isOpen else { return notOpen(incident) }
             transition.incident.acknowledgedAt = now
             transition.incident.acknowledgedBy = context.user
-            if transition.incident.status == .declared { transition.incident.status = .acknowledged }
+            if transition.incident.status == .declared {
+                transition.incident.status = .acknowledged
+                // The topic and status cards say "Declared" until told otherwise.
+                transition.send(.setTopic(topic: topic(transition.incident)))
+            }
             transition.cancel(.ackTimeout)
             let after = Formatting.span(from: incident.declaredAt, to: now)
             notifyPagers(.acknowledged, people: [], reason: "by \(plainName(context.user)) after \(after)", in: &transition)
