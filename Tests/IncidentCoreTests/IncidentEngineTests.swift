@@ -582,6 +582,24 @@ struct LifecycleTests {
         #expect(decision.changes.scheduledTimer(.ackTimeout)?.dueAt == F.time("09:10"), "the chain is still walked")
     }
 
+    @Test("raising between paging levels before the first timeout applies the stricter window, counted from the page")
+    func severityUpBetweenPagingLevels() throws {
+        // SEV2 must be acknowledged within 15 min, SEV1 within 5.
+        var early = try EngineScenario("sev2")
+        let soon = early.run(.severity(nil, "sev1"), at: F.time("09:02"))
+        #expect(soon.changes.scheduledTimer(.ackTimeout)?.dueAt == F.time("09:05"))
+        #expect(soon.changes.scheduledTimer(.ackTimeout)?.step == 1)
+        #expect(soon.changes.directMessageRecipients.isEmpty, "already paged at the declaration")
+
+        var late = try EngineScenario("sev2")
+        #expect(late.run(.severity(nil, "sev1"), at: F.time("09:10")).changes.scheduledTimer(.ackTimeout)?.dueAt == F.time("09:10"))
+
+        // Lowering keeps the clock that is already running.
+        var lowered = try EngineScenario("sev1")
+        #expect(lowered.run(.severity(nil, "sev2"), at: F.time("09:02")).changes.scheduledTimer(.ackTimeout) == nil)
+        #expect(!lowered.run(.severity(nil, "sev1"), at: F.time("09:03")).changes.cancelsTimer(.ackTimeout))
+    }
+
     @Test("a reminder that would already be overdue after a severity change is due now")
     func severityUpLate() throws {
         var scenario = try EngineScenario("sev3")
@@ -834,7 +852,9 @@ struct LifecycleTests {
         #expect(incident.resolvedAt == nil && incident.closedAt == nil && incident.mitigatedAt == nil)
         #expect(incident.lastUpdateAt == F.time("10:20"))
         #expect(decision.changes.scheduledTimer(.updateReminder)?.dueAt == F.time("10:35"))
-        #expect(decision.changes.timers.count == 1)
+        // SEV1 escalates after an hour open, counted again from the reopening.
+        #expect(decision.changes.scheduledTimer(.longRunning)?.dueAt == F.time("11:20"))
+        #expect(decision.changes.timers.count == 2)
         #expect(decision.changes.cancelledKinds == [.monitoringWindow, .reviewReminder])
         #expect(decision.changes.postTexts(to: .incidentRoom) == ["🔁 INC-1 reopened by <@bob>. Status: Investigating."])
         #expect(decision.changes.postTexts(to: .announce) == ["🔁 INC-1 (SEV1) Checkout is down was reopened by <@bob>."])

@@ -76,6 +76,7 @@ public struct IncidentEngine: Sendable {
         if policy.page {
             page(paged, reason: "declared", in: &transition)
         }
+        if policy.page { transition.incident.pagedAt = now }
         if policy.page, let ackWithin = policy.ackWithin {
             transition.schedule(.ackTimeout, at: now.addingTimeInterval(ackWithin.timeInterval), step: 1)
         }
@@ -196,6 +197,9 @@ public struct IncidentEngine: Sendable {
             transition.cancel(.monitoringWindow, .reviewReminder)
             if let policy = config.severity(id: incident.severity) {
                 if let every = policy.updateEvery { transition.schedule(.updateReminder, at: now.addingTimeInterval(every.timeInterval)) }
+                // Counted from the reopening: the incident was believed over, and its second life is what
+                // leadership must hear about if it drags on.
+                if let after = policy.escalateAfter { transition.schedule(.longRunning, at: now.addingTimeInterval(after.timeInterval)) }
             }
             transition.log(.reopened, "Reopened by \(who)")
             transition.post(.incidentRoom, "🔁 \(id) reopened by \(who). Status: Investigating.")
@@ -341,10 +345,16 @@ public struct IncidentEngine: Sendable {
         if policy.page, old?.page != true, unacknowledged {
             let paged = recipients(for: firstEscalationTargets, on: transition.incident.platform, at: now, overrides: overrides)
             page(paged, reason: "severity raised to \(policy.label)", in: &transition)
+            transition.incident.pagedAt = now
             if !paged.users.isEmpty { transition.send(.invite(userIDs: paged.users.map(\.id))) }
             if let ackWithin = policy.ackWithin {
                 transition.schedule(.ackTimeout, at: now.addingTimeInterval(ackWithin.timeInterval), step: 1)
             }
+        } else if policy.page, unacknowledged, transition.incident.escalationLevel == 0, let ackWithin = policy.ackWithin,
+                  let pagedAt = transition.incident.pagedAt, ackWithin.timeInterval < (old?.ackWithin?.timeInterval ?? .infinity) {
+            // Raised between two paging levels before the first timeout: the stricter window applies,
+            // counted from the page (SEV2 → SEV1 ten minutes in means escalating now, not at 15 min).
+            transition.schedule(.ackTimeout, at: max(now, pagedAt.addingTimeInterval(ackWithin.timeInterval)), step: 1)
         } else if !policy.page || policy.ackWithin == nil {
             transition.cancel(.ackTimeout)
         }

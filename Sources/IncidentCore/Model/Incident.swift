@@ -85,6 +85,9 @@ public struct Incident: Sendable, Codable, Hashable {
     public var resolution: String?
     /// How far along the escalation chain the incident has been notified (0: the first step, paged on declare).
     public var escalationLevel: Int
+    /// When on-call was first paged (at declaration, or when the severity was raised to one that pages):
+    /// the acknowledgement clock runs from here. Nil in incidents stored before it was recorded.
+    public var pagedAt: Date? = nil
     /// Bumped on every write; the store compares it.
     public var revision: Int
 
