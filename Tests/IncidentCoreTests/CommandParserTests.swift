@@ -1,4 +1,5 @@
 import Foundation
+import KlaxonTestSupport
 import Testing
 
 @testable import IncidentCore
@@ -536,20 +537,6 @@ struct FreeTextTests {
 
 // MARK: - Fuzz
 
-/// SplitMix64: small, fast, and the same sequence on every run and platform.
-struct ParserFuzzGenerator: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 @Suite("CommandParser fuzz")
 struct CommandParserFuzzTests {
     /// Pieces that steer random input into every branch: verbs, severities, references, mentions, dates,
@@ -564,7 +551,7 @@ struct CommandParserFuzzTests {
         "e\u{301}", "\u{301}", "İ", "ß", "日本語", "\u{202E}", "T", "t", "-", ":", "|", "?", "--help",
     ]
 
-    static func randomInput(using generator: inout ParserFuzzGenerator) -> String {
+    static func randomInput(using generator: inout SeededGenerator) -> String {
         // Half the inputs start with a real verb, so the random rest reaches each verb's argument parsing.
         let verbs = CommandVerb.allCases.flatMap(\.aliases)
         var text = Bool.random(using: &generator) ? verbs.randomElement(using: &generator)! + " " : ""
@@ -586,7 +573,7 @@ struct CommandParserFuzzTests {
     }
 
     @Test func neverCrashesAndAlwaysExplains() {
-        var generator = ParserFuzzGenerator(seed: 0x4B4C_4158_4F4E)
+        var generator = SeededGenerator(seed: 0x4B4C_4158_4F4E)
         let usages = Set(CommandVerb.allCases.map(\.usage))
         var successes = 0
         for _ in 0..<5_000 {
