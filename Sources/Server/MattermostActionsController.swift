@@ -13,13 +13,25 @@ import Platforms
 /// as the person who clicked, through the same gateway as a typed command. The answer is
 /// `{"ephemeral_text": …}`, which only the clicker sees; a change is posted in the channel for everyone
 /// through the outbox, as for the slash command.
+///
+/// "Post update" carries no text, so it opens a form (an interactive dialog, see `MattermostDialogs.swift`)
+/// whose submission comes back to `POST /mattermost/dialogs`. The form is opened only after the click has
+/// been answered: Mattermost's web app shows a dialog only if it arrives for the trigger id that the
+/// click's own answer hands the app, and a dialog opened before that answer reaches it is dropped.
 struct MattermostActionsController: Sendable {
     let gateway: CommandGateway
     let signer: MattermostActionSigner
     /// Finds the clicker's username when the request has no `user_name` (older servers).
     let users: MattermostUserLookup?
+    /// Opens the update form; nil without `actionsURL` (Klaxon then has no address to give for it).
+    let updateDialog: MattermostUpdateDialog?
+    let client: MattermostClient?
     let maxBodyBytes: Int
     let logger: Logger
+
+    /// Older servers accept a trigger id for 3 s after the click, and the click's answer has gone out
+    /// just before: the call to open the form must not take longer than what is left.
+    static let openDialogTimeout = TimeAmount.seconds(2)
 
     func addRoutes(to router: Router<BasicRequestContext>) {
         router.post("mattermost/actions") { request, _ -> Response in
@@ -36,13 +48,47 @@ struct MattermostActionsController: Sendable {
                     "Mattermost button click with an invalid token refused", metadata: ["channel_id": "\(click.channelID)", "user_id": "\(click.userID)"])
                 return Response.error("invalid action token", status: .unauthorized)
             }
+            if verified.action == "update", let updateDialog, let client, let triggerID = click.triggerID {
+                let incident = verified.incident
+                let answer = try Response.json(
+                    MattermostActionResponse(
+                        ephemeralText: "Opening the update form for \(incident). If it does not appear, type `/incident update \(incident) <what changed>`."))
+                let request = updateDialog.openRequest(triggerID: triggerID, incident: incident, userID: click.userID)
+                return Self.answer(answer) {
+                    do {
+                        try await client.openDialog(request, timeout: Self.openDialogTimeout)
+                    } catch {
+                        // The clicker was already told what to type should the form not appear.
+                        logger.warning(
+                            "could not open the Mattermost update form",
+                            metadata: ["incident": "\(incident)", "user_id": "\(click.userID)", "error": "\(error)"])
+                    }
+                }
+            }
             let answer = await run(verified.action, on: verified.incident, click: click)
             return try Response.json(MattermostActionResponse(ephemeralText: answer))
         }
     }
 
+    /// `response`, with `afterwards` run once its last byte has been handed to the connection, inside the
+    /// request's own task (so shutdown waits for it, and nothing outlives the server). The same device
+    /// Hummingbird uses internally (`ResponseBody.withPostWriteClosure`).
+    static func answer(_ response: Response, afterwards: @escaping @Sendable () async -> Void) -> Response {
+        var response = response
+        let body = response.body
+        response.body = ResponseBody(contentLength: body.contentLength) { writer in
+            try await body.write(writer)
+            await afterwards()
+        }
+        return response
+    }
+
     /// What the clicker is told.
     private func run(_ action: String, on incident: IncidentID, click: MattermostActionRequest) async -> String {
+        if action == "update" {
+            // No form to open (no `actionsURL`, or no trigger id from an old server): the update is typed.
+            return "To post an update to \(incident), type `/incident update \(incident) <what changed>`."
+        }
         var username = click.username
         if username == nil { username = await users?.user(id: click.userID)?.username }
         guard let username else {
@@ -53,9 +99,6 @@ struct MattermostActionsController: Sendable {
         case "ack": text = "ack \(incident)"
         case "resolve": text = "resolve \(incident)"
         case "take-ic": text = "role \(incident) ic @\(username)"
-        case "update":
-            // A button carries no text; the update itself is typed.
-            return "To post an update to \(incident), type `/incident update \(incident) <what changed>`."
         default:
             // Signed by an earlier version of Klaxon for a button this one no longer has.
             return "This button is no longer supported. Type `/incident help` for the commands."

@@ -6,9 +6,14 @@ import NIOCore
 import Platforms
 
 /// Rocket.Chat messages that are commands, from the webhook or the poller, through the gateway.
+///
+/// For `oncall`, whose reply shows clock times, the sender's UTC offset is looked up first (`users`, a
+/// short deadline and a cache); without an answer the engine uses `people.<id>.timezone`, else the
+/// rotation's zone.
 struct RocketChatCommands: Sendable {
     let gateway: CommandGateway
     let filter: RocketChatCommandFilter
+    let users: RocketChatUserLookup?
     let logger: Logger
 
     enum Outcome: Sendable {
@@ -22,7 +27,10 @@ struct RocketChatCommands: Sendable {
             logger.trace("Rocket.Chat message ignored", metadata: ["message_id": "\(message.messageID)", "reason": "\(reason)"])
             return .ignored(reason: reason)
         case .command(let text):
-            let context = CommandContext(platform: .rocketchat, conversation: message.conversation, user: message.user, inboundKey: message.inboundKey)
+            var zone: String?
+            if let users, RocketChatCommandFilter.isOnCall(text) { zone = await users.timeZone(ofUserID: message.userID) }
+            let context = CommandContext(
+                platform: .rocketchat, conversation: message.conversation, user: message.user, userTimeZone: zone, inboundKey: message.inboundKey)
             return .handled(await gateway.handle(text: text, context: context))
         }
     }

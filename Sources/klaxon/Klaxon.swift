@@ -52,7 +52,8 @@ struct CheckConfig: AsyncParsableCommand {
     func run() async throws {
         do {
             let (loaded, source) = try loadConfig(path: config)
-            print("\(source): OK · \(loaded.severities.count) severities · platforms: \(loaded.platforms.enabled.map(\.rawValue).joined(separator: ", ")) · \(loaded.oncall.rotations.count) rotations")
+            print("\(source): OK · \(loaded.severities.count) severities · platforms: \(loaded.platforms.enabled.map(\.rawValue).joined(separator: ", ")) · \(loaded.oncall.rotations.count) rotations"
+                + (loaded.paging.webhooks.isEmpty ? "" : " · pager webhooks: \(loaded.paging.webhooks.map(\.id).joined(separator: ", "))"))
         } catch let invalid as InvalidConfig {
             FileHandle.standardError.write(Data((invalid.errors.description + "\n").utf8))
             throw ExitCode(1)

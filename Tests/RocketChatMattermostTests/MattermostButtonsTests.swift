@@ -88,8 +88,10 @@ struct MattermostButtonsTests {
                 #expect(takeIC.ephemeralText == "@alice is now Incident Commander of INC-1.")
                 #expect(try await klaxon.store.incident(IncidentID(1))?.roles[.commander]?.id == "alice")
 
+                // Post update carries no text: it opens the update form (see MattermostDialogTests).
                 let update = try await fake.click("update", on: alert.id, as: "alice", klaxon: client)
-                #expect(update.ephemeralText == "To post an update to INC-1, type `/incident update INC-1 <what changed>`.")
+                #expect(update.ephemeralText?.hasPrefix("Opening the update form for INC-1.") == true)
+                #expect(await fake.dialogOpenings(atLeast: 1).compactMap(\.dialog).map(\.userID) == ["uidalice"])
 
                 // Older servers leave `user_name` out: the clicker is looked up by id.
                 let resolve = try await fake.click("resolve", on: alert.id, as: "carol", klaxon: client, sendUserName: false)

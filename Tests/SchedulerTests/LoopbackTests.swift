@@ -1,5 +1,4 @@
 import Foundation
-import FoundationNetworking
 import IncidentCore
 import KlaxonTestSupport
 import Storage
@@ -16,16 +15,12 @@ struct LoopbackTests {
 
     @Test("reminders every 2 s survive kill -9 and a restart: none lost, none doubled, the grid kept")
     func killNineAndRestart() async throws {
-        guard let binary = KlaxonBinary.path else {
-            Issue.record("the klaxon binary was not found next to the test bundle (\(KlaxonBinary.candidates)); build it with `swift build` first")
-            return
-        }
         let directory = try TemporaryDirectory("klaxon-loopback")
         defer { directory.remove() }
         let storePath = directory.file("klaxon.sqlite")
         let configPath = try Self.writeConfig(in: directory, storePath: storePath)
 
-        let first = try DaemonProcess(binary: binary, config: configPath, directory: directory.path)
+        let first = try KlaxonChildProcess(["serve", "--config", configPath, "--port", "0"], directory: directory.path)
         defer { first.kill() }
         let firstURL = try await first.listeningURL()
         let reply = try await HTTP.post("\(firstURL)/api/commands", json: ["text": "declare sev1 Loopback reminders", "user": "alice"])
@@ -37,7 +32,7 @@ struct LoopbackTests {
         first.kill()
         #expect(await eventually(timeout: .seconds(5)) { !first.isRunning })
 
-        let second = try DaemonProcess(binary: binary, config: configPath, directory: directory.path)
+        let second = try KlaxonChildProcess(["serve", "--config", configPath, "--port", "0"], directory: directory.path)
         defer { second.kill() }
         let secondURL = try await second.listeningURL()
         let seenAtRestart = try await HTTP.reminderCount(secondURL)
@@ -99,75 +94,6 @@ struct LoopbackTests {
         try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted]).write(to: URL(fileURLWithPath: path))
         return path
     }
-}
-
-enum KlaxonBinary {
-    /// Where SwiftPM puts the executable: next to the test bundle.
-    static var candidates: [String] {
-        [
-            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("klaxon").path,
-            Bundle.main.bundleURL.appendingPathComponent("klaxon").path,
-            Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("klaxon").path,
-        ]
-    }
-
-    static var path: String? { candidates.first { FileManager.default.isExecutableFile(atPath: $0) } }
-}
-
-/// `klaxon serve` as a child process on a free port, its output collected.
-final class DaemonProcess: @unchecked Sendable {
-    // @unchecked: `collected` is only touched under `lock`; `process` is set up before `run()` and then
-    // only used through its own thread-safe accessors.
-    private let process = Process()
-    private let lock = NSLock()
-    private var collected = ""
-
-    init(binary: String, config: String, directory: String) throws {
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["serve", "--config", config, "--port", "0"]
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            guard let self, !data.isEmpty else { return }
-            self.lock.withLock { self.collected += String(decoding: data, as: UTF8.self) }
-        }
-        try process.run()
-    }
-
-    var output: String { lock.withLock { collected } }
-    var isRunning: Bool { process.isRunning }
-    var terminationStatus: Int32 { process.terminationStatus }
-
-    /// `kill -9`.
-    func kill() { send(SIGKILL) }
-
-    /// SIGTERM: a graceful shutdown.
-    func terminate() { send(SIGTERM) }
-
-    private func send(_ signal: Int32) {
-        guard process.isRunning else { return }
-        signalProcess(process.processIdentifier, signal)
-    }
-
-    /// The base URL from the "listening" log line.
-    func listeningURL() async throws -> String {
-        var url: String?
-        _ = await eventually(timeout: .seconds(20)) {
-            url = output.split(separator: "\n").first { $0.contains("listening") && $0.contains("http://") }
-                .flatMap { line in line.range(of: "http://").map { String(line[$0.lowerBound...].prefix { !$0.isWhitespace }) } }
-            return url != nil || !process.isRunning
-        }
-        guard let url else { throw HTTP.Failure(description: "klaxon did not start:\n\(output)") }
-        return url
-    }
-}
-
-/// `kill(2)`, outside `DaemonProcess` whose `kill()` would shadow it.
-private func signalProcess(_ pid: Int32, _ signal: Int32) {
-    _ = kill(pid, signal)
 }
 
 enum HTTP {

@@ -26,15 +26,52 @@ public struct MattermostActionSigner: Sendable {
 
     /// Lowercase hex.
     public func token(action: String, incident: IncidentID) -> String {
-        let code = HMAC<SHA256>.authenticationCode(for: Self.message(action: action, incident: incident), using: key)
-        return code.map { String(format: "%02x", $0) }.joined()
+        token(for: Self.message(action: action, incident: incident))
     }
 
-    /// Whether `token` is the one `token(action:incident:)` makes. `isValidAuthenticationCode` compares
-    /// in constant time, so the answer's timing says nothing about how much of a guess was right.
+    /// Whether `token` is the one `token(action:incident:)` makes.
     public func isValid(_ token: String, action: String, incident: IncidentID) -> Bool {
+        isValid(token, for: Self.message(action: action, incident: incident))
+    }
+
+    private func token(for message: Data) -> String {
+        HMAC<SHA256>.authenticationCode(for: message, using: key).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// `isValidAuthenticationCode` compares in constant time, so the answer's timing says nothing about
+    /// how much of a guess was right.
+    private func isValid(_ token: String, for message: Data) -> Bool {
         guard let bytes = Self.hexBytes(token), bytes.count == SHA256.byteCount else { return false }
-        return HMAC<SHA256>.isValidAuthenticationCode(bytes, authenticating: Self.message(action: action, incident: incident), using: key)
+        return HMAC<SHA256>.isValidAuthenticationCode(bytes, authenticating: message, using: key)
+    }
+
+    // MARK: Dialog state
+
+    /// The message a dialog's token covers. Its own versioned purpose, so no button token is ever a valid
+    /// dialog token (or the reverse); bound to the dialog (`callbackID`), the incident, the user it was
+    /// opened for and the click that opened it (`nonce`). Mattermost user ids, callback ids, incident ids
+    /// and Klaxon's hex nonces hold no newline, and `verifiedDialogState` refuses values that do, so the
+    /// fields cannot be shifted into one another.
+    private static func dialogMessage(callbackID: String, incident: IncidentID, userID: String, nonce: String) -> Data {
+        Data("klaxon/mattermost-dialog/v1\n\(callbackID)\n\(incident)\n\(userID)\n\(nonce)".utf8)
+    }
+
+    /// A dialog's `state`: `<incident>:<nonce>:<token>`. Mattermost echoes it back unchanged with the
+    /// submission; the user's client sees it too (it renders the dialog), which is why it is signed and
+    /// names the user it is for.
+    public func dialogState(callbackID: String, incident: IncidentID, userID: String, nonce: String) -> String {
+        "\(incident):\(nonce):" + token(for: Self.dialogMessage(callbackID: callbackID, incident: incident, userID: userID, nonce: nonce))
+    }
+
+    /// The incident and nonce of a `state` that `dialogState` made for this dialog and this user; nil for
+    /// anything else (altered, forged, made for someone else or for another dialog).
+    public func verifiedDialogState(_ state: String, callbackID: String, userID: String) -> (incident: IncidentID, nonce: String)? {
+        let parts = state.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 3, let incident = IncidentID(parsing: parts[0]), !parts[1].isEmpty,
+            ![callbackID, userID, parts[1]].contains(where: { $0.contains(where: \.isNewline) }),
+            isValid(parts[2], for: Self.dialogMessage(callbackID: callbackID, incident: incident, userID: userID, nonce: parts[1]))
+        else { return nil }
+        return (incident, parts[1])
     }
 
     static func hexBytes(_ text: String) -> [UInt8]? {

@@ -287,6 +287,16 @@ public struct MattermostClient: Sendable {
         return Array((answer.posts ?? [:]).values)
     }
 
+    // MARK: Dialogs
+
+    /// `POST /api/v4/actions/dialogs/open`: shows the form to the user whose click made the trigger id.
+    /// The server answers `{"status": "OK"}`, or 400 for a trigger id that is missing, forged or expired
+    /// (3 s after the click on older servers, `OutgoingIntegrationRequestsTimeout` on newer ones), hence
+    /// the `timeout`.
+    public func openDialog(_ request: MattermostOpenDialogRequest, timeout: TimeAmount? = nil) async throws(ChatServerFailure) {
+        _ = try await send(.POST, "/actions/dialogs/open", query: [], body: ChatServerJSON.encode(request), timeout: timeout, as: Ignored.self)
+    }
+
     // MARK: Calls
 
     private struct Ignored: Decodable {}

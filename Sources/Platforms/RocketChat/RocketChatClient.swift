@@ -84,6 +84,13 @@ public struct RocketChatClient: Sendable {
         return try await get("users.info", query: [("username", username)], as: Answer.self).user._id
     }
 
+    /// A user by id with their `utcOffset` (`users.info?userId=`). `timeout` shortens the deadline when
+    /// someone is waiting for the answer.
+    public func user(id: String, timeout: TimeAmount? = nil) async throws(ChatServerFailure) -> RocketChatUser {
+        struct Answer: Decodable { var user: RocketChatUser }
+        return try await get("users.info", query: [("userId", id)], timeout: timeout, as: Answer.self).user
+    }
+
     // MARK: Messages
 
     /// Sends a message with a client-chosen `_id` (`chat.sendMessage`). The server never stores a second
@@ -134,8 +141,10 @@ public struct RocketChatClient: Sendable {
 
     private struct Ignored: Decodable {}
 
-    private func get<Answer: Decodable>(_ method: String, query: [(String, String)], as type: Answer.Type) async throws(ChatServerFailure) -> Answer {
-        try await call(.GET, method, query: query, body: nil, as: type)
+    private func get<Answer: Decodable>(_ method: String, query: [(String, String)], timeout: TimeAmount? = nil, as type: Answer.Type)
+        async throws(ChatServerFailure) -> Answer
+    {
+        try await call(.GET, method, query: query, body: nil, timeout: timeout, as: type)
     }
 
     @discardableResult
@@ -143,11 +152,11 @@ public struct RocketChatClient: Sendable {
         try await call(.POST, method, query: [], body: ChatServerJSON.encode(body), as: type)
     }
 
-    private func call<Answer: Decodable>(_ verb: HTTPMethod, _ method: String, query: [(String, String)], body: Data?, as type: Answer.Type)
-        async throws(ChatServerFailure) -> Answer
-    {
+    private func call<Answer: Decodable>(
+        _ verb: HTTPMethod, _ method: String, query: [(String, String)], body: Data?, timeout: TimeAmount? = nil, as type: Answer.Type
+    ) async throws(ChatServerFailure) -> Answer {
         try gate.checkOpen(method, now: clock.now())
-        let response = try await http.send(verb, "/api/v1/" + method, query: query, json: body)
+        let response = try await http.send(verb, "/api/v1/" + method, query: query, json: body, timeout: timeout)
         noteRateLimit(of: method, response.headers)
         switch response.status {
         case 200..<300:

@@ -88,6 +88,16 @@ public struct RocketChatCommandFilter: Sendable {
         return .command(command)
     }
 
+    /// Whether a command's text (after the trigger) is `oncall …` or an alias (`on-call`, `who`): the one
+    /// command whose reply shows clock times, and whose `until` is read, in the sender's zone, so the only
+    /// one worth a user lookup before answering. A trigger word left in front (`!incident /incident who`)
+    /// is skipped as the parser skips it.
+    public static func isOnCall(_ command: String) -> Bool {
+        var words = command.split(whereSeparator: \.isWhitespace).map { $0.lowercased() }
+        if let first = words.first, first == "/incident" || first == "!incident" { words.removeFirst() }
+        return words.first.map(CommandVerb.oncall.aliases.contains) ?? false
+    }
+
     /// `"!incident ack INC-7"` → `"ack INC-7"`; nil unless the text starts with a trigger followed by a
     /// space or nothing (`/incidents` is not `/incident`).
     public func commandText(_ text: String) -> String? {

@@ -41,6 +41,58 @@ public struct RocketChatRoom: Sendable, Hashable, Codable {
     }
 }
 
+/// A user as `users.info` returns it: the few fields Klaxon reads.
+public struct RocketChatUser: Sendable, Hashable, Decodable {
+    public var id: String
+    public var username: String?
+    /// Hours east of UTC (`5.5` for India, `-5` for New York in winter), as the user's client reported it
+    /// when they last logged in. The OpenAPI file calls it an integer, but the server stores the client's
+    /// `utcOffset() / 60`, so half and quarter hours come as fractions. Absent for a user who never logged
+    /// in from a client that reports it.
+    public var utcOffset: Double?
+
+    public init(id: String, username: String?, utcOffset: Double? = nil) {
+        self.id = id
+        self.username = username
+        self.utcOffset = utcOffset
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id = "_id"
+        case username, utcOffset
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(String.self, forKey: .id)
+        username = try? container.decodeIfPresent(String.self, forKey: .username)
+        // The offset is a nicety: a value of another type must not make the user unreadable.
+        utcOffset = try? container.decodeIfPresent(Double.self, forKey: .utcOffset)
+    }
+
+    /// A fixed-offset zone for `utcOffset`, as `TimeZone(identifier:)` accepts it, nil when unknown or odd.
+    public var timeZoneIdentifier: String? { utcOffset.flatMap(Self.zoneIdentifier(utcOffset:)) }
+
+    /// `5.5` → `GMT+0530`, `-5` → `GMT-0500`, `0` → `GMT`. Rocket.Chat keeps an offset, not a zone, so the
+    /// answer is a fixed offset: right for today, an hour off across a daylight-saving change until the
+    /// user logs in again. Anything no real zone has (not whole minutes, not a quarter hour, beyond
+    /// UTC−12…UTC+14, not a number) is nil, so the caller falls back to the configured zone.
+    public static func zoneIdentifier(utcOffset hours: Double) -> String? {
+        guard hours.isFinite, abs(hours) <= 24 else { return nil }
+        let minutes = (hours * 60).rounded()
+        // Binary fractions of an hour (0.5, 0.75) are exact; tolerate the float noise of anything else.
+        guard abs(hours * 60 - minutes) < 0.001 else { return nil }
+        let total = Int(minutes)
+        guard (-12 * 60)...(14 * 60) ~= total, total.isMultiple(of: 15) else { return nil }
+        let sign = total < 0 ? "-" : "+"
+        let written = "GMT" + sign + String(format: "%02d%02d", abs(total) / 60, abs(total) % 60)
+        // Foundation names the zero offset `GMT` and the others as written; checking the offset it
+        // parsed guards against a platform that reads the identifier differently.
+        guard let zone = TimeZone(identifier: written), zone.secondsFromGMT() == total * 60 else { return nil }
+        return zone.identifier
+    }
+}
+
 /// A message as `channels.history`, `groups.history` and `chat.getMessage` return it.
 public struct RocketChatMessage: Sendable, Hashable, Codable {
     public struct Author: Sendable, Hashable, Codable {

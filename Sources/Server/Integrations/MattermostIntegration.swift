@@ -4,17 +4,19 @@ import Logging
 import Platforms
 import ServiceLifecycle
 
-/// Mattermost, both ways: the `api/v4` adapter for the outbox, `POST /mattermost/commands` and
-/// `POST /mattermost/actions` (button clicks).
+/// Mattermost, both ways: the `api/v4` adapter for the outbox, `POST /mattermost/commands`,
+/// `POST /mattermost/actions` (button clicks) and `POST /mattermost/dialogs` (the update form).
 public struct MattermostIntegration: PlatformIntegration {
     public let outbound: any ChatPlatform
     let commands: MattermostCommandController
     let actions: MattermostActionsController
+    let dialogs: MattermostDialogsController
 
     public func addRoutes(to router: Router<BasicRequestContext>) {
         commands.addRoutes(to: router)
-        // Mounted even without `actionsURL`, so that buttons posted before it was removed still answer.
+        // Mounted even without `actionsURL`, so that buttons and forms opened before it was removed still answer.
         actions.addRoutes(to: router)
+        dialogs.addRoutes(to: router)
     }
 
     public var services: [any Service] { [] }
@@ -31,6 +33,14 @@ enum MattermostIntegrationFactory {
             clock: dependencies.clock, logger: logger)
         let signer = MattermostActionSigner(secret: config.commandToken)
         let users = MattermostUserLookup(client: client, clock: dependencies.clock, logger: logger)
+        var updateDialog: MattermostUpdateDialog?
+        if let actionsURL = config.actionsURL {
+            if let url = MattermostUpdateDialog.url(besideActionsURL: actionsURL) {
+                updateDialog = MattermostUpdateDialog(url: url, signer: signer)
+            } else {
+                logger.warning("platforms.mattermost.actionsURL is not an absolute URL: Post update answers with the command to type")
+            }
+        }
         return MattermostIntegration(
             outbound: MattermostPlatform(
                 client: client, teamID: config.teamId, announceChannel: config.announceChannel,
@@ -40,7 +50,9 @@ enum MattermostIntegrationFactory {
                 gateway: dependencies.gateway, commandToken: config.commandToken, users: users,
                 maxBodyBytes: dependencies.config.server.maxBodyBytes, logger: logger),
             actions: MattermostActionsController(
-                gateway: dependencies.gateway, signer: signer, users: users,
-                maxBodyBytes: dependencies.config.server.maxBodyBytes, logger: logger))
+                gateway: dependencies.gateway, signer: signer, users: users, updateDialog: updateDialog, client: client,
+                maxBodyBytes: dependencies.config.server.maxBodyBytes, logger: logger),
+            dialogs: MattermostDialogsController(
+                gateway: dependencies.gateway, signer: signer, users: users, maxBodyBytes: dependencies.config.server.maxBodyBytes, logger: logger))
     }
 }

@@ -17,7 +17,11 @@ import Testing
 /// - private channels (`type: "P"`) are visible only to their members;
 /// - `GET /users/{user_id}` with `timezone` as Mattermost stores it, a map of strings;
 /// - interactive buttons (`props.attachments[].actions[]`, ids of letters and digits) and, for a click,
-///   the server's POST of `PostActionIntegrationRequest` to the button's `integration.url` (`click`).
+///   the server's POST of `PostActionIntegrationRequest` to the button's `integration.url` (`click`);
+/// - interactive dialogs: `POST /actions/dialogs/open` with a `trigger_id` the server made for a click,
+///   refused with 400 when it is missing, not one the server made, or older than the trigger's validity
+///   (3 s on older servers: the strictest), and, for a submission, the server's POST of
+///   `SubmitDialogRequest` to the dialog's `url` (`submit`).
 actor FakeMattermost {
     struct User: Sendable {
         var id: String
@@ -43,6 +47,38 @@ actor FakeMattermost {
         var type: String
         var header: String
         var memberIDs: [String]
+    }
+
+    struct DialogElement: Sendable {
+        var displayName: String
+        var name: String
+        var type: String
+        var placeholder: String?
+        var optional: Bool
+        var minLength: Int?
+        var maxLength: Int?
+    }
+
+    /// A dialog the server accepted, as it hands it to the user's client.
+    struct Dialog: Sendable {
+        var triggerID: String
+        /// Who clicked: the dialog opens on their client only.
+        var userID: String
+        var url: String
+        var callbackID: String
+        var title: String
+        var introductionText: String?
+        var submitLabel: String?
+        var notifyOnCancel: Bool
+        var state: String
+        var elements: [DialogElement]
+    }
+
+    /// One call to `POST /actions/dialogs/open`: `dialog` when accepted, `errorID` when refused.
+    struct DialogOpening: Sendable {
+        var status: Int
+        var errorID: String?
+        var dialog: Dialog?
     }
 
     struct Post: Sendable {
@@ -71,6 +107,15 @@ actor FakeMattermost {
     /// While set, `GET /users/{user_id}` waits for `releaseUserLookups()`: a server too slow to answer.
     private var stalledLookups: [CheckedContinuation<Void, Never>]?
     private(set) var userLookups = 0
+    /// Trigger ids the server made for clicks: who clicked, and when.
+    private var triggers: [String: (userID: String, issuedAt: Date)] = [:]
+    private var triggerValidity: TimeInterval = 3
+    private(set) var dialogOpenings: [DialogOpening] = []
+    private var openingWaiters: [(id: UUID, count: Int, continuation: CheckedContinuation<Void, Never>)] = []
+    /// While set, `POST /actions/dialogs/open` waits for `releaseDialogOpenings()`.
+    private var stalledOpenings: [CheckedContinuation<Void, Never>]?
+    /// What `openDialog` decided about the call being answered, for `answer` to record.
+    private var openingOutcome: (errorID: String?, dialog: Dialog?)?
 
     init(clock: ManualClock, usernames: [String] = ["alice", "bob", "carol"], channels channelNames: [String] = ["incidents"]) {
         self.clock = clock
@@ -102,6 +147,50 @@ actor FakeMattermost {
         users[index].timezone = ["useAutomaticTimezone": automatic ? "true" : "false", "automaticTimezone": automaticZone, "manualTimezone": manualZone]
     }
 
+    /// How long after a click its trigger id opens a dialog; negative: never (as if Klaxon were too slow).
+    func setTriggerValidity(_ seconds: TimeInterval) { triggerValidity = seconds }
+
+    /// The calls to open a dialog once there are at least `count`. Klaxon opens a dialog after answering
+    /// the click, so the test waits for the call to arrive; the time limit only turns a call that never
+    /// comes into a failed expectation instead of a test that hangs.
+    func dialogOpenings(atLeast count: Int, timeLimit: Duration = .seconds(10)) async -> [DialogOpening] {
+        let id = UUID()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.waitForOpenings(count, id: id) }
+            group.addTask {
+                try? await Task.sleep(for: timeLimit)
+                await self.stopWaiting(id)
+            }
+            await group.next()
+            group.cancelAll()
+        }
+        return dialogOpenings
+    }
+
+    private func waitForOpenings(_ count: Int, id: UUID) async {
+        guard dialogOpenings.count < count else { return }
+        await withCheckedContinuation { openingWaiters.append((id, count, $0)) }
+    }
+
+    private func stopWaiting(_ id: UUID) {
+        guard let index = openingWaiters.firstIndex(where: { $0.id == id }) else { return }
+        openingWaiters.remove(at: index).continuation.resume()
+    }
+
+    private func recordOpening(_ opening: DialogOpening) {
+        dialogOpenings.append(opening)
+        let ready = openingWaiters.filter { $0.count <= dialogOpenings.count }
+        openingWaiters.removeAll { $0.count <= dialogOpenings.count }
+        for waiter in ready { waiter.continuation.resume() }
+    }
+
+    func stallDialogOpenings() { stalledOpenings = [] }
+
+    func releaseDialogOpenings() {
+        for waiting in stalledOpenings ?? [] { waiting.resume() }
+        stalledOpenings = nil
+    }
+
     func stallUserLookups() { stalledLookups = [] }
 
     func releaseUserLookups() {
@@ -123,7 +212,7 @@ actor FakeMattermost {
     /// chosen at start, as behind a reverse proxy. The URL's path is kept.
     func click(
         _ actionID: String, on postID: String, as username: String, klaxon: some TestClientProtocol, context override: [String: String]? = nil,
-        sendUserName: Bool = true, triggerID: String = UUID().uuidString
+        sendUserName: Bool = true, triggerID: String? = UUID().uuidString
     ) async throws -> ClickAnswer {
         let post = try #require(posts.first { $0.id == postID })
         let action = try #require(post.actions.first { $0.id == actionID })
@@ -131,9 +220,14 @@ actor FakeMattermost {
         let channel = try #require(channels.first { $0.id == post.channelID })
         var body: [String: Any] = [
             "user_id": user.id, "channel_id": channel.id, "channel_name": channel.name, "team_id": teamID,
-            "team_domain": "klaxon", "post_id": post.id, "trigger_id": triggerID, "type": "button", "data_source": "",
-            "context": override ?? action.context,
+            "team_domain": "klaxon", "post_id": post.id, "type": "button", "data_source": "", "context": override ?? action.context,
         ]
+        // `DoPostActionWithCookie` makes the trigger id for the clicking user before calling the integration
+        // (servers before 5.6 sent none).
+        if let triggerID {
+            triggers[triggerID] = (user.id, clock.now())
+            body["trigger_id"] = triggerID
+        }
         if sendUserName { body["user_name"] = user.username }
         let path = try #require(URLComponents(string: action.url)).path
         let response = try await klaxon.execute(
@@ -148,6 +242,38 @@ actor FakeMattermost {
         var status: HTTPResponse.Status
         var ephemeralText: String?
         var updatesPost: Bool
+    }
+
+    /// What the Mattermost server does when a user submits `dialog`: it POSTs `SubmitDialogRequest` (`type`
+    /// `dialog_submission`, `callback_id`, `state`, `user_id`, `channel_id`, `team_id`, `submission`,
+    /// `cancelled`) to the dialog's URL, `klaxon` standing in for its scheme, host and port as in `click`.
+    /// The user is the one the dialog was opened for unless `username` says otherwise (a request made up
+    /// by someone else); `state` and `callbackID` replace the dialog's, as a forger would.
+    func submit(
+        _ dialog: Dialog, fields: [String: any Sendable], as username: String? = nil, in channelName: String = "incidents", state: String? = nil,
+        callbackID: String? = nil, cancelled: Bool = false, klaxon: some TestClientProtocol
+    ) async throws -> SubmitAnswer {
+        var userID = dialog.userID
+        if let username { userID = try #require(users.first { $0.username == username }).id }
+        let room = try #require(channel(named: channelName))
+        let body: [String: Any] = [
+            "type": "dialog_submission", "callback_id": callbackID ?? dialog.callbackID, "state": state ?? dialog.state, "user_id": userID,
+            "channel_id": room.id, "team_id": teamID, "submission": fields.mapValues { $0 as Any }, "cancelled": cancelled,
+        ]
+        let path = try #require(URLComponents(string: dialog.url)).path
+        let response = try await klaxon.execute(
+            uri: path, method: .post, headers: [.contentType: "application/json"],
+            body: ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body)))
+        let json = FakeJSON.object(response.body)
+        return SubmitAnswer(status: response.status, errors: json?["errors"] as? [String: String], error: json?["error"] as? String, isJSON: json != nil)
+    }
+
+    /// What the integration answered to a submission (`SubmitDialogResponse`).
+    struct SubmitAnswer: Sendable {
+        var status: HTTPResponse.Status
+        var errors: [String: String]?
+        var error: String?
+        var isJSON: Bool
     }
 
     /// The body Mattermost sends for `/incident <text>` (`shared/specs/mattermost`, form-encoded).
@@ -178,6 +304,7 @@ actor FakeMattermost {
             (.get, "teams/:team/channels/name/:name", "channelByName"), (.post, "channels/direct", "direct"),
             (.post, "channels/:channel/members", "addMember"), (.put, "channels/:channel/patch", "patch"),
             (.post, "posts", "createPost"), (.get, "channels/:channel/posts", "channelPosts"),
+            (.post, "actions/dialogs/open", "openDialog"),
         ]
         for (method, path, endpoint) in routes {
             router.on(RouterPath("api/v4/\(path)"), method: method) { request, context -> Response in
@@ -196,8 +323,15 @@ actor FakeMattermost {
             userLookups += 1
             await waitIfStalled()
         }
+        if endpoint == "openDialog", stalledOpenings != nil {
+            await withCheckedContinuation { stalledOpenings?.append($0) }
+        }
+        openingOutcome = nil
         let response = respond(endpoint, request: request, parameters: parameters, body: body)
         statuses.append(Int(response.status.code))
+        if endpoint == "openDialog" {
+            recordOpening(DialogOpening(status: Int(response.status.code), errorID: openingOutcome?.errorID, dialog: openingOutcome?.dialog))
+        }
         return response
     }
 
@@ -245,6 +379,8 @@ actor FakeMattermost {
             return channelJSON(channels[index])
         case "createPost":
             return createPost(FakeJSON.object(body) ?? [:])
+        case "openDialog":
+            return openDialog(FakeJSON.object(body))
         case "channelPosts":
             let since = request.uri.queryParameters.get("since").flatMap { Double($0) }.map { Date(timeIntervalSince1970: $0 / 1000) } ?? .distantPast
             let matching = posts.filter { $0.channelID == parameters["channel"] && $0.createAt >= since }
@@ -354,6 +490,51 @@ actor FakeMattermost {
             id: newID("post"), channelID: channelID, message: message, rootID: rootID, props: props, actions: actions, createAt: clock.now())
         posts.append(post)
         return FakeJSON.response(postJSON(post), status: .created)
+    }
+
+    /// `api4/integration_action.go` `openDialog` and `OpenInteractiveDialog`: the trigger id is checked
+    /// (present, made by this server, fresh), then the dialog goes to the clicker's client.
+    private func openDialog(_ json: [String: Any]?) -> Response {
+        func refuse(_ id: String, _ message: String) -> Response {
+            openingOutcome = (id, nil)
+            return failure(id, message, status: .badRequest)
+        }
+        guard let json else { return refuse("api.context.invalid_body_param.app_error", "Invalid or missing dialog in request body.") }
+        guard let url = json["url"] as? String, !url.isEmpty else { return refuse("api.context.invalid_param.app_error", "Invalid url parameter.") }
+        let triggerID = json["trigger_id"] as? String ?? ""
+        guard !triggerID.isEmpty else { return refuse("interactive_message.decode_trigger_id.missing_data", "Trigger ID is missing required data.") }
+        guard let trigger = triggers[triggerID] else {
+            return refuse("interactive_message.decode_trigger_id.verify_signature_failed", "Signature verification failed for trigger ID.")
+        }
+        guard clock.now().timeIntervalSince(trigger.issuedAt) <= triggerValidity else {
+            return refuse("interactive_message.decode_trigger_id.expired", "Trigger ID for interactive dialog is expired.")
+        }
+        // The server only logs a warning for an invalid dialog, which the client may then fail to show;
+        // the fake refuses it, so that a test sees the mistake.
+        let raw = json["dialog"] as? [String: Any] ?? [:]
+        let title = raw["title"] as? String ?? ""
+        var elements: [DialogElement] = []
+        for element in raw["elements"] as? [[String: Any]] ?? [] {
+            let entry = DialogElement(
+                displayName: element["display_name"] as? String ?? "", name: element["name"] as? String ?? "", type: element["type"] as? String ?? "",
+                placeholder: element["placeholder"] as? String, optional: element["optional"] as? Bool ?? false,
+                minLength: element["min_length"] as? Int, maxLength: element["max_length"] as? Int)
+            let limit = entry.type == "textarea" ? 3000 : 150
+            guard ["text", "textarea", "select", "bool", "radio"].contains(entry.type), !entry.name.isEmpty, entry.name.count <= 300,
+                !entry.displayName.isEmpty, entry.displayName.count <= 24, (element["help_text"] as? String ?? "").count <= 150,
+                (entry.placeholder ?? "").count <= limit, (element["default"] as? String ?? "").count <= limit,
+                (entry.minLength ?? 0) >= 0, (entry.minLength ?? 0) <= (entry.maxLength ?? 0) || entry.maxLength == nil && entry.minLength == nil,
+                !elements.contains(where: { $0.name == entry.name })
+            else { return refuse("fake.dialog.invalid", "Invalid dialog element \(entry.name).") }
+            elements.append(entry)
+        }
+        guard !title.isEmpty, title.count <= 24, elements.count <= 5 else { return refuse("fake.dialog.invalid", "Invalid dialog.") }
+        let dialog = Dialog(
+            triggerID: triggerID, userID: trigger.userID, url: url, callbackID: raw["callback_id"] as? String ?? "", title: title,
+            introductionText: raw["introduction_text"] as? String, submitLabel: raw["submit_label"] as? String,
+            notifyOnCancel: raw["notify_on_cancel"] as? Bool ?? false, state: raw["state"] as? String ?? "", elements: elements)
+        openingOutcome = (nil, dialog)
+        return FakeJSON.response(["status": "OK"])
     }
 
     // MARK: JSON

@@ -15,11 +15,18 @@ import NIOCore
 /// - `channels.*` act on public channels (`t: "c"`) only and `groups.*` on private groups (`t: "p"`) only,
 ///   anything else is `error-room-not-found` (the server's `findChannelByIdOrName` /
 ///   `findPrivateGroupByIdOrName`); a private group is visible (`rooms.info`, `groups.history`,
-///   `groups.setTopic`) only to its members.
+///   `groups.setTopic`) only to its members;
+/// - `users.info` by `userId` or `username`, with `utcOffset` (hours, fractional for half-hour zones) once
+///   the user has logged in from a client, absent before; an unknown user is 400 `User not found.`.
 ///
 /// Its clock is the test's `ManualClock`, so message timestamps and reset times agree with the daemon's.
 actor FakeRocketChat {
-    struct User: Sendable { var id: String; var username: String }
+    struct User: Sendable {
+        var id: String
+        var username: String
+        /// What the server stores at login from the client's clock; nil: never logged in.
+        var utcOffset: Double?
+    }
 
     struct Room: Sendable {
         var id: String
@@ -80,10 +87,13 @@ actor FakeRocketChat {
     private var throttles: [String: Throttle] = [:]
     private var quotas: [String: Quota] = [:]
     private var nextNumber = 0
+    /// While set, `users.info` waits for `releaseUserLookups()`: a server too slow to answer.
+    private var stalledLookups: [CheckedContinuation<Void, Never>]?
+    private(set) var userLookups = 0
 
     init(clock: ManualClock, usernames: [String] = ["alice", "bob", "carol"], rooms roomNames: [String] = ["incidents"]) {
         self.clock = clock
-        self.users = usernames.map { User(id: "uid-\($0)", username: $0) }
+        self.users = usernames.map { User(id: "uid-\($0)", username: $0, utcOffset: nil) }
         self.users.append(bot)
         for name in roomNames {
             rooms.append(Room(id: "rid-\(name)", name: name, type: "c", topic: nil, memberIDs: users.map(\.id)))
@@ -101,6 +111,19 @@ actor FakeRocketChat {
     }
 
     func room(named name: String) -> Room? { rooms.first { $0.name == name } }
+
+    /// As when the user logs in from a client whose clock is `hours` east of UTC.
+    func setUTCOffset(of username: String, _ hours: Double?) {
+        guard let index = users.firstIndex(where: { $0.username == username }) else { return }
+        users[index].utcOffset = hours
+    }
+
+    func stallUserLookups() { stalledLookups = [] }
+
+    func releaseUserLookups() {
+        for waiting in stalledLookups ?? [] { waiting.resume() }
+        stalledLookups = nil
+    }
 
     func messages(in roomName: String) -> [Message] {
         guard let room = room(named: roomName) else { return [] }
@@ -160,7 +183,11 @@ actor FakeRocketChat {
         return router
     }
 
-    private func answer(route: String, request: Request, body: ByteBuffer) -> Response {
+    private func answer(route: String, request: Request, body: ByteBuffer) async -> Response {
+        if route == "users.info" {
+            userLookups += 1
+            if stalledLookups != nil { await withCheckedContinuation { stalledLookups?.append($0) } }
+        }
         let response = respond(route: route, request: request, body: body)
         calls.append(Call(method: request.method.rawValue, route: route, status: Int(response.status.code)))
         return response
@@ -188,7 +215,7 @@ actor FakeRocketChat {
         case "channels.setTopic", "groups.setTopic":
             answer = setTopic(json, family: route.hasPrefix("groups") ? .groups : .channels)
         case "users.info":
-            answer = usersInfo(username: query.get("username"))
+            answer = usersInfo(id: query.get("userId"), username: query.get("username"))
         case "dm.create":
             answer = dmCreate(json)
         case "chat.sendMessage":
@@ -341,11 +368,18 @@ actor FakeRocketChat {
         return success(["topic": topic])
     }
 
-    private func usersInfo(username: String?) -> Response {
-        guard let username, let user = users.first(where: { $0.username == username }) else {
-            return failure("User not found.", type: "error-invalid-user")
+    private func usersInfo(id: String?, username: String?) -> Response {
+        guard id != nil || username != nil else {
+            return failure("must have required property 'userId'\n must have required property 'username' [invalid-params]", type: "invalid-params")
         }
-        return success(["user": ["_id": user.id, "username": user.username, "type": "user", "active": true]])
+        let user = id.map { id in users.first { $0.id == id } } ?? username.map { name in users.first { $0.username == name } } ?? nil
+        guard let user else {
+            // The OpenAPI example of this answer has no `errorType`.
+            return FakeJSON.response(["success": false, "error": "User not found."], status: .badRequest)
+        }
+        var json: [String: Any] = ["_id": user.id, "username": user.username, "type": "user", "active": true, "status": "online"]
+        if let offset = user.utcOffset { json["utcOffset"] = offset }
+        return success(["user": json])
     }
 
     private func dmCreate(_ json: [String: Any]) -> Response {
