@@ -14,23 +14,34 @@ if ! command -v wrk >/dev/null 2>&1; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk
 fi
 
-echo "== building release"
-swift build -c release --static-swift-stdlib --product klaxon 2>&1 | tail -1   # the same build as .ci/run and the Dockerfile
-bin="$(swift build -c release --show-bin-path)/klaxon"
+# KLAXON_BIN: an existing klaxon binary to run instead of building one (to compare two builds with the
+# same script). KLAXON_PACKAGE_DIR / KLAXON_SCRATCH_PATH: the package to build and its build directory.
+if [ -n "${KLAXON_BIN:-}" ]; then
+  bin="$KLAXON_BIN"
+else
+  build=(swift build -c release --package-path "${KLAXON_PACKAGE_DIR:-.}")
+  [ -n "${KLAXON_SCRATCH_PATH:-}" ] && build+=(--scratch-path "$KLAXON_SCRATCH_PATH")
+  echo "== building release"
+  "${build[@]}" --static-swift-stdlib --product klaxon 2>&1 | tail -1   # the same build as .ci/run and the Dockerfile
+  bin="$("${build[@]}" --show-bin-path)/klaxon"
+fi
+echo "== machine: $(uname -srm), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 work=$(mktemp -d)
 trap 'kill "${pid:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
 # The shipped config, with the store in the temp dir and logging quiet (log I/O would dominate).
 sed -e "s#\"path\": \"data/klaxon.sqlite\"#\"path\": \"$work/klaxon.sqlite\"#" \
     -e 's#"level": "info"#"level": "warning"#' bot-config.json > "$work/bot-config.json"
-"$bin" serve --config "$work/bot-config.json" --port 0 > "$work/daemon.log" 2>&1 &
+# A free port chosen here: at `warning` the daemon does not log the "listening" line with its URL.
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+url="http://127.0.0.1:$port"
+"$bin" serve --config "$work/bot-config.json" --port "$port" > "$work/daemon.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 100); do
-  url=$(grep -o 'http://[0-9.]*:[0-9]*' "$work/daemon.log" | head -1 || true)
-  [ -n "$url" ] && break
+  curl -fsS -o /dev/null "$url/healthz" 2>/dev/null && break
   sleep 0.1
 done
-[ -n "${url:-}" ] || { cat "$work/daemon.log"; exit 1; }
+curl -fsS -o /dev/null "$url/healthz" || { cat "$work/daemon.log"; exit 1; }
 
 echo "== seeding $SEED_INCIDENTS incidents"
 for i in $(seq 1 "$SEED_INCIDENTS"); do
@@ -45,5 +56,12 @@ SEED_INCIDENTS=$SEED_INCIDENTS wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s
 rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
 echo "== daemon peak RSS: $((rss_kb / 1024)) MiB"
 echo "== outbox after the run: $(curl -fsS "$url/metrics" | grep '^klaxon_outbox_depth' || true)"
+# A graceful stop drains the outbox first, which can take long after a load that outran it (or forever,
+# if Slack is gone); the figures are taken already, so give it a few seconds and then stop it for good.
 kill -TERM "$pid"
-wait "$pid" || true
+for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$pid" 2>/dev/null; then
+  echo "== the daemon did not stop within 5 s of SIGTERM (outbox still draining); killing it"
+  kill -KILL "$pid"
+fi
+wait "$pid" 2>/dev/null || true

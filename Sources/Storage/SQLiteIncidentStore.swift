@@ -10,39 +10,39 @@ import Foundation
 
 /// The `IncidentStore` in one SQLite file (WAL mode), for a single host.
 ///
-/// Concurrency model: the store is an actor owning ONE connection, and every use of that connection —
-/// reads included — runs inside `exclusively`, a first-come-first-served section that admits one caller
-/// at a time. The actor alone is not enough: sqlite-nio suspends on every query, and while a transaction
-/// waits for its `INSERT` another call could enter the actor (reentrancy) and run its statements inside
-/// the open transaction, or read rows that are then rolled back. The section spans those suspensions, so
-/// `BEGIN IMMEDIATE … COMMIT` of one change set finishes before anything else touches the connection.
+/// Connections: one write connection, owned by `SQLiteWriter`, and a few read-only ones (`SQLiteReaders`).
+///
+/// - Every write (a change set, a claim, a delivery mark) is a job for the writer, which writes the jobs
+///   that queue up meanwhile as one transaction (group commit), merging their statements: under load, one
+///   transaction and one fsync serve many callers, while each caller still gets its own outcome (a refused
+///   change set fails alone) and returns only once its writes are committed. A transaction never shares
+///   the connection with anything else, so no other call can run statements inside it or read rows that
+///   are then rolled back.
+/// - Plain reads go to the read connections and never queue behind a write transaction. WAL gives each
+///   read a snapshot of what was committed when it began, so a read sees a commit that returned before it
+///   started, and never a transaction in progress.
+///
 /// Other processes on the same file are kept apart by SQLite's own locks (`busy_timeout`).
-public actor SQLiteIncidentStore: IncidentStore {
-    private let connection: SQLiteConnection
+public final class SQLiteIncidentStore: IncidentStore, Sendable {
+    private let writer: SQLiteWriter
+    private let readers: SQLiteReaders
     private let logger: Logger
-    private var isClosed = false
-
-    /// The exclusive section: whether someone is inside, and who waits, in arrival order.
-    private var sectionIsTaken = false
-    private var sectionWaiters: [CheckedContinuation<Void, Never>] = []
 
     private let encoder = JSONEncoder()
     private let decoder = JSONDecoder()
+
+    /// Read connections. Two: the machines this runs on have few cores, reads take microseconds, and each
+    /// connection is one more file handle and page cache.
+    private static let readConnections = 2
 
     /// The statuses that count as open, as bind values for `status IN (…)`.
     private static let openStatuses: [SQLiteData] = IncidentStatus.allCases.filter(\.isOpen).map { .text($0.rawValue) }
     private static let openStatusPlaceholders = openStatuses.map { _ in "?" }.joined(separator: ", ")
 
-    private init(connection: SQLiteConnection, logger: Logger) {
-        self.connection = connection
+    private init(writer: SQLiteWriter, readers: SQLiteReaders, logger: Logger) {
+        self.writer = writer
+        self.readers = readers
         self.logger = logger
-    }
-
-    /// A store dropped without `close()` still gives its file handle back (sqlite-nio also asserts on it).
-    deinit {
-        if !isClosed {
-            _ = connection.close()
-        }
     }
 
     /// Opens (creating if needed, parent directories included) the database at `path` and brings its
@@ -57,139 +57,135 @@ public actor SQLiteIncidentStore: IncidentStore {
             throw StoreError.unavailable("cannot create the directory \(directory.path): \(error)")
         }
 
-        let connection: SQLiteConnection
+        let writeConnection = try await openConnection(path: path, logger: logger)
         do {
-            connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
-        } catch {
-            throw StoreError.unavailable("cannot open the SQLite database at \(path): \(error)")
-        }
-
-        do {
-            let journal = try await connection.query("PRAGMA journal_mode = WAL", [])
+            let journal = try await writeConnection.query("PRAGMA journal_mode = WAL", [])
             guard journal.first?.column("journal_mode")?.string?.lowercased() == "wal" else {
                 throw StoreError.unavailable("SQLite refused WAL mode for \(path)")
             }
             // FULL: in WAL mode, NORMAL skips the fsync at each commit, so a power cut can lose the last
             // transactions. A commit here is a command we then answer ("INC-42 declared") and messages we
-            // promised to send; losing them after the answer is worse than one fsync per command.
-            _ = try await connection.query("PRAGMA synchronous = FULL", [])
-            _ = try await connection.query("PRAGMA foreign_keys = ON", [])
+            // promised to send; losing them after the answer is worse than one fsync per transaction, and
+            // group commit shares that fsync among the callers that queue for it.
+            _ = try await writeConnection.query("PRAGMA synchronous = FULL", [])
+            _ = try await writeConnection.query("PRAGMA foreign_keys = ON", [])
             // sqlite-nio installs a busy handler that retries forever; a timeout turns another process
             // holding the write lock too long into an error instead of a hang.
-            _ = try await connection.query("PRAGMA busy_timeout = 5000", [])
-            try await Migrations.apply(on: connection, logger: logger)
+            _ = try await writeConnection.query("PRAGMA busy_timeout = 5000", [])
+            try await Migrations.apply(on: writeConnection, logger: logger)
         } catch {
-            try? await connection.close()
+            try? await writeConnection.close()
+            throw storeError(error)
+        }
+
+        var readConnections: [SQLiteConnection] = []
+        do {
+            for _ in 0..<Self.readConnections {
+                let connection = try await openConnection(path: path, logger: logger)
+                readConnections.append(connection)
+                // Readers rarely wait in WAL mode (only while another process recovers the file), but a
+                // wait must end in an error rather than a hang, as for the writer.
+                _ = try await connection.query("PRAGMA busy_timeout = 5000", [])
+                // A guard: nothing may write through a connection that is not the writer's.
+                _ = try await connection.query("PRAGMA query_only = ON", [])
+            }
+        } catch {
+            for connection in readConnections {
+                try? await connection.close()
+            }
+            try? await writeConnection.close()
             throw storeError(error)
         }
 
         logger.info("Opened the SQLite incident store", metadata: ["path": "\(path)"])
-        return SQLiteIncidentStore(connection: connection, logger: logger)
+        return SQLiteIncidentStore(
+            writer: SQLiteWriter(connection: writeConnection, logger: logger),
+            readers: SQLiteReaders(connections: readConnections),
+            logger: logger)
     }
 
-    /// Waits for work in progress, then closes the connection. Later calls throw `StoreError.unavailable`.
+    private static func openConnection(path: String, logger: Logger) async throws -> SQLiteConnection {
+        do {
+            return try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+        } catch {
+            throw StoreError.unavailable("cannot open the SQLite database at \(path): \(error)")
+        }
+    }
+
+    /// Waits for work in progress, then closes the connections. Later calls throw `StoreError.unavailable`.
     public func close() async throws {
-        try await exclusively {
-            isClosed = true
-            try await connection.close()
+        do {
+            try await writer.close()
+            try await readers.close()
+        } catch {
+            throw storeError(error)
         }
     }
 
     /// The migration versions this file has, oldest first (diagnostics; tests check migrations with it).
     public func appliedMigrations() async throws -> [Int] {
-        try await exclusively {
+        try await read { connection in
             try await Migrations.appliedVersions(on: connection)
         }
     }
 
-    // MARK: - The exclusive section
+    /// Group commit counters (tests, diagnostics): transactions written, the most jobs one of them held,
+    /// and how many groups were rolled back and written again job by job.
+    var writeStatistics: (transactions: Int, largestBatch: Int, abandonedGroups: Int) {
+        get async { writer.statistics }
+    }
 
-    /// Runs `body` with the connection to itself (see the type's comment). Waiters are admitted in arrival
-    /// order; a waiter cannot be cancelled, as the wait only lasts as long as the statements ahead of it.
-    /// `body` must not call another method that enters the section: that would wait for itself.
-    private func exclusively<T>(_ body: () async throws -> T) async throws -> T {
-        await enterSection()
-        defer { leaveSection() }
-        guard !isClosed else { throw StoreError.unavailable("the SQLite store is closed") }
+    /// How many writes wait for the write connection (tests line up a group with it).
+    var queuedWrites: Int {
+        get async { writer.queuedJobs }
+    }
+
+    /// Whether `close()` has begun: new writes are refused from then on.
+    var isClosing: Bool {
+        get async { writer.isClosing }
+    }
+
+    // MARK: - Running statements
+
+    /// `body` on a read connection of its own (see `SQLiteReaders`).
+    private func read<T>(_ body: (SQLiteConnection) async throws -> T) async throws -> T {
         do {
-            return try await body()
+            return try await readers.read(body)
         } catch {
             throw storeError(error)
         }
     }
 
-    private func enterSection() async {
-        if sectionIsTaken {
-            await withCheckedContinuation { sectionWaiters.append($0) }
-            // `leaveSection` handed the section over without ever marking it free.
-        } else {
-            sectionIsTaken = true
-        }
-    }
-
-    private func leaveSection() {
-        if sectionWaiters.isEmpty {
-            sectionIsTaken = false
-        } else {
-            sectionWaiters.removeFirst().resume()
-        }
-    }
-
-    /// `body` inside one write transaction, rolled back if anything throws (COMMIT included).
-    /// `BEGIN IMMEDIATE` takes the write lock at once, so another process cannot make us fail half-way.
-    private func transaction<T>(_ body: () async throws -> T) async throws -> T {
-        try await exclusively {
-            try await execute("BEGIN IMMEDIATE")
-            do {
-                let result = try await body()
-                try await execute("COMMIT")
-                return result
-            } catch {
-                do {
-                    try await execute("ROLLBACK")
-                } catch {
-                    // Some errors (a full disk) make SQLite roll back by itself; then there is nothing left.
-                    logger.debug("ROLLBACK after a failed transaction failed", metadata: ["error": "\(error)"])
-                }
-                throw error
+    /// `job` through the writer, its result as `T`, its errors as `StoreError`.
+    private func perform<T: Sendable>(_ job: SQLiteWriteJob, returning type: T.Type) async throws -> T {
+        do {
+            let value = try await writer.perform(job)
+            guard let typed = value as? T else {
+                throw StoreError.unavailable("a write job returned \(Swift.type(of: value)), not \(T.self)")
             }
+            return typed
+        } catch {
+            throw storeError(error)
         }
     }
 
+    /// `body` as one write job of its own (see `SQLiteWriteJob.statements`). It may throw a `StoreError`
+    /// only before it has written anything: a refused job is not rolled back on its own within a group.
     @discardableResult
-    private func execute(_ sql: String, _ binds: [SQLiteData] = []) async throws -> [SQLiteRow] {
-        try await connection.query(sql, binds)
+    func write<T: Sendable>(_ body: @escaping @Sendable (SQLiteWriteSession) async throws -> T) async throws -> T {
+        try await perform(.statements { session in try await body(session) }, returning: T.self)
     }
 
     // MARK: - Incidents
 
     public func allocateIncidentNumber(day: String) async throws -> (id: IncidentID, daySequence: Int) {
-        try await transaction {
-            let global = try await execute(
-                """
-                INSERT INTO incident_number_counter (singleton, last_number) VALUES (1, 1)
-                ON CONFLICT (singleton) DO UPDATE SET last_number = last_number + 1
-                RETURNING last_number
-                """
-            )
-            let daily = try await execute(
-                """
-                INSERT INTO incident_day_counters (day, last_number) VALUES (?, 1)
-                ON CONFLICT (day) DO UPDATE SET last_number = last_number + 1
-                RETURNING last_number
-                """,
-                [.text(day)]
-            )
-            guard let number = try global.first?.int("last_number"), let sequence = try daily.first?.int("last_number") else {
-                throw StoreError.unavailable("the incident counters returned nothing")
-            }
-            return (IncidentID(number), sequence)
-        }
+        let (number, sequence) = try await perform(.allocateIncidentNumber(day: day), returning: (number: Int, daySequence: Int).self)
+        return (IncidentID(number), sequence)
     }
 
     public func incident(_ id: IncidentID) async throws -> Incident? {
-        try await exclusively {
-            try await execute("SELECT revision, body FROM incidents WHERE id = ?", [.integer(id.number)])
+        try await read { connection in
+            try await connection.query("SELECT revision, body FROM incidents WHERE id = ?", [.integer(id.number)])
                 .first.map(decodeIncident)
         }
     }
@@ -198,7 +194,7 @@ public actor SQLiteIncidentStore: IncidentStore {
     /// (channel mode) carries that thread's id, so failing an exact match, a threaded conversation also
     /// finds the incident whose room is the whole channel.
     public func incident(in conversation: Conversation) async throws -> Incident? {
-        try await exclusively {
+        try await read { connection in
             let lookup = """
                 SELECT revision, body FROM incidents
                 WHERE room_platform = ? AND room_channel_id = ? AND room_thread_id IS ?
@@ -206,24 +202,24 @@ public actor SQLiteIncidentStore: IncidentStore {
                 """
             let platform = SQLiteData.text(conversation.platform.rawValue)
             let channel = SQLiteData.text(conversation.channelID)
-            if let row = try await execute(lookup, [platform, channel, .optionalText(conversation.threadID)]).first {
+            if let row = try await connection.query(lookup, [platform, channel, .optionalText(conversation.threadID)]).first {
                 return try decodeIncident(row)
             }
             guard conversation.threadID != nil else { return nil }
-            return try await execute(lookup, [platform, channel, .null]).first.map(decodeIncident)
+            return try await connection.query(lookup, [platform, channel, .null]).first.map(decodeIncident)
         }
     }
 
     /// Newest declaration first; without `includeClosed`, only open incidents (declared … mitigated).
     public func incidents(includeClosed: Bool, limit: Int) async throws -> [Incident] {
-        try await exclusively {
+        try await read { connection in
             let rows: [SQLiteRow]
             if includeClosed {
-                rows = try await execute(
+                rows = try await connection.query(
                     "SELECT revision, body FROM incidents ORDER BY declared_at DESC, id DESC LIMIT ?",
                     [.integer(max(limit, 0))])
             } else {
-                rows = try await execute(
+                rows = try await connection.query(
                     """
                     SELECT revision, body FROM incidents WHERE status IN (\(Self.openStatusPlaceholders))
                     ORDER BY declared_at DESC, id DESC LIMIT ?
@@ -235,180 +231,55 @@ public actor SQLiteIncidentStore: IncidentStore {
     }
 
     public func timeline(of id: IncidentID) async throws -> [TimelineEntry] {
-        try await exclusively {
-            try await execute("SELECT * FROM timeline WHERE incident_id = ? ORDER BY id", [.integer(id.number)])
+        try await read { connection in
+            try await connection.query("SELECT * FROM timeline WHERE incident_id = ? ORDER BY id", [.integer(id.number)])
                 .map(decodeTimelineEntry)
         }
     }
 
     /// Records the room and bumps the revision, so that an engine holding the incident from before (without
-    /// its room) gets a conflict and re-reads, instead of writing the room back to nil.
+    /// its room) gets a conflict and re-reads, instead of writing the room back to nil. Read and written in
+    /// one job, so nothing can come between.
     public func setRoom(_ room: Conversation, for id: IncidentID) async throws {
-        try await transaction {
-            guard let row = try await execute("SELECT revision, body FROM incidents WHERE id = ?", [.integer(id.number)]).first else {
+        let (decoder, encoder) = (self.decoder, self.encoder)
+        try await write { session in
+            guard let row = try await session.run("SELECT revision, body FROM incidents WHERE id = ?", [.integer(id.number)]).first else {
                 throw StoreError.notFound
             }
-            var incident = try decodeIncident(row)
-            let storedRevision = incident.revision
+            var incident = try Self.decodeIncident(row, decoder: decoder)
             incident.room = room
-            try await updateIncident(incident, expectedRevision: storedRevision)
+            incident.revision += 1
+            let body = String(decoding: try encoder.encode(incident), as: UTF8.self)
+            // The revision just read cannot have changed (this job holds the write lock); were it to, this
+            // is not a `StoreError` but an inconsistency that rolls the job back.
+            let updated = try await session.run(
+                """
+                UPDATE incidents SET revision = ?, room_platform = ?, room_channel_id = ?, room_thread_id = ?, body = ?
+                WHERE id = ? AND revision = ?
+                RETURNING id
+                """,
+                [.integer(incident.revision), .text(room.platform.rawValue), .text(room.channelID), .optionalText(room.threadID),
+                 .text(body), .integer(id.number), .integer(incident.revision - 1)])
+            guard !updated.isEmpty else {
+                throw MalformedRow(column: "revision", problem: "incident \(id) changed while its room was being recorded")
+            }
         }
     }
 
     // MARK: - Commit
 
+    /// Written with the other change sets that queue for the same transaction (see `ChangeSetBatch`).
     public func commit(_ changes: ChangeSet) async throws {
-        // Only for bookkeeping columns (created_at, processed_at); everything scheduled uses the callers'
-        // clock, which tests replace.
-        let committedAt = Date()
-        try await transaction {
-            // The duplicate check first: a redelivered event costs nothing more.
-            if let key = changes.inboundKey {
-                try await recordInbound(key, at: committedAt)
-            }
-            if let handoff = changes.handoff {
-                try await recordHandoff(handoff)
-            }
-            // Before the timers: completing the timer that fired frees its (incident, kind) slot for the
-            // next step's timer written by the same change set.
-            if let completion = changes.completeTimer {
-                try await completeTimer(completion.id, owner: completion.owner)
-            }
-            for write in changes.incidents {
-                if let expectedRevision = write.expectedRevision {
-                    try await updateIncident(write.incident, expectedRevision: expectedRevision)
-                } else {
-                    try await insertIncident(write.incident)
-                }
-            }
-            for entry in changes.timeline {
-                try await insertTimelineEntry(entry)
-            }
-            for (incidentID, kind) in changes.cancelTimers {
-                try await deletePendingTimer(of: incidentID, kind: kind)
-            }
-            for timer in changes.timers {
-                try await deletePendingTimer(of: timer.incidentID, kind: timer.kind)
-                try await execute(
-                    "INSERT INTO timers (incident_id, kind, due_at, step) VALUES (?, ?, ?, ?)",
-                    [.integer(timer.incidentID.number), .text(timer.kind.rawValue), SQLiteDates.value(timer.dueAt), .integer(timer.step)])
-            }
-            for message in changes.outbox {
-                try await insertOutboxMessage(message, createdAt: committedAt)
-            }
-            for override in changes.overrides {
-                try await execute(
-                    "INSERT INTO oncall_overrides (rotation_id, person_id, starts_at, ends_at, created_by) VALUES (?, ?, ?, ?, ?)",
-                    [.text(override.rotationID), .text(override.personID), SQLiteDates.value(override.start), SQLiteDates.value(override.end), .text(override.createdBy)])
-            }
-            for message in changes.consoleMessages {
-                try await insertConsoleMessage(message)
-            }
+        let prepared: PreparedChangeSet
+        do {
+            // Only for bookkeeping columns (created_at, processed_at); everything scheduled uses the
+            // callers' clock, which tests replace.
+            prepared = try PreparedChangeSet(changes, committedAt: Date(), encoder: encoder)
+        } catch {
+            throw storeError(error)
         }
-    }
-
-    private func recordInbound(_ key: String, at date: Date) async throws {
-        let inserted = try await execute(
-            "INSERT INTO processed_inbound (key, processed_at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING RETURNING key",
-            [.text(key), SQLiteDates.value(date)])
-        if inserted.isEmpty { throw StoreError.duplicate(key) }
-    }
-
-    /// Compare-and-set: only a hand-off later than the recorded one is written.
-    private func recordHandoff(_ handoff: RotationHandoff) async throws {
-        let recorded = try await execute(
-            """
-            INSERT INTO rotation_handoffs (rotation_id, handoff_at) VALUES (?, ?)
-            ON CONFLICT (rotation_id) DO UPDATE SET handoff_at = excluded.handoff_at
-            WHERE rotation_handoffs.handoff_at < excluded.handoff_at
-            RETURNING rotation_id
-            """,
-            [.text(handoff.rotationID), SQLiteDates.value(handoff.at)])
-        if recorded.isEmpty { throw StoreError.duplicate("handoff:\(handoff.rotationID)@\(SQLiteDates.milliseconds(handoff.at))") }
-    }
-
-    /// The timer must still be leased to `owner`. A lease that expired but was not taken by anyone else
-    /// still counts: nobody else fired the timer.
-    private func completeTimer(_ id: Int64, owner: String) async throws {
-        let completed = try await execute(
-            "UPDATE timers SET state = 'done' WHERE id = ? AND state = 'pending' AND lease_owner = ? RETURNING id",
-            [.int64(id), .text(owner)])
-        if completed.isEmpty { throw StoreError.leaseLost(id) }
-    }
-
-    /// Stored with revision 1, whatever the value says. An id that exists already is a conflict: someone
-    /// else wrote that incident first.
-    private func insertIncident(_ incident: Incident) async throws {
-        var stored = incident
-        stored.revision = 1
-        let inserted = try await execute(
-            """
-            INSERT INTO incidents (id, revision, severity, status, declared_at, room_platform, room_channel_id, room_thread_id, body)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (id) DO NOTHING RETURNING id
-            """,
-            [.integer(stored.id.number), .integer(stored.revision)] + (try incidentColumns(stored)))
-        if inserted.isEmpty { throw StoreError.conflict(incident.id) }
-    }
-
-    /// Stored with `expectedRevision + 1`, only if the stored revision is still `expectedRevision`.
-    private func updateIncident(_ incident: Incident, expectedRevision: Int) async throws {
-        var stored = incident
-        stored.revision = expectedRevision + 1
-        let updated = try await execute(
-            """
-            UPDATE incidents
-            SET revision = ?, severity = ?, status = ?, declared_at = ?,
-                room_platform = ?, room_channel_id = ?, room_thread_id = ?, body = ?
-            WHERE id = ? AND revision = ?
-            RETURNING id
-            """,
-            [.integer(stored.revision)] + (try incidentColumns(stored)) + [.integer(stored.id.number), .integer(expectedRevision)])
-        if updated.isEmpty { throw StoreError.conflict(incident.id) }
-    }
-
-    /// severity, status, declared_at, the room's three columns and the JSON body, in that order.
-    private func incidentColumns(_ incident: Incident) throws -> [SQLiteData] {
-        let body = String(decoding: try encoder.encode(incident), as: UTF8.self)
-        return [
-            .text(incident.severity), .text(incident.status.rawValue), SQLiteDates.value(incident.declaredAt),
-            .optionalText(incident.room?.platform.rawValue), .optionalText(incident.room?.channelID), .optionalText(incident.room?.threadID),
-            .text(body),
-        ]
-    }
-
-    private func insertTimelineEntry(_ entry: TimelineEntry) async throws {
-        try await execute(
-            "INSERT INTO timeline (incident_id, at, kind, actor_id, actor_name, text) VALUES (?, ?, ?, ?, ?, ?)",
-            [.integer(entry.incidentID.number), SQLiteDates.value(entry.at), .text(entry.kind.rawValue),
-             .optionalText(entry.actor?.id), .optionalText(entry.actor?.name), .text(entry.text)])
-    }
-
-    private func deletePendingTimer(of incidentID: IncidentID, kind: TimerKind) async throws {
-        try await execute(
-            "DELETE FROM timers WHERE incident_id = ? AND kind = ? AND state = 'pending'",
-            [.integer(incidentID.number), .text(kind.rawValue)])
-    }
-
-    /// A message without `notBefore` is due at once, whatever clock the caller uses: it is stored as due at
-    /// the epoch rather than at this machine's "now".
-    private func insertOutboxMessage(_ message: NewOutboxMessage, createdAt: Date) async throws {
-        let action = String(decoding: try encoder.encode(message.action), as: UTF8.self)
-        try await execute(
-            "INSERT INTO outbox (platform, incident_id, action, created_at, not_before) VALUES (?, ?, ?, ?, ?)",
-            [.text(message.platform.rawValue), message.incidentID.map { .integer($0.number) } ?? .null, .text(action),
-             SQLiteDates.value(createdAt), .int64(message.notBefore.map(SQLiteDates.milliseconds) ?? 0)])
-    }
-
-    /// A console line that delivers an outbox message is written once per outbox id; a redelivery is ignored.
-    private func insertConsoleMessage(_ message: ConsoleMessage) async throws {
-        try await execute(
-            """
-            INSERT INTO console_messages (at, channel, thread, text, kind, outbox_id) VALUES (?, ?, ?, ?, ?, ?)
-            ON CONFLICT (outbox_id) DO NOTHING
-            """,
-            [SQLiteDates.value(message.at), .text(message.channel), .optionalText(message.thread), .text(message.text),
-             .text(message.kind), .optionalInt64(message.outboxID)])
+        guard !prepared.isEmpty else { return }
+        try await perform(.changeSet(prepared), returning: Void.self)
     }
 
     // MARK: - Outbox
@@ -416,8 +287,8 @@ public actor SQLiteIncidentStore: IncidentStore {
     /// A pending message is claimable when it is due, nobody holds an unexpired lease on it, and no earlier
     /// message of the same incident is still pending (delivered or dead ones no longer hold the line).
     public func claimOutbox(now: Date, owner: String, leaseUntil: Date, limit: Int) async throws -> [OutboxMessage] {
-        try await exclusively {
-            try await execute(
+        let rows = try await write { session in
+            try await session.run(
                 """
                 UPDATE outbox SET lease_owner = ?1, lease_expires_at = ?2, claims = claims + 1
                 WHERE id IN (
@@ -436,45 +307,34 @@ public actor SQLiteIncidentStore: IncidentStore {
                 """,
                 [.text(owner), SQLiteDates.value(leaseUntil), SQLiteDates.value(now), .integer(max(limit, 0))]
             )
-            .map(decodeOutboxMessage)
-            .sorted { $0.id < $1.id }
+        }
+        // Decoded outside the write connection's queue; as before, a row that fails to decode leaves its
+        // claim in place until the lease expires.
+        do {
+            return try rows.map(decodeOutboxMessage).sorted { $0.id < $1.id }
+        } catch {
+            throw storeError(error)
         }
     }
 
     public func markDelivered(_ id: Int64, platformMessageID: String?, at: Date) async throws {
-        try await updateOutboxMessage(
-            id,
-            set: "state = 'delivered', platform_message_id = ?, delivered_at = ?, lease_owner = NULL, lease_expires_at = NULL",
-            [.optionalText(platformMessageID), SQLiteDates.value(at)])
+        try await perform(.updateOutboxMessage(OutboxMessageUpdate(id: id, change: .delivered(platformMessageID: platformMessageID, at: SQLiteDates.value(at)))), returning: Void.self)
     }
 
     public func markRetry(_ id: Int64, notBefore: Date, error: String) async throws {
-        try await updateOutboxMessage(
-            id,
-            set: "attempts = attempts + 1, not_before = ?, last_error = ?, lease_owner = NULL, lease_expires_at = NULL",
-            [SQLiteDates.value(notBefore), .text(error)])
+        try await perform(.updateOutboxMessage(OutboxMessageUpdate(id: id, change: .retry(notBefore: SQLiteDates.value(notBefore), error: error))), returning: Void.self)
     }
 
     /// Counts the attempt that failed for good, like `markRetry` counts the ones that will be retried.
     public func markDead(_ id: Int64, error: String) async throws {
-        try await updateOutboxMessage(
-            id,
-            set: "state = 'dead', attempts = attempts + 1, last_error = ?, lease_owner = NULL, lease_expires_at = NULL",
-            [.text(error)])
-    }
-
-    private func updateOutboxMessage(_ id: Int64, set assignments: String, _ binds: [SQLiteData]) async throws {
-        try await exclusively {
-            let updated = try await execute("UPDATE outbox SET \(assignments) WHERE id = ? RETURNING id", binds + [.int64(id)])
-            if updated.isEmpty { throw StoreError.notFound }
-        }
+        try await perform(.updateOutboxMessage(OutboxMessageUpdate(id: id, change: .dead(error: error))), returning: Void.self)
     }
 
     /// Only the first pending message of each incident counts (the others wait for it, so reporting them
     /// due would wake the sender for nothing); a leased message is due again when its lease expires.
     public func nextOutboxDue() async throws -> Date? {
-        try await exclusively {
-            try await execute(
+        try await read { connection in
+            try await connection.query(
                 """
                 SELECT MIN(MAX(candidate.not_before, COALESCE(candidate.lease_expires_at, 0))) AS due
                 FROM outbox AS candidate
@@ -484,21 +344,22 @@ public actor SQLiteIncidentStore: IncidentStore {
                       WHERE earlier.incident_id = candidate.incident_id
                         AND earlier.state = 'pending'
                         AND earlier.id < candidate.id))
-                """
+                """,
+                []
             )
             .first?.optionalDate("due")
         }
     }
 
     public func outboxDepth() async throws -> Int {
-        try await exclusively {
-            try await execute("SELECT COUNT(*) AS depth FROM outbox WHERE state = 'pending'").first?.int("depth") ?? 0
+        try await read { connection in
+            try await connection.query("SELECT COUNT(*) AS depth FROM outbox WHERE state = 'pending'", []).first?.int("depth") ?? 0
         }
     }
 
     public func outboxMessages(incident id: IncidentID) async throws -> [OutboxMessage] {
-        try await exclusively {
-            try await execute("SELECT * FROM outbox WHERE incident_id = ? ORDER BY id", [.integer(id.number)])
+        try await read { connection in
+            try await connection.query("SELECT * FROM outbox WHERE incident_id = ? ORDER BY id", [.integer(id.number)])
                 .map(decodeOutboxMessage)
         }
     }
@@ -510,23 +371,24 @@ public actor SQLiteIncidentStore: IncidentStore {
     /// few leased ones (`timers_pending_leased`); with 200,000 timers that is microseconds, not 60 ms on
     /// each of the scheduler's wake-ups.
     public func nextTimerDue() async throws -> Date? {
-        try await exclusively {
-            try await execute(
+        try await read { connection in
+            try await connection.query(
                 """
                 SELECT MIN(due) AS due FROM (
                     SELECT due_at AS due FROM (
                         SELECT due_at FROM timers WHERE state = 'pending' AND lease_expires_at IS NULL ORDER BY due_at LIMIT 1)
                     UNION ALL
                     SELECT MAX(due_at, lease_expires_at) FROM timers WHERE state = 'pending' AND lease_expires_at IS NOT NULL)
-                """
+                """,
+                []
             )
             .first?.optionalDate("due")
         }
     }
 
     public func claimDueTimers(now: Date, owner: String, leaseUntil: Date, limit: Int) async throws -> [ScheduledTimer] {
-        try await exclusively {
-            try await execute(
+        let rows = try await write { session in
+            try await session.run(
                 """
                 UPDATE timers SET lease_owner = ?1, lease_expires_at = ?2
                 WHERE id IN (
@@ -540,14 +402,17 @@ public actor SQLiteIncidentStore: IncidentStore {
                 """,
                 [.text(owner), SQLiteDates.value(leaseUntil), SQLiteDates.value(now), .integer(max(limit, 0))]
             )
-            .map(decodeTimer)
-            .sorted { ($0.dueAt, $0.id) < ($1.dueAt, $1.id) }
+        }
+        do {
+            return try rows.map(decodeTimer).sorted { ($0.dueAt, $0.id) < ($1.dueAt, $1.id) }
+        } catch {
+            throw storeError(error)
         }
     }
 
     public func pendingTimers(of id: IncidentID) async throws -> [ScheduledTimer] {
-        try await exclusively {
-            try await execute(
+        try await read { connection in
+            try await connection.query(
                 "SELECT * FROM timers WHERE incident_id = ? AND state = 'pending' ORDER BY due_at, id",
                 [.integer(id.number)]
             )
@@ -559,9 +424,9 @@ public actor SQLiteIncidentStore: IncidentStore {
 
     /// Overrides with start <= at < end, in the order they were set.
     public func overrides(rotation: String, activeAt: Date) async throws -> [OnCallOverride] {
-        try await exclusively {
+        try await read { connection in
             let at = SQLiteDates.value(activeAt)
-            return try await execute(
+            return try await connection.query(
                 "SELECT * FROM oncall_overrides WHERE rotation_id = ? AND starts_at <= ? AND ? < ends_at ORDER BY id",
                 [.text(rotation), at, at]
             )
@@ -570,8 +435,8 @@ public actor SQLiteIncidentStore: IncidentStore {
     }
 
     public func overrides(rotation: String, endingAfter date: Date) async throws -> [OnCallOverride] {
-        try await exclusively {
-            try await execute(
+        try await read { connection in
+            try await connection.query(
                 "SELECT * FROM oncall_overrides WHERE rotation_id = ? AND ends_at > ? ORDER BY id",
                 [.text(rotation), SQLiteDates.value(date)]
             )
@@ -586,23 +451,25 @@ public actor SQLiteIncidentStore: IncidentStore {
     }
 
     public func lastHandoff(rotation: String) async throws -> Date? {
-        try await exclusively {
-            try await execute("SELECT handoff_at FROM rotation_handoffs WHERE rotation_id = ?", [.text(rotation)])
+        try await read { connection in
+            try await connection.query("SELECT handoff_at FROM rotation_handoffs WHERE rotation_id = ?", [.text(rotation)])
                 .first?.optionalDate("handoff_at")
         }
     }
 
     // MARK: - Console platform
 
+    /// Written like a change set's console lines, so that the lines of the sender's concurrent
+    /// deliveries share one statement.
     public func appendConsoleMessage(_ message: ConsoleMessage) async throws {
-        try await exclusively {
-            try await insertConsoleMessage(message)
-        }
+        var changes = ChangeSet()
+        changes.consoleMessages = [message]
+        try await commit(changes)
     }
 
     public func consoleMessages(after id: Int64, limit: Int) async throws -> [ConsoleMessage] {
-        try await exclusively {
-            try await execute("SELECT * FROM console_messages WHERE id > ? ORDER BY id LIMIT ?", [.int64(id), .integer(max(limit, 0))])
+        try await read { connection in
+            try await connection.query("SELECT * FROM console_messages WHERE id > ? ORDER BY id LIMIT ?", [.int64(id), .integer(max(limit, 0))])
                 .map { row in
                     ConsoleMessage(
                         id: try row.int64("id"), at: try row.date("at"), channel: try row.text("channel"),
@@ -615,14 +482,14 @@ public actor SQLiteIncidentStore: IncidentStore {
     // MARK: - Inbound cursors
 
     public func cursor(_ key: String) async throws -> String? {
-        try await exclusively {
-            try await execute("SELECT value FROM inbound_cursors WHERE key = ?", [.text(key)]).first.map { try $0.text("value") }
+        try await read { connection in
+            try await connection.query("SELECT value FROM inbound_cursors WHERE key = ?", [.text(key)]).first.map { try $0.text("value") }
         }
     }
 
     public func setCursor(_ key: String, value: String) async throws {
-        try await exclusively {
-            try await execute(
+        try await write { session in
+            _ = try await session.run(
                 "INSERT INTO inbound_cursors (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 [.text(key), .text(value)])
         }
@@ -631,15 +498,15 @@ public actor SQLiteIncidentStore: IncidentStore {
     // MARK: - Health
 
     public func ping() async throws {
-        try await exclusively {
-            _ = try await execute("SELECT 1")
+        try await read { connection in
+            _ = try await connection.query("SELECT 1", [])
         }
     }
 
     /// Open incidents (declared … mitigated) by severity.
     public func openIncidentCounts() async throws -> [String: Int] {
-        try await exclusively {
-            let rows = try await execute(
+        try await read { connection in
+            let rows = try await connection.query(
                 "SELECT severity, COUNT(*) AS open_count FROM incidents WHERE status IN (\(Self.openStatusPlaceholders)) GROUP BY severity",
                 Self.openStatuses)
             var counts: [String: Int] = [:]
@@ -652,8 +519,12 @@ public actor SQLiteIncidentStore: IncidentStore {
 
     // MARK: - Reading rows
 
-    /// The JSON body holds the incident; the `revision` column is the one updates compare, so it wins.
     private func decodeIncident(_ row: SQLiteRow) throws -> Incident {
+        try Self.decodeIncident(row, decoder: decoder)
+    }
+
+    /// The JSON body holds the incident; the `revision` column is the one updates compare, so it wins.
+    private static func decodeIncident(_ row: SQLiteRow, decoder: JSONDecoder) throws -> Incident {
         var incident = try decoder.decode(Incident.self, from: Data(try row.text("body").utf8))
         incident.revision = try row.int("revision")
         return incident
@@ -695,7 +566,7 @@ public actor SQLiteIncidentStore: IncidentStore {
 
 /// What callers see: `StoreError` only. Anything from SQLite or from decoding means the store cannot serve
 /// the request.
-private func storeError(_ error: any Error) -> StoreError {
+func storeError(_ error: any Error) -> StoreError {
     if let storeError = error as? StoreError { return storeError }
     return .unavailable("SQLite: \(error)")
 }

@@ -60,7 +60,9 @@ struct MattermostTimeZoneTests {
 
         try await withLiveServer(fake.router()) { url in
             let client = MattermostClient(serverURL: url, botToken: Secret("mm-bot-access-token"), httpClient: .shared, clock: clock, logger: quietLogger)
-            let lookup = MattermostUserLookup(client: client, clock: clock, timeout: .milliseconds(150), logger: quietLogger)
+            // The deadline must pass while the fake holds the call, yet leave room for a real answer on a
+            // machine busy with the rest of the suite: 2 s, not the production 800 ms.
+            let lookup = MattermostUserLookup(client: client, clock: clock, timeout: .seconds(2), logger: quietLogger)
 
             await fake.stallUserLookups()
             #expect(await lookup.timeZone(ofUserID: "uidbob") == nil, "the deadline passed")

@@ -96,7 +96,9 @@ struct RocketChatTimeZoneTests {
                 RocketChatClient(
                     serverURL: url, userID: "KlaxonBotUserId1", authToken: Secret(token), httpClient: .shared, clock: clock, logger: quietLogger)
             }
-            let lookup = RocketChatUserLookup(client: client(token: "rc-personal-access-token"), clock: clock, timeout: .milliseconds(150), logger: quietLogger)
+            // The deadline must pass while the fake holds the call, yet leave room for a real answer on a
+            // machine busy with the rest of the suite: 2 s, not the production 800 ms.
+            let lookup = RocketChatUserLookup(client: client(token: "rc-personal-access-token"), clock: clock, timeout: .seconds(2), logger: quietLogger)
 
             await fake.stallUserLookups()
             #expect(await lookup.timeZone(ofUserID: "uid-bob") == nil, "the deadline passed")

@@ -170,6 +170,70 @@ enum StoreConformance {
         await #expect(throws: StoreError.notFound) { try await store.setRoom(channelRoom, for: IncidentID(42)) }
     }
 
+    /// Several incidents inserted by one change set: the first one that exists already is the conflict,
+    /// and none of the others is written.
+    static func insertConflictsAmongSeveralIncidents(_ makeStore: StoreFactory) async throws {
+        let store = try await makeStore()
+        try await store.commit(StoreFixtures.declaration(of: StoreFixtures.incident(1)))
+
+        var clash = ChangeSet()
+        clash.incidents = [2, 1, 3].map { IncidentWrite(incident: StoreFixtures.incident($0, title: "clash"), expectedRevision: nil) }
+        await #expect(throws: StoreError.conflict(IncidentID(1))) { try await store.commit(clash) }
+        #expect(try await store.incident(IncidentID(2)) == nil)
+        #expect(try await store.incident(IncidentID(3)) == nil)
+        #expect(try await store.incident(IncidentID(1))?.title == "Database down")
+
+        // The same new incident twice in one change set: the second insert finds the first.
+        var twice = ChangeSet()
+        twice.incidents = [4, 4].map { IncidentWrite(incident: StoreFixtures.incident($0), expectedRevision: nil) }
+        await #expect(throws: StoreError.conflict(IncidentID(4))) { try await store.commit(twice) }
+        #expect(try await store.incident(IncidentID(4)) == nil)
+
+        // An update before the inserts that conflicts is the one reported.
+        let stored = try #require(try await store.incident(IncidentID(1)))
+        var stale = ChangeSet()
+        stale.incidents = [
+            IncidentWrite(incident: stored, expectedRevision: stored.revision + 5),
+            IncidentWrite(incident: StoreFixtures.incident(1), expectedRevision: nil),
+        ]
+        await #expect(throws: StoreError.conflict(IncidentID(1))) { try await store.commit(stale) }
+    }
+
+    /// Change sets larger than any one statement's worth of rows: everything is stored, in order.
+    static func storesLargeChangeSetsInOrder(_ makeStore: StoreFactory) async throws {
+        let store = try await makeStore()
+        let t0 = StoreFixtures.t0
+        var changes = ChangeSet()
+        changes.incidents = (1...300).map { IncidentWrite(incident: StoreFixtures.incident($0), expectedRevision: nil) }
+        changes.timeline = (0..<1_200).map { line in
+            TimelineEntry(incidentID: IncidentID(1 + line % 3), at: t0.addingTimeInterval(Double(line)), kind: .note,
+                          actor: line.isMultiple(of: 2) ? StoreFixtures.alice : nil, text: "line \(line)")
+        }
+        changes.outbox = (0..<700).map { StoreFixtures.post(for: IncidentID(1 + $0 % 2), "message \($0)") }
+        changes.timers = (1...300).flatMap { number in
+            [NewTimer(incidentID: IncidentID(number), kind: .updateReminder, dueAt: t0.addingTimeInterval(Double(number))),
+             NewTimer(incidentID: IncidentID(number), kind: .longRunning, dueAt: t0.addingTimeInterval(7200), step: number)]
+        }
+        changes.consoleMessages = (0..<400).map { line in
+            // Every outbox id twice: the second line of each is a redelivery and is dropped.
+            ConsoleMessage(at: t0, channel: "ops", text: "console \(line)", kind: "post", outboxID: Int64(line / 2))
+        }
+        try await store.commit(changes)
+
+        #expect(try await store.incidents(includeClosed: true, limit: 1_000).count == 300)
+        #expect(try await store.timeline(of: IncidentID(2)).map(\.text) == stride(from: 1, to: 1_200, by: 3).map { "line \($0)" })
+        let timeline = try await store.timeline(of: IncidentID(1))
+        #expect(timeline.count == 400)
+        #expect(timeline.first?.actor == StoreFixtures.alice)
+        #expect(timeline.dropFirst().first?.actor == nil)
+        let messages = try await store.outboxMessages(incident: IncidentID(2))
+        #expect(messages.map { StoreFixtures.text(of: $0) } == stride(from: 1, to: 700, by: 2).map { "message \($0)" })
+        #expect(try await store.outboxDepth() == 700)
+        #expect(try await store.pendingTimers(of: IncidentID(300)).map(\.step) == [0, 300])
+        #expect(try await store.nextTimerDue() == t0.addingTimeInterval(1))
+        #expect(try await store.consoleMessages(after: 0, limit: 1_000).map(\.text) == stride(from: 0, to: 400, by: 2).map { "console \($0)" })
+    }
+
     static func listsIncidentsAndCountsOpenOnes(_ makeStore: StoreFactory) async throws {
         let store = try await makeStore()
         let statuses: [(IncidentStatus, String)] = [
@@ -192,6 +256,115 @@ enum StoreConformance {
     }
 
     // MARK: Timers
+
+    /// Within one change set: of two timers of one kind the later wins, and a kind both cancelled and
+    /// written keeps the new timer.
+    static func writesTimersInChangeSetOrder(_ makeStore: StoreFactory) async throws {
+        let store = try await makeStore()
+        let id = IncidentID(1)
+        let t0 = StoreFixtures.t0
+        var changes = StoreFixtures.declaration(of: StoreFixtures.incident(1))
+        changes.timers = [
+            NewTimer(incidentID: id, kind: .updateReminder, dueAt: t0.addingTimeInterval(900)),
+            NewTimer(incidentID: id, kind: .ackTimeout, dueAt: t0.addingTimeInterval(300)),
+            NewTimer(incidentID: id, kind: .updateReminder, dueAt: t0.addingTimeInterval(1800), step: 1),
+        ]
+        try await store.commit(changes)
+        let first = try await store.pendingTimers(of: id)
+        #expect(first.map(\.kind) == [.ackTimeout, .updateReminder])
+        #expect(first.last?.dueAt == t0.addingTimeInterval(1800))
+        #expect(first.last?.step == 1)
+
+        var both = ChangeSet()
+        both.cancelTimers = [(id, .ackTimeout), (id, .updateReminder), (id, .reviewReminder)]
+        both.timers = [NewTimer(incidentID: id, kind: .ackTimeout, dueAt: t0.addingTimeInterval(600), step: 2)]
+        try await store.commit(both)
+        let second = try await store.pendingTimers(of: id)
+        #expect(second.map(\.kind) == [.ackTimeout])
+        #expect(second.first?.step == 2)
+        // A replaced timer is a new one: whoever held the old one cannot complete the new one.
+        #expect(second.first?.id != first.first?.id)
+    }
+
+    /// Change sets committed at the same time, some of which the store must refuse: each refusal goes to
+    /// its own caller and leaves nothing behind; every other change set is stored whole.
+    static func concurrentCommitsFailAlone(_ makeStore: StoreFactory) async throws {
+        let store = try await makeStore()
+        let t0 = StoreFixtures.t0
+        var setup = StoreFixtures.declaration(of: StoreFixtures.incident(1))
+        setup.inboundKey = "console:seen"
+        setup.timers = [NewTimer(incidentID: IncidentID(1), kind: .ackTimeout, dueAt: t0)]
+        try await store.commit(setup)
+        let stored = try #require(try await store.incident(IncidentID(1)))
+        let timer = try #require(try await store.claimDueTimers(now: t0, owner: "a", leaseUntil: t0.addingTimeInterval(60), limit: 1).first)
+
+        enum Expected: Sendable { case stored, refused(StoreError) }
+        var attempts: [(ChangeSet, Expected)] = []
+        for number in 10..<40 {
+            var declaration = StoreFixtures.declaration(of: StoreFixtures.incident(number))
+            declaration.inboundKey = "console:\(number)"
+            declaration.outbox = [StoreFixtures.post(for: IncidentID(number), "declared \(number)")]
+            declaration.timers = [NewTimer(incidentID: IncidentID(number), kind: .updateReminder, dueAt: t0.addingTimeInterval(1800))]
+            attempts.append((declaration, .stored))
+        }
+        // Refused after writing something of their own: the inbound key and the timeline line go too.
+        var stale = ChangeSet()
+        stale.inboundKey = "console:stale"
+        stale.timeline = [TimelineEntry(incidentID: IncidentID(1), at: t0, kind: .note, actor: nil, text: "stale")]
+        stale.incidents = [IncidentWrite(incident: stored, expectedRevision: stored.revision - 1)]
+        attempts.insert((stale, .refused(.conflict(IncidentID(1)))), at: 5)
+        var redelivery = ChangeSet()
+        redelivery.inboundKey = "console:seen"
+        redelivery.timeline = [TimelineEntry(incidentID: IncidentID(1), at: t0, kind: .note, actor: nil, text: "twice")]
+        attempts.insert((redelivery, .refused(.duplicate("console:seen"))), at: 12)
+        var late = ChangeSet()
+        late.inboundKey = "console:late"
+        late.completeTimer = (timer.id, "b")
+        late.outbox = [StoreFixtures.post(for: IncidentID(1), "late")]
+        attempts.insert((late, .refused(.leaseLost(timer.id))), at: 20)
+        var fresh = ChangeSet()
+        fresh.incidents = [IncidentWrite(incident: stored, expectedRevision: stored.revision)]
+        fresh.timeline = [TimelineEntry(incidentID: IncidentID(1), at: t0, kind: .note, actor: nil, text: "fresh")]
+        attempts.insert((fresh, .stored), at: 25)
+
+        let outcomes = await withTaskGroup(of: (Int, StoreError?).self) { group in
+            for (index, attempt) in attempts.enumerated() {
+                let changes = attempt.0
+                group.addTask {
+                    do {
+                        try await store.commit(changes)
+                        return (index, nil)
+                    } catch let error as StoreError {
+                        return (index, error)
+                    } catch {
+                        return (index, .unavailable("\(error)"))
+                    }
+                }
+            }
+            return await group.reduce(into: [Int: StoreError?]()) { $0[$1.0] = $1.1 }
+        }
+        for (index, attempt) in attempts.enumerated() {
+            switch attempt.1 {
+            case .stored: #expect(outcomes[index] == .some(nil), "change set \(index)")
+            case .refused(let error): #expect(outcomes[index] == .some(error), "change set \(index)")
+            }
+        }
+
+        for number in 10..<40 {
+            #expect(try await store.incident(IncidentID(number)) != nil)
+            #expect(try await store.timeline(of: IncidentID(number)).count == 1)
+            #expect(try await store.pendingTimers(of: IncidentID(number)).count == 1)
+        }
+        #expect(try await store.outboxDepth() == 30)
+        #expect(try await store.timeline(of: IncidentID(1)).map(\.text) == ["Declared", "fresh"])
+        #expect(try await store.incident(IncidentID(1))?.revision == stored.revision + 1)
+        // The refused change sets recorded no inbound key: their retries go through.
+        var retry = ChangeSet()
+        retry.inboundKey = "console:stale"
+        try await store.commit(retry)
+        retry.inboundKey = "console:late"
+        try await store.commit(retry)
+    }
 
     static func replacesAndCancelsTimers(_ makeStore: StoreFactory) async throws {
         let store = try await makeStore()
@@ -502,6 +675,10 @@ final class SQLiteStoreConformance {
     @Test func allocatesIncidentNumbersPerDay() async throws { try await StoreConformance.allocatesIncidentNumbersPerDay(makeStore) }
     @Test func findsIncidentsByRoom() async throws { try await StoreConformance.findsIncidentsByRoom(makeStore) }
     @Test func listsIncidentsAndCountsOpenOnes() async throws { try await StoreConformance.listsIncidentsAndCountsOpenOnes(makeStore) }
+    @Test func insertConflictsAmongSeveralIncidents() async throws { try await StoreConformance.insertConflictsAmongSeveralIncidents(makeStore) }
+    @Test func storesLargeChangeSetsInOrder() async throws { try await StoreConformance.storesLargeChangeSetsInOrder(makeStore) }
+    @Test func writesTimersInChangeSetOrder() async throws { try await StoreConformance.writesTimersInChangeSetOrder(makeStore) }
+    @Test func concurrentCommitsFailAlone() async throws { try await StoreConformance.concurrentCommitsFailAlone(makeStore) }
     @Test func replacesAndCancelsTimers() async throws { try await StoreConformance.replacesAndCancelsTimers(makeStore) }
     @Test func claimsDueTimersWithLeases() async throws { try await StoreConformance.claimsDueTimersWithLeases(makeStore) }
     @Test func deliversEachIncidentsMessagesInOrder() async throws { try await StoreConformance.deliversEachIncidentsMessagesInOrder(makeStore) }

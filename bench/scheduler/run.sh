@@ -6,8 +6,8 @@
 #   bench/scheduler/run.sh [incidents] [lateness-timers]
 #
 # KLAXON_PACKAGE_DIR: the package to build (default: this repository); KLAXON_SCRATCH_PATH: its build
-# directory (default: SwiftPM's). BENCH_DIR: where the database goes (default: a fresh directory under
-# /tmp, removed afterwards).
+# directory (default: SwiftPM's); SCHEDULER_BENCH_BIN: an existing SchedulerBench binary to run instead.
+# BENCH_DIR: where the database goes (default: a fresh directory under /tmp, removed afterwards).
 set -euo pipefail
 
 incidents="${1:-100000}"
@@ -17,13 +17,17 @@ workdir="${BENCH_DIR:-$(mktemp -d /tmp/klaxon-bench.XXXXXX)}"
 cleanup() { [ -z "${BENCH_DIR:-}" ] && rm -rf "$workdir"; }
 trap cleanup EXIT
 
-build=(swift build -c release --package-path "$package")
-[ -n "${KLAXON_SCRATCH_PATH:-}" ] && build+=(--scratch-path "$KLAXON_SCRATCH_PATH")
-echo "building SchedulerBench (release) in $package"
-"${build[@]}" --product SchedulerBench >/dev/null
-bench="$("${build[@]}" --show-bin-path)/SchedulerBench"
+if [ -n "${SCHEDULER_BENCH_BIN:-}" ]; then
+  bench="$SCHEDULER_BENCH_BIN"
+else
+  build=(swift build -c release --package-path "$package")
+  [ -n "${KLAXON_SCRATCH_PATH:-}" ] && build+=(--scratch-path "$KLAXON_SCRATCH_PATH")
+  echo "building SchedulerBench (release) in $package"
+  "${build[@]}" --product SchedulerBench >/dev/null
+  bench="$("${build[@]}" --show-bin-path)/SchedulerBench"
+fi
 
-echo "machine: $(uname -srm), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/ {print $2}') GiB RAM"
+echo "machine: $(uname -srm), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/ {print $2}') GiB RAM, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "disk:    $(df -hT "$workdir" | awk 'NR==2 {print $2 " on " $1}')"
 echo
 

@@ -8,7 +8,8 @@
 #   RATE=2000 DURATION=60 CONNECTIONS=64 bench/slack/run.sh
 #
 # Bounded: DURATION seconds at RATE, loopback only. KLAXON_PACKAGE_DIR: the package to build (default:
-# this repository); KLAXON_SCRATCH_PATH: its build directory (default: SwiftPM's).
+# this repository); KLAXON_SCRATCH_PATH: its build directory (default: SwiftPM's); KLAXON_BIN: an existing
+# klaxon binary to run instead (to compare two builds with the same script).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repository="$(cd "$here/../.." && pwd)"
@@ -21,16 +22,23 @@ SEEDED=${SEEDED:-200}
 MODE=${MODE:-channel}
 MIX=${MIX:-commands}
 
-build=(swift build -c release --package-path "$package")
-[ -n "${KLAXON_SCRATCH_PATH:-}" ] && build+=(--scratch-path "$KLAXON_SCRATCH_PATH")
-echo "== building klaxon (release)"
-"${build[@]}" --product klaxon 2>&1 | tail -1
-bin="$("${build[@]}" --show-bin-path)/klaxon"
+if [ -n "${KLAXON_BIN:-}" ]; then
+  bin="$KLAXON_BIN"
+else
+  build=(swift build -c release --package-path "$package")
+  [ -n "${KLAXON_SCRATCH_PATH:-}" ] && build+=(--scratch-path "$KLAXON_SCRATCH_PATH")
+  echo "== building klaxon (release)"
+  "${build[@]}" --product klaxon 2>&1 | tail -1
+  bin="$("${build[@]}" --show-bin-path)/klaxon"
+fi
 
 work=$(mktemp -d /tmp/klaxon-slack-bench.XXXXXX)
 cleanup() {
-  kill "${daemon:-0}" "${fake:-0}" 2>/dev/null || true
+  # KILL for the daemon: on an early exit it may be busy draining the outbox, which SIGTERM waits for.
+  kill -KILL "${daemon:-0}" 2>/dev/null || true
+  kill "${fake:-0}" 2>/dev/null || true
   wait 2>/dev/null || true
+  [ -n "${KEEP_LOG:-}" ] && cp "$work/daemon.log" "$KEEP_LOG"
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -56,7 +64,7 @@ config["platforms"]["slack"] = {
 }
 print(json.dumps(config, indent=2))
 PY
-SLACK_SIGNING_SECRET="$secret" SLACK_BOT_TOKEN="xoxb-bench" "$bin" serve --config "$work/bot-config.json" --port "$port" > "$work/daemon.log" 2>&1 &
+SLACK_SIGNING_SECRET="$secret" SLACK_BOT_TOKEN="xoxb-bench" KLAXON_STORE_STATS=${KLAXON_STORE_STATS:-} "$bin" serve --config "$work/bot-config.json" --port "$port" > "$work/daemon.log" 2>&1 &
 daemon=$!
 for _ in $(seq 1 100); do
   curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null && break
@@ -64,7 +72,7 @@ for _ in $(seq 1 100); do
 done
 curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" || { cat "$work/daemon.log"; exit 1; }
 
-echo "== machine: $(uname -srm), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "== machine: $(uname -srm), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== load: ${RATE} requests/s for ${DURATION}s over ${CONNECTIONS} connections, declare:update = 1:3, ${MODE} mode, ${SEEDED} incidents seeded"
 python3 "$here/load.py" --url "http://127.0.0.1:$port" --secret "$secret" --rate "$RATE" --duration "$DURATION" \
   --connections "$CONNECTIONS" --seeded "$SEEDED" --mix "$MIX" | tee "$work/load.txt"
@@ -73,5 +81,12 @@ rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$daemon/status")
 echo "== daemon peak RSS: $((rss_kb / 1024)) MiB"
 echo "== Web API calls the outbox made during the run: $(curl -fsS "http://127.0.0.1:$fake_port/stats")"
 echo "== $(curl -fsS "http://127.0.0.1:$port/metrics" | grep '^klaxon_outbox_depth' || echo 'outbox depth: n/a')"
+# A graceful stop drains the outbox first, which can take long after a load that outran it (or forever,
+# if Slack is gone); the figures are taken already, so give it a few seconds and then stop it for good.
 kill -TERM "$daemon"
-wait "$daemon" || true
+for _ in $(seq 1 50); do kill -0 "$daemon" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$daemon" 2>/dev/null; then
+  echo "== the daemon did not stop within 5 s of SIGTERM (outbox still draining); killing it"
+  kill -KILL "$daemon"
+fi
+wait "$daemon" 2>/dev/null || true

@@ -4,6 +4,8 @@
 //   SchedulerBench resume   <db>               restart cost: open, first due time, memory
 //   SchedulerBench idle     <db> [seconds]     CPU of the running scheduler + sender with nothing due
 //   SchedulerBench lateness <db> [timers]      outbox throughput, then firing lateness at that rate
+//   SchedulerBench commands <db> [commands]    the command path without HTTP: commands/s and latency
+//                                              from 1, 8 and 32 callers, then 32 with the outbox sender
 //
 // `run.sh` runs them in order on one file. Each phase is its own process so that memory and CPU figures
 // are not polluted by the previous phase.
@@ -259,11 +261,91 @@ func lateness(path: String, timers: Int) async throws {
     try await store.close()
 }
 
+/// The store under the command path, without HTTP or a load client competing for the CPU:
+/// `CommandService.handle` (parse, read the incident and the overrides, decide, one commit) for `count`
+/// console commands, one `declare` for every three `update`s of 200 seeded incidents, from 1, 8 and 32
+/// callers at once; then 32 callers again with the outbox sender delivering what they write (the console
+/// platform writes each delivery to the same file), as in the daemon.
+func commands(path: String, count: Int) async throws {
+    try? FileManager.default.removeItem(atPath: path)
+    let store = try await SQLiteIncidentStore.open(path: path, logger: logger)
+    let service = CommandService(engine: engine, store: store, clock: clock)
+    let seeded = 200
+    func context(_ key: String) -> CommandContext {
+        CommandContext(
+            platform: .console, conversation: Conversation(platform: .console, channelID: "incidents"),
+            user: ChatUser(id: "alice", name: "Alice"), inboundKey: "bench:\(key)")
+    }
+    for number in 1...seeded {
+        _ = await service.handle(text: "declare sev3 Seed incident \(number)", context: context("seed-\(number)"))
+    }
+    print("commands")
+    // What one statement costs before SQLite does any work: `ping` is `SELECT 1`, one round trip through
+    // sqlite-nio's thread pool.
+    let pings = 5000
+    let (_, pingSeconds) = try await elapsed { for _ in 0..<pings { try await store.ping() } }
+    report("one statement round trip (SELECT 1)", String(format: "%.1f µs", pingSeconds / Double(pings) * 1_000_000))
+
+    /// Runs `count` commands from `callers` tasks; returns each command's latency and how many failed.
+    func drive(callers: Int, round: Int, through service: CommandService = service) async -> (latencies: [Double], failed: Int, seconds: Double) {
+        let ((latencies, failed), seconds) = await elapsed {
+            await withTaskGroup(of: ([Double], Int).self) { group in
+                for caller in 0..<callers {
+                    group.addTask {
+                        var latencies: [Double] = []
+                        var failed = 0
+                        for index in stride(from: caller, to: count, by: callers) {
+                            let text = index % 4 == 0
+                                ? "declare sev3 Bench incident \(round)-\(index)"
+                                : "update INC-\(1 + (index * 7919) % seeded) bench update \(round)-\(index)"
+                            let (result, seconds) = await elapsed { await service.handle(text: text, context: context("\(round)-\(index)")) }
+                            latencies.append(seconds)
+                            if result.outcome != .applied { failed += 1 }
+                        }
+                        return (latencies, failed)
+                    }
+                }
+                return await group.reduce(into: ([Double](), 0)) { $0.0 += $1.0; $0.1 += $1.1 }
+            }
+        }
+        return (latencies.sorted(), failed, seconds)
+    }
+    func show(_ label: String, _ run: (latencies: [Double], failed: Int, seconds: Double)) {
+        let rate = Double(run.latencies.count) / run.seconds
+        report(label, String(format: "%.0f commands/s, p50 / p99 / max %@ / %@ / %@, %d not applied",
+                             rate, ms(percentile(run.latencies, 0.5)), ms(percentile(run.latencies, 0.99)), ms(run.latencies.last ?? .nan), run.failed))
+    }
+
+    for (round, callers) in [1, 8, 32].enumerated() {
+        show("\(callers) caller\(callers == 1 ? "" : "s")", await drive(callers: callers, round: round))
+    }
+    // The sender drains what the rounds above wrote first, then keeps up with the new round.
+    let platform = ConsolePlatform(store: store, announceChannel: "incidents", mode: .channel, clock: clock, logger: logger)
+    let sender = OutboxSender(store: store, platforms: [platform], clock: clock, doorbell: Doorbell(), logger: logger)
+    let backlog = try await store.outboxDepth()
+    let (_, drainSeconds) = await elapsed { await sender.drainOnce() }
+    report("outbox backlog drained", String(format: "%d messages in %.2f s", backlog, drainSeconds))
+    // As in the daemon: every commit rings the sender's doorbell.
+    let outboxBell = Doorbell()
+    let withSender = OutboxSender(store: store, platforms: [platform], clock: clock, doorbell: outboxBell, logger: logger)
+    let ringing = CommandService(engine: engine, store: store, clock: clock, committed: { outboxBell.ring() })
+    let delivering = Task { try await withSender.run() }
+    let run = await drive(callers: 32, round: 3, through: ringing)
+    show("32 callers + outbox sender", run)
+    while try await store.outboxDepth() > 0 {
+        outboxBell.ring()
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    delivering.cancel()
+    _ = await delivering.result
+    try await store.close()
+}
+
 // MARK: - Main
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 3 else {
-    print("usage: SchedulerBench seed|resume|idle|lateness <db> [count]")
+    print("usage: SchedulerBench seed|resume|idle|lateness|commands <db> [count]")
     exit(2)
 }
 let path = arguments[2]
@@ -273,6 +355,7 @@ case "seed": try await seed(path: path, incidents: count ?? 100_000)
 case "resume": try await resume(path: path)
 case "idle": try await idle(path: path, seconds: Double(count ?? 10))
 case "lateness": try await lateness(path: path, timers: count ?? 5000)
+case "commands": try await commands(path: path, count: count ?? 8000)
 default:
     print("unknown phase \(arguments[1])")
     exit(2)

@@ -1,0 +1,124 @@
+import IncidentCore
+import SQLiteNIO
+import Synchronization
+
+/// Read-only connections to the store's file, for the plain reads (an incident, a timeline, the next due
+/// time). In WAL mode they read beside the writer: a read never waits for a write transaction, and sees
+/// only what was committed before it began.
+///
+/// Each connection serves one caller at a time. Two reads sharing one connection at once would also share
+/// one read transaction (SQLite keeps it open while any statement of the connection runs), so a read that
+/// started right after a caller's commit could be answered from the older snapshot of a read still in
+/// flight, and miss that caller's own write. One read at a time per connection rules that out: each read
+/// is a statement of its own that starts a fresh snapshot.
+final class SQLiteReaders: Sendable {
+    private struct State {
+        var idle: [SQLiteConnection]
+        /// Callers waiting for a connection, in arrival order; resumed with nil once the store is closed.
+        var waiting: [CheckedContinuation<SQLiteConnection?, Never>] = []
+        var isClosed = false
+        var closeWaiter: CheckedContinuation<Void, Never>?
+    }
+
+    private let connections: [SQLiteConnection]
+    private let state: Mutex<State>
+
+    init(connections: [SQLiteConnection]) {
+        precondition(!connections.isEmpty, "a store needs at least one read connection")
+        self.connections = connections
+        self.state = Mutex(State(idle: connections))
+    }
+
+    /// A store dropped without `close()` still gives its file handles back (sqlite-nio asserts on it).
+    deinit {
+        if !state.withLock(\.isClosed) {
+            for connection in connections {
+                _ = connection.close()
+            }
+        }
+    }
+
+    /// Runs `body` with a connection to itself.
+    func read<T>(_ body: (SQLiteConnection) async throws -> T) async throws -> T {
+        guard let connection = await acquire() else {
+            throw StoreError.unavailable("the SQLite store is closed")
+        }
+        defer { release(connection) }
+        return try await body(connection)
+    }
+
+    /// Waits for the reads in progress and those already queued, then closes the connections. Later reads
+    /// throw `StoreError.unavailable`.
+    func close() async throws {
+        let alreadyClosed = state.withLock { state in
+            defer { state.isClosed = true }
+            return state.isClosed
+        }
+        guard !alreadyClosed else { return }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let allIdle = state.withLock { state in
+                if state.idle.count == connections.count { return true }
+                state.closeWaiter = continuation
+                return false
+            }
+            if allIdle { continuation.resume() }
+        }
+        var firstError: (any Error)?
+        for connection in connections {
+            do {
+                try await connection.close()
+            } catch {
+                firstError = firstError ?? error
+            }
+        }
+        if let firstError { throw firstError }
+    }
+
+    /// A free connection, or nil once the store is closed. Waiters are served in arrival order.
+    private func acquire() async -> SQLiteConnection? {
+        enum Attempt { case acquired(SQLiteConnection), closed, mustWait }
+        // The common case, without allocating a continuation.
+        let attempt = state.withLock { state -> Attempt in
+            if state.isClosed { return .closed }
+            if let connection = state.idle.popLast() { return .acquired(connection) }
+            return .mustWait
+        }
+        switch attempt {
+        case .acquired(let connection): return connection
+        case .closed: return nil
+        case .mustWait: break
+        }
+        return await withCheckedContinuation { continuation in
+            // Checked again under the lock: a connection may have come back since.
+            let attempt = state.withLock { state -> Attempt in
+                if state.isClosed { return .closed }
+                if let connection = state.idle.popLast() { return .acquired(connection) }
+                state.waiting.append(continuation)
+                return .mustWait
+            }
+            switch attempt {
+            case .acquired(let connection): continuation.resume(returning: connection)
+            case .closed: continuation.resume(returning: nil)
+            case .mustWait: break
+            }
+        }
+    }
+
+    /// Hands the connection to the first waiter, or puts it back. Waiters queued before `close()` are still
+    /// served; the last connection to come back lets `close()` go on.
+    private func release(_ connection: SQLiteConnection) {
+        let (waiter, closer) = state.withLock { state -> (CheckedContinuation<SQLiteConnection?, Never>?, CheckedContinuation<Void, Never>?) in
+            if !state.waiting.isEmpty {
+                return (state.waiting.removeFirst(), nil)
+            }
+            state.idle.append(connection)
+            if state.isClosed, state.idle.count == connections.count, let closer = state.closeWaiter {
+                state.closeWaiter = nil
+                return (nil, closer)
+            }
+            return (nil, nil)
+        }
+        waiter?.resume(returning: connection)
+        closer?.resume()
+    }
+}

@@ -1,0 +1,197 @@
+import IncidentCore
+import SQLiteNIO
+
+/// One caller's writes. A job may be written more than once (see `SQLiteWriter`), always on a database
+/// where its earlier attempts left nothing behind, so it must depend on its inputs and the database only.
+enum SQLiteWriteJob: Sendable {
+    /// Written with the transaction's other change sets (see `ChangeSetBatch`). Returns `()`.
+    case changeSet(PreparedChangeSet)
+    /// A new incident number and its number within `day`. Returns `(number: Int, daySequence: Int)`.
+    case allocateIncidentNumber(day: String)
+    /// A delivery result for an outbox message. Returns `()`, or is refused with `StoreError.notFound`.
+    case updateOutboxMessage(OutboxMessageUpdate)
+    /// Statements of its own, whose result it returns. A refusal (a `StoreError`) must come before the job
+    /// has written anything: the transaction goes on without it, with nothing to roll back to.
+    case statements(@Sendable (SQLiteWriteSession) async throws -> any Sendable)
+}
+
+/// What the outbox sender records about one message.
+struct OutboxMessageUpdate: Sendable {
+    enum Change: Sendable {
+        case delivered(platformMessageID: String?, at: SQLiteData)
+        case retry(notBefore: SQLiteData, error: String)
+        case dead(error: String)
+    }
+
+    let id: Int64
+    let change: Change
+}
+
+/// Writes the jobs of one transaction, each kind with a number of statements that does not grow with the
+/// number of jobs: sqlite-nio spends far more on each statement (a round trip to its thread pool and a
+/// fresh parse, about 0.1 ms on a busy machine) than SQLite spends on the rows, so a transaction that
+/// carries dozens of jobs must not cost dozens of statements each.
+///
+/// Jobs of one transaction overlap in time (none of their callers has returned yet), so any order is one
+/// they could have run in: the kinds are written one after the other, each in arrival order.
+enum SQLiteWriteBatch {
+    /// One outcome per job, in order: a value, or the job's refusal. Throws on anything else, and then the
+    /// caller must roll the transaction back.
+    static func write(_ jobs: [SQLiteWriteJob], in session: SQLiteWriteSession) async throws -> [Result<any Sendable, any Error>] {
+        var outcomes = [Result<any Sendable, any Error>](repeating: .success(()), count: jobs.count)
+        var changeSets: [(index: Int, changes: PreparedChangeSet)] = []
+        var allocations: [(index: Int, day: String)] = []
+        var outboxUpdates: [(index: Int, update: OutboxMessageUpdate)] = []
+        var statements: [(index: Int, body: @Sendable (SQLiteWriteSession) async throws -> any Sendable)] = []
+        for (index, job) in jobs.enumerated() {
+            switch job {
+            case .changeSet(let changes): changeSets.append((index, changes))
+            case .allocateIncidentNumber(let day): allocations.append((index, day))
+            case .updateOutboxMessage(let update): outboxUpdates.append((index, update))
+            case .statements(let body): statements.append((index, body))
+            }
+        }
+
+        if !changeSets.isEmpty {
+            let refusals = try await ChangeSetBatch.write(changeSets.map(\.changes), in: session)
+            for (changeSet, refusal) in zip(changeSets, refusals) {
+                if let refusal { outcomes[changeSet.index] = .failure(refusal) }
+            }
+        }
+        if !allocations.isEmpty {
+            let numbers = try await allocateIncidentNumbers(days: allocations.map(\.day), in: session)
+            for (allocation, number) in zip(allocations, numbers) {
+                outcomes[allocation.index] = .success(number)
+            }
+        }
+        if !outboxUpdates.isEmpty {
+            let found = try await updateOutboxMessages(outboxUpdates.map(\.update), in: session)
+            for (update, found) in zip(outboxUpdates, found) where !found {
+                outcomes[update.index] = .failure(StoreError.notFound)
+            }
+        }
+        for (index, body) in statements {
+            do {
+                outcomes[index] = .success(try await body(session))
+            } catch let refusal as StoreError {
+                outcomes[index] = .failure(refusal)
+            }
+        }
+        return outcomes
+    }
+
+    // MARK: - Incident numbers
+
+    /// Numbers handed out in order, from counters rather than MAX(id) + 1: a number given to a declaration
+    /// that then failed is never given to another incident. Two statements for any number of them.
+    private static func allocateIncidentNumbers(days: [String], in session: SQLiteWriteSession) async throws -> [(number: Int, daySequence: Int)] {
+        let global = try await session.run(
+            """
+            INSERT INTO incident_number_counter (singleton, last_number) VALUES (1, ?1)
+            ON CONFLICT (singleton) DO UPDATE SET last_number = last_number + ?1
+            RETURNING last_number
+            """,
+            [.integer(days.count)])
+        guard let lastNumber = try global.first?.int("last_number") else {
+            throw MalformedRow(column: "last_number", problem: "the incident counter returned nothing")
+        }
+
+        var perDay: [(day: String, count: Int)] = []
+        for day in days {
+            if let index = perDay.firstIndex(where: { $0.day == day }) {
+                perDay[index].count += 1
+            } else {
+                perDay.append((day, 1))
+            }
+        }
+        var lastOfDay: [String: Int] = [:]
+        for (values, binds, _) in ChangeSetBatch.multiRow(perDay.map { [.text($0.day), .integer($0.count)] }) {
+            let rows = try await session.run(
+                """
+                INSERT INTO incident_day_counters (day, last_number) VALUES \(values)
+                ON CONFLICT (day) DO UPDATE SET last_number = last_number + excluded.last_number
+                RETURNING day, last_number
+                """,
+                binds)
+            for row in rows {
+                lastOfDay[try row.text("day")] = try row.int("last_number")
+            }
+        }
+
+        // The counters moved by the whole batch; hand the numbers out in the jobs' order.
+        var nextOfDay: [String: Int] = [:]
+        for (day, count) in perDay {
+            guard let last = lastOfDay[day] else {
+                throw MalformedRow(column: "last_number", problem: "the counter of \(day) returned nothing")
+            }
+            nextOfDay[day] = last - count + 1
+        }
+        var numbers: [(number: Int, daySequence: Int)] = []
+        for (offset, day) in days.enumerated() {
+            let sequence = nextOfDay[day, default: 0]
+            nextOfDay[day] = sequence + 1
+            numbers.append((lastNumber - days.count + 1 + offset, sequence))
+        }
+        return numbers
+    }
+
+    // MARK: - Outbox delivery results
+
+    /// One UPDATE per kind of result for all the messages; whether each message was found. The same
+    /// message twice in one transaction (two senders racing) is updated twice, as it would be one call
+    /// after the other: each round of a statement names a message once.
+    private static func updateOutboxMessages(_ updates: [OutboxMessageUpdate], in session: SQLiteWriteSession) async throws -> [Bool] {
+        var found = [Bool](repeating: false, count: updates.count)
+        var pending = Array(updates.indices)
+        while !pending.isEmpty {
+            var round: [Int] = []
+            var later: [Int] = []
+            var named: Set<Int64> = []
+            for index in pending {
+                if named.insert(updates[index].id).inserted { round.append(index) } else { later.append(index) }
+            }
+            var delivered: [Int] = []
+            var retried: [Int] = []
+            var dead: [Int] = []
+            for index in round {
+                switch updates[index].change {
+                case .delivered: delivered.append(index)
+                case .retry: retried.append(index)
+                case .dead: dead.append(index)
+                }
+            }
+            let kinds: [(indices: [Int], assignments: String)] = [
+                (delivered, "state = 'delivered', platform_message_id = new.column2, delivered_at = new.column3"),
+                (retried, "attempts = attempts + 1, not_before = new.column2, last_error = new.column3"),
+                (dead, "state = 'dead', attempts = attempts + 1, last_error = new.column2"),
+            ]
+            for (indices, assignments) in kinds where !indices.isEmpty {
+                let rows: [[SQLiteData]] = indices.map { index in
+                    let update = updates[index]
+                    switch update.change {
+                    case .delivered(let platformMessageID, let at): return [.int64(update.id), .optionalText(platformMessageID), at]
+                    case .retry(let notBefore, let error): return [.int64(update.id), notBefore, .text(error)]
+                    case .dead(let error): return [.int64(update.id), .text(error)]
+                    }
+                }
+                var updated: Set<Int64> = []
+                for (values, binds, _) in ChangeSetBatch.multiRow(rows) {
+                    let returned = try await session.run(
+                        """
+                        UPDATE outbox SET \(assignments), lease_owner = NULL, lease_expires_at = NULL
+                        FROM (VALUES \(values)) AS new
+                        WHERE outbox.id = new.column1
+                        RETURNING outbox.id
+                        """,
+                        binds)
+                    for row in returned { updated.insert(try row.int64("id")) }
+                }
+                for index in indices where updated.contains(updates[index].id) {
+                    found[index] = true
+                }
+            }
+            pending = later
+        }
+        return found
+    }
+}
