@@ -2,7 +2,6 @@ import Foundation
 import IncidentCore
 import Logging
 import NIOCore
-import Synchronization
 
 /// Looks up a Mattermost user by id (`GET /api/v4/users/{user_id}`) while someone waits for an answer: for
 /// the time zone of whoever typed `/incident oncall`, and for the username of whoever clicked a button when
@@ -13,16 +12,10 @@ import Synchronization
 /// from. Answers are cached: a user's zone rarely changes, and a server that is slow or down is not asked
 /// again on every command.
 public final class MattermostUserLookup: Sendable {
-    private struct Entry {
-        var user: MattermostUser?
-        var expires: Date
-    }
-
     private let client: MattermostClient
-    private let clock: any WallClock
     private let timeout: TimeAmount
     private let logger: Logger
-    private let cache = Mutex<[String: Entry]>([:])
+    private let cache: ExpiringLookupCache<MattermostUser>
 
     /// How long a found user is reused; a zone changed in Mattermost shows after at most this long.
     public static let foundFor: TimeInterval = 3600
@@ -31,24 +24,20 @@ public final class MattermostUserLookup: Sendable {
 
     public init(client: MattermostClient, clock: any WallClock, timeout: TimeAmount = .milliseconds(800), logger: Logger) {
         self.client = client
-        self.clock = clock
         self.timeout = timeout
         self.logger = logger
+        self.cache = ExpiringLookupCache(clock: clock, foundFor: Self.foundFor, failedFor: Self.failedFor)
     }
 
     public func user(id: String) async -> MattermostUser? {
-        let now = clock.now()
-        if let entry = cache.withLock({ $0[id] }), entry.expires > now { return entry.user }
-        let user: MattermostUser?
-        do {
-            user = try await client.user(id: id, timeout: timeout)
-        } catch {
-            logger.notice("Mattermost user lookup failed; going on without it", metadata: ["user_id": "\(id)", "error": "\(error)"])
-            user = nil
+        await cache.value(for: id) {
+            do {
+                return try await client.user(id: id, timeout: timeout)
+            } catch {
+                logger.notice("Mattermost user lookup failed; going on without it", metadata: ["user_id": "\(id)", "error": "\(error)"])
+                return nil
+            }
         }
-        let expires = clock.now().addingTimeInterval(user == nil ? Self.failedFor : Self.foundFor)
-        cache.withLock { $0[id] = Entry(user: user, expires: expires) }
-        return user
     }
 
     /// The IANA zone the user set in Mattermost (automatic or manual), nil when unknown.
