@@ -52,6 +52,15 @@ struct PreparedChangeSet: Sendable {
     /// written ends up with the new timer; of two timers of one kind the later wins.
     let timerChanges: [TimerChange]
 
+    /// Rows of one kind only, few enough for one statement, and nothing to check: one INSERT (a console
+    /// line the sender writes, say).
+    var isSingleInsert: Bool {
+        guard inboundKey == nil, handoff == nil, completeTimer == nil, incidents.isEmpty, timerChanges.isEmpty else { return false }
+        let tables = [timeline, outbox, overrides, console].filter { !$0.isEmpty }
+        guard tables.count == 1, let rows = tables.first, let columns = rows.first?.count, columns > 0 else { return false }
+        return rows.count <= ChangeSetBatch.maximumBinds / columns
+    }
+
     var isEmpty: Bool {
         inboundKey == nil && handoff == nil && completeTimer == nil && incidents.isEmpty && timeline.isEmpty && outbox.isEmpty
             && overrides.isEmpty && console.isEmpty && timerChanges.isEmpty

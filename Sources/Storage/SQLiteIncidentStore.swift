@@ -171,9 +171,10 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
 
     /// `body` as one write job of its own (see `SQLiteWriteJob.statements`). It may throw a `StoreError`
     /// only before it has written anything: a refused job is not rolled back on its own within a group.
+    /// `singleStatement`: `body` runs exactly one statement.
     @discardableResult
-    func write<T: Sendable>(_ body: @escaping @Sendable (SQLiteWriteSession) async throws -> T) async throws -> T {
-        try await perform(.statements { session in try await body(session) }, returning: T.self)
+    func write<T: Sendable>(singleStatement: Bool, _ body: @escaping @Sendable (SQLiteWriteSession) async throws -> T) async throws -> T {
+        try await perform(.statements(singleStatement: singleStatement) { session in try await body(session) }, returning: T.self)
     }
 
     // MARK: - Incidents
@@ -242,7 +243,7 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
     /// one job, so nothing can come between.
     public func setRoom(_ room: Conversation, for id: IncidentID) async throws {
         let (decoder, encoder) = (self.decoder, self.encoder)
-        try await write { session in
+        try await write(singleStatement: false) { session in
             guard let row = try await session.run("SELECT revision, body FROM incidents WHERE id = ?", [.integer(id.number)]).first else {
                 throw StoreError.notFound
             }
@@ -287,7 +288,7 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
     /// A pending message is claimable when it is due, nobody holds an unexpired lease on it, and no earlier
     /// message of the same incident is still pending (delivered or dead ones no longer hold the line).
     public func claimOutbox(now: Date, owner: String, leaseUntil: Date, limit: Int) async throws -> [OutboxMessage] {
-        let rows = try await write { session in
+        let rows = try await write(singleStatement: true) { session in
             try await session.run(
                 """
                 UPDATE outbox SET lease_owner = ?1, lease_expires_at = ?2, claims = claims + 1
@@ -387,7 +388,7 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
     }
 
     public func claimDueTimers(now: Date, owner: String, leaseUntil: Date, limit: Int) async throws -> [ScheduledTimer] {
-        let rows = try await write { session in
+        let rows = try await write(singleStatement: true) { session in
             try await session.run(
                 """
                 UPDATE timers SET lease_owner = ?1, lease_expires_at = ?2
@@ -488,7 +489,7 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
     }
 
     public func setCursor(_ key: String, value: String) async throws {
-        try await write { session in
+        try await write(singleStatement: true) { session in
             _ = try await session.run(
                 "INSERT INTO inbound_cursors (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 [.text(key), .text(value)])

@@ -12,7 +12,21 @@ enum SQLiteWriteJob: Sendable {
     case updateOutboxMessage(OutboxMessageUpdate)
     /// Statements of its own, whose result it returns. A refusal (a `StoreError`) must come before the job
     /// has written anything: the transaction goes on without it, with nothing to roll back to.
-    case statements(@Sendable (SQLiteWriteSession) async throws -> any Sendable)
+    /// `singleStatement`: the body runs exactly one statement (see `isSingleStatement`).
+    case statements(singleStatement: Bool, @Sendable (SQLiteWriteSession) async throws -> any Sendable)
+
+    /// Whether the job, written alone, is exactly one statement. SQLite makes a single statement atomic
+    /// and durable by itself (autocommit, fsync at its end), so alone it needs no BEGIN and COMMIT round
+    /// trips: that is what claims and delivery marks cost before group commit, and what they cost when
+    /// nothing else is waiting (the scheduler firing timers one by one).
+    var isSingleStatement: Bool {
+        switch self {
+        case .changeSet(let changes): changes.isSingleInsert
+        case .allocateIncidentNumber: false
+        case .updateOutboxMessage: true
+        case .statements(let singleStatement, _): singleStatement
+        }
+    }
 }
 
 /// What the outbox sender records about one message.
@@ -48,7 +62,7 @@ enum SQLiteWriteBatch {
             case .changeSet(let changes): changeSets.append((index, changes))
             case .allocateIncidentNumber(let day): allocations.append((index, day))
             case .updateOutboxMessage(let update): outboxUpdates.append((index, update))
-            case .statements(let body): statements.append((index, body))
+            case .statements(_, let body): statements.append((index, body))
             }
         }
 
@@ -160,10 +174,12 @@ enum SQLiteWriteBatch {
                 case .dead: dead.append(index)
                 }
             }
-            let kinds: [(indices: [Int], assignments: String)] = [
-                (delivered, "state = 'delivered', platform_message_id = new.column2, delivered_at = new.column3"),
-                (retried, "attempts = attempts + 1, not_before = new.column2, last_error = new.column3"),
-                (dead, "state = 'dead', attempts = attempts + 1, last_error = new.column2"),
+            // Each kind's assignments, given how to name the value in column n of its rows (the message id
+            // is column 1).
+            let kinds: [(indices: [Int], assignments: ((Int) -> String) -> String)] = [
+                (delivered, { "state = 'delivered', platform_message_id = \($0(2)), delivered_at = \($0(3))" }),
+                (retried, { "attempts = attempts + 1, not_before = \($0(2)), last_error = \($0(3))" }),
+                (dead, { "state = 'dead', attempts = attempts + 1, last_error = \($0(2))" }),
             ]
             for (indices, assignments) in kinds where !indices.isEmpty {
                 let rows: [[SQLiteData]] = indices.map { index in
@@ -175,10 +191,17 @@ enum SQLiteWriteBatch {
                     }
                 }
                 var updated: Set<Int64> = []
-                for (values, binds, _) in ChangeSetBatch.multiRow(rows) {
+                // One message, the usual case when nothing else is waiting: a plain UPDATE, cheaper to parse.
+                if rows.count == 1 {
+                    let returned = try await session.run(
+                        "UPDATE outbox SET \(assignments { _ in "?" }), lease_owner = NULL, lease_expires_at = NULL WHERE id = ? RETURNING id",
+                        Array(rows[0].dropFirst()) + [rows[0][0]])
+                    if !returned.isEmpty { updated.insert(updates[indices[0]].id) }
+                }
+                for (values, binds, _) in rows.count == 1 ? [] : ChangeSetBatch.multiRow(rows) {
                     let returned = try await session.run(
                         """
-                        UPDATE outbox SET \(assignments), lease_owner = NULL, lease_expires_at = NULL
+                        UPDATE outbox SET \(assignments { "new.column\($0)" }), lease_owner = NULL, lease_expires_at = NULL
                         FROM (VALUES \(values)) AS new
                         WHERE outbox.id = new.column1
                         RETURNING outbox.id

@@ -185,8 +185,16 @@ final class SQLiteWriter: Sendable {
 
     /// `job` in its own transaction, rolled back if it is refused or anything throws (COMMIT included).
     /// `BEGIN IMMEDIATE` takes the write lock at once, so another process cannot make us fail half-way.
+    /// A single statement is its own transaction (see `SQLiteWriteJob.isSingleStatement`).
     private func runAlone(_ job: SQLiteWriteJob) async -> Result<any Sendable, any Error> {
         let session = SQLiteWriteSession(connection: connection)
+        if job.isSingleStatement {
+            do {
+                return try await SQLiteWriteBatch.write([job], in: session)[0]
+            } catch {
+                return .failure(error)
+            }
+        }
         do {
             try await session.run("BEGIN IMMEDIATE")
         } catch {

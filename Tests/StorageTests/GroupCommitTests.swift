@@ -34,7 +34,7 @@ final class GroupCommitTests {
         let before = await store.writeStatistics.transactions
         return try await withThrowingTaskGroup(of: (Int, StoreError?).self) { group in
             group.addTask {
-                try await store.write { _ in await gate.wait() }
+                try await store.write(singleStatement: false) { _ in await gate.wait() }
                 return (-1, nil)
             }
             // The gated write leads its own transaction; everything after it queues.
@@ -262,7 +262,7 @@ final class GroupCommitTests {
         let gate = Gate()
         let before = await store.writeStatistics.transactions
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await store.write { _ in await gate.wait() } }
+            group.addTask { try await store.write(singleStatement: false) { _ in await gate.wait() } }
             while await store.writeStatistics.transactions == before { await Task.yield() }
             group.addTask { try await store.markDelivered(claimed[0].id, platformMessageID: "ts-1", at: t0) }
             group.addTask { try await store.markRetry(claimed[1].id, notBefore: t0.addingTimeInterval(30), error: "rate_limited") }
@@ -316,7 +316,7 @@ final class GroupCommitTests {
         let before = await store.writeStatistics.transactions
         let numbers = try await withThrowingTaskGroup(of: (Int, IncidentID, Int)?.self) { group in
             group.addTask {
-                try await store.write { _ in await gate.wait() }
+                try await store.write(singleStatement: false) { _ in await gate.wait() }
                 return nil
             }
             while await store.writeStatistics.transactions == before { await Task.yield() }
@@ -383,7 +383,7 @@ final class GroupCommitTests {
         let store = try await SQLiteIncidentStore.open(path: path)
         let gate = Gate()
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await store.write { _ in await gate.wait() } }
+            group.addTask { try await store.write(singleStatement: false) { _ in await gate.wait() } }
             while await store.writeStatistics.transactions == 0 { await Task.yield() }
             for number in 1...5 {
                 let changes = declaration(number)

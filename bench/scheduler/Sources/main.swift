@@ -3,7 +3,8 @@
 //   SchedulerBench seed     <db> [incidents]   fill a store (bulk commits of 1,000 incidents)
 //   SchedulerBench resume   <db>               restart cost: open, first due time, memory
 //   SchedulerBench idle     <db> [seconds]     CPU of the running scheduler + sender with nothing due
-//   SchedulerBench lateness <db> [timers]      outbox throughput, then firing lateness at that rate
+//   SchedulerBench lateness <db> [timers] [rate]  outbox throughput, then firing lateness at that rate
+//                                              (or at fractions of `rate` reminders/s)
 //   SchedulerBench commands <db> [commands]    the command path without HTTP: commands/s and latency
 //                                              from 1, 8 and 32 callers, then 32 with the outbox sender
 //
@@ -227,8 +228,9 @@ func lateness(of due: [IncidentID: Date], in store: SQLiteIncidentStore) async t
 /// 1. The sender alone: a backlog of one post per incident (so incidents go in parallel).
 /// 2. Scheduler and sender together: `timers` reminders due at once, fired and delivered; that rate is
 ///    the fastest the pair sustains (each reminder is one transaction and one delivered post).
-/// 3. `timers` reminders due back to back at 25 %, 50 % and 90 % of that rate: how late each fires.
-func lateness(path: String, timers: Int) async throws {
+/// 3. `timers` reminders due back to back at 25 %, 50 % and 90 % of that rate (or of `rate`, when given:
+///    to compare two builds at the same rates): how late each fires.
+func lateness(path: String, timers: Int, rate: Double? = nil) async throws {
     let store = try await SQLiteIncidentStore.open(path: path, logger: logger)
     let platform = ConsolePlatform(store: store, announceChannel: "incidents", mode: .channel, clock: clock, logger: logger)
     let sender = OutboxSender(store: store, platforms: [platform], clock: clock, doorbell: Doorbell(), logger: logger)
@@ -244,8 +246,12 @@ func lateness(path: String, timers: Int) async throws {
 
     _ = try await scheduleReminders(store, 1...timers, start: clock.now(), interval: 0)
     let (_, burstSeconds) = try await elapsed { try await runServices(store) { try await allDone(store) } }
-    let capacity = Double(timers) / burstSeconds
-    report("scheduler + outbox, all due at once", String(format: "%.0f reminders/s (%d fired and delivered in %.2f s)", capacity, timers, burstSeconds))
+    let measured = Double(timers) / burstSeconds
+    report("scheduler + outbox, all due at once", String(format: "%.0f reminders/s (%d fired and delivered in %.2f s)", measured, timers, burstSeconds))
+    let capacity = rate ?? measured
+    if let rate {
+        report("rates below are fractions of", String(format: "%.0f reminders/s, as asked", rate))
+    }
 
     for (phase, fraction) in [0.25, 0.5, 0.9].enumerated() {
         let first = timers * (phase + 1) + 1
@@ -354,7 +360,7 @@ switch arguments[1] {
 case "seed": try await seed(path: path, incidents: count ?? 100_000)
 case "resume": try await resume(path: path)
 case "idle": try await idle(path: path, seconds: Double(count ?? 10))
-case "lateness": try await lateness(path: path, timers: count ?? 5000)
+case "lateness": try await lateness(path: path, timers: count ?? 5000, rate: arguments.count > 4 ? Double(arguments[4]) : nil)
 case "commands": try await commands(path: path, count: count ?? 8000)
 default:
     print("unknown phase \(arguments[1])")
