@@ -91,10 +91,32 @@ public struct TimerScheduler: Service {
             }
             if timers.isEmpty { return claimedTotal }
             claimedTotal += timers.count
-            for timer in timers {
-                await fire(timer)
-            }
+            await fireConcurrently(timers)
             outboxBell.ring()
+        }
+    }
+
+    /// Timers of one incident in due order, one after another (each decides on what the previous one
+    /// wrote); different incidents at once, so that their transactions can share a commit when the
+    /// scheduler has fallen behind and claimed several.
+    private func fireConcurrently(_ timers: [ScheduledTimer]) async {
+        guard timers.count > 1 else {
+            if let timer = timers.first { await fire(timer) }
+            return
+        }
+        var byIncident: [IncidentID: [ScheduledTimer]] = [:]
+        var order: [IncidentID] = []
+        for timer in timers {
+            if byIncident[timer.incidentID] == nil { order.append(timer.incidentID) }
+            byIncident[timer.incidentID, default: []].append(timer)
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for id in order {
+                let sequence = byIncident[id] ?? []
+                group.addTask {
+                    for timer in sequence { await fire(timer) }
+                }
+            }
         }
     }
 

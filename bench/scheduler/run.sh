@@ -5,7 +5,7 @@
 #
 #   bench/scheduler/run.sh [incidents] [lateness-timers] [rate]
 #
-# rate: reminders/s that the 25/50/90 % lateness phases are fractions of (default: the rate measured with
+# rate: reminders/s that the 25/50/90/100 % lateness phases are fractions of (default: the rate measured with
 # all reminders due at once), to compare two builds at the same absolute rates.
 # KLAXON_PACKAGE_DIR: the package to build (default: this repository); KLAXON_SCRATCH_PATH: its build
 # directory (default: SwiftPM's); SCHEDULER_BENCH_BIN: an existing SchedulerBench binary to run instead.

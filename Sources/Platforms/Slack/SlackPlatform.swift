@@ -436,7 +436,7 @@ public struct SlackPlatform: ChatPlatform {
     }
 
     /// Which post of a delivery this is: a delivery posts one message, opening a channel two.
-    enum PostPart: String, Sendable {
+    enum PostPart: String, Sendable, CaseIterable {
         case message, card, announcement
     }
 
@@ -573,7 +573,12 @@ private final class UnpostedAttempts: Sendable {
     func insert(_ key: Key) { _ = keys.withLock { $0.insert(key) } }
     /// Whether `key` was there; it is gone afterwards.
     func take(_ key: Key) -> Bool { keys.withLock { $0.remove(key) != nil } }
-    func forget(_ outboxID: Int64) { keys.withLock { $0 = $0.filter { $0.outboxID != outboxID } } }
+    /// By key rather than by a pass over the set, which holds every message the pacer is holding back.
+    func forget(_ outboxID: Int64) {
+        keys.withLock { keys in
+            for part in SlackPlatform.PostPart.allCases { keys.remove(Key(outboxID: outboxID, part: part)) }
+        }
+    }
 }
 
 /// How far each channel-mode `openRoom` got: kept between attempts of the same outbox message.

@@ -58,6 +58,9 @@ public final class SlackChannelPacer: Sendable {
         var theoreticalArrival: [String: Date] = [:]
         /// When each waiting message may go.
         var bookings: [BookingKey: Date] = [:]
+        /// Stale entries are swept at most this often: a sweep reads every booking, and a busy outbox
+        /// asks for a slot thousands of times a second.
+        var nextSweep = Date.distantPast
     }
 
     private let settings: Settings
@@ -90,9 +93,12 @@ public final class SlackChannelPacer: Sendable {
         }
     }
 
+    private static let sweepInterval: TimeInterval = 30
+
     /// A booking whose message never came back (delivered elsewhere, or given up) is dropped after a while.
     private func forgetStaleBookings(_ state: inout State, now: Date) {
-        guard !state.bookings.isEmpty else { return }
+        guard now >= state.nextSweep else { return }
+        state.nextSweep = now.addingTimeInterval(Self.sweepInterval)
         let horizon = now.addingTimeInterval(-300)
         state.bookings = state.bookings.filter { $0.value > horizon }
         state.theoreticalArrival = state.theoreticalArrival.filter { $0.value > horizon }

@@ -228,8 +228,9 @@ func lateness(of due: [IncidentID: Date], in store: SQLiteIncidentStore) async t
 /// 1. The sender alone: a backlog of one post per incident (so incidents go in parallel).
 /// 2. Scheduler and sender together: `timers` reminders due at once, fired and delivered; that rate is
 ///    the fastest the pair sustains (each reminder is one transaction and one delivered post).
-/// 3. `timers` reminders due back to back at 25 %, 50 % and 90 % of that rate (or of `rate`, when given:
-///    to compare two builds at the same rates): how late each fires.
+/// 3. `timers` reminders due back to back at 25 %, 50 %, 90 % and 100 % of that rate (or of `rate`, when
+///    given: to compare two builds at the same rates): how late each fires. The incidents of phase n are
+///    `timers * n + 1 ...`, so `timers` can be at most a fifth of the seeded incidents.
 func lateness(path: String, timers: Int, rate: Double? = nil) async throws {
     let store = try await SQLiteIncidentStore.open(path: path, logger: logger)
     let platform = ConsolePlatform(store: store, announceChannel: "incidents", mode: .channel, clock: clock, logger: logger)
@@ -253,7 +254,7 @@ func lateness(path: String, timers: Int, rate: Double? = nil) async throws {
         report("rates below are fractions of", String(format: "%.0f reminders/s, as asked", rate))
     }
 
-    for (phase, fraction) in [0.25, 0.5, 0.9].enumerated() {
+    for (phase, fraction) in [0.25, 0.5, 0.9, 1.0].enumerated() {
         let first = timers * (phase + 1) + 1
         let interval = 1 / (capacity * fraction)
         let due = try await scheduleReminders(store, first...(first + timers - 1), start: clock.now().addingTimeInterval(1), interval: interval)
