@@ -12,7 +12,8 @@ public final class Doorbell: Sendable {
     private struct State {
         /// A ring nobody has waited for yet.
         var pending = false
-        var waiter: (id: UInt64, continuation: CheckedContinuation<Void, Never>)?
+        /// The sleeping worker, and when it wakes by itself (nil: only a ring wakes it).
+        var waiter: (id: UInt64, deadline: Date?, continuation: CheckedContinuation<Void, Never>)?
         var lastID: UInt64 = 0
     }
 
@@ -21,11 +22,24 @@ public final class Doorbell: Sendable {
     public init() {}
 
     public func ring() {
+        ring(ifBefore: nil)
+    }
+
+    /// A ring for work that is due at `dueAt`: a worker already asleep until then or earlier is left to
+    /// sleep (it looks again when it wakes), so a stream of commits that each schedule a timer for later
+    /// does not wake the scheduler once per commit. A worker that is busy still gets its wake-up, since
+    /// what it will sleep until is not known yet.
+    public func ring(dueAt: Date) {
+        ring(ifBefore: dueAt)
+    }
+
+    private func ring(ifBefore dueAt: Date?) {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             guard let waiter = state.waiter else {
                 state.pending = true
                 return nil
             }
+            if let dueAt, let deadline = waiter.deadline, deadline <= dueAt { return nil }
             state.waiter = nil
             return waiter.continuation
         }
@@ -36,7 +50,7 @@ public final class Doorbell: Sendable {
     /// is cancelled. Only one task may wait on a doorbell at a time (its owner).
     public func wait(until deadline: Date?, clock: any WallClock) async {
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.waitForRing() }
+            group.addTask { await self.waitForRing(deadline: deadline) }
             if let deadline {
                 group.addTask { try? await clock.sleep(until: deadline) }
             }
@@ -45,7 +59,7 @@ public final class Doorbell: Sendable {
         }
     }
 
-    private func waitForRing() async {
+    private func waitForRing(deadline: Date?) async {
         let id = state.withLock { state -> UInt64 in
             state.lastID += 1
             return state.lastID
@@ -60,7 +74,7 @@ public final class Doorbell: Sendable {
                     if Task.isCancelled { return (true, nil) }
                     // A second waiter breaks the contract; wake the first rather than leak it.
                     let displaced = state.waiter?.continuation
-                    state.waiter = (id, continuation)
+                    state.waiter = (id, deadline, continuation)
                     return (false, displaced)
                 }
                 displaced?.resume()

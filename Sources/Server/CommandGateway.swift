@@ -17,6 +17,7 @@ public struct CommandGateway: Sendable {
     public func handle(text: String, context: CommandContext) async -> CommandService.Result {
         let result = await service.handle(text: text, context: context)
         metrics.recordCommand(platform: context.platform, verb: result.verb, outcome: result.outcome)
+        guard logger.logLevel <= .info else { return result }
         var metadata: Logger.Metadata = [
             "platform": "\(context.platform)", "user": "\(context.user.displayName)", "channel": "\(context.conversation.channelID)",
             "verb": "\(result.verb?.rawValue ?? "unparsed")", "outcome": "\(result.outcome.rawValue)",

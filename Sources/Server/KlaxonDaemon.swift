@@ -43,9 +43,15 @@ public struct KlaxonDaemon: Sendable {
         self.timerBell = timerBell
 
         let engine = try IncidentEngine(config: config)
-        commands = CommandService(engine: engine, store: store, clock: clock, committed: {
-            outboxBell.ring()
-            timerBell.ring()
+        commands = CommandService(engine: engine, store: store, clock: clock, committed: { changes in
+            if !changes.outbox.isEmpty { outboxBell.ring() }
+            // Overrides move hand-offs, which the scheduler plans for too; a timer matters only if it is
+            // due before the scheduler would wake anyway. Cancelled timers need no wake-up.
+            if !changes.overrides.isEmpty {
+                timerBell.ring()
+            } else if let earliest = changes.timers.map(\.dueAt).min() {
+                timerBell.ring(dueAt: earliest)
+            }
         })
         gateway = CommandGateway(service: commands, metrics: metrics, logger: logger)
 

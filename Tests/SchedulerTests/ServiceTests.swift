@@ -149,4 +149,25 @@ struct DoorbellTests {
         task.cancel()
         await task.value
     }
+
+    @Test("a ring for work due after the sleeper's deadline leaves it asleep; one due earlier wakes it")
+    func ringForLaterWork() async {
+        let clock = ManualClock(now: Fixture.monday)
+        let doorbell = Doorbell()
+        let deadline = clock.now().addingTimeInterval(60)
+        let (task, returned) = startWaiting(doorbell, until: deadline, clock: clock)
+        #expect(await eventually { clock.sleeperCount == 1 })
+        doorbell.ring(dueAt: deadline)
+        doorbell.ring(dueAt: deadline.addingTimeInterval(3600))
+        try? await Task.sleep(for: .milliseconds(20))
+        #expect(!returned.isSet, "work due at or after the deadline woke the sleeper")
+        doorbell.ring(dueAt: deadline.addingTimeInterval(-1))
+        await task.value
+
+        // Nobody asleep: the worker is busy and will decide what to sleep until later, so the ring is kept.
+        doorbell.ring(dueAt: clock.now().addingTimeInterval(86400))
+        let (second, _) = startWaiting(doorbell, until: clock.now().addingTimeInterval(60), clock: clock)
+        await second.value
+        #expect(clock.sleeperCount == 0)
+    }
 }

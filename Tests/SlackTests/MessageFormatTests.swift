@@ -62,6 +62,23 @@ struct MessageFormatTests {
         #expect(FormBody(string: encoded)["text"] == "declare sev1 a+b & c=d / é")
     }
 
+    @Test func formBodyDecodingEdgeCases() {
+        let form = FormBody(string: "a=1+2%2B3&&b=%E2%9C%85%20ok&c&d=x=y&e=%zz&f=%4&%ZZ=lost&g=%C3%28&h=%c3%a9")
+        #expect(form["a"] == "1 2+3")
+        #expect(form["b"] == "✅ ok")
+        // A name without `=` has an empty value; only the first `=` splits.
+        #expect(form["c"] == "")
+        #expect(form["d"] == "x=y")
+        // Broken escapes and bytes that are not UTF-8 leave the value empty and drop the name.
+        #expect(form["e"] == "")
+        #expect(form["f"] == "")
+        #expect(form["g"] == "")
+        #expect(!form.fields.values.contains("lost"))
+        #expect(form["h"] == "é")
+        #expect(form.fields.count == 8)
+        #expect(FormBody(Data("text=%2Fincident+ack".utf8))["text"] == "/incident ack")
+    }
+
     @Test func interactionPayloadsDecode() throws {
         let form = FormBody(string: try Fixture.sample("interaction_block_actions.form-body.bolt-python.txt"))
         let actions = try JSONDecoder().decode(SlackInteraction.self, from: Data(try #require(form["payload"]).utf8))

@@ -9,7 +9,8 @@
 #
 # Bounded: DURATION seconds at RATE, loopback only. KLAXON_PACKAGE_DIR: the package to build (default:
 # this repository); KLAXON_SCRATCH_PATH: its build directory (default: SwiftPM's); KLAXON_BIN: an existing
-# klaxon binary to run instead (to compare two builds with the same script).
+# klaxon binary to run instead (to compare two builds with the same script). KEEP_LOG=file keeps the
+# daemon log, KEEP_DB=dir the SQLite files.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repository="$(cd "$here/../.." && pwd)"
@@ -39,6 +40,7 @@ cleanup() {
   kill "${fake:-0}" 2>/dev/null || true
   wait 2>/dev/null || true
   [ -n "${KEEP_LOG:-}" ] && cp "$work/daemon.log" "$KEEP_LOG"
+  [ -n "${KEEP_DB:-}" ] && mkdir -p "$KEEP_DB" && cp "$work"/klaxon.sqlite* "$KEEP_DB"/
   rm -rf "$work"
 }
 trap cleanup EXIT

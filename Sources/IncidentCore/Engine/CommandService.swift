@@ -7,13 +7,14 @@ public struct CommandService: Sendable {
     public let parser: CommandParser
     public let store: any IncidentStore
     public let clock: any WallClock
-    /// Called after every commit, so the outbox sender and the scheduler wake up at once.
-    private let committed: @Sendable () -> Void
+    /// Called with what was committed, after every commit, so the outbox sender and the scheduler can be
+    /// woken for what concerns them.
+    private let committed: @Sendable (ChangeSet) -> Void
 
     /// How often a command is re-decided when another writer changed the incident in between.
     private static let conflictRetries = 5
 
-    public init(engine: IncidentEngine, store: any IncidentStore, clock: any WallClock, committed: @escaping @Sendable () -> Void = {}) {
+    public init(engine: IncidentEngine, store: any IncidentStore, clock: any WallClock, committed: @escaping @Sendable (ChangeSet) -> Void = { _ in }) {
         self.engine = engine
         self.parser = CommandParser(severities: engine.config.severities, rotationIDs: engine.config.oncall.rotations.map(\.id))
         self.store = store
@@ -91,7 +92,7 @@ public struct CommandService: Sendable {
         let decision = engine.decide(command, context: context, incident: incident, allocation: allocation, now: now, overrides: overrides)
         if decision.outcome == .applied, !decision.changes.isEmpty {
             try await store.commit(decision.changes)
-            committed()
+            committed(decision.changes)
         }
         return (decision.reply, decision.outcome)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// One stretch of time during which one person is on call for a rotation.
 public struct OnCallShift: Sendable, Hashable {
@@ -164,6 +165,29 @@ public struct RotationSchedule: Sendable {
     /// The hand-off time on `day` in the calendar's zone; skipped times move to the first instant after
     /// the gap, repeated times take their first occurrence.
     private static func handoffInstant(on day: CivilDay, at handoff: Handoff, in calendar: Calendar) -> Date {
+        // Every command that pages asks who is on call, and each answer resolves a few hand-off instants;
+        // Calendar's wall-clock resolution is slow and its answer for a day never changes.
+        let key = HandoffInstantKey(zone: calendar.timeZone.identifier, day: day, hour: handoff.hour, minute: handoff.minute)
+        if let known = handoffInstants.withLock({ $0[key] }) { return known }
+        let instant = resolveHandoffInstant(on: day, at: handoff, in: calendar)
+        handoffInstants.withLock { cache in
+            // A handful of days per rotation is what is asked for; the bound only guards odd callers.
+            if cache.count >= 4096 { cache.removeAll(keepingCapacity: true) }
+            cache[key] = instant
+        }
+        return instant
+    }
+
+    private struct HandoffInstantKey: Hashable, Sendable {
+        var zone: String
+        var day: CivilDay
+        var hour: Int
+        var minute: Int
+    }
+
+    private static let handoffInstants = Mutex<[HandoffInstantKey: Date]>([:])
+
+    private static func resolveHandoffInstant(on day: CivilDay, at handoff: Handoff, in calendar: Calendar) -> Date {
         // Some zones skip midnight on their daylight-saving day (America/Santiago); noon goes only with a
         // whole skipped day (Pacific/Apia, 2011-12-30), so it reliably names the day to set the time on.
         let (year, month, dayOfMonth) = day.components
@@ -234,8 +258,10 @@ private struct CivilDay: Sendable, Hashable {
 
     /// The local date of `date` in the calendar's zone.
     init(of date: Date, in calendar: Calendar) {
-        let parts = calendar.dateComponents([.year, .month, .day], from: date)
-        self.init(year: parts.year ?? 1970, month: parts.month ?? 1, day: parts.day ?? 1)
+        // The zone's offset at that instant turns it into local seconds; whole days of those are the date
+        // (cheaper than asking the calendar for components, and the same for the Gregorian calendar).
+        let local = date.timeIntervalSince1970 + TimeInterval(calendar.timeZone.secondsFromGMT(for: date))
+        self.init(daysSinceEpoch: Int((local / 86_400).rounded(.down)))
     }
 
     func adding(days: Int) -> CivilDay { CivilDay(daysSinceEpoch: daysSinceEpoch + days) }
