@@ -193,6 +193,47 @@ enum Migrations {
                 "ALTER TABLE outbox ADD COLUMN claims INTEGER NOT NULL DEFAULT 0"
             ]
         ),
+        Migration(
+            version: 6,
+            name: "outbox queues per incident",
+            statements: [
+                // A pending message waiting behind an earlier pending message of its incident is `blocked`:
+                // only the head of each incident's queue can be claimed. The claim and the next due time
+                // then read the heads from an index instead of checking every pending message against its
+                // predecessors, so a backlog (a rate-limited channel, a platform outage) costs nothing
+                // per claim. Triggers keep the flag, so every write path (and an older build that knows
+                // nothing of it) leaves it right.
+                "ALTER TABLE outbox ADD COLUMN blocked INTEGER NOT NULL DEFAULT 0",
+                """
+                UPDATE outbox SET blocked = 1
+                WHERE state = 'pending' AND incident_id IS NOT NULL AND EXISTS (
+                    SELECT 1 FROM outbox AS earlier
+                    WHERE earlier.incident_id = outbox.incident_id AND earlier.state = 'pending' AND earlier.id < outbox.id)
+                """,
+                "CREATE INDEX outbox_pending_by_incident ON outbox (incident_id, id) WHERE state = 'pending'",
+                "CREATE INDEX outbox_ready ON outbox (not_before, id) WHERE state = 'pending' AND blocked = 0",
+                "CREATE INDEX outbox_leased ON outbox (lease_expires_at) WHERE state = 'pending' AND lease_expires_at IS NOT NULL",
+                // Row triggers run after each row, so of several messages inserted together for one
+                // incident all but the first see a predecessor.
+                """
+                CREATE TRIGGER outbox_queue_behind AFTER INSERT ON outbox
+                WHEN NEW.incident_id IS NOT NULL AND EXISTS (
+                    SELECT 1 FROM outbox WHERE incident_id = NEW.incident_id AND state = 'pending' AND id < NEW.id)
+                BEGIN
+                    UPDATE outbox SET blocked = 1 WHERE id = NEW.id;
+                END
+                """,
+                // Delivered or given up: the incident's next pending message (its lowest id) is the head.
+                """
+                CREATE TRIGGER outbox_next_in_line AFTER UPDATE OF state ON outbox
+                WHEN OLD.state = 'pending' AND NEW.state <> 'pending' AND NEW.incident_id IS NOT NULL
+                BEGIN
+                    UPDATE outbox SET blocked = 0
+                    WHERE id = (SELECT MIN(id) FROM outbox WHERE incident_id = NEW.incident_id AND state = 'pending');
+                END
+                """,
+            ]
+        ),
     ]
 
     /// Brings the database up to the newest version this build knows. Safe to run on every start and from

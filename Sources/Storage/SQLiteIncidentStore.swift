@@ -286,23 +286,19 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
     // MARK: - Outbox
 
     /// A pending message is claimable when it is due, nobody holds an unexpired lease on it, and no earlier
-    /// message of the same incident is still pending (delivered or dead ones no longer hold the line).
+    /// message of the same incident is still pending (delivered or dead ones no longer hold the line): it
+    /// is not `blocked` (migration 6). The longest-due go first.
     public func claimOutbox(now: Date, owner: String, leaseUntil: Date, limit: Int) async throws -> [OutboxMessage] {
         let rows = try await write(singleStatement: true) { session in
             try await session.run(
                 """
                 UPDATE outbox SET lease_owner = ?1, lease_expires_at = ?2, claims = claims + 1
                 WHERE id IN (
-                    SELECT candidate.id FROM outbox AS candidate
-                    WHERE candidate.state = 'pending'
-                      AND candidate.not_before <= ?3
-                      AND (candidate.lease_expires_at IS NULL OR candidate.lease_expires_at <= ?3)
-                      AND (candidate.incident_id IS NULL OR NOT EXISTS (
-                          SELECT 1 FROM outbox AS earlier
-                          WHERE earlier.incident_id = candidate.incident_id
-                            AND earlier.state = 'pending'
-                            AND earlier.id < candidate.id))
-                    ORDER BY candidate.id
+                    SELECT id FROM outbox
+                    WHERE state = 'pending' AND blocked = 0
+                      AND not_before <= ?3
+                      AND (lease_expires_at IS NULL OR lease_expires_at <= ?3)
+                    ORDER BY not_before, id
                     LIMIT ?4)
                 RETURNING *
                 """,
@@ -337,14 +333,12 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
         try await read { connection in
             try await connection.query(
                 """
-                SELECT MIN(MAX(candidate.not_before, COALESCE(candidate.lease_expires_at, 0))) AS due
-                FROM outbox AS candidate
-                WHERE candidate.state = 'pending'
-                  AND (candidate.incident_id IS NULL OR NOT EXISTS (
-                      SELECT 1 FROM outbox AS earlier
-                      WHERE earlier.incident_id = candidate.incident_id
-                        AND earlier.state = 'pending'
-                        AND earlier.id < candidate.id))
+                SELECT MIN(due) AS due FROM (
+                    SELECT MIN(not_before) AS due FROM outbox
+                    WHERE state = 'pending' AND blocked = 0 AND lease_expires_at IS NULL
+                    UNION ALL
+                    SELECT MIN(MAX(not_before, lease_expires_at)) FROM outbox
+                    WHERE state = 'pending' AND blocked = 0 AND lease_expires_at IS NOT NULL)
                 """,
                 []
             )

@@ -509,6 +509,67 @@ enum StoreConformance {
         #expect(try await store.outboxDepth() == 4)
     }
 
+    /// A backlog (here 300 messages behind a rate-limited head) neither hides other incidents' messages
+    /// from a small claim nor lets any of its own messages jump the queue, however it was written.
+    static func aBacklogWaitsInLineWithoutHidingOthers(_ makeStore: StoreFactory) async throws {
+        let store = try await makeStore()
+        let t0 = StoreFixtures.t0
+        let backlog = IncidentID(1)
+        var first = ChangeSet()
+        first.outbox = (0..<100).map { StoreFixtures.post(for: backlog, "backlog \($0)") }
+        try await store.commit(first)
+        // Written by concurrent commits too (which a store may group into one transaction).
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for part in 1...2 {
+                group.addTask {
+                    var more = ChangeSet()
+                    more.outbox = (0..<100).map { StoreFixtures.post(for: backlog, "part \(part) \($0)") }
+                    try await store.commit(more)
+                }
+            }
+            try await group.waitForAll()
+        }
+        let head = try #require(try await store.claimOutbox(now: t0, owner: "sender", leaseUntil: t0.addingTimeInterval(60), limit: 1).first)
+        #expect(StoreFixtures.text(of: head) == "backlog 0")
+        try await store.markRetry(head.id, notBefore: t0.addingTimeInterval(30), error: "rate_limited")
+
+        var others = ChangeSet()
+        others.outbox = [StoreFixtures.post(for: IncidentID(2), "other incident"), StoreFixtures.post(for: nil, "loose")]
+        try await store.commit(others)
+        let small = try await store.claimOutbox(now: t0.addingTimeInterval(1), owner: "sender", leaseUntil: t0.addingTimeInterval(61), limit: 2)
+        #expect(small.map { StoreFixtures.text(of: $0) } == ["other incident", "loose"])
+        for message in small { try await store.markDelivered(message.id, platformMessageID: nil, at: t0.addingTimeInterval(1)) }
+        #expect(try await store.nextOutboxDue() == t0.addingTimeInterval(30))
+        #expect(try await store.claimOutbox(now: t0.addingTimeInterval(29), owner: "sender", leaseUntil: t0.addingTimeInterval(89), limit: 10).isEmpty)
+
+        // From the head on, one at a time and in the order written: each commit's messages together.
+        var delivered: [String] = []
+        var now = t0.addingTimeInterval(30)
+        while true {
+            let claimed = try await store.claimOutbox(now: now, owner: "sender", leaseUntil: now.addingTimeInterval(60), limit: 10)
+            guard !claimed.isEmpty else { break }
+            #expect(claimed.count == 1)
+            delivered += claimed.map { StoreFixtures.text(of: $0) }
+            // Every other one fails once first and goes again before anything behind it.
+            if delivered.count.isMultiple(of: 2), claimed[0].attempts == 0 {
+                delivered.removeLast()
+                try await store.markRetry(claimed[0].id, notBefore: now, error: "timeout")
+                continue
+            }
+            try await store.markDelivered(claimed[0].id, platformMessageID: nil, at: now)
+            now = now.addingTimeInterval(0.001)
+        }
+        #expect(delivered.count == 300)
+        #expect(delivered.first == "backlog 0")
+        #expect(Array(delivered.prefix(100)) == (0..<100).map { "backlog \($0)" })
+        let parts = Array(delivered.dropFirst(100))
+        for part in 1...2 {
+            #expect(parts.filter { $0.hasPrefix("part \(part) ") } == (0..<100).map { "part \(part) \($0)" })
+        }
+        #expect(try await store.outboxDepth() == 0)
+        #expect(try await store.nextOutboxDue() == nil)
+    }
+
     static func retriesAfterNotBefore(_ makeStore: StoreFactory) async throws {
         let store = try await makeStore()
         let t0 = StoreFixtures.t0
@@ -682,6 +743,7 @@ final class SQLiteStoreConformance {
     @Test func replacesAndCancelsTimers() async throws { try await StoreConformance.replacesAndCancelsTimers(makeStore) }
     @Test func claimsDueTimersWithLeases() async throws { try await StoreConformance.claimsDueTimersWithLeases(makeStore) }
     @Test func deliversEachIncidentsMessagesInOrder() async throws { try await StoreConformance.deliversEachIncidentsMessagesInOrder(makeStore) }
+    @Test func aBacklogWaitsInLineWithoutHidingOthers() async throws { try await StoreConformance.aBacklogWaitsInLineWithoutHidingOthers(makeStore) }
     @Test func retriesAfterNotBefore() async throws { try await StoreConformance.retriesAfterNotBefore(makeStore) }
     @Test func reclaimsMessagesWhoseLeaseExpired() async throws { try await StoreConformance.reclaimsMessagesWhoseLeaseExpired(makeStore) }
     @Test func storesEveryKindOfChatAction() async throws { try await StoreConformance.storesEveryKindOfChatAction(makeStore) }
