@@ -5,6 +5,7 @@ import IncidentCore
 import Logging
 import NIOCore
 import Platforms
+import Prometheus
 import Scheduler
 import ServiceLifecycle
 import UnixSignals
@@ -74,6 +75,7 @@ public struct KlaxonDaemon: Sendable {
 
     public func buildRouter() -> Router<BasicRequestContext> {
         let router = Router()
+        router.add(middleware: RequestDurationMiddleware(metrics: metrics))
         router.add(middleware: ErrorLoggingMiddleware(logger: logger))
         APIController(store: store, metrics: metrics, severities: config.severities).addRoutes(to: router)
         if let console = config.platforms.console {
@@ -107,6 +109,17 @@ public struct KlaxonDaemon: Sendable {
             gracefulShutdownSignals: signals,
             cancellationSignals: [],
             logger: logger))
+    }
+}
+
+/// Records how long each request took, by route (errors included: they are answers too).
+struct RequestDurationMiddleware<Context: RequestContext>: RouterMiddleware {
+    let metrics: KlaxonMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        defer { metrics.requestDuration(route: context.endpointPath ?? "unmatched").record(ContinuousClock.now - start) }
+        return try await next(request, context)
     }
 }
 

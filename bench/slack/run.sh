@@ -82,7 +82,18 @@ python3 "$here/load.py" --url "http://127.0.0.1:$port" --secret "$secret" --rate
 rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$daemon/status")
 echo "== daemon peak RSS: $((rss_kb / 1024)) MiB"
 echo "== Web API calls the outbox made during the run: $(curl -fsS "http://127.0.0.1:$fake_port/stats")"
-echo "== $(curl -fsS "http://127.0.0.1:$port/metrics" | grep '^klaxon_outbox_depth' || echo 'outbox depth: n/a')"
+# The daemon's own view: time from a request's head to its response (no client, no socket queues), from
+# the klaxon_http_request_duration_seconds histogram; a percentile is reported as its bucket's upper bound.
+curl -fsS "http://127.0.0.1:$port/metrics" | python3 -c '
+import re, sys
+buckets = [(float(le), int(n)) for le, n in re.findall(r"klaxon_http_request_duration_seconds_bucket\{route=\"/slack/commands\",le=\"([^\"]+)\"\} (\d+)", sys.stdin.read()) if le != "+Inf"]
+buckets.sort()
+total = max((n for _, n in buckets), default=0)
+def upper(q):
+    return next(("%g ms" % (le * 1000) for le, n in buckets if n >= q * total), "over %g ms" % (buckets[-1][0] * 1000))
+print("== inside the daemon (%d requests): p50 <= %s, p99 <= %s" % (total, upper(0.5), upper(0.99)) if total else "== no request histogram")
+'
+echo "== outbox: $(curl -fsS "http://127.0.0.1:$port/metrics" | grep -E "^klaxon_outbox_(depth|delivered_total|failures_total)" | tr "\n" " ")"
 # A graceful stop drains the outbox first, which can take long after a load that outran it (or forever,
 # if Slack is gone); the figures are taken already, so give it a few seconds and then stop it for good.
 kill -TERM "$daemon"
