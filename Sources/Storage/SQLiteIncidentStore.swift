@@ -429,6 +429,33 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
         }
     }
 
+    /// One query for all rotations: every command that pages and every timer that fires asks.
+    public func activeOverrides(rotations: [RotationConfig], at date: Date) async throws -> [String: [OnCallOverride]] {
+        guard !rotations.isEmpty else { return [:] }
+        let ids = rotations.map(\.id)
+        let rows = try await read { connection in
+            let at = SQLiteDates.value(date)
+            return try await connection.query(
+                """
+                SELECT * FROM oncall_overrides
+                WHERE rotation_id IN (\(Array(repeating: "?", count: ids.count).joined(separator: ", "))) AND starts_at <= ? AND ? < ends_at
+                ORDER BY id
+                """,
+                ids.map { .text($0) } + [at, at]
+            )
+        }
+        var result: [String: [OnCallOverride]] = [:]
+        do {
+            for row in rows {
+                let override = try decodeOverride(row)
+                result[override.rotationID, default: []].append(override)
+            }
+        } catch {
+            throw storeError(error)
+        }
+        return result
+    }
+
     public func overrides(rotation: String, endingAfter date: Date) async throws -> [OnCallOverride] {
         try await read { connection in
             try await connection.query(

@@ -56,3 +56,53 @@ struct OnCallChangeTests {
         #expect(regular.postTexts(to: .announce).first?.hasSuffix("(announced late: Klaxon was down at the hand-off)") == true)
     }
 }
+
+@Suite("Which commands consult the rotation")
+struct ConsultsOnCallTests {
+    typealias F = EngineFixture
+
+    /// Everyone on both rotations replaced by carol all day: any decision that asks who is on call changes.
+    static let overrides: [String: [OnCallOverride]] = [
+        "primary": [OnCallOverride(rotationID: "primary", personID: "carol", start: F.time("00:00"), end: F.time("23:00"), createdBy: "alice")],
+        "secondary": [OnCallOverride(rotationID: "secondary", personID: "carol", start: F.time("00:00"), end: F.time("23:00"), createdBy: "alice")],
+    ]
+
+    private func outcomes(_ command: IncidentCommand, on scenario: EngineScenario) -> (plain: Decision, overridden: Decision) {
+        let context = F.context()
+        let now = F.time("09:40")
+        return (
+            scenario.engine.decide(command, context: context, incident: scenario.incident, allocation: (IncidentID(2), 2), now: now),
+            scenario.engine.decide(command, context: context, incident: scenario.incident, allocation: (IncidentID(2), 2), now: now, overrides: Self.overrides))
+    }
+
+    @Test("the commands that do not consult it decide the same with or without overrides")
+    func othersIgnoreOverrides() throws {
+        var resolved = try EngineScenario("sev1")
+        resolved.run(.resolve(nil, text: "fixed"), at: F.time("09:30"))
+        let open = try EngineScenario("sev1")
+        let commands: [(IncidentCommand, EngineScenario)] = [
+            (.ack(nil), open), (.update(nil, text: "still looking"), open), (.status(nil, .identified, text: "found it"), open),
+            (.role(nil, .commander, F.bob), open), (.note(nil, text: "a note"), open), (.mitigate(nil, text: nil), open),
+            (.resolve(nil, text: nil), open), (.close(nil, text: nil), resolved), (.reopen(nil), resolved),
+        ]
+        for (command, scenario) in commands {
+            #expect(!IncidentEngine.consultsOnCall(command))
+            let (plain, overridden) = outcomes(command, on: scenario)
+            #expect(plain.outcome == .applied, "\(command.verb) was not applied: \(plain.reply.text)")
+            #expect(plain.reply.text == overridden.reply.text, "\(command.verb)")
+            #expect(plain.changes.outbox.map(\.action) == overridden.changes.outbox.map(\.action), "\(command.verb)")
+            #expect(plain.changes.timers == overridden.changes.timers, "\(command.verb)")
+        }
+    }
+
+    @Test("the ones that do, do change with an override (so the list above is not vacuous)")
+    func pagingCommandsSeeOverrides() throws {
+        let scenario = try EngineScenario("sev3")
+        for command: IncidentCommand in [.declare(severity: "sev1", title: "Down"), .severity(nil, "sev1"), .page(nil, .rotation("primary")), .escalate(nil)] {
+            #expect(IncidentEngine.consultsOnCall(command))
+            let (plain, overridden) = outcomes(command, on: scenario)
+            #expect(plain.changes.outbox.map(\.action) != overridden.changes.outbox.map(\.action), "\(command.verb)")
+        }
+        #expect(IncidentEngine.consultsOnCall(.oncall(.show(rotation: nil))))
+    }
+}

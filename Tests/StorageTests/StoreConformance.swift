@@ -682,6 +682,16 @@ enum StoreConformance {
         #expect(try await ending("db", after: 3600) == ["dave"], "the end is exclusive")
         #expect(try await ending("db", after: 7200).isEmpty)
         #expect(try await ending("web", after: 0) == ["erin"])
+
+        // All rotations at once: the same lists, only for the rotations asked about and those with any.
+        let rotations = ["db", "web", "app"].map { id in
+            RotationConfig(id: id, members: ["alice"], period: .hours(24 * 7), handoff: Handoff(weekday: 2, hour: 9, minute: 0), timezone: "UTC")
+        }
+        let atOnce = try await store.activeOverrides(rotations: rotations, at: StoreFixtures.t0.addingTimeInterval(1800))
+        #expect(atOnce.mapValues { $0.map(\.personID) } == ["db": ["carol", "dave"], "web": ["erin"]])
+        #expect(try await store.activeOverrides(rotations: Array(rotations.prefix(1)), at: StoreFixtures.t0).mapValues { $0.map(\.personID) } == ["db": ["carol"]])
+        #expect(try await store.activeOverrides(rotations: rotations, at: StoreFixtures.t0.addingTimeInterval(7200)).isEmpty)
+        #expect(try await store.activeOverrides(rotations: [], at: StoreFixtures.t0).isEmpty)
     }
 
     static func keepsOneConsoleLinePerOutboxMessage(_ makeStore: StoreFactory) async throws {

@@ -88,7 +88,8 @@ public struct CommandService: Sendable {
             incident = try await target(of: command, context: context)
             guard incident != nil else { return (noIncident(command), .rejected) }
         }
-        let overrides = try await store.activeOverrides(rotations: engine.config.oncall.rotations, at: now)
+        let overrides = IncidentEngine.consultsOnCall(command)
+            ? try await store.activeOverrides(rotations: engine.config.oncall.rotations, at: now) : [:]
         let decision = engine.decide(command, context: context, incident: incident, allocation: allocation, now: now, overrides: overrides)
         if decision.outcome == .applied, !decision.changes.isEmpty {
             try await store.commit(decision.changes)

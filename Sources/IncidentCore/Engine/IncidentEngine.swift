@@ -20,6 +20,16 @@ public struct IncidentEngine: Sendable {
     /// The day string `{seq}` counts within, for `IncidentStore.allocateIncidentNumber(day:)`.
     public func numberingDay(of date: Date) -> String { namer.day(of: date) }
 
+    /// Whether `decide` looks at who is on call for `command` (and so needs the active overrides): the
+    /// commands that page or show the rotation. The others get none, so every path that reaches
+    /// `recipients(for:…)` or a rotation schedule must be listed here.
+    public static func consultsOnCall(_ command: IncidentCommand) -> Bool {
+        switch command {
+        case .declare, .oncall, .severity, .page, .escalate: true
+        case .ack, .update, .status, .role, .note, .mitigate, .resolve, .close, .reopen, .timeline, .postmortem, .list, .help: false
+        }
+    }
+
     /// Decides a state-changing command. `incident` is the target the caller resolved (nil for declare);
     /// `allocation` is the number reserved for a declare; `overrides` maps rotation id → active overrides.
     public func decide(

@@ -139,6 +139,9 @@ public protocol IncidentStore: Sendable {
 
     // MARK: On-call
     func overrides(rotation: String, activeAt: Date) async throws -> [OnCallOverride]
+    /// The overrides active at `date` for each rotation that has any, keyed by rotation id, each list in
+    /// the order they were set (a default reads them rotation by rotation; a store may read them at once).
+    func activeOverrides(rotations: [RotationConfig], at date: Date) async throws -> [String: [OnCallOverride]]
     /// The rotation's overrides with `end > date` (current and future ones, and those ending later), in
     /// the order they were set: what hand-off announcements need to see coming changes.
     func overrides(rotation: String, endingAfter date: Date) async throws -> [OnCallOverride]
@@ -162,7 +165,6 @@ public protocol IncidentStore: Sendable {
 }
 
 extension IncidentStore {
-    /// The overrides active at `date` for each rotation that has any, keyed by rotation id.
     public func activeOverrides(rotations: [RotationConfig], at date: Date) async throws -> [String: [OnCallOverride]] {
         var result: [String: [OnCallOverride]] = [:]
         for rotation in rotations {
