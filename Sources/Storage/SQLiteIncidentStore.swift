@@ -184,6 +184,23 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
         return (IncidentID(number), sequence)
     }
 
+    /// The allocation and the change set in one job, so a declaration waits for one transaction, not two.
+    public func commitDeclaration<Result: Sendable>(
+        day: String, _ decide: @escaping @Sendable (_ id: IncidentID, _ daySequence: Int) -> (changes: ChangeSet, result: Result)
+    ) async throws -> Result {
+        let encoder = self.encoder
+        return try await perform(
+            .numberedChangeSet(day: day) { number, daySequence in
+                let (changes, result) = decide(IncidentID(number), daySequence)
+                do {
+                    return (try PreparedChangeSet(changes, committedAt: Date(), encoder: encoder), result)
+                } catch {
+                    throw storeError(error)
+                }
+            },
+            returning: Result.self)
+    }
+
     public func incident(_ id: IncidentID) async throws -> Incident? {
         try await read { connection in
             try await connection.query("SELECT revision, body FROM incidents WHERE id = ?", [.integer(id.number)])

@@ -8,6 +8,9 @@ enum SQLiteWriteJob: Sendable {
     case changeSet(PreparedChangeSet)
     /// A new incident number and its number within `day`. Returns `(number: Int, daySequence: Int)`.
     case allocateIncidentNumber(day: String)
+    /// A new number as `allocateIncidentNumber`, then the change set `build` makes with it, written with
+    /// the transaction's other change sets. Returns what `build` returns beside the change set.
+    case numberedChangeSet(day: String, build: @Sendable (_ number: Int, _ daySequence: Int) throws -> (PreparedChangeSet, any Sendable))
     /// A delivery result for an outbox message. Returns `()`, or is refused with `StoreError.notFound`.
     case updateOutboxMessage(OutboxMessageUpdate)
     /// Statements of its own, whose result it returns. A refusal (a `StoreError`) must come before the job
@@ -22,7 +25,7 @@ enum SQLiteWriteJob: Sendable {
     var isSingleStatement: Bool {
         switch self {
         case .changeSet(let changes): changes.isSingleInsert
-        case .allocateIncidentNumber: false
+        case .allocateIncidentNumber, .numberedChangeSet: false
         case .updateOutboxMessage: true
         case .statements(let singleStatement, _): singleStatement
         }
@@ -55,27 +58,44 @@ enum SQLiteWriteBatch {
         var outcomes = [Result<any Sendable, any Error>](repeating: .success(()), count: jobs.count)
         var changeSets: [(index: Int, changes: PreparedChangeSet)] = []
         var allocations: [(index: Int, day: String)] = []
+        var builders: [Int: @Sendable (Int, Int) throws -> (PreparedChangeSet, any Sendable)] = [:]
         var outboxUpdates: [(index: Int, update: OutboxMessageUpdate)] = []
         var statements: [(index: Int, body: @Sendable (SQLiteWriteSession) async throws -> any Sendable)] = []
         for (index, job) in jobs.enumerated() {
             switch job {
             case .changeSet(let changes): changeSets.append((index, changes))
             case .allocateIncidentNumber(let day): allocations.append((index, day))
+            case .numberedChangeSet(let day, let build):
+                allocations.append((index, day))
+                builders[index] = build
             case .updateOutboxMessage(let update): outboxUpdates.append((index, update))
             case .statements(_, let body): statements.append((index, body))
             }
         }
 
+        // Numbers first: the declarations' change sets need theirs before they can be made.
+        if !allocations.isEmpty {
+            let numbers = try await allocateIncidentNumbers(days: allocations.map(\.day), in: session)
+            for (allocation, number) in zip(allocations, numbers) {
+                guard let build = builders[allocation.index] else {
+                    outcomes[allocation.index] = .success(number)
+                    continue
+                }
+                do {
+                    let (changes, result) = try build(number.number, number.daySequence)
+                    outcomes[allocation.index] = .success(result)
+                    if !changes.isEmpty { changeSets.append((allocation.index, changes)) }
+                } catch {
+                    // Nothing of it is written yet: a refusal of this job alone (the number stays used).
+                    outcomes[allocation.index] = .failure(error)
+                }
+            }
+            changeSets.sort { $0.index < $1.index }
+        }
         if !changeSets.isEmpty {
             let refusals = try await ChangeSetBatch.write(changeSets.map(\.changes), in: session)
             for (changeSet, refusal) in zip(changeSets, refusals) {
                 if let refusal { outcomes[changeSet.index] = .failure(refusal) }
-            }
-        }
-        if !allocations.isEmpty {
-            let numbers = try await allocateIncidentNumbers(days: allocations.map(\.day), in: session)
-            for (allocation, number) in zip(allocations, numbers) {
-                outcomes[allocation.index] = .success(number)
             }
         }
         if !outboxUpdates.isEmpty {

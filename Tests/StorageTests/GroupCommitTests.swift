@@ -377,6 +377,57 @@ final class GroupCommitTests {
         try await store.close()
     }
 
+    /// Declarations (number and incident in one job) queued together share one transaction: each is
+    /// decided with its own number, in the callers' order; a refused one (a redelivered event) keeps its
+    /// number used and takes nothing else with it; one that decides to write nothing just uses a number.
+    @Test func declarationsOfAGroup() async throws {
+        let store = try await SQLiteIncidentStore.open(path: databases.newPath())
+        var seen = ChangeSet()
+        seen.inboundKey = "slack:event:Ev1"
+        try await store.commit(seen)
+
+        let gate = Gate()
+        let before = await store.writeStatistics.transactions
+        let outcomes = try await withThrowingTaskGroup(of: (Int, Result<(IncidentID, Int), StoreError>)?.self) { group in
+            group.addTask {
+                try await store.write(singleStatement: false) { _ in await gate.wait() }
+                return nil
+            }
+            while await store.writeStatistics.transactions == before { await Task.yield() }
+            for (order, key) in ["slack:event:Ev2", "slack:event:Ev1", "slack:event:Ev3", nil].enumerated() {
+                group.addTask {
+                    do {
+                        let declared = try await store.commitDeclaration(day: "2025-11-10") { id, daySequence in
+                            guard let key else { return (ChangeSet(), (id, daySequence)) }
+                            var changes = StoreFixtures.declaration(of: StoreFixtures.incident(id.number, title: "Declared as \(daySequence)"))
+                            changes.inboundKey = key
+                            return (changes, (id, daySequence))
+                        }
+                        return (order, .success(declared))
+                    } catch let error as StoreError {
+                        return (order, .failure(error))
+                    }
+                }
+                while await store.queuedWrites < order + 1 { await Task.yield() }
+            }
+            gate.open()
+            var outcomes: [Int: Result<(IncidentID, Int), StoreError>] = [:]
+            for try await case let (order, outcome)? in group { outcomes[order] = outcome }
+            return outcomes
+        }
+        #expect(await store.writeStatistics.largestBatch == 4)
+        #expect(try #require(outcomes[0]).get() == (IncidentID(1), 1))
+        #expect(throws: StoreError.duplicate("slack:event:Ev1")) { try outcomes[1]?.get() }
+        #expect(try #require(outcomes[2]).get() == (IncidentID(3), 3))
+        #expect(try #require(outcomes[3]).get() == (IncidentID(4), 4))
+        #expect(try await store.incident(IncidentID(1))?.title == "Declared as 1")
+        #expect(try await store.incident(IncidentID(2)) == nil)
+        #expect(try await store.incident(IncidentID(3))?.title == "Declared as 3")
+        #expect(try await store.incident(IncidentID(4)) == nil)
+        #expect(try await store.allocateIncidentNumber(day: "2025-11-10") == (IncidentID(5), 5))
+        try await store.close()
+    }
+
     /// `close()` lets the writes already queued finish; later calls are refused.
     @Test func closeWaitsForQueuedWrites() async throws {
         let path = databases.newPath()

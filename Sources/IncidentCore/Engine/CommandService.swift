@@ -78,11 +78,21 @@ public struct CommandService: Sendable {
             break
         }
 
-        var incident: Incident?
-        var allocation: (id: IncidentID, daySequence: Int)?
         if case .declare = command {
-            allocation = try await store.allocateIncidentNumber(day: engine.numberingDay(of: now))
-        } else if case .oncall = command {
+            // The number and the incident in one store step: the engine decides with the number the store
+            // hands it, under the store's write lock (it is pure and quick).
+            let overrides = try await store.activeOverrides(rotations: engine.config.oncall.rotations, at: now)
+            let (engine, committed) = (self.engine, self.committed)
+            let decision = try await store.commitDeclaration(day: engine.numberingDay(of: now)) { id, daySequence in
+                let decision = engine.decide(command, context: context, incident: nil, allocation: (id, daySequence), now: now, overrides: overrides)
+                return (decision.outcome == .applied ? decision.changes : ChangeSet(), decision)
+            }
+            if decision.outcome == .applied, !decision.changes.isEmpty { committed(decision.changes) }
+            return (decision.reply, decision.outcome)
+        }
+
+        var incident: Incident?
+        if case .oncall = command {
             incident = nil
         } else {
             incident = try await target(of: command, context: context)
@@ -90,7 +100,7 @@ public struct CommandService: Sendable {
         }
         let overrides = IncidentEngine.consultsOnCall(command)
             ? try await store.activeOverrides(rotations: engine.config.oncall.rotations, at: now) : [:]
-        let decision = engine.decide(command, context: context, incident: incident, allocation: allocation, now: now, overrides: overrides)
+        let decision = engine.decide(command, context: context, incident: incident, now: now, overrides: overrides)
         if decision.outcome == .applied, !decision.changes.isEmpty {
             try await store.commit(decision.changes)
             committed(decision.changes)

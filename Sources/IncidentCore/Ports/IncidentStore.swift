@@ -110,6 +110,14 @@ public protocol IncidentStore: Sendable {
     // MARK: Incidents
     /// A new incident number and its number within the day (for `{seq}` in channel names).
     func allocateIncidentNumber(day: String) async throws -> (id: IncidentID, daySequence: Int)
+    /// A declaration in one step: allocates a number as `allocateIncidentNumber(day:)` does, and commits
+    /// the change set `decide` makes with it, in one transaction where the store can (the default takes
+    /// two). `decide` runs before anything of its change set is written, must be quick (the SQLite store
+    /// calls it while it holds the write lock) and pure (a store that retries its transaction calls it again). Its change set may be refused as any commit's
+    /// (the number then stays used, as when a declaration fails after `allocateIncidentNumber`).
+    func commitDeclaration<Result: Sendable>(
+        day: String, _ decide: @escaping @Sendable (_ id: IncidentID, _ daySequence: Int) -> (changes: ChangeSet, result: Result)
+    ) async throws -> Result
     func incident(_ id: IncidentID) async throws -> Incident?
     /// The incident whose room is this conversation (its channel, or its thread in thread mode).
     func incident(in conversation: Conversation) async throws -> Incident?
@@ -165,6 +173,15 @@ public protocol IncidentStore: Sendable {
 }
 
 extension IncidentStore {
+    public func commitDeclaration<Result: Sendable>(
+        day: String, _ decide: @escaping @Sendable (_ id: IncidentID, _ daySequence: Int) -> (changes: ChangeSet, result: Result)
+    ) async throws -> Result {
+        let (id, daySequence) = try await allocateIncidentNumber(day: day)
+        let (changes, result) = decide(id, daySequence)
+        if !changes.isEmpty { try await commit(changes) }
+        return result
+    }
+
     public func activeOverrides(rotations: [RotationConfig], at date: Date) async throws -> [String: [OnCallOverride]] {
         var result: [String: [OnCallOverride]] = [:]
         for rotation in rotations {
