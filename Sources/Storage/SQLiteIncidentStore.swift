@@ -1,5 +1,6 @@
 import IncidentCore
 import Logging
+import NIOPosix
 import SQLiteNIO
 
 #if canImport(FoundationEssentials)
@@ -57,7 +58,18 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
             throw StoreError.unavailable("cannot create the directory \(directory.path): \(error)")
         }
 
-        let writeConnection = try await openConnection(path: path, logger: logger)
+        // The write connection's own thread. sqlite-nio runs every statement on a thread pool; on the
+        // shared one (a thread per core) a transaction's statements would queue behind reads, and every
+        // command waits for the transaction its writes are in.
+        let writerThread = NIOThreadPool(numberOfThreads: 1)
+        writerThread.start()
+        let writeConnection: SQLiteConnection
+        do {
+            writeConnection = try await openConnection(path: path, threadPool: writerThread, logger: logger)
+        } catch {
+            try? await writerThread.shutdownGracefully()
+            throw error
+        }
         do {
             let journal = try await writeConnection.query("PRAGMA journal_mode = WAL", [])
             guard journal.first?.column("journal_mode")?.string?.lowercased() == "wal" else {
@@ -75,6 +87,7 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
             try await Migrations.apply(on: writeConnection, logger: logger)
         } catch {
             try? await writeConnection.close()
+            try? await writerThread.shutdownGracefully()
             throw storeError(error)
         }
 
@@ -94,19 +107,21 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
                 try? await connection.close()
             }
             try? await writeConnection.close()
+            try? await writerThread.shutdownGracefully()
             throw storeError(error)
         }
 
         logger.info("Opened the SQLite incident store", metadata: ["path": "\(path)"])
         return SQLiteIncidentStore(
-            writer: SQLiteWriter(connection: writeConnection, logger: logger),
+            writer: SQLiteWriter(connection: writeConnection, thread: writerThread, logger: logger),
             readers: SQLiteReaders(connections: readConnections),
             logger: logger)
     }
 
-    private static func openConnection(path: String, logger: Logger) async throws -> SQLiteConnection {
+    private static func openConnection(path: String, threadPool: NIOThreadPool = .singleton, logger: Logger) async throws -> SQLiteConnection {
         do {
-            return try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+            return try await SQLiteConnection.open(
+                storage: .file(path: path), threadPool: threadPool, logger: logger, on: MultiThreadedEventLoopGroup.singleton.any())
         } catch {
             throw StoreError.unavailable("cannot open the SQLite database at \(path): \(error)")
         }

@@ -1,5 +1,6 @@
 import IncidentCore
 import Logging
+import NIOPosix
 import SQLiteNIO
 import Synchronization
 
@@ -30,6 +31,9 @@ struct SQLiteWriteSession: Sendable {
 /// to start or stop.
 final class SQLiteWriter: Sendable {
     private let connection: SQLiteConnection
+    /// The thread the connection's statements run on, the writer's alone; stopped after the connection
+    /// is closed (closing runs on it).
+    private let thread: NIOThreadPool
     private let logger: Logger
     /// A cap on the group, so the first caller of a long queue does not wait for all of it.
     private let maximumBatch: Int
@@ -61,16 +65,20 @@ final class SQLiteWriter: Sendable {
 
     private let state = Mutex(State())
 
-    init(connection: SQLiteConnection, logger: Logger, maximumBatch: Int = 64) {
+    /// `thread`: the started pool `connection` runs on; the writer stops it when it closes.
+    init(connection: SQLiteConnection, thread: NIOThreadPool, logger: Logger, maximumBatch: Int = 64) {
         self.connection = connection
+        self.thread = thread
         self.logger = logger
         self.maximumBatch = max(1, maximumBatch)
     }
 
-    /// A store dropped without `close()` still gives its file handle back (sqlite-nio asserts on it).
+    /// A store dropped without `close()` still gives its file handle back (sqlite-nio asserts on it) and
+    /// its thread.
     deinit {
         if !state.withLock(\.isClosed) {
-            _ = connection.close()
+            let thread = self.thread
+            connection.close().whenComplete { _ in thread.shutdownGracefully { _ in } }
         }
     }
 
@@ -147,7 +155,13 @@ final class SQLiteWriter: Sendable {
             }
             if idle { continuation.resume() }
         }
-        try await connection.close()
+        do {
+            try await connection.close()
+        } catch {
+            try? await thread.shutdownGracefully()
+            throw error
+        }
+        try await thread.shutdownGracefully()
     }
 
     // MARK: - Transactions
