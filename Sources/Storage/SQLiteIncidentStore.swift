@@ -319,18 +319,26 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
 
     /// A pending message is claimable when it is due, nobody holds an unexpired lease on it, and no earlier
     /// message of the same incident is still pending (delivered or dead ones no longer hold the line): it
-    /// is not `blocked` (migration 6). The longest-due go first.
+    /// is not `blocked` (migration 6). Messages due again after a failure go first (they were due before
+    /// anything written since), longest-due first, then new ones in the order written; both read the
+    /// ready index, whatever the backlog behind the heads.
     public func claimOutbox(now: Date, owner: String, leaseUntil: Date, limit: Int) async throws -> [OutboxMessage] {
         let rows = try await write(singleStatement: true) { session in
             try await session.run(
                 """
                 UPDATE outbox SET lease_owner = ?1, lease_expires_at = ?2, claims = claims + 1
                 WHERE id IN (
-                    SELECT id FROM outbox
-                    WHERE state = 'pending' AND blocked = 0
-                      AND not_before <= ?3
-                      AND (lease_expires_at IS NULL OR lease_expires_at <= ?3)
-                    ORDER BY not_before, id
+                    SELECT id FROM (
+                        SELECT id FROM outbox
+                        WHERE state = 'pending' AND blocked = 0 AND not_before > 0 AND not_before <= ?3
+                          AND (lease_expires_at IS NULL OR lease_expires_at <= ?3)
+                        ORDER BY not_before, id LIMIT ?4)
+                    UNION ALL
+                    SELECT id FROM (
+                        SELECT id FROM outbox
+                        WHERE state = 'pending' AND blocked = 0 AND not_before = 0
+                          AND (lease_expires_at IS NULL OR lease_expires_at <= ?3)
+                        ORDER BY id LIMIT ?4)
                     LIMIT ?4)
                 RETURNING *
                 """,

@@ -542,6 +542,17 @@ enum StoreConformance {
         #expect(try await store.nextOutboxDue() == t0.addingTimeInterval(30))
         #expect(try await store.claimOutbox(now: t0.addingTimeInterval(29), owner: "sender", leaseUntil: t0.addingTimeInterval(89), limit: 10).isEmpty)
 
+        // Due again at 30 s, the head goes before anything written later, even to a claim of one.
+        var fresh = ChangeSet()
+        fresh.outbox = (0..<3).map { StoreFixtures.post(for: IncidentID(10 + $0), "fresh \($0)") }
+        try await store.commit(fresh)
+        let next = try await store.claimOutbox(now: t0.addingTimeInterval(30), owner: "sender", leaseUntil: t0.addingTimeInterval(90), limit: 1)
+        #expect(next.map { StoreFixtures.text(of: $0) } == ["backlog 0"])
+        let rest = try await store.claimOutbox(now: t0.addingTimeInterval(30), owner: "sender", leaseUntil: t0.addingTimeInterval(90), limit: 10)
+        #expect(rest.map { StoreFixtures.text(of: $0) } == ["fresh 0", "fresh 1", "fresh 2"])
+        for message in rest { try await store.markDelivered(message.id, platformMessageID: nil, at: t0.addingTimeInterval(30)) }
+        try await store.markRetry(next[0].id, notBefore: t0.addingTimeInterval(30), error: "rate_limited")
+
         // From the head on, one at a time and in the order written: each commit's messages together.
         var delivered: [String] = []
         var now = t0.addingTimeInterval(30)
