@@ -42,7 +42,7 @@ public struct FormBody: Sendable, Hashable {
                 decoded.append(UInt8(ascii: " "))
             case UInt8(ascii: "%"):
                 guard component.endIndex - index > 2,
-                      let high = hexValue(component[index + 1]), let low = hexValue(component[index + 2])
+                      let high = component[index + 1].hexDigitValue, let low = component[index + 2].hexDigitValue
                 else { return nil }
                 decoded.append(high << 4 | low)
                 index += 2
@@ -52,15 +52,6 @@ public struct FormBody: Sendable, Hashable {
             index += 1
         }
         return String(validating: decoded, as: UTF8.self)
-    }
-
-    private static func hexValue(_ digit: UInt8) -> UInt8? {
-        switch digit {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): digit - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 
     /// Encodes fields the way `FormBody` reads them (only unreserved characters stay as they are).
