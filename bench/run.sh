@@ -16,15 +16,9 @@ fi
 
 # KLAXON_BIN: an existing klaxon binary to run instead of building one (to compare two builds with the
 # same script). KLAXON_PACKAGE_DIR / KLAXON_SCRATCH_PATH: the package to build and its build directory.
-if [ -n "${KLAXON_BIN:-}" ]; then
-  bin="$KLAXON_BIN"
-else
-  build=(swift build -c release --package-path "${KLAXON_PACKAGE_DIR:-.}")
-  [ -n "${KLAXON_SCRATCH_PATH:-}" ] && build+=(--scratch-path "$KLAXON_SCRATCH_PATH")
-  echo "== building release"
-  "${build[@]}" --static-swift-stdlib --product klaxon 2>&1 | tail -1   # the same build as .ci/run and the Dockerfile
-  bin="$("${build[@]}" --show-bin-path)/klaxon"
-fi
+source "$(dirname "$0")/lib.sh"
+# The same build as .ci/run and the Dockerfile.
+bin=$(release_binary klaxon "${KLAXON_BIN:-}" --static-swift-stdlib)
 echo "== machine: $(uname -srm), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 work=$(mktemp -d)

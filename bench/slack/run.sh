@@ -14,7 +14,6 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repository="$(cd "$here/../.." && pwd)"
-package="${KLAXON_PACKAGE_DIR:-$repository}"
 export PATH="/opt/swift/usr/bin:$PATH"
 RATE=${RATE:-1000}
 DURATION=${DURATION:-20}
@@ -23,15 +22,8 @@ SEEDED=${SEEDED:-200}
 MODE=${MODE:-channel}
 MIX=${MIX:-commands}
 
-if [ -n "${KLAXON_BIN:-}" ]; then
-  bin="$KLAXON_BIN"
-else
-  build=(swift build -c release --package-path "$package")
-  [ -n "${KLAXON_SCRATCH_PATH:-}" ] && build+=(--scratch-path "$KLAXON_SCRATCH_PATH")
-  echo "== building klaxon (release)"
-  "${build[@]}" --product klaxon 2>&1 | tail -1
-  bin="$("${build[@]}" --show-bin-path)/klaxon"
-fi
+source "$here/../lib.sh"
+bin=$(release_binary klaxon "${KLAXON_BIN:-}")
 
 work=$(mktemp -d /tmp/klaxon-slack-bench.XXXXXX)
 cleanup() {

@@ -11,20 +11,12 @@
 set -euo pipefail
 
 commands="${1:-8000}"
-package="${KLAXON_PACKAGE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}"
 workdir="${BENCH_DIR:-$(mktemp -d /tmp/klaxon-store-bench.XXXXXX)}"
 cleanup() { [ -z "${BENCH_DIR:-}" ] && rm -rf "$workdir"; }
 trap cleanup EXIT
 
-if [ -n "${SCHEDULER_BENCH_BIN:-}" ]; then
-  bench="$SCHEDULER_BENCH_BIN"
-else
-  build=(swift build -c release --package-path "$package")
-  [ -n "${KLAXON_SCRATCH_PATH:-}" ] && build+=(--scratch-path "$KLAXON_SCRATCH_PATH")
-  echo "building SchedulerBench (release) in $package"
-  "${build[@]}" --product SchedulerBench >/dev/null
-  bench="$("${build[@]}" --show-bin-path)/SchedulerBench"
-fi
+source "$(dirname "$0")/../lib.sh"
+bench=$(release_binary SchedulerBench "${SCHEDULER_BENCH_BIN:-}")
 
 echo "machine: $(uname -srm), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "disk:    $(df -hT "$workdir" | awk 'NR==2 {print $2 " on " $1}')"
