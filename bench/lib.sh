@@ -18,3 +18,10 @@ release_binary() {
   "${build[@]}" --product "$product" 2>&1 | tail -1 >&2
   echo "$("${build[@]}" --show-bin-path)/$product"
 }
+
+# describe_machine DIR: what the figures were measured on (CPU, memory, load, and the disk under DIR).
+describe_machine() {
+  echo "machine: $(uname -srm), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/ {print $2}') GiB RAM, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "disk:    $(df -hT "$1" | awk 'NR==2 {print $2 " on " $1}')"
+  echo
+}

@@ -22,9 +22,7 @@ trap cleanup EXIT
 source "$(dirname "$0")/../lib.sh"
 bench=$(release_binary SchedulerBench "${SCHEDULER_BENCH_BIN:-}")
 
-echo "machine: $(uname -srm), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/ {print $2}') GiB RAM, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "disk:    $(df -hT "$workdir" | awk 'NR==2 {print $2 " on " $1}')"
-echo
+describe_machine "$workdir"
 
 db="$workdir/bench.sqlite"
 "$bench" seed "$db" "$incidents"

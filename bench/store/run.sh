@@ -18,7 +18,5 @@ trap cleanup EXIT
 source "$(dirname "$0")/../lib.sh"
 bench=$(release_binary SchedulerBench "${SCHEDULER_BENCH_BIN:-}")
 
-echo "machine: $(uname -srm), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "disk:    $(df -hT "$workdir" | awk 'NR==2 {print $2 " on " $1}')"
-echo
+describe_machine "$workdir"
 "$bench" commands "$workdir/commands.sqlite" "$commands"
