@@ -150,22 +150,29 @@ enum ChangeSetBatch {
     /// hundred rows and keeps the store correct on any SQLite build.
     static let maximumBinds = 999
 
-    /// Writes what the database allows of `changeSets`, in order; returns each one's refusal (nil:
-    /// written). Throws on anything else, and then the caller must roll the transaction back.
-    static func write(_ changeSets: [PreparedChangeSet], in session: SQLiteWriteSession) async throws -> [StoreError?] {
-        var state = try await BatchState(facts: readFacts(of: changeSets, in: session))
+    /// Writes what the database allows of `chains`, in order. A chain is change sets one caller wants
+    /// written in order, each only if the one before it was (one incident's queued commands; a lone
+    /// change set is a chain of one): the first refusal ends its chain. Returns, per chain, how many were
+    /// written and the refusal that stopped it. Throws on anything else, and then the caller must roll
+    /// the transaction back.
+    static func write(_ chains: [[PreparedChangeSet]], in session: SQLiteWriteSession) async throws -> [OrderedCommitResult] {
+        var state = try await BatchState(facts: readFacts(of: chains.flatMap { $0 }, in: session))
         var accepted: [PreparedChangeSet] = []
-        var refusals: [StoreError?] = []
-        for changes in changeSets {
-            // Checked against a copy, so that a refusal half-way through leaves nothing of it behind.
-            var trial = state
-            if let refusal = trial.accept(changes) {
-                refusals.append(refusal)
-            } else {
+        var results: [OrderedCommitResult] = []
+        for chain in chains {
+            var result = OrderedCommitResult(written: 0, refusal: nil)
+            for changes in chain {
+                // Checked against a copy, so that a refusal half-way through leaves nothing of it behind.
+                var trial = state
+                if let refusal = trial.accept(changes) {
+                    result.refusal = refusal
+                    break
+                }
                 state = trial
                 accepted.append(changes)
-                refusals.append(nil)
+                result.written += 1
             }
+            results.append(result)
         }
         for statement in statements(for: accepted, state: state) {
             let rows = try await session.run(statement.sql, statement.binds)
@@ -174,7 +181,7 @@ enum ChangeSetBatch {
                     description: "expected \(expected) rows back, got \(rows.count), from: \(statement.sql.prefix(80))")
             }
         }
-        return refusals
+        return results
     }
 
     // MARK: - What the change sets depend on

@@ -315,6 +315,19 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
         try await perform(.changeSet(prepared), returning: Void.self)
     }
 
+    /// The change sets as one chain in one write job, so they share a transaction (see `ChangeSetBatch`).
+    public func commit(inOrder changeSets: [ChangeSet]) async throws -> OrderedCommitResult {
+        let chain: [PreparedChangeSet]
+        do {
+            let committedAt = Date()
+            chain = try changeSets.map { try PreparedChangeSet($0, committedAt: committedAt, encoder: encoder) }
+        } catch {
+            throw storeError(error)
+        }
+        guard !chain.isEmpty else { return OrderedCommitResult(written: 0, refusal: nil) }
+        return try await perform(.changeSetChain(chain), returning: OrderedCommitResult.self)
+    }
+
     // MARK: - Outbox
 
     /// A pending message is claimable when it is due, nobody holds an unexpired lease on it, and no earlier

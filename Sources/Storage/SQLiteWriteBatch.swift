@@ -6,6 +6,9 @@ import SQLiteNIO
 enum SQLiteWriteJob: Sendable {
     /// Written with the transaction's other change sets (see `ChangeSetBatch`). Returns `()`.
     case changeSet(PreparedChangeSet)
+    /// Change sets written in order, each only if the one before it was, with the transaction's other
+    /// change sets (see `ChangeSetBatch`). Returns an `OrderedCommitResult`.
+    case changeSetChain([PreparedChangeSet])
     /// A new incident number and its number within `day`. Returns `(number: Int, daySequence: Int)`.
     case allocateIncidentNumber(day: String)
     /// A new number as `allocateIncidentNumber`, then the change set `build` makes with it, written with
@@ -25,6 +28,7 @@ enum SQLiteWriteJob: Sendable {
     var isSingleStatement: Bool {
         switch self {
         case .changeSet(let changes): changes.isSingleInsert
+        case .changeSetChain(let chain): chain.count == 1 && chain[0].isSingleInsert
         case .allocateIncidentNumber, .numberedChangeSet: false
         case .updateOutboxMessage: true
         case .statements(let singleStatement, _): singleStatement
@@ -56,14 +60,16 @@ enum SQLiteWriteBatch {
     /// caller must roll the transaction back.
     static func write(_ jobs: [SQLiteWriteJob], in session: SQLiteWriteSession) async throws -> [Result<any Sendable, any Error>] {
         var outcomes = [Result<any Sendable, any Error>](repeating: .success(()), count: jobs.count)
-        var changeSets: [(index: Int, changes: PreparedChangeSet)] = []
+        // Each job's change sets as one chain; `isChain`: the job wants an `OrderedCommitResult` back.
+        var chains: [(index: Int, chain: [PreparedChangeSet], isChain: Bool)] = []
         var allocations: [(index: Int, day: String)] = []
         var builders: [Int: @Sendable (Int, Int) throws -> (PreparedChangeSet, any Sendable)] = [:]
         var outboxUpdates: [(index: Int, update: OutboxMessageUpdate)] = []
         var statements: [(index: Int, body: @Sendable (SQLiteWriteSession) async throws -> any Sendable)] = []
         for (index, job) in jobs.enumerated() {
             switch job {
-            case .changeSet(let changes): changeSets.append((index, changes))
+            case .changeSet(let changes): chains.append((index, [changes], false))
+            case .changeSetChain(let chain): chains.append((index, chain, true))
             case .allocateIncidentNumber(let day): allocations.append((index, day))
             case .numberedChangeSet(let day, let build):
                 allocations.append((index, day))
@@ -84,18 +90,22 @@ enum SQLiteWriteBatch {
                 do {
                     let (changes, result) = try build(number.number, number.daySequence)
                     outcomes[allocation.index] = .success(result)
-                    if !changes.isEmpty { changeSets.append((allocation.index, changes)) }
+                    if !changes.isEmpty { chains.append((allocation.index, [changes], false)) }
                 } catch {
                     // Nothing of it is written yet: a refusal of this job alone (the number stays used).
                     outcomes[allocation.index] = .failure(error)
                 }
             }
-            changeSets.sort { $0.index < $1.index }
+            chains.sort { $0.index < $1.index }
         }
-        if !changeSets.isEmpty {
-            let refusals = try await ChangeSetBatch.write(changeSets.map(\.changes), in: session)
-            for (changeSet, refusal) in zip(changeSets, refusals) {
-                if let refusal { outcomes[changeSet.index] = .failure(refusal) }
+        if !chains.isEmpty {
+            let results = try await ChangeSetBatch.write(chains.map(\.chain), in: session)
+            for (chain, result) in zip(chains, results) {
+                if chain.isChain {
+                    outcomes[chain.index] = .success(result)
+                } else if let refusal = result.refusal {
+                    outcomes[chain.index] = .failure(refusal)
+                }
             }
         }
         if !outboxUpdates.isEmpty {

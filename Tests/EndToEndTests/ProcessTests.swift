@@ -1,5 +1,9 @@
+import AsyncHTTPClient
 import Foundation
 import KlaxonTestSupport
+import NIOCore
+import NIOHTTP1
+import Synchronization
 import Testing
 
 func writeConfig(_ directory: TemporaryDirectory, storePath: String, extra: String = "") throws -> String {
@@ -77,4 +81,72 @@ struct ProcessTests {
         #expect(second.terminationStatus == 0, "\(second.output)")
         #expect(second.output.contains("klaxon stopped"))
     }
+
+    @Test("kill -9 while 8 writers hit one incident: every acknowledged note is there after the restart, and none was refused")
+    func killNineUnderConcurrentWriters() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let config = try writeConfig(directory, storePath: directory.file("k.sqlite"))
+        let first = try KlaxonChildProcess(["serve", "--config", config, "--port", "0"], directory: directory.path)
+        let url = try await first.listeningURL()
+        let (status, declared) = try await KlaxonChildProcess.run(["cmd", "--url", url, "declare sev3 Contended incident"], directory: directory.path)
+        #expect(status == 0 && declared.contains("Declared INC-1"), "\(declared)")
+
+        let tally = NoteTally()
+        let killAfter = 150
+        await withTaskGroup(of: Void.self) { group in
+            for writer in 0..<8 {
+                group.addTask {
+                    for step in 0..<1_000 {
+                        let text = "writer \(writer) step \(step)"
+                        var request = HTTPClientRequest(url: url + "/api/commands")
+                        request.method = .POST
+                        request.headers.add(name: "Content-Type", value: "application/json")
+                        request.body = .bytes(ByteBuffer(string: #"{"text": "note INC-1 \#(text)", "user": "writer\#(writer)"}"#))
+                        // The kill ends the loop: a request to a dead daemon fails.
+                        guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(10)),
+                              let body = try? await response.body.collect(upTo: 1 << 20)
+                        else { return }
+                        let answer = String(buffer: body)
+                        let outcome = (try? JSONSerialization.jsonObject(with: Data(answer.utf8)) as? [String: Any])?["outcome"] as? String
+                        tally.state.withLock { tally in
+                            if response.status == .ok, outcome == "applied" {
+                                tally.acknowledged.append(text)
+                            } else {
+                                tally.refused.append("\(response.status.code) \(answer)")
+                            }
+                        }
+                    }
+                }
+            }
+            group.addTask {
+                while tally.state.withLock({ $0.acknowledged.count }) < killAfter {
+                    try? await Task.sleep(for: .milliseconds(2))
+                }
+                first.kill()
+            }
+        }
+        #expect(await first.waitForExit())
+        let (acknowledged, refused) = tally.state.withLock { ($0.acknowledged, $0.refused) }
+        #expect(acknowledged.count >= killAfter)
+        #expect(refused.isEmpty, "refused: \(refused.prefix(3))")
+
+        let second = try KlaxonChildProcess(["serve", "--config", config, "--port", "0"], directory: directory.path)
+        let secondURL = try await second.listeningURL()
+        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: secondURL + "/api/incidents/INC-1"), timeout: .seconds(10))
+        let incident = String(buffer: try await response.body.collect(upTo: 16 << 20))
+        let missing = acknowledged.filter { !incident.contains($0 + "\"") }
+        #expect(missing.isEmpty, "\(missing.count) of \(acknowledged.count) acknowledged notes lost, e.g. \(missing.prefix(3))")
+        second.terminate()
+        #expect(await second.waitForExit(timeout: .seconds(15)))
+    }
+}
+
+/// What concurrent writers were told, shared between their tasks.
+final class NoteTally: Sendable {
+    struct Counts {
+        var acknowledged: [String] = []
+        var refused: [String] = []
+    }
+    let state = Mutex(Counts())
 }

@@ -694,7 +694,8 @@ struct LifecycleTests {
         #expect(decision.changes.timeline[0].actor == F.dave)
         #expect(decision.changes.outbox.isEmpty)
         #expect(decision.changes.timers.isEmpty && decision.changes.cancelTimers.isEmpty)
-        #expect(decision.changes.writtenIncident == before, "a note changes nothing about the incident")
+        #expect(decision.changes.writtenIncident == nil, "a note changes nothing about the incident, so it does not write it")
+        #expect(scenario.incident == before)
         #expect(decision.reply.visibility == .ephemeral)
         #expect(decision.reply.text == "Noted in the timeline of INC-1.")
     }
@@ -1007,7 +1008,7 @@ struct LifecycleTests {
 
     static let everyChange: [IncidentCommand] = [
         .ack(nil), .update(nil, text: "x"), .status(nil, .identified, text: nil), .severity(nil, "sev2"),
-        .role(nil, .commander, EngineFixture.carol), .note(nil, text: "x"), .mitigate(nil, text: nil), .resolve(nil, text: nil),
+        .role(nil, .commander, EngineFixture.carol), .mitigate(nil, text: nil), .resolve(nil, text: nil),
         .close(nil, text: nil), .page(nil, .user(EngineFixture.carol)), .page(nil, .rotation("primary")), .escalate(nil),
     ]
 
@@ -1024,6 +1025,17 @@ struct LifecycleTests {
         #expect(decision.changes.timeline.allSatisfy { $0.incidentID == IncidentID(1) && $0.at == F.time("09:20") })
         let both = decision.changes.cancelledKinds.intersection(decision.changes.timers.map(\.kind))
         #expect(both.isEmpty, "a change set that both schedules and cancels \(both) depends on the order the store applies them")
+    }
+
+    @Test("a note writes no incident (so it cannot conflict) and carries the inbound key")
+    func noteIsAppendOnly() throws {
+        var scenario = try EngineScenario("sev1")
+        scenario.incident.revision = 7
+        let decision = scenario.run(.note(nil, text: "x"), at: F.time("09:20"), inboundKey: "console:cmd:7")
+        #expect(decision.outcome == .applied)
+        #expect(decision.changes.incidents.isEmpty)
+        #expect(decision.changes.inboundKey == "console:cmd:7")
+        #expect(decision.changes.timeline.map(\.kind) == [.note])
     }
 
     @Test("reopen expects the revision it read")

@@ -11,8 +11,11 @@ public struct CommandService: Sendable {
     /// woken for what concerns them.
     private let committed: @Sendable (ChangeSet) -> Void
 
-    /// How often a command is re-decided when another writer changed the incident in between.
+    /// How often a command outside the lanes (a declaration, an on-call override) is decided again when
+    /// another writer changed what it read in between.
     private static let conflictRetries = 5
+    /// Commands that change an incident queue here, per incident (see `decideInOrder`).
+    private let lanes = IncidentLanes<LaneJob, Result>()
 
     public init(engine: IncidentEngine, store: any IncidentStore, clock: any WallClock, committed: @escaping @Sendable (ChangeSet) -> Void = { _ in }) {
         self.engine = engine
@@ -40,6 +43,20 @@ public struct CommandService: Sendable {
     }
 
     public func execute(_ command: IncidentCommand, context: CommandContext) async -> Result {
+        if Self.changesAnIncident(command) {
+            // Resolved once here; the lane reads the incident again, fresh, before deciding.
+            let incident: Incident?
+            do {
+                incident = try await target(of: command, context: context)
+            } catch {
+                return Self.notSaved(command)
+            }
+            guard let incident else { return Result(reply: noIncident(command), outcome: .rejected, verb: command.verb) }
+            let service = self
+            return await lanes.run(LaneJob(command: command, context: context), on: incident.id) { id, batch in
+                await service.decideInOrder(batch, incident: id)
+            }
+        }
         for _ in 0..<Self.conflictRetries {
             do {
                 let (reply, outcome) = try await attempt(command, context: context)
@@ -47,12 +64,119 @@ public struct CommandService: Sendable {
             } catch StoreError.conflict {
                 continue
             } catch StoreError.duplicate {
-                return Result(reply: CommandReply(text: "Already done: this request was processed before."), outcome: .duplicate, verb: command.verb)
+                return Self.alreadyDone(command)
             } catch {
-                return Result(reply: CommandReply(text: "⚠️ Klaxon could not save this command, so nothing changed. Please try again."), outcome: .failed, verb: command.verb)
+                return Self.notSaved(command)
             }
         }
         return Result(reply: CommandReply(text: "⚠️ The incident kept changing while Klaxon saved this command; nothing changed. Please try again."), outcome: .failed, verb: command.verb)
+    }
+
+    /// The commands that change an incident that exists: they take its lane.
+    static func changesAnIncident(_ command: IncidentCommand) -> Bool {
+        switch command {
+        case .ack, .update, .status, .severity, .role, .note, .mitigate, .resolve, .close, .reopen, .page, .escalate: true
+        case .declare, .oncall, .list, .timeline, .postmortem, .help: false
+        }
+    }
+
+    struct LaneJob: Sendable {
+        let command: IncidentCommand
+        let context: CommandContext
+    }
+
+    /// Decides a lane's batch in order, each command on the incident as the ones before it leave it, and
+    /// writes their change sets in one transaction. When the store refuses one (another writer changed the
+    /// incident: the scheduler, a second replica), the commands before it stand and the rest are read and
+    /// decided again, so nobody is asked to type a command again because someone else was quicker. A
+    /// command that became invalid meanwhile gets the engine's reason (`INC-4 is resolved …`).
+    func decideInOrder(_ jobs: [LaneJob], incident id: IncidentID) async -> [Result] {
+        var results = [Result?](repeating: nil, count: jobs.count)
+        var start = 0
+        var conflicts = 0
+        decide: while start < jobs.count {
+            let now = clock.now()
+            let pending = jobs[start...]
+            let read: Incident?
+            let overrides: [String: [OnCallOverride]]
+            do {
+                read = try await store.incident(id)
+                overrides = pending.contains { IncidentEngine.consultsOnCall($0.command) }
+                    ? try await store.activeOverrides(rotations: engine.config.oncall.rotations, at: now) : [:]
+            } catch {
+                for index in pending.indices { results[index] = Self.notSaved(jobs[index].command) }
+                break
+            }
+            guard var current = read else {
+                for index in pending.indices { results[index] = Result(reply: noIncident(jobs[index].command), outcome: .rejected, verb: jobs[index].command.verb) }
+                break
+            }
+
+            var decisions: [Int: Decision] = [:]
+            var changeSets: [ChangeSet] = []
+            // The job each change set belongs to.
+            var writers: [Int] = []
+            for index in pending.indices {
+                let decision = engine.decide(jobs[index].command, context: jobs[index].context, incident: current, now: now, overrides: overrides)
+                decisions[index] = decision
+                guard decision.outcome == .applied, !decision.changes.isEmpty else { continue }
+                changeSets.append(decision.changes)
+                writers.append(index)
+                if let write = decision.changes.incidents.last(where: { $0.incident.id == id }) {
+                    // What the store will hold once this change set is written.
+                    current = write.incident
+                    current.revision = (write.expectedRevision ?? 0) + 1
+                }
+            }
+
+            let written: OrderedCommitResult
+            do {
+                written = try await store.commit(inOrder: changeSets)
+            } catch {
+                for index in pending.indices { results[index] = Self.notSaved(jobs[index].command) }
+                break
+            }
+            for changes in changeSets.prefix(written.written) { committed(changes) }
+            // Everything decided before the refused change set stands; what came after assumed it.
+            let refused = written.written < writers.count ? writers[written.written] : jobs.count
+            for index in start..<refused {
+                if let decision = decisions[index] {
+                    results[index] = Result(reply: decision.reply, outcome: decision.outcome, verb: jobs[index].command.verb)
+                }
+            }
+            switch written.refusal {
+            case nil:
+                break decide
+            case .duplicate?:
+                results[refused] = Self.alreadyDone(jobs[refused].command)
+                start = refused + 1
+            case .conflict?:
+                conflicts += 1
+                guard conflicts <= Self.laneConflictLimit else {
+                    for index in refused..<jobs.count { results[index] = Self.notSaved(jobs[index].command) }
+                    break decide
+                }
+                start = refused
+            case .leaseLost?, .notFound?, .unavailable?:
+                // Not refusals a command's change set meets (it completes no timer): nothing was saved.
+                results[refused] = Self.notSaved(jobs[refused].command)
+                start = refused + 1
+            }
+        }
+        return results.enumerated().map { index, result in result ?? Self.notSaved(jobs[index].command) }
+    }
+
+    /// How often a lane re-reads and re-decides after other writers changed its incident. Inside one
+    /// daemon only the scheduler and room creation write beside the lane, so this is never reached; it
+    /// bounds the loop against a store that keeps refusing.
+    private static let laneConflictLimit = 100
+
+    private static func alreadyDone(_ command: IncidentCommand) -> Result {
+        Result(reply: CommandReply(text: "Already done: this request was processed before."), outcome: .duplicate, verb: command.verb)
+    }
+
+    private static func notSaved(_ command: IncidentCommand) -> Result {
+        Result(reply: CommandReply(text: "⚠️ Klaxon could not save this command, so nothing changed. Please try again."), outcome: .failed, verb: command.verb)
     }
 
     private func attempt(_ command: IncidentCommand, context: CommandContext) async throws -> (CommandReply, CommandOutcome) {

@@ -247,7 +247,10 @@ public struct IncidentEngine: Sendable {
         case .declare, .list, .timeline, .postmortem, .oncall, .help:
             return .rejected("Internal error: \(command.verb.rawValue) is not a change.")
         }
-        return Decision(reply: CommandReply(text: reply, visibility: command.verb == .note ? .ephemeral : .inChannel, incidentID: id), changes: transition.finished(), outcome: .applied)
+        if case .note = command {
+            return Decision(reply: CommandReply(text: reply, incidentID: id), changes: transition.appendedOnly(), outcome: .applied)
+        }
+        return Decision(reply: CommandReply(text: reply, visibility: .inChannel, incidentID: id), changes: transition.finished(), outcome: .applied)
     }
 
     private func resolve(_ incident: Incident, text: String?, context: CommandContext, now: Date) -> Decision {
@@ -323,11 +326,13 @@ public struct IncidentEngine: Sendable {
         if let status { transition.incident.status = status }
         if status != nil { transition.incident.publicStatus = text }
         transition.incident.lastUpdateAt = now
+        transition.incident.updatesPosted = transition.incident.updateNumber + 1
         transition.log(status == nil ? .update : .status, (status.map { "Status \($0.label): " } ?? "Update: ") + text)
         let policy = config.severity(id: transition.incident.severity)
         var values = self.values(transition.incident, now: now)
         values["text"] = text
         values["time"] = format.clock(now)
+        values["updateNumber"] = String(transition.incident.updateNumber)
         if let every = policy?.updateEvery {
             let next = now.addingTimeInterval(every.timeInterval)
             values["nextUpdate"] = format.clock(next)

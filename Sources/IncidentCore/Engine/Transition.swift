@@ -4,15 +4,17 @@ import Foundation
 /// messages and timers — and turns it into a `ChangeSet` the store writes in one transaction.
 struct Transition {
     var incident: Incident
+    /// The incident as read before the change; nil when it is new.
+    let original: Incident?
     /// The revision read before the change; nil when the incident is new.
-    let readRevision: Int?
+    var readRevision: Int? { original?.revision }
     let now: Date
     let actor: ChatUser?
     var changes = ChangeSet()
 
     init(incident: Incident, isNew: Bool, now: Date, actor: ChatUser?) {
         self.incident = incident
-        self.readRevision = isNew ? nil : incident.revision
+        self.original = isNew ? nil : incident
         self.now = now
         self.actor = actor
     }
@@ -46,5 +48,12 @@ struct Transition {
         var result = changes
         result.incidents.append(IncidentWrite(incident: incident, expectedRevision: readRevision))
         return result
+    }
+
+    /// The change set of a command that only adds to the timeline (a note): without the incident, so it
+    /// bumps no revision and never conflicts with anything else done to the incident meanwhile.
+    func appendedOnly() -> ChangeSet {
+        assert(incident == original, "appendedOnly() for a transition that changed the incident")
+        return changes
     }
 }

@@ -88,6 +88,9 @@ public struct Incident: Sendable, Codable, Hashable {
     /// When on-call was first paged (at declaration, or when the severity was raised to one that pages):
     /// the acknowledgement clock runs from here. Nil in incidents stored before it was recorded.
     public var pagedAt: Date? = nil
+    /// How many updates (`update`, `status`) were posted; nil in incidents stored before they were counted.
+    /// Kept so "Update #n" can be numbered, and so every update is a change of the incident.
+    public var updatesPosted: Int? = nil
     /// Bumped on every write; the store compares it.
     public var revision: Int
 
@@ -123,6 +126,9 @@ public struct Incident: Sendable, Codable, Hashable {
     }
 
     public var isOpen: Bool { status.isOpen }
+
+    /// The number of the last update posted (0: none yet).
+    public var updateNumber: Int { updatesPosted ?? 0 }
 
     /// Who a reminder speaks to: the IC, else the declarer.
     public var owner: ChatUser { roles[.commander] ?? declaredBy }

@@ -93,6 +93,18 @@ public struct ConsoleMessage: Sendable, Hashable, Codable {
     }
 }
 
+/// What `IncidentStore.commit(inOrder:)` wrote: the first `written` change sets, and why the next one
+/// was refused (nil: all were written).
+public struct OrderedCommitResult: Sendable, Equatable {
+    public var written: Int
+    public var refusal: StoreError?
+
+    public init(written: Int, refusal: StoreError?) {
+        self.written = written
+        self.refusal = refusal
+    }
+}
+
 public enum StoreError: Error, Sendable, Equatable {
     /// Someone else changed the incident first; re-read and decide again.
     case conflict(IncidentID)
@@ -124,6 +136,12 @@ public protocol IncidentStore: Sendable {
     func incidents(includeClosed: Bool, limit: Int) async throws -> [Incident]
     func timeline(of id: IncidentID) async throws -> [TimelineEntry]
     func commit(_ changes: ChangeSet) async throws
+    /// Writes `changeSets` in order, each all-or-nothing as `commit` writes it and checked against the
+    /// database as the ones before it left it (the second of two updates of one incident expects the
+    /// revision the first wrote), and each only if all before it were written: the first refusal stops
+    /// the rest. Refusals are returned, not thrown; other failures throw, and then nothing is written.
+    /// One incident's queued commands take this path, so they share one transaction where the store can.
+    func commit(inOrder changeSets: [ChangeSet]) async throws -> OrderedCommitResult
 
     /// Records the room the platform created for the incident (used by the outbox sender).
     func setRoom(_ room: Conversation, for id: IncidentID) async throws
@@ -173,6 +191,18 @@ public protocol IncidentStore: Sendable {
 }
 
 extension IncidentStore {
+    /// One transaction per change set; a store that can write them in one should.
+    public func commit(inOrder changeSets: [ChangeSet]) async throws -> OrderedCommitResult {
+        for (index, changes) in changeSets.enumerated() {
+            do {
+                try await commit(changes)
+            } catch let refusal as StoreError {
+                return OrderedCommitResult(written: index, refusal: refusal)
+            }
+        }
+        return OrderedCommitResult(written: changeSets.count, refusal: nil)
+    }
+
     public func commitDeclaration<Result: Sendable>(
         day: String, _ decide: @escaping @Sendable (_ id: IncidentID, _ daySequence: Int) -> (changes: ChangeSet, result: Result)
     ) async throws -> Result {
