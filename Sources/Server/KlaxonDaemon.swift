@@ -87,6 +87,11 @@ public struct KlaxonDaemon: Sendable {
         for integration in integrations {
             integration.addRoutes(to: router)
         }
+        if !config.alerts.sources.isEmpty {
+            AlertsController(
+                commands: commands, sources: config.alerts.sources, maxBodyBytes: config.server.maxBodyBytes, metrics: metrics, logger: logger
+            ).addRoutes(to: router)
+        }
         return router
     }
 

@@ -26,6 +26,12 @@ public struct KlaxonMetrics: Sendable {
         ).increment()
     }
 
+    /// `klaxon_alerts_total{source, outcome}`: notifications taken (applied, answered: nothing new,
+    /// duplicate, failed) or refused at the door (unauthorized, malformed).
+    public func recordAlert(source: String, outcome: String) {
+        Counter(label: "klaxon_alert_notifications_total", dimensions: [("source", source), ("outcome", outcome)], factory: factory).increment()
+    }
+
     private static var requestDuration: MetricNameDescriptor {
         MetricNameDescriptor(
             namespace: "klaxon", subsystem: "http", metricName: "request_duration", unitName: "seconds",

@@ -234,6 +234,23 @@ enum Migrations {
                 """,
             ]
         ),
+        Migration(
+            version: 7,
+            name: "alert groups",
+            statements: [
+                // The incident each alert group's notifications go to (relinked when a group that fires again
+                // after its incident ended gets a new one).
+                """
+                CREATE TABLE alert_groups (
+                    source TEXT NOT NULL,
+                    group_key TEXT NOT NULL,
+                    incident_id INTEGER NOT NULL,
+                    linked_at INTEGER NOT NULL,
+                    PRIMARY KEY (source, group_key)
+                )
+                """
+            ]
+        ),
     ]
 
     /// Brings the database up to the newest version this build knows. Safe to run on every start and from

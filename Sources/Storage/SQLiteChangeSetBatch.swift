@@ -48,6 +48,8 @@ struct PreparedChangeSet: Sendable {
     let outbox: [[SQLiteData]]
     let overrides: [[SQLiteData]]
     let console: [[SQLiteData]]
+    /// source, group_key, incident_id, linked_at.
+    let alertGroups: [[SQLiteData]]
     /// Cancellations first, then the timers, as the change set's order says: a kind both cancelled and
     /// written ends up with the new timer; of two timers of one kind the later wins.
     let timerChanges: [TimerChange]
@@ -56,14 +58,14 @@ struct PreparedChangeSet: Sendable {
     /// line the sender writes, say).
     var isSingleInsert: Bool {
         guard inboundKey == nil, handoff == nil, completeTimer == nil, incidents.isEmpty, timerChanges.isEmpty else { return false }
-        let tables = [timeline, outbox, overrides, console].filter { !$0.isEmpty }
+        let tables = [timeline, outbox, overrides, console, alertGroups].filter { !$0.isEmpty }
         guard tables.count == 1, let rows = tables.first, let columns = rows.first?.count, columns > 0 else { return false }
         return rows.count <= ChangeSetBatch.maximumBinds / columns
     }
 
     var isEmpty: Bool {
         inboundKey == nil && handoff == nil && completeTimer == nil && incidents.isEmpty && timeline.isEmpty && outbox.isEmpty
-            && overrides.isEmpty && console.isEmpty && timerChanges.isEmpty
+            && overrides.isEmpty && console.isEmpty && timerChanges.isEmpty && alertGroups.isEmpty
     }
 
     init(_ changes: ChangeSet, committedAt: Date, encoder: JSONEncoder) throws {
@@ -101,6 +103,9 @@ struct PreparedChangeSet: Sendable {
              .text(override.createdBy)]
         }
         console = changes.consoleMessages.map(Self.consoleRow)
+        alertGroups = changes.alertGroups.map { link in
+            [.text(link.source), .text(link.groupKey), .integer(link.incidentID.number), createdAt]
+        }
         timerChanges = changes.cancelTimers.map { .cancel(TimerSlot(incident: $0.0.number, kind: $0.1.rawValue)) }
             + changes.timers.map { timer in
                 .replace(
@@ -332,7 +337,16 @@ enum ChangeSetBatch {
         statements += insert(
             "INSERT INTO oncall_overrides (rotation_id, person_id, starts_at, ends_at, created_by) VALUES", rows: accepted.flatMap(\.overrides))
         statements += consoleStatements(accepted.flatMap(\.console))
+        statements += insert(
+            "INSERT INTO alert_groups (source, group_key, incident_id, linked_at) VALUES", rows: lastLinkOfEachGroup(accepted.flatMap(\.alertGroups)),
+            suffix: "ON CONFLICT (source, group_key) DO UPDATE SET incident_id = excluded.incident_id, linked_at = excluded.linked_at")
         return statements
+    }
+
+    /// One row per alert group, the last one: an upsert may not touch a row twice in one statement.
+    private static func lastLinkOfEachGroup(_ rows: [[SQLiteData]]) -> [[SQLiteData]] {
+        var seen: Set<String> = []
+        return rows.reversed().filter { row in seen.insert(row.prefix(2).map(\.description).joined(separator: "\u{1F}")).inserted }.reversed()
     }
 
     /// A console line that delivers an outbox message is written once per outbox id; a redelivery is

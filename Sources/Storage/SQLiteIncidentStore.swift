@@ -263,6 +263,14 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
         }
     }
 
+    public func incidentID(alertSource source: String, groupKey: String) async throws -> IncidentID? {
+        try await read { connection in
+            try await connection.query(
+                "SELECT incident_id FROM alert_groups WHERE source = ? AND group_key = ?", [.text(source), .text(groupKey)]
+            ).first.map { IncidentID(try $0.int("incident_id")) }
+        }
+    }
+
     public func timeline(of id: IncidentID) async throws -> [TimelineEntry] {
         try await read { connection in
             try await connection.query("SELECT * FROM timeline WHERE incident_id = ? ORDER BY id", [.integer(id.number)])

@@ -203,7 +203,7 @@ private func setting(_ newValue: Any?, at steps: ArraySlice<PathStep>, in contai
     @Test func everyTopLevelPropertyOfTheModelIsInTheSchema() throws {
         let properties = try #require(try schema()["properties"] as? [String: Any])
         let modelProperties = propertyNames(of: KlaxonConfig(severities: []))
-        #expect(modelProperties.count == 11)
+        #expect(modelProperties.count == 12)
         for name in modelProperties {
             #expect(properties[name] != nil, "schema lacks \(name)")
         }
@@ -233,6 +233,10 @@ private func setting(_ newValue: Any?, at steps: ArraySlice<PathStep>, in contai
             (["outbox"], OutboxConfig()),
             (["paging"], PagingConfig()),
             (["paging", "webhooks", "[]"], PagerWebhook(id: "w", url: "u", secret: secret)),
+            (["alerts"], AlertsConfig()),
+            (["alerts", "sources", "[]"], AlertSourceConfig(id: "a", kind: .alertmanager, platform: .console, severity: AlertSeverityMapping(defaultSeverity: "s"))),
+            (["alerts", "sources", "[]", "severity"], AlertSeverityMapping(defaultSeverity: "s")),
+            (["alerts", "storm"], StormRule(reports: 10, within: .minutes(5))),
         ]
         #expect(try Set((node(["platforms"], in: schema)["properties"] as? [String: Any] ?? [:]).keys) == Set(PlatformKind.allCases.map(\.rawValue)))
         for section in sections {
@@ -275,7 +279,7 @@ struct ProblemCase: Sendable, CustomTestStringConvertible {
     }
 }
 
-private let knownTopLevelKeys = "server, storage, logging, platforms, incidents, severities, people, oncall, templates, outbox, paging"
+private let knownTopLevelKeys = "server, storage, logging, platforms, incidents, severities, people, oncall, templates, outbox, paging, alerts"
 private let severityKeys = "id, aliases, name, description, updateEvery, ackWithin, page, reviewWithin, escalateAfter"
 private let templateList = "initialAlert, announcement, update, reminder, resolution, summary, page, escalation, review, postmortem"
 

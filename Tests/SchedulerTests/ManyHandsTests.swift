@@ -198,6 +198,9 @@ final class InterferingStore: IncidentStore {
     func incident(in conversation: Conversation) async throws -> Incident? { try await inner.incident(in: conversation) }
     func incidents(includeClosed: Bool, limit: Int) async throws -> [Incident] { try await inner.incidents(includeClosed: includeClosed, limit: limit) }
     func timeline(of id: IncidentID) async throws -> [TimelineEntry] { try await inner.timeline(of: id) }
+    func incidentID(alertSource source: String, groupKey: String) async throws -> IncidentID? {
+        try await inner.incidentID(alertSource: source, groupKey: groupKey)
+    }
     func commit(_ changes: ChangeSet) async throws { try await inner.commit(changes) }
     func setRoom(_ room: Conversation, for id: IncidentID) async throws { try await inner.setRoom(room, for: id) }
     func claimOutbox(now: Date, owner: String, leaseUntil: Date, limit: Int) async throws -> [OutboxMessage] {

@@ -85,6 +85,12 @@ public struct CommandParser: Sendable {
                 throw usageError(.note, "note needs the text to add to the timeline.")
             }
             return .note(reference, text: text)
+        case .report:
+            let reference = incidentReference(&words)
+            guard let text = FreeText.clean(words.takeRest()) else {
+                throw usageError(.report, "report needs what was reported, e.g. /incident report Customer X cannot check out.")
+            }
+            return .report(reference, text: text)
         case .mitigate:
             let reference = incidentReference(&words)
             return .mitigate(reference, text: FreeText.clean(words.takeRest()))

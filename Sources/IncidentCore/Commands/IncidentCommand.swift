@@ -19,6 +19,9 @@ public enum IncidentCommand: Sendable, Hashable {
     case severity(IncidentReference, String)
     case role(IncidentReference, IncidentRole, ChatUser)
     case note(IncidentReference, text: String)
+    /// A report from outside (a customer complaint, a colleague's "checkout fails for me too"): a timeline
+    /// line that counts toward the storm rule, as a newly firing alert does.
+    case report(IncidentReference, text: String)
     case mitigate(IncidentReference, text: String?)
     case resolve(IncidentReference, text: String?)
     case close(IncidentReference, text: String?)
@@ -41,6 +44,7 @@ public enum IncidentCommand: Sendable, Hashable {
         case .severity: .severity
         case .role: .role
         case .note: .note
+        case .report: .report
         case .mitigate: .mitigate
         case .resolve: .resolve
         case .close: .close
@@ -59,7 +63,7 @@ public enum IncidentCommand: Sendable, Hashable {
     public var explicitIncident: IncidentID? {
         switch self {
         case .ack(let ref), .update(let ref, _), .status(let ref, _, _), .severity(let ref, _), .role(let ref, _, _),
-            .note(let ref, _), .mitigate(let ref, _), .resolve(let ref, _), .close(let ref, _), .reopen(let ref),
+            .note(let ref, _), .report(let ref, _), .mitigate(let ref, _), .resolve(let ref, _), .close(let ref, _), .reopen(let ref),
             .timeline(let ref), .postmortem(let ref), .page(let ref, _), .escalate(let ref):
             ref
         case .declare, .list, .oncall, .help: nil
@@ -81,7 +85,7 @@ public enum OverrideEnd: Sendable, Hashable {
 
 /// Every verb with the words that name it. The first alias is the canonical one.
 public enum CommandVerb: String, Sendable, CaseIterable {
-    case declare, ack, update, status, severity, role, note, mitigate, resolve, close, reopen, timeline
+    case declare, ack, update, status, severity, role, note, report, mitigate, resolve, close, reopen, timeline
     case postmortem, list, oncall, page, escalate, help
 
     public var aliases: [String] {
@@ -93,6 +97,7 @@ public enum CommandVerb: String, Sendable, CaseIterable {
         case .severity: ["severity", "sev", "escalate-to", "setsev"]
         case .role: ["role", "assign"]
         case .note: ["note", "log"]
+        case .report: ["report", "reported"]
         case .mitigate: ["mitigate", "mitigated"]
         case .resolve: ["resolve", "resolved", "fixed"]
         case .close: ["close", "closed", "end"]
@@ -117,6 +122,7 @@ public enum CommandVerb: String, Sendable, CaseIterable {
         case .severity: "/incident severity [INC-n] <level>"
         case .role: "/incident role [INC-n] <ic|lead|comms|scribe> <@user>"
         case .note: "/incident note [INC-n] <text>"
+        case .report: "/incident report [INC-n] <what was reported>"
         case .mitigate: "/incident mitigate [INC-n] [text]"
         case .resolve: "/incident resolve [INC-n] [text]"
         case .close: "/incident close [INC-n] [text]"
@@ -140,6 +146,7 @@ public enum CommandVerb: String, Sendable, CaseIterable {
         case .severity: "Change the severity: re-times reminders and paging."
         case .role: "Assign a role: incident commander, tech lead, comms or scribe."
         case .note: "Add a line to the timeline without posting an update."
+        case .report: "Record a report (a customer complaint, a second sighting); many at once raise the severity."
         case .mitigate: "Mark the impact as mitigated (the fix may still be to come)."
         case .resolve: "Mark the incident resolved: stops reminders, starts the review clock."
         case .close: "Close the incident (resolving it first if needed)."

@@ -72,7 +72,7 @@ public enum ConfigLoader {
 
 extension ConfigReader {
     func readConfig(_ document: JSONValue) -> KlaxonConfig? {
-        let topLevelKeys = ["server", "storage", "logging", "platforms", "incidents", "severities", "people", "oncall", "templates", "outbox", "paging"]
+        let topLevelKeys = ["server", "storage", "logging", "platforms", "incidents", "severities", "people", "oncall", "templates", "outbox", "paging", "alerts"]
         // `$schema` lets editors find bot-config.schema.json; it means nothing to Klaxon.
         guard let root = object(document, at: .root, allowedKeys: topLevelKeys, ignoredKeys: ["$schema"]) else { return nil }
 
@@ -87,16 +87,17 @@ extension ConfigReader {
         let templates = readTemplates(root)
         let outbox = readOutbox(root)
         let paging = readPaging(root, severityIDs: severities.map(\.id))
+        let alerts = readAlerts(root, severityIDs: severities.map(\.id), platforms: platforms)
 
         return KlaxonConfig(
             server: server, storage: storage, logging: logging, platforms: platforms, incidents: incidents,
             severities: severities, people: people.byID, oncall: oncall, templates: templates, outbox: outbox,
-            paging: paging
+            paging: paging, alerts: alerts
         )
     }
 
     /// The object at `parent[key]`, checked against `keys`; nil when absent or not an object.
-    private func section(_ parent: ObjectFields, _ key: String, keys: [String]) -> ObjectFields? {
+    func section(_ parent: ObjectFields, _ key: String, keys: [String]) -> ObjectFields? {
         field(parent, key) { object($0, at: $1, allowedKeys: keys) }
     }
 

@@ -19,12 +19,14 @@ public struct KlaxonConfig: Sendable {
     public var outbox: OutboxConfig
     /// Outbound pager webhooks (SMS and voice gateways), beside the chat pages.
     public var paging: PagingConfig
+    /// Monitoring systems that open and feed incidents.
+    public var alerts: AlertsConfig
 
     public init(
         server: ServerConfig = .init(), storage: StorageConfig = .init(), logging: LoggingConfig = .init(),
         platforms: PlatformsConfig = .init(), incidents: IncidentsConfig = .init(), severities: [SeverityPolicy],
         people: [String: Person] = [:], oncall: OnCallConfig = .init(), templates: [String: String] = [:],
-        outbox: OutboxConfig = .init(), paging: PagingConfig = .init()
+        outbox: OutboxConfig = .init(), paging: PagingConfig = .init(), alerts: AlertsConfig = .init()
     ) {
         self.server = server
         self.storage = storage
@@ -37,6 +39,7 @@ public struct KlaxonConfig: Sendable {
         self.templates = templates
         self.outbox = outbox
         self.paging = paging
+        self.alerts = alerts
     }
 
     /// Finds a severity by id or alias, forgiving of case and of the ways people write it:

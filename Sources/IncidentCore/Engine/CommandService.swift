@@ -14,8 +14,10 @@ public struct CommandService: Sendable {
     /// How often a command outside the lanes (a declaration, an on-call override) is decided again when
     /// another writer changed what it read in between.
     private static let conflictRetries = 5
-    /// Commands that change an incident queue here, per incident (see `decideInOrder`).
-    private let lanes = IncidentLanes<LaneJob, Result>()
+    /// Commands and alerts that change an incident queue here, per incident (see `decideInOrder`).
+    private let lanes = SerialLanes<IncidentID, LaneJob, Result>()
+    /// Alert notifications queue here per group first, so that two for a new group open one incident.
+    private let alertGroupLanes = SerialLanes<String, AlertJob, Result>()
 
     public init(engine: IncidentEngine, store: any IncidentStore, clock: any WallClock, committed: @escaping @Sendable (ChangeSet) -> Void = { _ in }) {
         self.engine = engine
@@ -28,8 +30,10 @@ public struct CommandService: Sendable {
     public struct Result: Sendable {
         public var reply: CommandReply
         public var outcome: CommandOutcome
-        /// nil when the text could not be parsed.
+        /// nil when the text could not be parsed, and for alerts.
         public var verb: CommandVerb?
+        /// An alert for a group whose incident is over: it needs a new one (internal to `ingest`).
+        var needsNewIncident = false
     }
 
     /// Handles the text after `/incident`.
@@ -49,11 +53,11 @@ public struct CommandService: Sendable {
             do {
                 incident = try await target(of: command, context: context)
             } catch {
-                return Self.notSaved(command)
+                return Self.notSaved(command.verb)
             }
             guard let incident else { return Result(reply: noIncident(command), outcome: .rejected, verb: command.verb) }
             let service = self
-            return await lanes.run(LaneJob(command: command, context: context), on: incident.id) { id, batch in
+            return await lanes.run(.command(command, context), on: incident.id) { id, batch in
                 await service.decideInOrder(batch, incident: id)
             }
         }
@@ -64,25 +68,93 @@ public struct CommandService: Sendable {
             } catch StoreError.conflict {
                 continue
             } catch StoreError.duplicate {
-                return Self.alreadyDone(command)
+                return Self.alreadyDone(command.verb)
             } catch {
-                return Self.notSaved(command)
+                return Self.notSaved(command.verb)
             }
         }
         return Result(reply: CommandReply(text: "⚠️ The incident kept changing while Klaxon saved this command; nothing changed. Please try again."), outcome: .failed, verb: command.verb)
     }
 
+    // MARK: - Alerts
+
+    /// A monitoring notification: it feeds the incident of its group, through the incident's lane like a
+    /// command, or opens one. Notifications of one group are taken one at a time, so a burst for a new
+    /// group opens one incident.
+    public func ingest(_ notification: AlertNotification, from source: AlertSourceConfig) async -> Result {
+        let service = self
+        return await alertGroupLanes.run(AlertJob(notification: notification, source: source), on: "\(source.id)\u{1F}\(notification.groupKey)") { _, batch in
+            var results: [Result] = []
+            for job in batch { results.append(await service.ingestInGroupOrder(job.notification, from: job.source)) }
+            return results
+        }
+    }
+
+    private func ingestInGroupOrder(_ notification: AlertNotification, from source: AlertSourceConfig) async -> Result {
+        let linked: IncidentID?
+        do {
+            linked = try await store.incidentID(alertSource: source.id, groupKey: notification.groupKey)
+        } catch {
+            return Self.notSaved(nil)
+        }
+        if let linked {
+            let service = self
+            let result = await lanes.run(.alert(notification, source), on: linked) { id, batch in
+                await service.decideInOrder(batch, incident: id)
+            }
+            guard result.needsNewIncident else { return result }
+        }
+        // Nothing to declare for a group that only resolves.
+        guard notification.alerts.contains(where: { $0.status == .firing }) else {
+            return Result(reply: CommandReply(text: "No incident for \(source.id) group \(notification.groupKey), and nothing fires."), outcome: .answered, verb: nil)
+        }
+        do {
+            let now = clock.now()
+            let overrides = try await store.activeOverrides(rotations: engine.config.oncall.rotations, at: now)
+            let engine = self.engine
+            let decision = try await store.commitDeclaration(day: engine.numberingDay(of: now)) { id, daySequence in
+                let decision = engine.declare(alert: notification, source: source, allocation: (id, daySequence), now: now, overrides: overrides)
+                return (decision.outcome == .applied ? decision.changes : ChangeSet(), decision)
+            }
+            if decision.outcome == .applied, !decision.changes.isEmpty { committed(decision.changes) }
+            return Result(reply: decision.reply, outcome: decision.outcome, verb: nil)
+        } catch StoreError.duplicate {
+            return Self.alreadyDone(nil)
+        } catch {
+            return Self.notSaved(nil)
+        }
+    }
+
     /// The commands that change an incident that exists: they take its lane.
     static func changesAnIncident(_ command: IncidentCommand) -> Bool {
         switch command {
-        case .ack, .update, .status, .severity, .role, .note, .mitigate, .resolve, .close, .reopen, .page, .escalate: true
+        case .ack, .update, .status, .severity, .role, .note, .report, .mitigate, .resolve, .close, .reopen, .page, .escalate: true
         case .declare, .oncall, .list, .timeline, .postmortem, .help: false
         }
     }
 
-    struct LaneJob: Sendable {
-        let command: IncidentCommand
-        let context: CommandContext
+    /// What waits on an incident's lane.
+    enum LaneJob: Sendable {
+        case command(IncidentCommand, CommandContext)
+        case alert(AlertNotification, AlertSourceConfig)
+
+        var consultsOnCall: Bool {
+            switch self {
+            case .command(let command, _): IncidentEngine.consultsOnCall(command)
+            // Alerts may raise the severity, and a raised severity may page.
+            case .alert: true
+            }
+        }
+
+        var verb: CommandVerb? {
+            if case .command(let command, _) = self { return command.verb }
+            return nil
+        }
+    }
+
+    struct AlertJob: Sendable {
+        let notification: AlertNotification
+        let source: AlertSourceConfig
     }
 
     /// Decides a lane's batch in order, each command on the incident as the ones before it leave it, and
@@ -101,14 +173,14 @@ public struct CommandService: Sendable {
             let overrides: [String: [OnCallOverride]]
             do {
                 read = try await store.incident(id)
-                overrides = pending.contains { IncidentEngine.consultsOnCall($0.command) }
+                overrides = pending.contains(where: \.consultsOnCall)
                     ? try await store.activeOverrides(rotations: engine.config.oncall.rotations, at: now) : [:]
             } catch {
-                for index in pending.indices { results[index] = Self.notSaved(jobs[index].command) }
+                for index in pending.indices { results[index] = Self.notSaved(jobs[index].verb) }
                 break
             }
             guard var current = read else {
-                for index in pending.indices { results[index] = Result(reply: noIncident(jobs[index].command), outcome: .rejected, verb: jobs[index].command.verb) }
+                for index in pending.indices { results[index] = noIncident(id, for: jobs[index]) }
                 break
             }
 
@@ -117,7 +189,21 @@ public struct CommandService: Sendable {
             // The job each change set belongs to.
             var writers: [Int] = []
             for index in pending.indices {
-                let decision = engine.decide(jobs[index].command, context: jobs[index].context, incident: current, now: now, overrides: overrides)
+                let decision: Decision
+                switch jobs[index] {
+                case .command(let command, let context):
+                    decision = engine.decide(command, context: context, incident: current, now: now, overrides: overrides)
+                case .alert(let notification, let source):
+                    switch engine.receive(alert: notification, source: source, incident: current, now: now, overrides: overrides) {
+                    case .decided(let alertDecision):
+                        decision = alertDecision
+                    case .declareNew:
+                        var handBack = Result(reply: CommandReply(text: "\(id) is over; the group needs a new incident."), outcome: .rejected, verb: nil)
+                        handBack.needsNewIncident = true
+                        results[index] = handBack
+                        continue
+                    }
+                }
                 decisions[index] = decision
                 guard decision.outcome == .applied, !decision.changes.isEmpty else { continue }
                 changeSets.append(decision.changes)
@@ -133,7 +219,7 @@ public struct CommandService: Sendable {
             do {
                 written = try await store.commit(inOrder: changeSets)
             } catch {
-                for index in pending.indices { results[index] = Self.notSaved(jobs[index].command) }
+                for index in pending.indices { results[index] = Self.notSaved(jobs[index].verb) }
                 break
             }
             for changes in changeSets.prefix(written.written) { committed(changes) }
@@ -141,29 +227,29 @@ public struct CommandService: Sendable {
             let refused = written.written < writers.count ? writers[written.written] : jobs.count
             for index in start..<refused {
                 if let decision = decisions[index] {
-                    results[index] = Result(reply: decision.reply, outcome: decision.outcome, verb: jobs[index].command.verb)
+                    results[index] = Result(reply: decision.reply, outcome: decision.outcome, verb: jobs[index].verb)
                 }
             }
             switch written.refusal {
             case nil:
                 break decide
             case .duplicate?:
-                results[refused] = Self.alreadyDone(jobs[refused].command)
+                results[refused] = Self.alreadyDone(jobs[refused].verb)
                 start = refused + 1
             case .conflict?:
                 conflicts += 1
                 guard conflicts <= Self.laneConflictLimit else {
-                    for index in refused..<jobs.count { results[index] = Self.notSaved(jobs[index].command) }
+                    for index in refused..<jobs.count { results[index] = Self.notSaved(jobs[index].verb) }
                     break decide
                 }
                 start = refused
             case .leaseLost?, .notFound?, .unavailable?:
                 // Not refusals a command's change set meets (it completes no timer): nothing was saved.
-                results[refused] = Self.notSaved(jobs[refused].command)
+                results[refused] = Self.notSaved(jobs[refused].verb)
                 start = refused + 1
             }
         }
-        return results.enumerated().map { index, result in result ?? Self.notSaved(jobs[index].command) }
+        return results.enumerated().map { index, result in result ?? Self.notSaved(jobs[index].verb) }
     }
 
     /// How often a lane re-reads and re-decides after other writers changed its incident. Inside one
@@ -171,12 +257,23 @@ public struct CommandService: Sendable {
     /// bounds the loop against a store that keeps refusing.
     private static let laneConflictLimit = 100
 
-    private static func alreadyDone(_ command: IncidentCommand) -> Result {
-        Result(reply: CommandReply(text: "Already done: this request was processed before."), outcome: .duplicate, verb: command.verb)
+    private static func alreadyDone(_ verb: CommandVerb?) -> Result {
+        Result(reply: CommandReply(text: "Already done: this request was processed before."), outcome: .duplicate, verb: verb)
     }
 
-    private static func notSaved(_ command: IncidentCommand) -> Result {
-        Result(reply: CommandReply(text: "⚠️ Klaxon could not save this command, so nothing changed. Please try again."), outcome: .failed, verb: command.verb)
+    private static func notSaved(_ verb: CommandVerb?) -> Result {
+        Result(reply: CommandReply(text: "⚠️ Klaxon could not save this command, so nothing changed. Please try again."), outcome: .failed, verb: verb)
+    }
+
+    private func noIncident(_ id: IncidentID, for job: LaneJob) -> Result {
+        switch job {
+        case .command(let command, _):
+            return Result(reply: noIncident(command), outcome: .rejected, verb: command.verb)
+        case .alert:
+            var result = Result(reply: CommandReply(text: "There is no incident \(id) any more."), outcome: .rejected, verb: nil)
+            result.needsNewIncident = true
+            return result
+        }
     }
 
     private func attempt(_ command: IncidentCommand, context: CommandContext) async throws -> (CommandReply, CommandOutcome) {

@@ -2,7 +2,8 @@ import Foundation
 
 extension IncidentEngine {
     /// Mention markup every platform adapter renders in its own syntax.
-    func mention(_ user: ChatUser) -> String { "<@\(user.id)>" }
+    /// An alert source is no chat user: it is named, not mentioned.
+    func mention(_ user: ChatUser) -> String { user.isAlertSource ? plainName(user) : "<@\(user.id)>" }
 
     /// A user's name for text that is not chat (an SMS): the configured name, else the platform's.
     func plainName(_ user: ChatUser) -> String {

@@ -25,7 +25,7 @@ public struct IncidentEngine: Sendable {
     /// `recipients(for:…)` or a rotation schedule must be listed here.
     public static func consultsOnCall(_ command: IncidentCommand) -> Bool {
         switch command {
-        case .declare, .oncall, .severity, .page, .escalate: true
+        case .declare, .oncall, .severity, .page, .escalate, .report: true
         case .ack, .update, .status, .role, .note, .mitigate, .resolve, .close, .reopen, .timeline, .postmortem, .list, .help: false
         }
     }
@@ -60,7 +60,7 @@ public struct IncidentEngine: Sendable {
 
     // MARK: - Declare
 
-    private func declare(
+    func declare(
         severity token: String, title: String, context: CommandContext, allocation: (id: IncidentID, daySequence: Int),
         now: Date, overrides: [String: [OnCallOverride]]
     ) -> Decision {
@@ -77,7 +77,7 @@ public struct IncidentEngine: Sendable {
         transition.log(.declared, "\(policy.label) declared by \(mention(context.user)): \(title)")
 
         let paged = policy.page ? recipients(for: firstEscalationTargets, on: context.platform, at: now, overrides: overrides) : .nobody
-        var invite = [context.user.id]
+        var invite = context.user.isAlertSource ? [] : [context.user.id]
         for user in paged.users where !invite.contains(user.id) { invite.append(user.id) }
 
         let values = self.values(incident, now: now)
@@ -155,13 +155,7 @@ public struct IncidentEngine: Sendable {
             }
             guard policy.id != incident.severity else { return .rejected("\(id) is already \(policy.label).", incident: id) }
             guard incident.isOpen else { return notOpen(incident) }
-            let old = config.severity(id: incident.severity)
-            transition.incident.severity = policy.id
-            let change = "\(old?.label ?? incident.severity.uppercased()) → \(policy.label)"
-            transition.log(.severity, "Severity \(change) by \(who)")
-            transition.post(.incidentRoom, "Severity of \(id) changed \(change) by \(who).")
-            transition.send(.setTopic(topic: topic(transition.incident)))
-            retime(&transition, from: old, to: policy, now: now, overrides: overrides)
+            changeSeverity(&transition, to: policy, because: "by \(who)", overrides: overrides)
             reply = "\(id) is now \(policy.label)." + nextUpdateHint(transition.incident, now: now)
 
         case .role(_, let role, let user):
@@ -179,6 +173,11 @@ public struct IncidentEngine: Sendable {
         case .note(_, let text):
             transition.log(.note, "\(who): \(text)")
             reply = "Noted in the timeline of \(id)."
+
+        case .report(_, let text):
+            transition.log(.report, "Report from \(who): \(text)")
+            let counted = countReports(1, in: &transition, overrides: overrides)
+            reply = "Report added to \(id)" + (counted.map { " (\($0))." } ?? ".")
 
         case .mitigate(_, let text):
             guard incident.isOpen else { return notOpen(incident) }
@@ -199,22 +198,7 @@ public struct IncidentEngine: Sendable {
 
         case .reopen:
             guard !incident.isOpen else { return .rejected("\(id) is still open (\(incident.status.label)).", incident: id) }
-            transition.incident.status = .investigating
-            transition.incident.resolvedAt = nil
-            transition.incident.closedAt = nil
-            transition.incident.mitigatedAt = nil
-            transition.incident.lastUpdateAt = now
-            transition.cancel(.monitoringWindow, .reviewReminder)
-            if let policy = config.severity(id: incident.severity) {
-                if let every = policy.updateEvery { transition.schedule(.updateReminder, at: now.addingTimeInterval(every.timeInterval)) }
-                // Counted from the reopening: the incident was believed over, and its second life is what
-                // leadership must hear about if it drags on.
-                if let after = policy.escalateAfter { transition.schedule(.longRunning, at: now.addingTimeInterval(after.timeInterval)) }
-            }
-            transition.log(.reopened, "Reopened by \(who)")
-            transition.post(.incidentRoom, "🔁 \(id) reopened by \(who). Status: Investigating.")
-            transition.post(.announce, "🔁 \(id) (\(incident.severity.uppercased())) \(incident.title) was reopened by \(who).")
-            transition.send(.setTopic(topic: topic(transition.incident)))
+            reopen(&transition, by: who)
             reply = "Reopened \(id)." + nextUpdateHint(transition.incident, now: now)
 
         case .page(_, let target):
@@ -251,6 +235,37 @@ public struct IncidentEngine: Sendable {
             return Decision(reply: CommandReply(text: reply, incidentID: id), changes: transition.appendedOnly(), outcome: .applied)
         }
         return Decision(reply: CommandReply(text: reply, visibility: .inChannel, incidentID: id), changes: transition.finished(), outcome: .applied)
+    }
+
+    /// Back to investigating: the update and long-running clocks start again, the review waits.
+    func reopen(_ transition: inout Transition, by who: String) {
+        transition.incident.status = .investigating
+        transition.incident.resolvedAt = nil
+        transition.incident.closedAt = nil
+        transition.incident.mitigatedAt = nil
+        transition.incident.lastUpdateAt = transition.now
+        transition.cancel(.monitoringWindow, .reviewReminder)
+        if let policy = config.severity(id: transition.incident.severity) {
+            if let every = policy.updateEvery { transition.schedule(.updateReminder, at: transition.now.addingTimeInterval(every.timeInterval)) }
+            // Counted from the reopening: the incident was believed over, and its second life is what
+            // leadership must hear about if it drags on.
+            if let after = policy.escalateAfter { transition.schedule(.longRunning, at: transition.now.addingTimeInterval(after.timeInterval)) }
+        }
+        transition.log(.reopened, "Reopened by \(who)")
+        transition.post(.incidentRoom, "🔁 \(transition.incident.id) reopened by \(who). Status: Investigating.")
+        transition.post(.announce, "🔁 \(transition.incident.id) (\(transition.incident.severity.uppercased())) \(transition.incident.title) was reopened by \(who).")
+        transition.send(.setTopic(topic: topic(transition.incident)))
+    }
+
+    /// A new severity: posted, re-timed, paged if it pages now and did not before.
+    func changeSeverity(_ transition: inout Transition, to policy: SeverityPolicy, because reason: String, overrides: [String: [OnCallOverride]]) {
+        let old = config.severity(id: transition.incident.severity)
+        let change = "\(old?.label ?? transition.incident.severity.uppercased()) → \(policy.label)"
+        transition.incident.severity = policy.id
+        transition.log(.severity, "Severity \(change) \(reason)")
+        transition.post(.incidentRoom, "Severity of \(transition.incident.id) changed \(change) \(reason).")
+        transition.send(.setTopic(topic: topic(transition.incident)))
+        retime(&transition, from: old, to: policy, now: transition.now, overrides: overrides)
     }
 
     private func resolve(_ incident: Incident, text: String?, context: CommandContext, now: Date) -> Decision {

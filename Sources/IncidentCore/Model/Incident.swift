@@ -91,6 +91,12 @@ public struct Incident: Sendable, Codable, Hashable {
     /// How many updates (`update`, `status`) were posted; nil in incidents stored before they were counted.
     /// Kept so "Update #n" can be numbered, and so every update is a change of the incident.
     public var updatesPosted: Int? = nil
+    /// The alert group that opened or feeds the incident, with each alert's last status.
+    public var alertGroup: AlertGroupState? = nil
+    /// When reports (newly firing alerts, `/incident report`) came in, within the storm rule's window.
+    public var recentReports: [Date]? = nil
+    /// When the storm rule last raised the severity: once per window.
+    public var stormRaisedAt: Date? = nil
     /// Bumped on every write; the store compares it.
     public var revision: Int
 
@@ -137,7 +143,7 @@ public struct Incident: Sendable, Codable, Hashable {
 /// What kind of line a timeline entry is.
 public enum TimelineKind: String, Sendable, Codable, CaseIterable {
     case declared, acknowledged, update, status, severity, role, note, mitigated, resolved, closed, reopened
-    case page, escalation, reminder, postmortem, alert
+    case page, escalation, reminder, postmortem, alert, report
 }
 
 /// One dated line of an incident's timeline.

@@ -24,12 +24,28 @@ public struct ChangeSet: Sendable {
     /// is recorded already, nothing is written and the commit fails with `StoreError.duplicate`: so each
     /// hand-off is announced once, however many schedulers share the store.
     public var handoff: RotationHandoff?
+    /// Alert groups this change set (re)links to an incident: later notifications of the group go there.
+    public var alertGroups: [AlertGroupLink] = []
 
     public init() {}
 
     public var isEmpty: Bool {
         incidents.isEmpty && timeline.isEmpty && outbox.isEmpty && timers.isEmpty && cancelTimers.isEmpty
             && completeTimer == nil && overrides.isEmpty && consoleMessages.isEmpty && inboundKey == nil && handoff == nil
+            && alertGroups.isEmpty
+    }
+}
+
+/// Which incident an alert group's notifications go to.
+public struct AlertGroupLink: Sendable, Hashable {
+    public var source: String
+    public var groupKey: String
+    public var incidentID: IncidentID
+
+    public init(source: String, groupKey: String, incidentID: IncidentID) {
+        self.source = source
+        self.groupKey = groupKey
+        self.incidentID = incidentID
     }
 }
 
@@ -134,6 +150,8 @@ public protocol IncidentStore: Sendable {
     /// The incident whose room is this conversation (its channel, or its thread in thread mode).
     func incident(in conversation: Conversation) async throws -> Incident?
     func incidents(includeClosed: Bool, limit: Int) async throws -> [Incident]
+    /// The incident an alert group was last linked to (`ChangeSet.alertGroups`); nil: none yet.
+    func incidentID(alertSource source: String, groupKey: String) async throws -> IncidentID?
     func timeline(of id: IncidentID) async throws -> [TimelineEntry]
     func commit(_ changes: ChangeSet) async throws
     /// Writes `changeSets` in order, each all-or-nothing as `commit` writes it and checked against the
