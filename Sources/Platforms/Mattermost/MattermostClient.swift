@@ -282,7 +282,7 @@ public struct MattermostClient: Sendable {
     /// Posts of a channel created or changed since `since` (`GET /api/v4/channels/{id}/posts?since=`, ms).
     public func posts(in channelID: String, since: Date) async throws(ChatServerFailure) -> [MattermostPost] {
         struct Answer: Decodable { var posts: [String: MattermostPost]? }
-        let millis = String(Int64((since.timeIntervalSince1970 * 1000).rounded(.down)))
+        let millis = String(since.millisecondsSince1970(rounding: .down))
         let answer = try await call(.GET, "/channels/\(ChatServerHTTP.percentEncode(channelID))/posts", query: [("since", millis)], as: Answer.self)
         return Array((answer.posts ?? [:]).values)
     }
