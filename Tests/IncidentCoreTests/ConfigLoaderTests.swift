@@ -586,7 +586,7 @@ private let problemCases: [ProblemCase] = [
 
     @Test func schemaKeyIsAcceptedOnlyAtTheTop() {
         let json = #"{"$schema": "./bot-config.schema.json", "server": {"$schema": "x"}, "severities": [{"id": "sev1", "name": "Critical"}]}"#
-        #expect(problemLines(ConfigLoader.load(json: json, environment: [:])) == [#"server["$schema"]: unknown key (known keys: host, port, maxBodyBytes)"#])
+        #expect(problemLines(ConfigLoader.load(json: json, environment: [:])) == [#"server["$schema"]: unknown key (known keys: host, port, maxBodyBytes, apiToken)"#])
     }
 }
 
