@@ -353,10 +353,10 @@ public struct MattermostClient: Sendable {
     /// `Retry-After` (seconds) if given, else `X-Ratelimit-Reset`: seconds until the reset, or, if a
     /// proxy rewrote it to an epoch time, that time.
     private func retryAfter(_ headers: HTTPHeaders) -> TimeInterval? {
-        if let seconds = headers.first(name: "Retry-After").flatMap({ Double($0) }) {
+        if let seconds = RateLimitHeader.number(headers, "Retry-After") {
             return max(seconds, 0)
         }
-        guard let reset = headers.first(name: "X-Ratelimit-Reset").flatMap({ Double($0) }) else { return nil }
+        guard let reset = RateLimitHeader.number(headers, "X-Ratelimit-Reset") else { return nil }
         if reset > 1_000_000_000 {
             return max(Date(timeIntervalSince1970: reset).timeIntervalSince(clock.now()), 0)
         }
