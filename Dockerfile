@@ -26,6 +26,13 @@ RUN mkdir -p /app/data && chown klaxon:klaxon /app/data
 VOLUME ["/app/data"]
 USER klaxon
 EXPOSE 8080
+# The daemon listens on 0.0.0.0 here, so /api/* must be authenticated: the shipped bot-config.json reads
+# server.apiToken from KLAXON_API_TOKEN, and without it klaxon refuses to start (naming server.apiToken).
+# Pass it at run time, never bake it into the image:
+#   docker run -e KLAXON_API_TOKEN="$(openssl rand -hex 32)" -p 8080:8080 klaxon
+# Clients send it as "Authorization: Bearer $KLAXON_API_TOKEN" (klaxon cmd does so from the same variable).
+# /healthz, /readyz and /metrics stay open, so the HEALTHCHECK below needs no token. (No ENV line for it:
+# an ENV would bake a value into the image, and BuildKit flags secrets in ENV.)
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
   CMD curl -fsS http://127.0.0.1:8080/healthz || exit 1
 # Exec form: klaxon is PID 1 and receives SIGTERM, which drains and exits cleanly.

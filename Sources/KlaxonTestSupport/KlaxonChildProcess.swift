@@ -25,13 +25,15 @@ public final class KlaxonChildProcess: @unchecked Sendable {
         public var description: String
     }
 
-    /// Starts `klaxon <arguments>` in `directory`.
-    public init(_ arguments: [String], directory: String) throws {
+    /// Starts `klaxon <arguments>` in `directory`, with `environment` added to (or replacing in) this
+    /// process's own.
+    public init(_ arguments: [String], directory: String, environment: [String: String] = [:]) throws {
         guard let binary = Self.binaryPath else {
             throw Failure(description: "the klaxon binary was not found next to the test bundle (looked in \(Self.candidates)); build it first")
         }
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, given in given }
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         let pipe = Pipe()
         process.standardOutput = pipe
@@ -84,8 +86,10 @@ public final class KlaxonChildProcess: @unchecked Sendable {
     }
 
     /// Runs `klaxon <arguments>` to completion; returns its exit status and output.
-    public static func run(_ arguments: [String], directory: String, timeout: Duration = .seconds(30)) async throws -> (Int32, String) {
-        let child = try KlaxonChildProcess(arguments, directory: directory)
+    public static func run(
+        _ arguments: [String], directory: String, environment: [String: String] = [:], timeout: Duration = .seconds(30)
+    ) async throws -> (Int32, String) {
+        let child = try KlaxonChildProcess(arguments, directory: directory, environment: environment)
         guard await child.waitForExit(timeout: timeout) else {
             child.kill()
             throw Failure(description: "klaxon \(arguments.joined(separator: " ")) did not finish:\n\(child.output)")

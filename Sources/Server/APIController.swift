@@ -9,7 +9,9 @@ struct APIController {
     let metrics: KlaxonMetrics
     let severities: [SeverityPolicy]
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    /// Health and metrics on `router`, open to probes and scrapers (they reveal no incident content);
+    /// the incident API on `api`, the `/api` group behind `APITokenMiddleware`.
+    func addRoutes(to router: Router<BasicRequestContext>, api: RouterGroup<BasicRequestContext>) {
         router.get("healthz") { _, _ in Response.text("ok\n") }
         router.get("readyz") { _, _ in
             do {
@@ -23,13 +25,13 @@ struct APIController {
             let text = try await metrics.exposition(store: store, severities: severities)
             return Response.text(text, contentType: "text/plain; version=0.0.4; charset=utf-8")
         }
-        router.get("api/incidents") { request, _ in
+        api.get("incidents") { request, _ in
             let includeClosed = request.uri.queryParameters.get("all").map { $0 == "true" || $0 == "1" } ?? true
             let limit = min(max(request.uri.queryParameters.get("limit").flatMap(Int.init) ?? 100, 1), 1000)
             let incidents = try await store.incidents(includeClosed: includeClosed, limit: limit)
             return try Response.json(incidents.map { IncidentView($0) })
         }
-        router.get("api/incidents/:id") { request, context in
+        api.get("incidents/:id") { request, context in
             let raw = try context.parameters.require("id")
             guard let id = IncidentID(parsing: raw) ?? Int(raw).flatMap({ $0 > 0 ? IncidentID($0) : nil }) else {
                 return Response.error("\"\(raw)\" is not an incident id (INC-42 or 42)", status: .badRequest)
@@ -40,7 +42,7 @@ struct APIController {
             let timeline = try await store.timeline(of: id)
             return try Response.json(IncidentView(incident, timeline: timeline))
         }
-        router.get("api/messages") { request, _ in
+        api.get("messages") { request, _ in
             let after = request.uri.queryParameters.get("after").flatMap(Int64.init) ?? 0
             let limit = min(max(request.uri.queryParameters.get("limit").flatMap(Int.init) ?? 500, 1), 5000)
             let messages = try await store.consoleMessages(after: after, limit: limit)

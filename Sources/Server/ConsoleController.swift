@@ -15,8 +15,10 @@ struct ConsoleController {
     let maxBodyBytes: Int
     let logger: Logger
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
-        router.post("api/commands") { request, _ in
+    /// `api` is the `/api` group, behind `APITokenMiddleware`.
+    func addRoutes(to api: RouterGroup<BasicRequestContext>) {
+        api.post("commands") { request, _ in
+            if let refusal = BrowserRequestGuard.refusal(of: request) { return refusal }
             let body = try await request.collectBody(limit: maxBodyBytes)
             let command: ConsoleCommandRequest
             do {

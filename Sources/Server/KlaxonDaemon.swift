@@ -32,6 +32,9 @@ public struct KlaxonDaemon: Sendable {
         config: KlaxonConfig, store: any IncidentStore, clock: any WallClock = SystemClock(), logger: Logger,
         httpClient: HTTPClient = .shared, platforms extraPlatforms: [any ChatPlatform] = []
     ) throws {
+        // `loadConfig` checked this for the file's host; `--host`, or a caller building the config in
+        // code, may have changed it since.
+        if let problem = config.server.exposureProblem { throw ConfigErrors(problems: [problem]) }
         self.config = config
         self.store = store
         self.clock = clock
@@ -77,12 +80,13 @@ public struct KlaxonDaemon: Sendable {
         let router = Router()
         router.add(middleware: RequestDurationMiddleware(metrics: metrics))
         router.add(middleware: ErrorLoggingMiddleware(logger: logger))
-        APIController(store: store, metrics: metrics, severities: config.severities).addRoutes(to: router)
+        let api = router.group("api").add(middleware: APITokenMiddleware(token: config.server.apiToken))
+        APIController(store: store, metrics: metrics, severities: config.severities).addRoutes(to: router, api: api)
         if let console = config.platforms.console {
             ConsoleController(
                 gateway: gateway, store: store, clock: clock, announceChannel: console.announceChannel,
                 maxBodyBytes: config.server.maxBodyBytes, logger: logger
-            ).addRoutes(to: router)
+            ).addRoutes(to: api)
         }
         for integration in integrations {
             integration.addRoutes(to: router)

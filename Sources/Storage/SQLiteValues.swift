@@ -1,3 +1,4 @@
+import IncidentCore
 import SQLiteNIO
 
 #if canImport(FoundationEssentials)
@@ -11,8 +12,10 @@ import Foundation
 /// (`datetime(due_at / 1000, 'unixepoch')`). A date with whole milliseconds reads back equal to the one
 /// written; finer fractions are rounded away.
 enum SQLiteDates {
+    /// Clamped rather than trapping (see `Date.millisecondsSince1970`): input is bounded where it is
+    /// parsed, and this is the last line, so that no date a bug lets through can kill the process.
     static func milliseconds(_ date: Date) -> Int64 {
-        Int64((date.timeIntervalSince1970 * 1000).rounded())
+        date.millisecondsSince1970()
     }
 
     static func value(_ date: Date) -> SQLiteData {

@@ -66,6 +66,11 @@ func sendConsoleCommand(_ text: String, address: DaemonAddress) async throws {
     var request = HTTPClientRequest(url: address.url.trimmingCharacters(in: CharacterSet(charactersIn: "/")) + "/api/commands")
     request.method = .POST
     request.headers.add(name: "Content-Type", value: "application/json")
+    // The daemon's `server.apiToken`, when it has one; read from the environment only, so it never
+    // appears on a command line (`ps`) or in shell history.
+    if let token = ProcessInfo.processInfo.environment["KLAXON_API_TOKEN"], !token.isEmpty {
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+    }
     request.body = .bytes(ByteBuffer(data: try JSONEncoder().encode(CommandBody(text: text, user: address.user, channel: address.channel))))
     let response: HTTPClientResponse
     do {
@@ -74,6 +79,9 @@ func sendConsoleCommand(_ text: String, address: DaemonAddress) async throws {
         throw ValidationError("cannot reach the daemon at \(address.url) (\(error)). Is `klaxon serve` running?")
     }
     let body = try await response.body.collect(upTo: 4 << 20)
+    if response.status == .unauthorized {
+        throw ValidationError("the daemon at \(address.url) wants its API token: set KLAXON_API_TOKEN to server.apiToken")
+    }
     guard response.status == .ok, let answer = try? JSONDecoder().decode(CommandAnswer.self, from: Data(buffer: body)) else {
         throw ValidationError("the daemon answered \(response.status.code): \(String(buffer: body))")
     }

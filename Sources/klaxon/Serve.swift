@@ -24,6 +24,9 @@ struct Serve: AsyncParsableCommand {
         do {
             (loaded, source) = try loadConfig(path: config)
             if let host { loaded.server.host = host }
+            if let problem = loaded.server.exposureProblem {
+                throw InvalidConfig(source: source, errors: ConfigErrors(problems: [problem]))
+            }
         } catch let invalid as InvalidConfig {
             FileHandle.standardError.write(Data("klaxon: refusing to start: \(invalid.description)\n".utf8))
             throw ExitCode(1)

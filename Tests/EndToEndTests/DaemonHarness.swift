@@ -55,12 +55,23 @@ struct RunningDaemon {
         var json: Any? { try? JSONSerialization.jsonObject(with: Data(body.utf8)) }
     }
 
-    func request(_ method: HTTPMethod, _ path: String, body: String? = nil, contentType: String = "application/json") async throws -> HTTPResult {
+    /// Sends the configured `server.apiToken` as a client that knows it would, unless `headers` say
+    /// otherwise (an `Authorization` of their own, or an empty one for none).
+    func request(
+        _ method: HTTPMethod, _ path: String, body: String? = nil, contentType: String = "application/json",
+        headers: [String: String] = [:]
+    ) async throws -> HTTPResult {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         if let body {
             request.headers.add(name: "Content-Type", value: contentType)
             request.body = .bytes(ByteBuffer(string: body))
+        }
+        if let token = daemon.config.server.apiToken, headers["Authorization"] == nil {
+            request.headers.add(name: "Authorization", value: "Bearer \(token.exposedValue)")
+        }
+        for (name, value) in headers where !value.isEmpty {
+            request.headers.replaceOrAdd(name: name, value: value)
         }
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
         let bytes = try await response.body.collect(upTo: 16 << 20)

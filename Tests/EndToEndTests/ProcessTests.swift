@@ -47,6 +47,34 @@ struct ProcessTests {
         #expect(serveOutput.contains("severities[0].updateEvery"))
     }
 
+    @Test("serve --host 0.0.0.0 without KLAXON_API_TOKEN refuses to start; with a token, klaxon cmd sends KLAXON_API_TOKEN")
+    func apiToken() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let config = try writeConfig(directory, storePath: directory.file("k.sqlite"))
+        let noToken = ["KLAXON_API_TOKEN": ""]
+        let (exposedStatus, exposed) = try await KlaxonChildProcess.run(
+            ["serve", "--config", config, "--host", "0.0.0.0", "--port", "0"], directory: directory.path, environment: noToken)
+        #expect(exposedStatus == 1)
+        #expect(exposed.contains("refusing to start") && exposed.contains("server.apiToken: required"), "\(exposed)")
+
+        let token = "process-test-token-9c2d41"
+        let daemon = try KlaxonChildProcess(["serve", "--config", config, "--port", "0"], directory: directory.path, environment: ["KLAXON_API_TOKEN": token])
+        let url = try await daemon.listeningURL()
+        let (refusedStatus, refused) = try await KlaxonChildProcess.run(
+            ["cmd", "--url", url, "--user", "alice", "declare sev2 Unauthenticated"], directory: directory.path, environment: noToken)
+        #expect(refusedStatus != 0)
+        #expect(refused.contains("set KLAXON_API_TOKEN"), "\(refused)")
+        let (status, output) = try await KlaxonChildProcess.run(
+            ["incident", "--url", url, "--user", "alice", "declare", "sev2", "Authenticated"], directory: directory.path,
+            environment: ["KLAXON_API_TOKEN": token])
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("Declared INC-1 · SEV2 · Authenticated"))
+        daemon.terminate()
+        #expect(await daemon.waitForExit())
+        #expect(!daemon.output.contains(token))
+    }
+
     @Test("kill -9 loses no acknowledged command; SIGTERM drains and exits 0")
     func killNineThenSigterm() async throws {
         let directory = try TemporaryDirectory()

@@ -237,7 +237,7 @@ private let helpCases: [ParserValidCase] = [
     valid("help sev", .help(verb: "severity")),
 ]
 
-private let allValidCases = declareCases + ackAndUpdateCases + statusAndSeverityCases + roleAndNoteCases
+let allValidCases = declareCases + ackAndUpdateCases + statusAndSeverityCases + roleAndNoteCases
     + lifecycleCases + oncallAndPageCases + helpCases
 
 private let unknownCommandCases: [ParserInvalidCase] = [
@@ -358,6 +358,10 @@ private let oncallAndPageErrorCases: [ParserInvalidCase] = [
     invalid("oncall override @bob for", "for needs a duration", .oncall),
     invalid("oncall override @bob for ever", #"Invalid duration "ever""#, .oncall),
     invalid("oncall override @bob for 0h", #"Invalid duration "0h""#, .oncall),
+    // The override that once killed the daemon (its end date overflowed the store's milliseconds).
+    invalid("oncall override @bob for 10000000000000000s", "an override lasts at most 365d (one year)", .oncall),
+    invalid("oncall override @bob for 99999999999999999999999w", "an override lasts at most 365d (one year)", .oncall),
+    invalid("oncall override @bob for 366d", "an override lasts at most 365d (one year)", .oncall),
     invalid("oncall override @bob for -4h", "Invalid duration", .oncall),
     invalid("oncall override @bob for 99999999999999999999h", "Invalid duration", .oncall),
     invalid("page", "page needs someone to page: @name or a rotation (primary, secondary).", .page),
@@ -369,7 +373,7 @@ private let oncallAndPageErrorCases: [ParserInvalidCase] = [
     invalid("page @everyone", #"Expected a person as @name, got "@everyone""#, .page),
 ]
 
-private let allInvalidCases = unknownCommandCases + declareAndSeverityErrorCases + extraArgumentCases
+let allInvalidCases = unknownCommandCases + declareAndSeverityErrorCases + extraArgumentCases
     + textAndStatusErrorCases + roleErrorCases + oncallAndPageErrorCases
 
 // MARK: - Table tests
@@ -449,9 +453,12 @@ struct CommandParserTests {
         #expect(try custom.parse("page OPS-EMEA").get() == .page(nil, .rotation("ops-emea")))
     }
 
-    @Test func keepsVeryLongFreeText() throws {
+    @Test func cutsVeryLongFreeTextToTheMaximumWithAnEllipsis() throws {
         let title = String(repeating: "lorem ipsum ", count: 10_000).trimmingCharacters(in: .whitespaces)
-        #expect(try parser.parse("declare sev2 \(title)").get() == .declare(severity: "sev2", title: title))
+        let kept = String(title.prefix(FreeText.maximumLength - 1)) + "…"
+        #expect(try parser.parse("declare sev2 \(title)").get() == .declare(severity: "sev2", title: kept))
+        let exactlyAtTheLimit = String(repeating: "x", count: FreeText.maximumLength)
+        #expect(try parser.parse("note INC-1 \(exactlyAtTheLimit)").get() == .note(inc(1), text: exactlyAtTheLimit))
     }
 
     @Test func replyTextShowsMessageAndUsage() {

@@ -342,6 +342,9 @@ private let problemCases: [ProblemCase] = [
     .set("severities[0].ackWithin", "5", #"severities[0].ackWithin: expected a duration such as "15m", got 5"#),
     .set("severities[0].updateEvery", #""0s""#, "severities[0].updateEvery: must be longer than 0s"),
     .set("severities[0].reviewWithin", #""2 days""#, #"severities[0].reviewWithin: "2 days" is not a duration"#),
+    .set("severities[0].reviewWithin", #""366d""#, #"severities[0].reviewWithin: "366d" is longer than the maximum of 365d (one year)"#),
+    .set("incidents.monitorFor", #""99999999999999999999s""#,
+         #"incidents.monitorFor: "99999999999999999999s" is longer than the maximum of 365d (one year)"#),
     .set("severities[0].page", #""yes""#, #"severities[0].page: expected a boolean, got "yes""#),
     .set("severities", "[]", "severities: at least one severity is required"),
     .remove("severities", "severities: missing required field"),
@@ -587,7 +590,7 @@ private let problemCases: [ProblemCase] = [
 
     @Test func schemaKeyIsAcceptedOnlyAtTheTop() {
         let json = #"{"$schema": "./bot-config.schema.json", "server": {"$schema": "x"}, "severities": [{"id": "sev1", "name": "Critical"}]}"#
-        #expect(problemLines(ConfigLoader.load(json: json, environment: [:])) == [#"server["$schema"]: unknown key (known keys: host, port, maxBodyBytes)"#])
+        #expect(problemLines(ConfigLoader.load(json: json, environment: [:])) == [#"server["$schema"]: unknown key (known keys: host, port, maxBodyBytes, apiToken)"#])
     }
 }
 

@@ -325,10 +325,14 @@ public struct CommandParser: Sendable {
         guard !written.isEmpty else {
             throw usageError(.oncall, "for needs a duration, like 4h or 1h30m.")
         }
-        guard let span = TimeSpan(parsing: String(written.filter { !$0.isWhitespace })), span > .zero else {
+        switch TimeSpan.parse(String(written.filter { !$0.isWhitespace })) {
+        case .success(let span) where span > .zero:
+            return .duration(span)
+        case .failure(.tooLong):
+            throw usageError(.oncall, "Invalid duration \(Self.quoted(written)): an override lasts at most \(TimeSpan.maximum) (one year).")
+        case .success, .failure(.notADuration):
             throw usageError(.oncall, "Invalid duration \(Self.quoted(written)): write it like 4h, 90m or 1h30m.")
         }
-        return .duration(span)
     }
 
     /// `page [INC-n] <@user|rotation|rotation:ID>`.
@@ -589,13 +593,25 @@ struct CommandWords {
 }
 
 /// Free text as people type it into chat.
-enum FreeText {
-    /// Trims, decodes Slack's three escapes and drops one pair of quotes around the whole text;
-    /// `nil` when nothing is left.
+public enum FreeText {
+    /// The longest title, update, note or resolution Klaxon keeps, in characters. Longer text is cut
+    /// here, where it is parsed, and ends in "…": a pasted log must not become a message that Slack
+    /// (3,000 characters per section), Rocket.Chat (5,000 by default) or Mattermost (16,383) refuses,
+    /// and so an outbox message that can never be delivered.
+    public static let maximumLength = 3_000
+
+    /// Trims, decodes Slack's three escapes, drops one pair of quotes around the whole text and cuts it
+    /// to `maximumLength`; `nil` when nothing is left.
     static func clean(_ raw: some StringProtocol) -> String? {
         let decoded = decodeSlackEscapes(String(raw)).trimmingCharacters(in: .whitespacesAndNewlines)
         let unquoted = removingSurroundingQuotes(decoded).trimmingCharacters(in: .whitespacesAndNewlines)
-        return unquoted.isEmpty ? nil : unquoted
+        return unquoted.isEmpty ? nil : truncated(unquoted)
+    }
+
+    /// `text` cut to at most `limit` characters, the last of them "…" when anything was cut.
+    public static func truncated(_ text: String, to limit: Int = maximumLength) -> String {
+        guard text.count > limit else { return text }
+        return String(text.prefix(max(0, limit - 1))) + "…"
     }
 
     /// Slack sends `&`, `<` and `>` typed by people as `&amp;`, `&lt;` and `&gt;` (and only those).

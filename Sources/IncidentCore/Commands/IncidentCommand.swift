@@ -59,6 +59,29 @@ public enum IncidentCommand: Sendable, Hashable {
         }
     }
 
+    /// The text the user wrote for others to read (a title, an update, a note, a resolution), if any.
+    public var freeText: String? {
+        switch self {
+        case .declare(_, let text), .update(_, let text), .note(_, let text): text
+        case .status(_, _, let text), .mitigate(_, let text), .resolve(_, let text), .close(_, let text): text
+        case .ack, .severity, .role, .reopen, .timeline, .postmortem, .list, .oncall, .page, .escalate, .help: nil
+        }
+    }
+
+    /// The same command with its free text (see `freeText`) passed through `transform`.
+    public func mappingFreeText(_ transform: (String) -> String) -> IncidentCommand {
+        switch self {
+        case .declare(let severity, let title): .declare(severity: severity, title: transform(title))
+        case .update(let ref, let text): .update(ref, text: transform(text))
+        case .note(let ref, let text): .note(ref, text: transform(text))
+        case .status(let ref, let status, let text): .status(ref, status, text: text.map(transform))
+        case .mitigate(let ref, let text): .mitigate(ref, text: text.map(transform))
+        case .resolve(let ref, let text): .resolve(ref, text: text.map(transform))
+        case .close(let ref, let text): .close(ref, text: text.map(transform))
+        case .ack, .severity, .role, .reopen, .timeline, .postmortem, .list, .oncall, .page, .escalate, .help: self
+        }
+    }
+
     /// The incident the command names explicitly, if any.
     public var explicitIncident: IncidentID? {
         switch self {

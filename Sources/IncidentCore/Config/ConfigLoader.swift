@@ -103,10 +103,17 @@ extension ConfigReader {
 
     private func readServer(_ root: ObjectFields) -> ServerConfig {
         var server = ServerConfig()
-        guard let fields = section(root, "server", keys: ["host", "port", "maxBodyBytes"]) else { return server }
-        if let host = field(fields, "host", { string($0, at: $1) }) { server.host = host }
-        if let port = field(fields, "port", { integer($0, at: $1, in: 1...65535) }) { server.port = port }
-        if let limit = field(fields, "maxBodyBytes", { integer($0, at: $1, in: 1...Int.max) }) { server.maxBodyBytes = limit }
+        let problemsBefore = problems.count
+        if let fields = section(root, "server", keys: ["host", "port", "maxBodyBytes", "apiToken"]) {
+            if let host = field(fields, "host", { string($0, at: $1) }) { server.host = host }
+            if let port = field(fields, "port", { integer($0, at: $1, in: 1...65535) }) { server.port = port }
+            if let limit = field(fields, "maxBodyBytes", { integer($0, at: $1, in: 1...Int.max) }) { server.maxBodyBytes = limit }
+            // Empty means unset, so the shipped `"${KLAXON_API_TOKEN:-}"` needs the variable only where
+            // the API is exposed; `exposureProblem` below says so when it is.
+            server.apiToken = field(fields, "apiToken") { secret($0, at: $1, emptyMeansUnset: true) }
+        }
+        // A broken host or token has been reported already; do not also call the token missing.
+        if problems.count == problemsBefore, let problem = server.exposureProblem { report(problem) }
         return server
     }
 
@@ -208,13 +215,14 @@ extension ConfigReader {
 
     private func readIncidents(_ root: ObjectFields) -> IncidentsConfig {
         var incidents = IncidentsConfig()
-        guard let fields = section(root, "incidents", keys: ["mode", "channelName", "timeZone", "overdueAfterCadences", "monitorFor"]) else { return incidents }
+        guard let fields = section(root, "incidents", keys: ["mode", "channelName", "timeZone", "overdueAfterCadences", "monitorFor", "allowBroadcastMentions"]) else { return incidents }
         let modes = IncidentsConfig.Mode.allCases.map(\.rawValue)
         if let mode = field(fields, "mode", { choice($0, at: $1, from: modes) }).flatMap(IncidentsConfig.Mode.init(rawValue:)) { incidents.mode = mode }
         if let channelName = field(fields, "channelName", { channelNameTemplate($0, at: $1) }) { incidents.channelName = channelName }
         if let timeZone = field(fields, "timeZone", { timeZone($0, at: $1) }) { incidents.timeZone = timeZone }
         if let cadences = field(fields, "overdueAfterCadences", { integer($0, at: $1, in: 1...Int.max) }) { incidents.overdueAfterCadences = cadences }
         incidents.monitorFor = field(fields, "monitorFor") { duration($0, at: $1) }
+        if let allow = field(fields, "allowBroadcastMentions", { boolean($0, at: $1) }) { incidents.allowBroadcastMentions = allow }
         return incidents
     }
 

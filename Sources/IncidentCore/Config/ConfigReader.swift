@@ -76,6 +76,10 @@ final class ConfigReader {
         problems.append(ConfigProblem(path: path.description, message: message))
     }
 
+    func report(_ problem: ConfigProblem) {
+        problems.append(problem)
+    }
+
     /// The problems, with any secret value that found its way into a message (say, the same environment
     /// variable used for a token and, by mistake, for the port) replaced by `<secret>`. Values shorter than
     /// eight characters are left alone: they would match ordinary words, and no real token is that short.
@@ -179,8 +183,9 @@ final class ConfigReader {
         return text
     }
 
-    /// Like `string`, but the value never appears in a message, not even in a type mismatch.
-    func secret(_ value: JSONValue, at path: ConfigPath) -> Secret? {
+    /// Like `string`, but the value never appears in a message, not even in a type mismatch. An empty
+    /// value is a problem unless `emptyMeansUnset`, where it reads as nil without one.
+    func secret(_ value: JSONValue, at path: ConfigPath, emptyMeansUnset: Bool = false) -> Secret? {
         guard case .string(let raw) = value else {
             reportTypeMismatch(expected: "a string", got: value, at: path, isSecret: true)
             return nil
@@ -188,7 +193,7 @@ final class ConfigReader {
         guard let text = expand(raw, at: path, isSecret: true) else { return nil }
         secretValues.insert(text)
         if text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-            report(path, "must not be empty")
+            if !emptyMeansUnset { report(path, "must not be empty") }
             return nil
         }
         return Secret(text)
@@ -248,12 +253,19 @@ final class ConfigReader {
         }
     }
 
-    /// A `TimeSpan` such as `"15m"`. Zero is refused unless `allowZero`: a cadence or deadline of 0s is
-    /// a mistake, and leaving the key out is how to say "none".
+    /// A `TimeSpan` such as `"15m"`, at most `TimeSpan.maximum`. Zero is refused unless `allowZero`: a
+    /// cadence or deadline of 0s is a mistake, and leaving the key out is how to say "none".
     func duration(_ value: JSONValue, at path: ConfigPath, allowZero: Bool = false) -> TimeSpan? {
         guard let text = string(value, at: path, allowEmpty: true, expected: "a duration such as \"15m\"") else { return nil }
-        guard let span = TimeSpan(parsing: text) else {
+        let span: TimeSpan
+        switch TimeSpan.parse(text) {
+        case .success(let parsed):
+            span = parsed
+        case .failure(.notADuration):
             report(path, "\(Self.quote(text)) is not a duration")
+            return nil
+        case .failure(.tooLong):
+            report(path, "\(Self.quote(text)) is longer than the maximum of \(TimeSpan.maximum) (one year)")
             return nil
         }
         if !allowZero && span.seconds == 0 {

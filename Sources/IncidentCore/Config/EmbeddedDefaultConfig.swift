@@ -7,7 +7,8 @@ extension ConfigLoader {
           "server": {
             "host": "127.0.0.1",
             "port": 8080,
-            "maxBodyBytes": 1048576
+            "maxBodyBytes": 1048576,
+            "apiToken": "${KLAXON_API_TOKEN:-}"
           },
           "storage": {
             "sqlite": {

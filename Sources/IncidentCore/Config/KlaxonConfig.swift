@@ -67,10 +67,34 @@ public struct ServerConfig: Sendable {
     public var port: Int = 8080
     /// Larger request bodies are refused with 413.
     public var maxBodyBytes: Int = 1 << 20
-    public init(host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 1 << 20) {
+    /// When set, every `/api/*` request must carry `Authorization: Bearer <apiToken>`. Required when
+    /// `host` is not a loopback address (see `exposureProblem`).
+    public var apiToken: Secret?
+    public init(host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 1 << 20, apiToken: Secret? = nil) {
         self.host = host
         self.port = port
         self.maxBodyBytes = maxBodyBytes
+        self.apiToken = apiToken
+    }
+
+    /// Why the daemon must not start with these settings, if it must not: `/api/*` acts as any user on
+    /// every platform, so it is open without a token only where nothing but this machine can reach it.
+    /// Checked when the config is loaded and again once `--host` has had its say.
+    public var exposureProblem: ConfigProblem? {
+        guard apiToken == nil, !Self.isLoopback(host) else { return nil }
+        return ConfigProblem(
+            path: "server.apiToken",
+            message: "required when server.host is not a loopback address (it is \"\(host)\"): without it anyone who reaches the port "
+                + "can act as any user through /api/commands; set it, e.g. \"apiToken\": \"${KLAXON_API_TOKEN}\"")
+    }
+
+    /// `localhost`, `127.x.x.x` and `::1`: addresses only this machine can connect to.
+    public static func isLoopback(_ host: String) -> Bool {
+        let name = host.trimmingCharacters(in: CharacterSet(charactersIn: "[] ")).lowercased()
+        if name == "localhost" || name == "::1" || name == "0:0:0:0:0:0:0:1" { return true }
+        let octets = name.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets[0] == "127"
+            && octets.allSatisfy { !$0.isEmpty && $0.count <= 3 && $0.allSatisfy(\.isASCII) && UInt8($0) != nil }
     }
 }
 
@@ -222,12 +246,20 @@ public struct IncidentsConfig: Sendable {
     /// After `resolve`, how long to watch before the incident closes by itself (nil: it stays resolved
     /// until someone closes it).
     public var monitorFor: TimeSpan? = nil
-    public init(mode: Mode = .channel, channelName: String = "incident-{date}-{seq}", timeZone: String = "UTC", overdueAfterCadences: Int = 2, monitorFor: TimeSpan? = nil) {
+    /// Whether text users write (titles, updates, notes, resolutions) may notify a whole room with
+    /// `@here`, `@channel`, `@all`, `@everyone`, `<!channel>` and the like. Off by default: those are
+    /// neutralised (see `BroadcastMentions`); templates keep theirs either way.
+    public var allowBroadcastMentions: Bool = false
+    public init(
+        mode: Mode = .channel, channelName: String = "incident-{date}-{seq}", timeZone: String = "UTC", overdueAfterCadences: Int = 2,
+        monitorFor: TimeSpan? = nil, allowBroadcastMentions: Bool = false
+    ) {
         self.mode = mode
         self.channelName = channelName
         self.timeZone = timeZone
         self.overdueAfterCadences = overdueAfterCadences
         self.monitorFor = monitorFor
+        self.allowBroadcastMentions = allowBroadcastMentions
     }
 }
 

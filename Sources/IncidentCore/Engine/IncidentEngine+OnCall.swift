@@ -68,6 +68,10 @@ extension IncidentEngine {
         guard end > now else {
             return .rejected("The override must end in the future (it ends \(Formatting(zone: zone).stamp(end))).")
         }
+        // `for` is bounded where it is parsed; `until` can name any year up to 9999, so it is bounded here.
+        guard end <= now.addingTimeInterval(TimeSpan.maximum.timeInterval) else {
+            return .rejected("An override lasts at most \(TimeSpan.maximum) (one year); \(Formatting(zone: zone).stamp(end)) is further away.")
+        }
         var changes = ChangeSet()
         changes.overrides.append(OnCallOverride(rotationID: rotation.id, personID: person, start: now, end: end, createdBy: context.user.id))
         changes.inboundKey = context.inboundKey

@@ -36,6 +36,9 @@ public struct IncidentEngine: Sendable {
         _ command: IncidentCommand, context: CommandContext, incident: Incident?,
         allocation: (id: IncidentID, daySequence: Int)? = nil, now: Date, overrides: [String: [OnCallOverride]] = [:]
     ) -> Decision {
+        // Here, where user text enters the core, so every platform and every message built from it
+        // (posts, topics, replies, the stored title) gets the harmless form.
+        let command = config.incidents.allowBroadcastMentions ? command : command.mappingFreeText(BroadcastMentions.neutralized)
         var decision: Decision
         switch command {
         case .declare(let severity, let title):

@@ -13,8 +13,13 @@ public struct SystemClock: WallClock {
     public init() {}
     public func now() -> Date { Date() }
     public func sleep(until deadline: Date) async throws {
-        let seconds = deadline.timeIntervalSinceNow
-        guard seconds > 0 else { return }
-        try await Task.sleep(for: .milliseconds(Int64((seconds * 1000).rounded(.up))))
+        // A day at a time: a deadline decades away (or a NaN one, which `> 0` refuses) must not overflow
+        // the milliseconds `Task.sleep` takes.
+        let day: TimeInterval = 86_400
+        while true {
+            let seconds = deadline.timeIntervalSinceNow
+            guard seconds > 0 else { return }
+            try await Task.sleep(for: .milliseconds(Int64((min(seconds, day) * 1000).rounded(.up))))
+        }
     }
 }

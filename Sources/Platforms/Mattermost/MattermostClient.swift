@@ -282,7 +282,7 @@ public struct MattermostClient: Sendable {
     /// Posts of a channel created or changed since `since` (`GET /api/v4/channels/{id}/posts?since=`, ms).
     public func posts(in channelID: String, since: Date) async throws(ChatServerFailure) -> [MattermostPost] {
         struct Answer: Decodable { var posts: [String: MattermostPost]? }
-        let millis = String(Int64((since.timeIntervalSince1970 * 1000).rounded(.down)))
+        let millis = String(since.millisecondsSince1970(rounding: .down))
         let answer = try await call(.GET, "/channels/\(ChatServerHTTP.percentEncode(channelID))/posts", query: [("since", millis)], as: Answer.self)
         return Array((answer.posts ?? [:]).values)
     }
@@ -353,10 +353,10 @@ public struct MattermostClient: Sendable {
     /// `Retry-After` (seconds) if given, else `X-Ratelimit-Reset`: seconds until the reset, or, if a
     /// proxy rewrote it to an epoch time, that time.
     private func retryAfter(_ headers: HTTPHeaders) -> TimeInterval? {
-        if let seconds = headers.first(name: "Retry-After").flatMap({ Double($0) }) {
+        if let seconds = RateLimitHeader.number(headers, "Retry-After") {
             return max(seconds, 0)
         }
-        guard let reset = headers.first(name: "X-Ratelimit-Reset").flatMap({ Double($0) }) else { return nil }
+        guard let reset = RateLimitHeader.number(headers, "X-Ratelimit-Reset") else { return nil }
         if reset > 1_000_000_000 {
             return max(Date(timeIntervalSince1970: reset).timeIntervalSince(clock.now()), 0)
         }

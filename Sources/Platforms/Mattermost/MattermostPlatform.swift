@@ -56,7 +56,7 @@ public struct MattermostPlatform: ChatPlatform {
     /// The marker of the `part`-th post of an outbox message; the creation time keeps it unique even if
     /// the database (and so the outbox ids) were ever started afresh.
     static func marker(for message: OutboxMessage, part: Int) -> String {
-        let created = String(Int64((message.createdAt.timeIntervalSince1970 * 1000).rounded()), radix: 36)
+        let created = String(message.createdAt.millisecondsSince1970(), radix: 36)
         return "klaxon-\(message.id)-\(created)-\(part)"
     }
 

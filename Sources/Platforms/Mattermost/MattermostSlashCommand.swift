@@ -54,10 +54,7 @@ public struct MattermostSlashCommand: Sendable, Hashable {
     /// The command token, from the `token` field or the `Authorization: Token <token>` header.
     public static func presentedToken(form: [String: String], authorization: String?) -> String? {
         if let token = form["token"], !token.isEmpty { return token }
-        guard let authorization else { return nil }
-        let parts = authorization.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "token" else { return nil }
-        return String(parts[1]).trimmingCharacters(in: .whitespaces)
+        return SharedToken.credentials(inAuthorization: authorization, scheme: "Token")
     }
 }
 

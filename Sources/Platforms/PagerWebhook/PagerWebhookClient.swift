@@ -95,7 +95,7 @@ public struct PagerWebhookClient: Sendable {
     /// `Retry-After` in seconds or as an HTTP date.
     static func retryAfter(_ headers: HTTPHeaders, now: Date) -> TimeInterval? {
         guard let value = headers.first(name: "Retry-After")?.trimmingCharacters(in: .whitespaces) else { return nil }
-        if let seconds = TimeInterval(value) { return max(0, seconds) }
+        if let seconds = RateLimitHeader.number(headers, "Retry-After") { return max(0, seconds) }
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "GMT")

@@ -146,6 +146,15 @@ public enum SharedToken {
         }
         return difference == 0
     }
+
+    /// The credentials of an `Authorization` header of `scheme` (`Bearer`, `Token`; any case):
+    /// `Bearer abc` → `abc`; nil for another scheme or none.
+    public static func credentials(inAuthorization header: String?, scheme: String) -> String? {
+        guard let parts = header?.split(separator: " ", maxSplits: 1), parts.count == 2,
+              parts[0].lowercased() == scheme.lowercased()
+        else { return nil }
+        return String(parts[1]).trimmingCharacters(in: .whitespaces)
+    }
 }
 
 /// Reading the JSON the servers send.

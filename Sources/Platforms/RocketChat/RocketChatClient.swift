@@ -200,7 +200,7 @@ public struct RocketChatClient: Sendable {
 
     /// `X-RateLimit-Reset`: epoch milliseconds.
     private func resetDate(_ headers: HTTPHeaders) -> Date? {
-        guard let value = headers.first(name: "X-RateLimit-Reset").flatMap({ Double($0) }) else { return nil }
+        guard let value = RateLimitHeader.number(headers, "X-RateLimit-Reset") else { return nil }
         return Date(timeIntervalSince1970: value / 1000)
     }
 }

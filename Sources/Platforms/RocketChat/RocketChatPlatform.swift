@@ -44,7 +44,7 @@ public struct RocketChatPlatform: ChatPlatform {
     /// database were ever recreated (and the server would then swallow new messages as duplicates), so
     /// the message's creation time, which never changes between attempts, is part of it.
     static func messageID(for message: OutboxMessage, part: Int) -> String {
-        let created = String(Int64((message.createdAt.timeIntervalSince1970 * 1000).rounded()), radix: 36)
+        let created = String(message.createdAt.millisecondsSince1970(), radix: 36)
         return "klaxon-\(message.id)-\(created)-\(part)"
     }
 

@@ -66,8 +66,7 @@ public enum SlackMarkup {
 
     /// Cuts `text` to at most `limit` characters, marking the cut.
     public static func truncate(_ text: String, to limit: Int) -> String {
-        guard text.count > limit else { return text }
-        return String(text.prefix(max(0, limit - 1))) + "…"
+        FreeText.truncated(text, to: limit)
     }
 }
 

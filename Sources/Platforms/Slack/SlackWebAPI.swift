@@ -142,7 +142,7 @@ public struct SlackWebAPI: Sendable {
 
         let (status, headers, body) = try await send(request, method: method, timeout: timeout)
         if status == 429 {
-            let retryAfter = headers.first(name: "Retry-After").flatMap { TimeInterval($0.trimmingCharacters(in: .whitespaces)) } ?? settings.defaultRetryAfter
+            let retryAfter = RateLimitHeader.number(headers, "Retry-After").map { max($0, 0) } ?? settings.defaultRetryAfter
             cooldowns.coolDown(method, for: retryAfter, now: clock.now())
             logger.notice("slack rate limited", metadata: ["method": "\(method)", "retry_after": "\(retryAfter)"])
             throw .rateLimited(method: method, retryAfter: retryAfter)

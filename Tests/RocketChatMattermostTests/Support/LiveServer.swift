@@ -1,9 +1,12 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import IncidentCore
+import KlaxonTestSupport
 import HummingbirdTesting
 import Logging
 import NIOCore
+import Server
 
 /// Runs a router on 127.0.0.1, port 0, over real HTTP while `body` runs, and hands it the base URL.
 func withLiveServer<Value: Sendable>(
@@ -40,4 +43,21 @@ enum FakeJSON {
 /// ISO 8601 with milliseconds, as Rocket.Chat writes dates.
 func isoMilliseconds(_ date: Date) -> String {
     date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+}
+
+/// Runbook 004 on Rocket.Chat over loopback: a fake Rocket.Chat at the runbook's Monday, a daemon on a
+/// temporary SQLite file that talks to it, and a client of the daemon's own HTTP server for `body`.
+func withRocketChatDaemon(
+    _ body: @Sendable (_ fake: FakeRocketChat, _ klaxon: TestDaemon, _ client: any TestClientProtocol) async throws -> Void
+) async throws {
+    let fake = FakeRocketChat(clock: ManualClock(now: Runbook004.monday))
+    let directory = try TemporaryDirectory("klaxon-rc")
+    defer { directory.remove() }
+    try await withLiveServer(fake.router()) { url in
+        let klaxon = try await TestDaemon.open(Runbook004.config(rocketChat: url), clock: fake.clock, databasePath: directory.file("klaxon.sqlite"))
+        try await klaxon.daemon.buildApplication(port: 0).test(.live) { client in
+            try await body(fake, klaxon, client)
+        }
+        try await klaxon.close()
+    }
 }
