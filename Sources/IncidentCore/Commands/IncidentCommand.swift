@@ -62,7 +62,7 @@ public enum IncidentCommand: Sendable, Hashable {
     /// The text the user wrote for others to read (a title, an update, a note, a resolution), if any.
     public var freeText: String? {
         switch self {
-        case .declare(_, let text), .update(_, let text), .note(_, let text): text
+        case .declare(_, let text), .update(_, let text), .note(_, let text), .report(_, let text): text
         case .status(_, _, let text), .mitigate(_, let text), .resolve(_, let text), .close(_, let text): text
         case .ack, .severity, .role, .reopen, .timeline, .postmortem, .list, .oncall, .page, .escalate, .help: nil
         }
@@ -74,6 +74,7 @@ public enum IncidentCommand: Sendable, Hashable {
         case .declare(let severity, let title): .declare(severity: severity, title: transform(title))
         case .update(let ref, let text): .update(ref, text: transform(text))
         case .note(let ref, let text): .note(ref, text: transform(text))
+        case .report(let ref, let text): .report(ref, text: transform(text))
         case .status(let ref, let status, let text): .status(ref, status, text: text.map(transform))
         case .mitigate(let ref, let text): .mitigate(ref, text: text.map(transform))
         case .resolve(let ref, let text): .resolve(ref, text: text.map(transform))

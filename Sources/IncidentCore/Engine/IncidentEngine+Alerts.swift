@@ -48,7 +48,7 @@ extension IncidentEngine {
     public func alertTitle(_ notification: AlertNotification, source: AlertSourceConfig) -> String {
         let rendered = (try? MustacheTemplate(string: "{{% CONTENT_TYPE: TEXT}}" + source.title))?.render(notification.templateValues) ?? ""
         let title = rendered.split(whereSeparator: \.isNewline).joined(separator: " ").trimmingCharacters(in: .whitespaces)
-        return title.isEmpty ? "Alert group \(notification.groupKey)" : title
+        return monitoringText(title.isEmpty ? "Alert group \(notification.groupKey)" : title, limit: 200)
     }
 
     /// A new incident for a group nobody handles yet.
@@ -100,7 +100,7 @@ extension IncidentEngine {
         transition.incident.alertGroup = state
         if !incident.isOpen { reopen(&transition, by: plainName(context.user)) }
         for alert in firing { transition.log(.alert, "Firing: \(describe(alert))") }
-        for alert in resolved { transition.log(.alert, "Resolved: \(alert.displayName)") }
+        for alert in resolved { transition.log(.alert, "Resolved: \(monitoringText(alert.displayName, limit: 500))") }
         transition.post(.incidentRoom, alertPost(incident.id, notification, firing: firing, resolved: resolved, source: source))
 
         // Raised, never lowered, by what the alerts say now.
@@ -155,7 +155,14 @@ extension IncidentEngine {
 
     private func describe(_ alert: AlertInstance) -> String {
         let summary = alert.annotations["summary"] ?? alert.annotations["description"]
-        return alert.displayName + (summary.map { ": \($0)" } ?? "")
+        return monitoringText(alert.displayName + (summary.map { ": \($0)" } ?? ""), limit: 500)
+    }
+
+    /// Text a monitored system wrote (labels, annotations): like what people type, it may not broadcast
+    /// (`@here` in a label), and it is cut to a length every platform takes.
+    private func monitoringText(_ text: String, limit: Int) -> String {
+        let quiet = config.incidents.allowBroadcastMentions ? text : BroadcastMentions.neutralized(text)
+        return FreeText.truncated(quiet, to: limit)
     }
 
     /// The most alert lines one post lists; the rest are counted.
