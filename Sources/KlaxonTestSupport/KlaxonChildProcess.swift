@@ -27,11 +27,16 @@ public final class KlaxonChildProcess: @unchecked Sendable {
 
     /// Starts `klaxon <arguments>` in `directory`, with `environment` added to (or replacing in) this
     /// process's own.
-    public init(_ arguments: [String], directory: String, environment: [String: String] = [:]) throws {
+    public convenience init(_ arguments: [String], directory: String, environment: [String: String] = [:]) throws {
         guard let binary = Self.binaryPath else {
             throw Failure(description: "the klaxon binary was not found next to the test bundle (looked in \(Self.candidates)); build it first")
         }
-        process.executableURL = URL(fileURLWithPath: binary)
+        try self.init(executable: binary, arguments, directory: directory, environment: environment)
+    }
+
+    /// Starts any executable the same way: a real peer of Klaxon's tests (Alertmanager, say).
+    public init(executable: String, _ arguments: [String], directory: String, environment: [String: String] = [:]) throws {
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, given in given }
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
