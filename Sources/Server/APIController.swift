@@ -8,6 +8,7 @@ struct APIController {
     let store: any IncidentStore
     let metrics: KlaxonMetrics
     let severities: [SeverityPolicy]
+    let clock: any WallClock
 
     /// Health and metrics on `router`, open to probes and scrapers (they reveal no incident content);
     /// the incident API on `api`, the `/api` group behind `APITokenMiddleware`.
@@ -41,6 +42,25 @@ struct APIController {
             }
             let timeline = try await store.timeline(of: id)
             return try Response.json(IncidentView(incident, timeline: timeline))
+        }
+        // The audit log, newest first: `?incident=INC-4&since=24h&user=alice&limit=100`.
+        api.get("audit") { request, _ in
+            let parameters = request.uri.queryParameters
+            var query = AuditQuery(limit: min(max(parameters.get("limit").flatMap(Int.init) ?? 500, 1), 10_000))
+            if let raw = parameters.get("incident") {
+                guard let id = IncidentID(parsing: raw) ?? Int(raw).flatMap({ $0 > 0 ? IncidentID($0) : nil }) else {
+                    return Response.error("\"\(raw)\" is not an incident id (INC-42 or 42)", status: .badRequest)
+                }
+                query.incidentID = id
+            }
+            if let raw = parameters.get("since") {
+                guard let span = TimeSpan(parsing: raw), span.seconds <= TimeSpan.maximum.seconds else {
+                    return Response.error("since: \"\(raw)\" is not a duration such as 24h or 7d", status: .badRequest)
+                }
+                query.since = clock.now().addingTimeInterval(-span.timeInterval)
+            }
+            query.user = parameters.get("user").flatMap { $0.isEmpty ? nil : $0 }
+            return try Response.json(try await store.auditEntries(query).map(AuditView.init))
         }
         api.get("messages") { request, _ in
             let after = request.uri.queryParameters.get("after").flatMap(Int64.init) ?? 0

@@ -109,3 +109,32 @@ enum APIJSON {
         return decoder
     }()
 }
+
+/// One audit line as `GET /api/audit` shows it.
+struct AuditView: Codable, Sendable {
+    var id: Int64
+    var at: Date
+    var platform: String
+    var user: String
+    var userName: String?
+    var person: String?
+    var channel: String?
+    var text: String
+    var outcome: String
+    var reason: String?
+    var incident: String?
+
+    init(_ entry: AuditEntry) {
+        id = entry.id ?? 0
+        at = entry.at
+        platform = entry.platform.rawValue
+        user = entry.userID
+        userName = entry.userName
+        person = entry.personID
+        channel = entry.channel
+        text = entry.text
+        outcome = entry.outcome
+        reason = entry.reason
+        incident = entry.incidentID?.description
+    }
+}

@@ -81,7 +81,7 @@ public struct KlaxonDaemon: Sendable {
         router.add(middleware: RequestDurationMiddleware(metrics: metrics))
         router.add(middleware: ErrorLoggingMiddleware(logger: logger))
         let api = router.group("api").add(middleware: APITokenMiddleware(token: config.server.apiToken))
-        APIController(store: store, metrics: metrics, severities: config.severities).addRoutes(to: router, api: api)
+        APIController(store: store, metrics: metrics, severities: config.severities, clock: clock).addRoutes(to: router, api: api)
         if let console = config.platforms.console {
             ConsoleController(
                 gateway: gateway, store: store, clock: clock, announceChannel: console.announceChannel,

@@ -64,7 +64,7 @@ struct MattermostDialogsController: Sendable {
         switch result.outcome {
         case .applied, .answered, .duplicate:
             return .close
-        case .rejected, .invalid, .failed:
+        case .rejected, .denied, .invalid, .failed:
             return MattermostDialogResponse(errors: [field: NeutralMarkup.render(result.reply.text, roomLink: nil)])
         }
     }

@@ -251,6 +251,29 @@ enum Migrations {
                 """
             ]
         ),
+        Migration(
+            version: 8,
+            name: "audit log",
+            statements: [
+                """
+                CREATE TABLE audit_log (
+                    id INTEGER PRIMARY KEY,
+                    at INTEGER NOT NULL,
+                    platform TEXT NOT NULL,
+                    user_id TEXT NOT NULL,
+                    user_name TEXT,
+                    person_id TEXT,
+                    channel TEXT,
+                    text TEXT NOT NULL,
+                    outcome TEXT NOT NULL,
+                    reason TEXT,
+                    incident_id INTEGER
+                )
+                """,
+                "CREATE INDEX audit_log_by_time ON audit_log (at)",
+                "CREATE INDEX audit_log_by_incident ON audit_log (incident_id, at) WHERE incident_id IS NOT NULL",
+            ]
+        ),
     ]
 
     /// Brings the database up to the newest version this build knows. Safe to run on every start and from

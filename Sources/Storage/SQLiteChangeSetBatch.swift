@@ -50,6 +50,8 @@ struct PreparedChangeSet: Sendable {
     let console: [[SQLiteData]]
     /// source, group_key, incident_id, linked_at.
     let alertGroups: [[SQLiteData]]
+    /// at, platform, user_id, user_name, person_id, channel, text, outcome, reason, incident_id.
+    let audit: [[SQLiteData]]
     /// Cancellations first, then the timers, as the change set's order says: a kind both cancelled and
     /// written ends up with the new timer; of two timers of one kind the later wins.
     let timerChanges: [TimerChange]
@@ -58,14 +60,14 @@ struct PreparedChangeSet: Sendable {
     /// line the sender writes, say).
     var isSingleInsert: Bool {
         guard inboundKey == nil, handoff == nil, completeTimer == nil, incidents.isEmpty, timerChanges.isEmpty else { return false }
-        let tables = [timeline, outbox, overrides, console, alertGroups].filter { !$0.isEmpty }
+        let tables = [timeline, outbox, overrides, console, alertGroups, audit].filter { !$0.isEmpty }
         guard tables.count == 1, let rows = tables.first, let columns = rows.first?.count, columns > 0 else { return false }
         return rows.count <= ChangeSetBatch.maximumBinds / columns
     }
 
     var isEmpty: Bool {
         inboundKey == nil && handoff == nil && completeTimer == nil && incidents.isEmpty && timeline.isEmpty && outbox.isEmpty
-            && overrides.isEmpty && console.isEmpty && timerChanges.isEmpty && alertGroups.isEmpty
+            && overrides.isEmpty && console.isEmpty && timerChanges.isEmpty && alertGroups.isEmpty && audit.isEmpty
     }
 
     init(_ changes: ChangeSet, committedAt: Date, encoder: JSONEncoder) throws {
@@ -103,6 +105,11 @@ struct PreparedChangeSet: Sendable {
              .text(override.createdBy)]
         }
         console = changes.consoleMessages.map(Self.consoleRow)
+        audit = changes.audit.map { entry in
+            [SQLiteDates.value(entry.at), .text(entry.platform.rawValue), .text(entry.userID), .optionalText(entry.userName),
+             .optionalText(entry.personID), .optionalText(entry.channel), .text(entry.text), .text(entry.outcome),
+             .optionalText(entry.reason), entry.incidentID.map { .integer($0.number) } ?? .null]
+        }
         alertGroups = changes.alertGroups.map { link in
             [.text(link.source), .text(link.groupKey), .integer(link.incidentID.number), createdAt]
         }
@@ -337,6 +344,9 @@ enum ChangeSetBatch {
         statements += insert(
             "INSERT INTO oncall_overrides (rotation_id, person_id, starts_at, ends_at, created_by) VALUES", rows: accepted.flatMap(\.overrides))
         statements += consoleStatements(accepted.flatMap(\.console))
+        statements += insert(
+            "INSERT INTO audit_log (at, platform, user_id, user_name, person_id, channel, text, outcome, reason, incident_id) VALUES",
+            rows: accepted.flatMap(\.audit))
         statements += insert(
             "INSERT INTO alert_groups (source, group_key, incident_id, linked_at) VALUES", rows: lastLinkOfEachGroup(accepted.flatMap(\.alertGroups)),
             suffix: "ON CONFLICT (source, group_key) DO UPDATE SET incident_id = excluded.incident_id, linked_at = excluded.linked_at")

@@ -562,6 +562,37 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
         }
     }
 
+    // MARK: - Audit
+
+    public func auditEntries(_ query: AuditQuery) async throws -> [AuditEntry] {
+        var conditions: [String] = []
+        var binds: [SQLiteData] = []
+        if let id = query.incidentID {
+            conditions.append("incident_id = ?")
+            binds.append(.integer(id.number))
+        }
+        if let since = query.since {
+            conditions.append("at >= ?")
+            binds.append(SQLiteDates.value(since))
+        }
+        if let user = query.user {
+            conditions.append("(user_id = ? OR user_name = ? OR person_id = ?)")
+            binds += [.text(user), .text(user), .text(user)]
+        }
+        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        let sql = "SELECT * FROM audit_log \(filter) ORDER BY id DESC LIMIT ?"
+        binds.append(.integer(min(max(query.limit, 0), 10_000)))
+        return try await read { connection in
+            try await connection.query(sql, binds).map { row in
+                AuditEntry(
+                    id: try row.int64("id"), at: try row.date("at"), platform: try row.enumeration("platform", as: PlatformKind.self),
+                    userID: try row.text("user_id"), userName: try row.optionalText("user_name"), personID: try row.optionalText("person_id"),
+                    channel: try row.optionalText("channel"), text: try row.text("text"), outcome: try row.text("outcome"),
+                    reason: try row.optionalText("reason"), incidentID: try row.optionalInt64("incident_id").map { IncidentID(Int($0)) })
+            }
+        }
+    }
+
     // MARK: - Inbound cursors
 
     public func cursor(_ key: String) async throws -> String? {

@@ -203,7 +203,7 @@ private func setting(_ newValue: Any?, at steps: ArraySlice<PathStep>, in contai
     @Test func everyTopLevelPropertyOfTheModelIsInTheSchema() throws {
         let properties = try #require(try schema()["properties"] as? [String: Any])
         let modelProperties = propertyNames(of: KlaxonConfig(severities: []))
-        #expect(modelProperties.count == 12)
+        #expect(modelProperties.count == 14)
         for name in modelProperties {
             #expect(properties[name] != nil, "schema lacks \(name)")
         }
@@ -279,7 +279,7 @@ struct ProblemCase: Sendable, CustomTestStringConvertible {
     }
 }
 
-private let knownTopLevelKeys = "server, storage, logging, platforms, incidents, severities, people, oncall, templates, outbox, paging, alerts"
+private let knownTopLevelKeys = "server, storage, logging, platforms, incidents, severities, people, oncall, templates, outbox, paging, alerts, groups, permissions"
 private let severityKeys = "id, aliases, name, description, updateEvery, ackWithin, page, reviewWithin, escalateAfter"
 private let templateList = "initialAlert, announcement, update, reminder, resolution, summary, page, escalation, review, postmortem"
 

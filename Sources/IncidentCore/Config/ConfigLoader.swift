@@ -72,7 +72,7 @@ public enum ConfigLoader {
 
 extension ConfigReader {
     func readConfig(_ document: JSONValue) -> KlaxonConfig? {
-        let topLevelKeys = ["server", "storage", "logging", "platforms", "incidents", "severities", "people", "oncall", "templates", "outbox", "paging", "alerts"]
+        let topLevelKeys = ["server", "storage", "logging", "platforms", "incidents", "severities", "people", "oncall", "templates", "outbox", "paging", "alerts", "groups", "permissions"]
         // `$schema` lets editors find bot-config.schema.json; it means nothing to Klaxon.
         guard let root = object(document, at: .root, allowedKeys: topLevelKeys, ignoredKeys: ["$schema"]) else { return nil }
 
@@ -88,11 +88,13 @@ extension ConfigReader {
         let outbox = readOutbox(root)
         let paging = readPaging(root, severityIDs: severities.map(\.id))
         let alerts = readAlerts(root, severityIDs: severities.map(\.id), platforms: platforms)
+        let groups = readGroups(root, people: people.byID)
+        let permissions = readPermissions(root, severities: severities, people: people.byID, groups: groups)
 
         return KlaxonConfig(
             server: server, storage: storage, logging: logging, platforms: platforms, incidents: incidents,
             severities: severities, people: people.byID, oncall: oncall, templates: templates, outbox: outbox,
-            paging: paging, alerts: alerts
+            paging: paging, alerts: alerts, groups: groups, permissions: permissions
         )
     }
 

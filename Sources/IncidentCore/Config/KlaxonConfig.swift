@@ -21,12 +21,18 @@ public struct KlaxonConfig: Sendable {
     public var paging: PagingConfig
     /// Monitoring systems that open and feed incidents.
     public var alerts: AlertsConfig
+    /// Named sets of person ids, for `permissions` (`group:ops-leads`).
+    public var groups: [String: [String]]
+    /// Action (`declare:sev1`, `severity`, `oncall.override`, …) → who may. An action not listed is open to
+    /// anyone; no `permissions` at all is today's behaviour: everyone may do everything.
+    public var permissions: [String: [Grantee]]
 
     public init(
         server: ServerConfig = .init(), storage: StorageConfig = .init(), logging: LoggingConfig = .init(),
         platforms: PlatformsConfig = .init(), incidents: IncidentsConfig = .init(), severities: [SeverityPolicy],
         people: [String: Person] = [:], oncall: OnCallConfig = .init(), templates: [String: String] = [:],
-        outbox: OutboxConfig = .init(), paging: PagingConfig = .init(), alerts: AlertsConfig = .init()
+        outbox: OutboxConfig = .init(), paging: PagingConfig = .init(), alerts: AlertsConfig = .init(),
+        groups: [String: [String]] = [:], permissions: [String: [Grantee]] = [:]
     ) {
         self.server = server
         self.storage = storage
@@ -40,6 +46,8 @@ public struct KlaxonConfig: Sendable {
         self.outbox = outbox
         self.paging = paging
         self.alerts = alerts
+        self.groups = groups
+        self.permissions = permissions
     }
 
     /// Finds a severity by id or alias, forgiving of case and of the ways people write it:

@@ -10,6 +10,8 @@ public struct CommandContext: Sendable, Hashable {
     public var userTimeZone: String?
     /// Deduplication key of the inbound delivery (`slack:cmd:<trigger_id>`, `rocketchat:msg:<message_id>`).
     public var inboundKey: String?
+    /// What was typed after `/incident` (or what an alert notification said), for the audit log.
+    public var commandText: String?
 
     public init(platform: PlatformKind, conversation: Conversation, user: ChatUser, userTimeZone: String? = nil, inboundKey: String? = nil) {
         self.platform = platform
@@ -49,6 +51,8 @@ public enum CommandOutcome: String, Sendable {
     case answered
     /// The command was understood but refused (wrong state, unknown incident); nothing changed.
     case rejected
+    /// `permissions` does not allow its author to do it; nothing changed.
+    case denied
     /// The command could not be parsed; usage help was sent.
     case invalid
     /// The same delivery was processed before.

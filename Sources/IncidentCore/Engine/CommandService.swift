@@ -34,16 +34,43 @@ public struct CommandService: Sendable {
         public var verb: CommandVerb?
         /// An alert for a group whose incident is over: it needs a new one (internal to `ingest`).
         var needsNewIncident = false
+        /// Its audit line was written with its change set.
+        var audited = false
     }
 
-    /// Handles the text after `/incident`.
+    /// Handles the text after `/incident`. Every command, whatever its outcome, is audited: with the change
+    /// it made, in the same transaction, or alone afterwards when it changed nothing.
     public func handle(text: String, context: CommandContext) async -> Result {
+        var context = context
+        context.commandText = text
+        let result: Result
         switch parser.parse(text) {
         case .failure(let usage):
-            return Result(reply: CommandReply(text: usage.replyText), outcome: .invalid, verb: nil)
+            result = Result(reply: CommandReply(text: usage.replyText), outcome: .invalid, verb: nil)
         case .success(let command):
-            return await execute(command, context: context)
+            result = await execute(command, context: context)
         }
+        await auditAlone(result, context: context)
+        return result
+    }
+
+    /// The audit line of a command or notification.
+    func auditEntry(_ context: CommandContext, outcome: CommandOutcome, reply: CommandReply, at date: Date) -> AuditEntry {
+        AuditEntry(
+            at: date, platform: context.platform, userID: context.user.id, userName: context.user.name,
+            personID: engine.config.personID(for: context.user, on: context.platform), channel: context.conversation.channelID,
+            text: context.commandText ?? "", outcome: outcome.rawValue,
+            reason: outcome == .applied || outcome == .answered ? nil : reply.text, incidentID: reply.incidentID)
+    }
+
+    /// Writes the audit line of a result that did not carry its own in its change set.
+    private func auditAlone(_ result: Result, context: CommandContext) async {
+        guard !result.audited else { return }
+        var changes = ChangeSet()
+        changes.audit.append(auditEntry(context, outcome: result.outcome, reply: result.reply, at: clock.now()))
+        // Best effort: the answer stands whether or not its audit line is saved, and a store that cannot
+        // take this line has already failed the command itself (its outcome is `failed`).
+        _ = try? await store.commit(changes)
     }
 
     public func execute(_ command: IncidentCommand, context: CommandContext) async -> Result {
@@ -64,7 +91,10 @@ public struct CommandService: Sendable {
         for _ in 0..<Self.conflictRetries {
             do {
                 let (reply, outcome) = try await attempt(command, context: context)
-                return Result(reply: reply, outcome: outcome, verb: command.verb)
+                var result = Result(reply: reply, outcome: outcome, verb: command.verb)
+                // Applied changes carried their audit line (see `attempt`).
+                result.audited = outcome == .applied
+                return result
             } catch StoreError.conflict {
                 continue
             } catch StoreError.duplicate {
@@ -82,6 +112,14 @@ public struct CommandService: Sendable {
     /// command, or opens one. Notifications of one group are taken one at a time, so a burst for a new
     /// group opens one incident.
     public func ingest(_ notification: AlertNotification, from source: AlertSourceConfig) async -> Result {
+        let result = await ingestInOrder(notification, from: source)
+        var context = engine.alertContext(source, notification: notification)
+        context.commandText = AlertJob.describe(notification)
+        await auditAlone(result, context: context)
+        return result
+    }
+
+    private func ingestInOrder(_ notification: AlertNotification, from source: AlertSourceConfig) async -> Result {
         let service = self
         return await alertGroupLanes.run(AlertJob(notification: notification, source: source), on: "\(source.id)\u{1F}\(notification.groupKey)") { _, batch in
             var results: [Result] = []
@@ -111,13 +149,19 @@ public struct CommandService: Sendable {
         do {
             let now = clock.now()
             let overrides = try await store.activeOverrides(rotations: engine.config.oncall.rotations, at: now)
-            let engine = self.engine
+            let (engine, service) = (self.engine, self)
+            var alertContext = engine.alertContext(source, notification: notification)
+            alertContext.commandText = AlertJob.describe(notification)
+            let auditContext = alertContext
             let decision = try await store.commitDeclaration(day: engine.numberingDay(of: now)) { id, daySequence in
-                let decision = engine.declare(alert: notification, source: source, allocation: (id, daySequence), now: now, overrides: overrides)
+                var decision = engine.declare(alert: notification, source: source, allocation: (id, daySequence), now: now, overrides: overrides)
+                if decision.outcome == .applied { decision.changes.audit.append(service.auditEntry(auditContext, outcome: .applied, reply: decision.reply, at: now)) }
                 return (decision.outcome == .applied ? decision.changes : ChangeSet(), decision)
             }
             if decision.outcome == .applied, !decision.changes.isEmpty { committed(decision.changes) }
-            return Result(reply: decision.reply, outcome: decision.outcome, verb: nil)
+            var result = Result(reply: decision.reply, outcome: decision.outcome, verb: nil)
+            result.audited = decision.outcome == .applied
+            return result
         } catch StoreError.duplicate {
             return Self.alreadyDone(nil)
         } catch {
@@ -138,23 +182,32 @@ public struct CommandService: Sendable {
         case command(IncidentCommand, CommandContext)
         case alert(AlertNotification, AlertSourceConfig)
 
-        var consultsOnCall: Bool {
-            switch self {
-            case .command(let command, _): IncidentEngine.consultsOnCall(command)
-            // Alerts may raise the severity, and a raised severity may page.
-            case .alert: true
-            }
-        }
-
         var verb: CommandVerb? {
             if case .command(let command, _) = self { return command.verb }
             return nil
+        }
+
+        /// Who and where, for the audit line.
+        func auditContext(_ engine: IncidentEngine) -> CommandContext {
+            switch self {
+            case .command(_, let context): return context
+            case .alert(let notification, let source):
+                var context = engine.alertContext(source, notification: notification)
+                context.commandText = AlertJob.describe(notification)
+                return context
+            }
         }
     }
 
     struct AlertJob: Sendable {
         let notification: AlertNotification
         let source: AlertSourceConfig
+
+        /// How a notification reads in the audit log.
+        static func describe(_ notification: AlertNotification) -> String {
+            let firing = notification.alerts.filter { $0.status == .firing }.count
+            return "alert \(notification.status.rawValue) \(notification.groupKey): \(firing) firing, \(notification.alerts.count - firing) resolved"
+        }
     }
 
     /// Decides a lane's batch in order, each command on the incident as the ones before it leave it, and
@@ -173,7 +226,10 @@ public struct CommandService: Sendable {
             let overrides: [String: [OnCallOverride]]
             do {
                 read = try await store.incident(id)
-                overrides = pending.contains(where: \.consultsOnCall)
+                overrides = pending.contains { job in
+                    guard case .command(let command, _) = job else { return true }
+                    return engine.needsOnCall(command)
+                }
                     ? try await store.activeOverrides(rotations: engine.config.oncall.rotations, at: now) : [:]
             } catch {
                 for index in pending.indices { results[index] = Self.notSaved(jobs[index].verb) }
@@ -206,7 +262,9 @@ public struct CommandService: Sendable {
                 }
                 decisions[index] = decision
                 guard decision.outcome == .applied, !decision.changes.isEmpty else { continue }
-                changeSets.append(decision.changes)
+                var changes = decision.changes
+                changes.audit.append(auditEntry(jobs[index].auditContext(engine), outcome: decision.outcome, reply: decision.reply, at: now))
+                changeSets.append(changes)
                 writers.append(index)
                 if let write = decision.changes.incidents.last(where: { $0.incident.id == id }) {
                     // What the store will hold once this change set is written.
@@ -228,6 +286,7 @@ public struct CommandService: Sendable {
             for index in start..<refused {
                 if let decision = decisions[index] {
                     results[index] = Result(reply: decision.reply, outcome: decision.outcome, verb: jobs[index].verb)
+                    results[index]?.audited = writers.prefix(written.written).contains(index)
                 }
             }
             switch written.refusal {
@@ -300,12 +359,17 @@ public struct CommandService: Sendable {
         }
 
         if case .declare = command {
+            // Refused before a number is taken, so a refusal leaves no gap in the numbering.
+            let overrides = try await store.activeOverrides(rotations: engine.config.oncall.rotations, at: now)
+            if let refusal = engine.permissionRefusal(command, context: context, incident: nil, now: now, overrides: overrides) {
+                return (refusal.reply, refusal.outcome)
+            }
             // The number and the incident in one store step: the engine decides with the number the store
             // hands it, under the store's write lock (it is pure and quick).
-            let overrides = try await store.activeOverrides(rotations: engine.config.oncall.rotations, at: now)
-            let (engine, committed) = (self.engine, self.committed)
+            let (engine, committed, service) = (self.engine, self.committed, self)
             let decision = try await store.commitDeclaration(day: engine.numberingDay(of: now)) { id, daySequence in
-                let decision = engine.decide(command, context: context, incident: nil, allocation: (id, daySequence), now: now, overrides: overrides)
+                var decision = engine.decide(command, context: context, incident: nil, allocation: (id, daySequence), now: now, overrides: overrides)
+                if decision.outcome == .applied { decision.changes.audit.append(service.auditEntry(context, outcome: .applied, reply: decision.reply, at: now)) }
                 return (decision.outcome == .applied ? decision.changes : ChangeSet(), decision)
             }
             if decision.outcome == .applied, !decision.changes.isEmpty { committed(decision.changes) }
@@ -319,12 +383,14 @@ public struct CommandService: Sendable {
             incident = try await target(of: command, context: context)
             guard incident != nil else { return (noIncident(command), .rejected) }
         }
-        let overrides = IncidentEngine.consultsOnCall(command)
+        let overrides = engine.needsOnCall(command)
             ? try await store.activeOverrides(rotations: engine.config.oncall.rotations, at: now) : [:]
         let decision = engine.decide(command, context: context, incident: incident, now: now, overrides: overrides)
         if decision.outcome == .applied, !decision.changes.isEmpty {
-            try await store.commit(decision.changes)
-            committed(decision.changes)
+            var changes = decision.changes
+            changes.audit.append(auditEntry(context, outcome: .applied, reply: decision.reply, at: now))
+            try await store.commit(changes)
+            committed(changes)
         }
         return (decision.reply, decision.outcome)
     }

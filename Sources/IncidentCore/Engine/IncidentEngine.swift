@@ -39,6 +39,9 @@ public struct IncidentEngine: Sendable {
         // Here, where user text enters the core, so every platform and every message built from it
         // (posts, topics, replies, the stored title) gets the harmless form.
         let command = config.incidents.allowBroadcastMentions ? command : command.mappingFreeText(BroadcastMentions.neutralized)
+        if let refusal = permissionRefusal(command, context: context, incident: incident, now: now, overrides: overrides) {
+            return refusal
+        }
         var decision: Decision
         switch command {
         case .declare(let severity, let title):

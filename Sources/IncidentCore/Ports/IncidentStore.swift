@@ -26,13 +26,15 @@ public struct ChangeSet: Sendable {
     public var handoff: RotationHandoff?
     /// Alert groups this change set (re)links to an incident: later notifications of the group go there.
     public var alertGroups: [AlertGroupLink] = []
+    /// Audit lines, written with what they record.
+    public var audit: [AuditEntry] = []
 
     public init() {}
 
     public var isEmpty: Bool {
         incidents.isEmpty && timeline.isEmpty && outbox.isEmpty && timers.isEmpty && cancelTimers.isEmpty
             && completeTimer == nil && overrides.isEmpty && consoleMessages.isEmpty && inboundKey == nil && handoff == nil
-            && alertGroups.isEmpty
+            && alertGroups.isEmpty && audit.isEmpty
     }
 }
 
@@ -191,6 +193,10 @@ public protocol IncidentStore: Sendable {
     func overrides(rotation: String, endingAfter date: Date) async throws -> [OnCallOverride]
     /// The latest hand-off of the rotation recorded with `ChangeSet.handoff` (nil: none yet).
     func lastHandoff(rotation: String) async throws -> Date?
+
+    // MARK: Audit
+    /// Newest first.
+    func auditEntries(_ query: AuditQuery) async throws -> [AuditEntry]
 
     // MARK: Console platform
     func appendConsoleMessage(_ message: ConsoleMessage) async throws
