@@ -190,6 +190,40 @@ struct AlertEngineTests {
         #expect(last.changes.timeline.contains { $0.kind == .severity })
     }
 
+    @Test("posting is bounded: news within postEvery of the last post waits for one digest post; the last resolution is posted at once")
+    func digest() throws {
+        let engine = try Self.engine(storm: nil)
+        let t0 = F.time("09:00")
+        var incident = try Self.written(engine.declare(
+            alert: Self.notification([Self.alert("a")]), source: Self.source, allocation: (IncidentID(1), 1), now: t0, overrides: [:]))
+        var alerts = [Self.alert("a")]
+        for (n, seconds) in [10, 20].enumerated() {
+            alerts.append(Self.alert("b\(n)"))
+            let held = try Self.decided(engine.receive(
+                alert: Self.notification(alerts), source: Self.source, incident: incident, now: t0.addingTimeInterval(TimeInterval(seconds)), overrides: [:]))
+            #expect(held.changes.postTexts(to: .incidentRoom).isEmpty, "posted within 30 s of the last post")
+            #expect(held.changes.timers.map(\.kind) == [.alertDigest])
+            #expect(held.changes.timers.first?.dueAt == t0.addingTimeInterval(30))
+            #expect(held.changes.timeline.count == 1, "the timeline still gets every alert at once")
+            incident = try Self.written(held)
+        }
+        let timer = ScheduledTimer(id: 1, incidentID: incident.id, kind: .alertDigest, dueAt: t0.addingTimeInterval(30), step: 0, leaseOwner: "s")
+        let digest = engine.fire(timer, incident: incident, now: t0.addingTimeInterval(30))
+        let posts = digest.postTexts(to: .incidentRoom)
+        #expect(posts.count == 1)
+        #expect(posts.first?.hasPrefix("🔔 INC-1 · prod-am: 2 firing, 0 resolved") == true, "\(posts)")
+        #expect(posts.first?.contains("b0") == true && posts.first?.contains("b1") == true)
+        incident = try #require(digest.incidents.last?.incident)
+        incident.revision += 1
+        #expect(incident.alertGroup?.pending == nil)
+
+        // The group resolving: posted at once, however recent the last post.
+        let resolved = try Self.decided(engine.receive(
+            alert: Self.notification(alerts.map { var alert = $0; alert.status = .resolved; return alert }), source: Self.source, incident: incident,
+            now: t0.addingTimeInterval(35), overrides: [:]))
+        #expect(resolved.changes.postTexts(to: .incidentRoom).contains { $0.hasPrefix("🔔 INC-1 · prod-am: 0 firing, 3 resolved") })
+    }
+
     @Test("the delivery key tells a redelivery from news")
     func deliveryKey() {
         let one = Self.notification([Self.alert("a")])

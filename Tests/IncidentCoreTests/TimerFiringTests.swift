@@ -388,6 +388,14 @@ struct TimerFiringTests {
     func completesTimer(_ kind: TimerKind) throws {
         var scenario = try EngineScenario("sev1")
         if kind == .monitoringWindow || kind == .reviewReminder { scenario.run(.resolve(nil, text: nil), at: F.time("09:30")) }
+        if kind == .alertDigest {
+            var group = AlertGroupState(source: "prod-am", groupKey: "g")
+            var news = PendingAlertNews()
+            news.firing = 1
+            news.lines = ["🔥 HighErrorRate"]
+            group.pending = news
+            scenario.incident.alertGroup = group
+        }
         let leased = Self.timer(kind, due: F.time("10:00"), step: 1, id: 4_242, owner: "replica-2")
         let changes = scenario.engine.fire(leased, incident: scenario.incident, now: F.time("10:00"))
         #expect(changes.completeTimer?.id == 4_242)

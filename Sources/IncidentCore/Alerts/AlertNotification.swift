@@ -112,6 +112,10 @@ public struct AlertGroupState: Sendable, Codable, Hashable {
     public var groupKey: String
     /// Fingerprint → the alert's last known status and name.
     public var alerts: [String: AlertRecord]
+    /// When the last alert summary was posted in the incident (`alerts.postEvery` counts from here).
+    public var lastPostAt: Date?
+    /// News not posted yet: the first lines of it, and how many alerts started or stopped firing in all.
+    public var pending: PendingAlertNews?
 
     public init(source: String, groupKey: String, alerts: [String: AlertRecord] = [:]) {
         self.source = source
@@ -133,4 +137,16 @@ public struct AlertRecord: Sendable, Codable, Hashable {
         self.status = status
         self.since = since
     }
+}
+
+/// Alert news held back until the next summary post.
+public struct PendingAlertNews: Sendable, Codable, Hashable {
+    /// The first lines of the news, as they will be posted.
+    public var lines: [String] = []
+    public var firing = 0
+    public var resolved = 0
+    /// Links of the latest notification (its `externalURL`).
+    public var externalURL: String?
+
+    public init() {}
 }

@@ -3,10 +3,13 @@ public struct AlertsConfig: Sendable {
     public var sources: [AlertSourceConfig] = []
     /// Runbook 001: "Escalate one sev higher if more than 10 reports inside 5 minutes." nil: never.
     public var storm: StormRule?
+    /// At most one alert summary post per incident this often; what comes between is merged into the next.
+    public var postEvery: TimeSpan
 
-    public init(sources: [AlertSourceConfig] = [], storm: StormRule? = nil) {
+    public init(sources: [AlertSourceConfig] = [], storm: StormRule? = nil, postEvery: TimeSpan = .init(seconds: 30)) {
         self.sources = sources
         self.storm = storm
+        self.postEvery = postEvery
     }
 
     public func source(id: String) -> AlertSourceConfig? { sources.first { $0.id == id } }

@@ -5,7 +5,8 @@ import Mustache
 extension ConfigReader {
     func readAlerts(_ root: ObjectFields, severityIDs: [String], platforms: PlatformsConfig) -> AlertsConfig {
         var alerts = AlertsConfig()
-        guard let fields = section(root, "alerts", keys: ["sources", "storm"]) else { return alerts }
+        guard let fields = section(root, "alerts", keys: ["sources", "storm", "postEvery"]) else { return alerts }
+        if let every = field(fields, "postEvery", { duration($0, at: $1, allowZero: true) }) { alerts.postEvery = every }
         if let elements = field(fields, "sources", { array($0, at: $1) }) {
             var seen: [String: ConfigPath] = [:]
             for element in elements {

@@ -65,14 +65,17 @@ extension IncidentEngine {
         var incident = decision.changes.incidents[index].incident
         var state = AlertGroupState(source: source.id, groupKey: notification.groupKey)
         let (firing, resolved) = state.apply(notification, now: now)
+        state.lastPostAt = now
         incident.alertGroup = state
         decision.changes.incidents[index].incident = incident
         for alert in firing {
             decision.changes.timeline.append(TimelineEntry(incidentID: incident.id, at: now, kind: .alert, actor: context.user, text: "Firing: \(describe(alert))"))
         }
+        var news = PendingAlertNews()
+        news.add(notification, firing: firing, resolved: resolved, line: alertLine)
         decision.changes.outbox.append(NewOutboxMessage(
             platform: incident.platform, incidentID: incident.id,
-            action: .post(to: .incidentRoom, text: alertPost(incident.id, notification, firing: firing, resolved: resolved, source: source), buttons: [])))
+            action: .post(to: .incidentRoom, text: alertSummary(incident.id, news, source: source.id), buttons: [])))
         decision.changes.alertGroups.append(AlertGroupLink(source: source.id, groupKey: notification.groupKey, incidentID: incident.id))
         decision.changes.inboundKey = context.inboundKey
         return decision
@@ -97,11 +100,25 @@ extension IncidentEngine {
         guard !firing.isEmpty || !resolved.isEmpty else { return .decided(unchanged(incident)) }
 
         var transition = Transition(incident: incident, isNew: false, now: now, actor: context.user)
-        transition.incident.alertGroup = state
         if !incident.isOpen { reopen(&transition, by: plainName(context.user)) }
         for alert in firing { transition.log(.alert, "Firing: \(describe(alert))") }
         for alert in resolved { transition.log(.alert, "Resolved: \(monitoringText(alert.displayName, limit: 500))") }
-        transition.post(.incidentRoom, alertPost(incident.id, notification, firing: firing, resolved: resolved, source: source))
+
+        // One summary post per `postEvery` at most: news that comes sooner waits for the digest timer,
+        // except the last resolution, which is posted at once with whatever waited.
+        var news = state.pending ?? PendingAlertNews()
+        news.add(notification, firing: firing, resolved: resolved, line: alertLine)
+        let every = config.alerts.postEvery.timeInterval
+        if let last = state.lastPostAt, now.timeIntervalSince(last) < every, state.firingCount > 0 {
+            state.pending = news
+            transition.schedule(.alertDigest, at: last.addingTimeInterval(every))
+        } else {
+            transition.post(.incidentRoom, alertSummary(incident.id, news, source: source.id))
+            state.pending = nil
+            state.lastPostAt = now
+            if incident.alertGroup?.pending != nil { transition.cancel(.alertDigest) }
+        }
+        transition.incident.alertGroup = state
 
         // Raised, never lowered, by what the alerts say now.
         if !firing.isEmpty, let asked = alertSeverity(notification, source: source), let current = rank(transition.incident.severity),
@@ -168,23 +185,49 @@ extension IncidentEngine {
     /// The most alert lines one post lists; the rest are counted.
     static let alertLinesPerPost = 10
 
-    /// One post for what changed in the group, with the links the source gave.
-    func alertPost(_ id: IncidentID, _ notification: AlertNotification, firing: [AlertInstance], resolved: [AlertInstance], source: AlertSourceConfig) -> String {
-        var lines = ["🔔 \(id) · \(source.id): \(firing.count) firing, \(resolved.count) resolved"]
-        let shown = firing.map { ("🔥", $0) } + resolved.map { ("✅", $0) }
-        for (mark, alert) in shown.prefix(Self.alertLinesPerPost) {
-            var links: [String] = []
-            if let url = alert.generatorURL, !url.isEmpty { links.append("source: \(url)") }
-            if let url = alert.dashboardURL, !url.isEmpty { links.append("dashboard: \(url)") }
-            if let url = alert.panelURL, !url.isEmpty { links.append("panel: \(url)") }
-            if alert.status == .firing, let url = alert.silenceURL, !url.isEmpty { links.append("silence: \(url)") }
-            if let runbook = alert.annotations["runbook_url"], !runbook.isEmpty { links.append("runbook: \(runbook)") }
-            lines.append("\(mark) \(describe(alert))" + (links.isEmpty ? "" : " · " + links.joined(separator: " · ")))
-        }
-        if shown.count > Self.alertLinesPerPost { lines.append("… and \(shown.count - Self.alertLinesPerPost) more") }
-        if notification.truncatedAlerts > 0 { lines.append("(\(notification.truncatedAlerts) more alerts were left out by the sender)") }
-        if let url = notification.externalURL, !url.isEmpty { lines.append("Alerts: \(url)") }
+    /// The held-back news of the incident's group, posted when its `alertDigest` timer fires.
+    func postAlertDigest(in transition: inout Transition) {
+        guard var state = transition.incident.alertGroup, let news = state.pending else { return }
+        transition.post(.incidentRoom, alertSummary(transition.incident.id, news, source: state.source))
+        state.pending = nil
+        state.lastPostAt = transition.now
+        transition.incident.alertGroup = state
+    }
+
+    /// One post for what changed in the group since the last one.
+    func alertSummary(_ id: IncidentID, _ news: PendingAlertNews, source: String) -> String {
+        var lines = ["🔔 \(id) · \(source): \(news.firing) firing, \(news.resolved) resolved"] + news.lines
+        let listed = news.lines.filter { $0.hasPrefix("🔥") || $0.hasPrefix("✅") }.count
+        if news.firing + news.resolved > listed { lines.append("… and \(news.firing + news.resolved - listed) more") }
+        if let url = news.externalURL, !url.isEmpty { lines.append("Alerts: \(url)") }
         return lines.joined(separator: "\n")
+    }
+
+    /// The line of one alert, with the links its sender gave.
+    func alertLine(_ alert: AlertInstance) -> String {
+        var links: [String] = []
+        if let url = alert.generatorURL, !url.isEmpty { links.append("source: \(url)") }
+        if let url = alert.dashboardURL, !url.isEmpty { links.append("dashboard: \(url)") }
+        if let url = alert.panelURL, !url.isEmpty { links.append("panel: \(url)") }
+        if alert.status == .firing, let url = alert.silenceURL, !url.isEmpty { links.append("silence: \(url)") }
+        if let runbook = alert.annotations["runbook_url"], !runbook.isEmpty { links.append("runbook: \(runbook)") }
+        let mark = alert.status == .firing ? "🔥" : "✅"
+        return "\(mark) \(describe(alert))" + (links.isEmpty ? "" : " · " + links.joined(separator: " · "))
+    }
+}
+
+extension PendingAlertNews {
+    /// Adds a notification's news: counts, the first lines, the latest links.
+    mutating func add(_ notification: AlertNotification, firing: [AlertInstance], resolved: [AlertInstance], line: (AlertInstance) -> String) {
+        self.firing += firing.count
+        self.resolved += resolved.count
+        for alert in firing + resolved where lines.count < IncidentEngine.alertLinesPerPost {
+            lines.append(line(alert))
+        }
+        if notification.truncatedAlerts > 0, lines.count < IncidentEngine.alertLinesPerPost {
+            lines.append("(\(notification.truncatedAlerts) more alerts were left out by the sender)")
+        }
+        if let url = notification.externalURL, !url.isEmpty { externalURL = url }
     }
 }
 

@@ -12,6 +12,7 @@ extension IncidentEngine {
         case .longRunning: escalateLongRunning(in: &transition, overrides: overrides)
         case .monitoringWindow: closeAfterMonitoring(in: &transition)
         case .reviewReminder: remindOfReview(in: &transition)
+        case .alertDigest: postAlertDigest(in: &transition)
         }
         var changes = transition.changes.isEmpty ? ChangeSet() : transition.finished()
         changes.completeTimer = (timer.id, timer.leaseOwner ?? "")

@@ -12,6 +12,8 @@ public enum TimerKind: String, Sendable, Codable, CaseIterable {
     case monitoringWindow = "monitoring_window"
     /// Resolved: the post-incident review is due.
     case reviewReminder = "review_reminder"
+    /// Alert news held back by `alerts.postEvery` is due to be posted, as one summary.
+    case alertDigest = "alert_digest"
 }
 
 /// A timer to write, or to replace the pending one of the same kind for that incident.
