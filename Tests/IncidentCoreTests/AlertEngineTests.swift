@@ -224,6 +224,36 @@ struct AlertEngineTests {
         #expect(resolved.changes.postTexts(to: .incidentRoom).contains { $0.hasPrefix("🔔 INC-1 · prod-am: 0 firing, 3 resolved") })
     }
 
+    @Test("an alert changing more than 5 times in 30 minutes is marked flapping once; its later changes are counted, not listed")
+    func flapping() throws {
+        let engine = try Self.engine(storm: nil)
+        let t0 = F.time("09:00")
+        var incident = try Self.written(engine.declare(
+            alert: Self.notification([Self.alert("steady"), Self.alert("a")]), source: Self.source, allocation: (IncidentID(1), 1), now: t0, overrides: [:]))
+        var flappingLines = 0
+        var listedChanges = 0
+        var counted = 0
+        for n in 1...9 {
+            let status: AlertStatus = n.isMultiple(of: 2) ? .firing : .resolved
+            let now = t0.addingTimeInterval(TimeInterval(n * 60))
+            let decision = try Self.decided(engine.receive(
+                alert: Self.notification([Self.alert("steady"), Self.alert("a", status)]), source: Self.source, incident: incident, now: now, overrides: [:]))
+            flappingLines += decision.changes.timeline.filter { $0.text.hasPrefix("Flapping: HighErrorRate (a)") }.count
+            listedChanges += decision.changes.timeline.filter { $0.text.hasPrefix("Firing: HighErrorRate (a)") || $0.text.hasPrefix("Resolved: HighErrorRate (a)") }.count
+            incident = try Self.written(decision)
+            for post in decision.changes.postTexts(to: .incidentRoom) {
+                for line in post.split(separator: "\n") where line.hasSuffix("more changes of flapping alerts") {
+                    counted += Int(line.split(separator: " ")[1]) ?? 0
+                }
+            }
+        }
+        // The declaration was its first change; changes 2…5 are listed, the 6th marks it flapping, 7…10 are counted.
+        #expect(listedChanges == 4)
+        #expect(flappingLines == 1)
+        #expect(incident.alertGroup?.alerts["fp-a"]?.isFlapping == true)
+        #expect(counted == 4, "the digest counts the flapping alert's later changes")
+    }
+
     @Test("the delivery key tells a redelivery from news")
     func deliveryKey() {
         let one = Self.notification([Self.alert("a")])

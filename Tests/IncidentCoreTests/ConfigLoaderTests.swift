@@ -237,6 +237,7 @@ private func setting(_ newValue: Any?, at steps: ArraySlice<PathStep>, in contai
             (["alerts", "sources", "[]"], AlertSourceConfig(id: "a", kind: .alertmanager, platform: .console, severity: AlertSeverityMapping(defaultSeverity: "s"))),
             (["alerts", "sources", "[]", "severity"], AlertSeverityMapping(defaultSeverity: "s")),
             (["alerts", "storm"], StormRule(reports: 10, within: .minutes(5))),
+            (["alerts", "flapping"], FlappingRule()),
         ]
         #expect(try Set((node(["platforms"], in: schema)["properties"] as? [String: Any] ?? [:]).keys) == Set(PlatformKind.allCases.map(\.rawValue)))
         for section in sections {

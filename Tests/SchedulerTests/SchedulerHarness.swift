@@ -119,8 +119,9 @@ struct TestDaemon {
 
 /// Polls `condition` every 5 ms of real time for up to `timeout`. For waiting on other tasks (a running
 /// service, a child process), never for a cadence: cadences run on the manual clock. The timeout is
-/// generous because the whole suite runs in parallel on two cores; a passing condition returns at once.
-func eventually(timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async rethrows -> Bool {
+/// generous because the whole suite runs in parallel on two cores (seen: a task not started for 12 s on a
+/// loaded machine); a passing condition returns at once.
+func eventually(timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async rethrows -> Bool {
     let deadline = ContinuousClock.now.advanced(by: timeout)
     while ContinuousClock.now < deadline {
         if try await condition() { return true }

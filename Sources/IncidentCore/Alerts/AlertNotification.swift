@@ -131,12 +131,18 @@ public struct AlertRecord: Sendable, Codable, Hashable {
     public var status: AlertStatus
     /// When it last changed status (Klaxon's clock).
     public var since: Date
+    /// Its recent status changes, within the flapping rule's window.
+    public var changes: [Date]? = nil
+    /// Changing too often (`alerts.flapping`): its changes are counted, not listed one by one.
+    public var flapping: Bool? = nil
 
     public init(name: String, status: AlertStatus, since: Date) {
         self.name = name
         self.status = status
         self.since = since
     }
+
+    public var isFlapping: Bool { flapping ?? false }
 }
 
 /// Alert news held back until the next summary post.
@@ -147,6 +153,8 @@ public struct PendingAlertNews: Sendable, Codable, Hashable {
     public var resolved = 0
     /// Links of the latest notification (its `externalURL`).
     public var externalURL: String?
+    /// Changes of flapping alerts, counted rather than listed.
+    public var flappingChanges: Int? = nil
 
     public init() {}
 }

@@ -5,11 +5,14 @@ public struct AlertsConfig: Sendable {
     public var storm: StormRule?
     /// At most one alert summary post per incident this often; what comes between is merged into the next.
     public var postEvery: TimeSpan
+    /// An alert that changes status more than this often is flapping. nil: never.
+    public var flapping: FlappingRule?
 
-    public init(sources: [AlertSourceConfig] = [], storm: StormRule? = nil, postEvery: TimeSpan = .init(seconds: 30)) {
+    public init(sources: [AlertSourceConfig] = [], storm: StormRule? = nil, postEvery: TimeSpan = .init(seconds: 30), flapping: FlappingRule? = FlappingRule()) {
         self.sources = sources
         self.storm = storm
         self.postEvery = postEvery
+        self.flapping = flapping
     }
 
     public func source(id: String) -> AlertSourceConfig? { sources.first { $0.id == id } }
@@ -83,5 +86,16 @@ public struct StormRule: Sendable, Hashable {
         self.reports = reports
         self.within = within
         self.raiseBy = raiseBy
+    }
+}
+
+/// More than `changes` status changes (firing ↔ resolved) of one alert within `within`: it is flapping.
+public struct FlappingRule: Sendable, Hashable {
+    public var changes: Int
+    public var within: TimeSpan
+
+    public init(changes: Int = 5, within: TimeSpan = .minutes(30)) {
+        self.changes = changes
+        self.within = within
     }
 }

@@ -5,7 +5,16 @@ import Mustache
 extension ConfigReader {
     func readAlerts(_ root: ObjectFields, severityIDs: [String], platforms: PlatformsConfig) -> AlertsConfig {
         var alerts = AlertsConfig()
-        guard let fields = section(root, "alerts", keys: ["sources", "storm", "postEvery"]) else { return alerts }
+        guard let fields = section(root, "alerts", keys: ["sources", "storm", "postEvery", "flapping"]) else { return alerts }
+        if fields.values["flapping"] != nil {
+            alerts.flapping = field(fields, "flapping") { value, path -> FlappingRule? in
+                guard let rule = object(value, at: path, allowedKeys: ["changes", "within"]) else { return nil }
+                let changes = field(rule, "changes", required: true) { integer($0, at: $1, in: 1...10_000) }
+                let within = field(rule, "within", required: true) { duration($0, at: $1) }
+                guard let changes, let within else { return nil }
+                return FlappingRule(changes: changes, within: within)
+            }
+        }
         if let every = field(fields, "postEvery", { duration($0, at: $1, allowZero: true) }) { alerts.postEvery = every }
         if let elements = field(fields, "sources", { array($0, at: $1) }) {
             var seen: [String: ConfigPath] = [:]

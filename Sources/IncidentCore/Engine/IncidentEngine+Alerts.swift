@@ -64,7 +64,8 @@ extension IncidentEngine {
         guard decision.outcome == .applied, let index = decision.changes.incidents.indices.first else { return decision }
         var incident = decision.changes.incidents[index].incident
         var state = AlertGroupState(source: source.id, groupKey: notification.groupKey)
-        let (firing, resolved) = state.apply(notification, now: now)
+        let applied = state.apply(notification, now: now, flapping: config.alerts.flapping)
+        let (firing, resolved) = (applied.firing, applied.resolved)
         state.lastPostAt = now
         incident.alertGroup = state
         decision.changes.incidents[index].incident = incident
@@ -87,7 +88,8 @@ extension IncidentEngine {
     ) -> AlertOutcome {
         let context = alertContext(source, notification: notification)
         var state = incident.alertGroup ?? AlertGroupState(source: source.id, groupKey: notification.groupKey)
-        let (firing, resolved) = state.apply(notification, now: now)
+        let delta = state.apply(notification, now: now, flapping: config.alerts.flapping)
+        let (firing, resolved) = (delta.firing, delta.resolved)
         if !incident.isOpen {
             // Over, and only news of alerts firing again changes that: within `reopenWithin` of an
             // (un-closed) resolution the same incident comes back, later a new one opens. A human's
@@ -97,7 +99,9 @@ extension IncidentEngine {
                 && source.reopenWithin.map { within in incident.resolvedAt.map { now.timeIntervalSince($0) <= within.timeInterval } ?? false } ?? false
             guard reopens else { return .declareNew }
         }
-        guard !firing.isEmpty || !resolved.isEmpty else { return .decided(unchanged(incident)) }
+        guard !firing.isEmpty || !resolved.isEmpty || !delta.startedFlapping.isEmpty || delta.flappingChanges > 0 else {
+            return .decided(unchanged(incident))
+        }
 
         var transition = Transition(incident: incident, isNew: false, now: now, actor: context.user)
         if !incident.isOpen { reopen(&transition, by: plainName(context.user)) }
@@ -108,6 +112,14 @@ extension IncidentEngine {
         // except the last resolution, which is posted at once with whatever waited.
         var news = state.pending ?? PendingAlertNews()
         news.add(notification, firing: firing, resolved: resolved, line: alertLine)
+        if let rule = config.alerts.flapping {
+            for alert in delta.startedFlapping {
+                let name = monitoringText(alert.displayName, limit: 500)
+                transition.log(.alert, "Flapping: \(name) changed more than \(rule.changes) times in \(rule.within); its changes are counted, not listed")
+                if news.lines.count < Self.alertLinesPerPost { news.lines.append("〰️ \(name) is flapping: more than \(rule.changes) changes in \(rule.within)") }
+            }
+        }
+        if delta.flappingChanges > 0 { news.flappingChanges = (news.flappingChanges ?? 0) + delta.flappingChanges }
         let every = config.alerts.postEvery.timeInterval
         if let last = state.lastPostAt, now.timeIntervalSince(last) < every, state.firingCount > 0 {
             state.pending = news
@@ -127,7 +139,8 @@ extension IncidentEngine {
         }
         _ = countReports(firing.count, in: &transition, overrides: overrides)
 
-        if state.firingCount == 0, !resolved.isEmpty {
+        // From some alerts firing to none (a flapping alert's last resolution counts too).
+        if state.firingCount == 0, (incident.alertGroup?.firingCount ?? 0) > 0 {
             transition.log(.alert, "Every alert of the group is resolved")
             if source.autoResolve, transition.incident.isOpen {
                 markResolved(&transition, text: "every alert of \(source.id) resolved", by: context.user, scheduleMonitoring: true)
@@ -199,6 +212,7 @@ extension IncidentEngine {
         var lines = ["🔔 \(id) · \(source): \(news.firing) firing, \(news.resolved) resolved"] + news.lines
         let listed = news.lines.filter { $0.hasPrefix("🔥") || $0.hasPrefix("✅") }.count
         if news.firing + news.resolved > listed { lines.append("… and \(news.firing + news.resolved - listed) more") }
+        if let flapping = news.flappingChanges, flapping > 0 { lines.append("〰️ \(flapping) more changes of flapping alerts") }
         if let url = news.externalURL, !url.isEmpty { lines.append("Alerts: \(url)") }
         return lines.joined(separator: "\n")
     }
@@ -232,19 +246,50 @@ extension PendingAlertNews {
 }
 
 extension AlertGroupState {
-    /// Records the notification's alerts; returns those that started firing and those that stopped.
-    /// An alert first seen resolved is recorded without news.
-    mutating func apply(_ notification: AlertNotification, now: Date) -> (firing: [AlertInstance], resolved: [AlertInstance]) {
+    /// What a notification changed in the group.
+    struct Changes {
         var firing: [AlertInstance] = []
         var resolved: [AlertInstance] = []
+        /// Alerts that became flapping with this notification.
+        var startedFlapping: [AlertInstance] = []
+        /// Changes of alerts already flapping: counted, not listed.
+        var flappingChanges = 0
+    }
+
+    /// Records the notification's alerts and returns what changed: alerts that started firing, those that
+    /// stopped (an alert first seen resolved is recorded without news). With the flapping rule, an alert
+    /// changing status more than `rule.changes` times within `rule.within` becomes flapping (reported
+    /// once), and its later changes are only counted until it has been steady for a whole window.
+    mutating func apply(_ notification: AlertNotification, now: Date, flapping rule: FlappingRule?) -> Changes {
+        var changes = Changes()
         for alert in notification.alerts {
             let prior = alerts[alert.fingerprint]
-            if alert.status == .firing, prior?.status != .firing { firing.append(alert) }
-            if alert.status == .resolved, prior?.status == .firing { resolved.append(alert) }
-            let since = prior?.status == alert.status ? prior?.since ?? now : now
-            alerts[alert.fingerprint] = AlertRecord(name: alert.displayName, status: alert.status, since: since)
+            let changed = prior.map { $0.status != alert.status } ?? (alert.status == .firing)
+            var record = AlertRecord(name: alert.displayName, status: alert.status, since: changed ? now : prior?.since ?? now)
+            record.changes = prior?.changes
+            record.flapping = prior?.flapping
+            if let rule, changed {
+                let window = rule.within.timeInterval
+                var recent = (prior?.changes ?? []).filter { now.timeIntervalSince($0) < window }
+                recent.append(now)
+                record.changes = Array(recent.suffix(rule.changes + 1))
+                let wasFlapping = prior?.isFlapping ?? false
+                if wasFlapping, let previous = prior?.changes?.last, now.timeIntervalSince(previous) >= window {
+                    record.flapping = nil
+                } else if recent.count > rule.changes {
+                    record.flapping = true
+                }
+                if record.isFlapping {
+                    alerts[alert.fingerprint] = record
+                    if wasFlapping { changes.flappingChanges += 1 } else { changes.startedFlapping.append(alert) }
+                    continue
+                }
+            }
+            alerts[alert.fingerprint] = record
+            if changed, alert.status == .firing { changes.firing.append(alert) }
+            if changed, alert.status == .resolved, prior != nil { changes.resolved.append(alert) }
         }
-        return (firing, resolved)
+        return changes
     }
 }
 
