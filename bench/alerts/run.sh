@@ -1,19 +1,19 @@
 #!/usr/bin/env bash
 # Alert storm benchmark (issue 13): a release Klaxon with one Alertmanager source (autoResolve) on the
 # console platform (the in-process fake chat platform: its posts are rows in the SQLite file), and a load
-# client sending GROUPS groups × ALERTS alerts as fast as the daemon answers, in three phases (fire, repeat,
+# client sending ALERT_GROUPS groups × ALERTS alerts as fast as the daemon answers, in three phases (fire, repeat,
 # resolve; see storm.py). Prints throughput and answer times per phase, incidents created (must equal
 # GROUPS), chat posts made, and the daemon's peak RSS.
 #
 #   bench/alerts/run.sh                         # 2,000 groups × 100 alerts = 200,000 alerts, 32 connections
-#   GROUPS=500 ALERTS=20 CONNECTIONS=16 bench/alerts/run.sh
+#   ALERT_GROUPS=500 ALERTS=20 CONNECTIONS=16 bench/alerts/run.sh
 #
 # Bounded by the counts, loopback only. KLAXON_BIN: an existing klaxon binary to run instead of building.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repository="$(cd "$here/../.." && pwd)"
 export PATH="/opt/swift/usr/bin:$PATH"
-GROUPS_COUNT=${GROUPS:-2000}
+GROUPS_COUNT=${ALERT_GROUPS:-2000}  # not GROUPS: bash reserves it
 ALERTS=${ALERTS:-100}
 CONNECTIONS=${CONNECTIONS:-32}
 
