@@ -426,6 +426,20 @@ struct CommandParserTests {
         #expect(try reversed.parse("declare Something").get() == .declare(severity: "sev1", title: "Something"))
     }
 
+    @Test("runbook 004: incidents.defaultSeverity sets what `create \"…\"` declares")
+    func configuredDefaultSeverity() throws {
+        let configured = CommandParser(severities: testSeverities, rotationIDs: [], defaultSeverity: "sev2")
+        #expect(try configured.parse(#"create "API response time degraded""#).get() == .declare(severity: "sev2", title: "API response time degraded"))
+        #expect(try configured.parse("declare sev1 Down").get() == .declare(severity: "sev1", title: "Down"))
+        let config = try ConfigLoader.load(json: #"{"incidents": {"defaultSeverity": "p1"}, "severities": [{"id": "sev1", "name": "C"}, {"id": "sev2", "aliases": ["p1"], "name": "M"}, {"id": "sev3", "name": "m"}]}"#, environment: [:]).get()
+        #expect(config.incidents.defaultSeverity == "sev2", "an alias is stored as its id")
+        guard case .failure(let errors) = ConfigLoader.load(json: #"{"incidents": {"defaultSeverity": "sev7"}, "severities": [{"id": "sev1", "name": "C"}]}"#, environment: [:]) else {
+            Issue.record("an unknown default severity must be refused")
+            return
+        }
+        #expect(errors.description.hasPrefix(#"incidents.defaultSeverity: unknown severity "sev7""#), "\(errors)")
+    }
+
     @Test func worksWithNothingConfigured() throws {
         let bare = CommandParser(severities: [], rotationIDs: [])
         let declare = bare.parse("declare Something")

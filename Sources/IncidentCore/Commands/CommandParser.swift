@@ -17,9 +17,10 @@ public struct CommandParser: Sendable {
     /// that does not exist rather than read as the first word of a title.
     private let numberedSeverityPrefixes: Set<String>
 
-    public init(severities: [SeverityPolicy], rotationIDs: [String]) {
+    public init(severities: [SeverityPolicy], rotationIDs: [String], defaultSeverity: String? = nil) {
         self.severities = severities
         self.rotationIDs = rotationIDs
+        self.defaultSeverity = defaultSeverity.flatMap { id in severities.first { $0.id == id } } ?? severities.last
         var prefixes: Set<String> = ["sev", "p"]
         for name in severities.flatMap({ [$0.id] + $0.aliases }) {
             let normalized = SeverityPolicy.normalize(name)
@@ -33,9 +34,10 @@ public struct CommandParser: Sendable {
     }
 
     /// The severity of a `declare` that names none (runbook 004 writes
-    /// `/incident create "API response time degraded"`): the last, least severe, configured severity.
-    /// Declaring low pages nobody by mistake; the commander raises it with `/incident severity` if needed.
-    public var defaultSeverity: SeverityPolicy? { severities.last }
+    /// `/incident create "API response time degraded"`): `incidents.defaultSeverity`, else the last, least
+    /// severe, configured severity, so that declaring without thinking pages nobody by mistake; the
+    /// commander raises it with `/incident severity` if needed.
+    public let defaultSeverity: SeverityPolicy?
 
     /// `text` is what follows `/incident` (Slack's `text` field), e.g. `declare sev1 "Payment processing down"`.
     /// It may also still start with the trigger word itself (`/incident ...` or `!incident ...`): strip it.

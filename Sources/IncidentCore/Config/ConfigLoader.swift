@@ -80,13 +80,21 @@ extension ConfigReader {
         let storage = readStorage(root)
         let logging = readLogging(root)
         let platforms = readPlatforms(root)
-        let incidents = readIncidents(root)
+        var incidents = readIncidents(root)
         let severities = readSeverities(root)
         let people = readPeople(root)
         let oncall = readOnCall(root, people: people)
         let templates = readTemplates(root)
         let outbox = readOutbox(root)
         let paging = readPaging(root, severityIDs: severities.map(\.id))
+        if let name = incidents.defaultSeverity {
+            if let policy = severities.first(where: { $0.id == name || $0.aliases.contains(name.lowercased()) }) {
+                incidents.defaultSeverity = policy.id
+            } else if !severities.isEmpty {
+                report(ConfigPath.root.key("incidents").key("defaultSeverity"),
+                       "unknown severity \(Self.quote(name))" + Self.hint(for: name, among: severities.map(\.id), known: "severity ids"))
+            }
+        }
         let alerts = readAlerts(root, severityIDs: severities.map(\.id), platforms: platforms)
         let groups = readGroups(root, people: people.byID)
         let permissions = readPermissions(root, severities: severities, people: people.byID, groups: groups)
@@ -217,7 +225,7 @@ extension ConfigReader {
 
     private func readIncidents(_ root: ObjectFields) -> IncidentsConfig {
         var incidents = IncidentsConfig()
-        guard let fields = section(root, "incidents", keys: ["mode", "channelName", "timeZone", "overdueAfterCadences", "monitorFor", "allowBroadcastMentions"]) else { return incidents }
+        guard let fields = section(root, "incidents", keys: ["mode", "channelName", "timeZone", "overdueAfterCadences", "monitorFor", "allowBroadcastMentions", "defaultSeverity"]) else { return incidents }
         let modes = IncidentsConfig.Mode.allCases.map(\.rawValue)
         if let mode = field(fields, "mode", { choice($0, at: $1, from: modes) }).flatMap(IncidentsConfig.Mode.init(rawValue:)) { incidents.mode = mode }
         if let channelName = field(fields, "channelName", { channelNameTemplate($0, at: $1) }) { incidents.channelName = channelName }
@@ -225,6 +233,8 @@ extension ConfigReader {
         if let cadences = field(fields, "overdueAfterCadences", { integer($0, at: $1, in: 1...Int.max) }) { incidents.overdueAfterCadences = cadences }
         incidents.monitorFor = field(fields, "monitorFor") { duration($0, at: $1) }
         if let allow = field(fields, "allowBroadcastMentions", { boolean($0, at: $1) }) { incidents.allowBroadcastMentions = allow }
+        // Checked against the severities once they are read (see `readConfig`).
+        incidents.defaultSeverity = field(fields, "defaultSeverity") { string($0, at: $1) }
         return incidents
     }
 

@@ -258,6 +258,9 @@ public struct IncidentsConfig: Sendable {
     /// `@here`, `@channel`, `@all`, `@everyone`, `<!channel>` and the like. Off by default: those are
     /// neutralised (see `BroadcastMentions`); templates keep theirs either way.
     public var allowBroadcastMentions: Bool = false
+    /// The severity of a `declare` that names none (runbook 004: `/incident create "API response time
+    /// degraded"`). nil: the least severe configured one.
+    public var defaultSeverity: String? = nil
     public init(
         mode: Mode = .channel, channelName: String = "incident-{date}-{seq}", timeZone: String = "UTC", overdueAfterCadences: Int = 2,
         monitorFor: TimeSpan? = nil, allowBroadcastMentions: Bool = false

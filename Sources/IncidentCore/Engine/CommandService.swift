@@ -21,7 +21,9 @@ public struct CommandService: Sendable {
 
     public init(engine: IncidentEngine, store: any IncidentStore, clock: any WallClock, committed: @escaping @Sendable (ChangeSet) -> Void = { _ in }) {
         self.engine = engine
-        self.parser = CommandParser(severities: engine.config.severities, rotationIDs: engine.config.oncall.rotations.map(\.id))
+        self.parser = CommandParser(
+            severities: engine.config.severities, rotationIDs: engine.config.oncall.rotations.map(\.id),
+            defaultSeverity: engine.config.incidents.defaultSeverity)
         self.store = store
         self.clock = clock
         self.committed = committed
