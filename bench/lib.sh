@@ -25,3 +25,50 @@ describe_machine() {
   echo "disk:    $(df -hT "$1" | awk 'NR==2 {print $2 " on " $1}')"
   echo
 }
+
+# free_port: a TCP port on loopback that nothing listens on right now.
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_healthy URL [LOG]: waits up to 10 s for URL/healthz to answer; on failure prints LOG and returns 1.
+wait_healthy() {
+  for _ in $(seq 1 100); do
+    curl -fsS -o /dev/null "$1/healthz" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  [ -n "${2:-}" ] && cat "$2" >&2
+  echo "== no answer from $1/healthz" >&2
+  return 1
+}
+
+# stop_daemon PID: SIGTERM, then SIGKILL after 5 s. A graceful stop drains the outbox first, which can take
+# long after a load that outran it (or forever, if Slack is gone); the figures are taken by then.
+stop_daemon() {
+  kill -TERM "$1" 2>/dev/null || return 0
+  for _ in $(seq 1 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$1" 2>/dev/null; then
+    echo "== the daemon did not stop within 5 s of SIGTERM (outbox still draining); killing it"
+    kill -KILL "$1"
+  fi
+  wait "$1" 2>/dev/null || true
+}
+
+# slack_bench_config SHIPPED WORK FAKE_PORT [MODE]: the shipped config (file SHIPPED) with Slack on, its Web
+# API at bench/slack/fake_slack.py on FAKE_PORT, the store in WORK and logging at `warning` (log I/O would
+# dominate). The secrets stay `${VAR}` references: SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN.
+slack_bench_config() {
+  python3 - "$@" <<'PY'
+import json, sys
+path, work, fake_port = sys.argv[1:4]
+config = json.load(open(path))
+config["storage"]["sqlite"]["path"] = work + "/klaxon.sqlite"
+config["logging"]["level"] = "warning"
+config["incidents"]["mode"] = sys.argv[4] if len(sys.argv) > 4 else "channel"
+config["platforms"]["slack"] = {
+    "signingSecret": "${SLACK_SIGNING_SECRET}", "botToken": "${SLACK_BOT_TOKEN}",
+    "apiBaseURL": "http://127.0.0.1:%s/api" % fake_port, "announceChannel": "C0ANNOUNCE",
+}
+print(json.dumps(config, indent=2))
+PY
+}

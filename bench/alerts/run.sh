@@ -29,7 +29,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 token="bench-alert-token-$(date +%s)"
 python3 - "$repository/bot-config.json" "$work" > "$work/bot-config.json" <<'PY'
 import json, sys
@@ -46,11 +46,7 @@ print(json.dumps(config, indent=2))
 PY
 STORM_TOKEN="$token" "$bin" serve --config "$work/bot-config.json" --port "$port" > "$work/daemon.log" 2>&1 &
 daemon=$!
-for _ in $(seq 1 100); do
-  curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null && break
-  sleep 0.1
-done
-curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" || { cat "$work/daemon.log"; exit 1; }
+wait_healthy "http://127.0.0.1:$port" "$work/daemon.log"
 
 describe_machine "$work"
 python3 "$here/storm.py" --url "http://127.0.0.1:$port" --token "$token" --groups "$GROUPS_COUNT" --alerts "$ALERTS" --connections "$CONNECTIONS"

@@ -37,34 +37,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 fake_port=$(free_port)
 port=$(free_port)
 python3 "$here/fake_slack.py" "$fake_port" &
 fake=$!
 
-# The shipped config with Slack on, the store in the temp dir, and logging quiet (log I/O would dominate).
 secret="bench-signing-secret-$(date +%s)"
-python3 - "$repository/bot-config.json" "$work" "$fake_port" "$MODE" > "$work/bot-config.json" <<'PY'
-import json, sys
-path, work, fake_port, mode = sys.argv[1:]
-config = json.load(open(path))
-config["storage"]["sqlite"]["path"] = work + "/klaxon.sqlite"
-config["logging"]["level"] = "warning"
-config["incidents"]["mode"] = mode
-config["platforms"]["slack"] = {
-    "signingSecret": "${SLACK_SIGNING_SECRET}", "botToken": "${SLACK_BOT_TOKEN}",
-    "apiBaseURL": "http://127.0.0.1:%s/api" % fake_port, "announceChannel": "C0ANNOUNCE",
-}
-print(json.dumps(config, indent=2))
-PY
+slack_bench_config "$repository/bot-config.json" "$work" "$fake_port" "$MODE" > "$work/bot-config.json"
 SLACK_SIGNING_SECRET="$secret" SLACK_BOT_TOKEN="xoxb-bench" KLAXON_STORE_STATS=${KLAXON_STORE_STATS:-} "$bin" serve --config "$work/bot-config.json" --port "$port" > "$work/daemon.log" 2>&1 &
 daemon=$!
-for _ in $(seq 1 100); do
-  curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null && break
-  sleep 0.1
-done
-curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" || { cat "$work/daemon.log"; exit 1; }
+wait_healthy "http://127.0.0.1:$port" "$work/daemon.log"
 
 echo "== machine: $(uname -srm), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== load: ${RATE} requests/s for ${DURATION}s over ${CONNECTIONS} connections, declare:update = 1:3, ${MODE} mode, ${SEEDED} incidents seeded"
@@ -86,12 +68,4 @@ def upper(q):
 print("== inside the daemon (%d requests): p50 <= %s, p99 <= %s" % (total, upper(0.5), upper(0.99)) if total else "== no request histogram")
 '
 echo "== outbox: $(curl -fsS "http://127.0.0.1:$port/metrics" | grep -E "^klaxon_outbox_(depth|delivered_total|failures_total)" | tr "\n" " ")"
-# A graceful stop drains the outbox first, which can take long after a load that outran it (or forever,
-# if Slack is gone); the figures are taken already, so give it a few seconds and then stop it for good.
-kill -TERM "$daemon"
-for _ in $(seq 1 50); do kill -0 "$daemon" 2>/dev/null || break; sleep 0.1; done
-if kill -0 "$daemon" 2>/dev/null; then
-  echo "== the daemon did not stop within 5 s of SIGTERM (outbox still draining); killing it"
-  kill -KILL "$daemon"
-fi
-wait "$daemon" 2>/dev/null || true
+stop_daemon "$daemon"
