@@ -184,6 +184,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            exclude: ["Fixtures/README.md"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -10,17 +10,17 @@ import Testing
 struct EventsTests {
     @Test func urlVerificationEchoesTheChallenge() async throws {
         try await SlackHarness.run { slack in
-            let sample = try Fixture.sampleJSON("events_url_verification.docs-slack-dev.json")
+            let sample = try Fixture.object(SlackSamples.urlVerification)
             let result = try await slack.event(sample)
             #expect(result.status == 200)
-            #expect(result.json?["challenge"] as? String == "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P")
+            #expect(result.json?["challenge"] as? String == "klaxon-challenge-4f1d9a2c7e")
         }
     }
 
     @Test func mentionRunsTheCommandOnceAcrossRetries() async throws {
         try await SlackHarness.run { slack in
-            // bolt-python's app_mention sample, addressed to our bot with a command.
-            var envelope = try Fixture.sampleJSON("event_callback_app_mention.bolt-python.json")
+            // An app_mention callback as Slack sends it, addressed to our bot with a command.
+            var envelope = try Fixture.object(SlackSamples.appMentionCallback)
             var event = try #require(envelope["event"] as? [String: Any])
             event["text"] = "<@\(FakeSlack.botUserID)> declare sev2 Search is slow"
             event["user"] = "U0ALICE"
@@ -42,7 +42,7 @@ struct EventsTests {
             // The answer went to the mention's thread, once.
             let replies = slack.fake.messages(in: "C0GENERAL")
             #expect(replies.count == 1)
-            #expect(replies.first?.threadTS == "1595926230.009600")
+            #expect(replies.first?.threadTS == "1764547230.004200")
             #expect(replies.first?.text.hasPrefix("Declared INC-1 · SEV2 · Search is slow") == true)
         }
     }
@@ -69,9 +69,9 @@ struct EventsTests {
             edited["event"] = (edited["event"] as! [String: Any]).merging(["subtype": "message_changed"]) { $1 }
             _ = try await slack.event(edited)
             // Events Klaxon does not act on are acknowledged and dropped.
-            let reaction = try Fixture.sampleJSON("event_callback_reaction_added.docs-slack-dev.json")
+            let reaction = try Fixture.object(SlackSamples.reactionAddedCallback)
             #expect(try await slack.event(reaction).status == 200)
-            let message = try Fixture.sampleJSON("event_callback_message.bolt-python.json")
+            let message = try Fixture.object(SlackSamples.messageCallback)
             #expect(try await slack.event(message).status == 200)
             try await slack.deliverAll()
             #expect(try await slack.store.incidents(includeClosed: true, limit: 10).isEmpty)

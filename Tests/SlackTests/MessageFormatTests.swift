@@ -41,21 +41,21 @@ struct MessageFormatTests {
     }
 
     @Test func formBodiesAsSlackSendsThem() throws {
-        let bolt = FormBody(string: try Fixture.sample("slash_command.form-body.bolt-python.txt"))
-        let command = try #require(SlackSlashCommand(fields: bolt.fields))
-        #expect(command.command == "/hello-world")
-        #expect(command.text == "Hi")
-        #expect(command.userID == "W111")
-        #expect(command.userName == "primary-owner")
-        #expect(command.channelID == "C111")
-        #expect(command.responseURL == "https://hooks.slack.com/commands/T111/111/xxxxx")
-        #expect(bolt["enterprise_name"] == "Org Name")
+        let form = FormBody(string: SlackSamples.slashCommandForm)
+        let command = try #require(SlackSlashCommand(fields: form.fields))
+        #expect(command.command == "/incident")
+        #expect(command.text == "declare sev2 Checkout errors")
+        #expect(command.userID == "U0ALICE")
+        #expect(command.userName == "alice")
+        #expect(command.channelID == "C0INCIDENTS")
+        #expect(command.responseURL == "https://hooks.slack.com/commands/T0KLAXON/1001/klaxon-response")
+        #expect(form["enterprise_name"] == "Klaxon Test Org")
 
         // The docs' example leaves `/` and `:` unescaped and writes a space as %20.
-        let docs = FormBody(string: try Fixture.sample("slash_command.form-body.docs-slack-dev-example.txt"))
-        #expect(docs["command"] == "/weather")
-        #expect(docs["enterprise_name"] == "Globular Construct Inc")
-        #expect(SlackSlashCommand(fields: docs.fields)?.triggerID == "13345224609.738474920.8088930838d88f008e0")
+        let docs = FormBody(string: SlackSamples.slashCommandFormAsDocumented)
+        #expect(docs["command"] == "/oncall")
+        #expect(docs["enterprise_name"] == "Klaxon Test Org")
+        #expect(SlackSlashCommand(fields: docs.fields)?.triggerID == "2002.3003.b0bc0ffee0ddba11")
         #expect(SlackSlashCommand(fields: ["user_id": "U1"]) == nil)
 
         let encoded = FormBody.encode([("text", "declare sev1 a+b & c=d / é")])
@@ -80,23 +80,24 @@ struct MessageFormatTests {
     }
 
     @Test func interactionPayloadsDecode() throws {
-        let form = FormBody(string: try Fixture.sample("interaction_block_actions.form-body.bolt-python.txt"))
+        let form = FormBody(string: SlackSamples.blockActionsForm)
         let actions = try JSONDecoder().decode(SlackInteraction.self, from: Data(try #require(form["payload"]).utf8))
         #expect(actions.type == "block_actions")
-        #expect(actions.user.id == "W111")
-        #expect(actions.triggerID == "111.222.valid")
-        #expect(actions.container?.channelID == "C111")
-        #expect(actions.actions?.first?.actionID == "a")
-        #expect(actions.actions?.first?.value == "click_me_123")
+        #expect(actions.user.id == "U0ALICE")
+        #expect(actions.triggerID == "1001.2002.klaxon0ack")
+        #expect(actions.container?.channelID == "C0INCIDENTS")
+        #expect(actions.actions?.first?.actionID == "ack")
+        #expect(actions.actions?.first?.value == "ack INC-7")
 
-        let submission = try JSONDecoder().decode(SlackInteraction.self, from: Data(try Fixture.sample("interaction_view_submission.payload.bolt-python.json").utf8))
+        let submission = try JSONDecoder().decode(SlackInteraction.self, from: Data(SlackSamples.viewSubmission.utf8))
         #expect(submission.type == "view_submission")
-        #expect(submission.view?.callbackID == "view-id")
-        #expect(submission.view?.privateMetadata == "This is for you!")
-        #expect(submission.view?.state?.values["hspI"]?["maBWU"]?.value == "test")
+        #expect(submission.view?.callbackID == "incident-update")
+        #expect(submission.view?.privateMetadata == "INC-7 C0INCIDENTS")
+        #expect(submission.view?.state?.values["update-block"]?["update-text"]?.value == "Rolled back the 14:02 deploy")
 
-        // The large modal envelope from python-slack-sdk's Socket Mode tests.
-        let large = Data(try Fixture.sample("socket_mode_envelope_interactive__block_actions_LARGE_modal.python-slack-sdk.json").utf8)
+        // A large modal's envelope (a select menu of hundreds of options), built by the test.
+        let large = try SlackSamples.largeModalBlockActions()
+        #expect(large.count > 120_000)
         let frame = try JSONDecoder().decode(SlackSocketFrame.self, from: large)
         #expect(frame.type == "interactive")
         let payload = try JSONDecoder().decode(SlackSocketEnvelope<SlackInteraction>.self, from: large).payload
@@ -104,26 +105,26 @@ struct MessageFormatTests {
     }
 
     @Test func socketFramesDecode() throws {
-        let hello = try JSONDecoder().decode(SlackSocketFrame.self, from: Data(try Fixture.sample("socket_mode_hello.python-slack-sdk.json").utf8))
+        let hello = try JSONDecoder().decode(SlackSocketFrame.self, from: Data(SlackSamples.socketHello.utf8))
         #expect(hello.type == "hello")
-        for (file, reason) in [("socket_mode_disconnect_warning.docs-slack-dev.json", "warning"),
-                               ("socket_mode_disconnect_refresh_requested.docs-slack-dev.json", "refresh_requested"),
-                               ("socket_mode_disconnect_link_disabled.docs-slack-dev.json", "link_disabled"),
-                               ("socket_mode_disconnect.python-slack-sdk.json", "too_many_websockets")] {
-            let frame = try JSONDecoder().decode(SlackSocketFrame.self, from: Data(try Fixture.sample(file).utf8))
+        for (sample, reason) in [(SlackSamples.socketDisconnectWarning, "warning"),
+                                 (SlackSamples.socketDisconnectRefreshRequested, "refresh_requested"),
+                                 (SlackSamples.socketDisconnectLinkDisabled, "link_disabled"),
+                                 (SlackSamples.socketDisconnectTooMany, "too_many_websockets")] {
+            let frame = try JSONDecoder().decode(SlackSocketFrame.self, from: Data(sample.utf8))
             #expect(frame.type == "disconnect")
             #expect(frame.reason == reason)
         }
-        let slash = Data(try Fixture.sample("socket_mode_envelope_slash_commands.python-slack-sdk.json").utf8)
+        let slash = Data(SlackSamples.socketSlashCommandEnvelope.utf8)
         let envelope = try JSONDecoder().decode(SlackSocketFrame.self, from: slash)
-        #expect(envelope.envelopeID == "1d3c79ab-0ffb-41f3-a080-d19e85f53649")
+        #expect(envelope.envelopeID == "57e0c0de-0000-4b1d-9000-00000000c0de")
         #expect(envelope.acceptsResponsePayload == true)
         let fields = SlackFieldValue.fields(try JSONDecoder().decode(SlackSocketEnvelope<[String: SlackFieldValue]>.self, from: slash).payload)
-        #expect(SlackSlashCommand(fields: fields)?.command == "/hello-socket-mode")
-        let events = Data(try Fixture.sample("socket_mode_envelope_events_api__event_callback.python-slack-sdk.json").utf8)
+        #expect(SlackSlashCommand(fields: fields)?.command == "/klaxon-socket")
+        let events = Data(SlackSamples.socketEventsEnvelope.utf8)
         #expect(try JSONDecoder().decode(SlackSocketFrame.self, from: events).retryAttempt == 0)
         let callback = try JSONDecoder().decode(SlackSocketEnvelope<SlackEventEnvelope>.self, from: events).payload
-        #expect(callback.eventID == "Ev111")
+        #expect(callback.eventID == "Ev0SOCKET")
         #expect(callback.event?.type == "app_mention")
     }
 }

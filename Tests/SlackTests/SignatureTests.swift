@@ -8,15 +8,16 @@ import Testing
 
 @Suite("Slack request signatures")
 struct SignatureTests {
-    /// The official worked example (docs.slack.dev, python-slack-sdk's test), verified at its own time.
+    /// The official worked example (docs.slack.dev), verified at its own time.
     @Test func workedExampleVerifies() throws {
-        let example = try Fixture.sampleJSON("request_signing_worked_example.python-slack-sdk.json")
-        let secret = try #require(example["signing_secret"] as? String)
-        let timestamp = try #require(example["timestamp"] as? String)
-        let body = try #require(example["body"] as? String)
-        let expected = try #require(example["valid_signature"] as? String)
-        // The raw body file holds the same bytes the signature covers.
-        #expect(try Fixture.sample("slash_command.form-body.signing-example.txt") == body)
+        let example = SlackSamples.signingWorkedExample
+        let secret = example.signingSecret
+        let timestamp = example.timestamp
+        let body = example.body
+        let expected = example.expected
+        // The signed bytes are the slash command's raw form body, as Slack posts it.
+        #expect(FormBody(string: body)["command"] == "/webhook-collect")
+        #expect(body.utf8.count == 362)
 
         #expect(SlackRequestVerifier.signature(signingSecret: Secret(secret), timestamp: timestamp, body: Data(body.utf8)) == expected)
         let clock = ManualClock(now: Date(timeIntervalSince1970: TimeInterval(timestamp)! + 30))
@@ -25,16 +26,15 @@ struct SignatureTests {
     }
 
     @Test func testVectors() throws {
-        let file = try Fixture.sampleJSON("request_signing_test_vectors.json")
-        let vectors = try #require(file["vectors"] as? [[String: Any]])
+        let vectors = SlackSamples.signingVectors
         #expect(vectors.count == 5)
         for vector in vectors {
-            let name = vector["name"] as? String ?? "?"
-            let secret = Secret(vector["signing_secret"] as! String)
-            let timestamp = vector["timestamp"] as! String
-            let body = Data((vector["body"] as! String).utf8)
-            let expected = vector["expected"] as! String
-            let mustVerify = vector["must_verify"] as! Bool
+            let name = vector.name
+            let secret = Secret(vector.signingSecret)
+            let timestamp = vector.timestamp
+            let body = Data(vector.body.utf8)
+            let expected = vector.expected
+            let mustVerify = vector.mustVerify
             let clock = ManualClock(now: Date(timeIntervalSince1970: TimeInterval(timestamp)!))
             let verifier = SlackRequestVerifier(signingSecret: secret, clock: clock)
             let verified = (try? verifier.verify(body: body, timestamp: timestamp, signature: expected)) != nil
@@ -46,10 +46,10 @@ struct SignatureTests {
     }
 
     @Test func refusesStaleAndFutureTimestamps() throws {
-        let example = try Fixture.sampleJSON("request_signing_worked_example.python-slack-sdk.json")
-        let timestamp = example["timestamp"] as! String
-        let body = Data((example["body"] as! String).utf8)
-        let signature = example["valid_signature"] as! String
+        let example = SlackSamples.signingWorkedExample
+        let timestamp = example.timestamp
+        let body = Data(example.body.utf8)
+        let signature = example.expected
         let signedAt = TimeInterval(timestamp)!
         for (offset, accepted) in [(-301.0, false), (-300.0, true), (0.0, true), (300.0, true), (301.0, false), (86_400.0, false)] {
             let clock = ManualClock(now: Date(timeIntervalSince1970: signedAt + offset))

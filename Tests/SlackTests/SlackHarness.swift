@@ -29,29 +29,12 @@ enum Fixture {
     /// Monday 2025-12-01 00:00:00 UTC.
     static let monday = Date(timeIntervalSince1970: 1_764_547_200)
     /// The worked example's signing secret (docs.slack.dev).
-    static let signingSecret = "8f742231b10e8888abcd99yyyzzz85a5"
+    static let signingSecret = SlackSamples.signingWorkedExample.signingSecret
 
-    /// The official samples in `../shared/specs/slack`, found by walking up from this file.
-    static func sample(_ name: String) throws -> String {
-        var directory = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent()
-        while directory.path != "/" {
-            let candidate = directory.appendingPathComponent("shared/specs/slack/\(name)")
-            if FileManager.default.fileExists(atPath: candidate.path) {
-                return try String(contentsOf: candidate, encoding: .utf8)
-            }
-            directory.deleteLastPathComponent()
-        }
-        throw HarnessError("sample \(name) not found above \(#filePath)")
+    /// A JSON object from `SlackSamples` (Fixtures/), to change before sending.
+    static func object(_ json: String) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
     }
-
-    static func sampleJSON(_ name: String) throws -> [String: Any] {
-        try #require(try JSONSerialization.jsonObject(with: Data(sample(name).utf8)) as? [String: Any])
-    }
-}
-
-struct HarnessError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
 }
 
 /// The real daemon (router, gateway, SQLite file, outbox sender) wired to a `FakeSlack`, on a manual

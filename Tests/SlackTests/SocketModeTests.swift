@@ -20,15 +20,15 @@ struct SocketModeTests {
             #expect(await eventually { fake.openSockets == 1 })
             #expect(fake.calls("apps.connections.open").first?.authorization == "Bearer \(FakeSlack.appToken)")
 
-            // A slash command (the docs' envelope, with our text): the reply rides on the ack.
+            // A slash command (a slash_commands envelope, with our text): the reply rides on the ack.
             try fake.socketSend(slashEnvelope(id: "env-1", text: "declare sev2 Over the socket", trigger: "trigger-1"))
             #expect(await eventually { fake.ack(for: "env-1") != nil })
             let payload = try #require(fake.ack(for: "env-1")?["payload"] as? [String: Any])
             #expect(payload["response_type"] as? String == "in_channel")
             #expect((payload["text"] as? String)?.hasPrefix("Declared INC-1 · SEV2 · Over the socket") == true)
 
-            // An event (python-slack-sdk's envelope, with our mention): acknowledged without payload.
-            var events = try Fixture.sampleJSON("socket_mode_envelope_events_api__event_callback.python-slack-sdk.json")
+            // An event (an events_api envelope, with our mention): acknowledged without payload.
+            var events = try Fixture.object(SlackSamples.socketEventsEnvelope)
             var callback = events["payload"] as! [String: Any]
             callback["event"] = (callback["event"] as! [String: Any]).merging(["text": "<@\(FakeSlack.botUserID)> ack INC-1", "user": "U0BOB"]) { $1 }
             events["payload"] = callback
@@ -53,8 +53,8 @@ struct SocketModeTests {
             let fake = slack.fake
             #expect(await eventually { fake.openSockets == 1 })
 
-            // Slack asks for a refresh (its own frame): a new connection replaces the old one.
-            fake.socketSend(try Fixture.sample("socket_mode_disconnect_refresh_requested.docs-slack-dev.json"))
+            // Slack asks for a refresh (a `refresh_requested` frame): a new connection replaces the old one.
+            fake.socketSend(SlackSamples.socketDisconnectRefreshRequested)
             fake.socketClose()
             #expect(await eventually { fake.socketsConnected == 2 && fake.openSockets == 1 })
 
@@ -74,7 +74,7 @@ struct SocketModeTests {
 
             // A warning comes a while before Slack closes the connection. The next one opens at once, and what
             // still arrives on the old one is handled; after a grace period Klaxon closes the old one itself.
-            fake.socketSend(try Fixture.sample("socket_mode_disconnect_warning.docs-slack-dev.json"))
+            fake.socketSend(SlackSamples.socketDisconnectWarning)
             #expect(await eventually { fake.socketsConnected == 4 && fake.openSockets == 2 })
             try fake.socketSend(slashEnvelope(id: "env-late", text: "list", trigger: "trigger-late"), on: 3)
             #expect(await eventually { fake.ack(for: "env-late") != nil })
@@ -93,9 +93,9 @@ struct SocketModeTests {
         #expect(SlackSocketModeClient.acknowledgement(envelopeID: "x", payload: Data(#"{"text":"hi"}"#.utf8)) == #"{"envelope_id":"x","payload":{"text":"hi"}}"#)
     }
 
-    /// The docs' `slash_commands` envelope with Klaxon's command and ids.
+    /// A `slash_commands` envelope with Klaxon's command and ids.
     func slashEnvelope(id: String, text: String, trigger: String) throws -> String {
-        var envelope = try Fixture.sampleJSON("socket_mode_envelope_slash_commands.docs-slack-dev.json")
+        var envelope = try Fixture.object(SlackSamples.socketSlashCommandEnvelope)
         var payload = envelope["payload"] as! [String: Any]
         payload["command"] = "/incident"
         payload["text"] = text
