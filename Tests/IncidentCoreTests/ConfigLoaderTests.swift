@@ -98,7 +98,8 @@ private func setting(_ newValue: Any?, at steps: ArraySlice<PathStep>, in contai
         #expect(config.incidents.mode == .channel)
         #expect(config.incidents.channelName == "incident-{date}-{seq}")
         #expect(config.incidents.monitorFor == .minutes(30))
-        #expect(config.outbox.maxAttempts == 12)
+        #expect(config.outbox.retryFor == .hours(24))
+        #expect(config.outbox.maxAttempts == nil)
         #expect(config.templates.isEmpty)
     }
 
@@ -393,6 +394,8 @@ private let problemCases: [ProblemCase] = [
     .set("templates.banner", #""x""#, "templates.banner: unknown template (known templates: \(templateList))"),
     .set("templates.update", "42", "templates.update: expected a string, got 42"),
     .set("outbox.maxAttempts", "0", "outbox.maxAttempts: must be at least 1, got 0"),
+    .set("outbox.retryFor", "\"0s\"", "outbox.retryFor: must be longer than 0s"),
+    .set("server.headerTimeout", "\"soon\"", #"server.headerTimeout: "soon" is not a duration"#),
 
     // Pager webhooks.
     .set("paging.webhooks", #"[{"id": "sms", "url": "ftp://pager.example.com", "secret": "s3cret-value"}]"#,
@@ -507,8 +510,18 @@ private let problemCases: [ProblemCase] = [
         #expect(config.people.isEmpty)
         #expect(config.oncall.rotations.isEmpty)
         #expect(config.oncall.escalation.isEmpty)
-        #expect(config.outbox.maxAttempts == 12)
+        #expect(config.outbox.retryFor == .hours(24))
+        #expect(config.outbox.maxAttempts == nil)
         #expect(config.severities == [SeverityPolicy(id: "sev1", name: "Critical")])
+        #expect(config.server.headerTimeout.seconds == 10 && config.server.maxConnections == 4096)
+    }
+
+    /// Files written for the 12-attempt outbox keep loading; the cap still applies beside `retryFor`.
+    @Test func anOlderOutboxSectionStillLoads() throws {
+        let json = try editedDefaultConfig([("outbox", #"{"maxAttempts": 12}"#)])
+        let config = try ConfigLoader.load(json: Array(json.utf8), environment: [:]).get()
+        #expect(config.outbox.maxAttempts == 12)
+        #expect(config.outbox.retryFor == .hours(24))
     }
 
     @Test func nullMeansTheSameAsLeavingTheKeyOut() throws {
@@ -590,7 +603,7 @@ private let problemCases: [ProblemCase] = [
 
     @Test func schemaKeyIsAcceptedOnlyAtTheTop() {
         let json = #"{"$schema": "./bot-config.schema.json", "server": {"$schema": "x"}, "severities": [{"id": "sev1", "name": "Critical"}]}"#
-        #expect(problemLines(ConfigLoader.load(json: json, environment: [:])) == [#"server["$schema"]: unknown key (known keys: host, port, maxBodyBytes, apiToken)"#])
+        #expect(problemLines(ConfigLoader.load(json: json, environment: [:])) == [#"server["$schema"]: unknown key (known keys: host, port, maxBodyBytes, apiToken, idleTimeout, headerTimeout, bodyTimeout, maxConnections)"#])
     }
 }
 

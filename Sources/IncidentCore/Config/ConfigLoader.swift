@@ -104,7 +104,12 @@ extension ConfigReader {
     private func readServer(_ root: ObjectFields) -> ServerConfig {
         var server = ServerConfig()
         let problemsBefore = problems.count
-        if let fields = section(root, "server", keys: ["host", "port", "maxBodyBytes", "apiToken"]) {
+        let serverKeys = ["host", "port", "maxBodyBytes", "apiToken", "idleTimeout", "headerTimeout", "bodyTimeout", "maxConnections"]
+        if let fields = section(root, "server", keys: serverKeys) {
+            if let timeout = field(fields, "idleTimeout", { duration($0, at: $1) }) { server.idleTimeout = timeout }
+            if let timeout = field(fields, "headerTimeout", { duration($0, at: $1) }) { server.headerTimeout = timeout }
+            if let timeout = field(fields, "bodyTimeout", { duration($0, at: $1) }) { server.bodyTimeout = timeout }
+            if let limit = field(fields, "maxConnections", { integer($0, at: $1, in: 1...1_000_000) }) { server.maxConnections = limit }
             if let host = field(fields, "host", { string($0, at: $1) }) { server.host = host }
             if let port = field(fields, "port", { integer($0, at: $1, in: 1...65535) }) { server.port = port }
             if let limit = field(fields, "maxBodyBytes", { integer($0, at: $1, in: 1...Int.max) }) { server.maxBodyBytes = limit }
@@ -510,7 +515,8 @@ extension ConfigReader {
 
     private func readOutbox(_ root: ObjectFields) -> OutboxConfig {
         var outbox = OutboxConfig()
-        guard let fields = section(root, "outbox", keys: ["maxAttempts"]) else { return outbox }
+        guard let fields = section(root, "outbox", keys: ["retryFor", "maxAttempts"]) else { return outbox }
+        if let span = field(fields, "retryFor", { duration($0, at: $1) }) { outbox.retryFor = span }
         if let attempts = field(fields, "maxAttempts", { integer($0, at: $1, in: 1...Int.max) }) { outbox.maxAttempts = attempts }
         return outbox
     }

@@ -70,6 +70,15 @@ public struct ServerConfig: Sendable {
     /// When set, every `/api/*` request must carry `Authorization: Bearer <apiToken>`. Required when
     /// `host` is not a loopback address (see `exposureProblem`).
     public var apiToken: Secret?
+    /// A connection with no request in progress for this long is closed.
+    public var idleTimeout: TimeSpan = TimeSpan(seconds: 60)
+    /// From a connection's start (or its last response) to a complete request head; slower is closed.
+    public var headerTimeout: TimeSpan = TimeSpan(seconds: 10)
+    /// From a request's head to the end of its body; slower is closed.
+    public var bodyTimeout: TimeSpan = TimeSpan(seconds: 30)
+    /// Connections open at once; beyond it new ones wait in the kernel's backlog until one closes. The
+    /// daemon lowers it to what its file descriptor limit allows.
+    public var maxConnections: Int = 4096
     public init(host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 1 << 20, apiToken: Secret? = nil) {
         self.host = host
         self.port = port
@@ -449,9 +458,15 @@ public struct EscalationStep: Sendable, Hashable {
 }
 
 public struct OutboxConfig: Sendable {
-    /// Attempts before a message is given up on and logged as dead.
-    public var maxAttempts: Int = 12
-    public init(maxAttempts: Int = 12) { self.maxAttempts = maxAttempts }
+    /// How long transient failures (5xx, time-outs) of a message are retried before it goes to the dead
+    /// letters. Rate-limit waits and a platform refusing our credentials do not count.
+    public var retryFor: TimeSpan = .hours(24)
+    /// An older setting, still honoured when given: also give up after this many failed attempts.
+    public var maxAttempts: Int?
+    public init(retryFor: TimeSpan = .hours(24), maxAttempts: Int? = nil) {
+        self.retryFor = retryFor
+        self.maxAttempts = maxAttempts
+    }
 }
 
 /// `paging`: where pages go besides chat.
