@@ -10,7 +10,8 @@ import Glibc
 #endif
 
 /// Issue 12, item 7: idle and slow clients cannot exhaust the daemon, and Socket Mode does not reconnect
-/// in a tight loop.
+/// in a tight loop. (2,000 idle sockets run in `ProcessTests`, in child processes: that many descriptors
+/// in the test process would be shared with every other test running beside it.)
 @Suite("HTTP limits and Socket Mode reconnects")
 struct ServerLimitsTests {
     /// Plain TCP connections to 127.0.0.1:`port` that send nothing (or `prefix`).
@@ -45,34 +46,24 @@ struct ServerLimitsTests {
         return read == 0 || (read < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
     }
 
-    @Test func twoThousandIdleSocketsDoNotStopSignedCommands() async throws {
-        try await SlackHarness.run { slack in
-            let idle = Self.connect(2000, port: slack.port)
-            defer { idle.forEach { close($0) } }
-            #expect(idle.count == 2000)
-            let reply = try await slack.slash("help")
-            #expect(reply.text.contains("declare"), "\(reply.text)")
-        }
-    }
-
     @Test func idleAndSlowClientsAreDisconnectedAndConnectionsCapped() async throws {
         var options = SlackHarness.Options()
         options.edit = { config in
             config.server.headerTimeout = TimeSpan(seconds: 1)
             config.server.bodyTimeout = TimeSpan(seconds: 1)
             config.server.idleTimeout = TimeSpan(seconds: 2)
-            config.server.maxConnections = 64
+            config.server.maxConnections = 32
         }
         try await SlackHarness.run(options) { slack in
             // More idle connections than the cap: the rest wait in the backlog.
-            let idle = Self.connect(200, port: slack.port)
+            let idle = Self.connect(100, port: slack.port)
             // A head that never ends, and a body that never ends.
             let slowHead = Self.connect(1, port: slack.port, sending: "POST /slack/commands HTTP/1.1\r\nHost: klaxon\r\n")
             let slowBody = Self.connect(
                 1, port: slack.port, sending: "POST /slack/commands HTTP/1.1\r\nHost: klaxon\r\nContent-Length: 100\r\n\r\ntoken=")
             let all = idle + slowHead + slowBody
             defer { all.forEach { close($0) } }
-            #expect(all.count == 202)
+            #expect(all.count == 102)
 
             // Slots free up as the idle ones time out, and a signed command gets its answer.
             let reply = try await slack.slash("help")
