@@ -23,6 +23,8 @@ public struct KlaxonDaemon: Sendable {
     public let gateway: CommandGateway
     public let sender: OutboxSender
     public let scheduler: TimerScheduler
+    /// Prunes dedupe keys, delivered messages and console lines (`retention`).
+    public let retention: RetentionService
     /// Parked platforms and store write failures: what `/readyz` reports.
     public let health: DaemonHealth
     /// Rung after every commit so the sender and the scheduler wake at once instead of on their next recheck.
@@ -82,7 +84,7 @@ public struct KlaxonDaemon: Sendable {
         scheduler = TimerScheduler(
             store: store, engine: engine, clock: clock, doorbell: timerBell, outboxBell: outboxBell, logger: logger, metrics: metrics.factory,
             health: health)
-
+        retention = RetentionService(store: store, retention: config.retention, clock: clock, logger: logger)
     }
 
     public func buildRouter() -> Router<BasicRequestContext> {
@@ -130,7 +132,7 @@ public struct KlaxonDaemon: Sendable {
     public func serviceGroup(port: Int? = nil, signals: [UnixSignal] = [.sigterm, .sigint], onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> ServiceGroup {
         let inbound = integrations.flatMap(\.services).map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
         return ServiceGroup(configuration: .init(
-            services: [.init(service: sender), .init(service: scheduler)] + inbound
+            services: [.init(service: sender), .init(service: scheduler), .init(service: retention)] + inbound
                 + [.init(service: buildApplication(port: port, onServerRunning: onServerRunning))],
             gracefulShutdownSignals: signals,
             cancellationSignals: [],

@@ -301,6 +301,15 @@ enum Migrations {
                 "CREATE INDEX outbox_dead ON outbox (id) WHERE state = 'dead'",
             ]
         ),
+        Migration(
+            version: 9,
+            name: "retention indexes",
+            statements: [
+                // Pruning finds the oldest rows of each kind by index, a batch at a time (`RetentionService`).
+                "CREATE INDEX outbox_delivered_at ON outbox (delivered_at) WHERE state = 'delivered'",
+                "CREATE INDEX processed_inbound_by_time ON processed_inbound (processed_at)",
+            ]
+        ),
     ]
 
     /// Brings the database up to the newest version this build knows. Safe to run on every start and from

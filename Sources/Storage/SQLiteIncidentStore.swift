@@ -492,6 +492,48 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
         }
     }
 
+    // MARK: - Retention
+
+    /// Each a single statement over an index, `limit` rows at most, so it holds the write lock briefly.
+    public func pruneInboundKeys(before: Date, limit: Int) async throws -> Int {
+        try await write(singleStatement: true) { session in
+            try await session.run(
+                "DELETE FROM processed_inbound WHERE key IN (SELECT key FROM processed_inbound WHERE processed_at < ? LIMIT ?) RETURNING 1",
+                [SQLiteDates.value(before), .integer(max(limit, 0))]
+            ).count
+        }
+    }
+
+    public func pruneDeliveredOutbox(before: Date, limit: Int) async throws -> Int {
+        try await write(singleStatement: true) { session in
+            try await session.run(
+                """
+                DELETE FROM outbox WHERE id IN (
+                    SELECT id FROM outbox WHERE state = 'delivered' AND delivered_at < ? ORDER BY delivered_at LIMIT ?)
+                RETURNING 1
+                """,
+                [SQLiteDates.value(before), .integer(max(limit, 0))]
+            ).count
+        }
+    }
+
+    public func pruneConsoleMessages(keepingLast keep: Int, limit: Int) async throws -> Int {
+        try await write(singleStatement: true) { session in
+            // The newest line to delete is the one just older than the `keep` newest; none if there are
+            // no more lines than that.
+            try await session.run(
+                """
+                DELETE FROM console_messages WHERE id IN (
+                    SELECT id FROM console_messages
+                    WHERE id <= (SELECT id FROM console_messages ORDER BY id DESC LIMIT 1 OFFSET ?1)
+                    ORDER BY id LIMIT ?2)
+                RETURNING 1
+                """,
+                [.integer(max(keep, 0)), .integer(max(limit, 0))]
+            ).count
+        }
+    }
+
     // MARK: - Timers
 
     /// A leased timer is due again when its lease expires. Two index walks rather than one expression

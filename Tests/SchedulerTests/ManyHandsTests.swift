@@ -216,6 +216,9 @@ final class InterferingStore: IncidentStore {
     func outboxEntries(state: OutboxState, limit: Int) async throws -> [OutboxEntry] { try await inner.outboxEntries(state: state, limit: limit) }
     func requeueDeadOutboxMessage(_ id: Int64, now: Date) async throws -> Bool { try await inner.requeueDeadOutboxMessage(id, now: now) }
     func deleteDeadOutboxMessage(_ id: Int64) async throws -> Bool { try await inner.deleteDeadOutboxMessage(id) }
+    func pruneInboundKeys(before: Date, limit: Int) async throws -> Int { try await inner.pruneInboundKeys(before: before, limit: limit) }
+    func pruneDeliveredOutbox(before: Date, limit: Int) async throws -> Int { try await inner.pruneDeliveredOutbox(before: before, limit: limit) }
+    func pruneConsoleMessages(keepingLast keep: Int, limit: Int) async throws -> Int { try await inner.pruneConsoleMessages(keepingLast: keep, limit: limit) }
     func outboxDepth() async throws -> Int { try await inner.outboxDepth() }
     func outboxMessages(incident id: IncidentID) async throws -> [OutboxMessage] { try await inner.outboxMessages(incident: id) }
     func nextTimerDue() async throws -> Date? { try await inner.nextTimerDue() }

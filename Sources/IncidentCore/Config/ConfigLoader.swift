@@ -72,7 +72,7 @@ public enum ConfigLoader {
 
 extension ConfigReader {
     func readConfig(_ document: JSONValue) -> KlaxonConfig? {
-        let topLevelKeys = ["server", "storage", "logging", "platforms", "incidents", "severities", "people", "oncall", "templates", "outbox", "paging", "alerts"]
+        let topLevelKeys = ["server", "storage", "logging", "platforms", "incidents", "severities", "people", "oncall", "templates", "outbox", "paging", "alerts", "retention"]
         // `$schema` lets editors find bot-config.schema.json; it means nothing to Klaxon.
         guard let root = object(document, at: .root, allowedKeys: topLevelKeys, ignoredKeys: ["$schema"]) else { return nil }
 
@@ -88,11 +88,12 @@ extension ConfigReader {
         let outbox = readOutbox(root)
         let paging = readPaging(root, severityIDs: severities.map(\.id))
         let alerts = readAlerts(root, severityIDs: severities.map(\.id), platforms: platforms)
+        let retention = readRetention(root)
 
         return KlaxonConfig(
             server: server, storage: storage, logging: logging, platforms: platforms, incidents: incidents,
             severities: severities, people: people.byID, oncall: oncall, templates: templates, outbox: outbox,
-            paging: paging, alerts: alerts
+            paging: paging, alerts: alerts, retention: retention
         )
     }
 
@@ -519,6 +520,19 @@ extension ConfigReader {
         if let span = field(fields, "retryFor", { duration($0, at: $1) }) { outbox.retryFor = span }
         if let attempts = field(fields, "maxAttempts", { integer($0, at: $1, in: 1...Int.max) }) { outbox.maxAttempts = attempts }
         return outbox
+    }
+
+    private func readRetention(_ root: ObjectFields) -> RetentionConfig {
+        var retention = RetentionConfig()
+        guard let fields = section(root, "retention", keys: ["inboundDedupe", "deliveredOutbox", "consoleLines", "every", "batchSize"]) else {
+            return retention
+        }
+        if let span = field(fields, "inboundDedupe", { duration($0, at: $1) }) { retention.inboundDedupe = span }
+        if let span = field(fields, "deliveredOutbox", { duration($0, at: $1) }) { retention.deliveredOutbox = span }
+        if let lines = field(fields, "consoleLines", { integer($0, at: $1, in: 1...100_000_000) }) { retention.consoleLines = lines }
+        if let span = field(fields, "every", { duration($0, at: $1) }) { retention.every = span }
+        if let size = field(fields, "batchSize", { integer($0, at: $1, in: 1...100_000) }) { retention.batchSize = size }
+        return retention
     }
 
     // MARK: Paging

@@ -21,13 +21,17 @@ public struct KlaxonConfig: Sendable {
     public var paging: PagingConfig
     /// Monitoring systems that open and feed incidents.
     public var alerts: AlertsConfig
+    /// How long records kept only for bookkeeping are kept.
+    public var retention: RetentionConfig
 
     public init(
         server: ServerConfig = .init(), storage: StorageConfig = .init(), logging: LoggingConfig = .init(),
         platforms: PlatformsConfig = .init(), incidents: IncidentsConfig = .init(), severities: [SeverityPolicy],
         people: [String: Person] = [:], oncall: OnCallConfig = .init(), templates: [String: String] = [:],
-        outbox: OutboxConfig = .init(), paging: PagingConfig = .init(), alerts: AlertsConfig = .init()
+        outbox: OutboxConfig = .init(), paging: PagingConfig = .init(), alerts: AlertsConfig = .init(),
+        retention: RetentionConfig = .init()
     ) {
+        self.retention = retention
         self.server = server
         self.storage = storage
         self.logging = logging
@@ -467,6 +471,22 @@ public struct OutboxConfig: Sendable {
         self.retryFor = retryFor
         self.maxAttempts = maxAttempts
     }
+}
+
+/// `retention`: what is pruned, and when. Incidents, timelines, pending and dead messages are kept.
+public struct RetentionConfig: Sendable {
+    /// Inbound dedupe keys (a Slack event id, an alert's redelivery) older than this are forgotten;
+    /// platforms redeliver within minutes, so a week is plenty.
+    public var inboundDedupe: TimeSpan = .days(7)
+    /// Delivered outbox messages are deleted this long after delivery.
+    public var deliveredOutbox: TimeSpan = .days(30)
+    /// The console transcript (`GET /api/messages`) keeps its newest lines, this many.
+    public var consoleLines: Int = 10_000
+    /// How often pruning runs.
+    public var every: TimeSpan = .hours(1)
+    /// Rows deleted per statement: small, so no write waits long behind pruning.
+    public var batchSize: Int = 500
+    public init() {}
 }
 
 /// `paging`: where pages go besides chat.

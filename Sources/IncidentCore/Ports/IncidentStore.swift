@@ -217,6 +217,15 @@ public protocol IncidentStore: Sendable {
     /// Replaces the cursor's value.
     func setCursor(_ key: String, value: String) async throws
 
+    // MARK: Retention
+    /// Deletes up to `limit` inbound dedupe keys recorded before `before`; returns how many.
+    func pruneInboundKeys(before: Date, limit: Int) async throws -> Int
+    /// Deletes up to `limit` messages delivered before `before`; returns how many. Pending and dead
+    /// messages are never pruned.
+    func pruneDeliveredOutbox(before: Date, limit: Int) async throws -> Int
+    /// Deletes up to `limit` of the oldest console lines beyond the newest `keep`; returns how many.
+    func pruneConsoleMessages(keepingLast keep: Int, limit: Int) async throws -> Int
+
     // MARK: Health
     func ping() async throws
     func openIncidentCounts() async throws -> [String: Int]
