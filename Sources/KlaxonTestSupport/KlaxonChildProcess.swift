@@ -54,6 +54,7 @@ public final class KlaxonChildProcess: @unchecked Sendable {
     /// Standard output and error so far.
     public var output: String { lock.withLock { collected } }
     public var isRunning: Bool { process.isRunning }
+    public var processIdentifier: Int32 { process.processIdentifier }
     public var terminationStatus: Int32 { process.terminationStatus }
 
     /// `kill -9`.

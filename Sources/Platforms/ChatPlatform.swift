@@ -20,7 +20,11 @@ public enum DeliveryFailure: Error, Sendable, Hashable {
     case rateLimited(retryAfter: TimeInterval)
     /// Worth retrying with backoff: 5xx, time-outs, connection errors.
     case transient(String)
-    /// Retrying cannot help (`channel_not_found`, `invalid_auth`): give up on this message.
+    /// The platform refuses our credentials (`invalid_auth`, `token_revoked`, HTTP 401/403): nothing
+    /// of this platform can go out until an admin acts, but nothing is wrong with the message. The outbox
+    /// parks the platform's whole queue and probes it, instead of throwing messages away.
+    case unauthorized(String)
+    /// Retrying cannot help this message (`channel_not_found`, `is_archived`): it goes to the dead letters.
     case permanent(String)
 }
 

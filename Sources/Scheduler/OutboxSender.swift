@@ -11,10 +11,25 @@ import ServiceLifecycle
 /// a crash between the two re-sends at most that one message — and the adapters make that re-send
 /// harmless where the platform allows (Rocket.Chat's client-chosen `_id`, the console's keyed lines).
 /// Messages of one incident go out one at a time in order; different incidents proceed in parallel.
+///
+/// Each lane (a chat platform's queue, the pager webhooks' queue) is claimed and delivered on its own, so
+/// a slow, rate-limited or refusing platform holds up only itself. What a failure does:
+/// - rate limited: the message waits as told; not an attempt.
+/// - transient (5xx, time-outs): retried with capped backoff until its failures have lasted `retryFor`.
+/// - unauthorized (credentials refused): the message is not at fault, the platform is; its lane is
+///   parked (`DaemonHealth`, `/readyz`, `klaxon_platform_unavailable`) and its head message is tried
+///   again at a capped backoff until the platform answers, then the lane resumes where it stopped.
+/// - permanent (archived channel, deactivated user): dead, with its reason (`klaxon_outbox_dead_total`,
+///   `GET /api/outbox?state=dead`).
+/// When the store refuses writes, each lane backs off (capped doubling) instead of spinning.
 public struct OutboxSender: Service {
     public struct Settings: Sendable {
         public var batchSize = 32
-        public var maxAttempts = 12
+        /// Gives up after this many failed attempts, if set (`outbox.maxAttempts`, kept for older configs);
+        /// `retryFor` applies either way.
+        public var maxAttempts: Int?
+        /// Transient failures are retried this long, counted from the first failure of the run.
+        public var retryFor: TimeInterval = 86_400
         /// How long a claimed message is ours before another sender may take it.
         public var lease: TimeInterval = 60
         /// First retry delay; doubles per attempt up to `maxBackoff`, with jitter.
@@ -22,7 +37,37 @@ public struct OutboxSender: Service {
         public var maxBackoff: TimeInterval = 300
         /// Even with nothing due, look again this often (another replica may have written).
         public var idleRecheck: TimeInterval = 30
+        /// A parked lane tries its head message after this long, then twice as long each time it is
+        /// refused again, up to `maxProbeInterval`.
+        public var firstProbe: TimeInterval = 5
+        public var maxProbeInterval: TimeInterval = 300
+        /// After a failed store write, wait this long before the next claim, doubling up to `maxStoreBackoff`.
+        public var storeBackoff: TimeInterval = 1
+        public var maxStoreBackoff: TimeInterval = 60
         public init() {}
+    }
+
+    /// One claim stream: a named lane, or "other" for rows of lanes nobody serves (a platform not enabled,
+    /// an unreadable platform), which are then given a reason and set aside.
+    struct Lane: Sendable {
+        var lane: OutboxLane
+        var filter: OutboxLaneFilter
+        var bell: Doorbell
+    }
+
+    /// What one lane's drain did.
+    struct LaneOutcome {
+        var attempted = 0
+        var storeFailed = false
+    }
+
+    /// What one delivery came to, as a parked lane's probe reads it.
+    enum Outcome {
+        /// Delivered, or refused for a reason of the message's own: the platform takes our credentials.
+        case delivered, answered
+        case unauthorized(String)
+        /// Rate limited, or no clear answer: nothing learnt about the credentials.
+        case retryLater
     }
 
     private let store: any IncidentStore
@@ -33,13 +78,16 @@ public struct OutboxSender: Service {
     private let settings: Settings
     private let owner: String
     private let logger: Logger
+    private let metrics: any MetricsFactory
     private let delivered: Counter
     private let failed: Counter
+    private let lanes: [Lane]
+    public let health: DaemonHealth
 
     public init(
         store: any IncidentStore, platforms: [any ChatPlatform], pager: PagerWebhookClient? = nil, clock: any WallClock, doorbell: Doorbell,
         settings: Settings = Settings(), owner: String = "sender-\(UUID().uuidString.prefix(8))", logger: Logger,
-        metrics: any MetricsFactory = MetricsSystem.factory
+        metrics: any MetricsFactory = MetricsSystem.factory, health: DaemonHealth? = nil
     ) {
         self.store = store
         self.platforms = Dictionary(platforms.map { ($0.kind, $0) }, uniquingKeysWith: { first, _ in first })
@@ -49,125 +97,250 @@ public struct OutboxSender: Service {
         self.settings = settings
         self.owner = owner
         self.logger = logger
+        self.metrics = metrics
         self.delivered = Counter(label: "klaxon_outbox_delivered_total", factory: metrics)
         self.failed = Counter(label: "klaxon_outbox_failures_total", factory: metrics)
+        let named = self.platforms.keys.map { OutboxLane($0.rawValue) }.sorted() + [.pager]
+        self.lanes = named.map { Lane(lane: $0, filter: .only($0), bell: Doorbell()) }
+            + [Lane(lane: OutboxLane("other"), filter: .excluding(named), bell: Doorbell())]
+        let health = health ?? DaemonHealth(metrics: metrics)
+        health.register(lanes: named)
+        self.health = health
     }
 
     public func run() async throws {
         logger.info("outbox sender started", metadata: ["owner": "\(owner)"])
-        while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            let sent = await drainOnce()
-            if sent > 0 { continue }
-            let due = (try? await store.nextOutboxDue()) ?? nil
-            let recheck = clock.now().addingTimeInterval(settings.idleRecheck)
-            await cancelWhenGracefulShutdown {
-                await doorbell.wait(until: min(due ?? recheck, recheck), clock: clock)
+        await withTaskGroup(of: Void.self) { group in
+            for lane in lanes {
+                group.addTask { await run(lane) }
+            }
+            // The daemon rings one bell; every lane hears it (a doorbell has one waiter).
+            group.addTask {
+                while !Task.isShuttingDownGracefully, !Task.isCancelled {
+                    await cancelWhenGracefulShutdown { await doorbell.wait(until: nil, clock: clock) }
+                    for lane in lanes { lane.bell.ring() }
+                }
             }
         }
         logger.info("outbox sender stopped")
     }
 
-    /// Delivers every message due now, one batch at a time; returns how many were attempted.
-    /// Tests call it directly to step the sender deterministically.
+    private func run(_ lane: Lane) async {
+        var storeFailures = 0
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            let outcome = await drain(lane)
+            let wake: Date
+            if outcome.storeFailed {
+                // Not the doorbell's business: a commit that rings it would mean writes work again, and
+                // the next claim finds out anyway.
+                storeFailures += 1
+                wake = clock.now().addingTimeInterval(
+                    DaemonHealth.storeBackoff(failures: storeFailures, first: settings.storeBackoff, max: settings.maxStoreBackoff))
+            } else {
+                storeFailures = 0
+                if outcome.attempted > 0 { continue }
+                let recheck = clock.now().addingTimeInterval(settings.idleRecheck)
+                wake = min((try? await nextDue(lane)) ?? recheck, recheck)
+            }
+            await cancelWhenGracefulShutdown {
+                await lane.bell.wait(until: wake, clock: clock)
+            }
+        }
+    }
+
+    /// Delivers every message due now in every lane, the lanes side by side; returns how many were
+    /// attempted. Tests call it directly to step the sender deterministically.
     @discardableResult
     public func drainOnce() async -> Int {
-        var attempted = 0
+        await withTaskGroup(of: Int.self) { group in
+            for lane in lanes {
+                group.addTask { await drain(lane).attempted }
+            }
+            return await group.reduce(0, +)
+        }
+    }
+
+    /// When the sender next has something to do (nil: nothing pending): a parked lane's next probe, not
+    /// its messages' due times. Tests move the manual clock there.
+    public func nextDue() async throws -> Date? {
+        var earliest: Date?
+        for lane in lanes {
+            if let due = try await nextDue(lane) { earliest = min(earliest ?? due, due) }
+        }
+        return earliest
+    }
+
+    private func nextDue(_ lane: Lane) async throws -> Date? {
+        guard let due = try await store.nextOutboxDue(lanes: lane.filter) else { return nil }
+        if let parked = health.parked(lane.lane) { return max(due, parked.nextProbe) }
+        return due
+    }
+
+    /// One lane's due messages, batch after batch; while the lane is parked, only its head message, and
+    /// only once its probe is due.
+    private func drain(_ lane: Lane) async -> LaneOutcome {
+        var outcome = LaneOutcome()
         while true {
             let now = clock.now()
-            let batch: [OutboxMessage]
+            let probing = health.parked(lane.lane)
+            if let probing, now < probing.nextProbe { return outcome }
+            let claim: OutboxClaim
             do {
-                batch = try await store.claimOutbox(now: now, owner: owner, leaseUntil: now.addingTimeInterval(settings.lease), limit: settings.batchSize)
+                claim = try await store.claimOutbox(
+                    lanes: lane.filter, now: now, owner: owner, leaseUntil: now.addingTimeInterval(settings.lease), limit: probing == nil ? settings.batchSize : 1)
+                storeWriteSucceeded()
             } catch {
-                logger.error("outbox claim failed", metadata: ["error": "\(error)"])
-                return attempted
+                storeWriteFailed(error, doing: "claim outbox messages")
+                outcome.storeFailed = true
+                return outcome
             }
-            if batch.isEmpty { return attempted }
-            attempted += batch.count
+            for entry in claim.setAside {
+                countDead(lane: entry.lane)
+                logger.error(
+                    "outbox message set aside: it cannot be read",
+                    metadata: ["outbox_id": "\(entry.id)", "lane": "\(entry.lane)", "error": "\(entry.lastError ?? "")"])
+            }
+            if claim.messages.isEmpty {
+                if claim.setAside.isEmpty { return outcome }
+                continue
+            }
+            outcome.attempted += claim.messages.count
+            if let probing, let head = claim.messages.first {
+                switch await deliver(head) {
+                case .delivered, .answered:
+                    if health.unpark(lane.lane) {
+                        logger.notice(
+                            "platform answers again; delivering its queue",
+                            metadata: ["platform": "\(lane.lane)", "parked_since": "\(probing.since)"])
+                    }
+                case .unauthorized(let reason):
+                    health.probeRefused(lane.lane, reason: reason, now: clock.now(), maxInterval: settings.maxProbeInterval)
+                    return outcome
+                case .retryLater:
+                    health.probeRefused(lane.lane, reason: probing.reason, now: clock.now(), maxInterval: settings.maxProbeInterval)
+                    return outcome
+                }
+                continue
+            }
             await withTaskGroup(of: Void.self) { group in
-                for message in batch {
-                    group.addTask { await self.deliver(message) }
+                for message in claim.messages {
+                    group.addTask { _ = await self.deliver(message) }
                 }
             }
         }
     }
 
-    private func deliver(_ message: OutboxMessage) async {
+    private func deliver(_ message: OutboxMessage) async -> Outcome {
         var metadata: Logger.Metadata = ["outbox_id": "\(message.id)", "platform": "\(message.platform)", "action": "\(message.action.kind)"]
         if let id = message.incidentID { metadata["incident"] = "\(id)" }
         if case .pagerWebhook(let notice) = message.action {
-            await deliver(notice, of: message, metadata: metadata)
-            return
+            return await deliver(notice, of: message, metadata: metadata)
         }
         guard let platform = platforms[message.platform] else {
-            await settle(message, failure: .permanent("platform \(message.platform) is not enabled in bot-config.json"), metadata: metadata)
-            return
+            return await settle(message, failure: .permanent("platform \(message.platform) is not enabled in bot-config.json"), metadata: metadata)
         }
         do {
             let incident = try await message.incidentID.asyncMap { try await store.incident($0) } ?? nil
             let delivery = try await platform.deliver(message, incident: incident)
-            if let room = delivery.room, let id = message.incidentID {
-                try await store.setRoom(room, for: id)
-            }
-            try await store.markDelivered(message.id, platformMessageID: delivery.platformMessageID, at: clock.now())
-            delivered.increment()
-            logger.debug("delivered", metadata: metadata)
+            return await record(delivery, of: message, metadata: metadata)
         } catch let failure as DeliveryFailure {
-            await settle(message, failure: failure, metadata: metadata)
+            return await settle(message, failure: failure, metadata: metadata)
         } catch {
-            await settle(message, failure: .transient("\(error)"), metadata: metadata)
+            return await settle(message, failure: .transient("\(error)"), metadata: metadata)
         }
     }
 
     /// Pager notices go to the webhook client whatever the message's platform.
-    private func deliver(_ notice: PagerNotice, of message: OutboxMessage, metadata: Logger.Metadata) async {
+    private func deliver(_ notice: PagerNotice, of message: OutboxMessage, metadata: Logger.Metadata) async -> Outcome {
         var metadata = metadata
         metadata["webhook"] = "\(notice.webhook)"
         guard let pager else {
-            await settle(message, failure: .permanent("no pager webhook client: paging.webhooks is empty"), metadata: metadata)
-            return
+            return await settle(message, failure: .permanent("no pager webhook client: paging.webhooks is empty"), metadata: metadata)
         }
         do {
             let delivery = try await pager.deliver(notice, outboxID: message.id)
-            try await store.markDelivered(message.id, platformMessageID: delivery.platformMessageID, at: clock.now())
-            delivered.increment()
-            logger.debug("delivered", metadata: metadata)
-        } catch let failure as DeliveryFailure {
-            await settle(message, failure: failure, metadata: metadata)
+            return await record(delivery, of: message, metadata: metadata)
         } catch {
-            await settle(message, failure: .transient("\(error)"), metadata: metadata)
+            return await settle(message, failure: error, metadata: metadata)
         }
     }
 
-    private func settle(_ message: OutboxMessage, failure: DeliveryFailure, metadata: Logger.Metadata) async {
+    private func record(_ delivery: Delivery, of message: OutboxMessage, metadata: Logger.Metadata) async -> Outcome {
+        do {
+            if let room = delivery.room, let id = message.incidentID {
+                try await store.setRoom(room, for: id)
+            }
+            try await store.markDelivered(message.id, platformMessageID: delivery.platformMessageID, at: clock.now())
+            storeWriteSucceeded()
+        } catch {
+            // The lease expires and the message is claimed again; the adapters find their earlier post.
+            storeWriteFailed(error, doing: "record a delivery")
+        }
+        delivered.increment()
+        logger.debug("delivered", metadata: metadata)
+        return .delivered
+    }
+
+    private func settle(_ message: OutboxMessage, failure: DeliveryFailure, metadata: Logger.Metadata) async -> Outcome {
         failed.increment()
-        let attempts = message.attempts + 1
+        let now = clock.now()
+        let lane = message.lane
         var metadata = metadata
-        metadata["attempt"] = "\(attempts)"
         metadata["error"] = "\(failure)"
+        var outcome = Outcome.retryLater
         do {
             switch failure {
-            case .permanent(let reason):
-                logger.error("message given up: the platform refused it", metadata: metadata)
-                try await store.markDead(message.id, error: reason)
-            case _ where attempts >= settings.maxAttempts:
-                logger.error("message given up after \(attempts) attempts", metadata: metadata)
-                try await store.markDead(message.id, error: "\(failure)")
+            case .unauthorized(let reason):
+                // Not this message's fault: it keeps its place at the head of its queue, and its lane waits.
+                outcome = .unauthorized(reason)
+                try await store.postpone(message.id, until: message.notBefore, reason: reason)
+                if health.park(lane, reason: reason, now: now, firstProbe: settings.firstProbe) {
+                    logger.error("platform refuses our credentials; its messages wait until it answers again", metadata: metadata)
+                }
             case .rateLimited(let retryAfter):
                 logger.notice("rate limited; waiting", metadata: metadata)
-                try await store.markRetry(message.id, notBefore: clock.now().addingTimeInterval(max(retryAfter, 0.05)), error: "\(failure)")
+                try await store.postpone(message.id, until: now.addingTimeInterval(max(retryAfter, 0.05)), reason: "\(failure)")
+            case .permanent(let reason):
+                outcome = .answered
+                logger.error("message given up: the platform refused it", metadata: metadata)
+                try await store.markDead(message.id, error: reason)
+                countDead(lane: lane.name)
             case .transient:
-                logger.warning("delivery failed; will retry", metadata: metadata)
-                try await store.markRetry(message.id, notBefore: clock.now().addingTimeInterval(backoff(attempt: attempts)), error: "\(failure)")
+                let attempts = message.attempts + 1
+                let failingSince = message.failingSince ?? now
+                metadata["attempt"] = "\(attempts)"
+                if now.timeIntervalSince(failingSince) >= settings.retryFor || attempts >= (settings.maxAttempts ?? .max) {
+                    logger.error("message given up after \(attempts) attempts since \(failingSince)", metadata: metadata)
+                    try await store.markDead(message.id, error: "gave up after \(attempts) attempts over \(Int(now.timeIntervalSince(failingSince)))s: \(failure)")
+                    countDead(lane: lane.name)
+                } else {
+                    logger.warning("delivery failed; will retry", metadata: metadata)
+                    try await store.markRetry(message.id, notBefore: now.addingTimeInterval(backoff(attempt: attempts)), error: "\(failure)", failingSince: failingSince)
+                }
             }
+            storeWriteSucceeded()
         } catch {
             // The lease expires and the message is claimed again: delayed, not lost.
-            logger.error("could not record delivery failure", metadata: metadata.merging(["store_error": "\(error)"]) { $1 })
+            storeWriteFailed(error, doing: "record a delivery failure")
         }
+        return outcome
+    }
+
+    private func countDead(lane: String) {
+        Counter(label: "klaxon_outbox_dead_total", dimensions: [("platform", lane)], factory: metrics).increment()
+    }
+
+    private func storeWriteFailed(_ error: any Error, doing what: String) {
+        health.recordWriteFailure(error, now: clock.now(), doing: what, logger: logger)
+    }
+
+    private func storeWriteSucceeded() {
+        health.recordWriteSuccess(logger: logger)
     }
 
     /// Exponential backoff with "equal jitter": half fixed, half random, so retries of many messages spread out.
     func backoff(attempt: Int) -> TimeInterval {
-        let exponential = min(settings.maxBackoff, settings.baseBackoff * pow(2, Double(max(0, attempt - 1))))
+        let exponential = min(settings.maxBackoff, settings.baseBackoff * pow(2, Double(min(max(0, attempt - 1), 30))))
         return exponential / 2 + Double.random(in: 0...(exponential / 2))
     }
 }

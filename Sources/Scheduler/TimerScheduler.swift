@@ -22,6 +22,9 @@ public struct TimerScheduler: Service {
         public var lease: TimeInterval = 30
         /// With nothing due, look again this often (another replica may have written).
         public var idleRecheck: TimeInterval = 60
+        /// After a failed store write, wait this long before the next claim, doubling up to `maxStoreBackoff`.
+        public var storeBackoff: TimeInterval = 1
+        public var maxStoreBackoff: TimeInterval = 60
         public init() {}
     }
 
@@ -36,12 +39,15 @@ public struct TimerScheduler: Service {
     private let fired: Counter
     /// The hand-off of each rotation known to be recorded, so the store is only asked when one is new.
     private let knownHandoffs = KnownHandoffs()
+    /// Where failed and recovered writes are reported (`/readyz`).
+    public let health: DaemonHealth
 
     public init(
         store: any IncidentStore, engine: IncidentEngine, clock: any WallClock, doorbell: Doorbell, outboxBell: Doorbell,
         settings: Settings = Settings(), owner: String = "scheduler-\(UUID().uuidString.prefix(8))", logger: Logger,
-        metrics: any MetricsFactory = MetricsSystem.factory
+        metrics: any MetricsFactory = MetricsSystem.factory, health: DaemonHealth? = nil
     ) {
+        self.health = health ?? DaemonHealth(metrics: metrics)
         self.store = store
         self.engine = engine
         self.clock = clock
@@ -55,8 +61,22 @@ public struct TimerScheduler: Service {
 
     public func run() async throws {
         logger.info("scheduler started", metadata: ["owner": "\(owner)"])
+        var storeFailures = 0
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            if await fireDue() > 0 { continue }
+            let (claimed, storeFailed) = await fireDueReporting()
+            if storeFailed {
+                // Back off instead of spinning on a store that refuses writes (a full disk, a read-only
+                // mount); `DaemonHealth` has logged the change once and keeps `/readyz` at 503.
+                storeFailures += 1
+                let wake = clock.now().addingTimeInterval(
+                    DaemonHealth.storeBackoff(failures: storeFailures, first: settings.storeBackoff, max: settings.maxStoreBackoff))
+                await cancelWhenGracefulShutdown {
+                    await doorbell.wait(until: wake, clock: clock)
+                }
+                continue
+            }
+            storeFailures = 0
+            if claimed > 0 { continue }
             await announceHandoffs()
             let now = clock.now()
             let recheck = now.addingTimeInterval(settings.idleRecheck)
@@ -79,17 +99,23 @@ public struct TimerScheduler: Service {
     /// Fires every timer due now; returns how many were claimed. Tests call it to step the scheduler.
     @discardableResult
     public func fireDue() async -> Int {
+        await fireDueReporting().claimed
+    }
+
+    /// `fireDue`, and whether it stopped because the store refused the claim (a write).
+    private func fireDueReporting() async -> (claimed: Int, storeFailed: Bool) {
         var claimedTotal = 0
         while true {
             let now = clock.now()
             let timers: [ScheduledTimer]
             do {
                 timers = try await store.claimDueTimers(now: now, owner: owner, leaseUntil: now.addingTimeInterval(settings.lease), limit: settings.batchSize)
+                health.recordWriteSuccess(logger: logger)
             } catch {
-                logger.error("could not claim timers", metadata: ["error": "\(error)"])
-                return claimedTotal
+                health.recordWriteFailure(error, now: now, doing: "claim timers", logger: logger)
+                return (claimedTotal, true)
             }
-            if timers.isEmpty { return claimedTotal }
+            if timers.isEmpty { return (claimedTotal, false) }
             claimedTotal += timers.count
             await fireConcurrently(timers)
             outboxBell.ring()

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import IncidentCore
 import NIOCore
+import Scheduler
 
 /// Read-only JSON API, health and metrics.
 struct APIController {
@@ -9,18 +10,25 @@ struct APIController {
     let metrics: KlaxonMetrics
     let severities: [SeverityPolicy]
     let clock: any WallClock
+    let health: DaemonHealth
 
     /// Health and metrics on `router`, open to probes and scrapers (they reveal no incident content);
     /// the incident API on `api`, the `/api` group behind `APITokenMiddleware`.
     func addRoutes(to router: Router<BasicRequestContext>, api: RouterGroup<BasicRequestContext>) {
         router.get("healthz") { _, _ in Response.text("ok\n") }
+        // Not ready while the store cannot be read, refuses writes, or a platform refuses our credentials:
+        // the body says which, one line each (no secrets: reasons are API error codes and SQLite errors).
         router.get("readyz") { _, _ in
             do {
                 try await store.ping()
-                return Response.text("ready\n")
             } catch {
                 return Response.text("store unreachable\n", status: .serviceUnavailable)
             }
+            let problems = health.problems
+            guard problems.isEmpty else {
+                return Response.text("not ready\n" + problems.map { $0 + "\n" }.joined(), status: .serviceUnavailable)
+            }
+            return Response.text("ready\n")
         }
         router.get("metrics") { _, _ in
             let text = try await metrics.exposition(store: store, severities: severities)

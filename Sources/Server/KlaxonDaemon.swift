@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import IncidentCore
 import Logging
 import NIOCore
@@ -22,6 +23,10 @@ public struct KlaxonDaemon: Sendable {
     public let gateway: CommandGateway
     public let sender: OutboxSender
     public let scheduler: TimerScheduler
+    /// Prunes dedupe keys, delivered messages and console lines (`retention`).
+    public let retention: RetentionService
+    /// Parked platforms and store write failures: what `/readyz` reports.
+    public let health: DaemonHealth
     /// Rung after every commit so the sender and the scheduler wake at once instead of on their next recheck.
     public let outboxBell: Doorbell
     public let timerBell: Doorbell
@@ -66,14 +71,20 @@ public struct KlaxonDaemon: Sendable {
         if let console = config.platforms.console {
             platforms.append(ConsolePlatform(store: store, announceChannel: console.announceChannel, mode: config.incidents.mode, clock: clock, logger: logger))
         }
+        let health = DaemonHealth(metrics: metrics.factory)
+        self.health = health
         var settings = OutboxSender.Settings()
         settings.maxAttempts = config.outbox.maxAttempts
+        settings.retryFor = TimeInterval(config.outbox.retryFor.seconds)
         let pager = config.paging.webhooks.isEmpty
             ? nil : PagerWebhookClient(webhooks: config.paging.webhooks, httpClient: httpClient, clock: clock, logger: logger)
         sender = OutboxSender(
             store: store, platforms: platforms, pager: pager, clock: clock, doorbell: outboxBell, settings: settings, logger: logger,
-            metrics: metrics.factory)
-        scheduler = TimerScheduler(store: store, engine: engine, clock: clock, doorbell: timerBell, outboxBell: outboxBell, logger: logger, metrics: metrics.factory)
+            metrics: metrics.factory, health: health)
+        scheduler = TimerScheduler(
+            store: store, engine: engine, clock: clock, doorbell: timerBell, outboxBell: outboxBell, logger: logger, metrics: metrics.factory,
+            health: health)
+        retention = RetentionService(store: store, retention: config.retention, clock: clock, logger: logger)
     }
 
     public func buildRouter() -> Router<BasicRequestContext> {
@@ -81,7 +92,8 @@ public struct KlaxonDaemon: Sendable {
         router.add(middleware: RequestDurationMiddleware(metrics: metrics))
         router.add(middleware: ErrorLoggingMiddleware(logger: logger))
         let api = router.group("api").add(middleware: APITokenMiddleware(token: config.server.apiToken))
-        APIController(store: store, metrics: metrics, severities: config.severities, clock: clock).addRoutes(to: router, api: api)
+        APIController(store: store, metrics: metrics, severities: config.severities, clock: clock, health: health).addRoutes(to: router, api: api)
+        OutboxController(store: store, clock: clock, outboxBell: outboxBell, logger: logger).addRoutes(to: api)
         if let console = config.platforms.console {
             ConsoleController(
                 gateway: gateway, store: store, clock: clock, announceChannel: console.announceChannel,
@@ -101,9 +113,16 @@ public struct KlaxonDaemon: Sendable {
 
     /// The HTTP server. `port` overrides the config (tests pass 0 and learn the port from `onServerRunning`).
     public func buildApplication(port: Int? = nil, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-        Application(
+        let server = config.server
+        let limits = ConnectionLimits(server: server, logger: logger)
+        return Application(
             router: buildRouter(),
-            configuration: .init(address: .hostname(config.server.host, port: port ?? config.server.port), serverName: "klaxon"),
+            server: .http1(configuration: HTTP1Channel.Configuration(
+                additionalChannelHandlers: [RequestReadTimeoutHandler(headerTimeout: limits.headerTimeout, bodyTimeout: limits.bodyTimeout, idleTimeout: limits.idleTimeout)],
+                idleTimeout: limits.idleTimeout)),
+            configuration: .init(
+                address: .hostname(server.host, port: port ?? server.port), serverName: "klaxon",
+                availableConnectionsDelegate: limits.delegate),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
     }
@@ -113,7 +132,7 @@ public struct KlaxonDaemon: Sendable {
     public func serviceGroup(port: Int? = nil, signals: [UnixSignal] = [.sigterm, .sigint], onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> ServiceGroup {
         let inbound = integrations.flatMap(\.services).map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
         return ServiceGroup(configuration: .init(
-            services: [.init(service: sender), .init(service: scheduler)] + inbound
+            services: [.init(service: sender), .init(service: scheduler), .init(service: retention)] + inbound
                 + [.init(service: buildApplication(port: port, onServerRunning: onServerRunning))],
             gracefulShutdownSignals: signals,
             cancellationSignals: [],

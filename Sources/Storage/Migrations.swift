@@ -274,6 +274,65 @@ enum Migrations {
                 "CREATE INDEX audit_log_by_incident ON audit_log (incident_id, at) WHERE incident_id IS NOT NULL",
             ]
         ),
+        Migration(
+            version: 9,
+            name: "outbox lanes and dead letters",
+            statements: [
+                // The sender's queue a row belongs to: its platform's, or the pager webhooks' own (issue 12,
+                // item 6: one slow or parked platform never holds up another). Derived from the row, so every
+                // writer (an older build too) gets it right; the test is on the text, not `json_extract`, so
+                // a row whose JSON is damaged still has a lane and can be set aside.
+                """
+                ALTER TABLE outbox ADD COLUMN lane TEXT
+                GENERATED ALWAYS AS (CASE WHEN action LIKE '{"pagerWebhook"%' THEN 'pager' ELSE platform END) VIRTUAL
+                """,
+                // When the message's current run of transient failures began: the sender gives up after
+                // `outbox.retryFor` of them, however many attempts that took.
+                "ALTER TABLE outbox ADD COLUMN failing_since INTEGER",
+                // An incident's messages queue per lane: a parked chat platform must not hold back the
+                // incident's pages, nor a slow pager gateway its chat messages.
+                "DROP TRIGGER outbox_queue_behind",
+                "DROP TRIGGER outbox_next_in_line",
+                "DROP INDEX outbox_pending_by_incident",
+                "CREATE INDEX outbox_pending_by_incident_lane ON outbox (incident_id, lane, id) WHERE state = 'pending'",
+                """
+                UPDATE outbox SET blocked = (incident_id IS NOT NULL AND EXISTS (
+                    SELECT 1 FROM outbox AS earlier
+                    WHERE earlier.incident_id = outbox.incident_id AND earlier.lane = outbox.lane
+                      AND earlier.state = 'pending' AND earlier.id < outbox.id))
+                WHERE state = 'pending'
+                """,
+                """
+                CREATE TRIGGER outbox_queue_behind AFTER INSERT ON outbox
+                WHEN NEW.incident_id IS NOT NULL AND EXISTS (
+                    SELECT 1 FROM outbox WHERE incident_id = NEW.incident_id AND lane = NEW.lane AND state = 'pending' AND id < NEW.id)
+                BEGIN
+                    UPDATE outbox SET blocked = 1 WHERE id = NEW.id;
+                END
+                """,
+                """
+                CREATE TRIGGER outbox_next_in_line AFTER UPDATE OF state ON outbox
+                WHEN OLD.state = 'pending' AND NEW.state <> 'pending' AND NEW.incident_id IS NOT NULL
+                BEGIN
+                    UPDATE outbox SET blocked = 0
+                    WHERE id = (SELECT MIN(id) FROM outbox WHERE incident_id = NEW.incident_id AND lane = NEW.lane AND state = 'pending');
+                END
+                """,
+                // Each lane's heads, in claim order.
+                "CREATE INDEX outbox_ready_by_lane ON outbox (lane, not_before, id) WHERE state = 'pending' AND blocked = 0",
+                // `GET /api/outbox?state=dead`.
+                "CREATE INDEX outbox_dead ON outbox (id) WHERE state = 'dead'",
+            ]
+        ),
+        Migration(
+            version: 10,
+            name: "retention indexes",
+            statements: [
+                // Pruning finds the oldest rows of each kind by index, a batch at a time (`RetentionService`).
+                "CREATE INDEX outbox_delivered_at ON outbox (delivered_at) WHERE state = 'delivered'",
+                "CREATE INDEX processed_inbound_by_time ON processed_inbound (processed_at)",
+            ]
+        ),
     ]
 
     /// Brings the database up to the newest version this build knows. Safe to run on every start and from

@@ -339,11 +339,12 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
     // MARK: - Outbox
 
     /// A pending message is claimable when it is due, nobody holds an unexpired lease on it, and no earlier
-    /// message of the same incident is still pending (delivered or dead ones no longer hold the line): it
-    /// is not `blocked` (migration 6). Messages due again after a failure go first (they were due before
-    /// anything written since), longest-due first, then new ones in the order written; both read the
-    /// ready index, whatever the backlog behind the heads.
-    public func claimOutbox(now: Date, owner: String, leaseUntil: Date, limit: Int) async throws -> [OutboxMessage] {
+    /// message of the same incident and lane is still pending (delivered or dead ones no longer hold the
+    /// line): it is not `blocked` (migrations 6 and 8). Messages due again after a failure go first (they
+    /// were due before anything written since), longest-due first, then new ones in the order written;
+    /// both read the ready index, whatever the backlog behind the heads.
+    public func claimOutbox(lanes: OutboxLaneFilter, now: Date, owner: String, leaseUntil: Date, limit: Int) async throws -> OutboxClaim {
+        let (laneCondition, laneBinds) = Self.laneCondition(lanes, firstParameter: 5)
         let rows = try await write(singleStatement: true) { session in
             try await session.run(
                 """
@@ -351,27 +352,52 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
                 WHERE id IN (
                     SELECT id FROM (
                         SELECT id FROM outbox
-                        WHERE state = 'pending' AND blocked = 0 AND not_before > 0 AND not_before <= ?3
+                        WHERE state = 'pending' AND blocked = 0 AND not_before > 0 AND not_before <= ?3\(laneCondition)
                           AND (lease_expires_at IS NULL OR lease_expires_at <= ?3)
                         ORDER BY not_before, id LIMIT ?4)
                     UNION ALL
                     SELECT id FROM (
                         SELECT id FROM outbox
-                        WHERE state = 'pending' AND blocked = 0 AND not_before = 0
+                        WHERE state = 'pending' AND blocked = 0 AND not_before = 0\(laneCondition)
                           AND (lease_expires_at IS NULL OR lease_expires_at <= ?3)
                         ORDER BY id LIMIT ?4)
                     LIMIT ?4)
                 RETURNING *
                 """,
-                [.text(owner), SQLiteDates.value(leaseUntil), SQLiteDates.value(now), .integer(max(limit, 0))]
+                [.text(owner), SQLiteDates.value(leaseUntil), SQLiteDates.value(now), .integer(max(limit, 0))] + laneBinds
             )
         }
-        // Decoded outside the write connection's queue; as before, a row that fails to decode leaves its
-        // claim in place until the lease expires.
-        do {
-            return try rows.map(decodeOutboxMessage).sorted { $0.id < $1.id }
-        } catch {
-            throw storeError(error)
+        // Decoded outside the write connection's queue, row by row: a row that cannot be read (damaged,
+        // or written by a newer build) is set aside as dead with the reason, and the others go out.
+        var messages: [OutboxMessage] = []
+        var setAside: [OutboxEntry] = []
+        for row in rows {
+            do {
+                messages.append(try decodeOutboxMessage(row))
+            } catch {
+                var entry = decodeOutboxEntry(row)
+                let reason = "cannot decode the stored message: \(error)"
+                try await markDead(entry.id, error: reason)
+                entry.state = .dead
+                entry.attempts += 1
+                entry.lastError = reason
+                setAside.append(entry)
+            }
+        }
+        return OutboxClaim(messages: messages.sorted { $0.id < $1.id }, setAside: setAside)
+    }
+
+    /// `AND lane …` for `lanes`, with its bind values numbered from `firstParameter`.
+    private static func laneCondition(_ lanes: OutboxLaneFilter, firstParameter: Int) -> (String, [SQLiteData]) {
+        switch lanes {
+        case .all:
+            return ("", [])
+        case .only(let lane):
+            return (" AND lane = ?\(firstParameter)", [.text(lane.name)])
+        case .excluding(let excluded):
+            guard !excluded.isEmpty else { return ("", []) }
+            let placeholders = excluded.indices.map { "?\(firstParameter + $0)" }.joined(separator: ", ")
+            return (" AND lane NOT IN (\(placeholders))", excluded.map { .text($0.name) })
         }
     }
 
@@ -379,8 +405,13 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
         try await perform(.updateOutboxMessage(OutboxMessageUpdate(id: id, change: .delivered(platformMessageID: platformMessageID, at: SQLiteDates.value(at)))), returning: Void.self)
     }
 
-    public func markRetry(_ id: Int64, notBefore: Date, error: String) async throws {
-        try await perform(.updateOutboxMessage(OutboxMessageUpdate(id: id, change: .retry(notBefore: SQLiteDates.value(notBefore), error: error))), returning: Void.self)
+    public func markRetry(_ id: Int64, notBefore: Date, error: String, failingSince: Date) async throws {
+        let change = OutboxMessageUpdate.Change.retry(notBefore: SQLiteDates.value(notBefore), error: error, failingSince: SQLiteDates.value(failingSince))
+        try await perform(.updateOutboxMessage(OutboxMessageUpdate(id: id, change: change)), returning: Void.self)
+    }
+
+    public func postpone(_ id: Int64, until: Date, reason: String) async throws {
+        try await perform(.updateOutboxMessage(OutboxMessageUpdate(id: id, change: .postpone(notBefore: SQLiteDates.value(until), reason: reason))), returning: Void.self)
     }
 
     /// Counts the attempt that failed for good, like `markRetry` counts the ones that will be retried.
@@ -388,20 +419,21 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
         try await perform(.updateOutboxMessage(OutboxMessageUpdate(id: id, change: .dead(error: error))), returning: Void.self)
     }
 
-    /// Only the first pending message of each incident counts (the others wait for it, so reporting them
-    /// due would wake the sender for nothing); a leased message is due again when its lease expires.
-    public func nextOutboxDue() async throws -> Date? {
-        try await read { connection in
+    /// Only the first pending message of each incident's lane counts (the others wait for it, so reporting
+    /// them due would wake the sender for nothing); a leased message is due again when its lease expires.
+    public func nextOutboxDue(lanes: OutboxLaneFilter) async throws -> Date? {
+        let (laneCondition, laneBinds) = Self.laneCondition(lanes, firstParameter: 1)
+        return try await read { connection in
             try await connection.query(
                 """
                 SELECT MIN(due) AS due FROM (
                     SELECT MIN(not_before) AS due FROM outbox
-                    WHERE state = 'pending' AND blocked = 0 AND lease_expires_at IS NULL
+                    WHERE state = 'pending' AND blocked = 0 AND lease_expires_at IS NULL\(laneCondition)
                     UNION ALL
                     SELECT MIN(MAX(not_before, lease_expires_at)) FROM outbox
-                    WHERE state = 'pending' AND blocked = 0 AND lease_expires_at IS NOT NULL)
+                    WHERE state = 'pending' AND blocked = 0 AND lease_expires_at IS NOT NULL\(laneCondition))
                 """,
-                []
+                laneBinds
             )
             .first?.optionalDate("due")
         }
@@ -417,6 +449,88 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
         try await read { connection in
             try await connection.query("SELECT * FROM outbox WHERE incident_id = ? ORDER BY id", [.integer(id.number)])
                 .map(decodeOutboxMessage)
+        }
+    }
+
+    /// Newest first: what an operator looking at the dead letters wants to see first.
+    public func outboxEntries(state: OutboxState, limit: Int) async throws -> [OutboxEntry] {
+        try await read { connection in
+            try await connection.query("SELECT * FROM outbox WHERE state = ? ORDER BY id DESC LIMIT ?", [.text(state.rawValue), .integer(max(limit, 0))])
+                .map(decodeOutboxEntry)
+        }
+    }
+
+    /// Both statements in one transaction, so no claim sees the message pending while its incident's
+    /// later messages are still claimable ahead of it.
+    public func requeueDeadOutboxMessage(_ id: Int64, now: Date) async throws -> Bool {
+        try await write(singleStatement: false) { session in
+            let requeued = try await session.run(
+                """
+                UPDATE outbox SET state = 'pending', attempts = 0, failing_since = NULL, not_before = ?2,
+                    lease_owner = NULL, lease_expires_at = NULL,
+                    blocked = (incident_id IS NOT NULL AND EXISTS (
+                        SELECT 1 FROM outbox AS earlier
+                        WHERE earlier.incident_id = outbox.incident_id AND earlier.lane = outbox.lane
+                          AND earlier.state = 'pending' AND earlier.id < outbox.id))
+                WHERE id = ?1 AND state = 'dead'
+                RETURNING incident_id, lane
+                """,
+                [.int64(id), SQLiteDates.value(now)])
+            guard let row = requeued.first else { return false }
+            if let incident = try row.optionalInt64("incident_id") {
+                try await session.run(
+                    "UPDATE outbox SET blocked = 1 WHERE incident_id = ? AND lane = ? AND state = 'pending' AND id > ?",
+                    [.int64(incident), .text(try row.text("lane")), .int64(id)])
+            }
+            return true
+        }
+    }
+
+    public func deleteDeadOutboxMessage(_ id: Int64) async throws -> Bool {
+        try await write(singleStatement: true) { session in
+            !(try await session.run("DELETE FROM outbox WHERE id = ? AND state = 'dead' RETURNING id", [.int64(id)])).isEmpty
+        }
+    }
+
+    // MARK: - Retention
+
+    /// Each a single statement over an index, `limit` rows at most, so it holds the write lock briefly.
+    public func pruneInboundKeys(before: Date, limit: Int) async throws -> Int {
+        try await write(singleStatement: true) { session in
+            try await session.run(
+                "DELETE FROM processed_inbound WHERE key IN (SELECT key FROM processed_inbound WHERE processed_at < ? LIMIT ?) RETURNING 1",
+                [SQLiteDates.value(before), .integer(max(limit, 0))]
+            ).count
+        }
+    }
+
+    public func pruneDeliveredOutbox(before: Date, limit: Int) async throws -> Int {
+        try await write(singleStatement: true) { session in
+            try await session.run(
+                """
+                DELETE FROM outbox WHERE id IN (
+                    SELECT id FROM outbox WHERE state = 'delivered' AND delivered_at < ? ORDER BY delivered_at LIMIT ?)
+                RETURNING 1
+                """,
+                [SQLiteDates.value(before), .integer(max(limit, 0))]
+            ).count
+        }
+    }
+
+    public func pruneConsoleMessages(keepingLast keep: Int, limit: Int) async throws -> Int {
+        try await write(singleStatement: true) { session in
+            // The newest line to delete is the one just older than the `keep` newest; none if there are
+            // no more lines than that.
+            try await session.run(
+                """
+                DELETE FROM console_messages WHERE id IN (
+                    SELECT id FROM console_messages
+                    WHERE id <= (SELECT id FROM console_messages ORDER BY id DESC LIMIT 1 OFFSET ?1)
+                    ORDER BY id LIMIT ?2)
+                RETURNING 1
+                """,
+                [.integer(max(keep, 0)), .integer(max(limit, 0))]
+            ).count
         }
     }
 
@@ -663,7 +777,31 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
             state: try row.enumeration("state", as: OutboxState.self),
             platformMessageID: try row.optionalText("platform_message_id"),
             lastError: try row.optionalText("last_error"),
-            previousClaims: max(0, try row.int("claims") - 1))
+            previousClaims: max(0, try row.int("claims") - 1),
+            failingSince: try row.optionalDate("failing_since"))
+    }
+
+    /// What can be read of an outbox row, whatever state its action is in.
+    private func decodeOutboxEntry(_ row: SQLiteRow) -> OutboxEntry {
+        let platform: String = (try? row.text("platform")) ?? "?"
+        let actionText: String? = try? row.text("action")
+        let action: ChatAction? = actionText.flatMap { try? decoder.decode(ChatAction.self, from: Data($0.utf8)) }
+        let incident: Int64? = (try? row.optionalInt64("incident_id")) ?? nil
+        let epoch = Date(timeIntervalSince1970: 0)
+        let createdAt: Date = (try? row.date("created_at")) ?? epoch
+        let notBefore: Date = (try? row.date("not_before")) ?? epoch
+        let lastError: String? = (try? row.optionalText("last_error")) ?? nil
+        return OutboxEntry(
+            id: (try? row.int64("id")) ?? 0,
+            lane: (try? row.text("lane")) ?? platform,
+            platform: platform,
+            incidentID: incident.map { IncidentID(Int($0)) },
+            kind: action?.kind ?? "undecodable",
+            state: (try? row.enumeration("state", as: OutboxState.self)) ?? .dead,
+            attempts: (try? row.int("attempts")) ?? 0,
+            createdAt: createdAt,
+            notBefore: notBefore,
+            lastError: lastError)
     }
 
     private func decodeTimer(_ row: SQLiteRow) throws -> ScheduledTimer {

@@ -40,7 +40,9 @@ enum SQLiteWriteJob: Sendable {
 struct OutboxMessageUpdate: Sendable {
     enum Change: Sendable {
         case delivered(platformMessageID: String?, at: SQLiteData)
-        case retry(notBefore: SQLiteData, error: String)
+        case retry(notBefore: SQLiteData, error: String, failingSince: SQLiteData)
+        /// Not an attempt: a wait imposed from outside (a rate limit, a parked platform).
+        case postpone(notBefore: SQLiteData, reason: String)
         case dead(error: String)
     }
 
@@ -196,11 +198,13 @@ enum SQLiteWriteBatch {
             }
             var delivered: [Int] = []
             var retried: [Int] = []
+            var postponed: [Int] = []
             var dead: [Int] = []
             for index in round {
                 switch updates[index].change {
                 case .delivered: delivered.append(index)
                 case .retry: retried.append(index)
+                case .postpone: postponed.append(index)
                 case .dead: dead.append(index)
                 }
             }
@@ -208,7 +212,8 @@ enum SQLiteWriteBatch {
             // is column 1).
             let kinds: [(indices: [Int], assignments: ((Int) -> String) -> String)] = [
                 (delivered, { "state = 'delivered', platform_message_id = \($0(2)), delivered_at = \($0(3))" }),
-                (retried, { "attempts = attempts + 1, not_before = \($0(2)), last_error = \($0(3))" }),
+                (retried, { "attempts = attempts + 1, not_before = \($0(2)), last_error = \($0(3)), failing_since = COALESCE(failing_since, \($0(4)))" }),
+                (postponed, { "not_before = \($0(2)), last_error = \($0(3))" }),
                 (dead, { "state = 'dead', attempts = attempts + 1, last_error = \($0(2))" }),
             ]
             for (indices, assignments) in kinds where !indices.isEmpty {
@@ -216,7 +221,8 @@ enum SQLiteWriteBatch {
                     let update = updates[index]
                     switch update.change {
                     case .delivered(let platformMessageID, let at): return [.int64(update.id), .optionalText(platformMessageID), at]
-                    case .retry(let notBefore, let error): return [.int64(update.id), notBefore, .text(error)]
+                    case .retry(let notBefore, let error, let failingSince): return [.int64(update.id), notBefore, .text(error), failingSince]
+                    case .postpone(let notBefore, let reason): return [.int64(update.id), notBefore, .text(reason)]
                     case .dead(let error): return [.int64(update.id), .text(error)]
                     }
                 }

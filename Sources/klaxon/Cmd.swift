@@ -63,30 +63,40 @@ private struct CommandAnswer: Decodable {
 }
 
 func sendConsoleCommand(_ text: String, address: DaemonAddress) async throws {
-    var request = HTTPClientRequest(url: address.url.trimmingCharacters(in: CharacterSet(charactersIn: "/")) + "/api/commands")
-    request.method = .POST
-    request.headers.add(name: "Content-Type", value: "application/json")
-    // The daemon's `server.apiToken`, when it has one; read from the environment only, so it never
-    // appears on a command line (`ps`) or in shell history.
-    if let token = ProcessInfo.processInfo.environment["KLAXON_API_TOKEN"], !token.isEmpty {
-        request.headers.add(name: "Authorization", value: "Bearer \(token)")
-    }
-    request.body = .bytes(ByteBuffer(data: try JSONEncoder().encode(CommandBody(text: text, user: address.user, channel: address.channel))))
-    let response: HTTPClientResponse
-    do {
-        response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
-    } catch {
-        throw ValidationError("cannot reach the daemon at \(address.url) (\(error)). Is `klaxon serve` running?")
-    }
-    let body = try await response.body.collect(upTo: 4 << 20)
-    if response.status == .unauthorized {
-        throw ValidationError("the daemon at \(address.url) wants its API token: set KLAXON_API_TOKEN to server.apiToken")
-    }
-    guard response.status == .ok, let answer = try? JSONDecoder().decode(CommandAnswer.self, from: Data(buffer: body)) else {
-        throw ValidationError("the daemon answered \(response.status.code): \(String(buffer: body))")
+    let body = try JSONEncoder().encode(CommandBody(text: text, user: address.user, channel: address.channel))
+    let (status, answerBody) = try await callDaemon(.POST, "/api/commands", body: body, url: address.url)
+    guard status == .ok, let answer = try? JSONDecoder().decode(CommandAnswer.self, from: answerBody) else {
+        throw ValidationError("the daemon answered \(status.code): \(String(decoding: answerBody, as: UTF8.self))")
     }
     print(answer.reply)
     if answer.outcome == "invalid" || answer.outcome == "rejected" || answer.outcome == "failed" {
         throw ExitCode(2)
     }
+}
+
+/// One request to a running daemon's API, with its token; a 401 becomes advice, other statuses are the
+/// caller's to read.
+func callDaemon(_ method: HTTPMethod, _ path: String, body: Data?, url: String) async throws -> (HTTPResponseStatus, Data) {
+    var request = HTTPClientRequest(url: url.trimmingCharacters(in: CharacterSet(charactersIn: "/")) + path)
+    request.method = method
+    // The daemon's `server.apiToken`, when it has one; read from the environment only, so it never
+    // appears on a command line (`ps`) or in shell history.
+    if let token = ProcessInfo.processInfo.environment["KLAXON_API_TOKEN"], !token.isEmpty {
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+    }
+    if let body {
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(data: body))
+    }
+    let response: HTTPClientResponse
+    do {
+        response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+    } catch {
+        throw ValidationError("cannot reach the daemon at \(url) (\(error)). Is `klaxon serve` running?")
+    }
+    let answer = try await response.body.collect(upTo: 4 << 20)
+    if response.status == .unauthorized {
+        throw ValidationError("the daemon at \(url) wants its API token: set KLAXON_API_TOKEN to server.apiToken")
+    }
+    return (response.status, Data(buffer: answer))
 }

@@ -1,8 +1,10 @@
 import AsyncHTTPClient
 import Foundation
+import IncidentCore
 import KlaxonTestSupport
 import NIOCore
 import NIOHTTP1
+import Platforms
 import Synchronization
 import Testing
 
@@ -23,6 +25,77 @@ enum ConfigFixture {
 
 @Suite("The klaxon binary", .serialized)
 struct ProcessTests {
+    /// Issue 12, item 7: with the shipped defaults, 2,000 idle connections (held by a child shell, so the
+    /// test process's descriptors stay few) neither stop the daemon nor keep a signed Slack command from
+    /// its answer.
+    @Test("2,000 idle sockets: a signed Slack command is still answered")
+    func twoThousandIdleSockets() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let secret = "8f742231b10e8888abcd99yyyzzz85a5"
+        var document = try #require(try JSONSerialization.jsonObject(with: Data(ConfigFixture.shipped.utf8)) as? [String: Any])
+        var platforms = document["platforms"] as? [String: Any] ?? [:]
+        platforms["slack"] = [
+            "signingSecret": secret, "botToken": "xoxb-unused", "announceChannel": "C0INCIDENTS",
+            "apiBaseURL": "http://127.0.0.1:9/api",
+        ]
+        document["platforms"] = platforms
+        document["storage"] = ["sqlite": ["path": directory.file("k.sqlite")]]
+        let configPath = directory.file("bot-config.json")
+        try JSONSerialization.data(withJSONObject: document).write(to: URL(fileURLWithPath: configPath))
+        let daemon = try KlaxonChildProcess(["serve", "--config", configPath, "--port", "0"], directory: directory.path)
+        defer { daemon.kill() }
+        let url = try await daemon.listeningURL()
+        let port = try #require(url.split(separator: ":").last.flatMap { Int($0.prefix { $0.isNumber }) })
+
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/bin/bash")
+        // It holds the connections until its standard input closes (at the latest when this process ends).
+        holder.arguments = ["-c", "for i in $(seq 2000); do exec {fd}<>/dev/tcp/127.0.0.1/\(port) || exit 1; done; echo opened; read -r _"]
+        let pipe = Pipe()
+        let input = Pipe()
+        holder.standardOutput = pipe
+        holder.standardInput = input
+        try holder.run()
+        defer {
+            try? input.fileHandleForWriting.close()
+            holder.terminate()
+        }
+        let opened = Mutex(false)
+        pipe.fileHandleForReading.readabilityHandler = { handle in
+            if String(decoding: handle.availableData, as: UTF8.self).contains("opened") { opened.withLock { $0 = true } }
+        }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while !opened.withLock({ $0 }), holder.isRunning, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(opened.withLock { $0 }, "the shell could not open 2,000 connections")
+        // The daemon takes them all (a descriptor each) as it accepts them from the backlog.
+        let descriptors = { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(daemon.processIdentifier)/fd").count) ?? 0 }
+        let acceptedDeadline = ContinuousClock.now + .seconds(30)
+        while descriptors() < 2000, ContinuousClock.now < acceptedDeadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(descriptors() >= 2000, "the daemon has \(descriptors()) descriptors open")
+
+        let body = FormBody.encode([
+            ("team_id", "T0FAKE"), ("channel_id", "C0GENERAL"), ("channel_name", "general"), ("user_id", "U0ALICE"), ("user_name", "alice"),
+            ("command", "/incident"), ("text", "help"), ("response_url", "http://127.0.0.1:9/response"), ("trigger_id", "t1"),
+        ])
+        let timestamp = String(Int(Date().timeIntervalSince1970))
+        var request = HTTPClientRequest(url: url + "/slack/commands")
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+        request.headers.add(name: "X-Slack-Request-Timestamp", value: timestamp)
+        request.headers.add(name: "X-Slack-Signature", value: SlackRequestVerifier.signature(signingSecret: Secret(secret), timestamp: timestamp, body: Data(body.utf8)))
+        request.body = .bytes(ByteBuffer(string: body))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let answer = String(buffer: try await response.body.collect(upTo: 1 << 20))
+        #expect(response.status == .ok, "\(answer)")
+        #expect(answer.contains("declare"), "\(answer)")
+        #expect(daemon.isRunning)
+    }
+
     @Test("check-config: OK for the shipped config, one line per problem with its JSON path otherwise; serve refuses a broken config")
     func checkConfig() async throws {
         let directory = try TemporaryDirectory()

@@ -98,7 +98,8 @@ private func setting(_ newValue: Any?, at steps: ArraySlice<PathStep>, in contai
         #expect(config.incidents.mode == .channel)
         #expect(config.incidents.channelName == "incident-{date}-{seq}")
         #expect(config.incidents.monitorFor == .minutes(30))
-        #expect(config.outbox.maxAttempts == 12)
+        #expect(config.outbox.retryFor == .hours(24))
+        #expect(config.outbox.maxAttempts == nil)
         #expect(config.templates.isEmpty)
     }
 
@@ -203,7 +204,7 @@ private func setting(_ newValue: Any?, at steps: ArraySlice<PathStep>, in contai
     @Test func everyTopLevelPropertyOfTheModelIsInTheSchema() throws {
         let properties = try #require(try schema()["properties"] as? [String: Any])
         let modelProperties = propertyNames(of: KlaxonConfig(severities: []))
-        #expect(modelProperties.count == 14)
+        #expect(modelProperties.count == 15)
         for name in modelProperties {
             #expect(properties[name] != nil, "schema lacks \(name)")
         }
@@ -231,6 +232,7 @@ private func setting(_ newValue: Any?, at steps: ArraySlice<PathStep>, in contai
             (["oncall", "rotations", "[]"], RotationConfig(id: "r", members: [], period: .zero, handoff: Handoff(weekday: nil, hour: 0, minute: 0), timezone: "UTC")),
             (["oncall", "escalation", "[]"], EscalationStep(after: .zero, notify: [])),
             (["outbox"], OutboxConfig()),
+            (["retention"], RetentionConfig()),
             (["paging"], PagingConfig()),
             (["paging", "webhooks", "[]"], PagerWebhook(id: "w", url: "u", secret: secret)),
             (["alerts"], AlertsConfig()),
@@ -280,7 +282,7 @@ struct ProblemCase: Sendable, CustomTestStringConvertible {
     }
 }
 
-private let knownTopLevelKeys = "server, storage, logging, platforms, incidents, severities, people, oncall, templates, outbox, paging, alerts, groups, permissions"
+private let knownTopLevelKeys = "server, storage, logging, platforms, incidents, severities, people, oncall, templates, outbox, paging, alerts, groups, permissions, retention"
 private let severityKeys = "id, aliases, name, description, updateEvery, ackWithin, page, reviewWithin, escalateAfter"
 private let templateList = "initialAlert, announcement, update, reminder, resolution, summary, page, escalation, review, postmortem"
 
@@ -394,6 +396,9 @@ private let problemCases: [ProblemCase] = [
     .set("templates.banner", #""x""#, "templates.banner: unknown template (known templates: \(templateList))"),
     .set("templates.update", "42", "templates.update: expected a string, got 42"),
     .set("outbox.maxAttempts", "0", "outbox.maxAttempts: must be at least 1, got 0"),
+    .set("outbox.retryFor", "\"0s\"", "outbox.retryFor: must be longer than 0s"),
+    .set("retention.consoleLines", "0", "retention.consoleLines: must be between 1 and 100000000, got 0"),
+    .set("server.headerTimeout", "\"soon\"", #"server.headerTimeout: "soon" is not a duration"#),
 
     // Pager webhooks.
     .set("paging.webhooks", #"[{"id": "sms", "url": "ftp://pager.example.com", "secret": "s3cret-value"}]"#,
@@ -508,8 +513,23 @@ private let problemCases: [ProblemCase] = [
         #expect(config.people.isEmpty)
         #expect(config.oncall.rotations.isEmpty)
         #expect(config.oncall.escalation.isEmpty)
-        #expect(config.outbox.maxAttempts == 12)
+        #expect(config.outbox.retryFor == .hours(24))
+        #expect(config.outbox.maxAttempts == nil)
         #expect(config.severities == [SeverityPolicy(id: "sev1", name: "Critical")])
+        #expect(config.retention.inboundDedupe == .days(7))
+        #expect(config.retention.deliveredOutbox == .days(30))
+        #expect(config.retention.consoleLines == 10_000)
+        #expect(config.server.headerTimeout.seconds == 10 && config.server.maxConnections == 4096)
+    }
+
+    /// Files written for the 12-attempt outbox keep loading; the cap still applies beside `retryFor`.
+    @Test func anOlderOutboxSectionStillLoads() throws {
+        let json = try editedDefaultConfig([("outbox", #"{"maxAttempts": 12}"#), ("retention", #"{"consoleLines": 50, "every": "10m"}"#)])
+        let config = try ConfigLoader.load(json: Array(json.utf8), environment: [:]).get()
+        #expect(config.outbox.maxAttempts == 12)
+        #expect(config.outbox.retryFor == .hours(24))
+        #expect(config.retention.consoleLines == 50)
+        #expect(config.retention.every == .minutes(10))
     }
 
     @Test func nullMeansTheSameAsLeavingTheKeyOut() throws {
@@ -591,7 +611,7 @@ private let problemCases: [ProblemCase] = [
 
     @Test func schemaKeyIsAcceptedOnlyAtTheTop() {
         let json = #"{"$schema": "./bot-config.schema.json", "server": {"$schema": "x"}, "severities": [{"id": "sev1", "name": "Critical"}]}"#
-        #expect(problemLines(ConfigLoader.load(json: json, environment: [:])) == [#"server["$schema"]: unknown key (known keys: host, port, maxBodyBytes, apiToken)"#])
+        #expect(problemLines(ConfigLoader.load(json: json, environment: [:])) == [#"server["$schema"]: unknown key (known keys: host, port, maxBodyBytes, apiToken, idleTimeout, headerTimeout, bodyTimeout, maxConnections)"#])
     }
 }
 

@@ -190,7 +190,7 @@ struct MattermostTests {
                 client: MattermostClient(serverURL: url, botToken: Secret("revoked"), httpClient: .shared, clock: clock, logger: quietLogger),
                 teamID: "teamklaxon0000000000000000", announceChannel: "incidents", mode: .channel, clock: clock, logger: quietLogger)
             await #expect(
-                throws: DeliveryFailure.permanent(
+                throws: DeliveryFailure.unauthorized(
                     "unauthorized: /teams/teamklaxon0000000000000000/channels/name/incidents: Invalid or expired session, please login again.")
             ) {
                 try await unauthorized.deliver(message, incident: nil)

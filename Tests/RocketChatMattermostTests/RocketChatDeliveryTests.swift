@@ -124,7 +124,8 @@ struct RocketChatDeliveryTests {
                 client: Self.client(url, clock: clock, token: "revoked"), announceChannel: "incidents", mode: .channel, triggers: ["/incident"],
                 logger: quietLogger)
             let post = Self.message(1, .post(to: .announce, text: "hello", buttons: []), createdAt: clock.now())
-            await #expect(throws: DeliveryFailure.permanent("unauthorized: rooms.info: You must be logged in to do this.")) {
+            // A revoked token parks the platform (issue 12, item 6), it does not kill the message.
+            await #expect(throws: DeliveryFailure.unauthorized("unauthorized: rooms.info: You must be logged in to do this.")) {
                 try await badToken.deliver(post, incident: nil)
             }
 

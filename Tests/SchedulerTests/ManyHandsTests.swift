@@ -204,13 +204,22 @@ final class InterferingStore: IncidentStore {
     }
     func commit(_ changes: ChangeSet) async throws { try await inner.commit(changes) }
     func setRoom(_ room: Conversation, for id: IncidentID) async throws { try await inner.setRoom(room, for: id) }
-    func claimOutbox(now: Date, owner: String, leaseUntil: Date, limit: Int) async throws -> [OutboxMessage] {
-        try await inner.claimOutbox(now: now, owner: owner, leaseUntil: leaseUntil, limit: limit)
+    func claimOutbox(lanes: OutboxLaneFilter, now: Date, owner: String, leaseUntil: Date, limit: Int) async throws -> OutboxClaim {
+        try await inner.claimOutbox(lanes: lanes, now: now, owner: owner, leaseUntil: leaseUntil, limit: limit)
     }
     func markDelivered(_ id: Int64, platformMessageID: String?, at: Date) async throws { try await inner.markDelivered(id, platformMessageID: platformMessageID, at: at) }
-    func markRetry(_ id: Int64, notBefore: Date, error: String) async throws { try await inner.markRetry(id, notBefore: notBefore, error: error) }
+    func markRetry(_ id: Int64, notBefore: Date, error: String, failingSince: Date) async throws {
+        try await inner.markRetry(id, notBefore: notBefore, error: error, failingSince: failingSince)
+    }
+    func postpone(_ id: Int64, until: Date, reason: String) async throws { try await inner.postpone(id, until: until, reason: reason) }
     func markDead(_ id: Int64, error: String) async throws { try await inner.markDead(id, error: error) }
-    func nextOutboxDue() async throws -> Date? { try await inner.nextOutboxDue() }
+    func nextOutboxDue(lanes: OutboxLaneFilter) async throws -> Date? { try await inner.nextOutboxDue(lanes: lanes) }
+    func outboxEntries(state: OutboxState, limit: Int) async throws -> [OutboxEntry] { try await inner.outboxEntries(state: state, limit: limit) }
+    func requeueDeadOutboxMessage(_ id: Int64, now: Date) async throws -> Bool { try await inner.requeueDeadOutboxMessage(id, now: now) }
+    func deleteDeadOutboxMessage(_ id: Int64) async throws -> Bool { try await inner.deleteDeadOutboxMessage(id) }
+    func pruneInboundKeys(before: Date, limit: Int) async throws -> Int { try await inner.pruneInboundKeys(before: before, limit: limit) }
+    func pruneDeliveredOutbox(before: Date, limit: Int) async throws -> Int { try await inner.pruneDeliveredOutbox(before: before, limit: limit) }
+    func pruneConsoleMessages(keepingLast keep: Int, limit: Int) async throws -> Int { try await inner.pruneConsoleMessages(keepingLast: keep, limit: limit) }
     func outboxDepth() async throws -> Int { try await inner.outboxDepth() }
     func outboxMessages(incident id: IncidentID) async throws -> [OutboxMessage] { try await inner.outboxMessages(incident: id) }
     func nextTimerDue() async throws -> Date? { try await inner.nextTimerDue() }

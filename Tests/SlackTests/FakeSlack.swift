@@ -77,6 +77,8 @@ final class FakeSlack: Sendable {
         ]
         var messages: [Message] = []
         var faults: [String: [Fault]] = [:]
+        /// While set, every Web API call gets this (a revoked token, an outage), whatever `faults` hold.
+        var outage: Fault?
         var nextNumber = 1
         var responses: [String] = []
         var sockets: [Int: AsyncStream<SocketCommand>.Continuation] = [:]
@@ -150,6 +152,11 @@ final class FakeSlack: Sendable {
     /// Bodies posted to `response_url`s.
     var responses: [String] { state.withLock { $0.responses } }
 
+    /// Makes every Web API call fail with `fault` until called again with nil.
+    func setOutage(_ fault: Fault?) {
+        state.withLock { $0.outage = fault }
+    }
+
     /// Makes the next calls of `method` fail with `faults`, in order.
     func inject(_ method: String, _ faults: Fault...) {
         state.withLock { $0.faults[method, default: []] += faults }
@@ -194,6 +201,7 @@ final class FakeSlack: Sendable {
     private func answer(_ method: String, arguments: [String: String], authorization: String?) async throws -> Response {
         let fault: Fault? = state.withLock { state in
             state.calls.append(Call(method: method, arguments: arguments, authorization: authorization, index: state.calls.count))
+            if let outage = state.outage { return outage }
             guard var queue = state.faults[method], !queue.isEmpty else { return nil }
             let first = queue.removeFirst()
             state.faults[method] = queue

@@ -181,7 +181,7 @@ struct RateLimitTests {
 
             fake.inject("chat.postMessage", .serverError, .slackError("invalid_auth"), .slackError("internal_error"), .slow(seconds: 2))
             let post: [(String, String)] = [("channel", FakeSlack.announceChannelID), ("text", "hi")]
-            for expected in ["transient", "permanent", "transient", "transient"] {
+            for expected in ["transient", "unauthorized", "transient", "transient"] {
                 do throws(SlackAPIError) {
                     try await api.call("chat.postMessage", post)
                     Issue.record("expected a failure")
@@ -189,6 +189,7 @@ struct RateLimitTests {
                     switch error.deliveryFailure {
                     case .transient: #expect(expected == "transient", "\(error)")
                     case .permanent: #expect(expected == "permanent", "\(error)")
+                    case .unauthorized: #expect(expected == "unauthorized", "\(error)")
                     case .rateLimited: Issue.record("unexpected \(error)")
                     }
                 }

@@ -50,6 +50,8 @@ struct SlackHarness {
         var mode: IncidentsConfig.Mode = .channel
         var socketMode = false
         var userGroup: String?
+        /// A pager webhook (`sms`) whose notices land in `fake.responses`.
+        var pagerToFake = false
         var edit: @Sendable (inout KlaxonConfig) -> Void = { _ in }
     }
 
@@ -65,6 +67,9 @@ struct SlackHarness {
                 appToken: options.socketMode ? Secret(FakeSlack.appToken) : nil, apiBaseURL: fake.apiBaseURL,
                 announceChannel: FakeSlack.announceChannelName, oncallUserGroup: options.userGroup)
             config.incidents.mode = options.mode
+            if options.pagerToFake {
+                config.paging.webhooks = [PagerWebhook(id: "sms", url: fake.responseURL, secret: Secret("pager-secret"))]
+            }
             options.edit(&config)
             let store = try await SQLiteIncidentStore.open(path: directory.file("klaxon.sqlite"), logger: testLogger)
             let daemon = try KlaxonDaemon(config: config, store: store, clock: clock, logger: testLogger, httpClient: fake.client)
@@ -93,6 +98,15 @@ struct SlackHarness {
     }
 
     // MARK: - Requests from "Slack"
+
+    /// A plain GET (health, metrics, the API with `token`).
+    func get(_ path: String, token: String? = nil) async throws -> HTTPResult {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        let response = try await fake.client.execute(request, timeout: .seconds(10))
+        let bytes = try await response.body.collect(upTo: 4 << 20)
+        return HTTPResult(status: Int(response.status.code), body: String(buffer: bytes))
+    }
 
     struct HTTPResult {
         var status: Int
@@ -169,11 +183,12 @@ struct SlackHarness {
 
     // MARK: - The outbox
 
-    /// Delivers everything in the outbox, moving the manual clock to each retry's time.
+    /// Delivers everything in the outbox, moving the manual clock to each retry's time (or a parked
+    /// platform's next probe).
     func deliverAll(maxRounds: Int = 100, sourceLocation: SourceLocation = #_sourceLocation) async throws {
         for _ in 0..<maxRounds {
             await daemon.sender.drainOnce()
-            guard let due = try await store.nextOutboxDue() else { return }
+            guard let due = try await daemon.sender.nextDue() else { return }
             if due > clock.now() { clock.advance(to: due) }
         }
         Issue.record("the outbox did not drain in \(maxRounds) rounds", sourceLocation: sourceLocation)

@@ -72,7 +72,7 @@ public enum ConfigLoader {
 
 extension ConfigReader {
     func readConfig(_ document: JSONValue) -> KlaxonConfig? {
-        let topLevelKeys = ["server", "storage", "logging", "platforms", "incidents", "severities", "people", "oncall", "templates", "outbox", "paging", "alerts", "groups", "permissions"]
+        let topLevelKeys = ["server", "storage", "logging", "platforms", "incidents", "severities", "people", "oncall", "templates", "outbox", "paging", "alerts", "groups", "permissions", "retention"]
         // `$schema` lets editors find bot-config.schema.json; it means nothing to Klaxon.
         guard let root = object(document, at: .root, allowedKeys: topLevelKeys, ignoredKeys: ["$schema"]) else { return nil }
 
@@ -98,11 +98,12 @@ extension ConfigReader {
         let alerts = readAlerts(root, severityIDs: severities.map(\.id), platforms: platforms)
         let groups = readGroups(root, people: people.byID)
         let permissions = readPermissions(root, severities: severities, people: people.byID, groups: groups)
+        let retention = readRetention(root)
 
         return KlaxonConfig(
             server: server, storage: storage, logging: logging, platforms: platforms, incidents: incidents,
             severities: severities, people: people.byID, oncall: oncall, templates: templates, outbox: outbox,
-            paging: paging, alerts: alerts, groups: groups, permissions: permissions
+            paging: paging, alerts: alerts, groups: groups, permissions: permissions, retention: retention
         )
     }
 
@@ -114,7 +115,12 @@ extension ConfigReader {
     private func readServer(_ root: ObjectFields) -> ServerConfig {
         var server = ServerConfig()
         let problemsBefore = problems.count
-        if let fields = section(root, "server", keys: ["host", "port", "maxBodyBytes", "apiToken"]) {
+        let serverKeys = ["host", "port", "maxBodyBytes", "apiToken", "idleTimeout", "headerTimeout", "bodyTimeout", "maxConnections"]
+        if let fields = section(root, "server", keys: serverKeys) {
+            if let timeout = field(fields, "idleTimeout", { duration($0, at: $1) }) { server.idleTimeout = timeout }
+            if let timeout = field(fields, "headerTimeout", { duration($0, at: $1) }) { server.headerTimeout = timeout }
+            if let timeout = field(fields, "bodyTimeout", { duration($0, at: $1) }) { server.bodyTimeout = timeout }
+            if let limit = field(fields, "maxConnections", { integer($0, at: $1, in: 1...1_000_000) }) { server.maxConnections = limit }
             if let host = field(fields, "host", { string($0, at: $1) }) { server.host = host }
             if let port = field(fields, "port", { integer($0, at: $1, in: 1...65535) }) { server.port = port }
             if let limit = field(fields, "maxBodyBytes", { integer($0, at: $1, in: 1...Int.max) }) { server.maxBodyBytes = limit }
@@ -522,9 +528,23 @@ extension ConfigReader {
 
     private func readOutbox(_ root: ObjectFields) -> OutboxConfig {
         var outbox = OutboxConfig()
-        guard let fields = section(root, "outbox", keys: ["maxAttempts"]) else { return outbox }
+        guard let fields = section(root, "outbox", keys: ["retryFor", "maxAttempts"]) else { return outbox }
+        if let span = field(fields, "retryFor", { duration($0, at: $1) }) { outbox.retryFor = span }
         if let attempts = field(fields, "maxAttempts", { integer($0, at: $1, in: 1...Int.max) }) { outbox.maxAttempts = attempts }
         return outbox
+    }
+
+    private func readRetention(_ root: ObjectFields) -> RetentionConfig {
+        var retention = RetentionConfig()
+        guard let fields = section(root, "retention", keys: ["inboundDedupe", "deliveredOutbox", "consoleLines", "every", "batchSize"]) else {
+            return retention
+        }
+        if let span = field(fields, "inboundDedupe", { duration($0, at: $1) }) { retention.inboundDedupe = span }
+        if let span = field(fields, "deliveredOutbox", { duration($0, at: $1) }) { retention.deliveredOutbox = span }
+        if let lines = field(fields, "consoleLines", { integer($0, at: $1, in: 1...100_000_000) }) { retention.consoleLines = lines }
+        if let span = field(fields, "every", { duration($0, at: $1) }) { retention.every = span }
+        if let size = field(fields, "batchSize", { integer($0, at: $1, in: 1...100_000) }) { retention.batchSize = size }
+        return retention
     }
 
     // MARK: Paging

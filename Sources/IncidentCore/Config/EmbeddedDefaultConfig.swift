@@ -132,7 +132,7 @@ extension ConfigLoader {
           },
           "templates": {},
           "outbox": {
-            "maxAttempts": 12
+            "retryFor": "24h"
           }
         }
 

@@ -26,14 +26,17 @@ public struct KlaxonConfig: Sendable {
     /// Action (`declare:sev1`, `severity`, `oncall.override`, …) → who may. An action not listed is open to
     /// anyone; no `permissions` at all is today's behaviour: everyone may do everything.
     public var permissions: [String: [Grantee]]
+    /// How long records kept only for bookkeeping are kept.
+    public var retention: RetentionConfig
 
     public init(
         server: ServerConfig = .init(), storage: StorageConfig = .init(), logging: LoggingConfig = .init(),
         platforms: PlatformsConfig = .init(), incidents: IncidentsConfig = .init(), severities: [SeverityPolicy],
         people: [String: Person] = [:], oncall: OnCallConfig = .init(), templates: [String: String] = [:],
         outbox: OutboxConfig = .init(), paging: PagingConfig = .init(), alerts: AlertsConfig = .init(),
-        groups: [String: [String]] = [:], permissions: [String: [Grantee]] = [:]
+        groups: [String: [String]] = [:], permissions: [String: [Grantee]] = [:], retention: RetentionConfig = .init()
     ) {
+        self.retention = retention
         self.server = server
         self.storage = storage
         self.logging = logging
@@ -78,6 +81,15 @@ public struct ServerConfig: Sendable {
     /// When set, every `/api/*` request must carry `Authorization: Bearer <apiToken>`. Required when
     /// `host` is not a loopback address (see `exposureProblem`).
     public var apiToken: Secret?
+    /// A connection with no request in progress for this long is closed.
+    public var idleTimeout: TimeSpan = TimeSpan(seconds: 60)
+    /// From a connection's start (or its last response) to a complete request head; slower is closed.
+    public var headerTimeout: TimeSpan = TimeSpan(seconds: 10)
+    /// From a request's head to the end of its body; slower is closed.
+    public var bodyTimeout: TimeSpan = TimeSpan(seconds: 30)
+    /// Connections open at once; beyond it new ones wait in the kernel's backlog until one closes. The
+    /// daemon lowers it to what its file descriptor limit allows.
+    public var maxConnections: Int = 4096
     public init(host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 1 << 20, apiToken: Secret? = nil) {
         self.host = host
         self.port = port
@@ -460,9 +472,31 @@ public struct EscalationStep: Sendable, Hashable {
 }
 
 public struct OutboxConfig: Sendable {
-    /// Attempts before a message is given up on and logged as dead.
-    public var maxAttempts: Int = 12
-    public init(maxAttempts: Int = 12) { self.maxAttempts = maxAttempts }
+    /// How long transient failures (5xx, time-outs) of a message are retried before it goes to the dead
+    /// letters. Rate-limit waits and a platform refusing our credentials do not count.
+    public var retryFor: TimeSpan = .hours(24)
+    /// An older setting, still honoured when given: also give up after this many failed attempts.
+    public var maxAttempts: Int?
+    public init(retryFor: TimeSpan = .hours(24), maxAttempts: Int? = nil) {
+        self.retryFor = retryFor
+        self.maxAttempts = maxAttempts
+    }
+}
+
+/// `retention`: what is pruned, and when. Incidents, timelines, pending and dead messages are kept.
+public struct RetentionConfig: Sendable {
+    /// Inbound dedupe keys (a Slack event id, an alert's redelivery) older than this are forgotten;
+    /// platforms redeliver within minutes, so a week is plenty.
+    public var inboundDedupe: TimeSpan = .days(7)
+    /// Delivered outbox messages are deleted this long after delivery.
+    public var deliveredOutbox: TimeSpan = .days(30)
+    /// The console transcript (`GET /api/messages`) keeps its newest lines, this many.
+    public var consoleLines: Int = 10_000
+    /// How often pruning runs.
+    public var every: TimeSpan = .hours(1)
+    /// Rows deleted per statement: small, so no write waits long behind pruning.
+    public var batchSize: Int = 500
+    public init() {}
 }
 
 /// `paging`: where pages go besides chat.

@@ -8,6 +8,7 @@ public struct TimeSpan: Hashable, Comparable, Sendable, Codable, CustomStringCon
     public init(seconds: Int64) { self.seconds = seconds }
     public static func minutes(_ m: Int64) -> TimeSpan { TimeSpan(seconds: m * 60) }
     public static func hours(_ h: Int64) -> TimeSpan { TimeSpan(seconds: h * 3600) }
+    public static func days(_ d: Int64) -> TimeSpan { TimeSpan(seconds: d * 86_400) }
     public static let zero = TimeSpan(seconds: 0)
 
     private static let units: [(Character, Int64)] = [("w", 604_800), ("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)]

@@ -167,14 +167,28 @@ public protocol IncidentStore: Sendable {
     func setRoom(_ room: Conversation, for id: IncidentID) async throws
 
     // MARK: Outbox
-    /// Takes up to `limit` due messages, oldest first, skipping any whose incident has an earlier message
-    /// still pending; each is leased to `owner` until `leaseUntil`.
-    func claimOutbox(now: Date, owner: String, leaseUntil: Date, limit: Int) async throws -> [OutboxMessage]
+    /// Takes up to `limit` due messages of `lanes`, oldest first, skipping any whose incident has an
+    /// earlier message still pending; each is leased to `owner` until `leaseUntil`. A row that cannot be
+    /// decoded is set aside (dead, with the decode error) and reported, never failing the claim: one
+    /// damaged row must not stop delivery of the others.
+    func claimOutbox(lanes: OutboxLaneFilter, now: Date, owner: String, leaseUntil: Date, limit: Int) async throws -> OutboxClaim
     func markDelivered(_ id: Int64, platformMessageID: String?, at: Date) async throws
-    func markRetry(_ id: Int64, notBefore: Date, error: String) async throws
+    /// A failed attempt, to be tried again at `notBefore`; counts as an attempt. `failingSince` is kept
+    /// if the message already has one (the run of failures began earlier).
+    func markRetry(_ id: Int64, notBefore: Date, error: String, failingSince: Date) async throws
+    /// Not an attempt: the message waits until `until` for reasons that are not its own (a rate limit,
+    /// a platform refusing our credentials). Its attempts and run of failures are left as they are.
+    func postpone(_ id: Int64, until: Date, reason: String) async throws
     func markDead(_ id: Int64, error: String) async throws
-    /// When the next pending message becomes due (nil: none pending).
-    func nextOutboxDue() async throws -> Date?
+    /// When the next pending message of `lanes` becomes due (nil: none pending).
+    func nextOutboxDue(lanes: OutboxLaneFilter) async throws -> Date?
+    /// Rows in `state`, oldest first.
+    func outboxEntries(state: OutboxState, limit: Int) async throws -> [OutboxEntry]
+    /// A dead message back in the queue, due at `now` with its attempts reset, behind any pending message
+    /// of its incident (and the incident's later pending messages behind it). False: no dead message `id`.
+    func requeueDeadOutboxMessage(_ id: Int64, now: Date) async throws -> Bool
+    /// Removes a dead message for good. False: no dead message `id`.
+    func deleteDeadOutboxMessage(_ id: Int64) async throws -> Bool
     func outboxDepth() async throws -> Int
     func outboxMessages(incident id: IncidentID) async throws -> [OutboxMessage]
 
@@ -209,9 +223,34 @@ public protocol IncidentStore: Sendable {
     /// Replaces the cursor's value.
     func setCursor(_ key: String, value: String) async throws
 
+    // MARK: Retention
+    /// Deletes up to `limit` inbound dedupe keys recorded before `before`; returns how many.
+    func pruneInboundKeys(before: Date, limit: Int) async throws -> Int
+    /// Deletes up to `limit` messages delivered before `before`; returns how many. Pending and dead
+    /// messages are never pruned.
+    func pruneDeliveredOutbox(before: Date, limit: Int) async throws -> Int
+    /// Deletes up to `limit` of the oldest console lines beyond the newest `keep`; returns how many.
+    func pruneConsoleMessages(keepingLast keep: Int, limit: Int) async throws -> Int
+
     // MARK: Health
     func ping() async throws
     func openIncidentCounts() async throws -> [String: Int]
+}
+
+extension IncidentStore {
+    /// Every lane at once (tests and single-stream tools).
+    public func claimOutbox(now: Date, owner: String, leaseUntil: Date, limit: Int) async throws -> [OutboxMessage] {
+        try await claimOutbox(lanes: .all, now: now, owner: owner, leaseUntil: leaseUntil, limit: limit).messages
+    }
+
+    public func nextOutboxDue() async throws -> Date? {
+        try await nextOutboxDue(lanes: .all)
+    }
+
+    /// A failed attempt whose run of failures starts now (if none is running).
+    public func markRetry(_ id: Int64, notBefore: Date, error: String) async throws {
+        try await markRetry(id, notBefore: notBefore, error: error, failingSince: notBefore)
+    }
 }
 
 extension IncidentStore {

@@ -53,6 +53,78 @@ public enum ChatAction: Sendable, Hashable, Codable {
     }
 }
 
+extension ChatAction {
+    /// Pager notices go to the gateways, whatever the incident's platform: a slow or refusing gateway must
+    /// not hold up chat, nor a parked chat platform hold up pages.
+    public func lane(platform: PlatformKind) -> OutboxLane {
+        if case .pagerWebhook = self { return .pager }
+        return OutboxLane(platform.rawValue)
+    }
+}
+
+/// One independent delivery queue of the outbox: each chat platform's, and the pager webhooks'. The
+/// sender claims and delivers each lane on its own, so one platform that is slow, rate limited or
+/// parked (refusing our credentials) never delays another.
+public struct OutboxLane: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public var name: String
+    public init(_ name: String) { self.name = name }
+    public static let pager = OutboxLane("pager")
+    public var description: String { name }
+    public static func < (lhs: OutboxLane, rhs: OutboxLane) -> Bool { lhs.name < rhs.name }
+}
+
+/// Which lanes a claim takes from.
+public enum OutboxLaneFilter: Sendable, Hashable {
+    case all
+    case only(OutboxLane)
+    /// Every lane but these: messages of lanes no sender serves (a platform not enabled, a row whose
+    /// platform is unreadable) still reach a sender, which gives them a reason and sets them aside.
+    case excluding([OutboxLane])
+}
+
+/// What a claim took: the messages to deliver, and the rows set aside because they could not be read
+/// (each now dead with its decode error; they never block the others).
+public struct OutboxClaim: Sendable {
+    public var messages: [OutboxMessage]
+    public var setAside: [OutboxEntry]
+    public init(messages: [OutboxMessage], setAside: [OutboxEntry] = []) {
+        self.messages = messages
+        self.setAside = setAside
+    }
+}
+
+/// An outbox row as listings show it (`GET /api/outbox`, `klaxon outbox list`): readable even when its
+/// action is not (a row from a newer build, or damaged).
+public struct OutboxEntry: Sendable, Hashable, Codable {
+    public var id: Int64
+    public var lane: String
+    public var platform: String
+    public var incidentID: IncidentID?
+    /// `post`, `open_room`, … (`ChatAction.kind`); `undecodable` when the action cannot be read.
+    public var kind: String
+    public var state: OutboxState
+    public var attempts: Int
+    public var createdAt: Date
+    public var notBefore: Date
+    public var lastError: String?
+
+    public init(
+        id: Int64, lane: String, platform: String, incidentID: IncidentID?, kind: String, state: OutboxState, attempts: Int, createdAt: Date,
+        notBefore: Date, lastError: String?
+    ) {
+        self.id = id
+        self.lane = lane
+        self.platform = platform
+        self.incidentID = incidentID
+        self.kind = kind
+        self.state = state
+        self.attempts = attempts
+        self.createdAt = createdAt
+        self.notBefore = notBefore
+        self.lastError = lastError
+    }
+}
+
 /// A message to be written to the outbox in the same transaction as the change that caused it.
 public struct NewOutboxMessage: Sendable, Hashable {
     public var platform: PlatformKind
@@ -90,14 +162,21 @@ public struct OutboxMessage: Sendable, Hashable {
     /// may have reached the platform even when no failure was recorded (the sender crashed before it
     /// could record anything), so adapters look for their earlier post before posting again.
     public var previousClaims: Int
+    /// When the current run of transient failures began (nil: the last attempt, if any, did not fail
+    /// transiently). The sender gives up once it lasts `outbox.retryFor`.
+    public var failingSince: Date?
+
+    /// The sender's queue this message waits in: its platform's, or the pager webhooks' own.
+    public var lane: OutboxLane { action.lane(platform: platform) }
 
     /// Whether an earlier attempt may have reached the platform.
     public var mayHaveBeenSentBefore: Bool { previousClaims > 0 || attempts > 0 }
 
     public init(
         id: Int64, platform: PlatformKind, incidentID: IncidentID?, action: ChatAction, createdAt: Date, notBefore: Date, attempts: Int,
-        state: OutboxState, platformMessageID: String?, lastError: String?, previousClaims: Int = 0
+        state: OutboxState, platformMessageID: String?, lastError: String?, previousClaims: Int = 0, failingSince: Date? = nil
     ) {
+        self.failingSince = failingSince
         self.id = id
         self.platform = platform
         self.incidentID = incidentID

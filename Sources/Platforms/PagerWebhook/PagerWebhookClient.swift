@@ -17,7 +17,7 @@ import NIOHTTP1
 ///   so a gateway that keeps the ids it has seen pages each person once even when an answer was lost.
 ///
 /// Answers: 2xx is delivered; 429 waits for `Retry-After`; 408, 5xx and network errors are retried with
-/// backoff by the outbox; any other 4xx means the gateway refuses this notice, and it is given up.
+/// backoff by the outbox; 401/403 park the pager lane until the gateway answers again; any other 4xx means the gateway refuses this notice, and it is given up.
 public struct PagerWebhookClient: Sendable {
     private let webhooks: [String: PagerWebhook]
     private let httpClient: HTTPClient
@@ -87,6 +87,9 @@ public struct PagerWebhookClient: Sendable {
             throw .rateLimited(retryAfter: Self.retryAfter(response.headers, now: clock.now()) ?? 5)
         case 408, 500...:
             throw .transient("pager webhook \(webhook.id): HTTP \(status)")
+        case 401, 403:
+            // The gateway refuses our signature or account, not this notice: every page would fail alike.
+            throw .unauthorized("pager webhook \(webhook.id): HTTP \(status)")
         default:
             throw .permanent("pager webhook \(webhook.id) refused the notice: HTTP \(status) \(answer.prefix(200))")
         }

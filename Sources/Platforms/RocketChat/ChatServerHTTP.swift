@@ -29,7 +29,7 @@ public enum ChatServerFailure: Error, Sendable, Hashable, CustomStringConvertibl
         switch self {
         case .rateLimited(let retryAfter): .rateLimited(retryAfter: retryAfter)
         case .unreachable(let reason): .transient(reason)
-        case .unauthorized(let reason): .permanent("unauthorized: \(reason)")
+        case .unauthorized(let reason): .unauthorized("unauthorized: \(reason)")
         case .refused(let status, let code, let message): .permanent("HTTP \(status) \(code): \(message)")
         // A proxy returning an HTML error page with 200 is the usual cause; it tends to pass.
         case .malformed(let reason): .transient(reason)

@@ -14,7 +14,7 @@ import WSClient
 /// `payload`, which is how a slash command's reply or a modal's errors travel). On a `disconnect` notice
 /// the next connection is opened at once while the old one is still read until Slack closes it; a dropped
 /// socket is replaced at once the first time, then with exponential backoff and jitter while connecting
-/// keeps failing. An envelope Slack sends again after a drop is harmless: the handler deduplicates by
+/// keeps failing or connections keep closing (cleanly or not) before `stableAfter`. An envelope Slack sends again after a drop is harmless: the handler deduplicates by
 /// event id or trigger id.
 public struct SlackSocketModeClient: Sendable {
     public struct Settings: Sendable {
@@ -29,6 +29,10 @@ public struct SlackSocketModeClient: Sendable {
         public var disconnectGrace: TimeInterval = 15
         /// Envelopes carry whole modals; Slack's own test envelope is about 60 KB.
         public var maxMessageBytes = 4 << 20
+        /// A connection that lived at least this long and then closed cleanly is replaced at once; one that
+        /// closed sooner is replaced at once the first time only, then with backoff, so a server (or proxy)
+        /// that says hello and hangs up cannot make us reconnect in a tight loop.
+        public var stableAfter: TimeInterval = 30
         public init() {}
     }
 
@@ -64,6 +68,8 @@ public struct SlackSocketModeClient: Sendable {
         await withDiscardingTaskGroup { group in
             var endIterator = ends.makeAsyncIterator()
             var failures = 0
+            /// Clean closes in a row of connections that did not reach `stableAfter`.
+            var quickCloses = 0
             var connectionNumber = 0
             while !Task.isCancelled {
                 if failures > 0 {
@@ -86,14 +92,26 @@ public struct SlackSocketModeClient: Sendable {
                 }
                 connectionNumber += 1
                 let number = connectionNumber
+                let openedAt = clock.now()
                 group.addTask { await self.connection(number, url: url, handler: handler, ends: endSink) }
                 guard let end = await endIterator.next() else { break }
                 switch end {
                 case .disconnectRequested(let reason):
                     logger.info("slack socket mode: reconnecting", metadata: ["reason": "\(reason)", "connection": "\(number)"])
                     failures = 0
+                    quickCloses = 0
                 case .closed(let healthy):
-                    failures = healthy ? 0 : failures + 1
+                    if !healthy {
+                        failures += 1
+                    } else if clock.now().timeIntervalSince(openedAt) >= settings.stableAfter {
+                        quickCloses = 0
+                        failures = 0
+                    } else {
+                        // The first quick close goes again at once (a restart, a dropped network); the
+                        // ones after it back off like failures.
+                        quickCloses += 1
+                        failures = quickCloses - 1
+                    }
                     if !Task.isCancelled {
                         logger.warning("slack socket mode: connection closed", metadata: ["connection": "\(number)", "failures": "\(failures)"])
                     }

@@ -17,25 +17,28 @@ public actor SlackUserDirectory {
         public var cacheFor: TimeInterval = 6 * 3600
         /// How long nothing is asked of Slack about a user after a failed look-up.
         public var retryFailureAfter: TimeInterval = 60
+        /// Users remembered at most; the soonest to expire are forgotten first.
+        public var maxEntries = 10_000
         public init() {}
     }
 
-    private struct Entry {
+    /// An answer from Slack, which may be "no zone" (bots, deleted users): kept as long as any answer.
+    private struct Answer: Sendable {
         var timeZone: String?
-        var expires: Date
     }
 
     private let api: SlackWebAPI
     private let clock: any WallClock
     private let settings: Settings
     private let logger: Logger
-    private var entries: [String: Entry] = [:]
+    private let cache: ExpiringLookupCache<Answer>
 
     public init(api: SlackWebAPI, clock: any WallClock, settings: Settings = Settings(), logger: Logger) {
         self.api = api
         self.clock = clock
         self.settings = settings
         self.logger = logger
+        self.cache = ExpiringLookupCache(clock: clock, foundFor: settings.cacheFor, failedFor: settings.retryFailureAfter, maxEntries: settings.maxEntries)
     }
 
     private struct UserInfo: Decodable {
@@ -46,18 +49,17 @@ public actor SlackUserDirectory {
     }
 
     /// The user's IANA zone, or nil when Slack does not say (bots, deleted users) or did not answer in time.
-    public func timeZone(of userID: String) async -> String? {
-        if let entry = entries[userID], entry.expires > clock.now() { return entry.timeZone }
-        do throws(SlackAPIError) {
-            let info = try await api.call("users.info", [("user", userID)], timeout: settings.timeout, as: UserInfo.self)
-            // A zone this machine's tz database does not know is no use to the engine.
-            let zone = info.user.tz.flatMap { TimeZone(identifier: $0) != nil ? $0 : nil }
-            entries[userID] = Entry(timeZone: zone, expires: clock.now().addingTimeInterval(settings.cacheFor))
-            return zone
-        } catch {
-            logger.debug("slack users.info failed; replying without the user's zone", metadata: ["user": "\(userID)", "error": "\(error)"])
-            entries[userID] = Entry(timeZone: nil, expires: clock.now().addingTimeInterval(settings.retryFailureAfter))
-            return nil
-        }
+    // Nonisolated: all its state is in the (locked) cache, so look-ups of different users need not queue.
+    public nonisolated func timeZone(of userID: String) async -> String? {
+        await cache.value(for: userID) { () async -> Answer? in
+            do throws(SlackAPIError) {
+                let info = try await api.call("users.info", [("user", userID)], timeout: settings.timeout, as: UserInfo.self)
+                // A zone this machine's tz database does not know is no use to the engine.
+                return Answer(timeZone: info.user.tz.flatMap { TimeZone(identifier: $0) != nil ? $0 : nil })
+            } catch {
+                logger.debug("slack users.info failed; replying without the user's zone", metadata: ["user": "\(userID)", "error": "\(error)"])
+                return nil
+            }
+        }?.timeZone
     }
 }

@@ -22,6 +22,13 @@ public enum SlackAPIError: Error, Sendable, Hashable, CustomStringConvertible {
     /// `ok:false` errors worth retrying: Slack's own trouble, not ours.
     static let transientErrors: Set<String> = ["internal_error", "fatal_error", "service_unavailable", "request_timeout", "team_added_to_org"]
 
+    /// `ok:false` errors about the token, not the request: every call fails alike until an admin fixes the
+    /// app (reinstalls it, restores a scope, reactivates its user), so the platform is parked, not the message.
+    static let credentialErrors: Set<String> = [
+        "invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive", "missing_scope",
+        "no_permission", "not_allowed_token_type", "team_access_not_granted", "ekm_access_denied", "org_login_required",
+    ]
+
     public var method: String {
         switch self {
         case .rateLimited(let method, _), .refused(let method, _), .httpStatus(let method, _), .unreachable(let method, _), .malformedResponse(let method):
@@ -44,19 +51,23 @@ public enum SlackAPIError: Error, Sendable, Hashable, CustomStringConvertible {
         return nil
     }
 
-    /// What the outbox sender should do about it. `ok:false` is an answer about the request itself
-    /// (`channel_not_found`, `invalid_auth`, `msg_too_long`): sending it again cannot help, and giving up
-    /// lets the incident's later messages go out.
+    /// What the outbox sender should do about it. `ok:false` is mostly an answer about the request itself
+    /// (`channel_not_found`, `is_archived`, `msg_too_long`): sending it again cannot help, and giving up
+    /// lets the incident's later messages go out. Credential errors are about the app, not the request.
     public var deliveryFailure: DeliveryFailure {
         switch self {
         case .rateLimited(_, let retryAfter):
             .rateLimited(retryAfter: retryAfter)
         case .refused(_, let error) where Self.transientErrors.contains(error):
             .transient(description)
+        case .refused(_, let error) where Self.credentialErrors.contains(error):
+            .unauthorized(description)
         case .refused:
             .permanent(description)
         case .httpStatus(_, let status) where status >= 500 || status == 408:
             .transient(description)
+        case .httpStatus(_, let status) where status == 401 || status == 403:
+            .unauthorized(description)
         case .httpStatus:
             .permanent(description)
         case .unreachable, .malformedResponse:
