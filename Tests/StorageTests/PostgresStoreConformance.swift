@@ -1,0 +1,238 @@
+import Foundation
+import IncidentCore
+import Logging
+import PostgresNIO
+import PostgresStorage
+import Synchronization
+import Testing
+
+/// The PostgreSQL server the tests use: `KLAXON_TEST_POSTGRES_URL` (`.ci/run` starts a throwaway
+/// PostgreSQL 15 and sets it). Without it the PostgreSQL tests are skipped, except under CI, where
+/// `postgresIsConfiguredInCI` fails instead: CI must never pass by skipping them.
+enum TestPostgres {
+    static let environmentURL: String? = ProcessInfo.processInfo.environment["KLAXON_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    static let isCI = ProcessInfo.processInfo.environment["CI"].map { !$0.isEmpty && $0 != "false" && $0 != "0" } ?? false
+    static var isConfigured: Bool { environmentURL != nil }
+    static let logger: Logger = {
+        var logger = Logger(label: "klaxon.tests.postgres")
+        // Not .warning: postgres-nio warns when a test's first query races the pool's `run()` task.
+        logger.logLevel = .error
+        return logger
+    }()
+
+    static func configuration(schema: String? = nil, poolSize: Int = 4) throws -> PostgresStoreConfiguration {
+        let text = try #require(environmentURL, "KLAXON_TEST_POSTGRES_URL is not set")
+        return PostgresStoreConfiguration(url: try PostgresURL.parse(text).get(), poolSize: poolSize, schema: schema)
+    }
+
+    /// A new, empty schema of its own for one test (`search_path` points the store's connections at it).
+    static func newSchema() async throws -> String {
+        let name = "klaxon_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        let connection = try await configuration().connect(logger: logger)
+        do {
+            try await connection.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA \(name)"), logger: logger)
+            try await connection.close()
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+        return name
+    }
+}
+
+/// Stores opened by one test, whose pools run until the test's suite instance goes away.
+final class RunningPostgresStores: Sendable {
+    private let tasks = Mutex<[Task<Void, any Error>]>([])
+
+    func open(schema: String) async throws -> PostgresIncidentStore {
+        let store = try await PostgresIncidentStore.open(try TestPostgres.configuration(schema: schema), logger: TestPostgres.logger)
+        let task = Task { try await store.run() }
+        tasks.withLock { $0.append(task) }
+        return store
+    }
+
+    /// Cancelling `run()` closes the pool's connections.
+    deinit {
+        for task in tasks.withLock({ $0 }) { task.cancel() }
+    }
+}
+
+@Suite("PostgreSQL configured in CI")
+struct PostgresCITests {
+    @Test func postgresIsConfiguredInCI() {
+        if TestPostgres.isCI {
+            #expect(TestPostgres.isConfigured, "CI is set but KLAXON_TEST_POSTGRES_URL is not: .ci/run must start PostgreSQL and set it")
+        }
+    }
+}
+
+/// The conformance checks against the PostgreSQL store, each on an empty schema of its own.
+@Suite(
+    "PostgreSQL store conformance",
+    .enabled(if: TestPostgres.isConfigured, "KLAXON_TEST_POSTGRES_URL is not set: the PostgreSQL store tests are skipped (.ci/run starts PostgreSQL 15 and sets it)"))
+final class PostgresStoreConformance {
+    private let stores = RunningPostgresStores()
+    private var makeStore: StoreFactory {
+        { [stores] in try await stores.open(schema: try await TestPostgres.newSchema()) }
+    }
+
+    @Test func incidentRoundTrip() async throws { try await StoreConformance.incidentRoundTrip(makeStore) }
+    @Test func insertingAnExistingIncidentIsAConflict() async throws { try await StoreConformance.insertingAnExistingIncidentIsAConflict(makeStore) }
+    @Test func revisionConflictRollsBackTheWholeChangeSet() async throws { try await StoreConformance.revisionConflictRollsBackTheWholeChangeSet(makeStore) }
+    @Test func duplicateInboundKeyRollsBack() async throws { try await StoreConformance.duplicateInboundKeyRollsBack(makeStore) }
+    @Test func allocatesIncidentNumbersPerDay() async throws { try await StoreConformance.allocatesIncidentNumbersPerDay(makeStore) }
+    @Test func findsIncidentsByRoom() async throws { try await StoreConformance.findsIncidentsByRoom(makeStore) }
+    @Test func listsIncidentsAndCountsOpenOnes() async throws { try await StoreConformance.listsIncidentsAndCountsOpenOnes(makeStore) }
+    @Test func insertConflictsAmongSeveralIncidents() async throws { try await StoreConformance.insertConflictsAmongSeveralIncidents(makeStore) }
+    @Test func storesLargeChangeSetsInOrder() async throws { try await StoreConformance.storesLargeChangeSetsInOrder(makeStore) }
+    @Test func writesTimersInChangeSetOrder() async throws { try await StoreConformance.writesTimersInChangeSetOrder(makeStore) }
+    @Test func concurrentCommitsFailAlone() async throws { try await StoreConformance.concurrentCommitsFailAlone(makeStore) }
+    @Test func replacesAndCancelsTimers() async throws { try await StoreConformance.replacesAndCancelsTimers(makeStore) }
+    @Test func claimsDueTimersWithLeases() async throws { try await StoreConformance.claimsDueTimersWithLeases(makeStore) }
+    @Test func deliversEachIncidentsMessagesInOrder() async throws { try await StoreConformance.deliversEachIncidentsMessagesInOrder(makeStore) }
+    @Test func aBacklogWaitsInLineWithoutHidingOthers() async throws { try await StoreConformance.aBacklogWaitsInLineWithoutHidingOthers(makeStore) }
+    @Test func retriesAfterNotBefore() async throws { try await StoreConformance.retriesAfterNotBefore(makeStore) }
+    @Test func reclaimsMessagesWhoseLeaseExpired() async throws { try await StoreConformance.reclaimsMessagesWhoseLeaseExpired(makeStore) }
+    @Test func storesEveryKindOfChatAction() async throws { try await StoreConformance.storesEveryKindOfChatAction(makeStore) }
+    @Test func findsOverridesActiveAtATime() async throws { try await StoreConformance.findsOverridesActiveAtATime(makeStore) }
+    @Test func keepsOneConsoleLinePerOutboxMessage() async throws { try await StoreConformance.keepsOneConsoleLinePerOutboxMessage(makeStore) }
+    @Test func keepsInboundCursors() async throws { try await StoreConformance.keepsInboundCursors(makeStore) }
+}
+
+@Suite(
+    "PostgreSQL store",
+    .enabled(if: TestPostgres.isConfigured, "KLAXON_TEST_POSTGRES_URL is not set: the PostgreSQL store tests are skipped (.ci/run starts PostgreSQL 15 and sets it)"))
+final class PostgresStoreTests {
+    private let stores = RunningPostgresStores()
+
+    /// Replicas starting together on an empty database: both open, and the schema is migrated once.
+    @Test func replicasStartingTogetherMigrateOnce() async throws {
+        let schema = try await TestPostgres.newSchema()
+        let stores = self.stores
+        async let first = stores.open(schema: schema)
+        async let second = stores.open(schema: schema)
+        let (a, b) = try await (first, second)
+        let all = Array(1...8)
+        #expect((a.migrationsAppliedAtOpen + b.migrationsAppliedAtOpen).sorted() == all)
+        #expect(a.migrationsAppliedAtOpen.isEmpty || b.migrationsAppliedAtOpen.isEmpty)
+        #expect(try await a.appliedMigrations() == all)
+        // Both work on the one schema.
+        try await a.commit(StoreFixtures.declaration(of: StoreFixtures.incident(1)))
+        #expect(try await b.incident(IncidentID(1))?.title == "Database down")
+        // A later start finds nothing to do.
+        let third = try await stores.open(schema: schema)
+        #expect(third.migrationsAppliedAtOpen.isEmpty)
+    }
+
+    /// Every message of a claim goes to one claimer: two replicas claiming at once never share one.
+    @Test func concurrentClaimsTakeDifferentRows() async throws {
+        let schema = try await TestPostgres.newSchema()
+        let a = try await stores.open(schema: schema)
+        let b = try await stores.open(schema: schema)
+        let t0 = StoreFixtures.t0
+        var changes = ChangeSet()
+        changes.incidents = (1...40).map { IncidentWrite(incident: StoreFixtures.incident($0), expectedRevision: nil) }
+        changes.outbox = (1...40).map { StoreFixtures.post(for: IncidentID($0), "message \($0)") }
+        changes.timers = (1...40).map { NewTimer(incidentID: IncidentID($0), kind: .updateReminder, dueAt: t0) }
+        try await a.commit(changes)
+        let claims = try await withThrowingTaskGroup(of: ([Int64], [Int64]).self) { group in
+            for (index, store) in [a, b, a, b].enumerated() {
+                group.addTask {
+                    let messages = try await store.claimOutbox(now: t0, owner: "r\(index)", leaseUntil: t0.addingTimeInterval(60), limit: 15)
+                    let timers = try await store.claimDueTimers(now: t0, owner: "r\(index)", leaseUntil: t0.addingTimeInterval(60), limit: 15)
+                    return (messages.map(\.id), timers.map(\.id))
+                }
+            }
+            return try await group.reduce(into: [([Int64], [Int64])]()) { $0.append($1) }
+        }
+        let messages = claims.flatMap(\.0)
+        let timers = claims.flatMap(\.1)
+        #expect(messages.count == 40 && Set(messages).count == 40)
+        #expect(timers.count == 40 && Set(timers).count == 40)
+    }
+
+    /// `commit(inOrder:)`: the first refusal stops the chain, the change sets before it are written, and
+    /// each sees the ones before it (the second update expects the first's revision).
+    @Test func chainsStopAtTheFirstRefusal() async throws {
+        let store = try await stores.open(schema: try await TestPostgres.newSchema())
+        try await store.commit(StoreFixtures.declaration(of: StoreFixtures.incident(1)))
+        let stored = try #require(try await store.incident(IncidentID(1)))
+        func update(_ title: String, expecting revision: Int, key: String? = nil) -> ChangeSet {
+            var incident = stored
+            incident.title = title
+            var changes = ChangeSet()
+            changes.incidents = [IncidentWrite(incident: incident, expectedRevision: revision)]
+            changes.timeline = [TimelineEntry(incidentID: IncidentID(1), at: StoreFixtures.t0, kind: .note, actor: nil, text: title)]
+            changes.inboundKey = key
+            return changes
+        }
+        let result = try await store.commit(inOrder: [
+            update("first", expecting: stored.revision, key: "k1"),
+            update("second", expecting: stored.revision + 1),
+            update("stale", expecting: stored.revision, key: "k2"),
+            update("never", expecting: stored.revision + 2),
+        ])
+        #expect(result == OrderedCommitResult(written: 2, refusal: .conflict(IncidentID(1))))
+        #expect(try await store.incident(IncidentID(1))?.title == "second")
+        #expect(try await store.timeline(of: IncidentID(1)).map(\.text) == ["Declared", "first", "second"])
+        // The refused change set's inbound key was rolled back with it.
+        var retry = ChangeSet()
+        retry.inboundKey = "k2"
+        try await store.commit(retry)
+        let duplicate = try await store.commit(inOrder: [retry])
+        #expect(duplicate == OrderedCommitResult(written: 0, refusal: .duplicate("k2")))
+    }
+
+    /// Hand-offs compare-and-set, alert groups upsert, audit lines filter, and a refused declaration
+    /// keeps its number used.
+    @Test func handoffsAlertGroupsAuditAndDeclarations() async throws {
+        let store = try await stores.open(schema: try await TestPostgres.newSchema())
+        let t0 = StoreFixtures.t0
+        var handoff = ChangeSet()
+        handoff.handoff = RotationHandoff(rotationID: "primary", at: t0)
+        try await store.commit(handoff)
+        #expect(try await store.lastHandoff(rotation: "primary") == t0)
+        await #expect(throws: StoreError.duplicate("handoff:primary@\(t0.millisecondsSince1970())")) { try await store.commit(handoff) }
+        handoff.handoff = RotationHandoff(rotationID: "primary", at: t0.addingTimeInterval(3600))
+        try await store.commit(handoff)
+        #expect(try await store.lastHandoff(rotation: "primary") == t0.addingTimeInterval(3600))
+        #expect(try await store.lastHandoff(rotation: "other") == nil)
+
+        var links = StoreFixtures.declaration(of: StoreFixtures.incident(1))
+        links.alertGroups = [
+            AlertGroupLink(source: "am", groupKey: "g1", incidentID: IncidentID(1)),
+            AlertGroupLink(source: "am", groupKey: "g1", incidentID: IncidentID(2)),
+        ]
+        links.audit = [
+            AuditEntry(
+                at: t0, platform: .slack, userID: "U0ALICE", userName: "alice", personID: nil, channel: "C0", text: "/incident declare",
+                outcome: "allowed", reason: nil, incidentID: IncidentID(1)),
+            AuditEntry(
+                at: t0.addingTimeInterval(60), platform: .console, userID: "bob", userName: nil, personID: "bob", channel: nil,
+                text: "/incident ack", outcome: "refused", reason: "not allowed", incidentID: nil),
+        ]
+        try await store.commit(links)
+        #expect(try await store.incidentID(alertSource: "am", groupKey: "g1") == IncidentID(2))
+        var relink = ChangeSet()
+        relink.alertGroups = [AlertGroupLink(source: "am", groupKey: "g1", incidentID: IncidentID(1))]
+        try await store.commit(relink)
+        #expect(try await store.incidentID(alertSource: "am", groupKey: "g1") == IncidentID(1))
+        #expect(try await store.incidentID(alertSource: "am", groupKey: "g2") == nil)
+        #expect(try await store.auditEntries(AuditQuery()).map(\.text) == ["/incident ack", "/incident declare"])
+        #expect(try await store.auditEntries(AuditQuery(incidentID: IncidentID(1))).map(\.userID) == ["U0ALICE"])
+        #expect(try await store.auditEntries(AuditQuery(user: "alice")).map(\.userID) == ["U0ALICE"])
+        #expect(try await store.auditEntries(AuditQuery(since: t0.addingTimeInterval(30))).map(\.reason) == ["not allowed"])
+
+        // A declaration whose change set is refused: nothing of it is written, its number stays used.
+        await #expect(throws: StoreError.conflict(IncidentID(1))) {
+            _ = try await store.commitDeclaration(day: "2025-11-10") { _, _ in
+                (StoreFixtures.declaration(of: StoreFixtures.incident(1, title: "clash")), ())
+            }
+        }
+        let declared = try await store.commitDeclaration(day: "2025-11-10") { id, sequence in
+            (StoreFixtures.declaration(of: StoreFixtures.incident(id.number)), [id.number, sequence])
+        }
+        #expect(declared == [2, 2])
+        #expect(try await store.incident(IncidentID(1))?.title == "Database down")
+    }
+}
