@@ -232,7 +232,7 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
         for try await (number, sequence) in try await run(PostgresQuery(unsafeSQL: Self.allocateSQL, binds: binds)).decode((Int64, Int64).self) {
             return (IncidentID(Int(number)), Int(sequence))
         }
-        throw MalformedPostgresRow(column: "last_number", problem: "the incident counters returned nothing")
+        throw MalformedRow(column: "last_number", problem: "the incident counters returned nothing")
     }
 
     public func allocateIncidentNumber(day: String) async throws -> (id: IncidentID, daySequence: Int) {
@@ -316,12 +316,7 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
     }
 
     public func timeline(of id: IncidentID) async throws -> [TimelineEntry] {
-        try await rows("SELECT * FROM timeline WHERE incident_id = \(Int64(id.number)) ORDER BY id") { row in
-            let actor = try row.optionalText("actor_id").map { ChatUser(id: $0, name: try row.optionalText("actor_name")) }
-            return TimelineEntry(
-                incidentID: IncidentID(try row.int("incident_id")), at: try row.date("at"),
-                kind: try row.enumeration("kind", as: TimelineKind.self), actor: actor, text: try row.text("text"))
-        }
+        try await rows("SELECT * FROM timeline WHERE incident_id = \(Int64(id.number)) ORDER BY id") { try $0.timelineEntry() }
     }
 
     /// Records the room and bumps the revision, so that an engine holding the incident from before (without
@@ -333,7 +328,7 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
                 "SELECT revision, body FROM incidents WHERE id = \(Int64(id.number)) FOR UPDATE", logger: logger
             ).collect()
             guard let row = rows.first else { return .failure(.notFound) }
-            var incident = try Self.decodeIncident(Columns(row), decoder: decoder)
+            var incident = try Columns(row).incident(decoder: decoder)
             incident.room = room
             incident.revision += 1
             let body = String(decoding: try encoder.encode(incident), as: UTF8.self)
@@ -495,12 +490,12 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
             FROM due WHERE timers.id = due.id
             RETURNING timers.*
             """,
-            decodeTimer)
+            { try $0.scheduledTimer() })
         return timers.sorted { ($0.dueAt, $0.id) < ($1.dueAt, $1.id) }
     }
 
     public func pendingTimers(of id: IncidentID) async throws -> [ScheduledTimer] {
-        try await rows("SELECT * FROM timers WHERE incident_id = \(Int64(id.number)) AND state = 'pending' ORDER BY due_at, id", decodeTimer)
+        try await rows("SELECT * FROM timers WHERE incident_id = \(Int64(id.number)) AND state = 'pending' ORDER BY due_at, id", { try $0.scheduledTimer() })
     }
 
     // MARK: - On-call
@@ -510,7 +505,7 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
         let at = activeAt.millisecondsSince1970()
         return try await rows(
             "SELECT * FROM oncall_overrides WHERE rotation_id = \(rotation) AND starts_at <= \(at) AND \(at) < ends_at ORDER BY id",
-            decodeOverride)
+            { try $0.onCallOverride() })
     }
 
     /// One query for all rotations: every command that pages and every timer that fires asks.
@@ -519,14 +514,14 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
         let at = date.millisecondsSince1970()
         let active = try await rows(
             "SELECT * FROM oncall_overrides WHERE rotation_id = ANY(\(rotations.map(\.id))) AND starts_at <= \(at) AND \(at) < ends_at ORDER BY id",
-            decodeOverride)
+            { try $0.onCallOverride() })
         return Dictionary(grouping: active, by: \.rotationID)
     }
 
     public func overrides(rotation: String, endingAfter date: Date) async throws -> [OnCallOverride] {
         try await rows(
             "SELECT * FROM oncall_overrides WHERE rotation_id = \(rotation) AND ends_at > \(date.millisecondsSince1970()) ORDER BY id",
-            decodeOverride)
+            { try $0.onCallOverride() })
     }
 
     public func lastHandoff(rotation: String) async throws -> Date? {
@@ -552,12 +547,8 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
         }
         binds.append(Int64(min(max(query.limit, 0), 10_000)))
         let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        return try await rows(PostgresQuery(unsafeSQL: "SELECT * FROM audit_log \(filter) ORDER BY id DESC LIMIT $\(binds.count)", binds: binds)) { row in
-            AuditEntry(
-                id: try row.int64("id"), at: try row.date("at"), platform: try row.enumeration("platform", as: PlatformKind.self),
-                userID: try row.text("user_id"), userName: try row.optionalText("user_name"), personID: try row.optionalText("person_id"),
-                channel: try row.optionalText("channel"), text: try row.text("text"), outcome: try row.text("outcome"),
-                reason: try row.optionalText("reason"), incidentID: try row.optionalInt64("incident_id").map { IncidentID(Int($0)) })
+        return try await rows(PostgresQuery(unsafeSQL: "SELECT * FROM audit_log \(filter) ORDER BY id DESC LIMIT $\(binds.count)", binds: binds)) {
+            try $0.auditEntry()
         }
     }
 
@@ -571,11 +562,7 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
     }
 
     public func consoleMessages(after id: Int64, limit: Int) async throws -> [ConsoleMessage] {
-        try await rows("SELECT * FROM console_messages WHERE id > \(id) ORDER BY id LIMIT \(Int64(max(limit, 0)))") { row in
-            ConsoleMessage(
-                id: try row.int64("id"), at: try row.date("at"), channel: try row.text("channel"), thread: try row.optionalText("thread"),
-                text: try row.text("text"), kind: try row.text("kind"), outboxID: try row.optionalInt64("outbox_id"))
-        }
+        try await rows("SELECT * FROM console_messages WHERE id > \(id) ORDER BY id LIMIT \(Int64(max(limit, 0)))") { try $0.consoleMessage() }
     }
 
     // MARK: - Inbound cursors
@@ -628,48 +615,17 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
     private func optionalDate(_ query: PostgresQuery) async throws -> Date? {
         try await read { client in
             for try await value in try await client.query(query, logger: logger).decode(Int64?.self) {
-                return value.map(Columns.date(milliseconds:))
+                return value.map(Date.init(millisecondsSince1970:))
             }
             return nil
         }
     }
 
     private func decodeIncident(_ row: Columns) throws -> Incident {
-        try Self.decodeIncident(row, decoder: decoder)
-    }
-
-    /// The JSON body holds the incident; the `revision` column is the one updates compare, so it wins.
-    private static func decodeIncident(_ row: Columns, decoder: JSONDecoder) throws -> Incident {
-        var incident = try decoder.decode(Incident.self, from: Data(try row.text("body").utf8))
-        incident.revision = try row.int("revision")
-        return incident
+        try row.incident(decoder: decoder)
     }
 
     private func decodeOutboxMessage(_ row: Columns) throws -> OutboxMessage {
-        OutboxMessage(
-            id: try row.int64("id"),
-            platform: try row.enumeration("platform", as: PlatformKind.self),
-            incidentID: try row.optionalInt64("incident_id").map { IncidentID(Int($0)) },
-            action: try decoder.decode(ChatAction.self, from: Data(try row.text("action").utf8)),
-            createdAt: try row.date("created_at"),
-            notBefore: try row.date("not_before"),
-            attempts: try row.int("attempts"),
-            state: try row.enumeration("state", as: OutboxState.self),
-            platformMessageID: try row.optionalText("platform_message_id"),
-            lastError: try row.optionalText("last_error"),
-            previousClaims: max(0, try row.int("claims") - 1))
-    }
-
-    private func decodeTimer(_ row: Columns) throws -> ScheduledTimer {
-        ScheduledTimer(
-            id: try row.int64("id"), incidentID: IncidentID(try row.int("incident_id")), kind: try row.enumeration("kind", as: TimerKind.self),
-            dueAt: try row.date("due_at"), step: try row.int("step"), leaseOwner: try row.optionalText("lease_owner"),
-            leaseExpiresAt: try row.optionalDate("lease_expires_at"))
-    }
-
-    private func decodeOverride(_ row: Columns) throws -> OnCallOverride {
-        OnCallOverride(
-            rotationID: try row.text("rotation_id"), personID: try row.text("person_id"), start: try row.date("starts_at"),
-            end: try row.date("ends_at"), createdBy: try row.text("created_by"))
+        try row.outboxMessage(decoder: decoder)
     }
 }

@@ -55,15 +55,9 @@ enum BulkRows {
     }
 }
 
-/// A row that does not hold what the schema promises: a bug or a database edited by hand.
-struct MalformedPostgresRow: Error, CustomStringConvertible {
-    let column: String
-    let problem: String
-    var description: String { "column \(column): \(problem)" }
-}
-
-/// Typed access to a row's columns by name.
-struct Columns {
+/// Typed access to a row's columns by name; `StoreRow` turns rows into the model (shared with the SQLite
+/// store: the two have the same tables and columns).
+struct Columns: StoreRow {
     let row: PostgresRandomAccessRow
 
     init(_ row: PostgresRow) {
@@ -71,34 +65,18 @@ struct Columns {
     }
 
     func int64(_ column: String) throws -> Int64 {
-        guard let value = try row[column].decode(Int64?.self) else { throw MalformedPostgresRow(column: column, problem: "NULL") }
+        guard let value = try optionalInt64(column) else { throw MalformedRow(column: column, problem: "NULL") }
         return value
     }
-
-    func int(_ column: String) throws -> Int { Int(try int64(column)) }
 
     func optionalInt64(_ column: String) throws -> Int64? { try row[column].decode(Int64?.self) }
 
     func text(_ column: String) throws -> String {
-        guard let value = try row[column].decode(String?.self) else { throw MalformedPostgresRow(column: column, problem: "NULL") }
+        guard let value = try optionalText(column) else { throw MalformedRow(column: column, problem: "NULL") }
         return value
     }
 
     func optionalText(_ column: String) throws -> String? { try row[column].decode(String?.self) }
-
-    func date(_ column: String) throws -> Date { Self.date(milliseconds: try int64(column)) }
-
-    func optionalDate(_ column: String) throws -> Date? { try optionalInt64(column).map(Self.date(milliseconds:)) }
-
-    func enumeration<Value: RawRepresentable>(_ column: String, as type: Value.Type) throws -> Value where Value.RawValue == String {
-        let raw = try text(column)
-        guard let value = Value(rawValue: raw) else { throw MalformedPostgresRow(column: column, problem: "unknown value \"\(raw)\"") }
-        return value
-    }
-
-    static func date(milliseconds: Int64) -> Date {
-        Date(timeIntervalSince1970: Double(milliseconds) / 1000)
-    }
 }
 
 extension AsyncSequence {
