@@ -10,14 +10,7 @@ KLAXON_PG_BIN=/usr/lib/postgresql/15/bin
 KLAXON_PG_DIR=""
 
 postgres_start() {
-  if [ ! -x "$KLAXON_PG_BIN/pg_ctl" ]; then
-    echo "== installing: postgresql-15"
-    apt-get update -qq
-    # policy-rc.d 101: the package's postinst must not start a system cluster of its own.
-    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql-15
-    rm -f /usr/sbin/policy-rc.d
-  fi
+  [ -x "$KLAXON_PG_BIN/pg_ctl" ] || postgres_install
   # initdb refuses to run as root; the package creates the `postgres` user.
   id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres
   KLAXON_PG_DIR="$(mktemp -d /tmp/klaxon-pg.XXXXXX)"
@@ -33,7 +26,7 @@ postgres_start() {
   local port
   for port in $(seq 55432 55482); do
     if runuser -u postgres -- "$KLAXON_PG_BIN/pg_ctl" -D "$KLAXON_PG_DIR/data" -l "$KLAXON_PG_DIR/server.log" -w -t 30 \
-         -o "-k $KLAXON_PG_DIR -p $port -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null; then
+         -o "-k $KLAXON_PG_DIR -p $port -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >"$KLAXON_PG_DIR/pg_ctl.log" 2>&1; then
       KLAXON_PG_PORT=$port
       break
     fi
@@ -45,6 +38,22 @@ postgres_start() {
   PGPASSWORD="$password" "$KLAXON_PG_BIN/createdb" -h 127.0.0.1 -p "$KLAXON_PG_PORT" -U klaxon klaxon_test
   export KLAXON_TEST_POSTGRES_URL="postgres://klaxon:$password@127.0.0.1:$KLAXON_PG_PORT/klaxon_test?sslmode=disable"
   echo "== PostgreSQL $("$KLAXON_PG_BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$KLAXON_PG_PORT ($KLAXON_PG_DIR)"
+}
+
+postgres_install() {
+  echo "== installing: postgresql-15"
+  apt-get update -qq
+  # The package's postinst must not start a system cluster of its own: a policy-rc.d that says "no"
+  # (exit 101) while it installs, unless the machine has one already.
+  local policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    policy=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy"
+  fi
+  local status=0
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql-15 || status=$?
+  [ -z "$policy" ] || rm -f "$policy"
+  return "$status"
 }
 
 postgres_stop() {
