@@ -143,6 +143,8 @@ let package = Package(
             name: "KlaxonTestSupport",
             dependencies: [
                 "IncidentCore",
+                "PostgresStorage",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -160,8 +162,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StorageTests",
-            dependencies: ["IncidentCore", "Storage", "PostgresStorage", "KlaxonTestSupport",
-                           .product(name: "PostgresNIO", package: "postgres-nio")],
+            dependencies: ["IncidentCore", "Storage", "PostgresStorage", "KlaxonTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,44 +1,9 @@
 import Foundation
 import IncidentCore
-import Logging
-import PostgresNIO
+import KlaxonTestSupport
 import PostgresStorage
 import Synchronization
 import Testing
-
-/// The PostgreSQL server the tests use: `KLAXON_TEST_POSTGRES_URL` (`.ci/run` starts a throwaway
-/// PostgreSQL 15 and sets it). Without it the PostgreSQL tests are skipped, except under CI, where
-/// `postgresIsConfiguredInCI` fails instead: CI must never pass by skipping them.
-enum TestPostgres {
-    static let environmentURL: String? = ProcessInfo.processInfo.environment["KLAXON_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
-    static let isCI = ProcessInfo.processInfo.environment["CI"].map { !$0.isEmpty && $0 != "false" && $0 != "0" } ?? false
-    static var isConfigured: Bool { environmentURL != nil }
-    static let logger: Logger = {
-        var logger = Logger(label: "klaxon.tests.postgres")
-        // Not .warning: postgres-nio warns when a test's first query races the pool's `run()` task.
-        logger.logLevel = .error
-        return logger
-    }()
-
-    static func configuration(schema: String? = nil, poolSize: Int = 4) throws -> PostgresStoreConfiguration {
-        let text = try #require(environmentURL, "KLAXON_TEST_POSTGRES_URL is not set")
-        return PostgresStoreConfiguration(url: try PostgresURL.parse(text).get(), poolSize: poolSize, schema: schema)
-    }
-
-    /// A new, empty schema of its own for one test (`search_path` points the store's connections at it).
-    static func newSchema() async throws -> String {
-        let name = "klaxon_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-        let connection = try await configuration().connect(logger: logger)
-        do {
-            try await connection.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA \(name)"), logger: logger)
-            try await connection.close()
-        } catch {
-            try? await connection.close()
-            throw error
-        }
-        return name
-    }
-}
 
 /// Stores opened by one test, whose pools run until the test's suite instance goes away.
 final class RunningPostgresStores: Sendable {
