@@ -162,7 +162,8 @@ let package = Package(
         ),
         .testTarget(
             name: "StorageTests",
-            dependencies: ["IncidentCore", "Storage", "PostgresStorage", "KlaxonTestSupport"],
+            dependencies: ["IncidentCore", "Storage", "PostgresStorage", "KlaxonTestSupport",
+                           .product(name: "PostgresNIO", package: "postgres-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -177,25 +177,45 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
     /// `body` in one transaction on one connection. It returns its value or a refusal: COMMIT either way
     /// (the body rolled back to a savepoint what the refusal must not keep), and the refusal is thrown
     /// after. Thrown errors roll everything back.
+    ///
+    /// A transaction PostgreSQL aborted to break a deadlock (two change sets updating the same incidents
+    /// in opposite orders) or a serialisation failure is run again: the body depends only on its inputs
+    /// and the database, so the retry decides afresh (a stale revision is then a conflict, as it would
+    /// have been had the two not overlapped).
     private func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> Result<T, StoreError>) async throws -> T {
         let logger = self.logger
-        let outcome: Result<T, StoreError>
-        do {
-            outcome = try await client.withConnection { connection in
-                try await connection.query("BEGIN", logger: logger)
-                do {
-                    let outcome = try await body(connection)
-                    try await connection.query("COMMIT", logger: logger)
-                    return outcome
-                } catch {
-                    _ = try? await connection.query("ROLLBACK", logger: logger)
-                    throw error
+        var attempt = 1
+        while true {
+            let outcome: Result<T, StoreError>
+            do {
+                outcome = try await client.withConnection { connection in
+                    try await connection.query("BEGIN", logger: logger)
+                    do {
+                        let outcome = try await body(connection)
+                        try await connection.query("COMMIT", logger: logger)
+                        return outcome
+                    } catch {
+                        _ = try? await connection.query("ROLLBACK", logger: logger)
+                        throw error
+                    }
                 }
+            } catch let error as PSQLError where attempt < Self.transactionAttempts && Self.isWorthRetrying(error) {
+                logger.debug("transaction retried", metadata: ["attempt": "\(attempt)", "error": "\(Self.describe(error))"])
+                attempt += 1
+                continue
+            } catch {
+                throw storeError(error)
             }
-        } catch {
-            throw storeError(error)
+            return try outcome.get()
         }
-        return try outcome.get()
+    }
+
+    private static let transactionAttempts = 5
+
+    /// deadlock_detected, serialization_failure.
+    private static func isWorthRetrying(_ error: PSQLError) -> Bool {
+        guard let state = error.serverInfo?[.sqlState] else { return false }
+        return state == "40P01" || state == "40001"
     }
 
     /// The change sets in order, each behind a savepoint, up to the first refusal (rolled back to its

@@ -1,6 +1,7 @@
 import Foundation
 import IncidentCore
 import KlaxonTestSupport
+import PostgresNIO
 import PostgresStorage
 import Synchronization
 import Testing
@@ -97,4 +98,41 @@ final class PostgresStoreTests {
         #expect(timers.count == 40 && Set(timers).count == 40)
     }
 
+
+    /// A transaction PostgreSQL aborts to break a deadlock is run again, not reported as "unavailable".
+    /// Made to happen: another session holds incident 2 while the store's change set, having updated
+    /// incident 1, waits for it; that session then wants incident 1. The store's backend, waiting
+    /// longest, detects the deadlock and aborts itself (the other session's `deadlock_timeout` is raised
+    /// where the role may), the other session finishes and rolls back, and the retry goes through.
+    @Test func deadlocksAreRetriedNotReported() async throws {
+        let schema = try await TestPostgres.newSchema()
+        let store = try await stores.open(schema: schema)
+        var declarations = ChangeSet()
+        declarations.incidents = [1, 2].map { IncidentWrite(incident: StoreFixtures.incident($0), expectedRevision: nil) }
+        try await store.commit(declarations)
+        let one = try #require(try await store.incident(IncidentID(1)))
+        let two = try #require(try await store.incident(IncidentID(2)))
+        var both = ChangeSet()
+        both.incidents = [IncidentWrite(incident: one, expectedRevision: one.revision), IncidentWrite(incident: two, expectedRevision: two.revision)]
+
+        let other = try await TestPostgres.configuration(schema: schema).connect(logger: TestPostgres.logger)
+        let logger = TestPostgres.logger
+        let commit: Task<Void, any Error>
+        do {
+            try await other.query("BEGIN", logger: logger)
+            _ = try? await other.query("SET LOCAL deadlock_timeout = '10s'", logger: logger)
+            try await other.query("UPDATE incidents SET revision = revision WHERE id = 2", logger: logger)
+            commit = Task { try await store.commit(both) }
+            try await Task.sleep(for: .milliseconds(300))
+            try await other.query("UPDATE incidents SET revision = revision WHERE id = 1", logger: logger)
+            try await other.query("ROLLBACK", logger: logger)
+            try await other.close()
+        } catch {
+            try? await other.close()
+            throw error
+        }
+        try await commit.value
+        #expect(try await store.incident(IncidentID(1))?.revision == one.revision + 1)
+        #expect(try await store.incident(IncidentID(2))?.revision == two.revision + 1)
+    }
 }
