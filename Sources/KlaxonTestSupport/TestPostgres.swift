@@ -11,6 +11,8 @@ public enum TestPostgres {
     public static let environmentURL: String? = ProcessInfo.processInfo.environment["KLAXON_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
     public static let isCI = ProcessInfo.processInfo.environment["CI"].map { !$0.isEmpty && $0 != "false" && $0 != "0" } ?? false
     public static var isConfigured: Bool { environmentURL != nil }
+    /// The server also speaks TLS (`.ci/postgres.sh` gives it a self-signed certificate).
+    public static let hasTLS = isConfigured && ProcessInfo.processInfo.environment["KLAXON_TEST_POSTGRES_TLS"] == "1"
     public static let skipReason = "KLAXON_TEST_POSTGRES_URL is not set: the PostgreSQL tests are skipped (.ci/run starts PostgreSQL 15 and sets it)"
 
     public static let logger: Logger = {

@@ -135,4 +135,32 @@ final class PostgresStoreTests {
         #expect(try await store.incident(IncidentID(1))?.revision == one.revision + 1)
         #expect(try await store.incident(IncidentID(2))?.revision == two.revision + 1)
     }
+
+    /// `sslmode=require` encrypts without checking the certificate (as libpq does): the store opens over
+    /// TLS against a server with a self-signed certificate; `verify-full` refuses that certificate.
+    @Test(.enabled(if: TestPostgres.hasTLS, "KLAXON_TEST_POSTGRES_TLS is not set: the server has no TLS to try (.ci/postgres.sh gives it one)"))
+    func sslModes() async throws {
+        let schema = try await TestPostgres.newSchema()
+        var url = try TestPostgres.url()
+        url.sslMode = .require
+        let required = PostgresStoreConfiguration(url: url, poolSize: 2, schema: schema)
+        let connection = try await required.connect(logger: TestPostgres.logger)
+        let sslInUse: PostgresQuery = "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
+        var encrypted: [Bool] = []
+        for try await ssl in try await connection.query(sslInUse, logger: TestPostgres.logger).decode(Bool.self) {
+            encrypted.append(ssl)
+        }
+        try await connection.close()
+        #expect(encrypted == [true])
+        let store = try await PostgresIncidentStore.open(required, logger: TestPostgres.logger)
+        let running = Task { try await store.run() }
+        defer { running.cancel() }
+        try await store.commit(StoreFixtures.declaration(of: StoreFixtures.incident(1)))
+        #expect(try await store.incident(IncidentID(1))?.title == "Database down")
+
+        url.sslMode = .verifyFull
+        await #expect(throws: StoreError.self) {
+            _ = try await PostgresIncidentStore.open(PostgresStoreConfiguration(url: url, schema: schema), logger: TestPostgres.logger)
+        }
+    }
 }
