@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.29.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
@@ -47,6 +49,18 @@ let package = Package(
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The store protocol's PostgreSQL implementation and its migrations (several replicas on one database).
+        .target(
+            name: "PostgresStorage",
+            dependencies: [
+                "IncidentCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -83,6 +97,7 @@ let package = Package(
             dependencies: [
                 "IncidentCore",
                 "Storage",
+                "PostgresStorage",
                 "Platforms",
                 "Scheduler",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -105,6 +120,7 @@ let package = Package(
                 "IncidentCore",
                 "Server",
                 "Storage",
+                "PostgresStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -130,6 +146,8 @@ let package = Package(
             name: "KlaxonTestSupport",
             dependencies: [
                 "IncidentCore",
+                "PostgresStorage",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -147,7 +165,8 @@ let package = Package(
         ),
         .testTarget(
             name: "StorageTests",
-            dependencies: ["IncidentCore", "Storage", "KlaxonTestSupport"],
+            dependencies: ["IncidentCore", "Storage", "PostgresStorage", "KlaxonTestSupport",
+                           .product(name: "PostgresNIO", package: "postgres-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -48,8 +48,12 @@ public final class KlaxonChildProcess: @unchecked Sendable {
             guard let self, !data.isEmpty else { return }
             self.lock.withLock { self.collected += String(decoding: data, as: UTF8.self) }
         }
-        try process.run()
+        // One spawn at a time in this process: Foundation's `Process.run()` on Linux crashed (a bad memcpy
+        // inside it) when suites running in parallel started children at the same moment.
+        try Self.spawnLock.withLock { try process.run() }
     }
+
+    private static let spawnLock = NSLock()
 
     /// Standard output and error so far.
     public var output: String { lock.withLock { collected } }

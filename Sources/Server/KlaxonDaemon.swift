@@ -128,11 +128,15 @@ public struct KlaxonDaemon: Sendable {
     }
 
     /// All long-running parts in one group, in dependency order (shutdown runs in reverse: HTTP stops
-    /// taking commands first, then the sender finishes its batch).
-    public func serviceGroup(port: Int? = nil, signals: [UnixSignal] = [.sigterm, .sigint], onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> ServiceGroup {
+    /// taking commands first, then the sender finishes its batch). `storeServices` (the PostgreSQL
+    /// store's connection pool) come first, so they stop last, after everything that uses the store.
+    public func serviceGroup(
+        port: Int? = nil, signals: [UnixSignal] = [.sigterm, .sigint], storeServices: [any Service] = [],
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> ServiceGroup {
         let inbound = integrations.flatMap(\.services).map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
         return ServiceGroup(configuration: .init(
-            services: [.init(service: sender), .init(service: scheduler), .init(service: retention)] + inbound
+            services: storeServices.map { .init(service: $0) } + [.init(service: sender), .init(service: scheduler), .init(service: retention)] + inbound
                 + [.init(service: buildApplication(port: port, onServerRunning: onServerRunning))],
             gracefulShutdownSignals: signals,
             cancellationSignals: [],

@@ -642,9 +642,7 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
     }
 
     private func decodeOverride(_ row: SQLiteRow) throws -> OnCallOverride {
-        OnCallOverride(
-            rotationID: try row.text("rotation_id"), personID: try row.text("person_id"),
-            start: try row.date("starts_at"), end: try row.date("ends_at"), createdBy: try row.text("created_by"))
+        try row.onCallOverride()
     }
 
     public func lastHandoff(rotation: String) async throws -> Date? {
@@ -667,12 +665,7 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
     public func consoleMessages(after id: Int64, limit: Int) async throws -> [ConsoleMessage] {
         try await read { connection in
             try await connection.query("SELECT * FROM console_messages WHERE id > ? ORDER BY id LIMIT ?", [.int64(id), .integer(max(limit, 0))])
-                .map { row in
-                    ConsoleMessage(
-                        id: try row.int64("id"), at: try row.date("at"), channel: try row.text("channel"),
-                        thread: try row.optionalText("thread"), text: try row.text("text"), kind: try row.text("kind"),
-                        outboxID: try row.optionalInt64("outbox_id"))
-                }
+                .map { try $0.consoleMessage() }
         }
     }
 
@@ -697,13 +690,7 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
         let sql = "SELECT * FROM audit_log \(filter) ORDER BY id DESC LIMIT ?"
         binds.append(.integer(min(max(query.limit, 0), 10_000)))
         return try await read { connection in
-            try await connection.query(sql, binds).map { row in
-                AuditEntry(
-                    id: try row.int64("id"), at: try row.date("at"), platform: try row.enumeration("platform", as: PlatformKind.self),
-                    userID: try row.text("user_id"), userName: try row.optionalText("user_name"), personID: try row.optionalText("person_id"),
-                    channel: try row.optionalText("channel"), text: try row.text("text"), outcome: try row.text("outcome"),
-                    reason: try row.optionalText("reason"), incidentID: try row.optionalInt64("incident_id").map { IncidentID(Int($0)) })
-            }
+            try await connection.query(sql, binds).map { try $0.auditEntry() }
         }
     }
 
@@ -748,71 +735,28 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
     // MARK: - Reading rows
 
     private func decodeIncident(_ row: SQLiteRow) throws -> Incident {
-        try Self.decodeIncident(row, decoder: decoder)
+        try row.incident(decoder: decoder)
     }
 
-    /// The JSON body holds the incident; the `revision` column is the one updates compare, so it wins.
     private static func decodeIncident(_ row: SQLiteRow, decoder: JSONDecoder) throws -> Incident {
-        var incident = try decoder.decode(Incident.self, from: Data(try row.text("body").utf8))
-        incident.revision = try row.int("revision")
-        return incident
+        try row.incident(decoder: decoder)
     }
 
     private func decodeTimelineEntry(_ row: SQLiteRow) throws -> TimelineEntry {
-        let actor = try row.optionalText("actor_id").map { ChatUser(id: $0, name: try row.optionalText("actor_name")) }
-        return TimelineEntry(
-            incidentID: IncidentID(try row.int("incident_id")), at: try row.date("at"),
-            kind: try row.enumeration("kind", as: TimelineKind.self), actor: actor, text: try row.text("text"))
+        try row.timelineEntry()
     }
 
     private func decodeOutboxMessage(_ row: SQLiteRow) throws -> OutboxMessage {
-        OutboxMessage(
-            id: try row.int64("id"),
-            platform: try row.enumeration("platform", as: PlatformKind.self),
-            incidentID: try row.optionalInt64("incident_id").map { IncidentID(Int($0)) },
-            action: try decoder.decode(ChatAction.self, from: Data(try row.text("action").utf8)),
-            createdAt: try row.date("created_at"),
-            notBefore: try row.date("not_before"),
-            attempts: try row.int("attempts"),
-            state: try row.enumeration("state", as: OutboxState.self),
-            platformMessageID: try row.optionalText("platform_message_id"),
-            lastError: try row.optionalText("last_error"),
-            previousClaims: max(0, try row.int("claims") - 1),
-            failingSince: try row.optionalDate("failing_since"))
+        try row.outboxMessage(decoder: decoder)
     }
 
     /// What can be read of an outbox row, whatever state its action is in.
     private func decodeOutboxEntry(_ row: SQLiteRow) -> OutboxEntry {
-        let platform: String = (try? row.text("platform")) ?? "?"
-        let actionText: String? = try? row.text("action")
-        let action: ChatAction? = actionText.flatMap { try? decoder.decode(ChatAction.self, from: Data($0.utf8)) }
-        let incident: Int64? = (try? row.optionalInt64("incident_id")) ?? nil
-        let epoch = Date(timeIntervalSince1970: 0)
-        let createdAt: Date = (try? row.date("created_at")) ?? epoch
-        let notBefore: Date = (try? row.date("not_before")) ?? epoch
-        let lastError: String? = (try? row.optionalText("last_error")) ?? nil
-        return OutboxEntry(
-            id: (try? row.int64("id")) ?? 0,
-            lane: (try? row.text("lane")) ?? platform,
-            platform: platform,
-            incidentID: incident.map { IncidentID(Int($0)) },
-            kind: action?.kind ?? "undecodable",
-            state: (try? row.enumeration("state", as: OutboxState.self)) ?? .dead,
-            attempts: (try? row.int("attempts")) ?? 0,
-            createdAt: createdAt,
-            notBefore: notBefore,
-            lastError: lastError)
+        row.outboxEntry(decoder: decoder)
     }
 
     private func decodeTimer(_ row: SQLiteRow) throws -> ScheduledTimer {
-        ScheduledTimer(
-            id: try row.int64("id"),
-            incidentID: IncidentID(try row.int("incident_id")),
-            kind: try row.enumeration("kind", as: TimerKind.self),
-            dueAt: try row.date("due_at"),
-            step: try row.int("step"),
-            leaseOwner: try row.optionalText("lease_owner"),
-            leaseExpiresAt: try row.optionalDate("lease_expires_at"))
+        try row.scheduledTimer()
     }
 }
 

@@ -46,60 +46,33 @@ extension SQLiteData {
     }
 }
 
-/// A row that does not hold what the schema promises: a bug or a file edited by hand.
-struct MalformedRow: Error, CustomStringConvertible {
-    let column: String
-    let problem: String
-    var description: String { "column \(column): \(problem)" }
-}
-
-/// Typed access to a row's columns, failing loudly instead of defaulting.
-extension SQLiteRow {
+/// Typed access to a row's columns, failing loudly instead of defaulting (`MalformedRow`); `StoreRow`
+/// turns rows into the model, as for the PostgreSQL store.
+extension SQLiteRow: StoreRow {
     private func value(_ column: String) throws -> SQLiteData {
         guard let data = self.column(column) else { throw MalformedRow(column: column, problem: "missing") }
         return data
     }
 
-    func int64(_ column: String) throws -> Int64 {
+    public func int64(_ column: String) throws -> Int64 {
         guard let number = try value(column).integer else { throw MalformedRow(column: column, problem: "not an integer") }
         return Int64(number)
     }
 
-    func int(_ column: String) throws -> Int {
-        Int(try int64(column))
-    }
-
-    func optionalInt64(_ column: String) throws -> Int64? {
+    public func optionalInt64(_ column: String) throws -> Int64? {
         let data = try value(column)
         if data.isNull { return nil }
         return try int64(column)
     }
 
-    func text(_ column: String) throws -> String {
+    public func text(_ column: String) throws -> String {
         guard let text = try value(column).string else { throw MalformedRow(column: column, problem: "not text") }
         return text
     }
 
-    func optionalText(_ column: String) throws -> String? {
+    public func optionalText(_ column: String) throws -> String? {
         let data = try value(column)
         return data.isNull ? nil : try text(column)
     }
 
-    func date(_ column: String) throws -> Date {
-        SQLiteDates.date(milliseconds: try int64(column))
-    }
-
-    func optionalDate(_ column: String) throws -> Date? {
-        try optionalInt64(column).map(SQLiteDates.date(milliseconds:))
-    }
-
-    /// A column holding the raw value of a string enum.
-    func enumeration<Value: RawRepresentable>(_ column: String, as type: Value.Type) throws -> Value
-    where Value.RawValue == String {
-        let raw = try text(column)
-        guard let value = Value(rawValue: raw) else {
-            throw MalformedRow(column: column, problem: "unknown value \"\(raw)\"")
-        }
-        return value
-    }
 }

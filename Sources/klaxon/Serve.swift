@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import IncidentCore
 import Logging
+import PostgresStorage
 import Server
 import ServiceLifecycle
 import Storage
@@ -40,28 +41,40 @@ struct Serve: AsyncParsableCommand {
         }
         let logger = Logger(label: "klaxon")
 
-        guard let sqlite = loaded.storage.sqlite else {
-            logger.critical("no storage configured: set storage.sqlite.path")
+        // storage.postgres or storage.sqlite (the loader allows only one). The PostgreSQL store's pool is a
+        // service of the daemon's group; the SQLite store is closed after the group stops.
+        let store: any IncidentStore
+        let storeServices: [any Service]
+        let storeLocation: String
+        let closeStore: @Sendable () async throws -> Void
+        if let postgres = loaded.storage.postgres {
+            let configuration = try PostgresStoreConfiguration(postgres)
+            let postgresStore = try await PostgresIncidentStore.open(configuration, logger: logger)
+            (store, storeServices, storeLocation, closeStore) = (postgresStore, [postgresStore], configuration.url.description, {})
+        } else if let sqlite = loaded.storage.sqlite {
+            let sqliteStore = try await SQLiteIncidentStore.open(path: sqlite.path, logger: logger)
+            (store, storeServices, storeLocation, closeStore) = (sqliteStore, [], sqlite.path, { try await sqliteStore.close() })
+        } else {
+            logger.critical("no storage configured: set storage.sqlite.path or storage.postgres.url")
             throw ExitCode(1)
         }
-        let store = try await SQLiteIncidentStore.open(path: sqlite.path, logger: logger)
         let daemon = try KlaxonDaemon(config: loaded, store: store, logger: logger)
         logger.info("klaxon starting", metadata: [
-            "config": "\(source)", "store": "\(sqlite.path)",
+            "config": "\(source)", "store": "\(storeLocation)",
             "listen": "\(loaded.server.host):\(port ?? loaded.server.port)",
             "platforms": "\(loaded.platforms.enabled.map(\.rawValue).joined(separator: ","))",
         ])
         do {
             let host = loaded.server.host
-            try await daemon.serviceGroup(port: port, onServerRunning: { bound in
+            try await daemon.serviceGroup(port: port, storeServices: storeServices, onServerRunning: { bound in
                 logger.info("listening", metadata: ["url": "http://\(host):\(bound)"])
             }).run()
         } catch {
             logger.error("stopped with an error", metadata: ["error": "\(error)"])
-            try? await store.close()
+            try? await closeStore()
             throw ExitCode(1)
         }
-        try await store.close()
+        try await closeStore()
         logger.info("klaxon stopped")
     }
 }

@@ -219,6 +219,7 @@ private func setting(_ newValue: Any?, at steps: ArraySlice<PathStep>, in contai
             (["server"], ServerConfig()),
             (["storage"], StorageConfig()),
             (["storage", "sqlite"], SQLiteStorageConfig()),
+            (["storage", "postgres"], PostgresStorageConfig(url: secret)),
             (["logging"], LoggingConfig()),
             (["platforms", "console"], ConsoleConfig()),
             (["platforms", "slack"], SlackConfig(signingSecret: secret, botToken: secret, announceChannel: "c")),
@@ -791,5 +792,53 @@ private let problemCases: [ProblemCase] = [
         #expect(ConfigReader.editDistance(Array("kitten"), Array("sitting")) == 3)
         #expect(ConfigReader.editDistance(Array("ab"), Array("ba")) == 1)
         #expect(ConfigReader.editDistance([], Array("abc")) == 3)
+    }
+}
+
+// MARK: - Storage
+
+@Suite struct StorageConfigTests {
+    private let password = "pg-password-0123456789"
+    private func config(_ storage: String) -> String {
+        #"{"storage": \#(storage), "severities": [{"id": "sev1", "name": "Critical"}]}"#
+    }
+    private var environment: [String: String] {
+        ["DATABASE_URL": "postgres://klaxon:\(password)@db.internal:6432/incidents?sslmode=require"]
+    }
+
+    @Test func postgresReplacesTheDefaultSQLite() throws {
+        let loaded = try loadedConfig(config(#"{"postgres": {"url": "${DATABASE_URL}", "poolSize": 4}}"#), environment: environment)
+        #expect(loaded.storage.sqlite == nil)
+        let postgres = try #require(loaded.storage.postgres)
+        #expect(postgres.poolSize == 4)
+        let url = try PostgresURL.parse(postgres.url.exposedValue).get()
+        #expect(url == PostgresURL(host: "db.internal", port: 6432, user: "klaxon", password: Secret(password), database: "incidents", sslMode: .require))
+        // Neither the config nor the URL's description shows the password.
+        #expect(!String(describing: loaded.storage).contains(password))
+        #expect(url.description == "postgres://klaxon@db.internal:6432/incidents?sslmode=require")
+        #expect(try loadedConfig(config(#"{"postgres": {"url": "${DATABASE_URL}"}}"#), environment: environment).storage.postgres?.poolSize == 8)
+        #expect(try loadedConfig(config("{}")).storage.sqlite?.path == "data/klaxon.sqlite")
+    }
+
+    @Test func sqliteAndPostgresAreExclusive() {
+        let json = config(#"{"sqlite": {"path": "x.sqlite"}, "postgres": {"url": "${DATABASE_URL}"}}"#)
+        #expect(problemLines(ConfigLoader.load(json: json, environment: environment)) == ["storage: sqlite and postgres are exclusive: set one of them"])
+    }
+
+    @Test func badURLsAreNamedWithoutTheirSecret() {
+        let cases: [(String, String)] = [
+            ("mysql://u:\(password)@h/db", "storage.postgres.url: the URL must start with postgres:// or postgresql://"),
+            ("postgres://u:\(password)@h/db?sslmode=verify-ca", "storage.postgres.url: the URL sslmode=verify-ca is not supported yet (supported: disable, prefer, require, verify-full)"),
+            ("postgres://u:\(password)@h/db?sslmode=sometimes", "storage.postgres.url: the URL has an unknown sslmode (supported: disable, prefer, require, verify-full)"),
+            ("postgres://u:\(password)@h/db?password=\(password)", #"storage.postgres.url: the URL has the parameter "password", which is not supported (only sslmode is)"#),
+            ("postgres://:\(password)@h/db", "storage.postgres.url: the URL has no user name"),
+            ("postgres:///db", "storage.postgres.url: the URL has no host"),
+        ]
+        for (url, expected) in cases {
+            let lines = problemLines(ConfigLoader.load(json: config(#"{"postgres": {"url": "${DATABASE_URL}", "poolSize": 0}}"#), environment: ["DATABASE_URL": url]))
+            #expect(lines == [expected, "storage.postgres.poolSize: must be between 1 and 1000, got 0"], "\(url)")
+            #expect(!lines.joined().contains(password))
+        }
+        #expect(problemLines(ConfigLoader.load(json: config(#"{"postgres": {}}"#), environment: [:])) == ["storage.postgres.url: missing required field"])
     }
 }

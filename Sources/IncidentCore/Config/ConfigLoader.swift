@@ -135,10 +135,27 @@ extension ConfigReader {
 
     private func readStorage(_ root: ObjectFields) -> StorageConfig {
         var storage = StorageConfig()
-        guard let fields = section(root, "storage", keys: ["sqlite"]),
-              let sqlite = section(fields, "sqlite", keys: ["path"])
-        else { return storage }
-        if let path = field(sqlite, "path", { string($0, at: $1) }) { storage.sqlite = SQLiteStorageConfig(path: path) }
+        guard let fields = section(root, "storage", keys: ["sqlite", "postgres"]) else { return storage }
+        if let sqlite = section(fields, "sqlite", keys: ["path"]),
+           let path = field(sqlite, "path", { string($0, at: $1) }) {
+            storage.sqlite = SQLiteStorageConfig(path: path)
+        }
+        guard fields.values["postgres"] != nil else { return storage }
+        if fields.values["sqlite"] != nil {
+            report(fields.path, "sqlite and postgres are exclusive: set one of them")
+        }
+        storage.sqlite = nil
+        guard let postgres = section(fields, "postgres", keys: ["url", "poolSize"]) else { return storage }
+        let url = field(postgres, "url", required: true) { value, path -> Secret? in
+            guard let url = secret(value, at: path) else { return nil }
+            if case .failure(let problem) = PostgresURL.parse(url.exposedValue) {
+                report(path, "the URL \(problem.description)")
+                return nil
+            }
+            return url
+        }
+        let poolSize = field(postgres, "poolSize") { integer($0, at: $1, in: 1...1000) }
+        if let url { storage.postgres = PostgresStorageConfig(url: url, poolSize: poolSize ?? 8) }
         return storage
     }
 

@@ -118,9 +118,27 @@ public struct ServerConfig: Sendable {
     }
 }
 
+/// Exactly one of the two is set (the loader refuses a config that sets both).
 public struct StorageConfig: Sendable {
     public var sqlite: SQLiteStorageConfig?
-    public init(sqlite: SQLiteStorageConfig? = .init()) { self.sqlite = sqlite }
+    public var postgres: PostgresStorageConfig?
+    public init(sqlite: SQLiteStorageConfig? = .init(), postgres: PostgresStorageConfig? = nil) {
+        self.sqlite = sqlite
+        self.postgres = postgres
+    }
+}
+
+/// A PostgreSQL database shared by one or more replicas (`PostgresStorage`).
+public struct PostgresStorageConfig: Sendable {
+    /// `postgres://user:password@host:port/database?sslmode=…`, a secret because the password is in it.
+    /// The loader has checked that it parses (`PostgresURL`).
+    public var url: Secret
+    /// The most connections one replica opens.
+    public var poolSize: Int = 8
+    public init(url: Secret, poolSize: Int = 8) {
+        self.url = url
+        self.poolSize = poolSize
+    }
 }
 
 public struct SQLiteStorageConfig: Sendable {

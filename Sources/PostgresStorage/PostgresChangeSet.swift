@@ -1,0 +1,291 @@
+import Foundation
+import IncidentCore
+import Logging
+import PostgresNIO
+
+/// A `ChangeSet` with everything computed that does not need the database (rows, JSON bodies), so that
+/// this work happens before a connection is taken from the pool.
+struct PostgresChangeSet: Sendable {
+    struct IncidentRow: Sendable {
+        let id: IncidentID
+        /// nil: an insert.
+        let expectedRevision: Int?
+        /// id, revision, severity, status, declared_at, room ×3, body.
+        let cells: [Cell]
+    }
+
+    let inboundKey: String?
+    let committedAt: Int64
+    let handoff: (rotationID: String, at: Int64)?
+    let completeTimer: (id: Int64, owner: String)?
+    let incidents: [IncidentRow]
+    let timeline: [[Cell]]
+    let outbox: [[Cell]]
+    /// The incidents the outbox rows belong to, ascending (the order their queue locks are taken in).
+    let outboxIncidents: [Int64]
+    let overrides: [[Cell]]
+    let console: [[Cell]]
+    let audit: [[Cell]]
+    /// source, group_key, incident_id, linked_at: the last link of each group (an upsert may not touch a
+    /// row twice in one statement).
+    let alertGroups: [[Cell]]
+    /// Each timer slot's final state, cancellations first, then the timers, in the change set's order:
+    /// a kind both cancelled and written keeps the new timer; of two timers of one kind the later wins.
+    let cancelledSlots: [[Cell]]
+    let replacedTimers: [[Cell]]
+
+    var isEmpty: Bool {
+        inboundKey == nil && handoff == nil && completeTimer == nil && incidents.isEmpty && timeline.isEmpty && outbox.isEmpty
+            && overrides.isEmpty && console.isEmpty && audit.isEmpty && alertGroups.isEmpty && cancelledSlots.isEmpty && replacedTimers.isEmpty
+    }
+
+    init(_ changes: ChangeSet, committedAt date: Date, encoder: JSONEncoder) throws {
+        let committedAt = date.millisecondsSince1970()
+        self.committedAt = committedAt
+        inboundKey = changes.inboundKey
+        handoff = changes.handoff.map { ($0.rotationID, $0.at.millisecondsSince1970()) }
+        completeTimer = changes.completeTimer
+        incidents = try changes.incidents.map { write in
+            var stored = write.incident
+            // Stored with revision 1 whatever the value says, or the one after the expected revision.
+            stored.revision = (write.expectedRevision ?? 0) + 1
+            let body = String(decoding: try encoder.encode(stored), as: UTF8.self)
+            return IncidentRow(
+                id: stored.id, expectedRevision: write.expectedRevision,
+                cells: [
+                    .int(stored.id.number), .int(stored.revision), .text(stored.severity), .text(stored.status.rawValue),
+                    .date(stored.declaredAt), .optionalText(stored.room?.platform.rawValue), .optionalText(stored.room?.channelID),
+                    .optionalText(stored.room?.threadID), .text(body),
+                ])
+        }
+        timeline = changes.timeline.map { entry in
+            [.int(entry.incidentID.number), .date(entry.at), .text(entry.kind.rawValue), .optionalText(entry.actor?.id),
+             .optionalText(entry.actor?.name), .text(entry.text)]
+        }
+        // A message without `notBefore` is due at once, whatever clock the caller uses: stored as due at the
+        // epoch (as the SQLite store does), which also puts it after messages due again after a failure.
+        outbox = try changes.outbox.map { message in
+            [.text(message.platform.rawValue), message.incidentID.map { .int($0.number) } ?? .null,
+             .text(String(decoding: try encoder.encode(message.action), as: UTF8.self)), .int(committedAt),
+             .int(message.notBefore?.millisecondsSince1970() ?? 0)]
+        }
+        outboxIncidents = Set(changes.outbox.compactMap { $0.incidentID.map { Int64($0.number) } }).sorted()
+        overrides = changes.overrides.map { override in
+            [.text(override.rotationID), .text(override.personID), .date(override.start), .date(override.end), .text(override.createdBy)]
+        }
+        console = changes.consoleMessages.map { message in
+            [.date(message.at), .text(message.channel), .optionalText(message.thread), .text(message.text), .text(message.kind),
+             .optionalInt(message.outboxID)]
+        }
+        audit = changes.audit.map { entry in
+            [.date(entry.at), .text(entry.platform.rawValue), .text(entry.userID), .optionalText(entry.userName),
+             .optionalText(entry.personID), .optionalText(entry.channel), .text(entry.text), .text(entry.outcome),
+             .optionalText(entry.reason), entry.incidentID.map { .int($0.number) } ?? .null]
+        }
+        var lastLink: [AlertGroupKey: AlertGroupLink] = [:]
+        var linkOrder: [AlertGroupKey] = []
+        for link in changes.alertGroups {
+            let key = AlertGroupKey(source: link.source, groupKey: link.groupKey)
+            if lastLink.updateValue(link, forKey: key) == nil { linkOrder.append(key) }
+        }
+        alertGroups = linkOrder.compactMap { lastLink[$0] }.map { link in
+            [.text(link.source), .text(link.groupKey), .int(link.incidentID.number), .int(committedAt)]
+        }
+        var finalTimer: [TimerSlot: NewTimer?] = [:]
+        var slotOrder: [TimerSlot] = []
+        let slotChanges: [(TimerSlot, NewTimer?)] = changes.cancelTimers.map { (TimerSlot(incident: $0.0.number, kind: $0.1.rawValue), nil) }
+            + changes.timers.map { (TimerSlot(incident: $0.incidentID.number, kind: $0.kind.rawValue), $0) }
+        for (slot, timer) in slotChanges {
+            if finalTimer.updateValue(timer, forKey: slot) == nil { slotOrder.append(slot) }
+        }
+        var cancelled: [[Cell]] = []
+        var replaced: [[Cell]] = []
+        for slot in slotOrder {
+            if let timer = finalTimer[slot] ?? nil {
+                replaced.append([.int(timer.incidentID.number), .text(timer.kind.rawValue), .date(timer.dueAt), .int(timer.step)])
+            } else {
+                cancelled.append([.int(slot.incident), .text(slot.kind)])
+            }
+        }
+        cancelledSlots = cancelled
+        replacedTimers = replaced
+    }
+
+    private struct TimerSlot: Hashable {
+        let incident: Int
+        let kind: String
+    }
+
+    private struct AlertGroupKey: Hashable {
+        let source: String
+        let groupKey: String
+    }
+}
+
+/// Writes one change set inside the caller's transaction, or finds it refused.
+///
+/// The checks come first, in the order the SQLite store makes them (inbound key, hand-off, timer lease,
+/// incidents in order), each a statement whose effect is also the write (an insert that may find the
+/// key there, a compare-and-set update): a concurrent transaction touching the same row makes PostgreSQL
+/// wait for it and then re-check against what it committed, so two replicas never both pass. Then every
+/// table's rows go in one statement of data-modifying CTEs: a declaration costs BEGIN, a few checks, one
+/// write and COMMIT on one connection.
+///
+/// Batching the change sets of concurrent commits into one transaction (the SQLite store's group commit)
+/// and pipelining the statements are later optimisations; here each commit is its own transaction, and
+/// concurrent commits run side by side on the pool's connections.
+enum PostgresChangeSetWriter {
+    /// nil: written. A refusal (`StoreError`) means some of it may have been written already: the caller
+    /// rolls back the transaction or to a savepoint taken before.
+    static func write(_ changes: PostgresChangeSet, on connection: PostgresConnection, logger: Logger) async throws -> StoreError? {
+        if let key = changes.inboundKey {
+            let rows = try await connection.query(
+                "INSERT INTO processed_inbound (key, processed_at) VALUES (\(key), \(changes.committedAt)) ON CONFLICT (key) DO NOTHING RETURNING key",
+                logger: logger)
+            if try await rows.collect().isEmpty { return .duplicate(key) }
+        }
+        // Compare-and-set: only a hand-off later than the recorded one.
+        if let handoff = changes.handoff {
+            let rows = try await connection.query(
+                """
+                INSERT INTO rotation_handoffs (rotation_id, handoff_at) VALUES (\(handoff.rotationID), \(handoff.at))
+                ON CONFLICT (rotation_id) DO UPDATE SET handoff_at = excluded.handoff_at
+                WHERE rotation_handoffs.handoff_at < excluded.handoff_at
+                RETURNING rotation_id
+                """,
+                logger: logger)
+            if try await rows.collect().isEmpty { return .duplicate("handoff:\(handoff.rotationID)@\(handoff.at)") }
+        }
+        // Still pending and leased to `owner` (a lease that expired but that nobody else took still counts:
+        // nobody else fired the timer); a replaced timer has a new id, so its old id finds nothing.
+        if let completion = changes.completeTimer {
+            let rows = try await connection.query(
+                "UPDATE timers SET state = 'done' WHERE id = \(completion.id) AND state = 'pending' AND lease_owner = \(completion.owner) RETURNING id",
+                logger: logger)
+            if try await rows.collect().isEmpty { return .leaseLost(completion.id) }
+        }
+        if let refusal = try await writeIncidents(changes.incidents, on: connection, logger: logger) {
+            return refusal
+        }
+        if !changes.outboxIncidents.isEmpty {
+            // Each incident's messages must reach the queue in the order their transactions commit, or a
+            // sender could claim a later message while an earlier one is still uncommitted (ids come from a
+            // sequence at insert time, not at commit). A transaction-scoped lock per incident, taken in
+            // ascending order (no deadlock among them), makes concurrent writers of one incident's queue
+            // take their ids one after the other.
+            try await connection.query(
+                "SELECT pg_advisory_xact_lock(\(Self.outboxQueueLock), id::integer) FROM unnest(\(changes.outboxIncidents)::bigint[]) AS id ORDER BY id",
+                logger: logger)
+        }
+        try await writeRows(changes, on: connection, logger: logger)
+        return nil
+    }
+
+    /// The first key of the two-key advisory locks of outbox queues ("KX").
+    static let outboxQueueLock: Int32 = 0x4B58
+
+    private static let incidentColumns = BulkColumns([
+        ("id", "bigint"), ("revision", "bigint"), ("severity", "text"), ("status", "text"), ("declared_at", "bigint"),
+        ("room_platform", "text"), ("room_channel_id", "text"), ("room_thread_id", "text"), ("body", "text"),
+    ])
+
+    /// Inserts of an existing id and updates of another revision are conflicts, the first in order.
+    private static func writeIncidents(_ rows: [PostgresChangeSet.IncidentRow], on connection: PostgresConnection, logger: Logger) async throws -> StoreError? {
+        // Only new incidents, all different (a batch of declarations, an import): one statement.
+        if rows.count > 1, rows.allSatisfy({ $0.expectedRevision == nil }), Set(rows.map(\.id)).count == rows.count {
+            let sql = incidentColumns.insert(into: "incidents", parameter: 1, suffix: "ON CONFLICT (id) DO NOTHING RETURNING id")
+            var binds = PostgresBindings()
+            binds.append(try BulkRows.json(rows.map(\.cells)))
+            let inserted = Set(try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).decode(Int64.self).array())
+            return rows.first { !inserted.contains(Int64($0.id.number)) }.map { .conflict($0.id) }
+        }
+        for row in rows {
+            var binds = PostgresBindings()
+            binds.append(try BulkRows.json([row.cells]))
+            let sql: String
+            if let expected = row.expectedRevision {
+                binds.append(Int64(expected))
+                sql = """
+                    UPDATE incidents AS i
+                    SET revision = v.revision, severity = v.severity, status = v.status, declared_at = v.declared_at,
+                        room_platform = v.room_platform, room_channel_id = v.room_channel_id, room_thread_id = v.room_thread_id, body = v.body
+                    FROM (\(incidentColumns.select(parameter: 1))) AS v (\(incidentColumns.names.joined(separator: ", ")))
+                    WHERE i.id = v.id AND i.revision = $2
+                    RETURNING i.id
+                    """
+            } else {
+                sql = incidentColumns.insert(into: "incidents", parameter: 1, suffix: "ON CONFLICT (id) DO NOTHING RETURNING id")
+            }
+            if try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).collect().isEmpty {
+                return .conflict(row.id)
+            }
+        }
+        return nil
+    }
+
+    /// Every table's rows in one statement (one CTE per table that has any). The parts touch different
+    /// tables, or different timer slots (each slot's final state is either a cancellation or a timer),
+    /// so that they share one snapshot changes nothing.
+    private static func writeRows(_ changes: PostgresChangeSet, on connection: PostgresConnection, logger: Logger) async throws {
+        var parts: [String] = []
+        var binds = PostgresBindings()
+        func add(_ rows: [[Cell]], _ statement: (Int) -> String) throws {
+            guard !rows.isEmpty else { return }
+            binds.append(try BulkRows.json(rows))
+            parts.append(statement(binds.count))
+        }
+        try add(changes.timeline) { timelineColumns.insert(into: "timeline", parameter: $0) }
+        try add(changes.cancelledSlots) { parameter in
+            """
+            DELETE FROM timers AS t USING jsonb_array_elements($\(parameter)::jsonb) AS e(r)
+            WHERE t.state = 'pending' AND t.incident_id = (r->>0)::bigint AND t.kind = r->>1
+            """
+        }
+        // A pending timer of the slot is replaced by a new row: the upsert gives it the new row's id, so a
+        // scheduler still holding the old timer loses its lease, as after DELETE + INSERT.
+        try add(changes.replacedTimers) { parameter in
+            timerColumns.insert(
+                into: "timers", parameter: parameter,
+                suffix: """
+                    ON CONFLICT (incident_id, kind) WHERE state = 'pending' DO UPDATE
+                    SET id = excluded.id, due_at = excluded.due_at, step = excluded.step, lease_owner = NULL, lease_expires_at = NULL
+                    """)
+        }
+        try add(changes.outbox) { outboxColumns.insert(into: "outbox", parameter: $0) }
+        try add(changes.overrides) { overrideColumns.insert(into: "oncall_overrides", parameter: $0) }
+        // One line per outbox message: a redelivery (also within one statement) does nothing.
+        try add(changes.console) { consoleColumns.insert(into: "console_messages", parameter: $0, suffix: "ON CONFLICT (outbox_id) DO NOTHING") }
+        try add(changes.audit) { auditColumns.insert(into: "audit_log", parameter: $0) }
+        try add(changes.alertGroups) { parameter in
+            alertGroupColumns.insert(
+                into: "alert_groups", parameter: parameter,
+                suffix: "ON CONFLICT (source, group_key) DO UPDATE SET incident_id = excluded.incident_id, linked_at = excluded.linked_at")
+        }
+        guard !parts.isEmpty else { return }
+        let sql = parts.count == 1
+            ? parts[0]
+            : "WITH " + parts.enumerated().map { "w\($0.offset) AS (\($0.element))" }.joined(separator: ", ") + " SELECT 1"
+        try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
+    }
+
+    private static let timelineColumns = BulkColumns([
+        ("incident_id", "bigint"), ("at", "bigint"), ("kind", "text"), ("actor_id", "text"), ("actor_name", "text"), ("text", "text"),
+    ])
+    private static let timerColumns = BulkColumns([("incident_id", "bigint"), ("kind", "text"), ("due_at", "bigint"), ("step", "integer")])
+    private static let outboxColumns = BulkColumns([
+        ("platform", "text"), ("incident_id", "bigint"), ("action", "text"), ("created_at", "bigint"), ("not_before", "bigint"),
+    ])
+    private static let overrideColumns = BulkColumns([
+        ("rotation_id", "text"), ("person_id", "text"), ("starts_at", "bigint"), ("ends_at", "bigint"), ("created_by", "text"),
+    ])
+    static let consoleColumns = BulkColumns([
+        ("at", "bigint"), ("channel", "text"), ("thread", "text"), ("text", "text"), ("kind", "text"), ("outbox_id", "bigint"),
+    ])
+    private static let auditColumns = BulkColumns([
+        ("at", "bigint"), ("platform", "text"), ("user_id", "text"), ("user_name", "text"), ("person_id", "text"),
+        ("channel", "text"), ("text", "text"), ("outcome", "text"), ("reason", "text"), ("incident_id", "bigint"),
+    ])
+    private static let alertGroupColumns = BulkColumns([
+        ("source", "text"), ("group_key", "text"), ("incident_id", "bigint"), ("linked_at", "bigint"),
+    ])
+}

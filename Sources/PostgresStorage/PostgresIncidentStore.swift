@@ -1,0 +1,760 @@
+import Foundation
+import IncidentCore
+import Logging
+import NIOSSL
+import PostgresNIO
+import ServiceLifecycle
+
+/// Where and how the PostgreSQL store connects.
+public struct PostgresStoreConfiguration: Sendable {
+    public var url: PostgresURL
+    /// The most connections the store's pool opens.
+    public var poolSize: Int
+    /// The schema the store's tables live in (`search_path`); nil: the server's default (`public`).
+    /// Tests give each store a schema of its own.
+    public var schema: String?
+
+    public init(url: PostgresURL, poolSize: Int = 8, schema: String? = nil) {
+        self.url = url
+        self.poolSize = poolSize
+        self.schema = schema
+    }
+
+    /// From `storage.postgres` (whose URL the config loader has checked already).
+    public init(_ config: PostgresStorageConfig) throws {
+        switch PostgresURL.parse(config.url.exposedValue) {
+        case .success(let url): self.init(url: url, poolSize: config.poolSize)
+        case .failure(let problem): throw StoreError.unavailable("storage.postgres.url: the URL \(problem)")
+        }
+    }
+
+    /// libpq's meaning of `sslmode`: `prefer` and `require` encrypt without checking the certificate.
+    var tls: (connection: PostgresConnection.Configuration.TLS, client: PostgresClient.Configuration.TLS) {
+        get throws {
+            var unverified = TLSConfiguration.makeClientConfiguration()
+            unverified.certificateVerification = .none
+            switch url.sslMode {
+            case .disable: return (.disable, .disable)
+            case .prefer:
+                let context = try NIOSSLContext(configuration: unverified)
+                return (.prefer(context), .prefer(unverified))
+            case .require:
+                let context = try NIOSSLContext(configuration: unverified)
+                return (.require(context), .require(unverified))
+            case .verifyFull:
+                let verified = TLSConfiguration.makeClientConfiguration()
+                return (.require(try NIOSSLContext(configuration: verified)), .require(verified))
+            }
+        }
+    }
+
+    var startupParameters: [(String, String)] {
+        schema.map { [("search_path", $0)] } ?? []
+    }
+
+    /// One connection outside any pool (migrations; tests preparing a database). The caller closes it.
+    public func connect(logger: Logger) async throws -> PostgresConnection {
+        var configuration = PostgresConnection.Configuration(
+            host: url.host, port: url.port, username: url.user, password: url.password?.exposedValue, database: url.database,
+            tls: try tls.connection)
+        configuration.options.additionalStartupParameters = startupParameters
+        return try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+    }
+
+    var clientConfiguration: PostgresClient.Configuration {
+        get throws {
+            var configuration = PostgresClient.Configuration(
+                host: url.host, port: url.port, username: url.user, password: url.password?.exposedValue, database: url.database,
+                tls: try tls.client)
+            configuration.options.maximumConnections = max(1, poolSize)
+            configuration.options.additionalStartupParameters = startupParameters
+            return configuration
+        }
+    }
+}
+
+/// The `IncidentStore` in a PostgreSQL database that several Klaxon replicas may share.
+///
+/// - Connections come from postgres-nio's `PostgresClient` pool, which runs as a `Service` (`run()`):
+///   the daemon puts the store first in its `ServiceGroup`, so it stops last, after the sender and the
+///   scheduler. Calls made before `run()` starts wait for it.
+/// - `open` migrates over a connection of its own before the store is handed out (see
+///   `PostgresMigrations.apply`), so every call finds the schema complete.
+/// - A change set is one transaction (`PostgresChangeSetWriter`); a chain of them (`commit(inOrder:)`)
+///   one transaction with a savepoint before each. Refusals are found by the statements that write:
+///   compare-and-set updates and inserts that may find the key, so concurrent replicas are kept apart
+///   by PostgreSQL's row locks, not by a lock of this process.
+/// - Claims (outbox, timers) are single statements that lock the rows they take with
+///   `FOR UPDATE SKIP LOCKED`: each is its own transaction, and replicas claiming at once take
+///   different rows instead of waiting for each other.
+public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
+    private let client: PostgresClient
+    private let logger: Logger
+    /// The versions `open` applied (empty: another replica, or an earlier start, had done it).
+    public let migrationsAppliedAtOpen: [Int]
+
+    private let encoder = JSONEncoder()
+    private let decoder = JSONDecoder()
+
+    /// The statuses that count as open.
+    private static let openStatuses: [String] = IncidentStatus.allCases.filter(\.isOpen).map(\.rawValue)
+
+    private init(client: PostgresClient, logger: Logger, migrationsAppliedAtOpen: [Int]) {
+        self.client = client
+        self.logger = logger
+        self.migrationsAppliedAtOpen = migrationsAppliedAtOpen
+    }
+
+    /// Connects once to bring the schema up to date, then makes the store, whose pool connects as calls
+    /// need it once `run()` has started.
+    public static func open(
+        _ configuration: PostgresStoreConfiguration, logger: Logger = Logger(label: "klaxon.storage.postgres")
+    ) async throws -> PostgresIncidentStore {
+        let url = configuration.url
+        let applied: [Int]
+        let clientConfiguration: PostgresClient.Configuration
+        do {
+            let connection = try await configuration.connect(logger: logger)
+            do {
+                applied = try await PostgresMigrations.apply(on: connection, logger: logger)
+                try await connection.close()
+            } catch {
+                try? await connection.close()
+                throw error
+            }
+            clientConfiguration = try configuration.clientConfiguration
+        } catch {
+            throw StoreError.unavailable("cannot open the PostgreSQL store at \(url): \(Self.describe(error))")
+        }
+        logger.info("Opened the PostgreSQL incident store", metadata: ["url": "\(url)", "poolSize": "\(configuration.poolSize)"])
+        return PostgresIncidentStore(
+            client: PostgresClient(configuration: clientConfiguration, backgroundLogger: logger), logger: logger,
+            migrationsAppliedAtOpen: applied)
+    }
+
+    /// Runs the connection pool until cancelled or, in a `ServiceGroup`, until graceful shutdown.
+    public func run() async throws {
+        await client.run()
+    }
+
+    /// The migration versions the database has, oldest first (diagnostics and tests).
+    public func appliedMigrations() async throws -> [Int] {
+        try await read { client in
+            try await client.query("SELECT version FROM schema_migrations ORDER BY version", logger: logger).decode(Int.self).array()
+        }
+    }
+
+    // MARK: - Running statements
+
+    /// What callers see: `StoreError` only. Anything from PostgreSQL or from decoding means the store
+    /// cannot serve the request.
+    private func storeError(_ error: any Error) -> StoreError {
+        if let storeError = error as? StoreError { return storeError }
+        return .unavailable("PostgreSQL: \(Self.describe(error))")
+    }
+
+    /// postgres-nio's `PSQLError` hides the server's message from `description` (it may hold data);
+    /// the message and SQLSTATE are what an operator needs, and they hold no bind values.
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? PSQLError {
+            var text = "\(error.code)"
+            if let server = error.serverInfo {
+                text += ": \(server[.sqlState] ?? "") \(server[.message] ?? "")"
+            }
+            return text
+        }
+        return "\(error)"
+    }
+
+    private func read<T>(_ body: (PostgresClient) async throws -> T) async throws -> T {
+        do {
+            return try await body(client)
+        } catch {
+            throw storeError(error)
+        }
+    }
+
+    /// `body` in one transaction on one connection. It returns its value or a refusal: COMMIT either way
+    /// (the body rolled back to a savepoint what the refusal must not keep), and the refusal is thrown
+    /// after. Thrown errors roll everything back.
+    ///
+    /// A transaction PostgreSQL aborted to break a deadlock (two change sets updating the same incidents
+    /// in opposite orders) or a serialisation failure is run again: the body depends only on its inputs
+    /// and the database, so the retry decides afresh (a stale revision is then a conflict, as it would
+    /// have been had the two not overlapped).
+    private func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> Result<T, StoreError>) async throws -> T {
+        let logger = self.logger
+        var attempt = 1
+        while true {
+            let outcome: Result<T, StoreError>
+            do {
+                outcome = try await client.withConnection { connection in
+                    try await connection.query("BEGIN", logger: logger)
+                    do {
+                        let outcome = try await body(connection)
+                        try await connection.query("COMMIT", logger: logger)
+                        return outcome
+                    } catch {
+                        _ = try? await connection.query("ROLLBACK", logger: logger)
+                        throw error
+                    }
+                }
+            } catch let error as PSQLError where attempt < Self.transactionAttempts && Self.isWorthRetrying(error) {
+                logger.debug("transaction retried", metadata: ["attempt": "\(attempt)", "error": "\(Self.describe(error))"])
+                attempt += 1
+                continue
+            } catch {
+                throw storeError(error)
+            }
+            return try outcome.get()
+        }
+    }
+
+    private static let transactionAttempts = 5
+
+    /// deadlock_detected, serialization_failure.
+    private static func isWorthRetrying(_ error: PSQLError) -> Bool {
+        guard let state = error.serverInfo?[.sqlState] else { return false }
+        return state == "40P01" || state == "40001"
+    }
+
+    /// The change sets in order, each behind a savepoint, up to the first refusal (rolled back to its
+    /// savepoint). A lone change set needs no savepoint: its refusal rolls back the transaction.
+    private func writeChain(_ chain: [PostgresChangeSet], on connection: PostgresConnection) async throws -> OrderedCommitResult {
+        for (index, changes) in chain.enumerated() {
+            if chain.count > 1 { try await connection.query("SAVEPOINT change_set", logger: logger) }
+            if let refusal = try await PostgresChangeSetWriter.write(changes, on: connection, logger: logger) {
+                if chain.count > 1 { try await connection.query("ROLLBACK TO SAVEPOINT change_set", logger: logger) }
+                return OrderedCommitResult(written: index, refusal: refusal)
+            }
+        }
+        return OrderedCommitResult(written: chain.count, refusal: nil)
+    }
+
+    // MARK: - Incidents
+
+    private static let allocateSQL = """
+        WITH global AS (
+            INSERT INTO incident_number_counter (singleton, last_number) VALUES (1, 1)
+            ON CONFLICT (singleton) DO UPDATE SET last_number = incident_number_counter.last_number + 1
+            RETURNING last_number),
+        per_day AS (
+            INSERT INTO incident_day_counters (day, last_number) VALUES ($1, 1)
+            ON CONFLICT (day) DO UPDATE SET last_number = incident_day_counters.last_number + 1
+            RETURNING last_number)
+        SELECT global.last_number, per_day.last_number FROM global, per_day
+        """
+
+    /// Both counters in one statement (its own transaction): numbers handed out are never reused.
+    private func allocate(day: String, on run: (PostgresQuery) async throws -> PostgresRowSequence) async throws -> (id: IncidentID, daySequence: Int) {
+        var binds = PostgresBindings()
+        binds.append(day)
+        for try await (number, sequence) in try await run(PostgresQuery(unsafeSQL: Self.allocateSQL, binds: binds)).decode((Int64, Int64).self) {
+            return (IncidentID(Int(number)), Int(sequence))
+        }
+        throw MalformedRow(column: "last_number", problem: "the incident counters returned nothing")
+    }
+
+    public func allocateIncidentNumber(day: String) async throws -> (id: IncidentID, daySequence: Int) {
+        let logger = self.logger
+        return try await read { client in try await allocate(day: day) { try await client.query($0, logger: logger) } }
+    }
+
+    /// The number and the change set in one transaction; a refused change set is rolled back to the
+    /// savepoint after the allocation, so the number stays used (as the protocol says).
+    public func commitDeclaration<Result: Sendable>(
+        day: String, _ decide: @escaping @Sendable (_ id: IncidentID, _ daySequence: Int) -> (changes: ChangeSet, result: Result)
+    ) async throws -> Result {
+        let (encoder, logger) = (self.encoder, self.logger)
+        return try await transaction { connection in
+            let (id, sequence) = try await allocate(day: day) { try await connection.query($0, logger: logger) }
+            let (changes, result) = decide(id, sequence)
+            let prepared = try PostgresChangeSet(changes, committedAt: Date(), encoder: encoder)
+            guard !prepared.isEmpty else { return .success(result) }
+            try await connection.query("SAVEPOINT change_set", logger: logger)
+            if let refusal = try await PostgresChangeSetWriter.write(prepared, on: connection, logger: logger) {
+                try await connection.query("ROLLBACK TO SAVEPOINT change_set", logger: logger)
+                return .failure(refusal)
+            }
+            return .success(result)
+        }
+    }
+
+    public func incident(_ id: IncidentID) async throws -> Incident? {
+        try await incidents("SELECT revision, body FROM incidents WHERE id = \(Int64(id.number))").first
+    }
+
+    /// The room's exact conversation first; failing that, a threaded conversation also finds the incident
+    /// whose room is the whole channel (a command typed in a thread of the incident's own channel).
+    public func incident(in conversation: Conversation) async throws -> Incident? {
+        let (platform, channel) = (conversation.platform.rawValue, conversation.channelID)
+        if let found = try await incidents(
+            """
+            SELECT revision, body FROM incidents
+            WHERE room_platform = \(platform) AND room_channel_id = \(channel) AND room_thread_id IS NOT DISTINCT FROM \(conversation.threadID)
+            ORDER BY id DESC LIMIT 1
+            """
+        ).first {
+            return found
+        }
+        guard conversation.threadID != nil else { return nil }
+        return try await incidents(
+            """
+            SELECT revision, body FROM incidents
+            WHERE room_platform = \(platform) AND room_channel_id = \(channel) AND room_thread_id IS NULL
+            ORDER BY id DESC LIMIT 1
+            """
+        ).first
+    }
+
+    /// Newest declaration first; without `includeClosed`, only open incidents (declared … mitigated).
+    public func incidents(includeClosed: Bool, limit: Int) async throws -> [Incident] {
+        let limit = Int64(max(limit, 0))
+        if includeClosed {
+            return try await incidents("SELECT revision, body FROM incidents ORDER BY declared_at DESC, id DESC LIMIT \(limit)")
+        }
+        return try await incidents(
+            "SELECT revision, body FROM incidents WHERE status = ANY(\(Self.openStatuses)) ORDER BY declared_at DESC, id DESC LIMIT \(limit)")
+    }
+
+    private func incidents(_ query: PostgresQuery) async throws -> [Incident] {
+        try await read { client in
+            var incidents: [Incident] = []
+            for try await row in try await client.query(query, logger: logger) {
+                incidents.append(try decodeIncident(Columns(row)))
+            }
+            return incidents
+        }
+    }
+
+    public func incidentID(alertSource source: String, groupKey: String) async throws -> IncidentID? {
+        try await read { client in
+            try await client.query(
+                "SELECT incident_id FROM alert_groups WHERE source = \(source) AND group_key = \(groupKey)", logger: logger
+            ).decode(Int64.self).array().first.map { IncidentID(Int($0)) }
+        }
+    }
+
+    public func timeline(of id: IncidentID) async throws -> [TimelineEntry] {
+        try await rows("SELECT * FROM timeline WHERE incident_id = \(Int64(id.number)) ORDER BY id") { try $0.timelineEntry() }
+    }
+
+    /// Records the room and bumps the revision, so that an engine holding the incident from before (without
+    /// its room) gets a conflict and re-reads. The row is locked from the read to the write.
+    public func setRoom(_ room: Conversation, for id: IncidentID) async throws {
+        let (decoder, encoder, logger) = (self.decoder, self.encoder, self.logger)
+        try await transaction { connection -> Result<Void, StoreError> in
+            let rows = try await connection.query(
+                "SELECT revision, body FROM incidents WHERE id = \(Int64(id.number)) FOR UPDATE", logger: logger
+            ).collect()
+            guard let row = rows.first else { return .failure(.notFound) }
+            var incident = try Columns(row).incident(decoder: decoder)
+            incident.room = room
+            incident.revision += 1
+            let body = String(decoding: try encoder.encode(incident), as: UTF8.self)
+            try await connection.query(
+                """
+                UPDATE incidents SET revision = \(Int64(incident.revision)), room_platform = \(room.platform.rawValue),
+                    room_channel_id = \(room.channelID), room_thread_id = \(room.threadID), body = \(body)
+                WHERE id = \(Int64(id.number))
+                """,
+                logger: logger)
+            return .success(())
+        }
+    }
+
+    // MARK: - Commit
+
+    public func commit(_ changes: ChangeSet) async throws {
+        let prepared: PostgresChangeSet
+        do {
+            // Only for bookkeeping columns (created_at, processed_at); everything scheduled uses the
+            // callers' clock, which tests replace.
+            prepared = try PostgresChangeSet(changes, committedAt: Date(), encoder: encoder)
+        } catch {
+            throw storeError(error)
+        }
+        guard !prepared.isEmpty else { return }
+        try await transaction { connection -> Result<Void, StoreError> in
+            if let refusal = try await PostgresChangeSetWriter.write(prepared, on: connection, logger: logger) {
+                // Thrown, not returned: what the refused change set wrote before its refusal is rolled back.
+                throw refusal
+            }
+            return .success(())
+        }
+    }
+
+    /// The chain in one transaction: each change set behind a savepoint, so a refusal keeps the ones before it.
+    public func commit(inOrder changeSets: [ChangeSet]) async throws -> OrderedCommitResult {
+        let chain: [PostgresChangeSet]
+        do {
+            let committedAt = Date()
+            chain = try changeSets.map { try PostgresChangeSet($0, committedAt: committedAt, encoder: encoder) }
+        } catch {
+            throw storeError(error)
+        }
+        guard !chain.isEmpty else { return OrderedCommitResult(written: 0, refusal: nil) }
+        return try await transaction { connection in .success(try await writeChain(chain, on: connection)) }
+    }
+
+    // MARK: - Outbox
+
+    /// A pending message is claimable when it is due, nobody holds an unexpired lease on it, and no earlier
+    /// message of its incident is still pending (delivered or dead ones no longer hold the line). Messages
+    /// due again after a failure go first (they were due before anything written since), longest-due
+    /// first, then new ones in the order written. Rows another replica is claiming right now are skipped,
+    /// not waited for.
+    /// Only the head pending message of each incident's lane is claimable (the others wait for it); rows
+    /// that cannot be decoded are set aside as dead, alone.
+    public func claimOutbox(lanes: OutboxLaneFilter, now: Date, owner: String, leaseUntil: Date, limit: Int) async throws -> OutboxClaim {
+        let (now, until, limit) = (now.millisecondsSince1970(), leaseUntil.millisecondsSince1970(), Int64(max(limit, 0)))
+        let (all, only, excluded) = Self.laneFilter(lanes)
+        let claimed = try await rows(
+            """
+            WITH claimable AS (
+                SELECT id FROM outbox AS o
+                WHERE state = 'pending' AND not_before <= \(now) AND (lease_expires_at IS NULL OR lease_expires_at <= \(now))
+                  AND (\(all)::boolean OR lane = \(only)::text OR (\(only)::text IS NULL AND NOT (lane = ANY(\(excluded)::text[]))))
+                  AND (incident_id IS NULL OR NOT EXISTS (
+                      SELECT 1 FROM outbox AS earlier
+                      WHERE earlier.incident_id = o.incident_id AND earlier.lane = o.lane AND earlier.state = 'pending' AND earlier.id < o.id))
+                ORDER BY not_before = 0, not_before, id
+                LIMIT \(limit)
+                FOR UPDATE SKIP LOCKED)
+            UPDATE outbox SET lease_owner = \(owner), lease_expires_at = \(until), claims = claims + 1
+            FROM claimable WHERE outbox.id = claimable.id
+            RETURNING outbox.*
+            """,
+            { row in Result<OutboxMessage, any Error> { try decodeOutboxMessage(row) }.mapError { $0 as any Error }.flatMapError { .failure(UndecodableOutboxRow(entry: row.outboxEntry(decoder: decoder), error: $0)) } })
+        var messages: [OutboxMessage] = []
+        var setAside: [OutboxEntry] = []
+        for result in claimed {
+            switch result {
+            case .success(let message): messages.append(message)
+            case .failure(let failure):
+                guard let undecodable = failure as? UndecodableOutboxRow else { throw failure }
+                var entry = undecodable.entry
+                let reason = "cannot decode the stored message: \(undecodable.error)"
+                try await markDead(entry.id, error: reason)
+                entry.state = .dead
+                entry.attempts += 1
+                entry.lastError = reason
+                setAside.append(entry)
+            }
+        }
+        return OutboxClaim(messages: messages.sorted { $0.id < $1.id }, setAside: setAside)
+    }
+
+    /// A claimed row whose message cannot be decoded, with what can be read of it.
+    private struct UndecodableOutboxRow: Error {
+        let entry: OutboxEntry
+        let error: any Error
+    }
+
+    /// The lane filter as three bind values: every lane; one lane; or all but these.
+    private static func laneFilter(_ lanes: OutboxLaneFilter) -> (all: Bool, only: String?, excluded: [String]) {
+        switch lanes {
+        case .all: (true, nil, [])
+        case .only(let lane): (false, lane.name, [])
+        case .excluding(let excluded): (excluded.isEmpty, nil, excluded.map(\.name))
+        }
+    }
+
+    public func markDelivered(_ id: Int64, platformMessageID: String?, at: Date) async throws {
+        try await updateOutbox(
+            """
+            UPDATE outbox SET state = 'delivered', platform_message_id = \(platformMessageID), delivered_at = \(at.millisecondsSince1970()),
+                lease_owner = NULL, lease_expires_at = NULL
+            WHERE id = \(id) RETURNING id
+            """)
+    }
+
+    public func markRetry(_ id: Int64, notBefore: Date, error: String, failingSince: Date) async throws {
+        try await updateOutbox(
+            """
+            UPDATE outbox SET attempts = attempts + 1, not_before = \(notBefore.millisecondsSince1970()), last_error = \(error),
+                failing_since = COALESCE(failing_since, \(failingSince.millisecondsSince1970())), lease_owner = NULL, lease_expires_at = NULL
+            WHERE id = \(id) RETURNING id
+            """)
+    }
+
+    public func postpone(_ id: Int64, until: Date, reason: String) async throws {
+        try await updateOutbox(
+            """
+            UPDATE outbox SET not_before = \(until.millisecondsSince1970()), last_error = \(reason), lease_owner = NULL, lease_expires_at = NULL
+            WHERE id = \(id) RETURNING id
+            """)
+    }
+
+    /// Counts the attempt that failed for good, like `markRetry` counts the ones that will be retried.
+    public func markDead(_ id: Int64, error: String) async throws {
+        try await updateOutbox(
+            """
+            UPDATE outbox SET state = 'dead', attempts = attempts + 1, last_error = \(error), lease_owner = NULL, lease_expires_at = NULL
+            WHERE id = \(id) RETURNING id
+            """)
+    }
+
+    /// A delivery result; `StoreError.notFound` when there is no such message.
+    private func updateOutbox(_ query: PostgresQuery) async throws {
+        let updated = try await read { client in try await client.query(query, logger: logger).collect().count }
+        if updated == 0 { throw StoreError.notFound }
+    }
+
+    /// Only the first pending message of each incident's lane counts (the others wait for it); a leased
+    /// message is due again when its lease expires.
+    public func nextOutboxDue(lanes: OutboxLaneFilter) async throws -> Date? {
+        let (all, only, excluded) = Self.laneFilter(lanes)
+        return try await optionalDate(
+            """
+            SELECT MIN(GREATEST(not_before, COALESCE(lease_expires_at, 0))) FROM outbox AS o
+            WHERE state = 'pending' AND (\(all)::boolean OR lane = \(only)::text OR (\(only)::text IS NULL AND NOT (lane = ANY(\(excluded)::text[]))))
+              AND (incident_id IS NULL OR NOT EXISTS (
+                SELECT 1 FROM outbox AS earlier
+                WHERE earlier.incident_id = o.incident_id AND earlier.lane = o.lane AND earlier.state = 'pending' AND earlier.id < o.id))
+            """)
+    }
+
+    public func outboxEntries(state: OutboxState, limit: Int) async throws -> [OutboxEntry] {
+        let decoder = self.decoder
+        return try await rows(
+            "SELECT * FROM outbox WHERE state = \(state.rawValue) ORDER BY id DESC LIMIT \(Int64(max(limit, 0)))",
+            { $0.outboxEntry(decoder: decoder) })
+    }
+
+    /// Claims read the queue order from the rows themselves (no `blocked` flag here), so putting the
+    /// message back is enough for the incident's later messages to wait behind it.
+    public func requeueDeadOutboxMessage(_ id: Int64, now: Date) async throws -> Bool {
+        try await read { client in
+            try await client.query(
+                """
+                UPDATE outbox SET state = 'pending', attempts = 0, failing_since = NULL, not_before = \(now.millisecondsSince1970()),
+                    lease_owner = NULL, lease_expires_at = NULL
+                WHERE id = \(id) AND state = 'dead' RETURNING id
+                """,
+                logger: logger
+            ).collect().count > 0
+        }
+    }
+
+    public func deleteDeadOutboxMessage(_ id: Int64) async throws -> Bool {
+        try await read { client in
+            try await client.query("DELETE FROM outbox WHERE id = \(id) AND state = 'dead' RETURNING id", logger: logger).collect().count > 0
+        }
+    }
+
+    // MARK: - Retention
+
+    public func pruneInboundKeys(before: Date, limit: Int) async throws -> Int {
+        try await deletedCount(
+            """
+            DELETE FROM processed_inbound WHERE key IN (
+                SELECT key FROM processed_inbound WHERE processed_at < \(before.millisecondsSince1970()) LIMIT \(Int64(max(limit, 0))))
+            RETURNING 1
+            """)
+    }
+
+    public func pruneDeliveredOutbox(before: Date, limit: Int) async throws -> Int {
+        try await deletedCount(
+            """
+            DELETE FROM outbox WHERE id IN (
+                SELECT id FROM outbox WHERE state = 'delivered' AND delivered_at < \(before.millisecondsSince1970())
+                ORDER BY delivered_at LIMIT \(Int64(max(limit, 0))))
+            RETURNING 1
+            """)
+    }
+
+    public func pruneConsoleMessages(keepingLast keep: Int, limit: Int) async throws -> Int {
+        try await deletedCount(
+            """
+            DELETE FROM console_messages WHERE id IN (
+                SELECT id FROM console_messages
+                WHERE id <= (SELECT id FROM console_messages ORDER BY id DESC LIMIT 1 OFFSET \(Int64(max(keep, 0))))
+                ORDER BY id LIMIT \(Int64(max(limit, 0))))
+            RETURNING 1
+            """)
+    }
+
+    private func deletedCount(_ query: PostgresQuery) async throws -> Int {
+        try await read { client in try await client.query(query, logger: logger).collect().count }
+    }
+
+    public func outboxDepth() async throws -> Int {
+        try await read { client in
+            try await client.query("SELECT COUNT(*) FROM outbox WHERE state = 'pending'", logger: logger).decode(Int64.self).array().first.map(Int.init) ?? 0
+        }
+    }
+
+    public func outboxMessages(incident id: IncidentID) async throws -> [OutboxMessage] {
+        try await rows("SELECT * FROM outbox WHERE incident_id = \(Int64(id.number)) ORDER BY id", decodeOutboxMessage)
+    }
+
+    // MARK: - Timers
+
+    /// A leased timer is due again when its lease expires: the earliest unleased timer (first row of the
+    /// due index) and the few leased ones (their own index).
+    public func nextTimerDue() async throws -> Date? {
+        try await optionalDate(
+            """
+            SELECT MIN(due) FROM (
+                (SELECT due_at AS due FROM timers WHERE state = 'pending' AND lease_expires_at IS NULL ORDER BY due_at LIMIT 1)
+                UNION ALL
+                SELECT GREATEST(due_at, lease_expires_at) FROM timers WHERE state = 'pending' AND lease_expires_at IS NOT NULL
+            ) AS due_times
+            """)
+    }
+
+    /// Due timers, earliest first, leased to `owner`; timers another replica is claiming are skipped.
+    public func claimDueTimers(now: Date, owner: String, leaseUntil: Date, limit: Int) async throws -> [ScheduledTimer] {
+        let (now, until, limit) = (now.millisecondsSince1970(), leaseUntil.millisecondsSince1970(), Int64(max(limit, 0)))
+        let timers = try await rows(
+            """
+            WITH due AS (
+                SELECT id FROM timers
+                WHERE state = 'pending' AND due_at <= \(now) AND (lease_expires_at IS NULL OR lease_expires_at <= \(now))
+                ORDER BY due_at, id
+                LIMIT \(limit)
+                FOR UPDATE SKIP LOCKED)
+            UPDATE timers SET lease_owner = \(owner), lease_expires_at = \(until)
+            FROM due WHERE timers.id = due.id
+            RETURNING timers.*
+            """,
+            { try $0.scheduledTimer() })
+        return timers.sorted { ($0.dueAt, $0.id) < ($1.dueAt, $1.id) }
+    }
+
+    public func pendingTimers(of id: IncidentID) async throws -> [ScheduledTimer] {
+        try await rows("SELECT * FROM timers WHERE incident_id = \(Int64(id.number)) AND state = 'pending' ORDER BY due_at, id", { try $0.scheduledTimer() })
+    }
+
+    // MARK: - On-call
+
+    /// Overrides with start <= at < end, in the order they were set.
+    public func overrides(rotation: String, activeAt: Date) async throws -> [OnCallOverride] {
+        let at = activeAt.millisecondsSince1970()
+        return try await rows(
+            "SELECT * FROM oncall_overrides WHERE rotation_id = \(rotation) AND starts_at <= \(at) AND \(at) < ends_at ORDER BY id",
+            { try $0.onCallOverride() })
+    }
+
+    /// One query for all rotations: every command that pages and every timer that fires asks.
+    public func activeOverrides(rotations: [RotationConfig], at date: Date) async throws -> [String: [OnCallOverride]] {
+        guard !rotations.isEmpty else { return [:] }
+        let at = date.millisecondsSince1970()
+        let active = try await rows(
+            "SELECT * FROM oncall_overrides WHERE rotation_id = ANY(\(rotations.map(\.id))) AND starts_at <= \(at) AND \(at) < ends_at ORDER BY id",
+            { try $0.onCallOverride() })
+        return Dictionary(grouping: active, by: \.rotationID)
+    }
+
+    public func overrides(rotation: String, endingAfter date: Date) async throws -> [OnCallOverride] {
+        try await rows(
+            "SELECT * FROM oncall_overrides WHERE rotation_id = \(rotation) AND ends_at > \(date.millisecondsSince1970()) ORDER BY id",
+            { try $0.onCallOverride() })
+    }
+
+    public func lastHandoff(rotation: String) async throws -> Date? {
+        try await optionalDate("SELECT handoff_at FROM rotation_handoffs WHERE rotation_id = \(rotation)")
+    }
+
+    // MARK: - Audit
+
+    public func auditEntries(_ query: AuditQuery) async throws -> [AuditEntry] {
+        var conditions: [String] = []
+        var binds = PostgresBindings()
+        if let id = query.incidentID {
+            binds.append(Int64(id.number))
+            conditions.append("incident_id = $\(binds.count)")
+        }
+        if let since = query.since {
+            binds.append(since.millisecondsSince1970())
+            conditions.append("at >= $\(binds.count)")
+        }
+        if let user = query.user {
+            binds.append(user)
+            conditions.append("(user_id = $\(binds.count) OR user_name = $\(binds.count) OR person_id = $\(binds.count))")
+        }
+        binds.append(Int64(min(max(query.limit, 0), 10_000)))
+        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        return try await rows(PostgresQuery(unsafeSQL: "SELECT * FROM audit_log \(filter) ORDER BY id DESC LIMIT $\(binds.count)", binds: binds)) {
+            try $0.auditEntry()
+        }
+    }
+
+    // MARK: - Console platform
+
+    /// Written like a change set's console lines: one line per outbox id.
+    public func appendConsoleMessage(_ message: ConsoleMessage) async throws {
+        var changes = ChangeSet()
+        changes.consoleMessages = [message]
+        try await commit(changes)
+    }
+
+    public func consoleMessages(after id: Int64, limit: Int) async throws -> [ConsoleMessage] {
+        try await rows("SELECT * FROM console_messages WHERE id > \(id) ORDER BY id LIMIT \(Int64(max(limit, 0)))") { try $0.consoleMessage() }
+    }
+
+    // MARK: - Inbound cursors
+
+    public func cursor(_ key: String) async throws -> String? {
+        try await read { client in
+            try await client.query("SELECT value FROM inbound_cursors WHERE key = \(key)", logger: logger).decode(String.self).array().first
+        }
+    }
+
+    public func setCursor(_ key: String, value: String) async throws {
+        try await read { client in
+            try await client.query(
+                "INSERT INTO inbound_cursors (key, value) VALUES (\(key), \(value)) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                logger: logger)
+        }
+    }
+
+    // MARK: - Health
+
+    public func ping() async throws {
+        try await read { client in try await client.query("SELECT 1", logger: logger) }
+    }
+
+    /// Open incidents (declared … mitigated) by severity.
+    public func openIncidentCounts() async throws -> [String: Int] {
+        try await read { client in
+            var counts: [String: Int] = [:]
+            for try await (severity, count) in try await client.query(
+                "SELECT severity, COUNT(*) FROM incidents WHERE status = ANY(\(Self.openStatuses)) GROUP BY severity", logger: logger
+            ).decode((String, Int64).self) {
+                counts[severity] = Int(count)
+            }
+            return counts
+        }
+    }
+
+    // MARK: - Reading rows
+
+    private func rows<T>(_ query: PostgresQuery, _ decode: (Columns) throws -> T) async throws -> [T] {
+        try await read { client in
+            var values: [T] = []
+            for try await row in try await client.query(query, logger: logger) {
+                values.append(try decode(Columns(row)))
+            }
+            return values
+        }
+    }
+
+    private func optionalDate(_ query: PostgresQuery) async throws -> Date? {
+        try await read { client in
+            for try await value in try await client.query(query, logger: logger).decode(Int64?.self) {
+                return value.map(Date.init(millisecondsSince1970:))
+            }
+            return nil
+        }
+    }
+
+    private func decodeIncident(_ row: Columns) throws -> Incident {
+        try row.incident(decoder: decoder)
+    }
+
+    private func decodeOutboxMessage(_ row: Columns) throws -> OutboxMessage {
+        try row.outboxMessage(decoder: decoder)
+    }
+}
