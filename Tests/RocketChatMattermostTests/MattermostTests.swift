@@ -163,6 +163,32 @@ struct MattermostTests {
         }
     }
 
+    /// Issue 12, item 8: a squatted incident channel name is left to its owner; the next free one is taken.
+    @Test func aSquattedChannelIsLeftAloneAndTheNextFreeNameTaken() async throws {
+        let clock = ManualClock(now: Runbook004.monday)
+        let fake = FakeMattermost(clock: clock)
+        await fake.addChannel(named: Self.channel, creatorID: "uidalice", createdAt: clock.now().addingTimeInterval(-3600))
+        let directory = try TemporaryDirectory("klaxon-mm")
+        defer { directory.remove() }
+        try await withLiveServer(fake.router()) { url in
+            let klaxon = try await TestDaemon.open(Runbook004.config(mattermost: url), clock: clock, databasePath: directory.file("klaxon.sqlite"))
+            try await klaxon.daemon.buildApplication(port: 0).test(.live) { client in
+                let answer = try await Self.command("create \"API response time degraded\"", fake: fake, client: client)
+                #expect(answer.status == .ok)
+                await klaxon.drain()
+                let made = try #require(await fake.channel(named: Self.channel + "-2"))
+                #expect(try await klaxon.store.incident(IncidentID(1))?.room?.channelID == made.id)
+                #expect(made.header.hasPrefix("P1 · Declared"))
+                #expect(await fake.posts(in: Self.channel).isEmpty, "nothing is posted into the squatted channel")
+                #expect(await fake.channel(named: Self.channel)?.header == "")
+                #expect(await fake.posts(in: Self.channel + "-2").first?.message.hasPrefix("🚨 [P1 INCIDENT]") == true)
+                let announcement = try #require(await fake.posts(in: "incidents").first)
+                #expect(announcement.message.contains("~\(Self.channel)-2"), "\(announcement.message)")
+            }
+            try await klaxon.close()
+        }
+    }
+
     @Test func aRepeatedDeliveryFindsItsEarlierPost() async throws {
         let clock = ManualClock(now: Runbook004.monday)
         let fake = FakeMattermost(clock: clock)

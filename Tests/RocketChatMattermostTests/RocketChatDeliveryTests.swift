@@ -116,6 +116,36 @@ struct RocketChatDeliveryTests {
         }
     }
 
+    /// Issue 12, item 8: a channel with the incident's predictable name that the bot did not make for
+    /// this incident (someone squatting it, or an older incident's) is left alone; the next free name is
+    /// taken, and the announcement links to it.
+    @Test func aSquattedChannelIsLeftAloneAndTheNextFreeNameTaken() async throws {
+        let clock = ManualClock(now: Runbook004.monday)
+        let fake = FakeRocketChat(clock: clock)
+        await fake.addRoom(named: "incident-2025-11-10-001", creatorID: "uid-alice", createdAt: clock.now().addingTimeInterval(-3600))
+        // The bot's own, but from long before this message: an older incident's.
+        await fake.addRoom(named: "incident-2025-11-10-001-2", creatorID: "KlaxonBotUserId1", createdAt: clock.now().addingTimeInterval(-86_400))
+        try await withLiveServer(fake.router()) { url in
+            let platform = RocketChatPlatform(
+                client: Self.client(url, clock: clock), announceChannel: "incidents", mode: .channel, triggers: ["/incident"], logger: quietLogger)
+            let open = Self.message(
+                1, .openRoom(name: "incident-2025-11-10-001", topic: "P1 · Declared", announcement: "INC-1 declared, follow it in <#room>", invite: ["bob"]),
+                createdAt: clock.now())
+            let delivery = try await platform.deliver(open, incident: nil)
+            let made = try #require(await fake.room(named: "incident-2025-11-10-001-3"))
+            #expect(delivery.room?.channelID == made.id)
+            #expect(made.memberIDs.contains("uid-bob"))
+            #expect(await fake.room(named: "incident-2025-11-10-001")?.memberIDs == ["uid-alice"], "the squatted channel is not touched")
+            #expect(await fake.room(named: "incident-2025-11-10-001")?.topic == nil)
+            #expect(await fake.messages(in: "incidents").map(\.text) == ["INC-1 declared, follow it in #incident-2025-11-10-001-3"])
+            // Delivered again (the answer was lost): the bot's own new channel is adopted, not a fourth made.
+            var again = open
+            again.attempts = 1
+            #expect(try await platform.deliver(again, incident: nil).room == delivery.room)
+            #expect(await fake.rooms.filter { $0.name.hasPrefix("incident-2025-11-10-001") }.count == 3)
+        }
+    }
+
     @Test func errorEnvelopesBecomeDeliveryFailures() async throws {
         let clock = ManualClock(now: Runbook004.monday)
         let fake = FakeRocketChat(clock: clock)

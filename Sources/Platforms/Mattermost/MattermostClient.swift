@@ -110,12 +110,26 @@ public struct MattermostChannel: Sendable, Hashable, Codable {
     public var name: String
     /// `O` open, `P` private, `D` direct, `G` group.
     public var type: String
+    /// Who created the channel and when (milliseconds since 1970): what tells the bot's own incident
+    /// channel from someone else's with the same name.
+    public var creatorID: String?
+    public var createAt: Int64?
 
-    public init(id: String, name: String, type: String) {
+    public init(id: String, name: String, type: String, creatorID: String? = nil, createAt: Int64? = nil) {
         self.id = id
         self.name = name
         self.type = type
+        self.creatorID = creatorID
+        self.createAt = createAt
     }
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, type
+        case creatorID = "creator_id"
+        case createAt = "create_at"
+    }
+
+    public var createdAt: Date? { createAt.map { Date(timeIntervalSince1970: TimeInterval($0) / 1000) } }
 }
 
 /// A post as `POST /api/v4/posts` and `GET /api/v4/channels/{id}/posts` return it.

@@ -75,9 +75,9 @@ public struct MattermostPlatform: ChatPlatform {
             let announce = try await channel(named: announceChannel)
             switch mode {
             case .channel:
-                let channel = try await incidentChannel(named: name, header: NeutralMarkup.render(topic, roomLink: nil))
+                let channel = try await incidentChannel(named: name, header: NeutralMarkup.render(topic, roomLink: nil), for: message)
                 try await addMembers(invite, to: channel.id)
-                try await post(message, part: 1, channelID: announce.id, rootID: nil, text: NeutralMarkup.render(announcement, roomLink: "~\(name)"))
+                try await post(message, part: 1, channelID: announce.id, rootID: nil, text: NeutralMarkup.render(announcement, roomLink: "~\(channel.name)"))
                 return Delivery(platformMessageID: channel.id, room: Conversation(platform: .mattermost, channelID: channel.id))
             case .thread:
                 let root = try await post(
@@ -126,18 +126,26 @@ public struct MattermostPlatform: ChatPlatform {
         return created.id
     }
 
-    /// Creates the channel, or finds it when an earlier attempt created it already.
-    private func incidentChannel(named name: String, header: String) async throws(ChatServerFailure) -> MattermostChannel {
-        do {
-            let created = try await client.createChannel(teamID: teamID, name: name, displayName: name, header: header, private: privateChannels)
-            directory.remember(created)
-            return created
-        } catch .refused(_, let code, _) where code == MattermostClient.channelExistsError {
-            logger.info("incident channel exists already; reusing it", metadata: ["channel": "\(name)"])
-            let existing = try await client.channel(teamID: teamID, name: name)
-            try await client.setHeader(header, of: existing.id)
-            return existing
-        }
+    /// Creates the channel, or finds it when an earlier attempt of `message` created it already; a name
+    /// someone else holds is left to them and the next free one taken (`IncidentChannelOpening`).
+    private func incidentChannel(named name: String, header: String, for message: OutboxMessage) async throws(ChatServerFailure) -> MattermostChannel {
+        let (channel, _, adopted) = try await IncidentChannelOpening.open(
+            base: name, maxLength: 64, for: message, botUserID: try await bot().id, logger: logger,
+            create: { (candidate: String) async throws(ChatServerFailure) -> MattermostChannel in
+                try await client.createChannel(teamID: teamID, name: candidate, displayName: candidate, header: header, private: privateChannels)
+            },
+            isTaken: { failure in
+                if case .refused(_, let code, _) = failure { return code == MattermostClient.channelExistsError }
+                return false
+            },
+            lookUp: { (candidate: String) async throws(ChatServerFailure) -> MattermostChannel in
+                try await client.channel(teamID: teamID, name: candidate)
+            },
+            creator: { ($0.creatorID, $0.createdAt) })
+        // An earlier attempt made it, perhaps before the header it was to get.
+        if adopted { try await client.setHeader(header, of: channel.id) }
+        directory.remember(channel)
+        return channel
     }
 
     /// Adds people by username; someone the server does not know is logged and skipped.
@@ -175,7 +183,8 @@ public struct MattermostPlatform: ChatPlatform {
     private func render(_ text: String, buttons: [MessageButton], incident: Incident?) -> String {
         var link: String?
         if let incident, let room = incident.room {
-            link = room.threadID == nil ? "~\(incident.channelName)" : "the incident thread"
+            // The channel's own name: it may carry a suffix when the planned one was taken.
+            link = room.threadID == nil ? "~\(directory.channel(id: room.channelID)?.name ?? incident.channelName)" : "the incident thread"
         }
         var rendered = NeutralMarkup.render(text, roomLink: link)
         if !buttons.isEmpty {
@@ -229,6 +238,7 @@ final class MattermostDirectory: Sendable {
     private let entries = Mutex(Entries())
 
     func channel(named name: String) -> MattermostChannel? { entries.withLock { $0.channels[name] } }
+    func channel(id: String) -> MattermostChannel? { entries.withLock { $0.channels.values.first { $0.id == id } } }
     func remember(_ channel: MattermostChannel, as name: String? = nil) { entries.withLock { $0.channels[name ?? channel.name] = channel } }
     func user(_ username: String) -> MattermostUser? { entries.withLock { $0.users[username] } }
     func remember(_ user: MattermostUser) { entries.withLock { $0.users[user.username] = user } }

@@ -6,11 +6,17 @@ public struct RocketChatRoom: Sendable, Hashable, Codable {
     public var name: String?
     /// `c` public channel, `p` private group, `d` direct messages.
     public var type: String
+    /// Who created the room (`u._id`) and when (`ts`), as `rooms.info` and `*.create` say: what tells the
+    /// bot's own incident channel from someone else's with the same name.
+    public var creatorID: String?
+    public var createdAt: Date?
 
-    public init(id: String, name: String?, type: String) {
+    public init(id: String, name: String?, type: String, creatorID: String? = nil, createdAt: Date? = nil) {
         self.id = id
         self.name = name
         self.type = type
+        self.creatorID = creatorID
+        self.createdAt = createdAt
     }
 
     public var isPrivate: Bool { type == "p" }
@@ -20,6 +26,13 @@ public struct RocketChatRoom: Sendable, Hashable, Codable {
         case rid
         case name
         case type = "t"
+        case creator = "u"
+        case createdAt = "ts"
+    }
+
+    private struct Creator: Codable, Hashable {
+        var id: String?
+        enum CodingKeys: String, CodingKey { case id = "_id" }
     }
 
     public init(from decoder: any Decoder) throws {
@@ -31,6 +44,14 @@ public struct RocketChatRoom: Sendable, Hashable, Codable {
         self.id = id
         name = try container.decodeIfPresent(String.self, forKey: .name)
         type = try container.decodeIfPresent(String.self, forKey: .type) ?? "c"
+        // Read leniently: a room without them is simply not known to be ours.
+        creatorID = (try? container.decodeIfPresent(Creator.self, forKey: .creator))?.id
+        createdAt = (try? container.decodeIfPresent(String.self, forKey: .createdAt)).flatMap(Self.date)
+    }
+
+    /// Rocket.Chat's REST dates: ISO 8601, with or without milliseconds.
+    static func date(_ text: String) -> Date? {
+        (try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true))) ?? (try? Date(text, strategy: .iso8601))
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -38,6 +59,8 @@ public struct RocketChatRoom: Sendable, Hashable, Codable {
         try container.encode(id, forKey: .id)
         try container.encodeIfPresent(name, forKey: .name)
         try container.encode(type, forKey: .type)
+        try container.encodeIfPresent(creatorID.map { Creator(id: $0) }, forKey: .creator)
+        try container.encodeIfPresent(createdAt.map { $0.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)) }, forKey: .createdAt)
     }
 }
 

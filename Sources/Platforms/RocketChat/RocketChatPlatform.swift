@@ -89,13 +89,13 @@ public struct RocketChatPlatform: ChatPlatform {
         let announce = try await announceRoom()
         switch mode {
         case .channel:
-            let room = try await channel(named: name)
+            let (room, roomName) = try await channel(named: name, for: message)
             try await client.setTopic(NeutralMarkup.render(topic, roomLink: nil), of: room)
             try await self.invite(invite, to: room)
             try await client.sendMessage(
                 RocketChatOutgoingMessage(
                     id: Self.messageID(for: message, part: 1), roomID: announce.id,
-                    text: NeutralMarkup.render(announcement, roomLink: "#\(name)")))
+                    text: NeutralMarkup.render(announcement, roomLink: "#\(roomName)")))
             return Delivery(platformMessageID: room.id, room: Conversation(platform: .rocketchat, channelID: room.id))
         case .thread:
             let rootID = try await client.sendMessage(
@@ -107,16 +107,22 @@ public struct RocketChatPlatform: ChatPlatform {
     }
 
     /// Creates the incident's channel (a private group with `privateChannels`), or finds it when an
-    /// earlier attempt created it already; names are unique across channels and groups.
-    private func channel(named name: String) async throws(ChatServerFailure) -> RocketChatRoom {
-        do {
-            let room = try await client.createRoom(named: name, private: privateChannels)
-            directory.remember(room, as: name)
-            return room
-        } catch .refused(_, let code, _) where code == "error-duplicate-channel-name" {
-            logger.info("incident channel exists already; reusing it", metadata: ["channel": "\(name)"])
-            return try await room(named: name)
-        }
+    /// earlier attempt of `message` created it already; a name someone else holds is left to them and the
+    /// next free one taken (`IncidentChannelOpening`). Names are unique across channels and groups.
+    private func channel(named name: String, for message: OutboxMessage) async throws(ChatServerFailure) -> (RocketChatRoom, String) {
+        let (room, roomName, _) = try await IncidentChannelOpening.open(
+            base: name, for: message, botUserID: client.userID, logger: logger,
+            create: { (candidate: String) async throws(ChatServerFailure) -> RocketChatRoom in
+                try await client.createRoom(named: candidate, private: privateChannels)
+            },
+            isTaken: { failure in
+                if case .refused(_, let code, _) = failure { return code == "error-duplicate-channel-name" }
+                return false
+            },
+            lookUp: { (candidate: String) async throws(ChatServerFailure) -> RocketChatRoom in try await client.room(named: candidate) },
+            creator: { ($0.creatorID, $0.createdAt) })
+        directory.remember(room, as: roomName)
+        return (room, roomName)
     }
 
     /// Invites by username; someone unknown to the server is logged and skipped, so one typo in `people`
@@ -167,7 +173,8 @@ public struct RocketChatPlatform: ChatPlatform {
     private func render(_ text: String, incident: Incident?) -> String {
         let link: String?
         if let incident, let room = incident.room {
-            link = room.threadID == nil ? "#\(incident.channelName)" : "the incident thread"
+            // The room's own name: it may carry a suffix when the planned one was taken.
+            link = room.threadID == nil ? "#\(directory.room(id: room.channelID)?.name ?? incident.channelName)" : "the incident thread"
         } else {
             link = nil
         }

@@ -47,6 +47,9 @@ actor FakeMattermost {
         var type: String
         var header: String
         var memberIDs: [String]
+        /// Who made the channel, and when (`creator_id`, `create_at`).
+        var creatorID = ""
+        var createAt = Date(timeIntervalSince1970: 0)
     }
 
     struct DialogElement: Sendable {
@@ -134,6 +137,13 @@ actor FakeMattermost {
     }
 
     func channel(named name: String) -> Channel? { channels.first { $0.name == name } }
+
+    /// An open channel someone made, as if by hand in Mattermost.
+    func addChannel(named name: String, creatorID: String, createdAt: Date) {
+        channels.append(Channel(
+            id: newID("channel"), teamID: teamID, name: name, displayName: name, type: "O", header: "", memberIDs: [creatorID],
+            creatorID: creatorID, createAt: createdAt))
+    }
 
     func posts(in channelName: String) -> [Post] {
         guard let channel = channel(named: channelName) else { return [] }
@@ -439,7 +449,8 @@ actor FakeMattermost {
             return failure("store.sql_channel.save_channel.exists.app_error", "A channel with that name already exists on the same team.", status: .badRequest)
         }
         let channel = Channel(
-            id: newID("channel"), teamID: teamID, name: name, displayName: displayName, type: type, header: json["header"] as? String ?? "", memberIDs: [bot.id]
+            id: newID("channel"), teamID: teamID, name: name, displayName: displayName, type: type, header: json["header"] as? String ?? "", memberIDs: [bot.id],
+            creatorID: bot.id, createAt: clock.now()
         )
         channels.append(channel)
         return channelJSON(channel, status: .created)
@@ -553,6 +564,7 @@ actor FakeMattermost {
             [
                 "id": channel.id, "team_id": channel.teamID, "name": channel.name, "display_name": channel.displayName,
                 "type": channel.type, "header": channel.header, "purpose": "",
+                "creator_id": channel.creatorID, "create_at": Int64(channel.createAt.timeIntervalSince1970 * 1000),
             ], status: status)
     }
 

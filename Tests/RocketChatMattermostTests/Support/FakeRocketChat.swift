@@ -35,6 +35,9 @@ actor FakeRocketChat {
         var type: String
         var topic: String?
         var memberIDs: [String]
+        /// Who made the room, and when (`u` and `ts` in the server's answers).
+        var creatorID = "uid-admin"
+        var createdAt = Date(timeIntervalSince1970: 0)
     }
 
     struct Button: Sendable, Hashable {
@@ -111,6 +114,11 @@ actor FakeRocketChat {
     }
 
     func room(named name: String) -> Room? { rooms.first { $0.name == name } }
+
+    /// A public channel someone made, as if by hand in Rocket.Chat.
+    func addRoom(named name: String, creatorID: String, createdAt: Date) {
+        rooms.append(Room(id: newID("room"), name: name, type: "c", topic: nil, memberIDs: [creatorID], creatorID: creatorID, createdAt: createdAt))
+    }
 
     /// As when the user logs in from a client whose clock is `hours` east of UTC.
     func setUTCOffset(of username: String, _ hours: Double?) {
@@ -334,7 +342,7 @@ actor FakeRocketChat {
         }
         let memberNames = json["members"] as? [String] ?? []
         let memberIDs = [bot.id] + users.filter { memberNames.contains($0.username) }.map(\.id)
-        let room = Room(id: newID("room"), name: name, type: type, topic: nil, memberIDs: memberIDs)
+        let room = Room(id: newID("room"), name: name, type: type, topic: nil, memberIDs: memberIDs, creatorID: bot.id, createdAt: clock.now())
         rooms.append(room)
         return success([type == "p" ? "group" : "channel": roomJSON(room)])
     }
@@ -460,7 +468,11 @@ actor FakeRocketChat {
     // MARK: JSON
 
     private func roomJSON(_ room: Room) -> [String: Any] {
-        var json: [String: Any] = ["_id": room.id, "name": room.name, "fname": room.name, "t": room.type, "usersCount": room.memberIDs.count, "ro": false]
+        let creator = users.first { $0.id == room.creatorID }?.username ?? "admin"
+        var json: [String: Any] = [
+            "_id": room.id, "name": room.name, "fname": room.name, "t": room.type, "usersCount": room.memberIDs.count, "ro": false,
+            "u": ["_id": room.creatorID, "username": creator], "ts": isoMilliseconds(room.createdAt),
+        ]
         if let topic = room.topic { json["topic"] = topic }
         return json
     }
