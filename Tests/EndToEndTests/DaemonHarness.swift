@@ -29,9 +29,9 @@ struct RunningDaemon {
 
     var baseURL: String { "http://127.0.0.1:\(port)" }
 
-    static func start(_ config: KlaxonConfig, clock: any WallClock = SystemClock()) async throws -> RunningDaemon {
-        var logger = Logger(label: "klaxon.test")
-        logger.logLevel = .warning
+    static func start(_ config: KlaxonConfig, clock: any WallClock = SystemClock(), logger given: Logger? = nil) async throws -> RunningDaemon {
+        var logger = given ?? Logger(label: "klaxon.test")
+        if given == nil { logger.logLevel = .warning }
         let store = try await SQLiteIncidentStore.open(path: config.storage.sqlite!.path, logger: logger)
         let daemon = try KlaxonDaemon(config: config, store: store, clock: clock, logger: logger)
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
