@@ -338,7 +338,8 @@ enum Migrations {
     /// Brings the database up to the newest version this build knows. Safe to run on every start and from
     /// several processes at once: each step re-checks, under the write lock of `BEGIN IMMEDIATE`, that it
     /// is still missing. Must run before the connection is shared (the store's `open` does this).
-    static func apply(on connection: SQLiteConnection, logger: Logger) async throws {
+    /// `version`: stop after that version (tests build the databases older builds wrote).
+    static func apply(on connection: SQLiteConnection, logger: Logger, through version: Int? = nil) async throws {
         _ = try await connection.query(
             """
             CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -350,7 +351,7 @@ enum Migrations {
             []
         )
 
-        for migration in all {
+        for migration in all where migration.version <= version ?? Int.max {
             _ = try await connection.query("BEGIN IMMEDIATE", [])
             do {
                 let applied = try await connection.query(
