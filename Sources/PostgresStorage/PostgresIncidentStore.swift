@@ -139,7 +139,7 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
 
     /// The migration versions the database has, oldest first (diagnostics and tests).
     public func appliedMigrations() async throws -> [Int] {
-        try await read { client in
+        try await withClient { client in
             try await client.query("SELECT version FROM schema_migrations ORDER BY version", logger: logger).decode(Int.self).array()
         }
     }
@@ -154,19 +154,23 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
     }
 
     /// postgres-nio's `PSQLError` hides the server's message from `description` (it may hold data);
-    /// the message and SQLSTATE are what an operator needs, and they hold no bind values.
+    /// the SQLSTATE and message, or the network error underneath, are what an operator needs. The
+    /// server's `detail`, which quotes row values, and the query are left out.
     static func describe(_ error: any Error) -> String {
         if let error = error as? PSQLError {
             var text = "\(error.code)"
             if let server = error.serverInfo {
                 text += ": \(server[.sqlState] ?? "") \(server[.message] ?? "")"
+            } else if let underlying = error.underlying {
+                text += ": \(underlying)"
             }
             return text
         }
         return "\(error)"
     }
 
-    private func read<T>(_ body: (PostgresClient) async throws -> T) async throws -> T {
+    /// `body` with the pool (each query takes a connection for itself), its errors as `StoreError`.
+    private func withClient<T>(_ body: (PostgresClient) async throws -> T) async throws -> T {
         do {
             return try await body(client)
         } catch {
@@ -257,7 +261,7 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
 
     public func allocateIncidentNumber(day: String) async throws -> (id: IncidentID, daySequence: Int) {
         let logger = self.logger
-        return try await read { client in try await allocate(day: day) { try await client.query($0, logger: logger) } }
+        return try await withClient { client in try await allocate(day: day) { try await client.query($0, logger: logger) } }
     }
 
     /// The number and the change set in one transaction; a refused change set is rolled back to the
@@ -318,7 +322,7 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
     }
 
     private func incidents(_ query: PostgresQuery) async throws -> [Incident] {
-        try await read { client in
+        try await withClient { client in
             var incidents: [Incident] = []
             for try await row in try await client.query(query, logger: logger) {
                 incidents.append(try decodeIncident(Columns(row)))
@@ -328,7 +332,7 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
     }
 
     public func incidentID(alertSource source: String, groupKey: String) async throws -> IncidentID? {
-        try await read { client in
+        try await withClient { client in
             try await client.query(
                 "SELECT incident_id FROM alert_groups WHERE source = \(source) AND group_key = \(groupKey)", logger: logger
             ).decode(Int64.self).array().first.map { IncidentID(Int($0)) }
@@ -497,7 +501,7 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
 
     /// A delivery result; `StoreError.notFound` when there is no such message.
     private func updateOutbox(_ query: PostgresQuery) async throws {
-        let updated = try await read { client in try await client.query(query, logger: logger).collect().count }
+        let updated = try await withClient { client in try await client.query(query, logger: logger).collect().count }
         if updated == 0 { throw StoreError.notFound }
     }
 
@@ -580,7 +584,7 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
     }
 
     public func outboxDepth() async throws -> Int {
-        try await read { client in
+        try await withClient { client in
             try await client.query("SELECT COUNT(*) FROM outbox WHERE state = 'pending'", logger: logger).decode(Int64.self).array().first.map(Int.init) ?? 0
         }
     }
@@ -697,13 +701,13 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
     // MARK: - Inbound cursors
 
     public func cursor(_ key: String) async throws -> String? {
-        try await read { client in
+        try await withClient { client in
             try await client.query("SELECT value FROM inbound_cursors WHERE key = \(key)", logger: logger).decode(String.self).array().first
         }
     }
 
     public func setCursor(_ key: String, value: String) async throws {
-        try await read { client in
+        try await withClient { client in
             try await client.query(
                 "INSERT INTO inbound_cursors (key, value) VALUES (\(key), \(value)) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 logger: logger)
@@ -713,12 +717,12 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
     // MARK: - Health
 
     public func ping() async throws {
-        try await read { client in try await client.query("SELECT 1", logger: logger) }
+        try await withClient { client in try await client.query("SELECT 1", logger: logger) }
     }
 
     /// Open incidents (declared … mitigated) by severity.
     public func openIncidentCounts() async throws -> [String: Int] {
-        try await read { client in
+        try await withClient { client in
             var counts: [String: Int] = [:]
             for try await (severity, count) in try await client.query(
                 "SELECT severity, COUNT(*) FROM incidents WHERE status = ANY(\(Self.openStatuses)) GROUP BY severity", logger: logger
@@ -732,7 +736,7 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
     // MARK: - Reading rows
 
     private func rows<T>(_ query: PostgresQuery, _ decode: (Columns) throws -> T) async throws -> [T] {
-        try await read { client in
+        try await withClient { client in
             var values: [T] = []
             for try await row in try await client.query(query, logger: logger) {
                 values.append(try decode(Columns(row)))
@@ -742,7 +746,7 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
     }
 
     private func optionalDate(_ query: PostgresQuery) async throws -> Date? {
-        try await read { client in
+        try await withClient { client in
             for try await value in try await client.query(query, logger: logger).decode(Int64?.self) {
                 return value.map(Date.init(millisecondsSince1970:))
             }
