@@ -529,7 +529,7 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
     /// Claims read the queue order from the rows themselves (no `blocked` flag here), so putting the
     /// message back is enough for the incident's later messages to wait behind it.
     public func requeueDeadOutboxMessage(_ id: Int64, now: Date) async throws -> Bool {
-        try await read { client in
+        try await withClient { client in
             try await client.query(
                 """
                 UPDATE outbox SET state = 'pending', attempts = 0, failing_since = NULL, not_before = \(now.millisecondsSince1970()),
@@ -542,7 +542,7 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
     }
 
     public func deleteDeadOutboxMessage(_ id: Int64) async throws -> Bool {
-        try await read { client in
+        try await withClient { client in
             try await client.query("DELETE FROM outbox WHERE id = \(id) AND state = 'dead' RETURNING id", logger: logger).collect().count > 0
         }
     }
@@ -580,7 +580,7 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
     }
 
     private func deletedCount(_ query: PostgresQuery) async throws -> Int {
-        try await read { client in try await client.query(query, logger: logger).collect().count }
+        try await withClient { client in try await client.query(query, logger: logger).collect().count }
     }
 
     public func outboxDepth() async throws -> Int {
