@@ -43,9 +43,8 @@ public final class KlaxonChildProcess: @unchecked Sendable {
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
-        pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            guard let self, !data.isEmpty else { return }
+        Self.readUntilEndOfFile(pipe.fileHandleForReading) { [weak self] data in
+            guard let self else { return }
             self.lock.withLock { self.collected += String(decoding: data, as: UTF8.self) }
         }
         // One spawn at a time in this process: Foundation's `Process.run()` on Linux crashed (a bad memcpy
@@ -54,6 +53,21 @@ public final class KlaxonChildProcess: @unchecked Sendable {
     }
 
     private static let spawnLock = NSLock()
+
+    /// Reads `handle` on a thread of its own with blocking reads until end of file, handing each chunk to
+    /// `receive`. Not `readabilityHandler`: its dispatch source outlived the pipe when a test ended
+    /// first, and libdispatch then crashed on the reused descriptor.
+    public static func readUntilEndOfFile(_ handle: FileHandle, _ receive: @escaping @Sendable (Data) -> Void) {
+        let reader = Thread {
+            while true {
+                let data = handle.availableData
+                if data.isEmpty { return }
+                receive(data)
+            }
+        }
+        reader.name = "child-output"
+        reader.start()
+    }
 
     /// Standard output and error so far.
     public var output: String { lock.withLock { collected } }

@@ -62,8 +62,8 @@ struct ProcessTests {
             holder.terminate()
         }
         let opened = Mutex(false)
-        pipe.fileHandleForReading.readabilityHandler = { handle in
-            if String(decoding: handle.availableData, as: UTF8.self).contains("opened") { opened.withLock { $0 = true } }
+        KlaxonChildProcess.readUntilEndOfFile(pipe.fileHandleForReading) { data in
+            if String(decoding: data, as: UTF8.self).contains("opened") { opened.withLock { $0 = true } }
         }
         let deadline = ContinuousClock.now + .seconds(60)
         while !opened.withLock({ $0 }), holder.isRunning, ContinuousClock.now < deadline {
