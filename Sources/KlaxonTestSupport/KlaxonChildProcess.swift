@@ -3,12 +3,18 @@ import Foundation
 /// The built `klaxon` executable run as a child process with its output collected: for the tests of the
 /// binary itself (the CLI, `kill -9`, SIGTERM).
 public final class KlaxonChildProcess: @unchecked Sendable {
-    // @unchecked: `collected` is only touched under `lock`; `process` is configured before `run()` and
-    // afterwards only used through Process's own thread-safe accessors (isRunning, terminationStatus,
-    // processIdentifier).
-    private let process = Process()
+    // @unchecked: `collected` and `exit` are only touched under `lock`; `pid` and `input` are set in init
+    // and never change.
+    //
+    // Spawned with posix_spawn, not Foundation's `Process`: on Linux, `Process.run()` over-reads a
+    // directory entry while scanning /proc/self/fd and crashes now and then (seen here about one run in
+    // five of the suite; swift-corelibs-foundation's fix is not in this toolchain).
+    private let pid: pid_t
     private let lock = NSLock()
     private var collected = ""
+    private var exit: Int32?
+    /// The write end of the child's standard input, when it was asked for (nil: /dev/null).
+    private let input: Int32?
 
     /// Where SwiftPM puts the executable: next to the test bundle.
     public static var candidates: [String] {
@@ -34,46 +40,110 @@ public final class KlaxonChildProcess: @unchecked Sendable {
         try self.init(executable: binary, arguments, directory: directory, environment: environment)
     }
 
-    /// Starts any executable the same way: a real peer of Klaxon's tests (Alertmanager, say).
-    public init(executable: String, _ arguments: [String], directory: String, environment: [String: String] = [:]) throws {
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, given in given }
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        Self.readUntilEndOfFile(pipe.fileHandleForReading) { [weak self] data in
+    /// Starts any executable the same way: a real peer of Klaxon's tests (Alertmanager, say). Its standard
+    /// output and error are collected; `keepInput` gives it a standard input that stays open until
+    /// `closeInput()` (else /dev/null).
+    public init(executable: String, _ arguments: [String], directory: String, environment: [String: String] = [:], keepInput: Bool = false) throws {
+        // One spawn at a time in this process, so no child inherits another's pipe before it is marked
+        // close-on-exec.
+        Self.spawnLock.lock()
+        defer { Self.spawnLock.unlock() }
+        var output: [Int32] = [0, 0]
+        var standardInput: [Int32] = [-1, -1]
+        guard Self.closeOnExecPipe(&output), !keepInput || Self.closeOnExecPipe(&standardInput) else {
+            throw Failure(description: "pipe failed: \(String(cString: strerror(errno)))")
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, output[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, output[1], 2)
+        if keepInput {
+            posix_spawn_file_actions_adddup2(&actions, standardInput[0], 0)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        }
+        // The working directory through env(1) -C, so nothing changes this process's own.
+        let argv = ["/usr/bin/env", "-C", directory, executable] + arguments
+        let variables = ProcessInfo.processInfo.environment.merging(environment) { _, given in given }.map { "\($0.key)=\($0.value)" }
+        let cArguments = argv.map { strdup($0) } + [nil]
+        let cEnvironment = variables.map { strdup($0) } + [nil]
+        defer {
+            for pointer in cArguments { free(pointer) }
+            for pointer in cEnvironment { free(pointer) }
+        }
+        var child: pid_t = 0
+        let status = posix_spawn(&child, "/usr/bin/env", &actions, nil, cArguments, cEnvironment)
+        close(output[1])
+        if keepInput { close(standardInput[0]) }
+        guard status == 0 else {
+            close(output[0])
+            if keepInput { close(standardInput[1]) }
+            throw Failure(description: "posix_spawn \(executable) failed: \(String(cString: strerror(status)))")
+        }
+        pid = child
+        input = keepInput ? standardInput[1] : nil
+        let reader = output[0]
+        Self.readUntilEndOfFile(descriptor: reader) { [weak self] data in
             guard let self else { return }
             self.lock.withLock { self.collected += String(decoding: data, as: UTF8.self) }
         }
-        // One spawn at a time in this process: Foundation's `Process.run()` on Linux crashed (a bad memcpy
-        // inside it) when suites running in parallel started children at the same moment.
-        try Self.spawnLock.withLock { try process.run() }
     }
 
     private static let spawnLock = NSLock()
 
-    /// Reads `handle` on a thread of its own with blocking reads until end of file, handing each chunk to
-    /// `receive`. Not `readabilityHandler`: its dispatch source outlived the pipe when a test ended
-    /// first, and libdispatch then crashed on the reused descriptor.
-    public static func readUntilEndOfFile(_ handle: FileHandle, _ receive: @escaping @Sendable (Data) -> Void) {
+    /// A pipe whose two ends are not inherited by children (the spawn's dup2 copies are).
+    private static func closeOnExecPipe(_ ends: inout [Int32]) -> Bool {
+        guard pipe(&ends) == 0 else { return false }
+        _ = fcntl(ends[0], F_SETFD, FD_CLOEXEC)
+        _ = fcntl(ends[1], F_SETFD, FD_CLOEXEC)
+        return true
+    }
+
+    /// Reads `descriptor` on a thread of its own with blocking reads until end of file, handing each
+    /// chunk to `receive`, then closes it. (Not a dispatch source: one that outlived its descriptor
+    /// crashed libdispatch when the number was reused.)
+    static func readUntilEndOfFile(descriptor: Int32, _ receive: @escaping @Sendable (Data) -> Void) {
         let reader = Thread {
+            var buffer = [UInt8](repeating: 0, count: 65_536)
             while true {
-                let data = handle.availableData
-                if data.isEmpty { return }
-                receive(data)
+                let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+                if count < 0, errno == EINTR { continue }
+                if count <= 0 { break }
+                receive(Data(buffer[0..<count]))
             }
+            close(descriptor)
         }
         reader.name = "child-output"
         reader.start()
     }
 
+    /// Closes the child's standard input (when it has one of its own).
+    public func closeInput() {
+        if let input { close(input) }
+    }
+
     /// Standard output and error so far.
     public var output: String { lock.withLock { collected } }
-    public var isRunning: Bool { process.isRunning }
-    public var processIdentifier: Int32 { process.processIdentifier }
-    public var terminationStatus: Int32 { process.terminationStatus }
+    public var processIdentifier: Int32 { pid }
+
+    public var isRunning: Bool { exitStatus == nil }
+
+    /// The exit code, or the number of the signal that ended it; -1 while it runs.
+    public var terminationStatus: Int32 { exitStatus ?? -1 }
+
+    /// Reaps the child once it has exited (waitpid, not blocking) and remembers how.
+    private var exitStatus: Int32? {
+        lock.withLock {
+            if let exit { return exit }
+            var status: Int32 = 0
+            guard waitpid(pid, &status, WNOHANG) == pid else { return nil }
+            // WIFEXITED / WEXITSTATUS / WTERMSIG, which are C macros.
+            let signal = status & 0x7f
+            exit = signal == 0 ? (status >> 8) & 0xff : signal
+            return exit
+        }
+    }
 
     /// `kill -9`.
     public func kill() { send(SIGKILL) }
@@ -82,18 +152,18 @@ public final class KlaxonChildProcess: @unchecked Sendable {
     public func terminate() { send(SIGTERM) }
 
     private func send(_ signal: Int32) {
-        guard process.isRunning else { return }
-        sendSignal(process.processIdentifier, signal)
+        guard isRunning else { return }
+        sendSignal(pid, signal)
     }
 
     /// Polls every 10 ms of real time until the process has exited, for up to `timeout`.
     @discardableResult
     public func waitForExit(timeout: Duration = .seconds(15)) async -> Bool {
         let deadline = ContinuousClock.now.advanced(by: timeout)
-        while process.isRunning, ContinuousClock.now < deadline {
+        while isRunning, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(10))
         }
-        return !process.isRunning
+        return !isRunning
     }
 
     /// The base URL from the daemon's "listening" log line.
@@ -103,7 +173,7 @@ public final class KlaxonChildProcess: @unchecked Sendable {
             let url = output.split(separator: "\n").first { $0.contains("listening") && $0.contains("http://") }
                 .flatMap { line in line.range(of: "http://").map { String(line[$0.lowerBound...].prefix { !$0.isWhitespace }) } }
             if let url { return url }
-            if !process.isRunning { break }
+            if !isRunning { break }
             try await Task.sleep(for: .milliseconds(10))
         }
         throw Failure(description: "klaxon did not start:\n\(output)")

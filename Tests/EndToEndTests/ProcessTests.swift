@@ -48,28 +48,20 @@ struct ProcessTests {
         let url = try await daemon.listeningURL()
         let port = try #require(url.split(separator: ":").last.flatMap { Int($0.prefix { $0.isNumber }) })
 
-        let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: "/bin/bash")
         // It holds the connections until its standard input closes (at the latest when this process ends).
-        holder.arguments = ["-c", "for i in $(seq 2000); do exec {fd}<>/dev/tcp/127.0.0.1/\(port) || exit 1; done; echo opened; read -r _"]
-        let pipe = Pipe()
-        let input = Pipe()
-        holder.standardOutput = pipe
-        holder.standardInput = input
-        try holder.run()
+        let holder = try KlaxonChildProcess(
+            executable: "/bin/bash",
+            ["-c", "for i in $(seq 2000); do exec {fd}<>/dev/tcp/127.0.0.1/\(port) || exit 1; done; echo opened; read -r _"],
+            directory: directory.path, keepInput: true)
         defer {
-            try? input.fileHandleForWriting.close()
+            holder.closeInput()
             holder.terminate()
         }
-        let opened = Mutex(false)
-        KlaxonChildProcess.readUntilEndOfFile(pipe.fileHandleForReading) { data in
-            if String(decoding: data, as: UTF8.self).contains("opened") { opened.withLock { $0 = true } }
-        }
         let deadline = ContinuousClock.now + .seconds(60)
-        while !opened.withLock({ $0 }), holder.isRunning, ContinuousClock.now < deadline {
+        while !holder.output.contains("opened"), holder.isRunning, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(20))
         }
-        #expect(opened.withLock { $0 }, "the shell could not open 2,000 connections")
+        #expect(holder.output.contains("opened"), "the shell could not open 2,000 connections: \(holder.output)")
         // The daemon takes them all (a descriptor each) as it accepts them from the backlog.
         let descriptors = { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(daemon.processIdentifier)/fd").count) ?? 0 }
         let acceptedDeadline = ContinuousClock.now + .seconds(30)
