@@ -16,7 +16,7 @@ import Testing
 @Suite("Secrets are never echoed")
 struct SecretsTests {
     static let secrets = [
-        "api-token-0c9f1e7a-SECRET", "slack-signing-7d2b44e1-SECRET", "xoxb-bot-token-51aa9c3e-SECRET",
+        "api-token-0c9f1e7a-SECRET", "slack-signing-7d2b44e1-SECRET", "bot-token-51aa9c3e-SECRET",
         "alert-token-e3f04b6d-SECRET", "alert-signing-2b8c7f90-SECRET", "pager-secret-9e61d2a4-SECRET",
     ]
 
