@@ -69,6 +69,8 @@ public struct ConsolePlatform: ChatPlatform {
             return (conversation.channelID, conversation.threadID)
         case .direct(let userID):
             return ("@\(userID)", nil)
+        case .channel(let name):
+            return (name, nil)
         }
     }
 

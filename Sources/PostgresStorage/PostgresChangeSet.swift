@@ -10,7 +10,7 @@ struct PostgresChangeSet: Sendable {
         let id: IncidentID
         /// nil: an insert.
         let expectedRevision: Int?
-        /// id, revision, severity, status, declared_at, room ×3, body.
+        /// id, revision, severity, status, declared_at, room ×3, body, incident_type.
         let cells: [Cell]
     }
 
@@ -55,7 +55,7 @@ struct PostgresChangeSet: Sendable {
                 cells: [
                     .int(stored.id.number), .int(stored.revision), .text(stored.severity), .text(stored.status.rawValue),
                     .date(stored.declaredAt), .optionalText(stored.room?.platform.rawValue), .optionalText(stored.room?.channelID),
-                    .optionalText(stored.room?.threadID), .text(body),
+                    .optionalText(stored.room?.threadID), .text(body), .optionalText(stored.type),
                 ])
         }
         timeline = changes.timeline.map { entry in
@@ -94,7 +94,8 @@ struct PostgresChangeSet: Sendable {
         var finalTimer: [TimerSlot: NewTimer?] = [:]
         var slotOrder: [TimerSlot] = []
         let slotChanges: [(TimerSlot, NewTimer?)] = changes.cancelTimers.map { (TimerSlot(incident: $0.0.number, kind: $0.1.rawValue), nil) }
-            + changes.timers.map { (TimerSlot(incident: $0.incidentID.number, kind: $0.kind.rawValue), $0) }
+            + changes.cancelRuleTimers.map { (TimerSlot(incident: $0.0.number, kind: TimerKind.policyRule.rawValue, rule: $0.1), nil) }
+            + changes.timers.map { (TimerSlot(incident: $0.incidentID.number, kind: $0.kind.rawValue, rule: $0.rule), $0) }
         for (slot, timer) in slotChanges {
             if finalTimer.updateValue(timer, forKey: slot) == nil { slotOrder.append(slot) }
         }
@@ -102,9 +103,9 @@ struct PostgresChangeSet: Sendable {
         var replaced: [[Cell]] = []
         for slot in slotOrder {
             if let timer = finalTimer[slot] ?? nil {
-                replaced.append([.int(timer.incidentID.number), .text(timer.kind.rawValue), .date(timer.dueAt), .int(timer.step)])
+                replaced.append([.int(timer.incidentID.number), .text(timer.kind.rawValue), .date(timer.dueAt), .int(timer.step), .text(timer.rule)])
             } else {
-                cancelled.append([.int(slot.incident), .text(slot.kind)])
+                cancelled.append([.int(slot.incident), .text(slot.kind), .text(slot.rule)])
             }
         }
         cancelledSlots = cancelled
@@ -114,6 +115,7 @@ struct PostgresChangeSet: Sendable {
     private struct TimerSlot: Hashable {
         let incident: Int
         let kind: String
+        var rule: String = ""
     }
 
     private struct AlertGroupKey: Hashable {
@@ -186,7 +188,7 @@ enum PostgresChangeSetWriter {
 
     private static let incidentColumns = BulkColumns([
         ("id", "bigint"), ("revision", "bigint"), ("severity", "text"), ("status", "text"), ("declared_at", "bigint"),
-        ("room_platform", "text"), ("room_channel_id", "text"), ("room_thread_id", "text"), ("body", "text"),
+        ("room_platform", "text"), ("room_channel_id", "text"), ("room_thread_id", "text"), ("body", "text"), ("incident_type", "text"),
     ])
 
     /// Inserts of an existing id and updates of another revision are conflicts, the first in order.
@@ -208,7 +210,8 @@ enum PostgresChangeSetWriter {
                 sql = """
                     UPDATE incidents AS i
                     SET revision = v.revision, severity = v.severity, status = v.status, declared_at = v.declared_at,
-                        room_platform = v.room_platform, room_channel_id = v.room_channel_id, room_thread_id = v.room_thread_id, body = v.body
+                        room_platform = v.room_platform, room_channel_id = v.room_channel_id, room_thread_id = v.room_thread_id, body = v.body,
+                        incident_type = v.incident_type
                     FROM (\(incidentColumns.select(parameter: 1))) AS v (\(incidentColumns.names.joined(separator: ", ")))
                     WHERE i.id = v.id AND i.revision = $2
                     RETURNING i.id
@@ -238,7 +241,7 @@ enum PostgresChangeSetWriter {
         try add(changes.cancelledSlots) { parameter in
             """
             DELETE FROM timers AS t USING jsonb_array_elements($\(parameter)::jsonb) AS e(r)
-            WHERE t.state = 'pending' AND t.incident_id = (r->>0)::bigint AND t.kind = r->>1
+            WHERE t.state = 'pending' AND t.incident_id = (r->>0)::bigint AND t.kind = r->>1 AND t.rule = r->>2
             """
         }
         // A pending timer of the slot is replaced by a new row: the upsert gives it the new row's id, so a
@@ -247,7 +250,7 @@ enum PostgresChangeSetWriter {
             timerColumns.insert(
                 into: "timers", parameter: parameter,
                 suffix: """
-                    ON CONFLICT (incident_id, kind) WHERE state = 'pending' DO UPDATE
+                    ON CONFLICT (incident_id, kind, rule) WHERE state = 'pending' DO UPDATE
                     SET id = excluded.id, due_at = excluded.due_at, step = excluded.step, lease_owner = NULL, lease_expires_at = NULL
                     """)
         }
@@ -271,7 +274,7 @@ enum PostgresChangeSetWriter {
     private static let timelineColumns = BulkColumns([
         ("incident_id", "bigint"), ("at", "bigint"), ("kind", "text"), ("actor_id", "text"), ("actor_name", "text"), ("text", "text"),
     ])
-    private static let timerColumns = BulkColumns([("incident_id", "bigint"), ("kind", "text"), ("due_at", "bigint"), ("step", "integer")])
+    private static let timerColumns = BulkColumns([("incident_id", "bigint"), ("kind", "text"), ("due_at", "bigint"), ("step", "integer"), ("rule", "text")])
     private static let outboxColumns = BulkColumns([
         ("platform", "text"), ("incident_id", "bigint"), ("action", "text"), ("created_at", "bigint"), ("not_before", "bigint"),
     ])

@@ -205,6 +205,15 @@ enum PostgresMigrations {
                 "CREATE INDEX outbox_delivered_at ON outbox (delivered_at) WHERE state = 'delivered'",
                 "CREATE INDEX processed_inbound_by_time ON processed_inbound (processed_at)",
             ]),
+        PostgresMigration(
+            version: 11, name: "a timer per policy rule, incident types",
+            statements: [
+                // As SQLite's migration 11: a pending timer is unique per incident, kind and rule.
+                "ALTER TABLE timers ADD COLUMN rule text NOT NULL DEFAULT ''",
+                "DROP INDEX timers_one_pending_per_kind",
+                "CREATE UNIQUE INDEX timers_one_pending_per_rule ON timers (incident_id, kind, rule) WHERE state = 'pending'",
+                "ALTER TABLE incidents ADD COLUMN incident_type text",
+            ]),
     ]
 
     /// Brings the schema (the connection's `search_path`) up to the newest version this build knows, and

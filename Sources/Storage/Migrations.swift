@@ -333,6 +333,20 @@ enum Migrations {
                 "CREATE INDEX processed_inbound_by_time ON processed_inbound (processed_at)",
             ]
         ),
+        Migration(
+            version: 11,
+            name: "a timer per policy rule, incident types",
+            statements: [
+                // Policy rules (notification rules, checkpoints, the response clock) each have their own
+                // durable timer: a pending timer is now unique per incident, kind and rule. The built-in
+                // kinds keep the empty rule, so they stay one per kind.
+                "ALTER TABLE timers ADD COLUMN rule TEXT NOT NULL DEFAULT ''",
+                "DROP INDEX timers_one_pending_per_kind",
+                "CREATE UNIQUE INDEX timers_one_pending_per_rule ON timers (incident_id, kind, rule) WHERE state = 'pending'",
+                // The incident's type (`security`), also in its JSON body; a column for listing by type.
+                "ALTER TABLE incidents ADD COLUMN incident_type TEXT",
+            ]
+        ),
     ]
 
     /// Brings the database up to the newest version this build knows. Safe to run on every start and from

@@ -10,15 +10,17 @@ import Foundation
 /// A `ChangeSet` with everything computed that does not need the database (bind values, JSON bodies),
 /// so that this work happens in the caller's task and not while the write connection waits.
 struct PreparedChangeSet: Sendable {
-    /// Where a pending timer lives: each incident has at most one pending timer of each kind.
+    /// Where a pending timer lives: each incident has at most one pending timer of each kind and rule
+    /// (the rule is empty but for policy rules).
     struct TimerSlot: Hashable, Sendable {
         let incident: Int
         let kind: String
+        var rule: String = ""
     }
 
     enum TimerChange: Sendable {
         case cancel(TimerSlot)
-        /// The row's values: incident_id, kind, due_at, step.
+        /// The row's values: incident_id, kind, due_at, step, rule.
         case replace(TimerSlot, [SQLiteData])
 
         var slot: TimerSlot {
@@ -34,7 +36,7 @@ struct PreparedChangeSet: Sendable {
         let expectedRevision: Int?
         /// The revision the row gets: 1 for an insert, one more than expected for an update.
         var storedRevision: Int { (expectedRevision ?? 0) + 1 }
-        /// severity, status, declared_at, the room's three columns and the JSON body.
+        /// severity, status, declared_at, the room's three columns, the JSON body and incident_type.
         let columns: [SQLiteData]
     }
 
@@ -86,7 +88,7 @@ struct PreparedChangeSet: Sendable {
                 columns: [
                     .text(stored.severity), .text(stored.status.rawValue), SQLiteDates.value(stored.declaredAt),
                     .optionalText(stored.room?.platform.rawValue), .optionalText(stored.room?.channelID),
-                    .optionalText(stored.room?.threadID), .text(body),
+                    .optionalText(stored.room?.threadID), .text(body), .optionalText(stored.type),
                 ])
         }
         timeline = changes.timeline.map { entry in
@@ -114,10 +116,11 @@ struct PreparedChangeSet: Sendable {
             [.text(link.source), .text(link.groupKey), .integer(link.incidentID.number), createdAt]
         }
         timerChanges = changes.cancelTimers.map { .cancel(TimerSlot(incident: $0.0.number, kind: $0.1.rawValue)) }
+            + changes.cancelRuleTimers.map { .cancel(TimerSlot(incident: $0.0.number, kind: TimerKind.policyRule.rawValue, rule: $0.1)) }
             + changes.timers.map { timer in
                 .replace(
-                    TimerSlot(incident: timer.incidentID.number, kind: timer.kind.rawValue),
-                    [.integer(timer.incidentID.number), .text(timer.kind.rawValue), SQLiteDates.value(timer.dueAt), .integer(timer.step)])
+                    TimerSlot(incident: timer.incidentID.number, kind: timer.kind.rawValue, rule: timer.rule),
+                    [.integer(timer.incidentID.number), .text(timer.kind.rawValue), SQLiteDates.value(timer.dueAt), .integer(timer.step), .text(timer.rule)])
             }
     }
 
@@ -226,7 +229,8 @@ enum ChangeSetBatch {
                           chunk.map { .integer($0) }))
         }
         for chunk in chunks(timers) {
-            parts.append(("SELECT 'timer' AS fact, kind AS name, id AS number, incident_id AS value, lease_owner AS owner, state FROM timers WHERE id IN (\(placeholders(chunk.count)))",
+            // `name` is `kind/rule`: kinds have no "/".
+            parts.append(("SELECT 'timer' AS fact, kind || '/' || rule AS name, id AS number, incident_id AS value, lease_owner AS owner, state FROM timers WHERE id IN (\(placeholders(chunk.count)))",
                           chunk.map { .int64($0) }))
         }
         for chunk in chunks(rotations) {
@@ -394,7 +398,7 @@ enum ChangeSetBatch {
             }
         }
         var statements = insert(
-            "INSERT INTO incidents (id, revision, severity, status, declared_at, room_platform, room_channel_id, room_thread_id, body) VALUES",
+            "INSERT INTO incidents (id, revision, severity, status, declared_at, room_platform, room_channel_id, room_thread_id, body, incident_type) VALUES",
             rows: inserts, suffix: "ON CONFLICT (id) DO NOTHING RETURNING id", checked: true)
         // The usual case, one incident, as a plain UPDATE: cheaper for SQLite to parse and plan than a join.
         if updates.count == 1 {
@@ -403,20 +407,21 @@ enum ChangeSetBatch {
                 sql: """
                     UPDATE incidents
                     SET revision = ?, severity = ?, status = ?, declared_at = ?,
-                        room_platform = ?, room_channel_id = ?, room_thread_id = ?, body = ?
+                        room_platform = ?, room_channel_id = ?, room_thread_id = ?, body = ?, incident_type = ?
                     WHERE id = ? AND revision = ?
                     RETURNING id
                     """,
                 binds: Array(update[2...]) + [update[0], update[1]], expectedRows: 1))
             return statements
         }
-        // VALUES columns: id, expected revision, new revision, severity, status, declared_at, room ×3, body.
+        // VALUES columns: id, expected revision, new revision, severity, status, declared_at, room ×3, body, type.
         for (sql, binds, count) in multiRow(updates) {
             statements.append(BatchStatement(
                 sql: """
                     UPDATE incidents
                     SET revision = new.column3, severity = new.column4, status = new.column5, declared_at = new.column6,
-                        room_platform = new.column7, room_channel_id = new.column8, room_thread_id = new.column9, body = new.column10
+                        room_platform = new.column7, room_channel_id = new.column8, room_thread_id = new.column9, body = new.column10,
+                        incident_type = new.column11
                     FROM (VALUES \(sql)) AS new
                     WHERE incidents.id = new.column1 AND incidents.revision = new.column2
                     RETURNING incidents.id
@@ -427,7 +432,7 @@ enum ChangeSetBatch {
     }
 
     /// Each slot's last change: one DELETE for the slots that end up cancelled, one INSERT OR REPLACE for
-    /// those that end up with a new timer. The partial unique index `timers_one_pending_per_kind` makes
+    /// those that end up with a new timer. The partial unique index `timers_one_pending_per_rule` makes
     /// REPLACE delete the slot's pending timer (never a `done` one) before inserting; the new row gets a
     /// new id, as with DELETE + INSERT, so a scheduler still holding the old timer loses its lease.
     private static func timerStatements(_ changes: [PreparedChangeSet.TimerChange]) -> [BatchStatement] {
@@ -441,7 +446,7 @@ enum ChangeSetBatch {
         var replaced: [[SQLiteData]] = []
         for slot in order {
             switch final[slot] {
-            case .cancel: cancelled.append([.integer(slot.incident), .text(slot.kind)])
+            case .cancel: cancelled.append([.integer(slot.incident), .text(slot.kind), .text(slot.rule)])
             case .replace(_, let values): replaced.append(values)
             case nil: break
             }
@@ -454,12 +459,13 @@ enum ChangeSetBatch {
                 sql: """
                     DELETE FROM timers WHERE id IN (
                         SELECT pending.id FROM (VALUES \(sql)) AS cancelled
-                        JOIN timers AS pending ON pending.incident_id = cancelled.column1 AND pending.kind = cancelled.column2
+                        JOIN timers AS pending
+                            ON pending.incident_id = cancelled.column1 AND pending.kind = cancelled.column2 AND pending.rule = cancelled.column3
                         WHERE pending.state = 'pending')
                     """,
                 binds: binds, expectedRows: nil))
         }
-        statements += insert("INSERT OR REPLACE INTO timers (incident_id, kind, due_at, step) VALUES", rows: replaced)
+        statements += insert("INSERT OR REPLACE INTO timers (incident_id, kind, due_at, step, rule) VALUES", rows: replaced)
         return statements
     }
 
@@ -500,7 +506,9 @@ extension ChangeSetBatch.Facts {
         case "incident":
             revisions[try row.int("number")] = try row.int("value")
         case "timer":
-            let slot = PreparedChangeSet.TimerSlot(incident: try row.int("value"), kind: try row.text("name"))
+            let name = try row.text("name")
+            let kind = name.prefix { $0 != "/" }
+            let slot = PreparedChangeSet.TimerSlot(incident: try row.int("value"), kind: String(kind), rule: String(name.dropFirst(kind.count + 1)))
             timers[try row.int64("number")] = (slot, try row.text("state"), try row.optionalText("owner"))
         case "handoff":
             handoffs[try row.text("name")] = try row.int64("value")

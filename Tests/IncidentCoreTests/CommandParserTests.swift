@@ -605,7 +605,7 @@ struct CommandParserFuzzTests {
                 Issue.record("not deterministic for \(input.debugDescription)")
             }
             switch result {
-            case .success(.declare(let severity, let title)):
+            case .success(.declare(let severity, let title, _)):
                 successes += 1
                 if title.isEmpty || !testSeverities.contains(where: { $0.id == severity }) {
                     Issue.record("odd declaration \(severity) \(title.debugDescription) from \(input.debugDescription)")

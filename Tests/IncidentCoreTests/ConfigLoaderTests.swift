@@ -204,7 +204,7 @@ private func setting(_ newValue: Any?, at steps: ArraySlice<PathStep>, in contai
     @Test func everyTopLevelPropertyOfTheModelIsInTheSchema() throws {
         let properties = try #require(try schema()["properties"] as? [String: Any])
         let modelProperties = propertyNames(of: KlaxonConfig(severities: []))
-        #expect(modelProperties.count == 15)
+        #expect(modelProperties.count == 17)
         for name in modelProperties {
             #expect(properties[name] != nil, "schema lacks \(name)")
         }
@@ -232,6 +232,7 @@ private func setting(_ newValue: Any?, at steps: ArraySlice<PathStep>, in contai
             (["oncall"], OnCallConfig()),
             (["oncall", "rotations", "[]"], RotationConfig(id: "r", members: [], period: .zero, handoff: Handoff(weekday: nil, hour: 0, minute: 0), timezone: "UTC")),
             (["oncall", "escalation", "[]"], EscalationStep(after: .zero, notify: [])),
+            (["incidentTypes", "[]"], IncidentTypeConfig(id: "security", name: "Security")),
             (["outbox"], OutboxConfig()),
             (["retention"], RetentionConfig()),
             (["paging"], PagingConfig()),
@@ -283,8 +284,8 @@ struct ProblemCase: Sendable, CustomTestStringConvertible {
     }
 }
 
-private let knownTopLevelKeys = "server, storage, logging, platforms, incidents, severities, people, oncall, templates, outbox, paging, alerts, groups, permissions, retention"
-private let severityKeys = "id, aliases, name, description, updateEvery, ackWithin, page, reviewWithin, escalateAfter"
+private let knownTopLevelKeys = "server, storage, logging, platforms, incidents, severities, people, oncall, templates, outbox, paging, alerts, groups, permissions, retention, calendar, incidentTypes"
+private let severityKeys = "id, aliases, name, description, updateEvery, ackWithin, page, reviewWithin, escalateAfter, respondWithin, escalation, notify, checkpoints"
 private let templateList = "initialAlert, announcement, update, reminder, resolution, summary, page, escalation, review, postmortem"
 
 private let problemCases: [ProblemCase] = [
@@ -383,7 +384,7 @@ private let problemCases: [ProblemCase] = [
 
     // Escalation.
     .set("oncall.escalation[0].notify", #"["primary"]"#,
-         #"oncall.escalation[0].notify[0]: "primary" is not "rotation:<id>" or "person:<id>" (did you mean "rotation:primary"?)"#),
+         #"oncall.escalation[0].notify[0]: "primary" is not one of "rotation:<id>", "person:<id>", "group:<name>" (did you mean "rotation:primary"?)"#),
     .set("oncall.escalation[1].notify", #"["rotation:secundary"]"#,
          #"oncall.escalation[1].notify[0]: no rotation "secundary" in oncall.rotations (did you mean "secondary"?)"#),
     .set("oncall.escalation[2].notify", #"["person:erin"]"#, #"oncall.escalation[2].notify[0]: no person "erin" in people"#),

@@ -241,17 +241,21 @@ struct TimerFiringTests {
         return walk
     }
 
-    @Test("an unacknowledged sev1 walks the chain: secondary at +5m, carol at +15m, then the chain is exhausted")
+    /// docs/paging.md: each step's `after` is counted from when the step before it fired, the second
+    /// step's wait is the severity's `ackWithin`. Before issue #14 the code read `after` as an offset from
+    /// the declaration (carol at +15) while the docs said "15 minutes after that"; the code now does what
+    /// the docs say.
+    @Test("an unacknowledged sev1 walks the chain: secondary at +5m, carol 15m after that, then the chain is exhausted")
     func ackChain() throws {
         var scenario = try EngineScenario("sev1")
         let walk = try walkAckChain(&scenario)
-        #expect(walk.map(\.due) == [F.time("09:05"), F.time("09:15"), F.time("09:20")])
+        #expect(walk.map(\.due) == [F.time("09:05"), F.time("09:20"), F.time("09:25")])
         #expect(walk.map(\.step) == [1, 2, 3])
         #expect(walk.map(\.reached) == [["dave"], ["carol"], []])
         try #require(walk.count == 3)
         #expect(walk[0].text == "⚠️ INC-1 (SEV1) was not acknowledged within 5 min. Escalating to <@dave>.\nAcknowledge with /incident ack INC-1")
-        #expect(walk[1].text.contains("was not acknowledged within 15 min. Escalating to <@carol>."))
-        #expect(walk[2].text == "⚠️ INC-1 (SEV1) Checkout is down is still unacknowledged after 20 min.")
+        #expect(walk[1].text.contains("was not acknowledged within 20 min. Escalating to <@carol>."))
+        #expect(walk[2].text == "⚠️ INC-1 (SEV1) Checkout is down is still unacknowledged after 25 min.")
         #expect(scenario.incident.escalationLevel == 2)
     }
 
@@ -272,17 +276,17 @@ struct TimerFiringTests {
     func ackChainRepeated() throws {
         var scenario = try EngineScenario("sev1", engine: try F.engine(F.config(repeatEscalation: 1)))
         let walk = try walkAckChain(&scenario)
-        #expect(walk.map(\.due) == ["09:05", "09:15", "09:20", "09:25", "09:35", "09:40"].map(F.time))
+        #expect(walk.map(\.due) == ["09:05", "09:20", "09:25", "09:30", "09:45", "09:50"].map(F.time))
         #expect(walk.map(\.step) == [1, 2, 3, 4, 5, 6])
         #expect(walk.map(\.reached) == [["dave"], ["carol"], ["bob"], ["dave"], ["carol"], []])
-        #expect(walk.last?.text.contains("still unacknowledged after 40 min") == true)
+        #expect(walk.last?.text.contains("still unacknowledged after 50 min") == true)
     }
 
     @Test("sev2 waits its own acknowledgement window before the first step and between rounds")
     func ackChainSev2() throws {
         var scenario = try EngineScenario("sev2")
         let walk = try walkAckChain(&scenario)
-        #expect(walk.map(\.due) == [F.time("09:15"), F.time("09:25"), F.time("09:40")])
+        #expect(walk.map(\.due) == [F.time("09:15"), F.time("09:30"), F.time("09:45")])
         #expect(walk.map(\.reached) == [["dave"], ["carol"], []])
     }
 
@@ -386,7 +390,9 @@ struct TimerFiringTests {
 
     @Test("every firing completes the timer it was given, under its lease", arguments: TimerKind.allCases)
     func completesTimer(_ kind: TimerKind) throws {
-        var scenario = try EngineScenario("sev1")
+        var config = F.config()
+        config.severities[0].checkpoints = [PolicyRule(id: "c", at: .span(.hours(1)), say: "Still on it?")]
+        var scenario = try EngineScenario("sev1", engine: try F.engine(config))
         if kind == .monitoringWindow || kind == .reviewReminder { scenario.run(.resolve(nil, text: nil), at: F.time("09:30")) }
         if kind == .alertDigest {
             var group = AlertGroupState(source: "prod-am", groupKey: "g")
@@ -396,7 +402,8 @@ struct TimerFiringTests {
             group.pending = news
             scenario.incident.alertGroup = group
         }
-        let leased = Self.timer(kind, due: F.time("10:00"), step: 1, id: 4_242, owner: "replica-2")
+        var leased = Self.timer(kind, due: F.time("10:00"), step: 1, id: 4_242, owner: "replica-2")
+        if kind == .policyRule { leased.rule = "severity:checkpoint.c" }
         let changes = scenario.engine.fire(leased, incident: scenario.incident, now: F.time("10:00"))
         #expect(changes.completeTimer?.id == 4_242)
         #expect(changes.completeTimer?.owner == "replica-2")
@@ -449,7 +456,7 @@ struct SimulatedDayTests {
     func unacknowledgedMorning() throws {
         var world = EngineTimerWorld(try EngineScenario("sev1"))
         world.runTimers(through: F.time("09:45"))
-        #expect(world.firings(of: .ackTimeout).map(\.timer.dueAt) == [F.time("09:05"), F.time("09:15"), F.time("09:20")])
+        #expect(world.firings(of: .ackTimeout).map(\.timer.dueAt) == [F.time("09:05"), F.time("09:20"), F.time("09:25")])
         #expect(world.firings(of: .ackTimeout).map(\.changes.directMessageRecipients) == [["dave"], ["carol"], []])
         #expect(world.firings(of: .updateReminder).map(\.timer.dueAt) == [F.time("09:15"), F.time("09:30"), F.time("09:45")])
         #expect(world.pending[.ackTimeout] == nil)

@@ -116,6 +116,13 @@ public struct CommandParser: Sendable {
             return try page(&words)
         case .escalate:
             return .escalate(try onlyIncidentReference(&words, for: .escalate))
+        case .type:
+            let reference = incidentReference(&words)
+            guard let type = words.next() else {
+                throw usageError(.type, "type needs the incident type, e.g. /incident type security.")
+            }
+            try expectEnd(of: &words, for: .type)
+            return .setType(reference, String(type).lowercased())
         case .help:
             return try help(&words)
         }
@@ -139,7 +146,8 @@ public struct CommandParser: Sendable {
             var rest = words
             rest.skip(wordCount)
             if firstIsVerb && rest.isEmpty { return .severity(nil, policy.id) }
-            return .declare(severity: policy.id, title: try title(&rest))
+            let type = try typeOption(&rest)
+            return .declare(severity: policy.id, title: try title(&rest), type: type)
         case .unknown(let written) where !firstIsVerb:
             throw unknownSeverity(written, for: .declare)
         case .unknown, .notASeverity:
@@ -162,7 +170,21 @@ public struct CommandParser: Sendable {
             }
             severity = fallback
         }
-        return .declare(severity: severity.id, title: try title(&words))
+        let type = try typeOption(&words)
+        return .declare(severity: severity.id, title: try title(&words), type: type)
+    }
+
+    /// `--type security` or `--type=security` before the title.
+    private func typeOption(_ words: inout CommandWords) throws(CommandUsageError) -> String? {
+        guard let word = words.peek()?.lowercased(), word == "--type" || word.hasPrefix("--type=") else { return nil }
+        words.skip(1)
+        var type = String(word.dropFirst("--type=".count))
+        if word == "--type" {
+            guard let next = words.next() else { throw usageError(.declare, "--type needs an incident type, e.g. --type security.") }
+            type = next.lowercased()
+        }
+        guard !type.isEmpty else { throw usageError(.declare, "--type needs an incident type, e.g. --type security.") }
+        return type
     }
 
     private func title(_ words: inout CommandWords) throws(CommandUsageError) -> String {

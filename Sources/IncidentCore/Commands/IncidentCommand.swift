@@ -12,7 +12,8 @@ public typealias IncidentReference = IncidentID?
 
 /// The `/incident` language as plain data. `CommandParser` produces it; `IncidentEngine` acts on it.
 public enum IncidentCommand: Sendable, Hashable {
-    case declare(severity: String, title: String)
+    /// `type`: an incident type id as written (`--type security`); the engine checks it.
+    case declare(severity: String, title: String, type: String? = nil)
     case ack(IncidentReference)
     case update(IncidentReference, text: String)
     case status(IncidentReference, IncidentStatus, text: String?)
@@ -32,6 +33,8 @@ public enum IncidentCommand: Sendable, Hashable {
     case oncall(OnCallCommand)
     case page(IncidentReference, PageTarget)
     case escalate(IncidentReference)
+    /// `/incident type security`: the incident type, as written; the engine checks it.
+    case setType(IncidentReference, String)
     case help(verb: String?)
 
     /// The canonical verb, used for metrics and help.
@@ -55,6 +58,7 @@ public enum IncidentCommand: Sendable, Hashable {
         case .oncall: .oncall
         case .page: .page
         case .escalate: .escalate
+        case .setType: .type
         case .help: .help
         }
     }
@@ -62,16 +66,16 @@ public enum IncidentCommand: Sendable, Hashable {
     /// The text the user wrote for others to read (a title, an update, a note, a resolution), if any.
     public var freeText: String? {
         switch self {
-        case .declare(_, let text), .update(_, let text), .note(_, let text), .report(_, let text): text
+        case .declare(_, let text, _), .update(_, let text), .note(_, let text), .report(_, let text): text
         case .status(_, _, let text), .mitigate(_, let text), .resolve(_, let text), .close(_, let text): text
-        case .ack, .severity, .role, .reopen, .timeline, .postmortem, .list, .oncall, .page, .escalate, .help: nil
+        case .ack, .severity, .role, .reopen, .timeline, .postmortem, .list, .oncall, .page, .escalate, .setType, .help: nil
         }
     }
 
     /// The same command with its free text (see `freeText`) passed through `transform`.
     public func mappingFreeText(_ transform: (String) -> String) -> IncidentCommand {
         switch self {
-        case .declare(let severity, let title): .declare(severity: severity, title: transform(title))
+        case .declare(let severity, let title, let type): .declare(severity: severity, title: transform(title), type: type)
         case .update(let ref, let text): .update(ref, text: transform(text))
         case .note(let ref, let text): .note(ref, text: transform(text))
         case .report(let ref, let text): .report(ref, text: transform(text))
@@ -79,7 +83,7 @@ public enum IncidentCommand: Sendable, Hashable {
         case .mitigate(let ref, let text): .mitigate(ref, text: text.map(transform))
         case .resolve(let ref, let text): .resolve(ref, text: text.map(transform))
         case .close(let ref, let text): .close(ref, text: text.map(transform))
-        case .ack, .severity, .role, .reopen, .timeline, .postmortem, .list, .oncall, .page, .escalate, .help: self
+        case .ack, .severity, .role, .reopen, .timeline, .postmortem, .list, .oncall, .page, .escalate, .setType, .help: self
         }
     }
 
@@ -88,7 +92,7 @@ public enum IncidentCommand: Sendable, Hashable {
         switch self {
         case .ack(let ref), .update(let ref, _), .status(let ref, _, _), .severity(let ref, _), .role(let ref, _, _),
             .note(let ref, _), .report(let ref, _), .mitigate(let ref, _), .resolve(let ref, _), .close(let ref, _), .reopen(let ref),
-            .timeline(let ref), .postmortem(let ref), .page(let ref, _), .escalate(let ref):
+            .timeline(let ref), .postmortem(let ref), .page(let ref, _), .escalate(let ref), .setType(let ref, _):
             ref
         case .declare, .list, .oncall, .help: nil
         }
@@ -110,7 +114,7 @@ public enum OverrideEnd: Sendable, Hashable {
 /// Every verb with the words that name it. The first alias is the canonical one.
 public enum CommandVerb: String, Sendable, CaseIterable {
     case declare, ack, update, status, severity, role, note, report, mitigate, resolve, close, reopen, timeline
-    case postmortem, list, oncall, page, escalate, help
+    case postmortem, list, oncall, page, escalate, type, help
 
     public var aliases: [String] {
         switch self {
@@ -132,6 +136,7 @@ public enum CommandVerb: String, Sendable, CaseIterable {
         case .oncall: ["oncall", "on-call", "who"]
         case .page: ["page", "call"]
         case .escalate: ["escalate"]
+        case .type: ["type", "kind"]
         case .help: ["help", "?", "-h", "--help"]
         }
     }
@@ -139,7 +144,7 @@ public enum CommandVerb: String, Sendable, CaseIterable {
     /// The usage line shown in help and in error replies.
     public var usage: String {
         switch self {
-        case .declare: "/incident declare <severity> <title>   (also: /incident SEV1 <title>)"
+        case .declare: "/incident declare <severity> [--type <type>] <title>   (also: /incident SEV1 <title>)"
         case .ack: "/incident ack [INC-n]"
         case .update: "/incident update [INC-n] <text>"
         case .status: "/incident status [INC-n] <investigating|identified|monitoring|resolved> [public text]"
@@ -157,6 +162,7 @@ public enum CommandVerb: String, Sendable, CaseIterable {
         case .oncall: "/incident oncall [rotation] | /incident oncall override <@user> [rotation] until <YYYY-MM-DD HH:MM> | for <duration>"
         case .page: "/incident page [INC-n] <@user|rotation>"
         case .escalate: "/incident escalate [INC-n]"
+        case .type: "/incident type [INC-n] <type>"
         case .help: "/incident help [verb]"
         }
     }
@@ -181,6 +187,7 @@ public enum CommandVerb: String, Sendable, CaseIterable {
         case .oncall: "Show who is on call, or override the rotation."
         case .page: "Page a person or a rotation for this incident."
         case .escalate: "Notify the next step of the escalation chain now."
+        case .type: "Set the incident type (security, data-loss, …): adds that type's rules and notifications."
         case .help: "Show this help, or the usage of one verb."
         }
     }

@@ -72,7 +72,7 @@ public enum ConfigLoader {
 
 extension ConfigReader {
     func readConfig(_ document: JSONValue) -> KlaxonConfig? {
-        let topLevelKeys = ["server", "storage", "logging", "platforms", "incidents", "severities", "people", "oncall", "templates", "outbox", "paging", "alerts", "groups", "permissions", "retention"]
+        let topLevelKeys = ["server", "storage", "logging", "platforms", "incidents", "severities", "people", "oncall", "templates", "outbox", "paging", "alerts", "groups", "permissions", "retention", "calendar", "incidentTypes"]
         // `$schema` lets editors find bot-config.schema.json; it means nothing to Klaxon.
         guard let root = object(document, at: .root, allowedKeys: topLevelKeys, ignoredKeys: ["$schema"]) else { return nil }
 
@@ -81,12 +81,20 @@ extension ConfigReader {
         let logging = readLogging(root)
         let platforms = readPlatforms(root)
         var incidents = readIncidents(root)
-        let severities = readSeverities(root)
+        var severities = readSeverities(root)
         let people = readPeople(root)
-        let oncall = readOnCall(root, people: people)
+        let groups = readGroups(root, people: people.byID)
+        let oncall = readOnCall(root, people: people, groupIDs: Array(groups.keys))
         let templates = readTemplates(root)
         let outbox = readOutbox(root)
         let paging = readPaging(root, severityIDs: severities.map(\.id))
+        // The policy (rules, checkpoints, chains, types) refers to all of the above.
+        let references = TargetReferences(
+            rotationIDs: oncall.rotations.map(\.id), personIDs: people.ids, groupIDs: Array(groups.keys),
+            platforms: platforms.enabled, webhookIDs: paging.webhooks.map(\.id))
+        let calendar = readCalendar(root)
+        readSeverityPolicies(root, into: &severities, references: references, calendar: calendar)
+        let incidentTypes = readIncidentTypes(root, references: references, calendar: calendar)
         if let name = incidents.defaultSeverity {
             if let policy = severities.first(where: { $0.id == name || $0.aliases.contains(name.lowercased()) }) {
                 incidents.defaultSeverity = policy.id
@@ -96,15 +104,17 @@ extension ConfigReader {
             }
         }
         let alerts = readAlerts(root, severityIDs: severities.map(\.id), platforms: platforms)
-        let groups = readGroups(root, people: people.byID)
         let permissions = readPermissions(root, severities: severities, people: people.byID, groups: groups)
         let retention = readRetention(root)
 
-        return KlaxonConfig(
+        var config = KlaxonConfig(
             server: server, storage: storage, logging: logging, platforms: platforms, incidents: incidents,
             severities: severities, people: people.byID, oncall: oncall, templates: templates, outbox: outbox,
             paging: paging, alerts: alerts, groups: groups, permissions: permissions, retention: retention
         )
+        config.calendar = calendar
+        config.incidentTypes = incidentTypes
+        return config
     }
 
     /// The object at `parent[key]`, checked against `keys`; nil when absent or not an object.
@@ -297,7 +307,10 @@ extension ConfigReader {
         if elements.isEmpty {
             report(root.path.key("severities"), "at least one severity is required")
         }
+        // `respondWithin`, `escalation`, `notify` and `checkpoints` refer to people and platforms: they are
+        // read once those are (`readSeverityPolicies`).
         let severityKeys = ["id", "aliases", "name", "description", "updateEvery", "ackWithin", "page", "reviewWithin", "escalateAfter"]
+            + Self.severityPolicyKeys
         var parsed: [(path: ConfigPath, policy: SeverityPolicy)] = []
         for element in elements {
             guard let fields = object(element.value, at: element.path, allowedKeys: severityKeys) else { continue }
@@ -311,9 +324,16 @@ extension ConfigReader {
             let description = field(fields, "description") { string($0, at: $1, allowEmpty: true) }
             let updateEvery = field(fields, "updateEvery") { duration($0, at: $1) }
             let ackWithin = field(fields, "ackWithin") { duration($0, at: $1) }
-            let page = field(fields, "page") { boolean($0, at: $1) } ?? false
+            let pageValue = field(fields, "page") { boolean($0, at: $1) }
+            let page = pageValue ?? false
             let reviewWithin = field(fields, "reviewWithin") { duration($0, at: $1) }
             let escalateAfter = field(fields, "escalateAfter") { duration($0, at: $1) }
+            // It used to be accepted and silently ignored; say what it needs and what to use instead.
+            // (A `page` that failed to read has been reported; it is not also called missing.)
+            if ackWithin != nil, !page, pageValue != nil || fields.values["page"] == nil {
+                report(element.path.key("ackWithin"), "does nothing without \"page\": true (it times the escalation of a page); "
+                    + "for a response clock without paging use \"respondWithin\" instead")
+            }
             guard let id, let name else { continue }
             let policy = SeverityPolicy(
                 id: id, aliases: aliases.map(\.name), name: name, description: description, updateEvery: updateEvery,
@@ -404,7 +424,7 @@ extension ConfigReader {
         return people
     }
 
-    private func readOnCall(_ root: ObjectFields, people: People) -> OnCallConfig {
+    private func readOnCall(_ root: ObjectFields, people: People, groupIDs: [String]) -> OnCallConfig {
         var oncall = OnCallConfig()
         guard let fields = section(root, "oncall", keys: ["rotations", "escalation", "repeatEscalation"]) else { return oncall }
         var rotationIDs: [String] = []
@@ -423,7 +443,8 @@ extension ConfigReader {
             }
         }
         if let elements = field(fields, "escalation", { array($0, at: $1) }) {
-            oncall.escalation = elements.compactMap { readEscalationStep($0.value, at: $0.path, rotationIDs: rotationIDs, personIDs: people.ids) }
+            let references = TargetReferences(rotationIDs: rotationIDs, personIDs: people.ids, groupIDs: groupIDs)
+            oncall.escalation = elements.compactMap { readEscalationStep($0.value, at: $0.path, references: references) }
         }
         if let repeats = field(fields, "repeatEscalation", { integer($0, at: $1, in: 0...Int.max) }) { oncall.repeatEscalation = repeats }
         return oncall
@@ -490,44 +511,64 @@ extension ConfigReader {
         return text
     }
 
-    private func readEscalationStep(_ value: JSONValue, at path: ConfigPath, rotationIDs: [String], personIDs: [String]) -> EscalationStep? {
+    func readEscalationStep(_ value: JSONValue, at path: ConfigPath, references: TargetReferences) -> EscalationStep? {
         guard let fields = object(value, at: path, allowedKeys: ["after", "notify"]) else { return nil }
         let after = field(fields, "after", required: true) { duration($0, at: $1, allowZero: true) }
-        let notify = field(fields, "notify", required: true) { value, path -> [NotifyTarget]? in
-            guard let entries = array(value, at: path) else { return nil }
-            guard !entries.isEmpty else {
-                report(path, "must list at least one target")
-                return nil
-            }
-            let targets = entries.map { notifyTarget($0.value, at: $0.path, rotationIDs: rotationIDs, personIDs: personIDs) }
-            return targets.allSatisfy { $0 != nil } ? targets.compactMap { $0 } : nil
-        }
+        let notify = field(fields, "notify", required: true) { targets($0, at: $1, references: references, placesAllowed: false) }
         guard let after, let notify else { return nil }
         return EscalationStep(after: after, notify: notify)
     }
 
-    private func notifyTarget(_ value: JSONValue, at path: ConfigPath, rotationIDs: [String], personIDs: [String]) -> NotifyTarget? {
+    /// A non-empty list of targets, each checked against what the config defines.
+    func targets(_ value: JSONValue, at path: ConfigPath, references: TargetReferences, placesAllowed: Bool) -> [NotifyTarget]? {
+        guard let entries = array(value, at: path) else { return nil }
+        guard !entries.isEmpty else {
+            report(path, "must list at least one target")
+            return nil
+        }
+        let targets = entries.map { notifyTarget($0.value, at: $0.path, references: references, placesAllowed: placesAllowed) }
+        return targets.allSatisfy { $0 != nil } ? targets.compactMap { $0 } : nil
+    }
+
+    /// One target. `placesAllowed`: channels and webhooks too (policy rules), not only people (escalation steps).
+    func notifyTarget(_ value: JSONValue, at path: ConfigPath, references: TargetReferences, placesAllowed: Bool) -> NotifyTarget? {
         guard let text = string(value, at: path) else { return nil }
         guard let target = NotifyTarget(parsing: text) else {
             // A bare id is the likely slip; offer the spelled-out form when it names something.
-            let guess = rotationIDs.contains(text) ? "rotation:\(text)" : personIDs.contains(text) ? "person:\(text)" : nil
+            let guess = references.rotationIDs.contains(text) ? "rotation:\(text)"
+                : references.personIDs.contains(text) ? "person:\(text)"
+                : references.groupIDs.contains(text) ? "group:\(text)" : nil
             let hint = guess.map { " (did you mean \(Self.quote($0))?)" } ?? ""
-            report(path, "\(Self.quote(text)) is not \"rotation:<id>\" or \"person:<id>\"\(hint)")
+            let forms = placesAllowed ? NotifyTarget.forms : Array(NotifyTarget.forms.prefix(3))
+            report(path, "\(Self.quote(text)) is not one of \(forms.map { "\"\($0)\"" }.joined(separator: ", "))\(hint)")
+            return nil
+        }
+        if !placesAllowed, !target.namesPeople {
+            report(path, "\(Self.quote(text)): an escalation step notifies people (rotation:, person:, group:); put channels and webhooks in a severity's \"notify\" rules")
             return nil
         }
         switch target {
-        case .rotation(let id) where !rotationIDs.contains(id):
-            report(path, "no rotation \(Self.quote(id)) in oncall.rotations\(Self.suggestion(for: id, among: rotationIDs))")
+        case .rotation(let id) where !references.rotationIDs.contains(id):
+            report(path, "no rotation \(Self.quote(id)) in oncall.rotations\(Self.suggestion(for: id, among: references.rotationIDs))")
             return nil
-        case .person(let id) where !personIDs.contains(id):
-            report(path, "no person \(Self.quote(id)) in people\(Self.suggestion(for: id, among: personIDs))")
+        case .person(let id) where !references.personIDs.contains(id):
+            report(path, "no person \(Self.quote(id)) in people\(Self.suggestion(for: id, among: references.personIDs))")
+            return nil
+        case .group(let name) where !references.groupIDs.contains(name):
+            report(path, "no group \(Self.quote(name)) in groups\(Self.suggestion(for: name, among: references.groupIDs))")
+            return nil
+        case .channel(let platform, _) where !references.platforms.contains(platform):
+            report(path, "platform \(platform.rawValue) is not enabled in platforms (enabled: \(references.platforms.map(\.rawValue).joined(separator: ", ")))")
+            return nil
+        case .webhook(let id) where !references.webhookIDs.contains(id):
+            report(path, "no webhook \(Self.quote(id)) in paging.webhooks\(Self.suggestion(for: id, among: references.webhookIDs))")
             return nil
         default:
             return target
         }
     }
 
-    private static func suggestion(for word: String, among candidates: [String]) -> String {
+    static func suggestion(for word: String, among candidates: [String]) -> String {
         closest(to: word, among: candidates).map { " (did you mean \(quote($0))?)" } ?? ""
     }
 

@@ -28,6 +28,10 @@ public struct KlaxonConfig: Sendable {
     public var permissions: [String: [Grantee]]
     /// How long records kept only for bookkeeping are kept.
     public var retention: RetentionConfig
+    /// When the organisation works: business durations (`"1bd"`) and "next sprint" are counted in it.
+    public var calendar: BusinessCalendar? = nil
+    /// Kinds of incident (`security`, `data-loss`) whose rules add to the severity's.
+    public var incidentTypes: [IncidentTypeConfig] = []
 
     public init(
         server: ServerConfig = .init(), storage: StorageConfig = .init(), logging: LoggingConfig = .init(),
@@ -63,6 +67,16 @@ public struct KlaxonConfig: Sendable {
     }
 
     public func severity(id: String) -> SeverityPolicy? { severities.first { $0.id == id } }
+
+    public func incidentType(id: String) -> IncidentTypeConfig? { incidentTypes.first { $0.id == id } }
+
+    /// The calendar business durations are counted in: `calendar`, else Monday to Friday 09:00–17:00 UTC.
+    public var businessCalendar: BusinessCalendar { calendar ?? .standard }
+
+    /// The chain a severity's pages and escalations walk: its own `escalation`, else `oncall.escalation`.
+    public func escalationChain(for severity: String) -> [EscalationStep] {
+        self.severity(id: severity)?.escalation ?? oncall.escalation
+    }
 
     /// The person whose identity on `platform` is `user` (by id, or by name where ids are usernames).
     public func personID(for user: ChatUser, on platform: PlatformKind) -> String? {
@@ -321,6 +335,15 @@ public struct SeverityPolicy: Sendable, Hashable {
     public var reviewWithin: TimeSpan?
     /// An open incident older than this notifies the escalation chain (runbook 000: a P0 over an hour).
     public var escalateAfter: TimeSpan?
+    /// Someone must acknowledge within this, paging or not (runbook 002's SEV3 "< 1 hour", 001's Sev 3
+    /// "next business day"); when it passes unacknowledged the room and the announce channel are told.
+    public var respondWithin: Deadline? = nil
+    /// This severity's own acknowledgement chain, instead of `oncall.escalation`.
+    public var escalation: [EscalationStep]? = nil
+    /// Timed notifications (`notify[]`): who else is told, when, unless what.
+    public var notify: [PolicyRule] = []
+    /// Timed prompts in the incident room (`checkpoints[]`).
+    public var checkpoints: [PolicyRule] = []
 
     public init(id: String, aliases: [String] = [], name: String, description: String? = nil, updateEvery: TimeSpan? = nil, ackWithin: TimeSpan? = nil, page: Bool = false, reviewWithin: TimeSpan? = nil, escalateAfter: TimeSpan? = nil) {
         self.id = id
@@ -455,18 +478,38 @@ public struct Handoff: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// Who the escalation chain notifies.
+/// Who or where a page, an escalation step or a policy rule notifies. One case per kind of address, each
+/// written `<kind>:<rest>`; a new kind (e.g. `email:`) is a new case here, its parsing below and its
+/// delivery in `IncidentEngine+Policy`.
 public enum NotifyTarget: Sendable, Hashable, CustomStringConvertible {
+    /// Whoever is on call in the rotation.
     case rotation(String)
     case person(String)
+    /// Every member of `groups.<name>`.
+    case group(String)
+    /// A named channel on an enabled platform (`channel:slack:security`): a cross-post, nobody paged.
+    case channel(platform: PlatformKind, name: String)
+    /// A configured `paging.webhooks[]` entry, by id, told whatever its `events` filter says.
+    case webhook(String)
 
-    /// `rotation:primary`, `person:carol`.
+    /// The kinds `init(parsing:)` understands, for error messages.
+    public static let forms = ["rotation:<id>", "person:<id>", "group:<name>", "channel:<platform>:<name>", "webhook:<id>"]
+
+    /// `rotation:primary`, `person:carol`, `group:leads`, `channel:slack:security`, `webhook:phone`.
     public init?(parsing text: String) {
         let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
         guard parts.count == 2, !parts[1].isEmpty else { return nil }
         switch parts[0] {
         case "rotation": self = .rotation(parts[1])
         case "person": self = .person(parts[1])
+        case "group": self = .group(parts[1])
+        case "webhook": self = .webhook(parts[1])
+        case "channel":
+            let rest = parts[1].split(separator: ":", maxSplits: 1).map(String.init)
+            guard rest.count == 2, let platform = PlatformKind(rawValue: rest[0].lowercased()) else { return nil }
+            let name = rest[1].hasPrefix("#") ? String(rest[1].dropFirst()) : rest[1]
+            guard !name.isEmpty else { return nil }
+            self = .channel(platform: platform, name: name)
         default: return nil
         }
     }
@@ -475,12 +518,24 @@ public enum NotifyTarget: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .rotation(let id): "rotation:\(id)"
         case .person(let id): "person:\(id)"
+        case .group(let name): "group:\(name)"
+        case .channel(let platform, let name): "channel:\(platform.rawValue):\(name)"
+        case .webhook(let id): "webhook:\(id)"
+        }
+    }
+
+    /// Whether the target stands for people (who can be paged, mentioned and messaged directly).
+    public var namesPeople: Bool {
+        switch self {
+        case .rotation, .person, .group: true
+        case .channel, .webhook: false
         }
     }
 }
 
 public struct EscalationStep: Sendable, Hashable {
-    /// Counted from the declaration (for acknowledgement timeouts) or from when the step before fired.
+    /// The wait before this step, counted from when the step before it fired (docs/paging.md). The first
+    /// step is paged at declaration; the second waits for the severity's `ackWithin` when it has one.
     public var after: TimeSpan
     public var notify: [NotifyTarget]
     public init(after: TimeSpan, notify: [NotifyTarget]) {

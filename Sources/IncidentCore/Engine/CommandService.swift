@@ -174,7 +174,7 @@ public struct CommandService: Sendable {
     /// The commands that change an incident that exists: they take its lane.
     static func changesAnIncident(_ command: IncidentCommand) -> Bool {
         switch command {
-        case .ack, .update, .status, .severity, .role, .note, .report, .mitigate, .resolve, .close, .reopen, .page, .escalate: true
+        case .ack, .update, .status, .severity, .role, .note, .report, .mitigate, .resolve, .close, .reopen, .page, .escalate, .setType: true
         case .declare, .oncall, .list, .timeline, .postmortem, .help: false
         }
     }

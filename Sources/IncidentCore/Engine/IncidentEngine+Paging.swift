@@ -10,15 +10,23 @@ struct Recipients {
 }
 
 extension IncidentEngine {
-    /// Who the first step of the escalation chain names: the people paged when an incident is declared.
-    var firstEscalationTargets: [NotifyTarget] {
-        config.oncall.escalation.first?.notify ?? config.oncall.rotations.prefix(1).map { .rotation($0.id) }
+    /// Who the first step of the severity's escalation chain names: the people paged when it is declared.
+    func firstEscalationTargets(severity: String) -> [NotifyTarget] {
+        config.escalationChain(for: severity).first?.notify ?? config.oncall.rotations.prefix(1).map { .rotation($0.id) }
+    }
+
+    /// How long the first page waits for an acknowledgement before the chain's second step: the
+    /// severity's `ackWithin`, else (with a chain of its own) that step's `after`. nil: no walk.
+    func firstAcknowledgementWait(_ policy: SeverityPolicy) -> TimeSpan? {
+        if let ackWithin = policy.ackWithin { return ackWithin }
+        guard let chain = policy.escalation, chain.count > 1 else { return nil }
+        return chain[1].after
     }
 
     /// The people behind escalation targets, and their chat users on one platform. People without an
     /// identity on that platform have no chat user (the console platform uses person ids as names).
     func recipients(for targets: [NotifyTarget], on platform: PlatformKind, at date: Date, overrides: [String: [OnCallOverride]]) -> Recipients {
-        let personIDs = EscalationResolver.people(for: targets, config: config.oncall, at: date, overrides: overrides)
+        let personIDs = EscalationResolver.people(for: targets, config: config.oncall, groups: config.groups, at: date, overrides: overrides)
         return Recipients(personIDs: personIDs, users: personIDs.compactMap { chatUser(person: $0, on: platform) })
     }
 
@@ -70,9 +78,9 @@ extension IncidentEngine {
         notifyPagers(.escalation, people: recipients.personIDs, reason: reason, escalationStep: level + 1, in: &transition)
     }
 
-    /// The step after `level`, staying on the last step once the chain is walked.
-    func nextEscalation(after level: Int, platform: PlatformKind, at date: Date, overrides: [String: [OnCallOverride]]) -> (Int, Recipients)? {
-        let chain = config.oncall.escalation
+    /// The step after `level` of the severity's chain, staying on the last step once the chain is walked.
+    func nextEscalation(after level: Int, severity: String, platform: PlatformKind, at date: Date, overrides: [String: [OnCallOverride]]) -> (Int, Recipients)? {
+        let chain = config.escalationChain(for: severity)
         guard !chain.isEmpty else { return nil }
         let next = min(level + 1, chain.count - 1)
         return (next, recipients(for: chain[next].notify, on: platform, at: date, overrides: overrides))
@@ -81,11 +89,14 @@ extension IncidentEngine {
     /// One outbox message per pager webhook that wants `event` for this incident's severity. Pages and
     /// escalations with nobody to reach are not sent: a gateway cannot call nobody. The messages carry no
     /// incident id, so that a slow gateway never holds up the incident's chat messages (and vice versa).
-    func notifyPagers(_ event: PagerEvent, people personIDs: [String], reason: String, escalationStep: Int? = nil, in transition: inout Transition) {
+    ///
+    /// `only`: the webhooks a policy rule names (`webhook:<id>`), told whatever their filters say and even
+    /// with nobody to call (a gateway that posts to a status page or a team phone).
+    func notifyPagers(_ event: PagerEvent, people personIDs: [String], reason: String, escalationStep: Int? = nil, only named: [String]? = nil, in transition: inout Transition) {
         let incident = transition.incident
-        let webhooks = config.paging.webhooks(for: event, severity: incident.severity)
+        let webhooks = named.map { ids in config.paging.webhooks.filter { ids.contains($0.id) } } ?? config.paging.webhooks(for: event, severity: incident.severity)
         guard !webhooks.isEmpty else { return }
-        if event == .page || event == .escalation, personIDs.isEmpty { return }
+        if named == nil, event == .page || event == .escalation, personIDs.isEmpty { return }
         let people = personIDs.map { id in
             let person = config.people[id]
             return PagerNotice.PagedPerson(id: id, name: person?.name, phone: person?.phone, email: person?.email, timezone: person?.timezone)

@@ -25,7 +25,7 @@ extension IncidentEngine {
     /// The rule that decides `command`: its most specific configured key and who it grants.
     func permissionRule(for command: IncidentCommand) -> (key: String, grantees: [Grantee])? {
         var severity: String?
-        if case .declare(let token, _) = command { severity = config.severity(named: token)?.id }
+        if case .declare(let token, _, _) = command { severity = config.severity(named: token)?.id }
         for key in PermissionAction.keys(for: command, severity: severity) {
             if let grantees = config.permissions[key] { return (key, grantees) }
         }

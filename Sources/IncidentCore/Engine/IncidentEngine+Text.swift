@@ -15,7 +15,8 @@ extension IncidentEngine {
     }
 
     /// What templates can use: `{{id}}`, `{{title}}`, `{{severity}}`, `{{severityName}}`, `{{status}}`,
-    /// `{{declaredAt}}`, `{{declaredBy}}`, `{{commander}}`, `{{updateEvery}}`, `{{channel}}`, `{{now}}`.
+    /// `{{declaredAt}}`, `{{declaredBy}}`, `{{commander}}`, `{{updateEvery}}`, `{{channel}}`, `{{now}}`,
+    /// `{{type}}` and `{{typeName}}` (the incident type, when set).
     func values(_ incident: Incident, now: Date) -> [String: Any] {
         let policy = config.severity(id: incident.severity)
         var values: [String: Any] = [
@@ -31,13 +32,18 @@ extension IncidentEngine {
         ]
         if let commander = incident.roles[.commander] { values["commander"] = mention(commander) }
         if let every = policy?.updateEvery { values["updateEvery"] = every.description }
+        if let type = incident.type {
+            values["type"] = type
+            values["typeName"] = config.incidentType(id: type)?.name ?? type
+        }
         return values
     }
 
     /// `SEV1 · Investigating · IC: <@U1> · INC-7 Payment processing down`
     public func topic(_ incident: Incident) -> String {
         let commander = incident.roles[.commander].map(mention) ?? "unassigned"
-        return "\(severityLabel(incident)) · \(incident.status.label) · IC: \(commander) · \(incident.id) \(incident.title)"
+        let type = incident.type.map { " · \(config.incidentType(id: $0)?.name ?? $0)" } ?? ""
+        return "\(severityLabel(incident))\(type) · \(incident.status.label) · IC: \(commander) · \(incident.id) \(incident.title)"
     }
 
     /// Acknowledge, Post update, Resolve, I'm the IC.

@@ -13,6 +13,7 @@ extension IncidentEngine {
         case .monitoringWindow: closeAfterMonitoring(in: &transition)
         case .reviewReminder: remindOfReview(in: &transition)
         case .alertDigest: postAlertDigest(in: &transition)
+        case .policyRule: firePolicyRule(timer, in: &transition, overrides: overrides)
         }
         var changes = transition.changes.isEmpty ? ChangeSet() : transition.finished()
         changes.completeTimer = (timer.id, timer.leaseOwner ?? "")
@@ -45,7 +46,7 @@ extension IncidentEngine {
         // Overdue: the escalation chain hears of it once per silent stretch, when it crosses the threshold.
         let threshold = max(1, config.incidents.overdueAfterCadences)
         if remindersSinceUpdate >= threshold, timer.step < threshold {
-            if let (level, recipients) = nextEscalation(after: incident.escalationLevel, platform: incident.platform, at: now, overrides: overrides) {
+            if let (level, recipients) = nextEscalation(after: incident.escalationLevel, severity: incident.severity, platform: incident.platform, at: now, overrides: overrides) {
                 transition.incident.escalationLevel = level
                 escalate(to: recipients, level: level, reason: "has had no update for \(values["sinceLastUpdate"]!) (\(threshold)× the \(every) cadence)", in: &transition)
             }
@@ -53,11 +54,12 @@ extension IncidentEngine {
     }
 
     /// Nobody acknowledged: notify the chain step by step (`step` counts through the chain, repeated
-    /// `repeatEscalation` times). Step 0 was paged at declaration.
+    /// `repeatEscalation` times). Step 0 was paged at declaration; each later step waits its own `after`
+    /// from when the step before it fired (docs/paging.md), the second one the severity's `ackWithin`.
     private func escalateUnacknowledged(_ timer: ScheduledTimer, in transition: inout Transition, overrides: [String: [OnCallOverride]]) {
         let incident = transition.incident
         guard incident.isOpen, incident.acknowledgedAt == nil else { return }
-        let chain = config.oncall.escalation
+        let chain = config.escalationChain(for: incident.severity)
         let policy = config.severity(id: incident.severity)
         let waited = TimeSpan.humanReadable(transition.now.timeIntervalSince(incident.declaredAt))
         let rounds = config.oncall.repeatEscalation + 1
@@ -77,9 +79,9 @@ extension IncidentEngine {
         let gap: TimeInterval
         if nextLevel == 0 {
             // Starting the chain over: wait as long as the first acknowledgement window.
-            gap = policy?.ackWithin?.timeInterval ?? 300
+            gap = policy.flatMap(firstAcknowledgementWait)?.timeInterval ?? 300
         } else {
-            gap = max(0, chain[nextLevel].after.timeInterval - chain[level].after.timeInterval)
+            gap = chain[nextLevel].after.timeInterval
         }
         transition.schedule(.ackTimeout, at: transition.now.addingTimeInterval(max(gap, 1)), step: next)
     }
@@ -89,7 +91,7 @@ extension IncidentEngine {
         let incident = transition.incident
         guard incident.isOpen else { return }
         let open = TimeSpan.humanReadable(transition.now.timeIntervalSince(incident.declaredAt))
-        guard let (level, recipients) = nextEscalation(after: incident.escalationLevel, platform: incident.platform, at: transition.now, overrides: overrides) else {
+        guard let (level, recipients) = nextEscalation(after: incident.escalationLevel, severity: incident.severity, platform: incident.platform, at: transition.now, overrides: overrides) else {
             transition.log(.escalation, "Open for \(open); no escalation chain configured")
             transition.post(.announce, "⏳ \(incident.id) (\(severityLabel(incident))) \(incident.title) has been open for \(open).")
             return

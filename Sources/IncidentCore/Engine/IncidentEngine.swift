@@ -25,7 +25,7 @@ public struct IncidentEngine: Sendable {
     /// `recipients(for:…)` or a rotation schedule must be listed here.
     public static func consultsOnCall(_ command: IncidentCommand) -> Bool {
         switch command {
-        case .declare, .oncall, .severity, .page, .escalate, .report: true
+        case .declare, .oncall, .severity, .page, .escalate, .report, .setType: true
         case .ack, .update, .status, .role, .note, .mitigate, .resolve, .close, .reopen, .timeline, .postmortem, .list, .help: false
         }
     }
@@ -44,9 +44,9 @@ public struct IncidentEngine: Sendable {
         }
         var decision: Decision
         switch command {
-        case .declare(let severity, let title):
+        case .declare(let severity, let title, let type):
             guard let allocation else { return .rejected("Internal error: no incident number was reserved.") }
-            decision = declare(severity: severity, title: title, context: context, allocation: allocation, now: now, overrides: overrides)
+            decision = declare(severity: severity, title: title, type: type, context: context, allocation: allocation, now: now, overrides: overrides)
         case .oncall(let onCall):
             decision = self.onCall(onCall, context: context, now: now, overrides: overrides)
         case .help(let verb):
@@ -67,22 +67,28 @@ public struct IncidentEngine: Sendable {
     // MARK: - Declare
 
     func declare(
-        severity token: String, title: String, context: CommandContext, allocation: (id: IncidentID, daySequence: Int),
+        severity token: String, title: String, type typeToken: String? = nil, context: CommandContext, allocation: (id: IncidentID, daySequence: Int),
         now: Date, overrides: [String: [OnCallOverride]]
     ) -> Decision {
         guard let policy = config.severity(named: token) else {
             return .rejected("Unknown severity \"\(token)\". Use one of: \(config.severities.map(\.id).joined(separator: ", ")).")
         }
+        var incidentType: IncidentTypeConfig?
+        if let typeToken {
+            guard let known = config.incidentType(id: typeToken) else { return unknownType(typeToken, incident: nil) }
+            incidentType = known
+        }
         let name = namer.name(
             id: allocation.id, daySequence: allocation.daySequence, title: title, severity: policy.id, declaredAt: now,
             rules: ChannelNameRules.rules(for: context.platform))
-        let incident = Incident(
+        var incident = Incident(
             id: allocation.id, title: title, severity: policy.id, platform: context.platform, origin: context.conversation,
             channelName: name, declaredBy: context.user, declaredAt: now)
+        incident.type = incidentType?.id
         var transition = Transition(incident: incident, isNew: true, now: now, actor: context.user)
-        transition.log(.declared, "\(policy.label) declared by \(mention(context.user)): \(title)")
+        transition.log(.declared, "\(policy.label) declared by \(mention(context.user)): \(title)" + (incidentType.map { " (type \($0.id))" } ?? ""))
 
-        let paged = policy.page ? recipients(for: firstEscalationTargets, on: context.platform, at: now, overrides: overrides) : .nobody
+        let paged = policy.page ? recipients(for: firstEscalationTargets(severity: policy.id), on: context.platform, at: now, overrides: overrides) : .nobody
         var invite = context.user.isAlertSource ? [] : [context.user.id]
         for user in paged.users where !invite.contains(user.id) { invite.append(user.id) }
 
@@ -93,8 +99,8 @@ public struct IncidentEngine: Sendable {
             page(paged, reason: "declared", in: &transition)
         }
         if policy.page { transition.incident.pagedAt = now }
-        if policy.page, let ackWithin = policy.ackWithin {
-            transition.schedule(.ackTimeout, at: now.addingTimeInterval(ackWithin.timeInterval), step: 1)
+        if policy.page, let wait = firstAcknowledgementWait(policy) {
+            transition.schedule(.ackTimeout, at: now.addingTimeInterval(wait.timeInterval), step: 1)
         }
         if let every = policy.updateEvery {
             transition.schedule(.updateReminder, at: now.addingTimeInterval(every.timeInterval))
@@ -102,8 +108,9 @@ public struct IncidentEngine: Sendable {
         if let after = policy.escalateAfter {
             transition.schedule(.longRunning, at: now.addingTimeInterval(after.timeInterval))
         }
+        armRules(from: [.declared, .lastUpdate], in: &transition)
 
-        var lines = ["Declared \(incident.id) · \(policy.label) · \(title)", "Channel: #\(name)"]
+        var lines = ["Declared \(incident.id) · \(policy.label)" + (incidentType.map { " · \($0.name)" } ?? "") + " · \(title)", "Channel: #\(name)"]
         if policy.page {
             lines.append(paged.users.isEmpty ? "Nobody could be paged on \(context.platform): check `people` and `oncall` in the config." : "Paged: \(paged.users.map(mention).joined(separator: ", "))")
         }
@@ -135,6 +142,7 @@ public struct IncidentEngine: Sendable {
                 transition.send(.setTopic(topic: topic(transition.incident)))
             }
             transition.cancel(.ackTimeout)
+            armRules(from: [.acknowledged], in: &transition)
             let after = Formatting.span(from: incident.declaredAt, to: now)
             notifyPagers(.acknowledged, people: [], reason: "by \(plainName(context.user)) after \(after)", in: &transition)
             transition.log(.acknowledged, "Acknowledged by \(who) after \(after)")
@@ -190,6 +198,7 @@ public struct IncidentEngine: Sendable {
             guard incident.mitigatedAt == nil else { return .rejected("\(id) was already mitigated at \(format.clock(incident.mitigatedAt!)).", incident: id) }
             transition.incident.mitigatedAt = now
             transition.incident.status = .mitigated
+            armRules(from: [.mitigated], in: &transition)
             let after = Formatting.span(from: incident.declaredAt, to: now)
             transition.log(.mitigated, "Mitigated by \(who) after \(after)" + (text.map { ": \($0)" } ?? ""))
             transition.post(.incidentRoom, "🩹 \(id) mitigated after \(after)." + (text.map { " \($0)" } ?? "") + " Keep updating until it is resolved.")
@@ -226,13 +235,26 @@ public struct IncidentEngine: Sendable {
 
         case .escalate:
             guard incident.isOpen else { return notOpen(incident) }
-            guard let (level, recipients) = nextEscalation(after: incident.escalationLevel, platform: incident.platform, at: now, overrides: overrides) else {
+            guard let (level, recipients) = nextEscalation(after: incident.escalationLevel, severity: incident.severity, platform: incident.platform, at: now, overrides: overrides) else {
                 return .rejected("No escalation chain is configured (`oncall.escalation`).", incident: id)
             }
             let users = recipients.users
             transition.incident.escalationLevel = level
             escalate(to: recipients, level: level, reason: "was escalated by \(who)", in: &transition)
             reply = "Escalated \(id) to \(users.isEmpty ? "nobody reachable" : users.map(mention).joined(separator: ", "))."
+
+        case .setType(_, let token):
+            guard let type = config.incidentType(id: token) else { return unknownType(token, incident: id) }
+            guard incident.type != type.id else { return .rejected("\(id) is already a \(type.name) incident.", incident: id) }
+            guard incident.status != .closed else { return notOpen(incident) }
+            let before = rulesInForce(incident)
+            let old = incident.type
+            transition.incident.type = type.id
+            transition.log(.type, "Type \(old.map { "\($0) → " } ?? "")\(type.id) (set by \(who))")
+            transition.post(.incidentRoom, "🏷️ \(id) is now a \(type.name) incident (set by \(who)).")
+            transition.send(.setTopic(topic: topic(transition.incident)))
+            rearmRules(before: before, in: &transition)
+            reply = "\(id) is now a \(type.name) incident."
 
         case .declare, .list, .timeline, .postmortem, .oncall, .help:
             return .rejected("Internal error: \(command.verb.rawValue) is not a change.")
@@ -251,6 +273,10 @@ public struct IncidentEngine: Sendable {
         transition.incident.mitigatedAt = nil
         transition.incident.lastUpdateAt = transition.now
         transition.cancel(.monitoringWindow, .reviewReminder)
+        let rules = rulesInForce(transition.incident)
+        disarm(rules.filter { $0.rule.from == .resolved }, in: &transition)
+        armRules(from: [.lastUpdate], in: &transition, rules: rules)
+        armRules(from: [.declared, .acknowledged], in: &transition, rules: rules, onlyFuture: true)
         if let policy = config.severity(id: transition.incident.severity) {
             if let every = policy.updateEvery { transition.schedule(.updateReminder, at: transition.now.addingTimeInterval(every.timeInterval)) }
             // Counted from the reopening: the incident was believed over, and its second life is what
@@ -267,7 +293,9 @@ public struct IncidentEngine: Sendable {
     func changeSeverity(_ transition: inout Transition, to policy: SeverityPolicy, because reason: String, overrides: [String: [OnCallOverride]]) {
         let old = config.severity(id: transition.incident.severity)
         let change = "\(old?.label ?? transition.incident.severity.uppercased()) → \(policy.label)"
+        let rulesBefore = rulesInForce(transition.incident)
         transition.incident.severity = policy.id
+        rearmRules(before: rulesBefore, in: &transition)
         transition.log(.severity, "Severity \(change) \(reason)")
         transition.post(.incidentRoom, "Severity of \(transition.incident.id) changed \(change) \(reason).")
         transition.send(.setTopic(topic: topic(transition.incident)))
@@ -306,6 +334,9 @@ public struct IncidentEngine: Sendable {
         if transition.incident.mitigatedAt == nil { transition.incident.mitigatedAt = now }
         if let text { transition.incident.resolution = text }
         transition.cancel(.updateReminder, .ackTimeout, .longRunning)
+        let rules = rulesInForce(transition.incident)
+        disarm(rules.filter { $0.rule.from != .resolved }, in: &transition)
+        armRules(from: [.resolved], in: &transition, rules: rules)
         notifyPagers(.resolved, people: [], reason: user.map { "by \(plainName($0))" } ?? "by Klaxon", in: &transition)
         let policy = config.severity(id: transition.incident.severity)
         var reviewDue: Date?
@@ -348,6 +379,7 @@ public struct IncidentEngine: Sendable {
         if status != nil { transition.incident.publicStatus = text }
         transition.incident.lastUpdateAt = now
         transition.incident.updatesPosted = transition.incident.updateNumber + 1
+        armRules(from: [.lastUpdate], in: &transition)
         transition.log(status == nil ? .update : .status, (status.map { "Status \($0.label): " } ?? "Update: ") + text)
         let policy = config.severity(id: transition.incident.severity)
         var values = self.values(transition.incident, now: now)
@@ -379,12 +411,12 @@ public struct IncidentEngine: Sendable {
         }
         let unacknowledged = transition.incident.acknowledgedAt == nil
         if policy.page, old?.page != true, unacknowledged {
-            let paged = recipients(for: firstEscalationTargets, on: transition.incident.platform, at: now, overrides: overrides)
+            let paged = recipients(for: firstEscalationTargets(severity: policy.id), on: transition.incident.platform, at: now, overrides: overrides)
             page(paged, reason: "severity raised to \(policy.label)", in: &transition)
             transition.incident.pagedAt = now
             if !paged.users.isEmpty { transition.send(.invite(userIDs: paged.users.map(\.id))) }
-            if let ackWithin = policy.ackWithin {
-                transition.schedule(.ackTimeout, at: now.addingTimeInterval(ackWithin.timeInterval), step: 1)
+            if let wait = firstAcknowledgementWait(policy) {
+                transition.schedule(.ackTimeout, at: now.addingTimeInterval(wait.timeInterval), step: 1)
             }
         } else if policy.page, unacknowledged, transition.incident.escalationLevel == 0, let ackWithin = policy.ackWithin,
                   let pagedAt = transition.incident.pagedAt, ackWithin.timeInterval < (old?.ackWithin?.timeInterval ?? .infinity) {
@@ -394,6 +426,11 @@ public struct IncidentEngine: Sendable {
         } else if !policy.page || policy.ackWithin == nil {
             transition.cancel(.ackTimeout)
         }
+    }
+
+    private func unknownType(_ token: String, incident: IncidentID?) -> Decision {
+        let known = config.incidentTypes.map(\.id)
+        return .rejected("Unknown incident type \"\(token)\". " + (known.isEmpty ? "No incidentTypes are configured." : "Types: \(known.joined(separator: ", ")).") , incident: incident)
     }
 
     private func notOpen(_ incident: Incident) -> Decision {

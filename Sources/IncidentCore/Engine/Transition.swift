@@ -31,16 +31,22 @@ struct Transition {
         send(.post(to: target, text: text, buttons: buttons))
     }
 
-    mutating func schedule(_ kind: TimerKind, at dueAt: Date, step: Int = 0) {
-        changes.timers.removeAll { $0.kind == kind }
-        changes.timers.append(NewTimer(incidentID: incident.id, kind: kind, dueAt: dueAt, step: step))
+    mutating func schedule(_ kind: TimerKind, at dueAt: Date, step: Int = 0, rule: String = "") {
+        changes.timers.removeAll { $0.kind == kind && $0.rule == rule }
+        changes.timers.append(NewTimer(incidentID: incident.id, kind: kind, dueAt: dueAt, step: step, rule: rule))
     }
 
     mutating func cancel(_ kinds: TimerKind...) {
         for kind in kinds {
-            changes.timers.removeAll { $0.kind == kind }
+            changes.timers.removeAll { $0.kind == kind && $0.rule.isEmpty }
             changes.cancelTimers.append((incident.id, kind))
         }
+    }
+
+    /// Cancels the pending timer of one policy rule.
+    mutating func cancelRule(_ key: String) {
+        changes.timers.removeAll { $0.kind == .policyRule && $0.rule == key }
+        changes.cancelRuleTimers.append((incident.id, key))
     }
 
     /// The change set, with the incident written last so its new revision covers everything above.

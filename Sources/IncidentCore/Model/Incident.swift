@@ -97,6 +97,8 @@ public struct Incident: Sendable, Codable, Hashable {
     public var recentReports: [Date]? = nil
     /// When the storm rule last raised the severity: once per window.
     public var stormRaisedAt: Date? = nil
+    /// The incident type (`incidentTypes[].id`: `security`, `data-loss`), whose rules add to the severity's.
+    public var type: String? = nil
     /// Bumped on every write; the store compares it.
     public var revision: Int
 
@@ -144,6 +146,8 @@ public struct Incident: Sendable, Codable, Hashable {
 public enum TimelineKind: String, Sendable, Codable, CaseIterable {
     case declared, acknowledged, update, status, severity, role, note, mitigated, resolved, closed, reopened
     case page, escalation, reminder, postmortem, alert, report
+    /// The incident type was set (`/incident type security`).
+    case type
 }
 
 /// One dated line of an incident's timeline.

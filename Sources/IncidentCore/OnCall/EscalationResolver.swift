@@ -9,20 +9,25 @@ public enum EscalationResolver {
     /// order. A rotation the config does not define is skipped: the config loader rejects such targets,
     /// so one can only appear if the config and the targets were built separately.
     public static func people(
-        for targets: [NotifyTarget], config: OnCallConfig, at date: Date, overrides: [String: [OnCallOverride]]
+        for targets: [NotifyTarget], config: OnCallConfig, groups: [String: [String]] = [:], at date: Date, overrides: [String: [OnCallOverride]]
     ) -> [String] {
         var people: [String] = []
         var seen: Set<String> = []
         for target in targets {
-            let personID: String
+            let personIDs: [String]
             switch target {
             case .person(let id):
-                personID = id
+                personIDs = [id]
             case .rotation(let id):
                 guard let rotation = config.rotation(id: id) else { continue }
-                personID = RotationSchedule(rotation: rotation).onCall(at: date, overrides: overrides[id] ?? []).personID
+                personIDs = [RotationSchedule(rotation: rotation).onCall(at: date, overrides: overrides[id] ?? []).personID]
+            case .group(let name):
+                personIDs = groups[name] ?? []
+            case .channel, .webhook:
+                // Places, not people: delivered by the policy rules that name them.
+                continue
             }
-            if seen.insert(personID).inserted { people.append(personID) }
+            for personID in personIDs where seen.insert(personID).inserted { people.append(personID) }
         }
         return people
     }

@@ -9,9 +9,12 @@ public struct ChangeSet: Sendable {
     public var incidents: [IncidentWrite] = []
     public var timeline: [TimelineEntry] = []
     public var outbox: [NewOutboxMessage] = []
-    /// Each replaces the pending timer of the same incident and kind.
+    /// Each replaces the pending timer of the same incident, kind and rule.
     public var timers: [NewTimer] = []
+    /// Cancels the pending timer of that kind (the built-in kinds: `rule` empty).
     public var cancelTimers: [(IncidentID, TimerKind)] = []
+    /// Cancels the pending `policyRule` timer of that rule key.
+    public var cancelRuleTimers: [(IncidentID, String)] = []
     /// A timer that fired and is now done; fails with `StoreError.leaseLost` if the lease is no longer ours.
     public var completeTimer: (id: Int64, owner: String)?
     public var overrides: [OnCallOverride] = []
@@ -32,7 +35,7 @@ public struct ChangeSet: Sendable {
     public init() {}
 
     public var isEmpty: Bool {
-        incidents.isEmpty && timeline.isEmpty && outbox.isEmpty && timers.isEmpty && cancelTimers.isEmpty
+        incidents.isEmpty && timeline.isEmpty && outbox.isEmpty && timers.isEmpty && cancelTimers.isEmpty && cancelRuleTimers.isEmpty
             && completeTimer == nil && overrides.isEmpty && consoleMessages.isEmpty && inboundKey == nil && handoff == nil
             && alertGroups.isEmpty && audit.isEmpty
     }

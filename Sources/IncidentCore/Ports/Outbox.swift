@@ -10,6 +10,8 @@ public enum MessageTarget: Sendable, Hashable, Codable {
     case conversation(Conversation)
     /// A direct message to a user, by platform id.
     case direct(userID: String)
+    /// A channel by name (`security`), for policy rules that cross-post (`channel:slack:security`).
+    case channel(name: String)
 }
 
 /// A button under a message. Platforms without buttons show the command instead.

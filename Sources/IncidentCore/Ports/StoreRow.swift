@@ -115,6 +115,7 @@ extension StoreRow {
             kind: try enumeration("kind", as: TimerKind.self),
             dueAt: try date("due_at"),
             step: try int("step"),
+            rule: try text("rule"),
             leaseOwner: try optionalText("lease_owner"),
             leaseExpiresAt: try optionalDate("lease_expires_at"))
     }

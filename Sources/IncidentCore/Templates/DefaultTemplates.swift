@@ -53,7 +53,8 @@ public enum DefaultTemplates {
     public static let summary = """
         INCIDENT SUMMARY · {{id}} · {{severity}}
         What: {{title}}
-        Duration: {{declaredAt}} to {{endedAt}} = {{duration}}
+        {{#typeName}}Type: {{typeName}}
+        {{/typeName}}Duration: {{declaredAt}} to {{endedAt}} = {{duration}}
         Time to acknowledge: {{timeToAcknowledge}} · to mitigate: {{timeToMitigate}} · to resolve: {{timeToResolve}}
         {{#resolution}}Fix: {{resolution}}
         {{/resolution}}{{#commander}}Incident Commander: {{commander}}

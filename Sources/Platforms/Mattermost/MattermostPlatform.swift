@@ -175,6 +175,8 @@ public struct MattermostPlatform: ChatPlatform {
             return (conversation.channelID, conversation.threadID)
         case .direct(let username):
             return (try await directChannel(with: username).id, nil)
+        case .channel(let name):
+            return (try await channel(named: name).id, nil)
         }
     }
 

@@ -153,6 +153,8 @@ public struct RocketChatPlatform: ChatPlatform {
             return (conversation.channelID, conversation.threadID)
         case .direct(let username):
             return (try await directRoom(username).id, nil)
+        case .channel(let name):
+            return (try await room(named: name).id, nil)
         }
     }
 

@@ -424,6 +424,9 @@ public struct SlackPlatform: ChatPlatform {
             return (conversation.channelID, conversation.threadID)
         case .direct(let userID):
             return (try await directChannel(with: userID), nil)
+        case .channel(let name):
+            // chat.postMessage takes a channel name as well as an id.
+            return (name, nil)
         }
     }
 
