@@ -32,7 +32,7 @@ public struct WeekPolicy: Sendable {
     public var reviewWithin: [String: TimeInterval]
     /// `incidents.monitorFor`: a resolved incident not closed by hand is closed this long after. At least 2 min.
     public var monitorFor: TimeInterval
-    /// The escalation chain's `after` offsets, step by step (`oncall.escalation[].after`).
+    /// The escalation chain's `after` waits, step by step (`oncall.escalation[].after`).
     public var escalationAfter: [TimeInterval]
     /// `oncall.repeatEscalation`: how many more times the chain is walked while nobody acknowledges.
     public var repeatEscalation: Int
@@ -183,7 +183,7 @@ public enum SimulatedWeek {
     ///   since the last update (or severity change) escalates;
     /// - the acknowledgement clock of a paging severity (started at declaration, or when a severity change
     ///   raises an unacknowledged incident to a paging one) walks the escalation chain: step `s` notifies
-    ///   level `s % chain`, the next step follows after the difference of the chain's offsets (the severity's
+    ///   level `s % chain`, the next step follows after that step's own `after` (the severity's
     ///   `ackWithin` when the chain starts over), and the step after the last round says the chain is
     ///   exhausted; acknowledging, resolving, closing or a severity that does not page stops it; raised
     ///   between paging levels before anything escalated, the stricter `ackWithin` applies, counted from
@@ -233,7 +233,8 @@ public enum SimulatedWeek {
                 escalated = escalated || level > 0
                 expected.ackTimeouts.append(.init(at: due, step: step, level: level, waited: waited))
                 let nextLevel = (step + 1) % chain.count
-                let gap = nextLevel == 0 ? policy.ackWithin[severity] ?? 300 : max(0, chain[nextLevel] - chain[level])
+                // docs/paging.md: each step's `after` is counted from when the step before it fired.
+                let gap = nextLevel == 0 ? policy.ackWithin[severity] ?? 300 : chain[nextLevel]
                 ackTimeout = (due.addingTimeInterval(max(gap, 1)), step + 1)
             }
             if let due = longRunning, due <= date {
