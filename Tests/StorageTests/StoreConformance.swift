@@ -286,6 +286,57 @@ enum StoreConformance {
         #expect(second.first?.id != first.first?.id)
     }
 
+    /// Policy rules (migration 11): one pending `policyRule` timer per rule, beside the built-in kinds;
+    /// each rule's timer is replaced, cancelled and completed on its own; the incident keeps its type.
+    static func keepsOnePolicyTimerPerRule(_ makeStore: StoreFactory) async throws {
+        let store = try await makeStore()
+        let id = IncidentID(1)
+        let t0 = StoreFixtures.t0
+        var incident = StoreFixtures.incident(1)
+        incident.type = "security"
+        var changes = StoreFixtures.declaration(of: incident)
+        changes.timers = [
+            NewTimer(incidentID: id, kind: .ackTimeout, dueAt: t0.addingTimeInterval(300)),
+            NewTimer(incidentID: id, kind: .policyRule, dueAt: t0.addingTimeInterval(60), rule: "severity:notify.cto"),
+            NewTimer(incidentID: id, kind: .policyRule, dueAt: t0.addingTimeInterval(120), rule: "severity:checkpoint.ic"),
+            NewTimer(incidentID: id, kind: .policyRule, dueAt: t0.addingTimeInterval(90), step: 1, rule: "severity:notify.cto"),
+        ]
+        try await store.commit(changes)
+        #expect(try await store.incident(id)?.type == "security")
+        let first = try await store.pendingTimers(of: id)
+        #expect(first.map(\.rule) == ["severity:notify.cto", "severity:checkpoint.ic", ""])
+        #expect(first.first?.dueAt == t0.addingTimeInterval(90), "of two timers of one rule the later wins")
+        #expect(first.first?.step == 1)
+
+        // Cancelling one rule leaves the other rule and the built-in kind alone; cancelling a built-in kind
+        // leaves every rule alone.
+        var cancel = ChangeSet()
+        cancel.cancelRuleTimers = [(id, "severity:notify.cto")]
+        try await store.commit(cancel)
+        #expect(try await store.pendingTimers(of: id).map(\.rule) == ["severity:checkpoint.ic", ""])
+        var cancelKind = ChangeSet()
+        cancelKind.cancelTimers = [(id, .ackTimeout), (id, .policyRule)]
+        try await store.commit(cancelKind)
+        #expect(try await store.pendingTimers(of: id).map(\.rule) == ["severity:checkpoint.ic"])
+
+        // Fired under its lease and re-armed (a `repeat`) in the same change set: done once, pending again
+        // as a new timer.
+        let claimed = try #require(try await store.claimDueTimers(now: t0.addingTimeInterval(120), owner: "a", leaseUntil: t0.addingTimeInterval(180), limit: 5).first)
+        #expect(claimed.kind == .policyRule && claimed.rule == "severity:checkpoint.ic")
+        var fired = ChangeSet()
+        fired.completeTimer = (claimed.id, "a")
+        fired.timers = [NewTimer(incidentID: id, kind: .policyRule, dueAt: t0.addingTimeInterval(1920), step: 1, rule: "severity:checkpoint.ic")]
+        try await store.commit(fired)
+        let again = try await store.pendingTimers(of: id)
+        #expect(again.map(\.rule) == ["severity:checkpoint.ic"])
+        #expect(again.first?.id != claimed.id)
+        #expect(again.first?.step == 1)
+        // The old lease cannot complete the new timer.
+        var stale = ChangeSet()
+        stale.completeTimer = (claimed.id, "a")
+        await #expect(throws: StoreError.self) { try await store.commit(stale) }
+    }
+
     /// Change sets committed at the same time, some of which the store must refuse: each refusal goes to
     /// its own caller and leaves nothing behind; every other change set is stored whole.
     static func concurrentCommitsFailAlone(_ makeStore: StoreFactory) async throws {
@@ -856,6 +907,7 @@ struct StoreConformanceCheck: Sendable, CustomTestStringConvertible {
         StoreConformanceCheck(name: "insertConflictsAmongSeveralIncidents", run: StoreConformance.insertConflictsAmongSeveralIncidents),
         StoreConformanceCheck(name: "storesLargeChangeSetsInOrder", run: StoreConformance.storesLargeChangeSetsInOrder),
         StoreConformanceCheck(name: "writesTimersInChangeSetOrder", run: StoreConformance.writesTimersInChangeSetOrder),
+        StoreConformanceCheck(name: "keepsOnePolicyTimerPerRule", run: StoreConformance.keepsOnePolicyTimerPerRule),
         StoreConformanceCheck(name: "concurrentCommitsFailAlone", run: StoreConformance.concurrentCommitsFailAlone),
         StoreConformanceCheck(name: "replacesAndCancelsTimers", run: StoreConformance.replacesAndCancelsTimers),
         StoreConformanceCheck(name: "claimsDueTimersWithLeases", run: StoreConformance.claimsDueTimersWithLeases),
