@@ -220,3 +220,43 @@ struct PolicyRuleTests {
         #expect(scenario.incident.escalationLevel == 1)
     }
 }
+
+@Suite("Incident types in the command language")
+struct IncidentTypeParsingTests {
+    let parser = CommandParser(severities: EngineFixture.severities, rotationIDs: ["primary"])
+
+    @Test("declare takes --type before the title, in either spelling (000-28, 004-24)", arguments: [
+        ("declare sev1 --type security Suspicious logins", IncidentCommand.declare(severity: "sev1", title: "Suspicious logins", type: "security")),
+        ("SEV1 --type=Security Suspicious logins", .declare(severity: "sev1", title: "Suspicious logins", type: "security")),
+        ("declare --type data-loss Backups missing", .declare(severity: "sev4", title: "Backups missing", type: "data-loss")),
+        ("declare sev2 Type confusion in the parser", .declare(severity: "sev2", title: "Type confusion in the parser")),
+        ("type security", .setType(nil, "security")),
+        ("type INC-7 Data-Loss", .setType(IncidentID(7), "data-loss")),
+        ("kind INC-7 security", .setType(IncidentID(7), "security")),
+    ])
+    func parses(_ text: String, _ expected: IncidentCommand) throws {
+        #expect(try parser.parse(text).get() == expected)
+    }
+
+    @Test("mistakes get the verb's usage", arguments: [
+        ("declare sev1 --type", CommandVerb.declare), ("declare sev1 --type= Down", .declare), ("type", .type), ("type security extra", .type),
+    ])
+    func refuses(_ text: String, _ verb: CommandVerb) {
+        guard case .failure(let error) = parser.parse(text) else {
+            Issue.record("\(text) parsed")
+            return
+        }
+        #expect(error.usage == verb.usage)
+    }
+
+    @Test("the type is listed in list and timeline headers")
+    func shown() throws {
+        var config = PolicyRuleTests.config()
+        config.incidentTypes = [IncidentTypeConfig(id: "security", name: "Security")]
+        let engine = try IncidentEngine(config: config)
+        var incident = try EngineScenario("sev1", engine: engine).incident
+        incident.type = "security"
+        #expect(engine.listReply([incident], includeClosed: false, now: EngineFixture.monday).text.contains("• INC-1 · SEV1 · Security · Declared"))
+        #expect(engine.timelineReply(incident, entries: []).text.hasPrefix("Timeline of INC-1 · SEV1 · Security · Declared"))
+    }
+}

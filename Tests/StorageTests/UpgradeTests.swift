@@ -66,6 +66,12 @@ struct UpgradeTests {
         changes.incidents = [IncidentWrite(incident: acknowledged, expectedRevision: 1)]
         try await store.commit(changes)
         #expect(try await store.incident(IncidentID(1))?.status == .acknowledged)
+        // Migration 11: the old timer has the empty rule, and a policy rule's timer goes beside it.
+        #expect(timers.first?.rule == "")
+        var rule = ChangeSet()
+        rule.timers = [NewTimer(incidentID: IncidentID(1), kind: .policyRule, dueAt: declaredAt.addingTimeInterval(300), rule: "severity:notify.cto")]
+        try await store.commit(rule)
+        #expect(try await store.pendingTimers(of: IncidentID(1)).map(\.kind) == [.policyRule, .updateReminder])
         try await store.close()
     }
 }

@@ -9,7 +9,7 @@ extension IncidentEngine {
         let lines = incidents.map { incident in
             let age = Formatting.span(from: incident.declaredAt, to: incident.resolvedAt ?? now)
             let commander = incident.roles[.commander].map { " · IC \(mention($0))" } ?? ""
-            return "• \(incident.id) · \(severityLabel(incident)) · \(incident.status.label) · \(incident.title) · #\(incident.channelName) · \(age)\(commander)"
+            return "• \(incident.id) · \(severityAndType(incident)) · \(incident.status.label) · \(incident.title) · #\(incident.channelName) · \(age)\(commander)"
         }
         let header = includeClosed ? "Incidents (newest first):" : "Open incidents:"
         return CommandReply(text: ([header] + lines).joined(separator: "\n"))
@@ -17,7 +17,7 @@ extension IncidentEngine {
 
     public func timelineReply(_ incident: Incident, entries: [TimelineEntry]) -> CommandReply {
         let lines = entries.map { "\(format.clock($0.at)) · \($0.text)" }
-        let header = "Timeline of \(incident.id) · \(severityLabel(incident)) · \(incident.status.label) · \(incident.title)"
+        let header = "Timeline of \(incident.id) · \(severityAndType(incident)) · \(incident.status.label) · \(incident.title)"
         return CommandReply(text: ([header] + lines).joined(separator: "\n"), incidentID: incident.id)
     }
 

@@ -14,6 +14,11 @@ extension IncidentEngine {
         config.severity(id: incident.severity)?.label ?? incident.severity.uppercased()
     }
 
+    /// `SEV1`, or `SEV1 · Security` for an incident with a type.
+    func severityAndType(_ incident: Incident) -> String {
+        severityLabel(incident) + (incident.type.map { " · \(config.incidentType(id: $0)?.name ?? $0)" } ?? "")
+    }
+
     /// What templates can use: `{{id}}`, `{{title}}`, `{{severity}}`, `{{severityName}}`, `{{status}}`,
     /// `{{declaredAt}}`, `{{declaredBy}}`, `{{commander}}`, `{{updateEvery}}`, `{{channel}}`, `{{now}}`,
     /// `{{type}}` and `{{typeName}}` (the incident type, when set).
@@ -42,8 +47,7 @@ extension IncidentEngine {
     /// `SEV1 · Investigating · IC: <@U1> · INC-7 Payment processing down`
     public func topic(_ incident: Incident) -> String {
         let commander = incident.roles[.commander].map(mention) ?? "unassigned"
-        let type = incident.type.map { " · \(config.incidentType(id: $0)?.name ?? $0)" } ?? ""
-        return "\(severityLabel(incident))\(type) · \(incident.status.label) · IC: \(commander) · \(incident.id) \(incident.title)"
+        return "\(severityAndType(incident)) · \(incident.status.label) · IC: \(commander) · \(incident.id) \(incident.title)"
     }
 
     /// Acknowledge, Post update, Resolve, I'm the IC.
