@@ -145,4 +145,31 @@ struct PolicyDayTests {
         #expect(announced.first?.text.contains("has had no response by the end of the next business day") == true)
         try await daemon.close()
     }
+
+    @Test("declare --type security through the daemon: the security channel and the security person hear at once; the type shows in the topic and summary (000-28, 004-24)")
+    func securityType() async throws {
+        let directory = try TemporaryDirectory("klaxon-policy-type")
+        defer { directory.remove() }
+        let path = directory.file("klaxon.sqlite")
+        let clock = ManualClock(now: Fixture.monday)
+        func configure(_ config: inout KlaxonConfig) {
+            config.incidentTypes = [IncidentTypeConfig(id: "security", name: "Security", notify: [
+                PolicyRule(id: "security", at: .span(.zero), notify: [.person("carol"), .channel(platform: .console, name: "security")]),
+            ])]
+        }
+        let daemon = try await TestDaemon.open(path: path, clock: clock, config: configure)
+        let result = await daemon.run("declare sev2 --type security Suspicious admin logins")
+        let id = try #require(result.reply.incidentID)
+        #expect(result.reply.text.hasPrefix("Declared \(id) · SEV2 · Security · Suspicious admin logins"))
+        #expect(try await daemon.store.incident(id)?.type == "security")
+        await daemon.step()
+        let lines = try await daemon.consoleLines()
+        #expect(lines.filter { $0.channel == "security" }.map(\.text) == ["📣 \(id) (SEV2) Suspicious admin logins · Declared · open 0 s"])  // 004-24
+        #expect(lines.filter { $0.channel == "@carol" && $0.text.hasPrefix("📣") }.count == 1)  // 000-28
+        await daemon.run("close \(id) False alarm: a new admin", as: "alice")
+        await daemon.step()
+        let summary = try await daemon.consoleLines().last { $0.channel == "incidents" && $0.text.hasPrefix("INCIDENT SUMMARY") }
+        #expect(summary?.text.contains("Type: Security") == true)
+        try await daemon.close()
+    }
 }
