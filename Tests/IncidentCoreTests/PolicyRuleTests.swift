@@ -139,6 +139,25 @@ struct PolicyRuleTests {
         #expect(second.outbox.isEmpty && second.timers.isEmpty, "mitigated: quiet, and no further repeat")
     }
 
+    @Test("a rule naming a webhook tells it once, with the rule's people, whatever its filters; other page webhooks hear as for any page")
+    func webhooks() throws {
+        let engine = try Self.engine { config in
+            config.paging = PagingConfig(webhooks: [
+                PagerWebhook(id: "phone", url: "https://pager.example.com", secret: Secret("s"), severities: ["sev2"]),
+                PagerWebhook(id: "sms", url: "https://sms.example.com", secret: Secret("t")),
+            ])
+            config.severities[0].notify = [PolicyRule(id: "ceo", at: .span(.hours(1)), notify: [.person("dave"), .webhook("phone")])]
+        }
+        let scenario = try EngineScenario("sev1", engine: engine)
+        let changes = Self.fire(scenario, rule: "severity:notify.ceo", at: F.time("10:00"))
+        let notices = changes.outbox.compactMap { message -> PagerNotice? in
+            if case .pagerWebhook(let notice) = message.action { return notice }
+            return nil
+        }
+        #expect(notices.map(\.webhook).sorted() == ["phone", "sms"], "phone named by the rule (its severity filter aside), sms as for any page")
+        #expect(notices.allSatisfy { $0.people.map(\.id) == ["dave"] && $0.event == .page })
+    }
+
     @Test("a rule the config no longer has completes and does nothing")
     func unknownRule() throws {
         let scenario = try EngineScenario("sev1", engine: Self.engine())

@@ -92,9 +92,14 @@ extension IncidentEngine {
     ///
     /// `only`: the webhooks a policy rule names (`webhook:<id>`), told whatever their filters say and even
     /// with nobody to call (a gateway that posts to a status page or a team phone).
-    func notifyPagers(_ event: PagerEvent, people personIDs: [String], reason: String, escalationStep: Int? = nil, only named: [String]? = nil, in transition: inout Transition) {
+    /// `except`: webhooks told separately (a rule naming them), so they are not told twice.
+    func notifyPagers(
+        _ event: PagerEvent, people personIDs: [String], reason: String, escalationStep: Int? = nil, only named: [String]? = nil,
+        except excluded: [String] = [], in transition: inout Transition
+    ) {
         let incident = transition.incident
-        let webhooks = named.map { ids in config.paging.webhooks.filter { ids.contains($0.id) } } ?? config.paging.webhooks(for: event, severity: incident.severity)
+        let webhooks = (named.map { ids in config.paging.webhooks.filter { ids.contains($0.id) } } ?? config.paging.webhooks(for: event, severity: incident.severity))
+            .filter { !excluded.contains($0.id) }
         guard !webhooks.isEmpty else { return }
         if named == nil, event == .page || event == .escalation, personIDs.isEmpty { return }
         let people = personIDs.map { id in

@@ -91,6 +91,10 @@ extension IncidentEngine {
         var told: [String] = []
 
         let people = armed.rule.notify.filter(\.namesPeople)
+        let named = armed.rule.notify.compactMap { target -> String? in
+            if case .webhook(let id) = target { return id }
+            return nil
+        }
         if !people.isEmpty {
             let recipients = recipients(for: people, on: incident.platform, at: now, overrides: overrides)
             let users = recipients.users
@@ -101,7 +105,7 @@ extension IncidentEngine {
                 transition.send(.invite(userIDs: users.map(\.id)))
                 told += users.map(mention)
             }
-            notifyPagers(.page, people: recipients.personIDs, reason: reason, in: &transition)
+            notifyPagers(.page, people: recipients.personIDs, reason: reason, except: named, in: &transition)
         }
         var webhooks: [String] = []
         for target in armed.rule.notify {
