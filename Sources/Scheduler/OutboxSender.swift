@@ -73,6 +73,7 @@ public struct OutboxSender: Service {
     private let store: any IncidentStore
     private let platforms: [PlatformKind: any ChatPlatform]
     private let pager: PagerWebhookClient?
+    private let discord: DiscordWebhookClient?
     private let clock: any WallClock
     private let doorbell: Doorbell
     private let settings: Settings
@@ -85,13 +86,15 @@ public struct OutboxSender: Service {
     public let health: DaemonHealth
 
     public init(
-        store: any IncidentStore, platforms: [any ChatPlatform], pager: PagerWebhookClient? = nil, clock: any WallClock, doorbell: Doorbell,
+        store: any IncidentStore, platforms: [any ChatPlatform], pager: PagerWebhookClient? = nil, discord: DiscordWebhookClient? = nil,
+        clock: any WallClock, doorbell: Doorbell,
         settings: Settings = Settings(), owner: String = "sender-\(UUID().uuidString.prefix(8))", logger: Logger,
         metrics: any MetricsFactory = MetricsSystem.factory, health: DaemonHealth? = nil
     ) {
         self.store = store
         self.platforms = Dictionary(platforms.map { ($0.kind, $0) }, uniquingKeysWith: { first, _ in first })
         self.pager = pager
+        self.discord = discord
         self.clock = clock
         self.doorbell = doorbell
         self.settings = settings
@@ -236,6 +239,9 @@ public struct OutboxSender: Service {
         if case .pagerWebhook(let notice) = message.action {
             return await deliver(notice, of: message, metadata: metadata)
         }
+        if case .discordWebhook(let post) = message.action {
+            return await deliver(post, of: message, metadata: metadata)
+        }
         guard let platform = platforms[message.platform] else {
             return await settle(message, failure: .permanent("platform \(message.platform) is not enabled in bot-config.json"), metadata: metadata)
         }
@@ -260,6 +266,20 @@ public struct OutboxSender: Service {
         do {
             let delivery = try await pager.deliver(notice, outboxID: message.id)
             return await record(delivery, of: message, metadata: metadata)
+        } catch {
+            return await settle(message, failure: error, metadata: metadata)
+        }
+    }
+
+    /// Discord posts go to the Discord webhook client, in the lane of the platform they were written for.
+    private func deliver(_ post: DiscordPost, of message: OutboxMessage, metadata: Logger.Metadata) async -> Outcome {
+        var metadata = metadata
+        metadata["webhook"] = "\(post.webhook)"
+        guard let discord else {
+            return await settle(message, failure: .permanent("no Discord webhook client: discord.webhooks is empty"), metadata: metadata)
+        }
+        do {
+            return await record(try await discord.deliver(post), of: message, metadata: metadata)
         } catch {
             return await settle(message, failure: error, metadata: metadata)
         }

@@ -78,8 +78,10 @@ public struct KlaxonDaemon: Sendable {
         settings.retryFor = TimeInterval(config.outbox.retryFor.seconds)
         let pager = config.paging.webhooks.isEmpty
             ? nil : PagerWebhookClient(webhooks: config.paging.webhooks, httpClient: httpClient, clock: clock, logger: logger)
+        let discord = config.discord.webhooks.isEmpty
+            ? nil : DiscordWebhookClient(webhooks: config.discord.webhooks, httpClient: httpClient, logger: logger)
         sender = OutboxSender(
-            store: store, platforms: platforms, pager: pager, clock: clock, doorbell: outboxBell, settings: settings, logger: logger,
+            store: store, platforms: platforms, pager: pager, discord: discord, clock: clock, doorbell: outboxBell, settings: settings, logger: logger,
             metrics: metrics.factory, health: health)
         scheduler = TimerScheduler(
             store: store, engine: engine, clock: clock, doorbell: timerBell, outboxBell: outboxBell, logger: logger, metrics: metrics.factory,

@@ -204,7 +204,7 @@ private func setting(_ newValue: Any?, at steps: ArraySlice<PathStep>, in contai
     @Test func everyTopLevelPropertyOfTheModelIsInTheSchema() throws {
         let properties = try #require(try schema()["properties"] as? [String: Any])
         let modelProperties = propertyNames(of: KlaxonConfig(severities: []))
-        #expect(modelProperties.count == 17)
+        #expect(modelProperties.count == 18)
         for name in modelProperties {
             #expect(properties[name] != nil, "schema lacks \(name)")
         }
@@ -233,6 +233,8 @@ private func setting(_ newValue: Any?, at steps: ArraySlice<PathStep>, in contai
             (["oncall", "rotations", "[]"], RotationConfig(id: "r", members: [], period: .zero, handoff: Handoff(weekday: nil, hour: 0, minute: 0), timezone: "UTC")),
             (["oncall", "escalation", "[]"], EscalationStep(after: .zero, notify: [])),
             (["incidentTypes", "[]"], IncidentTypeConfig(id: "security", name: "Security")),
+            (["discord"], DiscordConfig()),
+            (["discord", "webhooks", "[]"], DiscordWebhook(id: "public", url: secret)),
             (["outbox"], OutboxConfig()),
             (["retention"], RetentionConfig()),
             (["paging"], PagingConfig()),
@@ -284,7 +286,7 @@ struct ProblemCase: Sendable, CustomTestStringConvertible {
     }
 }
 
-private let knownTopLevelKeys = "server, storage, logging, platforms, incidents, severities, people, oncall, templates, outbox, paging, alerts, groups, permissions, retention, calendar, incidentTypes"
+private let knownTopLevelKeys = "server, storage, logging, platforms, incidents, severities, people, oncall, templates, outbox, paging, alerts, groups, permissions, retention, calendar, incidentTypes, discord"
 private let severityKeys = "id, aliases, name, description, updateEvery, ackWithin, page, reviewWithin, escalateAfter, respondWithin, escalation, notify, checkpoints"
 private let templateList = "initialAlert, announcement, update, reminder, resolution, summary, page, escalation, review, postmortem"
 

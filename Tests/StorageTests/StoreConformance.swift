@@ -706,6 +706,8 @@ enum StoreConformance {
             .post(to: .direct(userID: "U0ALICE"), text: "You are paged", buttons: []),
             .setTopic(topic: "Mitigated"),
             .invite(userIDs: ["U0CAROL"]),
+            .post(to: .channel(name: "security"), text: "Cross-posted", buttons: []),
+            .discordWebhook(DiscordPost(webhook: "public", content: "📣 We're aware")),
         ]
         var changes = StoreFixtures.declaration(of: StoreFixtures.incident(1))
         changes.outbox = actions.map { NewOutboxMessage(platform: .slack, incidentID: id, action: $0) }

@@ -72,7 +72,7 @@ public enum ConfigLoader {
 
 extension ConfigReader {
     func readConfig(_ document: JSONValue) -> KlaxonConfig? {
-        let topLevelKeys = ["server", "storage", "logging", "platforms", "incidents", "severities", "people", "oncall", "templates", "outbox", "paging", "alerts", "groups", "permissions", "retention", "calendar", "incidentTypes"]
+        let topLevelKeys = ["server", "storage", "logging", "platforms", "incidents", "severities", "people", "oncall", "templates", "outbox", "paging", "alerts", "groups", "permissions", "retention", "calendar", "incidentTypes", "discord"]
         // `$schema` lets editors find bot-config.schema.json; it means nothing to Klaxon.
         guard let root = object(document, at: .root, allowedKeys: topLevelKeys, ignoredKeys: ["$schema"]) else { return nil }
 
@@ -88,10 +88,11 @@ extension ConfigReader {
         let templates = readTemplates(root)
         let outbox = readOutbox(root)
         let paging = readPaging(root, severityIDs: severities.map(\.id))
+        let discord = readDiscord(root)
         // The policy (rules, checkpoints, chains, types) refers to all of the above.
         let references = TargetReferences(
             rotationIDs: oncall.rotations.map(\.id), personIDs: people.ids, groupIDs: Array(groups.keys),
-            platforms: platforms.enabled, webhookIDs: paging.webhooks.map(\.id))
+            platforms: platforms.enabled, webhookIDs: paging.webhooks.map(\.id), discordIDs: discord.webhooks.map(\.id))
         let calendar = readCalendar(root)
         readSeverityPolicies(root, into: &severities, references: references, calendar: calendar)
         let incidentTypes = readIncidentTypes(root, references: references, calendar: calendar)
@@ -114,6 +115,7 @@ extension ConfigReader {
         )
         config.calendar = calendar
         config.incidentTypes = incidentTypes
+        config.discord = discord
         return config
     }
 
@@ -562,6 +564,9 @@ extension ConfigReader {
             return nil
         case .webhook(let id) where !references.webhookIDs.contains(id):
             report(path, "no webhook \(Self.quote(id)) in paging.webhooks\(Self.suggestion(for: id, among: references.webhookIDs))")
+            return nil
+        case .discord(let id) where !references.discordIDs.contains(id):
+            report(path, "no webhook \(Self.quote(id)) in discord.webhooks\(Self.suggestion(for: id, among: references.discordIDs))")
             return nil
         default:
             return target

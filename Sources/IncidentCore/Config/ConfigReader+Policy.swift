@@ -8,6 +8,7 @@ struct TargetReferences {
     var groupIDs: [String]
     var platforms: [PlatformKind] = []
     var webhookIDs: [String] = []
+    var discordIDs: [String] = []
 }
 
 // MARK: - calendar, severities' policy keys, incidentTypes (docs/policy.md)
@@ -107,6 +108,34 @@ extension ConfigReader {
             policy.checkpoints = field(fields, "checkpoints") { rules($0, at: $1, checkpoints: true, references: references, calendar: calendar) } ?? []
             severities[position] = policy
         }
+    }
+
+    func readDiscord(_ root: ObjectFields) -> DiscordConfig {
+        var discord = DiscordConfig()
+        guard let fields = section(root, "discord", keys: ["webhooks"]),
+              let elements = field(fields, "webhooks", { array($0, at: $1) })
+        else { return discord }
+        var seen: [String: ConfigPath] = [:]
+        for element in elements {
+            guard let hook = object(element.value, at: element.path, allowedKeys: ["id", "url"]) else { continue }
+            let id = field(hook, "id", required: true) { identifier($0, at: $1) }
+            let url = field(hook, "url", required: true) { value, path -> Secret? in
+                guard let url = secret(value, at: path) else { return nil }
+                guard let parsed = URL(string: url.exposedValue), parsed.scheme == "https" || parsed.scheme == "http", parsed.host != nil else {
+                    report(path, "is not an http(s) URL (a Discord incoming webhook URL, https://discord.com/api/webhooks/…)")
+                    return nil
+                }
+                return url
+            }
+            guard let id, let url else { continue }
+            if let first = seen[id] {
+                report(element.path.key("id"), "\(Self.quote(id)) is also the id of \(first); webhook ids must differ")
+                continue
+            }
+            seen[id] = element.path
+            discord.webhooks.append(DiscordWebhook(id: id, url: url))
+        }
+        return discord
     }
 
     func readIncidentTypes(_ root: ObjectFields, references: TargetReferences, calendar: BusinessCalendar?) -> [IncidentTypeConfig] {

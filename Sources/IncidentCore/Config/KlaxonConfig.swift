@@ -32,6 +32,8 @@ public struct KlaxonConfig: Sendable {
     public var calendar: BusinessCalendar? = nil
     /// Kinds of incident (`security`, `data-loss`) whose rules add to the severity's.
     public var incidentTypes: [IncidentTypeConfig] = []
+    /// Discord channels reached through their incoming webhooks (`discord:<id>` targets).
+    public var discord: DiscordConfig = .init()
 
     public init(
         server: ServerConfig = .init(), storage: StorageConfig = .init(), logging: LoggingConfig = .init(),
@@ -491,9 +493,11 @@ public enum NotifyTarget: Sendable, Hashable, CustomStringConvertible {
     case channel(platform: PlatformKind, name: String)
     /// A configured `paging.webhooks[]` entry, by id, told whatever its `events` filter says.
     case webhook(String)
+    /// A Discord channel through its incoming webhook (`discord.webhooks[].id`): a cross-post.
+    case discord(String)
 
     /// The kinds `init(parsing:)` understands, for error messages.
-    public static let forms = ["rotation:<id>", "person:<id>", "group:<name>", "channel:<platform>:<name>", "webhook:<id>"]
+    public static let forms = ["rotation:<id>", "person:<id>", "group:<name>", "channel:<platform>:<name>", "webhook:<id>", "discord:<id>"]
 
     /// `rotation:primary`, `person:carol`, `group:leads`, `channel:slack:security`, `webhook:phone`.
     public init?(parsing text: String) {
@@ -504,6 +508,7 @@ public enum NotifyTarget: Sendable, Hashable, CustomStringConvertible {
         case "person": self = .person(parts[1])
         case "group": self = .group(parts[1])
         case "webhook": self = .webhook(parts[1])
+        case "discord": self = .discord(parts[1])
         case "channel":
             let rest = parts[1].split(separator: ":", maxSplits: 1).map(String.init)
             guard rest.count == 2, let platform = PlatformKind(rawValue: rest[0].lowercased()) else { return nil }
@@ -521,6 +526,7 @@ public enum NotifyTarget: Sendable, Hashable, CustomStringConvertible {
         case .group(let name): "group:\(name)"
         case .channel(let platform, let name): "channel:\(platform.rawValue):\(name)"
         case .webhook(let id): "webhook:\(id)"
+        case .discord(let id): "discord:\(id)"
         }
     }
 
@@ -528,7 +534,7 @@ public enum NotifyTarget: Sendable, Hashable, CustomStringConvertible {
     public var namesPeople: Bool {
         switch self {
         case .rotation, .person, .group: true
-        case .channel, .webhook: false
+        case .channel, .webhook, .discord: false
         }
     }
 }
@@ -608,4 +614,21 @@ public struct PagerWebhook: Sendable, Hashable {
 public enum PagerEvent: String, Sendable, Hashable, Codable, CaseIterable {
     case page, escalation, acknowledged, resolved
     public static let defaults: Set<PagerEvent> = [.page, .escalation]
+}
+
+/// `discord`: Discord channels Klaxon posts to through incoming webhooks (runbook 000 announces publicly on
+/// Slack and Discord). Outbound only: nobody types commands in Discord.
+public struct DiscordConfig: Sendable {
+    public var webhooks: [DiscordWebhook] = []
+    public init(webhooks: [DiscordWebhook] = []) { self.webhooks = webhooks }
+}
+
+/// One incoming webhook: its URL holds its token, so it is a secret (`"${DISCORD_WEBHOOK_URL}"`).
+public struct DiscordWebhook: Sendable, Hashable {
+    public var id: String
+    public var url: Secret
+    public init(id: String, url: Secret) {
+        self.id = id
+        self.url = url
+    }
 }

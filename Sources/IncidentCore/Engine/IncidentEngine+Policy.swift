@@ -118,6 +118,10 @@ extension IncidentEngine {
             case .webhook(let id):
                 webhooks.append(id)
                 told.append("webhook \(id)")
+            case .discord(let id):
+                transition.changes.outbox.append(NewOutboxMessage(
+                    platform: incident.platform, incidentID: incident.id, action: .discordWebhook(DiscordPost(webhook: id, content: "📣 \(body)"))))
+                told.append("Discord \(id)")
             case .rotation, .person, .group:
                 continue
             }

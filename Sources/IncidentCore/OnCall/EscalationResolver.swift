@@ -23,7 +23,7 @@ public enum EscalationResolver {
                 personIDs = [RotationSchedule(rotation: rotation).onCall(at: date, overrides: overrides[id] ?? []).personID]
             case .group(let name):
                 personIDs = groups[name] ?? []
-            case .channel, .webhook:
+            case .channel, .webhook, .discord:
                 // Places, not people: delivered by the policy rules that name them.
                 continue
             }

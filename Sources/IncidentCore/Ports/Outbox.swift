@@ -42,6 +42,9 @@ public enum ChatAction: Sendable, Hashable, Codable {
     /// A POST to a configured pager webhook. The outbox sender hands these to the pager webhook client,
     /// never to a chat platform; the row's platform is the incident's, for the record.
     case pagerWebhook(PagerNotice)
+    /// A message to a Discord channel through its incoming webhook (`discord.webhooks`). The outbox
+    /// sender hands these to the Discord webhook client; they queue in the incident platform's lane.
+    case discordWebhook(DiscordPost)
 
     /// A short name for logs and metrics.
     public var kind: String {
@@ -51,6 +54,7 @@ public enum ChatAction: Sendable, Hashable, Codable {
         case .setTopic: "set_topic"
         case .invite: "invite"
         case .pagerWebhook: "pager_webhook"
+        case .discordWebhook: "discord_webhook"
         }
     }
 }
@@ -254,5 +258,17 @@ public struct PagerNotice: Sendable, Hashable, Codable {
             self.email = email
             self.timezone = timezone
         }
+    }
+}
+
+/// What a Discord incoming webhook posts: plain text in the channel the webhook belongs to.
+public struct DiscordPost: Sendable, Hashable, Codable {
+    /// The `discord.webhooks[].id` whose URL (a secret: it holds the webhook's token) it goes to.
+    public var webhook: String
+    public var content: String
+
+    public init(webhook: String, content: String) {
+        self.webhook = webhook
+        self.content = content
     }
 }

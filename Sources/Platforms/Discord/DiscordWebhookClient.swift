@@ -1,0 +1,89 @@
+import AsyncHTTPClient
+import Foundation
+import IncidentCore
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// Posts to Discord channels through their incoming webhooks (`discord.webhooks`): `POST <url>` with
+/// `{"content": …, "allowed_mentions": {"parse": []}}`. No mention in the text pings anyone: the posts are
+/// announcements, and who is paged is decided in chat.
+///
+/// Answers: 2xx is delivered; 429 waits for `retry_after` (body, seconds) or `Retry-After`; 408, 5xx and
+/// network errors are retried with backoff by the outbox; any other 4xx (a deleted webhook answers 404, a
+/// bad token 401) is given up with the reason: these posts ride in a chat platform's lane, so a broken
+/// webhook must not park that platform.
+public struct DiscordWebhookClient: Sendable {
+    private let webhooks: [String: DiscordWebhook]
+    private let httpClient: HTTPClient
+    private let timeout: TimeAmount
+    private let logger: Logger
+
+    /// Discord refuses `content` longer than this.
+    static let maximumContent = 2000
+
+    public init(webhooks: [DiscordWebhook], httpClient: HTTPClient, timeout: TimeAmount = .seconds(10), logger: Logger) {
+        self.webhooks = Dictionary(webhooks.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        self.httpClient = httpClient
+        self.timeout = timeout
+        self.logger = logger
+    }
+
+    /// The JSON body, with the content cut to what Discord takes.
+    public static func body(of post: DiscordPost) throws -> Data {
+        struct Body: Encodable {
+            struct AllowedMentions: Encodable { var parse: [String] = [] }
+            var content: String
+            var allowed_mentions = AllowedMentions()
+        }
+        let content = post.content.count > maximumContent ? String(post.content.prefix(maximumContent - 1)) + "…" : post.content
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(Body(content: content))
+    }
+
+    public func deliver(_ post: DiscordPost) async throws(DeliveryFailure) -> Delivery {
+        guard let webhook = webhooks[post.webhook] else {
+            throw .permanent("Discord webhook \"\(post.webhook)\" is no longer in discord.webhooks")
+        }
+        let body: Data
+        do {
+            body = try Self.body(of: post)
+        } catch {
+            throw .permanent("cannot encode the Discord post: \(error)")
+        }
+        // The URL carries the webhook's token: it is never logged, only the webhook's id.
+        var request = HTTPClientRequest(url: webhook.url.exposedValue)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "User-Agent", value: "Klaxon")
+        request.body = .bytes(ByteBuffer(bytes: body))
+        let response: HTTPClientResponse
+        do {
+            response = try await httpClient.execute(request, timeout: timeout)
+        } catch {
+            throw .transient("Discord webhook \(webhook.id): \(type(of: error))")
+        }
+        // A failure's body says why (and a 429's says how long to wait); a success's is not needed.
+        let answer = (try? await response.body.collect(upTo: 4096)).map { String(buffer: $0) } ?? ""
+        let status = Int(response.status.code)
+        switch status {
+        case 200..<300:
+            logger.debug("Discord webhook delivered", metadata: ["webhook": "\(webhook.id)"])
+            return Delivery()
+        case 429:
+            throw .rateLimited(retryAfter: Self.retryAfter(body: answer, headers: response.headers) ?? 5)
+        case 408, 500...:
+            throw .transient("Discord webhook \(webhook.id): HTTP \(status)")
+        default:
+            throw .permanent("Discord webhook \(webhook.id) refused the post: HTTP \(status) \(answer.prefix(200))")
+        }
+    }
+
+    /// Discord's `{"retry_after": 1.5}`, else the `Retry-After` header, in seconds.
+    static func retryAfter(body: String, headers: HTTPHeaders) -> TimeInterval? {
+        struct RateLimit: Decodable { var retry_after: Double }
+        if let limit = try? JSONDecoder().decode(RateLimit.self, from: Data(body.utf8)) { return max(0, limit.retry_after) }
+        return headers.first(name: "Retry-After").flatMap { TimeInterval($0.trimmingCharacters(in: .whitespaces)) }.map { max(0, $0) }
+    }
+}
