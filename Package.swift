@@ -132,6 +132,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // `bench/scheduler/run.sh`: issue 4's scheduler benchmark (100,000 live timers in one SQLite store).
+        // Fuzzing: every inbound decoder, the command parser and the config loader (bench/fuzz/run.sh builds it
+        // with libFuzzer; a normal build replays files through the same targets).
+        .executableTarget(
+            name: "klaxon-fuzz",
+            dependencies: ["IncidentCore", "Platforms"],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "SchedulerBench",
             dependencies: [

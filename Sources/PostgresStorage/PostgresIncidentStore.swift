@@ -464,6 +464,19 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
         }
     }
 
+    public func renewOutboxLeases(_ ids: [Int64], owner: String, until: Date) async throws -> Int {
+        guard !ids.isEmpty else { return 0 }
+        let until = until.millisecondsSince1970()
+        return try await withClient { client in
+            try await client.query(
+                """
+                UPDATE outbox SET lease_expires_at = \(until)
+                WHERE lease_owner = \(owner) AND state = 'pending' AND id = ANY(\(ids)::bigint[]) RETURNING id
+                """, logger: logger
+            ).collect().count
+        }
+    }
+
     public func markDelivered(_ id: Int64, platformMessageID: String?, at: Date) async throws {
         try await updateOutbox(
             """

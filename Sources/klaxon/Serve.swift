@@ -47,11 +47,19 @@ struct Serve: AsyncParsableCommand {
         let storeServices: [any Service]
         let storeLocation: String
         let closeStore: @Sendable () async throws -> Void
+        var sqliteLock: SQLiteFileLock?
         if let postgres = loaded.storage.postgres {
             let configuration = try PostgresStoreConfiguration(postgres)
             let postgresStore = try await PostgresIncidentStore.open(configuration, logger: logger)
             (store, storeServices, storeLocation, closeStore) = (postgresStore, [postgresStore], configuration.url.description, {})
         } else if let sqlite = loaded.storage.sqlite {
+            do {
+                // Held until this process ends: the kernel drops it however the process stops.
+                sqliteLock = try SQLiteFileLock(databasePath: sqlite.path)
+            } catch {
+                FileHandle.standardError.write(Data("klaxon: refusing to start: \(error)\n".utf8))
+                throw ExitCode(1)
+            }
             let sqliteStore = try await SQLiteIncidentStore.open(path: sqlite.path, logger: logger)
             (store, storeServices, storeLocation, closeStore) = (sqliteStore, [], sqlite.path, { try await sqliteStore.close() })
         } else {
@@ -75,6 +83,7 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(1)
         }
         try await closeStore()
+        withExtendedLifetime(sqliteLock) {}
         logger.info("klaxon stopped")
     }
 }

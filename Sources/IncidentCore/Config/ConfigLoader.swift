@@ -135,7 +135,16 @@ extension ConfigReader {
 
     private func readStorage(_ root: ObjectFields) -> StorageConfig {
         var storage = StorageConfig()
-        guard let fields = section(root, "storage", keys: ["sqlite", "postgres"]) else { return storage }
+        guard let fields = section(root, "storage", keys: ["sqlite", "postgres", "leaseTime"]) else { return storage }
+        let lease = field(fields, "leaseTime") { value, path -> TimeSpan? in
+            guard let lease = duration(value, at: path) else { return nil }
+            guard (3...600).contains(lease.seconds) else {
+                report(path, "must be between 3s and 10m (the failover time after a replica dies)")
+                return nil
+            }
+            return lease
+        }
+        if let lease { storage.leaseTime = lease }
         if let sqlite = section(fields, "sqlite", keys: ["path"]),
            let path = field(sqlite, "path", { string($0, at: $1) }) {
             storage.sqlite = SQLiteStorageConfig(path: path)

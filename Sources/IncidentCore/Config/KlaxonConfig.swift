@@ -122,6 +122,10 @@ public struct ServerConfig: Sendable {
 public struct StorageConfig: Sendable {
     public var sqlite: SQLiteStorageConfig?
     public var postgres: PostgresStorageConfig?
+    /// How long a claimed timer or outbox message is one replica's before another may take it over: the
+    /// failover time after a replica dies. Senders renew what they are still delivering, so a slow
+    /// platform does not make a short lease unsafe.
+    public var leaseTime: TimeSpan = TimeSpan(seconds: 10)
     public init(sqlite: SQLiteStorageConfig? = .init(), postgres: PostgresStorageConfig? = nil) {
         self.sqlite = sqlite
         self.postgres = postgres
