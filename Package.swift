@@ -119,6 +119,7 @@ let package = Package(
             dependencies: [
                 "IncidentCore",
                 "Server",
+                "Scheduler",
                 "Storage",
                 "PostgresStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -131,7 +132,6 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // `bench/scheduler/run.sh`: issue 4's scheduler benchmark (100,000 live timers in one SQLite store).
         // Fuzzing: every inbound decoder, the command parser and the config loader (bench/fuzz/run.sh builds it
         // with libFuzzer; a normal build replays files through the same targets).
         .executableTarget(
@@ -139,6 +139,7 @@ let package = Package(
             dependencies: ["IncidentCore", "Platforms"],
             swiftSettings: swiftSettings
         ),
+        // `bench/scheduler/run.sh`: issue 4's scheduler benchmark (100,000 live timers in one SQLite store).
         .executableTarget(
             name: "SchedulerBench",
             dependencies: [
@@ -179,7 +180,8 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "IncidentCore", "Storage", "Platforms", "Scheduler", "Server", "KlaxonTestSupport",
+                "IncidentCore", "Storage", "PostgresStorage", "Platforms", "Scheduler", "Server", "KlaxonTestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
