@@ -30,11 +30,14 @@ done
 
 echo "== building klaxon-fuzz with libFuzzer (.build-fuzz)"
 # lld: gold cannot link the instrumented objects. KLAXON_LIBFUZZER switches the entry point to libFuzzer's driver.
+set +e
 swift build -c release --scratch-path .build-fuzz --product klaxon-fuzz \
   -Xswiftc -sanitize=fuzzer -Xswiftc -DKLAXON_LIBFUZZER \
-  -Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld 2>&1 | grep --line-buffered -vE '^\[[0-9]+/[0-9]+\] ' || true
+  -Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld 2>&1 | grep --line-buffered -vE '^\[[0-9]+/[0-9]+\] |unhandled; explicitly declare|CMakeLists.txt$'
+build_status=${PIPESTATUS[0]}
+set -e
+[ "$build_status" -eq 0 ] || { echo "the fuzzing build failed (exit $build_status)"; exit 1; }
 bin=".build-fuzz/release/klaxon-fuzz"
-[ -x "$bin" ] || { echo "the fuzzing build failed"; exit 1; }
 
 mkdir -p "$out"
 failed=0

@@ -524,7 +524,12 @@ public struct RetentionConfig: Sendable {
 /// `paging`: where pages go besides chat.
 public struct PagingConfig: Sendable {
     public var webhooks: [PagerWebhook] = []
-    public init(webhooks: [PagerWebhook] = []) { self.webhooks = webhooks }
+    /// How often one person may be called through one webhook (pages and escalations).
+    public var throttle = PageThrottleLimits()
+    public init(webhooks: [PagerWebhook] = [], throttle: PageThrottleLimits = PageThrottleLimits()) {
+        self.webhooks = webhooks
+        self.throttle = throttle
+    }
 
     /// The webhooks that want `event` for an incident of `severity`.
     public func webhooks(for event: PagerEvent, severity: String) -> [PagerWebhook] {
