@@ -481,6 +481,39 @@ private let problemCases: [ProblemCase] = [
         #expect(errors.description == expected.joined(separator: "\n"))
     }
 
+    /// A value of the wrong kind is one problem: what it would have held is not reported missing too.
+    @Test func aMistypedSectionIsOneProblem() throws {
+        let json = try editedDefaultConfig([
+            ("platforms.slack", #""yes""#), ("oncall.rotations[0]", "7"), ("alerts", #"{"sources": [{"id": "am", "kind": "alertmanager", "tokn": "x", "token": "secret-token-value"}], "storm": []}"#),
+        ])
+        #expect(problemLines(ConfigLoader.load(json: json, environment: testEnvironment)) == [
+            #"alerts.sources[0].tokn: unknown key (did you mean "token"?)"#,
+            "alerts.storm: expected an object, got an array",
+            // The chain still names the rotation that is no longer there, as before the rewrite.
+            #"oncall.escalation[0].notify[0]: no rotation "primary" in oncall.rotations"#,
+            "oncall.rotations[0]: expected an object, got 7",
+            #"platforms.slack: expected an object, got "yes""#,
+        ])
+    }
+
+    @Test func duplicateKeysAreFoundAtAnyDepth() {
+        let json = #"{"severities": [{"id": "sev1", "name": "Critical", "name": "Again"}], "people": {"al": {}, "al": {"slack": "U1"}}}"#
+        #expect(problemLines(ConfigLoader.load(json: json, environment: [:])) == ["severities[0].name: duplicate key", "people.al: duplicate key"])
+    }
+
+    /// The cross-reference pass works on any config, not only on one the loader built.
+    @Test func validateChecksCrossReferencesOfABuiltConfig() {
+        var config = KlaxonConfig(severities: [SeverityPolicy(id: "sev1", name: "Critical")], people: ["alice": Person()])
+        config.oncall.rotations = [RotationConfig(id: "primary", members: ["alice", "alcie"], period: .days(7), handoff: Handoff(weekday: 2, hour: 9, minute: 0), timezone: "UTC")]
+        config.oncall.escalation = [EscalationStep(after: .zero, notify: [.rotation("primary"), .rotation("secondary")])]
+        config.permissions = ["declare:sev2": [.anyone]]
+        #expect(config.validate().map(\.description) == [
+            #"oncall.rotations[0].members[1]: no person "alcie" in people (did you mean "alice"?)"#,
+            #"oncall.escalation[0].notify[1]: no rotation "secondary" in oncall.rotations"#,
+            #"permissions["declare:sev2"]: unknown severity "sev2" (did you mean "sev1"?)"#,
+        ])
+    }
+
     @Test func problemsDescribeThemselvesAsPathColonMessage() {
         let problem = ConfigProblem(path: "server.port", message: "must be between 1 and 65535, got 0")
         #expect(problem.description == "server.port: must be between 1 and 65535, got 0")

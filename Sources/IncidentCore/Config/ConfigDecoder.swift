@@ -245,12 +245,3 @@ struct IndexKey: CodingKey {
     init?(intValue: Int) { self.intValue = intValue }
     init?(stringValue: String) { nil }
 }
-
-/// A key of a config object, for the few types that decode by hand.
-struct NamedKey: CodingKey {
-    let stringValue: String
-    var intValue: Int? { nil }
-    init(_ name: String) { stringValue = name }
-    init?(stringValue: String) { self.stringValue = stringValue }
-    init?(intValue: Int) { nil }
-}
