@@ -138,7 +138,7 @@ struct ConfigDecoder: Decoder {
             report("\(quoted) is not a known time zone" + ConfigText.suggestion(for: text, among: TimeZone.knownTimeZoneIdentifiers))
         case .httpURL:
             guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
-                  let host = url.host, !host.isEmpty
+                let host = url.host, !host.isEmpty
             else { return report("\(quoted) is not an http or https URL") }
         case .identifier where !ConfigText.isValidIdentifier(text):
             report("\(quoted) is not a valid id (\(ConfigText.identifierRule))")
@@ -155,7 +155,7 @@ struct ConfigDecoder: Decoder {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC") ?? calendar.timeZone
         guard parts.count == 3, parts.map(\.count) == [4, 2, 2], parts.allSatisfy({ $0.allSatisfy { $0.isASCII && $0.isNumber } }),
-              let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2])
+            let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2])
         else { return false }
         return DateComponents(calendar: calendar, year: year, month: month, day: day).isValidDate
     }
@@ -183,9 +183,10 @@ struct ConfigDecoder: Decoder {
         }
         guard let number = Int(literal), range.contains(number) else {
             // Too large for `Int` is out of range too, whatever the range.
-            report(range.upperBound == Int.max
-                ? "must be at least \(range.lowerBound), got \(shown)"
-                : "must be between \(range.lowerBound) and \(range.upperBound), got \(shown)")
+            report(
+                range.upperBound == Int.max
+                    ? "must be at least \(range.lowerBound), got \(shown)"
+                    : "must be between \(range.lowerBound) and \(range.upperBound), got \(shown)")
             return range.lowerBound
         }
         return number

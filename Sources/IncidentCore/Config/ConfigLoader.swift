@@ -76,10 +76,13 @@ public enum ConfigLoader {
     /// `declare:p0` and a default severity written as an alias are stored under the severity's id.
     private static func normalizeSeverityNames(_ config: inout KlaxonConfig) {
         if let name = config.incidents.defaultSeverity, let policy = config.declarableSeverity(name) { config.incidents.defaultSeverity = policy.id }
-        config.permissions = Dictionary(config.permissions.map { action, grantees in
-            guard action.hasPrefix("declare:"), let policy = config.declarableSeverity(String(action.dropFirst("declare:".count))) else { return (action, grantees) }
-            return ("declare:\(policy.id)", grantees)
-        }, uniquingKeysWith: { first, _ in first })
+        config.permissions = Dictionary(
+            config.permissions.map { action, grantees in
+                guard action.hasPrefix("declare:"), let policy = config.declarableSeverity(String(action.dropFirst("declare:".count))) else {
+                    return (action, grantees)
+                }
+                return ("declare:\(policy.id)", grantees)
+            }, uniquingKeysWith: { first, _ in first })
     }
 
     /// The names `templates` may override; they are the templates `DefaultTemplates` provides.

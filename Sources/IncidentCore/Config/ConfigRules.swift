@@ -142,7 +142,8 @@ extension NotifyTarget: ConfigScalar {
         let rotationIDs = document["oncall"]?["rotations"]?.elements.compactMap { $0["id"]?.text } ?? []
         let personIDs = document["people"]?.keys ?? []
         let guess = rotationIDs.contains(text) ? "rotation:\(text)" : personIDs.contains(text) ? "person:\(text)" : nil
-        decoder.report("\(ConfigText.quote(text)) is not \"rotation:<id>\" or \"person:<id>\"" + (guess.map { " (did you mean \(ConfigText.quote($0))?)" } ?? ""))
+        decoder.report(
+            "\(ConfigText.quote(text)) is not \"rotation:<id>\" or \"person:<id>\"" + (guess.map { " (did you mean \(ConfigText.quote($0))?)" } ?? ""))
     }
 }
 

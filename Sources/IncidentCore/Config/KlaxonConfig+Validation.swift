@@ -62,7 +62,9 @@ extension KlaxonConfig {
         for (index, rotation) in oncall.rotations.enumerated() {
             let path = rotations.index(index)
             for (position, member) in rotation.members.enumerated() where people[member] == nil {
-                report(path.key("members").index(position), "no person \(ConfigText.quote(member)) in people" + ConfigText.suggestion(for: member, among: personIDs))
+                report(
+                    path.key("members").index(position),
+                    "no person \(ConfigText.quote(member)) in people" + ConfigText.suggestion(for: member, among: personIDs))
             }
             // Turns begin at hand-offs, so a turn lasts a whole number of the hand-off's own rhythm.
             let period = ConfigText.quote(rotation.period.description)
@@ -116,7 +118,10 @@ extension KlaxonConfig {
         for (index, source) in alerts.sources.enumerated() {
             let path = root.key("alerts").key("sources").index(index)
             if !enabled.isEmpty, !enabled.contains(source.platform) {
-                report(path.key("platform"), "platform \(ConfigText.quote(source.platform.rawValue)) is not configured under `platforms` (configured: \(enabled.map(\.rawValue).joined(separator: ", ")))")
+                report(
+                    path.key("platform"),
+                    "platform \(ConfigText.quote(source.platform.rawValue)) is not configured under `platforms` (configured: \(enabled.map(\.rawValue).joined(separator: ", ")))"
+                )
             }
             for (label, target) in source.severity.map where !severityIDs.contains(target) {
                 unknownSeverity(target, at: path.key("severity").key("map").key(label))
@@ -130,7 +135,10 @@ extension KlaxonConfig {
                 report(path.key("title"), "is not a valid mustache template (\(error))")
             }
             if source.token == nil, source.signingSecret == nil {
-                report(path, "needs `token` (Authorization: Bearer) or `signingSecret` (X-Klaxon-Signature): alerts page people, so nobody may post them unauthenticated")
+                report(
+                    path,
+                    "needs `token` (Authorization: Bearer) or `signingSecret` (X-Klaxon-Signature): alerts page people, so nobody may post them unauthenticated"
+                )
             }
             if let first = sourceOwners[source.id] {
                 report(path.key("id"), "\(ConfigText.quote(source.id)) is also the id of \(first); source ids must differ")
@@ -161,7 +169,8 @@ extension KlaxonConfig {
                 }
             } else if !PermissionAction.names.contains(action) {
                 let known = PermissionAction.names + ["declare:<severity>"]
-                report(path, "unknown action" + ConfigText.hint(for: action, among: PermissionAction.names, known: "actions (\(known.joined(separator: ", ")))"))
+                report(
+                    path, "unknown action" + ConfigText.hint(for: action, among: PermissionAction.names, known: "actions (\(known.joined(separator: ", ")))"))
                 continue
             }
             for (position, grantee) in grantees.enumerated() {
@@ -169,7 +178,9 @@ extension KlaxonConfig {
                 case .person(let id) where people[id] == nil:
                     unknownPerson(id, at: path.index(position))
                 case .group(let name) where groups[name] == nil:
-                    report(path.index(position), "unknown group \(ConfigText.quote(name))" + ConfigText.hint(for: name, among: groups.keys.sorted(), known: "groups"))
+                    report(
+                        path.index(position),
+                        "unknown group \(ConfigText.quote(name))" + ConfigText.hint(for: name, among: groups.keys.sorted(), known: "groups"))
                 default:
                     break
                 }

@@ -145,7 +145,9 @@ public struct ServerConfig: Sendable, Decodable {
 
 extension ServerConfig: ConfigObject {
     static let defaults = ServerConfig()
-    static let rules: [String: [ConfigRule]] = ["port": [.range(1...65535)], "maxBodyBytes": [.atLeast(1)], "apiToken": [.emptyMeansUnset], "maxConnections": [.range(1...1_000_000)]]
+    static let rules: [String: [ConfigRule]] = [
+        "port": [.range(1...65535)], "maxBodyBytes": [.atLeast(1)], "apiToken": [.emptyMeansUnset], "maxConnections": [.range(1...1_000_000)],
+    ]
 }
 
 /// Exactly one of the two is set (the loader refuses a config that sets both).
@@ -272,7 +274,9 @@ public struct SlackConfig: Sendable, Decodable {
 
 extension SlackConfig: ConfigObject {
     static let defaults = SlackConfig(signingSecret: Secret(""), botToken: Secret(""), announceChannel: "")
-    static let rules: [String: [ConfigRule]] = ["signingSecret": [.required], "botToken": [.required], "apiBaseURL": [.httpURL], "announceChannel": [.required]]
+    static let rules: [String: [ConfigRule]] = [
+        "signingSecret": [.required], "botToken": [.required], "apiBaseURL": [.httpURL], "announceChannel": [.required],
+    ]
 }
 
 public struct RocketChatConfig: Sendable, Decodable {
