@@ -186,27 +186,32 @@ private func setting(_ newValue: Any?, at steps: ArraySlice<PathStep>, in contai
     /// A document holding every key the schema describes (one element per array, one entry `x` per map),
     /// with the objects it passed on the way. Leaves are strings: the values need not be valid, only the
     /// shape matters.
-    private func example(of node: [String: Any], at path: ConfigPath, in schema: [String: Any], into objects: inout [DescribedObject]) throws -> JSONValue {
+    private func example(
+        of node: [String: Any], at path: ConfigPath, in schema: [String: Any], into objects: inout [DescribedObject],
+        leaves: inout [ConfigPath: [String: Any]]
+    ) throws -> JSONValue {
         var node = node
         while let reference = node["$ref"] as? String {
             let name = try #require(reference.split(separator: "/").last.map(String.init))
             node = try #require((schema["$defs"] as? [String: Any])?[name] as? [String: Any], "no $defs/\(name)")
         }
+        if let first = (node["anyOf"] as? [[String: Any]])?.first, first["$ref"] == nil { node = first }
         if let properties = node["properties"] as? [String: Any] {
             objects.append(DescribedObject(
                 path: path, properties: Set(properties.keys), required: Set(node["required"] as? [String] ?? []),
                 closed: node["additionalProperties"] as? Bool == false))
             return .object(try properties.keys.sorted().map { key in
-                JSONMember(key: key, value: try example(of: try #require(properties[key] as? [String: Any]), at: path.key(key), in: schema, into: &objects))
+                JSONMember(key: key, value: try example(of: try #require(properties[key] as? [String: Any]), at: path.key(key), in: schema, into: &objects, leaves: &leaves))
             })
         }
         if let items = node["items"] as? [String: Any] {
-            return .array([try example(of: items, at: path.index(0), in: schema, into: &objects)])
+            return .array([try example(of: items, at: path.index(0), in: schema, into: &objects, leaves: &leaves)])
         }
         if let entries = node["additionalProperties"] as? [String: Any] {
-            return .object([JSONMember(key: "x", value: try example(of: entries, at: path.key("x"), in: schema, into: &objects))])
+            return .object([JSONMember(key: "x", value: try example(of: entries, at: path.key("x"), in: schema, into: &objects, leaves: &leaves))])
         }
-        if let first = (node["anyOf"] as? [[String: Any]])?.first { return try example(of: first, at: path, in: schema, into: &objects) }
+        if let first = (node["anyOf"] as? [[String: Any]])?.first { return try example(of: first, at: path, in: schema, into: &objects, leaves: &leaves) }
+        leaves[path] = node
         return .string("x")
     }
 
@@ -217,7 +222,8 @@ private func setting(_ newValue: Any?, at steps: ArraySlice<PathStep>, in contai
     @Test func theSchemaAndTheConfigTypesDescribeTheSameKeys() throws {
         let schema = try schema()
         var objects: [DescribedObject] = []
-        let document = try example(of: schema, at: .root, in: schema, into: &objects)
+        var leaves: [ConfigPath: [String: Any]] = [:]
+        let document = try example(of: schema, at: .root, in: schema, into: &objects, leaves: &leaves)
         let session = ConfigDecodingSession(document: document, environment: [:])
         _ = ConfigLoader.decode(document, in: session)
         #expect(objects.count >= 25)
@@ -229,6 +235,18 @@ private func setting(_ newValue: Any?, at steps: ArraySlice<PathStep>, in contai
             #expect(object.properties.subtracting(asked).isEmpty, "\(object.path): no type reads \(object.properties.subtracting(asked).sorted())")
             #expect(session.requiredKeys[object.path] ?? [] == object.required, "\(object.path): required")
         }
+        // Integer bounds and word lists: the schema's and the rules' are the same.
+        for (path, leaf) in leaves {
+            if leaf["type"] as? String == "integer" {
+                let bounds = (leaf["minimum"] as? Int ?? Int.min)...(leaf["maximum"] as? Int ?? Int.max)
+                #expect(session.ranges[path] == bounds, "\(path): the schema says \(bounds), the rules \(String(describing: session.ranges[path]))")
+            }
+            if let words = leaf["enum"] as? [String] {
+                #expect(session.choices[path] == words, "\(path): the schema says \(words)")
+            }
+        }
+        for path in session.ranges.keys { #expect(leaves[path]?["type"] as? String == "integer", "\(path) is an integer the schema does not bound") }
+        for path in session.choices.keys { #expect(leaves[path]?["enum"] != nil, "\(path) is a choice the schema does not list") }
         // Every object a type read is one the schema describes.
         let described = Set(objects.map(\.path))
         for path in session.consultedKeys.keys where !described.contains(path) {

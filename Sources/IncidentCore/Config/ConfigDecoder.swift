@@ -63,6 +63,7 @@ struct ConfigDecoder: Decoder {
     func decode<T: Decodable>(_ type: T.Type) throws -> T {
         if let scalar = T.self as? any ConfigScalar.Type, let decoded = scalar.init(configValue: self) as? T { return decoded }
         if let choice = T.self as? any ConfigChoice.Type {
+            if !muted { session.choices[path] = choice.choices }
             let text = string()
             if let decoded = choice.init(rawValue: text) as? T { return decoded }
             if !text.isEmpty { report("\(ConfigText.quote(text)) is not one of \(choice.choices.joined(separator: ", "))") }
@@ -125,7 +126,10 @@ struct ConfigDecoder: Decoder {
             if !has(.allowEmpty) && !has(.emptyMeansUnset) { report("must not be empty") }
             return text
         }
-        for rule in rules { check(text, against: rule) }
+        for rule in rules {
+            if case .oneOf(let options) = rule, !muted { session.choices[path] = options }
+            check(text, against: rule)
+        }
         return text
     }
 
@@ -164,6 +168,7 @@ struct ConfigDecoder: Decoder {
     /// reference, since the environment can only supply text: `"port": "${PORT:-8080}"`.
     func integer() -> Int {
         let range = rules.lazy.compactMap(\.range).first ?? Int.min...Int.max
+        if !muted { session.ranges[path] = range }
         let literal: String
         let shown: String
         switch value {

@@ -13,6 +13,10 @@ final class ConfigDecodingSession {
     /// Object path → the keys asked for there that `ConfigRule.required` marks (and so were present, or
     /// reported missing); the schema test compares them with the schema's `required`.
     var requiredKeys: [ConfigPath: Set<String>] = [:]
+    /// Value path → the words it may be, for keys with `ConfigRule.oneOf` or a `ConfigChoice` type, and
+    /// the integer range of keys with `ConfigRule.range`; the schema test compares them with the schema.
+    var choices: [ConfigPath: [String]] = [:]
+    var ranges: [ConfigPath: ClosedRange<Int>] = [:]
     /// Paths of members that were present when asked for.
     private(set) var written: Set<ConfigPath> = []
     /// The objects read as keyed containers, in order, with their members.
