@@ -86,9 +86,7 @@ public struct AlertSeverityMapping: Sendable, Decodable {
     }
 }
 
-extension AlertSeverityMapping: ConfigObject {
-    static let defaults = AlertSeverityMapping(defaultSeverity: "")
-}
+extension AlertSeverityMapping: ConfigObject { static let defaults = AlertSeverityMapping(defaultSeverity: "") }
 
 /// More than `reports` reports within `within` raise the incident's severity by `raiseBy` levels, once per window.
 public struct StormRule: Sendable, Decodable, Hashable {

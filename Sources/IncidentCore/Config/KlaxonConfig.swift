@@ -160,9 +160,7 @@ public struct StorageConfig: Sendable, Decodable {
     }
 }
 
-extension StorageConfig: ConfigObject {
-    static let defaults = StorageConfig(sqlite: nil)
-}
+extension StorageConfig: ConfigObject { static let defaults = StorageConfig(sqlite: nil) }
 
 /// A PostgreSQL database shared by one or more replicas (`PostgresStorage`).
 public struct PostgresStorageConfig: Sendable, Decodable {
@@ -188,9 +186,7 @@ public struct SQLiteStorageConfig: Sendable, Decodable {
     public init(path: String = "data/klaxon.sqlite") { self.path = path }
 }
 
-extension SQLiteStorageConfig: ConfigObject {
-    static let defaults = SQLiteStorageConfig()
-}
+extension SQLiteStorageConfig: ConfigObject { static let defaults = SQLiteStorageConfig() }
 
 public struct LoggingConfig: Sendable, Decodable {
     public enum Format: String, Sendable, CaseIterable { case plain, json }
@@ -238,9 +234,7 @@ public struct PlatformsConfig: Sendable, Decodable {
     }
 }
 
-extension PlatformsConfig: ConfigObject {
-    static let defaults = PlatformsConfig(console: nil)
-}
+extension PlatformsConfig: ConfigObject { static let defaults = PlatformsConfig(console: nil) }
 
 /// The built-in platform: commands arrive over `POST /api/commands` (or `klaxon cmd`), and what the bot
 /// posts is kept in the store and shown at `GET /api/messages`.
@@ -249,9 +243,7 @@ public struct ConsoleConfig: Sendable, Decodable {
     public init(announceChannel: String = "incidents") { self.announceChannel = announceChannel }
 }
 
-extension ConsoleConfig: ConfigObject {
-    static let defaults = ConsoleConfig()
-}
+extension ConsoleConfig: ConfigObject { static let defaults = ConsoleConfig() }
 
 public struct SlackConfig: Sendable, Decodable {
     public var signingSecret: Secret
@@ -657,9 +649,7 @@ public struct PagingConfig: Sendable, Decodable {
     }
 }
 
-extension PagingConfig: ConfigObject {
-    static let defaults = PagingConfig()
-}
+extension PagingConfig: ConfigObject { static let defaults = PagingConfig() }
 
 /// A JSON POST to an SMS or voice gateway each time Klaxon pages people, signed with HMAC-SHA256 so the
 /// gateway can tell it from a forgery (docs/paging.md).
