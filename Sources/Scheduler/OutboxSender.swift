@@ -269,6 +269,8 @@ public struct OutboxSender: Service {
             do {
                 _ = try await store.renewOutboxLeases(ids, owner: owner, until: clock.now().addingTimeInterval(settings.lease))
             } catch {
+                // Cancelled: every message was settled while the renewal was on its way.
+                if Task.isCancelled { return }
                 logger.warning(
                     "could not renew outbox leases; another sender may take these messages when the leases run out",
                     metadata: ["count": "\(ids.count)", "error": "\(error)"])

@@ -34,6 +34,11 @@ struct FuzzCorpusTests {
             executable: replayer, [target, Self.corpus.appendingPathComponent(target).path], directory: Self.corpus.path)
         let finished = await child.waitForExit(timeout: .seconds(120))
         if !finished { child.kill() }
+        // The last bytes of the pipe may be read just after the exit.
+        let deadline = ContinuousClock.now + .seconds(5)
+        while !child.output.contains("replayed"), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
         #expect(finished && child.terminationStatus == 0, "klaxon-fuzz \(target): \(child.output)")
         #expect(child.output.contains("no crash"), "\(child.output)")
     }

@@ -9,7 +9,7 @@ import Testing
 struct PageThrottleTests {
     static func engine(perHour: Int = 10) throws -> IncidentEngine {
         var config = PagerNoticeTests.config([PagerNoticeTests.webhook("sms")])
-        config.paging.throttle = PageThrottleLimits(perPersonEvery: 60, perHour: perHour)
+        config.paging.throttle = PageThrottleLimits(perPersonEvery: .minutes(1), perHour: perHour)
         return try IncidentEngine(config: config)
     }
 
@@ -70,7 +70,7 @@ struct PageThrottleTests {
     @Test func acknowledgementsAreNotThrottled() throws {
         let engine = try IncidentEngine(config: {
             var config = PagerNoticeTests.config([PagerNoticeTests.webhook("sms", events: [.page, .acknowledged])])
-            config.paging.throttle = PageThrottleLimits(perPersonEvery: 60, perHour: 1)
+            config.paging.throttle = PageThrottleLimits(perPersonEvery: .minutes(1), perHour: 1)
             return config
         }())
         var scenario = try EngineScenario("sev1", engine: engine)

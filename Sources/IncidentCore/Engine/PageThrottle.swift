@@ -4,16 +4,21 @@ import Synchronization
 /// How often one person may be called through one pager webhook (`paging.throttle`): a phone that rings
 /// every few seconds because five incidents page the same on-call engineer wakes nobody further, and
 /// an SMS gateway bills every message. In the spirit of GoAlert's per-contact-method limits.
-public struct PageThrottleLimits: Sendable, Hashable {
+public struct PageThrottleLimits: Sendable, Hashable, Decodable {
     /// At most one call per person per webhook within this long.
-    public var perPersonEvery: TimeInterval = 60
+    public var perPersonEvery: TimeSpan = .minutes(1)
     /// And at most this many per person per webhook in any hour.
     public var perHour: Int = 10
 
-    public init(perPersonEvery: TimeInterval = 60, perHour: Int = 10) {
+    public init(perPersonEvery: TimeSpan = .minutes(1), perHour: Int = 10) {
         self.perPersonEvery = perPersonEvery
         self.perHour = perHour
     }
+}
+
+extension PageThrottleLimits: ConfigObject {
+    static let defaults = PageThrottleLimits()
+    static let rules: [String: [ConfigRule]] = ["perHour": [.range(1...1_000)]]
 }
 
 /// The pager-webhook calls made recently, per webhook and person, and whether another is allowed now.
@@ -39,9 +44,9 @@ public final class PageThrottle: Sendable {
     /// Why `person` may not be called through `webhook` at `now`, or nil if they may.
     public func refusal(webhook: String, person: String, at now: Date) -> String? {
         let recent = calls.withLock { $0[Key(webhook: webhook, person: person)] ?? [] }.filter { now.timeIntervalSince($0) < 3_600 }
-        if let last = recent.max(), now.timeIntervalSince(last) < limits.perPersonEvery {
+        if let last = recent.max(), now.timeIntervalSince(last) < TimeInterval(limits.perPersonEvery.seconds) {
             let ago = max(0, Int(now.timeIntervalSince(last).rounded()))
-            return "called \(ago) s ago (at most one call every \(Self.describe(limits.perPersonEvery)))"
+            return "called \(ago) s ago (at most one call every \(Self.describe(TimeInterval(limits.perPersonEvery.seconds))))"
         }
         if recent.count >= limits.perHour {
             return "called \(recent.count) times in the last hour (at most \(limits.perHour))"
