@@ -581,6 +581,15 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
             """)
     }
 
+    public func pruneAudit(before: Date, limit: Int) async throws -> Int {
+        try await deletedCount(
+            """
+            DELETE FROM audit_log WHERE id IN (
+                SELECT id FROM audit_log WHERE at < \(before.millisecondsSince1970()) ORDER BY at LIMIT \(Int64(max(limit, 0))))
+            RETURNING 1
+            """)
+    }
+
     public func pruneConsoleMessages(keepingLast keep: Int, limit: Int) async throws -> Int {
         try await deletedCount(
             """

@@ -528,6 +528,15 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
         }
     }
 
+    public func pruneAudit(before: Date, limit: Int) async throws -> Int {
+        try await write(singleStatement: true) { session in
+            try await session.run(
+                "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE at < ? ORDER BY at LIMIT ?) RETURNING 1",
+                [SQLiteDates.value(before), .integer(max(limit, 0))]
+            ).count
+        }
+    }
+
     public func pruneConsoleMessages(keepingLast keep: Int, limit: Int) async throws -> Int {
         try await write(singleStatement: true) { session in
             // The newest line to delete is the one just older than the `keep` newest; none if there are

@@ -509,6 +509,27 @@ enum StoreConformance {
         #expect(try await store.outboxDepth() == 4)
     }
 
+    /// Issue 12, item 9: audit entries older than the retention go, oldest first and `limit` at a time;
+    /// newer ones stay.
+    static func auditEntriesArePrunedOldestFirst(_ makeStore: StoreFactory) async throws {
+        let store = try await makeStore()
+        let t0 = StoreFixtures.t0
+        var changes = ChangeSet()
+        changes.audit = (0..<5).map { day in
+            AuditEntry(
+                at: t0.addingTimeInterval(Double(day) * 86_400), platform: .console, userID: "alice", userName: "alice", personID: "alice",
+                channel: "incidents", text: "ack INC-\(day)", outcome: "applied", reason: nil, incidentID: nil)
+        }
+        try await store.commit(changes)
+        // Entries before day 3: days 0, 1 and 2, two at a time.
+        let cutoff = t0.addingTimeInterval(3 * 86_400)
+        #expect(try await store.pruneAudit(before: cutoff, limit: 2) == 2)
+        #expect(try await store.pruneAudit(before: cutoff, limit: 2) == 1)
+        #expect(try await store.pruneAudit(before: cutoff, limit: 2) == 0)
+        let left = try await store.auditEntries(AuditQuery(limit: 10)).map(\.text).sorted()
+        #expect(left == ["ack INC-3", "ack INC-4"])
+    }
+
     /// Issue 16: a sender that is still delivering renews the leases it holds, so a short lease never lets
     /// another sender claim the same message meanwhile; it renews only its own, and only pending ones;
     /// once it stops renewing, the messages are claimable when the renewed lease runs out.
@@ -875,6 +896,7 @@ struct StoreConformanceCheck: Sendable, CustomTestStringConvertible {
 
     static let all: [StoreConformanceCheck] = [
         StoreConformanceCheck(name: "incidentRoundTrip", run: StoreConformance.incidentRoundTrip),
+        StoreConformanceCheck(name: "auditEntriesArePrunedOldestFirst", run: StoreConformance.auditEntriesArePrunedOldestFirst),
         StoreConformanceCheck(name: "outboxLeasesAreRenewedByTheirOwnerOnly", run: StoreConformance.outboxLeasesAreRenewedByTheirOwnerOnly),
         StoreConformanceCheck(name: "insertingAnExistingIncidentIsAConflict", run: StoreConformance.insertingAnExistingIncidentIsAConflict),
         StoreConformanceCheck(name: "revisionConflictRollsBackTheWholeChangeSet", run: StoreConformance.revisionConflictRollsBackTheWholeChangeSet),

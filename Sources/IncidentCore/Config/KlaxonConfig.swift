@@ -630,6 +630,9 @@ public struct RetentionConfig: Sendable, Decodable {
     public var deliveredOutbox: TimeSpan = .days(30)
     /// The console transcript (`GET /api/messages`) keeps its newest lines, this many.
     public var consoleLines: Int = 10_000
+    /// Audit log entries (every command and state-changing API call) older than this are deleted: long
+    /// enough for a yearly review of who did what, bounded so the table does not grow for ever.
+    public var audit: TimeSpan = .days(400)
     /// How often pruning runs.
     public var every: TimeSpan = .hours(1)
     /// Rows deleted per statement: small, so no write waits long behind pruning.

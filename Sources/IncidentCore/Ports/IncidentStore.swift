@@ -235,6 +235,8 @@ public protocol IncidentStore: Sendable {
     func pruneDeliveredOutbox(before: Date, limit: Int) async throws -> Int
     /// Deletes up to `limit` of the oldest console lines beyond the newest `keep`; returns how many.
     func pruneConsoleMessages(keepingLast keep: Int, limit: Int) async throws -> Int
+    /// Deletes up to `limit` audit entries older than `before`, oldest first; returns how many.
+    func pruneAudit(before: Date, limit: Int) async throws -> Int
 
     // MARK: Health
     func ping() async throws
