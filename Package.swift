@@ -119,6 +119,7 @@ let package = Package(
             dependencies: [
                 "IncidentCore",
                 "Server",
+                "Scheduler",
                 "Storage",
                 "PostgresStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -129,6 +130,13 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // Fuzzing: every inbound decoder, the command parser and the config loader (bench/fuzz/run.sh builds it
+        // with libFuzzer; a normal build replays files through the same targets).
+        .executableTarget(
+            name: "klaxon-fuzz",
+            dependencies: ["IncidentCore", "Platforms"],
             swiftSettings: swiftSettings
         ),
         // `bench/scheduler/run.sh`: issue 4's scheduler benchmark (100,000 live timers in one SQLite store).
@@ -172,7 +180,8 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "IncidentCore", "Storage", "Platforms", "Scheduler", "Server", "KlaxonTestSupport",
+                "IncidentCore", "Storage", "PostgresStorage", "Platforms", "Scheduler", "Server", "KlaxonTestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -34,6 +34,14 @@ struct PostgresChangeSet: Sendable {
     let cancelledSlots: [[Cell]]
     let replacedTimers: [[Cell]]
 
+    /// The `pg_notify` payload for this change set: what other replicas should look at again.
+    var wake: String? {
+        var what: [String] = []
+        if !outbox.isEmpty { what.append(PostgresWakeListener.Wake.outbox.rawValue) }
+        if !replacedTimers.isEmpty || !cancelledSlots.isEmpty { what.append(PostgresWakeListener.Wake.timers.rawValue) }
+        return what.isEmpty ? nil : what.joined(separator: ",")
+    }
+
     var isEmpty: Bool {
         inboundKey == nil && handoff == nil && completeTimer == nil && incidents.isEmpty && timeline.isEmpty && outbox.isEmpty
             && overrides.isEmpty && console.isEmpty && audit.isEmpty && alertGroups.isEmpty && cancelledSlots.isEmpty && replacedTimers.isEmpty
@@ -180,6 +188,11 @@ enum PostgresChangeSetWriter {
                 logger: logger)
         }
         try await writeRows(changes, on: connection, logger: logger)
+        // Delivered to every listening replica when (and only if) the transaction commits, so one that did
+        // not write this wakes its sender or scheduler at once rather than at its next recheck.
+        if let wake = changes.wake {
+            try await connection.query("SELECT pg_notify(\(PostgresWakeListener.channel), \(wake))", logger: logger)
+        }
         return nil
     }
 

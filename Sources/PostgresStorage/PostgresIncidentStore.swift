@@ -464,6 +464,19 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
         }
     }
 
+    public func renewOutboxLeases(_ ids: [Int64], owner: String, until: Date) async throws -> Int {
+        guard !ids.isEmpty else { return 0 }
+        let until = until.millisecondsSince1970()
+        return try await withClient { client in
+            try await client.query(
+                """
+                UPDATE outbox SET lease_expires_at = \(until)
+                WHERE lease_owner = \(owner) AND state = 'pending' AND id = ANY(\(ids)::bigint[]) RETURNING id
+                """, logger: logger
+            ).collect().count
+        }
+    }
+
     public func markDelivered(_ id: Int64, platformMessageID: String?, at: Date) async throws {
         try await updateOutbox(
             """
@@ -564,6 +577,15 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
             DELETE FROM outbox WHERE id IN (
                 SELECT id FROM outbox WHERE state = 'delivered' AND delivered_at < \(before.millisecondsSince1970())
                 ORDER BY delivered_at LIMIT \(Int64(max(limit, 0))))
+            RETURNING 1
+            """)
+    }
+
+    public func pruneAudit(before: Date, limit: Int) async throws -> Int {
+        try await deletedCount(
+            """
+            DELETE FROM audit_log WHERE id IN (
+                SELECT id FROM audit_log WHERE at < \(before.millisecondsSince1970()) ORDER BY at LIMIT \(Int64(max(limit, 0))))
             RETURNING 1
             """)
     }

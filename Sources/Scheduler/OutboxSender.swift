@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import IncidentCore
 import Logging
 import Metrics
@@ -209,7 +210,7 @@ public struct OutboxSender: Service {
             }
             outcome.attempted += claim.messages.count
             if let probing, let head = claim.messages.first {
-                switch await deliver(head) {
+                switch await deliverRenewingLeases([head]).first ?? .retryLater {
                 case .delivered, .answered:
                     if health.unpark(lane.lane) {
                         logger.notice(
@@ -225,10 +226,57 @@ public struct OutboxSender: Service {
                 }
                 continue
             }
-            await withTaskGroup(of: Void.self) { group in
-                for message in claim.messages {
-                    group.addTask { _ = await self.deliver(message) }
+            _ = await deliverRenewingLeases(claim.messages)
+        }
+    }
+
+    /// Delivers claimed messages side by side, renewing their leases every third of the lease time until
+    /// each is settled: the lease is the failover time after a replica dies, and a slow platform (a
+    /// timeout, a Retry-After honoured in the client) must not let it run out while we still deliver,
+    /// or another replica would send the same message.
+    private func deliverRenewingLeases(_ messages: [OutboxMessage]) async -> [Outcome] {
+        let inFlight = InFlightMessages(messages.map(\.id))
+        return await withTaskGroup(of: (Int, Outcome)?.self) { group in
+            group.addTask {
+                await renewLeases(of: inFlight)
+                return nil
+            }
+            for (index, message) in messages.enumerated() {
+                group.addTask {
+                    let outcome = await self.deliver(message)
+                    inFlight.settled(message.id)
+                    return (index, outcome)
                 }
+            }
+            var outcomes = [Outcome](repeating: .retryLater, count: messages.count)
+            var settled = 0
+            while settled < messages.count, let next = await group.next() {
+                guard let (index, outcome) = next else { continue }
+                outcomes[index] = outcome
+                settled += 1
+            }
+            group.cancelAll()
+            return outcomes
+        }
+    }
+
+    private func renewLeases(of inFlight: InFlightMessages) async {
+        while !Task.isCancelled {
+            do {
+                try await clock.sleep(until: clock.now().addingTimeInterval(settings.lease / 3))
+            } catch {
+                return
+            }
+            let ids = inFlight.ids
+            guard !ids.isEmpty else { return }
+            do {
+                _ = try await store.renewOutboxLeases(ids, owner: owner, until: clock.now().addingTimeInterval(settings.lease))
+            } catch {
+                // Cancelled: every message was settled while the renewal was on its way.
+                if Task.isCancelled { return }
+                logger.warning(
+                    "could not renew outbox leases; another sender may take these messages when the leases run out",
+                    metadata: ["count": "\(ids.count)", "error": "\(error)"])
             }
         }
     }
@@ -369,5 +417,19 @@ extension Optional {
     func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
         guard let value = self else { return nil }
         return try await transform(value)
+    }
+}
+
+/// The ids of the claimed messages still being delivered, shared by the delivering tasks and the task
+/// that renews their leases.
+final class InFlightMessages: Sendable {
+    private let pending: Mutex<Set<Int64>>
+
+    init(_ ids: [Int64]) { pending = Mutex(Set(ids)) }
+
+    var ids: [Int64] { pending.withLock { $0.sorted() } }
+
+    func settled(_ id: Int64) {
+        _ = pending.withLock { $0.remove(id) }
     }
 }

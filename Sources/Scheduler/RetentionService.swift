@@ -4,7 +4,7 @@ import Logging
 import ServiceLifecycle
 
 /// Prunes what is kept only for bookkeeping (`retention` in bot-config.json): inbound dedupe keys, delivered
-/// outbox messages, old console lines. Incidents, timelines, pending and dead messages are never touched.
+/// outbox messages, old console lines, audit entries past `retention.audit`. Incidents, timelines, pending and dead messages are never touched.
 ///
 /// Each statement deletes at most `batchSize` rows, so the store's single writer is held briefly and
 /// commands never queue long behind pruning; a round goes on batch after batch until nothing is left,
@@ -27,6 +27,7 @@ public struct RetentionService: Service {
         public var inboundKeys = 0
         public var deliveredMessages = 0
         public var consoleLines = 0
+        public var auditEntries = 0
         public init() {}
     }
 
@@ -37,7 +38,10 @@ public struct RetentionService: Service {
                 if pruned != Pruned() {
                     logger.info(
                         "pruned old records",
-                        metadata: ["inbound_keys": "\(pruned.inboundKeys)", "delivered_messages": "\(pruned.deliveredMessages)", "console_lines": "\(pruned.consoleLines)"])
+                        metadata: [
+                            "inbound_keys": "\(pruned.inboundKeys)", "delivered_messages": "\(pruned.deliveredMessages)",
+                            "console_lines": "\(pruned.consoleLines)", "audit_entries": "\(pruned.auditEntries)",
+                        ])
                 }
             } catch {
                 // The next round tries again; a store that refuses writes is reported by the other workers.
@@ -61,6 +65,7 @@ public struct RetentionService: Service {
             try await store.pruneDeliveredOutbox(before: now.addingTimeInterval(-TimeInterval(retention.deliveredOutbox.seconds)), limit: batch)
         }
         pruned.consoleLines = try await drain { try await store.pruneConsoleMessages(keepingLast: retention.consoleLines, limit: batch) }
+        pruned.auditEntries = try await drain { try await store.pruneAudit(before: now.addingTimeInterval(-TimeInterval(retention.audit.seconds)), limit: batch) }
         return pruned
     }
 

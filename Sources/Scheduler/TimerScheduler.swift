@@ -216,6 +216,7 @@ public struct TimerScheduler: Service {
                 let overrides = try await store.activeOverrides(rotations: engine.config.oncall.rotations, at: now)
                 let changes = engine.fire(leased, incident: incident, now: now, overrides: overrides)
                 try await store.commit(changes)
+                engine.pageThrottle.record(changes)
                 fired.increment()
                 logger.info("timer fired", metadata: metadata)
                 return

@@ -76,6 +76,9 @@ public struct KlaxonDaemon: Sendable {
         var settings = OutboxSender.Settings()
         settings.maxAttempts = config.outbox.maxAttempts
         settings.retryFor = TimeInterval(config.outbox.retryFor.seconds)
+        settings.lease = TimeInterval(config.storage.leaseTime.seconds)
+        var timerSettings = TimerScheduler.Settings()
+        timerSettings.lease = TimeInterval(config.storage.leaseTime.seconds)
         let pager = config.paging.webhooks.isEmpty
             ? nil : PagerWebhookClient(webhooks: config.paging.webhooks, httpClient: httpClient, clock: clock, logger: logger)
         let discord = config.discord.webhooks.isEmpty
@@ -84,8 +87,8 @@ public struct KlaxonDaemon: Sendable {
             store: store, platforms: platforms, pager: pager, discord: discord, clock: clock, doorbell: outboxBell, settings: settings, logger: logger,
             metrics: metrics.factory, health: health)
         scheduler = TimerScheduler(
-            store: store, engine: engine, clock: clock, doorbell: timerBell, outboxBell: outboxBell, logger: logger, metrics: metrics.factory,
-            health: health)
+            store: store, engine: engine, clock: clock, doorbell: timerBell, outboxBell: outboxBell, settings: timerSettings, logger: logger,
+            metrics: metrics.factory, health: health)
         retention = RetentionService(store: store, retention: config.retention, clock: clock, logger: logger)
     }
 

@@ -401,6 +401,17 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
         }
     }
 
+    public func renewOutboxLeases(_ ids: [Int64], owner: String, until: Date) async throws -> Int {
+        guard !ids.isEmpty else { return 0 }
+        let placeholders = (0..<ids.count).map { "?\($0 + 3)" }.joined(separator: ", ")
+        let rows = try await write(singleStatement: true) { session in
+            try await session.run(
+                "UPDATE outbox SET lease_expires_at = ?1 WHERE lease_owner = ?2 AND state = 'pending' AND id IN (\(placeholders)) RETURNING id",
+                [SQLiteDates.value(until), .text(owner)] + ids.map { SQLiteData.integer(Int($0)) })
+        }
+        return rows.count
+    }
+
     public func markDelivered(_ id: Int64, platformMessageID: String?, at: Date) async throws {
         try await perform(.updateOutboxMessage(OutboxMessageUpdate(id: id, change: .delivered(platformMessageID: platformMessageID, at: SQLiteDates.value(at)))), returning: Void.self)
     }
@@ -512,6 +523,15 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
                     SELECT id FROM outbox WHERE state = 'delivered' AND delivered_at < ? ORDER BY delivered_at LIMIT ?)
                 RETURNING 1
                 """,
+                [SQLiteDates.value(before), .integer(max(limit, 0))]
+            ).count
+        }
+    }
+
+    public func pruneAudit(before: Date, limit: Int) async throws -> Int {
+        try await write(singleStatement: true) { session in
+            try await session.run(
+                "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE at < ? ORDER BY at LIMIT ?) RETURNING 1",
                 [SQLiteDates.value(before), .integer(max(limit, 0))]
             ).count
         }

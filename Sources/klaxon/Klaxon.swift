@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import Logging
+import PostgresStorage
 import IncidentCore
 
 @main
@@ -7,7 +9,7 @@ struct Klaxon: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "klaxon",
         abstract: "Incident-response chat-ops daemon: declare, page, remind, escalate, resolve, review.",
-        subcommands: [Serve.self, CheckConfig.self, Cmd.self, IncidentShortcut.self, Audit.self, OutboxCommand.self],
+        subcommands: [Serve.self, CheckConfig.self, Migrate.self, Cmd.self, IncidentShortcut.self, Audit.self, OutboxCommand.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -49,9 +51,29 @@ struct CheckConfig: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: "Path of the config file (default: bot-config.json, else the embedded defaults).")
     var config: String?
 
+    @Flag(help: "Do not connect to storage.postgres (by default check-config connects once and reads its schema version).")
+    var offline = false
+
     func run() async throws {
         do {
             let (loaded, source) = try loadConfig(path: config)
+            if let postgres = loaded.storage.postgres, !offline {
+                do {
+                    let configuration = try PostgresStoreConfiguration(postgres)
+                    var logger = Logger(label: "klaxon.check-config")
+                    logger.logLevel = .critical
+                    let probe = try await PostgresProbe.run(configuration, logger: logger)
+                    let schema = probe.schemaVersion == probe.latestVersion
+                        ? "schema up to date (version \(probe.schemaVersion))"
+                        : probe.schemaVersion < probe.latestVersion
+                            ? "schema at version \(probe.schemaVersion) of \(probe.latestVersion): `klaxon migrate` (or serve) will migrate it"
+                            : "schema at version \(probe.schemaVersion), newer than this build's \(probe.latestVersion)"
+                    print("storage.postgres: \(configuration.url) answers · \(schema)")
+                } catch {
+                    FileHandle.standardError.write(Data("storage.postgres.url: \(error)\n".utf8))
+                    throw ExitCode(1)
+                }
+            }
             print("\(source): OK · \(loaded.severities.count) severities · platforms: \(loaded.platforms.enabled.map(\.rawValue).joined(separator: ", ")) · \(loaded.oncall.rotations.count) rotations"
                 + (loaded.paging.webhooks.isEmpty ? "" : " · pager webhooks: \(loaded.paging.webhooks.map(\.id).joined(separator: ", "))"))
         } catch let invalid as InvalidConfig {

@@ -3,6 +3,7 @@ import Foundation
 import IncidentCore
 import Logging
 import PostgresStorage
+import Scheduler
 import Server
 import ServiceLifecycle
 import Storage
@@ -44,14 +45,24 @@ struct Serve: AsyncParsableCommand {
         // storage.postgres or storage.sqlite (the loader allows only one). The PostgreSQL store's pool is a
         // service of the daemon's group; the SQLite store is closed after the group stops.
         let store: any IncidentStore
-        let storeServices: [any Service]
+        var storeServices: [any Service]
+        var postgresConfiguration: PostgresStoreConfiguration?
         let storeLocation: String
         let closeStore: @Sendable () async throws -> Void
+        var sqliteLock: SQLiteFileLock?
         if let postgres = loaded.storage.postgres {
             let configuration = try PostgresStoreConfiguration(postgres)
+            postgresConfiguration = configuration
             let postgresStore = try await PostgresIncidentStore.open(configuration, logger: logger)
             (store, storeServices, storeLocation, closeStore) = (postgresStore, [postgresStore], configuration.url.description, {})
         } else if let sqlite = loaded.storage.sqlite {
+            do {
+                // Held until this process ends: the kernel drops it however the process stops.
+                sqliteLock = try SQLiteFileLock(databasePath: sqlite.path)
+            } catch {
+                FileHandle.standardError.write(Data("klaxon: refusing to start: \(error)\n".utf8))
+                throw ExitCode(1)
+            }
             let sqliteStore = try await SQLiteIncidentStore.open(path: sqlite.path, logger: logger)
             (store, storeServices, storeLocation, closeStore) = (sqliteStore, [], sqlite.path, { try await sqliteStore.close() })
         } else {
@@ -59,6 +70,14 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let daemon = try KlaxonDaemon(config: loaded, store: store, logger: logger)
+        if let postgresConfiguration {
+            // Other replicas' commits wake this one's sender and scheduler (LISTEN/NOTIFY).
+            let (outboxBell, timerBell) = (daemon.outboxBell, daemon.timerBell)
+            storeServices.append(PostgresWakeListener(postgresConfiguration, logger: logger) { wake in
+                if wake.contains(.outbox) { outboxBell.ring() }
+                if wake.contains(.timers) { timerBell.ring() }
+            })
+        }
         logger.info("klaxon starting", metadata: [
             "config": "\(source)", "store": "\(storeLocation)",
             "listen": "\(loaded.server.host):\(port ?? loaded.server.port)",
@@ -75,6 +94,7 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(1)
         }
         try await closeStore()
+        withExtendedLifetime(sqliteLock) {}
         logger.info("klaxon stopped")
     }
 }

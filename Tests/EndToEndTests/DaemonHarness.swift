@@ -73,7 +73,8 @@ struct RunningDaemon {
         for (name, value) in headers where !value.isEmpty {
             request.headers.replaceOrAdd(name: name, value: value)
         }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        // A bound on a hung daemon, not a latency check: a loaded 2-core machine answers a burst slowly.
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
         let bytes = try await response.body.collect(upTo: 16 << 20)
         return HTTPResult(status: Int(response.status.code), body: String(buffer: bytes), headers: response.headers)
     }

@@ -58,4 +58,43 @@ struct PostgresProcessTests {
         #expect(second.output.contains("store=postgres://"))
         #expect(!first.output.contains(password) && !second.output.contains(password))
     }
+
+    /// Issue 16, operations: `check-config` connects and reports the schema, `migrate` applies the
+    /// migrations once and then has nothing to do, and an unreachable database fails check-config with
+    /// the field named and no password printed.
+    @Test("check-config connects and reports the schema; migrate applies once; an unreachable database is one clear line")
+    func checkConfigAndMigrate() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let config = try writePostgresConfig(directory)
+        let databaseURL = try await TestPostgres.newDatabase()
+        let password = try #require(URLComponents(string: databaseURL)?.password)
+        let environment = ["DATABASE_URL": databaseURL]
+
+        let (fresh, freshOutput) = try await KlaxonChildProcess.run(["check-config", "--config", config], directory: directory.path, environment: environment)
+        #expect(fresh == 0, "\(freshOutput)")
+        #expect(freshOutput.contains("answers · schema at version 0 of "), "\(freshOutput)")
+
+        let (migrated, migratedOutput) = try await KlaxonChildProcess.run(["migrate", "--config", config], directory: directory.path, environment: environment)
+        #expect(migrated == 0, "\(migratedOutput)")
+        #expect(migratedOutput.contains("(applied 1–"), "\(migratedOutput)")
+        let (again, againOutput) = try await KlaxonChildProcess.run(["migrate", "--config", config], directory: directory.path, environment: environment)
+        #expect(again == 0 && againOutput.contains("(already up to date)"), "\(againOutput)")
+        let (checked, checkedOutput) = try await KlaxonChildProcess.run(["check-config", "--config", config], directory: directory.path, environment: environment)
+        #expect(checked == 0 && checkedOutput.contains("schema up to date"), "\(checkedOutput)")
+
+        var unreachable = try #require(URLComponents(string: databaseURL))
+        unreachable.port = 1
+        let (refused, refusedOutput) = try await KlaxonChildProcess.run(
+            ["check-config", "--config", config], directory: directory.path, environment: ["DATABASE_URL": try #require(unreachable.string)])
+        #expect(refused == 1, "\(refusedOutput)")
+        #expect(refusedOutput.contains("storage.postgres.url: cannot reach postgres://"), "\(refusedOutput)")
+        #expect(!refusedOutput.contains("unavailable("), "\(refusedOutput)")
+        for output in [freshOutput, migratedOutput, againOutput, checkedOutput, refusedOutput] {
+            #expect(!output.contains(password))
+        }
+        let (offline, offlineOutput) = try await KlaxonChildProcess.run(
+            ["check-config", "--offline", "--config", config], directory: directory.path, environment: ["DATABASE_URL": try #require(unreachable.string)])
+        #expect(offline == 0, "\(offlineOutput)")
+    }
 }

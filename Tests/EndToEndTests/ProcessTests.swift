@@ -175,6 +175,36 @@ struct ProcessTests {
         #expect(second.output.contains("klaxon stopped"))
     }
 
+    /// Issue 16: a second `klaxon serve` on the same SQLite file (a rolling deploy sharing a volume, or a
+    /// second start by mistake) refuses to start, naming the file and the process that has it, and the
+    /// first keeps serving; once the first is gone (even by kill -9) the file is free again.
+    @Test("a second serve on the same SQLite file refuses to start and names the holder")
+    func secondServeOnOneSQLiteFile() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = directory.file("shared.sqlite")
+        let config = try writeConfig(directory, storePath: store)
+        let first = try KlaxonChildProcess(["serve", "--config", config, "--port", "0"], directory: directory.path)
+        defer { first.kill() }
+        let url = try await first.listeningURL()
+
+        let (status, output) = try await KlaxonChildProcess.run(["serve", "--config", config, "--port", "0"], directory: directory.path)
+        #expect(status == 1, "\(output)")
+        #expect(output.contains("refusing to start: \(store) is in use by another klaxon (pid \(first.processIdentifier) on "), "\(output)")
+        #expect(!output.contains("listening"), "\(output)")
+
+        let (declareStatus, declared) = try await KlaxonChildProcess.run(["cmd", "--url", url, "--user", "alice", "declare sev2 Still served"], directory: directory.path)
+        #expect(declareStatus == 0 && declared.contains("Declared INC-1"), "\(declared)")
+
+        first.kill()
+        #expect(await first.waitForExit())
+        let next = try KlaxonChildProcess(["serve", "--config", config, "--port", "0"], directory: directory.path)
+        defer { next.kill() }
+        let nextURL = try await next.listeningURL()
+        let (_, list) = try await KlaxonChildProcess.run(["incident", "--url", nextURL, "list"], directory: directory.path)
+        #expect(list.contains("Still served"), "\(list)")
+    }
+
     @Test("kill -9 while 8 writers hit one incident: every acknowledged note is there after the restart, and none was refused")
     func killNineUnderConcurrentWriters() async throws {
         let directory = try TemporaryDirectory()

@@ -168,32 +168,6 @@ private func setting(_ newValue: Any?, at steps: ArraySlice<PathStep>, in contai
         return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
     }
 
-    /// The schema node at `path` of property names (`"[]"` for array items), following `$ref`s.
-    private func node(_ path: [String], in schema: [String: Any]) throws -> [String: Any] {
-        func resolved(_ node: [String: Any]) throws -> [String: Any] {
-            guard let reference = node["$ref"] as? String else { return node }
-            let name = try #require(reference.split(separator: "/").last.map(String.init))
-            let definitions = try #require(schema["$defs"] as? [String: Any])
-            return try resolved(try #require(definitions[name] as? [String: Any], "no $defs/\(name)"))
-        }
-        var current = schema
-        for name in path {
-            if name == "[]" {
-                current = try resolved(try #require(current["items"] as? [String: Any], "no items under \(path)"))
-            } else if name == "*" {
-                current = try resolved(try #require(current["additionalProperties"] as? [String: Any], "no additionalProperties under \(path)"))
-            } else {
-                let properties = try #require(current["properties"] as? [String: Any], "no properties under \(path)")
-                current = try resolved(try #require(properties[name] as? [String: Any], "no \(name) in \(path)"))
-            }
-        }
-        return current
-    }
-
-    private func propertyNames(of value: Any) -> [String] {
-        Mirror(reflecting: value).children.compactMap(\.label)
-    }
-
     @Test func schemaIsDraft2020AndClosed() throws {
         let schema = try schema()
         #expect(schema["$schema"] as? String == "https://json-schema.org/draft/2020-12/schema")
@@ -201,60 +175,94 @@ private func setting(_ newValue: Any?, at steps: ArraySlice<PathStep>, in contai
         #expect(schema["required"] as? [String] == ["severities"])
     }
 
-    @Test func everyTopLevelPropertyOfTheModelIsInTheSchema() throws {
-        let properties = try #require(try schema()["properties"] as? [String: Any])
-        let modelProperties = propertyNames(of: KlaxonConfig(severities: []))
-        #expect(modelProperties.count == 18)
-        for name in modelProperties {
-            #expect(properties[name] != nil, "schema lacks \(name)")
-        }
-        // `$schema` is the one key the schema allows that the model has no property for.
-        #expect(Set(properties.keys) == Set(modelProperties + ["$schema"]))
+    /// An object the schema describes by its properties, and where it sits in the example document.
+    private struct DescribedObject {
+        var path: ConfigPath
+        var properties: Set<String>
+        var required: Set<String>
+        var closed: Bool
     }
 
-    @Test func everySectionPropertyOfTheModelIsInTheSchema() throws {
-        let schema = try schema()
-        let secret = Secret("x")
-        let sections: [(path: [String], model: Any)] = [
-            (["server"], ServerConfig()),
-            (["storage"], StorageConfig()),
-            (["storage", "sqlite"], SQLiteStorageConfig()),
-            (["storage", "postgres"], PostgresStorageConfig(url: secret)),
-            (["logging"], LoggingConfig()),
-            (["platforms", "console"], ConsoleConfig()),
-            (["platforms", "slack"], SlackConfig(signingSecret: secret, botToken: secret, announceChannel: "c")),
-            (["platforms", "rocketchat"], RocketChatConfig(serverURL: "u", userId: "u", authToken: secret, webhookToken: nil, announceChannel: "c")),
-            (["platforms", "rocketchat", "poll"], RocketChatConfig.Poll(rooms: [], every: .zero)),
-            (["platforms", "mattermost"], MattermostConfig(serverURL: "u", botToken: secret, teamId: "t", commandToken: secret, announceChannel: "c")),
-            (["incidents"], IncidentsConfig()),
-            (["severities", "[]"], SeverityPolicy(id: "s", name: "S")),
-            (["people", "*"], Person()),
-            (["oncall"], OnCallConfig()),
-            (["oncall", "rotations", "[]"], RotationConfig(id: "r", members: [], period: .zero, handoff: Handoff(weekday: nil, hour: 0, minute: 0), timezone: "UTC")),
-            (["oncall", "escalation", "[]"], EscalationStep(after: .zero, notify: [])),
-            (["incidentTypes", "[]"], IncidentTypeConfig(id: "security", name: "Security")),
-            (["discord"], DiscordConfig()),
-            (["discord", "webhooks", "[]"], DiscordWebhook(id: "public", url: secret)),
-            (["outbox"], OutboxConfig()),
-            (["retention"], RetentionConfig()),
-            (["paging"], PagingConfig()),
-            (["paging", "webhooks", "[]"], PagerWebhook(id: "w", url: "u", secret: secret)),
-            (["alerts"], AlertsConfig()),
-            (["alerts", "sources", "[]"], AlertSourceConfig(id: "a", kind: .alertmanager, platform: .console, severity: AlertSeverityMapping(defaultSeverity: "s"))),
-            (["alerts", "sources", "[]", "severity"], AlertSeverityMapping(defaultSeverity: "s")),
-            (["alerts", "storm"], StormRule(reports: 10, within: .minutes(5))),
-            (["alerts", "flapping"], FlappingRule()),
-        ]
-        #expect(try Set((node(["platforms"], in: schema)["properties"] as? [String: Any] ?? [:]).keys) == Set(PlatformKind.allCases.map(\.rawValue)))
-        for section in sections {
-            let sectionSchema = try node(section.path, in: schema)
-            #expect(sectionSchema["additionalProperties"] as? Bool == false, "\(section.path) is not closed")
-            let properties = sectionSchema["properties"] as? [String: Any] ?? [:]
-            let modelProperties = propertyNames(of: section.model)
-            #expect(Set(properties.keys) == Set(modelProperties), "\(section.path)")
+    /// A document holding every key the schema describes (one element per array, one entry `x` per map),
+    /// with the objects it passed on the way. Leaves are strings: the values need not be valid, only the
+    /// shape matters.
+    private func example(
+        of node: [String: Any], at path: ConfigPath, in schema: [String: Any], into objects: inout [DescribedObject],
+        leaves: inout [ConfigPath: [String: Any]]
+    ) throws -> JSONValue {
+        var node = node
+        while let reference = node["$ref"] as? String {
+            let name = try #require(reference.split(separator: "/").last.map(String.init))
+            node = try #require((schema["$defs"] as? [String: Any])?[name] as? [String: Any], "no $defs/\(name)")
         }
-        let templates = try node(["templates"], in: schema)["properties"] as? [String: Any] ?? [:]
+        if let first = (node["anyOf"] as? [[String: Any]])?.first, first["$ref"] == nil { node = first }
+        if let properties = node["properties"] as? [String: Any] {
+            objects.append(DescribedObject(
+                path: path, properties: Set(properties.keys), required: Set(node["required"] as? [String] ?? []),
+                closed: node["additionalProperties"] as? Bool == false))
+            return .object(try properties.keys.sorted().map { key in
+                JSONMember(key: key, value: try example(of: try #require(properties[key] as? [String: Any]), at: path.key(key), in: schema, into: &objects, leaves: &leaves))
+            })
+        }
+        if let items = node["items"] as? [String: Any] {
+            return .array([try example(of: items, at: path.index(0), in: schema, into: &objects, leaves: &leaves)])
+        }
+        if let entries = node["additionalProperties"] as? [String: Any] {
+            return .object([JSONMember(key: "x", value: try example(of: entries, at: path.key("x"), in: schema, into: &objects, leaves: &leaves))])
+        }
+        if let first = (node["anyOf"] as? [[String: Any]])?.first { return try example(of: first, at: path, in: schema, into: &objects, leaves: &leaves) }
+        leaves[path] = node
+        return .string("x")
+    }
+
+    /// The schema and the config types describe the same keys: every key a type asks for is in the
+    /// schema and every key the schema has is asked for, object by object; and the schema's `required`
+    /// are the keys the types mark `.required`. Decoding an example with every key of the schema records
+    /// what the types asked for.
+    @Test func theSchemaAndTheConfigTypesDescribeTheSameKeys() throws {
+        let schema = try schema()
+        var objects: [DescribedObject] = []
+        var leaves: [ConfigPath: [String: Any]] = [:]
+        let document = try example(of: schema, at: .root, in: schema, into: &objects, leaves: &leaves)
+        let session = ConfigDecodingSession(document: document, environment: [:])
+        _ = ConfigLoader.decode(document, in: session)
+        #expect(objects.count >= 25)
+        for object in objects {
+            #expect(object.closed, "\(object.path) is not closed")
+            var asked = Set(session.consultedKeys[object.path] ?? [])
+            if object.path == .root { asked.insert("$schema") }
+            #expect(asked.subtracting(object.properties).isEmpty, "\(object.path): the schema lacks \(asked.subtracting(object.properties).sorted())")
+            #expect(object.properties.subtracting(asked).isEmpty, "\(object.path): no type reads \(object.properties.subtracting(asked).sorted())")
+            #expect(session.requiredKeys[object.path] ?? [] == object.required, "\(object.path): required")
+        }
+        // Integer bounds and word lists: the schema's and the rules' are the same.
+        for (path, leaf) in leaves {
+            if leaf["type"] as? String == "integer" {
+                let bounds = (leaf["minimum"] as? Int ?? Int.min)...(leaf["maximum"] as? Int ?? Int.max)
+                #expect(session.ranges[path] == bounds, "\(path): the schema says \(bounds), the rules \(String(describing: session.ranges[path]))")
+            }
+            if let words = leaf["enum"] as? [String] {
+                #expect(session.choices[path] == words, "\(path): the schema says \(words)")
+            }
+        }
+        for path in session.ranges.keys { #expect(leaves[path]?["type"] as? String == "integer", "\(path) is an integer the schema does not bound") }
+        for path in session.choices.keys { #expect(leaves[path]?["enum"] != nil, "\(path) is a choice the schema does not list") }
+        // Every object a type read is one the schema describes.
+        let described = Set(objects.map(\.path))
+        for path in session.consultedKeys.keys where !described.contains(path) {
+            #expect(session.consultedKeys[path]?.allSatisfy { $0 == "x" } ?? true, "\(path) is read but not described")
+        }
+        #expect(try Set((objectNode(["platforms"], in: schema)["properties"] as? [String: Any] ?? [:]).keys) == Set(PlatformKind.allCases.map(\.rawValue)))
+        let templates = try objectNode(["templates"], in: schema)["properties"] as? [String: Any] ?? [:]
         #expect(Set(templates.keys) == Set(ConfigLoader.templateNames))
+    }
+
+    private func objectNode(_ path: [String], in schema: [String: Any]) throws -> [String: Any] {
+        var current = schema
+        for name in path {
+            current = try #require((current["properties"] as? [String: Any])?[name] as? [String: Any], "no \(name)")
+        }
+        return current
     }
 }
 
@@ -380,9 +388,10 @@ private let problemCases: [ProblemCase] = [
            #"oncall.rotations[0].period: "12h" does not fit handoff "09:00": a daily hand-off needs whole days"#),
     .set("oncall.rotations[0].timezone", #""Berlin""#, #"oncall.rotations[0].timezone: "Berlin" is not a known time zone"#),
     .set("oncall.rotations[0].start", #""2024-02-30""#, #"oncall.rotations[0].start: "2024-02-30" is not a date such as "2024-01-01""#),
+    // Problems come in document order, and these edited documents have their keys sorted.
     .set("oncall.rotations[1].id", #""primary""#,
-         #"oncall.rotations[1].id: "primary" is already used by oncall.rotations[0]"#,
-         #"oncall.escalation[1].notify[0]: no rotation "secondary" in oncall.rotations"#),
+         #"oncall.escalation[1].notify[0]: no rotation "secondary" in oncall.rotations"#,
+         #"oncall.rotations[1].id: "primary" is already used by oncall.rotations[0]"#),
 
     // Escalation.
     .set("oncall.escalation[0].notify", #"["primary"]"#,
@@ -411,7 +420,7 @@ private let problemCases: [ProblemCase] = [
     .set("paging.webhooks", #"[{"id": "sms", "url": "https://pager.example.com", "secret": "s3cret-value", "severities": ["sev9"]}]"#,
          #"paging.webhooks[0].severities[0]: unknown severity "sev9" (did you mean "sev1"?)"#),
     .set("paging.webhooks", #"[{"id": "sms", "url": "https://pager.example.com", "secret": "s3cret-value", "events": ["paged"]}]"#,
-         #"paging.webhooks[0].events[0]: unknown event "paged"; use any of page, escalation, acknowledged, resolved"#),
+         #"paging.webhooks[0].events[0]: "paged" is not one of page, escalation, acknowledged, resolved"#),
     .set("paging.webhooks", #"[{"id": "a", "url": "https://a.example.com", "secret": "s3cret-value"}, {"id": "a", "url": "https://b.example.com", "secret": "s3cret-value"}]"#,
          #"paging.webhooks[1].id: "a" is also the id of paging.webhooks[0]; webhook ids must differ"#),
     .set("paging.webhook", "[]", #"paging.webhook: unknown key (did you mean "webhooks"?)"#),
@@ -478,8 +487,8 @@ private let problemCases: [ProblemCase] = [
             #"incidents.channelName: "incident-{date}" must contain {seq}, {id} or {slug} so that every incident gets its own channel"#,
             #"incidents.timeZone: "Mars/Olympus" is not a known time zone"#,
             #"severities[0].updateEvery: "-5m" is not a duration"#,
-            #"severities[1].page: expected a boolean, got "yes""#,
             #"severities[1].id: "SEV1" is already used by severities[0] (sev1)"#,
+            #"severities[1].page: expected a boolean, got "yes""#,
             #"oncall.rotations[0].members[1]: no person "zed" in people"#,
             #"oncall.rotations[0].handoff: "monday 9" is not a hand-off time such as "monday 09:00" or "09:00""#,
             #"oncall.escalation[0].notify[1]: no person "zed" in people"#,
@@ -488,6 +497,39 @@ private let problemCases: [ProblemCase] = [
         #expect(problemLines(result) == expected)
         guard case .failure(let errors) = result else { return }
         #expect(errors.description == expected.joined(separator: "\n"))
+    }
+
+    /// A value of the wrong kind is one problem: what it would have held is not reported missing too.
+    @Test func aMistypedSectionIsOneProblem() throws {
+        let json = try editedDefaultConfig([
+            ("platforms.slack", #""yes""#), ("oncall.rotations[0]", "7"), ("alerts", #"{"sources": [{"id": "am", "kind": "alertmanager", "tokn": "x", "token": "secret-token-value"}], "storm": []}"#),
+        ])
+        #expect(problemLines(ConfigLoader.load(json: json, environment: testEnvironment)) == [
+            #"alerts.sources[0].tokn: unknown key (did you mean "token"?)"#,
+            "alerts.storm: expected an object, got an array",
+            // The chain still names the rotation that is no longer there, as before the rewrite.
+            #"oncall.escalation[0].notify[0]: no rotation "primary" in oncall.rotations"#,
+            "oncall.rotations[0]: expected an object, got 7",
+            #"platforms.slack: expected an object, got "yes""#,
+        ])
+    }
+
+    @Test func duplicateKeysAreFoundAtAnyDepth() {
+        let json = #"{"severities": [{"id": "sev1", "name": "Critical", "name": "Again"}], "people": {"al": {}, "al": {"slack": "U1"}}}"#
+        #expect(problemLines(ConfigLoader.load(json: json, environment: [:])) == ["severities[0].name: duplicate key", "people.al: duplicate key"])
+    }
+
+    /// The cross-reference pass works on any config, not only on one the loader built.
+    @Test func validateChecksCrossReferencesOfABuiltConfig() {
+        var config = KlaxonConfig(severities: [SeverityPolicy(id: "sev1", name: "Critical")], people: ["alice": Person()])
+        config.oncall.rotations = [RotationConfig(id: "primary", members: ["alice", "alcie"], period: .days(7), handoff: Handoff(weekday: 2, hour: 9, minute: 0), timezone: "UTC")]
+        config.oncall.escalation = [EscalationStep(after: .zero, notify: [.rotation("primary"), .rotation("secondary")])]
+        config.permissions = ["declare:sev2": [.anyone]]
+        #expect(config.validate().map(\.description) == [
+            #"oncall.rotations[0].members[1]: no person "alcie" in people (did you mean "alice"?)"#,
+            #"oncall.escalation[0].notify[1]: no rotation "secondary" in oncall.rotations"#,
+            #"permissions["declare:sev2"]: unknown severity "sev2" (did you mean "sev1"?)"#,
+        ])
     }
 
     @Test func problemsDescribeThemselvesAsPathColonMessage() {
@@ -787,14 +829,14 @@ private let problemCases: [ProblemCase] = [
     }
 
     @Test func suggestionsAreNearMissesOnly() {
-        #expect(ConfigReader.closest(to: "prot", among: ["host", "port", "maxBodyBytes"]) == "port")
-        #expect(ConfigReader.closest(to: "Port", among: ["host", "port"]) == "port")
-        #expect(ConfigReader.closest(to: "updateevry", among: ["updateEvery", "ackWithin"]) == "updateEvery")
-        #expect(ConfigReader.closest(to: "x", among: ["id", "name"]) == nil)
-        #expect(ConfigReader.closest(to: "colour", among: ["server", "storage"]) == nil)
-        #expect(ConfigReader.editDistance(Array("kitten"), Array("sitting")) == 3)
-        #expect(ConfigReader.editDistance(Array("ab"), Array("ba")) == 1)
-        #expect(ConfigReader.editDistance([], Array("abc")) == 3)
+        #expect(ConfigText.closest(to: "prot", among: ["host", "port", "maxBodyBytes"]) == "port")
+        #expect(ConfigText.closest(to: "Port", among: ["host", "port"]) == "port")
+        #expect(ConfigText.closest(to: "updateevry", among: ["updateEvery", "ackWithin"]) == "updateEvery")
+        #expect(ConfigText.closest(to: "x", among: ["id", "name"]) == nil)
+        #expect(ConfigText.closest(to: "colour", among: ["server", "storage"]) == nil)
+        #expect(ConfigText.editDistance(Array("kitten"), Array("sitting")) == 3)
+        #expect(ConfigText.editDistance(Array("ab"), Array("ba")) == 1)
+        #expect(ConfigText.editDistance([], Array("abc")) == 3)
     }
 }
 
@@ -821,6 +863,22 @@ private let problemCases: [ProblemCase] = [
         #expect(url.description == "postgres://klaxon@db.internal:6432/incidents?sslmode=require")
         #expect(try loadedConfig(config(#"{"postgres": {"url": "${DATABASE_URL}"}}"#), environment: environment).storage.postgres?.poolSize == 8)
         #expect(try loadedConfig(config("{}")).storage.sqlite?.path == "data/klaxon.sqlite")
+    }
+
+    /// Issue 16 (lease time) and issue 12 (page throttling): defaults, values and bounds.
+    @Test func leaseTimeAndPageThrottle() throws {
+        let defaults = try loadedConfig(config("{}"))
+        #expect(defaults.storage.leaseTime == TimeSpan(seconds: 10))
+        #expect(defaults.paging.throttle == PageThrottleLimits(perPersonEvery: .minutes(1), perHour: 10))
+        let set = try loadedConfig(#"{"storage": {"leaseTime": "30s"}, "paging": {"throttle": {"perPersonEvery": "5m", "perHour": 3}}, "severities": [{"id": "sev1", "name": "Critical"}]}"#)
+        #expect(set.storage.leaseTime == TimeSpan(seconds: 30))
+        #expect(set.paging.throttle == PageThrottleLimits(perPersonEvery: .minutes(5), perHour: 3))
+        let wrong = #"{"storage": {"leaseTime": "1s"}, "paging": {"throttle": {"perHour": 0, "perPersonEvry": "2m"}}, "severities": [{"id": "sev1", "name": "Critical"}]}"#
+        #expect(problemLines(ConfigLoader.load(json: wrong, environment: [:])) == [
+            "storage.leaseTime: must be between 3s and 10m (the failover time after a replica dies)",
+            "paging.throttle.perHour: must be between 1 and 1000, got 0",
+            "paging.throttle.perPersonEvry: unknown key (did you mean \"perPersonEvery\"?)",
+        ])
     }
 
     @Test func sqliteAndPostgresAreExclusive() {

@@ -207,6 +207,8 @@ final class InterferingStore: IncidentStore {
     func claimOutbox(lanes: OutboxLaneFilter, now: Date, owner: String, leaseUntil: Date, limit: Int) async throws -> OutboxClaim {
         try await inner.claimOutbox(lanes: lanes, now: now, owner: owner, leaseUntil: leaseUntil, limit: limit)
     }
+    func pruneAudit(before: Date, limit: Int) async throws -> Int { try await inner.pruneAudit(before: before, limit: limit) }
+    func renewOutboxLeases(_ ids: [Int64], owner: String, until: Date) async throws -> Int { try await inner.renewOutboxLeases(ids, owner: owner, until: until) }
     func markDelivered(_ id: Int64, platformMessageID: String?, at: Date) async throws { try await inner.markDelivered(id, platformMessageID: platformMessageID, at: at) }
     func markRetry(_ id: Int64, notBefore: Date, error: String, failingSince: Date) async throws {
         try await inner.markRetry(id, notBefore: notBefore, error: error, failingSince: failingSince)

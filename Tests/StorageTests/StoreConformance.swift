@@ -560,6 +560,55 @@ enum StoreConformance {
         #expect(try await store.outboxDepth() == 4)
     }
 
+    /// Issue 12, item 9: audit entries older than the retention go, oldest first and `limit` at a time;
+    /// newer ones stay.
+    static func auditEntriesArePrunedOldestFirst(_ makeStore: StoreFactory) async throws {
+        let store = try await makeStore()
+        let t0 = StoreFixtures.t0
+        var changes = ChangeSet()
+        changes.audit = (0..<5).map { day in
+            AuditEntry(
+                at: t0.addingTimeInterval(Double(day) * 86_400), platform: .console, userID: "alice", userName: "alice", personID: "alice",
+                channel: "incidents", text: "ack INC-\(day)", outcome: "applied", reason: nil, incidentID: nil)
+        }
+        try await store.commit(changes)
+        // Entries before day 3: days 0, 1 and 2, two at a time.
+        let cutoff = t0.addingTimeInterval(3 * 86_400)
+        #expect(try await store.pruneAudit(before: cutoff, limit: 2) == 2)
+        #expect(try await store.pruneAudit(before: cutoff, limit: 2) == 1)
+        #expect(try await store.pruneAudit(before: cutoff, limit: 2) == 0)
+        let left = try await store.auditEntries(AuditQuery(limit: 10)).map(\.text).sorted()
+        #expect(left == ["ack INC-3", "ack INC-4"])
+    }
+
+    /// Issue 16: a sender that is still delivering renews the leases it holds, so a short lease never lets
+    /// another sender claim the same message meanwhile; it renews only its own, and only pending ones;
+    /// once it stops renewing, the messages are claimable when the renewed lease runs out.
+    static func outboxLeasesAreRenewedByTheirOwnerOnly(_ makeStore: StoreFactory) async throws {
+        let store = try await makeStore()
+        let t0 = StoreFixtures.t0
+        var changes = ChangeSet()
+        changes.outbox = [StoreFixtures.post(for: IncidentID(1), "slow"), StoreFixtures.post(for: IncidentID(2), "fast")]
+        try await store.commit(changes)
+        let claimed = try await store.claimOutbox(now: t0, owner: "a", leaseUntil: t0.addingTimeInterval(10), limit: 10)
+        #expect(claimed.count == 2)
+        let ids = claimed.map(\.id)
+
+        // Delivered messages are not renewed; someone else's renewal changes nothing.
+        try await store.markDelivered(ids[1], platformMessageID: nil, at: t0.addingTimeInterval(1))
+        #expect(try await store.renewOutboxLeases(ids, owner: "a", until: t0.addingTimeInterval(17)) == 1)
+        #expect(try await store.renewOutboxLeases(ids, owner: "b", until: t0.addingTimeInterval(60)) == 0)
+        #expect(try await store.renewOutboxLeases([], owner: "a", until: t0.addingTimeInterval(60)) == 0)
+
+        // Past the first lease, within the renewed one: nobody else can claim it.
+        #expect(try await store.claimOutbox(now: t0.addingTimeInterval(12), owner: "b", leaseUntil: t0.addingTimeInterval(22), limit: 10).isEmpty)
+        #expect(try await store.nextOutboxDue(lanes: .all) == t0.addingTimeInterval(17))
+        // `a` stopped renewing (it died): the message is b's once the renewed lease has run out.
+        let takenOver = try await store.claimOutbox(now: t0.addingTimeInterval(17), owner: "b", leaseUntil: t0.addingTimeInterval(27), limit: 10)
+        #expect(takenOver.map(\.id) == [ids[0]])
+        #expect(try await store.renewOutboxLeases([ids[0]], owner: "a", until: t0.addingTimeInterval(40)) == 0)
+    }
+
     /// A backlog (here 300 messages behind a rate-limited head) neither hides other incidents' messages
     /// from a small claim nor lets any of its own messages jump the queue, however it was written.
     static func aBacklogWaitsInLineWithoutHidingOthers(_ makeStore: StoreFactory) async throws {
@@ -900,6 +949,8 @@ struct StoreConformanceCheck: Sendable, CustomTestStringConvertible {
 
     static let all: [StoreConformanceCheck] = [
         StoreConformanceCheck(name: "incidentRoundTrip", run: StoreConformance.incidentRoundTrip),
+        StoreConformanceCheck(name: "auditEntriesArePrunedOldestFirst", run: StoreConformance.auditEntriesArePrunedOldestFirst),
+        StoreConformanceCheck(name: "outboxLeasesAreRenewedByTheirOwnerOnly", run: StoreConformance.outboxLeasesAreRenewedByTheirOwnerOnly),
         StoreConformanceCheck(name: "insertingAnExistingIncidentIsAConflict", run: StoreConformance.insertingAnExistingIncidentIsAConflict),
         StoreConformanceCheck(name: "revisionConflictRollsBackTheWholeChangeSet", run: StoreConformance.revisionConflictRollsBackTheWholeChangeSet),
         StoreConformanceCheck(name: "duplicateInboundKeyRollsBack", run: StoreConformance.duplicateInboundKeyRollsBack),

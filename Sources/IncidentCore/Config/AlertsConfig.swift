@@ -1,5 +1,5 @@
 /// `alerts`: the monitoring systems that may open and feed incidents (docs/alerts.md).
-public struct AlertsConfig: Sendable {
+public struct AlertsConfig: Sendable, Decodable {
     public var sources: [AlertSourceConfig] = []
     /// Runbook 001: "Escalate one sev higher if more than 10 reports inside 5 minutes." nil: never.
     public var storm: StormRule?
@@ -18,13 +18,18 @@ public struct AlertsConfig: Sendable {
     public func source(id: String) -> AlertSourceConfig? { sources.first { $0.id == id } }
 }
 
+extension AlertsConfig: ConfigObject {
+    static let defaults = AlertsConfig()
+    static let rules: [String: [ConfigRule]] = ["postEvery": [.allowZero]]
+}
+
 /// The payload shape a source sends, and so the route it posts to (`/alerts/<kind>/<id>`).
 public enum AlertSourceKind: String, Sendable, CaseIterable {
     case alertmanager, grafana, webhook
 }
 
 /// One monitoring system that posts to Klaxon.
-public struct AlertSourceConfig: Sendable {
+public struct AlertSourceConfig: Sendable, Decodable {
     /// The last part of the route, and the actor of what its alerts do.
     public var id: String
     public var kind: AlertSourceKind
@@ -61,8 +66,13 @@ public struct AlertSourceConfig: Sendable {
     public static let defaultTitle = "{{#title}}{{title}}{{/title}}{{^title}}{{commonLabels.alertname}}{{/title}}"
 }
 
+extension AlertSourceConfig: ConfigObject {
+    static let defaults = AlertSourceConfig(id: "", kind: .alertmanager, platform: .console, severity: AlertSeverityMapping(defaultSeverity: ""))
+    static let rules: [String: [ConfigRule]] = ["id": [.required, .identifier], "kind": [.required]]
+}
+
 /// Which severity an alert opens or raises its incident to: the value of one label, through a map.
-public struct AlertSeverityMapping: Sendable {
+public struct AlertSeverityMapping: Sendable, Decodable {
     public var label: String
     /// Label value → severity id (`"critical": "sev1"`).
     public var map: [String: String]
@@ -76,8 +86,10 @@ public struct AlertSeverityMapping: Sendable {
     }
 }
 
+extension AlertSeverityMapping: ConfigObject { static let defaults = AlertSeverityMapping(defaultSeverity: "") }
+
 /// More than `reports` reports within `within` raise the incident's severity by `raiseBy` levels, once per window.
-public struct StormRule: Sendable, Hashable {
+public struct StormRule: Sendable, Decodable, Hashable {
     public var reports: Int
     public var within: TimeSpan
     public var raiseBy: Int
@@ -89,8 +101,13 @@ public struct StormRule: Sendable, Hashable {
     }
 }
 
+extension StormRule: ConfigObject {
+    static let defaults = StormRule(reports: 0, within: .zero)
+    static let rules: [String: [ConfigRule]] = ["reports": [.required, .range(1...1_000_000)], "within": [.required], "raiseBy": [.atLeast(1)]]
+}
+
 /// More than `changes` status changes (firing ↔ resolved) of one alert within `within`: it is flapping.
-public struct FlappingRule: Sendable, Hashable {
+public struct FlappingRule: Sendable, Decodable, Hashable {
     public var changes: Int
     public var within: TimeSpan
 
@@ -98,4 +115,9 @@ public struct FlappingRule: Sendable, Hashable {
         self.changes = changes
         self.within = within
     }
+}
+
+extension FlappingRule: ConfigObject {
+    static let defaults = FlappingRule()
+    static let rules: [String: [ConfigRule]] = ["changes": [.required, .range(1...10_000)], "within": [.required]]
 }

@@ -1,36 +1,11 @@
 import Foundation
 
-/// One thing wrong with `bot-config.json`: where (a JSON path such as `severities[2].updateEvery`, or `$`
-/// for the document as a whole) and what. Messages never contain a secret's value.
-public struct ConfigProblem: Error, Sendable, Hashable, CustomStringConvertible {
-    public var path: String
-    public var message: String
-
-    public init(path: String, message: String) {
-        self.path = path
-        self.message = message
-    }
-
-    public var description: String { "\(path): \(message)" }
-}
-
-/// Everything wrong with a config, in the order the document was read.
-public struct ConfigErrors: Error, Sendable, CustomStringConvertible {
-    public var problems: [ConfigProblem]
-
-    public init(problems: [ConfigProblem]) {
-        self.problems = problems
-    }
-
-    /// One line per problem.
-    public var description: String { problems.map(\.description).joined(separator: "\n") }
-}
-
 /// Turns the text of `bot-config.json` into a `KlaxonConfig`, or into the full list of what is wrong with
 /// it. Pure: the caller reads the file and passes the environment that `${VAR}` references come from.
 ///
-/// The document is walked by hand rather than decoded with `Codable`, because a decoder stops at the first
-/// error and a person fixing a config wants all of them, each with the path of the field at fault.
+/// The document is parsed by `JSONParser` (positions, duplicate keys), decoded through `ConfigDecoder`
+/// (which records every problem rather than stopping at the first), checked for keys no type asked for,
+/// and validated across sections; problems come back in document order, one line each.
 public enum ConfigLoader {
     /// Parses and validates. `environment` supplies `${VAR}` values. Returns every problem found, not just
     /// the first.
@@ -41,16 +16,89 @@ public enum ConfigLoader {
         } catch {
             return .failure(ConfigErrors(problems: [ConfigProblem(path: "$", message: error.description)]))
         }
-        let reader = ConfigReader(environment: environment)
-        let config = reader.readConfig(document)
-        guard let config, reader.problems.isEmpty else {
-            return .failure(ConfigErrors(problems: reader.scrubbedProblems))
+        let session = ConfigDecodingSession(document: document, environment: environment)
+        var config = decode(document, in: session)
+        session.reportDuplicateAndUnknownKeys()
+        fillContextualDefaults(&config, written: session.written)
+        let alreadyWrong = { (path: ConfigPath) in session.hasProblems(within: path) || path.ancestors.contains(where: session.hasProblem(at:)) }
+        for problem in config.validate(peopleInDocumentOrder: document["people"]?.keys.filter { config.people[$0] != nil })
+        where !([problem.location ?? .root] + problem.premises).contains(where: alreadyWrong) {
+            session.report(problem)
         }
-        return .success(config)
+        normalizeSeverityNames(&config)
+        // A broken host or token has been reported already; do not also call the token missing.
+        if let problem = config.server.exposureProblem, !session.hasProblems(within: .root.key("server")) {
+            session.report(ConfigProblem(.root.key("server").key("apiToken"), problem.message))
+        }
+        let problems = session.sortedScrubbedProblems
+        return problems.isEmpty ? .success(config) : .failure(ConfigErrors(problems: problems))
     }
 
     public static func load(json: String, environment: [String: String]) -> Result<KlaxonConfig, ConfigErrors> {
         load(json: Array(json.utf8), environment: environment)
+    }
+
+    /// The document decoded, with placeholders where there were problems. Also what the schema test
+    /// decodes to learn which keys the types ask for.
+    static func decode(_ document: JSONValue, in session: ConfigDecodingSession) -> KlaxonConfig {
+        // `$schema` lets editors find bot-config.schema.json; it means nothing to Klaxon.
+        session.ignoredKeys[.root] = ["$schema"]
+        let decoder = ConfigDecoder(session: session, value: document)
+        do {
+            return try decoder.decode(KlaxonConfig.self)
+        } catch {
+            // Config types never throw; a problem here is a type that is not a config type.
+            session.report(ConfigProblem(.root, "cannot be read: \(error)"))
+            return KlaxonConfig.defaults
+        }
+    }
+
+    /// Defaults that depend on other sections or on the key's absence rather than on its type.
+    private static func fillContextualDefaults(_ config: inout KlaxonConfig, written: Set<ConfigPath>) {
+        if config.storage.sqlite == nil && config.storage.postgres == nil { config.storage.sqlite = SQLiteStorageConfig() }
+        // Empty means unset, so the shipped `"${KLAXON_API_TOKEN:-}"` needs the variable only where the
+        // API is exposed; `exposureProblem` says so when it is.
+        if config.server.apiToken?.exposedValue.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty == true { config.server.apiToken = nil }
+        // On the console people are plain names; the id is the natural one.
+        for (id, person) in config.people where person.console == nil { config.people[id]?.console = id }
+        // A policy rule without an id is named by its position (1, 2, …): the id names its timer.
+        func numberRules(_ rules: inout [PolicyRule], at path: ConfigPath) {
+            for index in rules.indices where !written.contains(path.index(index).key("id")) { rules[index].id = String(index + 1) }
+        }
+        let severities = ConfigPath.root.key("severities")
+        for index in config.severities.indices {
+            numberRules(&config.severities[index].notify, at: severities.index(index).key("notify"))
+            numberRules(&config.severities[index].checkpoints, at: severities.index(index).key("checkpoints"))
+        }
+        let types = ConfigPath.root.key("incidentTypes")
+        for index in config.incidentTypes.indices {
+            numberRules(&config.incidentTypes[index].notify, at: types.index(index).key("notify"))
+            numberRules(&config.incidentTypes[index].checkpoints, at: types.index(index).key("checkpoints"))
+            // An incident type's name defaults to its id.
+            if !written.contains(types.index(index).key("name")) { config.incidentTypes[index].name = config.incidentTypes[index].id }
+        }
+        let sources = ConfigPath.root.key("alerts").key("sources")
+        for index in config.alerts.sources.indices {
+            // Without a platform named, the first configured one (the console when none other is).
+            if !written.contains(sources.index(index).key("platform")), let first = config.platforms.enabled.first {
+                config.alerts.sources[index].platform = first
+            }
+            if config.alerts.sources[index].severity.default.isEmpty, let least = config.severities.last {
+                config.alerts.sources[index].severity.default = least.id
+            }
+        }
+    }
+
+    /// `declare:p0` and a default severity written as an alias are stored under the severity's id.
+    private static func normalizeSeverityNames(_ config: inout KlaxonConfig) {
+        if let name = config.incidents.defaultSeverity, let policy = config.declarableSeverity(name) { config.incidents.defaultSeverity = policy.id }
+        config.permissions = Dictionary(
+            config.permissions.map { action, grantees in
+                guard action.hasPrefix("declare:"), let policy = config.declarableSeverity(String(action.dropFirst("declare:".count))) else {
+                    return (action, grantees)
+                }
+                return ("declare:\(policy.id)", grantees)
+            }, uniquingKeysWith: { first, _ in first })
     }
 
     /// The names `templates` may override; they are the templates `DefaultTemplates` provides.
@@ -66,601 +114,4 @@ public enum ConfigLoader {
     /// incidents declared on the same day.
     static let channelNamePlaceholders = ["date", "seq", "id", "slug", "severity"]
     static let uniqueChannelNamePlaceholders = ["seq", "id", "slug"]
-}
-
-// MARK: - Sections
-
-extension ConfigReader {
-    func readConfig(_ document: JSONValue) -> KlaxonConfig? {
-        let topLevelKeys = ["server", "storage", "logging", "platforms", "incidents", "severities", "people", "oncall", "templates", "outbox", "paging", "alerts", "groups", "permissions", "retention", "calendar", "incidentTypes", "discord"]
-        // `$schema` lets editors find bot-config.schema.json; it means nothing to Klaxon.
-        guard let root = object(document, at: .root, allowedKeys: topLevelKeys, ignoredKeys: ["$schema"]) else { return nil }
-
-        let server = readServer(root)
-        let storage = readStorage(root)
-        let logging = readLogging(root)
-        let platforms = readPlatforms(root)
-        var incidents = readIncidents(root)
-        var severities = readSeverities(root)
-        let people = readPeople(root)
-        let groups = readGroups(root, people: people.byID)
-        let oncall = readOnCall(root, people: people, groupIDs: Array(groups.keys))
-        let templates = readTemplates(root)
-        let outbox = readOutbox(root)
-        let paging = readPaging(root, severityIDs: severities.map(\.id))
-        let discord = readDiscord(root)
-        // The policy (rules, checkpoints, chains, types) refers to all of the above.
-        let references = TargetReferences(
-            rotationIDs: oncall.rotations.map(\.id), personIDs: people.ids, groupIDs: Array(groups.keys),
-            platforms: platforms.enabled, webhookIDs: paging.webhooks.map(\.id), discordIDs: discord.webhooks.map(\.id))
-        let calendar = readCalendar(root)
-        readSeverityPolicies(root, into: &severities, references: references, calendar: calendar)
-        let incidentTypes = readIncidentTypes(root, references: references, calendar: calendar)
-        if let name = incidents.defaultSeverity {
-            if let policy = severities.first(where: { $0.id == name || $0.aliases.contains(name.lowercased()) }) {
-                incidents.defaultSeverity = policy.id
-            } else if !severities.isEmpty {
-                report(ConfigPath.root.key("incidents").key("defaultSeverity"),
-                       "unknown severity \(Self.quote(name))" + Self.hint(for: name, among: severities.map(\.id), known: "severity ids"))
-            }
-        }
-        let alerts = readAlerts(root, severityIDs: severities.map(\.id), platforms: platforms)
-        let permissions = readPermissions(root, severities: severities, people: people.byID, groups: groups)
-        let retention = readRetention(root)
-
-        var config = KlaxonConfig(
-            server: server, storage: storage, logging: logging, platforms: platforms, incidents: incidents,
-            severities: severities, people: people.byID, oncall: oncall, templates: templates, outbox: outbox,
-            paging: paging, alerts: alerts, groups: groups, permissions: permissions, retention: retention
-        )
-        config.calendar = calendar
-        config.incidentTypes = incidentTypes
-        config.discord = discord
-        return config
-    }
-
-    /// The object at `parent[key]`, checked against `keys`; nil when absent or not an object.
-    func section(_ parent: ObjectFields, _ key: String, keys: [String]) -> ObjectFields? {
-        field(parent, key) { object($0, at: $1, allowedKeys: keys) }
-    }
-
-    private func readServer(_ root: ObjectFields) -> ServerConfig {
-        var server = ServerConfig()
-        let problemsBefore = problems.count
-        let serverKeys = ["host", "port", "maxBodyBytes", "apiToken", "idleTimeout", "headerTimeout", "bodyTimeout", "maxConnections"]
-        if let fields = section(root, "server", keys: serverKeys) {
-            if let timeout = field(fields, "idleTimeout", { duration($0, at: $1) }) { server.idleTimeout = timeout }
-            if let timeout = field(fields, "headerTimeout", { duration($0, at: $1) }) { server.headerTimeout = timeout }
-            if let timeout = field(fields, "bodyTimeout", { duration($0, at: $1) }) { server.bodyTimeout = timeout }
-            if let limit = field(fields, "maxConnections", { integer($0, at: $1, in: 1...1_000_000) }) { server.maxConnections = limit }
-            if let host = field(fields, "host", { string($0, at: $1) }) { server.host = host }
-            if let port = field(fields, "port", { integer($0, at: $1, in: 1...65535) }) { server.port = port }
-            if let limit = field(fields, "maxBodyBytes", { integer($0, at: $1, in: 1...Int.max) }) { server.maxBodyBytes = limit }
-            // Empty means unset, so the shipped `"${KLAXON_API_TOKEN:-}"` needs the variable only where
-            // the API is exposed; `exposureProblem` below says so when it is.
-            server.apiToken = field(fields, "apiToken") { secret($0, at: $1, emptyMeansUnset: true) }
-        }
-        // A broken host or token has been reported already; do not also call the token missing.
-        if problems.count == problemsBefore, let problem = server.exposureProblem { report(problem) }
-        return server
-    }
-
-    private func readStorage(_ root: ObjectFields) -> StorageConfig {
-        var storage = StorageConfig()
-        guard let fields = section(root, "storage", keys: ["sqlite", "postgres"]) else { return storage }
-        if let sqlite = section(fields, "sqlite", keys: ["path"]),
-           let path = field(sqlite, "path", { string($0, at: $1) }) {
-            storage.sqlite = SQLiteStorageConfig(path: path)
-        }
-        guard fields.values["postgres"] != nil else { return storage }
-        if fields.values["sqlite"] != nil {
-            report(fields.path, "sqlite and postgres are exclusive: set one of them")
-        }
-        storage.sqlite = nil
-        guard let postgres = section(fields, "postgres", keys: ["url", "poolSize"]) else { return storage }
-        let url = field(postgres, "url", required: true) { value, path -> Secret? in
-            guard let url = secret(value, at: path) else { return nil }
-            if case .failure(let problem) = PostgresURL.parse(url.exposedValue) {
-                report(path, "the URL \(problem.description)")
-                return nil
-            }
-            return url
-        }
-        let poolSize = field(postgres, "poolSize") { integer($0, at: $1, in: 1...1000) }
-        if let url { storage.postgres = PostgresStorageConfig(url: url, poolSize: poolSize ?? 8) }
-        return storage
-    }
-
-    private func readLogging(_ root: ObjectFields) -> LoggingConfig {
-        var logging = LoggingConfig()
-        guard let fields = section(root, "logging", keys: ["level", "format"]) else { return logging }
-        if let level = field(fields, "level", { choice($0, at: $1, from: ConfigLoader.logLevels) }) { logging.level = level }
-        let formats = LoggingConfig.Format.allCases.map(\.rawValue)
-        if let format = field(fields, "format", { choice($0, at: $1, from: formats) }).flatMap(LoggingConfig.Format.init(rawValue:)) {
-            logging.format = format
-        }
-        return logging
-    }
-
-    // MARK: Platforms
-
-    private func readPlatforms(_ root: ObjectFields) -> PlatformsConfig {
-        // Without a `platforms` section Klaxon runs with the console platform alone.
-        guard let fields = section(root, "platforms", keys: PlatformKind.allCases.map(\.rawValue)) else { return PlatformsConfig() }
-        if fields.isEmpty {
-            report(fields.path, "at least one platform must be configured (console needs no credentials)")
-        }
-        // Each platform's section is read only when present, so the environment variables of platforms
-        // that are not configured are never asked for.
-        return PlatformsConfig(
-            console: section(fields, "console", keys: ["announceChannel"]).map(readConsole),
-            slack: section(fields, "slack", keys: ["signingSecret", "botToken", "appToken", "apiBaseURL", "announceChannel", "oncallUserGroup"]).flatMap(readSlack),
-            rocketchat: section(fields, "rocketchat", keys: ["serverURL", "userId", "authToken", "webhookToken", "announceChannel", "triggers", "poll", "privateChannels"]).flatMap(readRocketChat),
-            mattermost: section(fields, "mattermost", keys: ["serverURL", "botToken", "teamId", "commandToken", "announceChannel", "privateChannels", "actionsURL"]).flatMap(readMattermost)
-        )
-    }
-
-    private func readConsole(_ fields: ObjectFields) -> ConsoleConfig {
-        var console = ConsoleConfig()
-        if let channel = field(fields, "announceChannel", { string($0, at: $1) }) { console.announceChannel = channel }
-        return console
-    }
-
-    private func readSlack(_ fields: ObjectFields) -> SlackConfig? {
-        // Every field is read before any is required, so that all of their problems are reported.
-        let signingSecret = field(fields, "signingSecret", required: true) { secret($0, at: $1) }
-        let botToken = field(fields, "botToken", required: true) { secret($0, at: $1) }
-        let appToken = field(fields, "appToken") { secret($0, at: $1) }
-        let apiBaseURL = field(fields, "apiBaseURL") { httpURL($0, at: $1) }
-        let announceChannel = field(fields, "announceChannel", required: true) { string($0, at: $1) }
-        let oncallUserGroup = field(fields, "oncallUserGroup") { string($0, at: $1) }
-        guard let signingSecret, let botToken, let announceChannel else { return nil }
-        var slack = SlackConfig(signingSecret: signingSecret, botToken: botToken, appToken: appToken, announceChannel: announceChannel, oncallUserGroup: oncallUserGroup)
-        if let apiBaseURL { slack.apiBaseURL = apiBaseURL }
-        return slack
-    }
-
-    private func readRocketChat(_ fields: ObjectFields) -> RocketChatConfig? {
-        let serverURL = field(fields, "serverURL", required: true) { httpURL($0, at: $1) }
-        let userId = field(fields, "userId", required: true) { string($0, at: $1) }
-        let authToken = field(fields, "authToken", required: true) { secret($0, at: $1) }
-        let webhookToken = field(fields, "webhookToken") { secret($0, at: $1) }
-        let announceChannel = field(fields, "announceChannel", required: true) { string($0, at: $1) }
-        let triggers = field(fields, "triggers") { stringList($0, at: $1, noun: "trigger") }
-        let poll = field(fields, "poll") { value, path -> RocketChatConfig.Poll? in
-            guard let pollFields = object(value, at: path, allowedKeys: ["rooms", "every"]) else { return nil }
-            let rooms = field(pollFields, "rooms", required: true) { stringList($0, at: $1, noun: "room") }
-            let every = field(pollFields, "every", required: true) { duration($0, at: $1) }
-            guard let rooms, let every else { return nil }
-            return RocketChatConfig.Poll(rooms: rooms, every: every)
-        }
-        let privateChannels = field(fields, "privateChannels") { boolean($0, at: $1) }
-        guard let serverURL, let userId, let authToken, let announceChannel else { return nil }
-        var rocketChat = RocketChatConfig(serverURL: serverURL, userId: userId, authToken: authToken, webhookToken: webhookToken, announceChannel: announceChannel, poll: poll)
-        if let triggers { rocketChat.triggers = triggers }
-        if let privateChannels { rocketChat.privateChannels = privateChannels }
-        return rocketChat
-    }
-
-    private func readMattermost(_ fields: ObjectFields) -> MattermostConfig? {
-        let serverURL = field(fields, "serverURL", required: true) { httpURL($0, at: $1) }
-        let botToken = field(fields, "botToken", required: true) { secret($0, at: $1) }
-        let teamId = field(fields, "teamId", required: true) { string($0, at: $1) }
-        let commandToken = field(fields, "commandToken", required: true) { secret($0, at: $1) }
-        let announceChannel = field(fields, "announceChannel", required: true) { string($0, at: $1) }
-        let privateChannels = field(fields, "privateChannels") { boolean($0, at: $1) }
-        let actionsURL = field(fields, "actionsURL") { httpURL($0, at: $1) }
-        guard let serverURL, let botToken, let teamId, let commandToken, let announceChannel else { return nil }
-        return MattermostConfig(
-            serverURL: serverURL, botToken: botToken, teamId: teamId, commandToken: commandToken, announceChannel: announceChannel,
-            privateChannels: privateChannels ?? false, actionsURL: actionsURL)
-    }
-
-    // MARK: Incidents and severities
-
-    private func readIncidents(_ root: ObjectFields) -> IncidentsConfig {
-        var incidents = IncidentsConfig()
-        guard let fields = section(root, "incidents", keys: ["mode", "channelName", "timeZone", "overdueAfterCadences", "monitorFor", "allowBroadcastMentions", "defaultSeverity"]) else { return incidents }
-        let modes = IncidentsConfig.Mode.allCases.map(\.rawValue)
-        if let mode = field(fields, "mode", { choice($0, at: $1, from: modes) }).flatMap(IncidentsConfig.Mode.init(rawValue:)) { incidents.mode = mode }
-        if let channelName = field(fields, "channelName", { channelNameTemplate($0, at: $1) }) { incidents.channelName = channelName }
-        if let timeZone = field(fields, "timeZone", { timeZone($0, at: $1) }) { incidents.timeZone = timeZone }
-        if let cadences = field(fields, "overdueAfterCadences", { integer($0, at: $1, in: 1...Int.max) }) { incidents.overdueAfterCadences = cadences }
-        incidents.monitorFor = field(fields, "monitorFor") { duration($0, at: $1) }
-        if let allow = field(fields, "allowBroadcastMentions", { boolean($0, at: $1) }) { incidents.allowBroadcastMentions = allow }
-        // Checked against the severities once they are read (see `readConfig`).
-        incidents.defaultSeverity = field(fields, "defaultSeverity") { string($0, at: $1) }
-        return incidents
-    }
-
-    /// The channel name pattern: known placeholders only, and at least one that tells apart incidents of
-    /// the same day, or the second incident would collide with the first one's channel.
-    private func channelNameTemplate(_ value: JSONValue, at path: ConfigPath) -> String? {
-        guard let template = string(value, at: path) else { return nil }
-        let placeholders = Self.placeholders(in: template)
-        let known = ConfigLoader.channelNamePlaceholders
-        let unknown = placeholders.filter { !known.contains($0) }
-        for name in unknown {
-            report(path, "unknown placeholder {\(name)} (known: \(known.map { "{\($0)}" }.joined(separator: ", ")))")
-        }
-        let unique = ConfigLoader.uniqueChannelNamePlaceholders
-        guard placeholders.contains(where: unique.contains) else {
-            report(path, "\(Self.quote(template)) must contain {seq}, {id} or {slug} so that every incident gets its own channel")
-            return nil
-        }
-        return unknown.isEmpty ? template : nil
-    }
-
-    /// The names inside `{…}` in a channel name pattern, in order.
-    private static func placeholders(in template: String) -> [String] {
-        var names: [String] = []
-        var rest = Substring(template)
-        while let open = rest.firstIndex(of: "{") {
-            let afterOpen = rest[rest.index(after: open)...]
-            guard let close = afterOpen.firstIndex(of: "}") else { break }
-            names.append(String(afterOpen[..<close]))
-            rest = afterOpen[afterOpen.index(after: close)...]
-        }
-        return names
-    }
-
-    private func readSeverities(_ root: ObjectFields) -> [SeverityPolicy] {
-        guard let elements = field(root, "severities", required: true, { array($0, at: $1) }) else { return [] }
-        if elements.isEmpty {
-            report(root.path.key("severities"), "at least one severity is required")
-        }
-        // `respondWithin`, `escalation`, `notify` and `checkpoints` refer to people and platforms: they are
-        // read once those are (`readSeverityPolicies`).
-        let severityKeys = ["id", "aliases", "name", "description", "updateEvery", "ackWithin", "page", "reviewWithin", "escalateAfter"]
-            + Self.severityPolicyKeys
-        var parsed: [(path: ConfigPath, policy: SeverityPolicy)] = []
-        for element in elements {
-            guard let fields = object(element.value, at: element.path, allowedKeys: severityKeys) else { continue }
-            let id = field(fields, "id", required: true) { identifier($0, at: $1) }
-            let aliases = field(fields, "aliases") { value, path in
-                array(value, at: path)?.compactMap { alias in
-                    string(alias.value, at: alias.path).map { (path: alias.path, name: $0) }
-                }
-            } ?? []
-            let name = field(fields, "name", required: true) { string($0, at: $1) }
-            let description = field(fields, "description") { string($0, at: $1, allowEmpty: true) }
-            let updateEvery = field(fields, "updateEvery") { duration($0, at: $1) }
-            let ackWithin = field(fields, "ackWithin") { duration($0, at: $1) }
-            let pageValue = field(fields, "page") { boolean($0, at: $1) }
-            let page = pageValue ?? false
-            let reviewWithin = field(fields, "reviewWithin") { duration($0, at: $1) }
-            let escalateAfter = field(fields, "escalateAfter") { duration($0, at: $1) }
-            // It used to be accepted and silently ignored; say what it needs and what to use instead.
-            // (A `page` that failed to read has been reported; it is not also called missing.)
-            if ackWithin != nil, !page, pageValue != nil || fields.values["page"] == nil {
-                report(element.path.key("ackWithin"), "does nothing without \"page\": true (it times the escalation of a page); "
-                    + "for a response clock without paging use \"respondWithin\" instead")
-            }
-            guard let id, let name else { continue }
-            let policy = SeverityPolicy(
-                id: id, aliases: aliases.map(\.name), name: name, description: description, updateEvery: updateEvery,
-                ackWithin: ackWithin, page: page, reviewWithin: reviewWithin, escalateAfter: escalateAfter
-            )
-            parsed.append((element.path, policy))
-            checkAliasesAreUsable(aliases)
-        }
-        checkSeverityNamesAreUnique(parsed)
-        return parsed.map(\.policy)
-    }
-
-    /// An alias that normalizes to nothing (`"-"`) could never be typed.
-    private func checkAliasesAreUsable(_ aliases: [(path: ConfigPath, name: String)]) {
-        for alias in aliases where SeverityPolicy.normalize(alias.name).isEmpty {
-            report(alias.path, "\(Self.quote(alias.name)) is not a usable alias")
-        }
-    }
-
-    /// `KlaxonConfig.severity(named:)` matches ids and aliases after `SeverityPolicy.normalize`, so two
-    /// severities must not share one under that comparison. Ids are claimed first, so a clash between an
-    /// id and another severity's alias is reported on the alias.
-    private func checkSeverityNamesAreUnique(_ severities: [(path: ConfigPath, policy: SeverityPolicy)]) {
-        var owner: [String: Int] = [:]
-        func claim(_ name: String, by index: Int, at path: ConfigPath) {
-            let normalized = SeverityPolicy.normalize(name)
-            guard !normalized.isEmpty else { return }
-            if let other = owner[normalized], other != index {
-                let otherSeverity = severities[other]
-                report(path, "\(Self.quote(name)) is already used by \(otherSeverity.path) (\(otherSeverity.policy.id))")
-            } else {
-                owner[normalized] = index
-            }
-        }
-        for (index, severity) in severities.enumerated() {
-            claim(severity.policy.id, by: index, at: severity.path.key("id"))
-        }
-        for (index, severity) in severities.enumerated() {
-            for (aliasIndex, alias) in severity.policy.aliases.enumerated() {
-                claim(alias, by: index, at: severity.path.key("aliases").index(aliasIndex))
-            }
-        }
-    }
-
-    // MARK: People and on-call
-
-    /// People by id, plus every id written in `people` (even of entries with problems), so that references
-    /// to a person whose entry is broken are not reported a second time as unknown.
-    struct People {
-        var byID: [String: Person] = [:]
-        var ids: [String] = []
-    }
-
-    private func readPeople(_ root: ObjectFields) -> People {
-        var people = People()
-        guard let entries = field(root, "people", { entries($0, at: $1) }) else { return people }
-        let personKeys = ["name", "slack", "rocketchat", "mattermost", "console", "timezone", "phone", "email"]
-        // Platform → identity → the person who has it, to catch two people claiming one chat account.
-        var identityOwners: [PlatformKind: [String: String]] = [:]
-        for entry in entries {
-            people.ids.append(entry.key)
-            if !Self.isValidIdentifier(entry.key) {
-                report(entry.path, "\(Self.quote(entry.key)) is not a valid person id (letters, digits, \".\", \"_\" and \"-\", starting with a letter or digit)")
-            }
-            guard let fields = object(entry.value, at: entry.path, allowedKeys: personKeys) else { continue }
-            var person = Person(
-                name: field(fields, "name") { string($0, at: $1) },
-                slack: field(fields, "slack") { string($0, at: $1) },
-                rocketchat: field(fields, "rocketchat") { string($0, at: $1) },
-                mattermost: field(fields, "mattermost") { string($0, at: $1) },
-                console: field(fields, "console") { string($0, at: $1) },
-                timezone: field(fields, "timezone") { timeZone($0, at: $1) },
-                phone: field(fields, "phone") { string($0, at: $1) },
-                email: field(fields, "email") { string($0, at: $1) }
-            )
-            // On the console people are plain names; the id is the natural one.
-            if person.console == nil { person.console = entry.key }
-            for platform in PlatformKind.allCases {
-                guard let identity = person.identity(on: platform) else { continue }
-                if let other = identityOwners[platform]?[identity] {
-                    report(entry.path.key(platform.rawValue), "\(Self.quote(identity)) is also the \(platform) identity of \(ConfigPath.root.key("people").key(other))")
-                } else {
-                    identityOwners[platform, default: [:]][identity] = entry.key
-                }
-            }
-            people.byID[entry.key] = person
-        }
-        return people
-    }
-
-    private func readOnCall(_ root: ObjectFields, people: People, groupIDs: [String]) -> OnCallConfig {
-        var oncall = OnCallConfig()
-        guard let fields = section(root, "oncall", keys: ["rotations", "escalation", "repeatEscalation"]) else { return oncall }
-        var rotationIDs: [String] = []
-        if let elements = field(fields, "rotations", { array($0, at: $1) }) {
-            var idOwners: [String: ConfigPath] = [:]
-            for element in elements {
-                let (id, rotation) = readRotation(element.value, at: element.path, people: people)
-                guard let id else { continue }
-                if let other = idOwners[id] {
-                    report(element.path.key("id"), "\(Self.quote(id)) is already used by \(other)")
-                } else {
-                    idOwners[id] = element.path
-                    rotationIDs.append(id)
-                }
-                if let rotation { oncall.rotations.append(rotation) }
-            }
-        }
-        if let elements = field(fields, "escalation", { array($0, at: $1) }) {
-            let references = TargetReferences(rotationIDs: rotationIDs, personIDs: people.ids, groupIDs: groupIDs)
-            oncall.escalation = elements.compactMap { readEscalationStep($0.value, at: $0.path, references: references) }
-        }
-        if let repeats = field(fields, "repeatEscalation", { integer($0, at: $1, in: 0...Int.max) }) { oncall.repeatEscalation = repeats }
-        return oncall
-    }
-
-    /// The rotation's id (whenever it could be read, for the uniqueness check) and the rotation (when all
-    /// of it could).
-    private func readRotation(_ value: JSONValue, at path: ConfigPath, people: People) -> (String?, RotationConfig?) {
-        guard let fields = object(value, at: path, allowedKeys: ["id", "members", "period", "handoff", "timezone", "start"]) else { return (nil, nil) }
-        let id = field(fields, "id", required: true) { identifier($0, at: $1) }
-        let members = field(fields, "members", required: true) { value, path -> [String]? in
-            guard let members = stringList(value, at: path, noun: "person") else { return nil }
-            var allKnown = true
-            for (index, member) in members.enumerated() where !people.ids.contains(member) {
-                report(path.index(index), "no person \(Self.quote(member)) in people\(Self.suggestion(for: member, among: people.ids))")
-                allKnown = false
-            }
-            return allKnown ? members : nil
-        }
-        let period = field(fields, "period", required: true) { duration($0, at: $1) }
-        let handoff = field(fields, "handoff", required: true) { value, path -> Handoff? in
-            guard let text = string(value, at: path) else { return nil }
-            guard let handoff = Handoff(parsing: text) else {
-                report(path, "\(Self.quote(text)) is not a hand-off time such as \"monday 09:00\" or \"09:00\"")
-                return nil
-            }
-            return handoff
-        }
-        let timezone = field(fields, "timezone", required: true) { timeZone($0, at: $1) }
-        let start = field(fields, "start") { calendarDate($0, at: $1) }
-        if let period, let handoff {
-            checkPeriodFitsHandoff(period, handoff, at: path.key("period"))
-        }
-        guard let id, let members, let period, let handoff, let timezone else { return (id, nil) }
-        var rotation = RotationConfig(id: id, members: members, period: period, handoff: handoff, timezone: timezone)
-        if let start { rotation.start = start }
-        return (id, rotation)
-    }
-
-    /// Turns begin at hand-offs, so a turn must last a whole number of the hand-off's own rhythm: whole
-    /// weeks for `"monday 09:00"`, whole days for `"09:00"`.
-    private func checkPeriodFitsHandoff(_ period: TimeSpan, _ handoff: Handoff, at path: ConfigPath) {
-        let week: Int64 = 7 * 86_400
-        if handoff.weekday != nil, period.seconds % week != 0 {
-            report(path, "\(Self.quote(period.description)) does not fit handoff \(Self.quote(handoff.description)): a weekly hand-off needs whole weeks")
-        } else if handoff.weekday == nil, period.seconds % 86_400 != 0 {
-            report(path, "\(Self.quote(period.description)) does not fit handoff \(Self.quote(handoff.description)): a daily hand-off needs whole days")
-        }
-    }
-
-    /// A real `YYYY-MM-DD` date (2024-02-30 is refused).
-    private func calendarDate(_ value: JSONValue, at path: ConfigPath) -> String? {
-        guard let text = string(value, at: path) else { return nil }
-        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC") ?? calendar.timeZone
-        let isWellFormed = parts.count == 3 && parts.map(\.count) == [4, 2, 2] && parts.allSatisfy { $0.allSatisfy { $0.isASCII && $0.isNumber } }
-        guard isWellFormed, let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
-              DateComponents(calendar: calendar, year: year, month: month, day: day).isValidDate
-        else {
-            report(path, "\(Self.quote(text)) is not a date such as \"2024-01-01\"")
-            return nil
-        }
-        return text
-    }
-
-    func readEscalationStep(_ value: JSONValue, at path: ConfigPath, references: TargetReferences) -> EscalationStep? {
-        guard let fields = object(value, at: path, allowedKeys: ["after", "notify"]) else { return nil }
-        let after = field(fields, "after", required: true) { duration($0, at: $1, allowZero: true) }
-        let notify = field(fields, "notify", required: true) { targets($0, at: $1, references: references, placesAllowed: false) }
-        guard let after, let notify else { return nil }
-        return EscalationStep(after: after, notify: notify)
-    }
-
-    /// A non-empty list of targets, each checked against what the config defines.
-    func targets(_ value: JSONValue, at path: ConfigPath, references: TargetReferences, placesAllowed: Bool) -> [NotifyTarget]? {
-        guard let entries = array(value, at: path) else { return nil }
-        guard !entries.isEmpty else {
-            report(path, "must list at least one target")
-            return nil
-        }
-        let targets = entries.map { notifyTarget($0.value, at: $0.path, references: references, placesAllowed: placesAllowed) }
-        return targets.allSatisfy { $0 != nil } ? targets.compactMap { $0 } : nil
-    }
-
-    /// One target. `placesAllowed`: channels and webhooks too (policy rules), not only people (escalation steps).
-    func notifyTarget(_ value: JSONValue, at path: ConfigPath, references: TargetReferences, placesAllowed: Bool) -> NotifyTarget? {
-        guard let text = string(value, at: path) else { return nil }
-        guard let target = NotifyTarget(parsing: text) else {
-            // A bare id is the likely slip; offer the spelled-out form when it names something.
-            let guess = references.rotationIDs.contains(text) ? "rotation:\(text)"
-                : references.personIDs.contains(text) ? "person:\(text)"
-                : references.groupIDs.contains(text) ? "group:\(text)" : nil
-            let hint = guess.map { " (did you mean \(Self.quote($0))?)" } ?? ""
-            let forms = placesAllowed ? NotifyTarget.forms : Array(NotifyTarget.forms.prefix(3))
-            report(path, "\(Self.quote(text)) is not one of \(forms.map { "\"\($0)\"" }.joined(separator: ", "))\(hint)")
-            return nil
-        }
-        if !placesAllowed, !target.namesPeople {
-            report(path, "\(Self.quote(text)): an escalation step notifies people (rotation:, person:, group:); put channels and webhooks in a severity's \"notify\" rules")
-            return nil
-        }
-        switch target {
-        case .rotation(let id) where !references.rotationIDs.contains(id):
-            report(path, "no rotation \(Self.quote(id)) in oncall.rotations\(Self.suggestion(for: id, among: references.rotationIDs))")
-            return nil
-        case .person(let id) where !references.personIDs.contains(id):
-            report(path, "no person \(Self.quote(id)) in people\(Self.suggestion(for: id, among: references.personIDs))")
-            return nil
-        case .group(let name) where !references.groupIDs.contains(name):
-            report(path, "no group \(Self.quote(name)) in groups\(Self.suggestion(for: name, among: references.groupIDs))")
-            return nil
-        case .channel(let platform, _) where !references.platforms.contains(platform):
-            report(path, "platform \(platform.rawValue) is not enabled in platforms (enabled: \(references.platforms.map(\.rawValue).joined(separator: ", ")))")
-            return nil
-        case .webhook(let id) where !references.webhookIDs.contains(id):
-            report(path, "no webhook \(Self.quote(id)) in paging.webhooks\(Self.suggestion(for: id, among: references.webhookIDs))")
-            return nil
-        case .discord(let id) where !references.discordIDs.contains(id):
-            report(path, "no webhook \(Self.quote(id)) in discord.webhooks\(Self.suggestion(for: id, among: references.discordIDs))")
-            return nil
-        default:
-            return target
-        }
-    }
-
-    static func suggestion(for word: String, among candidates: [String]) -> String {
-        closest(to: word, among: candidates).map { " (did you mean \(quote($0))?)" } ?? ""
-    }
-
-    // MARK: Templates and outbox
-
-    private func readTemplates(_ root: ObjectFields) -> [String: String] {
-        guard let fields = field(root, "templates", { object($0, at: $1, allowedKeys: ConfigLoader.templateNames, unknownKeyNoun: "template") }) else { return [:] }
-        var templates: [String: String] = [:]
-        for name in fields.keys {
-            // Only the type is checked here; `TemplateRenderer` compiles the mustache source.
-            if let source = field(fields, name, { string($0, at: $1, allowEmpty: true) }) { templates[name] = source }
-        }
-        return templates
-    }
-
-    private func readOutbox(_ root: ObjectFields) -> OutboxConfig {
-        var outbox = OutboxConfig()
-        guard let fields = section(root, "outbox", keys: ["retryFor", "maxAttempts"]) else { return outbox }
-        if let span = field(fields, "retryFor", { duration($0, at: $1) }) { outbox.retryFor = span }
-        if let attempts = field(fields, "maxAttempts", { integer($0, at: $1, in: 1...Int.max) }) { outbox.maxAttempts = attempts }
-        return outbox
-    }
-
-    private func readRetention(_ root: ObjectFields) -> RetentionConfig {
-        var retention = RetentionConfig()
-        guard let fields = section(root, "retention", keys: ["inboundDedupe", "deliveredOutbox", "consoleLines", "every", "batchSize"]) else {
-            return retention
-        }
-        if let span = field(fields, "inboundDedupe", { duration($0, at: $1) }) { retention.inboundDedupe = span }
-        if let span = field(fields, "deliveredOutbox", { duration($0, at: $1) }) { retention.deliveredOutbox = span }
-        if let lines = field(fields, "consoleLines", { integer($0, at: $1, in: 1...100_000_000) }) { retention.consoleLines = lines }
-        if let span = field(fields, "every", { duration($0, at: $1) }) { retention.every = span }
-        if let size = field(fields, "batchSize", { integer($0, at: $1, in: 1...100_000) }) { retention.batchSize = size }
-        return retention
-    }
-
-    // MARK: Paging
-
-    private func readPaging(_ root: ObjectFields, severityIDs: [String]) -> PagingConfig {
-        var paging = PagingConfig()
-        guard let fields = section(root, "paging", keys: ["webhooks"]),
-              let elements = field(fields, "webhooks", { array($0, at: $1) })
-        else { return paging }
-        var seen: [String: ConfigPath] = [:]
-        for element in elements {
-            guard let webhook = readPagerWebhook(element.value, at: element.path, severityIDs: severityIDs) else { continue }
-            if let first = seen[webhook.id] {
-                report(element.path.key("id"), "\(Self.quote(webhook.id)) is also the id of \(first); webhook ids must differ")
-                continue
-            }
-            seen[webhook.id] = element.path
-            paging.webhooks.append(webhook)
-        }
-        return paging
-    }
-
-    private func readPagerWebhook(_ value: JSONValue, at path: ConfigPath, severityIDs: [String]) -> PagerWebhook? {
-        guard let fields = object(value, at: path, allowedKeys: ["id", "url", "secret", "severities", "events"]) else { return nil }
-        let id = field(fields, "id", required: true) { identifier($0, at: $1) }
-        let url = field(fields, "url", required: true) { httpURL($0, at: $1) }
-        let signingSecret = field(fields, "secret", required: true) { secret($0, at: $1) }
-        let severities = field(fields, "severities") { value, path -> [String]? in
-            guard let list = stringList(value, at: path, noun: "severity") else { return nil }
-            var known: [String] = []
-            for (index, name) in list.enumerated() {
-                if severityIDs.contains(name) {
-                    known.append(name)
-                } else {
-                    report(path.index(index), "unknown severity \(Self.quote(name))" + Self.hint(for: name, among: severityIDs, known: "severity ids"))
-                }
-            }
-            return known.count == list.count ? known : nil
-        }
-        let events = field(fields, "events") { value, path -> Set<PagerEvent>? in
-            guard let list = stringList(value, at: path, noun: "event") else { return nil }
-            let names = PagerEvent.allCases.map(\.rawValue)
-            var events: Set<PagerEvent> = []
-            for (index, name) in list.enumerated() {
-                if let event = PagerEvent(rawValue: name) {
-                    events.insert(event)
-                } else {
-                    report(path.index(index), "unknown event \(Self.quote(name)); use any of \(names.joined(separator: ", "))")
-                }
-            }
-            return events.count == Set(list).count ? events : nil
-        }
-        guard let id, let url, let signingSecret else { return nil }
-        return PagerWebhook(id: id, url: url, secret: signingSecret, severities: severities, events: events ?? PagerEvent.defaults)
-    }
 }

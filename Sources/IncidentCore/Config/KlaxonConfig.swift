@@ -1,9 +1,26 @@
 import Foundation
 
+// How `bot-config.json` is described (issue #10: once). Each JSON object is a struct here that conforms
+// to `ConfigObject`: its stored properties are the keys (synthesized `Decodable`), the property's initial
+// value is the default of a key left out, and `rules` adds what the Swift type cannot say (required,
+// ranges, time zones, URLs, ids…). `ConfigDecoder` reads the document through these and reports every
+// problem with its path; `KlaxonConfig+Validation.swift` checks what spans sections (people named in
+// rotations, severities named elsewhere). Nothing else lists keys: unknown keys are the ones no struct
+// asked for.
+//
+// To add a key:
+//   1. add the property, with its default, to the struct (and to its `init` if callers need it);
+//   2. if the key needs more than its type, add an entry to the struct's `rules`;
+//   3. describe it in bot-config.schema.json and docs/configuration.md (ConfigSchemaTests fail until the
+//      schema and the structs agree).
+// A new object is a new struct conforming to `ConfigObject` (give it `defaults`); a value with a syntax of
+// its own (`"15m"`) conforms to `ConfigScalar`, a word from a fixed set to `ConfigChoice`. Cross-references
+// go in `KlaxonConfig.validate()`.
+
 /// Everything `bot-config.json` says. `ConfigLoader` builds it and reports every problem with the JSON path
 /// of the field at fault; once built, a config is valid: cross references (rotation members, escalation
 /// targets, severity ids) have been checked.
-public struct KlaxonConfig: Sendable {
+public struct KlaxonConfig: Sendable, Decodable {
     public var server: ServerConfig
     public var storage: StorageConfig
     public var logging: LoggingConfig
@@ -89,7 +106,15 @@ public struct KlaxonConfig: Sendable {
     }
 }
 
-public struct ServerConfig: Sendable {
+extension KlaxonConfig: ConfigObject {
+    static let defaults = KlaxonConfig(severities: [])
+    static let rules: [String: [ConfigRule]] = [
+        "severities": [.required, .notEmpty("at least one severity is required")], "templates": [.allowEmpty],
+        "groups": [.notEmpty("must list at least one person id")], "permissions": [.notEmpty("must list at least one grantee")],
+    ]
+}
+
+public struct ServerConfig: Sendable, Decodable {
     public var host: String = "127.0.0.1"
     public var port: Int = 8080
     /// Larger request bodies are refused with 413.
@@ -134,18 +159,31 @@ public struct ServerConfig: Sendable {
     }
 }
 
+extension ServerConfig: ConfigObject {
+    static let defaults = ServerConfig()
+    static let rules: [String: [ConfigRule]] = [
+        "port": [.range(1...65535)], "maxBodyBytes": [.atLeast(1)], "apiToken": [.emptyMeansUnset], "maxConnections": [.range(1...1_000_000)],
+    ]
+}
+
 /// Exactly one of the two is set (the loader refuses a config that sets both).
-public struct StorageConfig: Sendable {
+public struct StorageConfig: Sendable, Decodable {
     public var sqlite: SQLiteStorageConfig?
     public var postgres: PostgresStorageConfig?
+    /// How long a claimed timer or outbox message is one replica's before another may take it over: the
+    /// failover time after a replica dies. Senders renew what they are still delivering, so a slow
+    /// platform does not make a short lease unsafe.
+    public var leaseTime: TimeSpan = TimeSpan(seconds: 10)
     public init(sqlite: SQLiteStorageConfig? = .init(), postgres: PostgresStorageConfig? = nil) {
         self.sqlite = sqlite
         self.postgres = postgres
     }
 }
 
+extension StorageConfig: ConfigObject { static let defaults = StorageConfig(sqlite: nil) }
+
 /// A PostgreSQL database shared by one or more replicas (`PostgresStorage`).
-public struct PostgresStorageConfig: Sendable {
+public struct PostgresStorageConfig: Sendable, Decodable {
     /// `postgres://user:password@host:port/database?sslmode=…`, a secret because the password is in it.
     /// The loader has checked that it parses (`PostgresURL`).
     public var url: Secret
@@ -157,13 +195,20 @@ public struct PostgresStorageConfig: Sendable {
     }
 }
 
-public struct SQLiteStorageConfig: Sendable {
+extension PostgresStorageConfig: ConfigObject {
+    static let defaults = PostgresStorageConfig(url: Secret(""))
+    static let rules: [String: [ConfigRule]] = ["url": [.required], "poolSize": [.range(1...1000)]]
+}
+
+public struct SQLiteStorageConfig: Sendable, Decodable {
     /// Relative paths are read from the working directory.
     public var path: String = "data/klaxon.sqlite"
     public init(path: String = "data/klaxon.sqlite") { self.path = path }
 }
 
-public struct LoggingConfig: Sendable {
+extension SQLiteStorageConfig: ConfigObject { static let defaults = SQLiteStorageConfig() }
+
+public struct LoggingConfig: Sendable, Decodable {
     public enum Format: String, Sendable, CaseIterable { case plain, json }
     public var level: String = "info"
     public var format: Format = .plain
@@ -173,7 +218,12 @@ public struct LoggingConfig: Sendable {
     }
 }
 
-public struct PlatformsConfig: Sendable {
+extension LoggingConfig: ConfigObject {
+    static let defaults = LoggingConfig()
+    static let rules: [String: [ConfigRule]] = ["level": [.oneOf(ConfigLoader.logLevels)]]
+}
+
+public struct PlatformsConfig: Sendable, Decodable {
     public var console: ConsoleConfig?
     public var slack: SlackConfig?
     public var rocketchat: RocketChatConfig?
@@ -204,14 +254,18 @@ public struct PlatformsConfig: Sendable {
     }
 }
 
+extension PlatformsConfig: ConfigObject { static let defaults = PlatformsConfig(console: nil) }
+
 /// The built-in platform: commands arrive over `POST /api/commands` (or `klaxon cmd`), and what the bot
 /// posts is kept in the store and shown at `GET /api/messages`.
-public struct ConsoleConfig: Sendable {
+public struct ConsoleConfig: Sendable, Decodable {
     public var announceChannel: String = "incidents"
     public init(announceChannel: String = "incidents") { self.announceChannel = announceChannel }
 }
 
-public struct SlackConfig: Sendable {
+extension ConsoleConfig: ConfigObject { static let defaults = ConsoleConfig() }
+
+public struct SlackConfig: Sendable, Decodable {
     public var signingSecret: Secret
     public var botToken: Secret
     /// Set to use Socket Mode instead of public request URLs.
@@ -230,8 +284,15 @@ public struct SlackConfig: Sendable {
     }
 }
 
-public struct RocketChatConfig: Sendable {
-    public struct Poll: Sendable {
+extension SlackConfig: ConfigObject {
+    static let defaults = SlackConfig(signingSecret: Secret(""), botToken: Secret(""), announceChannel: "")
+    static let rules: [String: [ConfigRule]] = [
+        "signingSecret": [.required], "botToken": [.required], "apiBaseURL": [.httpURL], "announceChannel": [.required],
+    ]
+}
+
+public struct RocketChatConfig: Sendable, Decodable {
+    public struct Poll: Sendable, Decodable {
         public var rooms: [String]
         public var every: TimeSpan
         public init(rooms: [String], every: TimeSpan) {
@@ -261,7 +322,20 @@ public struct RocketChatConfig: Sendable {
     }
 }
 
-public struct MattermostConfig: Sendable {
+extension RocketChatConfig.Poll: ConfigObject {
+    static let defaults = RocketChatConfig.Poll(rooms: [], every: .zero)
+    static let rules: [String: [ConfigRule]] = ["rooms": [.required, .notEmpty("must list at least one room")], "every": [.required]]
+}
+
+extension RocketChatConfig: ConfigObject {
+    static let defaults = RocketChatConfig(serverURL: "", userId: "", authToken: Secret(""), webhookToken: nil, announceChannel: "")
+    static let rules: [String: [ConfigRule]] = [
+        "serverURL": [.required, .httpURL], "userId": [.required], "authToken": [.required], "announceChannel": [.required],
+        "triggers": [.notEmpty("must list at least one trigger")],
+    ]
+}
+
+public struct MattermostConfig: Sendable, Decodable {
     public var serverURL: String
     public var botToken: Secret
     public var teamId: String
@@ -283,7 +357,15 @@ public struct MattermostConfig: Sendable {
     }
 }
 
-public struct IncidentsConfig: Sendable {
+extension MattermostConfig: ConfigObject {
+    static let defaults = MattermostConfig(serverURL: "", botToken: Secret(""), teamId: "", commandToken: Secret(""), announceChannel: "")
+    static let rules: [String: [ConfigRule]] = [
+        "serverURL": [.required, .httpURL], "botToken": [.required], "teamId": [.required], "commandToken": [.required],
+        "announceChannel": [.required], "actionsURL": [.httpURL],
+    ]
+}
+
+public struct IncidentsConfig: Sendable, Decodable {
     public enum Mode: String, Sendable, CaseIterable {
         /// Each incident gets its own channel.
         case channel
@@ -320,9 +402,14 @@ public struct IncidentsConfig: Sendable {
     }
 }
 
+extension IncidentsConfig: ConfigObject {
+    static let defaults = IncidentsConfig()
+    static let rules: [String: [ConfigRule]] = ["timeZone": [.timeZone], "overdueAfterCadences": [.atLeast(1)]]
+}
+
 /// What one severity level means for the bot: how often to remind, how fast someone must acknowledge,
 /// whether to page, when the review is due.
-public struct SeverityPolicy: Sendable, Hashable {
+public struct SeverityPolicy: Sendable, Decodable, Hashable {
     public var id: String
     public var aliases: [String] = []
     public var name: String
@@ -368,8 +455,17 @@ public struct SeverityPolicy: Sendable, Hashable {
     public var label: String { id.uppercased() }
 }
 
+extension SeverityPolicy: ConfigObject {
+    static let defaults = SeverityPolicy(id: "", name: "")
+    static let rules: [String: [ConfigRule]] = [
+        "id": [.required, .identifier], "name": [.required], "description": [.allowEmpty],
+        "escalation": [.notEmpty("must list at least one step (leave it out to use oncall.escalation)")],
+        "notify": [.requires(PolicyRule.notificationKeys)], "checkpoints": [.requires(PolicyRule.checkpointKeys)],
+    ]
+}
+
 /// One person's identities on each platform.
-public struct Person: Sendable, Hashable {
+public struct Person: Sendable, Decodable, Hashable {
     public var name: String?
     public var slack: String?
     public var rocketchat: String?
@@ -405,7 +501,12 @@ public struct Person: Sendable, Hashable {
     }
 }
 
-public struct OnCallConfig: Sendable {
+extension Person: ConfigObject {
+    static let defaults = Person()
+    static let rules: [String: [ConfigRule]] = ["timezone": [.timeZone]]
+}
+
+public struct OnCallConfig: Sendable, Decodable {
     public var rotations: [RotationConfig]
     public var escalation: [EscalationStep]
     /// After the last step, start over this many times (0: walk the chain once).
@@ -419,8 +520,13 @@ public struct OnCallConfig: Sendable {
     public func rotation(id: String) -> RotationConfig? { rotations.first { $0.id == id } }
 }
 
+extension OnCallConfig: ConfigObject {
+    static let defaults = OnCallConfig()
+    static let rules: [String: [ConfigRule]] = ["repeatEscalation": [.atLeast(0)]]
+}
+
 /// A rotation: members take turns, each for `period`, handing off at `handoff` local time.
-public struct RotationConfig: Sendable, Hashable {
+public struct RotationConfig: Sendable, Decodable, Hashable {
     public var id: String
     /// Person ids, in turn order.
     public var members: [String]
@@ -440,6 +546,14 @@ public struct RotationConfig: Sendable, Hashable {
         self.timezone = timezone
         self.start = start
     }
+}
+
+extension RotationConfig: ConfigObject {
+    static let defaults = RotationConfig(id: "", members: [], period: .zero, handoff: Handoff(weekday: nil, hour: 0, minute: 0), timezone: "")
+    static let rules: [String: [ConfigRule]] = [
+        "id": [.required, .identifier], "members": [.required, .notEmpty("must list at least one person")], "period": [.required],
+        "handoff": [.required], "timezone": [.required, .timeZone], "start": [.date],
+    ]
 }
 
 /// `"monday 09:00"` (weekly rotations) or `"09:00"` (any day).
@@ -539,7 +653,7 @@ public enum NotifyTarget: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-public struct EscalationStep: Sendable, Hashable {
+public struct EscalationStep: Sendable, Decodable, Hashable {
     /// The wait before this step, counted from when the step before it fired (docs/paging.md). The first
     /// step is paged at declaration; the second waits for the severity's `ackWithin` when it has one.
     public var after: TimeSpan
@@ -550,7 +664,14 @@ public struct EscalationStep: Sendable, Hashable {
     }
 }
 
-public struct OutboxConfig: Sendable {
+extension EscalationStep: ConfigObject {
+    static let defaults = EscalationStep(after: .zero, notify: [])
+    static let rules: [String: [ConfigRule]] = [
+        "after": [.required, .allowZero], "notify": [.required, .notEmpty("must list at least one target"), .peopleOnly],
+    ]
+}
+
+public struct OutboxConfig: Sendable, Decodable {
     /// How long transient failures (5xx, time-outs) of a message are retried before it goes to the dead
     /// letters. Rate-limit waits and a platform refusing our credentials do not count.
     public var retryFor: TimeSpan = .hours(24)
@@ -562,8 +683,13 @@ public struct OutboxConfig: Sendable {
     }
 }
 
+extension OutboxConfig: ConfigObject {
+    static let defaults = OutboxConfig()
+    static let rules: [String: [ConfigRule]] = ["maxAttempts": [.atLeast(1)]]
+}
+
 /// `retention`: what is pruned, and when. Incidents, timelines, pending and dead messages are kept.
-public struct RetentionConfig: Sendable {
+public struct RetentionConfig: Sendable, Decodable {
     /// Inbound dedupe keys (a Slack event id, an alert's redelivery) older than this are forgotten;
     /// platforms redeliver within minutes, so a week is plenty.
     public var inboundDedupe: TimeSpan = .days(7)
@@ -571,6 +697,9 @@ public struct RetentionConfig: Sendable {
     public var deliveredOutbox: TimeSpan = .days(30)
     /// The console transcript (`GET /api/messages`) keeps its newest lines, this many.
     public var consoleLines: Int = 10_000
+    /// Audit log entries (every command and state-changing API call) older than this are deleted: long
+    /// enough for a yearly review of who did what, bounded so the table does not grow for ever.
+    public var audit: TimeSpan = .days(400)
     /// How often pruning runs.
     public var every: TimeSpan = .hours(1)
     /// Rows deleted per statement: small, so no write waits long behind pruning.
@@ -578,10 +707,20 @@ public struct RetentionConfig: Sendable {
     public init() {}
 }
 
+extension RetentionConfig: ConfigObject {
+    static let defaults = RetentionConfig()
+    static let rules: [String: [ConfigRule]] = ["consoleLines": [.range(1...100_000_000)], "batchSize": [.range(1...100_000)]]
+}
+
 /// `paging`: where pages go besides chat.
-public struct PagingConfig: Sendable {
+public struct PagingConfig: Sendable, Decodable {
     public var webhooks: [PagerWebhook] = []
-    public init(webhooks: [PagerWebhook] = []) { self.webhooks = webhooks }
+    /// How often one person may be called through one webhook (pages and escalations).
+    public var throttle = PageThrottleLimits()
+    public init(webhooks: [PagerWebhook] = [], throttle: PageThrottleLimits = PageThrottleLimits()) {
+        self.webhooks = webhooks
+        self.throttle = throttle
+    }
 
     /// The webhooks that want `event` for an incident of `severity`.
     public func webhooks(for event: PagerEvent, severity: String) -> [PagerWebhook] {
@@ -589,9 +728,11 @@ public struct PagingConfig: Sendable {
     }
 }
 
+extension PagingConfig: ConfigObject { static let defaults = PagingConfig() }
+
 /// A JSON POST to an SMS or voice gateway each time Klaxon pages people, signed with HMAC-SHA256 so the
 /// gateway can tell it from a forgery (docs/paging.md).
-public struct PagerWebhook: Sendable, Hashable {
+public struct PagerWebhook: Sendable, Decodable, Hashable {
     /// Names the webhook in logs, in the payload and in the outbox.
     public var id: String
     public var url: String
@@ -609,6 +750,14 @@ public struct PagerWebhook: Sendable, Hashable {
     }
 }
 
+extension PagerWebhook: ConfigObject {
+    static let defaults = PagerWebhook(id: "", url: "", secret: Secret(""))
+    static let rules: [String: [ConfigRule]] = [
+        "id": [.required, .identifier], "url": [.required, .httpURL], "secret": [.required],
+        "severities": [.notEmpty("must list at least one severity")], "events": [.notEmpty("must list at least one event")],
+    ]
+}
+
 /// What a pager webhook is told about. Gateways that call people need `acknowledged` and `resolved` to stop
 /// calling; those are opt-in, so a plain SMS gateway gets pages only.
 public enum PagerEvent: String, Sendable, Hashable, Codable, CaseIterable {
@@ -618,17 +767,25 @@ public enum PagerEvent: String, Sendable, Hashable, Codable, CaseIterable {
 
 /// `discord`: Discord channels Klaxon posts to through incoming webhooks (runbook 000 announces publicly on
 /// Slack and Discord). Outbound only: nobody types commands in Discord.
-public struct DiscordConfig: Sendable {
+public struct DiscordConfig: Sendable, Decodable {
     public var webhooks: [DiscordWebhook] = []
     public init(webhooks: [DiscordWebhook] = []) { self.webhooks = webhooks }
 }
 
+extension DiscordConfig: ConfigObject { static let defaults = DiscordConfig() }
+
 /// One incoming webhook: its URL holds its token, so it is a secret (`"${DISCORD_WEBHOOK_URL}"`).
-public struct DiscordWebhook: Sendable, Hashable {
+public struct DiscordWebhook: Sendable, Decodable, Hashable {
     public var id: String
+    /// Checked to be an http(s) URL in `validate()`, where the message can leave the value out.
     public var url: Secret
     public init(id: String, url: Secret) {
         self.id = id
         self.url = url
     }
+}
+
+extension DiscordWebhook: ConfigObject {
+    static let defaults = DiscordWebhook(id: "", url: Secret(""))
+    static let rules: [String: [ConfigRule]] = ["id": [.required, .identifier], "url": [.required]]
 }

@@ -21,6 +21,11 @@ public struct CommandService: Sendable {
 
     public init(engine: IncidentEngine, store: any IncidentStore, clock: any WallClock, committed: @escaping @Sendable (ChangeSet) -> Void = { _ in }) {
         self.engine = engine
+        let committed: @Sendable (ChangeSet) -> Void = { [pageThrottle = engine.pageThrottle] changes in
+            // Pager calls count once written, never when a decision is thrown away.
+            pageThrottle.record(changes)
+            committed(changes)
+        }
         self.parser = CommandParser(
             severities: engine.config.severities, rotationIDs: engine.config.oncall.rotations.map(\.id),
             defaultSeverity: engine.config.incidents.defaultSeverity)

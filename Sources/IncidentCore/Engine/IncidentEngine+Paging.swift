@@ -110,13 +110,34 @@ extension IncidentEngine {
             id: incident.id.description, title: incident.title, severity: incident.severity, status: incident.status.rawValue,
             platform: incident.platform.rawValue, declaredAt: incident.declaredAt)
         let text = pagerText(event, incident: incident, reason: reason)
+        var notified: [String] = []
         for webhook in webhooks {
+            var called = people
+            // Pages and escalations call people; a person called too recently through this webhook is
+            // left out, and the room is told (they were still paged in chat).
+            if event == .page || event == .escalation {
+                var throttled: [String] = []
+                called = people.filter { person in
+                    guard let refusal = pageThrottle.refusal(webhook: webhook.id, person: person.id, at: transition.now) else { return true }
+                    throttled.append("\(person.name ?? person.id): \(refusal)")
+                    return false
+                }
+                if !throttled.isEmpty {
+                    let line = "Pager webhook \(webhook.id) throttled for \(throttled.joined(separator: "; "))"
+                    transition.log(.page, line)
+                    transition.post(.incidentRoom, "⏳ \(line). Paged in chat only.")
+                }
+                if called.isEmpty { continue }
+            }
             let notice = PagerNotice(
-                webhook: webhook.id, event: event, incident: summary, people: people, reason: reason,
+                webhook: webhook.id, event: event, incident: summary, people: called, reason: reason,
                 escalationStep: escalationStep, text: text, at: transition.now)
             transition.changes.outbox.append(NewOutboxMessage(platform: incident.platform, incidentID: nil, action: .pagerWebhook(notice)))
+            notified.append(webhook.id)
         }
-        transition.log(.page, "Pager webhook \(webhooks.map(\.id).joined(separator: ", ")) notified: \(event.rawValue)")
+        if !notified.isEmpty {
+            transition.log(.page, "Pager webhook \(notified.joined(separator: ", ")) notified: \(event.rawValue)")
+        }
     }
 
     /// Short, plain and complete: it may be read aloud or arrive as an SMS.

@@ -8,9 +8,13 @@ public struct IncidentEngine: Sendable {
     let templates: TemplateRenderer
     let namer: ChannelNamer
     let format: Formatting
+    /// Pager-webhook calls per person, shared by every copy of the engine; the daemon records committed
+    /// change sets into it (`PageThrottle.record`).
+    public let pageThrottle: PageThrottle
 
     public init(config: KlaxonConfig) throws {
         self.config = config
+        self.pageThrottle = PageThrottle(limits: config.paging.throttle)
         self.templates = try TemplateRenderer(overrides: config.templates)
         let zone = TimeZone(identifier: config.incidents.timeZone) ?? TimeZone(identifier: "UTC")!
         self.namer = ChannelNamer(template: config.incidents.channelName, timeZone: zone)

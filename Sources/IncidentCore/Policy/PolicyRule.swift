@@ -152,7 +152,7 @@ public enum PolicyCondition: Sendable, Hashable, CustomStringConvertible {
 /// One timed rule of the policy: `at` after `from`, notify `notify` and/or post `say`, unless one of
 /// `unless` holds; again every `repeat` while it still applies. Notification rules, checkpoints and the
 /// response clock are all rules, each with its own durable timer.
-public struct PolicyRule: Sendable, Hashable {
+public struct PolicyRule: Sendable, Hashable, Decodable {
     /// Unique within its list; names the rule's timer (`PolicyRule.Key`) and appears in the timeline.
     public var id: String
     public var at: Deadline
@@ -172,16 +172,22 @@ public struct PolicyRule: Sendable, Hashable {
         self.repeatEvery = repeatEvery
         self.say = say
     }
+
+    /// The keys of `notify[]` and `checkpoints[]` entries (`repeat` is a Swift keyword).
+    enum CodingKeys: String, CodingKey {
+        case id, at, from, notify, unless, repeatEvery = "repeat", say
+    }
 }
 
 /// `incidentTypes[]`: a kind of incident (`security`, `data-loss`, `payments`) that adds its own rules and
 /// checkpoints to those of the severity.
-public struct IncidentTypeConfig: Sendable, Hashable {
+public struct IncidentTypeConfig: Sendable, Hashable, Decodable {
     public var id: String
+    /// Defaults to the id (`ConfigLoader.fillContextualDefaults`).
     public var name: String
     public var description: String?
-    public var notify: [PolicyRule]
-    public var checkpoints: [PolicyRule]
+    public var notify: [PolicyRule] = []
+    public var checkpoints: [PolicyRule] = []
 
     public init(id: String, name: String, description: String? = nil, notify: [PolicyRule] = [], checkpoints: [PolicyRule] = []) {
         self.id = id

@@ -175,6 +175,10 @@ public protocol IncidentStore: Sendable {
     /// decoded is set aside (dead, with the decode error) and reported, never failing the claim: one
     /// damaged row must not stop delivery of the others.
     func claimOutbox(lanes: OutboxLaneFilter, now: Date, owner: String, leaseUntil: Date, limit: Int) async throws -> OutboxClaim
+    /// Extends the leases `owner` still holds on `ids` (pending messages still being delivered) to `until`;
+    /// returns how many it still held. A sender renews while a slow platform keeps it waiting, so a short
+    /// lease (fast failover) never lets another replica send the same message meanwhile.
+    func renewOutboxLeases(_ ids: [Int64], owner: String, until: Date) async throws -> Int
     func markDelivered(_ id: Int64, platformMessageID: String?, at: Date) async throws
     /// A failed attempt, to be tried again at `notBefore`; counts as an attempt. `failingSince` is kept
     /// if the message already has one (the run of failures began earlier).
@@ -234,6 +238,8 @@ public protocol IncidentStore: Sendable {
     func pruneDeliveredOutbox(before: Date, limit: Int) async throws -> Int
     /// Deletes up to `limit` of the oldest console lines beyond the newest `keep`; returns how many.
     func pruneConsoleMessages(keepingLast keep: Int, limit: Int) async throws -> Int
+    /// Deletes up to `limit` audit entries older than `before`, oldest first; returns how many.
+    func pruneAudit(before: Date, limit: Int) async throws -> Int
 
     // MARK: Health
     func ping() async throws
