@@ -78,8 +78,12 @@ public struct KlaxonDaemon: Sendable {
         settings.retryFor = TimeInterval(config.outbox.retryFor.seconds)
         let pager = config.paging.webhooks.isEmpty
             ? nil : PagerWebhookClient(webhooks: config.paging.webhooks, httpClient: httpClient, clock: clock, logger: logger)
+        // The EHLO name: this machine's, as servers expect of a client (some log or check it).
+        let email = try config.email.smtp.map { smtp in
+            try EmailSender(config: smtp, clientName: ProcessInfo.processInfo.hostName, clock: clock, logger: logger)
+        }
         sender = OutboxSender(
-            store: store, platforms: platforms, pager: pager, clock: clock, doorbell: outboxBell, settings: settings, logger: logger,
+            store: store, platforms: platforms, pager: pager, email: email, clock: clock, doorbell: outboxBell, settings: settings, logger: logger,
             metrics: metrics.factory, health: health)
         scheduler = TimerScheduler(
             store: store, engine: engine, clock: clock, doorbell: timerBell, outboxBell: outboxBell, logger: logger, metrics: metrics.factory,

@@ -57,6 +57,7 @@ public enum ConfigLoader {
     public static let templateNames = [
         "initialAlert", "announcement", "update", "reminder", "resolution",
         "summary", "page", "escalation", "review", "postmortem",
+        "emailSubject", "emailText", "emailHTML",
     ]
 
     /// What `logging.level` accepts: swift-log's levels.
@@ -72,7 +73,7 @@ public enum ConfigLoader {
 
 extension ConfigReader {
     func readConfig(_ document: JSONValue) -> KlaxonConfig? {
-        let topLevelKeys = ["server", "storage", "logging", "platforms", "incidents", "severities", "people", "oncall", "templates", "outbox", "paging", "alerts", "groups", "permissions", "retention"]
+        let topLevelKeys = ["server", "storage", "logging", "platforms", "incidents", "severities", "people", "oncall", "templates", "outbox", "paging", "alerts", "groups", "permissions", "retention", "email"]
         // `$schema` lets editors find bot-config.schema.json; it means nothing to Klaxon.
         guard let root = object(document, at: .root, allowedKeys: topLevelKeys, ignoredKeys: ["$schema"]) else { return nil }
 
@@ -83,7 +84,10 @@ extension ConfigReader {
         var incidents = readIncidents(root)
         let severities = readSeverities(root)
         let people = readPeople(root)
-        let oncall = readOnCall(root, people: people)
+        // Groups and mail come before on-call: escalation steps may name `email:group:<name>`.
+        let groups = readGroups(root, people: people.byID)
+        let email = readEmail(root)
+        let oncall = readOnCall(root, people: people, mail: MailTargets(email: email, people: people.byID, groups: groups))
         let templates = readTemplates(root)
         let outbox = readOutbox(root)
         let paging = readPaging(root, severityIDs: severities.map(\.id))
@@ -96,14 +100,14 @@ extension ConfigReader {
             }
         }
         let alerts = readAlerts(root, severityIDs: severities.map(\.id), platforms: platforms)
-        let groups = readGroups(root, people: people.byID)
         let permissions = readPermissions(root, severities: severities, people: people.byID, groups: groups)
         let retention = readRetention(root)
 
         return KlaxonConfig(
             server: server, storage: storage, logging: logging, platforms: platforms, incidents: incidents,
             severities: severities, people: people.byID, oncall: oncall, templates: templates, outbox: outbox,
-            paging: paging, alerts: alerts, groups: groups, permissions: permissions, retention: retention
+            paging: paging, alerts: alerts, groups: groups, permissions: permissions, retention: retention,
+            email: email
         )
     }
 
@@ -404,7 +408,7 @@ extension ConfigReader {
         return people
     }
 
-    private func readOnCall(_ root: ObjectFields, people: People) -> OnCallConfig {
+    private func readOnCall(_ root: ObjectFields, people: People, mail: MailTargets) -> OnCallConfig {
         var oncall = OnCallConfig()
         guard let fields = section(root, "oncall", keys: ["rotations", "escalation", "repeatEscalation"]) else { return oncall }
         var rotationIDs: [String] = []
@@ -423,7 +427,7 @@ extension ConfigReader {
             }
         }
         if let elements = field(fields, "escalation", { array($0, at: $1) }) {
-            oncall.escalation = elements.compactMap { readEscalationStep($0.value, at: $0.path, rotationIDs: rotationIDs, personIDs: people.ids) }
+            oncall.escalation = elements.compactMap { readEscalationStep($0.value, at: $0.path, rotationIDs: rotationIDs, personIDs: people.ids, mail: mail) }
         }
         if let repeats = field(fields, "repeatEscalation", { integer($0, at: $1, in: 0...Int.max) }) { oncall.repeatEscalation = repeats }
         return oncall
@@ -490,7 +494,7 @@ extension ConfigReader {
         return text
     }
 
-    private func readEscalationStep(_ value: JSONValue, at path: ConfigPath, rotationIDs: [String], personIDs: [String]) -> EscalationStep? {
+    private func readEscalationStep(_ value: JSONValue, at path: ConfigPath, rotationIDs: [String], personIDs: [String], mail: MailTargets) -> EscalationStep? {
         guard let fields = object(value, at: path, allowedKeys: ["after", "notify"]) else { return nil }
         let after = field(fields, "after", required: true) { duration($0, at: $1, allowZero: true) }
         let notify = field(fields, "notify", required: true) { value, path -> [NotifyTarget]? in
@@ -499,20 +503,23 @@ extension ConfigReader {
                 report(path, "must list at least one target")
                 return nil
             }
-            let targets = entries.map { notifyTarget($0.value, at: $0.path, rotationIDs: rotationIDs, personIDs: personIDs) }
+            let targets = entries.map { notifyTarget($0.value, at: $0.path, rotationIDs: rotationIDs, personIDs: personIDs, mail: mail) }
             return targets.allSatisfy { $0 != nil } ? targets.compactMap { $0 } : nil
         }
         guard let after, let notify else { return nil }
         return EscalationStep(after: after, notify: notify)
     }
 
-    private func notifyTarget(_ value: JSONValue, at path: ConfigPath, rotationIDs: [String], personIDs: [String]) -> NotifyTarget? {
+    func notifyTarget(_ value: JSONValue, at path: ConfigPath, rotationIDs: [String], personIDs: [String], mail: MailTargets) -> NotifyTarget? {
         guard let text = string(value, at: path) else { return nil }
         guard let target = NotifyTarget(parsing: text) else {
             // A bare id is the likely slip; offer the spelled-out form when it names something.
             let guess = rotationIDs.contains(text) ? "rotation:\(text)" : personIDs.contains(text) ? "person:\(text)" : nil
             let hint = guess.map { " (did you mean \(Self.quote($0))?)" } ?? ""
-            report(path, "\(Self.quote(text)) is not \"rotation:<id>\" or \"person:<id>\"\(hint)")
+            let what = text.hasPrefix("email:")
+                ? "an email target (\"email:<address>\", \"email:person:<id>\" or \"email:group:<name>\")"
+                : "\"rotation:<id>\", \"person:<id>\" or \"email:<address>\""
+            report(path, "\(Self.quote(text)) is not \(what)\(hint)")
             return nil
         }
         switch target {
@@ -522,6 +529,8 @@ extension ConfigReader {
         case .person(let id) where !personIDs.contains(id):
             report(path, "no person \(Self.quote(id)) in people\(Self.suggestion(for: id, among: personIDs))")
             return nil
+        case .email(let addressee):
+            return checkMailTarget(addressee, at: path, mail: mail) ? target : nil
         default:
             return target
         }

@@ -63,7 +63,7 @@ struct ObjectFields {
 /// A class because section readers pass its methods as closures; it lives for one `load` call and is never
 /// shared between tasks.
 final class ConfigReader {
-    private let environment: [String: String]
+    let environment: [String: String]
     private(set) var problems: [ConfigProblem] = []
     /// Every secret's value, kept only so that `scrubbedProblems` can make sure none appears in a message.
     private var secretValues: Set<String> = []

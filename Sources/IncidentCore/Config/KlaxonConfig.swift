@@ -28,15 +28,19 @@ public struct KlaxonConfig: Sendable {
     public var permissions: [String: [Grantee]]
     /// How long records kept only for bookkeeping are kept.
     public var retention: RetentionConfig
+    /// Outgoing mail (`email:` notification targets).
+    public var email: EmailConfig
 
     public init(
         server: ServerConfig = .init(), storage: StorageConfig = .init(), logging: LoggingConfig = .init(),
         platforms: PlatformsConfig = .init(), incidents: IncidentsConfig = .init(), severities: [SeverityPolicy],
         people: [String: Person] = [:], oncall: OnCallConfig = .init(), templates: [String: String] = [:],
         outbox: OutboxConfig = .init(), paging: PagingConfig = .init(), alerts: AlertsConfig = .init(),
-        groups: [String: [String]] = [:], permissions: [String: [Grantee]] = [:], retention: RetentionConfig = .init()
+        groups: [String: [String]] = [:], permissions: [String: [Grantee]] = [:], retention: RetentionConfig = .init(),
+        email: EmailConfig = .init()
     ) {
         self.retention = retention
+        self.email = email
         self.server = server
         self.storage = storage
         self.logging = logging
@@ -459,14 +463,20 @@ public struct Handoff: Sendable, Hashable, CustomStringConvertible {
 public enum NotifyTarget: Sendable, Hashable, CustomStringConvertible {
     case rotation(String)
     case person(String)
+    /// Mail, not chat: `email:oncall@example.com`, `email:person:carol`, `email:group:stakeholders`
+    /// (docs/email.md). Nobody is paged in chat by it.
+    case email(EmailAddressee)
 
-    /// `rotation:primary`, `person:carol`.
+    /// `rotation:primary`, `person:carol`, `email:…`.
     public init?(parsing text: String) {
         let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
         guard parts.count == 2, !parts[1].isEmpty else { return nil }
         switch parts[0] {
         case "rotation": self = .rotation(parts[1])
         case "person": self = .person(parts[1])
+        case "email":
+            guard let addressee = EmailAddressee(parsing: parts[1]) else { return nil }
+            self = .email(addressee)
         default: return nil
         }
     }
@@ -475,6 +485,7 @@ public enum NotifyTarget: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .rotation(let id): "rotation:\(id)"
         case .person(let id): "person:\(id)"
+        case .email(let addressee): "email:\(addressee)"
         }
     }
 }

@@ -100,8 +100,8 @@ public struct MattermostPlatform: ChatPlatform {
             guard let room = incident?.room, room.threadID == nil else { return Delivery() }
             try await addMembers(usernames, to: room.channelID)
             return Delivery()
-        case .pagerWebhook:
-            // Never routed here: `OutboxSender` hands pager notices to `PagerWebhookClient`.
+        case .pagerWebhook, .email:
+            // Never routed here: `OutboxSender` hands pager notices to `PagerWebhookClient` and emails to `EmailSender`.
             return Delivery()
         }
     }

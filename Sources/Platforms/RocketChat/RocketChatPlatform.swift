@@ -77,8 +77,8 @@ public struct RocketChatPlatform: ChatPlatform {
             guard let room = try await incidentChannel(incident) else { return Delivery() }
             try await invite(usernames, to: room)
             return Delivery()
-        case .pagerWebhook:
-            // Never routed here: `OutboxSender` hands pager notices to `PagerWebhookClient`.
+        case .pagerWebhook, .email:
+            // Never routed here: `OutboxSender` hands pager notices to `PagerWebhookClient` and emails to `EmailSender`.
             return Delivery()
         }
     }

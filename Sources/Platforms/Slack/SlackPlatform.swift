@@ -121,8 +121,8 @@ public struct SlackPlatform: ChatPlatform {
             try await inviteUsers(users, to: channel.channelID)
             return Delivery()
 
-        case .pagerWebhook:
-            // Never routed here: `OutboxSender` hands pager notices to `PagerWebhookClient`.
+        case .pagerWebhook, .email:
+            // Never routed here: `OutboxSender` hands pager notices to `PagerWebhookClient` and emails to `EmailSender`.
             return Delivery()
         }
     }
