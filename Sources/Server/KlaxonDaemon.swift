@@ -83,7 +83,8 @@ public struct KlaxonDaemon: Sendable {
             try EmailSender(config: smtp, clientName: ProcessInfo.processInfo.hostName, clock: clock, logger: logger)
         }
         sender = OutboxSender(
-            store: store, platforms: platforms, pager: pager, email: email, clock: clock, doorbell: outboxBell, settings: settings, logger: logger,
+            store: store, platforms: platforms, pager: pager, email: email,
+            tickets: config.tickets.github.map { GitHubIssues(config: $0, httpClient: httpClient, clock: clock, logger: logger) }, clock: clock, doorbell: outboxBell, settings: settings, logger: logger,
             metrics: metrics.factory, health: health)
         scheduler = TimerScheduler(
             store: store, engine: engine, clock: clock, doorbell: timerBell, outboxBell: outboxBell, logger: logger, metrics: metrics.factory,

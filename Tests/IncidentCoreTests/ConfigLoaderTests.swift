@@ -204,7 +204,7 @@ private func setting(_ newValue: Any?, at steps: ArraySlice<PathStep>, in contai
     @Test func everyTopLevelPropertyOfTheModelIsInTheSchema() throws {
         let properties = try #require(try schema()["properties"] as? [String: Any])
         let modelProperties = propertyNames(of: KlaxonConfig(severities: []))
-        #expect(modelProperties.count == 16)
+        #expect(modelProperties.count == 17)
         for name in modelProperties {
             #expect(properties[name] != nil, "schema lacks \(name)")
         }
@@ -238,6 +238,9 @@ private func setting(_ newValue: Any?, at steps: ArraySlice<PathStep>, in contai
             (["paging", "webhooks", "[]"], PagerWebhook(id: "w", url: "u", secret: secret)),
             (["email"], EmailConfig()),
             (["email", "smtp"], SMTPConfig(host: "h", from: "f")),
+            (["tickets"], TicketsConfig()),
+            (["tickets", "github"], GitHubConfig(token: secret)),
+            (["severities", "[]", "ticket"], TicketPolicy(to: TicketTarget(owner: "o", repo: "r"))),
             (["alerts"], AlertsConfig()),
             (["alerts", "sources", "[]"], AlertSourceConfig(id: "a", kind: .alertmanager, platform: .console, severity: AlertSeverityMapping(defaultSeverity: "s"))),
             (["alerts", "sources", "[]", "severity"], AlertSeverityMapping(defaultSeverity: "s")),
@@ -285,9 +288,9 @@ struct ProblemCase: Sendable, CustomTestStringConvertible {
     }
 }
 
-private let knownTopLevelKeys = "server, storage, logging, platforms, incidents, severities, people, oncall, templates, outbox, paging, alerts, groups, permissions, retention, email"
-private let severityKeys = "id, aliases, name, description, updateEvery, ackWithin, page, reviewWithin, escalateAfter"
-private let templateList = "initialAlert, announcement, update, reminder, resolution, summary, page, escalation, review, postmortem, emailSubject, emailText, emailHTML"
+private let knownTopLevelKeys = "server, storage, logging, platforms, incidents, severities, people, oncall, templates, outbox, paging, alerts, groups, permissions, retention, email, tickets"
+private let severityKeys = "id, aliases, name, description, updateEvery, ackWithin, page, reviewWithin, escalateAfter, ticket, openAs"
+private let templateList = "initialAlert, announcement, update, reminder, resolution, summary, page, escalation, review, postmortem, emailSubject, emailText, emailHTML, ticketTitle, ticketBody, ticketResolved"
 
 private let problemCases: [ProblemCase] = [
     // Types, ranges and unknown keys.
@@ -439,6 +442,18 @@ private let problemCases: [ProblemCase] = [
     ProblemCase(
         edits: [("email", #"{"smtp": {"host": "mail.example.com", "from": "k@example.com"}}"#), ("oncall.escalation[2].notify", #"["email:group:leeds"]"#)],
         rawJSON: nil, expected: [#"oncall.escalation[2].notify[0]: no group "leeds" in groups"#]),
+
+    // Tickets (docs/tickets.md).
+    .set("tickets", #"{"github": {}}"#, "tickets.github.token: missing required field"),
+    .set("tickets", #"{"github": {"token": "${SLACK_BOT_TOKEN}", "apiBaseURL": "api.github.com"}}"#,
+         #"tickets.github.apiBaseURL: "api.github.com" is not an http or https URL"#),
+    .set("severities[3].ticket", #"{"to": "github:acme/api"}"#, "severities[3].ticket.to: github targets need tickets.github (docs/tickets.md)"),
+    .set("severities[3].openAs", #""ticket""#, #"severities[3].openAs: "ticket" needs a ticket: add "ticket": {"to": "github:<owner>/<repo>"}"#),
+    .set("severities[3].openAs", #""issue""#, #"severities[3].openAs: "issue" is not one of channel, ticket"#),
+    ProblemCase(
+        edits: [("tickets", #"{"github": {"token": "${SLACK_BOT_TOKEN}"}}"#), ("severities[3].ticket", #"{"to": "acme/api", "labels": []}"#)],
+        rawJSON: nil,
+        expected: [#"severities[3].ticket.to: "acme/api" is not a ticket target such as "github:acme/api""#, "severities[3].ticket.labels: must list at least one label"]),
 
     // Environment references outside the platforms.
     .set("severities[0].updateEvery", #""${UPDATE_EVERY}""#, "severities[0].updateEvery: environment variable UPDATE_EVERY is not set"),
@@ -650,6 +665,21 @@ private let problemCases: [ProblemCase] = [
             """#)
         #expect(implicit.email.smtp?.port == 465)
         #expect(implicit.email.smtp?.password?.exposedValue == "test-bot-token-0123456789")
+    }
+
+    @Test func ticketsWithLabelsAndOpenAs() throws {
+        let config = try loadedConfig(#"""
+            {"severities": [
+                {"id": "sev1", "name": "Critical", "ticket": {"to": "github:acme/api", "labels": ["bug", "P0-critical"]}},
+                {"id": "sev3", "name": "Low", "ticket": {"to": "github:acme/api"}, "openAs": "ticket"}],
+             "tickets": {"github": {"token": "${SLACK_BOT_TOKEN}", "apiBaseURL": "https://github.example.com/api/v3/"}}}
+            """#)
+        #expect(config.tickets.github?.token.exposedValue == "test-bot-token-0123456789")
+        #expect(config.tickets.github?.apiBaseURL == "https://github.example.com/api/v3")
+        #expect(config.severities[0].ticket == TicketPolicy(to: TicketTarget(owner: "acme", repo: "api"), labels: ["bug", "P0-critical"]))
+        #expect(config.severities[0].openAs == .channel)
+        #expect(config.severities[1].openAs == .ticket)
+        #expect(config.severities[1].ticket?.labels == [])
     }
 
     @Test func personConsoleIdentityDefaultsToTheirID() throws {

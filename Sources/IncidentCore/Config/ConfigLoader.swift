@@ -57,7 +57,7 @@ public enum ConfigLoader {
     public static let templateNames = [
         "initialAlert", "announcement", "update", "reminder", "resolution",
         "summary", "page", "escalation", "review", "postmortem",
-        "emailSubject", "emailText", "emailHTML",
+        "emailSubject", "emailText", "emailHTML", "ticketTitle", "ticketBody", "ticketResolved",
     ]
 
     /// What `logging.level` accepts: swift-log's levels.
@@ -73,7 +73,7 @@ public enum ConfigLoader {
 
 extension ConfigReader {
     func readConfig(_ document: JSONValue) -> KlaxonConfig? {
-        let topLevelKeys = ["server", "storage", "logging", "platforms", "incidents", "severities", "people", "oncall", "templates", "outbox", "paging", "alerts", "groups", "permissions", "retention", "email"]
+        let topLevelKeys = ["server", "storage", "logging", "platforms", "incidents", "severities", "people", "oncall", "templates", "outbox", "paging", "alerts", "groups", "permissions", "retention", "email", "tickets"]
         // `$schema` lets editors find bot-config.schema.json; it means nothing to Klaxon.
         guard let root = object(document, at: .root, allowedKeys: topLevelKeys, ignoredKeys: ["$schema"]) else { return nil }
 
@@ -82,7 +82,9 @@ extension ConfigReader {
         let logging = readLogging(root)
         let platforms = readPlatforms(root)
         var incidents = readIncidents(root)
-        let severities = readSeverities(root)
+        // Trackers before severities: `severities[].ticket` names one.
+        let tickets = readTickets(root)
+        let severities = readSeverities(root, tickets: tickets)
         let people = readPeople(root)
         // Groups and mail come before on-call: escalation steps may name `email:group:<name>`.
         let groups = readGroups(root, people: people.byID)
@@ -107,7 +109,7 @@ extension ConfigReader {
             server: server, storage: storage, logging: logging, platforms: platforms, incidents: incidents,
             severities: severities, people: people.byID, oncall: oncall, templates: templates, outbox: outbox,
             paging: paging, alerts: alerts, groups: groups, permissions: permissions, retention: retention,
-            email: email
+            email: email, tickets: tickets
         )
     }
 
@@ -296,12 +298,12 @@ extension ConfigReader {
         return names
     }
 
-    private func readSeverities(_ root: ObjectFields) -> [SeverityPolicy] {
+    private func readSeverities(_ root: ObjectFields, tickets: TicketsConfig) -> [SeverityPolicy] {
         guard let elements = field(root, "severities", required: true, { array($0, at: $1) }) else { return [] }
         if elements.isEmpty {
             report(root.path.key("severities"), "at least one severity is required")
         }
-        let severityKeys = ["id", "aliases", "name", "description", "updateEvery", "ackWithin", "page", "reviewWithin", "escalateAfter"]
+        let severityKeys = ["id", "aliases", "name", "description", "updateEvery", "ackWithin", "page", "reviewWithin", "escalateAfter", "ticket", "openAs"]
         var parsed: [(path: ConfigPath, policy: SeverityPolicy)] = []
         for element in elements {
             guard let fields = object(element.value, at: element.path, allowedKeys: severityKeys) else { continue }
@@ -318,11 +320,18 @@ extension ConfigReader {
             let page = field(fields, "page") { boolean($0, at: $1) } ?? false
             let reviewWithin = field(fields, "reviewWithin") { duration($0, at: $1) }
             let escalateAfter = field(fields, "escalateAfter") { duration($0, at: $1) }
+            let ticket = field(fields, "ticket") { readTicketPolicy($0, at: $1, tickets: tickets) }
+            let openAs = field(fields, "openAs") { value, path in choice(value, at: path, from: OpenAs.allCases.map(\.rawValue)).flatMap(OpenAs.init) }
+            if openAs == .ticket, fields.values["ticket"] == nil {
+                report(fields.path.key("openAs"), "\"ticket\" needs a ticket: add \"ticket\": {\"to\": \"github:<owner>/<repo>\"}")
+            }
             guard let id, let name else { continue }
-            let policy = SeverityPolicy(
+            var policy = SeverityPolicy(
                 id: id, aliases: aliases.map(\.name), name: name, description: description, updateEvery: updateEvery,
                 ackWithin: ackWithin, page: page, reviewWithin: reviewWithin, escalateAfter: escalateAfter
             )
+            policy.ticket = ticket
+            policy.openAs = openAs ?? .channel
             parsed.append((element.path, policy))
             checkAliasesAreUsable(aliases)
         }

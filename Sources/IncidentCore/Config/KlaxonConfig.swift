@@ -30,6 +30,8 @@ public struct KlaxonConfig: Sendable {
     public var retention: RetentionConfig
     /// Outgoing mail (`email:` notification targets).
     public var email: EmailConfig
+    /// Issue trackers incidents are filed in (`severities[].ticket`).
+    public var tickets: TicketsConfig
 
     public init(
         server: ServerConfig = .init(), storage: StorageConfig = .init(), logging: LoggingConfig = .init(),
@@ -37,10 +39,11 @@ public struct KlaxonConfig: Sendable {
         people: [String: Person] = [:], oncall: OnCallConfig = .init(), templates: [String: String] = [:],
         outbox: OutboxConfig = .init(), paging: PagingConfig = .init(), alerts: AlertsConfig = .init(),
         groups: [String: [String]] = [:], permissions: [String: [Grantee]] = [:], retention: RetentionConfig = .init(),
-        email: EmailConfig = .init()
+        email: EmailConfig = .init(), tickets: TicketsConfig = .init()
     ) {
         self.retention = retention
         self.email = email
+        self.tickets = tickets
         self.server = server
         self.storage = storage
         self.logging = logging
@@ -325,6 +328,11 @@ public struct SeverityPolicy: Sendable, Hashable {
     public var reviewWithin: TimeSpan?
     /// An open incident older than this notifies the escalation chain (runbook 000: a P0 over an hour).
     public var escalateAfter: TimeSpan?
+    /// File an issue for each incident of this severity (runbook 003: `bug` + `P0-critical`; docs/tickets.md).
+    public var ticket: TicketPolicy? = nil
+    /// `channel` (default) or `ticket`: no incident channel, only the ticket (runbooks 000 and 002: P3 and
+    /// SEV3/4 "file ticket"). Needs `ticket`.
+    public var openAs: OpenAs = .channel
 
     public init(id: String, aliases: [String] = [], name: String, description: String? = nil, updateEvery: TimeSpan? = nil, ackWithin: TimeSpan? = nil, page: Bool = false, reviewWithin: TimeSpan? = nil, escalateAfter: TimeSpan? = nil) {
         self.id = id

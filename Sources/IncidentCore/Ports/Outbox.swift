@@ -42,6 +42,8 @@ public enum ChatAction: Sendable, Hashable, Codable {
     case pagerWebhook(PagerNotice)
     /// An email, handed to the SMTP sender (`email.smtp`), never to a chat platform.
     case email(EmailMessage)
+    /// Open, comment on or close an incident's issue (`severities[].ticket`), handed to the ticket client.
+    case ticket(TicketAction)
 
     /// A short name for logs and metrics.
     public var kind: String {
@@ -52,6 +54,7 @@ public enum ChatAction: Sendable, Hashable, Codable {
         case .invite: "invite"
         case .pagerWebhook: "pager_webhook"
         case .email: "email"
+        case .ticket(let action): action.kind
         }
     }
 }
@@ -63,6 +66,7 @@ extension ChatAction {
         switch self {
         case .pagerWebhook: return .pager
         case .email: return .email
+        case .ticket: return .tickets
         default: return OutboxLane(platform.rawValue)
         }
     }
@@ -77,6 +81,8 @@ public struct OutboxLane: Sendable, Hashable, Comparable, CustomStringConvertibl
     public static let pager = OutboxLane("pager")
     /// Mail: an SMTP server that is slow or refuses us holds up neither chat nor pages.
     public static let email = OutboxLane("email")
+    /// Issue trackers: GitHub rate limits and outages stay out of chat's way.
+    public static let tickets = OutboxLane("tickets")
     public var description: String { name }
     public static func < (lhs: OutboxLane, rhs: OutboxLane) -> Bool { lhs.name < rhs.name }
 }

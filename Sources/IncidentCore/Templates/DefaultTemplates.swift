@@ -19,6 +19,9 @@ public enum DefaultTemplates {
         "emailSubject": emailSubject,
         "emailText": emailText,
         "emailHTML": emailHTML,
+        "ticketTitle": ticketTitle,
+        "ticketBody": ticketBody,
+        "ticketResolved": ticketResolved,
     ]
 
     /// Posted first in the incident's own channel.
@@ -139,5 +142,24 @@ public enum DefaultTemplates {
         {{#updateEvery}}<p>Updates every {{updateEvery}} in {{channel}}.</p>{{/updateEvery}}
         <p>Acknowledge in chat: <code>/incident ack {{id}}</code></p>
         </body></html>
+        """
+
+    /// Issues (`severities[].ticket`, docs/tickets.md): GitHub renders the body and comment as Markdown.
+    public static let ticketTitle = "[{{severity}}] {{id}}: {{title}}"
+
+    public static let ticketBody = """
+        **{{id}}** · {{severity}} ({{severityName}}) · declared {{declaredAt}} by {{declaredBy}}
+
+        {{title}}
+
+        Incident Commander: {{#commander}}{{commander}}{{/commander}}{{^commander}}unassigned{{/commander}}
+        {{#updateEvery}}Updates every {{updateEvery}}.{{/updateEvery}}
+        Filed by Klaxon; it is closed when the incident is resolved.
+        """
+
+    public static let ticketResolved = """
+        ✅ {{id}} resolved {{now}} after {{duration}}.{{#text}}
+
+        {{text}}{{/text}}
         """
 }
