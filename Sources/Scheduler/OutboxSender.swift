@@ -104,7 +104,10 @@ public struct OutboxSender: Service {
         self.metrics = metrics
         self.delivered = Counter(label: "klaxon_outbox_delivered_total", factory: metrics)
         self.failed = Counter(label: "klaxon_outbox_failures_total", factory: metrics)
-        let named = self.platforms.keys.map { OutboxLane($0.rawValue) }.sorted() + [.pager, .email, .tickets]
+        // Mail and tickets have lanes only when configured; otherwise their rows (queued before the config
+        // changed) reach the "other" lane, which gives them a reason and sets them aside.
+        let named = self.platforms.keys.map { OutboxLane($0.rawValue) }.sorted() + [.pager]
+            + (email == nil ? [] : [.email]) + (tickets == nil ? [] : [.tickets])
         self.lanes = named.map { Lane(lane: $0, filter: .only($0), bell: Doorbell()) }
             + [Lane(lane: OutboxLane("other"), filter: .excluding(named), bell: Doorbell())]
         let health = health ?? DaemonHealth(metrics: metrics)

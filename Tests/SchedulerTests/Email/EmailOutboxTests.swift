@@ -64,7 +64,12 @@ struct EmailOutboxTests {
         #expect(escalation.rcpt_tos == ["carol@example.com", "dave@example.com"])
         #expect(escalation.parts.first?.body.contains("was not acknowledged within 5 min") == true)
         #expect(try await Self.emails(klaxon, state: .delivered).count == 2)
-        #expect(try await klaxon.store.timeline(of: id).contains { $0.text.hasPrefix("Emailed alice@example.com, incidents@example.com") })
+        // Chat and the timeline name people, never their addresses.
+        let timeline = try await klaxon.store.timeline(of: id).map(\.text)
+        #expect(timeline.contains { $0.hasPrefix("Emailed Alice Adams, incidents@example.com (declared)") }, "\(timeline)")
+        #expect(timeline.contains { $0.hasPrefix("Emailed group leads (") }, "\(timeline)")
+        #expect(!timeline.joined().contains("alice@example.com") && !timeline.joined().contains("carol@example.com"))
+        #expect(try await !klaxon.consoleLines().contains { $0.text.contains("carol@example.com") })
         try await klaxon.close()
     }
 
