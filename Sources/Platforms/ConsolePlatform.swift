@@ -51,8 +51,9 @@ public struct ConsolePlatform: ChatPlatform {
         case .invite(let users):
             let (channel, thread) = resolve(.incidentRoom, room: room, incident: incident)
             try await write("Invited \(users.map { "@\($0)" }.joined(separator: ", "))", channel: channel, thread: thread, message)
-        case .pagerWebhook:
-            // Never routed here: `OutboxSender` hands pager notices to `PagerWebhookClient`.
+        case .pagerWebhook, .email, .ticket:
+            // Never routed here: `OutboxSender` hands pager notices to `PagerWebhookClient`, emails to
+            // `EmailSender` and ticket actions to `GitHubIssues`.
             break
         }
         return Delivery(platformMessageID: "console-\(message.id)")

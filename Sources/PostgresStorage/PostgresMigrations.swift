@@ -205,6 +205,22 @@ enum PostgresMigrations {
                 "CREATE INDEX outbox_delivered_at ON outbox (delivered_at) WHERE state = 'delivered'",
                 "CREATE INDEX processed_inbound_by_time ON processed_inbound (processed_at)",
             ]),
+        PostgresMigration(
+            version: 14, name: "email and ticket lanes",
+            statements: [
+                // As in the SQLite schema: mail and tickets queue in lanes of their own. A generated column's
+                // expression cannot be altered in PostgreSQL 15, so it is made again (its index goes with it).
+                "ALTER TABLE outbox DROP COLUMN lane",
+                """
+                ALTER TABLE outbox ADD COLUMN lane text
+                GENERATED ALWAYS AS (CASE
+                    WHEN action LIKE '{"pagerWebhook"%' THEN 'pager'
+                    WHEN action LIKE '{"email"%' THEN 'email'
+                    WHEN action LIKE '{"ticket"%' THEN 'tickets'
+                    ELSE platform END) STORED
+                """,
+                "CREATE INDEX outbox_pending_by_incident_lane ON outbox (incident_id, lane, id) WHERE state = 'pending'",
+            ]),
     ]
 
     /// Brings the schema (the connection's `search_path`) up to the newest version this build knows, and

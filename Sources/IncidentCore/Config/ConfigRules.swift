@@ -142,8 +142,10 @@ extension NotifyTarget: ConfigScalar {
         let rotationIDs = document["oncall"]?["rotations"]?.elements.compactMap { $0["id"]?.text } ?? []
         let personIDs = document["people"]?.keys ?? []
         let guess = rotationIDs.contains(text) ? "rotation:\(text)" : personIDs.contains(text) ? "person:\(text)" : nil
-        decoder.report(
-            "\(ConfigText.quote(text)) is not \"rotation:<id>\" or \"person:<id>\"" + (guess.map { " (did you mean \(ConfigText.quote($0))?)" } ?? ""))
+        let what = text.hasPrefix("email:")
+            ? "an email target (\"email:<address>\", \"email:person:<id>\" or \"email:group:<name>\")"
+            : "\"rotation:<id>\", \"person:<id>\" or \"email:<address>\""
+        decoder.report("\(ConfigText.quote(text)) is not \(what)" + (guess.map { " (did you mean \(ConfigText.quote($0))?)" } ?? ""))
     }
 }
 

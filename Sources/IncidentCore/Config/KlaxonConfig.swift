@@ -45,15 +45,22 @@ public struct KlaxonConfig: Sendable, Decodable {
     public var permissions: [String: [Grantee]]
     /// How long records kept only for bookkeeping are kept.
     public var retention: RetentionConfig
+    /// Outgoing mail (`email:` notification targets).
+    public var email: EmailConfig
+    /// Issue trackers incidents are filed in (`severities[].ticket`).
+    public var tickets: TicketsConfig
 
     public init(
         server: ServerConfig = .init(), storage: StorageConfig = .init(), logging: LoggingConfig = .init(),
         platforms: PlatformsConfig = .init(), incidents: IncidentsConfig = .init(), severities: [SeverityPolicy],
         people: [String: Person] = [:], oncall: OnCallConfig = .init(), templates: [String: String] = [:],
         outbox: OutboxConfig = .init(), paging: PagingConfig = .init(), alerts: AlertsConfig = .init(),
-        groups: [String: [String]] = [:], permissions: [String: [Grantee]] = [:], retention: RetentionConfig = .init()
+        groups: [String: [String]] = [:], permissions: [String: [Grantee]] = [:], retention: RetentionConfig = .init(),
+        email: EmailConfig = .init(), tickets: TicketsConfig = .init()
     ) {
         self.retention = retention
+        self.email = email
+        self.tickets = tickets
         self.server = server
         self.storage = storage
         self.logging = logging
@@ -408,6 +415,11 @@ public struct SeverityPolicy: Sendable, Decodable, Hashable {
     public var reviewWithin: TimeSpan?
     /// An open incident older than this notifies the escalation chain (runbook 000: a P0 over an hour).
     public var escalateAfter: TimeSpan?
+    /// File an issue for each incident of this severity (runbook 003: `bug` + `P0-critical`; docs/tickets.md).
+    public var ticket: TicketPolicy? = nil
+    /// `channel` (default) or `ticket`: no incident channel, only the ticket (runbooks 000 and 002: P3 and
+    /// SEV3/4 "file ticket"). Needs `ticket`.
+    public var openAs: OpenAs = .channel
 
     public init(id: String, aliases: [String] = [], name: String, description: String? = nil, updateEvery: TimeSpan? = nil, ackWithin: TimeSpan? = nil, page: Bool = false, reviewWithin: TimeSpan? = nil, escalateAfter: TimeSpan? = nil) {
         self.id = id
@@ -569,14 +581,20 @@ public struct Handoff: Sendable, Hashable, CustomStringConvertible {
 public enum NotifyTarget: Sendable, Hashable, CustomStringConvertible {
     case rotation(String)
     case person(String)
+    /// Mail, not chat: `email:oncall@example.com`, `email:person:carol`, `email:group:stakeholders`
+    /// (docs/email.md). Nobody is paged in chat by it.
+    case email(EmailAddressee)
 
-    /// `rotation:primary`, `person:carol`.
+    /// `rotation:primary`, `person:carol`, `email:…`.
     public init?(parsing text: String) {
         let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
         guard parts.count == 2, !parts[1].isEmpty else { return nil }
         switch parts[0] {
         case "rotation": self = .rotation(parts[1])
         case "person": self = .person(parts[1])
+        case "email":
+            guard let addressee = EmailAddressee(parsing: parts[1]) else { return nil }
+            self = .email(addressee)
         default: return nil
         }
     }
@@ -585,6 +603,7 @@ public enum NotifyTarget: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .rotation(let id): "rotation:\(id)"
         case .person(let id): "person:\(id)"
+        case .email(let addressee): "email:\(addressee)"
         }
     }
 }

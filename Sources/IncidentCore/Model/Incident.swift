@@ -97,6 +97,9 @@ public struct Incident: Sendable, Codable, Hashable {
     public var recentReports: [Date]? = nil
     /// When the storm rule last raised the severity: once per window.
     public var stormRaisedAt: Date? = nil
+    /// The issue filed for the incident (`severities[].ticket`): its target from the declaration, its
+    /// number and link once the tracker answered (`IncidentStore.setTicket`).
+    public var ticket: TicketLink? = nil
     /// Bumped on every write; the store compares it.
     public var revision: Int
 

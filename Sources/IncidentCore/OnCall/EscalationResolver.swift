@@ -21,6 +21,9 @@ public enum EscalationResolver {
             case .rotation(let id):
                 guard let rotation = config.rotation(id: id) else { continue }
                 personID = RotationSchedule(rotation: rotation).onCall(at: date, overrides: overrides[id] ?? []).personID
+            case .email:
+                // Mailboxes, not people to page: `IncidentEngine.emailAddresses(for:)` reads these.
+                continue
             }
             if seen.insert(personID).inserted { people.append(personID) }
         }

@@ -100,8 +100,9 @@ public struct MattermostPlatform: ChatPlatform {
             guard let room = incident?.room, room.threadID == nil else { return Delivery() }
             try await addMembers(usernames, to: room.channelID)
             return Delivery()
-        case .pagerWebhook:
-            // Never routed here: `OutboxSender` hands pager notices to `PagerWebhookClient`.
+        case .pagerWebhook, .email, .ticket:
+            // Never routed here: `OutboxSender` hands pager notices to `PagerWebhookClient`, emails to
+            // `EmailSender` and ticket actions to `GitHubIssues`.
             return Delivery()
         }
     }

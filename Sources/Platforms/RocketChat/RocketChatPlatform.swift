@@ -77,8 +77,9 @@ public struct RocketChatPlatform: ChatPlatform {
             guard let room = try await incidentChannel(incident) else { return Delivery() }
             try await invite(usernames, to: room)
             return Delivery()
-        case .pagerWebhook:
-            // Never routed here: `OutboxSender` hands pager notices to `PagerWebhookClient`.
+        case .pagerWebhook, .email, .ticket:
+            // Never routed here: `OutboxSender` hands pager notices to `PagerWebhookClient`, emails to
+            // `EmailSender` and ticket actions to `GitHubIssues`.
             return Delivery()
         }
     }

@@ -121,8 +121,9 @@ public struct SlackPlatform: ChatPlatform {
             try await inviteUsers(users, to: channel.channelID)
             return Delivery()
 
-        case .pagerWebhook:
-            // Never routed here: `OutboxSender` hands pager notices to `PagerWebhookClient`.
+        case .pagerWebhook, .email, .ticket:
+            // Never routed here: `OutboxSender` hands pager notices to `PagerWebhookClient`, emails to
+            // `EmailSender` and ticket actions to `GitHubIssues`.
             return Delivery()
         }
     }
