@@ -7,10 +7,13 @@ public struct Delivery: Sendable, Hashable {
     public var platformMessageID: String?
     /// For `openRoom`: the incident's channel or thread, now that it exists.
     public var room: Conversation?
+    /// For a ticket's opening: the issue, now that it exists.
+    public var ticket: TicketLink?
 
-    public init(platformMessageID: String? = nil, room: Conversation? = nil) {
+    public init(platformMessageID: String? = nil, room: Conversation? = nil, ticket: TicketLink? = nil) {
         self.platformMessageID = platformMessageID
         self.room = room
+        self.ticket = ticket
     }
 }
 

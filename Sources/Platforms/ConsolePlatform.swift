@@ -51,8 +51,9 @@ public struct ConsolePlatform: ChatPlatform {
         case .invite(let users):
             let (channel, thread) = resolve(.incidentRoom, room: room, incident: incident)
             try await write("Invited \(users.map { "@\($0)" }.joined(separator: ", "))", channel: channel, thread: thread, message)
-        case .pagerWebhook, .discordWebhook:
-            // Never routed here: `OutboxSender` hands these to `PagerWebhookClient` and `DiscordWebhookClient`.
+        case .pagerWebhook, .discordWebhook, .email, .ticket:
+            // Never routed here: `OutboxSender` hands pager notices to `PagerWebhookClient`, Discord posts to
+            // `DiscordWebhookClient`, emails to `EmailSender` and ticket actions to `GitHubIssues`.
             break
         }
         return Delivery(platformMessageID: "console-\(message.id)")

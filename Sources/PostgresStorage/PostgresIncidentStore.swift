@@ -367,6 +367,24 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
         }
     }
 
+    /// As `setRoom`: a new revision, the row locked from the read to the write. Only the JSON body holds it.
+    public func setTicket(_ ticket: TicketLink, for id: IncidentID) async throws {
+        let (decoder, encoder, logger) = (self.decoder, self.encoder, self.logger)
+        try await transaction { connection -> Result<Void, StoreError> in
+            let rows = try await connection.query(
+                "SELECT revision, body FROM incidents WHERE id = \(Int64(id.number)) FOR UPDATE", logger: logger
+            ).collect()
+            guard let row = rows.first else { return .failure(.notFound) }
+            var incident = try Columns(row).incident(decoder: decoder)
+            incident.ticket = ticket
+            incident.revision += 1
+            let body = String(decoding: try encoder.encode(incident), as: UTF8.self)
+            try await connection.query(
+                "UPDATE incidents SET revision = \(Int64(incident.revision)), body = \(body) WHERE id = \(Int64(id.number))", logger: logger)
+            return .success(())
+        }
+    }
+
     // MARK: - Commit
 
     public func commit(_ changes: ChangeSet) async throws {

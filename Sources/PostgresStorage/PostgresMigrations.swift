@@ -214,6 +214,22 @@ enum PostgresMigrations {
                 "CREATE UNIQUE INDEX timers_one_pending_per_rule ON timers (incident_id, kind, rule) WHERE state = 'pending'",
                 "ALTER TABLE incidents ADD COLUMN incident_type text",
             ]),
+        PostgresMigration(
+            version: 14, name: "email and ticket lanes",
+            statements: [
+                // As in the SQLite schema: mail and tickets queue in lanes of their own. A generated column's
+                // expression cannot be altered in PostgreSQL 15, so it is made again (its index goes with it).
+                "ALTER TABLE outbox DROP COLUMN lane",
+                """
+                ALTER TABLE outbox ADD COLUMN lane text
+                GENERATED ALWAYS AS (CASE
+                    WHEN action LIKE '{"pagerWebhook"%' THEN 'pager'
+                    WHEN action LIKE '{"email"%' THEN 'email'
+                    WHEN action LIKE '{"ticket"%' THEN 'tickets'
+                    ELSE platform END) STORED
+                """,
+                "CREATE INDEX outbox_pending_by_incident_lane ON outbox (incident_id, lane, id) WHERE state = 'pending'",
+            ]),
     ]
 
     /// Brings the schema (the connection's `search_path`) up to the newest version this build knows, and

@@ -13,7 +13,7 @@ import ServiceLifecycle
 /// harmless where the platform allows (Rocket.Chat's client-chosen `_id`, the console's keyed lines).
 /// Messages of one incident go out one at a time in order; different incidents proceed in parallel.
 ///
-/// Each lane (a chat platform's queue, the pager webhooks' queue) is claimed and delivered on its own, so
+/// Each lane (a chat platform's queue, the pager webhooks', email's, tickets') is claimed and delivered on its own, so
 /// a slow, rate-limited or refusing platform holds up only itself. What a failure does:
 /// - rate limited: the message waits as told; not an attempt.
 /// - transient (5xx, time-outs): retried with capped backoff until its failures have lasted `retryFor`.
@@ -75,6 +75,8 @@ public struct OutboxSender: Service {
     private let platforms: [PlatformKind: any ChatPlatform]
     private let pager: PagerWebhookClient?
     private let discord: DiscordWebhookClient?
+    private let email: EmailSender?
+    private let tickets: GitHubIssues?
     private let clock: any WallClock
     private let doorbell: Doorbell
     private let settings: Settings
@@ -88,7 +90,7 @@ public struct OutboxSender: Service {
 
     public init(
         store: any IncidentStore, platforms: [any ChatPlatform], pager: PagerWebhookClient? = nil, discord: DiscordWebhookClient? = nil,
-        clock: any WallClock, doorbell: Doorbell,
+        email: EmailSender? = nil, tickets: GitHubIssues? = nil, clock: any WallClock, doorbell: Doorbell,
         settings: Settings = Settings(), owner: String = "sender-\(UUID().uuidString.prefix(8))", logger: Logger,
         metrics: any MetricsFactory = MetricsSystem.factory, health: DaemonHealth? = nil
     ) {
@@ -96,6 +98,8 @@ public struct OutboxSender: Service {
         self.platforms = Dictionary(platforms.map { ($0.kind, $0) }, uniquingKeysWith: { first, _ in first })
         self.pager = pager
         self.discord = discord
+        self.email = email
+        self.tickets = tickets
         self.clock = clock
         self.doorbell = doorbell
         self.settings = settings
@@ -104,7 +108,10 @@ public struct OutboxSender: Service {
         self.metrics = metrics
         self.delivered = Counter(label: "klaxon_outbox_delivered_total", factory: metrics)
         self.failed = Counter(label: "klaxon_outbox_failures_total", factory: metrics)
+        // Mail and tickets have lanes only when configured; otherwise their rows (queued before the config
+        // changed) reach the "other" lane, which gives them a reason and sets them aside.
         let named = self.platforms.keys.map { OutboxLane($0.rawValue) }.sorted() + [.pager]
+            + (email == nil ? [] : [.email]) + (tickets == nil ? [] : [.tickets])
         self.lanes = named.map { Lane(lane: $0, filter: .only($0), bell: Doorbell()) }
             + [Lane(lane: OutboxLane("other"), filter: .excluding(named), bell: Doorbell())]
         let health = health ?? DaemonHealth(metrics: metrics)
@@ -290,6 +297,12 @@ public struct OutboxSender: Service {
         if case .discordWebhook(let post) = message.action {
             return await deliver(post, of: message, metadata: metadata)
         }
+        if case .email(let mail) = message.action {
+            return await deliver(mail, of: message, metadata: metadata)
+        }
+        if case .ticket(let action) = message.action {
+            return await deliver(action, of: message, metadata: metadata)
+        }
         guard let platform = platforms[message.platform] else {
             return await settle(message, failure: .permanent("platform \(message.platform) is not enabled in bot-config.json"), metadata: metadata)
         }
@@ -333,10 +346,42 @@ public struct OutboxSender: Service {
         }
     }
 
+    /// Emails go to the SMTP server whatever the message's platform.
+    private func deliver(_ mail: EmailMessage, of message: OutboxMessage, metadata: Logger.Metadata) async -> Outcome {
+        guard let email else {
+            return await settle(message, failure: .permanent("no email sender: email.smtp is not configured"), metadata: metadata)
+        }
+        do {
+            let delivery = try await email.deliver(mail, outboxID: message.id)
+            return await record(delivery, of: message, metadata: metadata)
+        } catch {
+            return await settle(message, failure: error, metadata: metadata)
+        }
+    }
+
+    /// Ticket actions go to the tracker; comment and close read the issue's number off the incident.
+    private func deliver(_ action: TicketAction, of message: OutboxMessage, metadata: Logger.Metadata) async -> Outcome {
+        guard let tickets else {
+            return await settle(message, failure: .permanent("no ticket client: tickets.github is not configured"), metadata: metadata)
+        }
+        do {
+            let incident = try await store.incident(action.incidentID)
+            let delivery = try await tickets.deliver(action, incident: incident, mayHaveBeenSentBefore: message.mayHaveBeenSentBefore)
+            return await record(delivery, of: message, metadata: metadata)
+        } catch let failure as DeliveryFailure {
+            return await settle(message, failure: failure, metadata: metadata)
+        } catch {
+            return await settle(message, failure: .transient("\(error)"), metadata: metadata)
+        }
+    }
+
     private func record(_ delivery: Delivery, of message: OutboxMessage, metadata: Logger.Metadata) async -> Outcome {
         do {
             if let room = delivery.room, let id = message.incidentID {
                 try await store.setRoom(room, for: id)
+            }
+            if let ticket = delivery.ticket, let id = message.incidentID {
+                try await store.setTicket(ticket, for: id)
             }
             try await store.markDelivered(message.id, platformMessageID: delivery.platformMessageID, at: clock.now())
             storeWriteSucceeded()

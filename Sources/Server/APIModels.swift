@@ -21,6 +21,8 @@ struct IncidentView: Codable, Sendable {
     var lastUpdateAt: Date
     var roles: [String: String]
     var resolution: String?
+    /// The issue filed for it (`severities[].ticket`): `github:acme/api`, and its number and link once opened.
+    var ticket: TicketView?
     var timeline: [TimelineView]?
 
     init(_ incident: Incident, timeline: [TimelineEntry]? = nil) {
@@ -42,8 +44,15 @@ struct IncidentView: Codable, Sendable {
         lastUpdateAt = incident.lastUpdateAt
         roles = Dictionary(uniqueKeysWithValues: incident.roles.map { ($0.key.rawValue, $0.value.displayName) })
         resolution = incident.resolution
+        ticket = incident.ticket.map { TicketView(target: $0.target.description, number: $0.number, url: $0.url) }
         self.timeline = timeline?.map(TimelineView.init)
     }
+}
+
+struct TicketView: Codable, Sendable {
+    var target: String
+    var number: Int?
+    var url: String?
 }
 
 struct RoomView: Codable, Sendable {

@@ -83,8 +83,13 @@ public struct KlaxonDaemon: Sendable {
             ? nil : PagerWebhookClient(webhooks: config.paging.webhooks, httpClient: httpClient, clock: clock, logger: logger)
         let discord = config.discord.webhooks.isEmpty
             ? nil : DiscordWebhookClient(webhooks: config.discord.webhooks, httpClient: httpClient, logger: logger)
+        // The EHLO name: this machine's, as servers expect of a client (some log or check it).
+        let email = try config.email.smtp.map { smtp in
+            try EmailSender(config: smtp, clientName: ProcessInfo.processInfo.hostName, clock: clock, logger: logger)
+        }
         sender = OutboxSender(
-            store: store, platforms: platforms, pager: pager, discord: discord, clock: clock, doorbell: outboxBell, settings: settings, logger: logger,
+            store: store, platforms: platforms, pager: pager, discord: discord, email: email,
+            tickets: config.tickets.github.map { GitHubIssues(config: $0, httpClient: httpClient, clock: clock, logger: logger) }, clock: clock, doorbell: outboxBell, settings: settings, logger: logger,
             metrics: metrics.factory, health: health)
         scheduler = TimerScheduler(
             store: store, engine: engine, clock: clock, doorbell: timerBell, outboxBell: outboxBell, settings: timerSettings, logger: logger,

@@ -281,6 +281,26 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
     /// Records the room and bumps the revision, so that an engine holding the incident from before (without
     /// its room) gets a conflict and re-reads, instead of writing the room back to nil. Read and written in
     /// one job, so nothing can come between.
+    /// The ticket lives in the incident's JSON only: no query filters on it.
+    public func setTicket(_ ticket: TicketLink, for id: IncidentID) async throws {
+        let (decoder, encoder) = (self.decoder, self.encoder)
+        try await write(singleStatement: false) { session in
+            guard let row = try await session.run("SELECT revision, body FROM incidents WHERE id = ?", [.integer(id.number)]).first else {
+                throw StoreError.notFound
+            }
+            var incident = try Self.decodeIncident(row, decoder: decoder)
+            incident.ticket = ticket
+            incident.revision += 1
+            let body = String(decoding: try encoder.encode(incident), as: UTF8.self)
+            let updated = try await session.run(
+                "UPDATE incidents SET revision = ?, body = ? WHERE id = ? AND revision = ? RETURNING id",
+                [.integer(incident.revision), .text(body), .integer(id.number), .integer(incident.revision - 1)])
+            guard !updated.isEmpty else {
+                throw MalformedRow(column: "revision", problem: "incident \(id) changed while its ticket was being recorded")
+            }
+        }
+    }
+
     public func setRoom(_ room: Conversation, for id: IncidentID) async throws {
         let (decoder, encoder) = (self.decoder, self.encoder)
         try await write(singleStatement: false) { session in

@@ -294,9 +294,9 @@ struct ProblemCase: Sendable, CustomTestStringConvertible {
     }
 }
 
-private let knownTopLevelKeys = "server, storage, logging, platforms, incidents, severities, people, oncall, templates, outbox, paging, alerts, groups, permissions, retention, calendar, incidentTypes, discord"
-private let severityKeys = "id, aliases, name, description, updateEvery, ackWithin, page, reviewWithin, escalateAfter, respondWithin, escalation, notify, checkpoints"
-private let templateList = "initialAlert, announcement, update, reminder, resolution, summary, page, escalation, review, postmortem"
+private let knownTopLevelKeys = "server, storage, logging, platforms, incidents, severities, people, oncall, templates, outbox, paging, alerts, groups, permissions, retention, email, tickets, calendar, incidentTypes, discord"
+private let severityKeys = "id, aliases, name, description, updateEvery, ackWithin, page, reviewWithin, escalateAfter, ticket, openAs, respondWithin, escalation, notify, checkpoints"
+private let templateList = "initialAlert, announcement, update, reminder, resolution, summary, page, escalation, review, postmortem, emailSubject, emailText, emailHTML, ticketTitle, ticketBody, ticketResolved"
 
 private let problemCases: [ProblemCase] = [
     // Types, ranges and unknown keys.
@@ -395,7 +395,7 @@ private let problemCases: [ProblemCase] = [
 
     // Escalation.
     .set("oncall.escalation[0].notify", #"["primary"]"#,
-         #"oncall.escalation[0].notify[0]: "primary" is not one of "rotation:<id>", "person:<id>", "group:<name>" (did you mean "rotation:primary"?)"#),
+         #"oncall.escalation[0].notify[0]: "primary" is not one of "rotation:<id>", "person:<id>", "group:<name>", "email:<address>" (did you mean "rotation:primary"?)"#),
     .set("oncall.escalation[1].notify", #"["rotation:secundary"]"#,
          #"oncall.escalation[1].notify[0]: no rotation "secundary" in oncall.rotations (did you mean "secondary"?)"#),
     .set("oncall.escalation[2].notify", #"["person:erin"]"#, #"oncall.escalation[2].notify[0]: no person "erin" in people"#),
@@ -424,6 +424,43 @@ private let problemCases: [ProblemCase] = [
     .set("paging.webhooks", #"[{"id": "a", "url": "https://a.example.com", "secret": "s3cret-value"}, {"id": "a", "url": "https://b.example.com", "secret": "s3cret-value"}]"#,
          #"paging.webhooks[1].id: "a" is also the id of paging.webhooks[0]; webhook ids must differ"#),
     .set("paging.webhook", "[]", #"paging.webhook: unknown key (did you mean "webhooks"?)"#),
+
+    // Email (docs/email.md).
+    .set("email", #"{"smtp": {"host": "mail.example.com"}}"#, "email.smtp.from: missing required field"),
+    .set("email", #"{"smtp": {"host": "mail.example.com", "from": "Klaxon"}}"#,
+         #"email.smtp.from: "Klaxon" is not a sender such as "klaxon@example.com" or "Klaxon <klaxon@example.com>""#),
+    .set("email", #"{"smtp": {"host": "mail.example.com", "from": "k@example.com", "tls": "ssl"}}"#,
+         #"email.smtp.tls: "ssl" is not one of starttls, required, implicit, none"#),
+    .set("email", #"{"smtp": {"host": "mail.example.com", "from": "k@example.com", "username": "klaxon"}}"#,
+         #"email.smtp.username: AUTH needs a password too: add password ("${SMTP_PASSWORD}") or passwordEnv"#),
+    .set("email", #"{"smtp": {"host": "mail.example.com", "from": "k@example.com", "username": "klaxon", "passwordEnv": "NO_SUCH_VARIABLE"}}"#,
+         #"email.smtp.passwordEnv: the environment variable "NO_SUCH_VARIABLE" is not set"#),
+    .set("email", #"{"smtp": {"host": "mail.example.com", "from": "k@example.com", "username": "klaxon", "password": "${SLACK_BOT_TOKEN}", "tls": "none"}}"#,
+         #"email.smtp.tls: "none" would send the password in clear: use "starttls", "required" or "implicit""#),
+    .set("email", #"{"smtp": {"host": "mail.example.com", "from": "k@example.com", "usernmae": "klaxon"}}"#,
+         #"email.smtp.usernmae: unknown key (did you mean "username"?)"#),
+    .set("oncall.escalation[2].notify", #"["email:incidents@example.com"]"#,
+         "oncall.escalation[2].notify[0]: email targets need email.smtp (docs/email.md)"),
+    .set("oncall.escalation[2].notify", #"["email:incidents"]"#,
+         #"oncall.escalation[2].notify[0]: "email:incidents" is not an email target ("email:<address>", "email:person:<id>" or "email:group:<name>")"#),
+    ProblemCase(
+        edits: [("email", #"{"smtp": {"host": "mail.example.com", "from": "k@example.com"}}"#), ("oncall.escalation[2].notify", #"["email:person:carol"]"#)],
+        rawJSON: nil, expected: ["oncall.escalation[2].notify[0]: people.carol has no email"]),
+    ProblemCase(
+        edits: [("email", #"{"smtp": {"host": "mail.example.com", "from": "k@example.com"}}"#), ("oncall.escalation[2].notify", #"["email:group:leeds"]"#)],
+        rawJSON: nil, expected: [#"oncall.escalation[2].notify[0]: no group "leeds" in groups"#]),
+
+    // Tickets (docs/tickets.md).
+    .set("tickets", #"{"github": {}}"#, "tickets.github.token: missing required field"),
+    .set("tickets", #"{"github": {"token": "${SLACK_BOT_TOKEN}", "apiBaseURL": "api.github.com"}}"#,
+         #"tickets.github.apiBaseURL: "api.github.com" is not an http or https URL"#),
+    .set("severities[3].ticket", #"{"to": "github:acme/api"}"#, "severities[3].ticket.to: github targets need tickets.github (docs/tickets.md)"),
+    .set("severities[3].openAs", #""ticket""#, #"severities[3].openAs: "ticket" needs a ticket: add "ticket": {"to": "github:<owner>/<repo>"}"#),
+    .set("severities[3].openAs", #""issue""#, #"severities[3].openAs: "issue" is not one of channel, ticket"#),
+    ProblemCase(
+        edits: [("tickets", #"{"github": {"token": "${SLACK_BOT_TOKEN}"}}"#), ("severities[3].ticket", #"{"to": "acme/api", "labels": []}"#)],
+        rawJSON: nil,
+        expected: ["severities[3].ticket.labels: must list at least one label", #"severities[3].ticket.to: "acme/api" is not a ticket target such as "github:acme/api""#]),
 
     // Environment references outside the platforms.
     .set("severities[0].updateEvery", #""${UPDATE_EVERY}""#, "severities[0].updateEvery: environment variable UPDATE_EVERY is not set"),
@@ -642,6 +679,47 @@ private let problemCases: [ProblemCase] = [
         #expect(config.paging.webhooks(for: .resolved, severity: "sev1").map(\.id) == ["voice"])
         #expect(config.people["alice"]?.phone == "+15550100")
         #expect(config.people["alice"]?.email == "alice@example.com")
+    }
+
+    @Test func emailWithItsDefaultsAndTargets() throws {
+        let json = #"""
+            {"severities": [{"id": "sev1", "name": "Critical"}],
+             "people": {"alice": {"email": "alice@example.com"}, "bob": {"email": "bob@example.com"}},
+             "groups": {"leads": ["alice", "bob"]},
+             "email": {"smtp": {"host": "mail.example.com", "from": "Klaxon <klaxon@example.com>", "username": "klaxon", "passwordEnv": "SLACK_BOT_TOKEN"}},
+             "oncall": {"escalation": [{"after": "30m", "notify": ["email:eng-all@example.com", "email:person:alice", "email:group:leads"]}]}}
+            """#
+        let config = try loadedConfig(json)
+        let smtp = try #require(config.email.smtp)
+        #expect(smtp.port == 587)
+        #expect(smtp.tls == .starttls)
+        #expect(smtp.password?.exposedValue == "test-bot-token-0123456789")
+        #expect(smtp.passwordEnv == "SLACK_BOT_TOKEN")
+        #expect(smtp.timeout == TimeSpan(seconds: 30))
+        #expect(config.oncall.escalation.first?.notify == [.email(.address("eng-all@example.com")), .email(.person("alice")), .email(.group("leads"))])
+        #expect(config.oncall.escalation.first?.notify.map(\.description) == ["email:eng-all@example.com", "email:person:alice", "email:group:leads"])
+
+        let implicit = try loadedConfig(#"""
+            {"severities": [{"id": "sev1", "name": "Critical"}],
+             "email": {"smtp": {"host": "mail.example.com", "from": "k@example.com", "tls": "implicit", "username": "k", "password": "${SLACK_BOT_TOKEN}"}}}
+            """#)
+        #expect(implicit.email.smtp?.port == 465)
+        #expect(implicit.email.smtp?.password?.exposedValue == "test-bot-token-0123456789")
+    }
+
+    @Test func ticketsWithLabelsAndOpenAs() throws {
+        let config = try loadedConfig(#"""
+            {"severities": [
+                {"id": "sev1", "name": "Critical", "ticket": {"to": "github:acme/api", "labels": ["bug", "P0-critical"]}},
+                {"id": "sev3", "name": "Low", "ticket": {"to": "github:acme/api"}, "openAs": "ticket"}],
+             "tickets": {"github": {"token": "${SLACK_BOT_TOKEN}", "apiBaseURL": "https://github.example.com/api/v3/"}}}
+            """#)
+        #expect(config.tickets.github?.token.exposedValue == "test-bot-token-0123456789")
+        #expect(config.tickets.github?.apiBaseURL == "https://github.example.com/api/v3")
+        #expect(config.severities[0].ticket == TicketPolicy(to: TicketTarget(owner: "acme", repo: "api"), labels: ["bug", "P0-critical"]))
+        #expect(config.severities[0].openAs == .channel)
+        #expect(config.severities[1].openAs == .ticket)
+        #expect(config.severities[1].ticket?.labels == [])
     }
 
     @Test func personConsoleIdentityDefaultsToTheirID() throws {

@@ -170,6 +170,24 @@ enum StoreConformance {
         await #expect(throws: StoreError.notFound) { try await store.setRoom(channelRoom, for: IncidentID(42)) }
     }
 
+    /// The outbox sender records the issue a tracker opened; that is a new revision, and the rest of the
+    /// incident is kept.
+    static func ticketIsRecordedAsANewRevision(_ makeStore: StoreFactory) async throws {
+        let store = try await makeStore()
+        try await store.commit(StoreFixtures.declaration(of: StoreFixtures.incident(1)))
+        let before = try #require(try await store.incident(IncidentID(1)))
+        let link = TicketLink(target: TicketTarget(owner: "acme", repo: "api"), number: 17, url: "https://github.com/acme/api/issues/17")
+        try await store.setTicket(link, for: IncidentID(1))
+        let after = try #require(try await store.incident(IncidentID(1)))
+        #expect(after.ticket == link)
+        #expect(after.revision == before.revision + 1)
+        var expected = before
+        expected.ticket = link
+        expected.revision += 1
+        #expect(after == expected)
+        await #expect(throws: StoreError.notFound) { try await store.setTicket(link, for: IncidentID(42)) }
+    }
+
     /// Several incidents inserted by one change set: the first one that exists already is the conflict,
     /// and none of the others is written.
     static func insertConflictsAmongSeveralIncidents(_ makeStore: StoreFactory) async throws {
@@ -951,6 +969,7 @@ struct StoreConformanceCheck: Sendable, CustomTestStringConvertible {
         StoreConformanceCheck(name: "incidentRoundTrip", run: StoreConformance.incidentRoundTrip),
         StoreConformanceCheck(name: "auditEntriesArePrunedOldestFirst", run: StoreConformance.auditEntriesArePrunedOldestFirst),
         StoreConformanceCheck(name: "outboxLeasesAreRenewedByTheirOwnerOnly", run: StoreConformance.outboxLeasesAreRenewedByTheirOwnerOnly),
+        StoreConformanceCheck(name: "ticketIsRecordedAsANewRevision", run: StoreConformance.ticketIsRecordedAsANewRevision),
         StoreConformanceCheck(name: "insertingAnExistingIncidentIsAConflict", run: StoreConformance.insertingAnExistingIncidentIsAConflict),
         StoreConformanceCheck(name: "revisionConflictRollsBackTheWholeChangeSet", run: StoreConformance.revisionConflictRollsBackTheWholeChangeSet),
         StoreConformanceCheck(name: "duplicateInboundKeyRollsBack", run: StoreConformance.duplicateInboundKeyRollsBack),

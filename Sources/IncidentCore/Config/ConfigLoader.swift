@@ -20,6 +20,7 @@ public enum ConfigLoader {
         var config = decode(document, in: session)
         session.reportDuplicateAndUnknownKeys()
         fillContextualDefaults(&config, written: session.written)
+        readPasswordFromEnvironment(&config, environment: environment, written: session.written, session: session)
         let alreadyWrong = { (path: ConfigPath) in session.hasProblems(within: path) || path.ancestors.contains(where: session.hasProblem(at:)) }
         for problem in config.validate(peopleInDocumentOrder: document["people"]?.keys.filter { config.people[$0] != nil })
         where !([problem.location ?? .root] + problem.premises).contains(where: alreadyWrong) {
@@ -53,8 +54,33 @@ public enum ConfigLoader {
         }
     }
 
+    /// `email.smtp.passwordEnv`: the password from the variable it names, scrubbed from messages like any
+    /// secret; exclusive with `password`.
+    private static func readPasswordFromEnvironment(
+        _ config: inout KlaxonConfig, environment: [String: String], written: Set<ConfigPath>, session: ConfigDecodingSession
+    ) {
+        guard let name = config.email.smtp?.passwordEnv else { return }
+        let smtp = ConfigPath.root.key("email").key("smtp")
+        if written.contains(smtp.key("password")) {
+            session.report(ConfigProblem(smtp.key("passwordEnv"), "give password or passwordEnv, not both"))
+            return
+        }
+        guard let value = environment[name], !value.isEmpty else {
+            session.report(ConfigProblem(smtp.key("passwordEnv"), "the environment variable \(ConfigText.quote(name)) is not set"))
+            return
+        }
+        session.secretValues.insert(value)
+        config.email.smtp?.password = Secret(value)
+    }
+
     /// Defaults that depend on other sections or on the key's absence rather than on its type.
     private static func fillContextualDefaults(_ config: inout KlaxonConfig, written: Set<ConfigPath>) {
+        // SMTPS listens on 465; submission (STARTTLS or none) on 587.
+        if config.email.smtp?.tls == .implicit, !written.contains(ConfigPath.root.key("email").key("smtp").key("port")) {
+            config.email.smtp?.port = 465
+        }
+        // `…/api/v3/` and `…/api/v3` mean the same; paths are appended with their own `/`.
+        if let base = config.tickets.github?.apiBaseURL, base.hasSuffix("/") { config.tickets.github?.apiBaseURL = String(base.dropLast()) }
         if config.storage.sqlite == nil && config.storage.postgres == nil { config.storage.sqlite = SQLiteStorageConfig() }
         // Empty means unset, so the shipped `"${KLAXON_API_TOKEN:-}"` needs the variable only where the
         // API is exposed; `exposureProblem` says so when it is.
@@ -105,6 +131,7 @@ public enum ConfigLoader {
     public static let templateNames = [
         "initialAlert", "announcement", "update", "reminder", "resolution",
         "summary", "page", "escalation", "review", "postmortem",
+        "emailSubject", "emailText", "emailHTML", "ticketTitle", "ticketBody", "ticketResolved",
     ]
 
     /// What `logging.level` accepts: swift-log's levels.

@@ -27,8 +27,8 @@ enum ConfigRule: Sendable, Equatable {
     /// for one type read in two places with different needs (a notification rule must `notify`, a
     /// checkpoint must have `at` and `say`; both are `PolicyRule`).
     case requires([String])
-    /// Notify targets that stand for people only (`rotation:`, `person:`, `group:`): escalation steps page
-    /// people; channels and webhooks belong in policy rules.
+    /// Notify targets that stand for people (`rotation:`, `person:`, `group:`) or mailboxes (`email:`) only:
+    /// escalation steps page people; channels and webhooks belong in policy rules.
     case peopleOnly
 
     var range: ClosedRange<Int>? {
@@ -148,9 +148,9 @@ extension NotifyTarget: ConfigScalar {
         let peopleOnly = decoder.has(.peopleOnly)
         if let target = NotifyTarget(parsing: text) {
             self = target
-            if peopleOnly, !target.namesPeople {
+            if peopleOnly, !target.isEscalationTarget {
                 decoder.report(
-                    "\(ConfigText.quote(text)): an escalation step notifies people (rotation:, person:, group:); put channels and webhooks in a severity's \"notify\" rules")
+                    "\(ConfigText.quote(text)): an escalation step notifies people (rotation:, person:, group:) or mailboxes (email:); put channels and webhooks in a severity's \"notify\" rules")
             }
             return
         }
@@ -164,10 +164,11 @@ extension NotifyTarget: ConfigScalar {
         let guess =
             rotationIDs.contains(text) ? "rotation:\(text)"
             : personIDs.contains(text) ? "person:\(text)" : groupIDs.contains(text) ? "group:\(text)" : nil
-        let forms = peopleOnly ? Array(NotifyTarget.forms.prefix(3)) : NotifyTarget.forms
-        decoder.report(
-            "\(ConfigText.quote(text)) is not one of \(forms.map { "\"\($0)\"" }.joined(separator: ", "))"
-                + (guess.map { " (did you mean \(ConfigText.quote($0))?)" } ?? ""))
+        let forms = peopleOnly ? NotifyTarget.escalationForms : NotifyTarget.forms
+        let what = text.hasPrefix("email:")
+            ? "an email target (\"email:<address>\", \"email:person:<id>\" or \"email:group:<name>\")"
+            : "one of \(forms.map { "\"\($0)\"" }.joined(separator: ", "))"
+        decoder.report("\(ConfigText.quote(text)) is not \(what)" + (guess.map { " (did you mean \(ConfigText.quote($0))?)" } ?? ""))
     }
 }
 

@@ -101,7 +101,7 @@ extension KlaxonConfig {
     }
 
     /// Each target names something the config defines (a rotation, a person, a group, an enabled platform,
-    /// a pager or Discord webhook).
+    /// a pager or Discord webhook; mail needs `email.smtp` and addresses).
     private func validateTargets(_ targets: [NotifyTarget], at path: ConfigPath, personIDs: [String], report: (ConfigPath, String, [ConfigPath]) -> Void) {
         let rotationIDs = oncall.rotations.map(\.id)
         let groupIDs = groups.keys.sorted()
@@ -124,6 +124,8 @@ extension KlaxonConfig {
                 report(targetPath, "no webhook \(ConfigText.quote(id)) in paging.webhooks" + ConfigText.suggestion(for: id, among: webhookIDs), [])
             case .discord(let id) where !discordIDs.contains(id):
                 report(targetPath, "no webhook \(ConfigText.quote(id)) in discord.webhooks" + ConfigText.suggestion(for: id, among: discordIDs), [])
+            case .email(let addressee):
+                validateMailTarget(addressee, at: targetPath, report: { report($0, $1, []) })
             default:
                 break
             }

@@ -86,6 +86,8 @@ extension KlaxonConfig {
         }
         // Escalation chains, notification rules, checkpoints, calendars, incident types, Discord webhooks.
         validatePolicy(personIDs: personIDs, report: { report($0, $1, given: $2) })
+        validateEmail(report: { report($0, $1) })
+        validateTickets(report: { report($0, $1) })
 
         for name in templates.keys where !ConfigLoader.templateNames.contains(name) {
             report(root.key("templates").key(name), "unknown template" + ConfigText.hint(for: name, among: ConfigLoader.templateNames, known: "templates"))
@@ -227,6 +229,76 @@ extension KlaxonConfig {
                 let path = paths[index].key("aliases").index(position)
                 if !alias.isEmpty, SeverityPolicy.normalize(alias).isEmpty { report(path, "\(ConfigText.quote(alias)) is not a usable alias") }
                 claim(alias, by: index, at: path)
+            }
+        }
+    }
+}
+
+// MARK: - Email and tickets
+
+extension KlaxonConfig {
+    /// `email.smtp`: a sender that is an address, and AUTH settings that make sense together.
+    func validateEmail(report: (ConfigPath, String) -> Void) {
+        guard let smtp = email.smtp else { return }
+        let path = ConfigPath.root.key("email").key("smtp")
+        if !smtp.from.isEmpty, EmailAddress.bareAddress(of: smtp.from) == nil || smtp.from.contains(where: \.isNewline) {
+            report(path.key("from"), "\(ConfigText.quote(smtp.from)) is not a sender such as \"klaxon@example.com\" or \"Klaxon <klaxon@example.com>\"")
+        }
+        let hasPassword = smtp.password != nil || smtp.passwordEnv != nil
+        if smtp.username != nil, !hasPassword {
+            report(path.key("username"), "AUTH needs a password too: add password (\"${SMTP_PASSWORD}\") or passwordEnv")
+        } else if smtp.username == nil, hasPassword {
+            report(path.key("password"), "a password without a username is never used: add username")
+        }
+        if smtp.username != nil, smtp.tls == .none {
+            report(path.key("tls"), "\"none\" would send the password in clear: use \"starttls\", \"required\" or \"implicit\"")
+        }
+    }
+
+    /// An `email:` target can be sent to: mail is configured, and a person or group it names exists and
+    /// has an address.
+    func validateMailTarget(_ addressee: EmailAddressee, at path: ConfigPath, report: (ConfigPath, String) -> Void) {
+        guard email.smtp != nil else {
+            report(path, "email targets need email.smtp (docs/email.md)")
+            return
+        }
+        func checkHasAddress(_ id: String) {
+            guard let person = people[id] else { return }
+            guard let address = person.email else {
+                report(path, "people.\(id) has no email")
+                return
+            }
+            if !EmailAddress.isPlausible(address) {
+                report(path, "people.\(id).email \(ConfigText.quote(address)) is not an address such as \"carol@example.com\"")
+            }
+        }
+        switch addressee {
+        case .address:
+            break
+        case .person(let id):
+            guard people[id] != nil else {
+                report(path, "no person \(ConfigText.quote(id)) in people" + ConfigText.hint(for: id, among: people.keys.sorted(), known: "people"))
+                return
+            }
+            checkHasAddress(id)
+        case .group(let name):
+            guard let members = groups[name] else {
+                report(path, "no group \(ConfigText.quote(name)) in groups" + ConfigText.hint(for: name, among: groups.keys.sorted(), known: "groups"))
+                return
+            }
+            for member in members { checkHasAddress(member) }
+        }
+    }
+
+    /// `severities[].ticket` needs a tracker to file in; `openAs: ticket` needs a ticket.
+    func validateTickets(report: (ConfigPath, String) -> Void) {
+        for (index, severity) in severities.enumerated() {
+            let path = ConfigPath.root.key("severities").index(index)
+            if severity.ticket != nil, tickets.github == nil {
+                report(path.key("ticket").key("to"), "github targets need tickets.github (docs/tickets.md)")
+            }
+            if severity.openAs == .ticket, severity.ticket == nil {
+                report(path.key("openAs"), "\"ticket\" needs a ticket: add \"ticket\": {\"to\": \"github:<owner>/<repo>\"}")
             }
         }
     }

@@ -45,6 +45,10 @@ public struct KlaxonConfig: Sendable, Decodable {
     public var permissions: [String: [Grantee]]
     /// How long records kept only for bookkeeping are kept.
     public var retention: RetentionConfig
+    /// Outgoing mail (`email:` notification targets).
+    public var email: EmailConfig
+    /// Issue trackers incidents are filed in (`severities[].ticket`).
+    public var tickets: TicketsConfig
     /// When the organisation works: business durations (`"1bd"`) and "next sprint" are counted in it.
     public var calendar: BusinessCalendar? = nil
     /// Kinds of incident (`security`, `data-loss`) whose rules add to the severity's.
@@ -57,9 +61,12 @@ public struct KlaxonConfig: Sendable, Decodable {
         platforms: PlatformsConfig = .init(), incidents: IncidentsConfig = .init(), severities: [SeverityPolicy],
         people: [String: Person] = [:], oncall: OnCallConfig = .init(), templates: [String: String] = [:],
         outbox: OutboxConfig = .init(), paging: PagingConfig = .init(), alerts: AlertsConfig = .init(),
-        groups: [String: [String]] = [:], permissions: [String: [Grantee]] = [:], retention: RetentionConfig = .init()
+        groups: [String: [String]] = [:], permissions: [String: [Grantee]] = [:], retention: RetentionConfig = .init(),
+        email: EmailConfig = .init(), tickets: TicketsConfig = .init()
     ) {
         self.retention = retention
+        self.email = email
+        self.tickets = tickets
         self.server = server
         self.storage = storage
         self.logging = logging
@@ -424,6 +431,11 @@ public struct SeverityPolicy: Sendable, Decodable, Hashable {
     public var reviewWithin: TimeSpan?
     /// An open incident older than this notifies the escalation chain (runbook 000: a P0 over an hour).
     public var escalateAfter: TimeSpan?
+    /// File an issue for each incident of this severity (runbook 003: `bug` + `P0-critical`; docs/tickets.md).
+    public var ticket: TicketPolicy? = nil
+    /// `channel` (default) or `ticket`: no incident channel, only the ticket (runbooks 000 and 002: P3 and
+    /// SEV3/4 "file ticket"). Needs `ticket`.
+    public var openAs: OpenAs = .channel
     /// Someone must acknowledge within this, paging or not (runbook 002's SEV3 "< 1 hour", 001's Sev 3
     /// "next business day"); when it passes unacknowledged the room and the announce channel are told.
     public var respondWithin: Deadline? = nil
@@ -603,6 +615,9 @@ public enum NotifyTarget: Sendable, Hashable, CustomStringConvertible {
     case person(String)
     /// Every member of `groups.<name>`.
     case group(String)
+    /// Mail, not chat: `email:oncall@example.com`, `email:person:carol`, `email:group:stakeholders`
+    /// (docs/email.md). Nobody is paged in chat by it.
+    case email(EmailAddressee)
     /// A named channel on an enabled platform (`channel:slack:security`): a cross-post, nobody paged.
     case channel(platform: PlatformKind, name: String)
     /// A configured `paging.webhooks[]` entry, by id, told whatever its `events` filter says.
@@ -611,9 +626,13 @@ public enum NotifyTarget: Sendable, Hashable, CustomStringConvertible {
     case discord(String)
 
     /// The kinds `init(parsing:)` understands, for error messages.
-    public static let forms = ["rotation:<id>", "person:<id>", "group:<name>", "channel:<platform>:<name>", "webhook:<id>", "discord:<id>"]
+    public static let forms = [
+        "rotation:<id>", "person:<id>", "group:<name>", "email:<address>", "channel:<platform>:<name>", "webhook:<id>", "discord:<id>",
+    ]
+    /// The kinds an escalation step may name: people and mailboxes.
+    public static let escalationForms = Array(forms.prefix(4))
 
-    /// `rotation:primary`, `person:carol`, `group:leads`, `channel:slack:security`, `webhook:phone`.
+    /// `rotation:primary`, `person:carol`, `group:leads`, `email:…`, `channel:slack:security`, `webhook:phone`.
     public init?(parsing text: String) {
         let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
         guard parts.count == 2, !parts[1].isEmpty else { return nil }
@@ -629,6 +648,9 @@ public enum NotifyTarget: Sendable, Hashable, CustomStringConvertible {
             let name = rest[1].hasPrefix("#") ? String(rest[1].dropFirst()) : rest[1]
             guard !name.isEmpty else { return nil }
             self = .channel(platform: platform, name: name)
+        case "email":
+            guard let addressee = EmailAddressee(parsing: parts[1]) else { return nil }
+            self = .email(addressee)
         default: return nil
         }
     }
@@ -638,6 +660,7 @@ public enum NotifyTarget: Sendable, Hashable, CustomStringConvertible {
         case .rotation(let id): "rotation:\(id)"
         case .person(let id): "person:\(id)"
         case .group(let name): "group:\(name)"
+        case .email(let addressee): "email:\(addressee)"
         case .channel(let platform, let name): "channel:\(platform.rawValue):\(name)"
         case .webhook(let id): "webhook:\(id)"
         case .discord(let id): "discord:\(id)"
@@ -648,8 +671,14 @@ public enum NotifyTarget: Sendable, Hashable, CustomStringConvertible {
     public var namesPeople: Bool {
         switch self {
         case .rotation, .person, .group: true
-        case .channel, .webhook, .discord: false
+        case .email, .channel, .webhook, .discord: false
         }
+    }
+
+    /// Whether an escalation step may name it: people, and mailboxes (mail is sent beside the page).
+    public var isEscalationTarget: Bool {
+        if case .email = self { return true }
+        return namesPeople
     }
 }
 

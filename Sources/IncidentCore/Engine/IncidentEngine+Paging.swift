@@ -5,6 +5,11 @@ import Foundation
 struct Recipients {
     var personIDs: [String]
     var users: [ChatUser]
+    /// Mailboxes the targets name (`email:` targets), each once.
+    var emails: [String] = []
+    /// The same targets as chat may show them: a person's or group's name, never their address
+    /// (contact details stay out of chat, as for pager webhooks).
+    var emailLabels: [String] = []
 
     static let nobody = Recipients(personIDs: [], users: [])
 }
@@ -27,7 +32,9 @@ extension IncidentEngine {
     /// identity on that platform have no chat user (the console platform uses person ids as names).
     func recipients(for targets: [NotifyTarget], on platform: PlatformKind, at date: Date, overrides: [String: [OnCallOverride]]) -> Recipients {
         let personIDs = EscalationResolver.people(for: targets, config: config.oncall, groups: config.groups, at: date, overrides: overrides)
-        return Recipients(personIDs: personIDs, users: personIDs.compactMap { chatUser(person: $0, on: platform) })
+        return Recipients(
+            personIDs: personIDs, users: personIDs.compactMap { chatUser(person: $0, on: platform) }, emails: emailAddresses(for: targets),
+            emailLabels: emailLabels(for: targets))
     }
 
     /// A chat user paged by hand (`/incident page @bob`), with the person they are, if configured.
@@ -46,6 +53,9 @@ extension IncidentEngine {
     func page(_ recipients: Recipients, reason: String, in transition: inout Transition) {
         let users = recipients.users
         notifyPagers(.page, people: recipients.personIDs, reason: reason, in: &transition)
+        notifyByEmail(recipients, template: "page", reason: reason, in: &transition)
+        // Mail alone is a page too: the warning is for a page that reached no one at all.
+        if users.isEmpty, !recipients.emails.isEmpty { return }
         guard !users.isEmpty else {
             transition.log(.page, "Nobody could be paged on \(transition.incident.platform) (\(reason))")
             transition.post(.incidentRoom, "⚠️ Nobody could be paged for \(transition.incident.id) on \(transition.incident.platform): check `people` and `oncall` in bot-config.json.")
@@ -65,7 +75,8 @@ extension IncidentEngine {
     func escalate(to recipients: Recipients, level: Int, reason: String, in transition: inout Transition) {
         let users = recipients.users
         var values = self.values(transition.incident, now: transition.now)
-        values["mentions"] = users.isEmpty ? "nobody reachable" : users.map(mention).joined(separator: ", ")
+        let reached = users.map(mention) + recipients.emailLabels.map { "\($0) (email)" }
+        values["mentions"] = reached.isEmpty ? "nobody reachable" : reached.joined(separator: ", ")
         values["reason"] = reason
         let text = templates.render("escalation", values)
         transition.log(.escalation, "Escalation step \(level + 1): \(values["mentions"]!) (\(reason))")
@@ -76,6 +87,7 @@ extension IncidentEngine {
         }
         if !users.isEmpty { transition.send(.invite(userIDs: users.map(\.id))) }
         notifyPagers(.escalation, people: recipients.personIDs, reason: reason, escalationStep: level + 1, in: &transition)
+        notifyByEmail(recipients, template: "escalation", reason: reason, in: &transition)
     }
 
     /// The step after `level` of the severity's chain, staying on the last step once the chain is walked.

@@ -80,8 +80,8 @@ extension IncidentEngine {
         transition.post(.incidentRoom, "⏱️ \(incident.id) checkpoint (\(armed.when)): \(said) \(mention(incident.owner))")
     }
 
-    /// People are paged (room mention, direct message, invitation, pager webhooks), channels get a
-    /// cross-post, named webhooks a notice.
+    /// People are paged (room mention, direct message, invitation, pager webhooks), mailboxes emailed,
+    /// channels get a cross-post, named webhooks a notice.
     private func notify(_ armed: ArmedRule, in transition: inout Transition, overrides: [String: [OnCallOverride]]) {
         let incident = transition.incident
         let now = transition.now
@@ -122,9 +122,16 @@ extension IncidentEngine {
                 transition.changes.outbox.append(NewOutboxMessage(
                     platform: incident.platform, incidentID: incident.id, action: .discordWebhook(DiscordPost(webhook: id, content: "📣 \(body)"))))
                 told.append("Discord \(id)")
-            case .rotation, .person, .group:
+            case .rotation, .person, .group, .email:
                 continue
             }
+        }
+        // Mailboxes (`email:` targets) get the page email, through the email lane.
+        let mail = Recipients(
+            personIDs: [], users: [], emails: emailAddresses(for: armed.rule.notify), emailLabels: emailLabels(for: armed.rule.notify))
+        if !mail.emails.isEmpty {
+            notifyByEmail(mail, template: "page", reason: reason, in: &transition)
+            told += mail.emailLabels.map { "\($0) (email)" }
         }
         if !webhooks.isEmpty {
             let personIDs = recipients(for: people, on: incident.platform, at: now, overrides: overrides).personIDs

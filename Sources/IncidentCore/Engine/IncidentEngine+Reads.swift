@@ -9,7 +9,10 @@ extension IncidentEngine {
         let lines = incidents.map { incident in
             let age = Formatting.span(from: incident.declaredAt, to: incident.resolvedAt ?? now)
             let commander = incident.roles[.commander].map { " · IC \(mention($0))" } ?? ""
-            return "• \(incident.id) · \(severityAndType(incident)) · \(incident.status.label) · \(incident.title) · #\(incident.channelName) · \(age)\(commander)"
+            // A ticket-only incident has no channel to name; its issue (once opened) is where it lives.
+            let ticket = incident.ticket.map { " · ticket " + ($0.url ?? "requested in \($0.target)") } ?? ""
+            let place = config.severity(id: incident.severity)?.openAs == .ticket ? "" : " · #\(incident.channelName)"
+            return "• \(incident.id) · \(severityAndType(incident)) · \(incident.status.label) · \(incident.title)\(place) · \(age)\(commander)\(ticket)"
         }
         let header = includeClosed ? "Incidents (newest first):" : "Open incidents:"
         return CommandReply(text: ([header] + lines).joined(separator: "\n"))

@@ -97,8 +97,15 @@ public struct IncidentEngine: Sendable {
         for user in paged.users where !invite.contains(user.id) { invite.append(user.id) }
 
         let values = self.values(incident, now: now)
-        transition.send(.openRoom(name: name, topic: topic(incident), announcement: templates.render("announcement", values), invite: invite))
+        // A severity opened as a ticket gets no channel: its messages go where it was declared (every
+        // platform posts to the origin while an incident has no room), and its issue is the record.
+        if policy.openAs == .channel {
+            transition.send(.openRoom(name: name, topic: topic(incident), announcement: templates.render("announcement", values), invite: invite))
+        }
         transition.post(.incidentRoom, templates.render("initialAlert", values), buttons: buttons(for: incident))
+        if let ticket = policy.ticket {
+            fileTicket(ticket, in: &transition)
+        }
         if policy.page {
             page(paged, reason: "declared", in: &transition)
         }
@@ -114,7 +121,9 @@ public struct IncidentEngine: Sendable {
         }
         armRules(from: [.declared, .lastUpdate], in: &transition)
 
-        var lines = ["Declared \(incident.id) · \(policy.label)" + (incidentType.map { " · \($0.name)" } ?? "") + " · \(title)", "Channel: #\(name)"]
+        var lines = ["Declared \(incident.id) · \(policy.label)" + (incidentType.map { " · \($0.name)" } ?? "") + " · \(title)"]
+        lines.append(policy.openAs == .channel ? "Channel: #\(name)" : "No channel: filed as a ticket in \(policy.ticket.map(\.to.description) ?? "the tracker")")
+        if policy.openAs == .channel, let ticket = policy.ticket { lines.append("Ticket: filed in \(ticket.to)") }
         if policy.page {
             lines.append(paged.users.isEmpty ? "Nobody could be paged on \(context.platform): check `people` and `oncall` in the config." : "Paged: \(paged.users.map(mention).joined(separator: ", "))")
         }
@@ -362,6 +371,7 @@ public struct IncidentEngine: Sendable {
         transition.post(.incidentRoom, message)
         transition.post(.announce, message)
         transition.send(.setTopic(topic: topic(transition.incident)))
+        closeTicket(in: &transition)
     }
 
     /// Closing: the summary with MTTA / MTTM / MTTR goes to the room and the announce channel.

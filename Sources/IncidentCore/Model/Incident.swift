@@ -99,6 +99,9 @@ public struct Incident: Sendable, Codable, Hashable {
     public var stormRaisedAt: Date? = nil
     /// The incident type (`incidentTypes[].id`: `security`, `data-loss`), whose rules add to the severity's.
     public var type: String? = nil
+    /// The issue filed for the incident (`severities[].ticket`): its target from the declaration, its
+    /// number and link once the tracker answered (`IncidentStore.setTicket`).
+    public var ticket: TicketLink? = nil
     /// Bumped on every write; the store compares it.
     public var revision: Int
 

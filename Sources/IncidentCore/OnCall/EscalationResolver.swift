@@ -26,6 +26,9 @@ public enum EscalationResolver {
             case .channel, .webhook, .discord:
                 // Places, not people: delivered by the policy rules that name them.
                 continue
+            case .email:
+                // Mailboxes, not people to page: `IncidentEngine.emailAddresses(for:)` reads these.
+                continue
             }
             for personID in personIDs where seen.insert(personID).inserted { people.append(personID) }
         }

@@ -169,6 +169,9 @@ public protocol IncidentStore: Sendable {
     /// Records the room the platform created for the incident (used by the outbox sender).
     func setRoom(_ room: Conversation, for id: IncidentID) async throws
 
+    /// Records the issue the tracker opened for the incident (used by the outbox sender), as a new revision.
+    func setTicket(_ ticket: TicketLink, for id: IncidentID) async throws
+
     // MARK: Outbox
     /// Takes up to `limit` due messages of `lanes`, oldest first, skipping any whose incident has an
     /// earlier message still pending; each is leased to `owner` until `leaseUntil`. A row that cannot be

@@ -45,6 +45,10 @@ public enum ChatAction: Sendable, Hashable, Codable {
     /// A message to a Discord channel through its incoming webhook (`discord.webhooks`). The outbox
     /// sender hands these to the Discord webhook client; they queue in the incident platform's lane.
     case discordWebhook(DiscordPost)
+    /// An email, handed to the SMTP sender (`email.smtp`), never to a chat platform.
+    case email(EmailMessage)
+    /// Open, comment on or close an incident's issue (`severities[].ticket`), handed to the ticket client.
+    case ticket(TicketAction)
 
     /// A short name for logs and metrics.
     public var kind: String {
@@ -55,16 +59,22 @@ public enum ChatAction: Sendable, Hashable, Codable {
         case .invite: "invite"
         case .pagerWebhook: "pager_webhook"
         case .discordWebhook: "discord_webhook"
+        case .email: "email"
+        case .ticket(let action): action.kind
         }
     }
 }
 
 extension ChatAction {
-    /// Pager notices go to the gateways, whatever the incident's platform: a slow or refusing gateway must
-    /// not hold up chat, nor a parked chat platform hold up pages.
+    /// Pager notices go to the gateways and emails to the SMTP server, whatever the incident's platform: a
+    /// slow or refusing gateway must not hold up chat, nor a parked chat platform hold up pages or mail.
     public func lane(platform: PlatformKind) -> OutboxLane {
-        if case .pagerWebhook = self { return .pager }
-        return OutboxLane(platform.rawValue)
+        switch self {
+        case .pagerWebhook: return .pager
+        case .email: return .email
+        case .ticket: return .tickets
+        default: return OutboxLane(platform.rawValue)
+        }
     }
 }
 
@@ -75,6 +85,10 @@ public struct OutboxLane: Sendable, Hashable, Comparable, CustomStringConvertibl
     public var name: String
     public init(_ name: String) { self.name = name }
     public static let pager = OutboxLane("pager")
+    /// Mail: an SMTP server that is slow or refuses us holds up neither chat nor pages.
+    public static let email = OutboxLane("email")
+    /// Issue trackers: GitHub rate limits and outages stay out of chat's way.
+    public static let tickets = OutboxLane("tickets")
     public var description: String { name }
     public static func < (lhs: OutboxLane, rhs: OutboxLane) -> Bool { lhs.name < rhs.name }
 }

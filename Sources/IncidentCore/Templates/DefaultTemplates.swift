@@ -16,6 +16,12 @@ public enum DefaultTemplates {
         "escalation": escalation,
         "review": review,
         "postmortem": postmortem,
+        "emailSubject": emailSubject,
+        "emailText": emailText,
+        "emailHTML": emailHTML,
+        "ticketTitle": ticketTitle,
+        "ticketBody": ticketBody,
+        "ticketResolved": ticketResolved,
     ]
 
     /// Posted first in the incident's own channel.
@@ -103,5 +109,58 @@ public enum DefaultTemplates {
 
         ### Action Items
         - [ ] <preventive measure> · Owner: @who · Due: YYYY-MM-DD
+        """
+
+    /// Mail (`email:` targets, docs/email.md): one subject line, a plain-text part and an HTML part of the
+    /// same message. People are names here, not chat mentions. `emailHTML` is the one template whose
+    /// values are HTML-escaped.
+    public static let emailSubject = "[{{severity}} INCIDENT] {{id}}: {{title}}"
+
+    public static let emailText = """
+        {{event}}: {{id}} ({{severity}}, {{severityName}}) {{title}}
+        {{#isEscalation}}The incident {{reason}}.{{/isEscalation}}{{^isEscalation}}Why: {{reason}}.{{/isEscalation}}
+
+        Status: {{status}}
+        Started: {{declaredAt}} · Declared by {{declaredBy}}
+        Incident Commander: {{#commander}}{{commander}}{{/commander}}{{^commander}}unassigned{{/commander}}
+        {{#updateEvery}}Updates every {{updateEvery}} in {{channel}}.{{/updateEvery}}
+
+        Acknowledge in chat: /incident ack {{id}}
+        """
+
+    public static let emailHTML = """
+        <!DOCTYPE html>
+        <html lang="en"><head><meta charset="utf-8"><title>{{id}}: {{title}}</title></head>
+        <body style="font-family: sans-serif; line-height: 1.4">
+        <h1 style="font-size: 1.2em">{{event}}: {{id}} ({{severity}}) {{title}}</h1>
+        <p>{{#isEscalation}}The incident {{reason}}.{{/isEscalation}}{{^isEscalation}}Why: {{reason}}.{{/isEscalation}}</p>
+        <table>
+        <tr><th scope="row" align="left">Severity</th><td>{{severity}} ({{severityName}})</td></tr>
+        <tr><th scope="row" align="left">Status</th><td>{{status}}</td></tr>
+        <tr><th scope="row" align="left">Started</th><td>{{declaredAt}}, declared by {{declaredBy}}</td></tr>
+        <tr><th scope="row" align="left">Incident Commander</th><td>{{#commander}}{{commander}}{{/commander}}{{^commander}}unassigned{{/commander}}</td></tr>
+        </table>
+        {{#updateEvery}}<p>Updates every {{updateEvery}} in {{channel}}.</p>{{/updateEvery}}
+        <p>Acknowledge in chat: <code>/incident ack {{id}}</code></p>
+        </body></html>
+        """
+
+    /// Issues (`severities[].ticket`, docs/tickets.md): GitHub renders the body and comment as Markdown.
+    public static let ticketTitle = "[{{severity}}] {{id}}: {{title}}"
+
+    public static let ticketBody = """
+        **{{id}}** · {{severity}} ({{severityName}}) · declared {{declaredAt}} by {{declaredBy}}
+
+        {{title}}
+
+        Incident Commander: {{#commander}}{{commander}}{{/commander}}{{^commander}}unassigned{{/commander}}
+        {{#updateEvery}}Updates every {{updateEvery}}.{{/updateEvery}}
+        Filed by Klaxon; it is closed when the incident is resolved.
+        """
+
+    public static let ticketResolved = """
+        ✅ {{id}} resolved {{now}} after {{duration}}.{{#text}}
+
+        {{text}}{{/text}}
         """
 }

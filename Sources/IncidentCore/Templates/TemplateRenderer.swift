@@ -15,7 +15,9 @@ public struct TemplateRenderer: Sendable {
         for (name, source) in DefaultTemplates.all.merging(overrides, uniquingKeysWith: { _, override in override }) {
             do {
                 // Chat text, not HTML: nothing is escaped; platform adapters escape what their API needs.
-                try library.register("{{% CONTENT_TYPE: TEXT}}" + source, named: name)
+                // An email's HTML part (`…HTML`) is HTML: there mustache escapes every `{{value}}`.
+                let pragma = name.hasSuffix("HTML") ? "" : "{{% CONTENT_TYPE: TEXT}}"
+                try library.register(pragma + source, named: name)
             } catch {
                 throw InvalidTemplate(name: name, reason: "is not a valid mustache template (\(error))")
             }

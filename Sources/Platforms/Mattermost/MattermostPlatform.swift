@@ -100,8 +100,9 @@ public struct MattermostPlatform: ChatPlatform {
             guard let room = incident?.room, room.threadID == nil else { return Delivery() }
             try await addMembers(usernames, to: room.channelID)
             return Delivery()
-        case .pagerWebhook, .discordWebhook:
-            // Never routed here: `OutboxSender` hands these to `PagerWebhookClient` and `DiscordWebhookClient`.
+        case .pagerWebhook, .discordWebhook, .email, .ticket:
+            // Never routed here: `OutboxSender` hands pager notices to `PagerWebhookClient`, Discord posts to
+            // `DiscordWebhookClient`, emails to `EmailSender` and ticket actions to `GitHubIssues`.
             return Delivery()
         }
     }

@@ -77,8 +77,9 @@ public struct RocketChatPlatform: ChatPlatform {
             guard let room = try await incidentChannel(incident) else { return Delivery() }
             try await invite(usernames, to: room)
             return Delivery()
-        case .pagerWebhook, .discordWebhook:
-            // Never routed here: `OutboxSender` hands these to `PagerWebhookClient` and `DiscordWebhookClient`.
+        case .pagerWebhook, .discordWebhook, .email, .ticket:
+            // Never routed here: `OutboxSender` hands pager notices to `PagerWebhookClient`, Discord posts to
+            // `DiscordWebhookClient`, emails to `EmailSender` and ticket actions to `GitHubIssues`.
             return Delivery()
         }
     }

@@ -121,8 +121,9 @@ public struct SlackPlatform: ChatPlatform {
             try await inviteUsers(users, to: channel.channelID)
             return Delivery()
 
-        case .pagerWebhook, .discordWebhook:
-            // Never routed here: `OutboxSender` hands these to `PagerWebhookClient` and `DiscordWebhookClient`.
+        case .pagerWebhook, .discordWebhook, .email, .ticket:
+            // Never routed here: `OutboxSender` hands pager notices to `PagerWebhookClient`, Discord posts to
+            // `DiscordWebhookClient`, emails to `EmailSender` and ticket actions to `GitHubIssues`.
             return Delivery()
         }
     }
