@@ -27,9 +27,9 @@ enum ConfigRule: Sendable, Equatable {
     /// for one type read in two places with different needs (a notification rule must `notify`, a
     /// checkpoint must have `at` and `say`; both are `PolicyRule`).
     case requires([String])
-    /// Notify targets that stand for people (`rotation:`, `person:`, `group:`) or mailboxes (`email:`) only:
-    /// escalation steps page people; channels and webhooks belong in policy rules.
-    case peopleOnly
+    /// Notify targets an escalation step may name: people (`rotation:`, `person:`, `group:`) and mailboxes
+    /// (`email:`); channels and webhooks belong in policy rules.
+    case escalationTargets
 
     var range: ClosedRange<Int>? {
         if case .range(let range) = self { return range }
@@ -145,10 +145,10 @@ extension NotifyTarget: ConfigScalar {
     /// Whether the target exists (a rotation, a webhook…) is checked in `KlaxonConfig.validate()`.
     init(configValue decoder: ConfigDecoder) {
         let text = decoder.string()
-        let peopleOnly = decoder.has(.peopleOnly)
+        let stepTarget = decoder.has(.escalationTargets)
         if let target = NotifyTarget(parsing: text) {
             self = target
-            if peopleOnly, !target.isEscalationTarget {
+            if stepTarget, !target.isEscalationTarget {
                 decoder.report(
                     "\(ConfigText.quote(text)): an escalation step notifies people (rotation:, person:, group:) or mailboxes (email:); put channels and webhooks in a severity's \"notify\" rules")
             }
@@ -164,7 +164,7 @@ extension NotifyTarget: ConfigScalar {
         let guess =
             rotationIDs.contains(text) ? "rotation:\(text)"
             : personIDs.contains(text) ? "person:\(text)" : groupIDs.contains(text) ? "group:\(text)" : nil
-        let forms = peopleOnly ? NotifyTarget.escalationForms : NotifyTarget.forms
+        let forms = stepTarget ? NotifyTarget.escalationForms : NotifyTarget.forms
         let what = text.hasPrefix("email:")
             ? "an email target (\"email:<address>\", \"email:person:<id>\" or \"email:group:<name>\")"
             : "one of \(forms.map { "\"\($0)\"" }.joined(separator: ", "))"

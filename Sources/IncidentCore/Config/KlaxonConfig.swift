@@ -696,7 +696,7 @@ public struct EscalationStep: Sendable, Decodable, Hashable {
 extension EscalationStep: ConfigObject {
     static let defaults = EscalationStep(after: .zero, notify: [])
     static let rules: [String: [ConfigRule]] = [
-        "after": [.required, .allowZero], "notify": [.required, .notEmpty("must list at least one target"), .peopleOnly],
+        "after": [.required, .allowZero], "notify": [.required, .notEmpty("must list at least one target"), .escalationTargets],
     ]
 }
 
