@@ -51,8 +51,8 @@ public struct ConsolePlatform: ChatPlatform {
         case .invite(let users):
             let (channel, thread) = resolve(.incidentRoom, room: room, incident: incident)
             try await write("Invited \(users.map { "@\($0)" }.joined(separator: ", "))", channel: channel, thread: thread, message)
-        case .pagerWebhook:
-            // Never routed here: `OutboxSender` hands pager notices to `PagerWebhookClient`.
+        case .pagerWebhook, .statusWebhook:
+            // Never routed here: `OutboxSender` hands webhook notices to their clients.
             break
         }
         return Delivery(platformMessageID: "console-\(message.id)")

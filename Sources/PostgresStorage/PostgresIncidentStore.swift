@@ -312,6 +312,11 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
     }
 
     /// Newest declaration first; without `includeClosed`, only open incidents (declared … mitigated).
+    public func incidents(declaredFrom from: Date, to: Date) async throws -> [Incident] {
+        try await incidents(
+            "SELECT revision, body FROM incidents WHERE declared_at >= \(from.millisecondsSince1970()) AND declared_at < \(to.millisecondsSince1970()) ORDER BY declared_at, id")
+    }
+
     public func incidents(includeClosed: Bool, limit: Int) async throws -> [Incident] {
         let limit = Int64(max(limit, 0))
         if includeClosed {

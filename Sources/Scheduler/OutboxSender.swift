@@ -73,6 +73,7 @@ public struct OutboxSender: Service {
     private let store: any IncidentStore
     private let platforms: [PlatformKind: any ChatPlatform]
     private let pager: PagerWebhookClient?
+    private let statusHooks: StatusWebhookClient?
     private let clock: any WallClock
     private let doorbell: Doorbell
     private let settings: Settings
@@ -85,13 +86,14 @@ public struct OutboxSender: Service {
     public let health: DaemonHealth
 
     public init(
-        store: any IncidentStore, platforms: [any ChatPlatform], pager: PagerWebhookClient? = nil, clock: any WallClock, doorbell: Doorbell,
+        store: any IncidentStore, platforms: [any ChatPlatform], pager: PagerWebhookClient? = nil, statusHooks: StatusWebhookClient? = nil, clock: any WallClock, doorbell: Doorbell,
         settings: Settings = Settings(), owner: String = "sender-\(UUID().uuidString.prefix(8))", logger: Logger,
         metrics: any MetricsFactory = MetricsSystem.factory, health: DaemonHealth? = nil
     ) {
         self.store = store
         self.platforms = Dictionary(platforms.map { ($0.kind, $0) }, uniquingKeysWith: { first, _ in first })
         self.pager = pager
+        self.statusHooks = statusHooks
         self.clock = clock
         self.doorbell = doorbell
         self.settings = settings
@@ -100,7 +102,7 @@ public struct OutboxSender: Service {
         self.metrics = metrics
         self.delivered = Counter(label: "klaxon_outbox_delivered_total", factory: metrics)
         self.failed = Counter(label: "klaxon_outbox_failures_total", factory: metrics)
-        let named = self.platforms.keys.map { OutboxLane($0.rawValue) }.sorted() + [.pager]
+        let named = self.platforms.keys.map { OutboxLane($0.rawValue) }.sorted() + [.pager, .statusPage]
         self.lanes = named.map { Lane(lane: $0, filter: .only($0), bell: Doorbell()) }
             + [Lane(lane: OutboxLane("other"), filter: .excluding(named), bell: Doorbell())]
         let health = health ?? DaemonHealth(metrics: metrics)
@@ -236,6 +238,9 @@ public struct OutboxSender: Service {
         if case .pagerWebhook(let notice) = message.action {
             return await deliver(notice, of: message, metadata: metadata)
         }
+        if case .statusWebhook(let notice) = message.action {
+            return await deliver(notice, of: message, metadata: metadata)
+        }
         guard let platform = platforms[message.platform] else {
             return await settle(message, failure: .permanent("platform \(message.platform) is not enabled in bot-config.json"), metadata: metadata)
         }
@@ -259,6 +264,21 @@ public struct OutboxSender: Service {
         }
         do {
             let delivery = try await pager.deliver(notice, outboxID: message.id)
+            return await record(delivery, of: message, metadata: metadata)
+        } catch {
+            return await settle(message, failure: error, metadata: metadata)
+        }
+    }
+
+    /// Status notices go to the status webhook client whatever the message's platform.
+    private func deliver(_ notice: StatusNotice, of message: OutboxMessage, metadata: Logger.Metadata) async -> Outcome {
+        var metadata = metadata
+        metadata["webhook"] = "\(notice.webhook)"
+        guard let statusHooks else {
+            return await settle(message, failure: .permanent("no status webhook client: statusPage.webhooks is empty"), metadata: metadata)
+        }
+        do {
+            let delivery = try await statusHooks.deliver(notice, outboxID: message.id)
             return await record(delivery, of: message, metadata: metadata)
         } catch {
             return await settle(message, failure: error, metadata: metadata)

@@ -78,8 +78,10 @@ public struct KlaxonDaemon: Sendable {
         settings.retryFor = TimeInterval(config.outbox.retryFor.seconds)
         let pager = config.paging.webhooks.isEmpty
             ? nil : PagerWebhookClient(webhooks: config.paging.webhooks, httpClient: httpClient, clock: clock, logger: logger)
+        let statusHooks = config.statusPage.webhooks.isEmpty
+            ? nil : StatusWebhookClient(webhooks: config.statusPage.webhooks, httpClient: httpClient, clock: clock, logger: logger)
         sender = OutboxSender(
-            store: store, platforms: platforms, pager: pager, clock: clock, doorbell: outboxBell, settings: settings, logger: logger,
+            store: store, platforms: platforms, pager: pager, statusHooks: statusHooks, clock: clock, doorbell: outboxBell, settings: settings, logger: logger,
             metrics: metrics.factory, health: health)
         scheduler = TimerScheduler(
             store: store, engine: engine, clock: clock, doorbell: timerBell, outboxBell: outboxBell, logger: logger, metrics: metrics.factory,
@@ -93,6 +95,7 @@ public struct KlaxonDaemon: Sendable {
         router.add(middleware: ErrorLoggingMiddleware(logger: logger))
         let api = router.group("api").add(middleware: APITokenMiddleware(token: config.server.apiToken))
         APIController(store: store, metrics: metrics, severities: config.severities, clock: clock, health: health).addRoutes(to: router, api: api)
+        StatusPageController(store: store, config: config, clock: clock).addRoutes(to: router)
         OutboxController(store: store, clock: clock, outboxBell: outboxBell, logger: logger).addRoutes(to: api)
         if let console = config.platforms.console {
             ConsoleController(

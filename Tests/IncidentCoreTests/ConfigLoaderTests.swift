@@ -204,7 +204,7 @@ private func setting(_ newValue: Any?, at steps: ArraySlice<PathStep>, in contai
     @Test func everyTopLevelPropertyOfTheModelIsInTheSchema() throws {
         let properties = try #require(try schema()["properties"] as? [String: Any])
         let modelProperties = propertyNames(of: KlaxonConfig(severities: []))
-        #expect(modelProperties.count == 15)
+        #expect(modelProperties.count == 17)
         for name in modelProperties {
             #expect(properties[name] != nil, "schema lacks \(name)")
         }
@@ -228,6 +228,12 @@ private func setting(_ newValue: Any?, at steps: ArraySlice<PathStep>, in contai
             (["platforms", "mattermost"], MattermostConfig(serverURL: "u", botToken: secret, teamId: "t", commandToken: secret, announceChannel: "c")),
             (["incidents"], IncidentsConfig()),
             (["severities", "[]"], SeverityPolicy(id: "s", name: "S")),
+            (["severities", "[]", "targets"], SeverityTargets()),
+            (["statusPage"], StatusPageConfig()),
+            (["statusPage", "links", "[]"], StatusPageLink(title: "t", url: "u")),
+            (["statusPage", "components", "[]"], StatusPageComponent(id: "c", name: "C")),
+            (["statusPage", "webhooks", "[]"], StatusWebhook(id: "w", url: "u", secret: secret)),
+            (["postmortems"], PostmortemsConfig()),
             (["people", "*"], Person()),
             (["oncall"], OnCallConfig()),
             (["oncall", "rotations", "[]"], RotationConfig(id: "r", members: [], period: .zero, handoff: Handoff(weekday: nil, hour: 0, minute: 0), timezone: "UTC")),
@@ -283,8 +289,8 @@ struct ProblemCase: Sendable, CustomTestStringConvertible {
     }
 }
 
-private let knownTopLevelKeys = "server, storage, logging, platforms, incidents, severities, people, oncall, templates, outbox, paging, alerts, groups, permissions, retention"
-private let severityKeys = "id, aliases, name, description, updateEvery, ackWithin, page, reviewWithin, escalateAfter"
+private let knownTopLevelKeys = "server, storage, logging, platforms, incidents, severities, people, oncall, templates, outbox, paging, alerts, groups, permissions, retention, statusPage, postmortems"
+private let severityKeys = "id, aliases, name, description, updateEvery, ackWithin, page, reviewWithin, escalateAfter, targets"
 private let templateList = "initialAlert, announcement, update, reminder, resolution, summary, page, escalation, review, postmortem"
 
 private let problemCases: [ProblemCase] = [
@@ -405,6 +411,12 @@ private let problemCases: [ProblemCase] = [
     .set("paging.webhooks", #"[{"id": "sms", "url": "ftp://pager.example.com", "secret": "s3cret-value"}]"#,
          #"paging.webhooks[0].url: "ftp://pager.example.com" is not an http or https URL"#),
     .set("paging.webhooks", #"[{"id": "sms", "url": "https://pager.example.com"}]"#, "paging.webhooks[0].secret: missing required field"),
+    .set("statusPage.components", #"[{"id": "api", "name": "API"}, {"id": "API", "name": "Other"}]"#,
+         #"statusPage.components[1].id: "API" is also the id of statusPage.components[0]; component ids must differ"#),
+    .set("statusPage.links", #"[{"title": "Support", "url": "mailto:help@example.com"}]"#,
+         #"statusPage.links[0].url: "mailto:help@example.com" is not an http or https URL"#),
+    .set("statusPage.webhooks", #"[{"id": "sp", "url": "https://status.example.com"}]"#, "statusPage.webhooks[0].secret: missing required field"),
+    .set("severities[0].targets", #"{"acknowledge": "soon"}"#, #"severities[0].targets.acknowledge: "soon" is not a duration"#),
     .set("paging.webhooks", #"[{"id": "sms", "url": "https://pager.example.com", "secret": "s3cret-value", "severities": ["sev9"]}]"#,
          #"paging.webhooks[0].severities[0]: unknown severity "sev9" (did you mean "sev1"?)"#),
     .set("paging.webhooks", #"[{"id": "sms", "url": "https://pager.example.com", "secret": "s3cret-value", "events": ["paged"]}]"#,

@@ -72,7 +72,7 @@ public enum ConfigLoader {
 
 extension ConfigReader {
     func readConfig(_ document: JSONValue) -> KlaxonConfig? {
-        let topLevelKeys = ["server", "storage", "logging", "platforms", "incidents", "severities", "people", "oncall", "templates", "outbox", "paging", "alerts", "groups", "permissions", "retention"]
+        let topLevelKeys = ["server", "storage", "logging", "platforms", "incidents", "severities", "people", "oncall", "templates", "outbox", "paging", "alerts", "groups", "permissions", "retention", "statusPage", "postmortems"]
         // `$schema` lets editors find bot-config.schema.json; it means nothing to Klaxon.
         guard let root = object(document, at: .root, allowedKeys: topLevelKeys, ignoredKeys: ["$schema"]) else { return nil }
 
@@ -99,12 +99,17 @@ extension ConfigReader {
         let groups = readGroups(root, people: people.byID)
         let permissions = readPermissions(root, severities: severities, people: people.byID, groups: groups)
         let retention = readRetention(root)
+        let statusPage = readStatusPage(root)
+        let postmortems = readPostmortems(root)
 
-        return KlaxonConfig(
+        var config = KlaxonConfig(
             server: server, storage: storage, logging: logging, platforms: platforms, incidents: incidents,
             severities: severities, people: people.byID, oncall: oncall, templates: templates, outbox: outbox,
             paging: paging, alerts: alerts, groups: groups, permissions: permissions, retention: retention
         )
+        config.statusPage = statusPage
+        config.postmortems = postmortems
+        return config
     }
 
     /// The object at `parent[key]`, checked against `keys`; nil when absent or not an object.
@@ -297,7 +302,7 @@ extension ConfigReader {
         if elements.isEmpty {
             report(root.path.key("severities"), "at least one severity is required")
         }
-        let severityKeys = ["id", "aliases", "name", "description", "updateEvery", "ackWithin", "page", "reviewWithin", "escalateAfter"]
+        let severityKeys = ["id", "aliases", "name", "description", "updateEvery", "ackWithin", "page", "reviewWithin", "escalateAfter", "targets"]
         var parsed: [(path: ConfigPath, policy: SeverityPolicy)] = []
         for element in elements {
             guard let fields = object(element.value, at: element.path, allowedKeys: severityKeys) else { continue }
@@ -314,11 +319,13 @@ extension ConfigReader {
             let page = field(fields, "page") { boolean($0, at: $1) } ?? false
             let reviewWithin = field(fields, "reviewWithin") { duration($0, at: $1) }
             let escalateAfter = field(fields, "escalateAfter") { duration($0, at: $1) }
+            let targets = field(fields, "targets") { readTargets($0, at: $1) }
             guard let id, let name else { continue }
-            let policy = SeverityPolicy(
+            var policy = SeverityPolicy(
                 id: id, aliases: aliases.map(\.name), name: name, description: description, updateEvery: updateEvery,
                 ackWithin: ackWithin, page: page, reviewWithin: reviewWithin, escalateAfter: escalateAfter
             )
+            policy.targets = targets
             parsed.append((element.path, policy))
             checkAliasesAreUsable(aliases)
         }

@@ -28,6 +28,10 @@ public struct KlaxonConfig: Sendable {
     public var permissions: [String: [Grantee]]
     /// How long records kept only for bookkeeping are kept.
     public var retention: RetentionConfig
+    /// The public status page and its webhooks.
+    public var statusPage = StatusPageConfig()
+    /// Post-mortem drafts as files.
+    public var postmortems = PostmortemsConfig()
 
     public init(
         server: ServerConfig = .init(), storage: StorageConfig = .init(), logging: LoggingConfig = .init(),
@@ -321,6 +325,8 @@ public struct SeverityPolicy: Sendable, Hashable {
     public var reviewWithin: TimeSpan?
     /// An open incident older than this notifies the escalation chain (runbook 000: a P0 over an hour).
     public var escalateAfter: TimeSpan?
+    /// MTTA / MTTM / MTTR targets for the statistics; nil: none set.
+    public var targets: SeverityTargets?
 
     public init(id: String, aliases: [String] = [], name: String, description: String? = nil, updateEvery: TimeSpan? = nil, ackWithin: TimeSpan? = nil, page: Bool = false, reviewWithin: TimeSpan? = nil, escalateAfter: TimeSpan? = nil) {
         self.id = id

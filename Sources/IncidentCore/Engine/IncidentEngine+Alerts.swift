@@ -146,7 +146,7 @@ extension IncidentEngine {
                 markResolved(&transition, text: "every alert of \(source.id) resolved", by: context.user, scheduleMonitoring: true)
             }
         }
-        var changes = transition.finished()
+        var changes = finish(transition)
         changes.inboundKey = context.inboundKey
         let summary = "\(incident.id): \(firing.count) firing, \(resolved.count) resolved"
         return .decided(Decision(reply: CommandReply(text: summary, incidentID: incident.id), changes: changes, outcome: .applied))

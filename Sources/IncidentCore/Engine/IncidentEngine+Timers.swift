@@ -14,7 +14,7 @@ extension IncidentEngine {
         case .reviewReminder: remindOfReview(in: &transition)
         case .alertDigest: postAlertDigest(in: &transition)
         }
-        var changes = transition.changes.isEmpty ? ChangeSet() : transition.finished()
+        var changes = transition.changes.isEmpty ? ChangeSet() : finish(transition)
         changes.completeTimer = (timer.id, timer.leaseOwner ?? "")
         return changes
     }

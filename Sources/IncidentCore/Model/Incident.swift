@@ -97,6 +97,13 @@ public struct Incident: Sendable, Codable, Hashable {
     public var recentReports: [Date]? = nil
     /// When the storm rule last raised the severity: once per window.
     public var stormRaisedAt: Date? = nil
+    /// The status-page component it affects (`/incident component api`); see `statusComponent`.
+    public var component: String? = nil
+    /// What was published about it, oldest first (`/incident status <state> "text"`): nil or empty for an
+    /// incident never published.
+    public var publicUpdates: [PublicUpdate]? = nil
+    /// Follow-ups from the review (`/incident action …`), numbered from 1.
+    public var actionItems: [ActionItem]? = nil
     /// Bumped on every write; the store compares it.
     public var revision: Int
 

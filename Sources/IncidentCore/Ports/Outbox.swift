@@ -40,6 +40,8 @@ public enum ChatAction: Sendable, Hashable, Codable {
     /// A POST to a configured pager webhook. The outbox sender hands these to the pager webhook client,
     /// never to a chat platform; the row's platform is the incident's, for the record.
     case pagerWebhook(PagerNotice)
+    /// A POST to a `statusPage.webhooks` entry after a published change; never to a chat platform.
+    case statusWebhook(StatusNotice)
 
     /// A short name for logs and metrics.
     public var kind: String {
@@ -49,6 +51,7 @@ public enum ChatAction: Sendable, Hashable, Codable {
         case .setTopic: "set_topic"
         case .invite: "invite"
         case .pagerWebhook: "pager_webhook"
+        case .statusWebhook: "status_webhook"
         }
     }
 }
@@ -58,6 +61,7 @@ extension ChatAction {
     /// not hold up chat, nor a parked chat platform hold up pages.
     public func lane(platform: PlatformKind) -> OutboxLane {
         if case .pagerWebhook = self { return .pager }
+        if case .statusWebhook = self { return .statusPage }
         return OutboxLane(platform.rawValue)
     }
 }
@@ -69,6 +73,8 @@ public struct OutboxLane: Sendable, Hashable, Comparable, CustomStringConvertibl
     public var name: String
     public init(_ name: String) { self.name = name }
     public static let pager = OutboxLane("pager")
+    /// Status webhooks: an external status page that is down must not hold up chat or pages.
+    public static let statusPage = OutboxLane("status")
     public var description: String { name }
     public static func < (lhs: OutboxLane, rhs: OutboxLane) -> Bool { lhs.name < rhs.name }
 }

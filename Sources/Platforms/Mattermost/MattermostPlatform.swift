@@ -100,8 +100,8 @@ public struct MattermostPlatform: ChatPlatform {
             guard let room = incident?.room, room.threadID == nil else { return Delivery() }
             try await addMembers(usernames, to: room.channelID)
             return Delivery()
-        case .pagerWebhook:
-            // Never routed here: `OutboxSender` hands pager notices to `PagerWebhookClient`.
+        case .pagerWebhook, .statusWebhook:
+            // Never routed here: `OutboxSender` hands webhook notices to their clients.
             return Delivery()
         }
     }

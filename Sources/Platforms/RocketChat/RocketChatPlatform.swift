@@ -77,8 +77,8 @@ public struct RocketChatPlatform: ChatPlatform {
             guard let room = try await incidentChannel(incident) else { return Delivery() }
             try await invite(usernames, to: room)
             return Delivery()
-        case .pagerWebhook:
-            // Never routed here: `OutboxSender` hands pager notices to `PagerWebhookClient`.
+        case .pagerWebhook, .statusWebhook:
+            // Never routed here: `OutboxSender` hands webhook notices to their clients.
             return Delivery()
         }
     }

@@ -121,8 +121,8 @@ public struct SlackPlatform: ChatPlatform {
             try await inviteUsers(users, to: channel.channelID)
             return Delivery()
 
-        case .pagerWebhook:
-            // Never routed here: `OutboxSender` hands pager notices to `PagerWebhookClient`.
+        case .pagerWebhook, .statusWebhook:
+            // Never routed here: `OutboxSender` hands webhook notices to their clients.
             return Delivery()
         }
     }
