@@ -457,7 +457,7 @@ public struct CommandParser: Sendable {
     }
 
     /// `2026-11`.
-    static func calendarMonth(_ text: some StringProtocol) -> (year: Int, month: Int)? {
+    public static func calendarMonth(_ text: some StringProtocol) -> (year: Int, month: Int)? {
         let pieces = text.split(separator: "-")
         guard pieces.count == 2, pieces[0].count == 4, pieces[1].count == 2, let year = Int(pieces[0]), let month = Int(pieces[1]),
               (1...12).contains(month) else { return nil }
