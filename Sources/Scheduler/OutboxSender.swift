@@ -102,7 +102,7 @@ public struct OutboxSender: Service {
         self.metrics = metrics
         self.delivered = Counter(label: "klaxon_outbox_delivered_total", factory: metrics)
         self.failed = Counter(label: "klaxon_outbox_failures_total", factory: metrics)
-        let named = self.platforms.keys.map { OutboxLane($0.rawValue) }.sorted() + [.pager, .statusPage]
+        let named = self.platforms.keys.map { OutboxLane($0.rawValue) }.sorted() + [.pager] + (statusHooks == nil ? [] : [.statusPage])
         self.lanes = named.map { Lane(lane: $0, filter: .only($0), bell: Doorbell()) }
             + [Lane(lane: OutboxLane("other"), filter: .excluding(named), bell: Doorbell())]
         let health = health ?? DaemonHealth(metrics: metrics)

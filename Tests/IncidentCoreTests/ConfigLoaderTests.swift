@@ -107,10 +107,12 @@ private func setting(_ newValue: Any?, at steps: ArraySlice<PathStep>, in contai
         let config = try loadedConfig(ConfigLoader.embeddedDefaultJSON)
         #expect(config.severities.map(\.id) == ["sev1", "sev2", "sev3", "sev4"])
 
-        let sev1 = SeverityPolicy(
+        var sev1 = SeverityPolicy(
             id: "sev1", aliases: ["p0", "critical"], name: "Critical", description: "System down, all users affected",
             updateEvery: .minutes(15), ackWithin: .minutes(5), page: true, reviewWithin: .hours(48), escalateAfter: .hours(1)
         )
+        // Runbook 004: MTTA < 5 min, MTTM < 30 min, MTTR < 2 h for P1.
+        sev1.targets = SeverityTargets(acknowledge: .minutes(5), mitigate: .minutes(30), resolve: .hours(2))
         let sev2 = SeverityPolicy(
             id: "sev2", aliases: ["p1", "major"], name: "Major", description: "Major feature broken, many users affected",
             updateEvery: .minutes(30), ackWithin: .minutes(15), page: true, reviewWithin: .hours(48)
