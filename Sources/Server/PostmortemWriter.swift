@@ -49,6 +49,8 @@ public struct PostmortemWriter: Service {
         case notResolved
         case reviewed(String)
         case disabled
+        /// The store or the file system refused; logged, and tried again on the incident's next change.
+        case failed(String)
     }
 
     /// Writes (or rewrites) the draft of `id` now.
@@ -70,7 +72,7 @@ public struct PostmortemWriter: Service {
             return .written(path)
         } catch {
             logger.warning("cannot write the post-mortem draft", metadata: ["incident": "\(id)", "error": "\(error)"])
-            return .disabled
+            return .failed("\(error)")
         }
     }
 }

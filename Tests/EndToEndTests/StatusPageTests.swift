@@ -103,6 +103,22 @@ struct StatusPageTests {
         try await daemon.stop()
     }
 
+    @Test("published text is escaped: markup in a title or a status cannot reach the page as markup")
+    func escapesText() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let daemon = try await RunningDaemon.start(try Self.config(storePath: directory.file("klaxon.sqlite")))
+        _ = try await daemon.command("declare sev2 <script>alert(1)</script> & \"friends\"", user: "alice")
+        _ = try await daemon.command("status INC-1 investigating <img src=x onerror=alert(2)>", user: "alice")
+        let page = try await daemon.request(.GET, "/status")
+        #expect(!page.body.contains("<script") && !page.body.contains("<img"))
+        #expect(page.body.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;friends&quot;"))
+        #expect(page.body.contains("&lt;img src=x onerror=alert(2)&gt;"))
+        let feed = try await daemon.request(.GET, "/status/feed.atom")
+        #expect(!feed.body.contains("<script") && feed.body.contains("&lt;script&gt;"))
+        try await daemon.stop()
+    }
+
     @Test(
         "headless Chromium renders the incident's title and state at desktop and phone widths",
         .enabled(if: ChromiumBinary.path != nil || ChromiumBinary.required, "chromium is not installed (apt-get install chromium)"))
