@@ -116,4 +116,31 @@ private typealias F = EngineFixture
         #expect(Self.notices(reopened).map(\.event) == ["incident.updated"])
         #expect(scenario.incident.publicUpdates?.last?.state == .investigating)
     }
+
+    @Test func actionItemsShowInTheClosingSummaryAndTheChatPostmortem() throws {
+        var scenario = try EngineScenario("sev2")
+        scenario.run(.action(nil, .add(text: "Add connection pool alert", owner: F.bob, due: "2026-12-20")), at: F.time("09:10"))
+        scenario.run(.action(nil, .add(text: "Update the runbook", owner: nil, due: nil)), at: F.time("09:11"))
+        scenario.run(.action(nil, .done(2)), at: F.time("09:12"))
+        let closed = scenario.run(.close(nil, text: "fixed"), at: F.time("09:30"))
+        let summary = try #require(closed.changes.postTexts(to: .announce).last { $0.hasPrefix("INCIDENT SUMMARY") })
+        #expect(summary.contains("Action 1: Add connection pool alert · <@bob> · due 2026-12-20 · open"), "\(summary)")
+        #expect(summary.contains("Action 2: Update the runbook · done"))
+        let draft = scenario.engine.postmortemReply(scenario.incident, entries: [], now: F.time("10:00")).text
+        #expect(draft.contains("- [ ] Add connection pool alert · Owner: <@bob> · Due: 2026-12-20"), "\(draft)")
+        #expect(draft.contains("- [x] Update the runbook"))
+        #expect(!draft.contains("<preventive measure>"), "the placeholder goes once there are items")
+    }
+
+    @Test func theReviewReminderNamesThePostmortemFile() throws {
+        var config = F.config()
+        config.postmortems.directory = "/srv/docs/postmortems"
+        var scenario = try EngineScenario("sev1", title: "Checkout is down!", engine: try F.engine(config))
+        scenario.run(.resolve(nil, text: nil), at: F.time("09:40"))
+        let timer = ScheduledTimer(id: 1, incidentID: scenario.incident.id, kind: .reviewReminder, dueAt: F.date("2025-11-12 09:40"), step: 0)
+        let changes = scenario.engine.fire(timer, incident: scenario.incident, now: F.date("2025-11-12 09:40"))
+        let reminder = try #require(changes.postTexts(to: .incidentRoom).first)
+        #expect(reminder.contains("Draft: /srv/docs/postmortems/2025-11-10-checkout-is-down.md"), "\(reminder)")
+        #expect(PostmortemDocument.fileName(scenario.incident) == "2025-11-10-checkout-is-down.md")
+    }
 }
