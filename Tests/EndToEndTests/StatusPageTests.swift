@@ -120,7 +120,7 @@ struct StatusPageTests {
     }
 
     @Test(
-        "headless Chromium renders the incident's title and state at desktop and phone widths",
+        "headless Chromium renders the incident's title and state at desktop and phone widths, light and dark",
         .enabled(if: ChromiumBinary.path != nil || ChromiumBinary.required, "chromium is not installed (apt-get install chromium)"))
     func rendersInARealBrowser() async throws {
         let chromium = try #require(ChromiumBinary.path, "chromium is not installed; .ci/run installs it")
@@ -137,10 +137,13 @@ struct StatusPageTests {
 
         // Screenshots go to KLAXON_SCREENSHOTS when set (docs/ is refreshed that way), else a temp folder.
         let target = ProcessInfo.processInfo.environment["KLAXON_SCREENSHOTS"] ?? directory.path
-        for (name, size) in [("status-page-desktop.png", "1280,900"), ("status-page-phone.png", "390,844")] {
+        // `--force-dark-mode` makes the page's `prefers-color-scheme: dark` apply.
+        let shots = [("status-page-desktop.png", "1280,900", false), ("status-page-phone.png", "390,844", false), ("status-page-phone-dark.png", "390,844", true)]
+        for (name, size, dark) in shots {
             let file = (target as NSString).appendingPathComponent(name)
-            try? FileManager.default.removeItem(atPath: file)
-            _ = try await Self.runChromium(chromium, ["--screenshot=\(file)", "--window-size=\(size)", "--hide-scrollbars", url], in: directory)
+            if FileManager.default.fileExists(atPath: file) { try FileManager.default.removeItem(atPath: file) }
+            let scheme = dark ? ["--force-dark-mode"] : []
+            _ = try await Self.runChromium(chromium, scheme + ["--screenshot=\(file)", "--window-size=\(size)", "--hide-scrollbars", url], in: directory)
             let png = try Data(contentsOf: URL(fileURLWithPath: file))
             #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]), "\(name) is a PNG")
             #expect(png.count > 5_000, "\(name) shows a page, not a blank")
