@@ -80,4 +80,25 @@ private typealias F = EngineFixture
         #expect(histograms.resolve["sev1"]?.count == 1)
         #expect(histograms.acknowledge["sev2"]?.count == 0, "a severity without incidents still has its series")
     }
+
+    @Test func timeToDetectionCountsFromTheAlertsStartWhereKnown() throws {
+        let engine = try AlertEngineTests.engine()
+        var early = AlertEngineTests.alert("a")
+        early.startsAt = F.time("08:52")
+        var skewed = AlertEngineTests.alert("b")
+        skewed.startsAt = F.time("09:30")  // ahead of Klaxon's clock: not a detection time
+        let decision = engine.declare(
+            alert: AlertEngineTests.notification([early, skewed]), source: AlertEngineTests.source, allocation: (IncidentID(1), 1),
+            now: F.time("09:00"), overrides: [:])
+        let incident = try AlertEngineTests.written(decision)
+        #expect(incident.detectionStart == F.time("08:52"))
+        #expect(IncidentDurations(incident).detect == 480)
+        let byHand = Self.incident(2, declared: F.time("09:10"), ack: 60)
+        let stats = IncidentStatistics.compute(
+            [incident, byHand], from: F.time("00:00"), to: F.time("23:00"), severities: F.severities, timeZone: .gmt)
+        #expect(stats.overall.detect.count == 1, "only where the start is known")
+        #expect(stats.overall.detect.mean == 480)
+        #expect(IncidentRecord(incident: incident, timeline: []).incident.metrics.timeToDetectSeconds == 480)
+    }
 }
+

@@ -32,14 +32,15 @@ extension IncidentEngine {
 
     /// `MTTA 4m (median 3m, p90 9m, 5/6 within 5m) · MTTM … · MTTR …`.
     static func timesLine(_ times: IncidentStatistics.Times) -> String {
-        [("MTTA", times.acknowledge), ("MTTM", times.mitigate), ("MTTR", times.resolve)].map { name, summary in
+        let detection = times.detect.mean.map { [" · MTTD \(Self.short($0)) (\(times.detect.count) known)"] } ?? []
+        return [("MTTA", times.acknowledge), ("MTTM", times.mitigate), ("MTTR", times.resolve)].map { name, summary in
             guard let mean = summary.mean, let median = summary.median, let p90 = summary.p90 else { return "\(name) –" }
             var text = "\(name) \(Self.short(mean)) (median \(Self.short(median)), p90 \(Self.short(p90))"
             if let within = summary.withinTarget, let target = summary.target {
                 text += ", \(within)/\(summary.count) within \(Self.short(target))"
             }
             return text + ")"
-        }.joined(separator: " · ")
+        }.joined(separator: " · ") + detection.joined()
     }
 
     static func short(_ seconds: TimeInterval) -> String {

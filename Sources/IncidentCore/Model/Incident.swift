@@ -104,6 +104,9 @@ public struct Incident: Sendable, Codable, Hashable {
     public var publicUpdates: [PublicUpdate]? = nil
     /// Follow-ups from the review (`/incident action …`), numbered from 1.
     public var actionItems: [ActionItem]? = nil
+    /// When the monitoring system saw the problem start (the earliest `startsAt` of the alerts that opened
+    /// the incident); see `detectionStart`.
+    public var alertStartedAt: Date? = nil
     /// Bumped on every write; the store compares it.
     public var revision: Int
 

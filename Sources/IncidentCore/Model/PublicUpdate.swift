@@ -77,4 +77,8 @@ extension Incident {
     /// Today: what `/incident component <name>` set. Incidents that name their `service` (a structured
     /// fact, issue 14) will default to it here: this is the one place that choice belongs.
     public var statusComponent: String? { component }
+
+    /// When the problem began, as far as Klaxon knows: the alerts' start. A `detectedAt` fact set by hand
+    /// (issue 14) belongs here too; time to detection counts from this to the declaration.
+    public var detectionStart: Date? { alertStartedAt }
 }

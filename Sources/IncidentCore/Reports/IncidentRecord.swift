@@ -15,6 +15,8 @@ public struct IncidentRecord: Sendable, Codable, Hashable {
         public var startedAt: String
         /// `monitoring_alert` (opened by an alert source) or `person`.
         public var detectedBy: String
+        /// When monitoring saw the problem start, where known.
+        public var detectedAt: String?
         public var declaredBy: String
         public var acknowledgedAt: String?
         public var mitigatedAt: String?
@@ -33,6 +35,7 @@ public struct IncidentRecord: Sendable, Codable, Hashable {
             case id, severity, title, status
             case startedAt = "started_at"
             case detectedBy = "detected_by"
+            case detectedAt = "detected_at"
             case declaredBy = "declared_by"
             case acknowledgedAt = "acknowledged_at"
             case mitigatedAt = "mitigated_at"
@@ -59,11 +62,13 @@ public struct IncidentRecord: Sendable, Codable, Hashable {
         public var timeToAcknowledgeSeconds: Int?
         public var timeToMitigateSeconds: Int?
         public var timeToResolveSeconds: Int?
+        public var timeToDetectSeconds: Int?
 
         enum CodingKeys: String, CodingKey {
             case timeToAcknowledgeSeconds = "time_to_acknowledge_seconds"
             case timeToMitigateSeconds = "time_to_mitigate_seconds"
             case timeToResolveSeconds = "time_to_resolve_seconds"
+            case timeToDetectSeconds = "time_to_detect_seconds"
         }
     }
 
@@ -95,6 +100,7 @@ public struct IncidentRecord: Sendable, Codable, Hashable {
             id: incident.id.description, severity: incident.severity.uppercased(), title: incident.title, status: incident.status.rawValue,
             startedAt: stamp(incident.declaredAt),
             detectedBy: incident.declaredBy.isAlertSource ? "monitoring_alert" : "person",
+            detectedAt: incident.detectionStart.map(stamp),
             declaredBy: incident.declaredBy.displayName,
             acknowledgedAt: incident.acknowledgedAt.map(stamp), mitigatedAt: incident.mitigatedAt.map(stamp),
             resolvedAt: incident.resolvedAt.map(stamp), closedAt: incident.closedAt.map(stamp),
@@ -105,7 +111,7 @@ public struct IncidentRecord: Sendable, Codable, Hashable {
                 publicSummary: incident.publicUpdates?.last(where: { $0.text != nil })?.text),
             metrics: Metrics(
                 timeToAcknowledgeSeconds: seconds(durations.acknowledge), timeToMitigateSeconds: seconds(durations.mitigate),
-                timeToResolveSeconds: seconds(durations.resolve)),
+                timeToResolveSeconds: seconds(durations.resolve), timeToDetectSeconds: seconds(durations.detect)),
             resolution: incident.resolution,
             timeline: timeline.map { Line(time: stamp($0.at), kind: $0.kind.rawValue, event: PlainText.fromMarkup($0.text)) },
             publicUpdates: (incident.publicUpdates ?? []).map { Published(time: stamp($0.at), state: $0.state.rawValue, text: $0.text) },

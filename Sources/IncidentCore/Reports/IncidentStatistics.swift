@@ -34,8 +34,11 @@ public struct IncidentDurations: Sendable, Hashable {
     public var acknowledge: TimeInterval?
     public var mitigate: TimeInterval?
     public var resolve: TimeInterval?
+    /// From the problem's start (the alerts' start) to the declaration, where it is known.
+    public var detect: TimeInterval?
 
     public init(_ incident: Incident) {
+        detect = incident.detectionStart.map { max(0, incident.declaredAt.timeIntervalSince($0)) }
         acknowledge = incident.acknowledgedAt.map { max(0, $0.timeIntervalSince(incident.pagedAt ?? incident.declaredAt)) }
         mitigate = incident.mitigatedAt.map { max(0, $0.timeIntervalSince(incident.declaredAt)) }
         resolve = incident.resolvedAt.map { max(0, $0.timeIntervalSince(incident.declaredAt)) }
@@ -60,6 +63,8 @@ public struct IncidentStatistics: Sendable, Codable, Hashable {
     public var peoplePerIncident: Double?
 
     public struct Times: Sendable, Codable, Hashable {
+        /// Time to detection: only incidents whose start is known (opened by alerts that carry one).
+        public var detect: DurationSummary
         public var acknowledge: DurationSummary
         public var mitigate: DurationSummary
         public var resolve: DurationSummary
@@ -97,6 +102,7 @@ public struct IncidentStatistics: Sendable, Codable, Hashable {
         func times(_ group: [Incident], targets: SeverityTargets?) -> Times {
             let durations = group.map(IncidentDurations.init)
             return Times(
+                detect: DurationSummary(durations.compactMap(\.detect)),
                 acknowledge: DurationSummary(durations.compactMap(\.acknowledge), target: targets?.acknowledge?.timeInterval),
                 mitigate: DurationSummary(durations.compactMap(\.mitigate), target: targets?.mitigate?.timeInterval),
                 resolve: DurationSummary(durations.compactMap(\.resolve), target: targets?.resolve?.timeInterval))

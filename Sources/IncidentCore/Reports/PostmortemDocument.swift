@@ -48,6 +48,9 @@ public enum PostmortemDocument {
         lines.append("- Time to acknowledge: \(span(record.metrics.timeToAcknowledgeSeconds))")
         lines.append("- Time to mitigate: \(span(record.metrics.timeToMitigateSeconds))")
         lines.append("- Time to resolve: \(span(record.metrics.timeToResolveSeconds))")
+        if let detect = record.metrics.timeToDetectSeconds {
+            lines.append("- Time to detection (alerts' start to declaration): \(span(detect))")
+        }
         lines += [
             "", "## Root cause", "",
             "_Blameless: what in the system allowed this? Distinguish the trigger from the underlying cause._",
