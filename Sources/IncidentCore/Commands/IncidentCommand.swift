@@ -32,6 +32,10 @@ public enum IncidentCommand: Sendable, Hashable {
     case oncall(OnCallCommand)
     case page(IncidentReference, PageTarget)
     case escalate(IncidentReference)
+    /// The status-page component the incident affects; nil clears it (`/incident component none`).
+    case component(IncidentReference, String?)
+    case action(IncidentReference, ActionCommand)
+    case stats(StatsQuery)
     case help(verb: String?)
 
     /// The canonical verb, used for metrics and help.
@@ -55,6 +59,9 @@ public enum IncidentCommand: Sendable, Hashable {
         case .oncall: .oncall
         case .page: .page
         case .escalate: .escalate
+        case .component: .component
+        case .action: .action
+        case .stats: .stats
         case .help: .help
         }
     }
@@ -64,7 +71,8 @@ public enum IncidentCommand: Sendable, Hashable {
         switch self {
         case .declare(_, let text), .update(_, let text), .note(_, let text), .report(_, let text): text
         case .status(_, _, let text), .mitigate(_, let text), .resolve(_, let text), .close(_, let text): text
-        case .ack, .severity, .role, .reopen, .timeline, .postmortem, .list, .oncall, .page, .escalate, .help: nil
+        case .action(_, .add(let text, _, _)): text
+        case .ack, .severity, .role, .reopen, .timeline, .postmortem, .list, .oncall, .page, .escalate, .component, .action, .stats, .help: nil
         }
     }
 
@@ -79,7 +87,8 @@ public enum IncidentCommand: Sendable, Hashable {
         case .mitigate(let ref, let text): .mitigate(ref, text: text.map(transform))
         case .resolve(let ref, let text): .resolve(ref, text: text.map(transform))
         case .close(let ref, let text): .close(ref, text: text.map(transform))
-        case .ack, .severity, .role, .reopen, .timeline, .postmortem, .list, .oncall, .page, .escalate, .help: self
+        case .action(let ref, .add(let text, let owner, let due)): .action(ref, .add(text: transform(text), owner: owner, due: due))
+        case .ack, .severity, .role, .reopen, .timeline, .postmortem, .list, .oncall, .page, .escalate, .component, .action, .stats, .help: self
         }
     }
 
@@ -88,11 +97,39 @@ public enum IncidentCommand: Sendable, Hashable {
         switch self {
         case .ack(let ref), .update(let ref, _), .status(let ref, _, _), .severity(let ref, _), .role(let ref, _, _),
             .note(let ref, _), .report(let ref, _), .mitigate(let ref, _), .resolve(let ref, _), .close(let ref, _), .reopen(let ref),
-            .timeline(let ref), .postmortem(let ref), .page(let ref, _), .escalate(let ref):
+            .timeline(let ref), .postmortem(let ref), .page(let ref, _), .escalate(let ref), .component(let ref, _), .action(let ref, _):
             ref
-        case .declare, .list, .oncall, .help: nil
+        case .declare, .list, .oncall, .stats, .help: nil
         }
     }
+}
+
+/// `/incident action "Add connection pool alert" @bob due 2026-12-20`, `/incident action done 2`.
+public enum ActionCommand: Sendable, Hashable {
+    case add(text: String, owner: ChatUser?, due: String?)
+    case done(Int)
+}
+
+/// `/incident stats [30d|this month|2026-11] [severity]`.
+public struct StatsQuery: Sendable, Hashable {
+    public var period: StatsPeriod
+    /// A severity id; nil: all.
+    public var severity: String?
+
+    public init(period: StatsPeriod = .last(.days(30)), severity: String? = nil) {
+        self.period = period
+        self.severity = severity
+    }
+}
+
+/// The incidents a statistic counts: those declared in this period.
+public enum StatsPeriod: Sendable, Hashable {
+    /// The last `span` up to now (`30d`).
+    case last(TimeSpan)
+    /// The calendar month so far, in the incidents' time zone.
+    case thisMonth
+    /// One calendar month (`2026-11`).
+    case month(year: Int, month: Int)
 }
 
 /// `/incident oncall`, `/incident oncall override @bob until 2026-11-25 09:00`, `/incident oncall override @bob for 4h`.
@@ -110,7 +147,7 @@ public enum OverrideEnd: Sendable, Hashable {
 /// Every verb with the words that name it. The first alias is the canonical one.
 public enum CommandVerb: String, Sendable, CaseIterable {
     case declare, ack, update, status, severity, role, note, report, mitigate, resolve, close, reopen, timeline
-    case postmortem, list, oncall, page, escalate, help
+    case postmortem, list, oncall, page, escalate, component, action, stats, help
 
     public var aliases: [String] {
         switch self {
@@ -132,6 +169,9 @@ public enum CommandVerb: String, Sendable, CaseIterable {
         case .oncall: ["oncall", "on-call", "who"]
         case .page: ["page", "call"]
         case .escalate: ["escalate"]
+        case .component: ["component", "affects"]
+        case .action: ["action", "actions", "todo"]
+        case .stats: ["stats", "metrics"]
         case .help: ["help", "?", "-h", "--help"]
         }
     }
@@ -157,6 +197,9 @@ public enum CommandVerb: String, Sendable, CaseIterable {
         case .oncall: "/incident oncall [rotation] | /incident oncall override <@user> [rotation] until <YYYY-MM-DD HH:MM> | for <duration>"
         case .page: "/incident page [INC-n] <@user|rotation>"
         case .escalate: "/incident escalate [INC-n]"
+        case .component: "/incident component [INC-n] <component|none>"
+        case .action: "/incident action [INC-n] \"<what to do>\" [@owner] [due YYYY-MM-DD] | /incident action [INC-n] done <n>"
+        case .stats: "/incident stats [30d|this month|YYYY-MM] [severity]"
         case .help: "/incident help [verb]"
         }
     }
@@ -181,6 +224,9 @@ public enum CommandVerb: String, Sendable, CaseIterable {
         case .oncall: "Show who is on call, or override the rotation."
         case .page: "Page a person or a rotation for this incident."
         case .escalate: "Notify the next step of the escalation chain now."
+        case .component: "Say which status-page component the incident affects."
+        case .action: "Add a follow-up action item, or mark one done."
+        case .stats: "MTTA, MTTM, MTTR and incident counts over a period, against the targets."
         case .help: "Show this help, or the usage of one verb."
         }
     }

@@ -49,6 +49,10 @@ public struct KlaxonConfig: Sendable, Decodable {
     public var email: EmailConfig
     /// Issue trackers incidents are filed in (`severities[].ticket`).
     public var tickets: TicketsConfig
+    /// The public status page and its webhooks.
+    public var statusPage = StatusPageConfig()
+    /// Post-mortem drafts as files.
+    public var postmortems = PostmortemsConfig()
 
     public init(
         server: ServerConfig = .init(), storage: StorageConfig = .init(), logging: LoggingConfig = .init(),
@@ -420,6 +424,8 @@ public struct SeverityPolicy: Sendable, Decodable, Hashable {
     /// `channel` (default) or `ticket`: no incident channel, only the ticket (runbooks 000 and 002: P3 and
     /// SEV3/4 "file ticket"). Needs `ticket`.
     public var openAs: OpenAs = .channel
+    /// MTTA / MTTM / MTTR targets for the statistics; nil: none set.
+    public var targets: SeverityTargets?
 
     public init(id: String, aliases: [String] = [], name: String, description: String? = nil, updateEvery: TimeSpan? = nil, ackWithin: TimeSpan? = nil, page: Bool = false, reviewWithin: TimeSpan? = nil, escalateAfter: TimeSpan? = nil) {
         self.id = id

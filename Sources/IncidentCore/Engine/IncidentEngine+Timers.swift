@@ -14,7 +14,7 @@ extension IncidentEngine {
         case .reviewReminder: remindOfReview(in: &transition)
         case .alertDigest: postAlertDigest(in: &transition)
         }
-        var changes = transition.changes.isEmpty ? ChangeSet() : transition.finished()
+        var changes = transition.changes.isEmpty ? ChangeSet() : finish(transition)
         changes.completeTimer = (timer.id, timer.leaseOwner ?? "")
         return changes
     }
@@ -107,6 +107,7 @@ extension IncidentEngine {
     private func remindOfReview(in transition: inout Transition) {
         var values = self.values(transition.incident, now: transition.now)
         values["due"] = "now"
+        if let file = postmortemFile(transition.incident) { values["postmortemFile"] = file }
         transition.log(.reminder, "Post-incident review due")
         let text = templates.render("review", values)
         transition.post(.incidentRoom, text)

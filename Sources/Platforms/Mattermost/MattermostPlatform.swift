@@ -100,9 +100,9 @@ public struct MattermostPlatform: ChatPlatform {
             guard let room = incident?.room, room.threadID == nil else { return Delivery() }
             try await addMembers(usernames, to: room.channelID)
             return Delivery()
-        case .pagerWebhook, .email, .ticket:
+        case .pagerWebhook, .email, .ticket, .statusWebhook:
             // Never routed here: `OutboxSender` hands pager notices to `PagerWebhookClient`, emails to
-            // `EmailSender` and ticket actions to `GitHubIssues`.
+            // `EmailSender`, ticket actions to `GitHubIssues` and status notices to `StatusWebhookClient`.
             return Delivery()
         }
     }

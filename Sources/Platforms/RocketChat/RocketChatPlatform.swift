@@ -77,9 +77,9 @@ public struct RocketChatPlatform: ChatPlatform {
             guard let room = try await incidentChannel(incident) else { return Delivery() }
             try await invite(usernames, to: room)
             return Delivery()
-        case .pagerWebhook, .email, .ticket:
+        case .pagerWebhook, .email, .ticket, .statusWebhook:
             // Never routed here: `OutboxSender` hands pager notices to `PagerWebhookClient`, emails to
-            // `EmailSender` and ticket actions to `GitHubIssues`.
+            // `EmailSender`, ticket actions to `GitHubIssues` and status notices to `StatusWebhookClient`.
             return Delivery()
         }
     }

@@ -121,9 +121,9 @@ public struct SlackPlatform: ChatPlatform {
             try await inviteUsers(users, to: channel.channelID)
             return Delivery()
 
-        case .pagerWebhook, .email, .ticket:
+        case .pagerWebhook, .email, .ticket, .statusWebhook:
             // Never routed here: `OutboxSender` hands pager notices to `PagerWebhookClient`, emails to
-            // `EmailSender` and ticket actions to `GitHubIssues`.
+            // `EmailSender`, ticket actions to `GitHubIssues` and status notices to `StatusWebhookClient`.
             return Delivery()
         }
     }
