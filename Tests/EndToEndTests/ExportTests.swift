@@ -62,11 +62,21 @@ struct ExportTests {
         #expect(markdown.body.contains("- Time to acknowledge: 3 min"))
         #expect(markdown.body.contains("Fix: Raised the pool size and restarted the workers."))
 
-        let yaml = try await daemon.request(.GET, "/api/incidents/INC-1/export?format=yaml")
+        // The outbox may still be recording deliveries (the room) while the exports are fetched: compare a
+        // YAML export with JSON exports taken just before and after it that agree with each other.
+        var yaml = try await daemon.request(.GET, "/api/incidents/INC-1/export?format=yaml")
+        var json = try await daemon.request(.GET, "/api/incidents/1/export?format=json")
+        let settleDeadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < settleDeadline {
+            let before = try await daemon.request(.GET, "/api/incidents/1/export?format=json")
+            yaml = try await daemon.request(.GET, "/api/incidents/INC-1/export?format=yaml")
+            json = try await daemon.request(.GET, "/api/incidents/1/export?format=json")
+            if before.body == json.body { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
         #expect(yaml.status == 200)
         #expect(yaml.body.hasPrefix("incident:\n  id: INC-1\n  severity: SEV1\n"), "runbook 002's shape: \(yaml.body.prefix(120))")
         let fromYAML = try YAMLDecoder().decode(IncidentRecord.self, from: yaml.body)
-        let json = try await daemon.request(.GET, "/api/incidents/1/export?format=json")
         #expect(json.status == 200)
         let fromJSON = try JSONDecoder().decode(IncidentRecord.self, from: Data(json.body.utf8))
         #expect(fromYAML == fromJSON, "one record, two encodings")
