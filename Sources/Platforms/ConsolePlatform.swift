@@ -51,9 +51,10 @@ public struct ConsolePlatform: ChatPlatform {
         case .invite(let users):
             let (channel, thread) = resolve(.incidentRoom, room: room, incident: incident)
             try await write("Invited \(users.map { "@\($0)" }.joined(separator: ", "))", channel: channel, thread: thread, message)
-        case .pagerWebhook, .discordWebhook, .email, .ticket:
+        case .pagerWebhook, .discordWebhook, .email, .ticket, .statusWebhook:
             // Never routed here: `OutboxSender` hands pager notices to `PagerWebhookClient`, Discord posts to
-            // `DiscordWebhookClient`, emails to `EmailSender` and ticket actions to `GitHubIssues`.
+            // `DiscordWebhookClient`, emails to `EmailSender`, ticket actions to `GitHubIssues` and status
+            // notices to `StatusWebhookClient`.
             break
         }
         return Delivery(platformMessageID: "console-\(message.id)")

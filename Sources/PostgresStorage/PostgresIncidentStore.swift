@@ -186,7 +186,13 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
     /// in opposite orders) or a serialisation failure is run again: the body depends only on its inputs
     /// and the database, so the retry decides afresh (a stale revision is then a conflict, as it would
     /// have been had the two not overlapped).
-    private func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> Result<T, StoreError>) async throws -> T {
+    private func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> Result<T, StoreError>) async throws -> T {
+        // In a task of its own, like the SQLite writer's transactions: a caller's cancellation must not stop
+        // a transaction between BEGIN and COMMIT (or cancel its ROLLBACK).
+        try await Task { try await self.runTransaction(body) }.value
+    }
+
+    private func runTransaction<T: Sendable>(_ body: (PostgresConnection) async throws -> Result<T, StoreError>) async throws -> T {
         let logger = self.logger
         var attempt = 1
         while true {
@@ -271,7 +277,7 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
     ) async throws -> Result {
         let (encoder, logger) = (self.encoder, self.logger)
         return try await transaction { connection in
-            let (id, sequence) = try await allocate(day: day) { try await connection.query($0, logger: logger) }
+            let (id, sequence) = try await self.allocate(day: day) { try await connection.query($0, logger: logger) }
             let (changes, result) = decide(id, sequence)
             let prepared = try PostgresChangeSet(changes, committedAt: Date(), encoder: encoder)
             guard !prepared.isEmpty else { return .success(result) }
@@ -312,6 +318,11 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
     }
 
     /// Newest declaration first; without `includeClosed`, only open incidents (declared … mitigated).
+    public func incidents(declaredFrom from: Date, to: Date) async throws -> [Incident] {
+        try await incidents(
+            "SELECT revision, body FROM incidents WHERE declared_at >= \(from.millisecondsSince1970()) AND declared_at < \(to.millisecondsSince1970()) ORDER BY declared_at, id")
+    }
+
     public func incidents(includeClosed: Bool, limit: Int) async throws -> [Incident] {
         let limit = Int64(max(limit, 0))
         if includeClosed {
@@ -398,7 +409,7 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
         }
         guard !prepared.isEmpty else { return }
         try await transaction { connection -> Result<Void, StoreError> in
-            if let refusal = try await PostgresChangeSetWriter.write(prepared, on: connection, logger: logger) {
+            if let refusal = try await PostgresChangeSetWriter.write(prepared, on: connection, logger: self.logger) {
                 // Thrown, not returned: what the refused change set wrote before its refusal is rolled back.
                 throw refusal
             }
@@ -416,7 +427,7 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
             throw storeError(error)
         }
         guard !chain.isEmpty else { return OrderedCommitResult(written: 0, refusal: nil) }
-        return try await transaction { connection in .success(try await writeChain(chain, on: connection)) }
+        return try await transaction { connection in .success(try await self.writeChain(chain, on: connection)) }
     }
 
     // MARK: - Outbox

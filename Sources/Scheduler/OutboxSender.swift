@@ -77,6 +77,7 @@ public struct OutboxSender: Service {
     private let discord: DiscordWebhookClient?
     private let email: EmailSender?
     private let tickets: GitHubIssues?
+    private let statusHooks: StatusWebhookClient?
     private let clock: any WallClock
     private let doorbell: Doorbell
     private let settings: Settings
@@ -90,7 +91,7 @@ public struct OutboxSender: Service {
 
     public init(
         store: any IncidentStore, platforms: [any ChatPlatform], pager: PagerWebhookClient? = nil, discord: DiscordWebhookClient? = nil,
-        email: EmailSender? = nil, tickets: GitHubIssues? = nil, clock: any WallClock, doorbell: Doorbell,
+        email: EmailSender? = nil, tickets: GitHubIssues? = nil, statusHooks: StatusWebhookClient? = nil, clock: any WallClock, doorbell: Doorbell,
         settings: Settings = Settings(), owner: String = "sender-\(UUID().uuidString.prefix(8))", logger: Logger,
         metrics: any MetricsFactory = MetricsSystem.factory, health: DaemonHealth? = nil
     ) {
@@ -100,6 +101,7 @@ public struct OutboxSender: Service {
         self.discord = discord
         self.email = email
         self.tickets = tickets
+        self.statusHooks = statusHooks
         self.clock = clock
         self.doorbell = doorbell
         self.settings = settings
@@ -111,7 +113,7 @@ public struct OutboxSender: Service {
         // Mail and tickets have lanes only when configured; otherwise their rows (queued before the config
         // changed) reach the "other" lane, which gives them a reason and sets them aside.
         let named = self.platforms.keys.map { OutboxLane($0.rawValue) }.sorted() + [.pager]
-            + (email == nil ? [] : [.email]) + (tickets == nil ? [] : [.tickets])
+            + (email == nil ? [] : [.email]) + (tickets == nil ? [] : [.tickets]) + (statusHooks == nil ? [] : [.statusPage])
         self.lanes = named.map { Lane(lane: $0, filter: .only($0), bell: Doorbell()) }
             + [Lane(lane: OutboxLane("other"), filter: .excluding(named), bell: Doorbell())]
         let health = health ?? DaemonHealth(metrics: metrics)
@@ -303,6 +305,9 @@ public struct OutboxSender: Service {
         if case .ticket(let action) = message.action {
             return await deliver(action, of: message, metadata: metadata)
         }
+        if case .statusWebhook(let notice) = message.action {
+            return await deliver(notice, of: message, metadata: metadata)
+        }
         guard let platform = platforms[message.platform] else {
             return await settle(message, failure: .permanent("platform \(message.platform) is not enabled in bot-config.json"), metadata: metadata)
         }
@@ -353,6 +358,21 @@ public struct OutboxSender: Service {
         }
         do {
             let delivery = try await email.deliver(mail, outboxID: message.id)
+            return await record(delivery, of: message, metadata: metadata)
+        } catch {
+            return await settle(message, failure: error, metadata: metadata)
+        }
+    }
+
+    /// Status notices go to the status webhook client whatever the message's platform.
+    private func deliver(_ notice: StatusNotice, of message: OutboxMessage, metadata: Logger.Metadata) async -> Outcome {
+        var metadata = metadata
+        metadata["webhook"] = "\(notice.webhook)"
+        guard let statusHooks else {
+            return await settle(message, failure: .permanent("no status webhook client: statusPage.webhooks is empty"), metadata: metadata)
+        }
+        do {
+            let delivery = try await statusHooks.deliver(notice, outboxID: message.id)
             return await record(delivery, of: message, metadata: metadata)
         } catch {
             return await settle(message, failure: error, metadata: metadata)

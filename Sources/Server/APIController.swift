@@ -31,7 +31,7 @@ struct APIController {
             return Response.text("ready\n")
         }
         router.get("metrics") { _, _ in
-            let text = try await metrics.exposition(store: store, severities: severities)
+            let text = try await metrics.exposition(store: store, severities: severities, now: clock.now())
             return Response.text(text, contentType: "text/plain; version=0.0.4; charset=utf-8")
         }
         api.get("incidents") { request, _ in

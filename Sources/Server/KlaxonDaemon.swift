@@ -25,6 +25,8 @@ public struct KlaxonDaemon: Sendable {
     public let scheduler: TimerScheduler
     /// Prunes dedupe keys, delivered messages and console lines (`retention`).
     public let retention: RetentionService
+    /// Post-mortem drafts as files (`postmortems.directory`).
+    public let postmortems: PostmortemWriter
     /// Parked platforms and store write failures: what `/readyz` reports.
     public let health: DaemonHealth
     /// Rung after every commit so the sender and the scheduler wake at once instead of on their next recheck.
@@ -52,8 +54,11 @@ public struct KlaxonDaemon: Sendable {
         self.timerBell = timerBell
 
         let engine = try IncidentEngine(config: config)
+        let postmortems = PostmortemWriter(store: store, engine: engine, logger: logger)
+        self.postmortems = postmortems
         commands = CommandService(engine: engine, store: store, clock: clock, committed: { changes in
             if !changes.outbox.isEmpty { outboxBell.ring() }
+            postmortems.changed(changes)
             // Overrides move hand-offs, which the scheduler plans for too; a timer matters only if it is
             // due before the scheduler would wake anyway. Cancelled timers need no wake-up.
             if !changes.overrides.isEmpty {
@@ -87,9 +92,12 @@ public struct KlaxonDaemon: Sendable {
         let email = try config.email.smtp.map { smtp in
             try EmailSender(config: smtp, clientName: ProcessInfo.processInfo.hostName, clock: clock, logger: logger)
         }
+        let statusHooks = config.statusPage.webhooks.isEmpty
+            ? nil : StatusWebhookClient(webhooks: config.statusPage.webhooks, httpClient: httpClient, clock: clock, logger: logger)
         sender = OutboxSender(
             store: store, platforms: platforms, pager: pager, discord: discord, email: email,
-            tickets: config.tickets.github.map { GitHubIssues(config: $0, httpClient: httpClient, clock: clock, logger: logger) }, clock: clock, doorbell: outboxBell, settings: settings, logger: logger,
+            tickets: config.tickets.github.map { GitHubIssues(config: $0, httpClient: httpClient, clock: clock, logger: logger) },
+            statusHooks: statusHooks, clock: clock, doorbell: outboxBell, settings: settings, logger: logger,
             metrics: metrics.factory, health: health)
         scheduler = TimerScheduler(
             store: store, engine: engine, clock: clock, doorbell: timerBell, outboxBell: outboxBell, settings: timerSettings, logger: logger,
@@ -103,6 +111,8 @@ public struct KlaxonDaemon: Sendable {
         router.add(middleware: ErrorLoggingMiddleware(logger: logger))
         let api = router.group("api").add(middleware: APITokenMiddleware(token: config.server.apiToken))
         APIController(store: store, metrics: metrics, severities: config.severities, clock: clock, health: health).addRoutes(to: router, api: api)
+        StatusPageController(store: store, config: config, clock: clock).addRoutes(to: router)
+        ExportController(store: store, engine: commands.engine, clock: clock).addRoutes(to: api)
         OutboxController(store: store, clock: clock, outboxBell: outboxBell, logger: logger).addRoutes(to: api)
         if let console = config.platforms.console {
             ConsoleController(
@@ -146,7 +156,8 @@ public struct KlaxonDaemon: Sendable {
     ) -> ServiceGroup {
         let inbound = integrations.flatMap(\.services).map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
         return ServiceGroup(configuration: .init(
-            services: storeServices.map { .init(service: $0) } + [.init(service: sender), .init(service: scheduler), .init(service: retention)] + inbound
+            services: storeServices.map { .init(service: $0) } + [.init(service: sender), .init(service: scheduler), .init(service: retention)]
+                + (postmortems.isEnabled ? [.init(service: postmortems)] : []) + inbound
                 + [.init(service: buildApplication(port: port, onServerRunning: onServerRunning))],
             gracefulShutdownSignals: signals,
             cancellationSignals: [],

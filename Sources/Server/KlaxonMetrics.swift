@@ -51,8 +51,9 @@ public struct KlaxonMetrics: Sendable {
         registry.makeDurationHistogram(descriptor: Self.requestDuration, labels: [("route", route)], buckets: Self.requestDurationBuckets)
     }
 
-    /// The Prometheus text format, with the gauges read from the store at scrape time.
-    public func exposition(store: any IncidentStore, severities: [SeverityPolicy]) async throws -> String {
+    /// The Prometheus text format, with the gauges and the lifecycle histograms read from the store at
+    /// scrape time.
+    public func exposition(store: any IncidentStore, severities: [SeverityPolicy], now: Date) async throws -> String {
         let depth = try await store.outboxDepth()
         registry.makeGauge(descriptor: Self.outboxDepth).set(Double(depth))
         let open = try await store.openIncidentCounts()
@@ -60,6 +61,74 @@ public struct KlaxonMetrics: Sendable {
             registry.makeGauge(descriptor: Self.incidentsOpen, labels: [("severity", severity.id)])
                 .set(Double(open[severity.id] ?? 0))
         }
-        return registry.emitToString()
+        // Every incident ever, so the histograms only grow (as Prometheus expects of them); incidents
+        // number in the hundreds a year, and each row is read once per scrape.
+        let incidents = try await store.incidents(declaredFrom: .distantPast, to: now.addingTimeInterval(1))
+        let histograms = LifecycleHistograms(incidents, severities: severities.map(\.id))
+        return Self.withHelp(registry.emitToString()) + PrometheusText.lifecycle(histograms)
+    }
+
+    /// What each metric means, for `# HELP`. Metrics made through swift-metrics (the sender's and the
+    /// scheduler's counters) carry no help of their own; a name missing here fails `promtool check
+    /// metrics` in `MetricsTests`.
+    static let helpTexts: [String: String] = [
+        "klaxon_commands_total": "Commands handled, by platform, verb and outcome",
+        "klaxon_alert_notifications_total": "Alert notifications received, by source and outcome",
+        "klaxon_outbox_delivered_total": "Outbox messages delivered",
+        "klaxon_outbox_failures_total": "Failed outbox delivery attempts",
+        "klaxon_outbox_dead_total": "Outbox messages given up (dead letters), by lane",
+        "klaxon_timers_fired_total": "Timers fired (reminders, escalations, reviews)",
+        "klaxon_platform_unavailable": "1 while a platform or webhook lane refuses our credentials and is parked",
+    ]
+
+    /// Adds `# HELP` before each `# TYPE` line that has none.
+    static func withHelp(_ text: String) -> String {
+        var lines: [Substring] = []
+        var helped = Set<Substring>()
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("# HELP ") {
+                helped.insert(line.dropFirst(7).prefix { $0 != " " })
+            } else if line.hasPrefix("# TYPE ") {
+                let name = line.dropFirst(7).prefix { $0 != " " }
+                if !helped.contains(name), let help = helpTexts[String(name)] {
+                    lines.append("# HELP \(name) \(help)")
+                    helped.insert(name)
+                }
+            }
+            lines.append(line)
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// The lifecycle histograms in the Prometheus text format (0.0.4).
+enum PrometheusText {
+    static func lifecycle(_ histograms: LifecycleHistograms) -> String {
+        histogram("klaxon_time_to_acknowledge_seconds", help: "Time from the page (or the declaration) to the acknowledgement, per incident, by severity", histograms.acknowledge)
+            + histogram("klaxon_time_to_mitigate_seconds", help: "Time from the declaration to mitigation, per incident, by severity", histograms.mitigate)
+            + histogram("klaxon_time_to_resolve_seconds", help: "Time from the declaration to resolution, per incident, by severity", histograms.resolve)
+    }
+
+    static func histogram(_ name: String, help: String, _ bySeverity: [String: LifecycleHistograms.Histogram]) -> String {
+        var text = "# HELP \(name) \(help)\n# TYPE \(name) histogram\n"
+        for severity in bySeverity.keys.sorted() {
+            guard let histogram = bySeverity[severity] else { continue }
+            let label = "severity=\"\(escape(severity))\""
+            for bucket in histogram.buckets {
+                text += "\(name)_bucket{\(label),le=\"\(number(bucket.upperBound))\"} \(bucket.count)\n"
+            }
+            text += "\(name)_bucket{\(label),le=\"+Inf\"} \(histogram.count)\n"
+            text += "\(name)_sum{\(label)} \(number(histogram.sum))\n"
+            text += "\(name)_count{\(label)} \(histogram.count)\n"
+        }
+        return text
+    }
+
+    static func number(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+    }
+
+    static func escape(_ value: String) -> String {
+        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
     }
 }

@@ -244,6 +244,15 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
     }
 
     /// Newest declaration first; without `includeClosed`, only open incidents (declared … mitigated).
+    public func incidents(declaredFrom from: Date, to: Date) async throws -> [Incident] {
+        try await read { connection in
+            try await connection.query(
+                "SELECT revision, body FROM incidents WHERE declared_at >= ? AND declared_at < ? ORDER BY declared_at, id",
+                [SQLiteDates.value(from), SQLiteDates.value(to)]
+            ).map(decodeIncident)
+        }
+    }
+
     public func incidents(includeClosed: Bool, limit: Int) async throws -> [Incident] {
         try await read { connection in
             let rows: [SQLiteRow]

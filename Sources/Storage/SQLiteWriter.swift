@@ -122,7 +122,12 @@ final class SQLiteWriter: Sendable {
             state.largestBatch = max(state.largestBatch, batch.count)
             return batch
         }
-        let (results, abandoned) = await runBatch(batch.map(\.job))
+        // In a task of its own: a caller's cancellation (a delivery finished, its lease renewal cancelled)
+        // must never stop a transaction half-way. A cancelled statement would leave BEGIN without COMMIT,
+        // its ROLLBACK would be cancelled too, and every later write would fail on the open transaction;
+        // the batch also holds other callers' jobs.
+        let jobs = batch.map(\.job)
+        let (results, abandoned) = await Task { await self.runBatch(jobs) }.value
         let (next, idleWaiters) = state.withLock { state -> (CheckedContinuation<Turn, Never>?, [CheckedContinuation<Void, Never>]) in
             if abandoned { state.abandonedGroups += 1 }
             if let next = state.queue.first {

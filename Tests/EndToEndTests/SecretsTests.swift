@@ -10,7 +10,8 @@ import Synchronization
 import Testing
 
 /// Secrets never leave the process: the daemon runs with known secret values (API token, Slack signing
-/// secret and bot token, alert token and signing secret, pager webhook secret), every route is driven,
+/// secret and bot token, alert token and signing secret, pager webhook secret, SMTP password, GitHub
+/// token), every route is driven,
 /// errors included, and none of the values appears in a log line (at trace level, metadata included), a
 /// response body or header, `/api/*` or `/metrics`.
 @Suite("Secrets are never echoed")
@@ -18,6 +19,7 @@ struct SecretsTests {
     static let secrets = [
         "api-token-0c9f1e7a-SECRET", "slack-signing-7d2b44e1-SECRET", "bot-token-51aa9c3e-SECRET",
         "alert-token-e3f04b6d-SECRET", "alert-signing-2b8c7f90-SECRET", "pager-secret-9e61d2a4-SECRET",
+        "smtp-password-4f1c8a2e-SECRET", "github-token-8d3e5b71-SECRET",
     ]
 
     /// Every log line, formatted with its metadata, kept for inspection.
@@ -64,6 +66,14 @@ struct SecretsTests {
                     severity: AlertSeverityMapping(defaultSeverity: "sev3")),
             ])
             config.paging.webhooks = [PagerWebhook(id: "sms", url: "http://127.0.0.1:9/page", secret: Secret(Self.secrets[5]))]
+            // Mail and tickets to closed loopback ports too: the page is mailed, the sev1 filed, both fail.
+            config.email = EmailConfig(smtp: SMTPConfig(
+                host: "127.0.0.1", port: 9, from: "klaxon@example.com", username: "klaxon", password: Secret(Self.secrets[6])))
+            config.oncall.escalation[0].notify.append(.email(.address("incidents@example.com")))
+            config.tickets = TicketsConfig(github: GitHubConfig(token: Secret(Self.secrets[7]), apiBaseURL: "http://127.0.0.1:9"))
+            if let index = config.severities.firstIndex(where: { $0.id == "sev1" }) {
+                config.severities[index].ticket = TicketPolicy(to: TicketTarget(owner: "acme", repo: "api"), labels: ["bug"])
+            }
         }
         let daemon = try await RunningDaemon.start(config, logger: logger)
         var answers: [RunningDaemon.HTTPResult] = []
@@ -97,9 +107,14 @@ struct SecretsTests {
         for path in ["/api/incidents", "/api/incidents/INC-1", "/api/audit", "/api/messages", "/api/outbox?state=pending", "/api/outbox?state=dead", "/healthz", "/readyz", "/metrics", "/nowhere"] {
             answers.append(try await daemon.request(.GET, path, headers: bearer))
         }
-        // Let the sender try (and fail) to deliver to Slack and the pager gateway, and log it.
+        // Let the sender try (and fail) to deliver to Slack, the pager gateway, the mail server and GitHub,
+        // and log it.
         await daemon.drainOutbox()
         await daemon.drainOutbox()
+        // (The HTTP client keeps retrying a refused connection until its deadline, so GitHub's and the
+        // pager's failures may come after the stop; the services' own description shows their secrets
+        // as <secret> either way.)
+        #expect(log.text.contains("smtp connection"), "mail was not even tried")
         try await daemon.stop()
 
         #expect(answers.contains { $0.status == 401 } && answers.contains { $0.status == 200 }, "the routes were not all refused or all accepted")

@@ -649,3 +649,39 @@ extension Result where Failure == CommandUsageError {
 
     fileprivate var failureMessage: String? { failure?.message }
 }
+
+/// `component`, `action` and `stats`.
+@Suite struct ReportVerbParserTests {
+    let parser = CommandParser(severities: EngineFixture.severities, rotationIDs: ["primary", "secondary"])
+
+    func parse(_ text: String) -> Result<IncidentCommand, CommandUsageError> { parser.parse(text) }
+
+    @Test func component() throws {
+        #expect(try parse("component INC-4 checkout").get() == .component(IncidentID(4), "checkout"))
+        #expect(try parse("component none").get() == .component(nil, nil))
+        #expect(throws: CommandUsageError.self) { try parse("component").get() }
+        #expect(throws: CommandUsageError.self) { try parse("component api checkout").get() }
+    }
+
+    @Test func action() throws {
+        #expect(try parse("action \"Add connection pool alert\" @bob due 2026-12-20").get()
+            == .action(nil, .add(text: "Add connection pool alert", owner: ChatUser(id: "bob", name: "bob"), due: "2026-12-20")))
+        #expect(try parse("action INC-3 Update the runbook").get() == .action(IncidentID(3), .add(text: "Update the runbook", owner: nil, due: nil)))
+        #expect(try parse("action done 2").get() == .action(nil, .done(2)))
+        #expect(try parse("action INC-3 done #1").get() == .action(IncidentID(3), .done(1)))
+        let badDate = parse("action Fix it due 2026-02-30")
+        #expect(throws: CommandUsageError.self) { try badDate.get() }
+        if case .failure(let error) = badDate { #expect(error.message.contains("2026-02-30")) }
+        #expect(throws: CommandUsageError.self) { try parse("action done two").get() }
+        #expect(throws: CommandUsageError.self) { try parse("action @bob").get() }
+    }
+
+    @Test func stats() throws {
+        #expect(try parse("stats").get() == .stats(StatsQuery()))
+        #expect(try parse("stats 7d").get() == .stats(StatsQuery(period: .last(.days(7)))))
+        #expect(try parse("stats this month sev1").get() == .stats(StatsQuery(period: .thisMonth, severity: "sev1")))
+        #expect(try parse("stats P0 2026-11").get() == .stats(StatsQuery(period: .month(year: 2026, month: 11), severity: "sev1")))
+        #expect(throws: CommandUsageError.self) { try parse("stats yesterday").get() }
+        #expect(throws: CommandUsageError.self) { try parse("stats 2026-13").get() }
+    }
+}

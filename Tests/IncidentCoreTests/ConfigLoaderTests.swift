@@ -107,10 +107,12 @@ private func setting(_ newValue: Any?, at steps: ArraySlice<PathStep>, in contai
         let config = try loadedConfig(ConfigLoader.embeddedDefaultJSON)
         #expect(config.severities.map(\.id) == ["sev1", "sev2", "sev3", "sev4"])
 
-        let sev1 = SeverityPolicy(
+        var sev1 = SeverityPolicy(
             id: "sev1", aliases: ["p0", "critical"], name: "Critical", description: "System down, all users affected",
             updateEvery: .minutes(15), ackWithin: .minutes(5), page: true, reviewWithin: .hours(48), escalateAfter: .hours(1)
         )
+        // Runbook 004: MTTA < 5 min, MTTM < 30 min, MTTR < 2 h for P1.
+        sev1.targets = SeverityTargets(acknowledge: .minutes(5), mitigate: .minutes(30), resolve: .hours(2))
         let sev2 = SeverityPolicy(
             id: "sev2", aliases: ["p1", "major"], name: "Major", description: "Major feature broken, many users affected",
             updateEvery: .minutes(30), ackWithin: .minutes(15), page: true, reviewWithin: .hours(48)
@@ -294,8 +296,8 @@ struct ProblemCase: Sendable, CustomTestStringConvertible {
     }
 }
 
-private let knownTopLevelKeys = "server, storage, logging, platforms, incidents, severities, people, oncall, templates, outbox, paging, alerts, groups, permissions, retention, email, tickets, calendar, incidentTypes, discord"
-private let severityKeys = "id, aliases, name, description, updateEvery, ackWithin, page, reviewWithin, escalateAfter, ticket, openAs, respondWithin, escalation, notify, checkpoints"
+private let knownTopLevelKeys = "server, storage, logging, platforms, incidents, severities, people, oncall, templates, outbox, paging, alerts, groups, permissions, retention, email, tickets, statusPage, postmortems, calendar, incidentTypes, discord"
+private let severityKeys = "id, aliases, name, description, updateEvery, ackWithin, page, reviewWithin, escalateAfter, ticket, openAs, targets, respondWithin, escalation, notify, checkpoints"
 private let templateList = "initialAlert, announcement, update, reminder, resolution, summary, page, escalation, review, postmortem, emailSubject, emailText, emailHTML, ticketTitle, ticketBody, ticketResolved"
 
 private let problemCases: [ProblemCase] = [
@@ -417,6 +419,12 @@ private let problemCases: [ProblemCase] = [
     .set("paging.webhooks", #"[{"id": "sms", "url": "ftp://pager.example.com", "secret": "s3cret-value"}]"#,
          #"paging.webhooks[0].url: "ftp://pager.example.com" is not an http or https URL"#),
     .set("paging.webhooks", #"[{"id": "sms", "url": "https://pager.example.com"}]"#, "paging.webhooks[0].secret: missing required field"),
+    .set("statusPage.components", #"[{"id": "api", "name": "API"}, {"id": "API", "name": "Other"}]"#,
+         #"statusPage.components[1].id: "API" is also the id of statusPage.components[0]; component ids must differ"#),
+    .set("statusPage.links", #"[{"title": "Support", "url": "mailto:help@example.com"}]"#,
+         #"statusPage.links[0].url: "mailto:help@example.com" is not an http or https URL"#),
+    .set("statusPage.webhooks", #"[{"id": "sp", "url": "https://status.example.com"}]"#, "statusPage.webhooks[0].secret: missing required field"),
+    .set("severities[0].targets", #"{"acknowledge": "soon"}"#, #"severities[0].targets.acknowledge: "soon" is not a duration"#),
     .set("paging.webhooks", #"[{"id": "sms", "url": "https://pager.example.com", "secret": "s3cret-value", "severities": ["sev9"]}]"#,
          #"paging.webhooks[0].severities[0]: unknown severity "sev9" (did you mean "sev1"?)"#),
     .set("paging.webhooks", #"[{"id": "sms", "url": "https://pager.example.com", "secret": "s3cret-value", "events": ["paged"]}]"#,

@@ -533,7 +533,11 @@ struct LifecycleTests {
         let a = viaStatus.run(.status(nil, .resolved, text: "Fixed the pool"), at: F.time("10:00"))
         let b = viaResolve.run(.resolve(nil, text: "Fixed the pool"), at: F.time("10:00"))
         #expect(a.outcome == .applied)
-        #expect(a.changes.writtenIncident == b.changes.writtenIncident)
+        // One difference: a status is public, so `status resolved` also publishes its text.
+        var published = try #require(a.changes.writtenIncident)
+        #expect(published.publicUpdates == [PublicUpdate(at: F.time("10:00"), state: .resolved, text: "Fixed the pool")])
+        published.publicUpdates = nil
+        #expect(published == b.changes.writtenIncident)
         #expect(a.changes.outbox == b.changes.outbox)
         #expect(a.changes.timers == b.changes.timers)
         #expect(a.changes.cancelledKinds == b.changes.cancelledKinds)

@@ -197,6 +197,7 @@ final class InterferingStore: IncidentStore {
     func incident(_ id: IncidentID) async throws -> Incident? { try await inner.incident(id) }
     func incident(in conversation: Conversation) async throws -> Incident? { try await inner.incident(in: conversation) }
     func incidents(includeClosed: Bool, limit: Int) async throws -> [Incident] { try await inner.incidents(includeClosed: includeClosed, limit: limit) }
+    func incidents(declaredFrom from: Date, to: Date) async throws -> [Incident] { try await inner.incidents(declaredFrom: from, to: to) }
     func timeline(of id: IncidentID) async throws -> [TimelineEntry] { try await inner.timeline(of: id) }
     func auditEntries(_ query: AuditQuery) async throws -> [AuditEntry] { try await inner.auditEntries(query) }
     func incidentID(alertSource source: String, groupKey: String) async throws -> IncidentID? {

@@ -270,6 +270,9 @@ enum StoreConformance {
         #expect(try await store.incidents(includeClosed: true, limit: 2).map(\.id.number) == [5, 4])
         #expect(try await store.incidents(includeClosed: false, limit: 10).map(\.id.number) == [3, 2, 1])
         #expect(try await store.openIncidentCounts() == ["SEV1": 1, "SEV2": 2])
+        // Declared 0, 60, …, 240 s after t0: the window is half-open, oldest first.
+        #expect(try await store.incidents(declaredFrom: StoreFixtures.t0.addingTimeInterval(60), to: StoreFixtures.t0.addingTimeInterval(240)).map(\.id.number) == [2, 3, 4])
+        #expect(try await store.incidents(declaredFrom: StoreFixtures.t0.addingTimeInterval(241), to: StoreFixtures.t0.addingTimeInterval(9_999)).isEmpty)
         try await store.ping()
     }
 

@@ -123,6 +123,12 @@ public struct CommandParser: Sendable {
             }
             try expectEnd(of: &words, for: .type)
             return .setType(reference, String(type).lowercased())
+        case .component:
+            return try component(&words)
+        case .action:
+            return try action(&words)
+        case .stats:
+            return .stats(try stats(&words))
         case .help:
             return try help(&words)
         }
@@ -391,6 +397,93 @@ public struct CommandParser: Sendable {
         }
         try expectEnd(of: &words, for: .help)
         return .help(verb: verb.rawValue)
+    }
+
+    /// `component [INC-n] <id|none>`. Whether the id is a configured component is the engine's check.
+    private func component(_ words: inout CommandWords) throws(CommandUsageError) -> IncidentCommand {
+        let reference = incidentReference(&words)
+        guard let word = words.next() else {
+            throw usageError(.component, "component needs the component the incident affects (or none).")
+        }
+        try expectEnd(of: &words, for: .component)
+        let name = String(word)
+        return .component(reference, ["none", "-", "clear"].contains(name.lowercased()) ? nil : name)
+    }
+
+    /// `action [INC-n] "<text>" [@owner] [due YYYY-MM-DD]` or `action [INC-n] done <n>`. The owner and the
+    /// due date are read from the end, so the text itself may hold any words.
+    private func action(_ words: inout CommandWords) throws(CommandUsageError) -> IncidentCommand {
+        let reference = incidentReference(&words)
+        if let first = words.peek(), first.lowercased() == "done" {
+            words.skip(1)
+            guard let word = words.next() else { throw usageError(.action, "action done needs the item's number.") }
+            guard let number = Int(word.hasPrefix("#") ? word.dropFirst() : word), number > 0 else {
+                throw usageError(.action, "\(Self.quoted(word)) is not an action item number.")
+            }
+            try expectEnd(of: &words, for: .action)
+            return .action(reference, .done(number))
+        }
+        var parts = words.takeRest().split(whereSeparator: \.isWhitespace)
+        var due: String?
+        if parts.count >= 2, parts[parts.count - 2].lowercased() == "due" {
+            let written = parts[parts.count - 1]
+            guard let day = Self.calendarDay(written) else {
+                throw usageError(.action, "Invalid due date \(Self.quoted(written)): write it as YYYY-MM-DD.")
+            }
+            due = day
+            parts.removeLast(2)
+        }
+        var owner: ChatUser?
+        if let last = parts.last, let user = ChatMention.parse(String(last)) {
+            owner = user
+            parts.removeLast()
+        }
+        guard let text = FreeText.clean(parts.joined(separator: " ")) else {
+            throw usageError(.action, "action needs what is to be done.")
+        }
+        return .action(reference, .add(text: text, owner: owner, due: due))
+    }
+
+    /// `YYYY-MM-DD`, checked for being a real day.
+    static func calendarDay(_ text: some StringProtocol) -> String? {
+        let pieces = text.split(separator: "-")
+        guard pieces.count == 3, pieces[0].count == 4, pieces[1].count == 2, pieces[2].count == 2,
+              let year = Int(pieces[0]), let month = Int(pieces[1]), let day = Int(pieces[2]) else { return nil }
+        guard case .success = OverrideLocalTime.parse(date: Substring(String(format: "%04d-%02d-%02d", year, month, day)), time: "00:00") else { return nil }
+        return String(format: "%04d-%02d-%02d", year, month, day)
+    }
+
+    /// `stats [30d|this month|YYYY-MM] [severity]`, in either order; the default is the last 30 days.
+    private func stats(_ words: inout CommandWords) throws(CommandUsageError) -> StatsQuery {
+        var query = StatsQuery()
+        var periodSet = false
+        while let word = words.next() {
+            let lowered = word.lowercased()
+            if !periodSet, lowered == "this", words.peek()?.lowercased() == "month" {
+                words.skip(1)
+                query.period = .thisMonth
+                periodSet = true
+            } else if !periodSet, let month = Self.calendarMonth(word) {
+                query.period = .month(year: month.year, month: month.month)
+                periodSet = true
+            } else if !periodSet, let span = TimeSpan(parsing: lowered), span.seconds > 0 {
+                query.period = .last(span)
+                periodSet = true
+            } else if query.severity == nil, let policy = severity(named: String(word)) {
+                query.severity = policy.id
+            } else {
+                throw usageError(.stats, "Unexpected \(Self.quoted(word)): give a period (30d, this month, 2026-11) and/or a severity (\(severities.map(\.id).joined(separator: ", "))).")
+            }
+        }
+        return query
+    }
+
+    /// `2026-11`.
+    public static func calendarMonth(_ text: some StringProtocol) -> (year: Int, month: Int)? {
+        let pieces = text.split(separator: "-")
+        guard pieces.count == 2, pieces[0].count == 4, pieces[1].count == 2, let year = Int(pieces[0]), let month = Int(pieces[1]),
+              (1...12).contains(month) else { return nil }
+        return (year, month)
     }
 
     // MARK: - Shared pieces

@@ -35,6 +35,10 @@ public enum IncidentCommand: Sendable, Hashable {
     case escalate(IncidentReference)
     /// `/incident type security`: the incident type, as written; the engine checks it.
     case setType(IncidentReference, String)
+    /// The status-page component the incident affects; nil clears it (`/incident component none`).
+    case component(IncidentReference, String?)
+    case action(IncidentReference, ActionCommand)
+    case stats(StatsQuery)
     case help(verb: String?)
 
     /// The canonical verb, used for metrics and help.
@@ -59,6 +63,9 @@ public enum IncidentCommand: Sendable, Hashable {
         case .page: .page
         case .escalate: .escalate
         case .setType: .type
+        case .component: .component
+        case .action: .action
+        case .stats: .stats
         case .help: .help
         }
     }
@@ -68,7 +75,8 @@ public enum IncidentCommand: Sendable, Hashable {
         switch self {
         case .declare(_, let text, _), .update(_, let text), .note(_, let text), .report(_, let text): text
         case .status(_, _, let text), .mitigate(_, let text), .resolve(_, let text), .close(_, let text): text
-        case .ack, .severity, .role, .reopen, .timeline, .postmortem, .list, .oncall, .page, .escalate, .setType, .help: nil
+        case .action(_, .add(let text, _, _)): text
+        case .ack, .severity, .role, .reopen, .timeline, .postmortem, .list, .oncall, .page, .escalate, .setType, .component, .action, .stats, .help: nil
         }
     }
 
@@ -83,7 +91,8 @@ public enum IncidentCommand: Sendable, Hashable {
         case .mitigate(let ref, let text): .mitigate(ref, text: text.map(transform))
         case .resolve(let ref, let text): .resolve(ref, text: text.map(transform))
         case .close(let ref, let text): .close(ref, text: text.map(transform))
-        case .ack, .severity, .role, .reopen, .timeline, .postmortem, .list, .oncall, .page, .escalate, .setType, .help: self
+        case .action(let ref, .add(let text, let owner, let due)): .action(ref, .add(text: transform(text), owner: owner, due: due))
+        case .ack, .severity, .role, .reopen, .timeline, .postmortem, .list, .oncall, .page, .escalate, .setType, .component, .action, .stats, .help: self
         }
     }
 
@@ -92,11 +101,40 @@ public enum IncidentCommand: Sendable, Hashable {
         switch self {
         case .ack(let ref), .update(let ref, _), .status(let ref, _, _), .severity(let ref, _), .role(let ref, _, _),
             .note(let ref, _), .report(let ref, _), .mitigate(let ref, _), .resolve(let ref, _), .close(let ref, _), .reopen(let ref),
-            .timeline(let ref), .postmortem(let ref), .page(let ref, _), .escalate(let ref), .setType(let ref, _):
+            .timeline(let ref), .postmortem(let ref), .page(let ref, _), .escalate(let ref), .setType(let ref, _), .component(let ref, _),
+            .action(let ref, _):
             ref
-        case .declare, .list, .oncall, .help: nil
+        case .declare, .list, .oncall, .stats, .help: nil
         }
     }
+}
+
+/// `/incident action "Add connection pool alert" @bob due 2026-12-20`, `/incident action done 2`.
+public enum ActionCommand: Sendable, Hashable {
+    case add(text: String, owner: ChatUser?, due: String?)
+    case done(Int)
+}
+
+/// `/incident stats [30d|this month|2026-11] [severity]`.
+public struct StatsQuery: Sendable, Hashable {
+    public var period: StatsPeriod
+    /// A severity id; nil: all.
+    public var severity: String?
+
+    public init(period: StatsPeriod = .last(.days(30)), severity: String? = nil) {
+        self.period = period
+        self.severity = severity
+    }
+}
+
+/// The incidents a statistic counts: those declared in this period.
+public enum StatsPeriod: Sendable, Hashable {
+    /// The last `span` up to now (`30d`).
+    case last(TimeSpan)
+    /// The calendar month so far, in the incidents' time zone.
+    case thisMonth
+    /// One calendar month (`2026-11`).
+    case month(year: Int, month: Int)
 }
 
 /// `/incident oncall`, `/incident oncall override @bob until 2026-11-25 09:00`, `/incident oncall override @bob for 4h`.
@@ -114,7 +152,7 @@ public enum OverrideEnd: Sendable, Hashable {
 /// Every verb with the words that name it. The first alias is the canonical one.
 public enum CommandVerb: String, Sendable, CaseIterable {
     case declare, ack, update, status, severity, role, note, report, mitigate, resolve, close, reopen, timeline
-    case postmortem, list, oncall, page, escalate, type, help
+    case postmortem, list, oncall, page, escalate, type, component, action, stats, help
 
     public var aliases: [String] {
         switch self {
@@ -137,6 +175,9 @@ public enum CommandVerb: String, Sendable, CaseIterable {
         case .page: ["page", "call"]
         case .escalate: ["escalate"]
         case .type: ["type", "kind"]
+        case .component: ["component", "affects"]
+        case .action: ["action", "actions", "todo"]
+        case .stats: ["stats", "metrics"]
         case .help: ["help", "?", "-h", "--help"]
         }
     }
@@ -163,6 +204,9 @@ public enum CommandVerb: String, Sendable, CaseIterable {
         case .page: "/incident page [INC-n] <@user|rotation>"
         case .escalate: "/incident escalate [INC-n]"
         case .type: "/incident type [INC-n] <type>"
+        case .component: "/incident component [INC-n] <component|none>"
+        case .action: "/incident action [INC-n] \"<what to do>\" [@owner] [due YYYY-MM-DD] | /incident action [INC-n] done <n>"
+        case .stats: "/incident stats [30d|this month|YYYY-MM] [severity]"
         case .help: "/incident help [verb]"
         }
     }
@@ -188,6 +232,9 @@ public enum CommandVerb: String, Sendable, CaseIterable {
         case .page: "Page a person or a rotation for this incident."
         case .escalate: "Notify the next step of the escalation chain now."
         case .type: "Set the incident type (security, data-loss, …): adds that type's rules and notifications."
+        case .component: "Say which status-page component the incident affects."
+        case .action: "Add a follow-up action item, or mark one done."
+        case .stats: "MTTA, MTTM, MTTR and incident counts over a period, against the targets."
         case .help: "Show this help, or the usage of one verb."
         }
     }

@@ -41,7 +41,8 @@ extension ConfigLoader {
               "ackWithin": "5m",
               "page": true,
               "reviewWithin": "48h",
-              "escalateAfter": "1h"
+              "escalateAfter": "1h",
+              "targets": { "acknowledge": "5m", "mitigate": "30m", "resolve": "2h" }
             },
             {
               "id": "sev2",

@@ -87,6 +87,7 @@ extension KlaxonConfig {
         // Escalation chains, notification rules, checkpoints, calendars, incident types, Discord webhooks.
         validatePolicy(personIDs: personIDs, report: { report($0, $1, given: $2) })
         validateEmail(report: { report($0, $1) })
+        validateStatusPage(report: { report($0, $1) })
         validateTickets(report: { report($0, $1) })
 
         for name in templates.keys where !ConfigLoader.templateNames.contains(name) {
@@ -299,6 +300,33 @@ extension KlaxonConfig {
             }
             if severity.openAs == .ticket, severity.ticket == nil {
                 report(path.key("openAs"), "\"ticket\" needs a ticket: add \"ticket\": {\"to\": \"github:<owner>/<repo>\"}")
+            }
+        }
+    }
+}
+
+// MARK: - Status page
+
+extension KlaxonConfig {
+    /// Component and webhook ids are what incidents and outbox rows refer to: each must be unique.
+    func validateStatusPage(report: (ConfigPath, String) -> Void) {
+        let page = ConfigPath.root.key("statusPage")
+        var components: [String: ConfigPath] = [:]
+        for (index, component) in statusPage.components.enumerated() where !component.id.isEmpty {
+            let path = page.key("components").index(index)
+            if let first = components[component.id.lowercased()] {
+                report(path.key("id"), "\(ConfigText.quote(component.id)) is also the id of \(first); component ids must differ")
+            } else {
+                components[component.id.lowercased()] = path
+            }
+        }
+        var webhooks: [String: ConfigPath] = [:]
+        for (index, webhook) in statusPage.webhooks.enumerated() where !webhook.id.isEmpty {
+            let path = page.key("webhooks").index(index)
+            if let first = webhooks[webhook.id] {
+                report(path.key("id"), "\(ConfigText.quote(webhook.id)) is also the id of \(first); webhook ids must differ")
+            } else {
+                webhooks[webhook.id] = path
             }
         }
     }

@@ -49,6 +49,10 @@ public struct KlaxonConfig: Sendable, Decodable {
     public var email: EmailConfig
     /// Issue trackers incidents are filed in (`severities[].ticket`).
     public var tickets: TicketsConfig
+    /// The public status page and its webhooks.
+    public var statusPage = StatusPageConfig()
+    /// Post-mortem drafts as files.
+    public var postmortems = PostmortemsConfig()
     /// When the organisation works: business durations (`"1bd"`) and "next sprint" are counted in it.
     public var calendar: BusinessCalendar? = nil
     /// Kinds of incident (`security`, `data-loss`) whose rules add to the severity's.
@@ -436,6 +440,8 @@ public struct SeverityPolicy: Sendable, Decodable, Hashable {
     /// `channel` (default) or `ticket`: no incident channel, only the ticket (runbooks 000 and 002: P3 and
     /// SEV3/4 "file ticket"). Needs `ticket`.
     public var openAs: OpenAs = .channel
+    /// MTTA / MTTM / MTTR targets for the statistics; nil: none set.
+    public var targets: SeverityTargets?
     /// Someone must acknowledge within this, paging or not (runbook 002's SEV3 "< 1 hour", 001's Sev 3
     /// "next business day"); when it passes unacknowledged the room and the announce channel are told.
     public var respondWithin: Deadline? = nil

@@ -42,7 +42,7 @@ public enum Grantee: Sendable, Hashable, CustomStringConvertible {
 public enum PermissionAction {
     public static let names = [
         "declare", "ack", "update", "status", "severity", "role", "note", "report", "mitigate", "resolve", "close", "reopen",
-        "oncall.override", "page", "escalate", "type",
+        "oncall.override", "page", "escalate", "type", "component", "action",
     ]
 
     /// The permission keys that decide `command`, most specific first: the first one configured applies.
@@ -50,7 +50,7 @@ public enum PermissionAction {
         switch command {
         case .declare: (severity.map { ["declare:\($0)"] } ?? []) + ["declare"]
         case .oncall(.override): ["oncall.override"]
-        case .oncall(.show), .list, .timeline, .postmortem, .help: []
+        case .oncall(.show), .list, .timeline, .postmortem, .stats, .help: []
         default: [command.verb.rawValue]
         }
     }

@@ -179,8 +179,10 @@ public struct CommandService: Sendable {
     /// The commands that change an incident that exists: they take its lane.
     static func changesAnIncident(_ command: IncidentCommand) -> Bool {
         switch command {
-        case .ack, .update, .status, .severity, .role, .note, .report, .mitigate, .resolve, .close, .reopen, .page, .escalate, .setType: true
-        case .declare, .oncall, .list, .timeline, .postmortem, .help: false
+        case .ack, .update, .status, .severity, .role, .note, .report, .mitigate, .resolve, .close, .reopen, .page, .escalate, .setType, .component,
+            .action:
+            true
+        case .declare, .oncall, .list, .timeline, .postmortem, .stats, .help: false
         }
     }
 
@@ -358,6 +360,10 @@ public struct CommandService: Sendable {
                 return (engine.postmortemReply(incident, entries: entries, now: now), .answered)
             }
             return (engine.timelineReply(incident, entries: entries), .answered)
+        case .stats(let query):
+            let window = engine.statsWindow(query.period, now: now)
+            let incidents = try await store.incidents(declaredFrom: window.start, to: window.end)
+            return (engine.statsReply(query, incidents: incidents, window: window), .answered)
         case .help:
             let decision = engine.decide(command, context: context, incident: nil, now: now)
             return (decision.reply, decision.outcome)

@@ -68,6 +68,8 @@ extension IncidentEngine {
         let (firing, resolved) = (applied.firing, applied.resolved)
         state.lastPostAt = now
         incident.alertGroup = state
+        // A start in the future is a clock skew between the monitoring system and Klaxon, not a detection time.
+        incident.alertStartedAt = notification.alerts.filter { $0.status == .firing }.compactMap(\.startsAt).filter { $0 <= now }.min()
         decision.changes.incidents[index].incident = incident
         for alert in firing {
             decision.changes.timeline.append(TimelineEntry(incidentID: incident.id, at: now, kind: .alert, actor: context.user, text: "Firing: \(describe(alert))"))
@@ -146,7 +148,7 @@ extension IncidentEngine {
                 markResolved(&transition, text: "every alert of \(source.id) resolved", by: context.user, scheduleMonitoring: true)
             }
         }
-        var changes = transition.finished()
+        var changes = finish(transition)
         changes.inboundKey = context.inboundKey
         let summary = "\(incident.id): \(firing.count) firing, \(resolved.count) resolved"
         return .decided(Decision(reply: CommandReply(text: summary, incidentID: incident.id), changes: changes, outcome: .applied))

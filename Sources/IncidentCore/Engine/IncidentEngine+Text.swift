@@ -72,6 +72,18 @@ extension IncidentEngine {
         values["timeToMitigate"] = Formatting.span(from: incident.declaredAt, to: incident.mitigatedAt)
         values["timeToResolve"] = Formatting.span(from: incident.declaredAt, to: incident.resolvedAt)
         if let resolution = incident.resolution { values["resolution"] = resolution }
+        let items = (incident.actionItems ?? []).map { item -> [String: Any] in
+            var line: [String: Any] = ["number": String(item.number), "text": item.text, "status": item.isDone ? "done" : "open", "done": item.isDone]
+            if let owner = item.owner { line["owner"] = mention(owner) }
+            if let due = item.due { line["due"] = due }
+            return line
+        }
+        if !items.isEmpty { values["actionItems"] = items }
         return values
+    }
+
+    /// Where `postmortems.directory` keeps this incident's draft; nil when drafts are not written to files.
+    public func postmortemFile(_ incident: Incident) -> String? {
+        config.postmortems.directory.map { ($0 as NSString).appendingPathComponent(PostmortemDocument.fileName(incident)) }
     }
 }

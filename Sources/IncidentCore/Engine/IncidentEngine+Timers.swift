@@ -15,7 +15,7 @@ extension IncidentEngine {
         case .alertDigest: postAlertDigest(in: &transition)
         case .policyRule: firePolicyRule(timer, in: &transition, overrides: overrides)
         }
-        var changes = transition.changes.isEmpty ? ChangeSet() : transition.finished()
+        var changes = transition.changes.isEmpty ? ChangeSet() : finish(transition)
         changes.completeTimer = (timer.id, timer.leaseOwner ?? "")
         return changes
     }
@@ -109,6 +109,7 @@ extension IncidentEngine {
     private func remindOfReview(in transition: inout Transition) {
         var values = self.values(transition.incident, now: transition.now)
         values["due"] = "now"
+        if let file = postmortemFile(transition.incident) { values["postmortemFile"] = file }
         transition.log(.reminder, "Post-incident review due")
         let text = templates.render("review", values)
         transition.post(.incidentRoom, text)

@@ -30,7 +30,7 @@ public struct IncidentEngine: Sendable {
     public static func consultsOnCall(_ command: IncidentCommand) -> Bool {
         switch command {
         case .declare, .oncall, .severity, .page, .escalate, .report, .setType: true
-        case .ack, .update, .status, .role, .note, .mitigate, .resolve, .close, .reopen, .timeline, .postmortem, .list, .help: false
+        case .ack, .update, .status, .role, .note, .mitigate, .resolve, .close, .reopen, .timeline, .postmortem, .list, .component, .action, .stats, .help: false
         }
     }
 
@@ -55,7 +55,7 @@ public struct IncidentEngine: Sendable {
             decision = self.onCall(onCall, context: context, now: now, overrides: overrides)
         case .help(let verb):
             decision = Decision(reply: CommandReply(text: Help.text(for: verb)), outcome: .answered)
-        case .list, .timeline, .postmortem:
+        case .list, .timeline, .postmortem, .stats:
             // Read-only: `CommandService` reads what they show and calls the renderers below.
             return .rejected("Internal error: \(command.verb.rawValue) is answered from the store.")
         default:
@@ -130,7 +130,7 @@ public struct IncidentEngine: Sendable {
         if let every = policy.updateEvery {
             lines.append("Updates every \(every): /incident update \(incident.id) <what changed>")
         }
-        return Decision(reply: CommandReply(text: lines.joined(separator: "\n"), visibility: .inChannel, incidentID: incident.id), changes: transition.finished(), outcome: .applied)
+        return Decision(reply: CommandReply(text: lines.joined(separator: "\n"), visibility: .inChannel, incidentID: incident.id), changes: finish(transition), outcome: .applied)
     }
 
     // MARK: - Changes to an existing incident
@@ -171,9 +171,10 @@ public struct IncidentEngine: Sendable {
             guard IncidentStatus.settableByStatusCommand.contains(status) else {
                 return .rejected("Status \(status.rawValue) cannot be set directly. Use one of: \(IncidentStatus.settableByStatusCommand.map(\.rawValue).joined(separator: ", ")).", incident: id)
             }
-            if status == .resolved { return resolve(incident, text: text, context: context, now: now) }
+            if status == .resolved { return resolve(incident, text: text, context: context, now: now, published: true) }
             guard incident.isOpen else { return notOpen(incident) }
             postUpdate(text: text ?? "Status: \(status.label)", status: status, in: &transition)
+            publish(PublicState(status), text: text, in: &transition)
             reply = "\(id) is now \(status.label)." + nextUpdateHint(transition.incident, now: now)
 
         case .severity(_, let token):
@@ -269,13 +270,25 @@ public struct IncidentEngine: Sendable {
             rearmRules(before: before, in: &transition)
             reply = "\(id) is now a \(type.name) incident."
 
-        case .declare, .list, .timeline, .postmortem, .oncall, .help:
+        case .component(_, let name):
+            switch setComponent(name, in: &transition, by: who) {
+            case .success(let text): reply = text
+            case .failure(let refusal): return .rejected(refusal.message, incident: id)
+            }
+
+        case .action(_, let action):
+            switch changeActionItems(action, in: &transition, by: who) {
+            case .success(let text): reply = text
+            case .failure(let refusal): return .rejected(refusal.message, incident: id)
+            }
+
+        case .declare, .list, .timeline, .postmortem, .oncall, .stats, .help:
             return .rejected("Internal error: \(command.verb.rawValue) is not a change.")
         }
         if case .note = command {
             return Decision(reply: CommandReply(text: reply, incidentID: id), changes: transition.appendedOnly(), outcome: .applied)
         }
-        return Decision(reply: CommandReply(text: reply, visibility: .inChannel, incidentID: id), changes: transition.finished(), outcome: .applied)
+        return Decision(reply: CommandReply(text: reply, visibility: .inChannel, incidentID: id), changes: finish(transition), outcome: .applied)
     }
 
     /// Back to investigating: the update and long-running clocks start again, the review waits.
@@ -296,6 +309,7 @@ public struct IncidentEngine: Sendable {
             // leadership must hear about if it drags on.
             if let after = policy.escalateAfter { transition.schedule(.longRunning, at: transition.now.addingTimeInterval(after.timeInterval)) }
         }
+        if transition.incident.isPublished { publish(.investigating, text: nil, in: &transition) }
         transition.log(.reopened, "Reopened by \(who)")
         transition.post(.incidentRoom, "🔁 \(transition.incident.id) reopened by \(who). Status: Investigating.")
         transition.post(.announce, "🔁 \(transition.incident.id) (\(transition.incident.severity.uppercased())) \(transition.incident.title) was reopened by \(who).")
@@ -315,14 +329,16 @@ public struct IncidentEngine: Sendable {
         retime(&transition, from: old, to: policy, now: transition.now, overrides: overrides)
     }
 
-    private func resolve(_ incident: Incident, text: String?, context: CommandContext, now: Date) -> Decision {
+    /// `published`: the text came with `/incident status resolved "…"`, so it is public.
+    private func resolve(_ incident: Incident, text: String?, context: CommandContext, now: Date, published: Bool = false) -> Decision {
         guard incident.isOpen else { return .rejected("\(incident.id) is already \(incident.status.label.lowercased()).", incident: incident.id) }
         var transition = Transition(incident: incident, isNew: false, now: now, actor: context.user)
+        if published { publish(.resolved, text: text, in: &transition) }
         markResolved(&transition, text: text, by: context.user, scheduleMonitoring: true)
         let duration = Formatting.span(from: incident.declaredAt, to: now)
         return Decision(
             reply: CommandReply(text: "Resolved \(incident.id) after \(duration).", visibility: .inChannel, incidentID: incident.id),
-            changes: transition.finished(), outcome: .applied)
+            changes: finish(transition), outcome: .applied)
     }
 
     private func close(_ incident: Incident, text: String?, context: CommandContext, now: Date) -> Decision {
@@ -336,7 +352,7 @@ public struct IncidentEngine: Sendable {
         closeIncident(&transition, by: mention(context.user))
         return Decision(
             reply: CommandReply(text: "Closed \(incident.id). Summary posted.", visibility: .inChannel, incidentID: incident.id),
-            changes: transition.finished(), outcome: .applied)
+            changes: finish(transition), outcome: .applied)
     }
 
     /// Resolution: stops reminders and escalation, starts the review clock (and the monitoring window).
@@ -351,6 +367,10 @@ public struct IncidentEngine: Sendable {
         disarm(rules.filter { $0.rule.from != .resolved }, in: &transition)
         armRules(from: [.resolved], in: &transition, rules: rules)
         notifyPagers(.resolved, people: [], reason: user.map { "by \(plainName($0))" } ?? "by Klaxon", in: &transition)
+        // A published incident tells the public it is over, even when only chat was told how.
+        if transition.incident.isPublished, transition.incident.publicUpdates?.last?.state != .resolved {
+            publish(.resolved, text: nil, in: &transition)
+        }
         let policy = config.severity(id: transition.incident.severity)
         var reviewDue: Date?
         if let within = policy?.reviewWithin {

@@ -102,6 +102,16 @@ public struct Incident: Sendable, Codable, Hashable {
     /// The issue filed for the incident (`severities[].ticket`): its target from the declaration, its
     /// number and link once the tracker answered (`IncidentStore.setTicket`).
     public var ticket: TicketLink? = nil
+    /// The status-page component it affects (`/incident component api`); see `statusComponent`.
+    public var component: String? = nil
+    /// What was published about it, oldest first (`/incident status <state> "text"`): nil or empty for an
+    /// incident never published.
+    public var publicUpdates: [PublicUpdate]? = nil
+    /// Follow-ups from the review (`/incident action …`), numbered from 1.
+    public var actionItems: [ActionItem]? = nil
+    /// When the monitoring system saw the problem start (the earliest `startsAt` of the alerts that opened
+    /// the incident); see `detectionStart`.
+    public var alertStartedAt: Date? = nil
     /// Bumped on every write; the store compares it.
     public var revision: Int
 

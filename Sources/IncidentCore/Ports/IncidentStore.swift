@@ -155,6 +155,9 @@ public protocol IncidentStore: Sendable {
     /// The incident whose room is this conversation (its channel, or its thread in thread mode).
     func incident(in conversation: Conversation) async throws -> Incident?
     func incidents(includeClosed: Bool, limit: Int) async throws -> [Incident]
+    /// Incidents declared at or after `from` and before `to`, oldest first: the status page's history,
+    /// statistics and the time histograms read these.
+    func incidents(declaredFrom from: Date, to: Date) async throws -> [Incident]
     /// The incident an alert group was last linked to (`ChangeSet.alertGroups`); nil: none yet.
     func incidentID(alertSource source: String, groupKey: String) async throws -> IncidentID?
     func timeline(of id: IncidentID) async throws -> [TimelineEntry]

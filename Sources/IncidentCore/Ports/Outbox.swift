@@ -49,6 +49,8 @@ public enum ChatAction: Sendable, Hashable, Codable {
     case email(EmailMessage)
     /// Open, comment on or close an incident's issue (`severities[].ticket`), handed to the ticket client.
     case ticket(TicketAction)
+    /// A POST to a `statusPage.webhooks` entry after a published change; never to a chat platform.
+    case statusWebhook(StatusNotice)
 
     /// A short name for logs and metrics.
     public var kind: String {
@@ -61,6 +63,7 @@ public enum ChatAction: Sendable, Hashable, Codable {
         case .discordWebhook: "discord_webhook"
         case .email: "email"
         case .ticket(let action): action.kind
+        case .statusWebhook: "status_webhook"
         }
     }
 }
@@ -73,6 +76,7 @@ extension ChatAction {
         case .pagerWebhook: return .pager
         case .email: return .email
         case .ticket: return .tickets
+        case .statusWebhook: return .statusPage
         default: return OutboxLane(platform.rawValue)
         }
     }
@@ -89,6 +93,8 @@ public struct OutboxLane: Sendable, Hashable, Comparable, CustomStringConvertibl
     public static let email = OutboxLane("email")
     /// Issue trackers: GitHub rate limits and outages stay out of chat's way.
     public static let tickets = OutboxLane("tickets")
+    /// Status webhooks: an external status page that is down must not hold up chat or pages.
+    public static let statusPage = OutboxLane("status")
     public var description: String { name }
     public static func < (lhs: OutboxLane, rhs: OutboxLane) -> Bool { lhs.name < rhs.name }
 }

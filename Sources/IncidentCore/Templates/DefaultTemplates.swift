@@ -64,7 +64,8 @@ public enum DefaultTemplates {
         Time to acknowledge: {{timeToAcknowledge}} · to mitigate: {{timeToMitigate}} · to resolve: {{timeToResolve}}
         {{#resolution}}Fix: {{resolution}}
         {{/resolution}}{{#commander}}Incident Commander: {{commander}}
-        {{/commander}}Timeline: /incident timeline {{id}} · Post-mortem draft: /incident postmortem {{id}}
+        {{/commander}}{{#actionItems}}Action {{number}}: {{text}}{{#owner}} · {{owner}}{{/owner}}{{#due}} · due {{due}}{{/due}} · {{status}}
+        {{/actionItems}}Timeline: /incident timeline {{id}} · Post-mortem draft: /incident postmortem {{id}}
         """
 
     public static let page = """
@@ -79,7 +80,7 @@ public enum DefaultTemplates {
 
     public static let review = """
         📝 The post-incident review of {{id}} ({{title}}) is due {{due}}.
-        Blameless: focus on systems, not people. Draft: /incident postmortem {{id}}
+        Blameless: focus on systems, not people. Draft: {{#postmortemFile}}{{postmortemFile}}{{/postmortemFile}}{{^postmortemFile}}/incident postmortem {{id}}{{/postmortemFile}}
         """
 
     public static let postmortem = """
@@ -108,7 +109,12 @@ public enum DefaultTemplates {
         -
 
         ### Action Items
+        {{#actionItems}}
+        - [{{#done}}x{{/done}}{{^done}} {{/done}}] {{text}}{{#owner}} · Owner: {{owner}}{{/owner}}{{#due}} · Due: {{due}}{{/due}}
+        {{/actionItems}}
+        {{^actionItems}}
         - [ ] <preventive measure> · Owner: @who · Due: YYYY-MM-DD
+        {{/actionItems}}
         """
 
     /// Mail (`email:` targets, docs/email.md): one subject line, a plain-text part and an HTML part of the

@@ -20,7 +20,9 @@ public enum MIMEMessage {
     }
 
     public static func render(_ message: EmailMessage, envelope: Envelope) -> String {
-        let boundary = "=_klaxon_" + String(UInt64(bitPattern: Int64(truncatingIfNeeded: envelope.messageID.hashValue)), radix: 36)
+        // From the Message-ID (FNV-1a; `hashValue` differs per process), so a retry sends the same bytes.
+        let digest = envelope.messageID.utf8.reduce(UInt64(0xcbf2_9ce4_8422_2325)) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
+        let boundary = "=_klaxon_" + String(digest, radix: 36)
         var headers: [(String, String)] = [
             ("Date", rfc5322Date(envelope.date)),
             ("From", mailbox(envelope.from)),

@@ -100,9 +100,10 @@ public struct MattermostPlatform: ChatPlatform {
             guard let room = incident?.room, room.threadID == nil else { return Delivery() }
             try await addMembers(usernames, to: room.channelID)
             return Delivery()
-        case .pagerWebhook, .discordWebhook, .email, .ticket:
+        case .pagerWebhook, .discordWebhook, .email, .ticket, .statusWebhook:
             // Never routed here: `OutboxSender` hands pager notices to `PagerWebhookClient`, Discord posts to
-            // `DiscordWebhookClient`, emails to `EmailSender` and ticket actions to `GitHubIssues`.
+            // `DiscordWebhookClient`, emails to `EmailSender`, ticket actions to `GitHubIssues` and status
+            // notices to `StatusWebhookClient`.
             return Delivery()
         }
     }

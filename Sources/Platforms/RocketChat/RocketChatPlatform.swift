@@ -77,9 +77,10 @@ public struct RocketChatPlatform: ChatPlatform {
             guard let room = try await incidentChannel(incident) else { return Delivery() }
             try await invite(usernames, to: room)
             return Delivery()
-        case .pagerWebhook, .discordWebhook, .email, .ticket:
+        case .pagerWebhook, .discordWebhook, .email, .ticket, .statusWebhook:
             // Never routed here: `OutboxSender` hands pager notices to `PagerWebhookClient`, Discord posts to
-            // `DiscordWebhookClient`, emails to `EmailSender` and ticket actions to `GitHubIssues`.
+            // `DiscordWebhookClient`, emails to `EmailSender`, ticket actions to `GitHubIssues` and status
+            // notices to `StatusWebhookClient`.
             return Delivery()
         }
     }

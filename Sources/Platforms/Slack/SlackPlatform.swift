@@ -121,9 +121,10 @@ public struct SlackPlatform: ChatPlatform {
             try await inviteUsers(users, to: channel.channelID)
             return Delivery()
 
-        case .pagerWebhook, .discordWebhook, .email, .ticket:
+        case .pagerWebhook, .discordWebhook, .email, .ticket, .statusWebhook:
             // Never routed here: `OutboxSender` hands pager notices to `PagerWebhookClient`, Discord posts to
-            // `DiscordWebhookClient`, emails to `EmailSender` and ticket actions to `GitHubIssues`.
+            // `DiscordWebhookClient`, emails to `EmailSender`, ticket actions to `GitHubIssues` and status
+            // notices to `StatusWebhookClient`.
             return Delivery()
         }
     }

@@ -25,7 +25,7 @@ public struct GitHubIssues: Sendable {
     private let timeout: TimeAmount
     private let logger: Logger
 
-    public init(config: GitHubConfig, httpClient: HTTPClient, clock: any WallClock, timeout: TimeAmount = .seconds(20), logger: Logger) {
+    public init(config: GitHubConfig, httpClient: HTTPClient, clock: any WallClock, timeout: TimeAmount = .seconds(10), logger: Logger) {
         self.config = config
         self.httpClient = httpClient
         self.clock = clock
