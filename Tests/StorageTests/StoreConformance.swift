@@ -19,16 +19,17 @@ enum StoreConformance {
         let declaration = TimelineEntry(incidentID: incident.id, at: StoreFixtures.t0, kind: .declared, actor: StoreFixtures.alice, text: "Declared")
         let anonymous = TimelineEntry(incidentID: incident.id, at: StoreFixtures.t0.addingTimeInterval(0.25), kind: .alert, actor: nil, text: "Alert fired")
         let nameless = TimelineEntry(incidentID: incident.id, at: StoreFixtures.t0.addingTimeInterval(1), kind: .note, actor: ChatUser(id: "U0BOB"), text: "A note")
+        let fact = TimelineEntry(incidentID: incident.id, at: StoreFixtures.t0.addingTimeInterval(2), kind: .fact, actor: StoreFixtures.alice, text: "Impact: Uploads fail for EU users · set by <@U0ALICE>")
 
         var changes = ChangeSet()
         changes.incidents = [IncidentWrite(incident: incident, expectedRevision: nil)]
-        changes.timeline = [declaration, anonymous, nameless]
+        changes.timeline = [declaration, anonymous, nameless, fact]
         try await store.commit(changes)
 
         var expected = incident
         expected.revision = 1
         #expect(try await store.incident(incident.id) == expected)
-        #expect(try await store.timeline(of: incident.id) == [declaration, anonymous, nameless])
+        #expect(try await store.timeline(of: incident.id) == [declaration, anonymous, nameless, fact])
         #expect(try await store.incident(IncidentID(99)) == nil)
         #expect(try await store.timeline(of: IncidentID(99)).isEmpty)
 
@@ -912,6 +913,14 @@ enum StoreFixtures {
             incident.publicStatus = "Failover complete"
             incident.resolution = "Replaced the disk"
             incident.escalationLevel = 2
+            incident.updatesPosted = 3
+            // Facts (issue 14, item 2): text and time values, who set them and when, at full precision.
+            incident.facts = [
+                IncidentFact.impact.rawValue: FactValue(text: "Uploads fail for EU users", setAt: t0.addingTimeInterval(90.25), setBy: alice),
+                IncidentFact.startedAt.rawValue: FactValue(
+                    text: "2025-11-10 10:55 UTC", time: t0.addingTimeInterval(-300.5), setAt: t0.addingTimeInterval(95), setBy: ChatUser(id: "U0BOB")),
+                IncidentFact.service.rawValue: FactValue(text: "payments", setAt: t0, setBy: nil),
+            ]
             incident.revision = 7  // ignored by an insert: stored revisions start at 1
         }
         return incident

@@ -1,4 +1,5 @@
 import Foundation
+import Mustache
 
 /// One thing wrong with `bot-config.json`: where (a JSON path such as `severities[2].updateEvery`, or `$`
 /// for the document as a whole) and what. Messages never contain a secret's value.
@@ -64,8 +65,11 @@ public enum ConfigLoader {
 
     /// The placeholders `incidents.channelName` understands, and those of them that differ between
     /// incidents declared on the same day.
-    static let channelNamePlaceholders = ["date", "seq", "id", "slug", "severity"]
-    static let uniqueChannelNamePlaceholders = ["seq", "id", "slug"]
+    static let channelNamePlaceholders = ["date", "seq", "id", "slug", "severity", "service"]
+    /// `{slug}` and `{service}` repeat when two incidents share a title or a service on one day; every
+    /// platform then appends `-2`, `-3` to the name (as Slack does on `name_taken`), so they still get
+    /// channels of their own.
+    static let uniqueChannelNamePlaceholders = ["seq", "id", "slug", "service"]
 }
 
 // MARK: - Sections
@@ -248,7 +252,7 @@ extension ConfigReader {
 
     private func readIncidents(_ root: ObjectFields) -> IncidentsConfig {
         var incidents = IncidentsConfig()
-        guard let fields = section(root, "incidents", keys: ["mode", "channelName", "timeZone", "overdueAfterCadences", "monitorFor", "allowBroadcastMentions", "defaultSeverity"]) else { return incidents }
+        guard let fields = section(root, "incidents", keys: ["mode", "channelName", "timeZone", "overdueAfterCadences", "monitorFor", "allowBroadcastMentions", "defaultSeverity", "links"]) else { return incidents }
         let modes = IncidentsConfig.Mode.allCases.map(\.rawValue)
         if let mode = field(fields, "mode", { choice($0, at: $1, from: modes) }).flatMap(IncidentsConfig.Mode.init(rawValue:)) { incidents.mode = mode }
         if let channelName = field(fields, "channelName", { channelNameTemplate($0, at: $1) }) { incidents.channelName = channelName }
@@ -258,6 +262,15 @@ extension ConfigReader {
         if let allow = field(fields, "allowBroadcastMentions", { boolean($0, at: $1) }) { incidents.allowBroadcastMentions = allow }
         // Checked against the severities once they are read (see `readConfig`).
         incidents.defaultSeverity = field(fields, "defaultSeverity") { string($0, at: $1) }
+        if let links = field(fields, "links", { entries($0, at: $1) }) {
+            for link in links {
+                if !Self.isValidIdentifier(link.key) {
+                    report(link.path, "\(Self.quote(link.key)) is not a usable link name (letters, digits, \".\", \"_\" and \"-\")")
+                } else if let url = string(link.value, at: link.path) {
+                    incidents.links[link.key] = url
+                }
+            }
+        }
         return incidents
     }
 
@@ -273,7 +286,7 @@ extension ConfigReader {
         }
         let unique = ConfigLoader.uniqueChannelNamePlaceholders
         guard placeholders.contains(where: unique.contains) else {
-            report(path, "\(Self.quote(template)) must contain {seq}, {id} or {slug} so that every incident gets its own channel")
+            report(path, "\(Self.quote(template)) must contain {seq}, {id}, {slug} or {service} so that incidents are told apart")
             return nil
         }
         return unknown.isEmpty ? template : nil
@@ -297,7 +310,7 @@ extension ConfigReader {
         if elements.isEmpty {
             report(root.path.key("severities"), "at least one severity is required")
         }
-        let severityKeys = ["id", "aliases", "name", "description", "updateEvery", "ackWithin", "page", "reviewWithin", "escalateAfter"]
+        let severityKeys = ["id", "aliases", "name", "description", "updateEvery", "ackWithin", "page", "reviewWithin", "escalateAfter", "templates"]
         var parsed: [(path: ConfigPath, policy: SeverityPolicy)] = []
         for element in elements {
             guard let fields = object(element.value, at: element.path, allowedKeys: severityKeys) else { continue }
@@ -314,11 +327,13 @@ extension ConfigReader {
             let page = field(fields, "page") { boolean($0, at: $1) } ?? false
             let reviewWithin = field(fields, "reviewWithin") { duration($0, at: $1) }
             let escalateAfter = field(fields, "escalateAfter") { duration($0, at: $1) }
+            let templates = field(fields, "templates") { templateSources($0, at: $1) }
             guard let id, let name else { continue }
-            let policy = SeverityPolicy(
+            var policy = SeverityPolicy(
                 id: id, aliases: aliases.map(\.name), name: name, description: description, updateEvery: updateEvery,
                 ackWithin: ackWithin, page: page, reviewWithin: reviewWithin, escalateAfter: escalateAfter
             )
+            policy.templates = templates ?? [:]
             parsed.append((element.path, policy))
             checkAliasesAreUsable(aliases)
         }
@@ -534,11 +549,23 @@ extension ConfigReader {
     // MARK: Templates and outbox
 
     private func readTemplates(_ root: ObjectFields) -> [String: String] {
-        guard let fields = field(root, "templates", { object($0, at: $1, allowedKeys: ConfigLoader.templateNames, unknownKeyNoun: "template") }) else { return [:] }
+        field(root, "templates") { templateSources($0, at: $1) } ?? [:]
+    }
+
+    /// A `templates` object: the global one, or a severity's (`severities[0].templates`).
+    private func templateSources(_ value: JSONValue, at path: ConfigPath) -> [String: String]? {
+        guard let fields = object(value, at: path, allowedKeys: ConfigLoader.templateNames, unknownKeyNoun: "template") else { return nil }
         var templates: [String: String] = [:]
         for name in fields.keys {
-            // Only the type is checked here; `TemplateRenderer` compiles the mustache source.
-            if let source = field(fields, name, { string($0, at: $1, allowEmpty: true) }) { templates[name] = source }
+            guard let source = field(fields, name, { string($0, at: $1, allowEmpty: true) }) else { continue }
+            // Compiled here too, so `check-config` names a broken template by its path instead of the
+            // daemon failing to start.
+            do {
+                _ = try MustacheTemplate(string: "{{% CONTENT_TYPE: TEXT}}" + source)
+                templates[name] = source
+            } catch {
+                report(path.key(name), "is not a valid mustache template (\(error))")
+            }
         }
         return templates
     }

@@ -291,6 +291,8 @@ public struct IncidentsConfig: Sendable {
     /// The severity of a `declare` that names none (runbook 004: `/incident create "API response time
     /// degraded"`). nil: the least severe configured one.
     public var defaultSeverity: String? = nil
+    /// Named links templates show as `{{links.<name>}}` (`statusPage`, `runbook`, `oncallSchedule`: 000-30, 000-33).
+    public var links: [String: String] = [:]
     public init(
         mode: Mode = .channel, channelName: String = "incident-{date}-{seq}", timeZone: String = "UTC", overdueAfterCadences: Int = 2,
         monitorFor: TimeSpan? = nil, allowBroadcastMentions: Bool = false
@@ -321,6 +323,9 @@ public struct SeverityPolicy: Sendable, Hashable {
     public var reviewWithin: TimeSpan?
     /// An open incident older than this notifies the escalation chain (runbook 000: a P0 over an hour).
     public var escalateAfter: TimeSpan?
+    /// Template name → mustache source for incidents of this severity, over the global `templates`
+    /// (000-05: `@channel` on P0 only; 000-20: a less formal P1 post-mortem).
+    public var templates: [String: String] = [:]
 
     public init(id: String, aliases: [String] = [], name: String, description: String? = nil, updateEvery: TimeSpan? = nil, ackWithin: TimeSpan? = nil, page: Bool = false, reviewWithin: TimeSpan? = nil, escalateAfter: TimeSpan? = nil) {
         self.id = id

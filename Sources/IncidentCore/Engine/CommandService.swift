@@ -175,7 +175,8 @@ public struct CommandService: Sendable {
     static func changesAnIncident(_ command: IncidentCommand) -> Bool {
         switch command {
         case .ack, .update, .status, .severity, .role, .note, .report, .mitigate, .resolve, .close, .reopen, .page, .escalate: true
-        case .declare, .oncall, .list, .timeline, .postmortem, .help: false
+        case .set(_, let assignment): assignment != nil
+        case .declare, .oncall, .list, .timeline, .postmortem, .help, .statusCard: false
         }
     }
 
@@ -353,6 +354,12 @@ public struct CommandService: Sendable {
                 return (engine.postmortemReply(incident, entries: entries, now: now), .answered)
             }
             return (engine.timelineReply(incident, entries: entries), .answered)
+        case .statusCard:
+            guard let incident = try await target(of: command, context: context) else { return (noIncident(command), .rejected) }
+            return (engine.statusCardReply(incident, now: now), .answered)
+        case .set(_, nil):
+            // The list of facts helps outside an incident too; inside one it shows their values.
+            return (engine.factsReply(try await target(of: command, context: context)), .answered)
         case .help:
             let decision = engine.decide(command, context: context, incident: nil, now: now)
             return (decision.reply, decision.outcome)

@@ -11,7 +11,9 @@ public struct IncidentEngine: Sendable {
 
     public init(config: KlaxonConfig) throws {
         self.config = config
-        self.templates = try TemplateRenderer(overrides: config.templates)
+        var scoped: [TemplateScope: [String: String]] = [:]
+        for policy in config.severities where !policy.templates.isEmpty { scoped[.severity(policy.id)] = policy.templates }
+        self.templates = try TemplateRenderer(overrides: config.templates, scoped: scoped)
         let zone = TimeZone(identifier: config.incidents.timeZone) ?? TimeZone(identifier: "UTC")!
         self.namer = ChannelNamer(template: config.incidents.channelName, timeZone: zone)
         self.format = Formatting(zone: zone)
@@ -26,7 +28,7 @@ public struct IncidentEngine: Sendable {
     public static func consultsOnCall(_ command: IncidentCommand) -> Bool {
         switch command {
         case .declare, .oncall, .severity, .page, .escalate, .report: true
-        case .ack, .update, .status, .role, .note, .mitigate, .resolve, .close, .reopen, .timeline, .postmortem, .list, .help: false
+        case .ack, .update, .status, .role, .note, .mitigate, .resolve, .close, .reopen, .timeline, .postmortem, .list, .help, .statusCard, .set: false
         }
     }
 
@@ -51,7 +53,7 @@ public struct IncidentEngine: Sendable {
             decision = self.onCall(onCall, context: context, now: now, overrides: overrides)
         case .help(let verb):
             decision = Decision(reply: CommandReply(text: Help.text(for: verb)), outcome: .answered)
-        case .list, .timeline, .postmortem:
+        case .list, .timeline, .postmortem, .statusCard, .set(_, nil):
             // Read-only: `CommandService` reads what they show and calls the renderers below.
             return .rejected("Internal error: \(command.verb.rawValue) is answered from the store.")
         default:
@@ -73,22 +75,28 @@ public struct IncidentEngine: Sendable {
         guard let policy = config.severity(named: token) else {
             return .rejected("Unknown severity \"\(token)\". Use one of: \(config.severities.map(\.id).joined(separator: ", ")).")
         }
+        // `/incident SEV1 payments: Payment processing down` (002-10): the service, then the title.
+        let (service, title) = ServicePrefix.split(title)
         let name = namer.name(
             id: allocation.id, daySequence: allocation.daySequence, title: title, severity: policy.id, declaredAt: now,
-            rules: ChannelNameRules.rules(for: context.platform))
-        let incident = Incident(
+            rules: ChannelNameRules.rules(for: context.platform), service: service)
+        var incident = Incident(
             id: allocation.id, title: title, severity: policy.id, platform: context.platform, origin: context.conversation,
             channelName: name, declaredBy: context.user, declaredAt: now)
+        if let service { incident.facts = [IncidentFact.service.rawValue: FactValue(text: service, setAt: now, setBy: context.user)] }
         var transition = Transition(incident: incident, isNew: true, now: now, actor: context.user)
         transition.log(.declared, "\(policy.label) declared by \(mention(context.user)): \(title)")
+        if let service { transition.log(.fact, "\(IncidentFact.service.label): \(service) · from the title") }
 
         let paged = policy.page ? recipients(for: firstEscalationTargets, on: context.platform, at: now, overrides: overrides) : .nobody
         var invite = context.user.isAlertSource ? [] : [context.user.id]
         for user in paged.users where !invite.contains(user.id) { invite.append(user.id) }
 
-        let values = self.values(incident, now: now)
-        transition.send(.openRoom(name: name, topic: topic(incident), announcement: templates.render("announcement", values), invite: invite))
-        transition.post(.incidentRoom, templates.render("initialAlert", values), buttons: buttons(for: incident))
+        var values = self.values(incident, now: now)
+        values.merge(onCallValues(on: context.platform, at: now, overrides: overrides)) { _, onCall in onCall }
+        if !paged.users.isEmpty { values["paged"] = paged.users.map(mention).joined(separator: ", ") }
+        transition.send(.openRoom(name: name, topic: topic(incident), announcement: render("announcement", values, for: incident), invite: invite))
+        transition.post(.incidentRoom, render("initialAlert", values, for: incident), buttons: buttons(for: incident))
         if policy.page {
             page(paged, reason: "declared", in: &transition)
         }
@@ -104,6 +112,7 @@ public struct IncidentEngine: Sendable {
         }
 
         var lines = ["Declared \(incident.id) · \(policy.label) · \(title)", "Channel: #\(name)"]
+        if let service { lines.append("Service: \(service) (from the title; change it with /incident set service <name>)") }
         if policy.page {
             lines.append(paged.users.isEmpty ? "Nobody could be paged on \(context.platform): check `people` and `oncall` in the config." : "Paged: \(paged.users.map(mention).joined(separator: ", "))")
         }
@@ -180,6 +189,11 @@ public struct IncidentEngine: Sendable {
             transition.log(.note, "\(who): \(text)")
             reply = "Noted in the timeline of \(id)."
 
+        case .set(_, let assignment?):
+            // Facts are kept whatever the status: root cause and fix are often known only after the end.
+            if let refusal = setFact(assignment, in: &transition, by: context.user) { return refusal }
+            reply = "\(assignment.fact.label) of \(id): \(transition.incident.fact(assignment.fact)?.text ?? "")"
+
         case .report(_, let text):
             transition.log(.report, "Report from \(who): \(text)")
             let counted = countReports(1, in: &transition, overrides: overrides)
@@ -234,7 +248,7 @@ public struct IncidentEngine: Sendable {
             escalate(to: recipients, level: level, reason: "was escalated by \(who)", in: &transition)
             reply = "Escalated \(id) to \(users.isEmpty ? "nobody reachable" : users.map(mention).joined(separator: ", "))."
 
-        case .declare, .list, .timeline, .postmortem, .oncall, .help:
+        case .declare, .list, .timeline, .postmortem, .oncall, .help, .statusCard, .set(_, nil):
             return .rejected("Internal error: \(command.verb.rawValue) is not a change.")
         }
         if case .note = command {
@@ -323,7 +337,7 @@ public struct IncidentEngine: Sendable {
         values["text"] = text ?? transition.incident.resolution
         values["duration"] = Formatting.span(from: transition.incident.declaredAt, to: now)
         values["reviewDue"] = reviewDue.map(format.stamp)
-        let message = templates.render("resolution", values)
+        let message = render("resolution", values, for: transition.incident)
         transition.post(.incidentRoom, message)
         transition.post(.announce, message)
         transition.send(.setTopic(topic: topic(transition.incident)))
@@ -336,7 +350,7 @@ public struct IncidentEngine: Sendable {
         transition.incident.closedAt = now
         transition.cancel(.monitoringWindow, .updateReminder, .ackTimeout, .longRunning)
         transition.log(.closed, "Closed by \(who)")
-        let summary = templates.render("summary", summaryValues(transition.incident, endedAt: now))
+        let summary = render("summary", summaryValues(transition.incident, endedAt: now), for: transition.incident)
         transition.post(.incidentRoom, summary)
         transition.post(.announce, summary)
         transition.send(.setTopic(topic: topic(transition.incident)))
@@ -359,7 +373,7 @@ public struct IncidentEngine: Sendable {
             values["nextUpdate"] = format.clock(next)
             transition.schedule(.updateReminder, at: next)
         }
-        transition.post(.incidentRoom, templates.render("update", values))
+        transition.post(.incidentRoom, render("update", values, for: transition.incident))
         if status != nil { transition.send(.setTopic(topic: topic(transition.incident))) }
     }
 

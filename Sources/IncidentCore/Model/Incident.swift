@@ -97,6 +97,9 @@ public struct Incident: Sendable, Codable, Hashable {
     public var recentReports: [Date]? = nil
     /// When the storm rule last raised the severity: once per window.
     public var stormRaisedAt: Date? = nil
+    /// The structured facts (`IncidentFact` raw value → value) set with `/incident set`; nil in incidents
+    /// stored before there were facts, or with none set.
+    public var facts: [String: FactValue]? = nil
     /// Bumped on every write; the store compares it.
     public var revision: Int
 
@@ -144,6 +147,8 @@ public struct Incident: Sendable, Codable, Hashable {
 public enum TimelineKind: String, Sendable, Codable, CaseIterable {
     case declared, acknowledged, update, status, severity, role, note, mitigated, resolved, closed, reopened
     case page, escalation, reminder, postmortem, alert, report
+    /// A structured fact was set (`/incident set impact …`).
+    case fact
 }
 
 /// One dated line of an incident's timeline.
