@@ -205,6 +205,16 @@ enum PostgresMigrations {
                 "CREATE INDEX outbox_delivered_at ON outbox (delivered_at) WHERE state = 'delivered'",
                 "CREATE INDEX processed_inbound_by_time ON processed_inbound (processed_at)",
             ]),
+        PostgresMigration(
+            version: 12, name: "incident labels",
+            statements: [
+                // As SQLite's step 12: `incidents.idFormat` labels are found by index and never shared.
+                // The body is text (see above); casting it to jsonb is immutable, so it may be indexed.
+                """
+                CREATE UNIQUE INDEX incidents_by_label ON incidents (upper((body::jsonb) -> 'id' ->> 'label'))
+                WHERE (body::jsonb) -> 'id' ->> 'label' IS NOT NULL
+                """
+            ]),
     ]
 
     /// Brings the schema (the connection's `search_path`) up to the newest version this build knows, and

@@ -333,6 +333,19 @@ enum Migrations {
                 "CREATE INDEX processed_inbound_by_time ON processed_inbound (processed_at)",
             ]
         ),
+        Migration(
+            version: 12,
+            name: "incident labels",
+            statements: [
+                // `incidents.idFormat` labels (`INC-2026-001`) live in the incident's JSON; commands name
+                // incidents by them, so they are found by index, and no two incidents share one. The
+                // counters of their `{seq}` are rows `label:<period>` of `incident_day_counters`.
+                """
+                CREATE UNIQUE INDEX incidents_by_label ON incidents (upper(json_extract(body, '$.id.label')))
+                WHERE json_extract(body, '$.id.label') IS NOT NULL
+                """
+            ]
+        ),
     ]
 
     /// Brings the database up to the newest version this build knows. Safe to run on every start and from

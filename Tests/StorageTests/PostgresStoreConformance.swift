@@ -2,7 +2,7 @@ import Foundation
 import IncidentCore
 import KlaxonTestSupport
 import PostgresNIO
-import PostgresStorage
+@testable import PostgresStorage
 import Synchronization
 import Testing
 
@@ -59,7 +59,7 @@ final class PostgresStoreTests {
         async let first = stores.open(schema: schema)
         async let second = stores.open(schema: schema)
         let (a, b) = try await (first, second)
-        let all = Array(1...10)
+        let all = PostgresMigrations.all.map(\.version)
         #expect((a.migrationsAppliedAtOpen + b.migrationsAppliedAtOpen).sorted() == all)
         #expect(a.migrationsAppliedAtOpen.isEmpty || b.migrationsAppliedAtOpen.isEmpty)
         #expect(try await a.appliedMigrations() == all)

@@ -139,6 +139,35 @@ enum StoreConformance {
         #expect(try await allocate("2025-11-11") == [5, 2])
     }
 
+    /// `incidents.idFormat` (issue 14, item 4): `{seq}` counts per period beside the day's number, and a
+    /// command finds its incident by label, ignoring case.
+    static func countsLabelsAndFindsIncidentsByThem(_ makeStore: StoreFactory) async throws {
+        let store = try await makeStore()
+        func declare(in scope: String) async throws -> (id: IncidentID, daySequence: Int) {
+            try await store.commitDeclaration(day: "2026-12-31", labelScope: scope) { id, daySequence, labelSequence in
+                var incident = StoreFixtures.incident(id.number)
+                incident.id = IncidentID(id.number, label: "INC-\(scope)-\(String(format: "%03d", labelSequence))")
+                var changes = ChangeSet()
+                changes.incidents = [IncidentWrite(incident: incident, expectedRevision: nil)]
+                return (changes, (incident.id, daySequence))
+            }
+        }
+        let first = try await declare(in: "2026")
+        let second = try await declare(in: "2026")
+        let nextYear = try await declare(in: "2027")
+        #expect([first.id.label, second.id.label, nextYear.id.label] == ["INC-2026-001", "INC-2026-002", "INC-2027-001"])
+        let daySequences: [Int] = [first.daySequence, second.daySequence, nextYear.daySequence]
+        #expect(daySequences == [1, 2, 3], "the day's numbers count on as before")
+        #expect(try await store.allocateIncidentNumber(day: "2026-12-31").daySequence == 4, "label counters are not days")
+
+        let found = try #require(try await store.incidentID(label: "inc-2026-002"))
+        #expect(found == second.id)
+        #expect(found.label == "INC-2026-002")
+        #expect(try await store.incident(second.id)?.id.label == "INC-2026-002", "the label is kept with the incident")
+        #expect(try await store.incidentID(label: "INC-2026-003") == nil)
+        #expect(try await store.incidentID(label: "INC-\(second.id.number)") == nil, "plain numbers are not labels")
+    }
+
     static func findsIncidentsByRoom(_ makeStore: StoreFactory) async throws {
         let store = try await makeStore()
         let channelRoom = Conversation(platform: .slack, channelID: "C0INC1")
@@ -852,6 +881,7 @@ struct StoreConformanceCheck: Sendable, CustomTestStringConvertible {
         StoreConformanceCheck(name: "revisionConflictRollsBackTheWholeChangeSet", run: StoreConformance.revisionConflictRollsBackTheWholeChangeSet),
         StoreConformanceCheck(name: "duplicateInboundKeyRollsBack", run: StoreConformance.duplicateInboundKeyRollsBack),
         StoreConformanceCheck(name: "allocatesIncidentNumbersPerDay", run: StoreConformance.allocatesIncidentNumbersPerDay),
+        StoreConformanceCheck(name: "countsLabelsAndFindsIncidentsByThem", run: StoreConformance.countsLabelsAndFindsIncidentsByThem),
         StoreConformanceCheck(name: "findsIncidentsByRoom", run: StoreConformance.findsIncidentsByRoom),
         StoreConformanceCheck(name: "listsIncidentsAndCountsOpenOnes", run: StoreConformance.listsIncidentsAndCountsOpenOnes),
         StoreConformanceCheck(name: "insertConflictsAmongSeveralIncidents", run: StoreConformance.insertConflictsAmongSeveralIncidents),

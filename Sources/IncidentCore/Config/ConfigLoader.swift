@@ -252,7 +252,7 @@ extension ConfigReader {
 
     private func readIncidents(_ root: ObjectFields) -> IncidentsConfig {
         var incidents = IncidentsConfig()
-        guard let fields = section(root, "incidents", keys: ["mode", "channelName", "timeZone", "overdueAfterCadences", "monitorFor", "allowBroadcastMentions", "defaultSeverity", "links"]) else { return incidents }
+        guard let fields = section(root, "incidents", keys: ["mode", "channelName", "timeZone", "overdueAfterCadences", "monitorFor", "allowBroadcastMentions", "defaultSeverity", "links", "idFormat"]) else { return incidents }
         let modes = IncidentsConfig.Mode.allCases.map(\.rawValue)
         if let mode = field(fields, "mode", { choice($0, at: $1, from: modes) }).flatMap(IncidentsConfig.Mode.init(rawValue:)) { incidents.mode = mode }
         if let channelName = field(fields, "channelName", { channelNameTemplate($0, at: $1) }) { incidents.channelName = channelName }
@@ -262,6 +262,16 @@ extension ConfigReader {
         if let allow = field(fields, "allowBroadcastMentions", { boolean($0, at: $1) }) { incidents.allowBroadcastMentions = allow }
         // Checked against the severities once they are read (see `readConfig`).
         incidents.defaultSeverity = field(fields, "defaultSeverity") { string($0, at: $1) }
+        let idFormat = field(fields, "idFormat") { value, path -> IncidentLabelFormat? in
+            guard let text = string(value, at: path) else { return nil }
+            switch IncidentLabelFormat.parse(text) {
+            case .success(let format): return format
+            case .failure(let problem):
+                report(path, problem.description)
+                return nil
+            }
+        }
+        if let idFormat { incidents.idFormat = idFormat }
         if let links = field(fields, "links", { entries($0, at: $1) }) {
             for link in links {
                 if !Self.isValidIdentifier(link.key) {

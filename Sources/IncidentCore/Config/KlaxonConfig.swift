@@ -293,6 +293,8 @@ public struct IncidentsConfig: Sendable {
     public var defaultSeverity: String? = nil
     /// Named links templates show as `{{links.<name>}}` (`statusPage`, `runbook`, `oncallSchedule`: 000-30, 000-33).
     public var links: [String: String] = [:]
+    /// How incident ids are shown and typed (`INC-{year}-{seq:3}`); the default is `INC-{n}`.
+    public var idFormat: IncidentLabelFormat = .standard
     public init(
         mode: Mode = .channel, channelName: String = "incident-{date}-{seq}", timeZone: String = "UTC", overdueAfterCadences: Int = 2,
         monitorFor: TimeSpan? = nil, allowBroadcastMentions: Bool = false

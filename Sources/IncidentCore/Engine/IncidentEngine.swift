@@ -22,6 +22,20 @@ public struct IncidentEngine: Sendable {
     /// The day string `{seq}` counts within, for `IncidentStore.allocateIncidentNumber(day:)`.
     public func numberingDay(of date: Date) -> String { namer.day(of: date) }
 
+    /// The period `{seq}` of `incidents.idFormat` counts within at `date` (`2026`), or nil when the format
+    /// has no `{seq}` and the store need not count one.
+    public func labelScope(of date: Date) -> String? {
+        config.incidents.idFormat.usesSequence ? config.incidents.idFormat.scope(of: date, zone: format.zone) : nil
+    }
+
+    /// `id` with the label `incidents.idFormat` gives the incident declared at `date` (the default format
+    /// gives none: `INC-<n>` is the id's own description).
+    public func labeled(_ id: IncidentID, sequence: Int?, declaredAt date: Date) -> IncidentID {
+        let idFormat = config.incidents.idFormat
+        guard !idFormat.isStandard else { return id }
+        return IncidentID(id.number, label: idFormat.label(number: id.number, sequence: sequence, date: date, zone: format.zone))
+    }
+
     /// Whether `decide` looks at who is on call for `command` (and so needs the active overrides): the
     /// commands that page or show the rotation. The others get none, so every path that reaches
     /// `recipients(for:…)` or a rotation schedule must be listed here.
