@@ -87,7 +87,7 @@ extension ConfigReader {
         var incidents = readIncidents(root)
         let severities = readSeverities(root)
         let people = readPeople(root)
-        let oncall = readOnCall(root, people: people)
+        let oncall = readOnCall(root, people: people, platforms: platforms)
         let templates = readTemplates(root)
         let outbox = readOutbox(root)
         let paging = readPaging(root, severityIDs: severities.map(\.id))
@@ -429,9 +429,33 @@ extension ConfigReader {
         return people
     }
 
-    private func readOnCall(_ root: ObjectFields, people: People) -> OnCallConfig {
+    /// `{"platform": "rocketchat", "channel": "devops", "rotation": "primary"}`; the rotation defaults to the first.
+    private func readTopicChannel(_ value: JSONValue, at path: ConfigPath, rotationIDs: [String], platforms: PlatformsConfig) -> OnCallTopicChannel? {
+        guard let fields = object(value, at: path, allowedKeys: ["platform", "channel", "rotation"]) else { return nil }
+        let names = PlatformKind.allCases.map(\.rawValue)
+        let platform = field(fields, "platform", required: true) { choice($0, at: $1, from: names) }.flatMap(PlatformKind.init(rawValue:))
+        if let platform, !platforms.enabled.contains(platform) {
+            report(path.key("platform"), "\(Self.quote(platform.rawValue)) is not configured in platforms")
+        }
+        let channel = field(fields, "channel", required: true) { string($0, at: $1) }
+        let rotation = field(fields, "rotation") { value, path -> String? in
+            guard let id = string(value, at: path) else { return nil }
+            guard rotationIDs.contains(id) else {
+                report(path, "no rotation \(Self.quote(id)) in oncall.rotations\(Self.suggestion(for: id, among: rotationIDs))")
+                return nil
+            }
+            return id
+        }
+        if fields.values["rotation"] == nil, rotationIDs.isEmpty {
+            report(path, "needs a rotation, and oncall.rotations has none")
+        }
+        guard let platform, platforms.enabled.contains(platform), let channel, let rotation = rotation ?? (fields.values["rotation"] == nil ? rotationIDs.first : nil) else { return nil }
+        return OnCallTopicChannel(platform: platform, channel: channel.hasPrefix("#") ? String(channel.dropFirst()) : channel, rotation: rotation)
+    }
+
+    private func readOnCall(_ root: ObjectFields, people: People, platforms: PlatformsConfig) -> OnCallConfig {
         var oncall = OnCallConfig()
-        guard let fields = section(root, "oncall", keys: ["rotations", "escalation", "repeatEscalation"]) else { return oncall }
+        guard let fields = section(root, "oncall", keys: ["rotations", "escalation", "repeatEscalation", "topicChannels"]) else { return oncall }
         var rotationIDs: [String] = []
         if let elements = field(fields, "rotations", { array($0, at: $1) }) {
             var idOwners: [String: ConfigPath] = [:]
@@ -451,6 +475,9 @@ extension ConfigReader {
             oncall.escalation = elements.compactMap { readEscalationStep($0.value, at: $0.path, rotationIDs: rotationIDs, personIDs: people.ids) }
         }
         if let repeats = field(fields, "repeatEscalation", { integer($0, at: $1, in: 0...Int.max) }) { oncall.repeatEscalation = repeats }
+        if let elements = field(fields, "topicChannels", { array($0, at: $1) }) {
+            oncall.topicChannels = elements.compactMap { readTopicChannel($0.value, at: $0.path, rotationIDs: rotationIDs, platforms: platforms) }
+        }
         return oncall
     }
 

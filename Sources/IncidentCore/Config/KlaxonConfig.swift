@@ -392,6 +392,9 @@ public struct OnCallConfig: Sendable {
     public var escalation: [EscalationStep]
     /// After the last step, start over this many times (0: walk the chain once).
     public var repeatEscalation: Int = 0
+    /// Channels whose topic always names who is on call (runbook 004-12: "Current on-call: Posted in
+    /// Rocket.Chat #devops topic"), updated at every hand-off and override.
+    public var topicChannels: [OnCallTopicChannel] = []
     public init(rotations: [RotationConfig] = [], escalation: [EscalationStep] = [], repeatEscalation: Int = 0) {
         self.rotations = rotations
         self.escalation = escalation
@@ -399,6 +402,20 @@ public struct OnCallConfig: Sendable {
     }
 
     public func rotation(id: String) -> RotationConfig? { rotations.first { $0.id == id } }
+}
+
+/// `oncall.topicChannels[]`: one channel on one platform showing one rotation's on-call person.
+public struct OnCallTopicChannel: Sendable, Hashable {
+    public var platform: PlatformKind
+    /// The channel's name (Rocket.Chat, Mattermost, console) or id (Slack: `C0…`).
+    public var channel: String
+    public var rotation: String
+
+    public init(platform: PlatformKind, channel: String, rotation: String) {
+        self.platform = platform
+        self.channel = channel
+        self.rotation = rotation
+    }
 }
 
 /// A rotation: members take turns, each for `period`, handing off at `handoff` local time.
