@@ -83,3 +83,36 @@ struct ServiceChannelNameTests {
         }
     }
 }
+
+/// Issue 14, item 5 over loopback: runbook 004's `#devops` topic names whoever is on call (004-12),
+/// set through the outbox against the fake Rocket.Chat at the first sight of the rotation and at an
+/// override, on the injected clock.
+@Suite("Rocket.Chat on-call topic")
+struct RocketChatOnCallTopicTests {
+    @Test func theDevopsTopicNamesWhoeverIsOnCall() async throws {
+        let clock = ManualClock(now: Runbook004.monday)
+        let fake = FakeRocketChat(clock: clock)
+        await fake.addRoom(named: "devops", creatorID: "uid-alice", createdAt: clock.now().addingTimeInterval(-86_400))
+        let directory = try TemporaryDirectory("klaxon-rc-topic")
+        defer { directory.remove() }
+        try await withLiveServer(fake.router()) { url in
+            var config = Runbook004.config(rocketChat: url)
+            config.oncall.topicChannels = [OnCallTopicChannel(platform: .rocketchat, channel: "devops", rotation: "primary")]
+            let klaxon = try await TestDaemon.open(config, clock: clock, databasePath: directory.file("klaxon.sqlite"))
+            #expect(await klaxon.daemon.scheduler.announceHandoffs() == 0, "the first sight announces nothing")
+            await klaxon.drain()
+            #expect(await fake.room(named: "devops")?.topic == "On call · primary: @bob until 2025-11-17 09:00 UTC · next: @bob")
+
+            try await klaxon.daemon.buildApplication(port: 0).test(.live) { client in
+                let override = await fake.post(as: "bob", in: "incidents", "/incident oncall override @alice for 2h")
+                let answer = try await RocketChatWebhookTests.deliver(override, from: fake, to: client)
+                #expect(answer.status == .ok)
+            }
+            #expect(await klaxon.daemon.scheduler.announceHandoffs() == 1)
+            await klaxon.drain()
+            #expect(await fake.room(named: "devops")?.topic == "On call · primary: @alice (override) until 2025-11-10 12:00 UTC · next: @bob")
+            #expect(await fake.messages(in: "devops").isEmpty, "a topic, not a message")
+            try await klaxon.close()
+        }
+    }
+}
