@@ -39,6 +39,9 @@ struct FactsTests {
         #expect(parsed("facts INC-2") == .set(IncidentID(2), nil))
         #expect(parsed("status") == .statusCard(nil), "status alone shows the card")
         #expect(parsed("status INC-3") == .statusCard(IncidentID(3)))
+        #expect(parsed("oncall ping") == .oncall(.mention), "what @oncall resolves to (004-14)")
+        #expect(parsed("who mention") == .oncall(.mention))
+        #expect(refusal("oncall ping now")?.message == #"Unexpected "now" after oncall."#)
     }
 
     @Test(arguments: [
@@ -127,6 +130,14 @@ struct FactsTests {
         #expect(plain.incident.service == nil)
         #expect(plain.incident.title == "Errors since 14:05 on checkout")
         #expect(plain.incident.channelName == "incident-2025-11-10-errors-since-14-05-on-checkout")
+    }
+
+    @Test func anOnCallPingMentionsWhoeverIsOnCallNow() throws {
+        let engine = try F.engine()
+        let decision = engine.decide(.oncall(.mention), context: F.context(), incident: nil, now: F.monday)
+        #expect(decision.outcome == .answered)
+        #expect(decision.reply.text == "📣 @oncall: <@bob> (primary), <@dave> (secondary)")
+        #expect(decision.reply.visibility == .inChannel, "everyone sees it, and those named are notified")
     }
 
     @Test func statusCardAndFactListShowTheFacts() throws {

@@ -276,6 +276,10 @@ public struct CommandParser: Sendable {
         if first.lowercased() == "override" {
             return try onCallOverride(&words)
         }
+        if ["ping", "mention"].contains(first.lowercased()), !rotationIDs.contains(where: { $0.lowercased() == first.lowercased() }) {
+            try expectEnd(of: &words, for: .oncall)
+            return .mention
+        }
         let rotation = try knownRotation(first, for: .oncall)
         try expectEnd(of: &words, for: .oncall)
         return .show(rotation: rotation)

@@ -122,6 +122,9 @@ public struct FactAssignment: Sendable, Hashable {
 /// `/incident oncall`, `/incident oncall override @bob until 2026-11-25 09:00`, `/incident oncall override @bob for 4h`.
 public enum OnCallCommand: Sendable, Hashable {
     case show(rotation: String?)
+    /// `/incident oncall ping`: a message that mentions whoever is on call now, so they are notified: what
+    /// an `@oncall` mention resolves to on Rocket.Chat (`platforms.rocketchat.oncallMention`, 004-14).
+    case mention
     case override(user: ChatUser, rotation: String?, until: OverrideEnd)
 }
 
@@ -180,7 +183,7 @@ public enum CommandVerb: String, Sendable, CaseIterable {
         case .timeline: "/incident timeline [INC-n]"
         case .postmortem: "/incident postmortem [INC-n]"
         case .list: "/incident list [all]"
-        case .oncall: "/incident oncall [rotation] | /incident oncall override <@user> [rotation] until <YYYY-MM-DD HH:MM> | for <duration>"
+        case .oncall: "/incident oncall [rotation] | /incident oncall ping | /incident oncall override <@user> [rotation] until <YYYY-MM-DD HH:MM> | for <duration>"
         case .page: "/incident page [INC-n] <@user|rotation>"
         case .escalate: "/incident escalate [INC-n]"
         case .help: "/incident help [verb]"

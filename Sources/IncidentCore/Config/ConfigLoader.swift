@@ -187,7 +187,7 @@ extension ConfigReader {
         return PlatformsConfig(
             console: section(fields, "console", keys: ["announceChannel"]).map(readConsole),
             slack: section(fields, "slack", keys: ["signingSecret", "botToken", "appToken", "apiBaseURL", "announceChannel", "oncallUserGroup"]).flatMap(readSlack),
-            rocketchat: section(fields, "rocketchat", keys: ["serverURL", "userId", "authToken", "webhookToken", "announceChannel", "triggers", "poll", "privateChannels"]).flatMap(readRocketChat),
+            rocketchat: section(fields, "rocketchat", keys: ["serverURL", "userId", "authToken", "webhookToken", "announceChannel", "triggers", "poll", "privateChannels", "oncallMention"]).flatMap(readRocketChat),
             mattermost: section(fields, "mattermost", keys: ["serverURL", "botToken", "teamId", "commandToken", "announceChannel", "privateChannels", "actionsURL"]).flatMap(readMattermost)
         )
     }
@@ -227,10 +227,20 @@ extension ConfigReader {
             return RocketChatConfig.Poll(rooms: rooms, every: every)
         }
         let privateChannels = field(fields, "privateChannels") { boolean($0, at: $1) }
+        let oncallMention = field(fields, "oncallMention") { value, path -> String? in
+            guard let text = string(value, at: path) else { return nil }
+            let handle = text.hasPrefix("@") ? String(text.dropFirst()) : text
+            guard Self.isValidIdentifier(handle) else {
+                report(path, "\(Self.quote(text)) is not a usable handle (letters, digits, \".\", \"_\" and \"-\"), e.g. \"oncall\"")
+                return nil
+            }
+            return handle
+        }
         guard let serverURL, let userId, let authToken, let announceChannel else { return nil }
         var rocketChat = RocketChatConfig(serverURL: serverURL, userId: userId, authToken: authToken, webhookToken: webhookToken, announceChannel: announceChannel, poll: poll)
         if let triggers { rocketChat.triggers = triggers }
         if let privateChannels { rocketChat.privateChannels = privateChannels }
+        rocketChat.oncallMention = oncallMention
         return rocketChat
     }
 

@@ -233,6 +233,9 @@ public struct RocketChatConfig: Sendable {
     /// Incident channels as private groups (`groups.create`) instead of public channels: only the
     /// people Klaxon invites see them.
     public var privateChannels: Bool = false
+    /// A handle (`oncall`) whose mentions (`@oncall`) Klaxon answers by mentioning whoever is on call now:
+    /// Rocket.Chat's counterpart of Slack's `oncallUserGroup` (runbook 004-14). nil: off.
+    public var oncallMention: String?
     public init(serverURL: String, userId: String, authToken: Secret, webhookToken: Secret?, announceChannel: String, triggers: [String] = ["/incident", "!incident"], poll: Poll? = nil, privateChannels: Bool = false) {
         self.serverURL = serverURL
         self.userId = userId

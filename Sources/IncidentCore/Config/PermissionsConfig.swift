@@ -50,7 +50,7 @@ public enum PermissionAction {
         switch command {
         case .declare: (severity.map { ["declare:\($0)"] } ?? []) + ["declare"]
         case .oncall(.override): ["oncall.override"]
-        case .oncall(.show), .list, .timeline, .postmortem, .help, .statusCard, .set(_, nil): []
+        case .oncall(.show), .oncall(.mention), .list, .timeline, .postmortem, .help, .statusCard, .set(_, nil): []
         default: [command.verb.rawValue]
         }
     }
