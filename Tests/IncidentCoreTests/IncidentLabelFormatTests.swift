@@ -76,5 +76,11 @@ struct IncidentLabelFormatTests {
             allocation: (id, 1), now: F.monday)
         #expect(decision.reply.text.hasPrefix("Declared INC-2025-003 · SEV1 · Payment processing down"))
         #expect(decision.changes.postTexts(to: .incidentRoom).first?.contains("Incident: INC-2025-003") == true)
+        // Buttons carry the number, which platforms read back without the store (Slack's modal, Mattermost's dialog).
+        let buttons = decision.changes.outbox.lazy.compactMap { message -> [MessageButton]? in
+            if case .post(.incidentRoom, _, let buttons) = message.action, !buttons.isEmpty { return buttons }
+            return nil
+        }.first
+        #expect(buttons?.map(\.command) == ["ack INC-7", "update INC-7", "resolve INC-7", "role INC-7 ic"])
     }
 }

@@ -106,7 +106,8 @@ extension IncidentEngine {
 
     /// Acknowledge, Post update, Resolve, I'm the IC.
     func buttons(for incident: Incident) -> [MessageButton] {
-        let id = incident.id
+        // The number, not the label: platforms read it back from the button without the store.
+        let id = incident.id.reference
         return [
             MessageButton(action: "ack", label: "Acknowledge", command: "ack \(id)", style: "primary"),
             MessageButton(action: "update", label: "Post update", command: "update \(id)"),

@@ -25,7 +25,10 @@ public struct IncidentID: Hashable, Comparable, Sendable, Codable, CustomStringC
         self.label = nil
     }
 
-    public var description: String { label ?? "INC-\(number)" }
+    public var description: String { label ?? reference }
+    /// `INC-<number>` whatever the label: for text read back by machines (buttons' commands, dialog
+    /// states), which parse it with `init(parsing:)` and need no store.
+    public var reference: String { "INC-\(number)" }
     public static func < (lhs: IncidentID, rhs: IncidentID) -> Bool { lhs.number < rhs.number }
     public static func == (lhs: IncidentID, rhs: IncidentID) -> Bool { lhs.number == rhs.number }
     public func hash(into hasher: inout Hasher) { hasher.combine(number) }
