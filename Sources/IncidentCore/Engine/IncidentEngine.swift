@@ -62,7 +62,11 @@ public struct IncidentEngine: Sendable {
         switch command {
         case .declare(let severity, let title):
             guard let allocation else { return .rejected("Internal error: no incident number was reserved.") }
-            decision = declare(severity: severity, title: title, context: context, allocation: allocation, now: now, overrides: overrides)
+            // `/incident SEV1 payments: Payment processing down` (002-10): the service, then the title. Typed
+            // declarations only: an alert's title is the monitoring system's, colons and all.
+            let (service, title) = ServicePrefix.split(title)
+            decision = declare(
+                severity: severity, title: title, service: service, context: context, allocation: allocation, now: now, overrides: overrides)
         case .oncall(let onCall):
             decision = self.onCall(onCall, context: context, now: now, overrides: overrides)
         case .help(let verb):
@@ -83,14 +87,12 @@ public struct IncidentEngine: Sendable {
     // MARK: - Declare
 
     func declare(
-        severity token: String, title: String, context: CommandContext, allocation: (id: IncidentID, daySequence: Int),
-        now: Date, overrides: [String: [OnCallOverride]]
+        severity token: String, title: String, service: String? = nil, context: CommandContext,
+        allocation: (id: IncidentID, daySequence: Int), now: Date, overrides: [String: [OnCallOverride]]
     ) -> Decision {
         guard let policy = config.severity(named: token) else {
             return .rejected("Unknown severity \"\(token)\". Use one of: \(config.severities.map(\.id).joined(separator: ", ")).")
         }
-        // `/incident SEV1 payments: Payment processing down` (002-10): the service, then the title.
-        let (service, title) = ServicePrefix.split(title)
         let name = namer.name(
             id: allocation.id, daySequence: allocation.daySequence, title: title, severity: policy.id, declaredAt: now,
             rules: ChannelNameRules.rules(for: context.platform), service: service)
