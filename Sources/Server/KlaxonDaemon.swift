@@ -92,7 +92,8 @@ public struct KlaxonDaemon: Sendable {
         router.add(middleware: RequestDurationMiddleware(metrics: metrics))
         router.add(middleware: ErrorLoggingMiddleware(logger: logger))
         let api = router.group("api").add(middleware: APITokenMiddleware(token: config.server.apiToken))
-        APIController(store: store, metrics: metrics, severities: config.severities, clock: clock, health: health).addRoutes(to: router, api: api)
+        APIController(store: store, metrics: metrics, severities: config.severities, clock: clock, health: health, idFormat: config.incidents.idFormat)
+            .addRoutes(to: router, api: api)
         OutboxController(store: store, clock: clock, outboxBell: outboxBell, logger: logger).addRoutes(to: api)
         if let console = config.platforms.console {
             ConsoleController(
