@@ -21,6 +21,10 @@ struct IncidentView: Codable, Sendable {
     var lastUpdateAt: Date
     var roles: [String: String]
     var resolution: String?
+    /// `/incident set` facts by name (`impact`, `startedAt`…): text as shown; times also as `factTimes`.
+    var facts: [String: String]?
+    var factTimes: [String: Date]?
+    var updatesPosted: Int
     var timeline: [TimelineView]?
 
     init(_ incident: Incident, timeline: [TimelineEntry]? = nil) {
@@ -42,6 +46,10 @@ struct IncidentView: Codable, Sendable {
         lastUpdateAt = incident.lastUpdateAt
         roles = Dictionary(uniqueKeysWithValues: incident.roles.map { ($0.key.rawValue, $0.value.displayName) })
         resolution = incident.resolution
+        facts = incident.facts?.mapValues(\.text)
+        let times = incident.facts?.compactMapValues(\.time) ?? [:]
+        factTimes = times.isEmpty ? nil : times
+        updatesPosted = incident.updateNumber
         self.timeline = timeline?.map(TimelineView.init)
     }
 }

@@ -27,6 +27,11 @@ struct IncidentLabelAPITests {
         #expect(try await daemon.request(.GET, "/api/incidents/INC-\(year)-002").status == 404)
         #expect(try await daemon.request(.GET, "/api/incidents/banana").status == 400)
         #expect(try await daemon.command("set \(label) impact All card payments fail")["outcome"] == "applied")
+        #expect(try await daemon.command("set \(label) startedAt 2024-01-15T13:50Z")["outcome"] == "applied")
+        let json = try #require(try await daemon.request(.GET, "/api/incidents/\(label)").json as? [String: Any])
+        let facts = try #require(json["facts"] as? [String: String])
+        #expect(facts == ["service": "payments", "impact": "All card payments fail", "startedAt": "2024-01-15 13:50 UTC"])
+        #expect((json["factTimes"] as? [String: Any])?.keys.sorted() == ["startedAt"])
         try await daemon.stop()
     }
 }
