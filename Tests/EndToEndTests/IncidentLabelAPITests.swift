@@ -23,7 +23,10 @@ struct IncidentLabelAPITests {
         let byLabel = try await daemon.request(.GET, "/api/incidents/\(label)")
         #expect(byLabel.status == 200)
         #expect(byLabel.body.contains("Payment processing down"))
-        #expect(try await daemon.request(.GET, "/api/incidents/INC-1").body == byLabel.body, "the number names it too")
+        // The number names it too (the bodies may differ by the room the outbox created meanwhile).
+        let byNumber = try #require(try await daemon.request(.GET, "/api/incidents/INC-1").json as? [String: Any])
+        #expect(byNumber["id"] as? String == label)
+        #expect(byNumber["number"] as? Int == 1)
         #expect(try await daemon.request(.GET, "/api/incidents/INC-\(year)-002").status == 404)
         #expect(try await daemon.request(.GET, "/api/incidents/banana").status == 400)
         #expect(try await daemon.command("set \(label) impact All card payments fail")["outcome"] == "applied")
