@@ -45,6 +45,8 @@ public struct ConsolePlatform: ChatPlatform {
                 line += "\n" + buttons.map { "[\($0.label): /incident \($0.command)]" }.joined(separator: " ")
             }
             try await write(line, channel: channel, thread: thread, message)
+        case .setChannelTopic(let channel, let topic):
+            try await write("Topic: \(NeutralMarkup.render(topic, roomLink: nil))", channel: channel, thread: nil, message)
         case .setTopic(let topic):
             let (channel, thread) = resolve(.incidentRoom, room: room, incident: incident)
             try await write("Topic: \(NeutralMarkup.render(topic, roomLink: nil))", channel: channel, thread: thread, message)

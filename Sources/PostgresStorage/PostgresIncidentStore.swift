@@ -255,6 +255,14 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
         SELECT global.last_number, per_day.last_number FROM global, per_day
         """
 
+    /// The label counter of `incidents.idFormat` (`label:<period>` in the day counters), in the declaration's
+    /// transaction.
+    private static let allocateLabelSQL = """
+        INSERT INTO incident_day_counters (day, last_number) VALUES ($1, 1)
+        ON CONFLICT (day) DO UPDATE SET last_number = incident_day_counters.last_number + 1
+        RETURNING last_number
+        """
+
     /// Both counters in one statement (its own transaction): numbers handed out are never reused.
     private func allocate(day: String, on run: (PostgresQuery) async throws -> PostgresRowSequence) async throws -> (id: IncidentID, daySequence: Int) {
         var binds = PostgresBindings()
@@ -275,10 +283,34 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
     public func commitDeclaration<Result: Sendable>(
         day: String, _ decide: @escaping @Sendable (_ id: IncidentID, _ daySequence: Int) -> (changes: ChangeSet, result: Result)
     ) async throws -> Result {
+        try await numberedDeclaration(day: day, labelScope: nil) { id, daySequence, _ in decide(id, daySequence) }
+    }
+
+    public func commitDeclaration<Result: Sendable>(
+        day: String, labelScope: String,
+        _ decide: @escaping @Sendable (_ id: IncidentID, _ daySequence: Int, _ labelSequence: Int) -> (changes: ChangeSet, result: Result)
+    ) async throws -> Result {
+        try await numberedDeclaration(day: day, labelScope: labelScope) { id, daySequence, labelSequence in
+            decide(id, daySequence, labelSequence ?? 0)
+        }
+    }
+
+    private func numberedDeclaration<Result: Sendable>(
+        day: String, labelScope: String?,
+        _ decide: @escaping @Sendable (_ id: IncidentID, _ daySequence: Int, _ labelSequence: Int?) -> (changes: ChangeSet, result: Result)
+    ) async throws -> Result {
         let (encoder, logger) = (self.encoder, self.logger)
         return try await transaction { connection in
             let (id, sequence) = try await self.allocate(day: day) { try await connection.query($0, logger: logger) }
-            let (changes, result) = decide(id, sequence)
+            var labelSequence: Int?
+            if let labelScope {
+                var binds = PostgresBindings()
+                binds.append("label:" + labelScope)
+                let rows = try await connection.query(PostgresQuery(unsafeSQL: Self.allocateLabelSQL, binds: binds), logger: logger)
+                for try await value in rows.decode(Int64.self) { labelSequence = Int(value) }
+                guard labelSequence != nil else { throw MalformedRow(column: "last_number", problem: "the label counter returned nothing") }
+            }
+            let (changes, result) = decide(id, sequence, labelSequence)
             let prepared = try PostgresChangeSet(changes, committedAt: Date(), encoder: encoder)
             guard !prepared.isEmpty else { return .success(result) }
             try await connection.query("SAVEPOINT change_set", logger: logger)
@@ -339,6 +371,18 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
                 incidents.append(try decodeIncident(Columns(row)))
             }
             return incidents
+        }
+    }
+
+    public func incidentID(label: String) async throws -> IncidentID? {
+        let wanted = label.uppercased()
+        return try await withClient { client in
+            var found: IncidentID?
+            let rows = try await client.query(
+                "SELECT id, (body::jsonb) -> 'id' ->> 'label' FROM incidents WHERE upper((body::jsonb) -> 'id' ->> 'label') = \(wanted)",
+                logger: logger)
+            for try await (id, stored) in rows.decode((Int64, String?).self) { found = IncidentID(Int(id), label: stored) }
+            return found
         }
     }
 

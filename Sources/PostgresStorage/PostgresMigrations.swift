@@ -215,6 +215,16 @@ enum PostgresMigrations {
                 "ALTER TABLE incidents ADD COLUMN incident_type text",
             ]),
         PostgresMigration(
+            version: 12, name: "incident labels",
+            statements: [
+                // As SQLite's step 12: `incidents.idFormat` labels are found by index and never shared.
+                // The body is text (see above); casting it to jsonb is immutable, so it may be indexed.
+                """
+                CREATE UNIQUE INDEX incidents_by_label ON incidents (upper((body::jsonb) -> 'id' ->> 'label'))
+                WHERE (body::jsonb) -> 'id' ->> 'label' IS NOT NULL
+                """
+            ]),
+        PostgresMigration(
             version: 14, name: "email and ticket lanes",
             statements: [
                 // As in the SQLite schema: mail and tickets queue in lanes of their own. A generated column's

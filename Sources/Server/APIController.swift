@@ -11,6 +11,8 @@ struct APIController {
     let severities: [SeverityPolicy]
     let clock: any WallClock
     let health: DaemonHealth
+    /// `incidents.idFormat`: a path written in it names an incident by its label.
+    var idFormat: IncidentLabelFormat = .standard
 
     /// Health and metrics on `router`, open to probes and scrapers (they reveal no incident content);
     /// the incident API on `api`, the `/api` group behind `APITokenMiddleware`.
@@ -42,6 +44,13 @@ struct APIController {
         }
         api.get("incidents/:id") { request, context in
             let raw = try context.parameters.require("id")
+            // An `incidents.idFormat` label (`INC-2026-001`) names it too.
+            if !idFormat.isStandard, idFormat.matches(raw), IncidentID(parsing: raw) == nil {
+                guard let id = try await store.incidentID(label: raw), let incident = try await store.incident(id) else {
+                    return Response.error("no incident \(raw)", status: .notFound)
+                }
+                return try Response.json(IncidentView(incident, timeline: try await store.timeline(of: id)))
+            }
             guard let id = IncidentID(parsing: raw) ?? Int(raw).flatMap({ $0 > 0 ? IncidentID($0) : nil }) else {
                 return Response.error("\"\(raw)\" is not an incident id (INC-42 or 42)", status: .badRequest)
             }

@@ -23,6 +23,10 @@ struct IncidentView: Codable, Sendable {
     var resolution: String?
     /// The issue filed for it (`severities[].ticket`): `github:acme/api`, and its number and link once opened.
     var ticket: TicketView?
+    /// `/incident set` facts by name (`impact`, `startedAt`…): text as shown; times also as `factTimes`.
+    var facts: [String: String]?
+    var factTimes: [String: Date]?
+    var updatesPosted: Int
     var timeline: [TimelineView]?
 
     init(_ incident: Incident, timeline: [TimelineEntry]? = nil) {
@@ -45,6 +49,10 @@ struct IncidentView: Codable, Sendable {
         roles = Dictionary(uniqueKeysWithValues: incident.roles.map { ($0.key.rawValue, $0.value.displayName) })
         resolution = incident.resolution
         ticket = incident.ticket.map { TicketView(target: $0.target.description, number: $0.number, url: $0.url) }
+        facts = incident.facts?.mapValues(\.text)
+        let times = incident.facts?.compactMapValues(\.time) ?? [:]
+        factTimes = times.isEmpty ? nil : times
+        updatesPosted = incident.updateNumber
         self.timeline = timeline?.map(TimelineView.init)
     }
 }

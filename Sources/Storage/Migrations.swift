@@ -348,6 +348,19 @@ enum Migrations {
             ]
         ),
         Migration(
+            version: 12,
+            name: "incident labels",
+            statements: [
+                // `incidents.idFormat` labels (`INC-2026-001`) live in the incident's JSON; commands name
+                // incidents by them, so they are found by index, and no two incidents share one. The
+                // counters of their `{seq}` are rows `label:<period>` of `incident_day_counters`.
+                """
+                CREATE UNIQUE INDEX incidents_by_label ON incidents (upper(json_extract(body, '$.id.label')))
+                WHERE json_extract(body, '$.id.label') IS NOT NULL
+                """
+            ]
+        ),
+        Migration(
             version: 14,
             name: "email and ticket lanes",
             statements: [

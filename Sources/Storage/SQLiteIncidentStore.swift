@@ -203,10 +203,26 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
     public func commitDeclaration<Result: Sendable>(
         day: String, _ decide: @escaping @Sendable (_ id: IncidentID, _ daySequence: Int) -> (changes: ChangeSet, result: Result)
     ) async throws -> Result {
+        try await numberedDeclaration(day: day, labelScope: nil) { id, daySequence, _ in decide(id, daySequence) }
+    }
+
+    public func commitDeclaration<Result: Sendable>(
+        day: String, labelScope: String,
+        _ decide: @escaping @Sendable (_ id: IncidentID, _ daySequence: Int, _ labelSequence: Int) -> (changes: ChangeSet, result: Result)
+    ) async throws -> Result {
+        try await numberedDeclaration(day: day, labelScope: labelScope) { id, daySequence, labelSequence in
+            decide(id, daySequence, labelSequence ?? 0)
+        }
+    }
+
+    private func numberedDeclaration<Result: Sendable>(
+        day: String, labelScope: String?,
+        _ decide: @escaping @Sendable (_ id: IncidentID, _ daySequence: Int, _ labelSequence: Int?) -> (changes: ChangeSet, result: Result)
+    ) async throws -> Result {
         let encoder = self.encoder
         return try await perform(
-            .numberedChangeSet(day: day) { number, daySequence in
-                let (changes, result) = decide(IncidentID(number), daySequence)
+            .numberedChangeSet(day: day, labelScope: labelScope) { number, daySequence, labelSequence in
+                let (changes, result) = decide(IncidentID(number), daySequence, labelSequence)
                 do {
                     return (try PreparedChangeSet(changes, committedAt: Date(), encoder: encoder), result)
                 } catch {
@@ -214,6 +230,16 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
                 }
             },
             returning: Result.self)
+    }
+
+    /// Migration 12 indexes the upper-cased label, so this is one index look-up.
+    public func incidentID(label: String) async throws -> IncidentID? {
+        try await read { connection in
+            try await connection.query(
+                "SELECT id, json_extract(body, '$.id.label') AS label FROM incidents WHERE upper(json_extract(body, '$.id.label')) = ?",
+                [.text(label.uppercased())]
+            ).first.map { row in IncidentID(try row.int("id"), label: try row.optionalText("label")) }
+        }
     }
 
     public func incident(_ id: IncidentID) async throws -> Incident? {

@@ -13,7 +13,11 @@ enum SQLiteWriteJob: Sendable {
     case allocateIncidentNumber(day: String)
     /// A new number as `allocateIncidentNumber`, then the change set `build` makes with it, written with
     /// the transaction's other change sets. Returns what `build` returns beside the change set.
-    case numberedChangeSet(day: String, build: @Sendable (_ number: Int, _ daySequence: Int) throws -> (PreparedChangeSet, any Sendable))
+    /// `labelScope`: also count within that period of `incidents.idFormat` (`label:<scope>` in the day
+    /// counters), handed to `build` as its third argument (nil without a scope).
+    case numberedChangeSet(
+        day: String, labelScope: String?,
+        build: @Sendable (_ number: Int, _ daySequence: Int, _ labelSequence: Int?) throws -> (PreparedChangeSet, any Sendable))
     /// A delivery result for an outbox message. Returns `()`, or is refused with `StoreError.notFound`.
     case updateOutboxMessage(OutboxMessageUpdate)
     /// Statements of its own, whose result it returns. A refusal (a `StoreError`) must come before the job
@@ -64,17 +68,17 @@ enum SQLiteWriteBatch {
         var outcomes = [Result<any Sendable, any Error>](repeating: .success(()), count: jobs.count)
         // Each job's change sets as one chain; `isChain`: the job wants an `OrderedCommitResult` back.
         var chains: [(index: Int, chain: [PreparedChangeSet], isChain: Bool)] = []
-        var allocations: [(index: Int, day: String)] = []
-        var builders: [Int: @Sendable (Int, Int) throws -> (PreparedChangeSet, any Sendable)] = [:]
+        var allocations: [(index: Int, day: String, labelScope: String?)] = []
+        var builders: [Int: @Sendable (Int, Int, Int?) throws -> (PreparedChangeSet, any Sendable)] = [:]
         var outboxUpdates: [(index: Int, update: OutboxMessageUpdate)] = []
         var statements: [(index: Int, body: @Sendable (SQLiteWriteSession) async throws -> any Sendable)] = []
         for (index, job) in jobs.enumerated() {
             switch job {
             case .changeSet(let changes): chains.append((index, [changes], false))
             case .changeSetChain(let chain): chains.append((index, chain, true))
-            case .allocateIncidentNumber(let day): allocations.append((index, day))
-            case .numberedChangeSet(let day, let build):
-                allocations.append((index, day))
+            case .allocateIncidentNumber(let day): allocations.append((index, day, nil))
+            case .numberedChangeSet(let day, let labelScope, let build):
+                allocations.append((index, day, labelScope))
                 builders[index] = build
             case .updateOutboxMessage(let update): outboxUpdates.append((index, update))
             case .statements(_, let body): statements.append((index, body))
@@ -84,13 +88,16 @@ enum SQLiteWriteBatch {
         // Numbers first: the declarations' change sets need theirs before they can be made.
         if !allocations.isEmpty {
             let numbers = try await allocateIncidentNumbers(days: allocations.map(\.day), in: session)
+            let scoped = allocations.compactMap { $0.labelScope.map { "label:" + $0 } }
+            var labelSequences = try await allocateSequences(keys: scoped, in: session).makeIterator()
             for (allocation, number) in zip(allocations, numbers) {
+                let labelSequence = allocation.labelScope == nil ? nil : labelSequences.next()
                 guard let build = builders[allocation.index] else {
                     outcomes[allocation.index] = .success(number)
                     continue
                 }
                 do {
-                    let (changes, result) = try build(number.number, number.daySequence)
+                    let (changes, result) = try build(number.number, number.daySequence, labelSequence)
                     outcomes[allocation.index] = .success(result)
                     if !changes.isEmpty { chains.append((allocation.index, [changes], false)) }
                 } catch {
@@ -142,6 +149,15 @@ enum SQLiteWriteBatch {
             throw MalformedRow(column: "last_number", problem: "the incident counter returned nothing")
         }
 
+        let sequences = try await allocateSequences(keys: days, in: session)
+        return sequences.enumerated().map { offset, sequence in (lastNumber - days.count + 1 + offset, sequence) }
+    }
+
+    /// The next number of each key's counter in `incident_day_counters` (a day, or `label:<period>` of
+    /// `incidents.idFormat`), in the keys' order; a key listed twice gets two numbers. One statement per
+    /// batch of keys.
+    private static func allocateSequences(keys days: [String], in session: SQLiteWriteSession) async throws -> [Int] {
+        guard !days.isEmpty else { return [] }
         var perDay: [(day: String, count: Int)] = []
         for day in days {
             if let index = perDay.firstIndex(where: { $0.day == day }) {
@@ -172,11 +188,11 @@ enum SQLiteWriteBatch {
             }
             nextOfDay[day] = last - count + 1
         }
-        var numbers: [(number: Int, daySequence: Int)] = []
-        for (offset, day) in days.enumerated() {
+        var numbers: [Int] = []
+        for day in days {
             let sequence = nextOfDay[day, default: 0]
             nextOfDay[day] = sequence + 1
-            numbers.append((lastNumber - days.count + 1 + offset, sequence))
+            numbers.append(sequence)
         }
         return numbers
     }

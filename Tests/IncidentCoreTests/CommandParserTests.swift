@@ -305,8 +305,6 @@ private let textAndStatusErrorCases: [ParserInvalidCase] = [
     invalid(#"update INC-4 """#, "update needs the text", .update),
     invalid("note", "note needs the text", .note),
     invalid("log INC-3", "note needs the text", .note),
-    invalid("status", "status needs one of: investigating, identified, monitoring, resolved.", .status),
-    invalid("status INC-3", "status needs one of", .status),
     invalid("status fixed", #"Unknown status "fixed". Use one of: investigating, identified, monitoring, resolved."#, .status),
     invalid("status declared", #"Unknown status "declared""#, .status),
     invalid("status INC-3 mitigated Foo", #"Unknown status "mitigated""#, .status),

@@ -255,7 +255,8 @@ private func setting(_ newValue: Any?, at steps: ArraySlice<PathStep>, in contai
             #expect(session.consultedKeys[path]?.allSatisfy { $0 == "x" } ?? true, "\(path) is read but not described")
         }
         #expect(try Set((objectNode(["platforms"], in: schema)["properties"] as? [String: Any] ?? [:]).keys) == Set(PlatformKind.allCases.map(\.rawValue)))
-        let templates = try objectNode(["templates"], in: schema)["properties"] as? [String: Any] ?? [:]
+        // The top-level `templates` and each severity's share one definition.
+        let templates = ((schema["$defs"] as? [String: Any])?["templates"] as? [String: Any])?["properties"] as? [String: Any] ?? [:]
         #expect(Set(templates.keys) == Set(ConfigLoader.templateNames))
     }
 
@@ -297,7 +298,7 @@ struct ProblemCase: Sendable, CustomTestStringConvertible {
 }
 
 private let knownTopLevelKeys = "server, storage, logging, platforms, incidents, severities, people, oncall, templates, outbox, paging, alerts, groups, permissions, retention, email, tickets, statusPage, postmortems, calendar, incidentTypes, discord"
-private let severityKeys = "id, aliases, name, description, updateEvery, ackWithin, page, reviewWithin, escalateAfter, ticket, openAs, targets, respondWithin, escalation, notify, checkpoints"
+private let severityKeys = "id, aliases, name, description, updateEvery, ackWithin, page, reviewWithin, escalateAfter, ticket, openAs, targets, templates, respondWithin, escalation, notify, checkpoints"
 private let templateList = "initialAlert, announcement, update, reminder, resolution, summary, page, escalation, review, postmortem, emailSubject, emailText, emailHTML, ticketTitle, ticketBody, ticketResolved"
 
 private let problemCases: [ProblemCase] = [
@@ -347,9 +348,9 @@ private let problemCases: [ProblemCase] = [
     // Incidents.
     .set("incidents.mode", #""threads""#, #"incidents.mode: "threads" is not one of channel, thread"#),
     .set("incidents.channelName", #""incident-{date}""#,
-         #"incidents.channelName: "incident-{date}" must contain {seq}, {id} or {slug} so that every incident gets its own channel"#),
+         #"incidents.channelName: "incident-{date}" must contain {seq}, {id}, {slug} or {service} so that incidents are told apart"#),
     .set("incidents.channelName", #""inc-{sev}-{seq}""#,
-         "incidents.channelName: unknown placeholder {sev} (known: {date}, {seq}, {id}, {slug}, {severity})"),
+         "incidents.channelName: unknown placeholder {sev} (known: {date}, {seq}, {id}, {slug}, {severity}, {service})"),
     .set("incidents.timeZone", #""Europe/Berln""#, #"incidents.timeZone: "Europe/Berln" is not a known time zone (did you mean "Europe/Berlin"?)"#),
     .set("incidents.overdueAfterCadences", "0", "incidents.overdueAfterCadences: must be at least 1, got 0"),
     .set("incidents.monitorFor", #""soon""#, #"incidents.monitorFor: "soon" is not a duration"#),
@@ -410,6 +411,18 @@ private let problemCases: [ProblemCase] = [
     .set("templates.anouncement", #""x""#, #"templates.anouncement: unknown template (did you mean "announcement"?)"#),
     .set("templates.banner", #""x""#, "templates.banner: unknown template (known templates: \(templateList))"),
     .set("templates.update", "42", "templates.update: expected a string, got 42"),
+    .set("severities[0].templates", #"{"anouncement": "x"}"#, #"severities[0].templates.anouncement: unknown template (did you mean "announcement"?)"#),
+    .set("severities[0].templates", "[]", "severities[0].templates: expected an object, got an array"),
+    .set("incidents.links", #"{"status page": "https://status.example.com"}"#, #"incidents.links["status page"]: "status page" is not a usable link name (letters, digits, ".", "_" and "-")"#),
+    .set("incidents.links", #"{"statusPage": 7}"#, "incidents.links.statusPage: expected a string, got 7"),
+    .set("incidents.idFormat", #""INC-{year}""#, "incidents.idFormat: must contain {n} or {seq} so that every incident gets its own id"),
+    .set("incidents.idFormat", #""INC-{yr}-{seq}""#, "incidents.idFormat: unknown placeholder {yr} (known: {n}, {seq}, {year}, {month}, {day}, {date}; {n:3} and {seq:3} pad)"),
+    .set("incidents.idFormat", "3", "incidents.idFormat: expected a string, got 3"),
+    .set("oncall.topicChannels", #"[{"platform": "mattermost", "channel": "devops"}]"#, #"oncall.topicChannels[0].platform: "mattermost" is not configured in platforms"#),
+    .set("oncall.topicChannels", #"[{"platform": "console", "channel": "devops", "rotation": "primry"}]"#,
+         #"oncall.topicChannels[0].rotation: no rotation "primry" in oncall.rotations (did you mean "primary"?)"#),
+    .set("oncall.topicChannels", #"[{"platform": "console"}]"#, "oncall.topicChannels[0].channel: missing required field"),
+    .set("oncall.topicChannels", #"[{"platform": "console", "channel": "devops", "topic": "x"}]"#, "oncall.topicChannels[0].topic: unknown key (known keys: platform, channel, rotation)"),
     .set("outbox.maxAttempts", "0", "outbox.maxAttempts: must be at least 1, got 0"),
     .set("outbox.retryFor", "\"0s\"", "outbox.retryFor: must be longer than 0s"),
     .set("retention.consoleLines", "0", "retention.consoleLines: must be between 1 and 100000000, got 0"),
@@ -529,7 +542,7 @@ private let problemCases: [ProblemCase] = [
             #"logging.level: "loud" is not one of trace, debug, info, notice, warning, error, critical"#,
             "platforms.slack.botToken: environment variable NO_SUCH_TOKEN is not set",
             "platforms.slack.announceChannel: missing required field",
-            #"incidents.channelName: "incident-{date}" must contain {seq}, {id} or {slug} so that every incident gets its own channel"#,
+            #"incidents.channelName: "incident-{date}" must contain {seq}, {id}, {slug} or {service} so that incidents are told apart"#,
             #"incidents.timeZone: "Mars/Olympus" is not a known time zone"#,
             #"severities[0].updateEvery: "-5m" is not a duration"#,
             #"severities[1].id: "SEV1" is already used by severities[0] (sev1)"#,

@@ -796,6 +796,7 @@ struct LifecycleTests {
             Time to acknowledge: 4 min · to mitigate: 30 min · to resolve: 2 h
             Fix: Rolled back
             Incident Commander: <@carol>
+            Post-incident review due by 2025-11-12 11:00 UTC
             Timeline: /incident timeline INC-1 · Post-mortem draft: /incident postmortem INC-1
             """
         let room = decision.changes.postTexts(to: .incidentRoom)

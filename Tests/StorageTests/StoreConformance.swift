@@ -19,16 +19,17 @@ enum StoreConformance {
         let declaration = TimelineEntry(incidentID: incident.id, at: StoreFixtures.t0, kind: .declared, actor: StoreFixtures.alice, text: "Declared")
         let anonymous = TimelineEntry(incidentID: incident.id, at: StoreFixtures.t0.addingTimeInterval(0.25), kind: .alert, actor: nil, text: "Alert fired")
         let nameless = TimelineEntry(incidentID: incident.id, at: StoreFixtures.t0.addingTimeInterval(1), kind: .note, actor: ChatUser(id: "U0BOB"), text: "A note")
+        let fact = TimelineEntry(incidentID: incident.id, at: StoreFixtures.t0.addingTimeInterval(2), kind: .fact, actor: StoreFixtures.alice, text: "Impact: Uploads fail for EU users · set by <@U0ALICE>")
 
         var changes = ChangeSet()
         changes.incidents = [IncidentWrite(incident: incident, expectedRevision: nil)]
-        changes.timeline = [declaration, anonymous, nameless]
+        changes.timeline = [declaration, anonymous, nameless, fact]
         try await store.commit(changes)
 
         var expected = incident
         expected.revision = 1
         #expect(try await store.incident(incident.id) == expected)
-        #expect(try await store.timeline(of: incident.id) == [declaration, anonymous, nameless])
+        #expect(try await store.timeline(of: incident.id) == [declaration, anonymous, nameless, fact])
         #expect(try await store.incident(IncidentID(99)) == nil)
         #expect(try await store.timeline(of: IncidentID(99)).isEmpty)
 
@@ -136,6 +137,35 @@ enum StoreConformance {
         // Numbers handed out but never committed are not reused.
         #expect(try await store.incident(IncidentID(4)) == nil)
         #expect(try await allocate("2025-11-11") == [5, 2])
+    }
+
+    /// `incidents.idFormat` (issue 14, item 4): `{seq}` counts per period beside the day's number, and a
+    /// command finds its incident by label, ignoring case.
+    static func countsLabelsAndFindsIncidentsByThem(_ makeStore: StoreFactory) async throws {
+        let store = try await makeStore()
+        func declare(in scope: String) async throws -> (id: IncidentID, daySequence: Int) {
+            try await store.commitDeclaration(day: "2026-12-31", labelScope: scope) { id, daySequence, labelSequence in
+                var incident = StoreFixtures.incident(id.number)
+                incident.id = IncidentID(id.number, label: "INC-\(scope)-\(String(format: "%03d", labelSequence))")
+                var changes = ChangeSet()
+                changes.incidents = [IncidentWrite(incident: incident, expectedRevision: nil)]
+                return (changes, (incident.id, daySequence))
+            }
+        }
+        let first = try await declare(in: "2026")
+        let second = try await declare(in: "2026")
+        let nextYear = try await declare(in: "2027")
+        #expect([first.id.label, second.id.label, nextYear.id.label] == ["INC-2026-001", "INC-2026-002", "INC-2027-001"])
+        let daySequences: [Int] = [first.daySequence, second.daySequence, nextYear.daySequence]
+        #expect(daySequences == [1, 2, 3], "the day's numbers count on as before")
+        #expect(try await store.allocateIncidentNumber(day: "2026-12-31").daySequence == 4, "label counters are not days")
+
+        let found = try #require(try await store.incidentID(label: "inc-2026-002"))
+        #expect(found == second.id)
+        #expect(found.label == "INC-2026-002")
+        #expect(try await store.incident(second.id)?.id.label == "INC-2026-002", "the label is kept with the incident")
+        #expect(try await store.incidentID(label: "INC-2026-003") == nil)
+        #expect(try await store.incidentID(label: "INC-\(second.id.number)") == nil, "plain numbers are not labels")
     }
 
     static func findsIncidentsByRoom(_ makeStore: StoreFactory) async throws {
@@ -977,6 +1007,7 @@ struct StoreConformanceCheck: Sendable, CustomTestStringConvertible {
         StoreConformanceCheck(name: "revisionConflictRollsBackTheWholeChangeSet", run: StoreConformance.revisionConflictRollsBackTheWholeChangeSet),
         StoreConformanceCheck(name: "duplicateInboundKeyRollsBack", run: StoreConformance.duplicateInboundKeyRollsBack),
         StoreConformanceCheck(name: "allocatesIncidentNumbersPerDay", run: StoreConformance.allocatesIncidentNumbersPerDay),
+        StoreConformanceCheck(name: "countsLabelsAndFindsIncidentsByThem", run: StoreConformance.countsLabelsAndFindsIncidentsByThem),
         StoreConformanceCheck(name: "findsIncidentsByRoom", run: StoreConformance.findsIncidentsByRoom),
         StoreConformanceCheck(name: "listsIncidentsAndCountsOpenOnes", run: StoreConformance.listsIncidentsAndCountsOpenOnes),
         StoreConformanceCheck(name: "insertConflictsAmongSeveralIncidents", run: StoreConformance.insertConflictsAmongSeveralIncidents),
@@ -1039,6 +1070,14 @@ enum StoreFixtures {
             incident.publicStatus = "Failover complete"
             incident.resolution = "Replaced the disk"
             incident.escalationLevel = 2
+            incident.updatesPosted = 3
+            // Facts (issue 14, item 2): text and time values, who set them and when, at full precision.
+            incident.facts = [
+                IncidentFact.impact.rawValue: FactValue(text: "Uploads fail for EU users", setAt: t0.addingTimeInterval(90.25), setBy: alice),
+                IncidentFact.startedAt.rawValue: FactValue(
+                    text: "2025-11-10 10:55 UTC", time: t0.addingTimeInterval(-300.5), setAt: t0.addingTimeInterval(95), setBy: ChatUser(id: "U0BOB")),
+                IncidentFact.service.rawValue: FactValue(text: "payments", setAt: t0, setBy: nil),
+            ]
             incident.revision = 7  // ignored by an insert: stored revisions start at 1
         }
         return incident

@@ -77,6 +77,8 @@ public struct CommandParser: Sendable {
             return .update(reference, text: text)
         case .status:
             return try status(&words)
+        case .set:
+            return try setFact(&words)
         case .severity:
             return try severityChange(&words)
         case .role:
@@ -204,15 +206,37 @@ public struct CommandParser: Sendable {
     private func status(_ words: inout CommandWords) throws(CommandUsageError) -> IncidentCommand {
         let reference = incidentReference(&words)
         let choices = IncidentStatus.settableByStatusCommand.map(\.rawValue).joined(separator: ", ")
-        guard let word = words.next() else {
-            throw usageError(.status, "status needs one of: \(choices).")
-        }
+        // Nothing after it: show the incident's status card.
+        guard let word = words.next() else { return .statusCard(reference) }
         guard let status = IncidentStatus(rawValue: word.lowercased()),
               IncidentStatus.settableByStatusCommand.contains(status)
         else {
             throw usageError(.status, "Unknown status \(Self.quoted(word)). Use one of: \(choices).")
         }
         return .status(reference, status, text: FreeText.clean(words.takeRest()))
+    }
+
+    /// `set [INC-n] <fact> <value>`; `set` alone lists the facts.
+    private func setFact(_ words: inout CommandWords) throws(CommandUsageError) -> IncidentCommand {
+        let reference = incidentReference(&words)
+        guard let name = words.next() else { return .set(reference, nil) }
+        guard let fact = IncidentFact.named(String(name)) else {
+            let names = IncidentFact.allCases.map(\.rawValue)
+            let typed = Array(SeverityPolicy.normalize(String(name)))
+            let near = names.min { Self.editDistance(typed, Array($0.lowercased())) < Self.editDistance(typed, Array($1.lowercased())) }
+            let hint = near.flatMap { Self.editDistance(typed, Array($0.lowercased())) <= 3 ? " Did you mean \"\($0)\"?" : nil } ?? ""
+            throw usageError(.set, "Unknown fact \(Self.quoted(name)).\(hint) Facts: \(names.joined(separator: ", ")).")
+        }
+        guard let value = FreeText.clean(words.takeRest()) else {
+            throw usageError(.set, "set \(fact.rawValue) needs a value, e.g. /incident set \(fact.rawValue) \(fact.example).")
+        }
+        guard fact.isTime else { return .set(reference, FactAssignment(fact: fact, input: .text(value))) }
+        switch FactTime.parse(value) {
+        case .success(let time):
+            return .set(reference, FactAssignment(fact: fact, input: .time(time)))
+        case .failure(let problem):
+            throw usageError(.set, "\(fact.rawValue): \(problem.description)")
+        }
     }
 
     /// `severity [INC-n] <level>`.
@@ -279,6 +303,10 @@ public struct CommandParser: Sendable {
         guard let first = words.next() else { return .show(rotation: nil) }
         if first.lowercased() == "override" {
             return try onCallOverride(&words)
+        }
+        if ["ping", "mention"].contains(first.lowercased()), !rotationIDs.contains(where: { $0.lowercased() == first.lowercased() }) {
+            try expectEnd(of: &words, for: .oncall)
+            return .mention
         }
         let rotation = try knownRotation(first, for: .oncall)
         try expectEnd(of: &words, for: .oncall)

@@ -17,6 +17,10 @@ public enum IncidentCommand: Sendable, Hashable {
     case ack(IncidentReference)
     case update(IncidentReference, text: String)
     case status(IncidentReference, IncidentStatus, text: String?)
+    /// `/incident status` with no status: shows where the incident stands, its roles and its facts.
+    case statusCard(IncidentReference)
+    /// `/incident set <fact> <value>`; without an assignment (`/incident set`), lists the facts.
+    case set(IncidentReference, FactAssignment?)
     case severity(IncidentReference, String)
     case role(IncidentReference, IncidentRole, ChatUser)
     case note(IncidentReference, text: String)
@@ -47,7 +51,8 @@ public enum IncidentCommand: Sendable, Hashable {
         case .declare: .declare
         case .ack: .ack
         case .update: .update
-        case .status: .status
+        case .status, .statusCard: .status
+        case .set: .set
         case .severity: .severity
         case .role: .role
         case .note: .note
@@ -76,7 +81,11 @@ public enum IncidentCommand: Sendable, Hashable {
         case .declare(_, let text, _), .update(_, let text), .note(_, let text), .report(_, let text): text
         case .status(_, _, let text), .mitigate(_, let text), .resolve(_, let text), .close(_, let text): text
         case .action(_, .add(let text, _, _)): text
-        case .ack, .severity, .role, .reopen, .timeline, .postmortem, .list, .oncall, .page, .escalate, .setType, .component, .action, .stats, .help: nil
+        case .set(_, let assignment?):
+            if case .text(let text) = assignment.input { text } else { nil }
+        case .ack, .severity, .role, .reopen, .timeline, .postmortem, .list, .oncall, .page, .escalate, .setType, .component, .action, .stats, .help,
+            .statusCard, .set:
+            nil
         }
     }
 
@@ -92,7 +101,15 @@ public enum IncidentCommand: Sendable, Hashable {
         case .resolve(let ref, let text): .resolve(ref, text: text.map(transform))
         case .close(let ref, let text): .close(ref, text: text.map(transform))
         case .action(let ref, .add(let text, let owner, let due)): .action(ref, .add(text: transform(text), owner: owner, due: due))
-        case .ack, .severity, .role, .reopen, .timeline, .postmortem, .list, .oncall, .page, .escalate, .setType, .component, .action, .stats, .help: self
+        case .set(let ref, let assignment?):
+            if case .text(let text) = assignment.input {
+                .set(ref, FactAssignment(fact: assignment.fact, input: .text(transform(text))))
+            } else {
+                self
+            }
+        case .ack, .severity, .role, .reopen, .timeline, .postmortem, .list, .oncall, .page, .escalate, .setType, .component, .action, .stats, .help,
+            .statusCard, .set:
+            self
         }
     }
 
@@ -102,7 +119,7 @@ public enum IncidentCommand: Sendable, Hashable {
         case .ack(let ref), .update(let ref, _), .status(let ref, _, _), .severity(let ref, _), .role(let ref, _, _),
             .note(let ref, _), .report(let ref, _), .mitigate(let ref, _), .resolve(let ref, _), .close(let ref, _), .reopen(let ref),
             .timeline(let ref), .postmortem(let ref), .page(let ref, _), .escalate(let ref), .setType(let ref, _), .component(let ref, _),
-            .action(let ref, _):
+            .action(let ref, _), .statusCard(let ref), .set(let ref, _):
             ref
         case .declare, .list, .oncall, .stats, .help: nil
         }
@@ -137,9 +154,23 @@ public enum StatsPeriod: Sendable, Hashable {
     case month(year: Int, month: Int)
 }
 
+/// One fact and what was written for it.
+public struct FactAssignment: Sendable, Hashable {
+    public var fact: IncidentFact
+    public var input: FactInput
+
+    public init(fact: IncidentFact, input: FactInput) {
+        self.fact = fact
+        self.input = input
+    }
+}
+
 /// `/incident oncall`, `/incident oncall override @bob until 2026-11-25 09:00`, `/incident oncall override @bob for 4h`.
 public enum OnCallCommand: Sendable, Hashable {
     case show(rotation: String?)
+    /// `/incident oncall ping`: a message that mentions whoever is on call now, so they are notified: what
+    /// an `@oncall` mention resolves to on Rocket.Chat (`platforms.rocketchat.oncallMention`, 004-14).
+    case mention
     case override(user: ChatUser, rotation: String?, until: OverrideEnd)
 }
 
@@ -151,7 +182,7 @@ public enum OverrideEnd: Sendable, Hashable {
 
 /// Every verb with the words that name it. The first alias is the canonical one.
 public enum CommandVerb: String, Sendable, CaseIterable {
-    case declare, ack, update, status, severity, role, note, report, mitigate, resolve, close, reopen, timeline
+    case declare, ack, update, status, set, severity, role, note, report, mitigate, resolve, close, reopen, timeline
     case postmortem, list, oncall, page, escalate, type, component, action, stats, help
 
     public var aliases: [String] {
@@ -160,6 +191,7 @@ public enum CommandVerb: String, Sendable, CaseIterable {
         case .ack: ["ack", "acknowledge", "acknowledged"]
         case .update: ["update", "post", "u"]
         case .status: ["status", "state"]
+        case .set: ["set", "fact", "facts"]
         case .severity: ["severity", "sev", "escalate-to", "setsev"]
         case .role: ["role", "assign"]
         case .note: ["note", "log"]
@@ -188,7 +220,8 @@ public enum CommandVerb: String, Sendable, CaseIterable {
         case .declare: "/incident declare <severity> [--type <type>] <title>   (also: /incident SEV1 <title>)"
         case .ack: "/incident ack [INC-n]"
         case .update: "/incident update [INC-n] <text>"
-        case .status: "/incident status [INC-n] <investigating|identified|monitoring|resolved> [public text]"
+        case .status: "/incident status [INC-n] [investigating|identified|monitoring|resolved] [public text]"
+        case .set: "/incident set [INC-n] <fact> <value>   (facts: \(IncidentFact.allCases.map(\.rawValue).joined(separator: ", ")))"
         case .severity: "/incident severity [INC-n] <level>"
         case .role: "/incident role [INC-n] <ic|lead|comms|scribe> <@user>"
         case .note: "/incident note [INC-n] <text>"
@@ -200,7 +233,7 @@ public enum CommandVerb: String, Sendable, CaseIterable {
         case .timeline: "/incident timeline [INC-n]"
         case .postmortem: "/incident postmortem [INC-n]"
         case .list: "/incident list [all]"
-        case .oncall: "/incident oncall [rotation] | /incident oncall override <@user> [rotation] until <YYYY-MM-DD HH:MM> | for <duration>"
+        case .oncall: "/incident oncall [rotation] | /incident oncall ping | /incident oncall override <@user> [rotation] until <YYYY-MM-DD HH:MM> | for <duration>"
         case .page: "/incident page [INC-n] <@user|rotation>"
         case .escalate: "/incident escalate [INC-n]"
         case .type: "/incident type [INC-n] <type>"
@@ -216,7 +249,8 @@ public enum CommandVerb: String, Sendable, CaseIterable {
         case .declare: "Declare an incident: opens its channel, pages on-call, starts the update clock."
         case .ack: "Acknowledge the page: stops escalation."
         case .update: "Post a status update: resets the update reminder."
-        case .status: "Move the incident to investigating, identified, monitoring or resolved."
+        case .status: "Show where the incident stands, or move it to investigating, identified, monitoring or resolved."
+        case .set: "Record a fact (impact, users affected, started at, root cause, …); /incident set alone lists them."
         case .severity: "Change the severity: re-times reminders and paging."
         case .role: "Assign a role: incident commander, tech lead, comms or scribe."
         case .note: "Add a line to the timeline without posting an update."

@@ -1,4 +1,5 @@
 import Foundation
+import Mustache
 
 /// Turns the text of `bot-config.json` into a `KlaxonConfig`, or into the full list of what is wrong with
 /// it. Pure: the caller reads the file and passes the environment that `${VAR}` references come from.
@@ -75,6 +76,18 @@ public enum ConfigLoader {
 
     /// Defaults that depend on other sections or on the key's absence rather than on its type.
     private static func fillContextualDefaults(_ config: inout KlaxonConfig, written: Set<ConfigPath>) {
+        // A topic channel shows the first rotation unless it names one; `#devops` and `devops` are one channel.
+        for index in config.oncall.topicChannels.indices {
+            if config.oncall.topicChannels[index].rotation.isEmpty, let first = config.oncall.rotations.first {
+                config.oncall.topicChannels[index].rotation = first.id
+            }
+            let channel = config.oncall.topicChannels[index].channel
+            if channel.hasPrefix("#") { config.oncall.topicChannels[index].channel = String(channel.dropFirst()) }
+        }
+        // `@oncall` and `oncall` name the same handle.
+        if let handle = config.platforms.rocketchat?.oncallMention, handle.hasPrefix("@") {
+            config.platforms.rocketchat?.oncallMention = String(handle.dropFirst())
+        }
         // SMTPS listens on 465; submission (STARTTLS or none) on 587.
         if config.email.smtp?.tls == .implicit, !written.contains(ConfigPath.root.key("email").key("smtp").key("port")) {
             config.email.smtp?.port = 465
@@ -139,6 +152,9 @@ public enum ConfigLoader {
 
     /// The placeholders `incidents.channelName` understands, and those of them that differ between
     /// incidents declared on the same day.
-    static let channelNamePlaceholders = ["date", "seq", "id", "slug", "severity"]
-    static let uniqueChannelNamePlaceholders = ["seq", "id", "slug"]
+    static let channelNamePlaceholders = ["date", "seq", "id", "slug", "severity", "service"]
+    /// `{slug}` and `{service}` repeat when two incidents share a title or a service on one day; every
+    /// platform then appends `-2`, `-3` to the name (as Slack does on `name_taken`), so they still get
+    /// channels of their own.
+    static let uniqueChannelNamePlaceholders = ["seq", "id", "slug", "service"]
 }

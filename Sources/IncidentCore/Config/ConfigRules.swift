@@ -209,3 +209,19 @@ extension JSONValue {
         return text
     }
 }
+
+extension IncidentLabelFormat: ConfigScalar {
+    public init(from decoder: any Decoder) throws { try self.init(viaConfigDecoder: decoder) }
+
+    /// `"INC-{year}-{seq:3}"`; a problem names what is wrong with the pattern.
+    init(configValue decoder: ConfigDecoder) {
+        let text = decoder.string()
+        switch IncidentLabelFormat.parse(text) {
+        case .success(let format):
+            self = format
+        case .failure(let problem):
+            if !text.isEmpty { decoder.report(problem.description) }
+            self = .standard
+        }
+    }
+}

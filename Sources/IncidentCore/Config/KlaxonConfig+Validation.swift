@@ -90,9 +90,11 @@ extension KlaxonConfig {
         validateStatusPage(report: { report($0, $1) })
         validateTickets(report: { report($0, $1) })
 
-        for name in templates.keys where !ConfigLoader.templateNames.contains(name) {
-            report(root.key("templates").key(name), "unknown template" + ConfigText.hint(for: name, among: ConfigLoader.templateNames, known: "templates"))
+        validateTemplates(templates, at: root.key("templates"), report: { report($0, $1) })
+        for (index, severity) in severities.enumerated() {
+            validateTemplates(severity.templates, at: root.key("severities").index(index).key("templates"), report: { report($0, $1) })
         }
+        validateFacts(report: { report($0, $1) })
 
         var webhookOwners: [String: ConfigPath] = [:]
         for (index, webhook) in paging.webhooks.enumerated() {
@@ -205,7 +207,7 @@ extension KlaxonConfig {
             report(path, "unknown placeholder {\(name)} (known: \(known.map { "{\($0)}" }.joined(separator: ", ")))")
         }
         if !placeholders.contains(where: ConfigLoader.uniqueChannelNamePlaceholders.contains) {
-            report(path, "\(ConfigText.quote(template)) must contain {seq}, {id} or {slug} so that every incident gets its own channel")
+            report(path, "\(ConfigText.quote(template)) must contain {seq}, {id}, {slug} or {service} so that incidents are told apart")
         }
     }
 
@@ -328,6 +330,52 @@ extension KlaxonConfig {
             } else {
                 webhooks[webhook.id] = path
             }
+        }
+    }
+}
+
+// MARK: - Templates, links, topic channels
+
+extension KlaxonConfig {
+    /// Known names only, and sources that compile, so `check-config` names a broken template by its path
+    /// instead of the daemon failing to start.
+    func validateTemplates(_ sources: [String: String], at path: ConfigPath, report: (ConfigPath, String) -> Void) {
+        for (name, source) in sources.sorted(by: { $0.key < $1.key }) {
+            guard ConfigLoader.templateNames.contains(name) else {
+                report(path.key(name), "unknown template" + ConfigText.hint(for: name, among: ConfigLoader.templateNames, known: "templates"))
+                continue
+            }
+            do {
+                _ = try MustacheTemplate(string: "{{% CONTENT_TYPE: TEXT}}" + source)
+            } catch {
+                report(path.key(name), "is not a valid mustache template (\(error))")
+            }
+        }
+    }
+
+    /// Link names are template variables (`{{links.runbook}}`); topic channels need an enabled platform and
+    /// a rotation; the Rocket.Chat on-call handle must be one a message can mention.
+    func validateFacts(report: (ConfigPath, String) -> Void) {
+        let incidentsPath = ConfigPath.root.key("incidents")
+        for name in incidents.links.keys.sorted() where !ConfigText.isValidIdentifier(name) {
+            report(incidentsPath.key("links").key(name), "\(ConfigText.quote(name)) is not a usable link name (letters, digits, \".\", \"_\" and \"-\")")
+        }
+        let rotationIDs = oncall.rotations.map(\.id)
+        for (index, entry) in oncall.topicChannels.enumerated() {
+            let path = ConfigPath.root.key("oncall").key("topicChannels").index(index)
+            if !platforms.enabled.contains(entry.platform) {
+                report(path.key("platform"), "\(ConfigText.quote(entry.platform.rawValue)) is not configured in platforms")
+            }
+            if entry.rotation.isEmpty {
+                report(path, "needs a rotation, and oncall.rotations has none")
+            } else if !rotationIDs.contains(entry.rotation) {
+                report(path.key("rotation"), "no rotation \(ConfigText.quote(entry.rotation)) in oncall.rotations" + ConfigText.suggestion(for: entry.rotation, among: rotationIDs))
+            }
+        }
+        if let handle = platforms.rocketchat?.oncallMention, !ConfigText.isValidIdentifier(handle) {
+            report(
+                ConfigPath.root.key("platforms").key("rocketchat").key("oncallMention"),
+                "\(ConfigText.quote(handle)) is not a usable handle (letters, digits, \".\", \"_\" and \"-\"), e.g. \"oncall\"")
         }
     }
 }

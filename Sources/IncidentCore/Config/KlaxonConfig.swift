@@ -321,6 +321,9 @@ public struct RocketChatConfig: Sendable, Decodable {
     /// Incident channels as private groups (`groups.create`) instead of public channels: only the
     /// people Klaxon invites see them.
     public var privateChannels: Bool = false
+    /// A handle (`oncall`) whose mentions (`@oncall`) Klaxon answers by mentioning whoever is on call now:
+    /// Rocket.Chat's counterpart of Slack's `oncallUserGroup` (runbook 004-14). nil: off.
+    public var oncallMention: String?
     public init(serverURL: String, userId: String, authToken: Secret, webhookToken: Secret?, announceChannel: String, triggers: [String] = ["/incident", "!incident"], poll: Poll? = nil, privateChannels: Bool = false) {
         self.serverURL = serverURL
         self.userId = userId
@@ -400,6 +403,10 @@ public struct IncidentsConfig: Sendable, Decodable {
     /// The severity of a `declare` that names none (runbook 004: `/incident create "API response time
     /// degraded"`). nil: the least severe configured one.
     public var defaultSeverity: String? = nil
+    /// Named links templates show as `{{links.<name>}}` (`statusPage`, `runbook`, `oncallSchedule`: 000-30, 000-33).
+    public var links: [String: String] = [:]
+    /// How incident ids are shown and typed (`INC-{year}-{seq:3}`); the default is `INC-{n}`.
+    public var idFormat: IncidentLabelFormat = .standard
     public init(
         mode: Mode = .channel, channelName: String = "incident-{date}-{seq}", timeZone: String = "UTC", overdueAfterCadences: Int = 2,
         monitorFor: TimeSpan? = nil, allowBroadcastMentions: Bool = false
@@ -442,6 +449,9 @@ public struct SeverityPolicy: Sendable, Decodable, Hashable {
     public var openAs: OpenAs = .channel
     /// MTTA / MTTM / MTTR targets for the statistics; nil: none set.
     public var targets: SeverityTargets?
+    /// Template name → mustache source for incidents of this severity, over the global `templates`
+    /// (000-05: `@channel` on P0 only; 000-20: a less formal P1 post-mortem).
+    public var templates: [String: String] = [:]
     /// Someone must acknowledge within this, paging or not (runbook 002's SEV3 "< 1 hour", 001's Sev 3
     /// "next business day"); when it passes unacknowledged the room and the announce channel are told.
     public var respondWithin: Deadline? = nil
@@ -529,6 +539,9 @@ public struct OnCallConfig: Sendable, Decodable {
     public var escalation: [EscalationStep]
     /// After the last step, start over this many times (0: walk the chain once).
     public var repeatEscalation: Int = 0
+    /// Channels whose topic always names who is on call (runbook 004-12: "Current on-call: Posted in
+    /// Rocket.Chat #devops topic"), updated at every hand-off and override.
+    public var topicChannels: [OnCallTopicChannel] = []
     public init(rotations: [RotationConfig] = [], escalation: [EscalationStep] = [], repeatEscalation: Int = 0) {
         self.rotations = rotations
         self.escalation = escalation
@@ -541,6 +554,26 @@ public struct OnCallConfig: Sendable, Decodable {
 extension OnCallConfig: ConfigObject {
     static let defaults = OnCallConfig()
     static let rules: [String: [ConfigRule]] = ["repeatEscalation": [.atLeast(0)]]
+}
+
+/// `oncall.topicChannels[]`: one channel on one platform showing one rotation's on-call person.
+public struct OnCallTopicChannel: Sendable, Hashable, Decodable {
+    public var platform: PlatformKind
+    /// The channel's name (Rocket.Chat, Mattermost, console) or id (Slack: `C0…`).
+    public var channel: String
+    /// The rotation shown; empty in the file means the first one (filled in by the loader).
+    public var rotation: String = ""
+
+    public init(platform: PlatformKind, channel: String, rotation: String) {
+        self.platform = platform
+        self.channel = channel
+        self.rotation = rotation
+    }
+}
+
+extension OnCallTopicChannel: ConfigObject {
+    static let defaults = OnCallTopicChannel(platform: .console, channel: "", rotation: "")
+    static let rules: [String: [ConfigRule]] = ["platform": [.required], "channel": [.required]]
 }
 
 /// A rotation: members take turns, each for `period`, handing off at `handoff` local time.

@@ -41,7 +41,7 @@ public enum Grantee: Sendable, Hashable, CustomStringConvertible {
 /// at that level and, when present, replaces `declare` for it.
 public enum PermissionAction {
     public static let names = [
-        "declare", "ack", "update", "status", "severity", "role", "note", "report", "mitigate", "resolve", "close", "reopen",
+        "declare", "ack", "update", "status", "set", "severity", "role", "note", "report", "mitigate", "resolve", "close", "reopen",
         "oncall.override", "page", "escalate", "type", "component", "action",
     ]
 
@@ -50,7 +50,7 @@ public enum PermissionAction {
         switch command {
         case .declare: (severity.map { ["declare:\($0)"] } ?? []) + ["declare"]
         case .oncall(.override): ["oncall.override"]
-        case .oncall(.show), .list, .timeline, .postmortem, .stats, .help: []
+        case .oncall(.show), .oncall(.mention), .list, .timeline, .postmortem, .stats, .help, .statusCard, .set(_, nil): []
         default: [command.verb.rawValue]
         }
     }

@@ -51,7 +51,15 @@ public struct CommandService: Sendable {
         var context = context
         context.commandText = text
         let result: Result
-        switch parser.parse(text) {
+        let resolvedText: String
+        switch await resolvingLabel(in: text) {
+        case .text(let resolved):
+            resolvedText = resolved
+        case .reply(let refusal):
+            await auditAlone(refusal, context: context)
+            return refusal
+        }
+        switch parser.parse(resolvedText) {
         case .failure(let usage):
             result = Result(reply: CommandReply(text: usage.replyText), outcome: .invalid, verb: nil)
         case .success(let command):
@@ -59,6 +67,57 @@ public struct CommandService: Sendable {
         }
         await auditAlone(result, context: context)
         return result
+    }
+
+    /// A declaration through the store, its id labelled as `incidents.idFormat` says (002-20: `INC-2024-001`).
+    private func declareNumbered<Value: Sendable>(
+        at now: Date, _ decide: @escaping @Sendable (_ id: IncidentID, _ daySequence: Int) -> (changes: ChangeSet, result: Value)
+    ) async throws -> Value {
+        let engine = self.engine
+        let day = engine.numberingDay(of: now)
+        if let scope = engine.labelScope(of: now) {
+            return try await store.commitDeclaration(day: day, labelScope: scope) { id, daySequence, labelSequence in
+                decide(engine.labeled(id, sequence: labelSequence, declaredAt: now), daySequence)
+            }
+        }
+        return try await store.commitDeclaration(day: day) { id, daySequence in
+            decide(engine.labeled(id, sequence: nil, declaredAt: now), daySequence)
+        }
+    }
+
+    enum LabelResolution {
+        case text(String)
+        case reply(Result)
+    }
+
+    /// `/incident ack INC-2026-001`: an `incidents.idFormat` label where commands name their incident (the
+    /// word after the verb) is read as the number the parser knows, `INC-7`; free text keeps its labels as
+    /// written. A label no incident has is answered here.
+    func resolvingLabel(in text: String) async -> LabelResolution {
+        let idFormat = engine.config.incidents.idFormat
+        guard !idFormat.isStandard else { return .text(text) }
+        var words: [Range<String.Index>] = []
+        var index = text.startIndex
+        while words.count < 3, index < text.endIndex {
+            guard let start = text[index...].firstIndex(where: { !$0.isWhitespace }) else { break }
+            let end = text[start...].firstIndex(where: \.isWhitespace) ?? text.endIndex
+            words.append(start..<end)
+            index = end
+        }
+        let startsWithTrigger = words.first.map { ["/incident", "!incident"].contains(text[$0].lowercased()) } ?? false
+        let position = startsWithTrigger ? 2 : 1
+        guard words.count > position else { return .text(text) }
+        let word = String(text[words[position]])
+        guard idFormat.matches(word), IncidentID(parsing: word) == nil else { return .text(text) }
+        do {
+            guard let id = try await store.incidentID(label: word) else {
+                return .reply(Result(
+                    reply: CommandReply(text: "There is no incident \(word). /incident list shows the open ones."), outcome: .rejected, verb: nil))
+            }
+            return .text(text.replacingCharacters(in: words[position], with: "INC-\(id.number)"))
+        } catch {
+            return .reply(Self.notSaved(nil))
+        }
     }
 
     /// The audit line of a command or notification.
@@ -160,7 +219,7 @@ public struct CommandService: Sendable {
             var alertContext = engine.alertContext(source, notification: notification)
             alertContext.commandText = AlertJob.describe(notification)
             let auditContext = alertContext
-            let decision = try await store.commitDeclaration(day: engine.numberingDay(of: now)) { id, daySequence in
+            let decision = try await declareNumbered(at: now) { id, daySequence in
                 var decision = engine.declare(alert: notification, source: source, allocation: (id, daySequence), now: now, overrides: overrides)
                 if decision.outcome == .applied { decision.changes.audit.append(service.auditEntry(auditContext, outcome: .applied, reply: decision.reply, at: now)) }
                 return (decision.outcome == .applied ? decision.changes : ChangeSet(), decision)
@@ -182,7 +241,8 @@ public struct CommandService: Sendable {
         case .ack, .update, .status, .severity, .role, .note, .report, .mitigate, .resolve, .close, .reopen, .page, .escalate, .setType, .component,
             .action:
             true
-        case .declare, .oncall, .list, .timeline, .postmortem, .stats, .help: false
+        case .set(_, let assignment): assignment != nil
+        case .declare, .oncall, .list, .timeline, .postmortem, .stats, .help, .statusCard: false
         }
     }
 
@@ -364,6 +424,12 @@ public struct CommandService: Sendable {
             let window = engine.statsWindow(query.period, now: now)
             let incidents = try await store.incidents(declaredFrom: window.start, to: window.end)
             return (engine.statsReply(query, incidents: incidents, window: window), .answered)
+        case .statusCard:
+            guard let incident = try await target(of: command, context: context) else { return (noIncident(command), .rejected) }
+            return (engine.statusCardReply(incident, now: now), .answered)
+        case .set(_, nil):
+            // The list of facts helps outside an incident too; inside one it shows their values.
+            return (engine.factsReply(try await target(of: command, context: context)), .answered)
         case .help:
             let decision = engine.decide(command, context: context, incident: nil, now: now)
             return (decision.reply, decision.outcome)
@@ -380,7 +446,7 @@ public struct CommandService: Sendable {
             // The number and the incident in one store step: the engine decides with the number the store
             // hands it, under the store's write lock (it is pure and quick).
             let (engine, committed, service) = (self.engine, self.committed, self)
-            let decision = try await store.commitDeclaration(day: engine.numberingDay(of: now)) { id, daySequence in
+            let decision = try await declareNumbered(at: now) { id, daySequence in
                 var decision = engine.decide(command, context: context, incident: nil, allocation: (id, daySequence), now: now, overrides: overrides)
                 if decision.outcome == .applied { decision.changes.audit.append(service.auditEntry(context, outcome: .applied, reply: decision.reply, at: now)) }
                 return (decision.outcome == .applied ? decision.changes : ChangeSet(), decision)

@@ -37,11 +37,20 @@ extension IncidentEngine {
     public func handoffChanges(_ handoff: RotationHandoff, overrides: [OnCallOverride], now: Date, announce: Bool = true) -> ChangeSet {
         var changes = ChangeSet()
         changes.handoff = handoff
-        guard announce, let rotation = config.oncall.rotation(id: handoff.rotationID) else { return changes }
+        guard let rotation = config.oncall.rotation(id: handoff.rotationID) else { return changes }
         let schedule = RotationSchedule(rotation: rotation)
         let current = schedule.onCall(at: handoff.at, overrides: overrides)
         let next = schedule.onCall(at: current.end, overrides: overrides)
         let local = Formatting(zone: TimeZone(identifier: rotation.timezone) ?? TimeZone(identifier: "UTC")!)
+        // The topic is state, not news: set on the first sight of a rotation too, and once per hand-off
+        // (this change set commits once, `ChangeSet.handoff`).
+        for topicChannel in config.oncall.topicChannels where topicChannel.rotation == rotation.id && config.platforms.enabled.contains(topicChannel.platform) {
+            func name(_ person: String) -> String { chatUser(person: person, on: topicChannel.platform).map(mention) ?? person }
+            let topic = "On call · \(rotation.id): \(name(current.personID))\(current.isOverride ? " (override)" : "") until \(local.stamp(current.end)) · next: \(name(next.personID))"
+            changes.outbox.append(NewOutboxMessage(
+                platform: topicChannel.platform, incidentID: nil, action: .setChannelTopic(channel: topicChannel.channel, topic: topic)))
+        }
+        guard announce else { return changes }
         let late = now.timeIntervalSince(handoff.at) >= 60 ? " (announced late: Klaxon was down at the hand-off)" : ""
         let startingOverride = overrides.last { $0.start == handoff.at && current.isOverride && $0.personID == current.personID }
         let endedOverride = overrides.contains { $0.end == handoff.at }

@@ -7,7 +7,20 @@ extension IncidentEngine {
             return showOnCall(rotationID: rotationID, context: context, now: now, overrides: overrides)
         case .override(let user, let rotationID, let until):
             return overrideOnCall(user: user, rotationID: rotationID, until: until, context: context, now: now)
+        case .mention:
+            return mentionOnCall(context: context, now: now, overrides: overrides)
         }
+    }
+
+    /// `📣 @oncall: <@bob> (primary), <@dave> (secondary)`, in the channel, so those named are notified.
+    private func mentionOnCall(context: CommandContext, now: Date, overrides: [String: [OnCallOverride]]) -> Decision {
+        guard !config.oncall.rotations.isEmpty else { return .rejected("No rotations are configured (`oncall.rotations`).") }
+        var named: [String] = []
+        for rotation in config.oncall.rotations {
+            let person = RotationSchedule(rotation: rotation).onCall(at: now, overrides: overrides[rotation.id] ?? []).personID
+            named.append("\(chatUser(person: person, on: context.platform).map(mention) ?? person) (\(rotation.id))")
+        }
+        return Decision(reply: CommandReply(text: "📣 @oncall: " + named.joined(separator: ", "), visibility: .inChannel), outcome: .answered)
     }
 
     /// The asking user's zone: what their platform says, else `people.<id>.timezone` in the config.

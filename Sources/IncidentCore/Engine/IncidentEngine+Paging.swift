@@ -63,7 +63,7 @@ extension IncidentEngine {
         }
         var values = self.values(transition.incident, now: transition.now)
         values["mentions"] = users.map(mention).joined(separator: ", ")
-        let text = templates.render("page", values)
+        let text = render("page", values, for: transition.incident)
         transition.log(.page, "Paged \(users.map(mention).joined(separator: ", ")) (\(reason))")
         transition.post(.incidentRoom, text)
         for user in users {
@@ -78,7 +78,7 @@ extension IncidentEngine {
         let reached = users.map(mention) + recipients.emailLabels.map { "\($0) (email)" }
         values["mentions"] = reached.isEmpty ? "nobody reachable" : reached.joined(separator: ", ")
         values["reason"] = reason
-        let text = templates.render("escalation", values)
+        let text = render("escalation", values, for: transition.incident)
         transition.log(.escalation, "Escalation step \(level + 1): \(values["mentions"]!) (\(reason))")
         transition.post(.incidentRoom, text)
         transition.post(.announce, text)

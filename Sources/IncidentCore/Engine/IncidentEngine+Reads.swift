@@ -29,7 +29,7 @@ extension IncidentEngine {
         var values = summaryValues(incident, endedAt: incident.closedAt ?? incident.resolvedAt ?? now)
         values["date"] = format.day(incident.declaredAt)
         values["timeline"] = entries.map { ["time": format.clock($0.at), "text": $0.text] }
-        return CommandReply(text: templates.render("postmortem", values), incidentID: incident.id)
+        return CommandReply(text: render("postmortem", values, for: incident), incidentID: incident.id)
     }
 
     /// `postmortem` also leaves a line in the timeline, so the review shows it was drafted.

@@ -19,29 +19,92 @@ extension IncidentEngine {
         severityLabel(incident) + (incident.type.map { " · \(config.incidentType(id: $0)?.name ?? $0)" } ?? "")
     }
 
-    /// What templates can use: `{{id}}`, `{{title}}`, `{{severity}}`, `{{severityName}}`, `{{status}}`,
-    /// `{{declaredAt}}`, `{{declaredBy}}`, `{{commander}}`, `{{updateEvery}}`, `{{channel}}`, `{{now}}`,
-    /// `{{type}}` and `{{typeName}}` (the incident type, when set).
+    /// The scopes an incident's templates are looked up in, most specific first (`TemplateScope`). Incident
+    /// types go before the severity when they land.
+    func templateScopes(for incident: Incident) -> [TemplateScope] {
+        [.severity(incident.severity)]
+    }
+
+    /// `name` rendered for `incident`: its severity's override, else the global template.
+    func render(_ name: String, _ values: [String: Any], for incident: Incident) -> String {
+        templates.render(name, values, scopes: templateScopes(for: incident))
+    }
+
+    /// What every template can use; docs/templates.md lists each variable. Messages add their own
+    /// (`text`, `time`, `mentions`…) on top.
     func values(_ incident: Incident, now: Date) -> [String: Any] {
         let policy = config.severity(id: incident.severity)
         var values: [String: Any] = [
             "id": incident.id.description,
             "title": incident.title,
             "severity": severityLabel(incident),
+            "severityId": incident.severity,
             "severityName": policy?.name ?? incident.severity,
             "status": incident.status.label,
+            "phase": Self.phase(of: incident.status),
             "declaredAt": format.stamp(incident.declaredAt),
+            "declaredAtClock": format.clock(incident.declaredAt),
             "declaredBy": mention(incident.declaredBy),
             "channel": "#" + incident.channelName,
             "now": format.stamp(now),
+            "updateNumber": String(incident.updateNumber),
+            "elapsed": Formatting.span(from: incident.declaredAt, to: incident.resolvedAt ?? now),
         ]
-        if let commander = incident.roles[.commander] { values["commander"] = mention(commander) }
+        // One flag per severity id, so a global template can still say `{{#sev1}}@channel{{/sev1}}`.
+        values["is_" + incident.severity] = true
+        if let description = policy?.description, !description.isEmpty { values["severityDescription"] = description }
+        for role in IncidentRole.allCases {
+            if let holder = incident.roles[role] { values[Self.roleVariable(role)] = mention(holder) }
+        }
         if let every = policy?.updateEvery { values["updateEvery"] = every.description }
         if let type = incident.type {
             values["type"] = type
             values["typeName"] = config.incidentType(id: type)?.name ?? type
         }
+        if let acknowledgedAt = incident.acknowledgedAt {
+            values["acknowledgedAt"] = format.stamp(acknowledgedAt)
+            if let by = incident.acknowledgedBy { values["acknowledgedBy"] = mention(by) }
+        }
+        if let publicStatus = incident.publicStatus { values["publicStatus"] = publicStatus }
+        if !config.incidents.links.isEmpty { values["links"] = config.incidents.links }
+        values.merge(factValues(incident, now: now)) { _, fact in fact }
         return values
+    }
+
+    /// `{{oncall}}`: whoever is on call now, in every rotation (001-10 "On-call: <@you>"); `{{oncall_<rotation>}}`
+    /// for one rotation. Only where the caller knows the overrides (the declaration).
+    func onCallValues(on platform: PlatformKind, at date: Date, overrides: [String: [OnCallOverride]]) -> [String: Any] {
+        var values: [String: Any] = [:]
+        var everyone: [String] = []
+        for rotation in config.oncall.rotations {
+            let person = RotationSchedule(rotation: rotation).onCall(at: date, overrides: overrides[rotation.id] ?? []).personID
+            let name = chatUser(person: person, on: platform).map(mention) ?? config.people[person]?.name ?? person
+            values["oncall_" + rotation.id] = name
+            if !everyone.contains(name) { everyone.append(name) }
+        }
+        if !everyone.isEmpty { values["oncall"] = everyone.joined(separator: ", ") }
+        return values
+    }
+
+    /// `commander`, `techLead`, `comms`, `scribe`.
+    static func roleVariable(_ role: IncidentRole) -> String {
+        switch role {
+        case .commander: "commander"
+        case .techLead: "techLead"
+        case .comms: "comms"
+        case .scribe: "scribe"
+        }
+    }
+
+    /// The word customers read (001-10 "Status: investigating", 001-14): a new or acknowledged incident is
+    /// being investigated, a mitigated one is being monitored.
+    static func phase(of status: IncidentStatus) -> String {
+        switch status {
+        case .declared, .acknowledged, .investigating: "investigating"
+        case .identified: "identified"
+        case .monitoring, .mitigated: "monitoring"
+        case .resolved, .closed: "resolved"
+        }
     }
 
     /// `SEV1 · Investigating · IC: <@U1> · INC-7 Payment processing down`
@@ -52,7 +115,8 @@ extension IncidentEngine {
 
     /// Acknowledge, Post update, Resolve, I'm the IC.
     func buttons(for incident: Incident) -> [MessageButton] {
-        let id = incident.id
+        // The number, not the label: platforms read it back from the button without the store.
+        let id = incident.id.reference
         return [
             MessageButton(action: "ack", label: "Acknowledge", command: "ack \(id)", style: "primary"),
             MessageButton(action: "update", label: "Post update", command: "update \(id)"),
@@ -79,6 +143,10 @@ extension IncidentEngine {
             return line
         }
         if !items.isEmpty { values["actionItems"] = items }
+        // The review's date belongs in the summary (000-32 "Post-incident review: Date").
+        if let resolvedAt = incident.resolvedAt, let within = config.severity(id: incident.severity)?.reviewWithin {
+            values["reviewDue"] = format.stamp(resolvedAt.addingTimeInterval(within.timeInterval))
+        }
         return values
     }
 

@@ -40,7 +40,7 @@ extension IncidentEngine {
         values["sinceLastUpdate"] = TimeSpan.humanReadable(now.timeIntervalSince(incident.lastUpdateAt))
         if missed > 0 { values["missed"] = missed }
         transition.log(.reminder, "Update reminder to \(mention(incident.owner)): no update for \(values["sinceLastUpdate"]!)" + (missed > 0 ? " (\(missed) missed while Klaxon was down)" : ""))
-        transition.post(.incidentRoom, templates.render("reminder", values))
+        transition.post(.incidentRoom, render("reminder", values, for: transition.incident))
         transition.schedule(.updateReminder, at: timer.dueAt.addingTimeInterval(cadence * Double(skipped + 1)), step: remindersSinceUpdate)
 
         // Overdue: the escalation chain hears of it once per silent stretch, when it crosses the threshold.
@@ -111,7 +111,7 @@ extension IncidentEngine {
         values["due"] = "now"
         if let file = postmortemFile(transition.incident) { values["postmortemFile"] = file }
         transition.log(.reminder, "Post-incident review due")
-        let text = templates.render("review", values)
+        let text = render("review", values, for: transition.incident)
         transition.post(.incidentRoom, text)
         transition.post(.announce, text)
     }

@@ -15,7 +15,9 @@ public struct IncidentEngine: Sendable {
     public init(config: KlaxonConfig) throws {
         self.config = config
         self.pageThrottle = PageThrottle(limits: config.paging.throttle)
-        self.templates = try TemplateRenderer(overrides: config.templates)
+        var scoped: [TemplateScope: [String: String]] = [:]
+        for policy in config.severities where !policy.templates.isEmpty { scoped[.severity(policy.id)] = policy.templates }
+        self.templates = try TemplateRenderer(overrides: config.templates, scoped: scoped)
         let zone = TimeZone(identifier: config.incidents.timeZone) ?? TimeZone(identifier: "UTC")!
         self.namer = ChannelNamer(template: config.incidents.channelName, timeZone: zone)
         self.format = Formatting(zone: zone)
@@ -24,13 +26,29 @@ public struct IncidentEngine: Sendable {
     /// The day string `{seq}` counts within, for `IncidentStore.allocateIncidentNumber(day:)`.
     public func numberingDay(of date: Date) -> String { namer.day(of: date) }
 
+    /// The period `{seq}` of `incidents.idFormat` counts within at `date` (`2026`), or nil when the format
+    /// has no `{seq}` and the store need not count one.
+    public func labelScope(of date: Date) -> String? {
+        config.incidents.idFormat.usesSequence ? config.incidents.idFormat.scope(of: date, zone: format.zone) : nil
+    }
+
+    /// `id` with the label `incidents.idFormat` gives the incident declared at `date` (the default format
+    /// gives none: `INC-<n>` is the id's own description).
+    public func labeled(_ id: IncidentID, sequence: Int?, declaredAt date: Date) -> IncidentID {
+        let idFormat = config.incidents.idFormat
+        guard !idFormat.isStandard else { return id }
+        return IncidentID(id.number, label: idFormat.label(number: id.number, sequence: sequence, date: date, zone: format.zone))
+    }
+
     /// Whether `decide` looks at who is on call for `command` (and so needs the active overrides): the
     /// commands that page or show the rotation. The others get none, so every path that reaches
     /// `recipients(for:…)` or a rotation schedule must be listed here.
     public static func consultsOnCall(_ command: IncidentCommand) -> Bool {
         switch command {
         case .declare, .oncall, .severity, .page, .escalate, .report, .setType: true
-        case .ack, .update, .status, .role, .note, .mitigate, .resolve, .close, .reopen, .timeline, .postmortem, .list, .component, .action, .stats, .help: false
+        case .ack, .update, .status, .role, .note, .mitigate, .resolve, .close, .reopen, .timeline, .postmortem, .list, .component, .action, .stats, .help,
+            .statusCard, .set:
+            false
         }
     }
 
@@ -50,12 +68,17 @@ public struct IncidentEngine: Sendable {
         switch command {
         case .declare(let severity, let title, let type):
             guard let allocation else { return .rejected("Internal error: no incident number was reserved.") }
-            decision = declare(severity: severity, title: title, type: type, context: context, allocation: allocation, now: now, overrides: overrides)
+            // `/incident SEV1 payments: Payment processing down` (002-10): the service, then the title. Typed
+            // declarations only: an alert's title is the monitoring system's, colons and all.
+            let (service, title) = ServicePrefix.split(title)
+            decision = declare(
+                severity: severity, title: title, type: type, service: service, context: context, allocation: allocation, now: now,
+                overrides: overrides)
         case .oncall(let onCall):
             decision = self.onCall(onCall, context: context, now: now, overrides: overrides)
         case .help(let verb):
             decision = Decision(reply: CommandReply(text: Help.text(for: verb)), outcome: .answered)
-        case .list, .timeline, .postmortem, .stats:
+        case .list, .timeline, .postmortem, .stats, .statusCard, .set(_, nil):
             // Read-only: `CommandService` reads what they show and calls the renderers below.
             return .rejected("Internal error: \(command.verb.rawValue) is answered from the store.")
         default:
@@ -71,8 +94,8 @@ public struct IncidentEngine: Sendable {
     // MARK: - Declare
 
     func declare(
-        severity token: String, title: String, type typeToken: String? = nil, context: CommandContext, allocation: (id: IncidentID, daySequence: Int),
-        now: Date, overrides: [String: [OnCallOverride]]
+        severity token: String, title: String, type typeToken: String? = nil, service: String? = nil, context: CommandContext,
+        allocation: (id: IncidentID, daySequence: Int), now: Date, overrides: [String: [OnCallOverride]]
     ) -> Decision {
         guard let policy = config.severity(named: token) else {
             return .rejected("Unknown severity \"\(token)\". Use one of: \(config.severities.map(\.id).joined(separator: ", ")).")
@@ -84,25 +107,29 @@ public struct IncidentEngine: Sendable {
         }
         let name = namer.name(
             id: allocation.id, daySequence: allocation.daySequence, title: title, severity: policy.id, declaredAt: now,
-            rules: ChannelNameRules.rules(for: context.platform))
+            rules: ChannelNameRules.rules(for: context.platform), service: service)
         var incident = Incident(
             id: allocation.id, title: title, severity: policy.id, platform: context.platform, origin: context.conversation,
             channelName: name, declaredBy: context.user, declaredAt: now)
         incident.type = incidentType?.id
+        if let service { incident.facts = [IncidentFact.service.rawValue: FactValue(text: service, setAt: now, setBy: context.user)] }
         var transition = Transition(incident: incident, isNew: true, now: now, actor: context.user)
         transition.log(.declared, "\(policy.label) declared by \(mention(context.user)): \(title)" + (incidentType.map { " (type \($0.id))" } ?? ""))
+        if let service { transition.log(.fact, "\(IncidentFact.service.label): \(service) · from the title") }
 
         let paged = policy.page ? recipients(for: firstEscalationTargets(severity: policy.id), on: context.platform, at: now, overrides: overrides) : .nobody
         var invite = context.user.isAlertSource ? [] : [context.user.id]
         for user in paged.users where !invite.contains(user.id) { invite.append(user.id) }
 
-        let values = self.values(incident, now: now)
+        var values = self.values(incident, now: now)
+        values.merge(onCallValues(on: context.platform, at: now, overrides: overrides)) { _, onCall in onCall }
+        if !paged.users.isEmpty { values["paged"] = paged.users.map(mention).joined(separator: ", ") }
         // A severity opened as a ticket gets no channel: its messages go where it was declared (every
         // platform posts to the origin while an incident has no room), and its issue is the record.
         if policy.openAs == .channel {
-            transition.send(.openRoom(name: name, topic: topic(incident), announcement: templates.render("announcement", values), invite: invite))
+            transition.send(.openRoom(name: name, topic: topic(incident), announcement: render("announcement", values, for: incident), invite: invite))
         }
-        transition.post(.incidentRoom, templates.render("initialAlert", values), buttons: buttons(for: incident))
+        transition.post(.incidentRoom, render("initialAlert", values, for: incident), buttons: buttons(for: incident))
         if let ticket = policy.ticket {
             fileTicket(ticket, in: &transition)
         }
@@ -124,6 +151,7 @@ public struct IncidentEngine: Sendable {
         var lines = ["Declared \(incident.id) · \(policy.label)" + (incidentType.map { " · \($0.name)" } ?? "") + " · \(title)"]
         lines.append(policy.openAs == .channel ? "Channel: #\(name)" : "No channel: filed as a ticket in \(policy.ticket.map(\.to.description) ?? "the tracker")")
         if policy.openAs == .channel, let ticket = policy.ticket { lines.append("Ticket: filed in \(ticket.to)") }
+        if let service { lines.append("Service: \(service) (from the title; change it with /incident set service <name>)") }
         if policy.page {
             lines.append(paged.users.isEmpty ? "Nobody could be paged on \(context.platform): check `people` and `oncall` in the config." : "Paged: \(paged.users.map(mention).joined(separator: ", "))")
         }
@@ -201,6 +229,11 @@ public struct IncidentEngine: Sendable {
         case .note(_, let text):
             transition.log(.note, "\(who): \(text)")
             reply = "Noted in the timeline of \(id)."
+
+        case .set(_, let assignment?):
+            // Facts are kept whatever the status: root cause and fix are often known only after the end.
+            if let refusal = setFact(assignment, in: &transition, by: context.user) { return refusal }
+            reply = "\(assignment.fact.label) of \(id): \(transition.incident.fact(assignment.fact)?.text ?? "")"
 
         case .report(_, let text):
             transition.log(.report, "Report from \(who): \(text)")
@@ -282,7 +315,7 @@ public struct IncidentEngine: Sendable {
             case .failure(let refusal): return .rejected(refusal.message, incident: id)
             }
 
-        case .declare, .list, .timeline, .postmortem, .oncall, .stats, .help:
+        case .declare, .list, .timeline, .postmortem, .oncall, .stats, .help, .statusCard, .set(_, nil):
             return .rejected("Internal error: \(command.verb.rawValue) is not a change.")
         }
         if case .note = command {
@@ -387,7 +420,7 @@ public struct IncidentEngine: Sendable {
         values["text"] = text ?? transition.incident.resolution
         values["duration"] = Formatting.span(from: transition.incident.declaredAt, to: now)
         values["reviewDue"] = reviewDue.map(format.stamp)
-        let message = templates.render("resolution", values)
+        let message = render("resolution", values, for: transition.incident)
         transition.post(.incidentRoom, message)
         transition.post(.announce, message)
         transition.send(.setTopic(topic: topic(transition.incident)))
@@ -401,7 +434,7 @@ public struct IncidentEngine: Sendable {
         transition.incident.closedAt = now
         transition.cancel(.monitoringWindow, .updateReminder, .ackTimeout, .longRunning)
         transition.log(.closed, "Closed by \(who)")
-        let summary = templates.render("summary", summaryValues(transition.incident, endedAt: now))
+        let summary = render("summary", summaryValues(transition.incident, endedAt: now), for: transition.incident)
         transition.post(.incidentRoom, summary)
         transition.post(.announce, summary)
         transition.send(.setTopic(topic: topic(transition.incident)))
@@ -425,7 +458,7 @@ public struct IncidentEngine: Sendable {
             values["nextUpdate"] = format.clock(next)
             transition.schedule(.updateReminder, at: next)
         }
-        transition.post(.incidentRoom, templates.render("update", values))
+        transition.post(.incidentRoom, render("update", values, for: transition.incident))
         if status != nil { transition.send(.setTopic(topic: topic(transition.incident))) }
     }
 

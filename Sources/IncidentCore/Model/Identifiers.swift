@@ -1,10 +1,17 @@
 import Foundation
 
-/// An incident's number, shown to people as `INC-42`.
+/// An incident's number, shown to people as `INC-42`, or as its label (`INC-2026-001`) when
+/// `incidents.idFormat` gives it one. Two ids are the same incident when their numbers are: the label is
+/// how it is shown, the number what the store keys on.
 public struct IncidentID: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
     public let number: Int
+    /// The formatted id (`IncidentLabelFormat`); nil: `INC-<number>`.
+    public var label: String?
 
-    public init(_ number: Int) { self.number = number }
+    public init(_ number: Int, label: String? = nil) {
+        self.number = number
+        self.label = label
+    }
 
     /// Accepts `INC-42`, `inc-42`, `INC42` and `#INC-42`.
     public init?(parsing text: String) {
@@ -15,10 +22,16 @@ public struct IncidentID: Hashable, Comparable, Sendable, Codable, CustomStringC
         if rest.hasPrefix("-") { rest = rest.dropFirst() }
         guard !rest.isEmpty, rest.allSatisfy(\.isASCII), let number = Int(rest), number > 0 else { return nil }
         self.number = number
+        self.label = nil
     }
 
-    public var description: String { "INC-\(number)" }
+    public var description: String { label ?? reference }
+    /// `INC-<number>` whatever the label: for text read back by machines (buttons' commands, dialog
+    /// states), which parse it with `init(parsing:)` and need no store.
+    public var reference: String { "INC-\(number)" }
     public static func < (lhs: IncidentID, rhs: IncidentID) -> Bool { lhs.number < rhs.number }
+    public static func == (lhs: IncidentID, rhs: IncidentID) -> Bool { lhs.number == rhs.number }
+    public func hash(into hasher: inout Hasher) { hasher.combine(number) }
 }
 
 /// The chat platforms Klaxon speaks. `console` is the built-in one that needs no credentials.

@@ -112,6 +112,9 @@ public struct Incident: Sendable, Codable, Hashable {
     /// When the monitoring system saw the problem start (the earliest `startsAt` of the alerts that opened
     /// the incident); see `detectionStart`.
     public var alertStartedAt: Date? = nil
+    /// The structured facts (`IncidentFact` raw value → value) set with `/incident set`; nil in incidents
+    /// stored before there were facts, or with none set.
+    public var facts: [String: FactValue]? = nil
     /// Bumped on every write; the store compares it.
     public var revision: Int
 
@@ -161,6 +164,8 @@ public enum TimelineKind: String, Sendable, Codable, CaseIterable {
     case page, escalation, reminder, postmortem, alert, report
     /// The incident type was set (`/incident type security`).
     case type
+    /// A structured fact was set (`/incident set impact …`).
+    case fact
 }
 
 /// One dated line of an incident's timeline.

@@ -151,6 +151,14 @@ public protocol IncidentStore: Sendable {
     func commitDeclaration<Result: Sendable>(
         day: String, _ decide: @escaping @Sendable (_ id: IncidentID, _ daySequence: Int) -> (changes: ChangeSet, result: Result)
     ) async throws -> Result
+    /// As `commitDeclaration(day:_:)`, and also counts within `labelScope`, the period `{seq}` of
+    /// `incidents.idFormat` counts in (`IncidentEngine.labelScope(of:)`): `decide` gets that number too.
+    func commitDeclaration<Result: Sendable>(
+        day: String, labelScope: String,
+        _ decide: @escaping @Sendable (_ id: IncidentID, _ daySequence: Int, _ labelSequence: Int) -> (changes: ChangeSet, result: Result)
+    ) async throws -> Result
+    /// The incident whose `incidents.idFormat` label is `label` (compared ignoring case), with that label.
+    func incidentID(label: String) async throws -> IncidentID?
     func incident(_ id: IncidentID) async throws -> Incident?
     /// The incident whose room is this conversation (its channel, or its thread in thread mode).
     func incident(in conversation: Conversation) async throws -> Incident?

@@ -38,6 +38,9 @@ public enum ChatAction: Sendable, Hashable, Codable {
     case openRoom(name: String, topic: String, announcement: String, invite: [String])
     case post(to: MessageTarget, text: String, buttons: [MessageButton])
     case setTopic(topic: String)
+    /// The topic (Mattermost: header) of a channel that is not an incident's, by its configured name
+    /// (Slack: its id): `oncall.topicChannels`. Setting the same topic twice is harmless.
+    case setChannelTopic(channel: String, topic: String)
     case invite(userIDs: [String])
     /// A POST to a configured pager webhook. The outbox sender hands these to the pager webhook client,
     /// never to a chat platform; the row's platform is the incident's, for the record.
@@ -58,6 +61,7 @@ public enum ChatAction: Sendable, Hashable, Codable {
         case .openRoom: "open_room"
         case .post: "post"
         case .setTopic: "set_topic"
+        case .setChannelTopic: "set_channel_topic"
         case .invite: "invite"
         case .pagerWebhook: "pager_webhook"
         case .discordWebhook: "discord_webhook"

@@ -64,9 +64,14 @@ public struct ChannelNamer: Sendable {
         return String(format: "%04d-%02d-%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0)
     }
 
-    public func name(id: IncidentID, daySequence: Int, title: String, severity: String, declaredAt: Date, rules: ChannelNameRules) -> String {
-        let slug = ChannelNameRules(maxLength: 40, allowed: rules.allowed, lowercase: true).sanitize(title)
+    /// `service`: the incident's service (002-10); `{service}` falls back to the title's slug without one.
+    public func name(
+        id: IncidentID, daySequence: Int, title: String, severity: String, declaredAt: Date, rules: ChannelNameRules, service: String? = nil
+    ) -> String {
+        let slugRules = ChannelNameRules(maxLength: 40, allowed: rules.allowed, lowercase: true)
+        let slug = slugRules.sanitize(title)
         let raw = template
+            .replacingOccurrences(of: "{service}", with: service.map(slugRules.sanitize) ?? slug)
             .replacingOccurrences(of: "{date}", with: day(of: declaredAt))
             .replacingOccurrences(of: "{seq}", with: String(format: "%03d", daySequence))
             .replacingOccurrences(of: "{id}", with: String(id.number))

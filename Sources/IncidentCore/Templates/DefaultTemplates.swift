@@ -29,7 +29,10 @@ public enum DefaultTemplates {
         🚨 [{{severity}} INCIDENT] {{title}}
         Incident: {{id}} · Severity: {{severity}} ({{severityName}}) · Status: {{status}}
         Started: {{declaredAt}} · Declared by {{declaredBy}}
-        Incident Commander: {{#commander}}{{commander}}{{/commander}}{{^commander}}unassigned (take it: /incident role ic @you){{/commander}}
+        {{#service}}Service: {{service}}
+        {{/service}}{{#impact}}Impact: {{impact}}
+        {{/impact}}{{#paged}}Paged: {{paged}}
+        {{/paged}}Incident Commander: {{#commander}}{{commander}}{{/commander}}{{^commander}}unassigned (take it: /incident role ic @you){{/commander}}
         {{#updateEvery}}Updates every {{updateEvery}} here: /incident update <what changed>{{/updateEvery}}
         """
 
@@ -62,10 +65,15 @@ public enum DefaultTemplates {
         {{#typeName}}Type: {{typeName}}
         {{/typeName}}Duration: {{declaredAt}} to {{endedAt}} = {{duration}}
         Time to acknowledge: {{timeToAcknowledge}} · to mitigate: {{timeToMitigate}} · to resolve: {{timeToResolve}}
-        {{#resolution}}Fix: {{resolution}}
-        {{/resolution}}{{#commander}}Incident Commander: {{commander}}
+        {{#impact}}Impact: {{impact}}
+        {{/impact}}{{#usersAffected}}Users affected: {{usersAffected}}
+        {{/usersAffected}}{{#rootCause}}Root cause: {{rootCause}}
+        {{/rootCause}}{{#fix}}Fix: {{fix}}
+        {{/fix}}{{^fix}}{{#resolution}}Fix: {{resolution}}
+        {{/resolution}}{{/fix}}{{#commander}}Incident Commander: {{commander}}
         {{/commander}}{{#actionItems}}Action {{number}}: {{text}}{{#owner}} · {{owner}}{{/owner}}{{#due}} · due {{due}}{{/due}} · {{status}}
-        {{/actionItems}}Timeline: /incident timeline {{id}} · Post-mortem draft: /incident postmortem {{id}}
+        {{/actionItems}}{{#reviewDue}}Post-incident review due by {{reviewDue}}
+        {{/reviewDue}}Timeline: /incident timeline {{id}} · Post-mortem draft: /incident postmortem {{id}}
         """
 
     public static let page = """
@@ -87,7 +95,9 @@ public enum DefaultTemplates {
         ## Incident: {{title}}
         **ID**: {{id}} · **Severity**: {{severity}} · **Date**: {{date}}
         **Duration**: {{duration}}
-        **Impact**: <who was affected and how>
+        **Impact**: {{#impact}}{{impact}}{{/impact}}{{^impact}}<who was affected and how>{{/impact}}{{#usersAffected}} · Users affected: {{usersAffected}}{{/usersAffected}}
+        {{#startedAt}}**Started**: {{startedAt}}{{#detectedAt}} · **Detected**: {{detectedAt}}{{/detectedAt}}{{#detectedBy}} by {{detectedBy}}{{/detectedBy}} · **Time to detect**: {{timeToDetect}}
+        {{/startedAt}}
 
         ### Timeline
         {{#timeline}}
@@ -100,7 +110,12 @@ public enum DefaultTemplates {
         - Time to resolve: {{timeToResolve}}
 
         ### Root Cause
-        {{#resolution}}{{resolution}}{{/resolution}}{{^resolution}}<what actually caused the issue: be specific>{{/resolution}}
+        {{#rootCause}}{{rootCause}}{{/rootCause}}{{^rootCause}}{{#resolution}}{{resolution}}{{/resolution}}{{^resolution}}<what actually caused the issue: be specific>{{/resolution}}{{/rootCause}}
+        {{#fix}}
+
+        ### Fix
+        {{fix}}
+        {{/fix}}
 
         ### What Went Well
         -

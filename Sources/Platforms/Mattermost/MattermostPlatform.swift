@@ -91,6 +91,9 @@ public struct MattermostPlatform: ChatPlatform {
                 message, part: 0, channelID: channelID, rootID: rootID,
                 text: render(text, buttons: attachments.isEmpty ? buttons : [], incident: incident), attachments: attachments)
             return Delivery(platformMessageID: id)
+        case .setChannelTopic(let channel, let topic):
+            try await client.setHeader(NeutralMarkup.render(topic, roomLink: nil), of: try await self.channel(named: channel).id)
+            return Delivery()
         case .setTopic(let topic):
             // In thread mode the incident has no channel, so no header; its status lines say what changed.
             guard let room = incident?.room, room.threadID == nil else { return Delivery() }

@@ -66,11 +66,32 @@ public struct RocketChatCommandFilter: Sendable {
     public let triggers: [String]
     /// The bot's own user id: its messages are never commands.
     public let ownUserID: String
+    /// `oncall`: a message mentioning `@oncall` is answered by mentioning whoever is on call
+    /// (`platforms.rocketchat.oncallMention`); nil: such messages are ordinary text.
+    public let oncallMention: String?
 
-    public init(triggers: [String], ownUserID: String) {
+    public init(triggers: [String], ownUserID: String, oncallMention: String? = nil) {
         // Longest first, so `!incident` is preferred to a configured `!inc`.
         self.triggers = triggers.filter { !$0.isEmpty }.sorted { $0.count > $1.count }
         self.ownUserID = ownUserID
+        self.oncallMention = oncallMention.map { $0.hasPrefix("@") ? String($0.dropFirst()) : $0 }.flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// Whether `text` mentions `@<oncallMention>` as a word of its own (not `@oncall-team`, not an e-mail).
+    public func mentionsOnCall(_ text: String) -> Bool {
+        guard let oncallMention else { return false }
+        let handle = "@" + oncallMention.lowercased()
+        let lowered = text.lowercased()
+        var searchFrom = lowered.startIndex
+        while let found = lowered.range(of: handle, range: searchFrom..<lowered.endIndex) {
+            let before = found.lowerBound == lowered.startIndex ? nil : lowered[lowered.index(before: found.lowerBound)]
+            let after = found.upperBound == lowered.endIndex ? nil : lowered[found.upperBound]
+            let startsWord = before.map { !($0.isLetter || $0.isNumber || $0 == "_" || $0 == ".") } ?? true
+            let endsWord = after.map { !($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == ".") } ?? true
+            if startsWord && endsWord { return true }
+            searchFrom = found.upperBound
+        }
+        return false
     }
 
     public enum Verdict: Sendable, Hashable {
@@ -84,7 +105,11 @@ public struct RocketChatCommandFilter: Sendable {
         if message.isBot { return .ignored(reason: "bot message") }
         if message.isEdited { return .ignored(reason: "edited message") }
         if message.systemType != nil { return .ignored(reason: "system message") }
-        guard let command = commandText(message.text) else { return .ignored(reason: "no trigger word") }
+        guard let command = commandText(message.text) else {
+            // 004-14: "@oncall" resolves to whoever is on call now, as Slack's user group does.
+            if mentionsOnCall(message.text) { return .command("oncall ping") }
+            return .ignored(reason: "no trigger word")
+        }
         return .command(command)
     }
 

@@ -68,6 +68,9 @@ public struct RocketChatPlatform: ChatPlatform {
                     id: Self.messageID(for: message, part: 0), roomID: roomID, text: render(text, incident: incident),
                     threadID: threadID, attachments: attachments(for: buttons)))
             return Delivery(platformMessageID: id)
+        case .setChannelTopic(let channel, let topic):
+            try await client.setTopic(NeutralMarkup.render(topic, roomLink: nil), of: try await room(named: channel))
+            return Delivery()
         case .setTopic(let topic):
             // A thread has no topic of its own; its status lines already say what changed.
             guard let room = try await incidentChannel(incident) else { return Delivery() }

@@ -105,6 +105,11 @@ public struct SlackPlatform: ChatPlatform {
             if case .direct = target { pageDelivered() }
             return Delivery(platformMessageID: posted.ts)
 
+        case .setChannelTopic(let channel, let topic):
+            // `conversations.setTopic` takes the channel's id (`C0…`), which the config gives.
+            try await setTopic(topic, channel: channel)
+            return Delivery()
+
         case .setTopic(let topic):
             guard let room else { return Delivery() }
             if let rootTS = room.threadID {
