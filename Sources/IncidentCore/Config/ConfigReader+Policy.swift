@@ -90,9 +90,11 @@ extension ConfigReader {
                   case .string(let id)? = members.first(where: { $0.key == "id" })?.value,
                   let position = severities.firstIndex(where: { $0.id == id })
             else { continue }
+            // The first pass (`readSeverities`) checked the keys and reported duplicates.
+            let present = members.filter { Self.severityPolicyKeys.contains($0.key) && $0.value != .null }
             let fields = ObjectFields(
-                path: path, keys: Self.severityPolicyKeys.filter { key in members.contains { $0.key == key && $0.value != .null } },
-                values: Dictionary(members.filter { Self.severityPolicyKeys.contains($0.key) && $0.value != .null }.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first }))
+                path: path, keys: Self.severityPolicyKeys.filter { key in present.contains { $0.key == key } },
+                values: Dictionary(present.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first }))
             var policy = severities[position]
             policy.respondWithin = field(fields, "respondWithin") { deadline($0, at: $1, calendar: calendar) }
             policy.escalation = field(fields, "escalation") { value, path -> [EscalationStep]? in

@@ -163,7 +163,10 @@ public struct PolicyRule: Sendable, Hashable {
     /// Posted in the incident room (a mustache template with the incident's values).
     public var say: String?
 
-    public init(id: String, at: Deadline, from: PolicyAnchor = .declared, notify: [NotifyTarget] = [], unless: [PolicyCondition] = [], repeatEvery: TimeSpan? = nil, say: String? = nil) {
+    public init(
+        id: String, at: Deadline, from: PolicyAnchor = .declared, notify: [NotifyTarget] = [], unless: [PolicyCondition] = [],
+        repeatEvery: TimeSpan? = nil, say: String? = nil
+    ) {
         self.id = id
         self.at = at
         self.from = from
