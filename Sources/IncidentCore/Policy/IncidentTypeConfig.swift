@@ -1,0 +1,19 @@
+import Foundation
+
+/// `incidentTypes[]`: a kind of incident (`security`, `data-loss`, `payments`) that adds its own rules and
+/// checkpoints to those of the severity.
+public struct IncidentTypeConfig: Sendable, Hashable {
+    public var id: String
+    public var name: String
+    public var description: String?
+    public var notify: [PolicyRule]
+    public var checkpoints: [PolicyRule]
+
+    public init(id: String, name: String, description: String? = nil, notify: [PolicyRule] = [], checkpoints: [PolicyRule] = []) {
+        self.id = id
+        self.name = name
+        self.description = description
+        self.notify = notify
+        self.checkpoints = checkpoints
+    }
+}
