@@ -137,7 +137,8 @@ extension IncidentEngine {
             let personIDs = recipients(for: people, on: incident.platform, at: now, overrides: overrides).personIDs
             notifyPagers(.page, people: personIDs, reason: reason, only: webhooks, in: &transition)
         }
-        transition.log(.page, "Rule \(armed.rule.id) (\(armed.origin), \(armed.when)): notified \(told.isEmpty ? "nobody reachable" : told.joined(separator: ", "))")
+        let whom = told.isEmpty ? "nobody reachable" : told.joined(separator: ", ")
+        transition.log(.page, "Rule \(armed.rule.id) (\(armed.origin), \(armed.when)): notified \(whom)")
     }
 
     /// `say` with the incident's template values (`{{id}}`, `{{commander}}`, …); the loader has compiled it.

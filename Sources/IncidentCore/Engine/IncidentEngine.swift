@@ -497,7 +497,8 @@ public struct IncidentEngine: Sendable {
 
     private func unknownType(_ token: String, incident: IncidentID?) -> Decision {
         let known = config.incidentTypes.map(\.id)
-        return .rejected("Unknown incident type \"\(token)\". " + (known.isEmpty ? "No incidentTypes are configured." : "Types: \(known.joined(separator: ", ")).") , incident: incident)
+        let choices = known.isEmpty ? "No incidentTypes are configured." : "Types: \(known.joined(separator: ", "))."
+        return .rejected("Unknown incident type \"\(token)\". " + choices, incident: incident)
     }
 
     private func notOpen(_ incident: Incident) -> Decision {

@@ -55,7 +55,10 @@ public struct BusinessCalendar: Sendable, Hashable {
         public static func < (lhs: DayStamp, rhs: DayStamp) -> Bool { (lhs.year, lhs.month, lhs.day) < (rhs.year, rhs.month, rhs.day) }
     }
 
-    public init(timeZone: TimeZone, workingDays: Set<Int> = [2, 3, 4, 5, 6], opens: Int = 9 * 60, closes: Int = 17 * 60, holidays: Set<String> = [], sprint: Sprint? = nil) {
+    public init(
+        timeZone: TimeZone, workingDays: Set<Int> = [2, 3, 4, 5, 6], opens: Int = 9 * 60, closes: Int = 17 * 60, holidays: Set<String> = [],
+        sprint: Sprint? = nil
+    ) {
         self.timeZone = timeZone
         self.workingDays = workingDays
         self.opens = opens

@@ -1,86 +1,5 @@
 import Foundation
 
-/// How long until something is due: plain time, or time in the business calendar.
-public enum Deadline: Sendable, Hashable, CustomStringConvertible {
-    /// `"15m"`, `"24h"`: wall-clock time.
-    case span(TimeSpan)
-    /// `"1bd"`, `"5bd"`: business days of working time (`calendar`).
-    case businessDays(Int)
-    /// `"4bh"`: business hours of working time.
-    case businessHours(Int)
-    /// The close of the next business day.
-    case nextBusinessDay
-    /// The start of the next sprint (`calendar.sprint`).
-    case nextSprint
-
-    /// `"15m"`, `"5bd"`, `"4bh"`, `"next business day"`, `"next sprint"`; nil for anything else.
-    public init?(parsing text: String) {
-        let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
-        switch trimmed {
-        case "next business day", "next-business-day", "nbd": self = .nextBusinessDay
-        case "next sprint", "next-sprint": self = .nextSprint
-        default:
-            for (suffix, make) in [("bd", Deadline.businessDays), ("bh", Deadline.businessHours)] where trimmed.hasSuffix(suffix) {
-                let digits = trimmed.dropLast(2)
-                guard !digits.isEmpty, digits.count <= 4, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let count = Int(digits) else { return nil }
-                self = make(count)
-                return
-            }
-            guard let span = TimeSpan(parsing: trimmed) else { return nil }
-            self = .span(span)
-        }
-    }
-
-    /// Whether the business calendar is needed to count it.
-    public var needsCalendar: Bool {
-        if case .span = self { return false }
-        return true
-    }
-
-    public var needsSprint: Bool { self == .nextSprint }
-
-    public var description: String {
-        switch self {
-        case .span(let span): span.description
-        case .businessDays(let count): "\(count)bd"
-        case .businessHours(let count): "\(count)bh"
-        case .nextBusinessDay: "next business day"
-        case .nextSprint: "next sprint"
-        }
-    }
-
-    /// For people: `15 min`, `5 business days`, `next business day`.
-    public var spoken: String {
-        switch self {
-        case .span(let span): TimeSpan.humanReadable(span.timeInterval)
-        case .businessDays(let count): count == 1 ? "1 business day" : "\(count) business days"
-        case .businessHours(let count): count == 1 ? "1 business hour" : "\(count) business hours"
-        case .nextBusinessDay: "the end of the next business day"
-        case .nextSprint: "the start of the next sprint"
-        }
-    }
-
-    /// For "no response …": `within 1 h`, `within 5 business days`, `by the end of the next business day`.
-    public var limitPhrase: String {
-        switch self {
-        case .nextBusinessDay, .nextSprint: "by \(spoken)"
-        case .span, .businessDays, .businessHours: "within \(spoken)"
-        }
-    }
-
-    /// When it falls due, counted from `start`.
-    public func due(from start: Date, calendar: BusinessCalendar) -> Date {
-        switch self {
-        case .span(let span): start.addingTimeInterval(span.timeInterval)
-        case .businessDays(let count): calendar.adding(businessDays: count, to: start)
-        case .businessHours(let count): calendar.adding(workingSeconds: TimeInterval(count) * 3600, to: start)
-        case .nextBusinessDay: calendar.endOfNextBusinessDay(after: start)
-        // The loader refuses "next sprint" without `calendar.sprint`, so the fallback is never taken.
-        case .nextSprint: calendar.nextSprintStart(after: start) ?? calendar.endOfNextBusinessDay(after: start)
-        }
-    }
-}
-
 /// The lifecycle event a rule's `at` is counted from.
 public enum PolicyAnchor: String, Sendable, Hashable, CaseIterable {
     case declared, acknowledged, lastUpdate, mitigated, resolved
@@ -163,7 +82,10 @@ public struct PolicyRule: Sendable, Hashable, Decodable {
     /// Posted in the incident room (a mustache template with the incident's values).
     public var say: String?
 
-    public init(id: String, at: Deadline, from: PolicyAnchor = .declared, notify: [NotifyTarget] = [], unless: [PolicyCondition] = [], repeatEvery: TimeSpan? = nil, say: String? = nil) {
+    public init(
+        id: String, at: Deadline, from: PolicyAnchor = .declared, notify: [NotifyTarget] = [], unless: [PolicyCondition] = [],
+        repeatEvery: TimeSpan? = nil, say: String? = nil
+    ) {
         self.id = id
         self.at = at
         self.from = from
@@ -176,24 +98,5 @@ public struct PolicyRule: Sendable, Hashable, Decodable {
     /// The keys of `notify[]` and `checkpoints[]` entries (`repeat` is a Swift keyword).
     enum CodingKeys: String, CodingKey {
         case id, at, from, notify, unless, repeatEvery = "repeat", say
-    }
-}
-
-/// `incidentTypes[]`: a kind of incident (`security`, `data-loss`, `payments`) that adds its own rules and
-/// checkpoints to those of the severity.
-public struct IncidentTypeConfig: Sendable, Hashable, Decodable {
-    public var id: String
-    /// Defaults to the id (`ConfigLoader.fillContextualDefaults`).
-    public var name: String
-    public var description: String?
-    public var notify: [PolicyRule] = []
-    public var checkpoints: [PolicyRule] = []
-
-    public init(id: String, name: String, description: String? = nil, notify: [PolicyRule] = [], checkpoints: [PolicyRule] = []) {
-        self.id = id
-        self.name = name
-        self.description = description
-        self.notify = notify
-        self.checkpoints = checkpoints
     }
 }

@@ -1,0 +1,20 @@
+import Foundation
+
+/// `incidentTypes[]`: a kind of incident (`security`, `data-loss`, `payments`) that adds its own rules and
+/// checkpoints to those of the severity.
+public struct IncidentTypeConfig: Sendable, Hashable, Decodable {
+    public var id: String
+    /// Defaults to the id (`ConfigLoader.fillContextualDefaults`).
+    public var name: String
+    public var description: String?
+    public var notify: [PolicyRule] = []
+    public var checkpoints: [PolicyRule] = []
+
+    public init(id: String, name: String, description: String? = nil, notify: [PolicyRule] = [], checkpoints: [PolicyRule] = []) {
+        self.id = id
+        self.name = name
+        self.description = description
+        self.notify = notify
+        self.checkpoints = checkpoints
+    }
+}
