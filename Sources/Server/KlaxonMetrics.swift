@@ -9,9 +9,22 @@ public struct KlaxonMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     public let factory: PrometheusMetricsFactory
 
-    public init() {
+    public init(replica: String = KlaxonMetrics.replicaName()) {
         registry = PrometheusCollectorRegistry()
         factory = PrometheusMetricsFactory(registry: registry)
+        // One series per process naming the replica: several replicas scraped into one Prometheus can be
+        // told apart and joined on it (`* on(instance) group_left(replica) klaxon_replica_info`).
+        registry.makeGauge(descriptor: Self.replicaInfo, labels: [("replica", replica)]).set(1.0)
+    }
+
+    /// `KLAXON_REPLICA`, else the host name (a container's is its id, a pod's its name).
+    public static func replicaName(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        if let name = environment["KLAXON_REPLICA"], !name.isEmpty { return name }
+        return ProcessInfo.processInfo.hostName
+    }
+
+    private static var replicaInfo: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "klaxon", metricName: "replica", unitName: "info", helpText: "Always 1; names this replica (KLAXON_REPLICA or the host name)")
     }
 
     private static var outboxDepth: MetricNameDescriptor { MetricNameDescriptor(namespace: "klaxon", metricName: "outbox", unitName: "depth", helpText: "Messages waiting in the outbox") }

@@ -2,6 +2,7 @@ import Foundation
 import IncidentCore
 import KlaxonTestSupport
 import NIOHTTP1
+import Server
 import Storage
 import Testing
 
@@ -25,6 +26,9 @@ struct HTTPSurfaceTests {
         #expect(metrics.body.contains(#"klaxon_incidents_open{severity="sev1"} 1"#))
         #expect(metrics.body.contains(#"klaxon_incidents_open{severity="sev2"} 0"#))
         #expect(metrics.body.contains("klaxon_outbox_depth "))
+        // Issue 16: each replica names itself (KLAXON_REPLICA, else the host name).
+        #expect(metrics.body.contains(#"klaxon_replica_info{replica="\#(KlaxonMetrics.replicaName())"} 1"#), "\(metrics.body.prefix(400))")
+        #expect(KlaxonMetrics.replicaName(environment: ["KLAXON_REPLICA": "klaxon-b"]) == "klaxon-b")
         // Request durations by route pattern (the three commands; the path of an unknown id is not a label).
         #expect(metrics.body.contains(#"klaxon_http_request_duration_seconds_count{route="/api/commands"} 3"#))
         #expect(metrics.body.contains(#"klaxon_http_request_duration_seconds_bucket{route="/api/commands",le="+Inf"} 3"#))

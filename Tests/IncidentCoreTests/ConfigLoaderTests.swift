@@ -83,6 +83,18 @@ private func setting(_ newValue: Any?, at steps: ArraySlice<PathStep>, in contai
 // MARK: - The shipped config
 
 @Suite struct ShippedConfigTests {
+    /// The replicas example beside deploy/docker-compose.yml (docs/scaling.md) stays a valid config.
+    @Test func replicasExampleLoads() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let json = try String(contentsOf: root.appendingPathComponent("deploy/replicas.config.json"), encoding: .utf8)
+        let environment = ["KLAXON_API_TOKEN": "example-api-token-0123456789", "DATABASE_URL": "postgres://klaxon:pw@postgres:5432/klaxon?sslmode=disable"]
+        let result = ConfigLoader.load(json: json, environment: environment)
+        #expect(problemLines(result) == [])
+        let config = try result.get()
+        #expect(config.storage.postgres?.poolSize == 8 && config.storage.sqlite == nil)
+        #expect(config.storage.leaseTime == TimeSpan(seconds: 10))
+    }
+
     @Test func shippedConfigLoadsWithoutProblemsOrEnvironment() throws {
         let result = ConfigLoader.load(json: ConfigLoader.embeddedDefaultJSON, environment: [:])
         #expect(problemLines(result) == [])
