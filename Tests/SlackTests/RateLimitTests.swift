@@ -61,9 +61,10 @@ struct RateLimitTests {
         try await FakeSlack.run { fake in
             let clock = ManualClock(now: Fixture.monday)
             // Slack posts the message, but its answer comes after we stopped waiting.
-            let api = SlackWebAPI(baseURL: fake.apiBaseURL, botToken: Secret(FakeSlack.botToken), httpClient: fake.client, clock: clock, settings: .init(timeout: 0.3), logger: testLogger)
+            // 2 s: long enough for every other call on a loaded machine, well short of the 6 s answer.
+            let api = SlackWebAPI(baseURL: fake.apiBaseURL, botToken: Secret(FakeSlack.botToken), httpClient: fake.client, clock: clock, settings: .init(timeout: 2), logger: testLogger)
             let slack = SlackPlatform(api: api, announceChannel: FakeSlack.announceChannelName, mode: .channel, clock: clock, logger: testLogger)
-            fake.inject("chat.postMessage", .slowAfterWork(seconds: 1))
+            fake.inject("chat.postMessage", .slowAfterWork(seconds: 6))
             var message = OutboxMessage(
                 id: 42, platform: .slack, incidentID: nil, action: .post(to: .announce, text: "Heads up", buttons: []),
                 createdAt: clock.now(), notBefore: clock.now(), attempts: 0, state: .pending, platformMessageID: nil, lastError: nil)
@@ -79,7 +80,7 @@ struct RateLimitTests {
 
             // After a restart only the outbox's count of failed attempts is left; it is enough (the error's
             // text is not read).
-            fake.inject("chat.postMessage", .slowAfterWork(seconds: 1))
+            fake.inject("chat.postMessage", .slowAfterWork(seconds: 6))
             var other = message
             other.id = 43
             other.attempts = 0
@@ -96,9 +97,10 @@ struct RateLimitTests {
     @Test func aChannelCreatedWithoutAnAnswerIsNotCreatedAgain() async throws {
         try await FakeSlack.run { fake in
             let clock = ManualClock(now: Fixture.monday)
-            let api = SlackWebAPI(baseURL: fake.apiBaseURL, botToken: Secret(FakeSlack.botToken), httpClient: fake.client, clock: clock, settings: .init(timeout: 0.3), logger: testLogger)
+            // 2 s: long enough for every other call on a loaded machine, well short of the 6 s answer.
+            let api = SlackWebAPI(baseURL: fake.apiBaseURL, botToken: Secret(FakeSlack.botToken), httpClient: fake.client, clock: clock, settings: .init(timeout: 2), logger: testLogger)
             let slack = SlackPlatform(api: api, announceChannel: FakeSlack.announceChannelName, mode: .channel, clock: clock, logger: testLogger)
-            fake.inject("conversations.create", .slowAfterWork(seconds: 1))
+            fake.inject("conversations.create", .slowAfterWork(seconds: 6))
             let message = OutboxMessage(
                 id: 7, platform: .slack, incidentID: IncidentID(1),
                 action: .openRoom(name: "incident-2025-12-01-001", topic: "SEV1 · Declared", announcement: "In <#room>", invite: ["U0ALICE"]),

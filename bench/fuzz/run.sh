@@ -65,6 +65,6 @@ for target in ${targets//,/ }; do
     grep -m3 -E 'Fatal error|ERROR: libFuzzer|SUMMARY' "$work/log" | sed 's/^/    /' || true
     failed=1
   fi
-  printf '%-22s %12s %10s %11ss %s\n' "$target" "$executed" "$speed" "$slowest" "$result"
+  printf "%-22s %12s %10s %12s %s\n" "$target" "$executed" "$speed" "${slowest}s" "$result"
 done
 exit $failed
