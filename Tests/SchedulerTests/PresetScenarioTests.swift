@@ -21,6 +21,7 @@ struct PresetScenarioTests {
         "SLACK_SIGNING_SECRET": "preset-signing-secret-0123456789", "SLACK_BOT_TOKEN": "preset-bot-token-0123456789",
         "RC_USER_ID": "klaxon-bot", "RC_TOKEN": "preset-rc-token-0123456789", "RC_WEBHOOK_TOKEN": "preset-rc-webhook-0123456789",
         "PAGER_SECRET": "preset-pager-secret-0123456789", "DISCORD_WEBHOOK_URL": "https://discord.com/api/webhooks/1/preset-token",
+        "GITHUB_TOKEN": "preset-github-token-0123456789",
     ]
 
     /// Monday 2025-12-01 14:00 UTC: inside every preset's working hours (09:00 in New York).
@@ -278,6 +279,17 @@ struct PresetScenarioTests {
         #expect(posts.contains { $0.minute == 15 && $0.target == "room" && $0.text.contains("mitigate first") }, "\(posts)")  // 003-08
         #expect(posts.contains { $0.minute == 20 && $0.target == "room" && $0.text.contains("P0-critical") }, "\(posts)")  // 003-09, 003-12
 
+        // The GitHub issue itself, with the runbook's labels (the ticket target of the preset's SEV-1 and SEV-2).
+        let tickets = try await run.store.outboxMessages(incident: id).compactMap { message -> [String]? in
+            if case .ticket(let action) = message.action, case .open(_, _, let labels) = action.operation { return labels }
+            return nil
+        }
+        #expect(tickets == [["bug", "P0-critical"]], "\(tickets)")  // 003-09, 003-12
+        let loginTickets = try await run.store.outboxMessages(incident: login).compactMap { message -> [String]? in
+            if case .ticket(let action) = message.action, case .open(_, _, let labels) = action.operation { return labels }
+            return nil
+        }
+        #expect(loginTickets == [["bug", "P1-high"]], "\(loginTickets)")  // 003-09, 003-12
         #expect(try await run.store.incident(login)?.severity == "sev-2")  // 003-12: the P1-high label
         #expect(!(try await run.firings(login)).contains { $0.1 == "communicate" })  // 003-07: updated at 3
         // Nobody acknowledged the SEV-2 within the hour; the one-step chain has nobody further to page.
