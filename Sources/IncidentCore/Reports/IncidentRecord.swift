@@ -23,10 +23,16 @@ public struct IncidentRecord: Sendable, Codable, Hashable {
         public var resolvedAt: String?
         public var closedAt: String?
         public var component: String?
+        /// The `service` fact, where set.
+        public var service: String?
         public var roles: [String: String]
         public var impact: Impact
         public var metrics: Metrics
         public var resolution: String?
+        /// The `rootCause` and `fix` facts (`/incident set`), where set.
+        public var rootCause: String?
+        public var fix: String?
+        public var lastKnownGood: String?
         public var timeline: [Line]
         public var publicUpdates: [Published]
         public var actionItems: [Action]
@@ -41,7 +47,10 @@ public struct IncidentRecord: Sendable, Codable, Hashable {
             case mitigatedAt = "mitigated_at"
             case resolvedAt = "resolved_at"
             case closedAt = "closed_at"
-            case component, roles, impact, metrics, resolution, timeline
+            case component, service, roles, impact, metrics, resolution, timeline
+            case rootCause = "root_cause"
+            case fix
+            case lastKnownGood = "last_known_good"
             case publicUpdates = "public_updates"
             case actionItems = "action_items"
         }
@@ -49,11 +58,17 @@ public struct IncidentRecord: Sendable, Codable, Hashable {
 
     public struct Impact: Sendable, Codable, Hashable {
         public var durationMinutes: Int?
+        /// The `impact` fact: what was broken for whom.
+        public var description: String?
+        /// The `usersAffected` fact.
+        public var usersAffected: String?
         /// The last published status text: what customers were told.
         public var publicSummary: String?
 
         enum CodingKeys: String, CodingKey {
             case durationMinutes = "duration_minutes"
+            case description
+            case usersAffected = "users_affected"
             case publicSummary = "public_summary"
         }
     }
@@ -98,21 +113,26 @@ public struct IncidentRecord: Sendable, Codable, Hashable {
         let seconds: (TimeInterval?) -> Int? = { $0.map { Int($0.rounded()) } }
         self.incident = Body(
             id: incident.id.description, severity: incident.severity.uppercased(), title: incident.title, status: incident.status.rawValue,
-            startedAt: stamp(incident.declaredAt),
-            detectedBy: incident.declaredBy.isAlertSource ? "monitoring_alert" : "person",
-            detectedAt: incident.detectionStart.map(stamp),
+            // The facts people set (`/incident set startedAt 14:05`) win over what Klaxon saw itself.
+            startedAt: stamp(incident.fact(.startedAt)?.time ?? incident.declaredAt),
+            detectedBy: incident.fact(.detectedBy)?.text ?? (incident.declaredBy.isAlertSource ? "monitoring_alert" : "person"),
+            detectedAt: (incident.fact(.detectedAt)?.time ?? incident.detectionStart).map(stamp),
             declaredBy: incident.declaredBy.displayName,
             acknowledgedAt: incident.acknowledgedAt.map(stamp), mitigatedAt: incident.mitigatedAt.map(stamp),
             resolvedAt: incident.resolvedAt.map(stamp), closedAt: incident.closedAt.map(stamp),
             component: incident.statusComponent,
+            service: incident.service,
             roles: Dictionary(uniqueKeysWithValues: incident.roles.map { ($0.key.rawValue, $0.value.displayName) }),
             impact: Impact(
                 durationMinutes: incident.resolvedAt.map { Int(($0.timeIntervalSince(incident.declaredAt) / 60).rounded()) },
+                description: incident.fact(.impact)?.text, usersAffected: incident.fact(.usersAffected)?.text,
                 publicSummary: incident.publicUpdates?.last(where: { $0.text != nil })?.text),
             metrics: Metrics(
                 timeToAcknowledgeSeconds: seconds(durations.acknowledge), timeToMitigateSeconds: seconds(durations.mitigate),
                 timeToResolveSeconds: seconds(durations.resolve), timeToDetectSeconds: seconds(durations.detect)),
             resolution: incident.resolution,
+            rootCause: incident.fact(.rootCause)?.text, fix: incident.fact(.fix)?.text,
+            lastKnownGood: incident.fact(.lastKnownGood).map { $0.time.map(stamp) ?? $0.text },
             timeline: timeline.map { Line(time: stamp($0.at), kind: $0.kind.rawValue, event: PlainText.fromMarkup($0.text)) },
             publicUpdates: (incident.publicUpdates ?? []).map { Published(time: stamp($0.at), state: $0.state.rawValue, text: $0.text) },
             actionItems: (incident.actionItems ?? []).map {

@@ -34,12 +34,14 @@ public enum PostmortemDocument {
         } else {
             summary += "; still \(incident.status.label.lowercased())."
         }
-        if let resolution = incident.resolution { summary += " Fix: \(resolution)." }
+        if let fix = record.fix ?? incident.resolution { summary += " Fix: \(fix)." }
         lines += [summary, "", "## Impact", ""]
+        if let impact = record.impact.description { lines.append("- What: \(impact)") }
         lines.append("- Duration: \(minutes.map { "\($0) minutes" } ?? "ongoing")")
+        if let service = record.service { lines.append("- Service: \(service)") }
         if let component = record.component { lines.append("- Component: \(component)") }
         if let told = record.impact.publicSummary { lines.append("- Customers were told: \(told)") }
-        lines += ["- Users affected: _to be filled in_", "- Data loss: _yes/no_", "", "## Timeline (UTC)", ""]
+        lines += ["- Users affected: \(record.impact.usersAffected ?? "_to be filled in_")", "- Data loss: _yes/no_", "", "## Timeline (UTC)", ""]
         for entry in timeline {
             lines.append("- \(utc(entry.at, withDate: !sameDay(entry.at, incident.declaredAt))) — \(PlainText.fromMarkup(entry.text))")
         }
@@ -53,7 +55,7 @@ public enum PostmortemDocument {
         }
         lines += [
             "", "## Root cause", "",
-            "_Blameless: what in the system allowed this? Distinguish the trigger from the underlying cause._",
+            record.rootCause ?? "_Blameless: what in the system allowed this? Distinguish the trigger from the underlying cause._",
             "", "## What went well", "", "- ", "", "## What went poorly", "", "- ", "", "## Where we got lucky", "", "- ",
             "", "## Action items", "",
             "| # | Item | Owner | Due | Status |",
