@@ -21,6 +21,13 @@ public final class Doorbell: Sendable {
 
     public init() {}
 
+    /// Whether a worker is asleep on the bell now. For tests: they see a wait start (or stay asleep)
+    /// without waiting on the wall clock for something not to happen.
+    package var hasSleeper: Bool { state.withLock { $0.waiter != nil } }
+
+    /// Whether a ring is kept for the next wait (it came while nobody slept).
+    package var hasPendingRing: Bool { state.withLock { $0.pending } }
+
     public func ring() {
         ring(ifBefore: nil)
     }

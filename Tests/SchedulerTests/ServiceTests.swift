@@ -117,11 +117,13 @@ struct DoorbellTests {
         await doorbell.wait(until: nil, clock: clock)
 
         let (task, returned) = startWaiting(doorbell, until: clock.now().addingTimeInterval(60), clock: clock)
-        #expect(await eventually { clock.sleeperCount == 1 })
-        #expect(!returned.isSet, "the three rings woke it twice")
+        // Asleep on the bell: the three rings left no second wake-up (it would have returned at once).
+        #expect(await eventually { clock.sleeperCount == 1 && doorbell.hasSleeper }, "the three rings woke it twice")
+        #expect(!returned.isSet)
         doorbell.ring()
         await task.value
         #expect(clock.sleeperCount == 0)
+        #expect(!doorbell.hasPendingRing)
     }
 
     @Test("after a wait that ended at its deadline, the next wait still sleeps until a ring (no spinning)")
@@ -136,18 +138,22 @@ struct DoorbellTests {
 
         for _ in 0..<3 {
             let (task, returned) = startWaiting(doorbell, until: clock.now().addingTimeInterval(60), clock: clock)
-            #expect(await eventually { clock.sleeperCount == 1 })
-            try? await Task.sleep(for: .milliseconds(20))
-            #expect(!returned.isSet, "wait() returned with neither a ring nor its deadline")
+            #expect(await eventually { clock.sleeperCount == 1 && doorbell.hasSleeper })
             doorbell.ring()
             await task.value
+            // The ring found the worker asleep and woke it. Had the wait returned by itself before the ring
+            // (spinning), the ring would have found nobody and been kept for the next wait.
+            #expect(returned.isSet)
+            #expect(!doorbell.hasPendingRing, "wait() returned with neither a ring nor its deadline")
         }
         // And a wait without deadline that is cancelled returns.
         let (task, returned) = startWaiting(doorbell, until: nil, clock: clock)
-        try? await Task.sleep(for: .milliseconds(20))
+        #expect(await eventually { doorbell.hasSleeper })
         #expect(!returned.isSet)
         task.cancel()
         await task.value
+        #expect(returned.isSet)
+        #expect(!doorbell.hasSleeper)
     }
 
     @Test("a ring for work due after the sleeper's deadline leaves it asleep; one due earlier wakes it")
@@ -157,12 +163,16 @@ struct DoorbellTests {
         let deadline = clock.now().addingTimeInterval(60)
         let (task, returned) = startWaiting(doorbell, until: deadline, clock: clock)
         #expect(await eventually { clock.sleeperCount == 1 })
+        #expect(await eventually { doorbell.hasSleeper })
         doorbell.ring(dueAt: deadline)
         doorbell.ring(dueAt: deadline.addingTimeInterval(3600))
-        try? await Task.sleep(for: .milliseconds(20))
-        #expect(!returned.isSet, "work due at or after the deadline woke the sleeper")
+        // A ring resumes the sleeper at once, inside ring(): still asleep now means it was left asleep.
+        #expect(doorbell.hasSleeper, "work due at or after the deadline woke the sleeper")
+        #expect(!doorbell.hasPendingRing)
+        #expect(!returned.isSet)
         doorbell.ring(dueAt: deadline.addingTimeInterval(-1))
         await task.value
+        #expect(!doorbell.hasSleeper)
 
         // Nobody asleep: the worker is busy and will decide what to sleep until later, so the ring is kept.
         doorbell.ring(dueAt: clock.now().addingTimeInterval(86400))

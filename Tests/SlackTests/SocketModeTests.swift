@@ -66,9 +66,13 @@ struct SocketModeTests {
             #expect(await eventually { fake.socketsConnected == 3 && fake.openSockets == 1 })
             fake.socketSend(envelope)
             #expect(await eventually { fake.acks.filter { $0.contains("env-drop") }.count >= 1 })
-            #expect(try await eventually { try await slack.store.incidents(includeClosed: true, limit: 10).count == 1 })
-            // A moment more, in case a second run were on its way.
-            try await Task.sleep(for: .milliseconds(200))
+            // Every delivery is audited once it has been decided (applied, or answered "Already done"), so two
+            // audit lines for the command mean both runs are over: no wall-clock wait for a second incident.
+            let bothDecided = try await eventually {
+                try await slack.store.auditEntries(AuditQuery()).filter { $0.text.contains("Dropped socket") }.count == 2
+            }
+            let audited = try await slack.store.auditEntries(AuditQuery()).map { "\($0.outcome): \($0.text)" }
+            #expect(bothDecided, "\(audited)")
             let incidents = try await slack.store.incidents(includeClosed: true, limit: 10)
             #expect(incidents.map(\.title) == ["Dropped socket"])
 

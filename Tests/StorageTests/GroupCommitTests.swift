@@ -38,7 +38,7 @@ final class GroupCommitTests {
                 return (-1, nil)
             }
             // The gated write leads its own transaction; everything after it queues.
-            while await store.writeStatistics.transactions == before { await Task.yield() }
+            try await waitFor("the gated write to start its transaction") { await store.writeStatistics.transactions != before }
             // One at a time, so that they queue in this order.
             for (index, changes) in changeSets.enumerated() {
                 group.addTask {
@@ -49,7 +49,7 @@ final class GroupCommitTests {
                         return (index, error)
                     }
                 }
-                while await store.queuedWrites <= index { await Task.yield() }
+                try await waitFor("change set \(index) to queue") { await store.queuedWrites > index }
             }
             gate.open()
             var outcomes = [StoreError?](repeating: nil, count: changeSets.count)
@@ -263,7 +263,7 @@ final class GroupCommitTests {
         let before = await store.writeStatistics.transactions
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await store.write(singleStatement: false) { _ in await gate.wait() } }
-            while await store.writeStatistics.transactions == before { await Task.yield() }
+            try await waitFor("the gated write to start its transaction") { await store.writeStatistics.transactions != before }
             group.addTask { try await store.markDelivered(claimed[0].id, platformMessageID: "ts-1", at: t0) }
             group.addTask { try await store.markRetry(claimed[1].id, notBefore: t0.addingTimeInterval(30), error: "rate_limited") }
             group.addTask {
@@ -283,7 +283,7 @@ final class GroupCommitTests {
                 let timers = try await store.claimDueTimers(now: t0.addingTimeInterval(1800), owner: "s", leaseUntil: t0.addingTimeInterval(1860), limit: 5)
                 #expect(timers.count == 1)
             }
-            while await store.queuedWrites < 9 { try await Task.sleep(for: .milliseconds(1)) }
+            try await waitFor("9 queued writes") { await store.queuedWrites >= 9 }
             gate.open()
             try await group.waitForAll()
         }
@@ -319,32 +319,32 @@ final class GroupCommitTests {
                 try await store.write(singleStatement: false) { _ in await gate.wait() }
                 return nil
             }
-            while await store.writeStatistics.transactions == before { await Task.yield() }
+            try await waitFor("the gated write to start its transaction") { await store.writeStatistics.transactions != before }
             var queued = 0
-            func enqueue(_ body: @escaping @Sendable () async throws -> (Int, IncidentID, Int)?) async {
+            func enqueue(_ body: @escaping @Sendable () async throws -> (Int, IncidentID, Int)?) async throws {
                 group.addTask(operation: body)
                 queued += 1
-                while await store.queuedWrites < queued { await Task.yield() }
+                try await waitFor("\(queued) queued writes") { await store.queuedWrites >= queued }
             }
             for (order, day) in ["2025-11-10", "2025-11-11", "2025-11-10", "2025-11-10"].enumerated() {
-                await enqueue {
+                try await enqueue {
                     let allocated = try await store.allocateIncidentNumber(day: day)
                     return (order, allocated.id, allocated.daySequence)
                 }
             }
-            await enqueue {
+            try await enqueue {
                 try await store.markRetry(claimed[0].id, notBefore: t0.addingTimeInterval(5), error: "rate_limited")
                 return nil
             }
-            await enqueue {
+            try await enqueue {
                 try await store.markDelivered(claimed[0].id, platformMessageID: "ts-a", at: t0.addingTimeInterval(6))
                 return nil
             }
-            await enqueue {
+            try await enqueue {
                 try await store.markDead(claimed[1].id, error: "channel_not_found")
                 return nil
             }
-            await enqueue {
+            try await enqueue {
                 await #expect(throws: StoreError.notFound) { try await store.markDelivered(9_999, platformMessageID: nil, at: t0) }
                 return nil
             }
@@ -393,7 +393,7 @@ final class GroupCommitTests {
                 try await store.write(singleStatement: false) { _ in await gate.wait() }
                 return nil
             }
-            while await store.writeStatistics.transactions == before { await Task.yield() }
+            try await waitFor("the gated write to start its transaction") { await store.writeStatistics.transactions != before }
             for (order, key) in ["slack:event:Ev2", "slack:event:Ev1", "slack:event:Ev3", nil].enumerated() {
                 group.addTask {
                     do {
@@ -408,7 +408,7 @@ final class GroupCommitTests {
                         return (order, .failure(error))
                     }
                 }
-                while await store.queuedWrites < order + 1 { await Task.yield() }
+                try await waitFor("\(order + 1) queued writes") { await store.queuedWrites >= order + 1 }
             }
             gate.open()
             var outcomes: [Int: Result<(IncidentID, Int), StoreError>] = [:]
@@ -435,15 +435,15 @@ final class GroupCommitTests {
         let gate = Gate()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await store.write(singleStatement: false) { _ in await gate.wait() } }
-            while await store.writeStatistics.transactions == 0 { await Task.yield() }
+            try await waitFor("the first transaction") { await store.writeStatistics.transactions != 0 }
             for number in 1...5 {
                 let changes = declaration(number)
                 group.addTask { try await store.commit(changes) }
             }
-            while await store.queuedWrites < 5 { try await Task.sleep(for: .milliseconds(1)) }
+            try await waitFor("5 queued writes") { await store.queuedWrites >= 5 }
             group.addTask { try await store.close() }
             // The gate opens only once close() has begun; the queued declarations must still be written.
-            while await !store.isClosing { await Task.yield() }
+            try await waitFor("the store to start closing") { await store.isClosing }
             gate.open()
             try await group.waitForAll()
         }
@@ -482,5 +482,18 @@ final class GroupCommitTests {
         #expect(try await reopened.incidents(includeClosed: true, limit: 200).count == 120)
         #expect(try await reopened.outboxDepth() == 120)
         try await reopened.close()
+    }
+}
+
+/// Waits (real time, bounded: 30 s) until `condition` holds: for what the other tasks of a test do (queue
+/// writes, start a transaction). Fails the test with `what` rather than hanging when it never holds.
+func waitFor(_ what: String, sourceLocation: SourceLocation = #_sourceLocation, _ condition: () async -> Bool) async throws {
+    let deadline = ContinuousClock.now + .seconds(30)
+    while await !condition() {
+        guard ContinuousClock.now < deadline else {
+            Issue.record("still waiting for \(what) after 30 s", sourceLocation: sourceLocation)
+            throw CancellationError()
+        }
+        await Task.yield()
     }
 }

@@ -124,7 +124,16 @@ final class PostgresStoreTests {
             _ = try? await other.query("SET LOCAL deadlock_timeout = '10s'", logger: logger)
             try await other.query("UPDATE incidents SET revision = revision WHERE id = 2", logger: logger)
             commit = Task { try await store.commit(both) }
-            try await Task.sleep(for: .milliseconds(300))
+            // Until the store's transaction is blocked on the row this session holds (a positive signal,
+            // not a guess at how long that takes); then take the row the store holds: a deadlock.
+            let blockedByUs: PostgresQuery = "SELECT count(*)::int FROM pg_stat_activity WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))"
+            let deadline = ContinuousClock.now + .seconds(30)
+            var blocked = 0
+            while blocked == 0, ContinuousClock.now < deadline {
+                for try await count in try await other.query(blockedByUs, logger: logger).decode(Int.self) { blocked = count }
+                if blocked == 0 { try await Task.sleep(for: .milliseconds(5)) }
+            }
+            #expect(blocked == 1, "the store's commit never waited on the row this session holds")
             try await other.query("UPDATE incidents SET revision = revision WHERE id = 1", logger: logger)
             try await other.query("ROLLBACK", logger: logger)
             try await other.close()
