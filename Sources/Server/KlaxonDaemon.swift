@@ -70,8 +70,7 @@ public struct KlaxonDaemon: Sendable {
         gateway = CommandGateway(service: commands, metrics: metrics, logger: logger)
 
         integrations = try Integrations.make(IntegrationDependencies(
-            config: config, store: store, clock: clock, logger: logger, gateway: gateway, httpClient: httpClient,
-            outboxBell: { outboxBell.ring() }))
+            config: config, store: store, clock: clock, logger: logger, gateway: gateway, httpClient: httpClient))
         var platforms = extraPlatforms + integrations.map(\.outbound)
         if let console = config.platforms.console {
             platforms.append(ConsolePlatform(store: store, announceChannel: console.announceChannel, mode: config.incidents.mode, clock: clock, logger: logger))

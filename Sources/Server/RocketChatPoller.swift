@@ -24,7 +24,6 @@ public struct RocketChatPoller: Service {
     private let clock: any WallClock
     private let roomNames: [String]
     private let every: TimeInterval
-    private let outboxBell: @Sendable () -> Void
     private let logger: Logger
     private let resolvedRooms = ResolvedRooms()
 
@@ -34,8 +33,7 @@ public struct RocketChatPoller: Service {
     static let maxPages = 50
 
     init(
-        client: RocketChatClient, commands: RocketChatCommands, store: any IncidentStore, clock: any WallClock, rooms: [String], every: TimeInterval,
-        outboxBell: @escaping @Sendable () -> Void, logger: Logger
+        client: RocketChatClient, commands: RocketChatCommands, store: any IncidentStore, clock: any WallClock, rooms: [String], every: TimeInterval, logger: Logger
     ) {
         self.client = client
         self.commands = commands
@@ -43,7 +41,6 @@ public struct RocketChatPoller: Service {
         self.clock = clock
         self.roomNames = rooms.map { $0.hasPrefix("#") ? String($0.dropFirst()) : $0 }
         self.every = max(every, 1)
-        self.outboxBell = outboxBell
         self.logger = logger
     }
 
@@ -173,14 +170,12 @@ public struct RocketChatPoller: Service {
         }
 
         for message in try await newMessages(in: room, after: cursor) {
-            switch await commands.handle(RocketChatInboundMessage(history: message)) {
+            // The answer is queued with the command itself (one transaction, one dedupe key).
+            switch await commands.handle(RocketChatInboundMessage(history: message), answerInThread: true) {
             case .ignored:
                 report.ignored += 1
-            case .handled(let result):
+            case .handled:
                 report.commands += 1
-                if result.outcome != .duplicate {
-                    await reply(result.reply, to: message)
-                }
             }
             cursor.advance(past: message)
             await save(cursor, key)
@@ -202,21 +197,6 @@ public struct RocketChatPoller: Service {
         return byID.values
             .filter { !cursor.covers($0) }
             .sorted { (PollCursor.date($0.timestamp), $0.id) < (PollCursor.date($1.timestamp), $1.id) }
-    }
-
-    /// Queues the answer to a polled command as a post in the same room (and thread).
-    private func reply(_ reply: CommandReply, to message: RocketChatMessage) async {
-        var changes = ChangeSet()
-        let conversation = Conversation(platform: .rocketchat, channelID: message.roomID, threadID: message.threadID)
-        changes.outbox = [
-            NewOutboxMessage(platform: .rocketchat, incidentID: nil, action: .post(to: .conversation(conversation), text: reply.text, buttons: []))
-        ]
-        do {
-            try await store.commit(changes)
-            outboxBell()
-        } catch {
-            logger.error("could not queue the reply to a polled command", metadata: ["message_id": "\(message.id)", "error": "\(error)"])
-        }
     }
 
     private func storedCursor(_ key: String) async -> PollCursor? {

@@ -21,7 +21,9 @@ struct RocketChatCommands: Sendable {
         case handled(CommandService.Result)
     }
 
-    func handle(_ message: RocketChatInboundMessage) async -> Outcome {
+    /// `answerInThread`: the transport takes no answer in its response (polling), so the reply is posted in
+    /// the message's room and thread, queued with the command (see `CommandContext.replyThread`).
+    func handle(_ message: RocketChatInboundMessage, answerInThread: Bool = false) async -> Outcome {
         switch filter.verdict(on: message) {
         case .ignored(let reason):
             logger.trace("Rocket.Chat message ignored", metadata: ["message_id": "\(message.messageID)", "reason": "\(reason)"])
@@ -30,7 +32,8 @@ struct RocketChatCommands: Sendable {
             var zone: String?
             if let users, RocketChatCommandFilter.isOnCall(text) { zone = await users.timeZone(ofUserID: message.userID) }
             let context = CommandContext(
-                platform: .rocketchat, conversation: message.conversation, user: message.user, userTimeZone: zone, inboundKey: message.inboundKey)
+                platform: .rocketchat, conversation: message.conversation, user: message.user, userTimeZone: zone, inboundKey: message.inboundKey,
+                replyThread: answerInThread ? message.conversation : nil)
             return .handled(await gateway.handle(text: text, context: context))
         }
     }

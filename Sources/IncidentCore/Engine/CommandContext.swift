@@ -12,13 +12,22 @@ public struct CommandContext: Sendable, Hashable {
     public var inboundKey: String?
     /// What was typed after `/incident` (or what an alert notification said), for the audit log.
     public var commandText: String?
+    /// Where the answer is posted, for transports that take no immediate answer (a Slack mention or
+    /// direct message, a polled Rocket.Chat message). The post is queued in the same transaction as the
+    /// command's change, or as its audit line when it changed nothing, under the delivery's `inboundKey`:
+    /// a delivery seen twice is answered once, and an answer is never queued without its command.
+    public var replyThread: Conversation?
 
-    public init(platform: PlatformKind, conversation: Conversation, user: ChatUser, userTimeZone: String? = nil, inboundKey: String? = nil) {
+    public init(
+        platform: PlatformKind, conversation: Conversation, user: ChatUser, userTimeZone: String? = nil, inboundKey: String? = nil,
+        replyThread: Conversation? = nil
+    ) {
         self.platform = platform
         self.conversation = conversation
         self.user = user
         self.userTimeZone = userTimeZone
         self.inboundKey = inboundKey
+        self.replyThread = replyThread
     }
 }
 

@@ -129,14 +129,41 @@ public struct CommandService: Sendable {
             reason: outcome == .applied || outcome == .answered ? nil : reply.text, incidentID: reply.incidentID)
     }
 
-    /// Writes the audit line of a result that did not carry its own in its change set.
+    /// The answer posted in `context.replyThread` (if any), added to the change set that records the command.
+    func answered(_ changes: ChangeSet, with reply: CommandReply, context: CommandContext) -> ChangeSet {
+        guard let thread = context.replyThread else { return changes }
+        var changes = changes
+        changes.outbox.append(NewOutboxMessage(platform: thread.platform, incidentID: nil, action: .post(to: .conversation(thread), text: reply.text, buttons: [])))
+        return changes
+    }
+
+    /// Writes the audit line of a result that did not carry its own in its change set, with the answer to
+    /// post when the transport takes no immediate one. A delivery seen before gets no second answer.
     private func auditAlone(_ result: Result, context: CommandContext) async {
         guard !result.audited else { return }
         var changes = ChangeSet()
         changes.audit.append(auditEntry(context, outcome: result.outcome, reply: result.reply, at: clock.now()))
-        // Best effort: the answer stands whether or not its audit line is saved, and a store that cannot
-        // take this line has already failed the command itself (its outcome is `failed`).
-        _ = try? await store.commit(changes)
+        if context.replyThread != nil, result.outcome != .duplicate {
+            // A command that changed nothing stored no key: this one keeps its answer single.
+            var withAnswer = answered(changes, with: result.reply, context: context)
+            withAnswer.inboundKey = context.inboundKey
+            do {
+                try await store.commit(withAnswer)
+                committed(withAnswer)
+                return
+            } catch StoreError.duplicate {
+                // Answered at the first delivery; the audit line of this one is still written below.
+            } catch {
+                // A store that cannot take this has already failed the command itself (outcome `failed`);
+                // the audit line alone is tried below.
+            }
+        }
+        do {
+            try await store.commit(changes)
+        } catch {
+            // The answer stands whether or not its audit line is saved; a store that cannot take this line
+            // has already failed the command itself (its outcome is `failed`).
+        }
     }
 
     public func execute(_ command: IncidentCommand, context: CommandContext) async -> Result {
@@ -333,6 +360,7 @@ public struct CommandService: Sendable {
                 guard decision.outcome == .applied, !decision.changes.isEmpty else { continue }
                 var changes = decision.changes
                 changes.audit.append(auditEntry(jobs[index].auditContext(engine), outcome: decision.outcome, reply: decision.reply, at: now))
+                if case .command(_, let context) = jobs[index] { changes = answered(changes, with: decision.reply, context: context) }
                 changeSets.append(changes)
                 writers.append(index)
                 if let write = decision.changes.incidents.last(where: { $0.incident.id == id }) {
@@ -448,7 +476,10 @@ public struct CommandService: Sendable {
             let (engine, committed, service) = (self.engine, self.committed, self)
             let decision = try await declareNumbered(at: now) { id, daySequence in
                 var decision = engine.decide(command, context: context, incident: nil, allocation: (id, daySequence), now: now, overrides: overrides)
-                if decision.outcome == .applied { decision.changes.audit.append(service.auditEntry(context, outcome: .applied, reply: decision.reply, at: now)) }
+                if decision.outcome == .applied {
+                    decision.changes.audit.append(service.auditEntry(context, outcome: .applied, reply: decision.reply, at: now))
+                    decision.changes = service.answered(decision.changes, with: decision.reply, context: context)
+                }
                 return (decision.outcome == .applied ? decision.changes : ChangeSet(), decision)
             }
             if decision.outcome == .applied, !decision.changes.isEmpty { committed(decision.changes) }
@@ -468,6 +499,7 @@ public struct CommandService: Sendable {
         if decision.outcome == .applied, !decision.changes.isEmpty {
             var changes = decision.changes
             changes.audit.append(auditEntry(context, outcome: .applied, reply: decision.reply, at: now))
+            changes = answered(changes, with: decision.reply, context: context)
             try await store.commit(changes)
             committed(changes)
         }

@@ -22,8 +22,6 @@ public struct IntegrationDependencies: Sendable {
     public var logger: Logger
     public var gateway: CommandGateway
     public var httpClient: HTTPClient
-    /// Ring after committing work outside the gateway, so the sender wakes at once.
-    public var outboxBell: @Sendable () -> Void
 }
 
 /// Builds the integrations that `bot-config.json` enables.

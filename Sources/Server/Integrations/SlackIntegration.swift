@@ -41,9 +41,8 @@ struct SlackIntegration: PlatformIntegration {
             api: api, announceChannel: slack.announceChannel, mode: dependencies.config.incidents.mode, clock: clock, bot: bot, logger: logger,
             pageDelivered: ringOnCall)
         let inbound = SlackInbound(
-            gateway: dependencies.gateway, store: dependencies.store, api: api, bot: bot,
-            users: SlackUserDirectory(api: api, clock: clock, logger: logger), logger: logger,
-            outboxBell: dependencies.outboxBell, onCallChanged: ringOnCall)
+            gateway: dependencies.gateway, api: api, bot: bot,
+            users: SlackUserDirectory(api: api, clock: clock, logger: logger), logger: logger, onCallChanged: ringOnCall)
         controller = SlackController(
             inbound: inbound, verifier: SlackRequestVerifier(signingSecret: slack.signingSecret, clock: clock),
             maxBodyBytes: dependencies.config.server.maxBodyBytes, logger: logger)

@@ -11,14 +11,11 @@ import Platforms
 /// `slack:event:<event_id>`, `slack:action:<trigger_id>`, `slack:view:<view id>`.
 struct SlackInbound: Sendable {
     let gateway: CommandGateway
-    let store: any IncidentStore
     let api: SlackWebAPI
     let bot: SlackBotIdentity
     /// People's time zones, for the replies that show times.
     let users: SlackUserDirectory
     let logger: Logger
-    /// Rung after committing a reply to the outbox outside the gateway.
-    let outboxBell: @Sendable () -> Void
     /// Rung after a command changed who is on call (`oncall override`).
     let onCallChanged: @Sendable () -> Void
 
@@ -87,30 +84,17 @@ struct SlackInbound: Sendable {
         if userID == botUserID { return }
 
         let commandText = Self.commandText(text, botUserID: botUserID)
+        // Events take no answer in the response: the reply is posted in the message's thread, queued in the
+        // command's own transaction (one commit, one dedupe key for both).
         let context = CommandContext(
             platform: .slack,
             conversation: Conversation(platform: .slack, channelID: channel, threadID: event.threadTS),
             user: ChatUser(id: userID),
             userTimeZone: await timeZone(of: userID, for: commandText),
-            inboundKey: "slack:event:\(eventID)")
+            inboundKey: "slack:event:\(eventID)",
+            replyThread: Conversation(platform: .slack, channelID: channel, threadID: event.threadTS ?? event.ts))
         let result = await gateway.handle(text: commandText, context: context)
-        // The first delivery answered already.
-        guard result.outcome != .duplicate else { return }
         noteOnCallChange(result)
-
-        var reply = ChangeSet()
-        let thread = Conversation(platform: .slack, channelID: channel, threadID: event.threadTS ?? event.ts)
-        reply.outbox.append(NewOutboxMessage(platform: .slack, incidentID: nil, action: .post(to: .conversation(thread), text: result.reply.text, buttons: [])))
-        // A command that changed nothing stores no key, so a retry runs it again; this key keeps its answer single.
-        reply.inboundKey = "slack:event-reply:\(eventID)"
-        do {
-            try await store.commit(reply)
-            outboxBell()
-        } catch StoreError.duplicate {
-            return
-        } catch {
-            logger.error("slack event reply not saved", metadata: ["event_id": "\(eventID)", "error": "\(error)"])
-        }
     }
 
     /// The command in a mention: the text after the bot's mention (`<@UBOT> declare sev1 …`), or the whole
