@@ -90,6 +90,8 @@ public struct PostgresStoreConfiguration: Sendable {
 public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
     private let client: PostgresClient
     private let logger: Logger
+    /// Stamps the bookkeeping columns (`created_at`, `processed_at`): the daemon's clock.
+    private let clock: any WallClock
     /// The versions `open` applied (empty: another replica, or an earlier start, had done it).
     public let migrationsAppliedAtOpen: [Int]
 
@@ -99,8 +101,9 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
     /// The statuses that count as open.
     private static let openStatuses: [String] = IncidentStatus.allCases.filter(\.isOpen).map(\.rawValue)
 
-    private init(client: PostgresClient, logger: Logger, migrationsAppliedAtOpen: [Int]) {
+    private init(client: PostgresClient, clock: any WallClock, logger: Logger, migrationsAppliedAtOpen: [Int]) {
         self.client = client
+        self.clock = clock
         self.logger = logger
         self.migrationsAppliedAtOpen = migrationsAppliedAtOpen
     }
@@ -108,7 +111,7 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
     /// Connects once to bring the schema up to date, then makes the store, whose pool connects as calls
     /// need it once `run()` has started.
     public static func open(
-        _ configuration: PostgresStoreConfiguration, logger: Logger = Logger(label: "klaxon.storage.postgres")
+        _ configuration: PostgresStoreConfiguration, clock: any WallClock = SystemClock(), logger: Logger = Logger(label: "klaxon.storage.postgres")
     ) async throws -> PostgresIncidentStore {
         let url = configuration.url
         let applied: [Int]
@@ -128,7 +131,7 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
         }
         logger.info("Opened the PostgreSQL incident store", metadata: ["url": "\(url)", "poolSize": "\(configuration.poolSize)"])
         return PostgresIncidentStore(
-            client: PostgresClient(configuration: clientConfiguration, backgroundLogger: logger), logger: logger,
+            client: PostgresClient(configuration: clientConfiguration, backgroundLogger: logger), clock: clock, logger: logger,
             migrationsAppliedAtOpen: applied)
     }
 
@@ -311,7 +314,7 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
                 guard labelSequence != nil else { throw MalformedRow(column: "last_number", problem: "the label counter returned nothing") }
             }
             let (changes, result) = decide(id, sequence, labelSequence)
-            let prepared = try PostgresChangeSet(changes, committedAt: Date(), encoder: encoder)
+            let prepared = try PostgresChangeSet(changes, committedAt: self.clock.now(), encoder: encoder)
             guard !prepared.isEmpty else { return .success(result) }
             try await connection.query("SAVEPOINT change_set", logger: logger)
             if let refusal = try await PostgresChangeSetWriter.write(prepared, on: connection, logger: logger) {
@@ -445,9 +448,8 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
     public func commit(_ changes: ChangeSet) async throws {
         let prepared: PostgresChangeSet
         do {
-            // Only for bookkeeping columns (created_at, processed_at); everything scheduled uses the
-            // callers' clock, which tests replace.
-            prepared = try PostgresChangeSet(changes, committedAt: Date(), encoder: encoder)
+            // Only for bookkeeping columns (created_at, processed_at); what is scheduled carries its own times.
+            prepared = try PostgresChangeSet(changes, committedAt: clock.now(), encoder: encoder)
         } catch {
             throw storeError(error)
         }
@@ -465,7 +467,7 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
     public func commit(inOrder changeSets: [ChangeSet]) async throws -> OrderedCommitResult {
         let chain: [PostgresChangeSet]
         do {
-            let committedAt = Date()
+            let committedAt = clock.now()
             chain = try changeSets.map { try PostgresChangeSet($0, committedAt: committedAt, encoder: encoder) }
         } catch {
             throw storeError(error)

@@ -28,6 +28,9 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
     private let writer: SQLiteWriter
     private let readers: SQLiteReaders
     private let logger: Logger
+    /// Stamps the bookkeeping columns (`created_at`, `processed_at`): the daemon's clock, so that tests on a
+    /// manual clock see the same time in them as in everything the engine schedules.
+    private let clock: any WallClock
 
     private let encoder = JSONEncoder()
     private let decoder = JSONDecoder()
@@ -40,16 +43,17 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
     private static let openStatuses: [SQLiteData] = IncidentStatus.allCases.filter(\.isOpen).map { .text($0.rawValue) }
     private static let openStatusPlaceholders = openStatuses.map { _ in "?" }.joined(separator: ", ")
 
-    private init(writer: SQLiteWriter, readers: SQLiteReaders, logger: Logger) {
+    private init(writer: SQLiteWriter, readers: SQLiteReaders, clock: any WallClock, logger: Logger) {
         self.writer = writer
         self.readers = readers
+        self.clock = clock
         self.logger = logger
     }
 
     /// Opens (creating if needed, parent directories included) the database at `path` and brings its
     /// schema up to date.
     public static func open(
-        path: String, logger: Logger = Logger(label: "klaxon.storage.sqlite")
+        path: String, clock: any WallClock = SystemClock(), logger: Logger = Logger(label: "klaxon.storage.sqlite")
     ) async throws -> SQLiteIncidentStore {
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
         do {
@@ -115,7 +119,7 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
         return SQLiteIncidentStore(
             writer: SQLiteWriter(connection: writeConnection, thread: writerThread, logger: logger),
             readers: SQLiteReaders(connections: readConnections),
-            logger: logger)
+            clock: clock, logger: logger)
     }
 
     private static func openConnection(path: String, threadPool: NIOThreadPool = .singleton, logger: Logger) async throws -> SQLiteConnection {
@@ -219,12 +223,12 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
         day: String, labelScope: String?,
         _ decide: @escaping @Sendable (_ id: IncidentID, _ daySequence: Int, _ labelSequence: Int?) -> (changes: ChangeSet, result: Result)
     ) async throws -> Result {
-        let encoder = self.encoder
+        let (encoder, clock) = (self.encoder, self.clock)
         return try await perform(
             .numberedChangeSet(day: day, labelScope: labelScope) { number, daySequence, labelSequence in
                 let (changes, result) = decide(IncidentID(number), daySequence, labelSequence)
                 do {
-                    return (try PreparedChangeSet(changes, committedAt: Date(), encoder: encoder), result)
+                    return (try PreparedChangeSet(changes, committedAt: clock.now(), encoder: encoder), result)
                 } catch {
                     throw storeError(error)
                 }
@@ -368,9 +372,8 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
     public func commit(_ changes: ChangeSet) async throws {
         let prepared: PreparedChangeSet
         do {
-            // Only for bookkeeping columns (created_at, processed_at); everything scheduled uses the
-            // callers' clock, which tests replace.
-            prepared = try PreparedChangeSet(changes, committedAt: Date(), encoder: encoder)
+            // Only for bookkeeping columns (created_at, processed_at); what is scheduled carries its own times.
+            prepared = try PreparedChangeSet(changes, committedAt: clock.now(), encoder: encoder)
         } catch {
             throw storeError(error)
         }
@@ -382,7 +385,7 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
     public func commit(inOrder changeSets: [ChangeSet]) async throws -> OrderedCommitResult {
         let chain: [PreparedChangeSet]
         do {
-            let committedAt = Date()
+            let committedAt = clock.now()
             chain = try changeSets.map { try PreparedChangeSet($0, committedAt: committedAt, encoder: encoder) }
         } catch {
             throw storeError(error)

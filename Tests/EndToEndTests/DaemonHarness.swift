@@ -32,7 +32,7 @@ struct RunningDaemon {
     static func start(_ config: KlaxonConfig, clock: any WallClock = SystemClock(), logger given: Logger? = nil) async throws -> RunningDaemon {
         var logger = given ?? Logger(label: "klaxon.test")
         if given == nil { logger.logLevel = .warning }
-        let store = try await SQLiteIncidentStore.open(path: config.storage.sqlite!.path, logger: logger)
+        let store = try await SQLiteIncidentStore.open(path: config.storage.sqlite!.path, clock: clock, logger: logger)
         let daemon = try KlaxonDaemon(config: config, store: store, clock: clock, logger: logger)
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let group = daemon.serviceGroup(port: 0, signals: [], onServerRunning: { port in portContinuation.yield(port) })

@@ -45,7 +45,7 @@ struct TestDaemon {
 
     static func open(path: String, clock: ManualClock, config edit: (inout KlaxonConfig) -> Void = { _ in }) async throws -> TestDaemon {
         let config = try Fixture.config(storePath: path, edit: edit)
-        let store = try await SQLiteIncidentStore.open(path: path, logger: quietLogger)
+        let store = try await SQLiteIncidentStore.open(path: path, clock: clock, logger: quietLogger)
         let daemon = try KlaxonDaemon(config: config, store: store, clock: clock, logger: quietLogger)
         return TestDaemon(daemon: daemon, store: store, clock: clock)
     }

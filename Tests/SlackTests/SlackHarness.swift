@@ -71,7 +71,7 @@ struct SlackHarness {
                 config.paging.webhooks = [PagerWebhook(id: "sms", url: fake.responseURL, secret: Secret("pager-secret"))]
             }
             options.edit(&config)
-            let store = try await SQLiteIncidentStore.open(path: directory.file("klaxon.sqlite"), logger: testLogger)
+            let store = try await SQLiteIncidentStore.open(path: directory.file("klaxon.sqlite"), clock: clock, logger: testLogger)
             let daemon = try KlaxonDaemon(config: config, store: store, clock: clock, logger: testLogger, httpClient: fake.client)
             let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
             let app = daemon.buildApplication(port: 0, onServerRunning: { portSink.yield($0) })

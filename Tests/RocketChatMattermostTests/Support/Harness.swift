@@ -62,7 +62,7 @@ struct TestDaemon {
     let store: SQLiteIncidentStore
 
     static func open(_ config: KlaxonConfig, clock: ManualClock, databasePath: String) async throws -> TestDaemon {
-        let store = try await SQLiteIncidentStore.open(path: databasePath, logger: quietLogger)
+        let store = try await SQLiteIncidentStore.open(path: databasePath, clock: clock, logger: quietLogger)
         let daemon = try KlaxonDaemon(config: config, store: store, clock: clock, logger: quietLogger, httpClient: .shared)
         return TestDaemon(daemon: daemon, store: store)
     }
