@@ -29,7 +29,6 @@ struct AlertmanagerPeerTests {
         defer { directory.remove() }
         let daemon = try await RunningDaemon.start(try AlertRoutesTests.config(storePath: directory.file("k.sqlite")))
 
-        let port = try await Self.freeLoopbackPort()
         let config = """
             route:
               receiver: klaxon
@@ -49,16 +48,33 @@ struct AlertmanagerPeerTests {
             """
         try config.write(toFile: directory.file("alertmanager.yml"), atomically: true, encoding: .utf8)
         try FileManager.default.createDirectory(atPath: directory.file("am-data"), withIntermediateDirectories: true)
-        let alertmanager = try KlaxonChildProcess(
-            executable: binary,
-            [
-                "--config.file=\(directory.file("alertmanager.yml"))", "--storage.path=\(directory.file("am-data"))",
-                "--web.listen-address=127.0.0.1:\(port)", "--cluster.listen-address=",
-            ],
-            directory: directory.path)
+        // A free port can be taken by another process between the probe and Alertmanager's bind (the suite
+        // runs in parallel): then it says so and exits, and it is started again on another port.
+        var started: (process: KlaxonChildProcess, api: String)?
+        var failures: [String] = []
+        for _ in 0..<3 where started == nil {
+            let port = try await Self.freeLoopbackPort()
+            let candidate = try KlaxonChildProcess(
+                executable: binary,
+                [
+                    "--config.file=\(directory.file("alertmanager.yml"))", "--storage.path=\(directory.file("am-data"))",
+                    "--web.listen-address=127.0.0.1:\(port)", "--cluster.listen-address=",
+                ],
+                directory: directory.path)
+            let api = "http://127.0.0.1:\(port)"
+            let ready = try await eventually(timeout: .seconds(20)) {
+                guard candidate.isRunning else { return true }
+                return (try? await Self.get(api + "/-/ready").status) == 200
+            }
+            if ready, candidate.isRunning {
+                started = (candidate, api)
+            } else {
+                candidate.kill()
+                failures.append(candidate.output)
+            }
+        }
+        let (alertmanager, api) = try #require(started, "Alertmanager did not start:\n\(failures.joined(separator: "\n---\n"))")
         defer { alertmanager.kill() }
-        let api = "http://127.0.0.1:\(port)"
-        #expect(try await eventually(timeout: .seconds(20)) { (try? await Self.get(api + "/-/ready").status) == 200 }, "Alertmanager did not start:\n\(alertmanager.output)")
 
         // Two groups: HighErrorRate/api with two instances, DiskFull/db with one.
         let start = Date()
