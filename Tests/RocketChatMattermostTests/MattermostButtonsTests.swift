@@ -35,7 +35,7 @@ struct MattermostButtonsTests {
         try await withLiveServer(fake.router()) { url in
             let klaxon = try await TestDaemon.open(
                 Runbook004.config(mattermost: url, mattermostActionsURL: Self.actionsURL), clock: clock, databasePath: directory.file("klaxon.sqlite"))
-            try await klaxon.daemon.buildApplication(port: 0).test(.live) { client in
+            try await klaxon.daemon.buildApplication(port: 0).test(.router) { client in
                 let alert = try await Self.declare(fake, klaxon, client)
                 #expect(alert.message.hasPrefix("🚨 [P1 INCIDENT] API response time degraded"))
                 #expect(!alert.message.contains("/incident ack"), "no text fallback when the buttons are real")
@@ -64,7 +64,7 @@ struct MattermostButtonsTests {
         try await withLiveServer(fake.router()) { url in
             let klaxon = try await TestDaemon.open(
                 Runbook004.config(mattermost: url, mattermostActionsURL: Self.actionsURL), clock: clock, databasePath: directory.file("klaxon.sqlite"))
-            try await klaxon.daemon.buildApplication(port: 0).test(.live) { client in
+            try await klaxon.daemon.buildApplication(port: 0).test(.router) { client in
                 let alert = try await Self.declare(fake, klaxon, client)
                 clock.advance(by: 120)
 
@@ -117,7 +117,7 @@ struct MattermostButtonsTests {
         try await withLiveServer(fake.router()) { url in
             let klaxon = try await TestDaemon.open(
                 Runbook004.config(mattermost: url, mattermostActionsURL: Self.actionsURL), clock: clock, databasePath: directory.file("klaxon.sqlite"))
-            try await klaxon.daemon.buildApplication(port: 0).test(.live) { client in
+            try await klaxon.daemon.buildApplication(port: 0).test(.router) { client in
                 let alert = try await Self.declare(fake, klaxon, client)
                 let ackContext = try #require(alert.actions.first { $0.id == "ack" }).context
                 let timeline = try await klaxon.store.timeline(of: IncidentID(1)).count

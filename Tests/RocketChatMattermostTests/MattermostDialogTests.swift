@@ -46,7 +46,7 @@ struct MattermostDialogTests {
         try await withLiveServer(fake.router()) { url in
             let klaxon = try await TestDaemon.open(
                 Runbook004.config(mattermost: url, mattermostActionsURL: Self.actionsURL), clock: clock, databasePath: directory.file("klaxon.sqlite"))
-            try await klaxon.daemon.buildApplication(port: 0).test(.live) { client in
+            try await klaxon.daemon.buildApplication(port: 0).test(.router) { client in
                 let dialog = try await Self.openForm(fake, klaxon, client)
                 #expect(dialog.url == "https://klaxon.example.com/mattermost/dialogs", "beside actionsURL")
                 #expect(dialog.userID == "uidalice" && dialog.triggerID == "trigger-update-1")
@@ -103,7 +103,7 @@ struct MattermostDialogTests {
         try await withLiveServer(fake.router()) { url in
             let klaxon = try await TestDaemon.open(
                 Runbook004.config(mattermost: url, mattermostActionsURL: Self.actionsURL), clock: clock, databasePath: directory.file("klaxon.sqlite"))
-            try await klaxon.daemon.buildApplication(port: 0).test(.live) { client in
+            try await klaxon.daemon.buildApplication(port: 0).test(.router) { client in
                 let alert = try await MattermostButtonsTests.declare(fake, klaxon, client)
                 await fake.stallDialogOpenings()
                 let click = try await fake.click("update", on: alert.id, as: "alice", klaxon: client)
@@ -127,7 +127,7 @@ struct MattermostDialogTests {
         try await withLiveServer(fake.router()) { url in
             let klaxon = try await TestDaemon.open(
                 Runbook004.config(mattermost: url, mattermostActionsURL: Self.actionsURL), clock: clock, databasePath: directory.file("klaxon.sqlite"))
-            try await klaxon.daemon.buildApplication(port: 0).test(.live) { client in
+            try await klaxon.daemon.buildApplication(port: 0).test(.router) { client in
                 let dialog = try await Self.openForm(fake, klaxon, client, as: "bob")
                 let closed = try await MattermostTests.command("close INC-1 \"Scaled the pool\"", fake: fake, client: client)
                 #expect((closed.json?["text"] as? String)?.contains("INC-1") == true)
@@ -151,7 +151,7 @@ struct MattermostDialogTests {
         try await withLiveServer(fake.router()) { url in
             let klaxon = try await TestDaemon.open(
                 Runbook004.config(mattermost: url, mattermostActionsURL: Self.actionsURL), clock: clock, databasePath: directory.file("klaxon.sqlite"))
-            try await klaxon.daemon.buildApplication(port: 0).test(.live) { client in
+            try await klaxon.daemon.buildApplication(port: 0).test(.router) { client in
                 let dialog = try await Self.openForm(fake, klaxon, client)
                 let timeline = try await klaxon.store.timeline(of: IncidentID(1)).count
                 let outbox = try await klaxon.store.outboxDepth()
@@ -207,7 +207,7 @@ struct MattermostDialogTests {
         try await withLiveServer(fake.router()) { url in
             let klaxon = try await TestDaemon.open(
                 Runbook004.config(mattermost: url, mattermostActionsURL: Self.actionsURL), clock: clock, databasePath: directory.file("klaxon.sqlite"))
-            try await klaxon.daemon.buildApplication(port: 0).test(.live) { client in
+            try await klaxon.daemon.buildApplication(port: 0).test(.router) { client in
                 let alert = try await MattermostButtonsTests.declare(fake, klaxon, client)
                 // As when Klaxon's call comes after the trigger id has expired.
                 await fake.setTriggerValidity(-1)
@@ -232,7 +232,7 @@ struct MattermostDialogTests {
         try await withLiveServer(fake.router()) { url in
             let klaxon = try await TestDaemon.open(
                 Runbook004.config(mattermost: url, mattermostActionsURL: Self.actionsURL), clock: clock, databasePath: directory.file("klaxon.sqlite"))
-            try await klaxon.daemon.buildApplication(port: 0).test(.live) { client in
+            try await klaxon.daemon.buildApplication(port: 0).test(.router) { client in
                 let alert = try await MattermostButtonsTests.declare(fake, klaxon, client)
                 // A server older than 5.6 sends no trigger id, and no form can be opened.
                 let click = try await fake.click("update", on: alert.id, as: "alice", klaxon: client, triggerID: nil)

@@ -36,7 +36,7 @@ struct MattermostTests {
 
         try await withLiveServer(fake.router()) { url in
             let klaxon = try await TestDaemon.open(Runbook004.config(mattermost: url), clock: clock, databasePath: directory.file("klaxon.sqlite"))
-            try await klaxon.daemon.buildApplication(port: 0).test(.live) { client in
+            try await klaxon.daemon.buildApplication(port: 0).test(.router) { client in
                 let answer = try await Self.command("create \"API response time degraded\"", fake: fake, client: client)
                 #expect(answer.status == .ok)
                 #expect(answer.json?["response_type"] as? String == "in_channel")
@@ -80,7 +80,7 @@ struct MattermostTests {
 
         try await withLiveServer(fake.router()) { url in
             let klaxon = try await TestDaemon.open(Runbook004.config(mattermost: url), clock: clock, databasePath: directory.file("klaxon.sqlite"))
-            try await klaxon.daemon.buildApplication(port: 0).test(.live) { client in
+            try await klaxon.daemon.buildApplication(port: 0).test(.router) { client in
                 let list = try await Self.command("list", token: nil, authorization: "Token \(Runbook004.commandToken)", fake: fake, client: client)
                 #expect(list.status == .ok)
                 #expect(list.json?["response_type"] as? String == "ephemeral")
@@ -97,7 +97,7 @@ struct MattermostTests {
 
         try await withLiveServer(fake.router()) { url in
             let klaxon = try await TestDaemon.open(Runbook004.config(mattermost: url), clock: clock, databasePath: directory.file("klaxon.sqlite"))
-            try await klaxon.daemon.buildApplication(port: 0).test(.live) { client in
+            try await klaxon.daemon.buildApplication(port: 0).test(.router) { client in
                 let wrong = try await Self.command("create \"API response time degraded\"", token: "guess", fake: fake, client: client)
                 #expect(wrong.status == .unauthorized)
                 let missing = try await Self.command("create \"API response time degraded\"", token: nil, fake: fake, client: client)
@@ -120,7 +120,7 @@ struct MattermostTests {
         try await withLiveServer(fake.router()) { url in
             let klaxon = try await TestDaemon.open(
                 Runbook004.config(mattermost: url, mode: .thread), clock: clock, databasePath: directory.file("klaxon.sqlite"))
-            try await klaxon.daemon.buildApplication(port: 0).test(.live) { client in
+            try await klaxon.daemon.buildApplication(port: 0).test(.router) { client in
                 _ = try await Self.command("create \"API response time degraded\"", fake: fake, client: client)
                 await klaxon.drain()
                 #expect(await fake.channel(named: Self.channel) == nil)
@@ -172,7 +172,7 @@ struct MattermostTests {
         defer { directory.remove() }
         try await withLiveServer(fake.router()) { url in
             let klaxon = try await TestDaemon.open(Runbook004.config(mattermost: url), clock: clock, databasePath: directory.file("klaxon.sqlite"))
-            try await klaxon.daemon.buildApplication(port: 0).test(.live) { client in
+            try await klaxon.daemon.buildApplication(port: 0).test(.router) { client in
                 let answer = try await Self.command("create \"API response time degraded\"", fake: fake, client: client)
                 #expect(answer.status == .ok)
                 await klaxon.drain()
@@ -235,7 +235,7 @@ struct MattermostTests {
             try await withLiveServer(rocketChat.router()) { rocketChatURL in
                 let config = Runbook004.config(rocketChat: rocketChatURL, mattermost: mattermostURL)
                 let klaxon = try await TestDaemon.open(config, clock: clock, databasePath: directory.file("klaxon.sqlite"))
-                try await klaxon.daemon.buildApplication(port: 0).test(.live) { client in
+                try await klaxon.daemon.buildApplication(port: 0).test(.router) { client in
                     let onMattermost = try await Self.command("create \"Checkout errors\"", fake: mattermost, client: client)
                     #expect((onMattermost.json?["text"] as? String)?.hasPrefix("Declared INC-1") == true)
                     let message = await rocketChat.post(as: "alice", in: "incidents", "!incident create \"API response time degraded\"")

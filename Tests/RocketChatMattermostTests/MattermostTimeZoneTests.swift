@@ -26,7 +26,7 @@ struct MattermostTimeZoneTests {
 
         try await withLiveServer(fake.router()) { url in
             let klaxon = try await TestDaemon.open(Runbook004.config(mattermost: url), clock: clock, databasePath: directory.file("klaxon.sqlite"))
-            try await klaxon.daemon.buildApplication(port: 0).test(.live) { client in
+            try await klaxon.daemon.buildApplication(port: 0).test(.router) { client in
                 // Bob's shift ends at the weekly hand-off, Monday 2025-11-17 09:00 UTC.
                 let bob = try await MattermostTests.command("oncall", user: "bob", fake: fake, client: client)
                 let bobText = try #require(bob.json?["text"] as? String)

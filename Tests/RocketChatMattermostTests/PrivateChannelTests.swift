@@ -26,7 +26,7 @@ struct PrivateChannelTests {
         try await withLiveServer(fake.router()) { url in
             let config = Runbook004.config(rocketChat: url, privateChannels: true)
             var klaxon = try await TestDaemon.open(config, clock: clock, databasePath: database)
-            try await klaxon.daemon.buildApplication(port: 0).test(.live) { client in
+            try await klaxon.daemon.buildApplication(port: 0).test(.router) { client in
                 let create = await fake.post(as: "alice", in: "incidents", "/incident create \"API response time degraded\"")
                 let answer = try await RocketChatWebhookTests.deliver(create, from: fake, to: client)
                 #expect(answer.text?.hasPrefix("Declared INC-1") == true)
@@ -46,7 +46,7 @@ struct PrivateChannelTests {
 
             // A new process knows only the room's id: it asks the server what kind of room it is.
             klaxon = try await TestDaemon.open(config, clock: clock, databasePath: database)
-            try await klaxon.daemon.buildApplication(port: 0).test(.live) { client in
+            try await klaxon.daemon.buildApplication(port: 0).test(.router) { client in
                 let role = await fake.post(as: "alice", in: Self.channel, "!incident role ic @carol")
                 let answer = try await RocketChatWebhookTests.deliver(role, from: fake, to: client)
                 #expect(answer.text == "@carol is now Incident Commander of INC-1.")
@@ -112,7 +112,7 @@ struct PrivateChannelTests {
         try await withLiveServer(fake.router()) { url in
             let klaxon = try await TestDaemon.open(
                 Runbook004.config(mattermost: url, privateChannels: true), clock: clock, databasePath: directory.file("klaxon.sqlite"))
-            try await klaxon.daemon.buildApplication(port: 0).test(.live) { client in
+            try await klaxon.daemon.buildApplication(port: 0).test(.router) { client in
                 let answer = try await MattermostTests.command("create \"API response time degraded\"", fake: fake, client: client)
                 #expect((answer.json?["text"] as? String)?.hasPrefix("Declared INC-1") == true)
                 await klaxon.drain()

@@ -29,7 +29,7 @@ struct RocketChatOnCallTopicTests {
             await klaxon.drain()
             #expect(await fake.room(named: "devops")?.topic == "On call · primary: @bob until 2025-11-17 09:00 UTC · next: @bob")
 
-            try await klaxon.daemon.buildApplication(port: 0).test(.live) { client in
+            try await klaxon.daemon.buildApplication(port: 0).test(.router) { client in
                 let override = await fake.post(as: "bob", in: "incidents", "/incident oncall override @alice for 2h")
                 let answer = try await RocketChatWebhookTests.deliver(override, from: fake, to: client)
                 #expect(answer.status == .ok)
@@ -67,7 +67,7 @@ struct RocketChatOnCallMentionTests {
             var config = Runbook004.config(rocketChat: url)
             config.platforms.rocketchat?.oncallMention = "oncall"
             let klaxon = try await TestDaemon.open(config, clock: clock, databasePath: directory.file("klaxon.sqlite"))
-            try await klaxon.daemon.buildApplication(port: 0).test(.live) { client in
+            try await klaxon.daemon.buildApplication(port: 0).test(.router) { client in
                 let question = await fake.post(as: "alice", in: "incidents", "@oncall API errors above 50%, can you look?")
                 let answer = try await RocketChatWebhookTests.deliver(question, from: fake, to: client)
                 #expect(answer.status == .ok)

@@ -26,7 +26,7 @@ struct RocketChatTimeZoneTests {
 
         try await withLiveServer(fake.router()) { url in
             let klaxon = try await TestDaemon.open(Runbook004.config(rocketChat: url), clock: clock, databasePath: directory.file("klaxon.sqlite"))
-            try await klaxon.daemon.buildApplication(port: 0).test(.live) { client in
+            try await klaxon.daemon.buildApplication(port: 0).test(.router) { client in
                 // Bob's shift ends at the weekly hand-off, Monday 2025-11-17 09:00 UTC.
                 let asked = await fake.post(as: "alice", in: "incidents", "!incident oncall")
                 let alice = try await RocketChatWebhookTests.deliver(asked, from: fake, to: client)

@@ -35,7 +35,7 @@ struct RocketChatWebhookTests {
 
         try await withLiveServer(fake.router()) { url in
             let klaxon = try await TestDaemon.open(Runbook004.config(rocketChat: url), clock: clock, databasePath: directory.file("klaxon.sqlite"))
-            try await klaxon.daemon.buildApplication(port: 0).test(.live) { client in
+            try await klaxon.daemon.buildApplication(port: 0).test(.router) { client in
                 // 2. Acknowledge: create the incident from #incidents.
                 let create = await fake.post(as: "alice", in: "incidents", "/incident create \"API response time degraded\"")
                 let declared = try await Self.deliver(create, from: fake, to: client)
@@ -112,7 +112,7 @@ struct RocketChatWebhookTests {
 
         try await withLiveServer(fake.router()) { url in
             let klaxon = try await TestDaemon.open(Runbook004.config(rocketChat: url), clock: clock, databasePath: directory.file("klaxon.sqlite"))
-            try await klaxon.daemon.buildApplication(port: 0).test(.live) { client in
+            try await klaxon.daemon.buildApplication(port: 0).test(.router) { client in
                 let create = await fake.post(as: "alice", in: "incidents", "/incident create \"API response time degraded\"")
                 #expect(try await Self.deliver(create, from: fake, to: client, token: "wrong").status == .unauthorized)
                 #expect(try await Self.deliver(create, from: fake, to: client, token: "").status == .unauthorized)
@@ -136,7 +136,7 @@ struct RocketChatWebhookTests {
 
         try await withLiveServer(fake.router()) { url in
             let klaxon = try await TestDaemon.open(Runbook004.config(rocketChat: url), clock: clock, databasePath: directory.file("klaxon.sqlite"))
-            try await klaxon.daemon.buildApplication(port: 0).test(.live) { client in
+            try await klaxon.daemon.buildApplication(port: 0).test(.router) { client in
                 let create = await fake.post(as: "alice", in: "incidents", "!incident create \"API response time degraded\"")
                 let first = try await Self.deliver(create, from: fake, to: client)
                 #expect(first.text?.hasPrefix("Declared INC-1") == true, "the !incident trigger works like /incident")
@@ -160,7 +160,7 @@ struct RocketChatWebhookTests {
 
         try await withLiveServer(fake.router()) { url in
             let klaxon = try await TestDaemon.open(Runbook004.config(rocketChat: url), clock: clock, databasePath: directory.file("klaxon.sqlite"))
-            try await klaxon.daemon.buildApplication(port: 0).test(.live) { client in
+            try await klaxon.daemon.buildApplication(port: 0).test(.router) { client in
                 let command = await fake.post(as: "alice", in: "incidents", "/incident create \"Disk full\"")
                 let fromABot = try await Self.deliver(command, from: fake, to: client, bot: true)
                 #expect(fromABot.status == .ok && fromABot.text == nil)
@@ -193,7 +193,7 @@ struct RocketChatWebhookTests {
         try await withLiveServer(fake.router()) { url in
             let klaxon = try await TestDaemon.open(
                 Runbook004.config(rocketChat: url, mode: .thread), clock: clock, databasePath: directory.file("klaxon.sqlite"))
-            try await klaxon.daemon.buildApplication(port: 0).test(.live) { client in
+            try await klaxon.daemon.buildApplication(port: 0).test(.router) { client in
                 let create = await fake.post(as: "alice", in: "incidents", "/incident create \"API response time degraded\"")
                 _ = try await Self.deliver(create, from: fake, to: client)
                 await klaxon.drain()

@@ -29,7 +29,7 @@ struct ServiceChannelNameTests {
         defer { directory.remove() }
         try await withLiveServer(fake.router()) { url in
             let klaxon = try await TestDaemon.open(Self.config(rocketChat: url), clock: clock, databasePath: directory.file("klaxon.sqlite"))
-            try await klaxon.daemon.buildApplication(port: 0).test(.live) { client in
+            try await klaxon.daemon.buildApplication(port: 0).test(.router) { client in
                 let first = await fake.post(as: "alice", in: "incidents", "/incident p1 payments: Payment processing down")
                 let declared = try await RocketChatWebhookTests.deliver(first, from: fake, to: client)
                 #expect(declared.text?.contains("Declared INC-1 · P1 · Payment processing down") == true, "\(declared.text ?? "")")
@@ -61,7 +61,7 @@ struct ServiceChannelNameTests {
         defer { directory.remove() }
         try await withLiveServer(fake.router()) { url in
             let klaxon = try await TestDaemon.open(Self.config(mattermost: url), clock: clock, databasePath: directory.file("klaxon.sqlite"))
-            try await klaxon.daemon.buildApplication(port: 0).test(.live) { client in
+            try await klaxon.daemon.buildApplication(port: 0).test(.router) { client in
                 let first = try await MattermostTests.command("p1 payments: Payment processing down", fake: fake, client: client)
                 #expect((first.json?["text"] as? String)?.contains("Channel: #\(Self.payments)") == true)
                 await klaxon.drain()

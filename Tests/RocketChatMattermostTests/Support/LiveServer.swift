@@ -8,7 +8,9 @@ import Logging
 import NIOCore
 import Server
 
-/// Runs a router on 127.0.0.1, port 0, over real HTTP while `body` runs, and hands it the base URL.
+/// Runs a router on 127.0.0.1, port 0, over real HTTP while `body` runs, and hands it the base URL: the
+/// fake chat servers, which Klaxon's HTTP client calls. Klaxon's own routes are driven in process
+/// (`.router`): those tests need no socket for them.
 func withLiveServer<Value: Sendable>(
     _ router: Router<BasicRequestContext>, _ body: @Sendable (String) async throws -> Value
 ) async throws -> Value {
@@ -55,7 +57,7 @@ func withRocketChatDaemon(
     defer { directory.remove() }
     try await withLiveServer(fake.router()) { url in
         let klaxon = try await TestDaemon.open(Runbook004.config(rocketChat: url), clock: fake.clock, databasePath: directory.file("klaxon.sqlite"))
-        try await klaxon.daemon.buildApplication(port: 0).test(.live) { client in
+        try await klaxon.daemon.buildApplication(port: 0).test(.router) { client in
             try await body(fake, klaxon, client)
         }
         try await klaxon.close()
