@@ -40,6 +40,13 @@ public protocol ChatPlatform: Sendable {
     /// Delivers one message. `incident` is the message's incident as stored now (its `room` is set once
     /// `openRoom` was delivered). Must be safe to call again for the same message id after a crash.
     func deliver(_ message: OutboxMessage, incident: Incident?) async throws(DeliveryFailure) -> Delivery
+    /// How a post links `incident`'s room where `<#room>` cannot (a digest lists several incidents).
+    func roomLink(of incident: Incident) -> String
+}
+
+extension ChatPlatform {
+    /// `#incident-2026-12-07-001`: the channel's name, which most platforms link or at least show.
+    public func roomLink(of incident: Incident) -> String { "#\(incident.channelName)" }
 }
 
 /// Renders the neutral markup for platforms whose mentions are `@username`.

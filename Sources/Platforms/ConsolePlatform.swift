@@ -30,7 +30,10 @@ public struct ConsolePlatform: ChatPlatform {
                 let created = Conversation(platform: .console, channelID: name)
                 let invited = invite.map { "@\($0)" }.joined(separator: ", ")
                 try await write("Created #\(name) · topic: \(NeutralMarkup.render(topic, roomLink: nil)) · invited \(invited)", channel: name, thread: nil, message)
-                try await write(NeutralMarkup.render(announcement, roomLink: "#\(name)"), channel: announceChannel, thread: nil, message, part: 1)
+                // Empty: announced by a message of its own (`ChatAction.openRoom`).
+                if !announcement.isEmpty {
+                    try await write(NeutralMarkup.render(announcement, roomLink: "#\(name)"), channel: announceChannel, thread: nil, message, part: 1)
+                }
                 return Delivery(platformMessageID: "console-\(message.id)", room: created)
             case .thread:
                 // The announcement is the thread's root; its id names the thread.

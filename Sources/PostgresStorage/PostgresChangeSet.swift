@@ -75,7 +75,7 @@ struct PostgresChangeSet: Sendable {
         outbox = try changes.outbox.map { message in
             [.text(message.platform.rawValue), message.incidentID.map { .int($0.number) } ?? .null,
              .text(String(decoding: try encoder.encode(message.action), as: UTF8.self)), .int(committedAt),
-             .int(message.notBefore?.millisecondsSince1970() ?? 0)]
+             .int(message.notBefore?.millisecondsSince1970() ?? 0), .optionalText(message.queue)]
         }
         outboxIncidents = Set(changes.outbox.compactMap { $0.incidentID.map { Int64($0.number) } }).sorted()
         overrides = changes.overrides.map { override in
@@ -290,6 +290,7 @@ enum PostgresChangeSetWriter {
     private static let timerColumns = BulkColumns([("incident_id", "bigint"), ("kind", "text"), ("due_at", "bigint"), ("step", "integer"), ("rule", "text")])
     private static let outboxColumns = BulkColumns([
         ("platform", "text"), ("incident_id", "bigint"), ("action", "text"), ("created_at", "bigint"), ("not_before", "bigint"),
+        ("queue", "text"),
     ])
     private static let overrideColumns = BulkColumns([
         ("rotation_id", "text"), ("person_id", "text"), ("starts_at", "bigint"), ("ends_at", "bigint"), ("created_by", "text"),

@@ -494,9 +494,7 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
                 SELECT id FROM outbox AS o
                 WHERE state = 'pending' AND not_before <= \(now) AND (lease_expires_at IS NULL OR lease_expires_at <= \(now))
                   AND (\(all)::boolean OR lane = \(only)::text OR (\(only)::text IS NULL AND NOT (lane = ANY(\(excluded)::text[]))))
-                  AND (incident_id IS NULL OR NOT EXISTS (
-                      SELECT 1 FROM outbox AS earlier
-                      WHERE earlier.incident_id = o.incident_id AND earlier.lane = o.lane AND earlier.state = 'pending' AND earlier.id < o.id))
+                  AND \(unescaped: Self.headOfItsQueue)
                 ORDER BY not_before = 0, not_before, id
                 LIMIT \(limit)
                 FOR UPDATE SKIP LOCKED)
@@ -523,6 +521,20 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
         }
         return OutboxClaim(messages: messages.sorted { $0.id < $1.id }, setAside: setAside)
     }
+
+    /// The condition that outbox row `o` may go: no earlier message of its incident's queue (per lane) is
+    /// pending, and, when it has a queue key (migration 16), no earlier message of that queue (per lane)
+    /// either. The incident's queue holds only rows without a key: a keyed message (an announcement)
+    /// waits for its incident's room, but the incident's later messages do not wait for it.
+    static let headOfItsQueue = """
+        (o.incident_id IS NULL OR NOT EXISTS (
+                SELECT 1 FROM outbox AS earlier
+                WHERE earlier.incident_id = o.incident_id AND earlier.lane = o.lane AND earlier.queue IS NULL
+                  AND earlier.state = 'pending' AND earlier.id < o.id))
+          AND (o.queue IS NULL OR NOT EXISTS (
+                SELECT 1 FROM outbox AS earlier
+                WHERE earlier.queue = o.queue AND earlier.lane = o.lane AND earlier.state = 'pending' AND earlier.id < o.id))
+        """
 
     /// A claimed row whose message cannot be decoded, with what can be read of it.
     private struct UndecodableOutboxRow: Error {
@@ -578,6 +590,42 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
             """)
     }
 
+    /// One statement: the head is held and the waiting messages of its queue that are in no pending digest join it.
+    public func holdForDigest(_ id: Int64, until: Date, reason: String) async throws {
+        try await updateOutbox(
+            """
+            WITH head AS (
+                UPDATE outbox SET not_before = \(until.millisecondsSince1970()), last_error = \(reason), lease_owner = NULL,
+                    lease_expires_at = NULL, digest_of = id
+                WHERE id = \(id) AND state = 'pending' RETURNING id, queue, lane),
+            members AS (
+                UPDATE outbox AS o SET digest_of = head.id FROM head
+                WHERE o.state = 'pending' AND o.queue = head.queue AND o.lane = head.lane AND o.id > head.id
+                  AND (o.digest_of IS NULL OR NOT EXISTS (
+                      SELECT 1 FROM outbox AS h WHERE h.id = o.digest_of AND h.state = 'pending'))
+                RETURNING o.id)
+            SELECT id FROM head
+            """)
+    }
+
+    public func outboxDigestMembers(of head: Int64) async throws -> [OutboxMessage] {
+        try await rows(
+            "SELECT * FROM outbox WHERE digest_of = \(head) AND id <> \(head) AND state = 'pending' ORDER BY id",
+            decodeOutboxMessage)
+    }
+
+    /// One statement: the head and its members are delivered together or not at all.
+    public func markDigestDelivered(_ head: Int64, platformMessageID: String?, at: Date) async throws {
+        try await updateOutbox(
+            """
+            WITH delivered AS (
+                UPDATE outbox SET state = 'delivered', platform_message_id = \(platformMessageID), delivered_at = \(at.millisecondsSince1970()),
+                    lease_owner = NULL, lease_expires_at = NULL
+                WHERE id = \(head) OR (digest_of = \(head) AND state = 'pending') RETURNING id)
+            SELECT id FROM delivered WHERE id = \(head)
+            """)
+    }
+
     /// Counts the attempt that failed for good, like `markRetry` counts the ones that will be retried.
     public func markDead(_ id: Int64, error: String) async throws {
         try await updateOutbox(
@@ -601,9 +649,7 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
             """
             SELECT MIN(GREATEST(not_before, COALESCE(lease_expires_at, 0))) FROM outbox AS o
             WHERE state = 'pending' AND (\(all)::boolean OR lane = \(only)::text OR (\(only)::text IS NULL AND NOT (lane = ANY(\(excluded)::text[]))))
-              AND (incident_id IS NULL OR NOT EXISTS (
-                SELECT 1 FROM outbox AS earlier
-                WHERE earlier.incident_id = o.incident_id AND earlier.lane = o.lane AND earlier.state = 'pending' AND earlier.id < o.id))
+              AND \(unescaped: Self.headOfItsQueue)
             """)
     }
 

@@ -240,6 +240,18 @@ enum PostgresMigrations {
                 """,
                 "CREATE INDEX outbox_pending_by_incident_lane ON outbox (incident_id, lane, id) WHERE state = 'pending'",
             ]),
+        PostgresMigration(
+            version: 16, name: "outbox queue keys",
+            statements: [
+                // As SQLite's step 16: a message may queue by a key of its own besides behind its incident's
+                // earlier messages (a new incident's announcement waits for the announce channel and its room,
+                // but the room's posts do not wait for it). Claims read the order from the rows.
+                "ALTER TABLE outbox ADD COLUMN queue text",
+                "CREATE INDEX outbox_pending_by_queue ON outbox (queue, lane, id) WHERE state = 'pending' AND queue IS NOT NULL",
+                // Announcements merged into one digest post name the one heading it (`holdForDigest`).
+                "ALTER TABLE outbox ADD COLUMN digest_of bigint",
+                "CREATE INDEX outbox_pending_by_digest ON outbox (digest_of, id) WHERE state = 'pending' AND digest_of IS NOT NULL",
+            ]),
     ]
 
     /// Brings the schema (the connection's `search_path`) up to the newest version this build knows, and

@@ -87,15 +87,18 @@ public struct OutboxSender: Service {
     private let delivered: Counter
     private let failed: Counter
     private let lanes: [Lane]
+    /// Set: announcements held back by the announce channel's pace are merged into one post.
+    private let digests: AnnouncementDigests?
     public let health: DaemonHealth
 
     public init(
         store: any IncidentStore, platforms: [any ChatPlatform], pager: PagerWebhookClient? = nil, discord: DiscordWebhookClient? = nil,
         email: EmailSender? = nil, tickets: GitHubIssues? = nil, statusHooks: StatusWebhookClient? = nil, clock: any WallClock, doorbell: Doorbell,
         settings: Settings = Settings(), owner: String = "sender-\(UUID().uuidString.prefix(8))", logger: Logger,
-        metrics: any MetricsFactory = MetricsSystem.factory, health: DaemonHealth? = nil
+        metrics: any MetricsFactory = MetricsSystem.factory, health: DaemonHealth? = nil, announcementDigest: AnnouncementDigest? = nil
     ) {
         self.store = store
+        self.digests = announcementDigest.map { AnnouncementDigests(store: store, digest: $0, logger: logger) }
         self.platforms = Dictionary(platforms.map { ($0.kind, $0) }, uniquingKeysWith: { first, _ in first })
         self.pager = pager
         self.discord = discord
@@ -313,7 +316,8 @@ public struct OutboxSender: Service {
         }
         do {
             let incident = try await message.incidentID.asyncMap { try await store.incident($0) } ?? nil
-            let delivery = try await platform.deliver(message, incident: incident)
+            let post = try await digests?.post(for: message, platform: platform) ?? message
+            let delivery = try await platform.deliver(post, incident: incident)
             return await record(delivery, of: message, metadata: metadata)
         } catch let failure as DeliveryFailure {
             return await settle(message, failure: failure, metadata: metadata)
@@ -403,7 +407,11 @@ public struct OutboxSender: Service {
             if let ticket = delivery.ticket, let id = message.incidentID {
                 try await store.setTicket(ticket, for: id)
             }
-            try await store.markDelivered(message.id, platformMessageID: delivery.platformMessageID, at: clock.now())
+            if message.headsDigest {
+                try await store.markDigestDelivered(message.id, platformMessageID: delivery.platformMessageID, at: clock.now())
+            } else {
+                try await store.markDelivered(message.id, platformMessageID: delivery.platformMessageID, at: clock.now())
+            }
             storeWriteSucceeded()
         } catch {
             // The lease expires and the message is claimed again; the adapters find their earlier post.
@@ -432,7 +440,13 @@ public struct OutboxSender: Service {
                 }
             case .rateLimited(let retryAfter):
                 logger.notice("rate limited; waiting", metadata: metadata)
-                try await store.postpone(message.id, until: now.addingTimeInterval(max(retryAfter, 0.05)), reason: "\(failure)")
+                let until = now.addingTimeInterval(max(retryAfter, 0.05))
+                if digests != nil, message.queue != nil, !message.headsDigest {
+                    // Held by the announce channel's pace: what waits behind it goes out with it, as one post.
+                    try await store.holdForDigest(message.id, until: until, reason: "\(failure)")
+                } else {
+                    try await store.postpone(message.id, until: until, reason: "\(failure)")
+                }
             case .permanent(let reason):
                 outcome = .answered
                 logger.error("message given up: the platform refused it", metadata: metadata)

@@ -97,7 +97,7 @@ public struct KlaxonDaemon: Sendable {
             store: store, platforms: platforms, pager: pager, discord: discord, email: email,
             tickets: config.tickets.github.map { GitHubIssues(config: $0, httpClient: httpClient, clock: clock, logger: logger) },
             statusHooks: statusHooks, clock: clock, doorbell: outboxBell, settings: settings, logger: logger,
-            metrics: metrics.factory, health: health)
+            metrics: metrics.factory, health: health, announcementDigest: try AnnouncementDigest(config: config))
         scheduler = TimerScheduler(
             store: store, engine: engine, clock: clock, doorbell: timerBell, outboxBell: outboxBell, settings: timerSettings, logger: logger,
             metrics: metrics.factory, health: health)

@@ -407,6 +407,68 @@ enum Migrations {
                 """,
             ]
         ),
+        Migration(
+            version: 16,
+            name: "outbox queue keys",
+            statements: [
+                // A message may queue by a key of its own as well as behind its incident's earlier messages
+                // (issue 13): a new incident's announcement waits for the announce channel's earlier
+                // announcements and for its incident's room to be opened, but the incident's later messages
+                // (its alert, pages) do not wait for it. NULL: the incident's queue alone, as before, so
+                // existing rows keep their `blocked` flags.
+                "ALTER TABLE outbox ADD COLUMN queue TEXT",
+                "CREATE INDEX outbox_pending_by_queue ON outbox (queue, lane, id) WHERE state = 'pending' AND queue IS NOT NULL",
+                // Announcements held back by the channel's pace go out together, as one digest post: each
+                // names the announcement heading its digest (`holdForDigest`).
+                "ALTER TABLE outbox ADD COLUMN digest_of INTEGER",
+                "CREATE INDEX outbox_pending_by_digest ON outbox (digest_of, id) WHERE state = 'pending' AND digest_of IS NOT NULL",
+                "DROP TRIGGER outbox_queue_behind",
+                "DROP TRIGGER outbox_next_in_line",
+                """
+                CREATE TRIGGER outbox_queue_behind AFTER INSERT ON outbox
+                WHEN (NEW.incident_id IS NOT NULL AND EXISTS (
+                        SELECT 1 FROM outbox WHERE incident_id = NEW.incident_id AND lane = NEW.lane AND queue IS NULL
+                          AND state = 'pending' AND id < NEW.id))
+                  OR (NEW.queue IS NOT NULL AND EXISTS (
+                        SELECT 1 FROM outbox WHERE queue = NEW.queue AND lane = NEW.lane AND state = 'pending' AND id < NEW.id))
+                BEGIN
+                    UPDATE outbox SET blocked = 1 WHERE id = NEW.id;
+                END
+                """,
+                // An incident's message settled: the next of its incident's queue, and any keyed message of
+                // the incident that waited for it and heads its own queue, may go.
+                """
+                CREATE TRIGGER outbox_next_in_line AFTER UPDATE OF state ON outbox
+                WHEN OLD.state = 'pending' AND NEW.state <> 'pending' AND NEW.queue IS NULL AND NEW.incident_id IS NOT NULL
+                BEGIN
+                    UPDATE outbox SET blocked = 0
+                    WHERE id = (SELECT MIN(id) FROM outbox
+                                WHERE incident_id = NEW.incident_id AND lane = NEW.lane AND queue IS NULL AND state = 'pending');
+                    UPDATE outbox SET blocked = 0
+                    WHERE state = 'pending' AND blocked = 1 AND queue IS NOT NULL AND incident_id = NEW.incident_id AND lane = NEW.lane
+                      AND NOT EXISTS (SELECT 1 FROM outbox AS earlier
+                                      WHERE earlier.queue = outbox.queue AND earlier.lane = outbox.lane
+                                        AND earlier.state = 'pending' AND earlier.id < outbox.id)
+                      AND NOT EXISTS (SELECT 1 FROM outbox AS earlier
+                                      WHERE earlier.incident_id = outbox.incident_id AND earlier.lane = outbox.lane AND earlier.queue IS NULL
+                                        AND earlier.state = 'pending' AND earlier.id < outbox.id);
+                END
+                """,
+                // A keyed message settled: the next of its queue may go, unless its incident's earlier
+                // messages (its room) are still pending.
+                """
+                CREATE TRIGGER outbox_next_in_queue AFTER UPDATE OF state ON outbox
+                WHEN OLD.state = 'pending' AND NEW.state <> 'pending' AND NEW.queue IS NOT NULL
+                BEGIN
+                    UPDATE outbox SET blocked = 0
+                    WHERE id = (SELECT MIN(id) FROM outbox WHERE queue = NEW.queue AND lane = NEW.lane AND state = 'pending')
+                      AND NOT EXISTS (SELECT 1 FROM outbox AS earlier
+                                      WHERE earlier.incident_id = outbox.incident_id AND earlier.lane = outbox.lane AND earlier.queue IS NULL
+                                        AND earlier.state = 'pending' AND earlier.id < outbox.id);
+                END
+                """,
+            ]
+        ),
     ]
 
     /// Brings the database up to the newest version this build knows. Safe to run on every start and from

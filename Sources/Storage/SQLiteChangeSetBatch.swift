@@ -100,7 +100,7 @@ struct PreparedChangeSet: Sendable {
         outbox = try changes.outbox.map { message in
             let action = String(decoding: try encoder.encode(message.action), as: UTF8.self)
             return [.text(message.platform.rawValue), message.incidentID.map { .integer($0.number) } ?? .null, .text(action),
-                    createdAt, .int64(message.notBefore.map(SQLiteDates.milliseconds) ?? 0)]
+                    createdAt, .int64(message.notBefore.map(SQLiteDates.milliseconds) ?? 0), .optionalText(message.queue)]
         }
         overrides = changes.overrides.map { override in
             [.text(override.rotationID), .text(override.personID), SQLiteDates.value(override.start), SQLiteDates.value(override.end),
@@ -344,7 +344,7 @@ enum ChangeSetBatch {
         statements += incidentStatements(accepted.flatMap(\.incidents), state: state)
         statements += insert("INSERT INTO timeline (incident_id, at, kind, actor_id, actor_name, text) VALUES", rows: accepted.flatMap(\.timeline))
         statements += timerStatements(accepted.flatMap(\.timerChanges))
-        statements += insert("INSERT INTO outbox (platform, incident_id, action, created_at, not_before) VALUES", rows: accepted.flatMap(\.outbox))
+        statements += insert("INSERT INTO outbox (platform, incident_id, action, created_at, not_before, queue) VALUES", rows: accepted.flatMap(\.outbox))
         statements += insert(
             "INSERT INTO oncall_overrides (rotation_id, person_id, starts_at, ends_at, created_by) VALUES", rows: accepted.flatMap(\.overrides))
         statements += consoleStatements(accepted.flatMap(\.console))

@@ -398,7 +398,8 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
 
     /// A pending message is claimable when it is due, nobody holds an unexpired lease on it, and no earlier
     /// message of the same incident and lane is still pending (delivered or dead ones no longer hold the
-    /// line): it is not `blocked` (migrations 6 and 8). Messages due again after a failure go first (they
+    /// line): it is not `blocked` (migrations 6, 9 and 14; a message with a queue key waits behind that
+    /// queue's instead, migration 16). Messages due again after a failure go first (they
     /// were due before anything written since), longest-due first, then new ones in the order written;
     /// both read the ready index, whatever the backlog behind the heads.
     public func claimOutbox(lanes: OutboxLaneFilter, now: Date, owner: String, leaseUntil: Date, limit: Int) async throws -> OutboxClaim {
@@ -483,6 +484,50 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
         try await perform(.updateOutboxMessage(OutboxMessageUpdate(id: id, change: .postpone(notBefore: SQLiteDates.value(until), reason: reason))), returning: Void.self)
     }
 
+    /// Joins only messages in no pending digest: a member of a digest whose head was given up is free again.
+    public func holdForDigest(_ id: Int64, until: Date, reason: String) async throws {
+        try await write(singleStatement: false) { session in
+            let held = try await session.run(
+                """
+                UPDATE outbox SET not_before = ?2, last_error = ?3, lease_owner = NULL, lease_expires_at = NULL, digest_of = id
+                WHERE id = ?1 AND state = 'pending' RETURNING queue, lane
+                """,
+                [.int64(id), SQLiteDates.value(until), .text(reason)])
+            guard let row = held.first else { throw StoreError.notFound }
+            guard let queue = try row.optionalText("queue") else { return }
+            try await session.run(
+                """
+                UPDATE outbox SET digest_of = ?1
+                WHERE state = 'pending' AND queue = ?2 AND lane = ?3 AND id > ?1
+                  AND (digest_of IS NULL OR NOT EXISTS (
+                      SELECT 1 FROM outbox AS head WHERE head.id = outbox.digest_of AND head.state = 'pending'))
+                """,
+                [.int64(id), .text(queue), .text(try row.text("lane"))])
+        }
+    }
+
+    public func outboxDigestMembers(of head: Int64) async throws -> [OutboxMessage] {
+        try await read { connection in
+            try await connection.query(
+                "SELECT * FROM outbox WHERE digest_of = ? AND id <> ? AND state = 'pending' ORDER BY id", [.int64(head), .int64(head)]
+            )
+            .map(decodeOutboxMessage)
+        }
+    }
+
+    /// One statement: the head and its members are delivered together or not at all.
+    public func markDigestDelivered(_ head: Int64, platformMessageID: String?, at: Date) async throws {
+        let rows = try await write(singleStatement: true) { session in
+            try await session.run(
+                """
+                UPDATE outbox SET state = 'delivered', platform_message_id = ?2, delivered_at = ?3, lease_owner = NULL, lease_expires_at = NULL
+                WHERE id = ?1 OR (digest_of = ?1 AND state = 'pending') RETURNING id
+                """,
+                [.int64(head), .optionalText(platformMessageID), SQLiteDates.value(at)])
+        }
+        guard try rows.contains(where: { try $0.int64("id") == head }) else { throw StoreError.notFound }
+    }
+
     /// Counts the attempt that failed for good, like `markRetry` counts the ones that will be retried.
     public func markDead(_ id: Int64, error: String) async throws {
         try await perform(.updateOutboxMessage(OutboxMessageUpdate(id: id, change: .dead(error: error))), returning: Void.self)
@@ -537,16 +582,25 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
                 """
                 UPDATE outbox SET state = 'pending', attempts = 0, failing_since = NULL, not_before = ?2,
                     lease_owner = NULL, lease_expires_at = NULL,
-                    blocked = (incident_id IS NOT NULL AND EXISTS (
-                        SELECT 1 FROM outbox AS earlier
-                        WHERE earlier.incident_id = outbox.incident_id AND earlier.lane = outbox.lane
-                          AND earlier.state = 'pending' AND earlier.id < outbox.id))
+                    blocked = ((incident_id IS NOT NULL AND EXISTS (
+                            SELECT 1 FROM outbox AS earlier
+                            WHERE earlier.incident_id = outbox.incident_id AND earlier.lane = outbox.lane AND earlier.queue IS NULL
+                              AND earlier.state = 'pending' AND earlier.id < outbox.id))
+                        OR (queue IS NOT NULL AND EXISTS (
+                            SELECT 1 FROM outbox AS earlier
+                            WHERE earlier.queue = outbox.queue AND earlier.lane = outbox.lane
+                              AND earlier.state = 'pending' AND earlier.id < outbox.id)))
                 WHERE id = ?1 AND state = 'dead'
-                RETURNING incident_id, lane
+                RETURNING incident_id, lane, queue
                 """,
                 [.int64(id), SQLiteDates.value(now)])
             guard let row = requeued.first else { return false }
-            if let incident = try row.optionalInt64("incident_id") {
+            // Behind it now: its queue's later messages, or (an incident's own) all of its incident's.
+            if let queue = try row.optionalText("queue") {
+                try await session.run(
+                    "UPDATE outbox SET blocked = 1 WHERE queue = ? AND lane = ? AND state = 'pending' AND id > ?",
+                    [.text(queue), .text(try row.text("lane")), .int64(id)])
+            } else if let incident = try row.optionalInt64("incident_id") {
                 try await session.run(
                     "UPDATE outbox SET blocked = 1 WHERE incident_id = ? AND lane = ? AND state = 'pending' AND id > ?",
                     [.int64(incident), .text(try row.text("lane")), .int64(id)])

@@ -170,6 +170,41 @@ struct AlertRoutesTests {
         try await daemon.stop()
     }
 
+    @Test("calls refused at the door (401, 400, 404, 413) are audited: who, refused, why; never the token")
+    func refusedCallsAreAudited() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        var config = try Self.config(storePath: directory.file("k.sqlite"))
+        config.server.maxBodyBytes = 64 * 1024
+        let daemon = try await RunningDaemon.start(config)
+        let forgedToken = "forged-token-for-the-audit-9876"
+        let forged = [("Authorization", "Bearer \(forgedToken)")]
+        #expect(try await Self.post(daemon, "/alerts/alertmanager/prod-am", Self.alertmanagerSample, headers: forged).status == 401)
+        #expect(try await Self.post(daemon, "/alerts/webhook/cron", #"{"key":"k","status":"firing"}"#, headers: [("X-Klaxon-Signature", "sha256=00")]).status == 401)
+        #expect(try await Self.post(daemon, "/alerts/alertmanager/prod-am", "{").status == 400)
+        #expect(try await Self.post(daemon, "/alerts/alertmanager/nobody", Self.alertmanagerSample, headers: forged).status == 404)
+        #expect(try await Self.post(daemon, "/alerts/grafana/prod-am", Self.alertmanagerSample).status == 404)
+        #expect(try await Self.post(daemon, "/alerts/alertmanager/prod-am", String(repeating: " ", count: 70 * 1024) + Self.alertmanagerSample).status == 413)
+        // Accepted calls are audited as before, not as refused.
+        #expect(try await Self.post(daemon, "/alerts/alertmanager/prod-am", Self.alertmanagerSample).status == 200)
+
+        let audit = try await daemon.request(.GET, "/api/audit")
+        let entries = try #require(audit.json as? [[String: Any]])
+        let refused = entries.filter { $0["outcome"] as? String == "refused" }.reversed().map { entry in
+            (user: entry["user"] as? String ?? "", channel: entry["channel"] as? String ?? "", reason: entry["reason"] as? String ?? "")
+        }
+        try #require(refused.count == 6, "\(entries)")
+        #expect(refused.map(\.user) == ["alert:prod-am", "alert:cron", "alert:prod-am", "alert:unknown", "alert:prod-am", "alert:prod-am"])
+        #expect(refused.map { String($0.reason.prefix(4)) } == ["401:", "401:", "400:", "404:", "404:", "413:"])
+        #expect(refused[3].channel == "/alerts/alertmanager/nobody")
+        #expect(refused[3].reason.contains("no alert source \"nobody\""))
+        #expect(refused[5].reason.contains("server.maxBodyBytes"))
+        #expect(entries.contains { $0["user"] as? String == "alert:prod-am" && $0["outcome"] as? String == "applied" })
+        // Neither the forged token nor the signature is written anywhere in the log.
+        #expect(!audit.body.contains(forgedToken) && !audit.body.contains(Self.token) && !audit.body.contains("sha256=00"))
+        try await daemon.stop()
+    }
+
     @Test("Grafana's payload: title from the notification, silence link in the post")
     func grafana() async throws {
         let directory = try TemporaryDirectory()

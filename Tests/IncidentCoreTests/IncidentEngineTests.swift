@@ -223,11 +223,11 @@ struct DeclareTests {
         #expect(decision.reply.text.contains("Channel: #\(expected)"))
     }
 
-    @Test("the outbox opens the room first, then the alert with four buttons, then the page and one DM per paged person")
+    @Test("the outbox opens the room first, announces it in the announce channel's own queue, then the alert with four buttons, then the page and one DM per paged person")
     func outboxOrder() throws {
         let scenario = try EngineScenario("sev1", title: "Checkout is down", by: F.alice)
-        let outbox = scenario.declaration.changes.outbox
-        try #require(outbox.map(\.action.kind) == ["open_room", "post", "post", "post"])
+        var outbox = scenario.declaration.changes.outbox
+        try #require(outbox.map(\.action.kind) == ["open_room", "post", "post", "post", "post"])
         #expect(outbox.allSatisfy { $0.incidentID == IncidentID(1) && $0.platform == .console })
 
         guard case .openRoom(let name, let topic, let announcement, let invite) = outbox[0].action else {
@@ -237,8 +237,18 @@ struct DeclareTests {
         #expect(name == "incident-2025-11-10-001")
         #expect(invite == ["alice", "bob"])
         #expect(topic == "SEV1 · Declared · IC: unassigned · INC-1 Checkout is down")
-        #expect(announcement.contains("[SEV1 INCIDENT] Checkout is down"))
-        #expect(announcement.contains("INC-1 declared by <@alice>"))
+        #expect(announcement.isEmpty, "channel mode announces with a message of its own")
+        // Issue 13: the announcement waits for the announce channel, never in the incident's queue.
+        let announced = outbox.remove(at: 1)
+        #expect(announced.queue == OutboxQueue.announcements(channel: "incidents"))
+        #expect(outbox.allSatisfy { $0.queue == nil })
+        guard case .post(.announce, let text, let announceButtons) = announced.action else {
+            Issue.record("the announcement is \(announced.action.kind), not a post to the announce channel")
+            return
+        }
+        #expect(announceButtons.isEmpty)
+        #expect(text.contains("[SEV1 INCIDENT] Checkout is down"))
+        #expect(text.contains("INC-1 declared by <@alice>"))
 
         guard case .post(.incidentRoom, let alert, let buttons) = outbox[1].action else {
             Issue.record("second action is not a post to the incident room")
@@ -368,7 +378,7 @@ struct DeclareTests {
     func sev4Declare() throws {
         let scenario = try EngineScenario("sev4", title: "Typo on the pricing page")
         let changes = scenario.declaration.changes
-        try #require(changes.outbox.map(\.action.kind) == ["open_room", "post"])
+        try #require(changes.outbox.map(\.action.kind) == ["open_room", "post", "post"])  // the room, its announcement, the alert
         #expect(changes.directMessageRecipients.isEmpty)
         #expect(changes.timers.isEmpty)
         #expect(changes.timeline.map(\.kind) == [.declared])

@@ -19,7 +19,9 @@ struct SeverityTemplateTests {
 
     private func announcement(_ decision: Decision) -> String? {
         decision.changes.outbox.lazy.compactMap { message -> String? in
-            if case .openRoom(_, _, let announcement, _) = message.action { return announcement }
+            // Channel mode: its own message, in the announce channel's queue.
+            if message.queue != nil, case .post(.announce, let announcement, _) = message.action { return announcement }
+            if case .openRoom(_, _, let announcement, _) = message.action, !announcement.isEmpty { return announcement }
             return nil
         }.first
     }

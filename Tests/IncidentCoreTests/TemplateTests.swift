@@ -16,6 +16,8 @@ struct TemplateTests {
         "timeToMitigate": "30 min", "timeToResolve": "1 h", "resolution": "Pool resized", "mentions": "<@bob>",
         "reason": "was escalated by <@alice>", "due": "now", "date": "2025-11-10",
         "timeline": [["time": "09:00 UTC", "text": "Declared"], ["time": "09:04 UTC", "text": "Acknowledged"]],
+        "count": 3, "more": 2,
+        "incidents": [["id": "INC-7", "severity": "SEV1", "title": "Checkout is down", "link": "#incident-2025-11-10-001"]],
     ] }
 
     @Test("every default template renders completely", arguments: DefaultTemplates.all.keys.sorted())

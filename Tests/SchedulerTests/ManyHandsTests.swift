@@ -221,6 +221,11 @@ final class InterferingStore: IncidentStore {
         try await inner.markRetry(id, notBefore: notBefore, error: error, failingSince: failingSince)
     }
     func postpone(_ id: Int64, until: Date, reason: String) async throws { try await inner.postpone(id, until: until, reason: reason) }
+    func holdForDigest(_ id: Int64, until: Date, reason: String) async throws { try await inner.holdForDigest(id, until: until, reason: reason) }
+    func outboxDigestMembers(of head: Int64) async throws -> [OutboxMessage] { try await inner.outboxDigestMembers(of: head) }
+    func markDigestDelivered(_ head: Int64, platformMessageID: String?, at: Date) async throws {
+        try await inner.markDigestDelivered(head, platformMessageID: platformMessageID, at: at)
+    }
     func markDead(_ id: Int64, error: String) async throws { try await inner.markDead(id, error: error) }
     func nextOutboxDue(lanes: OutboxLaneFilter) async throws -> Date? { try await inner.nextOutboxDue(lanes: lanes) }
     func outboxEntries(state: OutboxState, limit: Int) async throws -> [OutboxEntry] { try await inner.outboxEntries(state: state, limit: limit) }

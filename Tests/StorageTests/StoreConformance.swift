@@ -660,6 +660,109 @@ enum StoreConformance {
         #expect(try await store.renewOutboxLeases([ids[0]], owner: "a", until: t0.addingTimeInterval(40)) == 0)
     }
 
+    /// Issue 13: a message with a queue key (a new incident's announcement) waits behind that queue's earlier
+    /// messages and its incident's earlier ones (the room being opened), but its incident's later messages
+    /// do not wait for it; each key is its own queue; dead lets the next through, and a requeued message
+    /// takes its place again.
+    static func keyedQueuesWaitApartFromTheirIncident(_ makeStore: StoreFactory) async throws {
+        let store = try await makeStore()
+        let t0 = StoreFixtures.t0
+        let incidents = OutboxQueue.announcements(channel: "#incidents")
+        let other = OutboxQueue.announcements(channel: "security")
+        #expect(incidents == "announce:incidents")
+        func announce(_ incident: Int, _ text: String, queue: String) -> NewOutboxMessage {
+            NewOutboxMessage(platform: .slack, incidentID: IncidentID(incident), action: .post(to: .announce, text: text, buttons: []), queue: queue)
+        }
+        var changes = ChangeSet()
+        changes.outbox = [
+            StoreFixtures.post(for: IncidentID(1), "room-1"), announce(1, "ann-1", queue: incidents), StoreFixtures.post(for: IncidentID(1), "alert-1"),
+            StoreFixtures.post(for: IncidentID(2), "room-2"), announce(2, "ann-2", queue: incidents), StoreFixtures.post(for: IncidentID(2), "alert-2"),
+            announce(3, "ann-3", queue: other),
+        ]
+        try await store.commit(changes)
+        func claim(at seconds: Double) async throws -> [OutboxMessage] {
+            try await store.claimOutbox(
+                now: t0.addingTimeInterval(seconds), owner: "sender", leaseUntil: t0.addingTimeInterval(seconds + 5), limit: 10)
+        }
+        func deliver(_ messages: [OutboxMessage]) async throws {
+            for message in messages { try await store.markDelivered(message.id, platformMessageID: nil, at: t0) }
+        }
+        // The announcements wait for their rooms; another channel's queue does not wait for this one.
+        let rooms = try await claim(at: 0)
+        #expect(rooms.map { StoreFixtures.text(of: $0) } == ["room-1", "room-2", "ann-3"])
+        #expect(rooms.map(\.queue) == [nil, nil, other])
+        try await deliver(rooms)
+        let next = try await claim(at: 0)
+        #expect(next.map { StoreFixtures.text(of: $0) } == ["ann-1", "alert-1", "alert-2"])
+        let annOne = try #require(next.first)
+        try await deliver(Array(next.dropFirst()))
+
+        // The announcement is held (the channel is paced): the next one waits for it, the incident's own
+        // later messages do not.
+        try await store.postpone(annOne.id, until: t0.addingTimeInterval(30), reason: "rate limited")
+        var later = ChangeSet()
+        later.outbox = [StoreFixtures.post(for: IncidentID(1), "update-1")]
+        try await store.commit(later)
+        let update = try await claim(at: 1)
+        #expect(update.map { StoreFixtures.text(of: $0) } == ["update-1"])
+        try await deliver(update)
+        #expect(try await store.nextOutboxDue(lanes: .all) == t0.addingTimeInterval(30))
+        #expect(try await claim(at: 29).isEmpty)
+
+        // Given up: the next announcement is the head; requeued, the first takes its place again.
+        try await store.markDead(annOne.id, error: "is_archived")
+        #expect(try await claim(at: 2).map { StoreFixtures.text(of: $0) } == ["ann-2"])
+        #expect(try await store.requeueDeadOutboxMessage(annOne.id, now: t0.addingTimeInterval(3)))
+        #expect(try await claim(at: 8).map { StoreFixtures.text(of: $0) } == ["ann-1"])
+        try await store.markDelivered(annOne.id, platformMessageID: "1", at: t0.addingTimeInterval(8))
+        #expect(try await claim(at: 9).map { StoreFixtures.text(of: $0) } == ["ann-2"])
+    }
+
+    /// Issue 13: an announcement the platform held back heads a digest of every announcement waiting behind
+    /// it in its queue, fixed when it was held (later ones wait for the next); delivering the head delivers
+    /// its members with it, and then the next announcement goes.
+    static func heldAnnouncementsFormOneDigest(_ makeStore: StoreFactory) async throws {
+        let store = try await makeStore()
+        let t0 = StoreFixtures.t0
+        let queue = OutboxQueue.announcements(channel: "incidents")
+        func announce(_ incident: Int, queue: String) -> NewOutboxMessage {
+            NewOutboxMessage(platform: .slack, incidentID: IncidentID(incident), action: .post(to: .announce, text: "ann-\(incident)", buttons: []), queue: queue)
+        }
+        var changes = ChangeSet()
+        changes.outbox = [announce(1, queue: queue), announce(2, queue: queue), announce(3, queue: queue), announce(9, queue: "announce:security")]
+        try await store.commit(changes)
+        let first = try await store.claimOutbox(now: t0, owner: "sender", leaseUntil: t0.addingTimeInterval(60), limit: 10)
+        #expect(first.map { StoreFixtures.text(of: $0) } == ["ann-1", "ann-9"])
+        #expect(first.allSatisfy { $0.digestOf == nil && !$0.headsDigest })
+        let head = first[0]
+        try await store.markDelivered(first[1].id, platformMessageID: nil, at: t0)
+        try await store.holdForDigest(head.id, until: t0.addingTimeInterval(1), reason: "rate limited")
+        await #expect(throws: StoreError.notFound) { try await store.holdForDigest(99_999, until: t0, reason: "rate limited") }
+
+        // Written after the hold: waits for the next digest or post.
+        var later = ChangeSet()
+        later.outbox = [announce(4, queue: queue)]
+        try await store.commit(later)
+        #expect(try await store.outboxDigestMembers(of: head.id).map { StoreFixtures.text(of: $0) } == ["ann-2", "ann-3"])
+        #expect(try await store.outboxDigestMembers(of: head.id).allSatisfy { $0.digestOf == head.id })
+        #expect(try await store.claimOutbox(now: t0.addingTimeInterval(0.5), owner: "sender", leaseUntil: t0.addingTimeInterval(60), limit: 10).isEmpty)
+
+        // Due again (or claimed again after a crash): the same head, the same members.
+        let again = try #require(try await store.claimOutbox(now: t0.addingTimeInterval(1), owner: "other", leaseUntil: t0.addingTimeInterval(61), limit: 10).first)
+        #expect(again.id == head.id && again.headsDigest)
+        #expect(try await store.outboxDigestMembers(of: head.id).count == 2)
+        try await store.markDigestDelivered(head.id, platformMessageID: "1764547200.000100", at: t0.addingTimeInterval(1))
+        await #expect(throws: StoreError.notFound) { try await store.markDigestDelivered(99_999, platformMessageID: nil, at: t0) }
+        var rows: [OutboxMessage] = []
+        for incident in 1...4 { rows += try await store.outboxMessages(incident: IncidentID(incident)) }
+        #expect(rows.map(\.state) == [.delivered, .delivered, .delivered, .pending])
+        #expect(rows.prefix(3).allSatisfy { $0.platformMessageID == "1764547200.000100" })
+        #expect(try await store.outboxDigestMembers(of: head.id).isEmpty)
+        let next = try await store.claimOutbox(now: t0.addingTimeInterval(2), owner: "sender", leaseUntil: t0.addingTimeInterval(62), limit: 10)
+        #expect(next.map { StoreFixtures.text(of: $0) } == ["ann-4"])
+        #expect(next.first?.digestOf == nil)
+    }
+
     /// A backlog (here 300 messages behind a rate-limited head) neither hides other incidents' messages
     /// from a small claim nor lets any of its own messages jump the queue, however it was written.
     static func aBacklogWaitsInLineWithoutHidingOthers(_ makeStore: StoreFactory) async throws {
@@ -999,6 +1102,8 @@ struct StoreConformanceCheck: Sendable, CustomTestStringConvertible {
     var testDescription: String { name }
 
     static let all: [StoreConformanceCheck] = [
+        StoreConformanceCheck(name: "keyedQueuesWaitApartFromTheirIncident", run: StoreConformance.keyedQueuesWaitApartFromTheirIncident),
+        StoreConformanceCheck(name: "heldAnnouncementsFormOneDigest", run: StoreConformance.heldAnnouncementsFormOneDigest),
         StoreConformanceCheck(name: "incidentRoundTrip", run: StoreConformance.incidentRoundTrip),
         StoreConformanceCheck(name: "auditEntriesArePrunedOldestFirst", run: StoreConformance.auditEntriesArePrunedOldestFirst),
         StoreConformanceCheck(name: "outboxLeasesAreRenewedByTheirOwnerOnly", run: StoreConformance.outboxLeasesAreRenewedByTheirOwnerOnly),

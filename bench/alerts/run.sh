@@ -58,10 +58,12 @@ for _ in $(seq 1 600); do
   [ "${depth%.*}" = "0" ] && break
   sleep 0.5
 done
-python3 - "$work/klaxon.sqlite" "$GROUPS_COUNT" <<'PY'
+announce=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["platforms"]["console"]["announceChannel"])' "$work/bot-config.json")
+python3 - "$work/klaxon.sqlite" "$GROUPS_COUNT" "$announce" <<'PY'
 import sqlite3, sys
 db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
 groups = int(sys.argv[2])
+announce = sys.argv[3]
 incidents = db.execute("SELECT COUNT(*) FROM incidents").fetchone()[0]
 resolved = db.execute("SELECT COUNT(*) FROM incidents WHERE status = 'resolved'").fetchone()[0]
 posts = db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
@@ -69,5 +71,12 @@ rooms = db.execute("SELECT COUNT(*) FROM console_messages WHERE kind = 'post'").
 timeline = db.execute("SELECT COUNT(*) FROM timeline WHERE kind = 'alert'").fetchone()[0]
 print("== incidents created: %d (groups: %d)%s; resolved: %d" % (incidents, groups, "" if incidents == groups else "  <-- MISMATCH", resolved))
 print("== chat messages queued: %d (%.1f per incident); console posts delivered: %d; alert timeline lines: %d" % (posts, posts / max(incidents, 1), rooms, timeline))
+# New-incident announcements queue per announce channel (outbox.queue); those a platform's pace held back
+# go out merged into digests (outbox.digest_of). The console paces nothing, so here each goes alone.
+announcements = db.execute("SELECT COUNT(*) FROM outbox WHERE queue IS NOT NULL").fetchone()[0]
+merged = db.execute("SELECT COUNT(*) FROM outbox WHERE digest_of IS NOT NULL AND digest_of <> id").fetchone()[0]
+digests = db.execute("SELECT COUNT(*) FROM outbox WHERE digest_of = id").fetchone()[0]
+announce_posts = db.execute("SELECT COUNT(*) FROM console_messages WHERE channel = ?", (announce,)).fetchone()[0]
+print("== announce channel #%s: %d posts; new-incident announcements: %d (%d merged into %d digests)" % (announce, announce_posts, announcements, merged, digests))
 PY
 echo "== daemon peak RSS: $((rss_kb / 1024)) MiB"

@@ -142,7 +142,7 @@ public enum ConfigLoader {
 
     /// The names `templates` may override; they are the templates `DefaultTemplates` provides.
     public static let templateNames = [
-        "initialAlert", "announcement", "update", "reminder", "resolution",
+        "initialAlert", "announcement", "announceDigest", "update", "reminder", "resolution",
         "summary", "page", "escalation", "review", "postmortem",
         "emailSubject", "emailText", "emailHTML", "ticketTitle", "ticketBody", "ticketResolved",
     ]

@@ -129,6 +129,22 @@ public struct CommandService: Sendable {
             reason: outcome == .applied || outcome == .answered ? nil : reply.text, incidentID: reply.incidentID)
     }
 
+    /// An alert call refused at the door (credentials or signature wrong, no such source or route, a body
+    /// that does not decode or is too large): its audit line, so the log shows who knocked and why, not
+    /// only the metrics. `source`: the configured source the call named, nil when it named none (the line
+    /// then says `alert:unknown`). The line holds the route and the reason, never the call's credentials
+    /// or body. Throws when the store cannot take it.
+    public func auditRefusedAlertCall(source: AlertSourceConfig?, route: String, reason: String) async throws {
+        let caller = ChatUser.alertSource(source?.id ?? "unknown")
+        var changes = ChangeSet()
+        changes.audit.append(
+            AuditEntry(
+                at: clock.now(), platform: source?.platform ?? engine.config.platforms.enabled.first ?? .console, userID: caller.id,
+                userName: caller.name, personID: nil, channel: route, text: "POST \(route)", outcome: "refused", reason: reason,
+                incidentID: nil))
+        try await store.commit(changes)
+    }
+
     /// The answer posted in `context.replyThread` (if any), added to the change set that records the command.
     func answered(_ changes: ChangeSet, with reply: CommandReply, context: CommandContext) -> ChangeSet {
         guard let thread = context.replyThread else { return changes }

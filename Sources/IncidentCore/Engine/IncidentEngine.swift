@@ -127,7 +127,15 @@ public struct IncidentEngine: Sendable {
         // A severity opened as a ticket gets no channel: its messages go where it was declared (every
         // platform posts to the origin while an incident has no room), and its issue is the record.
         if policy.openAs == .channel {
-            transition.send(.openRoom(name: name, topic: topic(incident), announcement: render("announcement", values, for: incident), invite: invite))
+            let announcement = render("announcement", values, for: incident)
+            if config.incidents.mode == .channel {
+                // Its own message in the announce channel's queue: the room, its first post and the pages go
+                // out as soon as the platform allows, not after every announcement queued before this one.
+                transition.send(.openRoom(name: name, topic: topic(incident), announcement: "", invite: invite))
+                transition.announceNewIncident(announcement, channel: config.platforms.announceChannel(for: context.platform) ?? "incidents")
+            } else {
+                transition.send(.openRoom(name: name, topic: topic(incident), announcement: announcement, invite: invite))
+            }
         }
         transition.post(.incidentRoom, render("initialAlert", values, for: incident), buttons: buttons(for: incident))
         if let ticket = policy.ticket {

@@ -27,6 +27,14 @@ struct Transition {
         changes.outbox.append(NewOutboxMessage(platform: incident.platform, incidentID: incident.id, action: action))
     }
 
+    /// A new incident's announcement, in the announce channel's own queue (`OutboxQueue.announcements`).
+    mutating func announceNewIncident(_ text: String, channel: String) {
+        changes.outbox.append(
+            NewOutboxMessage(
+                platform: incident.platform, incidentID: incident.id, action: .post(to: .announce, text: text, buttons: []),
+                queue: OutboxQueue.announcements(channel: channel)))
+    }
+
     mutating func post(_ target: MessageTarget, _ text: String, buttons: [MessageButton] = []) {
         send(.post(to: target, text: text, buttons: buttons))
     }

@@ -14,7 +14,8 @@ public struct AuditEntry: Sendable, Hashable, Codable {
     public var channel: String?
     /// The command as typed after `/incident`, or a description of the notification.
     public var text: String
-    /// `applied`, `answered`, `rejected`, `denied`, `invalid`, `duplicate`, `failed`.
+    /// `applied`, `answered`, `rejected`, `denied`, `invalid`, `duplicate`, `failed`; `refused` for an alert
+    /// call turned away before it was read (`CommandService.auditRefusedAlertCall`).
     public var outcome: String
     /// Klaxon's answer, for everything that did not apply: why it was refused.
     public var reason: String?

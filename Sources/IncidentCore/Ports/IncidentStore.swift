@@ -200,6 +200,15 @@ public protocol IncidentStore: Sendable {
     /// Not an attempt: the message waits until `until` for reasons that are not its own (a rate limit,
     /// a platform refusing our credentials). Its attempts and run of failures are left as they are.
     func postpone(_ id: Int64, until: Date, reason: String) async throws
+    /// `postpone` for a keyed message (an announcement) the platform held back, which then heads a digest:
+    /// in the same transaction, every pending message waiting behind it in its queue that is in no pending
+    /// digest joins it (`OutboxMessage.digestOf`). The members are fixed from then on, so a retry after a
+    /// crash posts the same digest (and finds the earlier post) and later arrivals wait for the next one.
+    func holdForDigest(_ id: Int64, until: Date, reason: String) async throws
+    /// The pending members of the digest `head` heads, oldest first (not `head` itself).
+    func outboxDigestMembers(of head: Int64) async throws -> [OutboxMessage]
+    /// `markDelivered` for a digest's head and, in the same transaction, its pending members.
+    func markDigestDelivered(_ head: Int64, platformMessageID: String?, at: Date) async throws
     func markDead(_ id: Int64, error: String) async throws
     /// When the next pending message of `lanes` becomes due (nil: none pending).
     func nextOutboxDue(lanes: OutboxLaneFilter) async throws -> Date?

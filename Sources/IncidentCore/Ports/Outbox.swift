@@ -35,6 +35,9 @@ public struct MessageButton: Sendable, Hashable, Codable {
 /// outbox; delivered by the sender.
 public enum ChatAction: Sendable, Hashable, Codable {
     /// Create the incident's channel (channel mode) or the announcement that roots its thread (thread mode).
+    /// In channel mode an empty `announcement` means it was written as a message of its own, in the announce
+    /// channel's queue (`OutboxQueue.announcements`), so the incident's room never waits behind that channel's
+    /// pacing; rows written before that still carry the text and are announced as before.
     case openRoom(name: String, topic: String, announcement: String, invite: [String])
     case post(to: MessageTarget, text: String, buttons: [MessageButton])
     case setTopic(topic: String)
@@ -162,12 +165,26 @@ public struct NewOutboxMessage: Sendable, Hashable {
     public var incidentID: IncidentID?
     public var action: ChatAction
     public var notBefore: Date?
+    /// nil: the message queues with its incident's others (per lane). Set: it queues with the other messages
+    /// of this key instead (in its lane), one at a time in the order written, apart from its incident's.
+    public var queue: String?
 
-    public init(platform: PlatformKind, incidentID: IncidentID?, action: ChatAction, notBefore: Date? = nil) {
+    public init(platform: PlatformKind, incidentID: IncidentID?, action: ChatAction, notBefore: Date? = nil, queue: String? = nil) {
         self.platform = platform
         self.incidentID = incidentID
         self.action = action
         self.notBefore = notBefore
+        self.queue = queue
+    }
+}
+
+/// Outbox queue keys (`NewOutboxMessage.queue`) of messages that queue apart from their incident's.
+public enum OutboxQueue {
+    /// New incidents' announcements to one announce channel (of the message's platform: queues are per lane).
+    /// Slack lets a channel be posted to about once a second: with many incidents declared at once, their
+    /// announcements wait here for the channel, while each incident's own room, posts and pages go ahead.
+    public static func announcements(channel: String) -> String {
+        "announce:" + (channel.hasPrefix("#") ? String(channel.dropFirst()) : channel)
     }
 }
 
@@ -195,6 +212,14 @@ public struct OutboxMessage: Sendable, Hashable {
     /// When the current run of transient failures began (nil: the last attempt, if any, did not fail
     /// transiently). The sender gives up once it lasts `outbox.retryFor`.
     public var failingSince: Date?
+    /// The queue key it waits in apart from its incident's (`NewOutboxMessage.queue`), if any.
+    public var queue: String?
+    /// The announcement whose digest post this one goes out in (its own id: it heads one). Set when the
+    /// platform held an announcement back: it and what waited behind it are then posted as one digest.
+    public var digestOf: Int64?
+
+    /// Whether it heads a digest: it is posted as the digest, and its members are delivered with it.
+    public var headsDigest: Bool { digestOf == id }
 
     /// The sender's queue this message waits in: its platform's, or the pager webhooks' own.
     public var lane: OutboxLane { action.lane(platform: platform) }
@@ -204,9 +229,12 @@ public struct OutboxMessage: Sendable, Hashable {
 
     public init(
         id: Int64, platform: PlatformKind, incidentID: IncidentID?, action: ChatAction, createdAt: Date, notBefore: Date, attempts: Int,
-        state: OutboxState, platformMessageID: String?, lastError: String?, previousClaims: Int = 0, failingSince: Date? = nil
+        state: OutboxState, platformMessageID: String?, lastError: String?, previousClaims: Int = 0, failingSince: Date? = nil,
+        queue: String? = nil, digestOf: Int64? = nil
     ) {
         self.failingSince = failingSince
+        self.queue = queue
+        self.digestOf = digestOf
         self.id = id
         self.platform = platform
         self.incidentID = incidentID

@@ -85,7 +85,9 @@ extension StoreRow {
             platformMessageID: try optionalText("platform_message_id"),
             lastError: try optionalText("last_error"),
             previousClaims: max(0, try int("claims") - 1),
-            failingSince: try optionalDate("failing_since"))
+            failingSince: try optionalDate("failing_since"),
+            queue: try optionalText("queue"),
+            digestOf: try optionalInt64("digest_of"))
     }
 
     /// What can be read of an `outbox` row whatever state its action is in (a damaged row, or one a newer

@@ -8,6 +8,7 @@ public enum DefaultTemplates {
     public static let all: [String: String] = [
         "initialAlert": initialAlert,
         "announcement": announcement,
+        "announceDigest": announceDigest,
         "update": update,
         "reminder": reminder,
         "resolution": resolution,
@@ -40,6 +41,15 @@ public enum DefaultTemplates {
     public static let announcement = """
         🚨 [{{severity}} INCIDENT] {{title}}
         {{id}} declared by {{declaredBy}} at {{declaredAt}}. Follow it in <#room>.
+        """
+
+    /// Posted in the announce channel instead of several announcements that the platform's pace held back
+    /// (`AnnouncementDigest`): `count`, `incidents` (`id`, `severity`, `title`, `link`), `more`.
+    public static let announceDigest = """
+        🚨 {{count}} new incidents:
+        {{#incidents}}• {{id}} {{severity}} {{title}} · {{link}}
+        {{/incidents}}{{#more}}…and {{more}} more: /incident list
+        {{/more}}
         """
 
     public static let update = """

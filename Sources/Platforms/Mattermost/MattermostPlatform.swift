@@ -77,7 +77,10 @@ public struct MattermostPlatform: ChatPlatform {
             case .channel:
                 let channel = try await incidentChannel(named: name, header: NeutralMarkup.render(topic, roomLink: nil), for: message)
                 try await addMembers(invite, to: channel.id)
-                try await post(message, part: 1, channelID: announce.id, rootID: nil, text: NeutralMarkup.render(announcement, roomLink: "~\(channel.name)"))
+                // Empty: announced by a message of its own (`ChatAction.openRoom`).
+                if !announcement.isEmpty {
+                    try await post(message, part: 1, channelID: announce.id, rootID: nil, text: NeutralMarkup.render(announcement, roomLink: "~\(channel.name)"))
+                }
                 return Delivery(platformMessageID: channel.id, room: Conversation(platform: .mattermost, channelID: channel.id))
             case .thread:
                 let root = try await post(
@@ -183,6 +186,10 @@ public struct MattermostPlatform: ChatPlatform {
         case .channel(let name):
             return (try await channel(named: name).id, nil)
         }
+    }
+
+    public func roomLink(of incident: Incident) -> String {
+        "~\(incident.room.flatMap { directory.channel(id: $0.channelID)?.name } ?? incident.channelName)"
     }
 
     /// Mentions as `@username`, the incident's channel as `~name` (Mattermost's channel link), and the

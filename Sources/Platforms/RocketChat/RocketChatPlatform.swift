@@ -97,10 +97,13 @@ public struct RocketChatPlatform: ChatPlatform {
             let (room, roomName) = try await channel(named: name, for: message)
             try await client.setTopic(NeutralMarkup.render(topic, roomLink: nil), of: room)
             try await self.invite(invite, to: room)
-            try await client.sendMessage(
-                RocketChatOutgoingMessage(
-                    id: Self.messageID(for: message, part: 1), roomID: announce.id,
-                    text: NeutralMarkup.render(announcement, roomLink: "#\(roomName)")))
+            // Empty: announced by a message of its own (`ChatAction.openRoom`).
+            if !announcement.isEmpty {
+                try await client.sendMessage(
+                    RocketChatOutgoingMessage(
+                        id: Self.messageID(for: message, part: 1), roomID: announce.id,
+                        text: NeutralMarkup.render(announcement, roomLink: "#\(roomName)")))
+            }
             return Delivery(platformMessageID: room.id, room: Conversation(platform: .rocketchat, channelID: room.id))
         case .thread:
             let rootID = try await client.sendMessage(

@@ -80,6 +80,10 @@ public struct SlackPlatform: ChatPlatform {
         }
     }
 
+    public func roomLink(of incident: Incident) -> String {
+        SlackMarkup.roomLink(for: incident.room) ?? "#\(incident.channelName)"
+    }
+
     private func perform(_ message: OutboxMessage, incident: Incident?) async throws(SlackAPIError) -> Delivery {
         let room = incident?.room
         switch message.action {
@@ -158,10 +162,14 @@ public struct SlackPlatform: ChatPlatform {
             step.cardPosted = true
             progress.set(message.id, step)
         }
-        let text = SlackMarkup.render(announcement, roomLink: "<#\(channelID)>")
-        let posted = try await postMessage(text: text, channel: announceChannel, threadTS: nil, for: message, part: .announcement)
+        // Empty: the announcement is a message of its own in the announce channel's queue (`ChatAction.openRoom`).
+        var posted: PostedMessage?
+        if !announcement.isEmpty {
+            let text = SlackMarkup.render(announcement, roomLink: "<#\(channelID)>")
+            posted = try await postMessage(text: text, channel: announceChannel, threadTS: nil, for: message, part: .announcement)
+        }
         progress.remove(message.id)
-        return Delivery(platformMessageID: posted.ts, room: Conversation(platform: .slack, channelID: channelID))
+        return Delivery(platformMessageID: posted?.ts, room: Conversation(platform: .slack, channelID: channelID))
     }
 
     private struct CreatedChannel: Decodable {
