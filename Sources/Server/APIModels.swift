@@ -140,6 +140,7 @@ struct AuditView: Codable, Sendable {
     var outcome: String
     var reason: String?
     var incident: String?
+    var remoteAddress: String?
 
     init(_ entry: AuditEntry) {
         id = entry.id ?? 0
@@ -153,5 +154,6 @@ struct AuditView: Codable, Sendable {
         outcome = entry.outcome
         reason = entry.reason
         incident = entry.incidentID?.description
+        remoteAddress = entry.remoteAddress
     }
 }

@@ -28,13 +28,13 @@ struct AlertsController {
         self.logger = logger
     }
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: Router<KlaxonRequestContext>) {
         router.post("alerts/:kind/:source") { request, context in
             try await receive(request, context: context)
         }
     }
 
-    private func receive(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    private func receive(_ request: Request, context: KlaxonRequestContext) async throws -> Response {
         let kindName = context.parameters.get("kind") ?? ""
         let sourceID = context.parameters.get("source") ?? ""
         guard let kind = AlertSourceKind(rawValue: kindName) else {

@@ -105,8 +105,8 @@ public struct KlaxonDaemon: Sendable {
         retention = RetentionService(store: store, retention: config.retention, clock: clock, logger: logger)
     }
 
-    public func buildRouter() -> Router<BasicRequestContext> {
-        let router = Router()
+    public func buildRouter() -> Router<KlaxonRequestContext> {
+        let router = Router(context: KlaxonRequestContext.self)
         router.add(middleware: RequestDurationMiddleware(metrics: metrics))
         router.add(middleware: ErrorLoggingMiddleware(logger: logger))
         let api = router.group("api").add(middleware: APITokenMiddleware(token: config.server.apiToken))
@@ -114,7 +114,7 @@ public struct KlaxonDaemon: Sendable {
             .addRoutes(to: router, api: api)
         StatusPageController(store: store, config: config, clock: clock).addRoutes(to: router)
         ExportController(store: store, engine: commands.engine, clock: clock).addRoutes(to: api)
-        OutboxController(store: store, clock: clock, outboxBell: outboxBell, logger: logger).addRoutes(to: api)
+        OutboxController(store: store, clock: clock, outboxBell: outboxBell, people: config, logger: logger).addRoutes(to: api)
         if let console = config.platforms.console {
             ConsoleController(
                 gateway: gateway, store: store, clock: clock, announceChannel: console.announceChannel,

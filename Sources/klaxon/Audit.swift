@@ -8,7 +8,7 @@ import NIOHTTP1
 /// `klaxon audit --incident INC-4 --since 24h --user alice`: who did what, from a running daemon's audit log.
 struct Audit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Print the audit log of a running daemon: every command and alert, allowed or refused, newest first.")
+        abstract: "Print the audit log of a running daemon: every command, alert and outbox retry or drop, allowed or refused, newest first.")
 
     @Option(help: "The daemon's base URL.")
     var url: String = ProcessInfo.processInfo.environment["KLAXON_URL"] ?? "http://127.0.0.1:8080"
@@ -35,6 +35,7 @@ struct Audit: AsyncParsableCommand {
         var outcome: String
         var reason: String?
         var incident: String?
+        var remoteAddress: String?
     }
 
     func run() async throws {
@@ -50,8 +51,9 @@ struct Audit: AsyncParsableCommand {
         let stamp = ISO8601DateFormatter()
         for line in lines {
             let who = line.person.map { "\($0) (\(line.platform) \(line.user))" } ?? "\(line.platform) \(line.user)"
-            let where_ = [line.incident, line.channel.map { "#\($0)" }].compactMap { $0 }.joined(separator: " ")
-            print("\(stamp.string(from: line.at))  \(line.outcome.padding(toLength: 9, withPad: " ", startingAt: 0))  \(who)  \(where_)  /incident \(line.text)")
+            let where_ = [line.incident, line.channel.map { "#\($0)" }, line.remoteAddress.map { "from \($0)" }].compactMap { $0 }
+                .joined(separator: " ")
+            print("\(stamp.string(from: line.at))  \(line.outcome.padding(toLength: 9, withPad: " ", startingAt: 0))  \(who)  \(where_)  \(line.text.hasPrefix("POST /api/") ? "" : "/incident ")\(line.text)")
             if let reason = line.reason, line.outcome != "applied" { print("    → \(reason.replacingOccurrences(of: "\n", with: " "))") }
         }
         if lines.isEmpty { print("No audit lines match.") }

@@ -59,7 +59,10 @@ struct OutboxCommand: AsyncParsableCommand {
 
     static func act(_ verb: String, on target: Target) async throws {
         let id = target.id
-        let (status, body) = try await callDaemon(.POST, "/api/outbox/\(id)/\(verb)", body: Data("{}".utf8), url: target.options.url)
+        // Who asks, for the daemon's audit log (as `klaxon cmd` names its user).
+        let user = ProcessInfo.processInfo.environment["KLAXON_USER"] ?? ProcessInfo.processInfo.environment["USER"] ?? "console"
+        let request = try JSONEncoder().encode(["user": user])
+        let (status, body) = try await callDaemon(.POST, "/api/outbox/\(id)/\(verb)", body: request, url: target.options.url)
         guard status == .ok else { throw ValidationError("the daemon answered \(status.code): \(String(decoding: body, as: UTF8.self))") }
         print(verb == "retry" ? "message \(id) queued again" : "message \(id) dropped")
     }

@@ -12,6 +12,8 @@ public struct CommandContext: Sendable, Hashable {
     public var inboundKey: String?
     /// What was typed after `/incident` (or what an alert notification said), for the audit log.
     public var commandText: String?
+    /// Where an API call came from (the console's `POST /api/commands`), for the audit log.
+    public var remoteAddress: String?
 
     public init(platform: PlatformKind, conversation: Conversation, user: ChatUser, userTimeZone: String? = nil, inboundKey: String? = nil) {
         self.platform = platform

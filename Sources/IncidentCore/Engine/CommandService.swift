@@ -126,7 +126,8 @@ public struct CommandService: Sendable {
             at: date, platform: context.platform, userID: context.user.id, userName: context.user.name,
             personID: engine.config.personID(for: context.user, on: context.platform), channel: context.conversation.channelID,
             text: context.commandText ?? "", outcome: outcome.rawValue,
-            reason: outcome == .applied || outcome == .answered ? nil : reply.text, incidentID: reply.incidentID)
+            reason: outcome == .applied || outcome == .answered ? nil : reply.text, incidentID: reply.incidentID,
+            remoteAddress: context.remoteAddress)
     }
 
     /// Writes the audit line of a result that did not carry its own in its change set.

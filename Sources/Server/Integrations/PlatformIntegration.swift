@@ -9,7 +9,7 @@ import ServiceLifecycle
 /// and any long-running inbound worker (Slack Socket Mode, Rocket.Chat polling).
 public protocol PlatformIntegration: Sendable {
     var outbound: any ChatPlatform { get }
-    func addRoutes(to router: Router<BasicRequestContext>)
+    func addRoutes(to router: Router<KlaxonRequestContext>)
     /// Started in the daemon's `ServiceGroup` after the outbox sender.
     var services: [any Service] { get }
 }

@@ -54,7 +54,7 @@ struct SlackIntegration: PlatformIntegration {
         self.services = services
     }
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: Router<KlaxonRequestContext>) {
         controller.addRoutes(to: router)
     }
 }

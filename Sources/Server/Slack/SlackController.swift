@@ -15,7 +15,7 @@ struct SlackController {
     let maxBodyBytes: Int
     let logger: Logger
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: Router<KlaxonRequestContext>) {
         router.post("slack/commands") { request, _ in try await command(request) }
         router.post("slack/events") { request, _ in try await event(request) }
         router.post("slack/interactions") { request, _ in try await interaction(request) }
