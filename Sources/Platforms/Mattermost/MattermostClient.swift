@@ -184,7 +184,7 @@ struct LenientString: Decodable {
 public struct MattermostClient: Sendable {
     private let http: ChatServerHTTP
     private let clock: any WallClock
-    private let gate = RateLimitGate()
+    private let gate = CooldownGate()
     private let logger: Logger
 
     /// The limiter is per client, not per route: one key for everything.
@@ -336,7 +336,7 @@ public struct MattermostClient: Sendable {
     private func send<Answer: Decodable>(
         _ method: HTTPMethod, _ path: String, query: [(String, String)], body: Data?, timeout: TimeAmount?, as type: Answer.Type
     ) async throws(ChatServerFailure) -> Answer {
-        try gate.checkOpen(Self.limiterKey, now: clock.now())
+        if let wait = gate.remaining(Self.limiterKey, now: clock.now()) { throw .rateLimited(retryAfter: wait) }
         let response = try await http.send(method, "/api/v4" + path, query: query, json: body, timeout: timeout)
         noteRateLimit(response.headers)
         switch response.status {

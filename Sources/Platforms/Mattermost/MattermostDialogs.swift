@@ -183,7 +183,7 @@ public struct MattermostUpdateDialog: Sendable {
     /// of either dialog counts once (see `MattermostDialogSubmission`'s dedupe key), and different for
     /// every other click. Hashed because the trigger id is long and of no use beyond this.
     public static func nonce(forTriggerID triggerID: String) -> String {
-        SHA256.hash(data: Data(triggerID.utf8)).prefix(16).map { String(format: "%02x", $0) }.joined()
+        HexHMAC.hex(SHA256.hash(data: Data(triggerID.utf8)).prefix(16))
     }
 
     /// The request that shows `userID` the form for `incident`.

@@ -16,7 +16,7 @@ public struct RocketChatClient: Sendable {
     public let userID: String
     private let http: ChatServerHTTP
     private let clock: any WallClock
-    private let gate = RateLimitGate()
+    private let gate = CooldownGate()
     private let logger: Logger
 
     public init(serverURL: String, userID: String, authToken: Secret, httpClient: HTTPClient, clock: any WallClock, logger: Logger) {
@@ -155,7 +155,7 @@ public struct RocketChatClient: Sendable {
     private func call<Answer: Decodable>(
         _ verb: HTTPMethod, _ method: String, query: [(String, String)], body: Data?, timeout: TimeAmount? = nil, as type: Answer.Type
     ) async throws(ChatServerFailure) -> Answer {
-        try gate.checkOpen(method, now: clock.now())
+        if let wait = gate.remaining(method, now: clock.now()) { throw .rateLimited(retryAfter: wait) }
         let response = try await http.send(verb, "/api/v1/" + method, query: query, json: body, timeout: timeout)
         noteRateLimit(of: method, response.headers)
         switch response.status {
