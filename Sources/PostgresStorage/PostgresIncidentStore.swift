@@ -119,6 +119,7 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
                 applied = try await PostgresMigrations.apply(on: connection, logger: logger)
                 try await connection.close()
             } catch {
+                // Cleanup after the migration error thrown below.
                 try? await connection.close()
                 throw error
             }

@@ -152,7 +152,13 @@ public struct OutboxSender: Service {
                 storeFailures = 0
                 if outcome.attempted > 0 { continue }
                 let recheck = clock.now().addingTimeInterval(settings.idleRecheck)
-                wake = min((try? await nextDue(lane)) ?? recheck, recheck)
+                do {
+                    wake = min(try await nextDue(lane) ?? recheck, recheck)
+                } catch {
+                    // Not knowing when the next message is due only costs latency: look again at the recheck.
+                    logger.warning("could not read when the next outbox message is due", metadata: ["lane": "\(lane.lane.name)", "error": "\(error)"])
+                    wake = recheck
+                }
             }
             await cancelWhenGracefulShutdown {
                 await lane.bell.wait(until: wake, clock: clock)

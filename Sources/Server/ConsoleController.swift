@@ -37,8 +37,14 @@ struct ConsoleController {
             let result = await gateway.handle(text: command.text, context: context)
             let rendered = NeutralMarkup.render(result.reply.text, roomLink: nil)
             // The console's "chat" shows the command and the reply, like a channel would.
-            try? await store.appendConsoleMessage(ConsoleMessage(at: clock.now(), channel: channel, thread: command.thread, text: "@\(user): /incident \(command.text)", kind: "command"))
-            try? await store.appendConsoleMessage(ConsoleMessage(at: clock.now(), channel: channel, thread: command.thread, text: rendered, kind: "reply"))
+            for (text, kind) in [("@\(user): /incident \(command.text)", "command"), (rendered, "reply")] {
+                do {
+                    try await store.appendConsoleMessage(ConsoleMessage(at: clock.now(), channel: channel, thread: command.thread, text: text, kind: kind))
+                } catch {
+                    // The command's own answer stands; only the transcript misses a line.
+                    logger.warning("console transcript line not saved", metadata: ["channel": "\(channel)", "kind": "\(kind)", "error": "\(error)"])
+                }
+            }
             logger.info("console reply", metadata: ["channel": "\(channel)", "text": "\(rendered)"])
             return try Response.json(ConsoleCommandResponse(
                 reply: rendered, visibility: result.reply.visibility.rawValue, outcome: result.outcome.rawValue,

@@ -24,7 +24,7 @@ public struct RocketChatPoller: Service {
     private let clock: any WallClock
     private let roomNames: [String]
     private let every: TimeInterval
-    private let outboxBell: @Sendable () -> Void
+    private let wakeups: Wakeups
     private let logger: Logger
     private let resolvedRooms = ResolvedRooms()
 
@@ -35,7 +35,7 @@ public struct RocketChatPoller: Service {
 
     init(
         client: RocketChatClient, commands: RocketChatCommands, store: any IncidentStore, clock: any WallClock, rooms: [String], every: TimeInterval,
-        outboxBell: @escaping @Sendable () -> Void, logger: Logger
+        wakeups: Wakeups, logger: Logger
     ) {
         self.client = client
         self.commands = commands
@@ -43,7 +43,7 @@ public struct RocketChatPoller: Service {
         self.clock = clock
         self.roomNames = rooms.map { $0.hasPrefix("#") ? String($0.dropFirst()) : $0 }
         self.every = max(every, 1)
-        self.outboxBell = outboxBell
+        self.wakeups = wakeups
         self.logger = logger
     }
 
@@ -213,7 +213,7 @@ public struct RocketChatPoller: Service {
         ]
         do {
             try await store.commit(changes)
-            outboxBell()
+            wakeups.send(.outboxQueued)
         } catch {
             logger.error("could not queue the reply to a polled command", metadata: ["message_id": "\(message.id)", "error": "\(error)"])
         }
@@ -221,7 +221,14 @@ public struct RocketChatPoller: Service {
 
     private func storedCursor(_ key: String) async -> PollCursor? {
         do {
-            return try await store.cursor(key).flatMap(PollCursor.init(encoded:))
+            guard let stored = try await store.cursor(key) else { return nil }
+            guard let cursor = PollCursor(encoded: stored) else {
+                // Written by this code, so only a hand-edited or damaged row gets here: start over (the
+                // dedupe keys refuse what was handled before).
+                logger.error("the polling cursor cannot be read; starting from the room's latest messages", metadata: ["key": "\(key)"])
+                return nil
+            }
+            return cursor
         } catch {
             logger.error("cannot read the polling cursor", metadata: ["key": "\(key)", "error": "\(error)"])
             return nil
@@ -277,6 +284,7 @@ struct PollCursor: Codable, Sendable, Hashable {
     var encoded: String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
+        // A string and an array of strings: encoding cannot fail.
         return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 

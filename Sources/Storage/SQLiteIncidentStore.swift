@@ -67,6 +67,7 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
         do {
             writeConnection = try await openConnection(path: path, threadPool: writerThread, logger: logger)
         } catch {
+            // Cleanup after the error thrown below; a close error would say nothing more.
             try? await writerThread.shutdownGracefully()
             throw error
         }
@@ -86,6 +87,7 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
             _ = try await writeConnection.query("PRAGMA busy_timeout = 5000", [])
             try await Migrations.apply(on: writeConnection, logger: logger)
         } catch {
+            // Cleanup after the error thrown below; a close error would say nothing more.
             try? await writeConnection.close()
             try? await writerThread.shutdownGracefully()
             throw storeError(error)
@@ -104,6 +106,7 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
             }
         } catch {
             for connection in readConnections {
+                // Cleanup after the error thrown below; a close error would say nothing more.
                 try? await connection.close()
             }
             try? await writeConnection.close()

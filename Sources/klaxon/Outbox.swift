@@ -27,7 +27,9 @@ struct OutboxCommand: AsyncParsableCommand {
             let (status, body) = try await callDaemon(.GET, "/api/outbox?state=\(state)&limit=\(limit)", body: nil, url: options.url)
             guard status == .ok else { throw ValidationError("the daemon answered \(status.code): \(String(decoding: body, as: UTF8.self))") }
             // Read loosely: a listing must print whatever a newer daemon adds.
-            let entries = (try? JSONSerialization.jsonObject(with: body)) as? [[String: Any]] ?? []
+            guard let entries = (try? JSONSerialization.jsonObject(with: body)) as? [[String: Any]] else {
+                throw ValidationError("the daemon's answer is not a list of messages: \(String(decoding: body.prefix(200), as: UTF8.self))")
+            }
             if entries.isEmpty { print("no \(state) messages") }
             for entry in entries {
                 let fields = ["id", "lane", "incident", "kind", "createdAt", "attempts", "lastError"].map { key in

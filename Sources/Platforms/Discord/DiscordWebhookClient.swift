@@ -65,7 +65,14 @@ public struct DiscordWebhookClient: Sendable {
             throw .transient("Discord webhook \(webhook.id): \(type(of: error))")
         }
         // A failure's body says why (and a 429's says how long to wait); a success's is not needed.
-        let answer = (try? await response.body.collect(upTo: 4096)).map { String(buffer: $0) } ?? ""
+        let answer: String
+        do {
+            answer = String(buffer: try await response.body.collect(upTo: 4096))
+        } catch {
+            // The status decides; an unreadable body only loses the reason (and a 429's wait: the header's then).
+            logger.debug("Discord webhook answer unreadable", metadata: ["webhook": "\(webhook.id)", "error": "\(error)"])
+            answer = ""
+        }
         let status = Int(response.status.code)
         switch status {
         case 200..<300:
@@ -83,6 +90,7 @@ public struct DiscordWebhookClient: Sendable {
     /// Discord's `{"retry_after": 1.5}`, else the `Retry-After` header, in seconds.
     static func retryAfter(body: String, headers: HTTPHeaders) -> TimeInterval? {
         struct RateLimit: Decodable { var retry_after: Double }
+        // A body that is not Discord's JSON (a proxy's page) leaves the header to go by.
         if let limit = try? JSONDecoder().decode(RateLimit.self, from: Data(body.utf8)) { return max(0, limit.retry_after) }
         return headers.first(name: "Retry-After").flatMap { TimeInterval($0.trimmingCharacters(in: .whitespaces)) }.map { max(0, $0) }
     }

@@ -152,6 +152,7 @@ public struct MattermostActionRequest: Sendable, Hashable, Decodable {
         teamID = try container.decodeIfPresent(String.self, forKey: .teamID)
         postID = (try container.decodeIfPresent(String.self, forKey: .postID)).flatMap { $0.isEmpty ? nil : $0 }
         triggerID = (try container.decodeIfPresent(String.self, forKey: .triggerID)).flatMap { $0.isEmpty ? nil : $0 }
+        // Read leniently: a context without Klaxon's values is refused by the token check, not the decoder.
         let values = (try? container.decodeIfPresent([String: LenientString].self, forKey: .context)) ?? nil
         context = values?.compactMapValues(\.value) ?? [:]
     }

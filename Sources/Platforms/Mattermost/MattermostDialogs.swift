@@ -133,6 +133,7 @@ public struct MattermostDialogSubmission: Sendable, Hashable, Decodable {
         state = try container.decodeIfPresent(String.self, forKey: .state) ?? ""
         channelID = try container.decodeIfPresent(String.self, forKey: .channelID) ?? ""
         teamID = try container.decodeIfPresent(String.self, forKey: .teamID)
+        // Read leniently: a submission without values (a cancel) or with odd ones still names its dialog.
         let values = (try? container.decodeIfPresent([String: LenientString].self, forKey: .submission)) ?? nil
         submission = values?.compactMapValues(\.value) ?? [:]
         cancelled = (try? container.decodeIfPresent(Bool.self, forKey: .cancelled)) ?? false

@@ -160,6 +160,7 @@ public struct RocketChatClient: Sendable {
         noteRateLimit(of: method, response.headers)
         switch response.status {
         case 200..<300:
+            // Any body may come back; one that is not Rocket.Chat's envelope leaves the status to go by.
             let envelope = try? ChatServerJSON.decoder.decode(RocketChatErrorBody.self, from: response.body)
             if envelope?.success == false {
                 throw .refused(status: response.status, code: envelope?.errorType ?? "error", message: envelope?.error ?? "success: false")
@@ -168,9 +169,11 @@ public struct RocketChatClient: Sendable {
         case 429:
             throw .rateLimited(retryAfter: retryAfter(response.headers))
         case 401, 403:
+            // Not an envelope (a proxy's page): the status decides.
             let envelope = try? ChatServerJSON.decoder.decode(RocketChatErrorBody.self, from: response.body)
             throw .unauthorized("\(method): \(envelope?.error ?? envelope?.message ?? "HTTP \(response.status)")")
         case 400..<500:
+            // Not an envelope (a proxy's page): the status decides.
             let envelope = try? ChatServerJSON.decoder.decode(RocketChatErrorBody.self, from: response.body)
             throw .refused(
                 status: response.status, code: envelope?.errorType ?? envelope?.error ?? "HTTP \(response.status)",

@@ -214,6 +214,7 @@ public struct SlackSocketModeClient: Sendable {
 
     /// `{"envelope_id": "…", "payload": {…}}`; the payload is the handler's JSON, inserted as is.
     public static func acknowledgement(envelopeID: String, payload: Data?) -> String {
+        // Encoding one string cannot fail.
         let id = String(decoding: (try? JSONEncoder().encode(envelopeID)) ?? Data("\"\"".utf8), as: UTF8.self)
         guard let payload, !payload.isEmpty else { return "{\"envelope_id\":\(id)}" }
         return "{\"envelope_id\":\(id),\"payload\":\(String(decoding: payload, as: UTF8.self))}"

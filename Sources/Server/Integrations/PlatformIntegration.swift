@@ -3,6 +3,7 @@ import Hummingbird
 import IncidentCore
 import Logging
 import Platforms
+import Scheduler
 import ServiceLifecycle
 
 /// One chat platform, both ways: the outbound adapter the outbox sender uses, the inbound HTTP routes,
@@ -22,8 +23,10 @@ public struct IntegrationDependencies: Sendable {
     public var logger: Logger
     public var gateway: CommandGateway
     public var httpClient: HTTPClient
-    /// Ring after committing work outside the gateway, so the sender wakes at once.
-    public var outboxBell: @Sendable () -> Void
+    /// Told what an integration did outside the gateway (a reply it queued, a page it delivered).
+    public var wakeups: Wakeups
+    /// Rung when who is on call may have changed; a service that follows the on-call waits on it.
+    public var onCallBell: Doorbell
 }
 
 /// Builds the integrations that `bot-config.json` enables.

@@ -37,7 +37,7 @@ enum RocketChatIntegrationFactory {
         let poller = config.poll.map { poll in
             RocketChatPoller(
                 client: client, commands: commands, store: dependencies.store, clock: dependencies.clock, rooms: poll.rooms,
-                every: poll.every.timeInterval, outboxBell: dependencies.outboxBell, logger: logger)
+                every: poll.every.timeInterval, wakeups: dependencies.wakeups, logger: logger)
         }
         return RocketChatIntegration(
             outbound: RocketChatPlatform(
