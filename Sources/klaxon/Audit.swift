@@ -4,6 +4,7 @@ import Foundation
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
+import Server
 
 /// `klaxon audit --incident INC-4 --since 24h --user alice`: who did what, from a running daemon's audit log.
 struct Audit: AsyncParsableCommand {
@@ -25,19 +26,6 @@ struct Audit: AsyncParsableCommand {
     @Option(help: "At most this many lines.")
     var limit: Int = 200
 
-    private struct Line: Decodable {
-        var at: Date
-        var platform: String
-        var user: String
-        var person: String?
-        var channel: String?
-        var text: String
-        var outcome: String
-        var reason: String?
-        var incident: String?
-        var remoteAddress: String?
-    }
-
     func run() async throws {
         var components = URLComponents()
         components.queryItems = [
@@ -47,7 +35,7 @@ struct Audit: AsyncParsableCommand {
         let body = try await daemonGET("/api/audit?" + (components.percentEncodedQuery ?? ""), baseURL: url)
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
-        let lines = try decoder.decode([Line].self, from: body)
+        let lines = try decoder.decode([AuditView].self, from: body)
         let stamp = ISO8601DateFormatter()
         for line in lines {
             let who = line.person.map { "\($0) (\(line.platform) \(line.user))" } ?? "\(line.platform) \(line.user)"

@@ -53,26 +53,9 @@ public struct DiscordWebhookClient: Sendable {
             throw .permanent("cannot encode the Discord post: \(error)")
         }
         // The URL carries the webhook's token: it is never logged, only the webhook's id.
-        var request = HTTPClientRequest(url: webhook.url.exposedValue)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.headers.add(name: "User-Agent", value: "Klaxon")
-        request.body = .bytes(ByteBuffer(bytes: body))
-        let response: HTTPClientResponse
-        do {
-            response = try await httpClient.execute(request, timeout: timeout)
-        } catch {
-            throw .transient("Discord webhook \(webhook.id): \(type(of: error))")
-        }
-        // A failure's body says why (and a 429's says how long to wait); a success's is not needed.
-        let answer: String
-        do {
-            answer = String(buffer: try await response.body.collect(upTo: 4096))
-        } catch {
-            // The status decides; an unreadable body only loses the reason (and a 429's wait: the header's then).
-            logger.debug("Discord webhook answer unreadable", metadata: ["webhook": "\(webhook.id)", "error": "\(error)"])
-            answer = ""
-        }
+        let (response, answer) = try await WebhookPost.send(
+            body, to: webhook.url.exposedValue, headers: [], httpClient: httpClient, timeout: timeout, receiver: "Discord webhook \(webhook.id)",
+            urlIsSecret: true, logger: logger)
         let status = Int(response.status.code)
         switch status {
         case 200..<300:

@@ -89,30 +89,12 @@ public struct SignedWebhookClient<Notice: SignedWebhookNotice>: Sendable {
             throw .permanent("cannot encode the notice: \(error)")
         }
         let timestamp = Int(clock.now().timeIntervalSince1970)
-        var request = HTTPClientRequest(url: webhook.url)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.headers.add(name: "User-Agent", value: "Klaxon")
-        request.headers.add(name: "X-Klaxon-Event", value: notice.eventName)
-        request.headers.add(name: "X-Klaxon-Delivery", value: String(outboxID))
-        request.headers.add(name: "X-Klaxon-Timestamp", value: String(timestamp))
-        request.headers.add(name: "X-Klaxon-Signature", value: Self.signature(body: body, timestamp: timestamp, secret: webhook.secret))
-        request.body = .bytes(ByteBuffer(bytes: body))
-
-        let response: HTTPClientResponse
-        do {
-            response = try await httpClient.execute(request, timeout: timeout)
-        } catch {
-            throw .transient("\(receiver) \(webhook.id): \(error)")
-        }
-        // The answer's body is not needed; reading a little of it frees the connection and helps a log line.
-        let answer: String
-        do {
-            answer = String(buffer: try await response.body.collect(upTo: 4096))
-        } catch {
-            // The status decides; a body that could not be read only loses a log detail.
-            answer = "(body unreadable: \(error))"
-        }
+        let headers = [
+            ("X-Klaxon-Event", notice.eventName), ("X-Klaxon-Delivery", String(outboxID)), ("X-Klaxon-Timestamp", String(timestamp)),
+            ("X-Klaxon-Signature", Self.signature(body: body, timestamp: timestamp, secret: webhook.secret)),
+        ]
+        let (response, answer) = try await WebhookPost.send(
+            body, to: webhook.url, headers: headers, httpClient: httpClient, timeout: timeout, receiver: "\(receiver) \(webhook.id)", logger: logger)
         let status = Int(response.status.code)
         switch status {
         case 200..<300:
