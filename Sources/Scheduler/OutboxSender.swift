@@ -406,7 +406,8 @@ public struct OutboxSender: Service {
                     countDead(lane: lane.name)
                 } else {
                     logger.warning("delivery failed; will retry", metadata: metadata)
-                    try await store.markRetry(message.id, notBefore: now.addingTimeInterval(settings.retryBackoff.delay(failures: attempts)), error: "\(failure)", failingSince: failingSince)
+                    let notBefore = now.addingTimeInterval(settings.retryBackoff.delay(failures: attempts))
+                    try await store.markRetry(message.id, notBefore: notBefore, error: "\(failure)", failingSince: failingSince)
                 }
             }
             storeWriteSucceeded()

@@ -41,7 +41,9 @@ struct Audit: AsyncParsableCommand {
             let who = line.person.map { "\($0) (\(line.platform) \(line.user))" } ?? "\(line.platform) \(line.user)"
             let where_ = [line.incident, line.channel.map { "#\($0)" }, line.remoteAddress.map { "from \($0)" }].compactMap { $0 }
                 .joined(separator: " ")
-            print("\(stamp.string(from: line.at))  \(line.outcome.padding(toLength: 9, withPad: " ", startingAt: 0))  \(who)  \(where_)  \(line.text.hasPrefix("POST /api/") ? "" : "/incident ")\(line.text)")
+            let outcome = line.outcome.padding(toLength: 9, withPad: " ", startingAt: 0)
+            let command = (line.text.hasPrefix("POST /api/") ? "" : "/incident ") + line.text
+            print("\(stamp.string(from: line.at))  \(outcome)  \(who)  \(where_)  \(command)")
             if let reason = line.reason, line.outcome != "applied" { print("    → \(reason.replacingOccurrences(of: "\n", with: " "))") }
         }
         if lines.isEmpty { print("No audit lines match.") }

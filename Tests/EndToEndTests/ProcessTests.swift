@@ -144,7 +144,9 @@ struct ProcessTests {
         let (auditStatus, audit) = try await KlaxonChildProcess.run(["audit", "--url", url], directory: directory.path, environment: asBob)
         #expect(auditStatus == 0, "\(audit)")
         let lines = audit.split(separator: "\n")
-        #expect(lines.contains { $0.contains("rejected") && $0.contains("console ops-bob") && $0.contains("from 127.0.0.1  POST /api/outbox/999/drop") }, "\(audit)")
+        #expect(
+            lines.contains { $0.contains("rejected") && $0.contains("console ops-bob") && $0.contains("from 127.0.0.1  POST /api/outbox/999/drop") },
+            "\(audit)")
         #expect(lines.contains { $0.contains("applied") && $0.contains("from 127.0.0.1  /incident declare sev2 Authenticated") }, "\(audit)")
         daemon.terminate()
         #expect(await daemon.waitForExit())

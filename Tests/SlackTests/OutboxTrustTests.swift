@@ -120,7 +120,8 @@ struct OutboxTrustTests {
 
             let archived = try #require(dead.first { ($0["lastError"] as? String)?.contains("is_archived") == true }?["id"] as? Int)
             let missing = try #require(dead.first { ($0["lastError"] as? String)?.contains("channel_not_found") == true }?["id"] as? Int)
-            #expect(try await slack.post("/api/outbox/\(archived)/retry", body: #"{"user": "alice"}"#, contentType: "application/json", signed: false).status == 200)
+            let asAlice = #"{"user": "alice"}"#
+            #expect(try await slack.post("/api/outbox/\(archived)/retry", body: asAlice, contentType: "application/json", signed: false).status == 200)
             #expect(try await slack.post("/api/outbox/\(missing)/drop", body: "{}", contentType: "application/json", signed: false).status == 200)
             #expect(try await slack.post("/api/outbox/\(missing)/drop", body: "{}", contentType: "application/json", signed: false).status == 404)
             // A page cannot resend it behind the operator's back.
@@ -131,8 +132,9 @@ struct OutboxTrustTests {
             let audit = try #require(try await slack.get("/api/audit?limit=20").body.data(using: .utf8).flatMap {
                 try JSONSerialization.jsonObject(with: $0) as? [[String: Any]]
             })
-            let outboxLines = audit.filter { ($0["text"] as? String)?.hasPrefix("POST /api/outbox/") == true }.reversed().map {
-                "\($0["outcome"] as? String ?? "?") \($0["user"] as? String ?? "?") \($0["text"] as? String ?? "?") from \($0["remoteAddress"] as? String ?? "nowhere")"
+            let outboxLines = audit.filter { ($0["text"] as? String)?.hasPrefix("POST /api/outbox/") == true }.reversed().map { line in
+                let (outcome, user, text) = (line["outcome"] as? String ?? "?", line["user"] as? String ?? "?", line["text"] as? String ?? "?")
+                return "\(outcome) \(user) \(text) from \(line["remoteAddress"] as? String ?? "nowhere")"
             }
             #expect(outboxLines == [
                 "applied alice POST /api/outbox/\(archived)/retry from 127.0.0.1",

@@ -26,7 +26,8 @@ struct SlackSocketModeService: Service {
         case "slash_commands":
             guard let payload = decode(SlackSocketEnvelope<[String: SlackFieldValue]>.self, envelope, frame)?.payload else { return nil }
             guard let command = SlackSlashCommand(fields: SlackFieldValue.fields(payload)) else {
-                logger.warning("slack socket mode: slash command without its required fields dropped", metadata: ["envelope_id": "\(envelope.envelopeID ?? "")"])
+                logger.warning(
+                    "slack socket mode: slash command without its required fields dropped", metadata: ["envelope_id": "\(envelope.envelopeID ?? "")"])
                 return nil
             }
             let reply = await inbound.slashCommand(command)
