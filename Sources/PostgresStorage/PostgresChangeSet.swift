@@ -88,7 +88,7 @@ struct PostgresChangeSet: Sendable {
         audit = changes.audit.map { entry in
             [.date(entry.at), .text(entry.platform.rawValue), .text(entry.userID), .optionalText(entry.userName),
              .optionalText(entry.personID), .optionalText(entry.channel), .text(entry.text), .text(entry.outcome),
-             .optionalText(entry.reason), entry.incidentID.map { .int($0.number) } ?? .null]
+             .optionalText(entry.reason), entry.incidentID.map { .int($0.number) } ?? .null, .optionalText(entry.remoteAddress)]
         }
         var lastLink: [AlertGroupKey: AlertGroupLink] = [:]
         var linkOrder: [AlertGroupKey] = []
@@ -301,6 +301,7 @@ enum PostgresChangeSetWriter {
     private static let auditColumns = BulkColumns([
         ("at", "bigint"), ("platform", "text"), ("user_id", "text"), ("user_name", "text"), ("person_id", "text"),
         ("channel", "text"), ("text", "text"), ("outcome", "text"), ("reason", "text"), ("incident_id", "bigint"),
+        ("remote_address", "text"),
     ])
     private static let alertGroupColumns = BulkColumns([
         ("source", "text"), ("group_key", "text"), ("incident_id", "bigint"), ("linked_at", "bigint"),

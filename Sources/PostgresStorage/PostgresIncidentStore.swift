@@ -122,6 +122,7 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
                 applied = try await PostgresMigrations.apply(on: connection, logger: logger)
                 try await connection.close()
             } catch {
+                // Cleanup after the migration error thrown below.
                 try? await connection.close()
                 throw error
             }
@@ -404,16 +405,7 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
     /// Records the room and bumps the revision, so that an engine holding the incident from before (without
     /// its room) gets a conflict and re-reads. The row is locked from the read to the write.
     public func setRoom(_ room: Conversation, for id: IncidentID) async throws {
-        let (decoder, encoder, logger) = (self.decoder, self.encoder, self.logger)
-        try await transaction { connection -> Result<Void, StoreError> in
-            let rows = try await connection.query(
-                "SELECT revision, body FROM incidents WHERE id = \(Int64(id.number)) FOR UPDATE", logger: logger
-            ).collect()
-            guard let row = rows.first else { return .failure(.notFound) }
-            var incident = try Columns(row).incident(decoder: decoder)
-            incident.room = room
-            incident.revision += 1
-            let body = String(decoding: try encoder.encode(incident), as: UTF8.self)
+        try await rewriteIncident(id) { [logger] connection, incident, body in
             try await connection.query(
                 """
                 UPDATE incidents SET revision = \(Int64(incident.revision)), room_platform = \(room.platform.rawValue),
@@ -421,12 +413,23 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
                 WHERE id = \(Int64(id.number))
                 """,
                 logger: logger)
-            return .success(())
-        }
+        } change: { $0.room = room }
     }
 
     /// As `setRoom`: a new revision, the row locked from the read to the write. Only the JSON body holds it.
     public func setTicket(_ ticket: TicketLink, for id: IncidentID) async throws {
+        try await rewriteIncident(id) { [logger] connection, incident, body in
+            try await connection.query(
+                "UPDATE incidents SET revision = \(Int64(incident.revision)), body = \(body) WHERE id = \(Int64(id.number))", logger: logger)
+        } change: { $0.ticket = ticket }
+    }
+
+    /// Locks and reads the incident, applies `change`, bumps the revision and hands the result (and its
+    /// encoded body) to `write`, in one transaction.
+    private func rewriteIncident(
+        _ id: IncidentID, write: @escaping @Sendable (PostgresConnection, Incident, String) async throws -> Void,
+        change: @escaping @Sendable (inout Incident) -> Void
+    ) async throws {
         let (decoder, encoder, logger) = (self.decoder, self.encoder, self.logger)
         try await transaction { connection -> Result<Void, StoreError> in
             let rows = try await connection.query(
@@ -434,11 +437,9 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
             ).collect()
             guard let row = rows.first else { return .failure(.notFound) }
             var incident = try Columns(row).incident(decoder: decoder)
-            incident.ticket = ticket
+            change(&incident)
             incident.revision += 1
-            let body = String(decoding: try encoder.encode(incident), as: UTF8.self)
-            try await connection.query(
-                "UPDATE incidents SET revision = \(Int64(incident.revision)), body = \(body) WHERE id = \(Int64(id.number))", logger: logger)
+            try await write(connection, incident, String(decoding: try encoder.encode(incident), as: UTF8.self))
             return .success(())
         }
     }

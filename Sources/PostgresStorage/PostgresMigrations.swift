@@ -225,6 +225,12 @@ enum PostgresMigrations {
                 """
             ]),
         PostgresMigration(
+            version: 13, name: "audit remote address",
+            statements: [
+                // As SQLite's step 13: where an API call came from.
+                "ALTER TABLE audit_log ADD COLUMN remote_address text"
+            ]),
+        PostgresMigration(
             version: 14, name: "email and ticket lanes",
             statements: [
                 // As in the SQLite schema: mail and tickets queue in lanes of their own. A generated column's

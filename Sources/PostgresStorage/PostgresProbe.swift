@@ -25,6 +25,7 @@ public struct PostgresProbe: Sendable {
                 try await connection.close()
                 return PostgresProbe(schemaVersion: version, latestVersion: PostgresMigrations.all.map(\.version).max() ?? 0)
             } catch {
+                // Cleanup after the error thrown below.
                 try? await connection.close()
                 throw error
             }

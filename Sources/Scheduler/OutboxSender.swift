@@ -33,9 +33,8 @@ public struct OutboxSender: Service {
         public var retryFor: TimeInterval = 86_400
         /// How long a claimed message is ours before another sender may take it.
         public var lease: TimeInterval = 60
-        /// First retry delay; doubles per attempt up to `maxBackoff`, with jitter.
-        public var baseBackoff: TimeInterval = 1
-        public var maxBackoff: TimeInterval = 300
+        /// Delay before retrying a transient failure: from 1 s, doubling per attempt up to 5 min, with jitter.
+        public var retryBackoff = Backoff(initial: 1, maximum: 300)
         /// Even with nothing due, look again this often (another replica may have written).
         public var idleRecheck: TimeInterval = 30
         /// A parked lane tries its head message after this long, then twice as long each time it is
@@ -156,7 +155,13 @@ public struct OutboxSender: Service {
                 storeFailures = 0
                 if outcome.attempted > 0 { continue }
                 let recheck = clock.now().addingTimeInterval(settings.idleRecheck)
-                wake = min((try? await nextDue(lane)) ?? recheck, recheck)
+                do {
+                    wake = min(try await nextDue(lane) ?? recheck, recheck)
+                } catch {
+                    // Not knowing when the next message is due only costs latency: look again at the recheck.
+                    logger.warning("could not read when the next outbox message is due", metadata: ["lane": "\(lane.lane.name)", "error": "\(error)"])
+                    wake = recheck
+                }
             }
             await cancelWhenGracefulShutdown {
                 await lane.bell.wait(until: wake, clock: clock)
@@ -296,102 +301,57 @@ public struct OutboxSender: Service {
     private func deliver(_ message: OutboxMessage) async -> Outcome {
         var metadata: Logger.Metadata = ["outbox_id": "\(message.id)", "platform": "\(message.platform)", "action": "\(message.action.kind)"]
         if let id = message.incidentID { metadata["incident"] = "\(id)" }
-        if case .pagerWebhook(let notice) = message.action {
-            return await deliver(notice, of: message, metadata: metadata)
-        }
-        if case .discordWebhook(let post) = message.action {
-            return await deliver(post, of: message, metadata: metadata)
-        }
-        if case .email(let mail) = message.action {
-            return await deliver(mail, of: message, metadata: metadata)
-        }
-        if case .ticket(let action) = message.action {
-            return await deliver(action, of: message, metadata: metadata)
-        }
-        if case .statusWebhook(let notice) = message.action {
-            return await deliver(notice, of: message, metadata: metadata)
-        }
-        guard let platform = platforms[message.platform] else {
-            return await settle(message, failure: .permanent("platform \(message.platform) is not enabled in bot-config.json"), metadata: metadata)
-        }
-        do {
-            let incident = try await message.incidentID.asyncMap { try await store.incident($0) } ?? nil
-            let post = try await digests?.post(for: message, platform: platform) ?? message
-            let delivery = try await platform.deliver(post, incident: incident)
-            return await record(delivery, of: message, metadata: metadata)
-        } catch let failure as DeliveryFailure {
-            return await settle(message, failure: failure, metadata: metadata)
-        } catch {
-            return await settle(message, failure: .transient("\(error)"), metadata: metadata)
-        }
-    }
-
-    /// Pager notices go to the webhook client whatever the message's platform.
-    private func deliver(_ notice: PagerNotice, of message: OutboxMessage, metadata: Logger.Metadata) async -> Outcome {
-        var metadata = metadata
-        metadata["webhook"] = "\(notice.webhook)"
-        guard let pager else {
-            return await settle(message, failure: .permanent("no pager webhook client: paging.webhooks is empty"), metadata: metadata)
-        }
-        do {
-            let delivery = try await pager.deliver(notice, outboxID: message.id)
-            return await record(delivery, of: message, metadata: metadata)
-        } catch {
-            return await settle(message, failure: error, metadata: metadata)
+        // Pager notices, emails, status notices and tickets go to their own client whatever the message's
+        // platform; Discord posts to the Discord client, in the lane of the platform they were written for.
+        switch message.action {
+        case .pagerWebhook(let notice):
+            metadata["webhook"] = "\(notice.webhook)"
+            return await deliver(message, to: pager, missing: "no pager webhook client: paging.webhooks is empty", metadata: metadata) {
+                try await $0.deliver(notice, outboxID: message.id)
+            }
+        case .discordWebhook(let post):
+            metadata["webhook"] = "\(post.webhook)"
+            return await deliver(message, to: discord, missing: "no Discord webhook client: discord.webhooks is empty", metadata: metadata) {
+                try await $0.deliver(post)
+            }
+        case .email(let mail):
+            return await deliver(message, to: email, missing: "no email sender: email.smtp is not configured", metadata: metadata) {
+                try await $0.deliver(mail, outboxID: message.id)
+            }
+        case .ticket(let action):
+            // Comment and close read the number off the incident.
+            return await deliver(message, to: tickets, missing: "no ticket client: tickets.github is not configured", metadata: metadata) {
+                try await $0.deliver(action, incident: try await store.incident(action.incidentID), mayHaveBeenSentBefore: message.mayHaveBeenSentBefore)
+            }
+        case .statusWebhook(let notice):
+            metadata["webhook"] = "\(notice.webhook)"
+            return await deliver(message, to: statusHooks, missing: "no status webhook client: statusPage.webhooks is empty", metadata: metadata) {
+                try await $0.deliver(notice, outboxID: message.id)
+            }
+        default:
+            return await deliver(
+                message, to: platforms[message.platform], missing: "platform \(message.platform) is not enabled in bot-config.json", metadata: metadata
+            ) { platform in
+                let incident = try await message.incidentID.asyncMap { try await store.incident($0) } ?? nil
+                // Announcements held back by the platform's pace go out as one digest (see AnnouncementDigests).
+                let post = try await digests?.post(for: message, platform: platform) ?? message
+                return try await platform.deliver(post, incident: incident)
+            }
         }
     }
 
-    /// Discord posts go to the Discord webhook client, in the lane of the platform they were written for.
-    private func deliver(_ post: DiscordPost, of message: OutboxMessage, metadata: Logger.Metadata) async -> Outcome {
-        var metadata = metadata
-        metadata["webhook"] = "\(post.webhook)"
-        guard let discord else {
-            return await settle(message, failure: .permanent("no Discord webhook client: discord.webhooks is empty"), metadata: metadata)
+    /// Hands `message` to `client` through `send` and records what came of it. A client that is not
+    /// configured gives the message up at once (`missing` says why): its config section is empty, so no
+    /// retry could help. A failure that is not a `DeliveryFailure` (a store read) is transient.
+    private func deliver<Client>(
+        _ message: OutboxMessage, to client: Client?, missing: String, metadata: Logger.Metadata,
+        _ send: (Client) async throws -> Delivery
+    ) async -> Outcome {
+        guard let client else {
+            return await settle(message, failure: .permanent(missing), metadata: metadata)
         }
         do {
-            return await record(try await discord.deliver(post), of: message, metadata: metadata)
-        } catch {
-            return await settle(message, failure: error, metadata: metadata)
-        }
-    }
-
-    /// Emails go to the SMTP server whatever the message's platform.
-    private func deliver(_ mail: EmailMessage, of message: OutboxMessage, metadata: Logger.Metadata) async -> Outcome {
-        guard let email else {
-            return await settle(message, failure: .permanent("no email sender: email.smtp is not configured"), metadata: metadata)
-        }
-        do {
-            let delivery = try await email.deliver(mail, outboxID: message.id)
-            return await record(delivery, of: message, metadata: metadata)
-        } catch {
-            return await settle(message, failure: error, metadata: metadata)
-        }
-    }
-
-    /// Status notices go to the status webhook client whatever the message's platform.
-    private func deliver(_ notice: StatusNotice, of message: OutboxMessage, metadata: Logger.Metadata) async -> Outcome {
-        var metadata = metadata
-        metadata["webhook"] = "\(notice.webhook)"
-        guard let statusHooks else {
-            return await settle(message, failure: .permanent("no status webhook client: statusPage.webhooks is empty"), metadata: metadata)
-        }
-        do {
-            let delivery = try await statusHooks.deliver(notice, outboxID: message.id)
-            return await record(delivery, of: message, metadata: metadata)
-        } catch {
-            return await settle(message, failure: error, metadata: metadata)
-        }
-    }
-
-    /// Ticket actions go to the tracker; comment and close read the number off the incident.
-    private func deliver(_ action: TicketAction, of message: OutboxMessage, metadata: Logger.Metadata) async -> Outcome {
-        guard let tickets else {
-            return await settle(message, failure: .permanent("no ticket client: tickets.github is not configured"), metadata: metadata)
-        }
-        do {
-            let incident = try await store.incident(action.incidentID)
-            let delivery = try await tickets.deliver(action, incident: incident, mayHaveBeenSentBefore: message.mayHaveBeenSentBefore)
-            return await record(delivery, of: message, metadata: metadata)
+            return await record(try await send(client), of: message, metadata: metadata)
         } catch let failure as DeliveryFailure {
             return await settle(message, failure: failure, metadata: metadata)
         } catch {
@@ -462,7 +422,8 @@ public struct OutboxSender: Service {
                     countDead(lane: lane.name)
                 } else {
                     logger.warning("delivery failed; will retry", metadata: metadata)
-                    try await store.markRetry(message.id, notBefore: now.addingTimeInterval(backoff(attempt: attempts)), error: "\(failure)", failingSince: failingSince)
+                    let notBefore = now.addingTimeInterval(settings.retryBackoff.delay(failures: attempts))
+                    try await store.markRetry(message.id, notBefore: notBefore, error: "\(failure)", failingSince: failingSince)
                 }
             }
             storeWriteSucceeded()
@@ -485,11 +446,6 @@ public struct OutboxSender: Service {
         health.recordWriteSuccess(logger: logger)
     }
 
-    /// Exponential backoff with "equal jitter": half fixed, half random, so retries of many messages spread out.
-    func backoff(attempt: Int) -> TimeInterval {
-        let exponential = min(settings.maxBackoff, settings.baseBackoff * pow(2, Double(min(max(0, attempt - 1), 30))))
-        return exponential / 2 + Double.random(in: 0...(exponential / 2))
-    }
 }
 
 extension Optional {

@@ -87,7 +87,14 @@ public struct TimerScheduler: Service {
                 logger.error("could not read the next timer", metadata: ["error": "\(error)"])
                 due = now.addingTimeInterval(1)
             }
-            let overrides = (try? await overridesAroundNow(now)) ?? [:]
+            let overrides: [String: [OnCallOverride]]
+            do {
+                overrides = try await overridesAroundNow(now)
+            } catch {
+                // The next hand-off is then planned from the rotations alone; the recheck corrects it.
+                logger.error("could not read on-call overrides to plan the next hand-off", metadata: ["error": "\(error)"])
+                overrides = [:]
+            }
             let wake = [due, engine.nextHandoff(after: now, overrides: overrides), recheck].compactMap { $0 }.min() ?? recheck
             await cancelWhenGracefulShutdown {
                 await doorbell.wait(until: wake, clock: clock)

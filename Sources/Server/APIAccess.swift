@@ -29,12 +29,17 @@ struct APITokenMiddleware<Context: RequestContext>: RouterMiddleware {
 enum BrowserRequestGuard {
     /// nil when `request` may go on; else the response refusing it.
     static func refusal(of request: Request) -> Response? {
+        problem(of: request).map { Response.error($0.message, status: $0.status) }
+    }
+
+    /// Why `request` is refused, for callers that also audit the refusal; nil when it may go on.
+    static func problem(of request: Request) -> (message: String, status: HTTPResponse.Status)? {
         let mediaType = request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
         guard mediaType == "application/json" else {
-            return Response.error("Content-Type must be application/json", status: .unsupportedMediaType)
+            return ("Content-Type must be application/json", .unsupportedMediaType)
         }
         if let origin = request.headers[.origin], !isOwnOrigin(origin, host: request.head.authority) {
-            return Response.error("cross-origin requests are refused", status: .forbidden)
+            return ("cross-origin requests are refused", .forbidden)
         }
         return nil
     }

@@ -16,7 +16,7 @@ struct APIController {
 
     /// Health and metrics on `router`, open to probes and scrapers (they reveal no incident content);
     /// the incident API on `api`, the `/api` group behind `APITokenMiddleware`.
-    func addRoutes(to router: Router<BasicRequestContext>, api: RouterGroup<BasicRequestContext>) {
+    func addRoutes(to router: Router<KlaxonRequestContext>, api: RouterGroup<KlaxonRequestContext>) {
         router.get("healthz") { _, _ in Response.text("ok\n") }
         // Not ready while the store cannot be read, refuses writes, or a platform refuses our credentials:
         // the body says which, one line each (no secrets: reasons are API error codes and SQLite errors).

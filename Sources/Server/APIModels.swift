@@ -127,19 +127,20 @@ enum APIJSON {
     }()
 }
 
-/// One audit line as `GET /api/audit` shows it.
-struct AuditView: Codable, Sendable {
-    var id: Int64
-    var at: Date
-    var platform: String
-    var user: String
-    var userName: String?
-    var person: String?
-    var channel: String?
-    var text: String
-    var outcome: String
-    var reason: String?
-    var incident: String?
+/// One audit line as `GET /api/audit` shows it (and `klaxon audit` reads it).
+public struct AuditView: Codable, Sendable {
+    public var id: Int64
+    public var at: Date
+    public var platform: String
+    public var user: String
+    public var userName: String?
+    public var person: String?
+    public var channel: String?
+    public var text: String
+    public var outcome: String
+    public var reason: String?
+    public var incident: String?
+    public var remoteAddress: String?
 
     init(_ entry: AuditEntry) {
         id = entry.id ?? 0
@@ -153,5 +154,6 @@ struct AuditView: Codable, Sendable {
         outcome = entry.outcome
         reason = entry.reason
         incident = entry.incidentID?.description
+        remoteAddress = entry.remoteAddress
     }
 }

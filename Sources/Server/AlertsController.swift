@@ -29,13 +29,13 @@ struct AlertsController {
         self.logger = logger
     }
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: Router<KlaxonRequestContext>) {
         router.post("alerts/:kind/:source") { request, context in
             try await receive(request, context: context)
         }
     }
 
-    private func receive(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    private func receive(_ request: Request, context: KlaxonRequestContext) async throws -> Response {
         let kindName = context.parameters.get("kind") ?? ""
         let sourceID = context.parameters.get("source") ?? ""
         // As called, for the audit line; bounded, since the caller chose it.

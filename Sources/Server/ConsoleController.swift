@@ -16,8 +16,8 @@ struct ConsoleController {
     let logger: Logger
 
     /// `api` is the `/api` group, behind `APITokenMiddleware`.
-    func addRoutes(to api: RouterGroup<BasicRequestContext>) {
-        api.post("commands") { request, _ in
+    func addRoutes(to api: RouterGroup<KlaxonRequestContext>) {
+        api.post("commands") { request, requestContext in
             if let refusal = BrowserRequestGuard.refusal(of: request) { return refusal }
             let body = try await request.collectBody(limit: maxBodyBytes)
             let command: ConsoleCommandRequest
@@ -28,16 +28,23 @@ struct ConsoleController {
             }
             let user = (command.user?.trimmingCharacters(in: .whitespaces)).flatMap { $0.isEmpty ? nil : $0 } ?? "console"
             let channel = (command.channel.map { $0.hasPrefix("#") ? String($0.dropFirst()) : $0 }).flatMap { $0.isEmpty ? nil : $0 } ?? announceChannel
-            let context = CommandContext(
+            var context = CommandContext(
                 platform: .console,
                 conversation: Conversation(platform: .console, channelID: channel, threadID: command.thread),
                 user: ChatUser(id: user, name: user),
                 inboundKey: command.requestID.map { "console:request:\($0)" })
+            context.remoteAddress = requestContext.remoteAddressText
             let result = await gateway.handle(text: command.text, context: context)
             let rendered = NeutralMarkup.render(result.reply.text, roomLink: nil)
             // The console's "chat" shows the command and the reply, like a channel would.
-            try? await store.appendConsoleMessage(ConsoleMessage(at: clock.now(), channel: channel, thread: command.thread, text: "@\(user): /incident \(command.text)", kind: "command"))
-            try? await store.appendConsoleMessage(ConsoleMessage(at: clock.now(), channel: channel, thread: command.thread, text: rendered, kind: "reply"))
+            for (text, kind) in [("@\(user): /incident \(command.text)", "command"), (rendered, "reply")] {
+                do {
+                    try await store.appendConsoleMessage(ConsoleMessage(at: clock.now(), channel: channel, thread: command.thread, text: text, kind: kind))
+                } catch {
+                    // The command's own answer stands; only the transcript misses a line.
+                    logger.warning("console transcript line not saved", metadata: ["channel": "\(channel)", "kind": "\(kind)", "error": "\(error)"])
+                }
+            }
             logger.info("console reply", metadata: ["channel": "\(channel)", "text": "\(rendered)"])
             return try Response.json(ConsoleCommandResponse(
                 reply: rendered, visibility: result.reply.visibility.rawValue, outcome: result.outcome.rawValue,

@@ -14,7 +14,7 @@ struct ExportController {
         case md, yaml, json
     }
 
-    func addRoutes(to api: RouterGroup<BasicRequestContext>) {
+    func addRoutes(to api: RouterGroup<KlaxonRequestContext>) {
         api.get("incidents/:id/export") { request, context in
             let raw = try context.parameters.require("id")
             guard let id = IncidentID(parsing: raw) ?? Int(raw).flatMap({ $0 > 0 ? IncidentID($0) : nil }) else {

@@ -17,6 +17,7 @@ extension Response {
     }
 
     static func error(_ message: String, status: HTTPResponse.Status) -> Response {
+        // Encoding one string cannot fail; plain text is the fallback all the same.
         (try? json(ErrorBody(error: message), status: status)) ?? text(message, status: status)
     }
 }

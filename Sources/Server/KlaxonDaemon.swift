@@ -56,21 +56,33 @@ public struct KlaxonDaemon: Sendable {
         let engine = try IncidentEngine(config: config)
         let postmortems = PostmortemWriter(store: store, engine: engine, logger: logger)
         self.postmortems = postmortems
-        commands = CommandService(engine: engine, store: store, clock: clock, committed: { changes in
-            if !changes.outbox.isEmpty { outboxBell.ring() }
-            postmortems.changed(changes)
-            // Overrides move hand-offs, which the scheduler plans for too; a timer matters only if it is
-            // due before the scheduler would wake anyway. Cancelled timers need no wake-up.
-            if !changes.overrides.isEmpty {
-                timerBell.ring()
-            } else if let earliest = changes.timers.map(\.dueAt).min() {
-                timerBell.ring(dueAt: earliest)
+        // Who wakes for what: the sender for queued messages, the scheduler for timers and hand-offs, the
+        // post-mortem files for changes, the on-call followers (Slack's user group) for on-call changes.
+        let onCallBell = Doorbell()
+        let wakeups = Wakeups { event in
+            switch event {
+            case .committed(let changes):
+                if !changes.outbox.isEmpty { outboxBell.ring() }
+                postmortems.changed(changes)
+                // Overrides move hand-offs, which the scheduler plans for too; a timer matters only if it is
+                // due before the scheduler would wake anyway. Cancelled timers need no wake-up.
+                if !changes.overrides.isEmpty {
+                    timerBell.ring()
+                } else if let earliest = changes.timers.map(\.dueAt).min() {
+                    timerBell.ring(dueAt: earliest)
+                }
+            case .outboxQueued:
+                outboxBell.ring()
+            case .onCallChanged, .pageDelivered:
+                onCallBell.ring()
             }
-        })
+        }
+        commands = CommandService(engine: engine, store: store, clock: clock, wakeups: wakeups)
         gateway = CommandGateway(service: commands, metrics: metrics, logger: logger)
 
         integrations = try Integrations.make(IntegrationDependencies(
-            config: config, store: store, clock: clock, logger: logger, gateway: gateway, httpClient: httpClient))
+            config: config, store: store, clock: clock, logger: logger, gateway: gateway, httpClient: httpClient,
+            wakeups: wakeups, onCallBell: onCallBell))
         var platforms = extraPlatforms + integrations.map(\.outbound)
         if let console = config.platforms.console {
             platforms.append(ConsolePlatform(store: store, announceChannel: console.announceChannel, mode: config.incidents.mode, clock: clock, logger: logger))
@@ -104,8 +116,8 @@ public struct KlaxonDaemon: Sendable {
         retention = RetentionService(store: store, retention: config.retention, clock: clock, logger: logger)
     }
 
-    public func buildRouter() -> Router<BasicRequestContext> {
-        let router = Router()
+    public func buildRouter() -> Router<KlaxonRequestContext> {
+        let router = Router(context: KlaxonRequestContext.self)
         router.add(middleware: RequestDurationMiddleware(metrics: metrics))
         router.add(middleware: ErrorLoggingMiddleware(logger: logger))
         let api = router.group("api").add(middleware: APITokenMiddleware(token: config.server.apiToken))
@@ -113,7 +125,7 @@ public struct KlaxonDaemon: Sendable {
             .addRoutes(to: router, api: api)
         StatusPageController(store: store, config: config, clock: clock).addRoutes(to: router)
         ExportController(store: store, engine: commands.engine, clock: clock).addRoutes(to: api)
-        OutboxController(store: store, clock: clock, outboxBell: outboxBell, logger: logger).addRoutes(to: api)
+        OutboxController(store: store, clock: clock, outboxBell: outboxBell, people: config, logger: logger).addRoutes(to: api)
         if let console = config.platforms.console {
             ConsoleController(
                 gateway: gateway, store: store, clock: clock, announceChannel: console.announceChannel,

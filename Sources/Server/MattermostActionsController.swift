@@ -33,7 +33,7 @@ struct MattermostActionsController: Sendable {
     /// just before: the call to open the form must not take longer than what is left.
     static let openDialogTimeout = TimeAmount.seconds(2)
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: Router<KlaxonRequestContext>) {
         router.post("mattermost/actions") { request, _ -> Response in
             let body = try await request.collectBody(limit: maxBodyBytes)
             let click: MattermostActionRequest

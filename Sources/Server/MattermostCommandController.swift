@@ -21,7 +21,7 @@ struct MattermostCommandController: Sendable {
     let maxBodyBytes: Int
     let logger: Logger
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: Router<KlaxonRequestContext>) {
         router.post("mattermost/commands") { request, _ -> Response in
             let body = try await request.collectBody(limit: maxBodyBytes)
             let form = FormBody.parse(String(decoding: body.readableBytesView, as: UTF8.self))

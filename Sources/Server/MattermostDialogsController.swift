@@ -24,7 +24,7 @@ struct MattermostDialogsController: Sendable {
     let maxBodyBytes: Int
     let logger: Logger
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: Router<KlaxonRequestContext>) {
         router.post("mattermost/dialogs") { request, _ -> Response in
             let body = try await request.collectBody(limit: maxBodyBytes)
             let submission: MattermostDialogSubmission

@@ -57,7 +57,7 @@ struct RocketChatWebhookController: Sendable {
         var tmid: String?
     }
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: Router<KlaxonRequestContext>) {
         router.post("rocketchat/webhook") { request, _ -> Response in
             let body = try await request.collectBody(limit: maxBodyBytes)
             let payload: RocketChatWebhookPayload

@@ -361,6 +361,14 @@ enum Migrations {
             ]
         ),
         Migration(
+            version: 13,
+            name: "audit remote address",
+            statements: [
+                // Where an API call came from (issue 12, item 4); chat commands leave it empty.
+                "ALTER TABLE audit_log ADD COLUMN remote_address TEXT"
+            ]
+        ),
+        Migration(
             version: 14,
             name: "email and ticket lanes",
             statements: [

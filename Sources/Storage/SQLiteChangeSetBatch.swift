@@ -110,7 +110,7 @@ struct PreparedChangeSet: Sendable {
         audit = changes.audit.map { entry in
             [SQLiteDates.value(entry.at), .text(entry.platform.rawValue), .text(entry.userID), .optionalText(entry.userName),
              .optionalText(entry.personID), .optionalText(entry.channel), .text(entry.text), .text(entry.outcome),
-             .optionalText(entry.reason), entry.incidentID.map { .integer($0.number) } ?? .null]
+             .optionalText(entry.reason), entry.incidentID.map { .integer($0.number) } ?? .null, .optionalText(entry.remoteAddress)]
         }
         alertGroups = changes.alertGroups.map { link in
             [.text(link.source), .text(link.groupKey), .integer(link.incidentID.number), createdAt]
@@ -349,7 +349,7 @@ enum ChangeSetBatch {
             "INSERT INTO oncall_overrides (rotation_id, person_id, starts_at, ends_at, created_by) VALUES", rows: accepted.flatMap(\.overrides))
         statements += consoleStatements(accepted.flatMap(\.console))
         statements += insert(
-            "INSERT INTO audit_log (at, platform, user_id, user_name, person_id, channel, text, outcome, reason, incident_id) VALUES",
+            "INSERT INTO audit_log (at, platform, user_id, user_name, person_id, channel, text, outcome, reason, incident_id, remote_address) VALUES",
             rows: accepted.flatMap(\.audit))
         statements += insert(
             "INSERT INTO alert_groups (source, group_key, incident_id, linked_at) VALUES", rows: lastLinkOfEachGroup(accepted.flatMap(\.alertGroups)),

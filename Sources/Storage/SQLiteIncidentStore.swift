@@ -71,6 +71,7 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
         do {
             writeConnection = try await openConnection(path: path, threadPool: writerThread, logger: logger)
         } catch {
+            // Cleanup after the error thrown below; a close error would say nothing more.
             try? await writerThread.shutdownGracefully()
             throw error
         }
@@ -90,6 +91,7 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
             _ = try await writeConnection.query("PRAGMA busy_timeout = 5000", [])
             try await Migrations.apply(on: writeConnection, logger: logger)
         } catch {
+            // Cleanup after the error thrown below; a close error would say nothing more.
             try? await writeConnection.close()
             try? await writerThread.shutdownGracefully()
             throw storeError(error)
@@ -108,6 +110,7 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
             }
         } catch {
             for connection in readConnections {
+                // Cleanup after the error thrown below; a close error would say nothing more.
                 try? await connection.close()
             }
             try? await writeConnection.close()
@@ -317,51 +320,42 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
         }
     }
 
-    /// Records the room and bumps the revision, so that an engine holding the incident from before (without
-    /// its room) gets a conflict and re-reads, instead of writing the room back to nil. Read and written in
-    /// one job, so nothing can come between.
     /// The ticket lives in the incident's JSON only: no query filters on it.
     public func setTicket(_ ticket: TicketLink, for id: IncidentID) async throws {
-        let (decoder, encoder) = (self.decoder, self.encoder)
-        try await write(singleStatement: false) { session in
-            guard let row = try await session.run("SELECT revision, body FROM incidents WHERE id = ?", [.integer(id.number)]).first else {
-                throw StoreError.notFound
-            }
-            var incident = try Self.decodeIncident(row, decoder: decoder)
-            incident.ticket = ticket
-            incident.revision += 1
-            let body = String(decoding: try encoder.encode(incident), as: UTF8.self)
-            let updated = try await session.run(
-                "UPDATE incidents SET revision = ?, body = ? WHERE id = ? AND revision = ? RETURNING id",
-                [.integer(incident.revision), .text(body), .integer(id.number), .integer(incident.revision - 1)])
-            guard !updated.isEmpty else {
-                throw MalformedRow(column: "revision", problem: "incident \(id) changed while its ticket was being recorded")
-            }
-        }
+        try await rewriteIncident(id, recording: "ticket") { $0.ticket = ticket }
     }
 
     public func setRoom(_ room: Conversation, for id: IncidentID) async throws {
+        let columns: [(String, SQLiteData)] = [
+            ("room_platform", .text(room.platform.rawValue)), ("room_channel_id", .text(room.channelID)),
+            ("room_thread_id", .optionalText(room.threadID)),
+        ]
+        try await rewriteIncident(id, recording: "room", columns: columns) { $0.room = room }
+    }
+
+    /// Records what delivery learnt (a room, a ticket) and bumps the revision, so that an engine holding the
+    /// incident from before gets a conflict and re-reads, instead of writing it back to nil. Read and
+    /// written in one job, so nothing can come between; `columns` mirror what changed.
+    private func rewriteIncident(
+        _ id: IncidentID, recording what: String, columns: [(String, SQLiteData)] = [], _ change: @escaping @Sendable (inout Incident) -> Void
+    ) async throws {
         let (decoder, encoder) = (self.decoder, self.encoder)
         try await write(singleStatement: false) { session in
             guard let row = try await session.run("SELECT revision, body FROM incidents WHERE id = ?", [.integer(id.number)]).first else {
                 throw StoreError.notFound
             }
             var incident = try Self.decodeIncident(row, decoder: decoder)
-            incident.room = room
+            change(&incident)
             incident.revision += 1
             let body = String(decoding: try encoder.encode(incident), as: UTF8.self)
+            let assignments = (["revision"] + columns.map(\.0) + ["body"]).map { "\($0) = ?" }.joined(separator: ", ")
             // The revision just read cannot have changed (this job holds the write lock); were it to, this
             // is not a `StoreError` but an inconsistency that rolls the job back.
             let updated = try await session.run(
-                """
-                UPDATE incidents SET revision = ?, room_platform = ?, room_channel_id = ?, room_thread_id = ?, body = ?
-                WHERE id = ? AND revision = ?
-                RETURNING id
-                """,
-                [.integer(incident.revision), .text(room.platform.rawValue), .text(room.channelID), .optionalText(room.threadID),
-                 .text(body), .integer(id.number), .integer(incident.revision - 1)])
+                "UPDATE incidents SET \(assignments) WHERE id = ? AND revision = ? RETURNING id",
+                [.integer(incident.revision)] + columns.map(\.1) + [.text(body), .integer(id.number), .integer(incident.revision - 1)])
             guard !updated.isEmpty else {
-                throw MalformedRow(column: "revision", problem: "incident \(id) changed while its room was being recorded")
+                throw MalformedRow(column: "revision", problem: "incident \(id) changed while its \(what) was being recorded")
             }
         }
     }

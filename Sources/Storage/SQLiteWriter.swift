@@ -163,6 +163,7 @@ final class SQLiteWriter: Sendable {
         do {
             try await connection.close()
         } catch {
+            // The close error is what matters (thrown below); the thread is stopped on the way out regardless.
             try? await thread.shutdownGracefully()
             throw error
         }

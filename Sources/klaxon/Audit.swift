@@ -4,11 +4,12 @@ import Foundation
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
+import Server
 
 /// `klaxon audit --incident INC-4 --since 24h --user alice`: who did what, from a running daemon's audit log.
 struct Audit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Print the audit log of a running daemon: every command and alert, allowed or refused, newest first.")
+        abstract: "Print the audit log of a running daemon: every command, alert and outbox retry or drop, allowed or refused, newest first.")
 
     @Option(help: "The daemon's base URL.")
     var url: String = ProcessInfo.processInfo.environment["KLAXON_URL"] ?? "http://127.0.0.1:8080"
@@ -25,18 +26,6 @@ struct Audit: AsyncParsableCommand {
     @Option(help: "At most this many lines.")
     var limit: Int = 200
 
-    private struct Line: Decodable {
-        var at: Date
-        var platform: String
-        var user: String
-        var person: String?
-        var channel: String?
-        var text: String
-        var outcome: String
-        var reason: String?
-        var incident: String?
-    }
-
     func run() async throws {
         var components = URLComponents()
         components.queryItems = [
@@ -46,12 +35,15 @@ struct Audit: AsyncParsableCommand {
         let body = try await daemonGET("/api/audit?" + (components.percentEncodedQuery ?? ""), baseURL: url)
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
-        let lines = try decoder.decode([Line].self, from: body)
+        let lines = try decoder.decode([AuditView].self, from: body)
         let stamp = ISO8601DateFormatter()
         for line in lines {
             let who = line.person.map { "\($0) (\(line.platform) \(line.user))" } ?? "\(line.platform) \(line.user)"
-            let where_ = [line.incident, line.channel.map { "#\($0)" }].compactMap { $0 }.joined(separator: " ")
-            print("\(stamp.string(from: line.at))  \(line.outcome.padding(toLength: 9, withPad: " ", startingAt: 0))  \(who)  \(where_)  /incident \(line.text)")
+            let where_ = [line.incident, line.channel.map { "#\($0)" }, line.remoteAddress.map { "from \($0)" }].compactMap { $0 }
+                .joined(separator: " ")
+            let outcome = line.outcome.padding(toLength: 9, withPad: " ", startingAt: 0)
+            let command = (line.text.hasPrefix("POST /api/") ? "" : "/incident ") + line.text
+            print("\(stamp.string(from: line.at))  \(outcome)  \(who)  \(where_)  \(command)")
             if let reason = line.reason, line.outcome != "applied" { print("    → \(reason.replacingOccurrences(of: "\n", with: " "))") }
         }
         if lines.isEmpty { print("No audit lines match.") }

@@ -25,7 +25,12 @@ struct JSONLogHandler: LogHandler {
         for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) {
             object[key] = "\(value)"
         }
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
+        // Every value is a string, so serialization fails only on a broken Foundation; the line is then
+        // written as plain text rather than lost.
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else {
+            FileHandle.standardOutput.write(Data("\(event.level) \(label): \(event.message) (not encodable as JSON)\n".utf8))
+            return
+        }
         FileHandle.standardOutput.write(data + Data("\n".utf8))
     }
 }

@@ -27,7 +27,9 @@ struct OutboxCommand: AsyncParsableCommand {
             let (status, body) = try await callDaemon(.GET, "/api/outbox?state=\(state)&limit=\(limit)", body: nil, url: options.url)
             guard status == .ok else { throw ValidationError("the daemon answered \(status.code): \(String(decoding: body, as: UTF8.self))") }
             // Read loosely: a listing must print whatever a newer daemon adds.
-            let entries = (try? JSONSerialization.jsonObject(with: body)) as? [[String: Any]] ?? []
+            guard let entries = (try? JSONSerialization.jsonObject(with: body)) as? [[String: Any]] else {
+                throw ValidationError("the daemon's answer is not a list of messages: \(String(decoding: body.prefix(200), as: UTF8.self))")
+            }
             if entries.isEmpty { print("no \(state) messages") }
             for entry in entries {
                 let fields = ["id", "lane", "incident", "kind", "createdAt", "attempts", "lastError"].map { key in
@@ -59,7 +61,10 @@ struct OutboxCommand: AsyncParsableCommand {
 
     static func act(_ verb: String, on target: Target) async throws {
         let id = target.id
-        let (status, body) = try await callDaemon(.POST, "/api/outbox/\(id)/\(verb)", body: Data("{}".utf8), url: target.options.url)
+        // Who asks, for the daemon's audit log (as `klaxon cmd` names its user).
+        let user = ProcessInfo.processInfo.environment["KLAXON_USER"] ?? ProcessInfo.processInfo.environment["USER"] ?? "console"
+        let request = try JSONEncoder().encode(["user": user])
+        let (status, body) = try await callDaemon(.POST, "/api/outbox/\(id)/\(verb)", body: request, url: target.options.url)
         guard status == .ok else { throw ValidationError("the daemon answered \(status.code): \(String(decoding: body, as: UTF8.self))") }
         print(verb == "retry" ? "message \(id) queued again" : "message \(id) dropped")
     }

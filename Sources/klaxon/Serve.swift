@@ -90,7 +90,11 @@ struct Serve: AsyncParsableCommand {
             }).run()
         } catch {
             logger.error("stopped with an error", metadata: ["error": "\(error)"])
-            try? await closeStore()
+            do {
+                try await closeStore()
+            } catch {
+                logger.error("the store did not close cleanly", metadata: ["error": "\(error)"])
+            }
             throw ExitCode(1)
         }
         try await closeStore()

@@ -35,6 +35,12 @@ struct AuditTests {
         #expect(lines.contains("applied carol severity INC-1 sev2"), "\(lines)")
         #expect(lines.contains("invalid dave frobnicate"), "\(lines)")
         #expect(lines.contains { $0.hasPrefix("applied alert:prod-am alert firing") }, "\(lines)")
+        // Console commands are API calls: each line says where the call came from.
+        let isAlert = { (line: [String: Any]) in (line["user"] as? String)?.hasPrefix("alert:") == true }
+        let consoleLines = all.filter { !isAlert($0) }
+        #expect(consoleLines.count == 4)
+        #expect(consoleLines.allSatisfy { $0["remoteAddress"] as? String == "127.0.0.1" }, "\(consoleLines)")
+        #expect(all.filter(isAlert).allSatisfy { $0["remoteAddress"] == nil })
         let denial = try #require(all.first { $0["outcome"] as? String == "denied" })
         #expect((denial["reason"] as? String)?.contains("allows role:ic, group:leads") == true)
         #expect(denial["incident"] as? String == "INC-1")

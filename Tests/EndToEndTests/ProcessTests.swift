@@ -135,6 +135,19 @@ struct ProcessTests {
             environment: ["KLAXON_API_TOKEN": token])
         #expect(status == 0, "\(output)")
         #expect(output.contains("Declared INC-1 · SEV2 · Authenticated"))
+        // `klaxon outbox drop` says who asks; the refusal is audited with it, and `klaxon audit` shows where
+        // each API call came from.
+        let asBob = ["KLAXON_API_TOKEN": token, "KLAXON_USER": "ops-bob"]
+        let (dropStatus, drop) = try await KlaxonChildProcess.run(["outbox", "drop", "--url", url, "999"], directory: directory.path, environment: asBob)
+        #expect(dropStatus != 0)
+        #expect(drop.contains("no dead outbox message 999"), "\(drop)")
+        let (auditStatus, audit) = try await KlaxonChildProcess.run(["audit", "--url", url], directory: directory.path, environment: asBob)
+        #expect(auditStatus == 0, "\(audit)")
+        let lines = audit.split(separator: "\n")
+        #expect(
+            lines.contains { $0.contains("rejected") && $0.contains("console ops-bob") && $0.contains("from 127.0.0.1  POST /api/outbox/999/drop") },
+            "\(audit)")
+        #expect(lines.contains { $0.contains("applied") && $0.contains("from 127.0.0.1  /incident declare sev2 Authenticated") }, "\(audit)")
         daemon.terminate()
         #expect(await daemon.waitForExit())
         #expect(!daemon.output.contains(token))

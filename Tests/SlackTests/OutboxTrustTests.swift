@@ -120,11 +120,33 @@ struct OutboxTrustTests {
 
             let archived = try #require(dead.first { ($0["lastError"] as? String)?.contains("is_archived") == true }?["id"] as? Int)
             let missing = try #require(dead.first { ($0["lastError"] as? String)?.contains("channel_not_found") == true }?["id"] as? Int)
-            #expect(try await slack.post("/api/outbox/\(archived)/retry", body: "{}", contentType: "application/json", signed: false).status == 200)
+            let asAlice = #"{"user": "alice"}"#
+            #expect(try await slack.post("/api/outbox/\(archived)/retry", body: asAlice, contentType: "application/json", signed: false).status == 200)
             #expect(try await slack.post("/api/outbox/\(missing)/drop", body: "{}", contentType: "application/json", signed: false).status == 200)
             #expect(try await slack.post("/api/outbox/\(missing)/drop", body: "{}", contentType: "application/json", signed: false).status == 404)
             // A page cannot resend it behind the operator's back.
             #expect(try await slack.post("/api/outbox/\(archived)/retry", body: "{}", contentType: "text/plain", signed: false).status == 415)
+            #expect(try await slack.post("/api/outbox/\(archived)/retry", body: "not json", contentType: "application/json", signed: false).status == 400)
+
+            // Each call that could change the outbox is audited, done or refused, with who and from where.
+            let audit = try #require(try await slack.get("/api/audit?limit=20").body.data(using: .utf8).flatMap {
+                try JSONSerialization.jsonObject(with: $0) as? [[String: Any]]
+            })
+            let outboxLines = audit.filter { ($0["text"] as? String)?.hasPrefix("POST /api/outbox/") == true }.reversed().map { line in
+                let (outcome, user, text) = (line["outcome"] as? String ?? "?", line["user"] as? String ?? "?", line["text"] as? String ?? "?")
+                return "\(outcome) \(user) \(text) from \(line["remoteAddress"] as? String ?? "nowhere")"
+            }
+            #expect(outboxLines == [
+                "applied alice POST /api/outbox/\(archived)/retry from 127.0.0.1",
+                "applied api POST /api/outbox/\(missing)/drop from 127.0.0.1",
+                "rejected api POST /api/outbox/\(missing)/drop from 127.0.0.1",
+                "denied api POST /api/outbox/\(archived)/retry from 127.0.0.1",
+                "invalid api POST /api/outbox/\(archived)/retry from 127.0.0.1",
+            ], "\(outboxLines)")
+            let refusal = try #require(audit.first { $0["outcome"] as? String == "rejected" })
+            #expect(refusal["reason"] as? String == "no dead outbox message \(missing)")
+            // Slack's own commands come through Slack, not the API: no remote address is recorded for them.
+            #expect(audit.contains { ($0["text"] as? String)?.hasPrefix("update Step-1") == true && $0["remoteAddress"] == nil })
             try await slack.deliverAll()
             #expect(Self.posts(slack, in: channel, containing: "Step-1").count == 1)
             #expect(Self.posts(slack, in: channel, containing: "Step-2").isEmpty)

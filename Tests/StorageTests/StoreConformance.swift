@@ -1057,7 +1057,7 @@ enum StoreConformance {
                 outcome: "allowed", reason: nil, incidentID: IncidentID(1)),
             AuditEntry(
                 at: t0.addingTimeInterval(60), platform: .console, userID: "bob", userName: nil, personID: "bob", channel: nil,
-                text: "/incident ack", outcome: "refused", reason: "not allowed", incidentID: nil),
+                text: "/incident ack", outcome: "refused", reason: "not allowed", incidentID: nil, remoteAddress: "192.0.2.7"),
         ]
         try await store.commit(links)
         #expect(try await store.incidentID(alertSource: "am", groupKey: "g1") == IncidentID(2))
@@ -1070,6 +1070,8 @@ enum StoreConformance {
         #expect(try await store.auditEntries(AuditQuery(incidentID: IncidentID(1))).map(\.userID) == ["U0ALICE"])
         #expect(try await store.auditEntries(AuditQuery(user: "alice")).map(\.userID) == ["U0ALICE"])
         #expect(try await store.auditEntries(AuditQuery(since: t0.addingTimeInterval(30))).map(\.reason) == ["not allowed"])
+        // Migration 13: an API call's remote address is kept; a chat command has none.
+        #expect(try await store.auditEntries(AuditQuery()).map(\.remoteAddress) == ["192.0.2.7", nil])
 
         // A declaration whose change set is refused writes nothing of it. (Whether its number stays used
         // differs: PostgreSQL keeps it used, as the protocol says; SQLite reuses it when the declaration

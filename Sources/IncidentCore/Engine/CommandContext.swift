@@ -17,6 +17,8 @@ public struct CommandContext: Sendable, Hashable {
     /// command's change, or as its audit line when it changed nothing, under the delivery's `inboundKey`:
     /// a delivery seen twice is answered once, and an answer is never queued without its command.
     public var replyThread: Conversation?
+    /// Where an API call came from (the console's `POST /api/commands`), for the audit log.
+    public var remoteAddress: String?
 
     public init(
         platform: PlatformKind, conversation: Conversation, user: ChatUser, userTimeZone: String? = nil, inboundKey: String? = nil,

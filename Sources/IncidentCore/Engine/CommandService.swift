@@ -8,7 +8,7 @@ public struct CommandService: Sendable {
     public let store: any IncidentStore
     public let clock: any WallClock
     /// Called with what was committed, after every commit, so the outbox sender and the scheduler can be
-    /// woken for what concerns them.
+    /// woken for what concerns them (`Wakeups.Event.committed`).
     private let committed: @Sendable (ChangeSet) -> Void
 
     /// How often a command outside the lanes (a declaration, an on-call override) is decided again when
@@ -19,12 +19,13 @@ public struct CommandService: Sendable {
     /// Alert notifications queue here per group first, so that two for a new group open one incident.
     private let alertGroupLanes = SerialLanes<String, AlertJob, Result>()
 
-    public init(engine: IncidentEngine, store: any IncidentStore, clock: any WallClock, committed: @escaping @Sendable (ChangeSet) -> Void = { _ in }) {
+    /// `wakeups` hears `.committed` after every commit.
+    public init(engine: IncidentEngine, store: any IncidentStore, clock: any WallClock, wakeups: Wakeups = .none) {
         self.engine = engine
         let committed: @Sendable (ChangeSet) -> Void = { [pageThrottle = engine.pageThrottle] changes in
             // Pager calls count once written, never when a decision is thrown away.
             pageThrottle.record(changes)
-            committed(changes)
+            wakeups.send(.committed(changes))
         }
         self.parser = CommandParser(
             severities: engine.config.severities, rotationIDs: engine.config.oncall.rotations.map(\.id),
@@ -126,7 +127,8 @@ public struct CommandService: Sendable {
             at: date, platform: context.platform, userID: context.user.id, userName: context.user.name,
             personID: engine.config.personID(for: context.user, on: context.platform), channel: context.conversation.channelID,
             text: context.commandText ?? "", outcome: outcome.rawValue,
-            reason: outcome == .applied || outcome == .answered ? nil : reply.text, incidentID: reply.incidentID)
+            reason: outcome == .applied || outcome == .answered ? nil : reply.text, incidentID: reply.incidentID,
+            remoteAddress: context.remoteAddress)
     }
 
     /// An alert call refused at the door (credentials or signature wrong, no such source or route, a body

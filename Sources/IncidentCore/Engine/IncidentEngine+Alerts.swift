@@ -46,6 +46,7 @@ extension IncidentEngine {
 
     /// The source's title template over the notification; the group key when it renders empty.
     public func alertTitle(_ notification: AlertNotification, source: AlertSourceConfig) -> String {
+        // The loader compiled every source title; the group key stands in should one not render.
         let rendered = (try? MustacheTemplate(string: "{{% CONTENT_TYPE: TEXT}}" + source.title))?.render(notification.templateValues) ?? ""
         let title = rendered.split(whereSeparator: \.isNewline).joined(separator: " ").trimmingCharacters(in: .whitespaces)
         return monitoringText(title.isEmpty ? "Alert group \(notification.groupKey)" : title, limit: 200)

@@ -20,10 +20,12 @@ public struct AuditEntry: Sendable, Hashable, Codable {
     /// Klaxon's answer, for everything that did not apply: why it was refused.
     public var reason: String?
     public var incidentID: IncidentID?
+    /// The address an API call came from (`127.0.0.1`); nil for what came through a chat platform.
+    public var remoteAddress: String?
 
     public init(
         id: Int64? = nil, at: Date, platform: PlatformKind, userID: String, userName: String?, personID: String?, channel: String?,
-        text: String, outcome: String, reason: String?, incidentID: IncidentID?
+        text: String, outcome: String, reason: String?, incidentID: IncidentID?, remoteAddress: String? = nil
     ) {
         self.id = id
         self.at = at
@@ -36,6 +38,7 @@ public struct AuditEntry: Sendable, Hashable, Codable {
         self.outcome = outcome
         self.reason = reason
         self.incidentID = incidentID
+        self.remoteAddress = remoteAddress
     }
 }
 

@@ -142,6 +142,7 @@ extension StoreRow {
             id: try int64("id"), at: try date("at"), platform: try enumeration("platform", as: PlatformKind.self),
             userID: try text("user_id"), userName: try optionalText("user_name"), personID: try optionalText("person_id"),
             channel: try optionalText("channel"), text: try text("text"), outcome: try text("outcome"),
-            reason: try optionalText("reason"), incidentID: try optionalInt64("incident_id").map { IncidentID(Int($0)) })
+            reason: try optionalText("reason"), incidentID: try optionalInt64("incident_id").map { IncidentID(Int($0)) },
+            remoteAddress: try optionalText("remote_address"))
     }
 }

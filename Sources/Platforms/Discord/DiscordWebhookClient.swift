@@ -53,19 +53,9 @@ public struct DiscordWebhookClient: Sendable {
             throw .permanent("cannot encode the Discord post: \(error)")
         }
         // The URL carries the webhook's token: it is never logged, only the webhook's id.
-        var request = HTTPClientRequest(url: webhook.url.exposedValue)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.headers.add(name: "User-Agent", value: "Klaxon")
-        request.body = .bytes(ByteBuffer(bytes: body))
-        let response: HTTPClientResponse
-        do {
-            response = try await httpClient.execute(request, timeout: timeout)
-        } catch {
-            throw .transient("Discord webhook \(webhook.id): \(type(of: error))")
-        }
-        // A failure's body says why (and a 429's says how long to wait); a success's is not needed.
-        let answer = (try? await response.body.collect(upTo: 4096)).map { String(buffer: $0) } ?? ""
+        let (response, answer) = try await WebhookPost.send(
+            body, to: webhook.url.exposedValue, headers: [], httpClient: httpClient, timeout: timeout, receiver: "Discord webhook \(webhook.id)",
+            urlIsSecret: true, logger: logger)
         let status = Int(response.status.code)
         switch status {
         case 200..<300:
@@ -83,6 +73,7 @@ public struct DiscordWebhookClient: Sendable {
     /// Discord's `{"retry_after": 1.5}`, else the `Retry-After` header, in seconds.
     static func retryAfter(body: String, headers: HTTPHeaders) -> TimeInterval? {
         struct RateLimit: Decodable { var retry_after: Double }
+        // A body that is not Discord's JSON (a proxy's page) leaves the header to go by.
         if let limit = try? JSONDecoder().decode(RateLimit.self, from: Data(body.utf8)) { return max(0, limit.retry_after) }
         return headers.first(name: "Retry-After").flatMap { TimeInterval($0.trimmingCharacters(in: .whitespaces)) }.map { max(0, $0) }
     }

@@ -136,6 +136,7 @@ public enum SMTPSession {
             }
         }
         guard !accepted.isEmpty else {
+            // Polite, not needed: the refusal below is what the caller hears, and the connection is closed next.
             _ = try? await connection.command("RSET")
             throw .recipientsRefused(refused)
         }

@@ -15,7 +15,7 @@ public struct MattermostActionSigner: Sendable {
     /// `secret` is `platforms.mattermost.commandToken`: Mattermost and Klaxon already share it, and it is
     /// never shown in chat. Changing it invalidates the buttons of older alerts, which then answer 401.
     public init(secret: Secret) {
-        key = SymmetricKey(data: Data(secret.exposedValue.utf8))
+        key = HexHMAC.key(secret)
     }
 
     /// A versioned, newline-separated message, so that no pair of (action, incident) values can be read
@@ -35,14 +35,12 @@ public struct MattermostActionSigner: Sendable {
     }
 
     private func token(for message: Data) -> String {
-        HMAC<SHA256>.authenticationCode(for: message, using: key).map { String(format: "%02x", $0) }.joined()
+        HexHMAC.sign(message, key: key)
     }
 
-    /// `isValidAuthenticationCode` compares in constant time, so the answer's timing says nothing about
-    /// how much of a guess was right.
+    /// Compared in constant time (`HexHMAC`), so the answer's timing says nothing about how much of a guess was right.
     private func isValid(_ token: String, for message: Data) -> Bool {
-        guard let bytes = Self.hexBytes(token), bytes.count == SHA256.byteCount else { return false }
-        return HMAC<SHA256>.isValidAuthenticationCode(bytes, authenticating: message, using: key)
+        HexHMAC.isValid(token, for: message, key: key)
     }
 
     // MARK: Dialog state
@@ -74,19 +72,6 @@ public struct MattermostActionSigner: Sendable {
         return (incident, parts[1])
     }
 
-    static func hexBytes(_ text: String) -> [UInt8]? {
-        let digits = Array(text.utf8)
-        guard digits.count.isMultiple(of: 2) else { return nil }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(digits.count / 2)
-        var index = 0
-        while index < digits.count {
-            guard let high = digits[index].hexDigitValue, let low = digits[index + 1].hexDigitValue else { return nil }
-            bytes.append(high << 4 | low)
-            index += 2
-        }
-        return bytes
-    }
 }
 
 /// Turns the alert's buttons into a Mattermost attachment whose buttons call back `url`.
@@ -167,6 +152,7 @@ public struct MattermostActionRequest: Sendable, Hashable, Decodable {
         teamID = try container.decodeIfPresent(String.self, forKey: .teamID)
         postID = (try container.decodeIfPresent(String.self, forKey: .postID)).flatMap { $0.isEmpty ? nil : $0 }
         triggerID = (try container.decodeIfPresent(String.self, forKey: .triggerID)).flatMap { $0.isEmpty ? nil : $0 }
+        // Read leniently: a context without Klaxon's values is refused by the token check, not the decoder.
         let values = (try? container.decodeIfPresent([String: LenientString].self, forKey: .context)) ?? nil
         context = values?.compactMapValues(\.value) ?? [:]
     }

@@ -24,6 +24,7 @@ public struct MattermostUser: Sendable, Hashable, Codable {
 
         public init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
+            // Mattermost sends the flag as a boolean or as the string "true"/"false", depending on version.
             if let flag = try? container.decode(Bool.self, forKey: .useAutomaticTimezone) {
                 useAutomaticTimezone = flag
             } else {
@@ -184,7 +185,7 @@ struct LenientString: Decodable {
 public struct MattermostClient: Sendable {
     private let http: ChatServerHTTP
     private let clock: any WallClock
-    private let gate = RateLimitGate()
+    private let gate = CooldownGate()
     private let logger: Logger
 
     /// The limiter is per client, not per route: one key for everything.
@@ -336,7 +337,7 @@ public struct MattermostClient: Sendable {
     private func send<Answer: Decodable>(
         _ method: HTTPMethod, _ path: String, query: [(String, String)], body: Data?, timeout: TimeAmount?, as type: Answer.Type
     ) async throws(ChatServerFailure) -> Answer {
-        try gate.checkOpen(Self.limiterKey, now: clock.now())
+        if let wait = gate.remaining(Self.limiterKey, now: clock.now()) { throw .rateLimited(retryAfter: wait) }
         let response = try await http.send(method, "/api/v4" + path, query: query, json: body, timeout: timeout)
         noteRateLimit(response.headers)
         switch response.status {
@@ -345,9 +346,11 @@ public struct MattermostClient: Sendable {
         case 429:
             throw .rateLimited(retryAfter: retryAfter(response.headers) ?? 1)
         case 401, 403:
+            // A body that is not Mattermost's error JSON (a proxy's page) leaves the status to go by.
             let envelope = try? ChatServerJSON.decoder.decode(ErrorBody.self, from: response.body)
             throw .unauthorized("\(path): \(envelope?.message ?? "HTTP \(response.status)")")
         case 400..<500:
+            // Not Mattermost's error JSON: the status decides.
             let envelope = try? ChatServerJSON.decoder.decode(ErrorBody.self, from: response.body)
             throw .refused(status: response.status, code: envelope?.id ?? "HTTP \(response.status)", message: envelope?.message ?? "")
         default:

@@ -133,6 +133,7 @@ public struct MattermostDialogSubmission: Sendable, Hashable, Decodable {
         state = try container.decodeIfPresent(String.self, forKey: .state) ?? ""
         channelID = try container.decodeIfPresent(String.self, forKey: .channelID) ?? ""
         teamID = try container.decodeIfPresent(String.self, forKey: .teamID)
+        // Read leniently: a submission without values (a cancel) or with odd ones still names its dialog.
         let values = (try? container.decodeIfPresent([String: LenientString].self, forKey: .submission)) ?? nil
         submission = values?.compactMapValues(\.value) ?? [:]
         cancelled = (try? container.decodeIfPresent(Bool.self, forKey: .cancelled)) ?? false
@@ -183,7 +184,7 @@ public struct MattermostUpdateDialog: Sendable {
     /// of either dialog counts once (see `MattermostDialogSubmission`'s dedupe key), and different for
     /// every other click. Hashed because the trigger id is long and of no use beyond this.
     public static func nonce(forTriggerID triggerID: String) -> String {
-        SHA256.hash(data: Data(triggerID.utf8)).prefix(16).map { String(format: "%02x", $0) }.joined()
+        HexHMAC.hex(SHA256.hash(data: Data(triggerID.utf8)).prefix(16))
     }
 
     /// The request that shows `userID` the form for `incident`.

@@ -53,13 +53,6 @@ public struct MattermostPlatform: ChatPlatform {
         message.mayHaveBeenSentBefore
     }
 
-    /// The marker of the `part`-th post of an outbox message; the creation time keeps it unique even if
-    /// the database (and so the outbox ids) were ever started afresh.
-    static func marker(for message: OutboxMessage, part: Int) -> String {
-        let created = String(message.createdAt.millisecondsSince1970(), radix: 36)
-        return "klaxon-\(message.id)-\(created)-\(part)"
-    }
-
     public func deliver(_ message: OutboxMessage, incident: Incident?) async throws(DeliveryFailure) -> Delivery {
         do {
             return try await perform(message, incident: incident)
@@ -120,7 +113,7 @@ public struct MattermostPlatform: ChatPlatform {
     private func post(_ message: OutboxMessage, part: Int, channelID: String, rootID: String?, text: String, attachments: [MattermostAttachment] = [])
         async throws(ChatServerFailure) -> String
     {
-        let marker = Self.marker(for: message, part: part)
+        let marker = message.deliveryMarker(part: part)
         if mayHaveBeenPosted(message) {
             // Posts made before this message was written cannot carry its marker.
             let earlier = try await client.posts(in: channelID, since: message.createdAt.addingTimeInterval(-1))

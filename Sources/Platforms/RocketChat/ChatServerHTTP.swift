@@ -4,7 +4,6 @@ import IncidentCore
 import Logging
 import NIOCore
 import NIOHTTP1
-import Synchronization
 
 // The HTTP plumbing shared by the Rocket.Chat and Mattermost REST clients: both are self-hosted servers
 // spoken to with a JSON body and a token header, and both limit how fast a client may call. It lives in
@@ -52,28 +51,6 @@ struct ChatServerResponse: Sendable {
     var status: Int
     var headers: HTTPHeaders
     var body: Data
-}
-
-/// Remembers, per route, until when the server said no more calls are allowed, so the next caller
-/// waits instead of spending a request on a certain 429.
-final class RateLimitGate: Sendable {
-    private let closedUntil = Mutex<[String: Date]>([:])
-
-    /// Throws `rateLimited` while `route` is closed.
-    func checkOpen(_ route: String, now: Date) throws(ChatServerFailure) {
-        let until = closedUntil.withLock { $0[route] }
-        if let until, until > now {
-            throw .rateLimited(retryAfter: until.timeIntervalSince(now))
-        }
-    }
-
-    func close(_ route: String, until: Date) {
-        closedUntil.withLock { $0[route] = max($0[route] ?? until, until) }
-    }
-
-    func open(_ route: String) {
-        _ = closedUntil.withLock { $0.removeValue(forKey: route) }
-    }
 }
 
 /// Sends JSON requests to one server with a deadline and a cap on the answer's size.
@@ -132,19 +109,11 @@ struct ChatServerHTTP: Sendable {
     }
 }
 
-/// Checks a shared token from a request against the configured one without leaking, through timing,
-/// how many leading characters were right.
+/// A shared token from a request (a webhook's, a slash command's, the API's) against the configured one.
 public enum SharedToken {
+    /// In constant time, whatever was presented (`HexHMAC.tokenMatches`); an unset token matches nothing.
     public static func matches(_ given: String?, _ expected: Secret?) -> Bool {
-        guard let given, let expected, !expected.isEmpty else { return false }
-        let lhs = Array(given.utf8)
-        let rhs = Array(expected.exposedValue.utf8)
-        var difference = UInt8(lhs.count == rhs.count ? 0 : 1)
-        // Walk the expected length whatever was given, so the time depends on the secret's length only.
-        for index in rhs.indices {
-            difference |= rhs[index] ^ (index < lhs.count ? lhs[index] : 0)
-        }
-        return difference == 0
+        HexHMAC.tokenMatches(given, expected)
     }
 
     /// The credentials of an `Authorization` header of `scheme` (`Bearer`, `Token`; any case):

@@ -16,7 +16,7 @@ public struct RocketChatClient: Sendable {
     public let userID: String
     private let http: ChatServerHTTP
     private let clock: any WallClock
-    private let gate = RateLimitGate()
+    private let gate = CooldownGate()
     private let logger: Logger
 
     public init(serverURL: String, userID: String, authToken: Secret, httpClient: HTTPClient, clock: any WallClock, logger: Logger) {
@@ -155,11 +155,12 @@ public struct RocketChatClient: Sendable {
     private func call<Answer: Decodable>(
         _ verb: HTTPMethod, _ method: String, query: [(String, String)], body: Data?, timeout: TimeAmount? = nil, as type: Answer.Type
     ) async throws(ChatServerFailure) -> Answer {
-        try gate.checkOpen(method, now: clock.now())
+        if let wait = gate.remaining(method, now: clock.now()) { throw .rateLimited(retryAfter: wait) }
         let response = try await http.send(verb, "/api/v1/" + method, query: query, json: body, timeout: timeout)
         noteRateLimit(of: method, response.headers)
         switch response.status {
         case 200..<300:
+            // Any body may come back; one that is not Rocket.Chat's envelope leaves the status to go by.
             let envelope = try? ChatServerJSON.decoder.decode(RocketChatErrorBody.self, from: response.body)
             if envelope?.success == false {
                 throw .refused(status: response.status, code: envelope?.errorType ?? "error", message: envelope?.error ?? "success: false")
@@ -168,9 +169,11 @@ public struct RocketChatClient: Sendable {
         case 429:
             throw .rateLimited(retryAfter: retryAfter(response.headers))
         case 401, 403:
+            // Not an envelope (a proxy's page): the status decides.
             let envelope = try? ChatServerJSON.decoder.decode(RocketChatErrorBody.self, from: response.body)
             throw .unauthorized("\(method): \(envelope?.error ?? envelope?.message ?? "HTTP \(response.status)")")
         case 400..<500:
+            // Not an envelope (a proxy's page): the status decides.
             let envelope = try? ChatServerJSON.decoder.decode(RocketChatErrorBody.self, from: response.body)
             throw .refused(
                 status: response.status, code: envelope?.errorType ?? envelope?.error ?? "HTTP \(response.status)",

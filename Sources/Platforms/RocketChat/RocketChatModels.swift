@@ -88,6 +88,7 @@ public struct RocketChatUser: Sendable, Hashable, Decodable {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         id = try container.decode(String.self, forKey: .id)
+        // Read leniently: an odd username leaves the id to go by.
         username = try? container.decodeIfPresent(String.self, forKey: .username)
         // The offset is a nicety: a value of another type must not make the user unreadable.
         utcOffset = try? container.decodeIfPresent(Double.self, forKey: .utcOffset)
@@ -244,6 +245,7 @@ public struct RocketChatWebhookPayload: Sendable, Hashable, Codable {
         channelID = try container.decodeIfPresent(String.self, forKey: .channelID)
         channelName = try container.decodeIfPresent(String.self, forKey: .channelName)
         messageID = try container.decodeIfPresent(String.self, forKey: .messageID)
+        // Niceties read leniently (scripts send other types): an odd timestamp sorts first, an odd flag is unknown.
         timestamp = try? container.decodeIfPresent(String.self, forKey: .timestamp)
         userID = try container.decodeIfPresent(String.self, forKey: .userID)
         userName = try container.decodeIfPresent(String.self, forKey: .userName)

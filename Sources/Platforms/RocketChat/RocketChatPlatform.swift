@@ -40,14 +40,6 @@ public struct RocketChatPlatform: ChatPlatform {
         triggers.first { !$0.hasPrefix("/") } ?? triggers.first ?? "!incident"
     }
 
-    /// The `_id` of the `part`-th message an outbox message sends. The outbox id alone would repeat if the
-    /// database were ever recreated (and the server would then swallow new messages as duplicates), so
-    /// the message's creation time, which never changes between attempts, is part of it.
-    static func messageID(for message: OutboxMessage, part: Int) -> String {
-        let created = String(message.createdAt.millisecondsSince1970(), radix: 36)
-        return "klaxon-\(message.id)-\(created)-\(part)"
-    }
-
     public func deliver(_ message: OutboxMessage, incident: Incident?) async throws(DeliveryFailure) -> Delivery {
         do {
             return try await perform(message, incident: incident)
@@ -65,7 +57,7 @@ public struct RocketChatPlatform: ChatPlatform {
             let (roomID, threadID) = try await resolve(target, incident: incident)
             let id = try await client.sendMessage(
                 RocketChatOutgoingMessage(
-                    id: Self.messageID(for: message, part: 0), roomID: roomID, text: render(text, incident: incident),
+                    id: message.deliveryMarker(part: 0), roomID: roomID, text: render(text, incident: incident),
                     threadID: threadID, attachments: attachments(for: buttons)))
             return Delivery(platformMessageID: id)
         case .setChannelTopic(let channel, let topic):
@@ -101,14 +93,14 @@ public struct RocketChatPlatform: ChatPlatform {
             if !announcement.isEmpty {
                 try await client.sendMessage(
                     RocketChatOutgoingMessage(
-                        id: Self.messageID(for: message, part: 1), roomID: announce.id,
+                        id: message.deliveryMarker(part: 1), roomID: announce.id,
                         text: NeutralMarkup.render(announcement, roomLink: "#\(roomName)")))
             }
             return Delivery(platformMessageID: room.id, room: Conversation(platform: .rocketchat, channelID: room.id))
         case .thread:
             let rootID = try await client.sendMessage(
                 RocketChatOutgoingMessage(
-                    id: Self.messageID(for: message, part: 0), roomID: announce.id,
+                    id: message.deliveryMarker(part: 0), roomID: announce.id,
                     text: NeutralMarkup.render(announcement, roomLink: "this thread")))
             return Delivery(platformMessageID: rootID, room: Conversation(platform: .rocketchat, channelID: announce.id, threadID: rootID))
         }

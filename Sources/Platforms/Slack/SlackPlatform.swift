@@ -44,13 +44,13 @@ public struct SlackPlatform: ChatPlatform {
     private let threadRoots = ThreadRootBook()
     private let unposted = UnpostedAttempts()
     private let channelIDs = ChannelIDBook()
-    /// Called after a direct message (a page) was delivered, so the on-call user group can follow.
-    private let pageDelivered: @Sendable () -> Void
+    /// Told after a direct message (a page) was delivered, so the on-call user group can follow.
+    private let wakeups: Wakeups
 
     /// `bot` is shared with the inbound side where both exist, so `auth.test` is asked once.
     public init(
         api: SlackWebAPI, announceChannel: String, mode: IncidentsConfig.Mode, clock: any WallClock, settings: Settings = Settings(),
-        bot: SlackBotIdentity? = nil, logger: Logger, pageDelivered: @escaping @Sendable () -> Void = {}
+        bot: SlackBotIdentity? = nil, logger: Logger, wakeups: Wakeups = .none
     ) {
         self.api = api
         self.bot = bot ?? SlackBotIdentity(api: api, clock: clock)
@@ -60,7 +60,7 @@ public struct SlackPlatform: ChatPlatform {
         self.pacer = SlackChannelPacer(settings: settings.pacing)
         self.settings = settings
         self.logger = logger
-        self.pageDelivered = pageDelivered
+        self.wakeups = wakeups
     }
 
     public func deliver(_ message: OutboxMessage, incident: Incident?) async throws(DeliveryFailure) -> Delivery {
@@ -106,7 +106,7 @@ public struct SlackPlatform: ChatPlatform {
             let posted = try await postMessage(
                 text: rendered, blocks: buttons.isEmpty ? nil : SlackBlocks.message(text: rendered, buttons: buttons), channel: channel,
                 threadTS: threadTS, for: message)
-            if case .direct = target { pageDelivered() }
+            if case .direct = target { wakeups.send(.pageDelivered) }
             return Delivery(platformMessageID: posted.ts)
 
         case .setChannelTopic(let channel, let topic):

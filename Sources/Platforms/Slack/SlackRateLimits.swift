@@ -1,35 +1,6 @@
 import Foundation
 import Synchronization
 
-/// What Slack told us with HTTP 429: per Web API method, the time before which calling it again is pointless.
-/// Every caller of that method waits, not only the one that was refused (docs.slack.dev/apis/web-api/rate-limits:
-/// limits are per method, per workspace, per app).
-public final class SlackMethodCooldowns: Sendable {
-    private let until = Mutex<[String: Date]>([:])
-
-    public init() {}
-
-    /// Seconds left before `method` may be called, or nil if it may be called now.
-    public func remaining(_ method: String, now: Date) -> TimeInterval? {
-        until.withLock { until in
-            guard let end = until[method] else { return nil }
-            if end <= now {
-                until[method] = nil
-                return nil
-            }
-            return end.timeIntervalSince(now)
-        }
-    }
-
-    public func coolDown(_ method: String, for seconds: TimeInterval, now: Date) {
-        let end = now.addingTimeInterval(seconds)
-        until.withLock { until in
-            // Two refusals in a row: keep the later end.
-            until[method] = max(until[method] ?? end, end)
-        }
-    }
-}
-
 /// Paces `chat.postMessage` to about one message per second per channel, allowing short bursts, as
 /// Slack asks (docs.slack.dev/reference/methods/chat.postMessage, "Rate limiting").
 ///

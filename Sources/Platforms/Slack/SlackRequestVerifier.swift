@@ -35,7 +35,7 @@ public struct SlackRequestVerifier: Sendable {
     private let clock: any WallClock
 
     public init(signingSecret: Secret, clock: any WallClock) {
-        self.key = SymmetricKey(data: Data(signingSecret.exposedValue.utf8))
+        self.key = HexHMAC.key(signingSecret)
         self.clock = clock
     }
 
@@ -46,49 +46,21 @@ public struct SlackRequestVerifier: Sendable {
         guard let seconds = Int64(timestamp) else { throw .malformedTimestamp }
         let age = clock.now().timeIntervalSince1970 - TimeInterval(seconds)
         guard abs(age) <= Self.maximumClockSkew else { throw .staleTimestamp }
-        guard signature.hasPrefix("v0="), let claimed = Self.bytes(hex: signature.dropFirst(3)), claimed.count == SHA256.byteCount else {
-            throw .malformedSignature
-        }
-        let expected = Self.mac(key: key, timestamp: timestamp, body: body)
-        guard Self.constantTimeEqual(Array(expected), claimed) else { throw .signatureMismatch }
+        guard signature.hasPrefix("v0=") else { throw .malformedSignature }
+        let claimed = signature.dropFirst(3)
+        guard HexHMAC.bytes(fromHex: claimed)?.count == SHA256.byteCount else { throw .malformedSignature }
+        guard HexHMAC.isValid(claimed, for: Self.message(timestamp: timestamp, body: body), key: key) else { throw .signatureMismatch }
     }
 
     /// The `X-Slack-Signature` value Slack would send; the tests and the load client sign with it.
     public static func signature(signingSecret: Secret, timestamp: String, body: some DataProtocol) -> String {
-        let key = SymmetricKey(data: Data(signingSecret.exposedValue.utf8))
-        return "v0=" + mac(key: key, timestamp: timestamp, body: body).map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined()
+        "v0=" + HexHMAC.sign(message(timestamp: timestamp, body: body), key: HexHMAC.key(signingSecret))
     }
 
-    private static func mac(key: SymmetricKey, timestamp: String, body: some DataProtocol) -> HashedAuthenticationCode<SHA256> {
-        var hmac = HMAC<SHA256>(key: key)
-        hmac.update(data: Data("v0:\(timestamp):".utf8))
-        hmac.update(data: body)
-        return hmac.finalize()
-    }
-
-    /// Compares every byte whatever the first difference, so the time taken says nothing about how much
-    /// of a forged signature was right.
-    private static func constantTimeEqual(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
-        guard lhs.count == rhs.count else { return false }
-        var difference: UInt8 = 0
-        for index in lhs.indices { difference |= lhs[index] ^ rhs[index] }
-        return difference == 0
-    }
-
-    private static func bytes(hex: Substring) -> [UInt8]? {
-        guard hex.count % 2 == 0, hex.allSatisfy(\.isHexDigit) else { return nil }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(hex.count / 2)
-        var index = hex.startIndex
-        while index < hex.endIndex {
-            let next = hex.index(index, offsetBy: 2)
-            guard let byte = UInt8(hex[index..<next], radix: 16) else { return nil }
-            bytes.append(byte)
-            index = next
-        }
-        return bytes
+    /// `v0:{timestamp}:{body}`, the basestring Slack signs.
+    private static func message(timestamp: String, body: some DataProtocol) -> Data {
+        var message = Data("v0:\(timestamp):".utf8)
+        message.append(contentsOf: body)
+        return message
     }
 }

@@ -18,8 +18,8 @@ import WSClient
 /// event id or trigger id.
 public struct SlackSocketModeClient: Sendable {
     public struct Settings: Sendable {
-        public var initialBackoff: TimeInterval = 1
-        public var maxBackoff: TimeInterval = 30
+        /// Between failed connection attempts: from 1 s, doubling up to 30 s, with jitter.
+        public var backoff = Backoff(initial: 1, maximum: 30)
         /// Pings find a dead connection that no TCP error reports.
         public var pingInterval: Duration = .seconds(30)
         /// How long to wait for the server's close frame when we close.
@@ -74,7 +74,7 @@ public struct SlackSocketModeClient: Sendable {
             while !Task.isCancelled {
                 if failures > 0 {
                     do {
-                        try await clock.sleep(until: clock.now().addingTimeInterval(backoff(failures: failures)))
+                        try await clock.sleep(until: clock.now().addingTimeInterval(settings.backoff.delay(failures: failures)))
                     } catch {
                         break
                     }
@@ -127,12 +127,6 @@ public struct SlackSocketModeClient: Sendable {
 
     private func openConnectionURL() async throws(SlackAPIError) -> String {
         try await api.call("apps.connections.open", token: appToken, as: ConnectionsOpen.self).url
-    }
-
-    /// "Equal jitter": half the exponential delay fixed, half random, so many clients spread out.
-    private func backoff(failures: Int) -> TimeInterval {
-        let exponential = min(settings.maxBackoff, settings.initialBackoff * pow(2, Double(max(0, failures - 1))))
-        return exponential / 2 + Double.random(in: 0...(exponential / 2))
     }
 
     /// One WebSocket connection. Signals `ends` exactly once: when Slack asks for a new connection, or when
@@ -220,6 +214,7 @@ public struct SlackSocketModeClient: Sendable {
 
     /// `{"envelope_id": "…", "payload": {…}}`; the payload is the handler's JSON, inserted as is.
     public static func acknowledgement(envelopeID: String, payload: Data?) -> String {
+        // Encoding one string cannot fail.
         let id = String(decoding: (try? JSONEncoder().encode(envelopeID)) ?? Data("\"\"".utf8), as: UTF8.self)
         guard let payload, !payload.isEmpty else { return "{\"envelope_id\":\(id)}" }
         return "{\"envelope_id\":\(id),\"payload\":\(String(decoding: payload, as: UTF8.self))}"

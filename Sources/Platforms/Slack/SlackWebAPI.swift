@@ -113,7 +113,7 @@ public struct SlackWebAPI: Sendable {
     }
 
     public let baseURL: String
-    public let cooldowns: SlackMethodCooldowns
+    public let cooldowns: CooldownGate
     private let httpClient: HTTPClient
     private let botToken: Secret
     private let clock: any WallClock
@@ -122,7 +122,7 @@ public struct SlackWebAPI: Sendable {
 
     public init(
         baseURL: String, botToken: Secret, httpClient: HTTPClient, clock: any WallClock, settings: Settings = Settings(),
-        cooldowns: SlackMethodCooldowns = SlackMethodCooldowns(), logger: Logger
+        cooldowns: CooldownGate = CooldownGate(), logger: Logger
     ) {
         var base = baseURL
         while base.hasSuffix("/") { base.removeLast() }
@@ -217,6 +217,7 @@ enum SlackJSONArgument {
     static func encode(_ value: some Encodable) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]
+        // Arguments are our own strings, ids and blocks: encoding cannot fail.
         guard let data = try? encoder.encode(value) else { return "null" }
         return String(decoding: data, as: UTF8.self)
     }

@@ -12,7 +12,7 @@ public struct MattermostIntegration: PlatformIntegration {
     let actions: MattermostActionsController
     let dialogs: MattermostDialogsController
 
-    public func addRoutes(to router: Router<BasicRequestContext>) {
+    public func addRoutes(to router: Router<KlaxonRequestContext>) {
         commands.addRoutes(to: router)
         // Mounted even without `actionsURL`, so that buttons and forms opened before it was removed still answer.
         actions.addRoutes(to: router)

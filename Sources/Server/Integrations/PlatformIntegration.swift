@@ -3,13 +3,14 @@ import Hummingbird
 import IncidentCore
 import Logging
 import Platforms
+import Scheduler
 import ServiceLifecycle
 
 /// One chat platform, both ways: the outbound adapter the outbox sender uses, the inbound HTTP routes,
 /// and any long-running inbound worker (Slack Socket Mode, Rocket.Chat polling).
 public protocol PlatformIntegration: Sendable {
     var outbound: any ChatPlatform { get }
-    func addRoutes(to router: Router<BasicRequestContext>)
+    func addRoutes(to router: Router<KlaxonRequestContext>)
     /// Started in the daemon's `ServiceGroup` after the outbox sender.
     var services: [any Service] { get }
 }
@@ -22,6 +23,10 @@ public struct IntegrationDependencies: Sendable {
     public var logger: Logger
     public var gateway: CommandGateway
     public var httpClient: HTTPClient
+    /// Told what an integration did outside the gateway (a reply it queued, a page it delivered).
+    public var wakeups: Wakeups
+    /// Rung when who is on call may have changed; a service that follows the on-call waits on it.
+    public var onCallBell: Doorbell
 }
 
 /// Builds the integrations that `bot-config.json` enables.

@@ -12,7 +12,7 @@ public struct RocketChatIntegration: PlatformIntegration {
     /// Present in polling mode; tests step it with `pollOnce()`.
     public let poller: RocketChatPoller?
 
-    public func addRoutes(to router: Router<BasicRequestContext>) {
+    public func addRoutes(to router: Router<KlaxonRequestContext>) {
         webhook.addRoutes(to: router)
     }
 

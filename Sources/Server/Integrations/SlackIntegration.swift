@@ -27,22 +27,21 @@ struct SlackIntegration: PlatformIntegration {
         let clock = dependencies.clock
         let api = SlackWebAPI(baseURL: slack.apiBaseURL, botToken: slack.botToken, httpClient: dependencies.httpClient, clock: clock, logger: logger)
 
-        let onCallBell = Doorbell()
         var services: [any Service] = []
         if let userGroup = slack.oncallUserGroup {
             services.append(SlackOnCallGroupSync(
-                config: dependencies.config, store: dependencies.store, api: api, userGroup: userGroup, clock: clock, bell: onCallBell, logger: logger))
+                config: dependencies.config, store: dependencies.store, api: api, userGroup: userGroup, clock: clock, bell: dependencies.onCallBell,
+                logger: logger))
         }
-        let syncsUserGroup = slack.oncallUserGroup != nil
-        let ringOnCall: @Sendable () -> Void = { if syncsUserGroup { onCallBell.ring() } }
 
         let bot = SlackBotIdentity(api: api, clock: clock)
         outbound = SlackPlatform(
             api: api, announceChannel: slack.announceChannel, mode: dependencies.config.incidents.mode, clock: clock, bot: bot, logger: logger,
-            pageDelivered: ringOnCall)
+            wakeups: dependencies.wakeups)
         let inbound = SlackInbound(
             gateway: dependencies.gateway, api: api, bot: bot,
-            users: SlackUserDirectory(api: api, clock: clock, logger: logger), logger: logger, onCallChanged: ringOnCall)
+            users: SlackUserDirectory(api: api, clock: clock, logger: logger), logger: logger,
+            wakeups: dependencies.wakeups)
         controller = SlackController(
             inbound: inbound, verifier: SlackRequestVerifier(signingSecret: slack.signingSecret, clock: clock),
             maxBodyBytes: dependencies.config.server.maxBodyBytes, logger: logger)
@@ -53,7 +52,7 @@ struct SlackIntegration: PlatformIntegration {
         self.services = services
     }
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: Router<KlaxonRequestContext>) {
         controller.addRoutes(to: router)
     }
 }

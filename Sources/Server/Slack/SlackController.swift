@@ -15,7 +15,7 @@ struct SlackController {
     let maxBodyBytes: Int
     let logger: Logger
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: Router<KlaxonRequestContext>) {
         router.post("slack/commands") { request, _ in try await command(request) }
         router.post("slack/events") { request, _ in try await event(request) }
         router.post("slack/interactions") { request, _ in try await interaction(request) }
@@ -39,7 +39,11 @@ struct SlackController {
         var request = request
         let body = try await request.collectBody(upTo: maxBodyBytes)
         try verify(request, body: body)
-        guard let envelope = try? JSONDecoder().decode(SlackEventEnvelope.self, from: Data(body.readableBytesView)) else {
+        let envelope: SlackEventEnvelope
+        do {
+            envelope = try JSONDecoder().decode(SlackEventEnvelope.self, from: Data(body.readableBytesView))
+        } catch {
+            logger.warning("slack event refused: cannot decode it", metadata: ["error": "\(error)"])
             return Response.error("not a Slack event", status: .badRequest)
         }
         let retry = request.headers[Self.retryNumber].flatMap { Int($0) }
@@ -55,9 +59,15 @@ struct SlackController {
         var request = request
         let body = try await request.collectBody(upTo: maxBodyBytes)
         try verify(request, body: body)
-        guard let payload = FormBody(body.readableBytesView)["payload"],
-              let interaction = try? JSONDecoder().decode(SlackInteraction.self, from: Data(payload.utf8))
-        else {
+        guard let payload = FormBody(body.readableBytesView)["payload"] else {
+            logger.warning("slack interaction refused: no payload field")
+            return Response.error("not a Slack interaction", status: .badRequest)
+        }
+        let interaction: SlackInteraction
+        do {
+            interaction = try JSONDecoder().decode(SlackInteraction.self, from: Data(payload.utf8))
+        } catch {
+            logger.warning("slack interaction refused: cannot decode its payload", metadata: ["error": "\(error)"])
             return Response.error("not a Slack interaction", status: .badRequest)
         }
         guard let answer = await inbound.interaction(interaction) else { return Response(status: .ok) }

@@ -16,8 +16,8 @@ struct SlackInbound: Sendable {
     /// People's time zones, for the replies that show times.
     let users: SlackUserDirectory
     let logger: Logger
-    /// Rung after a command changed who is on call (`oncall override`).
-    let onCallChanged: @Sendable () -> Void
+    /// Told of a command that changed who is on call.
+    let wakeups: Wakeups
 
     /// How long a reply through an interaction's `response_url` may take; Slack waits 3 s for our answer.
     static let responseURLTimeout: TimeInterval = 1.5
@@ -262,12 +262,13 @@ struct SlackInbound: Sendable {
     }
 
     private func noteOnCallChange(_ result: CommandService.Result) {
-        if result.verb == .oncall, result.outcome == .applied { onCallChanged() }
+        if result.verb == .oncall, result.outcome == .applied { wakeups.send(.onCallChanged) }
     }
 
     static func json(_ value: some Encodable) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Our own reply types hold only strings, booleans and arrays of them: encoding cannot fail.
         return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 }

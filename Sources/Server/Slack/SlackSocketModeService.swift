@@ -22,23 +22,38 @@ struct SlackSocketModeService: Service {
     /// The envelope's payload is what the matching HTTP request would carry: the slash command's fields as
     /// a JSON object, the interaction payload, or the `event_callback`.
     func dispatch(_ envelope: SlackSocketFrame, frame: Data) async -> Data? {
-        let decoder = JSONDecoder()
         switch envelope.type {
         case "slash_commands":
-            guard let payload = try? decoder.decode(SlackSocketEnvelope<[String: SlackFieldValue]>.self, from: frame).payload,
-                  let command = SlackSlashCommand(fields: SlackFieldValue.fields(payload))
-            else { return nil }
+            guard let payload = decode(SlackSocketEnvelope<[String: SlackFieldValue]>.self, envelope, frame)?.payload else { return nil }
+            guard let command = SlackSlashCommand(fields: SlackFieldValue.fields(payload)) else {
+                logger.warning(
+                    "slack socket mode: slash command without its required fields dropped", metadata: ["envelope_id": "\(envelope.envelopeID ?? "")"])
+                return nil
+            }
             let reply = await inbound.slashCommand(command)
             return envelope.acceptsResponsePayload == false ? nil : Data(SlackInbound.json(reply).utf8)
         case "interactive":
-            guard let interaction = try? decoder.decode(SlackSocketEnvelope<SlackInteraction>.self, from: frame).payload else { return nil }
+            guard let interaction = decode(SlackSocketEnvelope<SlackInteraction>.self, envelope, frame)?.payload else { return nil }
             return await inbound.interaction(interaction).map { Data(SlackInbound.json($0).utf8) }
         case "events_api":
-            guard let event = try? decoder.decode(SlackSocketEnvelope<SlackEventEnvelope>.self, from: frame).payload else { return nil }
+            guard let event = decode(SlackSocketEnvelope<SlackEventEnvelope>.self, envelope, frame)?.payload else { return nil }
             _ = await inbound.event(event, retryAttempt: envelope.retryAttempt)
             return nil
         default:
             logger.debug("slack socket mode: envelope ignored", metadata: ["type": "\(envelope.type)"])
+            return nil
+        }
+    }
+
+    /// The envelope as `type`; nil, with a log line naming what was dropped, when it does not decode (it is
+    /// still acknowledged, so Slack does not redeliver what would fail alike).
+    private func decode<T: Decodable>(_ type: T.Type, _ envelope: SlackSocketFrame, _ frame: Data) -> T? {
+        do {
+            return try JSONDecoder().decode(type, from: frame)
+        } catch {
+            logger.warning(
+                "slack socket mode: envelope dropped, cannot decode it",
+                metadata: ["type": "\(envelope.type)", "envelope_id": "\(envelope.envelopeID ?? "")", "error": "\(error)"])
             return nil
         }
     }

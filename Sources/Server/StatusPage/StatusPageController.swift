@@ -10,7 +10,7 @@ struct StatusPageController {
     let config: KlaxonConfig
     let clock: any WallClock
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: Router<KlaxonRequestContext>) {
         router.get("status") { _, _ in
             Response.text(StatusPageHTML.render(try await model()), contentType: "text/html; charset=utf-8")
         }

@@ -335,7 +335,7 @@ func commands(path: String, count: Int) async throws {
     // As in the daemon: every commit rings the sender's doorbell.
     let outboxBell = Doorbell()
     let withSender = OutboxSender(store: store, platforms: [platform], clock: clock, doorbell: outboxBell, logger: logger)
-    let ringing = CommandService(engine: engine, store: store, clock: clock, committed: { _ in outboxBell.ring() })
+    let ringing = CommandService(engine: engine, store: store, clock: clock, wakeups: Wakeups { _ in outboxBell.ring() })
     let delivering = Task { try await withSender.run() }
     let run = await drive(callers: 32, round: 3, through: ringing)
     show("32 callers + outbox sender", run)
