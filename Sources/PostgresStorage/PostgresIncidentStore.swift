@@ -90,6 +90,8 @@ public struct PostgresStoreConfiguration: Sendable {
 public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
     private let client: PostgresClient
     private let logger: Logger
+    /// For `ping`'s connection of its own.
+    private let configuration: PostgresStoreConfiguration
     /// The versions `open` applied (empty: another replica, or an earlier start, had done it).
     public let migrationsAppliedAtOpen: [Int]
 
@@ -99,8 +101,9 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
     /// The statuses that count as open.
     private static let openStatuses: [String] = IncidentStatus.allCases.filter(\.isOpen).map(\.rawValue)
 
-    private init(client: PostgresClient, logger: Logger, migrationsAppliedAtOpen: [Int]) {
+    private init(client: PostgresClient, configuration: PostgresStoreConfiguration, logger: Logger, migrationsAppliedAtOpen: [Int]) {
         self.client = client
+        self.configuration = configuration
         self.logger = logger
         self.migrationsAppliedAtOpen = migrationsAppliedAtOpen
     }
@@ -128,7 +131,7 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
         }
         logger.info("Opened the PostgreSQL incident store", metadata: ["url": "\(url)", "poolSize": "\(configuration.poolSize)"])
         return PostgresIncidentStore(
-            client: PostgresClient(configuration: clientConfiguration, backgroundLogger: logger), logger: logger,
+            client: PostgresClient(configuration: clientConfiguration, backgroundLogger: logger), configuration: configuration, logger: logger,
             migrationsAppliedAtOpen: applied)
     }
 
@@ -811,8 +814,22 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
 
     // MARK: - Health
 
+    /// Over a connection of its own, not the pool's: while the server is down the pool queues calls (for
+    /// up to a minute) where a health check must answer at once; a connection of its own fails with the
+    /// reason (connection refused, a timeout, the server shutting down).
     public func ping() async throws {
-        try await withClient { client in try await client.query("SELECT 1", logger: logger) }
+        do {
+            let connection = try await configuration.connect(logger: logger)
+            do {
+                try await connection.query("SELECT 1", logger: logger)
+                try await connection.close()
+            } catch {
+                try? await connection.close()
+                throw error
+            }
+        } catch {
+            throw storeError(error)
+        }
     }
 
     /// Open incidents (declared … mitigated) by severity.

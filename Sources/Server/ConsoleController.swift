@@ -35,9 +35,12 @@ struct ConsoleController {
                 inboundKey: command.requestID.map { "console:request:\($0)" })
             let result = await gateway.handle(text: command.text, context: context)
             let rendered = NeutralMarkup.render(result.reply.text, roomLink: nil)
-            // The console's "chat" shows the command and the reply, like a channel would.
-            try? await store.appendConsoleMessage(ConsoleMessage(at: clock.now(), channel: channel, thread: command.thread, text: "@\(user): /incident \(command.text)", kind: "command"))
-            try? await store.appendConsoleMessage(ConsoleMessage(at: clock.now(), channel: channel, thread: command.thread, text: rendered, kind: "reply"))
+            // The console's "chat" shows the command and the reply, like a channel would (not while the store
+            // is known to be down: the lines would only hold the answer until it is back).
+            if !result.storeWasUnreachable {
+                try? await store.appendConsoleMessage(ConsoleMessage(at: clock.now(), channel: channel, thread: command.thread, text: "@\(user): /incident \(command.text)", kind: "command"))
+                try? await store.appendConsoleMessage(ConsoleMessage(at: clock.now(), channel: channel, thread: command.thread, text: rendered, kind: "reply"))
+            }
             logger.info("console reply", metadata: ["channel": "\(channel)", "text": "\(rendered)"])
             return try Response.json(ConsoleCommandResponse(
                 reply: rendered, visibility: result.reply.visibility.rawValue, outcome: result.outcome.rawValue,
