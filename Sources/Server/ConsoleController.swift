@@ -37,9 +37,14 @@ struct ConsoleController {
             let rendered = NeutralMarkup.render(result.reply.text, roomLink: nil)
             // The console's "chat" shows the command and the reply, like a channel would (not while the store
             // is known to be down: the lines would only hold the answer until it is back).
+            // Both lines in one commit (one transaction, not two).
             if !result.storeWasUnreachable {
-                try? await store.appendConsoleMessage(ConsoleMessage(at: clock.now(), channel: channel, thread: command.thread, text: "@\(user): /incident \(command.text)", kind: "command"))
-                try? await store.appendConsoleMessage(ConsoleMessage(at: clock.now(), channel: channel, thread: command.thread, text: rendered, kind: "reply"))
+                var transcript = ChangeSet()
+                transcript.consoleMessages = [
+                    ConsoleMessage(at: clock.now(), channel: channel, thread: command.thread, text: "@\(user): /incident \(command.text)", kind: "command"),
+                    ConsoleMessage(at: clock.now(), channel: channel, thread: command.thread, text: rendered, kind: "reply"),
+                ]
+                try? await store.commit(transcript)
             }
             logger.info("console reply", metadata: ["channel": "\(channel)", "text": "\(rendered)"])
             return try Response.json(ConsoleCommandResponse(
