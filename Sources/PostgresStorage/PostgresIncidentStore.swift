@@ -90,8 +90,8 @@ public struct PostgresStoreConfiguration: Sendable {
 public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
     private let client: PostgresClient
     private let logger: Logger
-    /// For `ping`'s connection of its own.
-    private let configuration: PostgresStoreConfiguration
+    /// `ping`'s connection of its own.
+    private let pingConnection: PingConnection
     /// The versions `open` applied (empty: another replica, or an earlier start, had done it).
     public let migrationsAppliedAtOpen: [Int]
 
@@ -103,7 +103,7 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
 
     private init(client: PostgresClient, configuration: PostgresStoreConfiguration, logger: Logger, migrationsAppliedAtOpen: [Int]) {
         self.client = client
-        self.configuration = configuration
+        self.pingConnection = PingConnection(configuration: configuration, logger: logger)
         self.logger = logger
         self.migrationsAppliedAtOpen = migrationsAppliedAtOpen
     }
@@ -138,6 +138,7 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
     /// Runs the connection pool until cancelled or, in a `ServiceGroup`, until graceful shutdown.
     public func run() async throws {
         await client.run()
+        await pingConnection.close()
     }
 
     /// The migration versions the database has, oldest first (diagnostics and tests).
@@ -819,14 +820,7 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
     /// reason (connection refused, a timeout, the server shutting down).
     public func ping() async throws {
         do {
-            let connection = try await configuration.connect(logger: logger)
-            do {
-                try await connection.query("SELECT 1", logger: logger)
-                try await connection.close()
-            } catch {
-                try? await connection.close()
-                throw error
-            }
+            try await pingConnection.ping()
         } catch {
             throw storeError(error)
         }
@@ -872,5 +866,51 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
 
     private func decodeOutboxMessage(_ row: Columns) throws -> OutboxMessage {
         try row.outboxMessage(decoder: decoder)
+    }
+}
+
+/// `ping`'s connection, kept open from one check to the next (a new connection per check would cost an
+/// authentication handshake each time, SCRAM's key derivation included) and opened again after it broke.
+private actor PingConnection {
+    private let configuration: PostgresStoreConfiguration
+    private let logger: Logger
+    private var connection: PostgresConnection?
+
+    init(configuration: PostgresStoreConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    func ping() async throws {
+        if let open = connection, !open.isClosed {
+            do {
+                try await open.query("SELECT 1", logger: logger)
+                return
+            } catch {
+                // Broken since the last check (a restarted server closes it): a fresh connection decides.
+                if connection === open { connection = nil }
+                try? await open.close()
+            }
+        }
+        let fresh = try await configuration.connect(logger: logger)
+        do {
+            try await fresh.query("SELECT 1", logger: logger)
+        } catch {
+            try? await fresh.close()
+            throw error
+        }
+        // Another check may have opened one meanwhile: keep one.
+        if connection == nil {
+            connection = fresh
+        } else {
+            try? await fresh.close()
+        }
+    }
+
+    func close() async {
+        guard let open = connection else { return }
+        connection = nil
+        // Closing a connection the server already dropped fails; there is nothing left to release then.
+        try? await open.close()
     }
 }

@@ -26,7 +26,7 @@ public struct CommandGateway: Sendable {
         let result: CommandService.Result
         if let outage = storeOutage() {
             // Not audited: the audit log is in the store that is down. The log line below records it.
-            result = CommandService.storeUnreachable()
+            result = service.storeUnreachable(text: text)
             logger.warning("command refused: the store does not answer", metadata: ["reason": "\(outage.reason)"])
         } else {
             result = await service.handle(text: text, context: context)

@@ -393,6 +393,14 @@ public struct CommandService: Sendable {
     }
 
     /// The answer while the store is known to be down (the daemon's probe found it so): nothing was tried.
+    public func storeUnreachable(text: String) -> Result {
+        // The verb for the metrics and the log, from the parser alone (pure: nothing is read).
+        let verb: CommandVerb? = if case .success(let command) = parser.parse(text) { command.verb } else { nil }
+        var result = Self.storeUnreachable()
+        result.verb = verb
+        return result
+    }
+
     public static func storeUnreachable() -> Result {
         var result = Result(
             reply: CommandReply(text: "⚠️ Klaxon cannot reach its database right now, so this command was not saved and nothing changed. Please try again in a moment."),
