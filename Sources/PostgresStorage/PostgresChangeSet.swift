@@ -132,8 +132,9 @@ struct PostgresChangeSet: Sendable {
     }
 }
 
-/// Writes one change set inside the caller's transaction, or finds it refused, in two statements (two
-/// round trips between the caller's BEGIN and COMMIT, whatever the change set holds).
+/// Writes one change set inside the caller's transaction, or finds it refused, in at most two statements
+/// (two round trips between the caller's BEGIN and COMMIT, whatever the change set holds; one when it
+/// has nothing to check, as a console line).
 ///
 /// 1. The checks, in one statement of data-modifying CTEs whose effects are also the write: the inbound
 ///    key (an insert that may find the key there), the hand-off and the timer lease (compare-and-set),
