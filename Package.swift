@@ -150,8 +150,9 @@ let package = Package(
         .executableTarget(
             name: "SchedulerBench",
             dependencies: [
-                "IncidentCore", "Storage", "Platforms", "Scheduler",
+                "IncidentCore", "Storage", "PostgresStorage", "Platforms", "Scheduler",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             path: "bench/scheduler/Sources",
             swiftSettings: swiftSettings

@@ -132,67 +132,34 @@ struct PostgresChangeSet: Sendable {
     }
 }
 
-/// Writes one change set inside the caller's transaction, or finds it refused.
+/// Writes one change set inside the caller's transaction, or finds it refused, in at most two statements
+/// (two round trips between the caller's BEGIN and COMMIT, whatever the change set holds; one when it
+/// has nothing to check, as a console line).
 ///
-/// The checks come first, in the order the SQLite store makes them (inbound key, hand-off, timer lease,
-/// incidents in order), each a statement whose effect is also the write (an insert that may find the
-/// key there, a compare-and-set update): a concurrent transaction touching the same row makes PostgreSQL
-/// wait for it and then re-check against what it committed, so two replicas never both pass. Then every
-/// table's rows go in one statement of data-modifying CTEs: a declaration costs BEGIN, a few checks, one
-/// write and COMMIT on one connection.
+/// 1. The checks, in one statement of data-modifying CTEs whose effects are also the write: the inbound
+///    key (an insert that may find the key there), the hand-off and the timer lease (compare-and-set),
+///    each incident (an insert of a new id, a compare-and-set update of the expected revision), then the
+///    per-incident outbox queue locks. A concurrent transaction touching the same row makes PostgreSQL
+///    wait for it and then re-check against what it committed, so two replicas never both pass. The
+///    statement returns what each check found; the first refusal in the order the SQLite store checks
+///    (inbound key, hand-off, timer lease, incidents in order) is the answer, and the caller rolls back.
+/// 2. Every table's rows in one statement (one CTE per table), ending with `pg_notify`.
 ///
-/// Batching the change sets of concurrent commits into one transaction (the SQLite store's group commit)
-/// and pipelining the statements are later optimisations; here each commit is its own transaction, and
-/// concurrent commits run side by side on the pool's connections.
+/// They cannot be one statement: the timer completion and a new timer of the same slot would update one
+/// row twice in a statement (PostgreSQL then keeps one of the two, unpredictably), and the queue locks
+/// must be held before the outbox rows take their ids. Before this, a change set cost one round trip per
+/// check, per incident, for the locks, the rows and the notification: six for a command, seven for a
+/// timer firing. PostgreSQL already shares one WAL flush among transactions committing together, so
+/// the SQLite store's group commit (several change sets in one transaction) would save no fsyncs here,
+/// only hold row locks longer across replicas.
 enum PostgresChangeSetWriter {
     /// nil: written. A refusal (`StoreError`) means some of it may have been written already: the caller
     /// rolls back the transaction or to a savepoint taken before.
     static func write(_ changes: PostgresChangeSet, on connection: PostgresConnection, logger: Logger) async throws -> StoreError? {
-        if let key = changes.inboundKey {
-            let rows = try await connection.query(
-                "INSERT INTO processed_inbound (key, processed_at) VALUES (\(key), \(changes.committedAt)) ON CONFLICT (key) DO NOTHING RETURNING key",
-                logger: logger)
-            if try await rows.collect().isEmpty { return .duplicate(key) }
-        }
-        // Compare-and-set: only a hand-off later than the recorded one.
-        if let handoff = changes.handoff {
-            let rows = try await connection.query(
-                """
-                INSERT INTO rotation_handoffs (rotation_id, handoff_at) VALUES (\(handoff.rotationID), \(handoff.at))
-                ON CONFLICT (rotation_id) DO UPDATE SET handoff_at = excluded.handoff_at
-                WHERE rotation_handoffs.handoff_at < excluded.handoff_at
-                RETURNING rotation_id
-                """,
-                logger: logger)
-            if try await rows.collect().isEmpty { return .duplicate("handoff:\(handoff.rotationID)@\(handoff.at)") }
-        }
-        // Still pending and leased to `owner` (a lease that expired but that nobody else took still counts:
-        // nobody else fired the timer); a replaced timer has a new id, so its old id finds nothing.
-        if let completion = changes.completeTimer {
-            let rows = try await connection.query(
-                "UPDATE timers SET state = 'done' WHERE id = \(completion.id) AND state = 'pending' AND lease_owner = \(completion.owner) RETURNING id",
-                logger: logger)
-            if try await rows.collect().isEmpty { return .leaseLost(completion.id) }
-        }
-        if let refusal = try await writeIncidents(changes.incidents, on: connection, logger: logger) {
+        if let refusal = try await check(changes, on: connection, logger: logger) {
             return refusal
         }
-        if !changes.outboxIncidents.isEmpty {
-            // Each incident's messages must reach the queue in the order their transactions commit, or a
-            // sender could claim a later message while an earlier one is still uncommitted (ids come from a
-            // sequence at insert time, not at commit). A transaction-scoped lock per incident, taken in
-            // ascending order (no deadlock among them), makes concurrent writers of one incident's queue
-            // take their ids one after the other.
-            try await connection.query(
-                "SELECT pg_advisory_xact_lock(\(Self.outboxQueueLock), id::integer) FROM unnest(\(changes.outboxIncidents)::bigint[]) AS id ORDER BY id",
-                logger: logger)
-        }
         try await writeRows(changes, on: connection, logger: logger)
-        // Delivered to every listening replica when (and only if) the transaction commits, so one that did
-        // not write this wakes its sender or scheduler at once rather than at its next recheck.
-        if let wake = changes.wake {
-            try await connection.query("SELECT pg_notify(\(PostgresWakeListener.channel), \(wake))", logger: logger)
-        }
         return nil
     }
 
@@ -204,36 +171,113 @@ enum PostgresChangeSetWriter {
         ("room_platform", "text"), ("room_channel_id", "text"), ("room_thread_id", "text"), ("body", "text"), ("incident_type", "text"),
     ])
 
-    /// Inserts of an existing id and updates of another revision are conflicts, the first in order.
-    private static func writeIncidents(_ rows: [PostgresChangeSet.IncidentRow], on connection: PostgresConnection, logger: Logger) async throws -> StoreError? {
-        // Only new incidents, all different (a batch of declarations, an import): one statement.
-        if rows.count > 1, rows.allSatisfy({ $0.expectedRevision == nil }), Set(rows.map(\.id)).count == rows.count {
-            let sql = incidentColumns.insert(into: "incidents", parameter: 1, suffix: "ON CONFLICT (id) DO NOTHING RETURNING id")
-            var binds = PostgresBindings()
-            binds.append(try BulkRows.json(rows.map(\.cells)))
-            let inserted = Set(try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).decode(Int64.self).array())
-            return rows.first { !inserted.contains(Int64($0.id.number)) }.map { .conflict($0.id) }
+    /// What each check of statement 1 stands for, in the order of its results.
+    private enum Check {
+        case inboundKey(String)
+        case handoff(String)
+        case timerLease(Int64)
+        case incident(IncidentID)
+        /// New incidents written by one insert: the ids it returned are those written.
+        case newIncidents([IncidentID])
+        case queueLocks
+    }
+
+    /// Statement 1; nil when every check passed.
+    private static func check(_ changes: PostgresChangeSet, on connection: PostgresConnection, logger: Logger) async throws -> StoreError? {
+        var parts: [String] = []
+        var checks: [Check] = []
+        var binds = PostgresBindings()
+        func bind(_ value: some PostgresNonThrowingEncodable) -> String {
+            binds.append(value)
+            return "$\(binds.count)"
         }
-        for row in rows {
-            var binds = PostgresBindings()
-            binds.append(try BulkRows.json([row.cells]))
-            let sql: String
-            if let expected = row.expectedRevision {
-                binds.append(Int64(expected))
-                sql = """
-                    UPDATE incidents AS i
-                    SET revision = v.revision, severity = v.severity, status = v.status, declared_at = v.declared_at,
-                        room_platform = v.room_platform, room_channel_id = v.room_channel_id, room_thread_id = v.room_thread_id, body = v.body,
-                        incident_type = v.incident_type
-                    FROM (\(incidentColumns.select(parameter: 1))) AS v (\(incidentColumns.names.joined(separator: ", ")))
-                    WHERE i.id = v.id AND i.revision = $2
-                    RETURNING i.id
-                    """
-            } else {
-                sql = incidentColumns.insert(into: "incidents", parameter: 1, suffix: "ON CONFLICT (id) DO NOTHING RETURNING id")
+        if let key = changes.inboundKey {
+            parts.append("INSERT INTO processed_inbound (key, processed_at) VALUES (\(bind(key)), \(bind(changes.committedAt))) ON CONFLICT (key) DO NOTHING RETURNING 1")
+            checks.append(.inboundKey(key))
+        }
+        // Compare-and-set: only a hand-off later than the recorded one.
+        if let handoff = changes.handoff {
+            parts.append(
+                """
+                INSERT INTO rotation_handoffs (rotation_id, handoff_at) VALUES (\(bind(handoff.rotationID)), \(bind(handoff.at)))
+                ON CONFLICT (rotation_id) DO UPDATE SET handoff_at = excluded.handoff_at
+                WHERE rotation_handoffs.handoff_at < excluded.handoff_at
+                RETURNING 1
+                """)
+            checks.append(.handoff("handoff:\(handoff.rotationID)@\(handoff.at)"))
+        }
+        // Still pending and leased to `owner` (a lease that expired but that nobody else took still counts:
+        // nobody else fired the timer); a replaced timer has a new id, so its old id finds nothing.
+        if let completion = changes.completeTimer {
+            parts.append(
+                "UPDATE timers SET state = 'done' WHERE id = \(bind(completion.id)) AND state = 'pending' AND lease_owner = \(bind(completion.owner)) RETURNING 1")
+            checks.append(.timerLease(completion.id))
+        }
+        let rows = changes.incidents
+        if rows.count > 1, rows.allSatisfy({ $0.expectedRevision == nil }), Set(rows.map(\.id)).count == rows.count {
+            // Only new incidents, all different (a batch of declarations, an import): one insert.
+            parts.append(incidentColumns.insert(into: "incidents", parameter: binds.count + 1, suffix: "ON CONFLICT (id) DO NOTHING RETURNING id"))
+            binds.append(try BulkRows.json(rows.map(\.cells)))
+            checks.append(.newIncidents(rows.map(\.id)))
+        } else {
+            for row in rows {
+                binds.append(try BulkRows.json([row.cells]))
+                let parameter = binds.count
+                if let expected = row.expectedRevision {
+                    parts.append(
+                        """
+                        UPDATE incidents AS i
+                        SET revision = v.revision, severity = v.severity, status = v.status, declared_at = v.declared_at,
+                            room_platform = v.room_platform, room_channel_id = v.room_channel_id, room_thread_id = v.room_thread_id, body = v.body,
+                            incident_type = v.incident_type
+                        FROM (\(incidentColumns.select(parameter: parameter))) AS v (\(incidentColumns.names.joined(separator: ", ")))
+                        WHERE i.id = v.id AND i.revision = \(bind(Int64(expected)))
+                        RETURNING i.id
+                        """)
+                } else {
+                    parts.append(incidentColumns.insert(into: "incidents", parameter: parameter, suffix: "ON CONFLICT (id) DO NOTHING RETURNING id"))
+                }
+                checks.append(.incident(row.id))
             }
-            if try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).collect().isEmpty {
-                return .conflict(row.id)
+        }
+        if !changes.outboxIncidents.isEmpty {
+            // Each incident's messages must reach the queue in the order their transactions commit, or a
+            // sender could claim a later message while an earlier one is still uncommitted (ids come from a
+            // sequence at insert time, not at commit). A transaction-scoped lock per incident, taken in
+            // ascending order (no deadlock among them), makes concurrent writers of one incident's queue
+            // take their ids one after the other; statement 2 inserts the rows after this one returned.
+            parts.append(
+                """
+                SELECT pg_advisory_xact_lock(\(bind(outboxQueueLock)), id::integer)
+                FROM (SELECT id FROM unnest(\(bind(changes.outboxIncidents))::bigint[]) AS id ORDER BY id) AS queues
+                """)
+            checks.append(.queueLocks)
+        }
+        guard !parts.isEmpty else { return nil }
+        // Each check's rows, counted (or, for new incidents, their ids); the scalar subqueries run in this
+        // order, so the queue locks are taken after the row checks, as the statements were before.
+        let results = checks.indices.map { index in
+            if case .newIncidents = checks[index] {
+                return "ARRAY(SELECT id FROM c\(index))"
+            }
+            return "ARRAY[(SELECT count(*) FROM c\(index))]"
+        }
+        let sql = "WITH " + parts.enumerated().map { "c\($0.offset) AS (\($0.element))" }.joined(separator: ", ")
+            + " SELECT " + results.joined(separator: ", ")
+        let found = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).collect()
+        guard let row = found.first else { throw MalformedRow(column: "checks", problem: "the checks returned no row") }
+        let cells = Array(row)
+        for (index, check) in checks.enumerated() {
+            let values = try cells[index].decode([Int64].self)
+            switch check {
+            case .inboundKey(let key): if values.first == 0 { return .duplicate(key) }
+            case .handoff(let what): if values.first == 0 { return .duplicate(what) }
+            case .timerLease(let id): if values.first == 0 { return .leaseLost(id) }
+            case .incident(let id): if values.first == 0 { return .conflict(id) }
+            case .newIncidents(let ids):
+                let inserted = Set(values)
+                if let first = ids.first(where: { !inserted.contains(Int64($0.number)) }) { return .conflict(first) }
+            case .queueLocks: break
             }
         }
         return nil
@@ -278,9 +322,18 @@ enum PostgresChangeSetWriter {
                 suffix: "ON CONFLICT (source, group_key) DO UPDATE SET incident_id = excluded.incident_id, linked_at = excluded.linked_at")
         }
         guard !parts.isEmpty else { return }
-        let sql = parts.count == 1
+        // Delivered to every listening replica when (and only if) the transaction commits, so one that did
+        // not write this wakes its sender or scheduler at once rather than at its next recheck. The main
+        // query of the statement, so it runs (a CTE nothing reads would not).
+        var last = "SELECT 1"
+        if let wake = changes.wake {
+            binds.append(PostgresWakeListener.channel)
+            binds.append(wake)
+            last = "SELECT pg_notify($\(binds.count - 1), $\(binds.count))"
+        }
+        let sql = parts.count == 1 && changes.wake == nil
             ? parts[0]
-            : "WITH " + parts.enumerated().map { "w\($0.offset) AS (\($0.element))" }.joined(separator: ", ") + " SELECT 1"
+            : "WITH " + parts.enumerated().map { "w\($0.offset) AS (\($0.element))" }.joined(separator: ", ") + " " + last
         try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
     }
 

@@ -92,6 +92,8 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
     private let logger: Logger
     /// Stamps the bookkeeping columns (`created_at`, `processed_at`): the daemon's clock.
     private let clock: any WallClock
+    /// `ping`'s connection of its own.
+    private let pingConnection: PingConnection
     /// The versions `open` applied (empty: another replica, or an earlier start, had done it).
     public let migrationsAppliedAtOpen: [Int]
 
@@ -101,9 +103,10 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
     /// The statuses that count as open.
     private static let openStatuses: [String] = IncidentStatus.allCases.filter(\.isOpen).map(\.rawValue)
 
-    private init(client: PostgresClient, clock: any WallClock, logger: Logger, migrationsAppliedAtOpen: [Int]) {
+    private init(client: PostgresClient, configuration: PostgresStoreConfiguration, clock: any WallClock, logger: Logger, migrationsAppliedAtOpen: [Int]) {
         self.client = client
         self.clock = clock
+        self.pingConnection = PingConnection(configuration: configuration, logger: logger)
         self.logger = logger
         self.migrationsAppliedAtOpen = migrationsAppliedAtOpen
     }
@@ -132,13 +135,14 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
         }
         logger.info("Opened the PostgreSQL incident store", metadata: ["url": "\(url)", "poolSize": "\(configuration.poolSize)"])
         return PostgresIncidentStore(
-            client: PostgresClient(configuration: clientConfiguration, backgroundLogger: logger), clock: clock, logger: logger,
+            client: PostgresClient(configuration: clientConfiguration, backgroundLogger: logger), configuration: configuration, clock: clock, logger: logger,
             migrationsAppliedAtOpen: applied)
     }
 
     /// Runs the connection pool until cancelled or, in a `ServiceGroup`, until graceful shutdown.
     public func run() async throws {
         await client.run()
+        await pingConnection.close()
     }
 
     /// The migration versions the database has, oldest first (diagnostics and tests).
@@ -860,8 +864,15 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
 
     // MARK: - Health
 
+    /// Over a connection of its own, not the pool's: while the server is down the pool queues calls (for
+    /// up to a minute) where a health check must answer at once; a connection of its own fails with the
+    /// reason (connection refused, a timeout, the server shutting down).
     public func ping() async throws {
-        try await withClient { client in try await client.query("SELECT 1", logger: logger) }
+        do {
+            try await pingConnection.ping()
+        } catch {
+            throw storeError(error)
+        }
     }
 
     /// Open incidents (declared … mitigated) by severity.
@@ -904,5 +915,51 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
 
     private func decodeOutboxMessage(_ row: Columns) throws -> OutboxMessage {
         try row.outboxMessage(decoder: decoder)
+    }
+}
+
+/// `ping`'s connection, kept open from one check to the next (a new connection per check would cost an
+/// authentication handshake each time, SCRAM's key derivation included) and opened again after it broke.
+private actor PingConnection {
+    private let configuration: PostgresStoreConfiguration
+    private let logger: Logger
+    private var connection: PostgresConnection?
+
+    init(configuration: PostgresStoreConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    func ping() async throws {
+        if let open = connection, !open.isClosed {
+            do {
+                try await open.query("SELECT 1", logger: logger)
+                return
+            } catch {
+                // Broken since the last check (a restarted server closes it): a fresh connection decides.
+                if connection === open { connection = nil }
+                try? await open.close()
+            }
+        }
+        let fresh = try await configuration.connect(logger: logger)
+        do {
+            try await fresh.query("SELECT 1", logger: logger)
+        } catch {
+            try? await fresh.close()
+            throw error
+        }
+        // Another check may have opened one meanwhile: keep one.
+        if connection == nil {
+            connection = fresh
+        } else {
+            try? await fresh.close()
+        }
+    }
+
+    func close() async {
+        guard let open = connection else { return }
+        connection = nil
+        // Closing a connection the server already dropped fails; there is nothing left to release then.
+        try? await open.close()
     }
 }

@@ -5,7 +5,8 @@ import Metrics
 import Synchronization
 
 /// What the workers know of the daemon's fitness, beyond "the process runs": which outbox lanes are
-/// parked because their platform refuses our credentials, and whether the store takes writes. `/readyz`
+/// parked because their platform refuses our credentials, whether the store answers (`StoreProbe`) and
+/// whether it takes writes. `/readyz`
 /// answers 503 with `problems` while there are any; `klaxon_platform_unavailable{platform}` mirrors the
 /// parked lanes.
 ///
@@ -28,10 +29,17 @@ public final class DaemonHealth: Sendable {
         public var attempts: Int
     }
 
+    /// The store did not answer `StoreProbe`'s last check.
+    public struct StoreOutage: Sendable, Equatable {
+        public var reason: String
+        public var since: Date
+    }
+
     private struct State {
         var parked: [OutboxLane: Parked] = [:]
         var storeFailure: StoreFailure?
         var storeWriteFailures = 0
+        var storeOutage: StoreOutage?
     }
 
     private let state = Mutex(State())
@@ -137,12 +145,41 @@ public final class DaemonHealth: Sendable {
     /// Every failed write the workers reported since the start.
     public var storeWriteFailures: Int { state.withLock { $0.storeWriteFailures } }
 
+    // MARK: Store reachability
+
+    /// The probe found the store unreachable; true if it answered until now (logged once).
+    @discardableResult
+    public func storeUnreachable(_ reason: String, now: Date) -> Bool {
+        state.withLock { state in
+            if state.storeOutage != nil {
+                state.storeOutage?.reason = reason
+                return false
+            }
+            state.storeOutage = StoreOutage(reason: reason, since: now)
+            return true
+        }
+    }
+
+    /// The probe's check answered; true if the store was unreachable until now.
+    @discardableResult
+    public func storeReachable() -> Bool {
+        state.withLock { state in
+            defer { state.storeOutage = nil }
+            return state.storeOutage != nil
+        }
+    }
+
+    public var storeOutage: StoreOutage? { state.withLock { $0.storeOutage } }
+
     // MARK: Readiness
 
     /// One line per reason not to be ready; empty when ready.
     public var problems: [String] {
         state.withLock { state in
             var lines: [String] = []
+            if let outage = state.storeOutage {
+                lines.append("store: unreachable since \(Self.format(outage.since)): \(outage.reason)")
+            }
             if let failure = state.storeFailure {
                 lines.append("store: writes failing since \(Self.format(failure.since)): \(failure.error)")
             }

@@ -11,6 +11,8 @@ struct APIController {
     let severities: [SeverityPolicy]
     let clock: any WallClock
     let health: DaemonHealth
+    /// Asked on every `/readyz`, with its short bound: the answer is about now, not the last background check.
+    let storeProbe: StoreProbe
     /// `incidents.idFormat`: a path written in it names an incident by its label.
     var idFormat: IncidentLabelFormat = .standard
 
@@ -18,14 +20,11 @@ struct APIController {
     /// the incident API on `api`, the `/api` group behind `APITokenMiddleware`.
     func addRoutes(to router: Router<KlaxonRequestContext>, api: RouterGroup<KlaxonRequestContext>) {
         router.get("healthz") { _, _ in Response.text("ok\n") }
-        // Not ready while the store cannot be read, refuses writes, or a platform refuses our credentials:
-        // the body says which, one line each (no secrets: reasons are API error codes and SQLite errors).
+        // Not ready while the store does not answer, refuses writes, or a platform refuses our credentials:
+        // the body says which, one line each (no secrets: reasons are API error codes, SQLite errors and
+        // PostgreSQL's SQLSTATE or network error, with the URL's password masked).
         router.get("readyz") { _, _ in
-            do {
-                try await store.ping()
-            } catch {
-                return Response.text("store unreachable\n", status: .serviceUnavailable)
-            }
+            await storeProbe.check()
             let problems = health.problems
             guard problems.isEmpty else {
                 return Response.text("not ready\n" + problems.map { $0 + "\n" }.joined(), status: .serviceUnavailable)

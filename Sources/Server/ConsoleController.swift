@@ -36,13 +36,20 @@ struct ConsoleController {
             context.remoteAddress = requestContext.remoteAddressText
             let result = await gateway.handle(text: command.text, context: context)
             let rendered = NeutralMarkup.render(result.reply.text, roomLink: nil)
-            // The console's "chat" shows the command and the reply, like a channel would.
-            for (text, kind) in [("@\(user): /incident \(command.text)", "command"), (rendered, "reply")] {
+            // The console's "chat" shows the command and the reply, like a channel would (not while the store
+            // is known to be down: the lines would only hold the answer until it is back).
+            // Both lines in one commit (one transaction, not two).
+            if !result.storeWasUnreachable {
+                var transcript = ChangeSet()
+                transcript.consoleMessages = [
+                    ConsoleMessage(at: clock.now(), channel: channel, thread: command.thread, text: "@\(user): /incident \(command.text)", kind: "command"),
+                    ConsoleMessage(at: clock.now(), channel: channel, thread: command.thread, text: rendered, kind: "reply"),
+                ]
                 do {
-                    try await store.appendConsoleMessage(ConsoleMessage(at: clock.now(), channel: channel, thread: command.thread, text: text, kind: kind))
+                    try await store.commit(transcript)
                 } catch {
-                    // The command's own answer stands; only the transcript misses a line.
-                    logger.warning("console transcript line not saved", metadata: ["channel": "\(channel)", "kind": "\(kind)", "error": "\(error)"])
+                    // The command's own answer stands; only the transcript misses its lines.
+                    logger.warning("console transcript lines not saved", metadata: ["channel": "\(channel)", "error": "\(error)"])
                 }
             }
             logger.info("console reply", metadata: ["channel": "\(channel)", "text": "\(rendered)"])

@@ -29,6 +29,8 @@ public struct KlaxonDaemon: Sendable {
     public let postmortems: PostmortemWriter
     /// Parked platforms and store write failures: what `/readyz` reports.
     public let health: DaemonHealth
+    /// Checks that the store answers (background and `/readyz`).
+    public let storeProbe: StoreProbe
     /// Rung after every commit so the sender and the scheduler wake at once instead of on their next recheck.
     public let outboxBell: Doorbell
     public let timerBell: Doorbell
@@ -78,7 +80,14 @@ public struct KlaxonDaemon: Sendable {
             }
         }
         commands = CommandService(engine: engine, store: store, clock: clock, wakeups: wakeups)
-        gateway = CommandGateway(service: commands, metrics: metrics, logger: logger)
+        let health = DaemonHealth(metrics: metrics.factory)
+        self.health = health
+        // Back from an outage: the sender and the scheduler look again now, not at the end of their back-off.
+        storeProbe = StoreProbe(store: store, health: health, clock: clock, logger: logger, metrics: metrics.factory) {
+            outboxBell.ring()
+            timerBell.ring()
+        }
+        gateway = CommandGateway(service: commands, metrics: metrics, logger: logger, storeOutage: { health.storeOutage })
 
         integrations = try Integrations.make(IntegrationDependencies(
             config: config, store: store, clock: clock, logger: logger, gateway: gateway, httpClient: httpClient,
@@ -87,8 +96,6 @@ public struct KlaxonDaemon: Sendable {
         if let console = config.platforms.console {
             platforms.append(ConsolePlatform(store: store, announceChannel: console.announceChannel, mode: config.incidents.mode, clock: clock, logger: logger))
         }
-        let health = DaemonHealth(metrics: metrics.factory)
-        self.health = health
         var settings = OutboxSender.Settings()
         settings.maxAttempts = config.outbox.maxAttempts
         settings.retryFor = TimeInterval(config.outbox.retryFor.seconds)
@@ -121,8 +128,9 @@ public struct KlaxonDaemon: Sendable {
         router.add(middleware: RequestDurationMiddleware(metrics: metrics))
         router.add(middleware: ErrorLoggingMiddleware(logger: logger))
         let api = router.group("api").add(middleware: APITokenMiddleware(token: config.server.apiToken))
-        APIController(store: store, metrics: metrics, severities: config.severities, clock: clock, health: health, idFormat: config.incidents.idFormat)
-            .addRoutes(to: router, api: api)
+        APIController(store: store, metrics: metrics, severities: config.severities, clock: clock, health: health, storeProbe: storeProbe,
+            idFormat: config.incidents.idFormat
+        ).addRoutes(to: router, api: api)
         StatusPageController(store: store, config: config, clock: clock).addRoutes(to: router)
         ExportController(store: store, engine: commands.engine, clock: clock).addRoutes(to: api)
         OutboxController(store: store, clock: clock, outboxBell: outboxBell, people: config, logger: logger).addRoutes(to: api)
@@ -168,7 +176,7 @@ public struct KlaxonDaemon: Sendable {
     ) -> ServiceGroup {
         let inbound = integrations.flatMap(\.services).map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
         return ServiceGroup(configuration: .init(
-            services: storeServices.map { .init(service: $0) } + [.init(service: sender), .init(service: scheduler), .init(service: retention)]
+            services: storeServices.map { .init(service: $0) } + [.init(service: storeProbe), .init(service: sender), .init(service: scheduler), .init(service: retention)]
                 + (postmortems.isEnabled ? [.init(service: postmortems)] : []) + inbound
                 + [.init(service: buildApplication(port: port, onServerRunning: onServerRunning))],
             gracefulShutdownSignals: signals,

@@ -92,6 +92,7 @@ public struct KlaxonMetrics: Sendable {
         "klaxon_outbox_dead_total": "Outbox messages given up (dead letters), by lane",
         "klaxon_timers_fired_total": "Timers fired (reminders, escalations, reviews)",
         "klaxon_platform_unavailable": "1 while a platform or webhook lane refuses our credentials and is parked",
+        "klaxon_store_up": "1 while the store answers its health check (every 2 s and on each /readyz), 0 while it does not",
     ]
 
     /// Adds `# HELP` before each `# TYPE` line that has none.

@@ -2,7 +2,9 @@ import Foundation
 import IncidentCore
 import KlaxonTestSupport
 import NIOHTTP1
+import Scheduler
 import Server
+import ServiceLifecycle
 import Storage
 import Testing
 
@@ -35,6 +37,25 @@ struct HTTPSurfaceTests {
         _ = try await daemon.request(.GET, "/api/incidents/INC-99")
         #expect(try await daemon.request(.GET, "/metrics").body.contains(#"klaxon_http_request_duration_seconds_count{route="/api/incidents/{id}"} 1"#))
         try await daemon.stop()
+    }
+
+    @Test("a store that does not answer (SQLite, closed under the daemon): /readyz 503 with the reason, commands answered at once, nothing changed")
+    func readinessFollowsTheStore() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let daemon = try await RunningDaemon.start(try defaultConfig(storePath: directory.file("klaxon.sqlite")))
+        #expect(try await daemon.request(.GET, "/readyz").status == 200)
+        #expect(try await daemon.request(.GET, "/metrics").body.contains("klaxon_store_up 1"))
+        try await daemon.store.close()
+        let ready = try await daemon.request(.GET, "/readyz")
+        #expect(ready.status == 503)
+        #expect(ready.body.hasPrefix("not ready\nstore: unreachable since "), "\(ready.body)")
+        #expect(daemon.daemon.health.storeOutage != nil)
+        let answer = try await daemon.command("declare sev1 Declared while the store is closed")
+        #expect(answer["outcome"] == "failed")
+        #expect(answer["reply"]?.contains("cannot reach its database") == true, "\(answer)")
+        await daemon.group.triggerGracefulShutdown()
+        try await daemon.run.value
     }
 
     @Test("bad requests: 400 for bad JSON or ids, 404 for unknown incidents, 413 for oversized bodies")

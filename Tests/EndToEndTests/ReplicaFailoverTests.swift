@@ -148,8 +148,9 @@ struct ReplicaFailoverTests {
         return String(decoding: data, as: UTF8.self)
     }
 
-    /// The embedded defaults on PostgreSQL with a 3 s lease and a 2 s SEV1 cadence, nothing else timed.
-    static func writeConfig(_ directory: TemporaryDirectory) throws -> String {
+    /// The embedded defaults on PostgreSQL with a 3 s lease and a 2 s SEV1 cadence (or `cadence`), nothing
+    /// else timed.
+    static func writeConfig(_ directory: TemporaryDirectory, cadence: String = "2s") throws -> String {
         var config = try #require(try JSONSerialization.jsonObject(with: Data(ConfigLoader.embeddedDefaultJSON.utf8)) as? [String: Any])
         config["storage"] = ["postgres": ["url": "${DATABASE_URL}", "poolSize": 4], "leaseTime": "3s"]
         config["logging"] = ["level": "info", "format": "plain"]
@@ -157,7 +158,7 @@ struct ReplicaFailoverTests {
         incidents["overdueAfterCadences"] = 1000
         config["incidents"] = incidents
         var severities = try #require(config["severities"] as? [[String: Any]])
-        severities[0]["updateEvery"] = "2s"
+        severities[0]["updateEvery"] = cadence
         severities[0]["page"] = false
         severities[0]["ackWithin"] = nil
         severities[0]["escalateAfter"] = nil

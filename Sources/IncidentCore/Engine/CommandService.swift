@@ -44,6 +44,9 @@ public struct CommandService: Sendable {
         var needsNewIncident = false
         /// Its audit line was written with its change set.
         var audited = false
+        /// Answered without trying the store, which is known to be down (`storeUnreachable()`): adapters
+        /// skip their own writes too (the console's transcript), which would only wait for it.
+        public internal(set) var storeWasUnreachable = false
     }
 
     /// Handles the text after `/incident`. Every command, whatever its outcome, is audited: with the change
@@ -433,6 +436,23 @@ public struct CommandService: Sendable {
 
     private static func alreadyDone(_ verb: CommandVerb?) -> Result {
         Result(reply: CommandReply(text: "Already done: this request was processed before."), outcome: .duplicate, verb: verb)
+    }
+
+    /// The answer while the store is known to be down (the daemon's probe found it so): nothing was tried.
+    public func storeUnreachable(text: String) -> Result {
+        // The verb for the metrics and the log, from the parser alone (pure: nothing is read).
+        let verb: CommandVerb? = if case .success(let command) = parser.parse(text) { command.verb } else { nil }
+        var result = Self.storeUnreachable()
+        result.verb = verb
+        return result
+    }
+
+    public static func storeUnreachable() -> Result {
+        var result = Result(
+            reply: CommandReply(text: "⚠️ Klaxon cannot reach its database right now, so this command was not saved and nothing changed. Please try again in a moment."),
+            outcome: .failed, verb: nil)
+        result.storeWasUnreachable = true
+        return result
     }
 
     private static func notSaved(_ verb: CommandVerb?) -> Result {

@@ -9,12 +9,15 @@
 //                                              from 1, 8 and 32 callers, then 32 with the outbox sender
 //
 // `run.sh` runs them in order on one file. Each phase is its own process so that memory and CPU figures
-// are not polluted by the previous phase.
+// are not polluted by the previous phase. `<db>` may also be a `postgres://` URL (an empty database):
+// `bench/postgres/run.sh` runs `seed`, `lateness` and `commands` on PostgreSQL beside SQLite.
 
 import Foundation
 import IncidentCore
 import Logging
 import Platforms
+import PostgresNIO
+import PostgresStorage
 import Scheduler
 import Storage
 #if canImport(Glibc)
@@ -25,6 +28,31 @@ let logger = Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })
 let config = try ConfigLoader.load(json: ConfigLoader.embeddedDefaultJSON, environment: [:]).get()
 let engine = try IncidentEngine(config: config)
 let clock = SystemClock()
+
+// MARK: - The store
+
+/// A phase's store, and how to let go of it.
+struct BenchStore {
+    let store: any IncidentStore
+    let close: () async throws -> Void
+}
+
+/// A SQLite file (removed first when `fresh`), or a PostgreSQL database when `path` is a `postgres://`
+/// URL (the script creates an empty one per run), whose pool runs until `close`.
+func openStore(_ path: String, fresh: Bool = false) async throws -> BenchStore {
+    if path.hasPrefix("postgres://") || path.hasPrefix("postgresql://") {
+        let store = try await PostgresIncidentStore.open(
+            PostgresStoreConfiguration(url: try PostgresURL.parse(path).get(), poolSize: 8), logger: logger)
+        let pool = Task { try await store.run() }
+        return BenchStore(store: store) {
+            pool.cancel()
+            _ = await pool.result
+        }
+    }
+    if fresh { try? FileManager.default.removeItem(atPath: path) }
+    let store = try await SQLiteIncidentStore.open(path: path, logger: logger)
+    return BenchStore(store: store) { try await store.close() }
+}
 
 // MARK: - Measuring
 
@@ -66,8 +94,8 @@ func report(_ name: String, _ value: String) { print("  \(name.padding(toLength:
 /// Open sev2 incidents on the console platform, each with an update reminder and a long-running timer,
 /// all due at least an hour from now (so the other phases choose what comes due).
 func seed(path: String, incidents: Int) async throws {
-    try? FileManager.default.removeItem(atPath: path)
-    let store = try await SQLiteIncidentStore.open(path: path, logger: logger)
+    let opened = try await openStore(path, fresh: true)
+    let store = opened.store
     let now = clock.now()
     let declaredAt = now.addingTimeInterval(-600)
     let batch = 1000
@@ -90,13 +118,14 @@ func seed(path: String, incidents: Int) async throws {
             try await store.commit(changes)
         }
     }
-    try await store.close()
-    let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+    try await opened.close()
     print("seed")
     report("open incidents", "\(incidents)")
     report("live timers", "\(incidents * 2)")
     report("seeding time", String(format: "%.2f s", seconds))
-    report("database size (after checkpoint)", "\(mib(size)) (\(size / max(incidents * 2, 1)) bytes per timer)")
+    if let size = try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int {
+        report("database size (after checkpoint)", "\(mib(size)) (\(size / max(incidents * 2, 1)) bytes per timer)")
+    }
 }
 
 /// A restart: open the file (schema check included), learn the next due time, start the scheduler and
@@ -162,7 +191,7 @@ func idle(path: String, seconds: Double) async throws {
 }
 
 /// The scheduler and the sender, running as in the daemon until `done` holds (checked every 100 ms).
-func runServices(_ store: SQLiteIncidentStore, until done: () async throws -> Bool) async throws {
+func runServices(_ store: any IncidentStore, until done: () async throws -> Bool) async throws {
     let timerBell = Doorbell()
     let outboxBell = Doorbell()
     let platform = ConsolePlatform(store: store, announceChannel: "incidents", mode: .channel, clock: clock, logger: logger)
@@ -179,7 +208,7 @@ func runServices(_ store: SQLiteIncidentStore, until done: () async throws -> Bo
 }
 
 /// Update reminders for incidents `numbers`, the n-th due at `start + n × interval`; returns the due times.
-func scheduleReminders(_ store: SQLiteIncidentStore, _ numbers: ClosedRange<Int>, start: Date, interval: TimeInterval) async throws -> [IncidentID: Date] {
+func scheduleReminders(_ store: any IncidentStore, _ numbers: ClosedRange<Int>, start: Date, interval: TimeInterval) async throws -> [IncidentID: Date] {
     var due: [IncidentID: Date] = [:]
     var changes = ChangeSet()
     for (index, number) in numbers.enumerated() {
@@ -193,13 +222,13 @@ func scheduleReminders(_ store: SQLiteIncidentStore, _ numbers: ClosedRange<Int>
 }
 
 /// All reminders fired and delivered: nothing due for the next ten minutes, nothing left in the outbox.
-func allDone(_ store: SQLiteIncidentStore) async throws -> Bool {
+func allDone(_ store: any IncidentStore) async throws -> Bool {
     guard let next = try await store.nextTimerDue(), next > clock.now().addingTimeInterval(600) else { return false }
     return try await store.outboxDepth() == 0
 }
 
 /// Outbox id → delivery time, from the console transcript (the console platform keys its lines by outbox id).
-func deliveryTimes(_ store: SQLiteIncidentStore) async throws -> [Int64: Date] {
+func deliveryTimes(_ store: any IncidentStore) async throws -> [Int64: Date] {
     var times: [Int64: Date] = [:]
     var after: Int64 = 0
     while true {
@@ -211,7 +240,7 @@ func deliveryTimes(_ store: SQLiteIncidentStore) async throws -> [Int64: Date] {
 }
 
 /// How late each reminder fired (its timeline line) and was delivered (its console line), in seconds, sorted.
-func lateness(of due: [IncidentID: Date], in store: SQLiteIncidentStore) async throws -> (fired: [Double], delivered: [Double]) {
+func lateness(of due: [IncidentID: Date], in store: any IncidentStore) async throws -> (fired: [Double], delivered: [Double]) {
     let deliveredAt = try await deliveryTimes(store)
     var fired: [Double] = []
     var delivered: [Double] = []
@@ -232,7 +261,8 @@ func lateness(of due: [IncidentID: Date], in store: SQLiteIncidentStore) async t
 ///    given: to compare two builds at the same rates): how late each fires. The incidents of phase n are
 ///    `timers * n + 1 ...`, so `timers` can be at most a fifth of the seeded incidents.
 func lateness(path: String, timers: Int, rate: Double? = nil) async throws {
-    let store = try await SQLiteIncidentStore.open(path: path, logger: logger)
+    let opened = try await openStore(path)
+    let store = opened.store
     let platform = ConsolePlatform(store: store, announceChannel: "incidents", mode: .channel, clock: clock, logger: logger)
     let sender = OutboxSender(store: store, platforms: [platform], clock: clock, doorbell: Doorbell(), logger: logger)
 
@@ -265,7 +295,7 @@ func lateness(path: String, timers: Int, rate: Double? = nil) async throws {
         report("  firing lateness p50 / p99 / max", "\(ms(percentile(fired, 0.5))) / \(ms(percentile(fired, 0.99))) / \(ms(fired.last ?? .nan))")
         report("  delivery lateness p50 / p99 / max", "\(ms(percentile(delivered, 0.5))) / \(ms(percentile(delivered, 0.99))) / \(ms(delivered.last ?? .nan))")
     }
-    try await store.close()
+    try await opened.close()
 }
 
 /// The store under the command path, without HTTP or a load client competing for the CPU:
@@ -274,8 +304,8 @@ func lateness(path: String, timers: Int, rate: Double? = nil) async throws {
 /// callers at once; then 32 callers again with the outbox sender delivering what they write (the console
 /// platform writes each delivery to the same file), as in the daemon.
 func commands(path: String, count: Int) async throws {
-    try? FileManager.default.removeItem(atPath: path)
-    let store = try await SQLiteIncidentStore.open(path: path, logger: logger)
+    let opened = try await openStore(path, fresh: true)
+    let store = opened.store
     let service = CommandService(engine: engine, store: store, clock: clock)
     let seeded = 200
     func context(_ key: String) -> CommandContext {
@@ -287,9 +317,9 @@ func commands(path: String, count: Int) async throws {
         _ = await service.handle(text: "declare sev3 Seed incident \(number)", context: context("seed-\(number)"))
     }
     print("commands")
-    // What one statement costs before SQLite does any work: `ping` is `SELECT 1`, one round trip through
-    // sqlite-nio's thread pool.
-    let pings = 5000
+    // What one statement costs before the store does any work: on SQLite `ping` is `SELECT 1`, one round
+    // trip through sqlite-nio's thread pool (on PostgreSQL it also connects: it is the health check's).
+    let pings = store is PostgresIncidentStore ? 100 : 5000
     let (_, pingSeconds) = try await elapsed { for _ in 0..<pings { try await store.ping() } }
     report("one statement round trip (SELECT 1)", String(format: "%.1f µs", pingSeconds / Double(pings) * 1_000_000))
 
@@ -345,7 +375,7 @@ func commands(path: String, count: Int) async throws {
     }
     delivering.cancel()
     _ = await delivering.result
-    try await store.close()
+    try await opened.close()
 }
 
 // MARK: - Main
