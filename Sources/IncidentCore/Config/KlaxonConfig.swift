@@ -461,6 +461,9 @@ public struct SeverityPolicy: Sendable, Decodable, Hashable {
     public var notify: [PolicyRule] = []
     /// Timed prompts in the incident room (`checkpoints[]`).
     public var checkpoints: [PolicyRule] = []
+    /// How long a resolved incident of this severity is watched before it closes, over
+    /// `incidents.monitorFor` (002-19: 30 min after a restart, 1 h after a fix-forward is `resolve --monitor 1h`).
+    public var monitorFor: TimeSpan? = nil
 
     public init(id: String, aliases: [String] = [], name: String, description: String? = nil, updateEvery: TimeSpan? = nil, ackWithin: TimeSpan? = nil, page: Bool = false, reviewWithin: TimeSpan? = nil, escalateAfter: TimeSpan? = nil) {
         self.id = id
@@ -481,6 +484,13 @@ public struct SeverityPolicy: Sendable, Decodable, Hashable {
 
     /// `SEV1` for display.
     public var label: String { id.uppercased() }
+
+    /// `SEV1 (p0, critical) · Critical: Complete outage`: the line help and declare's errors show (000-01).
+    public var helpLine: String {
+        let aliases = aliases.isEmpty ? "" : " (\(aliases.joined(separator: ", ")))"
+        let meaning = description.flatMap { $0.isEmpty ? nil : ": \($0)" } ?? ""
+        return "\(label)\(aliases) · \(name)\(meaning)"
+    }
 }
 
 extension SeverityPolicy: ConfigObject {
