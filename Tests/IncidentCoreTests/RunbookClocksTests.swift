@@ -271,6 +271,24 @@ struct RunbookClocksTests {
         #expect(PolicyConfigTests.problems(json) == [#"severities[0].checkpoints[0].at: "tomorrow 14:00" is a time of day: add a "calendar" (its timeZone says whose 14:00)"#])
     }
 
+    // MARK: 001-21 checklist
+
+    @Test("001-21: incidents.checklist becomes action items at resolution, posted once; a second resolution adds none")
+    func checklistAtResolution() throws {
+        var config = F.config()
+        config.incidents.checklist = ["Customer comms sent", "Post-mortem published"]
+        var scenario = try EngineScenario("sev1", engine: try F.engine(config))
+        scenario.run(.action(nil, .add(text: "Add a pool alert", owner: nil, due: nil)), at: F.time("09:10"))
+        let resolved = scenario.run(.resolve(nil, text: "Fixed"), at: F.time("09:30"))
+        #expect(resolved.changes.postTexts(to: .incidentRoom).contains("📋 After-incident checklist for INC-1 (tick one off: /incident action done <n>):\n2. Customer comms sent\n3. Post-mortem published"))
+        #expect(scenario.incident.actionItems?.map(\.text) == ["Add a pool alert", "Customer comms sent", "Post-mortem published"])
+        scenario.run(.reopen(nil), at: F.time("09:40"))
+        let again = scenario.run(.resolve(nil, text: "Fixed again"), at: F.time("09:50"))
+        #expect(!again.changes.postTexts(to: .incidentRoom).contains { $0.hasPrefix("📋") })
+        #expect(scenario.incident.actionItems?.count == 3)
+        #expect(scenario.engine.summaryValues(scenario.incident, endedAt: F.time("10:00"))["actionItems"] != nil)
+    }
+
     // MARK: per-type templates
 
     @Test("an incident type's template wins over its severity's and the global one")

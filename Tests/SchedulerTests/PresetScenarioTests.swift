@@ -77,6 +77,9 @@ struct PresetScenarioTests {
         #expect(fired.contains { $0 == (60, "recovery-target") }, "\(fired)")  // 000-22
         #expect(fired.filter { ["cto", "ceo", "ceo-over-1h", "ic", "initial-update"].contains($0.1) }.count == 5, "\(fired)")  // each once
 
+        #expect(fired.contains { $0 == (80, "review-invite") }, "\(fired)")  // 000-18, 000-19: schedule the review at resolution
+        let invite = posts.first { $0.target == "dm:\(opsLead)" && $0.minute == 80 }
+        #expect(invite?.text.contains("Invite: <@U00000ENG1> (incident commander), the engineers involved, the on-call lead and someone from ops/management") == true, "\(posts)")  // 000-19
         #expect(posts.filter { $0.target == "dm:\(cto)" }.map(\.minute) == [5], "\(posts)")  // 000-25
         #expect(posts.filter { $0.target == "dm:\(ceo)" }.map(\.minute) == [30, 60], "\(posts)")  // 000-25, 000-27
         #expect(posts.first { $0.target == "dm:\(ceo)" && $0.minute == 60 }?.text.contains("ongoing for over an hour") == true)  // 000-27
@@ -183,6 +186,7 @@ struct PresetScenarioTests {
         try await run.fire(through: 40)
         await run.run("resolve \(id) Payments flow again", as: "U00000ON1")
         let resolvedAt = run.clock.now()
+        await run.run("action \(id) done 5", as: "U00000ON1")
         try await run.fire(through: 61)
         await run.run("close \(major) Mail relay credentials renewed", as: "U00000ON1")
         await run.run("close \(leak) Cache key fixed", as: "U00000ON1")
@@ -198,6 +202,11 @@ struct PresetScenarioTests {
         #expect(posts.contains { $0.minute == 0 && $0.target == "channel:customer-comms" && $0.text.contains("Unable to process payments") }, "\(posts)")  // 001-20: #customer-comms
         #expect(posts.filter { $0.target == "dm:U000PAYLD" }.map(\.minute) == [0], "\(posts)")  // 001-15, 001-20: payments lead by DM
         #expect(posts.contains { $0.minute == 20 && $0.text.contains("acknowledged") }, "\(posts)")  // 001-07
+        // 001-21: "After every incident" checklist, posted at resolution and tracked as action items.
+        let checklist = posts.first { $0.target == "room" && $0.text.hasPrefix("📋 After-incident checklist") }
+        #expect(checklist?.minute == 40 && checklist?.text.contains("5. Customer comms sent (if user-impacting)") == true, "\(posts)")  // 001-21
+        let items = try #require(try await run.store.incident(id)?.actionItems)
+        #expect(items.count == 6 && items.filter(\.isDone).map(\.number) == [5], "\(items)")  // 001-21: ticked off one by one
 
         let timeline = try await run.store.timeline(of: id)
         #expect(timeline.contains { $0.kind == .page && $0.text.hasPrefix("Paged") && run.minute($0.at) == 0 })  // 001-02

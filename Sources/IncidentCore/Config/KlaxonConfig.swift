@@ -396,6 +396,10 @@ public struct IncidentsConfig: Sendable, Decodable {
     /// After `resolve`, how long to watch before the incident closes by itself (nil: it stays resolved
     /// until someone closes it).
     public var monitorFor: TimeSpan? = nil
+    /// The after-incident checklist (001-21 "After every incident: - [ ] Action items tracked? - [ ] Customer
+    /// comms sent?"): posted at resolution and added to the incident's action items, so each is ticked off
+    /// with `/incident action done <n>` and the summary and exports show what is still open.
+    public var checklist: [String] = []
     /// Whether text users write (titles, updates, notes, resolutions) may notify a whole room with
     /// `@here`, `@channel`, `@all`, `@everyone`, `<!channel>` and the like. Off by default: those are
     /// neutralised (see `BroadcastMentions`); templates keep theirs either way.

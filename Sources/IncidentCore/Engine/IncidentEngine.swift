@@ -440,7 +440,24 @@ public struct IncidentEngine: Sendable {
         transition.post(.incidentRoom, message)
         transition.post(.announce, message)
         transition.send(.setTopic(topic: topic(transition.incident)))
+        addChecklist(in: &transition)
         closeTicket(in: &transition)
+    }
+
+    /// 001-21: `incidents.checklist` becomes action items at the (first) resolution and is posted once.
+    private func addChecklist(in transition: inout Transition) {
+        var items = transition.incident.actionItems ?? []
+        let missing = config.incidents.checklist.filter { step in !items.contains { $0.text == step } }
+        guard !missing.isEmpty else { return }
+        var lines = ["📋 After-incident checklist for \(transition.incident.id) (tick one off: /incident action done <n>):"]
+        for step in missing {
+            let number = (items.map(\.number).max() ?? 0) + 1
+            items.append(ActionItem(number: number, text: step, owner: nil, due: nil, createdAt: transition.now))
+            lines.append("\(number). \(step)")
+        }
+        transition.incident.actionItems = items
+        transition.log(.note, "After-incident checklist added as action items \(items.count - missing.count + 1)–\(items.count)")
+        transition.post(.incidentRoom, lines.joined(separator: "\n"))
     }
 
     /// Closing: the summary with MTTA / MTTM / MTTR goes to the room and the announce channel.
