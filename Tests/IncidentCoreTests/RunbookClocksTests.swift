@@ -200,7 +200,7 @@ struct RunbookClocksTests {
         #expect(error.message.contains(message), "\(error.message)")
     }
 
-    @Test("002-07: acknowledging a public-facing incident updates its status page; a private one's stays unpublished")
+    @Test("002-07: acknowledging an incident marked public-facing puts it on the status page; a private one stays off it; a published one gets no second entry")
     func ackPublishes() throws {
         var scenario = try EngineScenario("sev1")
         scenario.run(.set(nil, FactAssignment(fact: .publicFacing, input: .text("yes"))), at: F.time("09:01"))
@@ -211,6 +211,11 @@ struct RunbookClocksTests {
         var unpublished = try EngineScenario("sev1")
         unpublished.run(.ack(nil), by: F.bob, at: F.time("09:03"))
         #expect(!unpublished.incident.isPublished)
+
+        var published = try EngineScenario("sev1")
+        published.run(.status(nil, .investigating, text: "Checkout is slow"), at: F.time("09:01"))
+        published.run(.ack(nil), by: F.bob, at: F.time("09:03"))
+        #expect(published.incident.publicUpdates?.count == 1)
     }
 
     // MARK: 000-13 / 004-21 rule emails

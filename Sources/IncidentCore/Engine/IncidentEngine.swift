@@ -185,8 +185,10 @@ public struct IncidentEngine: Sendable {
             }
             transition.cancel(.ackTimeout)
             armRules(from: [.acknowledged], in: &transition)
-            // 002-07 "This will: Update status page": a public incident tells the public someone is on it.
-            if incident.isPublicFacing {
+            // 002-07 "This will: Update status page": an incident marked public-facing but not yet published
+            // goes on the status page now. One already published says "investigating" already, and the ack
+            // itself is internal (who acknowledged is nobody's business outside).
+            if incident.isPublicFacing, !incident.isPublished {
                 publish(.investigating, text: render("publicAcknowledged", values(transition.incident, now: now), for: transition.incident), in: &transition)
             }
             let after = Formatting.span(from: incident.declaredAt, to: now)
