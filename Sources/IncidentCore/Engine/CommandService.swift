@@ -500,9 +500,9 @@ public struct CommandService: Sendable {
     func unacknowledged(alertedIn context: CommandContext) async throws -> Incident? {
         let waiting = try await store.incidents(includeClosed: false, limit: 50)
             .filter { $0.platform == context.platform && $0.acknowledgedAt == nil }
-        var channel = context.conversation
-        channel.threadID = nil
-        if let here = waiting.filter({ $0.origin.channelID == channel.channelID }).max(by: { $0.declaredAt < $1.declaredAt }) { return here }
+        // By channel, not thread: an alert's thread replies still count as its channel.
+        let channelID = context.conversation.channelID
+        if let here = waiting.filter({ $0.origin.channelID == channelID }).max(by: { $0.declaredAt < $1.declaredAt }) { return here }
         return waiting.count == 1 ? waiting[0] : nil
     }
 
