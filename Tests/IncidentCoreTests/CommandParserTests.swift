@@ -461,7 +461,8 @@ struct CommandParserTests {
         #expect(try custom.parse("declare s 1 Outage").get() == .declare(severity: "S1", title: "Outage"))
         #expect(try custom.parse("urgent Outage").get() == .declare(severity: "S1", title: "Outage"))
         // `s` numbers severities in this config, so `s7` is an unknown severity, not a title word.
-        #expect(custom.parse("declare s7 Outage").failureMessage == #"Unknown severity "s7". Use one of: S1, S2."#)
+        // 000-01: declare's mistakes list the levels with what they mean.
+        #expect(custom.parse("declare s7 Outage").failureMessage == "Unknown severity \"s7\". Use one of: S1, S2.\nSeverities (worst first):\n• S1 (urgent) · One\n• S2 · Two")
         #expect(try custom.parse("page OPS-EMEA").get() == .page(nil, .rotation("ops-emea")))
     }
 

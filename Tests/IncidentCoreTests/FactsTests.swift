@@ -46,7 +46,7 @@ struct FactsTests {
 
     @Test(arguments: [
         ("set impct broken", #"Unknown fact "impct". Did you mean "impact"?"#),
-        ("set weather sunny", "Facts: impact, usersAffected, startedAt, detectedAt, detectedBy, lastKnownGood, rootCause, fix, service."),
+        ("set weather sunny", "Facts: impact, usersAffected, startedAt, detectedAt, detectedBy, lastKnownGood, rootCause, fix, service, revenueLost, publicFacing, customers."),
         ("set impact", "set impact needs a value, e.g. /incident set impact"),
         ("set startedAt soon", #""soon" is not a time: write 14:05, 2026-01-15T14:05Z, 2026-01-15 14:05 or 10m ago."#),
         ("set startedAt 25:00", "is not a time"),

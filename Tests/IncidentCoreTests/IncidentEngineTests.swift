@@ -757,7 +757,7 @@ struct LifecycleTests {
         #expect(decision.changes.topicsSet == ["SEV1 · Resolved · IC: unassigned · INC-1 Checkout is down"])
         try #require(decision.changes.timeline.map(\.kind) == [.resolved])
         #expect(decision.changes.timeline[0].text == "Resolved by <@bob>: Restarted the pool")
-        #expect(decision.reply == CommandReply(text: "Resolved INC-1 after 2 h.", visibility: .inChannel, incidentID: IncidentID(1)))
+        #expect(decision.reply == CommandReply(text: "Resolved INC-1 after 2 h. Monitoring for 30 min, then it closes.", visibility: .inChannel, incidentID: IncidentID(1)))
         expectRejected(scenario.run(.resolve(nil, text: nil), at: F.time("11:01")), mentioning: "INC-1 is already resolved")
     }
 

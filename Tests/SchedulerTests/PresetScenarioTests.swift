@@ -1,6 +1,7 @@
 import Foundation
 import IncidentCore
 import KlaxonTestSupport
+import Platforms
 import Scheduler
 import Server
 import Storage
@@ -39,6 +40,8 @@ struct PresetScenarioTests {
         #expect(refused.outcome != .applied, "\(refused.reply.text)")  // 000-02: only the ops lead declares a P0
         #expect(refused.reply.incidentID == nil)  // 000-02
         let id = try await run.declare("declare p0 Upload service down", as: opsLead)
+        // Uploads are user-facing: the CEO hears within 30 min (000-25 "if user-facing").
+        await run.run("set \(id) public yes", as: opsLead)
 
         try await run.fire(through: 14)
         await run.run("ack \(id)", as: "U00000ENG1")
@@ -69,11 +72,14 @@ struct PresetScenarioTests {
         #expect(fired.contains { $0 == (15, "ic") }, "\(fired)")  // 000-10: no IC by 15 min
         #expect(fired.contains { $0 == (15, "initial-update") }, "\(fired)")  // 000-10: no update by 15 min
         #expect(fired.contains { $0 == (30, "internal-email") }, "\(fired)")  // 000-14
-        #expect(fired.contains { $0 == (30, "ceo") }, "\(fired)")  // 000-25: CEO within 30 min, not mitigated yet
+        #expect(fired.contains { $0 == (30, "ceo") }, "\(fired)")  // 000-25: CEO within 30 min, user-facing and not mitigated yet
         #expect(fired.contains { $0 == (60, "ceo-over-1h") }, "\(fired)")  // 000-27: acknowledged at 14, the CEO hears anyway
         #expect(fired.contains { $0 == (60, "recovery-target") }, "\(fired)")  // 000-22
         #expect(fired.filter { ["cto", "ceo", "ceo-over-1h", "ic", "initial-update"].contains($0.1) }.count == 5, "\(fired)")  // each once
 
+        #expect(fired.contains { $0 == (80, "review-invite") }, "\(fired)")  // 000-18, 000-19: schedule the review at resolution
+        let invite = posts.first { $0.target == "dm:\(opsLead)" && $0.minute == 80 }
+        #expect(invite?.text.contains("Invite: <@U00000ENG1> (incident commander), the engineers involved, the on-call lead and someone from ops/management") == true, "\(posts)")  // 000-19
         #expect(posts.filter { $0.target == "dm:\(cto)" }.map(\.minute) == [5], "\(posts)")  // 000-25
         #expect(posts.filter { $0.target == "dm:\(ceo)" }.map(\.minute) == [30, 60], "\(posts)")  // 000-25, 000-27
         #expect(posts.first { $0.target == "dm:\(ceo)" && $0.minute == 60 }?.text.contains("ongoing for over an hour") == true)  // 000-27
@@ -126,6 +132,43 @@ struct PresetScenarioTests {
         #expect(!(try await run.store.timeline(of: corrupted)).contains { $0.kind == .page && $0.text.hasPrefix("Paged") })  // 000-23
     }
 
+    @Test("000 all-hands: help explains P0-P3 (000-01); recovery targets at 1 h, 4 h, 24 h (000-22); a P2 is reminded every 2 h only once public-facing (000-04); the CEO is spared the 30-minute notice when not user-facing (000-25); --type data-breach tells security, legal and the executives at once (000-28)")
+    func allHandsTargetsAndConditions() async throws {
+        let run = try await PresetRun.open("all-hands-p0-to-p3.json", platform: .slack, channel: "C0INCIDENTS")
+        defer { run.remove() }
+        let help = await run.attempt("help", as: "U00000ENG1")
+        #expect(help.reply.text.contains("• P0 (sev0, critical, all-hands) · Critical (All Hands): The service is down"), "\(help.reply.text)")  // 000-01
+        #expect(help.reply.text.contains("• P2 (sev2, moderate) · Moderate (Prompt Response): An important feature is broken but the service works · the default when none is given"))  // 000-01
+        #expect(help.reply.text.contains("• P3 (sev3, low) · Low (Normal Troubleshooting): A small feature"))  // 000-01
+        let wrong = await run.attempt("declare p7 Something", as: "U00000ENG1")
+        #expect(wrong.reply.text.contains("• P1 (sev1, major) · Major (Urgent Response): Core functionality is broken"), "\(wrong.reply.text)")  // 000-01
+
+        let p0 = try await run.declare("declare p0 Login page blank", as: "U000000OPS")
+        let p1 = try await run.declare("declare p1 Downloads slow", as: "U00000ENG1")
+        let p2 = try await run.declare("declare Avatars fail to upload", as: "U00000ENG1")
+        let breach = try await run.declare("declare p1 --type data-breach Customer emails exposed", as: "U00000ENG1")
+        try await run.fire(through: 150)
+        await run.run("set \(p2) public yes", as: "U00000ENG1")
+        try await run.fire(through: 25 * 60)
+
+        let p0Fired = try await run.firings(p0)
+        #expect(p0Fired.contains { $0 == (60, "recovery-target") }, "\(p0Fired)")  // 000-22: P0 < 1 h
+        #expect(!p0Fired.contains { $0.1 == "ceo" }, "\(p0Fired)")  // 000-25: not user-facing, so no CEO at 30
+        #expect(p0Fired.contains { $0 == (60, "ceo-over-1h") }, "\(p0Fired)")  // 000-27: over 1 h, whatever else
+        #expect(try await run.firings(p1).filter { $0.1 == "recovery-target" }.map(\.0) == [240])  // 000-22: P1 < 4 h
+        let p2Fired = try await run.firings(p2)
+        #expect(p2Fired.filter { $0.1 == "recovery-target" }.map(\.0) == [1440], "\(p2Fired)")  // 000-22: P2 < 24 h
+        // Declared at 0, made public-facing at 150: quiet at 120, then every 2 h from the declaration.
+        let publicUpdates = p2Fired.filter { $0.1 == "public-update" }.map(\.0)
+        #expect(publicUpdates == Array(stride(from: 240, through: 25 * 60, by: 120)), "\(publicUpdates)")  // 000-04
+        #expect(!(try await run.store.timeline(of: p2)).contains { $0.text.hasPrefix("Update reminder") })  // 000-04: no 2-hourly reminder for a P2 that is not public
+
+        let told = try await run.posts(breach).filter { $0.target.hasPrefix("dm:") && $0.minute == 0 }.map(\.target)
+        for person in ["dm:U0000SECUR", "dm:U0000LEGAL", "dm:U000000CTO", "dm:U000000CEO"] {
+            #expect(told.contains(person), "\(person) not told at once: \(told)")  // 000-28: security, legal, CTO and CEO if data breach
+        }
+    }
+
     // MARK: 001: business days, Sev 1 to Sev 4
 
     @Test("001 business-days: Sev 1 payments: on-call paged, payments lead and #customer-comms told at once, roll back at 5 unless mitigated, backup at 15, updates every 15, post-mortem 5 business days after resolving; Sev 2 within 1 h; Sev 3 by the close of the next business day; a data leak prompts sev 1")
@@ -143,6 +186,7 @@ struct PresetScenarioTests {
         try await run.fire(through: 40)
         await run.run("resolve \(id) Payments flow again", as: "U00000ON1")
         let resolvedAt = run.clock.now()
+        await run.run("action \(id) done 5", as: "U00000ON1")
         try await run.fire(through: 61)
         await run.run("close \(major) Mail relay credentials renewed", as: "U00000ON1")
         await run.run("close \(leak) Cache key fixed", as: "U00000ON1")
@@ -158,6 +202,11 @@ struct PresetScenarioTests {
         #expect(posts.contains { $0.minute == 0 && $0.target == "channel:customer-comms" && $0.text.contains("Unable to process payments") }, "\(posts)")  // 001-20: #customer-comms
         #expect(posts.filter { $0.target == "dm:U000PAYLD" }.map(\.minute) == [0], "\(posts)")  // 001-15, 001-20: payments lead by DM
         #expect(posts.contains { $0.minute == 20 && $0.text.contains("acknowledged") }, "\(posts)")  // 001-07
+        // 001-21: "After every incident" checklist, posted at resolution and tracked as action items.
+        let checklist = posts.first { $0.target == "room" && $0.text.hasPrefix("📋 After-incident checklist") }
+        #expect(checklist?.minute == 40 && checklist?.text.contains("5. Customer comms sent (if user-impacting)") == true, "\(posts)")  // 001-21
+        let items = try #require(try await run.store.incident(id)?.actionItems)
+        #expect(items.count == 6 && items.filter(\.isDone).map(\.number) == [5], "\(items)")  // 001-21: ticked off one by one
 
         let timeline = try await run.store.timeline(of: id)
         #expect(timeline.contains { $0.kind == .page && $0.text.hasPrefix("Paged") && run.minute($0.at) == 0 })  // 001-02
@@ -235,6 +284,40 @@ struct PresetScenarioTests {
         // SEV4, Monday 09:00 in New York: overdue at the close of Tuesday, 17:00 New York (22:00 UTC).
         let lowTimeline = try await run.store.timeline(of: low)
         #expect(lowTimeline.filter { $0.text.hasPrefix("No response") }.map(\.at) == [Self.start.addingTimeInterval(32 * 3600)], "\(lowTimeline)")  // 002-04
+    }
+
+    @Test("002 ladder: ids INC-2025-001 (002-20); SEV2 reaches the team lead at 30 min unless mitigated (002-05); the IC sets a 10-minute cadence (002-15); a fix-forward is watched 1 h, a restart 30 min (002-17, 002-19); revenue lost in the summary and the record (002-22)")
+    func commanderLadderClocks() async throws {
+        let run = try await PresetRun.open("incident-commander-ladder.json", platform: .slack, channel: "C0INCIDENTS")
+        defer { run.remove() }
+        let id = try await run.declare("declare sev2 Checkout slow", as: "U00000EN1")
+        let restarted = try await run.declare("SEV2 Search down", as: "U00000EN1")
+        #expect(id.description == "INC-2025-001")  // 002-20: INC-YYYY-NNN
+        #expect(restarted.description == "INC-2025-002")  // 002-20
+        try await run.fire(through: 5)
+        let cadence = await run.run("cadence \(id) 10m", as: "U00000EN1")
+        #expect(cadence.reply.text.contains("every 10m"))  // 002-15
+        try await run.fire(through: 20)
+        await run.run("mitigate \(restarted) Restarted the search cluster", as: "U00000EN1")
+        try await run.fire(through: 31)
+        await run.run("set \(id) revenue \"$4,000 in abandoned carts\"", as: "U00000EN1")
+        await run.run("resolve \(id) Rolled the fix forward --monitor 1h", as: "U00000EN1")
+        await run.run("resolve \(restarted) Search cluster restarted", as: "U00000EN1")
+        try await run.fire(through: 31 + 61)
+
+        let timeline = try await run.store.timeline(of: id)
+        let reminders = timeline.filter { $0.kind == .reminder && $0.text.hasPrefix("Update reminder") }
+        #expect(reminders.map { run.minute($0.at) } == [10, 20, 30], "\(reminders)")  // 002-15: every 10 min, not SEV2's 30
+        #expect(try await run.firings(id).contains { $0 == (30, "escalation-30m") })  // 002-05: SEV2 within 30 minutes
+        #expect(!(try await run.firings(restarted)).contains { $0.1 == "escalation-30m" })  // 002-05: mitigated at 20
+        let posts = try await run.posts(id)
+        let summary = posts.first { $0.text.contains("INCIDENT SUMMARY") }
+        #expect(summary?.minute == 91, "\(posts)")  // 002-19: watched 1 h after the fix-forward
+        #expect(summary?.text.contains("Revenue lost: $4,000 in abandoned carts") == true, "\(String(describing: summary))")  // 002-22
+        #expect(try await run.posts(restarted).first { $0.text.contains("INCIDENT SUMMARY") }?.minute == 61)  // 002-17: 30 min after a restart
+        let record = IncidentRecord(incident: try #require(try await run.store.incident(id)), timeline: timeline)
+        #expect(record.incident.impact.revenueLost == "$4,000 in abandoned carts")  // 002-22, 002-23: revenue_lost
+        #expect(record.incident.id == "INC-2025-001")  // 002-20, 002-23
     }
 
     // MARK: 003: assess, communicate, mitigate
@@ -353,6 +436,54 @@ struct PresetScenarioTests {
         #expect(minorTimeline.filter { $0.text.hasPrefix("No response") }.map { run.minute($0.at) } == [120])  // 004-03: < 2 hours
         let sprint = try await run.store.timeline(of: cosmetic).filter { $0.text.hasPrefix("No response") }
         #expect(sprint.first.map { Calendar.utc.dateComponents([.year, .month, .day], from: $0.at) } == DateComponents(year: 2025, month: 12, day: 8), "\(sprint)")  // 004-04
+    }
+
+    @Test("004 rocketchat: the on-call in #devops's topic (004-12); '@oncall' answered with whoever is on call (004-14); '/incident ack' in #incidents takes the unacknowledged incident (004-17); the review at 14:00 the next day (004-22); P1's MTTA/MTTM/MTTR targets (004-27)")
+    func rocketChatPresence() async throws {
+        let run = try await PresetRun.open("rocketchat-weekly-oncall.json", platform: .rocketchat, channel: "incidents")
+        defer { run.remove() }
+        // 004-12: the scheduler's first look at the rotation sets #devops's topic, and names this week's on-call.
+        #expect(await run.daemon.scheduler.announceHandoffs() == 0)
+        let topics = try await run.store.outboxEntries(state: .pending, limit: 50).filter { $0.kind == "set_channel_topic" }
+        #expect(topics.map(\.platform) == ["rocketchat"], "\(topics)")  // 004-12
+        let engine = run.daemon.commands.engine
+        let topicTexts = engine.latestHandoffs(at: run.clock.now()).flatMap { handoff in
+            engine.handoffChanges(handoff, overrides: [], now: run.clock.now(), announce: false).outbox.compactMap { message -> String? in
+                if case .setChannelTopic(let channel, let topic) = message.action, channel == "devops" { return topic }
+                return nil
+            }
+        }
+        #expect(topicTexts.count == 1 && topicTexts[0].hasPrefix("On call · oncall: <@alice> until ") && topicTexts[0].hasSuffix("next: <@bob>"), "\(topicTexts)")  // 004-12
+
+        // 004-14: "@oncall acknowledging - investigating now" is an @oncall mention, answered with who is on call.
+        let filter = RocketChatCommandFilter(triggers: ["/incident", "!incident"], ownUserID: "klaxon-bot", oncallMention: run.daemon.config.platforms.rocketchat?.oncallMention)
+        let message = RocketChatInboundMessage(
+            messageID: "m1", roomID: "incidents", threadID: nil, userID: "u-bob", username: "bob", text: "@oncall acknowledging - investigating now", isBot: false, isEdited: false)
+        #expect(filter.verdict(on: message) == .command("oncall ping"))  // 004-14
+        let ping = await run.attempt("oncall ping", as: "bob")
+        #expect(ping.reply.text == "📣 @oncall: <@alice> (oncall)", "\(ping.reply.text)")  // 004-14
+
+        // 004-17: an alert became an incident; whoever types /incident ack in #incidents takes the newest unacknowledged one.
+        let minor = try await run.declare("declare p2 Search filter ignores dates", as: "alice")
+        let id = try await run.declare("create \"API response time degraded\"", as: "alice")
+        try await run.fire(through: 2)
+        let ack = await run.run("ack", as: "alice")
+        #expect(ack.reply.incidentID == id, "\(ack.reply.text)")  // 004-17
+        #expect(try await run.store.incident(id)?.acknowledgedBy?.id == "alice")  // 004-17
+        let second = await run.run("ack", as: "bob")
+        #expect(second.reply.incidentID == minor)  // 004-17: then the other one still waiting
+        #expect(await run.attempt("ack", as: "bob").outcome != .applied)  // 004-17: nothing left to acknowledge
+
+        try await run.fire(through: 20)
+        await run.run("mitigate \(id) Scaled DB connections", as: "alice")
+        try await run.fire(through: 70)
+        await run.run("resolve \(id) Scaled DB connections", as: "alice")
+        try await run.fire(through: 2 * 24 * 60)
+        // Resolved Monday 15:10 UTC: the review meeting is Tuesday 14:00, 22 h 50 min later.
+        #expect(try await run.firings(id).contains { $0 == (24 * 60, "review-meeting") })  // 004-22
+        let stats = await run.attempt("stats 30d p1", as: "alice")
+        // Acknowledged at 2 min, mitigated at 20, resolved at 70: within 5 min, 30 min and 2 h.
+        #expect(stats.reply.text.contains("1/1 within 5 min") && stats.reply.text.contains("1/1 within 30 min") && stats.reply.text.contains("1/1 within 2 h"), "\(stats.reply.text)")  // 004-27
     }
 
     @Test("004 rocketchat: P0 tells leadership at once; --type security posts to #security and the security lead; unacknowledged, the path walks DevOps lead, CTO + security lead, CEO (004-05, 004-24, 004-25)")

@@ -99,8 +99,7 @@ public struct CommandParser: Sendable {
             let reference = incidentReference(&words)
             return .mitigate(reference, text: FreeText.clean(words.takeRest()))
         case .resolve:
-            let reference = incidentReference(&words)
-            return .resolve(reference, text: FreeText.clean(words.takeRest()))
+            return try resolve(&words)
         case .close:
             let reference = incidentReference(&words)
             return .close(reference, text: FreeText.clean(words.takeRest()))
@@ -133,7 +132,72 @@ public struct CommandParser: Sendable {
             return .stats(try stats(&words))
         case .help:
             return try help(&words)
+        case .cadence:
+            return try cadence(&words)
         }
+    }
+
+    /// `cadence [INC-n] <duration|off|default>` (002-15).
+    private func cadence(_ words: inout CommandWords) throws(CommandUsageError) -> IncidentCommand {
+        let reference = incidentReference(&words)
+        guard let word = words.next() else {
+            throw usageError(.cadence, "cadence needs how often updates are due, e.g. /incident cadence 10m (or off, or default).")
+        }
+        try expectEnd(of: &words, for: .cadence)
+        switch word.lowercased() {
+        case "off", "none", "never": return .cadence(reference, .off)
+        case "default", "reset", "severity": return .cadence(reference, .severityDefault)
+        default: break
+        }
+        switch TimeSpan.parse(String(word)) {
+        case .success(let span) where span >= .minutes(1):
+            return .cadence(reference, .every(span))
+        case .success:
+            throw usageError(.cadence, "An update cadence is at least 1m.")
+        case .failure(.tooLong):
+            throw usageError(.cadence, "\(Self.quoted(word)) is longer than the maximum of \(TimeSpan.maximum).")
+        case .failure(.notADuration):
+            throw usageError(.cadence, "\(Self.quoted(word)) is not a duration such as 10m, or off, or default.")
+        }
+    }
+
+    /// `--monitor 1h` or `--monitor=1h`, before or after a resolution's text (002-19).
+    private func monitorOption(_ words: inout CommandWords) throws(CommandUsageError) -> TimeSpan? {
+        guard let word = words.peek()?.lowercased(), word == "--monitor" || word.hasPrefix("--monitor=") else { return nil }
+        words.skip(1)
+        var written = String(word.dropFirst("--monitor=".count))
+        if word == "--monitor" {
+            guard let next = words.next() else { throw usageError(.resolve, "--monitor needs how long to watch, e.g. --monitor 1h.") }
+            written = String(next)
+        }
+        switch TimeSpan.parse(written) {
+        case .success(let span) where span.seconds > 0: return span
+        case .failure(.tooLong): throw usageError(.resolve, "\(Self.quoted(written)) is longer than the maximum of \(TimeSpan.maximum).")
+        default: throw usageError(.resolve, "--monitor needs a duration such as 1h, not \(Self.quoted(written)).")
+        }
+    }
+
+    /// `resolve [INC-n] [--monitor <duration>] [text] [--monitor <duration>]`.
+    private func resolve(_ words: inout CommandWords) throws(CommandUsageError) -> IncidentCommand {
+        let reference = incidentReference(&words)
+        var monitor = try monitorOption(&words)
+        var text = String(words.takeRest())
+        // At the end: `Rolled forward the fix --monitor 1h`.
+        let parts = text.split(whereSeparator: \.isWhitespace)
+        if monitor == nil, let last = parts.last {
+            var tail: CommandWords?
+            if last.lowercased().hasPrefix("--monitor=") {
+                tail = CommandWords(String(last))
+            } else if parts.count >= 2, parts[parts.count - 2].lowercased() == "--monitor" {
+                tail = CommandWords(parts.suffix(2).joined(separator: " "))
+            }
+            if var tail, let span = try monitorOption(&tail) {
+                monitor = span
+                let cut = text.range(of: parts[parts.count - (last.lowercased().hasPrefix("--monitor=") ? 1 : 2)], options: .backwards)!
+                text = String(text[..<cut.lowerBound])
+            }
+        }
+        return .resolve(reference, text: FreeText.clean(text), monitor: monitor)
     }
 
     /// What chat users type before the command when there is no slash command (Rocket.Chat's outgoing
@@ -229,6 +293,19 @@ public struct CommandParser: Sendable {
         }
         guard let value = FreeText.clean(words.takeRest()) else {
             throw usageError(.set, "set \(fact.rawValue) needs a value, e.g. /incident set \(fact.rawValue) \(fact.example).")
+        }
+        if fact.isFlag {
+            guard let flag = FactValueSyntax.flag(value) else {
+                throw usageError(.set, "\(fact.rawValue) is yes or no, not \(Self.quoted(value)).")
+            }
+            return .set(reference, FactAssignment(fact: fact, input: .text(flag)))
+        }
+        if fact.isAddressList {
+            switch FactValueSyntax.addresses(value) {
+            case .success(let list): return .set(reference, FactAssignment(fact: fact, input: .text(list)))
+            case .failure(let problem):
+                throw usageError(.set, "\(Self.quoted(problem.word)) is not an email address; \(fact.rawValue) is a list such as \(fact.example).")
+            }
         }
         guard fact.isTime else { return .set(reference, FactAssignment(fact: fact, input: .text(value))) }
         switch FactTime.parse(value) {
@@ -608,7 +685,10 @@ public struct CommandParser: Sendable {
     private static let roleChoices = IncidentRole.allCases.map(\.rawValue).joined(separator: ", ")
 
     private func usageError(_ verb: CommandVerb, _ message: String) -> CommandUsageError {
-        CommandUsageError(message: message, usage: verb.usage)
+        // 000-01: a declaration that went wrong lists the levels to choose from, with what each means.
+        guard verb == .declare, !severities.isEmpty else { return CommandUsageError(message: message, usage: verb.usage) }
+        let levels = severities.map { "• " + $0.helpLine }
+        return CommandUsageError(message: ([message, "Severities (worst first):"] + levels).joined(separator: "\n"), usage: verb.usage)
     }
 
     private func unknownRole(_ word: Substring) -> CommandUsageError {

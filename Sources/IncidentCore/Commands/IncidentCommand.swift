@@ -28,7 +28,8 @@ public enum IncidentCommand: Sendable, Hashable {
     /// line that counts toward the storm rule, as a newly firing alert does.
     case report(IncidentReference, text: String)
     case mitigate(IncidentReference, text: String?)
-    case resolve(IncidentReference, text: String?)
+    /// `monitor`: this resolution's monitoring window (`--monitor 1h`, 002-19), over the severity's.
+    case resolve(IncidentReference, text: String?, monitor: TimeSpan? = nil)
     case close(IncidentReference, text: String?)
     case reopen(IncidentReference)
     case timeline(IncidentReference)
@@ -39,6 +40,8 @@ public enum IncidentCommand: Sendable, Hashable {
     case escalate(IncidentReference)
     /// `/incident type security`: the incident type, as written; the engine checks it.
     case setType(IncidentReference, String)
+    /// `/incident cadence 10m` (002-15).
+    case cadence(IncidentReference, CadenceChange)
     /// The status-page component the incident affects; nil clears it (`/incident component none`).
     case component(IncidentReference, String?)
     case action(IncidentReference, ActionCommand)
@@ -68,6 +71,7 @@ public enum IncidentCommand: Sendable, Hashable {
         case .page: .page
         case .escalate: .escalate
         case .setType: .type
+        case .cadence: .cadence
         case .component: .component
         case .action: .action
         case .stats: .stats
@@ -79,12 +83,12 @@ public enum IncidentCommand: Sendable, Hashable {
     public var freeText: String? {
         switch self {
         case .declare(_, let text, _), .update(_, let text), .note(_, let text), .report(_, let text): text
-        case .status(_, _, let text), .mitigate(_, let text), .resolve(_, let text), .close(_, let text): text
+        case .status(_, _, let text), .mitigate(_, let text), .resolve(_, let text, _), .close(_, let text): text
         case .action(_, .add(let text, _, _)): text
         case .set(_, let assignment?):
             if case .text(let text) = assignment.input { text } else { nil }
         case .ack, .severity, .role, .reopen, .timeline, .postmortem, .list, .oncall, .page, .escalate, .setType, .component, .action, .stats, .help,
-            .statusCard, .set:
+            .statusCard, .set, .cadence:
             nil
         }
     }
@@ -98,7 +102,7 @@ public enum IncidentCommand: Sendable, Hashable {
         case .report(let ref, let text): .report(ref, text: transform(text))
         case .status(let ref, let status, let text): .status(ref, status, text: text.map(transform))
         case .mitigate(let ref, let text): .mitigate(ref, text: text.map(transform))
-        case .resolve(let ref, let text): .resolve(ref, text: text.map(transform))
+        case .resolve(let ref, let text, let monitor): .resolve(ref, text: text.map(transform), monitor: monitor)
         case .close(let ref, let text): .close(ref, text: text.map(transform))
         case .action(let ref, .add(let text, let owner, let due)): .action(ref, .add(text: transform(text), owner: owner, due: due))
         case .set(let ref, let assignment?):
@@ -108,7 +112,7 @@ public enum IncidentCommand: Sendable, Hashable {
                 self
             }
         case .ack, .severity, .role, .reopen, .timeline, .postmortem, .list, .oncall, .page, .escalate, .setType, .component, .action, .stats, .help,
-            .statusCard, .set:
+            .statusCard, .set, .cadence:
             self
         }
     }
@@ -117,7 +121,7 @@ public enum IncidentCommand: Sendable, Hashable {
     public var explicitIncident: IncidentID? {
         switch self {
         case .ack(let ref), .update(let ref, _), .status(let ref, _, _), .severity(let ref, _), .role(let ref, _, _),
-            .note(let ref, _), .report(let ref, _), .mitigate(let ref, _), .resolve(let ref, _), .close(let ref, _), .reopen(let ref),
+            .note(let ref, _), .report(let ref, _), .mitigate(let ref, _), .resolve(let ref, _, _), .close(let ref, _), .reopen(let ref), .cadence(let ref, _),
             .timeline(let ref), .postmortem(let ref), .page(let ref, _), .escalate(let ref), .setType(let ref, _), .component(let ref, _),
             .action(let ref, _), .statusCard(let ref), .set(let ref, _):
             ref
@@ -180,10 +184,19 @@ public enum OverrideEnd: Sendable, Hashable {
     case duration(TimeSpan)
 }
 
+/// What `/incident cadence` sets.
+public enum CadenceChange: Sendable, Hashable {
+    case every(TimeSpan)
+    /// No update reminders for this incident.
+    case off
+    /// Back to the severity's `updateEvery`.
+    case severityDefault
+}
+
 /// Every verb with the words that name it. The first alias is the canonical one.
 public enum CommandVerb: String, Sendable, CaseIterable {
     case declare, ack, update, status, set, severity, role, note, report, mitigate, resolve, close, reopen, timeline
-    case postmortem, list, oncall, page, escalate, type, component, action, stats, help
+    case postmortem, list, oncall, page, escalate, type, component, action, stats, help, cadence
 
     public var aliases: [String] {
         switch self {
@@ -211,6 +224,7 @@ public enum CommandVerb: String, Sendable, CaseIterable {
         case .action: ["action", "actions", "todo"]
         case .stats: ["stats", "metrics"]
         case .help: ["help", "?", "-h", "--help"]
+        case .cadence: ["cadence", "every"]
         }
     }
 
@@ -227,7 +241,7 @@ public enum CommandVerb: String, Sendable, CaseIterable {
         case .note: "/incident note [INC-n] <text>"
         case .report: "/incident report [INC-n] <what was reported>"
         case .mitigate: "/incident mitigate [INC-n] [text]"
-        case .resolve: "/incident resolve [INC-n] [text]"
+        case .resolve: "/incident resolve [INC-n] [--monitor <duration>] [text]"
         case .close: "/incident close [INC-n] [text]"
         case .reopen: "/incident reopen [INC-n]"
         case .timeline: "/incident timeline [INC-n]"
@@ -241,6 +255,7 @@ public enum CommandVerb: String, Sendable, CaseIterable {
         case .action: "/incident action [INC-n] \"<what to do>\" [@owner] [due YYYY-MM-DD] | /incident action [INC-n] done <n>"
         case .stats: "/incident stats [30d|this month|YYYY-MM] [severity]"
         case .help: "/incident help [verb]"
+        case .cadence: "/incident cadence [INC-n] <duration|off|default>"
         }
     }
 
@@ -256,7 +271,7 @@ public enum CommandVerb: String, Sendable, CaseIterable {
         case .note: "Add a line to the timeline without posting an update."
         case .report: "Record a report (a customer complaint, a second sighting); many at once raise the severity."
         case .mitigate: "Mark the impact as mitigated (the fix may still be to come)."
-        case .resolve: "Mark the incident resolved: stops reminders, starts the review clock."
+        case .resolve: "Mark the incident resolved: stops reminders, starts the review clock (--monitor 1h: watch this long before it closes)."
         case .close: "Close the incident (resolving it first if needed)."
         case .reopen: "Reopen a resolved or closed incident."
         case .timeline: "Show the incident's timeline."
@@ -270,6 +285,7 @@ public enum CommandVerb: String, Sendable, CaseIterable {
         case .action: "Add a follow-up action item, or mark one done."
         case .stats: "MTTA, MTTM, MTTR and incident counts over a period, against the targets."
         case .help: "Show this help, or the usage of one verb."
+        case .cadence: "Set how often updates are due for this incident (the update reminder follows it); default: the severity's."
         }
     }
 

@@ -144,7 +144,7 @@ public enum ConfigLoader {
     public static let templateNames = [
         "initialAlert", "announcement", "announceDigest", "update", "reminder", "resolution",
         "summary", "page", "escalation", "review", "postmortem",
-        "emailSubject", "emailText", "emailHTML", "ticketTitle", "ticketBody", "ticketResolved",
+        "emailSubject", "emailText", "emailHTML", "ticketTitle", "ticketBody", "ticketResolved", "publicAcknowledged",
     ]
 
     /// What `logging.level` accepts: swift-log's levels.

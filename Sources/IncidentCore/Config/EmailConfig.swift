@@ -69,9 +69,14 @@ public enum EmailAddressee: Sendable, Hashable, CustomStringConvertible {
     case person(String)
     /// `email:group:stakeholders`: the `email` of each member of the group in `groups`.
     case group(String)
+    /// `email:customers`: the addresses in the incident's `customers` fact (`/incident set customers …`,
+    /// 000-13, 004-21); nobody when it is not set.
+    case customers
 
     public init?(parsing text: String) {
-        if text.hasPrefix("person:") {
+        if text == "customers" {
+            self = .customers
+        } else if text.hasPrefix("person:") {
             let id = String(text.dropFirst("person:".count))
             guard !id.isEmpty else { return nil }
             self = .person(id)
@@ -90,6 +95,7 @@ public enum EmailAddressee: Sendable, Hashable, CustomStringConvertible {
         case .address(let address): address
         case .person(let id): "person:\(id)"
         case .group(let name): "group:\(name)"
+        case .customers: "customers"
         }
     }
 }

@@ -74,11 +74,12 @@ extension KlaxonConfig {
             let rulePath = path.index(index)
             validateDeadline(rule.at, at: rulePath.key("at"), calendarPath: calendarPath, report: report)
             validateTargets(rule.notify, at: rulePath.key("notify"), personIDs: personIDs, report: report)
-            if let say = rule.say {
+            for (key, source) in [("say", rule.say), ("subject", rule.subject)] {
+                guard let source else { continue }
                 do {
-                    _ = try MustacheTemplate(string: say)
+                    _ = try MustacheTemplate(string: source)
                 } catch {
-                    report(rulePath.key("say"), "is not a valid mustache template (\(error))", [])
+                    report(rulePath.key(key), "is not a valid mustache template (\(error))", [])
                 }
             }
             guard !rule.id.isEmpty else { continue }
@@ -93,7 +94,9 @@ extension KlaxonConfig {
     /// Business time needs a `calendar`, "next sprint" its `sprint`. A broken calendar has been reported;
     /// what depends on it is not reported again.
     private func validateDeadline(_ deadline: Deadline, at path: ConfigPath, calendarPath: ConfigPath, report: (ConfigPath, String, [ConfigPath]) -> Void) {
-        if deadline.needsCalendar, calendar == nil {
+        if deadline.isClockTime, calendar == nil {
+            report(path, "\(ConfigText.quote(deadline.description)) is a time of day: add a \"calendar\" (its timeZone says whose \(deadline.description.split(separator: " ").last ?? ""))", [])
+        } else if deadline.needsCalendar, calendar == nil {
             report(path, "\(ConfigText.quote(deadline.description)) counts business time: add a \"calendar\" (timeZone, workingDays, workingHours, holidays)", [])
         } else if deadline.needsSprint, calendar?.sprint == nil {
             report(path, "\"next sprint\" needs calendar.sprint (length and anchor)", [calendarPath])

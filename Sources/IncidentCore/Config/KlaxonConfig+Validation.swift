@@ -94,6 +94,9 @@ extension KlaxonConfig {
         for (index, severity) in severities.enumerated() {
             validateTemplates(severity.templates, at: root.key("severities").index(index).key("templates"), report: { report($0, $1) })
         }
+        for (index, type) in incidentTypes.enumerated() {
+            validateTemplates(type.templates, at: root.key("incidentTypes").index(index).key("templates"), report: { report($0, $1) })
+        }
         validateFacts(report: { report($0, $1) })
 
         var webhookOwners: [String: ConfigPath] = [:]
@@ -276,7 +279,7 @@ extension KlaxonConfig {
             }
         }
         switch addressee {
-        case .address:
+        case .address, .customers:
             break
         case .person(let id):
             guard people[id] != nil else {

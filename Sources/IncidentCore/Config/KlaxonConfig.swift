@@ -396,6 +396,10 @@ public struct IncidentsConfig: Sendable, Decodable {
     /// After `resolve`, how long to watch before the incident closes by itself (nil: it stays resolved
     /// until someone closes it).
     public var monitorFor: TimeSpan? = nil
+    /// The after-incident checklist (001-21 "After every incident: - [ ] Action items tracked? - [ ] Customer
+    /// comms sent?"): posted at resolution and added to the incident's action items, so each is ticked off
+    /// with `/incident action done <n>` and the summary and exports show what is still open.
+    public var checklist: [String] = []
     /// Whether text users write (titles, updates, notes, resolutions) may notify a whole room with
     /// `@here`, `@channel`, `@all`, `@everyone`, `<!channel>` and the like. Off by default: those are
     /// neutralised (see `BroadcastMentions`); templates keep theirs either way.
@@ -461,6 +465,9 @@ public struct SeverityPolicy: Sendable, Decodable, Hashable {
     public var notify: [PolicyRule] = []
     /// Timed prompts in the incident room (`checkpoints[]`).
     public var checkpoints: [PolicyRule] = []
+    /// How long a resolved incident of this severity is watched before it closes, over
+    /// `incidents.monitorFor` (002-19: 30 min after a restart, 1 h after a fix-forward is `resolve --monitor 1h`).
+    public var monitorFor: TimeSpan? = nil
 
     public init(id: String, aliases: [String] = [], name: String, description: String? = nil, updateEvery: TimeSpan? = nil, ackWithin: TimeSpan? = nil, page: Bool = false, reviewWithin: TimeSpan? = nil, escalateAfter: TimeSpan? = nil) {
         self.id = id
@@ -481,6 +488,13 @@ public struct SeverityPolicy: Sendable, Decodable, Hashable {
 
     /// `SEV1` for display.
     public var label: String { id.uppercased() }
+
+    /// `SEV1 (p0, critical) · Critical: Complete outage`: the line help and declare's errors show (000-01).
+    public var helpLine: String {
+        let aliases = aliases.isEmpty ? "" : " (\(aliases.joined(separator: ", ")))"
+        let meaning = description.flatMap { $0.isEmpty ? nil : ": \($0)" } ?? ""
+        return "\(label)\(aliases) · \(name)\(meaning)"
+    }
 }
 
 extension SeverityPolicy: ConfigObject {

@@ -42,7 +42,7 @@ public enum Grantee: Sendable, Hashable, CustomStringConvertible {
 public enum PermissionAction {
     public static let names = [
         "declare", "ack", "update", "status", "set", "severity", "role", "note", "report", "mitigate", "resolve", "close", "reopen",
-        "oncall.override", "page", "escalate", "type", "component", "action",
+        "oncall.override", "page", "escalate", "type", "component", "action", "cadence",
     ]
 
     /// The permission keys that decide `command`, most specific first: the first one configured applies.

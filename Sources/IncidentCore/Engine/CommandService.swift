@@ -287,7 +287,7 @@ public struct CommandService: Sendable {
     static func changesAnIncident(_ command: IncidentCommand) -> Bool {
         switch command {
         case .ack, .update, .status, .severity, .role, .note, .report, .mitigate, .resolve, .close, .reopen, .page, .escalate, .setType, .component,
-            .action:
+            .action, .cadence:
             true
         case .set(_, let assignment): assignment != nil
         case .declare, .oncall, .list, .timeline, .postmortem, .stats, .help, .statusCard: false
@@ -558,8 +558,22 @@ public struct CommandService: Sendable {
             channel.threadID = nil
             if let incident = try await store.incident(in: channel) { return incident }
         }
+        if case .ack = command, let waiting = try await unacknowledged(alertedIn: context) { return waiting }
         let open = try await store.incidents(includeClosed: false, limit: 2).filter { $0.platform == context.platform }
         return open.count == 1 ? open[0] : nil
+    }
+
+    /// 004-17 "@oncall acknowledging - investigating now", typed in the alert channel: `/incident ack` there,
+    /// naming no incident, takes the newest unacknowledged open incident that was declared (or opened by an
+    /// alert) in that channel; failing that, the only unacknowledged one on the platform. Free text is not
+    /// read as an acknowledgement (docs/alerts.md says why).
+    func unacknowledged(alertedIn context: CommandContext) async throws -> Incident? {
+        let waiting = try await store.incidents(includeClosed: false, limit: 50)
+            .filter { $0.platform == context.platform && $0.acknowledgedAt == nil }
+        // By channel, not thread: an alert's thread replies still count as its channel.
+        let channelID = context.conversation.channelID
+        if let here = waiting.filter({ $0.origin.channelID == channelID }).max(by: { $0.declaredAt < $1.declaredAt }) { return here }
+        return waiting.count == 1 ? waiting[0] : nil
     }
 
     private func noIncident(_ command: IncidentCommand) -> CommandReply {

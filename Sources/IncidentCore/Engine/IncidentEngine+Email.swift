@@ -4,7 +4,8 @@ extension IncidentEngine {
     /// The mailboxes `email:` targets name, in order, each once. A person without an address (or a group
     /// member without one) is skipped: the config loader refuses such targets, so one only appears when a
     /// config was built by hand.
-    func emailAddresses(for targets: [NotifyTarget]) -> [String] {
+    /// `email:customers` reads the addresses of `incident`'s `customers` fact.
+    func emailAddresses(for targets: [NotifyTarget], incident: Incident? = nil) -> [String] {
         var addresses: [String] = []
         var seen: Set<String> = []
         func add(_ address: String?) {
@@ -16,6 +17,7 @@ extension IncidentEngine {
             case .address(let address): add(address)
             case .person(let id): add(config.people[id]?.email)
             case .group(let name): for id in config.groups[name] ?? [] { add(config.people[id]?.email) }
+            case .customers: for address in incident?.customerAddresses ?? [] { add(address) }
             }
         }
         return addresses
@@ -39,6 +41,39 @@ extension IncidentEngine {
         transition.log(.page, "Emailed \(recipients.emailLabels.joined(separator: ", ")) (\(reason))")
     }
 
+    /// A notification rule's own email (000-13 "Email to affected users", 004-21 "Email affected customers",
+    /// 000-14 the internal email): its `say` as the body and its `subject`, not the page email, so what
+    /// customers read is what the runbook wrote for them.
+    func emailRuleText(_ rule: PolicyRule, to recipients: Recipients, reason: String, in transition: inout Transition) {
+        guard !recipients.emails.isEmpty, let say = rule.say else { return }
+        let incident = transition.incident
+        var values = emailValues(incident, now: transition.now)
+        values["owner"] = incident.roles[.commander].map(plainName) ?? plainName(incident.declaredBy)
+        let subject = renderText(rule.subject ?? "[{{severity}}] {{id}} {{title}}", values)
+        let text = renderText(say, values)
+        let html = "<p>" + Self.escapeHTML(text).replacingOccurrences(of: "\n", with: "<br>\n") + "</p>"
+        let message = EmailMessage(
+            to: recipients.emails, subject: subject.replacingOccurrences(of: "\n", with: " "), text: text, html: html,
+            incidentID: incident.id.description, reason: "rule \(rule.id)")
+        transition.changes.outbox.append(NewOutboxMessage(platform: incident.platform, incidentID: nil, action: .email(message)))
+        transition.log(.page, "Emailed \(recipients.emailLabels.joined(separator: ", ")) (\(reason))")
+    }
+
+    /// `&`, `<`, `>` and quotes, for the HTML part of a rule's email.
+    static func escapeHTML(_ text: String) -> String {
+        var escaped = ""
+        for character in text {
+            switch character {
+            case "&": escaped += "&amp;"
+            case "<": escaped += "&lt;"
+            case ">": escaped += "&gt;"
+            case "\"": escaped += "&quot;"
+            default: escaped.append(character)
+            }
+        }
+        return escaped
+    }
+
     /// How chat names `email:` targets: an address written in the config as is (a list such as
     /// `incidents@example.com`), a person by name, a group by its name; never a person's own address.
     func emailLabels(for targets: [NotifyTarget]) -> [String] {
@@ -49,6 +84,7 @@ extension IncidentEngine {
             case .address(let address): label = address
             case .person(let id): label = config.people[id]?.name ?? id
             case .group(let name): label = "group \(name)"
+            case .customers: label = "the affected customers"
             }
             if !labels.contains(label) { labels.append(label) }
         }

@@ -47,6 +47,13 @@ extension IncidentEngine {
         else { return }
         // `unless` is checked when the rule falls due, not when it was armed.
         if armed.suppression(in: incident) != nil { return }
+        // `if` not met yet: quiet this time, but a repeating rule keeps its turn for when it is.
+        if armed.unmetCondition(in: incident) != nil {
+            if let every = armed.rule.repeatEvery {
+                transition.schedule(.policyRule, at: transition.now.addingTimeInterval(every.timeInterval), step: timer.step, rule: armed.key)
+            }
+            return
+        }
 
         switch armed.kind {
         case .responseClock: postResponseOverdue(armed, in: &transition)
@@ -126,11 +133,16 @@ extension IncidentEngine {
                 continue
             }
         }
-        // Mailboxes (`email:` targets) get the page email, through the email lane.
+        // Mailboxes (`email:` targets), through the email lane: the rule's own `say` when it has one, else
+        // the page email.
         let mail = Recipients(
-            personIDs: [], users: [], emails: emailAddresses(for: armed.rule.notify), emailLabels: emailLabels(for: armed.rule.notify))
+            personIDs: [], users: [], emails: emailAddresses(for: armed.rule.notify, incident: incident), emailLabels: emailLabels(for: armed.rule.notify))
         if !mail.emails.isEmpty {
-            notifyByEmail(mail, template: "page", reason: reason, in: &transition)
+            if armed.rule.say != nil {
+                emailRuleText(armed.rule, to: mail, reason: reason, in: &transition)
+            } else {
+                notifyByEmail(mail, template: "page", reason: reason, in: &transition)
+            }
             told += mail.emailLabels.map { "\($0) (email)" }
         }
         if !webhooks.isEmpty {
@@ -139,6 +151,13 @@ extension IncidentEngine {
         }
         let whom = told.isEmpty ? "nobody reachable" : told.joined(separator: ", ")
         transition.log(.page, "Rule \(armed.rule.id) (\(armed.origin), \(armed.when)): notified \(whom)")
+    }
+
+    /// `source` (a config `say` or `subject`, compiled by the loader) with `values`.
+    func renderText(_ source: String, _ values: [String: Any]) -> String {
+        // The loader refused a template that does not compile, so this fallback (the raw text) is not taken.
+        guard let template = try? MustacheTemplate(string: "{{% CONTENT_TYPE: TEXT}}" + source) else { return source }
+        return template.render(values)
     }
 
     /// `say` with the incident's template values (`{{id}}`, `{{commander}}`, …); the loader has compiled it.

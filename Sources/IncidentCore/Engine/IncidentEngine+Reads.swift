@@ -40,13 +40,33 @@ extension IncidentEngine {
 
 /// The text of `/incident help`.
 enum Help {
-    static func text(for verb: String?) -> String {
+    static func text(for verb: String?, config: KlaxonConfig) -> String {
         if let verb, let command = CommandVerb.named(verb) {
             var lines = ["\(command.usage)", command.summary]
             if command.aliases.count > 1 { lines.append("Also: " + command.aliases.dropFirst().joined(separator: ", ")) }
+            // 000-01: declaring means choosing a level, so its help says what each one means.
+            if command == .declare { lines += severityLines(config) + typeLines(config) }
             return lines.joined(separator: "\n")
         }
         let lines = CommandVerb.allCases.map { "• \($0.usage)\n    \($0.summary)" }
-        return (["Klaxon: incident commands. In an incident channel [INC-n] may be left out."] + lines).joined(separator: "\n")
+        return (["Klaxon: incident commands. In an incident channel [INC-n] may be left out."] + lines + severityLines(config) + typeLines(config))
+            .joined(separator: "\n")
+    }
+
+    /// `Severities:` then `• SEV1 (p0, critical) · Critical: Complete outage, all users affected`, worst first.
+    static func severityLines(_ config: KlaxonConfig) -> [String] {
+        guard !config.severities.isEmpty else { return [] }
+        let fallback = config.incidents.defaultSeverity ?? config.severities.last?.id
+        return ["Severities (worst first):"] + config.severities.map { policy in
+            "• \(policy.helpLine)" + (policy.id == fallback ? " · the default when none is given" : "")
+        }
+    }
+
+    /// `Types (--type):` and each configured incident type with its description.
+    static func typeLines(_ config: KlaxonConfig) -> [String] {
+        guard !config.incidentTypes.isEmpty else { return [] }
+        return ["Types (--type <type>):"] + config.incidentTypes.map { type in
+            "• \(type.id) · \(type.name)" + (type.description.map { $0.isEmpty ? "" : ": \($0)" } ?? "")
+        }
     }
 }

@@ -19,13 +19,13 @@ extension IncidentEngine {
         severityLabel(incident) + (incident.type.map { " · \(config.incidentType(id: $0)?.name ?? $0)" } ?? "")
     }
 
-    /// The scopes an incident's templates are looked up in, most specific first (`TemplateScope`). Incident
-    /// types go before the severity when they land.
+    /// The scopes an incident's templates are looked up in, most specific first (`TemplateScope`): its
+    /// type's, then its severity's.
     func templateScopes(for incident: Incident) -> [TemplateScope] {
-        [.severity(incident.severity)]
+        (incident.type.map { [TemplateScope.type($0)] } ?? []) + [.severity(incident.severity)]
     }
 
-    /// `name` rendered for `incident`: its severity's override, else the global template.
+    /// `name` rendered for `incident`: its type's override, else its severity's, else the global template.
     func render(_ name: String, _ values: [String: Any], for incident: Incident) -> String {
         templates.render(name, values, scopes: templateScopes(for: incident))
     }
@@ -56,7 +56,7 @@ extension IncidentEngine {
         for role in IncidentRole.allCases {
             if let holder = incident.roles[role] { values[Self.roleVariable(role)] = mention(holder) }
         }
-        if let every = policy?.updateEvery { values["updateEvery"] = every.description }
+        if let every = updateCadence(incident) { values["updateEvery"] = every.description }
         if let type = incident.type {
             values["type"] = type
             values["typeName"] = config.incidentType(id: type)?.name ?? type

@@ -24,7 +24,7 @@ extension IncidentEngine {
     /// next one keeps the original cadence (due times stay on the `lastUpdate + n × cadence` grid).
     private func remindToUpdate(_ timer: ScheduledTimer, in transition: inout Transition, overrides: [String: [OnCallOverride]]) {
         let incident = transition.incident
-        guard incident.isOpen, let every = config.severity(id: incident.severity)?.updateEvery, every.seconds > 0 else { return }
+        guard incident.isOpen, let every = updateCadence(incident), every.seconds > 0 else { return }
         let now = transition.now
         let cadence = every.timeInterval
         // Whole cadences past this reminder's due time: the later reminders that came due meanwhile.

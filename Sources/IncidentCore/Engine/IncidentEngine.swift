@@ -17,6 +17,7 @@ public struct IncidentEngine: Sendable {
         self.pageThrottle = PageThrottle(limits: config.paging.throttle)
         var scoped: [TemplateScope: [String: String]] = [:]
         for policy in config.severities where !policy.templates.isEmpty { scoped[.severity(policy.id)] = policy.templates }
+        for type in config.incidentTypes where !type.templates.isEmpty { scoped[.type(type.id)] = type.templates }
         self.templates = try TemplateRenderer(overrides: config.templates, scoped: scoped)
         let zone = TimeZone(identifier: config.incidents.timeZone) ?? TimeZone(identifier: "UTC")!
         self.namer = ChannelNamer(template: config.incidents.channelName, timeZone: zone)
@@ -47,7 +48,7 @@ public struct IncidentEngine: Sendable {
         switch command {
         case .declare, .oncall, .severity, .page, .escalate, .report, .setType: true
         case .ack, .update, .status, .role, .note, .mitigate, .resolve, .close, .reopen, .timeline, .postmortem, .list, .component, .action, .stats, .help,
-            .statusCard, .set:
+            .statusCard, .set, .cadence:
             false
         }
     }
@@ -77,7 +78,7 @@ public struct IncidentEngine: Sendable {
         case .oncall(let onCall):
             decision = self.onCall(onCall, context: context, now: now, overrides: overrides)
         case .help(let verb):
-            decision = Decision(reply: CommandReply(text: Help.text(for: verb)), outcome: .answered)
+            decision = Decision(reply: CommandReply(text: Help.text(for: verb, config: config)), outcome: .answered)
         case .list, .timeline, .postmortem, .stats, .statusCard, .set(_, nil):
             // Read-only: `CommandService` reads what they show and calls the renderers below.
             return .rejected("Internal error: \(command.verb.rawValue) is answered from the store.")
@@ -192,6 +193,12 @@ public struct IncidentEngine: Sendable {
             }
             transition.cancel(.ackTimeout)
             armRules(from: [.acknowledged], in: &transition)
+            // 002-07 "This will: Update status page": an incident marked public-facing but not yet published
+            // goes on the status page now. One already published says "investigating" already, and the ack
+            // itself is internal (who acknowledged is nobody's business outside).
+            if incident.isPublicFacing, !incident.isPublished {
+                publish(.investigating, text: render("publicAcknowledged", values(transition.incident, now: now), for: transition.incident), in: &transition)
+            }
             let after = Formatting.span(from: incident.declaredAt, to: now)
             notifyPagers(.acknowledged, people: [], reason: "by \(plainName(context.user)) after \(after)", in: &transition)
             transition.log(.acknowledged, "Acknowledged by \(who) after \(after)")
@@ -260,8 +267,8 @@ public struct IncidentEngine: Sendable {
             transition.send(.setTopic(topic: topic(transition.incident)))
             reply = "\(id) marked mitigated after \(after)."
 
-        case .resolve(_, let text):
-            return resolve(incident, text: text, context: context, now: now)
+        case .resolve(_, let text, let monitor):
+            return resolve(incident, text: text, context: context, now: now, monitor: monitor)
 
         case .close(_, let text):
             return close(incident, text: text, context: context, now: now)
@@ -323,6 +330,13 @@ public struct IncidentEngine: Sendable {
             case .failure(let refusal): return .rejected(refusal.message, incident: id)
             }
 
+        case .cadence(_, let change):
+            guard incident.isOpen else { return notOpen(incident) }
+            switch setCadence(change, in: &transition, by: who) {
+            case .success(let text): reply = text
+            case .failure(let refusal): return .rejected(refusal.message, incident: id)
+            }
+
         case .declare, .list, .timeline, .postmortem, .oncall, .stats, .help, .statusCard, .set(_, nil):
             return .rejected("Internal error: \(command.verb.rawValue) is not a change.")
         }
@@ -345,7 +359,7 @@ public struct IncidentEngine: Sendable {
         armRules(from: [.lastUpdate], in: &transition, rules: rules)
         armRules(from: [.declared, .acknowledged], in: &transition, rules: rules, onlyFuture: true)
         if let policy = config.severity(id: transition.incident.severity) {
-            if let every = policy.updateEvery { transition.schedule(.updateReminder, at: transition.now.addingTimeInterval(every.timeInterval)) }
+            if let every = updateCadence(transition.incident) { transition.schedule(.updateReminder, at: transition.now.addingTimeInterval(every.timeInterval)) }
             // Counted from the reopening: the incident was believed over, and its second life is what
             // leadership must hear about if it drags on.
             if let after = policy.escalateAfter { transition.schedule(.longRunning, at: transition.now.addingTimeInterval(after.timeInterval)) }
@@ -371,14 +385,15 @@ public struct IncidentEngine: Sendable {
     }
 
     /// `published`: the text came with `/incident status resolved "…"`, so it is public.
-    private func resolve(_ incident: Incident, text: String?, context: CommandContext, now: Date, published: Bool = false) -> Decision {
+    private func resolve(_ incident: Incident, text: String?, context: CommandContext, now: Date, published: Bool = false, monitor: TimeSpan? = nil) -> Decision {
         guard incident.isOpen else { return .rejected("\(incident.id) is already \(incident.status.label.lowercased()).", incident: incident.id) }
         var transition = Transition(incident: incident, isNew: false, now: now, actor: context.user)
         if published { publish(.resolved, text: text, in: &transition) }
-        markResolved(&transition, text: text, by: context.user, scheduleMonitoring: true)
+        markResolved(&transition, text: text, by: context.user, scheduleMonitoring: true, monitor: monitor)
         let duration = Formatting.span(from: incident.declaredAt, to: now)
+        let watch = monitoringWindow(incident, asked: monitor).map { " Monitoring for \(TimeSpan.humanReadable($0.timeInterval)), then it closes." } ?? ""
         return Decision(
-            reply: CommandReply(text: "Resolved \(incident.id) after \(duration).", visibility: .inChannel, incidentID: incident.id),
+            reply: CommandReply(text: "Resolved \(incident.id) after \(duration).\(watch)", visibility: .inChannel, incidentID: incident.id),
             changes: finish(transition), outcome: .applied)
     }
 
@@ -397,7 +412,7 @@ public struct IncidentEngine: Sendable {
     }
 
     /// Resolution: stops reminders and escalation, starts the review clock (and the monitoring window).
-    func markResolved(_ transition: inout Transition, text: String?, by user: ChatUser?, scheduleMonitoring: Bool) {
+    func markResolved(_ transition: inout Transition, text: String?, by user: ChatUser?, scheduleMonitoring: Bool, monitor: TimeSpan? = nil) {
         let now = transition.now
         transition.incident.status = .resolved
         transition.incident.resolvedAt = now
@@ -418,12 +433,15 @@ public struct IncidentEngine: Sendable {
             reviewDue = now.addingTimeInterval(within.timeInterval)
             transition.schedule(.reviewReminder, at: reviewDue!)
         }
-        if scheduleMonitoring, let window = config.incidents.monitorFor {
+        let window = scheduleMonitoring ? monitoringWindow(transition.incident, asked: monitor) : nil
+        if let window {
             transition.schedule(.monitoringWindow, at: now.addingTimeInterval(window.timeInterval))
         }
         let by = user.map { " by \(mention($0))" } ?? ""
-        transition.log(.resolved, "Resolved\(by)" + (text.map { ": \($0)" } ?? ""))
+        let watched = monitor.map { " · monitoring for \($0) (--monitor)" } ?? ""
+        transition.log(.resolved, "Resolved\(by)" + (text.map { ": \($0)" } ?? "") + watched)
         var values = self.values(transition.incident, now: now)
+        if let window { values["monitorFor"] = TimeSpan.humanReadable(window.timeInterval) }
         values["time"] = format.clock(now)
         values["text"] = text ?? transition.incident.resolution
         values["duration"] = Formatting.span(from: transition.incident.declaredAt, to: now)
@@ -432,7 +450,24 @@ public struct IncidentEngine: Sendable {
         transition.post(.incidentRoom, message)
         transition.post(.announce, message)
         transition.send(.setTopic(topic: topic(transition.incident)))
+        addChecklist(in: &transition)
         closeTicket(in: &transition)
+    }
+
+    /// 001-21: `incidents.checklist` becomes action items at the (first) resolution and is posted once.
+    private func addChecklist(in transition: inout Transition) {
+        var items = transition.incident.actionItems ?? []
+        let missing = config.incidents.checklist.filter { step in !items.contains { $0.text == step } }
+        guard !missing.isEmpty else { return }
+        var lines = ["📋 After-incident checklist for \(transition.incident.id) (tick one off: /incident action done <n>):"]
+        for step in missing {
+            let number = (items.map(\.number).max() ?? 0) + 1
+            items.append(ActionItem(number: number, text: step, owner: nil, due: nil, createdAt: transition.now))
+            lines.append("\(number). \(step)")
+        }
+        transition.incident.actionItems = items
+        transition.log(.note, "After-incident checklist added as action items \(items.count - missing.count + 1)–\(items.count)")
+        transition.post(.incidentRoom, lines.joined(separator: "\n"))
     }
 
     /// Closing: the summary with MTTA / MTTM / MTTR goes to the room and the announce channel.
@@ -456,12 +491,11 @@ public struct IncidentEngine: Sendable {
         transition.incident.updatesPosted = transition.incident.updateNumber + 1
         armRules(from: [.lastUpdate], in: &transition)
         transition.log(status == nil ? .update : .status, (status.map { "Status \($0.label): " } ?? "Update: ") + text)
-        let policy = config.severity(id: transition.incident.severity)
         var values = self.values(transition.incident, now: now)
         values["text"] = text
         values["time"] = format.clock(now)
         values["updateNumber"] = String(transition.incident.updateNumber)
-        if let every = policy?.updateEvery {
+        if let every = updateCadence(transition.incident) {
             let next = now.addingTimeInterval(every.timeInterval)
             values["nextUpdate"] = format.clock(next)
             transition.schedule(.updateReminder, at: next)
@@ -473,7 +507,8 @@ public struct IncidentEngine: Sendable {
     /// A severity change re-times the reminder (counted from the last update) and, when the new level
     /// pages and nobody has acknowledged yet, pages and starts the acknowledgement clock.
     private func retime(_ transition: inout Transition, from old: SeverityPolicy?, to policy: SeverityPolicy, now: Date, overrides: [String: [OnCallOverride]]) {
-        if let every = policy.updateEvery {
+        // The IC's own cadence (`/incident cadence`) outlives a severity change.
+        if let every = updateCadence(transition.incident) {
             let due = max(now, transition.incident.lastUpdateAt.addingTimeInterval(every.timeInterval))
             transition.schedule(.updateReminder, at: due)
         } else {
@@ -514,7 +549,7 @@ public struct IncidentEngine: Sendable {
     }
 
     private func nextUpdateHint(_ incident: Incident, now: Date) -> String {
-        guard incident.isOpen, let every = config.severity(id: incident.severity)?.updateEvery else { return "" }
+        guard incident.isOpen, let every = updateCadence(incident) else { return "" }
         return " Next update due by \(format.clock(max(now, incident.lastUpdateAt.addingTimeInterval(every.timeInterval))))."
     }
 }

@@ -115,6 +115,9 @@ public struct Incident: Sendable, Codable, Hashable {
     /// The structured facts (`IncidentFact` raw value → value) set with `/incident set`; nil in incidents
     /// stored before there were facts, or with none set.
     public var facts: [String: FactValue]? = nil
+    /// The update cadence the IC set for this incident (`/incident cadence 10m`, 002-15), in seconds, over
+    /// the severity's `updateEvery`; 0: no update reminders; nil: the severity's.
+    public var updateCadenceSeconds: Int64? = nil
     /// Bumped on every write; the store compares it.
     public var revision: Int
 

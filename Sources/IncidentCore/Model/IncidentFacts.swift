@@ -4,15 +4,29 @@ import Foundation
 /// 001-13, 002-22, 002-23, 004-22), set with `/incident set <fact> <value>`.
 public enum IncidentFact: String, Sendable, Codable, CaseIterable {
     case impact, usersAffected, startedAt, detectedAt, detectedBy, lastKnownGood, rootCause, fix, service
+    /// 002-22 "Revenue impact", 002-23 `revenue_lost`: free text (`"$12,000"`, `"~40 orders"`).
+    case revenueLost
+    /// 000-04 "if public-facing", 000-25 "if user-facing": `yes` or `no`; the `public-facing` policy
+    /// condition reads it.
+    case publicFacing
+    /// 000-13 "Email to affected users", 004-21 "Email affected customers": the addresses an `email:customers`
+    /// target mails, comma-separated.
+    case customers
 
     /// Times are read as times (`14:05`, ISO 8601, `10m ago`) and shown in `incidents.timeZone`; the
     /// others are free text.
     public var isTime: Bool {
         switch self {
         case .startedAt, .detectedAt, .lastKnownGood: true
-        case .impact, .usersAffected, .detectedBy, .rootCause, .fix, .service: false
+        case .impact, .usersAffected, .detectedBy, .rootCause, .fix, .service, .revenueLost, .publicFacing, .customers: false
         }
     }
+
+    /// Read as `yes` or `no` (`true`/`false`, `on`/`off` too) and stored as `yes` or `no`.
+    public var isFlag: Bool { self == .publicFacing }
+
+    /// Read as a list of email addresses and stored as `a@x.example, b@y.example`.
+    public var isAddressList: Bool { self == .customers }
 
     public var label: String {
         switch self {
@@ -25,6 +39,9 @@ public enum IncidentFact: String, Sendable, Codable, CaseIterable {
         case .rootCause: "Root cause"
         case .fix: "Fix"
         case .service: "Service"
+        case .revenueLost: "Revenue lost"
+        case .publicFacing: "Public-facing"
+        case .customers: "Affected customers"
         }
     }
 
@@ -40,6 +57,9 @@ public enum IncidentFact: String, Sendable, Codable, CaseIterable {
         case .rootCause: #""Connection pool exhausted""#
         case .fix: #""Raised the pool to 200""#
         case .service: "payments"
+        case .revenueLost: #""$12,000" or "~40 orders""#
+        case .publicFacing: "yes or no"
+        case .customers: "ops@acme.example, it@globex.example"
         }
     }
 
@@ -55,6 +75,9 @@ public enum IncidentFact: String, Sendable, Codable, CaseIterable {
         case .rootCause: ["cause", "root"]
         case .fix: ["resolution", "permanentfix"]
         case .service: ["component", "system"]
+        case .revenueLost: ["revenue", "revenueimpact"]
+        case .publicFacing: ["public", "userfacing", "customerfacing"]
+        case .customers: ["customeremails", "affectedcustomers"]
         }
     }
 
@@ -198,4 +221,45 @@ extension Incident {
     /// The service the incident is about: the `service` fact (set with `/incident set service …` or from
     /// a `payments: …` title at declare).
     public var service: String? { fact(.service)?.text }
+
+    /// 000-04: whether the public sees the incident: the `publicFacing` fact when set, else whether it
+    /// was published on the status page.
+    public var isPublicFacing: Bool {
+        if let flag = fact(.publicFacing)?.text { return flag == "yes" }
+        return isPublished
+    }
+
+    /// The `customers` fact's addresses.
+    public var customerAddresses: [String] {
+        (fact(.customers)?.text ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+}
+
+/// How `/incident set` reads the values of `publicFacing` and `customers`.
+public enum FactValueSyntax {
+    /// `yes`/`no` (and `true`/`false`, `on`/`off`, `y`/`n`) → `yes` or `no`.
+    public static func flag(_ text: String) -> String? {
+        switch text.lowercased().trimmingCharacters(in: .whitespaces) {
+        case "yes", "y", "true", "on": "yes"
+        case "no", "n", "false", "off": "no"
+        default: nil
+        }
+    }
+
+    /// A word of the list that is not an address.
+    public struct NotAnAddress: Error, Hashable { public var word: String }
+
+    /// Addresses separated by commas, semicolons or spaces → `a@x, b@y`; else the first word that is not one.
+    public static func addresses(_ text: String) -> Result<String, NotAnAddress> {
+        let words = text.split(whereSeparator: { $0 == "," || $0 == ";" || $0.isWhitespace }).map(String.init)
+        var kept: [String] = []
+        for word in words {
+            let address = word.hasPrefix("<") && word.hasSuffix(">") ? String(word.dropFirst().dropLast()) : word
+            // Slack sends `<mailto:a@x|a@x>`.
+            let bare = address.hasPrefix("mailto:") ? String(address.dropFirst(7).prefix { $0 != "|" }) : address
+            guard EmailAddress.isPlausible(bare) else { return .failure(NotAnAddress(word: bare)) }
+            if !kept.contains(where: { $0.lowercased() == bare.lowercased() }) { kept.append(bare) }
+        }
+        return kept.isEmpty ? .failure(NotAnAddress(word: text)) : .success(kept.joined(separator: ", "))
+    }
 }

@@ -159,6 +159,22 @@ public struct BusinessCalendar: Sendable, Hashable {
         return date.addingTimeInterval(86_400)
     }
 
+    /// The day after the day of `date`, `minutes` after its local midnight (004-22 "review tomorrow 2pm").
+    public func tomorrow(atMinutes minutes: Int, after date: Date) -> Date {
+        self.date(of: day(after: dayStamp(of: date)), minutes: minutes) ?? date.addingTimeInterval(86_400)
+    }
+
+    /// The first business day after the day of `date`, `minutes` after its local midnight (working hours
+    /// or not: a review meeting at 10:00 is meant at 10:00).
+    public func nextBusinessDay(atMinutes minutes: Int, after date: Date) -> Date {
+        var day = self.day(after: dayStamp(of: date))
+        for _ in 0..<Self.searchDays {
+            if isBusinessDay(day), let at = self.date(of: day, minutes: minutes) { return at }
+            day = self.day(after: day)
+        }
+        return date.addingTimeInterval(86_400)
+    }
+
     /// The opening of the first sprint that starts after `date`; nil without `sprint`.
     public func nextSprintStart(after date: Date) -> Date? {
         guard let sprint, sprint.lengthDays > 0, let anchorDate = self.date(of: sprint.anchor, minutes: 12 * 60) else { return nil }

@@ -9,6 +9,9 @@ public struct IncidentTypeConfig: Sendable, Hashable, Decodable {
     public var description: String?
     public var notify: [PolicyRule] = []
     public var checkpoints: [PolicyRule] = []
+    /// Template name → mustache source for incidents of this type, over the severity's and the global ones
+    /// (a security incident's announcement that says "do not discuss outside #security").
+    public var templates: [String: String] = [:]
 
     public init(id: String, name: String, description: String? = nil, notify: [PolicyRule] = [], checkpoints: [PolicyRule] = []) {
         self.id = id

@@ -25,6 +25,9 @@ public enum PolicyCondition: Sendable, Hashable, CustomStringConvertible {
     case updated
     /// `role:ic assigned`: someone holds the role.
     case roleAssigned(IncidentRole)
+    /// `public-facing`: the public sees the incident (000-04 "if public-facing"): its `publicFacing` fact
+    /// says yes, or, that fact unset, it was published on the status page.
+    case publicFacing
 
     /// `acknowledged`, `mitigated`, `resolved`, `updated`, `role:<ic|lead|comms|scribe> assigned`.
     public init?(parsing text: String) {
@@ -36,6 +39,7 @@ public enum PolicyCondition: Sendable, Hashable, CustomStringConvertible {
             case "mitigated": self = .mitigated
             case "resolved": self = .resolved
             case "updated": self = .updated
+            case "public-facing", "public", "publicfacing", "user-facing", "customer-facing": self = .publicFacing
             default: return nil
             }
         case 2 where words[0].hasPrefix("role:") && words[1] == "assigned":
@@ -53,6 +57,7 @@ public enum PolicyCondition: Sendable, Hashable, CustomStringConvertible {
         case .resolved: "resolved"
         case .updated: "updated"
         case .roleAssigned(let role): "role:\(role.rawValue) assigned"
+        case .publicFacing: "public-facing"
         }
     }
 
@@ -64,6 +69,7 @@ public enum PolicyCondition: Sendable, Hashable, CustomStringConvertible {
         case .resolved: incident.resolvedAt != nil
         case .updated: incident.lastUpdateAt > since
         case .roleAssigned(let role): incident.roles[role] != nil
+        case .publicFacing: incident.isPublicFacing
         }
     }
 }
@@ -78,25 +84,35 @@ public struct PolicyRule: Sendable, Hashable, Decodable {
     public var from: PolicyAnchor
     public var notify: [NotifyTarget]
     public var unless: [PolicyCondition]
+    /// `if`: the rule acts only while all of these hold at its due time (000-04: P2 updates "if
+    /// public-facing"). Unlike `unless`, a rule kept quiet by `if` keeps repeating, so it speaks once its
+    /// condition comes true.
+    /// Optional rather than defaulted: the loader finds defaults by JSON key, and `if` is no Swift name.
+    public var onlyIf: [PolicyCondition]? = nil
     public var repeatEvery: TimeSpan?
-    /// Posted in the incident room (a mustache template with the incident's values).
+    /// Posted in the incident room (a mustache template with the incident's values); also the body of the
+    /// email its `email:` targets get.
     public var say: String?
+    /// The subject of that email (mustache); by default `[SEV1] INC-7 <title>`.
+    public var subject: String? = nil
 
     public init(
         id: String, at: Deadline, from: PolicyAnchor = .declared, notify: [NotifyTarget] = [], unless: [PolicyCondition] = [],
-        repeatEvery: TimeSpan? = nil, say: String? = nil
+        onlyIf: [PolicyCondition]? = nil, repeatEvery: TimeSpan? = nil, say: String? = nil, subject: String? = nil
     ) {
         self.id = id
         self.at = at
         self.from = from
         self.notify = notify
         self.unless = unless
+        self.onlyIf = onlyIf
         self.repeatEvery = repeatEvery
         self.say = say
+        self.subject = subject
     }
 
     /// The keys of `notify[]` and `checkpoints[]` entries (`repeat` is a Swift keyword).
     enum CodingKeys: String, CodingKey {
-        case id, at, from, notify, unless, repeatEvery = "repeat", say
+        case id, at, from, notify, unless, onlyIf = "if", repeatEvery = "repeat", say, subject
     }
 }

@@ -56,6 +56,12 @@ extension ArmedRule {
         return rule.unless.first { $0.holds(for: incident, since: since) }
     }
 
+    /// The condition of `if` that does not hold now, if any: the rule waits for it.
+    public func unmetCondition(in incident: Incident) -> PolicyCondition? {
+        guard let since = rule.from.time(in: incident) else { return nil }
+        return (rule.onlyIf ?? []).first { !$0.holds(for: incident, since: since) }
+    }
+
     /// `30 min after declaration`, `1 business day after the last update`.
     public var when: String {
         let event = switch rule.from {
@@ -66,6 +72,7 @@ extension ArmedRule {
         case .resolved: "resolution"
         }
         if case .span(let span) = rule.at, span.seconds == 0 { return "at \(event)" }
+        if rule.at.isClockTime { return "\(rule.at.spoken), after \(event)" }
         return "\(rule.at.spoken) after \(event)"
     }
 }

@@ -64,12 +64,15 @@ public struct IncidentRecord: Sendable, Codable, Hashable {
         public var usersAffected: String?
         /// The last published status text: what customers were told.
         public var publicSummary: String?
+        /// The `revenueLost` fact (002-22 "Revenue impact", 002-23 `revenue_lost`).
+        public var revenueLost: String? = nil
 
         enum CodingKeys: String, CodingKey {
             case durationMinutes = "duration_minutes"
             case description
             case usersAffected = "users_affected"
             case publicSummary = "public_summary"
+            case revenueLost = "revenue_lost"
         }
     }
 
@@ -126,7 +129,8 @@ public struct IncidentRecord: Sendable, Codable, Hashable {
             impact: Impact(
                 durationMinutes: incident.resolvedAt.map { Int(($0.timeIntervalSince(incident.declaredAt) / 60).rounded()) },
                 description: incident.fact(.impact)?.text, usersAffected: incident.fact(.usersAffected)?.text,
-                publicSummary: incident.publicUpdates?.last(where: { $0.text != nil })?.text),
+                publicSummary: incident.publicUpdates?.last(where: { $0.text != nil })?.text,
+                revenueLost: incident.fact(.revenueLost)?.text),
             metrics: Metrics(
                 timeToAcknowledgeSeconds: seconds(durations.acknowledge), timeToMitigateSeconds: seconds(durations.mitigate),
                 timeToResolveSeconds: seconds(durations.resolve), timeToDetectSeconds: seconds(durations.detect)),

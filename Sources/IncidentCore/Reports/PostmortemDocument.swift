@@ -41,7 +41,9 @@ public enum PostmortemDocument {
         if let service = record.service { lines.append("- Service: \(service)") }
         if let component = record.component { lines.append("- Component: \(component)") }
         if let told = record.impact.publicSummary { lines.append("- Customers were told: \(told)") }
-        lines += ["- Users affected: \(record.impact.usersAffected ?? "_to be filled in_")", "- Data loss: _yes/no_", "", "## Timeline (UTC)", ""]
+        lines.append("- Users affected: \(record.impact.usersAffected ?? "_to be filled in_")")
+        if let revenue = record.impact.revenueLost { lines.append("- Revenue lost: \(revenue)") }
+        lines += ["- Data loss: _yes/no_", "", "## Timeline (UTC)", ""]
         for entry in timeline {
             lines.append("- \(utc(entry.at, withDate: !sameDay(entry.at, incident.declaredAt))) — \(PlainText.fromMarkup(entry.text))")
         }

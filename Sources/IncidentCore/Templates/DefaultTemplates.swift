@@ -23,7 +23,11 @@ public enum DefaultTemplates {
         "ticketTitle": ticketTitle,
         "ticketBody": ticketBody,
         "ticketResolved": ticketResolved,
+        "publicAcknowledged": publicAcknowledged,
     ]
+
+    /// Published on the status page when a public incident is acknowledged (002-07): customers read it.
+    public static let publicAcknowledged = "We are aware of the problem ({{id}}) and an engineer is investigating."
 
     /// Posted first in the incident's own channel.
     public static let initialAlert = """
@@ -77,7 +81,8 @@ public enum DefaultTemplates {
         Time to acknowledge: {{timeToAcknowledge}} · to mitigate: {{timeToMitigate}} · to resolve: {{timeToResolve}}
         {{#impact}}Impact: {{impact}}
         {{/impact}}{{#usersAffected}}Users affected: {{usersAffected}}
-        {{/usersAffected}}{{#rootCause}}Root cause: {{rootCause}}
+        {{/usersAffected}}{{#revenueLost}}Revenue lost: {{revenueLost}}
+        {{/revenueLost}}{{#rootCause}}Root cause: {{rootCause}}
         {{/rootCause}}{{#fix}}Fix: {{fix}}
         {{/fix}}{{^fix}}{{#resolution}}Fix: {{resolution}}
         {{/resolution}}{{/fix}}{{#commander}}Incident Commander: {{commander}}
@@ -105,7 +110,7 @@ public enum DefaultTemplates {
         ## Incident: {{title}}
         **ID**: {{id}} · **Severity**: {{severity}} · **Date**: {{date}}
         **Duration**: {{duration}}
-        **Impact**: {{#impact}}{{impact}}{{/impact}}{{^impact}}<who was affected and how>{{/impact}}{{#usersAffected}} · Users affected: {{usersAffected}}{{/usersAffected}}
+        **Impact**: {{#impact}}{{impact}}{{/impact}}{{^impact}}<who was affected and how>{{/impact}}{{#usersAffected}} · Users affected: {{usersAffected}}{{/usersAffected}}{{#revenueLost}} · Revenue lost: {{revenueLost}}{{/revenueLost}}
         {{#startedAt}}**Started**: {{startedAt}}{{#detectedAt}} · **Detected**: {{detectedAt}}{{/detectedAt}}{{#detectedBy}} by {{detectedBy}}{{/detectedBy}} · **Time to detect**: {{timeToDetect}}
         {{/startedAt}}
 

@@ -1,16 +1,19 @@
 import Mustache
 
 /// Where a template override applies. An incident's message is rendered from the most specific scope
-/// that overrides it, then the global `templates`, then `DefaultTemplates`. Incident types can slot in as
-/// one more case, listed before the severity in `IncidentEngine.templateScopes(for:)`.
+/// that overrides it (the incident type's, then the severity's: `IncidentEngine.templateScopes(for:)`),
+/// then the global `templates`, then `DefaultTemplates`.
 public enum TemplateScope: Hashable, Sendable {
     /// `severities[].templates`.
     case severity(String)
+    /// `incidentTypes[].templates`.
+    case type(String)
 
     /// The prefix its templates are registered under.
     var key: String {
         switch self {
         case .severity(let id): "severity:\(id)"
+        case .type(let id): "type:\(id)"
         }
     }
 
@@ -18,6 +21,7 @@ public enum TemplateScope: Hashable, Sendable {
     var configPath: String {
         switch self {
         case .severity(let id): "severities[id=\(id)].templates"
+        case .type(let id): "incidentTypes[id=\(id)].templates"
         }
     }
 }
