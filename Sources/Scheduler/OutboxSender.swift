@@ -401,7 +401,7 @@ public struct OutboxSender: Service {
             case .rateLimited(let retryAfter):
                 logger.notice("rate limited; waiting", metadata: metadata)
                 let until = now.addingTimeInterval(max(retryAfter, 0.05))
-                if digests != nil, message.queue != nil, !message.headsDigest {
+                if digests != nil, OutboxQueue.isDigestible(message.queue), !message.headsDigest {
                     // Held by the announce channel's pace: what waits behind it goes out with it, as one post.
                     try await store.holdForDigest(message.id, until: until, reason: "\(failure)")
                 } else {

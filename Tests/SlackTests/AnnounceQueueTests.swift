@@ -60,6 +60,48 @@ struct AnnounceQueueTests {
         }
     }
 
+    /// The same holds after the announcement: an incident's other posts to the announce channel (here the
+    /// resolution notices of 15 incidents resolved at once) wait in a queue of their own, so what follows
+    /// them in each incident (its topic, the next posts in its room) is not held behind the channel's pace.
+    @Test func fifteenResolvedAtOnceDoNotWaitBehindTheirResolutionNotices() async throws {
+        try await SlackHarness.run { slack in
+            var incidents: [IncidentID] = []
+            for number in 1...15 {
+                let reply = try await slack.slash("declare sev1 Checkout outage \(number)")
+                incidents.append(try #require(IncidentID(parsing: String(reply.text.split(separator: " ").dropFirst().first ?? "")), "reply: \(reply.text)"))
+            }
+            try await slack.deliverAll()
+            let announcedBefore = slack.fake.messages(in: FakeSlack.announceChannelID).count
+
+            for id in incidents {
+                let reply = try await slack.slash("resolve \(id) Rolled back the release")
+                #expect(reply.text.contains("Resolved") || reply.text.contains("resolved"), "\(reply.text)")
+            }
+            let resolvedAt = slack.clock.now()
+            await slack.daemon.sender.drainOnce()
+            #expect(slack.clock.now() == resolvedAt)
+            for id in incidents {
+                let outbox = try await slack.store.outboxMessages(incident: id)
+                // Everything in the incident's own queue went out at once, the topic after the notice included.
+                let own = outbox.filter { $0.queue == nil }
+                #expect(own.allSatisfy { $0.state == .delivered }, "\(id) waited: \(own.filter { $0.state != .delivered }.map(\.action.kind))")
+                let room = try #require(try await slack.incident(id).room)
+                #expect(slack.fake.messages(in: room.channelID).contains { $0.text.contains("Rolled back the release") })
+            }
+            let noticesEarly = slack.fake.messages(in: FakeSlack.announceChannelID).count - announcedBefore
+            #expect(noticesEarly < incidents.count, "the announce channel is paced: not all 15 notices can have gone at once")
+
+            // And every notice follows as the channel allows, each exactly once.
+            try await slack.deliverAll()
+            let notices = slack.fake.messages(in: FakeSlack.announceChannelID).dropFirst(announcedBefore)
+            for id in incidents {
+                #expect(notices.filter { $0.text.contains("\(id) ") || $0.text.contains("\(id)*") || $0.text.contains("\(id):") }.count == 1,
+                        "\(id): \(notices.map(\.text))")
+            }
+            #expect(notices.count == incidents.count, "\(notices.map(\.text))")
+        }
+    }
+
     /// Exactly once across a lost answer and a restart: the digest's members are fixed in the store when
     /// the pace holds its head back, so the process that retries it (here a new one, with nothing in
     /// memory) posts the same digest, finds Slack's earlier post of it, and delivers every member with it.

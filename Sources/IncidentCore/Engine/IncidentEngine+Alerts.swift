@@ -107,6 +107,7 @@ extension IncidentEngine {
         }
 
         var transition = Transition(incident: incident, isNew: false, now: now, actor: context.user)
+        transition.announceQueue = announcePostsQueue(for: incident.platform)
         if !incident.isOpen { reopen(&transition, by: plainName(context.user)) }
         for alert in firing { transition.log(.alert, "Firing: \(describe(alert))") }
         for alert in resolved { transition.log(.alert, "Resolved: \(monitoringText(alert.displayName, limit: 500))") }

@@ -6,6 +6,7 @@ import Foundation
 extension IncidentEngine {
     public func fire(_ timer: ScheduledTimer, incident: Incident, now: Date, overrides: [String: [OnCallOverride]] = [:]) -> ChangeSet {
         var transition = Transition(incident: incident, isNew: false, now: now, actor: nil)
+        transition.announceQueue = announcePostsQueue(for: incident.platform)
         switch timer.kind {
         case .updateReminder: remindToUpdate(timer, in: &transition, overrides: overrides)
         case .ackTimeout: escalateUnacknowledged(timer, in: &transition, overrides: overrides)

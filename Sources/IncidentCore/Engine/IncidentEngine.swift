@@ -115,6 +115,7 @@ public struct IncidentEngine: Sendable {
         incident.type = incidentType?.id
         if let service { incident.facts = [IncidentFact.service.rawValue: FactValue(text: service, setAt: now, setBy: context.user)] }
         var transition = Transition(incident: incident, isNew: true, now: now, actor: context.user)
+        transition.announceQueue = announcePostsQueue(for: incident.platform)
         transition.log(.declared, "\(policy.label) declared by \(mention(context.user)): \(title)" + (incidentType.map { " (type \($0.id))" } ?? ""))
         if let service { transition.log(.fact, "\(IncidentFact.service.label): \(service) · from the title") }
 
@@ -174,6 +175,7 @@ public struct IncidentEngine: Sendable {
 
     private func change(_ incident: Incident, by command: IncidentCommand, context: CommandContext, now: Date, overrides: [String: [OnCallOverride]]) -> Decision {
         var transition = Transition(incident: incident, isNew: false, now: now, actor: context.user)
+        transition.announceQueue = announcePostsQueue(for: incident.platform)
         let who = mention(context.user)
         let id = incident.id
         let reply: String
@@ -388,6 +390,7 @@ public struct IncidentEngine: Sendable {
     private func resolve(_ incident: Incident, text: String?, context: CommandContext, now: Date, published: Bool = false, monitor: TimeSpan? = nil) -> Decision {
         guard incident.isOpen else { return .rejected("\(incident.id) is already \(incident.status.label.lowercased()).", incident: incident.id) }
         var transition = Transition(incident: incident, isNew: false, now: now, actor: context.user)
+        transition.announceQueue = announcePostsQueue(for: incident.platform)
         if published { publish(.resolved, text: text, in: &transition) }
         markResolved(&transition, text: text, by: context.user, scheduleMonitoring: true, monitor: monitor)
         let duration = Formatting.span(from: incident.declaredAt, to: now)
@@ -400,6 +403,7 @@ public struct IncidentEngine: Sendable {
     private func close(_ incident: Incident, text: String?, context: CommandContext, now: Date) -> Decision {
         guard incident.status != .closed else { return .rejected("\(incident.id) is already closed.", incident: incident.id) }
         var transition = Transition(incident: incident, isNew: false, now: now, actor: context.user)
+        transition.announceQueue = announcePostsQueue(for: incident.platform)
         if incident.isOpen {
             markResolved(&transition, text: text, by: context.user, scheduleMonitoring: false)
         } else if let text, transition.incident.resolution == nil {
@@ -551,5 +555,14 @@ public struct IncidentEngine: Sendable {
     private func nextUpdateHint(_ incident: Incident, now: Date) -> String {
         guard incident.isOpen, let every = updateCadence(incident) else { return "" }
         return " Next update due by \(format.clock(max(now, incident.lastUpdateAt.addingTimeInterval(every.timeInterval))))."
+    }
+}
+
+extension IncidentEngine {
+    /// The queue of an incident's posts to the announce channel other than its announcement (channel mode:
+    /// `OutboxQueue.announcePosts`); nil in thread mode, where they stay in the incident's own queue.
+    func announcePostsQueue(for platform: PlatformKind) -> String? {
+        guard config.incidents.mode == .channel else { return nil }
+        return OutboxQueue.announcePosts(channel: config.platforms.announceChannel(for: platform) ?? "incidents")
     }
 }

@@ -11,6 +11,10 @@ struct Transition {
     let now: Date
     let actor: ChatUser?
     var changes = ChangeSet()
+    /// The queue the incident's other posts to the announce channel wait in (channel mode), so that its room
+    /// never waits behind that channel's pace; nil: in the incident's own queue (thread mode, where the room
+    /// is a thread of that channel and shares its pace anyway).
+    var announceQueue: String?
 
     init(incident: Incident, isNew: Bool, now: Date, actor: ChatUser?) {
         self.incident = incident
@@ -24,7 +28,9 @@ struct Transition {
     }
 
     mutating func send(_ action: ChatAction) {
-        changes.outbox.append(NewOutboxMessage(platform: incident.platform, incidentID: incident.id, action: action))
+        var queue: String?
+        if case .post(to: .announce, _, _) = action { queue = announceQueue }
+        changes.outbox.append(NewOutboxMessage(platform: incident.platform, incidentID: incident.id, action: action, queue: queue))
     }
 
     /// A new incident's announcement, in the announce channel's own queue (`OutboxQueue.announcements`).

@@ -186,6 +186,18 @@ public enum OutboxQueue {
     public static func announcements(channel: String) -> String {
         "announce:" + (channel.hasPrefix("#") ? String(channel.dropFirst()) : channel)
     }
+
+    /// An incident's other posts to its announce channel (escalations, raises, resolutions, summaries): they
+    /// wait for the incident's earlier messages and for each other, never the other way round, and never
+    /// join a digest (only new incidents' announcements do).
+    public static func announcePosts(channel: String) -> String {
+        "announce-posts:" + (channel.hasPrefix("#") ? String(channel.dropFirst()) : channel)
+    }
+
+    /// Whether what waits in `queue` may be merged into one digest post: new incidents' announcements only.
+    public static func isDigestible(_ queue: String?) -> Bool {
+        queue?.hasPrefix("announce:") == true
+    }
 }
 
 public enum OutboxState: String, Sendable, Codable {
