@@ -424,6 +424,23 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
 
     /// As `setRoom`: a new revision, the row locked from the read to the write. Only the JSON body holds it.
     public func setTicket(_ ticket: TicketLink, for id: IncidentID) async throws {
+        try await reviseForTicket(id) { incident in
+            incident.ticket = ticket
+            return true
+        }
+    }
+
+    public func setTicket(_ ticket: TicketLink, forActionItem item: Int, of id: IncidentID) async throws {
+        try await reviseForTicket(id) { incident in
+            guard let index = incident.actionItems?.firstIndex(where: { $0.number == item }) else { return false }
+            incident.actionItems?[index].ticket = ticket
+            return true
+        }
+    }
+
+    /// A new revision with `change` applied to the JSON body; `change` answers false when what it changes
+    /// does not exist (`StoreError.notFound`).
+    private func reviseForTicket(_ id: IncidentID, _ change: @escaping @Sendable (inout Incident) -> Bool) async throws {
         let (decoder, encoder, logger) = (self.decoder, self.encoder, self.logger)
         try await transaction { connection -> Result<Void, StoreError> in
             let rows = try await connection.query(
@@ -431,7 +448,7 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
             ).collect()
             guard let row = rows.first else { return .failure(.notFound) }
             var incident = try Columns(row).incident(decoder: decoder)
-            incident.ticket = ticket
+            guard change(&incident) else { return .failure(.notFound) }
             incident.revision += 1
             let body = String(decoding: try encoder.encode(incident), as: UTF8.self)
             try await connection.query(

@@ -318,13 +318,25 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
     /// one job, so nothing can come between.
     /// The ticket lives in the incident's JSON only: no query filters on it.
     public func setTicket(_ ticket: TicketLink, for id: IncidentID) async throws {
+        try await reviseForTicket(id) { $0.ticket = ticket }
+    }
+
+    public func setTicket(_ ticket: TicketLink, forActionItem item: Int, of id: IncidentID) async throws {
+        try await reviseForTicket(id) { incident in
+            guard let index = incident.actionItems?.firstIndex(where: { $0.number == item }) else { throw StoreError.notFound }
+            incident.actionItems?[index].ticket = ticket
+        }
+    }
+
+    /// A new revision of the incident with `change` applied to its JSON body.
+    private func reviseForTicket(_ id: IncidentID, _ change: @escaping @Sendable (inout Incident) throws -> Void) async throws {
         let (decoder, encoder) = (self.decoder, self.encoder)
         try await write(singleStatement: false) { session in
             guard let row = try await session.run("SELECT revision, body FROM incidents WHERE id = ?", [.integer(id.number)]).first else {
                 throw StoreError.notFound
             }
             var incident = try Self.decodeIncident(row, decoder: decoder)
-            incident.ticket = ticket
+            try change(&incident)
             incident.revision += 1
             let body = String(decoding: try encoder.encode(incident), as: UTF8.self)
             let updated = try await session.run(

@@ -145,6 +145,7 @@ public enum ConfigLoader {
         "initialAlert", "announcement", "update", "reminder", "resolution",
         "summary", "page", "escalation", "review", "postmortem",
         "emailSubject", "emailText", "emailHTML", "ticketTitle", "ticketBody", "ticketResolved",
+        "ticketReopened", "actionItemTitle", "actionItemBody",
     ]
 
     /// What `logging.level` accepts: swift-log's levels.
