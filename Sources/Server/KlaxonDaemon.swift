@@ -101,7 +101,7 @@ public struct KlaxonDaemon: Sendable {
             metrics: metrics.factory, health: health)
         scheduler = TimerScheduler(
             store: store, engine: engine, clock: clock, doorbell: timerBell, outboxBell: outboxBell, settings: timerSettings, logger: logger,
-            metrics: metrics.factory, health: health)
+            metrics: metrics.factory, health: health, committed: { postmortems.changed($0) })
         retention = RetentionService(store: store, retention: config.retention, clock: clock, logger: logger)
     }
 
