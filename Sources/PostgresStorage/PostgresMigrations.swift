@@ -240,6 +240,23 @@ enum PostgresMigrations {
                 """,
                 "CREATE INDEX outbox_pending_by_incident_lane ON outbox (incident_id, lane, id) WHERE state = 'pending'",
             ]),
+        PostgresMigration(
+            version: 17, name: "status webhook lane",
+            statements: [
+                // As SQLite's 17: status webhooks queue in the `status` lane the sender serves, not in
+                // their incident's chat lane, so a parked chat platform does not hold them back.
+                "ALTER TABLE outbox DROP COLUMN lane",
+                """
+                ALTER TABLE outbox ADD COLUMN lane text
+                GENERATED ALWAYS AS (CASE
+                    WHEN action LIKE '{"pagerWebhook"%' THEN 'pager'
+                    WHEN action LIKE '{"email"%' THEN 'email'
+                    WHEN action LIKE '{"ticket"%' THEN 'tickets'
+                    WHEN action LIKE '{"statusWebhook"%' THEN 'status'
+                    ELSE platform END) STORED
+                """,
+                "CREATE INDEX outbox_pending_by_incident_lane ON outbox (incident_id, lane, id) WHERE state = 'pending'",
+            ]),
     ]
 
     /// Brings the schema (the connection's `search_path`) up to the newest version this build knows, and

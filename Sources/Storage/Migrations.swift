@@ -407,6 +407,54 @@ enum Migrations {
                 """,
             ]
         ),
+        Migration(
+            version: 17,
+            name: "status webhook lane",
+            statements: [
+                // Status webhooks queue in the `status` lane the sender serves them from (issue 15): under
+                // 14 they fell into their incident's chat lane, so a parked chat platform held them back.
+                // The generated column is made again, as in 14, with its indexes and triggers.
+                "DROP TRIGGER outbox_queue_behind",
+                "DROP TRIGGER outbox_next_in_line",
+                "DROP INDEX outbox_pending_by_incident_lane",
+                "DROP INDEX outbox_ready_by_lane",
+                "ALTER TABLE outbox DROP COLUMN lane",
+                """
+                ALTER TABLE outbox ADD COLUMN lane TEXT
+                GENERATED ALWAYS AS (CASE
+                    WHEN action LIKE '{"pagerWebhook"%' THEN 'pager'
+                    WHEN action LIKE '{"email"%' THEN 'email'
+                    WHEN action LIKE '{"ticket"%' THEN 'tickets'
+                    WHEN action LIKE '{"statusWebhook"%' THEN 'status'
+                    ELSE platform END) VIRTUAL
+                """,
+                "CREATE INDEX outbox_pending_by_incident_lane ON outbox (incident_id, lane, id) WHERE state = 'pending'",
+                "CREATE INDEX outbox_ready_by_lane ON outbox (lane, not_before, id) WHERE state = 'pending' AND blocked = 0",
+                """
+                UPDATE outbox SET blocked = (incident_id IS NOT NULL AND EXISTS (
+                    SELECT 1 FROM outbox AS earlier
+                    WHERE earlier.incident_id = outbox.incident_id AND earlier.lane = outbox.lane
+                      AND earlier.state = 'pending' AND earlier.id < outbox.id))
+                WHERE state = 'pending'
+                """,
+                """
+                CREATE TRIGGER outbox_queue_behind AFTER INSERT ON outbox
+                WHEN NEW.incident_id IS NOT NULL AND EXISTS (
+                    SELECT 1 FROM outbox WHERE incident_id = NEW.incident_id AND lane = NEW.lane AND state = 'pending' AND id < NEW.id)
+                BEGIN
+                    UPDATE outbox SET blocked = 1 WHERE id = NEW.id;
+                END
+                """,
+                """
+                CREATE TRIGGER outbox_next_in_line AFTER UPDATE OF state ON outbox
+                WHEN OLD.state = 'pending' AND NEW.state <> 'pending' AND NEW.incident_id IS NOT NULL
+                BEGIN
+                    UPDATE outbox SET blocked = 0
+                    WHERE id = (SELECT MIN(id) FROM outbox WHERE incident_id = NEW.incident_id AND lane = NEW.lane AND state = 'pending');
+                END
+                """,
+            ]
+        ),
     ]
 
     /// Brings the database up to the newest version this build knows. Safe to run on every start and from
