@@ -27,6 +27,8 @@ public struct KlaxonDaemon: Sendable {
     public let retention: RetentionService
     /// Post-mortem drafts as files (`postmortems.directory`).
     public let postmortems: PostmortemWriter
+    /// `/status`, rendered once per published change.
+    public let statusPage: StatusPageCache
     /// Parked platforms and store write failures: what `/readyz` reports.
     public let health: DaemonHealth
     /// Rung after every commit so the sender and the scheduler wake at once instead of on their next recheck.
@@ -56,9 +58,14 @@ public struct KlaxonDaemon: Sendable {
         let engine = try IncidentEngine(config: config)
         let postmortems = PostmortemWriter(store: store, engine: engine, logger: logger)
         self.postmortems = postmortems
+        let statusPage = StatusPageCache(timeZone: TimeZone(identifier: config.incidents.timeZone) ?? .gmt, clock: clock) { [store, config] now in
+            try await StatusPageCache.model(store: store, config: config, now: now)
+        }
+        self.statusPage = statusPage
         commands = CommandService(engine: engine, store: store, clock: clock, committed: { changes in
             if !changes.outbox.isEmpty { outboxBell.ring() }
             postmortems.changed(changes)
+            statusPage.changed(changes)
             // Overrides move hand-offs, which the scheduler plans for too; a timer matters only if it is
             // due before the scheduler would wake anyway. Cancelled timers need no wake-up.
             if !changes.overrides.isEmpty {
@@ -101,7 +108,10 @@ public struct KlaxonDaemon: Sendable {
             metrics: metrics.factory, health: health)
         scheduler = TimerScheduler(
             store: store, engine: engine, clock: clock, doorbell: timerBell, outboxBell: outboxBell, settings: timerSettings, logger: logger,
-            metrics: metrics.factory, health: health, committed: { postmortems.changed($0) })
+            metrics: metrics.factory, health: health, committed: { changes in
+                postmortems.changed(changes)
+                statusPage.changed(changes)
+            })
         retention = RetentionService(store: store, retention: config.retention, clock: clock, logger: logger)
     }
 
@@ -112,7 +122,7 @@ public struct KlaxonDaemon: Sendable {
         let api = router.group("api").add(middleware: APITokenMiddleware(token: config.server.apiToken))
         APIController(store: store, metrics: metrics, severities: config.severities, clock: clock, health: health, idFormat: config.incidents.idFormat)
             .addRoutes(to: router, api: api)
-        StatusPageController(store: store, config: config, clock: clock).addRoutes(to: router)
+        StatusPageController(store: store, config: config, clock: clock, cache: statusPage).addRoutes(to: router)
         ExportController(store: store, engine: commands.engine, clock: clock).addRoutes(to: api)
         OutboxController(store: store, clock: clock, outboxBell: outboxBell, logger: logger).addRoutes(to: api)
         if let console = config.platforms.console {
