@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import IncidentCore
 import Synchronization
@@ -92,16 +91,20 @@ public final class StatusPageCache: Sendable {
         return page
     }
 
-    /// SHA-256 of the view without the time it was built at, so the same published state has the same tag
-    /// on every replica and after every restart.
+    /// A digest of the view without the time it was built at, so the same published state has the same
+    /// tag on every replica and after every restart. FNV-1a, 64 bits, over the sorted-keys JSON: a cache
+    /// validator, not a secret, so a fast stable hash is enough (`Hasher` is seeded per process).
     static func digest(_ model: StatusPageModel) throws -> String {
         var timeless = model
         timeless.generatedAt = Date(timeIntervalSince1970: 0)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         encoder.dateEncodingStrategy = .millisecondsSince1970
-        let bytes = SHA256.hash(data: try encoder.encode(timeless))
-        return bytes.prefix(12).map { String(format: "%02x", $0) }.joined()
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in try encoder.encode(timeless) {
+            hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+        }
+        return String(hash, radix: 16).leftPadded(to: 16)
     }
 
     static func day(_ date: Date, in timeZone: TimeZone) -> String {
@@ -109,5 +112,11 @@ public final class StatusPageCache: Sendable {
         calendar.timeZone = timeZone
         let parts = calendar.dateComponents([.year, .month, .day], from: date)
         return String(format: "%04d-%02d-%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0)
+    }
+}
+
+private extension String {
+    func leftPadded(to length: Int) -> String {
+        count >= length ? self : String(repeating: "0", count: length - count) + self
     }
 }
