@@ -1,3 +1,4 @@
+import IncidentCore
 import Logging
 import SQLiteNIO
 
@@ -13,6 +14,11 @@ struct Migration: Sendable {
     let name: String
     /// sqlite-nio prepares only the first statement of a query string, so each statement stands alone.
     let statements: [String]
+    /// Set for a step that remakes the outbox's generated `lane` column with this definition, before its
+    /// `statements`: the indexes and triggers naming `lane` are read from the schema, dropped, and made
+    /// again as they were. The step is then right whatever other steps did to them (migration numbers are
+    /// assigned per branch, and a branch merged beside this one may have rewritten the triggers).
+    var remakeLane: String? = nil
 }
 
 /// The SQLite schema as an ordered list of migrations. `schema_migrations` records which versions a
@@ -411,51 +417,50 @@ enum Migrations {
             version: 17,
             name: "status webhook lane",
             statements: [
-                // Status webhooks queue in the `status` lane the sender serves them from (issue 15): under
-                // 14 they fell into their incident's chat lane, so a parked chat platform held them back.
-                // The generated column is made again, as in 14, with its indexes and triggers.
-                "DROP TRIGGER outbox_queue_behind",
-                "DROP TRIGGER outbox_next_in_line",
-                "DROP INDEX outbox_pending_by_incident_lane",
-                "DROP INDEX outbox_ready_by_lane",
-                "ALTER TABLE outbox DROP COLUMN lane",
+                // Status webhooks queued behind their incident's chat messages under 14 now head their own
+                // queue in the status lane.
                 """
-                ALTER TABLE outbox ADD COLUMN lane TEXT
-                GENERATED ALWAYS AS (CASE
+                UPDATE outbox SET blocked = 0
+                WHERE state = 'pending' AND lane = 'status' AND blocked = 1 AND NOT EXISTS (
+                    SELECT 1 FROM outbox AS earlier
+                    WHERE earlier.incident_id = outbox.incident_id AND earlier.lane = 'status'
+                      AND earlier.state = 'pending' AND earlier.id < outbox.id)
+                """
+            ],
+            // Status webhooks queue in the `status` lane the sender serves them from (issue 15): under 14
+            // they fell into their incident's chat lane, so a parked chat platform held them back.
+            remakeLane: """
+                TEXT GENERATED ALWAYS AS (CASE
                     WHEN action LIKE '{"pagerWebhook"%' THEN 'pager'
                     WHEN action LIKE '{"email"%' THEN 'email'
                     WHEN action LIKE '{"ticket"%' THEN 'tickets'
                     WHEN action LIKE '{"statusWebhook"%' THEN 'status'
                     ELSE platform END) VIRTUAL
-                """,
-                "CREATE INDEX outbox_pending_by_incident_lane ON outbox (incident_id, lane, id) WHERE state = 'pending'",
-                "CREATE INDEX outbox_ready_by_lane ON outbox (lane, not_before, id) WHERE state = 'pending' AND blocked = 0",
                 """
-                UPDATE outbox SET blocked = (incident_id IS NOT NULL AND EXISTS (
-                    SELECT 1 FROM outbox AS earlier
-                    WHERE earlier.incident_id = outbox.incident_id AND earlier.lane = outbox.lane
-                      AND earlier.state = 'pending' AND earlier.id < outbox.id))
-                WHERE state = 'pending'
-                """,
-                """
-                CREATE TRIGGER outbox_queue_behind AFTER INSERT ON outbox
-                WHEN NEW.incident_id IS NOT NULL AND EXISTS (
-                    SELECT 1 FROM outbox WHERE incident_id = NEW.incident_id AND lane = NEW.lane AND state = 'pending' AND id < NEW.id)
-                BEGIN
-                    UPDATE outbox SET blocked = 1 WHERE id = NEW.id;
-                END
-                """,
-                """
-                CREATE TRIGGER outbox_next_in_line AFTER UPDATE OF state ON outbox
-                WHEN OLD.state = 'pending' AND NEW.state <> 'pending' AND NEW.incident_id IS NOT NULL
-                BEGIN
-                    UPDATE outbox SET blocked = 0
-                    WHERE id = (SELECT MIN(id) FROM outbox WHERE incident_id = NEW.incident_id AND lane = NEW.lane AND state = 'pending');
-                END
-                """,
-            ]
         ),
     ]
+
+    /// Drops the indexes and triggers of `outbox` that name `lane`, makes the column again as `definition`
+    /// (a generated column's expression cannot be altered), and makes them again from their stored SQL.
+    private static func remakeLane(_ definition: String, on connection: SQLiteConnection) async throws {
+        let dependents = try await connection.query(
+            "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = 'outbox' AND type IN ('index', 'trigger') AND sql LIKE '%lane%'", [])
+        var indexes: [String] = []
+        var triggers: [String] = []
+        for row in dependents {
+            guard let type = row.column("type")?.string, let name = row.column("name")?.string, let sql = row.column("sql")?.string else {
+                throw MalformedRow(column: "sqlite_master", problem: "an outbox index or trigger without type, name or SQL")
+            }
+            let quoted = "\"" + name.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\""
+            _ = try await connection.query(type == "trigger" ? "DROP TRIGGER \(quoted)" : "DROP INDEX \(quoted)", [])
+            if type == "trigger" { triggers.append(sql) } else { indexes.append(sql) }
+        }
+        _ = try await connection.query("ALTER TABLE outbox DROP COLUMN lane", [])
+        _ = try await connection.query("ALTER TABLE outbox ADD COLUMN lane \(definition)", [])
+        for sql in indexes + triggers {
+            _ = try await connection.query(sql, [])
+        }
+    }
 
     /// Brings the database up to the newest version this build knows. Safe to run on every start and from
     /// several processes at once: each step re-checks, under the write lock of `BEGIN IMMEDIATE`, that it
@@ -479,6 +484,7 @@ enum Migrations {
                 let applied = try await connection.query(
                     "SELECT 1 FROM schema_migrations WHERE version = ?", [.integer(migration.version)])
                 if applied.isEmpty {
+                    if let lane = migration.remakeLane { try await remakeLane(lane, on: connection) }
                     for statement in migration.statements {
                         _ = try await connection.query(statement, [])
                     }
