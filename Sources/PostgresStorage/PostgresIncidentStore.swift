@@ -409,7 +409,7 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
     /// Records the room and bumps the revision, so that an engine holding the incident from before (without
     /// its room) gets a conflict and re-reads. The row is locked from the read to the write.
     public func setRoom(_ room: Conversation, for id: IncidentID) async throws {
-        try await rewriteIncident(id) { [logger] connection, incident, body in
+        try await rewriteIncident(id) { connection, incident, body, logger in
             try await connection.query(
                 """
                 UPDATE incidents SET revision = \(Int64(incident.revision)), room_platform = \(room.platform.rawValue),
@@ -417,22 +417,40 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
                 WHERE id = \(Int64(id.number))
                 """,
                 logger: logger)
-        } change: { $0.room = room }
+        } change: {
+            $0.room = room
+            return true
+        }
     }
 
     /// As `setRoom`: a new revision, the row locked from the read to the write. Only the JSON body holds it.
     public func setTicket(_ ticket: TicketLink, for id: IncidentID) async throws {
-        try await rewriteIncident(id) { [logger] connection, incident, body in
-            try await connection.query(
-                "UPDATE incidents SET revision = \(Int64(incident.revision)), body = \(body) WHERE id = \(Int64(id.number))", logger: logger)
-        } change: { $0.ticket = ticket }
+        try await rewriteIncident(id, write: Self.writeBody) {
+            $0.ticket = ticket
+            return true
+        }
+    }
+
+    public func setTicket(_ ticket: TicketLink, forActionItem item: Int, of id: IncidentID) async throws {
+        try await rewriteIncident(id, write: Self.writeBody) { incident in
+            guard let index = incident.actionItems?.firstIndex(where: { $0.number == item }) else { return false }
+            incident.actionItems?[index].ticket = ticket
+            return true
+        }
+    }
+
+    /// The write of a change only the JSON body holds.
+    private static func writeBody(_ connection: PostgresConnection, _ incident: Incident, _ body: String, logger: Logger) async throws {
+        try await connection.query(
+            "UPDATE incidents SET revision = \(Int64(incident.revision)), body = \(body) WHERE id = \(Int64(incident.id.number))", logger: logger)
     }
 
     /// Locks and reads the incident, applies `change`, bumps the revision and hands the result (and its
-    /// encoded body) to `write`, in one transaction.
+    /// encoded body) to `write`, in one transaction. `change` answers false when what it changes does not
+    /// exist (`StoreError.notFound`).
     private func rewriteIncident(
-        _ id: IncidentID, write: @escaping @Sendable (PostgresConnection, Incident, String) async throws -> Void,
-        change: @escaping @Sendable (inout Incident) -> Void
+        _ id: IncidentID, write: @escaping @Sendable (PostgresConnection, Incident, String, Logger) async throws -> Void,
+        change: @escaping @Sendable (inout Incident) -> Bool
     ) async throws {
         let (decoder, encoder, logger) = (self.decoder, self.encoder, self.logger)
         try await transaction { connection -> Result<Void, StoreError> in
@@ -441,9 +459,9 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
             ).collect()
             guard let row = rows.first else { return .failure(.notFound) }
             var incident = try Columns(row).incident(decoder: decoder)
-            change(&incident)
+            guard change(&incident) else { return .failure(.notFound) }
             incident.revision += 1
-            try await write(connection, incident, String(decoding: try encoder.encode(incident), as: UTF8.self))
+            try await write(connection, incident, String(decoding: try encoder.encode(incident), as: UTF8.self), logger)
             return .success(())
         }
     }

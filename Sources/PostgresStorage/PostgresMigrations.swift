@@ -258,6 +258,36 @@ enum PostgresMigrations {
                 "ALTER TABLE outbox ADD COLUMN digest_of bigint",
                 "CREATE INDEX outbox_pending_by_digest ON outbox (digest_of, id) WHERE state = 'pending' AND digest_of IS NOT NULL",
             ]),
+        PostgresMigration(
+            version: 17, name: "status webhook lane",
+            statements: [
+                // As SQLite's 17: status webhooks queue in the `status` lane the sender serves, not in their
+                // incident's chat lane, so a parked chat platform does not hold them back. Dropping the
+                // column drops the indexes on it: they are read first and made again as they were, whatever
+                // other steps (merged from other branches) made.
+                """
+                DO $$
+                DECLARE
+                    saved text[];
+                    definition text;
+                BEGIN
+                    SELECT coalesce(array_agg(indexdef), '{}') INTO saved FROM pg_indexes
+                    WHERE schemaname = current_schema() AND tablename = 'outbox' AND indexdef LIKE '%lane%';
+                    ALTER TABLE outbox DROP COLUMN lane;
+                    ALTER TABLE outbox ADD COLUMN lane text
+                    GENERATED ALWAYS AS (CASE
+                        WHEN action LIKE '{"pagerWebhook"%' THEN 'pager'
+                        WHEN action LIKE '{"email"%' THEN 'email'
+                        WHEN action LIKE '{"ticket"%' THEN 'tickets'
+                        WHEN action LIKE '{"statusWebhook"%' THEN 'status'
+                        ELSE platform END) STORED;
+                    FOREACH definition IN ARRAY saved LOOP
+                        EXECUTE definition;
+                    END LOOP;
+                END
+                $$
+                """
+            ]),
     ]
 
     /// Brings the schema (the connection's `search_path`) up to the newest version this build knows, and

@@ -365,7 +365,11 @@ public struct OutboxSender: Service {
                 try await store.setRoom(room, for: id)
             }
             if let ticket = delivery.ticket, let id = message.incidentID {
-                try await store.setTicket(ticket, for: id)
+                if case .ticket(let action) = message.action, let item = action.actionItem {
+                    try await store.setTicket(ticket, forActionItem: item, of: id)
+                } else {
+                    try await store.setTicket(ticket, for: id)
+                }
             }
             if message.headsDigest {
                 try await store.markDigestDelivered(message.id, platformMessageID: delivery.platformMessageID, at: clock.now())

@@ -27,6 +27,8 @@ public struct KlaxonDaemon: Sendable {
     public let retention: RetentionService
     /// Post-mortem drafts as files (`postmortems.directory`).
     public let postmortems: PostmortemWriter
+    /// `/status`, rendered once per published change.
+    public let statusPage: StatusPageCache
     /// Parked platforms and store write failures: what `/readyz` reports.
     public let health: DaemonHealth
     /// Checks that the store answers (background and `/readyz`).
@@ -58,14 +60,20 @@ public struct KlaxonDaemon: Sendable {
         let engine = try IncidentEngine(config: config)
         let postmortems = PostmortemWriter(store: store, engine: engine, logger: logger)
         self.postmortems = postmortems
+        let statusPage = StatusPageCache(timeZone: TimeZone(identifier: config.incidents.timeZone) ?? .gmt, clock: clock) { [store, config] now in
+            try await StatusPageCache.model(store: store, config: config, now: now)
+        }
+        self.statusPage = statusPage
         // Who wakes for what: the sender for queued messages, the scheduler for timers and hand-offs, the
-        // post-mortem files for changes, the on-call followers (Slack's user group) for on-call changes.
+        // post-mortem files and the status page for changes, the on-call followers (Slack's user group) for
+        // on-call changes.
         let onCallBell = Doorbell()
         let wakeups = Wakeups { event in
             switch event {
             case .committed(let changes):
                 if !changes.outbox.isEmpty { outboxBell.ring() }
                 postmortems.changed(changes)
+                statusPage.changed(changes)
                 // Overrides move hand-offs, which the scheduler plans for too; a timer matters only if it is
                 // due before the scheduler would wake anyway. Cancelled timers need no wake-up.
                 if !changes.overrides.isEmpty {
@@ -119,7 +127,10 @@ public struct KlaxonDaemon: Sendable {
             metrics: metrics.factory, health: health, announcementDigest: try AnnouncementDigest(config: config))
         scheduler = TimerScheduler(
             store: store, engine: engine, clock: clock, doorbell: timerBell, outboxBell: outboxBell, settings: timerSettings, logger: logger,
-            metrics: metrics.factory, health: health)
+            metrics: metrics.factory, health: health, committed: { changes in
+                postmortems.changed(changes)
+                statusPage.changed(changes)
+            })
         retention = RetentionService(store: store, retention: config.retention, clock: clock, logger: logger)
     }
 
@@ -131,7 +142,7 @@ public struct KlaxonDaemon: Sendable {
         APIController(store: store, metrics: metrics, severities: config.severities, clock: clock, health: health, storeProbe: storeProbe,
             idFormat: config.incidents.idFormat
         ).addRoutes(to: router, api: api)
-        StatusPageController(store: store, config: config, clock: clock).addRoutes(to: router)
+        StatusPageController(store: store, config: config, clock: clock, cache: statusPage).addRoutes(to: router)
         ExportController(store: store, engine: commands.engine, clock: clock).addRoutes(to: api)
         OutboxController(store: store, clock: clock, outboxBell: outboxBell, people: config, logger: logger).addRoutes(to: api)
         if let console = config.platforms.console {

@@ -8,7 +8,8 @@ import ServiceLifecycle
 /// change of the incident (an action item, a reopening, the close), until a person edits the front matter
 /// from `review: pending` to `review: done`: from then on the file is theirs and Klaxon leaves it alone.
 ///
-/// Commands and alerts hand it the incidents they changed (`changed(_:)`); it writes them one at a time.
+/// Commands, alerts and timer firings (the monitoring window closing, the review reminder, auto-resolve)
+/// hand it the incidents they changed (`changed(_:)`); it writes them one at a time.
 public struct PostmortemWriter: Service {
     private let store: any IncidentStore
     private let engine: IncidentEngine

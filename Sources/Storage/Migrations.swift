@@ -1,3 +1,4 @@
+import IncidentCore
 import Logging
 import SQLiteNIO
 
@@ -13,6 +14,11 @@ struct Migration: Sendable {
     let name: String
     /// sqlite-nio prepares only the first statement of a query string, so each statement stands alone.
     let statements: [String]
+    /// Set for a step that remakes the outbox's generated `lane` column with this definition, before its
+    /// `statements`: the indexes and triggers naming `lane` are read from the schema, dropped, and made
+    /// again as they were. The step is then right whatever other steps did to them (migration numbers are
+    /// assigned per branch, and a branch merged beside this one may have rewritten the triggers).
+    var remakeLane: String? = nil
 }
 
 /// The SQLite schema as an ordered list of migrations. `schema_migrations` records which versions a
@@ -477,7 +483,54 @@ enum Migrations {
                 """,
             ]
         ),
+        Migration(
+            version: 17,
+            name: "status webhook lane",
+            statements: [
+                // Status webhooks queued behind their incident's chat messages under 14 now head their own
+                // queue in the status lane.
+                """
+                UPDATE outbox SET blocked = 0
+                WHERE state = 'pending' AND lane = 'status' AND blocked = 1 AND NOT EXISTS (
+                    SELECT 1 FROM outbox AS earlier
+                    WHERE earlier.incident_id = outbox.incident_id AND earlier.lane = 'status'
+                      AND earlier.state = 'pending' AND earlier.id < outbox.id)
+                """
+            ],
+            // Status webhooks queue in the `status` lane the sender serves them from (issue 15): under 14
+            // they fell into their incident's chat lane, so a parked chat platform held them back.
+            remakeLane: """
+                TEXT GENERATED ALWAYS AS (CASE
+                    WHEN action LIKE '{"pagerWebhook"%' THEN 'pager'
+                    WHEN action LIKE '{"email"%' THEN 'email'
+                    WHEN action LIKE '{"ticket"%' THEN 'tickets'
+                    WHEN action LIKE '{"statusWebhook"%' THEN 'status'
+                    ELSE platform END) VIRTUAL
+                """
+        ),
     ]
+
+    /// Drops the indexes and triggers of `outbox` that name `lane`, makes the column again as `definition`
+    /// (a generated column's expression cannot be altered), and makes them again from their stored SQL.
+    private static func remakeLane(_ definition: String, on connection: SQLiteConnection) async throws {
+        let dependents = try await connection.query(
+            "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = 'outbox' AND type IN ('index', 'trigger') AND sql LIKE '%lane%'", [])
+        var indexes: [String] = []
+        var triggers: [String] = []
+        for row in dependents {
+            guard let type = row.column("type")?.string, let name = row.column("name")?.string, let sql = row.column("sql")?.string else {
+                throw MalformedRow(column: "sqlite_master", problem: "an outbox index or trigger without type, name or SQL")
+            }
+            let quoted = "\"" + name.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\""
+            _ = try await connection.query(type == "trigger" ? "DROP TRIGGER \(quoted)" : "DROP INDEX \(quoted)", [])
+            if type == "trigger" { triggers.append(sql) } else { indexes.append(sql) }
+        }
+        _ = try await connection.query("ALTER TABLE outbox DROP COLUMN lane", [])
+        _ = try await connection.query("ALTER TABLE outbox ADD COLUMN lane \(definition)", [])
+        for sql in indexes + triggers {
+            _ = try await connection.query(sql, [])
+        }
+    }
 
     /// Brings the database up to the newest version this build knows. Safe to run on every start and from
     /// several processes at once: each step re-checks, under the write lock of `BEGIN IMMEDIATE`, that it
@@ -501,6 +554,7 @@ enum Migrations {
                 let applied = try await connection.query(
                     "SELECT 1 FROM schema_migrations WHERE version = ?", [.integer(migration.version)])
                 if applied.isEmpty {
+                    if let lane = migration.remakeLane { try await remakeLane(lane, on: connection) }
                     for statement in migration.statements {
                         _ = try await connection.query(statement, [])
                     }

@@ -325,6 +325,13 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
         try await rewriteIncident(id, recording: "ticket") { $0.ticket = ticket }
     }
 
+    public func setTicket(_ ticket: TicketLink, forActionItem item: Int, of id: IncidentID) async throws {
+        try await rewriteIncident(id, recording: "action item's ticket") { incident in
+            guard let index = incident.actionItems?.firstIndex(where: { $0.number == item }) else { throw StoreError.notFound }
+            incident.actionItems?[index].ticket = ticket
+        }
+    }
+
     public func setRoom(_ room: Conversation, for id: IncidentID) async throws {
         let columns: [(String, SQLiteData)] = [
             ("room_platform", .text(room.platform.rawValue)), ("room_channel_id", .text(room.channelID)),
@@ -337,7 +344,7 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
     /// incident from before gets a conflict and re-reads, instead of writing it back to nil. Read and
     /// written in one job, so nothing can come between; `columns` mirror what changed.
     private func rewriteIncident(
-        _ id: IncidentID, recording what: String, columns: [(String, SQLiteData)] = [], _ change: @escaping @Sendable (inout Incident) -> Void
+        _ id: IncidentID, recording what: String, columns: [(String, SQLiteData)] = [], _ change: @escaping @Sendable (inout Incident) throws -> Void
     ) async throws {
         let (decoder, encoder) = (self.decoder, self.encoder)
         try await write(singleStatement: false) { session in
@@ -345,7 +352,7 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
                 throw StoreError.notFound
             }
             var incident = try Self.decodeIncident(row, decoder: decoder)
-            change(&incident)
+            try change(&incident)
             incident.revision += 1
             let body = String(decoding: try encoder.encode(incident), as: UTF8.self)
             let assignments = (["revision"] + columns.map(\.0) + ["body"]).map { "\($0) = ?" }.joined(separator: ", ")

@@ -29,6 +29,8 @@ struct ExportTests {
         try await run("set INC-1 impact \"Card payments fail for EU customers\"", as: "bob", after: 0)
         try await run("set INC-1 usersAffected ~1500", as: "bob", after: 0)
         try await run("set INC-1 rootCause \"Connection pool exhausted\"", as: "bob", after: 0)
+        try await run("set INC-1 service payments-api", as: "bob", after: 0)
+        try await run("set INC-1 lkg 2026-11-30 13:55", as: "bob", after: 0)
         try await run("status INC-1 identified \"Database connection pool exhausted; restarting workers.\"", as: "bob", after: 6)
         try await run("action INC-1 \"Add connection pool alert\" @bob due 2026-12-20", as: "bob", after: 2)
         try await run("action INC-1 Update the payments runbook @carol", as: "bob", after: 1)
@@ -51,6 +53,9 @@ struct ExportTests {
         let clock = ManualClock(now: Self.start)
         let daemon = try await RunningDaemon.start(try Self.config(directory), clock: clock)
         try await Self.scenario(daemon, clock: clock)
+        // The monitoring window's timer closes the incident at 15:45 on the running scheduler: the exports
+        // (and the examples compared below) are of the closed incident.
+        #expect(try await eventually { try await daemon.store.incident(IncidentID(1))?.status == .closed }, "closed by the monitoring window")
 
         let markdown = try await daemon.request(.GET, "/api/incidents/INC-1/export?format=md")
         #expect(markdown.status == 200)
@@ -88,6 +93,8 @@ struct ExportTests {
         #expect(fromJSON.incident.impact.description == "Card payments fail for EU customers")
         #expect(fromJSON.incident.impact.usersAffected == "~1500")
         #expect(fromJSON.incident.rootCause == "Connection pool exhausted")
+        #expect(fromJSON.incident.service == "payments-api")
+        #expect(fromJSON.incident.lastKnownGood == "2026-11-30T13:55:00Z", "\(String(describing: fromJSON.incident.lastKnownGood))")
         #expect(yaml.body.contains("root_cause: Connection pool exhausted"), "\(yaml.body)")
         #expect(markdown.body.contains("- What: Card payments fail for EU customers"), "\(markdown.body)")
         #expect(markdown.body.contains("- Users affected: ~1500"))
@@ -107,11 +114,20 @@ struct ExportTests {
         #expect(badFormat.status == 400 && badFormat.body.contains("md, yaml, json"))
         #expect(try await daemon.request(.GET, "/api/incidents/INC-9/export?format=md").status == 404)
 
-        // `KLAXON_EXPORT_EXAMPLES=docs` refreshes the examples in docs/.
+        // The examples in docs/ are these exports: `KLAXON_EXPORT_EXAMPLES=$PWD/docs` writes them anew, and
+        // otherwise they are compared, so a change to the exports that leaves them behind fails here.
+        let examples = [("example-postmortem.md", markdown.body), ("example-incident.yaml", yaml.body), ("example-incident.json", json.body)]
         if let target = ProcessInfo.processInfo.environment["KLAXON_EXPORT_EXAMPLES"] {
-            try markdown.body.write(toFile: (target as NSString).appendingPathComponent("example-postmortem.md"), atomically: true, encoding: .utf8)
-            try yaml.body.write(toFile: (target as NSString).appendingPathComponent("example-incident.yaml"), atomically: true, encoding: .utf8)
-            try json.body.write(toFile: (target as NSString).appendingPathComponent("example-incident.json"), atomically: true, encoding: .utf8)
+            for (name, body) in examples {
+                try body.write(toFile: (target as NSString).appendingPathComponent(name), atomically: true, encoding: .utf8)
+            }
+        } else {
+            let docs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+                .appendingPathComponent("docs")
+            for (name, body) in examples {
+                let committed = try String(contentsOf: docs.appendingPathComponent(name), encoding: .utf8)
+                #expect(committed == body, "docs/\(name) is not what the export gives now: refresh it with KLAXON_EXPORT_EXAMPLES=$PWD/docs swift test --filter EndToEndTests.ExportTests")
+            }
         }
         try await daemon.stop()
     }
@@ -125,8 +141,11 @@ struct ExportTests {
         try await Self.scenario(daemon, clock: clock)
         let path = directory.file("postmortems/2026-11-30-payment-processing-down.md")
 
+        // The last changes: action 2 done (a command) and the close at the end of the monitoring window (a
+        // timer, on the running scheduler); the team edits the file only once both are in.
         #expect(try await eventually {
-            (try? String(contentsOfFile: path, encoding: .utf8))?.contains("| 2 | Update the payments runbook | @carol |  | done |") == true
+            let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+            return text.contains("| 2 | Update the payments runbook | @carol |  | done |") && text.contains("Closed by Klaxon after the monitoring window")
         }, "the draft follows the incident after its resolution")
         #expect(try String(contentsOfFile: path, encoding: .utf8).contains("review: pending"))
 

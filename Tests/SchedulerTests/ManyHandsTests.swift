@@ -211,6 +211,9 @@ final class InterferingStore: IncidentStore {
     func commit(_ changes: ChangeSet) async throws { try await inner.commit(changes) }
     func setRoom(_ room: Conversation, for id: IncidentID) async throws { try await inner.setRoom(room, for: id) }
     func setTicket(_ ticket: TicketLink, for id: IncidentID) async throws { try await inner.setTicket(ticket, for: id) }
+    func setTicket(_ ticket: TicketLink, forActionItem item: Int, of id: IncidentID) async throws {
+        try await inner.setTicket(ticket, forActionItem: item, of: id)
+    }
     func claimOutbox(lanes: OutboxLaneFilter, now: Date, owner: String, leaseUntil: Date, limit: Int) async throws -> OutboxClaim {
         try await inner.claimOutbox(lanes: lanes, now: now, owner: owner, leaseUntil: leaseUntil, limit: limit)
     }

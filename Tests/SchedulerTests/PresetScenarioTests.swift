@@ -23,6 +23,7 @@ struct PresetScenarioTests {
         "RC_USER_ID": "klaxon-bot", "RC_TOKEN": "preset-rc-token-0123456789", "RC_WEBHOOK_TOKEN": "preset-rc-webhook-0123456789",
         "PAGER_SECRET": "preset-pager-secret-0123456789", "DISCORD_WEBHOOK_URL": "https://discord.com/api/webhooks/1/preset-token",
         "GITHUB_TOKEN": "preset-github-token-0123456789",
+        "SMTP_HOST": "smtp.example.com", "SMTP_USER": "klaxon@example.com", "SMTP_PASSWORD": "preset-smtp-password-0123456789",
     ]
 
     /// Monday 2025-12-01 14:00 UTC: inside every preset's working hours (09:00 in New York).

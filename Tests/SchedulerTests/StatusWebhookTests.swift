@@ -3,6 +3,8 @@ import Foundation
 import HTTPTypes
 import IncidentCore
 import KlaxonTestSupport
+import Platforms
+import Server
 import Scheduler
 import Storage
 import Testing
@@ -68,5 +70,44 @@ struct StatusWebhookTests {
             #expect(try await klaxon.store.outboxDepth() == 0)
             try await klaxon.close()
         }
+    }
+
+    /// A chat platform refusing our token (parked) holds back its own lane only: status webhooks have
+    /// the `status` lane (migration 17), so the external page still hears of the published change.
+    @Test func aParkedChatPlatformDoesNotHoldStatusWebhooks() async throws {
+        try await FakePagerGateway.run { receiver in
+            let directory = try TemporaryDirectory("klaxon-status-hooks")
+            defer { directory.remove() }
+            let clock = ManualClock(now: Fixture.monday.addingTimeInterval(10 * 3600))
+            let path = directory.file("status.sqlite")
+            let config = try Fixture.config(storePath: path) { config in
+                // The console is replaced by a chat platform that refuses every message as unauthorized.
+                config.platforms.console = nil
+                config.statusPage.webhooks = [StatusWebhook(id: "statuspage", url: receiver.url, secret: Secret(Self.secret))]
+            }
+            let store = try await SQLiteIncidentStore.open(path: path, logger: quietLogger)
+            let daemon = try KlaxonDaemon(config: config, store: store, clock: clock, logger: quietLogger, platforms: [RefusingPlatform()])
+            let context = CommandContext(platform: .console, conversation: Conversation(platform: .console, channelID: "incidents"), user: Fixture.user("alice"))
+            let declared = await daemon.commands.handle(text: "declare sev2 Checkout is slow", context: context)
+            let id = try #require(declared.reply.incidentID)
+            let published = await daemon.commands.handle(text: "status \(id) investigating \"Checkout is slower than usual.\"", context: context)
+            #expect(published.outcome == .applied, "\(published.reply.text)")
+
+            let lanes = try await store.outboxEntries(state: .pending, limit: 100).filter { $0.kind == "status_webhook" }.map(\.lane)
+            #expect(lanes == ["status"])
+            await daemon.sender.drainOnce()
+            #expect(daemon.sender.health.parked(OutboxLane("console")) != nil, "the chat platform is parked")
+            #expect(receiver.received.map { $0.headers["x-klaxon-event"] } == ["incident.published"], "the status webhook went out anyway")
+            #expect(try await store.outboxEntries(state: .delivered, limit: 100).map(\.kind) == ["status_webhook"])
+            try await store.close()
+        }
+    }
+}
+
+/// A chat platform whose every answer is "your token was refused": its lane parks.
+private struct RefusingPlatform: ChatPlatform {
+    var kind: PlatformKind { .console }
+    func deliver(_ message: OutboxMessage, incident: Incident?) async throws(DeliveryFailure) -> Delivery {
+        throw .unauthorized("console: token refused (test)")
     }
 }

@@ -218,6 +218,28 @@ enum StoreConformance {
         await #expect(throws: StoreError.notFound) { try await store.setTicket(link, for: IncidentID(42)) }
     }
 
+    /// An action item's issue goes on that item, as a new revision; an unknown item or incident is refused.
+    static func actionItemTicketIsRecordedAsANewRevision(_ makeStore: StoreFactory) async throws {
+        let store = try await makeStore()
+        var incident = StoreFixtures.incident(1)
+        incident.actionItems = [
+            ActionItem(number: 1, text: "Add a connection pool alert", owner: nil, due: "2026-12-20", createdAt: incident.declaredAt),
+            ActionItem(number: 2, text: "Document the failover", owner: nil, due: nil, createdAt: incident.declaredAt),
+        ]
+        try await store.commit(StoreFixtures.declaration(of: incident))
+        let before = try #require(try await store.incident(IncidentID(1)))
+        let link = TicketLink(target: TicketTarget(owner: "acme", repo: "api"), number: 18, url: "https://github.com/acme/api/issues/18")
+        try await store.setTicket(link, forActionItem: 2, of: IncidentID(1))
+        let after = try #require(try await store.incident(IncidentID(1)))
+        var expected = before
+        expected.actionItems?[1].ticket = link
+        expected.revision += 1
+        #expect(after == expected)
+        await #expect(throws: StoreError.notFound) { try await store.setTicket(link, forActionItem: 3, of: IncidentID(1)) }
+        await #expect(throws: StoreError.notFound) { try await store.setTicket(link, forActionItem: 1, of: IncidentID(42)) }
+        #expect(try await store.incident(IncidentID(1))?.revision == after.revision, "a refused change writes nothing")
+    }
+
     /// Several incidents inserted by one change set: the first one that exists already is the conflict,
     /// and none of the others is written.
     static func insertConflictsAmongSeveralIncidents(_ makeStore: StoreFactory) async throws {
@@ -1110,6 +1132,7 @@ struct StoreConformanceCheck: Sendable, CustomTestStringConvertible {
         StoreConformanceCheck(name: "auditEntriesArePrunedOldestFirst", run: StoreConformance.auditEntriesArePrunedOldestFirst),
         StoreConformanceCheck(name: "outboxLeasesAreRenewedByTheirOwnerOnly", run: StoreConformance.outboxLeasesAreRenewedByTheirOwnerOnly),
         StoreConformanceCheck(name: "ticketIsRecordedAsANewRevision", run: StoreConformance.ticketIsRecordedAsANewRevision),
+        StoreConformanceCheck(name: "actionItemTicketIsRecordedAsANewRevision", run: StoreConformance.actionItemTicketIsRecordedAsANewRevision),
         StoreConformanceCheck(name: "insertingAnExistingIncidentIsAConflict", run: StoreConformance.insertingAnExistingIncidentIsAConflict),
         StoreConformanceCheck(name: "revisionConflictRollsBackTheWholeChangeSet", run: StoreConformance.revisionConflictRollsBackTheWholeChangeSet),
         StoreConformanceCheck(name: "duplicateInboundKeyRollsBack", run: StoreConformance.duplicateInboundKeyRollsBack),

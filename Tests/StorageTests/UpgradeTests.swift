@@ -99,4 +99,30 @@ struct UpgradeTests {
         #expect(claimed.messages.map(\.action) == [mail])
         try await store.close()
     }
+
+    /// Migration 17 moves queued status webhooks into the status lane: one queued under 14 sat in its
+    /// incident's chat lane; after the upgrade the status sender claims it.
+    @Test func queuedStatusWebhooksMoveToTheStatusLane() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("klaxon-upgrade-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("old.sqlite").path
+        let connection = try await SQLiteConnection.open(
+            storage: .file(path: path), threadPool: .singleton, logger: Self.logger, on: MultiThreadedEventLoopGroup.singleton.any())
+        try await Migrations.apply(on: connection, logger: Self.logger, through: 14)
+        let published = try JSONDecoder().decode(
+            PublicIncident.self, from: Data(#"{"id":"INC-1","title":"Checkout is slow","state":"investigating","startedAt":0,"updates":[]}"#.utf8))
+        let notice = ChatAction.statusWebhook(StatusNotice(webhook: "statuspage", event: "incident.published", incident: published, at: Date(timeIntervalSinceReferenceDate: 0)))
+        _ = try await connection.query(
+            "INSERT INTO outbox (platform, incident_id, action, created_at, not_before) VALUES ('slack', NULL, ?, 0, 0)",
+            [.text(String(decoding: try JSONEncoder().encode(notice), as: UTF8.self))])
+        #expect(try await connection.query("SELECT lane FROM outbox", []).first?.column("lane")?.string == "slack")
+        try await connection.close()
+
+        let store = try await SQLiteIncidentStore.open(path: path, logger: Self.logger)
+        #expect(try await store.outboxEntries(state: .pending, limit: 10).map(\.lane) == ["status"])
+        let claimed = try await store.claimOutbox(lanes: .only(.statusPage), now: Date(), owner: "upgrade", leaseUntil: Date().addingTimeInterval(60), limit: 10)
+        #expect(claimed.messages.map(\.action) == [notice])
+        try await store.close()
+    }
 }

@@ -145,6 +145,7 @@ public enum ConfigLoader {
         "initialAlert", "announcement", "announceDigest", "update", "reminder", "resolution",
         "summary", "page", "escalation", "review", "postmortem",
         "emailSubject", "emailText", "emailHTML", "ticketTitle", "ticketBody", "ticketResolved", "publicAcknowledged",
+        "ticketReopened", "actionItemTitle", "actionItemBody",
     ]
 
     /// What `logging.level` accepts: swift-log's levels.

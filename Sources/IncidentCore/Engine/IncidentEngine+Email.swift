@@ -94,9 +94,17 @@ extension IncidentEngine {
     /// The chat values with people as names, not chat mentions: `<@U123>` means nothing in a mailbox.
     func emailValues(_ incident: Incident, now: Date) -> [String: Any] {
         var values = self.values(incident, now: now)
-        values["declaredBy"] = plainName(incident.declaredBy)
-        if let commander = incident.roles[.commander] { values["commander"] = plainName(commander) }
+        values["declaredBy"] = mailName(incident.declaredBy, on: incident.platform)
+        // Every role, so a stakeholder email can name the IC and the tech lead (002-13).
+        for (role, holder) in incident.roles { values[Self.roleVariable(role)] = mailName(holder, on: incident.platform) }
         values["severityLabel"] = severityLabel(incident)
         return values
+    }
+
+    /// A person as a mailbox reader knows them: the name in `people` when the chat user is configured
+    /// (a role given as `<@U123>` carries no name), else the platform's name, else the id.
+    func mailName(_ user: ChatUser, on platform: PlatformKind) -> String {
+        if let person = config.personID(for: user, on: platform), let name = config.people[person]?.name { return name }
+        return plainName(user)
     }
 }

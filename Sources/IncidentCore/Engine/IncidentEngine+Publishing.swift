@@ -52,7 +52,7 @@ extension IncidentEngine {
         switch action {
         case .add(let text, let owner, let due):
             let number = (items.map(\.number).max() ?? 0) + 1
-            items.append(ActionItem(number: number, text: text, owner: owner, due: due, createdAt: transition.now))
+            items.append(fileActionItem(ActionItem(number: number, text: text, owner: owner, due: due, createdAt: transition.now), in: &transition))
             transition.incident.actionItems = items
             let details = [owner.map { "owner \(mention($0))" }, due.map { "due \($0)" }].compactMap { $0 }
             transition.log(.note, "Action item \(number) added by \(who): \(text)" + (details.isEmpty ? "" : " (\(details.joined(separator: ", ")))"))
@@ -65,6 +65,7 @@ extension IncidentEngine {
             guard items[index].doneAt == nil else { return .failure(Refusal(message: "Action item \(number) of \(id) is already done.")) }
             items[index].doneAt = transition.now
             transition.incident.actionItems = items
+            closeActionItemTicket(items[index], in: &transition)
             transition.log(.note, "Action item \(number) done (\(who)): \(items[index].text)")
             return .success("Action item \(number) of \(id) is done.")
         }

@@ -140,6 +140,7 @@ extension IncidentEngine {
             var line: [String: Any] = ["number": String(item.number), "text": item.text, "status": item.isDone ? "done" : "open", "done": item.isDone]
             if let owner = item.owner { line["owner"] = mention(owner) }
             if let due = item.due { line["due"] = due }
+            if let issue = item.ticket?.url { line["issue"] = issue }
             return line
         }
         if !items.isEmpty { values["actionItems"] = items }

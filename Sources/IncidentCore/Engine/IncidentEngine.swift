@@ -367,6 +367,7 @@ public struct IncidentEngine: Sendable {
             if let after = policy.escalateAfter { transition.schedule(.longRunning, at: transition.now.addingTimeInterval(after.timeInterval)) }
         }
         if transition.incident.isPublished { publish(.investigating, text: nil, in: &transition) }
+        reopenTicket(by: who, in: &transition)
         transition.log(.reopened, "Reopened by \(who)")
         transition.post(.incidentRoom, "🔁 \(transition.incident.id) reopened by \(who). Status: Investigating.")
         transition.post(.announce, "🔁 \(transition.incident.id) (\(transition.incident.severity.uppercased())) \(transition.incident.title) was reopened by \(who).")

@@ -54,14 +54,18 @@ public struct ActionItem: Sendable, Codable, Hashable {
     public var due: String?
     public var createdAt: Date
     public var doneAt: Date?
+    /// Its own issue, when the incident has a ticket target: the target at once, the number and link once
+    /// the tracker answered (`IncidentStore.setTicket(_:forActionItem:of:)`).
+    public var ticket: TicketLink?
 
-    public init(number: Int, text: String, owner: ChatUser?, due: String?, createdAt: Date, doneAt: Date? = nil) {
+    public init(number: Int, text: String, owner: ChatUser?, due: String?, createdAt: Date, doneAt: Date? = nil, ticket: TicketLink? = nil) {
         self.number = number
         self.text = text
         self.owner = owner
         self.due = due
         self.createdAt = createdAt
         self.doneAt = doneAt
+        self.ticket = ticket
     }
 
     public var isDone: Bool { doneAt != nil }

@@ -182,6 +182,9 @@ public protocol IncidentStore: Sendable {
 
     /// Records the issue the tracker opened for the incident (used by the outbox sender), as a new revision.
     func setTicket(_ ticket: TicketLink, for id: IncidentID) async throws
+    /// As `setTicket`, for the issue of one of the incident's action items; `StoreError.notFound` when the
+    /// incident or the item does not exist.
+    func setTicket(_ ticket: TicketLink, forActionItem item: Int, of id: IncidentID) async throws
 
     // MARK: Outbox
     /// Takes up to `limit` due messages of `lanes`, oldest first, skipping any whose incident has an

@@ -108,6 +108,8 @@ public struct IncidentRecord: Sendable, Codable, Hashable {
         public var owner: String?
         public var due: String?
         public var done: Bool
+        /// The item's own issue, once the tracker opened it (an incident with a ticket target).
+        public var issue: String?
     }
 
     public init(incident: Incident, timeline: [TimelineEntry]) {
@@ -140,7 +142,7 @@ public struct IncidentRecord: Sendable, Codable, Hashable {
             timeline: timeline.map { Line(time: stamp($0.at), kind: $0.kind.rawValue, event: PlainText.fromMarkup($0.text)) },
             publicUpdates: (incident.publicUpdates ?? []).map { Published(time: stamp($0.at), state: $0.state.rawValue, text: $0.text) },
             actionItems: (incident.actionItems ?? []).map {
-                Action(number: $0.number, item: $0.text, owner: $0.owner.map { "@" + ($0.name ?? $0.id) }, due: $0.due, done: $0.isDone)
+                Action(number: $0.number, item: $0.text, owner: $0.owner.map { "@" + ($0.name ?? $0.id) }, due: $0.due, done: $0.isDone, issue: $0.ticket?.url)
             })
     }
 }

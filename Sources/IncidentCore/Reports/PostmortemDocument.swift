@@ -64,7 +64,8 @@ public enum PostmortemDocument {
             "|---|------|-------|-----|--------|",
         ]
         for item in record.actionItems {
-            lines.append("| \(item.number) | \(cell(item.item)) | \(cell(item.owner ?? "")) | \(item.due ?? "") | \(item.done ? "done" : "open") |")
+            let issue = item.issue.map { " ([issue](\($0)))" } ?? ""
+            lines.append("| \(item.number) | \(cell(item.item))\(issue) | \(cell(item.owner ?? "")) | \(item.due ?? "") | \(item.done ? "done" : "open") |")
         }
         if record.actionItems.isEmpty {
             lines.append("| | _add with `/incident action \"…\" @owner due YYYY-MM-DD`_ | | | |")

@@ -24,6 +24,9 @@ public enum DefaultTemplates {
         "ticketBody": ticketBody,
         "ticketResolved": ticketResolved,
         "publicAcknowledged": publicAcknowledged,
+        "ticketReopened": ticketReopened,
+        "actionItemTitle": actionItemTitle,
+        "actionItemBody": actionItemBody,
     ]
 
     /// Published on the status page when a public incident is acknowledged (002-07): customers read it.
@@ -86,7 +89,7 @@ public enum DefaultTemplates {
         {{/rootCause}}{{#fix}}Fix: {{fix}}
         {{/fix}}{{^fix}}{{#resolution}}Fix: {{resolution}}
         {{/resolution}}{{/fix}}{{#commander}}Incident Commander: {{commander}}
-        {{/commander}}{{#actionItems}}Action {{number}}: {{text}}{{#owner}} · {{owner}}{{/owner}}{{#due}} · due {{due}}{{/due}} · {{status}}
+        {{/commander}}{{#actionItems}}Action {{number}}: {{text}}{{#owner}} · {{owner}}{{/owner}}{{#due}} · due {{due}}{{/due}} · {{status}}{{#issue}} · {{issue}}{{/issue}}
         {{/actionItems}}{{#reviewDue}}Post-incident review due by {{reviewDue}}
         {{/reviewDue}}Timeline: /incident timeline {{id}} · Post-mortem draft: /incident postmortem {{id}}
         """
@@ -140,7 +143,7 @@ public enum DefaultTemplates {
 
         ### Action Items
         {{#actionItems}}
-        - [{{#done}}x{{/done}}{{^done}} {{/done}}] {{text}}{{#owner}} · Owner: {{owner}}{{/owner}}{{#due}} · Due: {{due}}{{/due}}
+        - [{{#done}}x{{/done}}{{^done}} {{/done}}] {{text}}{{#owner}} · Owner: {{owner}}{{/owner}}{{#due}} · Due: {{due}}{{/due}}{{#issue}} · {{issue}}{{/issue}}
         {{/actionItems}}
         {{^actionItems}}
         - [ ] <preventive measure> · Owner: @who · Due: YYYY-MM-DD
@@ -198,5 +201,23 @@ public enum DefaultTemplates {
         ✅ {{id}} resolved {{now}} after {{duration}}.{{#text}}
 
         {{text}}{{/text}}
+        """
+
+    public static let ticketReopened = """
+        🔁 {{id}} was reopened {{now}} by {{reopenedBy}}. Status: {{status}}.
+        """
+
+    /// An action item's own issue (`/incident action …` on an incident with a ticket target).
+    public static let actionItemTitle = "{{id}} action {{number}}: {{text}}"
+
+    public static let actionItemBody = """
+        Action item {{number}} from **{{id}}** ({{severity}}): {{title}}
+
+        {{text}}
+        {{#owner}}
+        Owner: {{owner}}{{/owner}}{{#due}}
+        Due: {{due}}{{/due}}
+
+        Filed by Klaxon; it is closed by `/incident action done {{number}}`.
         """
 }

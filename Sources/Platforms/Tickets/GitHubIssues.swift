@@ -39,11 +39,18 @@ public struct GitHubIssues: Sendable {
         let repository = "/repos/\(action.target.owner)/\(action.target.repo)"
         switch action.operation {
         case .open(let title, let body, let labels):
-            if mayHaveBeenSentBefore, let existing = try await findIssue(marked: IncidentEngine.ticketMarker(action.incidentID), in: repository) {
+            let marker = IncidentEngine.ticketMarker(action.incidentID, actionItem: action.actionItem)
+            if mayHaveBeenSentBefore, let existing = try await findIssue(marked: marker, in: repository) {
                 logger.notice("issue was opened by an earlier attempt", metadata: ["incident": "\(action.incidentID)", "issue": "\(existing.number)"])
                 return delivery(of: existing, target: action.target)
             }
-            let issue: Issue = try await send(.POST, repository + "/issues", body: NewIssue(title: title, body: body, labels: labels), expecting: Issue.self)
+            var text = body
+            // An action item's issue links the incident's (GitHub turns `#12` into a link both ways); the
+            // incident's issue was opened first, so its number is known by now unless it was given up.
+            if action.actionItem != nil, let parent = incident?.ticket?.number, parent > 0 {
+                text = "Follow-up of #\(parent).\n\n" + text
+            }
+            let issue: Issue = try await send(.POST, repository + "/issues", body: NewIssue(title: title, body: text, labels: labels), expecting: Issue.self)
             return delivery(of: issue, target: action.target)
         case .comment(let body):
             let number = try issueNumber(of: incident, action)
@@ -52,6 +59,10 @@ public struct GitHubIssues: Sendable {
         case .close:
             let number = try issueNumber(of: incident, action)
             let issue: Issue = try await send(.PATCH, repository + "/issues/\(number)", body: IssueState(state: "closed", state_reason: "completed"), expecting: Issue.self)
+            return Delivery(platformMessageID: "#\(issue.number)")
+        case .reopen:
+            let number = try issueNumber(of: incident, action)
+            let issue: Issue = try await send(.PATCH, repository + "/issues/\(number)", body: IssueState(state: "open", state_reason: "reopened"), expecting: Issue.self)
             return Delivery(platformMessageID: "#\(issue.number)")
         }
     }
@@ -63,6 +74,12 @@ public struct GitHubIssues: Sendable {
     private func issueNumber(of incident: Incident?, _ action: TicketAction) throws(DeliveryFailure) -> Int {
         // Actions of one incident go out in order, so the open was delivered before this; without a number
         // it was given up (its dead letter says why) and there is no issue to change.
+        if let item = action.actionItem {
+            guard let number = incident?.actionItems?.first(where: { $0.number == item })?.ticket?.number else {
+                throw .permanent("\(action.target): action item \(item) of \(action.incidentID) has no issue (its opening was given up)")
+            }
+            return number
+        }
         guard let number = incident?.ticket?.number else {
             throw .permanent("\(action.target): \(action.incidentID) has no issue (its opening was given up)")
         }

@@ -56,7 +56,7 @@ struct EmailOutboxTests {
         let text = try #require(page.parts.first { $0.type == "text/plain" }?.body)
         #expect(text.contains("Paged: \(id) (SEV1"))
         #expect(text.contains("Checkout <500s> & retries"), "plain text is not escaped")
-        #expect(text.contains("Declared by alice"), "people by name, not chat mentions")
+        #expect(text.contains("Declared by Alice Adams"), "people by their configured name, not chat mentions")
         let html = try #require(page.parts.first { $0.type == "text/html" }?.body)
         #expect(html.contains("Checkout &lt;500s&gt; &amp; retries"), "the HTML part escapes the title")
 
