@@ -175,11 +175,13 @@ let package = Package(
         ),
         .testTarget(
             name: "StorageTests",
-            dependencies: ["IncidentCore", "Storage", "PostgresStorage", "KlaxonTestSupport",
-                           .product(name: "PostgresNIO", package: "postgres-nio"),
-                           .product(name: "SQLiteNIO", package: "sqlite-nio"),
-                           .product(name: "NIOPosix", package: "swift-nio"),
-                           .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "IncidentCore", "Storage", "PostgresStorage", "KlaxonTestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -200,14 +202,16 @@ let package = Package(
         ),
         .testTarget(
             name: "SchedulerTests",
-            dependencies: ["IncidentCore", "Storage", "Platforms", "Scheduler", "Server", "KlaxonTestSupport",
-                           .product(name: "Logging", package: "swift-log"),
-                           .product(name: "Hummingbird", package: "hummingbird"),
-                           .product(name: "HTTPTypes", package: "swift-http-types"),
-                           .product(name: "Crypto", package: "swift-crypto"),
-                           .product(name: "NIOCore", package: "swift-nio"),
-                           .product(name: "NIOHTTP1", package: "swift-nio"),
-                           .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle")],
+            dependencies: [
+                "IncidentCore", "Storage", "Platforms", "Scheduler", "Server", "KlaxonTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ],
             // The real SMTP server the email tests start (aiosmtpd); run from its source path, not a resource.
             exclude: ["Email/smtp_server.py"],
             swiftSettings: swiftSettings

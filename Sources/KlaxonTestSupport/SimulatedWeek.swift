@@ -346,7 +346,7 @@ extension SimulatedWeek {
         /// Other lines are returned as they are.
         public static func withoutRecipients(_ text: String, keepLevel: Bool) -> String {
             guard text.hasPrefix("Escalation step "), let colon = text.range(of: ": "),
-                  let reason = text.range(of: " (", range: colon.upperBound..<text.endIndex)
+                let reason = text.range(of: " (", range: colon.upperBound..<text.endIndex)
             else { return text }
             return (keepLevel ? String(text[..<colon.upperBound]) : "Escalation: ") + String(text[text.index(after: reason.lowerBound)...])
         }

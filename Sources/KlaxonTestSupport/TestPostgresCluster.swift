@@ -84,7 +84,8 @@ public final class TestPostgresCluster: Sendable {
 
     /// Runs a PostgreSQL program to completion, as `postgres` when this process is root.
     private static func run(_ executable: String, _ arguments: [String], asPostgres: Bool = true) async throws -> (Int32, String) {
-        let (program, argv) = asPostgres && getuid() == 0
+        let (program, argv) =
+            asPostgres && getuid() == 0
             ? ("/usr/sbin/runuser", ["-u", "postgres", "--", executable] + arguments)
             : (executable, arguments)
         let child = try KlaxonChildProcess(executable: program, argv, directory: NSTemporaryDirectory())

@@ -29,7 +29,8 @@ public struct ConsolePlatform: ChatPlatform {
             case .channel:
                 let created = Conversation(platform: .console, channelID: name)
                 let invited = invite.map { "@\($0)" }.joined(separator: ", ")
-                try await write("Created #\(name) · topic: \(NeutralMarkup.render(topic, roomLink: nil)) · invited \(invited)", channel: name, thread: nil, message)
+                try await write(
+                    "Created #\(name) · topic: \(NeutralMarkup.render(topic, roomLink: nil)) · invited \(invited)", channel: name, thread: nil, message)
                 // Empty: announced by a message of its own (`ChatAction.openRoom`).
                 if !announcement.isEmpty {
                     try await write(NeutralMarkup.render(announcement, roomLink: "#\(name)"), channel: announceChannel, thread: nil, message, part: 1)

@@ -67,28 +67,36 @@ struct PostgresChangeSet: Sendable {
                 ])
         }
         timeline = changes.timeline.map { entry in
-            [.int(entry.incidentID.number), .date(entry.at), .text(entry.kind.rawValue), .optionalText(entry.actor?.id),
-             .optionalText(entry.actor?.name), .text(entry.text)]
+            [
+                .int(entry.incidentID.number), .date(entry.at), .text(entry.kind.rawValue), .optionalText(entry.actor?.id),
+                .optionalText(entry.actor?.name), .text(entry.text),
+            ]
         }
         // A message without `notBefore` is due at once, whatever clock the caller uses: stored as due at the
         // epoch (as the SQLite store does), which also puts it after messages due again after a failure.
         outbox = try changes.outbox.map { message in
-            [.text(message.platform.rawValue), message.incidentID.map { .int($0.number) } ?? .null,
-             .text(String(decoding: try encoder.encode(message.action), as: UTF8.self)), .int(committedAt),
-             .int(message.notBefore?.millisecondsSince1970() ?? 0), .optionalText(message.queue)]
+            [
+                .text(message.platform.rawValue), message.incidentID.map { .int($0.number) } ?? .null,
+                .text(String(decoding: try encoder.encode(message.action), as: UTF8.self)), .int(committedAt),
+                .int(message.notBefore?.millisecondsSince1970() ?? 0), .optionalText(message.queue),
+            ]
         }
         outboxIncidents = Set(changes.outbox.compactMap { $0.incidentID.map { Int64($0.number) } }).sorted()
         overrides = changes.overrides.map { override in
             [.text(override.rotationID), .text(override.personID), .date(override.start), .date(override.end), .text(override.createdBy)]
         }
         console = changes.consoleMessages.map { message in
-            [.date(message.at), .text(message.channel), .optionalText(message.thread), .text(message.text), .text(message.kind),
-             .optionalInt(message.outboxID)]
+            [
+                .date(message.at), .text(message.channel), .optionalText(message.thread), .text(message.text), .text(message.kind),
+                .optionalInt(message.outboxID),
+            ]
         }
         audit = changes.audit.map { entry in
-            [.date(entry.at), .text(entry.platform.rawValue), .text(entry.userID), .optionalText(entry.userName),
-             .optionalText(entry.personID), .optionalText(entry.channel), .text(entry.text), .text(entry.outcome),
-             .optionalText(entry.reason), entry.incidentID.map { .int($0.number) } ?? .null, .optionalText(entry.remoteAddress)]
+            [
+                .date(entry.at), .text(entry.platform.rawValue), .text(entry.userID), .optionalText(entry.userName),
+                .optionalText(entry.personID), .optionalText(entry.channel), .text(entry.text), .text(entry.outcome),
+                .optionalText(entry.reason), entry.incidentID.map { .int($0.number) } ?? .null, .optionalText(entry.remoteAddress),
+            ]
         }
         var lastLink: [AlertGroupKey: AlertGroupLink] = [:]
         var linkOrder: [AlertGroupKey] = []
@@ -101,7 +109,8 @@ struct PostgresChangeSet: Sendable {
         }
         var finalTimer: [TimerSlot: NewTimer?] = [:]
         var slotOrder: [TimerSlot] = []
-        let slotChanges: [(TimerSlot, NewTimer?)] = changes.cancelTimers.map { (TimerSlot(incident: $0.0.number, kind: $0.1.rawValue), nil) }
+        let slotChanges: [(TimerSlot, NewTimer?)] =
+            changes.cancelTimers.map { (TimerSlot(incident: $0.0.number, kind: $0.1.rawValue), nil) }
             + changes.cancelRuleTimers.map { (TimerSlot(incident: $0.0.number, kind: TimerKind.policyRule.rawValue, rule: $0.1), nil) }
             + changes.timers.map { (TimerSlot(incident: $0.incidentID.number, kind: $0.kind.rawValue, rule: $0.rule), $0) }
         for (slot, timer) in slotChanges {
@@ -192,7 +201,9 @@ enum PostgresChangeSetWriter {
             return "$\(binds.count)"
         }
         if let key = changes.inboundKey {
-            parts.append("INSERT INTO processed_inbound (key, processed_at) VALUES (\(bind(key)), \(bind(changes.committedAt))) ON CONFLICT (key) DO NOTHING RETURNING 1")
+            parts.append(
+                "INSERT INTO processed_inbound (key, processed_at) VALUES (\(bind(key)), \(bind(changes.committedAt))) ON CONFLICT (key) DO NOTHING RETURNING 1"
+            )
             checks.append(.inboundKey(key))
         }
         // Compare-and-set: only a hand-off later than the recorded one.
@@ -210,7 +221,8 @@ enum PostgresChangeSetWriter {
         // nobody else fired the timer); a replaced timer has a new id, so its old id finds nothing.
         if let completion = changes.completeTimer {
             parts.append(
-                "UPDATE timers SET state = 'done' WHERE id = \(bind(completion.id)) AND state = 'pending' AND lease_owner = \(bind(completion.owner)) RETURNING 1")
+                "UPDATE timers SET state = 'done' WHERE id = \(bind(completion.id)) AND state = 'pending' AND lease_owner = \(bind(completion.owner)) RETURNING 1"
+            )
             checks.append(.timerLease(completion.id))
         }
         let rows = changes.incidents
@@ -262,7 +274,8 @@ enum PostgresChangeSetWriter {
             }
             return "ARRAY[(SELECT count(*) FROM c\(index))]"
         }
-        let sql = "WITH " + parts.enumerated().map { "c\($0.offset) AS (\($0.element))" }.joined(separator: ", ")
+        let sql =
+            "WITH " + parts.enumerated().map { "c\($0.offset) AS (\($0.element))" }.joined(separator: ", ")
             + " SELECT " + results.joined(separator: ", ")
         let found = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).collect()
         guard let row = found.first else { throw MalformedRow(column: "checks", problem: "the checks returned no row") }
@@ -331,7 +344,8 @@ enum PostgresChangeSetWriter {
             binds.append(wake)
             last = "SELECT pg_notify($\(binds.count - 1), $\(binds.count))"
         }
-        let sql = parts.count == 1 && changes.wake == nil
+        let sql =
+            parts.count == 1 && changes.wake == nil
             ? parts[0]
             : "WITH " + parts.enumerated().map { "w\($0.offset) AS (\($0.element))" }.joined(separator: ", ") + " " + last
         try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)

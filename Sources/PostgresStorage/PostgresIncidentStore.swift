@@ -360,7 +360,8 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
     /// Newest declaration first; without `includeClosed`, only open incidents (declared … mitigated).
     public func incidents(declaredFrom from: Date, to: Date) async throws -> [Incident] {
         try await incidents(
-            "SELECT revision, body FROM incidents WHERE declared_at >= \(from.millisecondsSince1970()) AND declared_at < \(to.millisecondsSince1970()) ORDER BY declared_at, id")
+            "SELECT revision, body FROM incidents WHERE declared_at >= \(from.millisecondsSince1970()) AND declared_at < \(to.millisecondsSince1970()) ORDER BY declared_at, id"
+        )
     }
 
     public func incidents(includeClosed: Bool, limit: Int) async throws -> [Incident] {
@@ -525,7 +526,11 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
             FROM claimable WHERE outbox.id = claimable.id
             RETURNING outbox.*
             """,
-            { row in Result<OutboxMessage, any Error> { try decodeOutboxMessage(row) }.mapError { $0 as any Error }.flatMapError { .failure(UndecodableOutboxRow(entry: row.outboxEntry(decoder: decoder), error: $0)) } })
+            { row in
+                Result<OutboxMessage, any Error> { try decodeOutboxMessage(row) }.mapError { $0 as any Error }.flatMapError {
+                    .failure(UndecodableOutboxRow(entry: row.outboxEntry(decoder: decoder), error: $0))
+                }
+            })
         var messages: [OutboxMessage] = []
         var setAside: [OutboxEntry] = []
         for result in claimed {

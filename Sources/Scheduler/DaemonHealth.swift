@@ -185,7 +185,8 @@ public final class DaemonHealth: Sendable {
             }
             for (lane, parked) in state.parked.sorted(by: { $0.key < $1.key }) {
                 lines.append(
-                    "\(lane.name): unavailable since \(Self.format(parked.since)), its messages wait (next try \(Self.format(parked.nextProbe))): \(parked.reason)")
+                    "\(lane.name): unavailable since \(Self.format(parked.since)), its messages wait (next try \(Self.format(parked.nextProbe))): \(parked.reason)"
+                )
             }
             return lines
         }

@@ -1,10 +1,10 @@
 import Foundation
-import Synchronization
 import IncidentCore
 import Logging
 import Metrics
 import Platforms
 import ServiceLifecycle
+import Synchronization
 
 /// Delivers the outbox: claims due messages, hands each to its platform, and records the result.
 ///
@@ -114,9 +114,11 @@ public struct OutboxSender: Service {
         self.failed = Counter(label: "klaxon_outbox_failures_total", factory: metrics)
         // Mail and tickets have lanes only when configured; otherwise their rows (queued before the config
         // changed) reach the "other" lane, which gives them a reason and sets them aside.
-        let named = self.platforms.keys.map { OutboxLane($0.rawValue) }.sorted() + [.pager]
+        let named =
+            self.platforms.keys.map { OutboxLane($0.rawValue) }.sorted() + [.pager]
             + (email == nil ? [] : [.email]) + (tickets == nil ? [] : [.tickets]) + (statusHooks == nil ? [] : [.statusPage])
-        self.lanes = named.map { Lane(lane: $0, filter: .only($0), bell: Doorbell()) }
+        self.lanes =
+            named.map { Lane(lane: $0, filter: .only($0), bell: Doorbell()) }
             + [Lane(lane: OutboxLane("other"), filter: .excluding(named), bell: Doorbell())]
         let health = health ?? DaemonHealth(metrics: metrics)
         health.register(lanes: named)
@@ -208,7 +210,8 @@ public struct OutboxSender: Service {
             let claim: OutboxClaim
             do {
                 claim = try await store.claimOutbox(
-                    lanes: lane.filter, now: now, owner: owner, leaseUntil: now.addingTimeInterval(settings.lease), limit: probing == nil ? settings.batchSize : 1)
+                    lanes: lane.filter, now: now, owner: owner, leaseUntil: now.addingTimeInterval(settings.lease),
+                    limit: probing == nil ? settings.batchSize : 1)
                 storeWriteSucceeded()
             } catch {
                 storeWriteFailed(error, doing: "claim outbox messages")
@@ -422,7 +425,8 @@ public struct OutboxSender: Service {
                 metadata["attempt"] = "\(attempts)"
                 if now.timeIntervalSince(failingSince) >= settings.retryFor || attempts >= (settings.maxAttempts ?? .max) {
                     logger.error("message given up after \(attempts) attempts since \(failingSince)", metadata: metadata)
-                    try await store.markDead(message.id, error: "gave up after \(attempts) attempts over \(Int(now.timeIntervalSince(failingSince)))s: \(failure)")
+                    try await store.markDead(
+                        message.id, error: "gave up after \(attempts) attempts over \(Int(now.timeIntervalSince(failingSince)))s: \(failure)")
                     countDead(lane: lane.name)
                 } else {
                     logger.warning("delivery failed; will retry", metadata: metadata)

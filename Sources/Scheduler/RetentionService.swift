@@ -60,12 +60,16 @@ public struct RetentionService: Service {
         let now = clock.now()
         let batch = max(1, retention.batchSize)
         var pruned = Pruned()
-        pruned.inboundKeys = try await drain { try await store.pruneInboundKeys(before: now.addingTimeInterval(-TimeInterval(retention.inboundDedupe.seconds)), limit: batch) }
+        pruned.inboundKeys = try await drain {
+            try await store.pruneInboundKeys(before: now.addingTimeInterval(-TimeInterval(retention.inboundDedupe.seconds)), limit: batch)
+        }
         pruned.deliveredMessages = try await drain {
             try await store.pruneDeliveredOutbox(before: now.addingTimeInterval(-TimeInterval(retention.deliveredOutbox.seconds)), limit: batch)
         }
         pruned.consoleLines = try await drain { try await store.pruneConsoleMessages(keepingLast: retention.consoleLines, limit: batch) }
-        pruned.auditEntries = try await drain { try await store.pruneAudit(before: now.addingTimeInterval(-TimeInterval(retention.audit.seconds)), limit: batch) }
+        pruned.auditEntries = try await drain {
+            try await store.pruneAudit(before: now.addingTimeInterval(-TimeInterval(retention.audit.seconds)), limit: batch)
+        }
         return pruned
     }
 

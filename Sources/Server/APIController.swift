@@ -82,9 +82,10 @@ struct APIController {
             let after = request.uri.queryParameters.get("after").flatMap(Int64.init) ?? 0
             let limit = min(max(request.uri.queryParameters.get("limit").flatMap(Int.init) ?? 500, 1), 5000)
             let messages = try await store.consoleMessages(after: after, limit: limit)
-            return try Response.json(messages.map {
-                MessageView(id: $0.id ?? 0, at: $0.at, channel: $0.channel, thread: $0.thread, kind: $0.kind, text: $0.text)
-            })
+            return try Response.json(
+                messages.map {
+                    MessageView(id: $0.id ?? 0, at: $0.at, channel: $0.channel, thread: $0.thread, kind: $0.kind, text: $0.text)
+                })
         }
     }
 }

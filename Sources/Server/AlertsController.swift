@@ -58,9 +58,10 @@ struct AlertsController {
             await audit(source, route: route, reason: "\(error.status.code): the body is over \(maxBodyBytes) bytes (server.maxBodyBytes)")
             throw error
         }
-        guard verifier.isAuthorized(
-            source, authorization: request.headers[.authorization],
-            signature: request.headers[HTTPField.Name(AlertRequestVerifier.signatureHeader)!], body: body)
+        guard
+            verifier.isAuthorized(
+                source, authorization: request.headers[.authorization],
+                signature: request.headers[HTTPField.Name(AlertRequestVerifier.signatureHeader)!], body: body)
         else {
             metrics.recordAlert(source: source.id, outcome: "unauthorized")
             return await refuse(source, route: route, "missing or wrong credentials for alert source \"\(source.id)\"", status: .unauthorized)

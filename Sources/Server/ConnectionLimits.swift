@@ -7,9 +7,9 @@ import NIOCore
 import NIOHTTPTypes
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The HTTP server's defences against slow and idle clients (`server.idleTimeout`, `headerTimeout`,

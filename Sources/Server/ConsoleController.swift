@@ -24,7 +24,8 @@ struct ConsoleController {
             do {
                 command = try APIJSON.decoder.decode(ConsoleCommandRequest.self, from: Data(body.readableBytesView))
             } catch {
-                return Response.error("expected JSON {\"text\": \"declare sev1 Payment processing down\", \"user\": \"alice\", \"channel\": \"incidents\"}", status: .badRequest)
+                return Response.error(
+                    "expected JSON {\"text\": \"declare sev1 Payment processing down\", \"user\": \"alice\", \"channel\": \"incidents\"}", status: .badRequest)
             }
             let user = (command.user?.trimmingCharacters(in: .whitespaces)).flatMap { $0.isEmpty ? nil : $0 } ?? "console"
             let channel = (command.channel.map { $0.hasPrefix("#") ? String($0.dropFirst()) : $0 }).flatMap { $0.isEmpty ? nil : $0 } ?? announceChannel
@@ -53,9 +54,10 @@ struct ConsoleController {
                 }
             }
             logger.info("console reply", metadata: ["channel": "\(channel)", "text": "\(rendered)"])
-            return try Response.json(ConsoleCommandResponse(
-                reply: rendered, visibility: result.reply.visibility.rawValue, outcome: result.outcome.rawValue,
-                incident: result.reply.incidentID?.description))
+            return try Response.json(
+                ConsoleCommandResponse(
+                    reply: rendered, visibility: result.reply.visibility.rawValue, outcome: result.outcome.rawValue,
+                    incident: result.reply.incidentID?.description))
         }
     }
 }

@@ -42,7 +42,8 @@ struct ExportController {
             }
             if let raw = parameters.get("severity") {
                 guard let policy = engine.config.severity(named: raw) else {
-                    return Response.error("severity: unknown \"\(raw)\"; use one of \(engine.config.severities.map(\.id).joined(separator: ", "))", status: .badRequest)
+                    return Response.error(
+                        "severity: unknown \"\(raw)\"; use one of \(engine.config.severities.map(\.id).joined(separator: ", "))", status: .badRequest)
                 }
                 query.severity = policy.id
             }

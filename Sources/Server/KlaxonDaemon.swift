@@ -97,9 +97,10 @@ public struct KlaxonDaemon: Sendable {
         }
         gateway = CommandGateway(service: commands, metrics: metrics, logger: logger, storeOutage: { health.storeOutage })
 
-        integrations = try Integrations.make(IntegrationDependencies(
-            config: config, store: store, clock: clock, logger: logger, gateway: gateway, httpClient: httpClient,
-            wakeups: wakeups, onCallBell: onCallBell))
+        integrations = try Integrations.make(
+            IntegrationDependencies(
+                config: config, store: store, clock: clock, logger: logger, gateway: gateway, httpClient: httpClient,
+                wakeups: wakeups, onCallBell: onCallBell))
         var platforms = extraPlatforms + integrations.map(\.outbound)
         if let console = config.platforms.console {
             platforms.append(ConsolePlatform(store: store, announceChannel: console.announceChannel, mode: config.incidents.mode, clock: clock, logger: logger))
@@ -110,15 +111,18 @@ public struct KlaxonDaemon: Sendable {
         settings.lease = TimeInterval(config.storage.leaseTime.seconds)
         var timerSettings = TimerScheduler.Settings()
         timerSettings.lease = TimeInterval(config.storage.leaseTime.seconds)
-        let pager = config.paging.webhooks.isEmpty
+        let pager =
+            config.paging.webhooks.isEmpty
             ? nil : PagerWebhookClient(webhooks: config.paging.webhooks, httpClient: httpClient, clock: clock, logger: logger)
-        let discord = config.discord.webhooks.isEmpty
+        let discord =
+            config.discord.webhooks.isEmpty
             ? nil : DiscordWebhookClient(webhooks: config.discord.webhooks, httpClient: httpClient, logger: logger)
         // The EHLO name: this machine's, as servers expect of a client (some log or check it).
         let email = try config.email.smtp.map { smtp in
             try EmailSender(config: smtp, clientName: ProcessInfo.processInfo.hostName, clock: clock, logger: logger)
         }
-        let statusHooks = config.statusPage.webhooks.isEmpty
+        let statusHooks =
+            config.statusPage.webhooks.isEmpty
             ? nil : StatusWebhookClient(webhooks: config.statusPage.webhooks, httpClient: httpClient, clock: clock, logger: logger)
         sender = OutboxSender(
             store: store, platforms: platforms, pager: pager, discord: discord, email: email,
@@ -127,7 +131,8 @@ public struct KlaxonDaemon: Sendable {
             metrics: metrics.factory, health: health, announcementDigest: try AnnouncementDigest(config: config))
         scheduler = TimerScheduler(
             store: store, engine: engine, clock: clock, doorbell: timerBell, outboxBell: outboxBell, settings: timerSettings, logger: logger,
-            metrics: metrics.factory, health: health, committed: { changes in
+            metrics: metrics.factory, health: health,
+            committed: { changes in
                 postmortems.changed(changes)
                 statusPage.changed(changes)
             })
@@ -139,7 +144,8 @@ public struct KlaxonDaemon: Sendable {
         router.add(middleware: RequestDurationMiddleware(metrics: metrics))
         router.add(middleware: ErrorLoggingMiddleware(logger: logger))
         let api = router.group("api").add(middleware: APITokenMiddleware(token: config.server.apiToken))
-        APIController(store: store, metrics: metrics, severities: config.severities, clock: clock, health: health, storeProbe: storeProbe,
+        APIController(
+            store: store, metrics: metrics, severities: config.severities, clock: clock, health: health, storeProbe: storeProbe,
             idFormat: config.incidents.idFormat
         ).addRoutes(to: router, api: api)
         StatusPageController(store: store, config: config, clock: clock, cache: statusPage).addRoutes(to: router)
@@ -168,9 +174,12 @@ public struct KlaxonDaemon: Sendable {
         let limits = ConnectionLimits(server: server, logger: logger)
         return Application(
             router: buildRouter(),
-            server: .http1(configuration: HTTP1Channel.Configuration(
-                additionalChannelHandlers: [RequestReadTimeoutHandler(headerTimeout: limits.headerTimeout, bodyTimeout: limits.bodyTimeout, idleTimeout: limits.idleTimeout)],
-                idleTimeout: limits.idleTimeout)),
+            server: .http1(
+                configuration: HTTP1Channel.Configuration(
+                    additionalChannelHandlers: [
+                        RequestReadTimeoutHandler(headerTimeout: limits.headerTimeout, bodyTimeout: limits.bodyTimeout, idleTimeout: limits.idleTimeout)
+                    ],
+                    idleTimeout: limits.idleTimeout)),
             configuration: .init(
                 address: .hostname(server.host, port: port ?? server.port), serverName: "klaxon",
                 availableConnectionsDelegate: limits.delegate),
@@ -186,13 +195,16 @@ public struct KlaxonDaemon: Sendable {
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> ServiceGroup {
         let inbound = integrations.flatMap(\.services).map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
-        return ServiceGroup(configuration: .init(
-            services: storeServices.map { .init(service: $0) } + [.init(service: storeProbe), .init(service: sender), .init(service: scheduler), .init(service: retention)]
-                + (postmortems.isEnabled ? [.init(service: postmortems)] : []) + inbound
-                + [.init(service: buildApplication(port: port, onServerRunning: onServerRunning))],
-            gracefulShutdownSignals: signals,
-            cancellationSignals: [],
-            logger: logger))
+        return ServiceGroup(
+            configuration: .init(
+                services: storeServices.map { .init(service: $0) } + [
+                    .init(service: storeProbe), .init(service: sender), .init(service: scheduler), .init(service: retention),
+                ]
+                    + (postmortems.isEnabled ? [.init(service: postmortems)] : []) + inbound
+                    + [.init(service: buildApplication(port: port, onServerRunning: onServerRunning))],
+                gracefulShutdownSignals: signals,
+                cancellationSignals: [],
+                logger: logger))
     }
 }
 

@@ -24,11 +24,16 @@ public struct KlaxonMetrics: Sendable {
     }
 
     private static var replicaInfo: MetricNameDescriptor {
-        MetricNameDescriptor(namespace: "klaxon", metricName: "replica", unitName: "info", helpText: "Always 1; names this replica (KLAXON_REPLICA or the host name)")
+        MetricNameDescriptor(
+            namespace: "klaxon", metricName: "replica", unitName: "info", helpText: "Always 1; names this replica (KLAXON_REPLICA or the host name)")
     }
 
-    private static var outboxDepth: MetricNameDescriptor { MetricNameDescriptor(namespace: "klaxon", metricName: "outbox", unitName: "depth", helpText: "Messages waiting in the outbox") }
-    private static var incidentsOpen: MetricNameDescriptor { MetricNameDescriptor(namespace: "klaxon", metricName: "incidents", unitName: "open", helpText: "Open incidents by severity") }
+    private static var outboxDepth: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "klaxon", metricName: "outbox", unitName: "depth", helpText: "Messages waiting in the outbox")
+    }
+    private static var incidentsOpen: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "klaxon", metricName: "incidents", unitName: "open", helpText: "Open incidents by severity")
+    }
 
     /// `klaxon_commands_total{platform, verb, outcome}`.
     public func recordCommand(platform: PlatformKind, verb: CommandVerb?, outcome: CommandOutcome) {
@@ -118,7 +123,9 @@ public struct KlaxonMetrics: Sendable {
 /// The lifecycle histograms in the Prometheus text format (0.0.4).
 enum PrometheusText {
     static func lifecycle(_ histograms: LifecycleHistograms) -> String {
-        histogram("klaxon_time_to_acknowledge_seconds", help: "Time from the page (or the declaration) to the acknowledgement, per incident, by severity", histograms.acknowledge)
+        histogram(
+            "klaxon_time_to_acknowledge_seconds", help: "Time from the page (or the declaration) to the acknowledgement, per incident, by severity",
+            histograms.acknowledge)
             + histogram("klaxon_time_to_mitigate_seconds", help: "Time from the declaration to mitigation, per incident, by severity", histograms.mitigate)
             + histogram("klaxon_time_to_resolve_seconds", help: "Time from the declaration to resolution, per incident, by severity", histograms.resolve)
     }

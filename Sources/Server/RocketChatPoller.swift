@@ -33,7 +33,8 @@ public struct RocketChatPoller: Service {
     static let maxPages = 50
 
     init(
-        client: RocketChatClient, commands: RocketChatCommands, store: any IncidentStore, clock: any WallClock, rooms: [String], every: TimeInterval, logger: Logger
+        client: RocketChatClient, commands: RocketChatCommands, store: any IncidentStore, clock: any WallClock, rooms: [String], every: TimeInterval,
+        logger: Logger
     ) {
         self.client = client
         self.commands = commands

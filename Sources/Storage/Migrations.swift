@@ -3,9 +3,9 @@ import Logging
 import SQLiteNIO
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// One step of the schema's history. Steps are never edited once released: a change is a new step.

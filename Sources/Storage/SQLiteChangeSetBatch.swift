@@ -2,9 +2,9 @@ import IncidentCore
 import SQLiteNIO
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// A `ChangeSet` with everything computed that does not need the database (bind values, JSON bodies),
@@ -92,30 +92,39 @@ struct PreparedChangeSet: Sendable {
                 ])
         }
         timeline = changes.timeline.map { entry in
-            [.integer(entry.incidentID.number), SQLiteDates.value(entry.at), .text(entry.kind.rawValue),
-             .optionalText(entry.actor?.id), .optionalText(entry.actor?.name), .text(entry.text)]
+            [
+                .integer(entry.incidentID.number), SQLiteDates.value(entry.at), .text(entry.kind.rawValue),
+                .optionalText(entry.actor?.id), .optionalText(entry.actor?.name), .text(entry.text),
+            ]
         }
         // A message without `notBefore` is due at once, whatever clock the caller uses: it is stored as due
         // at the epoch rather than at this machine's "now".
         outbox = try changes.outbox.map { message in
             let action = String(decoding: try encoder.encode(message.action), as: UTF8.self)
-            return [.text(message.platform.rawValue), message.incidentID.map { .integer($0.number) } ?? .null, .text(action),
-                    createdAt, .int64(message.notBefore.map(SQLiteDates.milliseconds) ?? 0), .optionalText(message.queue)]
+            return [
+                .text(message.platform.rawValue), message.incidentID.map { .integer($0.number) } ?? .null, .text(action),
+                createdAt, .int64(message.notBefore.map(SQLiteDates.milliseconds) ?? 0), .optionalText(message.queue),
+            ]
         }
         overrides = changes.overrides.map { override in
-            [.text(override.rotationID), .text(override.personID), SQLiteDates.value(override.start), SQLiteDates.value(override.end),
-             .text(override.createdBy)]
+            [
+                .text(override.rotationID), .text(override.personID), SQLiteDates.value(override.start), SQLiteDates.value(override.end),
+                .text(override.createdBy),
+            ]
         }
         console = changes.consoleMessages.map(Self.consoleRow)
         audit = changes.audit.map { entry in
-            [SQLiteDates.value(entry.at), .text(entry.platform.rawValue), .text(entry.userID), .optionalText(entry.userName),
-             .optionalText(entry.personID), .optionalText(entry.channel), .text(entry.text), .text(entry.outcome),
-             .optionalText(entry.reason), entry.incidentID.map { .integer($0.number) } ?? .null, .optionalText(entry.remoteAddress)]
+            [
+                SQLiteDates.value(entry.at), .text(entry.platform.rawValue), .text(entry.userID), .optionalText(entry.userName),
+                .optionalText(entry.personID), .optionalText(entry.channel), .text(entry.text), .text(entry.outcome),
+                .optionalText(entry.reason), entry.incidentID.map { .integer($0.number) } ?? .null, .optionalText(entry.remoteAddress),
+            ]
         }
         alertGroups = changes.alertGroups.map { link in
             [.text(link.source), .text(link.groupKey), .integer(link.incidentID.number), createdAt]
         }
-        timerChanges = changes.cancelTimers.map { .cancel(TimerSlot(incident: $0.0.number, kind: $0.1.rawValue)) }
+        timerChanges =
+            changes.cancelTimers.map { .cancel(TimerSlot(incident: $0.0.number, kind: $0.1.rawValue)) }
             + changes.cancelRuleTimers.map { .cancel(TimerSlot(incident: $0.0.number, kind: TimerKind.policyRule.rawValue, rule: $0.1)) }
             + changes.timers.map { timer in
                 .replace(
@@ -125,8 +134,10 @@ struct PreparedChangeSet: Sendable {
     }
 
     static func consoleRow(_ message: ConsoleMessage) -> [SQLiteData] {
-        [SQLiteDates.value(message.at), .text(message.channel), .optionalText(message.thread), .text(message.text),
-         .text(message.kind), .optionalInt64(message.outboxID)]
+        [
+            SQLiteDates.value(message.at), .text(message.channel), .optionalText(message.thread), .text(message.text),
+            .text(message.kind), .optionalInt64(message.outboxID),
+        ]
     }
 }
 
@@ -221,21 +232,33 @@ enum ChangeSetBatch {
         // the row is), name, number, value, owner, state.
         var parts: [(sql: String, binds: [SQLiteData])] = []
         for chunk in chunks(keys) {
-            parts.append(("SELECT 'key' AS fact, key AS name, NULL AS number, NULL AS value, NULL AS owner, NULL AS state FROM processed_inbound WHERE key IN (\(placeholders(chunk.count)))",
-                          chunk.map { .text($0) }))
+            parts.append(
+                (
+                    "SELECT 'key' AS fact, key AS name, NULL AS number, NULL AS value, NULL AS owner, NULL AS state FROM processed_inbound WHERE key IN (\(placeholders(chunk.count)))",
+                    chunk.map { .text($0) }
+                ))
         }
         for chunk in chunks(incidents) {
-            parts.append(("SELECT 'incident' AS fact, NULL AS name, id AS number, revision AS value, NULL AS owner, NULL AS state FROM incidents WHERE id IN (\(placeholders(chunk.count)))",
-                          chunk.map { .integer($0) }))
+            parts.append(
+                (
+                    "SELECT 'incident' AS fact, NULL AS name, id AS number, revision AS value, NULL AS owner, NULL AS state FROM incidents WHERE id IN (\(placeholders(chunk.count)))",
+                    chunk.map { .integer($0) }
+                ))
         }
         for chunk in chunks(timers) {
             // `name` is `kind/rule`: kinds have no "/".
-            parts.append(("SELECT 'timer' AS fact, kind || '/' || rule AS name, id AS number, incident_id AS value, lease_owner AS owner, state FROM timers WHERE id IN (\(placeholders(chunk.count)))",
-                          chunk.map { .int64($0) }))
+            parts.append(
+                (
+                    "SELECT 'timer' AS fact, kind || '/' || rule AS name, id AS number, incident_id AS value, lease_owner AS owner, state FROM timers WHERE id IN (\(placeholders(chunk.count)))",
+                    chunk.map { .int64($0) }
+                ))
         }
         for chunk in chunks(rotations) {
-            parts.append(("SELECT 'handoff' AS fact, rotation_id AS name, NULL AS number, handoff_at AS value, NULL AS owner, NULL AS state FROM rotation_handoffs WHERE rotation_id IN (\(placeholders(chunk.count)))",
-                          chunk.map { .text($0) }))
+            parts.append(
+                (
+                    "SELECT 'handoff' AS fact, rotation_id AS name, NULL AS number, handoff_at AS value, NULL AS owner, NULL AS state FROM rotation_handoffs WHERE rotation_id IN (\(placeholders(chunk.count)))",
+                    chunk.map { .text($0) }
+                ))
         }
 
         var facts = Facts()
@@ -291,7 +314,7 @@ enum ChangeSetBatch {
             // timers: completing it frees its slot for the next step's timer of the same change set.
             if let completion = changes.completeTimer {
                 guard let timer = facts.timers[completion.id], timer.state == "pending", timer.owner == completion.owner,
-                      !completed.contains(completion.id), !replacedSlots.contains(timer.slot)
+                    !completed.contains(completion.id), !replacedSlots.contains(timer.slot)
                 else { return .leaseLost(completion.id) }
                 completed.insert(completion.id)
             }
@@ -336,9 +359,10 @@ enum ChangeSetBatch {
 
         let completions = accepted.compactMap { $0.completeTimer?.id }
         for chunk in chunks(completions) {
-            statements.append(BatchStatement(
-                sql: "UPDATE timers SET state = 'done' WHERE state = 'pending' AND id IN (\(placeholders(chunk.count))) RETURNING id",
-                binds: chunk.map { .int64($0) }, expectedRows: chunk.count))
+            statements.append(
+                BatchStatement(
+                    sql: "UPDATE timers SET state = 'done' WHERE state = 'pending' AND id IN (\(placeholders(chunk.count))) RETURNING id",
+                    binds: chunk.map { .int64($0) }, expectedRows: chunk.count))
         }
 
         statements += incidentStatements(accepted.flatMap(\.incidents), state: state)
@@ -403,30 +427,32 @@ enum ChangeSetBatch {
         // The usual case, one incident, as a plain UPDATE: cheaper for SQLite to parse and plan than a join.
         if updates.count == 1 {
             let update = updates[0]
-            statements.append(BatchStatement(
-                sql: """
-                    UPDATE incidents
-                    SET revision = ?, severity = ?, status = ?, declared_at = ?,
-                        room_platform = ?, room_channel_id = ?, room_thread_id = ?, body = ?, incident_type = ?
-                    WHERE id = ? AND revision = ?
-                    RETURNING id
-                    """,
-                binds: Array(update[2...]) + [update[0], update[1]], expectedRows: 1))
+            statements.append(
+                BatchStatement(
+                    sql: """
+                        UPDATE incidents
+                        SET revision = ?, severity = ?, status = ?, declared_at = ?,
+                            room_platform = ?, room_channel_id = ?, room_thread_id = ?, body = ?, incident_type = ?
+                        WHERE id = ? AND revision = ?
+                        RETURNING id
+                        """,
+                    binds: Array(update[2...]) + [update[0], update[1]], expectedRows: 1))
             return statements
         }
         // VALUES columns: id, expected revision, new revision, severity, status, declared_at, room ×3, body, type.
         for (sql, binds, count) in multiRow(updates) {
-            statements.append(BatchStatement(
-                sql: """
-                    UPDATE incidents
-                    SET revision = new.column3, severity = new.column4, status = new.column5, declared_at = new.column6,
-                        room_platform = new.column7, room_channel_id = new.column8, room_thread_id = new.column9, body = new.column10,
-                        incident_type = new.column11
-                    FROM (VALUES \(sql)) AS new
-                    WHERE incidents.id = new.column1 AND incidents.revision = new.column2
-                    RETURNING incidents.id
-                    """,
-                binds: binds, expectedRows: count))
+            statements.append(
+                BatchStatement(
+                    sql: """
+                        UPDATE incidents
+                        SET revision = new.column3, severity = new.column4, status = new.column5, declared_at = new.column6,
+                            room_platform = new.column7, room_channel_id = new.column8, room_thread_id = new.column9, body = new.column10,
+                            incident_type = new.column11
+                        FROM (VALUES \(sql)) AS new
+                        WHERE incidents.id = new.column1 AND incidents.revision = new.column2
+                        RETURNING incidents.id
+                        """,
+                    binds: binds, expectedRows: count))
         }
         return statements
     }
@@ -455,15 +481,16 @@ enum ChangeSetBatch {
         // A join from the slots to the partial unique index: an OR of `(incident_id = ? AND kind = ?)`
         // terms makes SQLite scan every pending timer.
         for (sql, binds, _) in multiRow(cancelled) {
-            statements.append(BatchStatement(
-                sql: """
-                    DELETE FROM timers WHERE id IN (
-                        SELECT pending.id FROM (VALUES \(sql)) AS cancelled
-                        JOIN timers AS pending
-                            ON pending.incident_id = cancelled.column1 AND pending.kind = cancelled.column2 AND pending.rule = cancelled.column3
-                        WHERE pending.state = 'pending')
-                    """,
-                binds: binds, expectedRows: nil))
+            statements.append(
+                BatchStatement(
+                    sql: """
+                        DELETE FROM timers WHERE id IN (
+                            SELECT pending.id FROM (VALUES \(sql)) AS cancelled
+                            JOIN timers AS pending
+                                ON pending.incident_id = cancelled.column1 AND pending.kind = cancelled.column2 AND pending.rule = cancelled.column3
+                            WHERE pending.state = 'pending')
+                        """,
+                    binds: binds, expectedRows: nil))
         }
         statements += insert("INSERT OR REPLACE INTO timers (incident_id, kind, due_at, step, rule) VALUES", rows: replaced)
         return statements

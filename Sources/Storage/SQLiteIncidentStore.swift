@@ -4,9 +4,9 @@ import NIOPosix
 import SQLiteNIO
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// The `IncidentStore` in one SQLite file (WAL mode), for a single host.
@@ -473,7 +473,9 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
     }
 
     public func markDelivered(_ id: Int64, platformMessageID: String?, at: Date) async throws {
-        try await perform(.updateOutboxMessage(OutboxMessageUpdate(id: id, change: .delivered(platformMessageID: platformMessageID, at: SQLiteDates.value(at)))), returning: Void.self)
+        try await perform(
+            .updateOutboxMessage(OutboxMessageUpdate(id: id, change: .delivered(platformMessageID: platformMessageID, at: SQLiteDates.value(at)))),
+            returning: Void.self)
     }
 
     public func markRetry(_ id: Int64, notBefore: Date, error: String, failingSince: Date) async throws {
@@ -482,7 +484,8 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
     }
 
     public func postpone(_ id: Int64, until: Date, reason: String) async throws {
-        try await perform(.updateOutboxMessage(OutboxMessageUpdate(id: id, change: .postpone(notBefore: SQLiteDates.value(until), reason: reason))), returning: Void.self)
+        try await perform(
+            .updateOutboxMessage(OutboxMessageUpdate(id: id, change: .postpone(notBefore: SQLiteDates.value(until), reason: reason))), returning: Void.self)
     }
 
     /// Joins only messages in no pending digest: a member of a digest whose head was given up is free again.

@@ -2,9 +2,9 @@ import IncidentCore
 import SQLiteNIO
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// How the SQLite store writes dates: INTEGER milliseconds since 1970, rounded to the nearest millisecond.

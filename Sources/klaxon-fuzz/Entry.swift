@@ -1,14 +1,14 @@
 import Foundation
 
 #if KLAXON_LIBFUZZER
-/// libFuzzer's driver, called from our own `main`: SwiftPM already names the executable's entry point,
-/// so libFuzzer's `main` is not linked and this hands it the command line instead (bench/fuzz/run.sh).
-@_silgen_name("LLVMFuzzerRunDriver")
-private func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
-) -> CInt
+    /// libFuzzer's driver, called from our own `main`: SwiftPM already names the executable's entry point,
+    /// so libFuzzer's `main` is not linked and this hands it the command line instead (bench/fuzz/run.sh).
+    @_silgen_name("LLVMFuzzerRunDriver")
+    private func LLVMFuzzerRunDriver(
+        _ argc: UnsafeMutablePointer<CInt>,
+        _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
+        _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
+    ) -> CInt
 #endif
 
 /// `klaxon-fuzz`: built with `-sanitize=fuzzer` (bench/fuzz/run.sh) it is a libFuzzer binary for the target
@@ -26,31 +26,32 @@ struct KlaxonFuzz {
 
     static func main() {
         #if KLAXON_LIBFUZZER
-        let name = ProcessInfo.processInfo.environment["KLAXON_FUZZ_TARGET"] ?? ""
-        guard let target = FuzzTargets.target(named: name) else { usage() }
-        selected = target
-        var argc = CommandLine.argc
-        var argv = CommandLine.unsafeArgv
-        exit(LLVMFuzzerRunDriver(&argc, &argv) { bytes, count in
-            let data = bytes.map { Data(bytes: $0, count: count) } ?? Data()
-            KlaxonFuzz.runTimed(KlaxonFuzz.selected!, data)
-            return 0
-        })
+            let name = ProcessInfo.processInfo.environment["KLAXON_FUZZ_TARGET"] ?? ""
+            guard let target = FuzzTargets.target(named: name) else { usage() }
+            selected = target
+            var argc = CommandLine.argc
+            var argv = CommandLine.unsafeArgv
+            exit(
+                LLVMFuzzerRunDriver(&argc, &argv) { bytes, count in
+                    let data = bytes.map { Data(bytes: $0, count: count) } ?? Data()
+                    KlaxonFuzz.runTimed(KlaxonFuzz.selected!, data)
+                    return 0
+                })
         #else
-        let arguments = CommandLine.arguments.dropFirst()
-        guard let name = arguments.first, let target = FuzzTargets.target(named: name) else { usage() }
-        var count = 0
-        for path in arguments.dropFirst() {
-            for file in files(at: path) {
-                guard let data = FileManager.default.contents(atPath: file) else {
-                    FileHandle.standardError.write(Data("cannot read \(file)\n".utf8))
-                    exit(2)
+            let arguments = CommandLine.arguments.dropFirst()
+            guard let name = arguments.first, let target = FuzzTargets.target(named: name) else { usage() }
+            var count = 0
+            for path in arguments.dropFirst() {
+                for file in files(at: path) {
+                    guard let data = FileManager.default.contents(atPath: file) else {
+                        FileHandle.standardError.write(Data("cannot read \(file)\n".utf8))
+                        exit(2)
+                    }
+                    runTimed(target, data, name: file)
+                    count += 1
                 }
-                runTimed(target, data, name: file)
-                count += 1
             }
-        }
-        print("\(name): \(count) inputs replayed, no crash, none slower than \(Int(slowInputLimit * 1000)) ms")
+            print("\(name): \(count) inputs replayed, no crash, none slower than \(Int(slowInputLimit * 1000)) ms")
         #endif
     }
 
@@ -84,7 +85,8 @@ struct KlaxonFuzz {
 
     static func usage() -> Never {
         let names = FuzzTargets.all.map(\.name).joined(separator: ", ")
-        FileHandle.standardError.write(Data("usage: KLAXON_FUZZ_TARGET=<target> klaxon-fuzz [libFuzzer flags], or klaxon-fuzz <target> FILE|DIR...\ntargets: \(names)\n".utf8))
+        FileHandle.standardError.write(
+            Data("usage: KLAXON_FUZZ_TARGET=<target> klaxon-fuzz [libFuzzer flags], or klaxon-fuzz <target> FILE|DIR...\ntargets: \(names)\n".utf8))
         exit(2)
     }
 }

@@ -11,61 +11,91 @@ enum FuzzTargets {
 
     static let all: [(name: String, run: Target)] = [
         ("command", { data in parseCommand(String(decoding: data, as: UTF8.self)) }),
-        ("slack-command", { data in
-            let fields = FormBody.parse(String(decoding: data, as: UTF8.self))
-            if let command = SlackSlashCommand(fields: fields) { parseCommand(command.text) }
-        }),
-        ("slack-event", { data in
-            if let envelope = decode(SlackEventEnvelope.self, data), let text = envelope.event?.text { parseCommand(text) }
-        }),
-        ("slack-interaction", { data in
-            // Slack sends interactions as a form whose `payload` field is the JSON.
-            let form = FormBody.parse(String(decoding: data, as: UTF8.self))
-            _ = decode(SlackInteraction.self, Data((form["payload"] ?? "").utf8))
-            _ = decode(SlackInteraction.self, data)
-        }),
-        ("slack-socket", { data in
-            guard let frame = decode(SlackSocketFrame.self, data) else { return }
-            switch frame.type {
-            case "slash_commands":
-                if let payload = decode(SlackSocketEnvelope<[String: SlackFieldValue]>.self, data)?.payload,
-                    let command = SlackSlashCommand(fields: SlackFieldValue.fields(payload))
-                {
-                    parseCommand(command.text)
+        (
+            "slack-command",
+            { data in
+                let fields = FormBody.parse(String(decoding: data, as: UTF8.self))
+                if let command = SlackSlashCommand(fields: fields) { parseCommand(command.text) }
+            }
+        ),
+        (
+            "slack-event",
+            { data in
+                if let envelope = decode(SlackEventEnvelope.self, data), let text = envelope.event?.text { parseCommand(text) }
+            }
+        ),
+        (
+            "slack-interaction",
+            { data in
+                // Slack sends interactions as a form whose `payload` field is the JSON.
+                let form = FormBody.parse(String(decoding: data, as: UTF8.self))
+                _ = decode(SlackInteraction.self, Data((form["payload"] ?? "").utf8))
+                _ = decode(SlackInteraction.self, data)
+            }
+        ),
+        (
+            "slack-socket",
+            { data in
+                guard let frame = decode(SlackSocketFrame.self, data) else { return }
+                switch frame.type {
+                case "slash_commands":
+                    if let payload = decode(SlackSocketEnvelope<[String: SlackFieldValue]>.self, data)?.payload,
+                        let command = SlackSlashCommand(fields: SlackFieldValue.fields(payload))
+                    {
+                        parseCommand(command.text)
+                    }
+                case "interactive": _ = decode(SlackSocketEnvelope<SlackInteraction>.self, data)
+                default: _ = decode(SlackSocketEnvelope<SlackEventEnvelope>.self, data)
                 }
-            case "interactive": _ = decode(SlackSocketEnvelope<SlackInteraction>.self, data)
-            default: _ = decode(SlackSocketEnvelope<SlackEventEnvelope>.self, data)
             }
-        }),
-        ("rocketchat-webhook", { data in
-            guard let payload = decode(RocketChatWebhookPayload.self, data),
-                let message = RocketChatInboundMessage(webhook: payload)
-            else { return }
-            filterAndParse(message)
-        }),
-        ("rocketchat-history", { data in
-            struct Page: Decodable { var messages: [RocketChatMessage] }
-            for message in decode(Page.self, data)?.messages ?? [] {
-                filterAndParse(RocketChatInboundMessage(history: message))
+        ),
+        (
+            "rocketchat-webhook",
+            { data in
+                guard let payload = decode(RocketChatWebhookPayload.self, data),
+                    let message = RocketChatInboundMessage(webhook: payload)
+                else { return }
+                filterAndParse(message)
             }
-        }),
-        ("mattermost-command", { data in
-            let form = FormBody.parse(String(decoding: data, as: UTF8.self))
-            if let command = MattermostSlashCommand(form: form) { parseCommand(command.text) }
-        }),
-        ("mattermost-action", { data in
-            _ = decode(MattermostActionRequest.self, data)?.verifiedAction(signer)
-        }),
-        ("mattermost-dialog", { data in
-            guard let submission = decode(MattermostDialogSubmission.self, data) else { return }
-            _ = signer.verifiedDialogState(submission.state, callbackID: submission.callbackID, userID: submission.userID)
-        }),
+        ),
+        (
+            "rocketchat-history",
+            { data in
+                struct Page: Decodable { var messages: [RocketChatMessage] }
+                for message in decode(Page.self, data)?.messages ?? [] {
+                    filterAndParse(RocketChatInboundMessage(history: message))
+                }
+            }
+        ),
+        (
+            "mattermost-command",
+            { data in
+                let form = FormBody.parse(String(decoding: data, as: UTF8.self))
+                if let command = MattermostSlashCommand(form: form) { parseCommand(command.text) }
+            }
+        ),
+        (
+            "mattermost-action",
+            { data in
+                _ = decode(MattermostActionRequest.self, data)?.verifiedAction(signer)
+            }
+        ),
+        (
+            "mattermost-dialog",
+            { data in
+                guard let submission = decode(MattermostDialogSubmission.self, data) else { return }
+                _ = signer.verifiedDialogState(submission.state, callbackID: submission.callbackID, userID: submission.userID)
+            }
+        ),
         ("alerts-alertmanager", { data in _ = try? AlertPayloads.decode(data, kind: .alertmanager, source: "fuzz") }),
         ("alerts-grafana", { data in _ = try? AlertPayloads.decode(data, kind: .grafana, source: "fuzz") }),
         ("alerts-webhook", { data in _ = try? AlertPayloads.decode(data, kind: .webhook, source: "fuzz") }),
-        ("config", { data in
-            _ = ConfigLoader.load(json: Array(data), environment: ["SLACK_BOT_TOKEN": "xoxb-fuzz", "KLAXON_FUZZ": "1"])
-        }),
+        (
+            "config",
+            { data in
+                _ = ConfigLoader.load(json: Array(data), environment: ["SLACK_BOT_TOKEN": "xoxb-fuzz", "KLAXON_FUZZ": "1"])
+            }
+        ),
     ]
 
     static func target(named name: String) -> Target? {

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
+import IncidentCore
 import Logging
 import PostgresStorage
-import IncidentCore
 
 @main
 struct Klaxon: AsyncParsableCommand {
@@ -63,7 +63,8 @@ struct CheckConfig: AsyncParsableCommand {
                     var logger = Logger(label: "klaxon.check-config")
                     logger.logLevel = .critical
                     let probe = try await PostgresProbe.run(configuration, logger: logger)
-                    let schema = probe.schemaVersion == probe.latestVersion
+                    let schema =
+                        probe.schemaVersion == probe.latestVersion
                         ? "schema up to date (version \(probe.schemaVersion))"
                         : probe.schemaVersion < probe.latestVersion
                             ? "schema at version \(probe.schemaVersion) of \(probe.latestVersion): `klaxon migrate` (or serve) will migrate it"
@@ -74,8 +75,9 @@ struct CheckConfig: AsyncParsableCommand {
                     throw ExitCode(1)
                 }
             }
-            print("\(source): OK · \(loaded.severities.count) severities · platforms: \(loaded.platforms.enabled.map(\.rawValue).joined(separator: ", ")) · \(loaded.oncall.rotations.count) rotations"
-                + (loaded.paging.webhooks.isEmpty ? "" : " · pager webhooks: \(loaded.paging.webhooks.map(\.id).joined(separator: ", "))"))
+            print(
+                "\(source): OK · \(loaded.severities.count) severities · platforms: \(loaded.platforms.enabled.map(\.rawValue).joined(separator: ", ")) · \(loaded.oncall.rotations.count) rotations"
+                    + (loaded.paging.webhooks.isEmpty ? "" : " · pager webhooks: \(loaded.paging.webhooks.map(\.id).joined(separator: ", "))"))
         } catch let invalid as InvalidConfig {
             FileHandle.standardError.write(Data((invalid.errors.description + "\n").utf8))
             throw ExitCode(1)

@@ -73,21 +73,27 @@ struct Serve: AsyncParsableCommand {
         if let postgresConfiguration {
             // Other replicas' commits wake this one's sender and scheduler (LISTEN/NOTIFY).
             let (outboxBell, timerBell) = (daemon.outboxBell, daemon.timerBell)
-            storeServices.append(PostgresWakeListener(postgresConfiguration, logger: logger) { wake in
-                if wake.contains(.outbox) { outboxBell.ring() }
-                if wake.contains(.timers) { timerBell.ring() }
-            })
+            storeServices.append(
+                PostgresWakeListener(postgresConfiguration, logger: logger) { wake in
+                    if wake.contains(.outbox) { outboxBell.ring() }
+                    if wake.contains(.timers) { timerBell.ring() }
+                })
         }
-        logger.info("klaxon starting", metadata: [
-            "config": "\(source)", "store": "\(storeLocation)",
-            "listen": "\(loaded.server.host):\(port ?? loaded.server.port)",
-            "platforms": "\(loaded.platforms.enabled.map(\.rawValue).joined(separator: ","))",
-        ])
+        logger.info(
+            "klaxon starting",
+            metadata: [
+                "config": "\(source)", "store": "\(storeLocation)",
+                "listen": "\(loaded.server.host):\(port ?? loaded.server.port)",
+                "platforms": "\(loaded.platforms.enabled.map(\.rawValue).joined(separator: ","))",
+            ])
         do {
             let host = loaded.server.host
-            try await daemon.serviceGroup(port: port, storeServices: storeServices, onServerRunning: { bound in
-                logger.info("listening", metadata: ["url": "http://\(host):\(bound)"])
-            }).run()
+            try await daemon.serviceGroup(
+                port: port, storeServices: storeServices,
+                onServerRunning: { bound in
+                    logger.info("listening", metadata: ["url": "http://\(host):\(bound)"])
+                }
+            ).run()
         } catch {
             logger.error("stopped with an error", metadata: ["error": "\(error)"])
             do {

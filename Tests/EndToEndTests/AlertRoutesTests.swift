@@ -58,7 +58,9 @@ struct AlertRoutesTests {
         }
     }
 
-    static func post(_ daemon: RunningDaemon, _ path: String, _ body: String, headers: [(String, String)] = [("Authorization", "Bearer \(token)")]) async throws -> RunningDaemon.HTTPResult {
+    static func post(_ daemon: RunningDaemon, _ path: String, _ body: String, headers: [(String, String)] = [("Authorization", "Bearer \(token)")]) async throws
+        -> RunningDaemon.HTTPResult
+    {
         var request = HTTPClientRequest(url: daemon.baseURL + path)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
@@ -119,7 +121,10 @@ struct AlertRoutesTests {
         let after = try await daemon.request(.GET, "/api/incidents/INC-1")
         #expect(after.body.contains("Every alert of the group is resolved"))
         #expect((after.json as? [String: Any])?["status"] as? String == "resolved", "\(after.body.prefix(300))")
-        #expect(try await Self.eventuallyPosted(daemon) { $0.contains("🔔 INC-1 · prod-am: 1 firing, 0 resolved") && $0.contains("http://prometheus.example.com:9090/graph?g0.expr") })
+        #expect(
+            try await Self.eventuallyPosted(daemon) {
+                $0.contains("🔔 INC-1 · prod-am: 1 firing, 0 resolved") && $0.contains("http://prometheus.example.com:9090/graph?g0.expr")
+            })
         try await daemon.stop()
     }
 
@@ -151,13 +156,15 @@ struct AlertRoutesTests {
         var config = try Self.config(storePath: directory.file("k.sqlite"))
         config.server.maxBodyBytes = 64 * 1024
         let daemon = try await RunningDaemon.start(config)
-        let badStatus = try await Self.post(daemon, "/alerts/alertmanager/prod-am", #"{"groupKey":"g","status":"firing","alerts":[{"status":"burning","labels":{}}]}"#)
+        let badStatus = try await Self.post(
+            daemon, "/alerts/alertmanager/prod-am", #"{"groupKey":"g","status":"firing","alerts":[{"status":"burning","labels":{}}]}"#)
         #expect(badStatus.status == 400)
         #expect(badStatus.body.contains("alerts[0].status"), "\(badStatus.body)")
         let missing = try await Self.post(daemon, "/alerts/alertmanager/prod-am", #"{"groupKey":"g","status":"firing"}"#)
         #expect(missing.status == 400)
         #expect(missing.body.contains("alerts: missing required field"), "\(missing.body)")
-        let badDate = try await Self.post(daemon, "/alerts/alertmanager/prod-am", #"{"groupKey":"g","status":"firing","alerts":[{"status":"firing","labels":{},"startsAt":"yesterday"}]}"#)
+        let badDate = try await Self.post(
+            daemon, "/alerts/alertmanager/prod-am", #"{"groupKey":"g","status":"firing","alerts":[{"status":"firing","labels":{},"startsAt":"yesterday"}]}"#)
         #expect(badDate.status == 400)
         #expect(badDate.body.contains("alerts[0].startsAt"), "\(badDate.body)")
         let notJSON = try await Self.post(daemon, "/alerts/alertmanager/prod-am", "{")
@@ -180,7 +187,9 @@ struct AlertRoutesTests {
         let forgedToken = "forged-token-for-the-audit-9876"
         let forged = [("Authorization", "Bearer \(forgedToken)")]
         #expect(try await Self.post(daemon, "/alerts/alertmanager/prod-am", Self.alertmanagerSample, headers: forged).status == 401)
-        #expect(try await Self.post(daemon, "/alerts/webhook/cron", #"{"key":"k","status":"firing"}"#, headers: [("X-Klaxon-Signature", "sha256=00")]).status == 401)
+        #expect(
+            try await Self.post(daemon, "/alerts/webhook/cron", #"{"key":"k","status":"firing"}"#, headers: [("X-Klaxon-Signature", "sha256=00")]).status == 401
+        )
         #expect(try await Self.post(daemon, "/alerts/alertmanager/prod-am", "{").status == 400)
         #expect(try await Self.post(daemon, "/alerts/alertmanager/nobody", Self.alertmanagerSample, headers: forged).status == 404)
         #expect(try await Self.post(daemon, "/alerts/grafana/prod-am", Self.alertmanagerSample).status == 404)
@@ -223,9 +232,11 @@ struct AlertRoutesTests {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let daemon = try await RunningDaemon.start(try Self.config(storePath: directory.file("k.sqlite")))
-        let body = #"{"key":"backup-nightly","status":"firing","title":"Nightly backup failed","severity":"sev2","labels":{"host":"db-1"},"text":"exit code 2","url":"https://ci.example.com/job/42"}"#
+        let body =
+            #"{"key":"backup-nightly","status":"firing","title":"Nightly backup failed","severity":"sev2","labels":{"host":"db-1"},"text":"exit code 2","url":"https://ci.example.com/job/42"}"#
         let signature = AlertRequestVerifier.signature(of: Data(body.utf8), secret: Secret(Self.signingSecret))
-        let unsigned = try await Self.post(daemon, "/alerts/webhook/cron", body, headers: [("X-Klaxon-Signature", "sha256=" + String(repeating: "0", count: 64))])
+        let unsigned = try await Self.post(
+            daemon, "/alerts/webhook/cron", body, headers: [("X-Klaxon-Signature", "sha256=" + String(repeating: "0", count: 64))])
         #expect(unsigned.status == 401)
         let signed = try await Self.post(daemon, "/alerts/webhook/cron", body, headers: [("X-Klaxon-Signature", signature)])
         #expect(signed.status == 200, "\(signed.body)")

@@ -22,7 +22,9 @@ enum AlertmanagerBinary {
 struct AlertmanagerPeerTests {
     @Test(
         "Alertmanager → Klaxon: one incident per group, repeats change nothing, a resolved group resolves its incident, every webhook call succeeded",
-        .enabled(if: AlertmanagerBinary.path != nil || AlertmanagerBinary.required, "prometheus-alertmanager is not installed (apt-get install prometheus-alertmanager)"))
+        .enabled(
+            if: AlertmanagerBinary.path != nil || AlertmanagerBinary.required,
+            "prometheus-alertmanager is not installed (apt-get install prometheus-alertmanager)"))
     func realAlertmanager() async throws {
         let binary = try #require(AlertmanagerBinary.path, "prometheus-alertmanager is not installed; .ci/run installs it")
         let directory = try TemporaryDirectory()
@@ -105,14 +107,19 @@ struct AlertmanagerPeerTests {
             return alert
         }
         #expect(try await Self.post(api + "/api/v2/alerts", Array(resolved)).status == 200)
-        #expect(try await eventually(timeout: .seconds(30)) {
-            try await AlertRoutesTests.incidents(daemon).contains { $0["title"] as? String == "HighErrorRate on api" && $0["status"] as? String == "resolved" }
-        }, "the resolved group's incident was not resolved")
+        #expect(
+            try await eventually(timeout: .seconds(30)) {
+                try await AlertRoutesTests.incidents(daemon).contains {
+                    $0["title"] as? String == "HighErrorRate on api" && $0["status"] as? String == "resolved"
+                }
+            }, "the resolved group's incident was not resolved")
         #expect(try await AlertRoutesTests.incidents(daemon).contains { $0["title"] as? String == "DiskFull on db" && $0["status"] as? String != "resolved" })
 
         // Alertmanager's own account: every webhook call it made succeeded.
         let metrics = try await Self.get(api + "/metrics").body
-        #expect(Self.metric(metrics, "alertmanager_notifications_failed_total", integration: "webhook") == 0, "\(metrics.split(separator: "\n").filter { $0.contains("notifications") })")
+        #expect(
+            Self.metric(metrics, "alertmanager_notifications_failed_total", integration: "webhook") == 0,
+            "\(metrics.split(separator: "\n").filter { $0.contains("notifications") })")
         #expect(Self.metric(metrics, "alertmanager_notifications_total", integration: "webhook") ?? 0 >= 5)
         try await daemon.stop()
     }

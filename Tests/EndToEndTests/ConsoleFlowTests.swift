@@ -24,13 +24,14 @@ struct ConsoleFlowTests {
         #expect(channel.hasSuffix("-001"))
 
         // The sender runs in the service group: the room, the announcement, the alert and the page arrive.
-        #expect(try await eventually {
-            let texts = try await daemon.messages().compactMap { $0["text"] as? String }
-            return texts.contains { $0.hasPrefix("Created #\(channel)") }
-                && texts.contains { $0.contains("INC-1 declared by @alice") && $0.contains("#\(channel)") }
-                && texts.contains { $0.contains("[SEV1 INCIDENT] Payment processing down") && $0.contains("[Acknowledge: /incident ack INC-1]") }
-                && texts.contains { $0.contains("you are paged for INC-1") }
-        })
+        #expect(
+            try await eventually {
+                let texts = try await daemon.messages().compactMap { $0["text"] as? String }
+                return texts.contains { $0.hasPrefix("Created #\(channel)") }
+                    && texts.contains { $0.contains("INC-1 declared by @alice") && $0.contains("#\(channel)") }
+                    && texts.contains { $0.contains("[SEV1 INCIDENT] Payment processing down") && $0.contains("[Acknowledge: /incident ack INC-1]") }
+                    && texts.contains { $0.contains("you are paged for INC-1") }
+            })
 
         // Commands typed in the incident channel apply to that incident without naming it.
         let ack = try await daemon.command("ack", user: "bob", channel: channel)
@@ -50,13 +51,14 @@ struct ConsoleFlowTests {
         let closedAgain = try await daemon.command("close", user: "alice", channel: channel)
         #expect(closedAgain["outcome"] == "rejected")
 
-        #expect(try await eventually {
-            let texts = try await daemon.messages().filter { ($0["channel"] as? String) == channel }.compactMap { $0["text"] as? String }
-            return texts.contains { $0.hasPrefix("UPDATE [") && $0.contains("DB failover in progress") }
-                && texts.contains { $0.contains("✅ RESOLVED") && $0.contains("Pool size raised from 20 to 50") }
-                && texts.contains { $0.hasPrefix("INCIDENT SUMMARY · INC-1") }
-                && texts.contains { $0.hasPrefix("Topic: SEV1 · Closed · IC: @alice") }
-        })
+        #expect(
+            try await eventually {
+                let texts = try await daemon.messages().filter { ($0["channel"] as? String) == channel }.compactMap { $0["text"] as? String }
+                return texts.contains { $0.hasPrefix("UPDATE [") && $0.contains("DB failover in progress") }
+                    && texts.contains { $0.contains("✅ RESOLVED") && $0.contains("Pool size raised from 20 to 50") }
+                    && texts.contains { $0.hasPrefix("INCIDENT SUMMARY · INC-1") }
+                    && texts.contains { $0.hasPrefix("Topic: SEV1 · Closed · IC: @alice") }
+            })
 
         let detail = try await daemon.request(.GET, "/api/incidents/INC-1")
         #expect(detail.status == 200)

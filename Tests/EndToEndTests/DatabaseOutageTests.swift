@@ -6,7 +6,7 @@ import PostgresStorage
 import Testing
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// Issue 16, "a network cut to the database": two `klaxon serve` replicas on a PostgreSQL server of this
@@ -22,7 +22,9 @@ struct DatabaseOutageTests {
     static let outage: TimeInterval = 20
     static let incidents = 4
 
-    @Test("PostgreSQL down for 20 s: not ready with the reason, commands answered, nothing acknowledged lost; then ready again, reminders due meanwhile posted once, commands work")
+    @Test(
+        "PostgreSQL down for 20 s: not ready with the reason, commands answered, nothing acknowledged lost; then ready again, reminders due meanwhile posted once, commands work"
+    )
     func databaseCut() async throws {
         let cluster = try await TestPostgresCluster.start()
         do {

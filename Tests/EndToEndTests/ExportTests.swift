@@ -60,7 +60,10 @@ struct ExportTests {
         let markdown = try await daemon.request(.GET, "/api/incidents/INC-1/export?format=md")
         #expect(markdown.status == 200)
         #expect(markdown.headers.first(name: "Content-Type")?.hasPrefix("text/markdown") == true)
-        for heading in ["## Summary", "## Impact", "## Timeline (UTC)", "## Root cause", "## What went well", "## What went poorly", "## Where we got lucky", "## Action items"] {
+        for heading in [
+            "## Summary", "## Impact", "## Timeline (UTC)", "## Root cause", "## What went well", "## What went poorly", "## Where we got lucky",
+            "## Action items",
+        ] {
             #expect(markdown.body.contains("\n\(heading)\n"), "missing \(heading)")
         }
         #expect(markdown.body.contains("- 14:15 — SEV1 declared by @alice: Payment processing down"), "the real timeline, in UTC")
@@ -126,7 +129,10 @@ struct ExportTests {
                 .appendingPathComponent("docs")
             for (name, body) in examples {
                 let committed = try String(contentsOf: docs.appendingPathComponent(name), encoding: .utf8)
-                #expect(committed == body, "docs/\(name) is not what the export gives now: refresh it with KLAXON_EXPORT_EXAMPLES=$PWD/docs swift test --filter EndToEndTests.ExportTests")
+                #expect(
+                    committed == body,
+                    "docs/\(name) is not what the export gives now: refresh it with KLAXON_EXPORT_EXAMPLES=$PWD/docs swift test --filter EndToEndTests.ExportTests"
+                )
             }
         }
         try await daemon.stop()
@@ -143,13 +149,15 @@ struct ExportTests {
 
         // The last changes: action 2 done (a command) and the close at the end of the monitoring window (a
         // timer, on the running scheduler); the team edits the file only once both are in.
-        #expect(try await eventually {
-            let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
-            return text.contains("| 2 | Update the payments runbook | @carol |  | done |") && text.contains("Closed by Klaxon after the monitoring window")
-        }, "the draft follows the incident after its resolution")
+        #expect(
+            try await eventually {
+                let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+                return text.contains("| 2 | Update the payments runbook | @carol |  | done |") && text.contains("Closed by Klaxon after the monitoring window")
+            }, "the draft follows the incident after its resolution")
         #expect(try String(contentsOfFile: path, encoding: .utf8).contains("review: pending"))
 
-        let reviewed = try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: "review: pending", with: "review: done")
+        let reviewed =
+            try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: "review: pending", with: "review: done")
             + "\nRoot cause written by the team.\n"
         try reviewed.write(toFile: path, atomically: true, encoding: .utf8)
         _ = try await daemon.command("action INC-1 \"Load-test the pool\"", user: "bob")

@@ -25,13 +25,15 @@ struct PostgresProcessTests {
         let environment = ["DATABASE_URL": databaseURL]
         let password = try #require(URLComponents(string: databaseURL)?.password)
 
-        let (checkStatus, checked) = try await KlaxonChildProcess.run(["check-config", "--config", config], directory: directory.path, environment: environment)
+        let (checkStatus, checked) = try await KlaxonChildProcess.run(
+            ["check-config", "--config", config], directory: directory.path, environment: environment)
         #expect(checkStatus == 0, "\(checked)")
 
         let first = try KlaxonChildProcess(["serve", "--config", config, "--port", "0"], directory: directory.path, environment: environment)
         let url = try await first.listeningURL()
         for n in 1...5 {
-            let (status, output) = try await KlaxonChildProcess.run(["cmd", "--url", url, "--user", "alice", "declare sev2 Incident number \(n)"], directory: directory.path)
+            let (status, output) = try await KlaxonChildProcess.run(
+                ["cmd", "--url", url, "--user", "alice", "declare sev2 Incident number \(n)"], directory: directory.path)
             #expect(status == 0, "\(output)")
             #expect(output.contains("Declared INC-\(n)"))
         }
@@ -80,7 +82,8 @@ struct PostgresProcessTests {
         #expect(migratedOutput.contains("(applied 1–"), "\(migratedOutput)")
         let (again, againOutput) = try await KlaxonChildProcess.run(["migrate", "--config", config], directory: directory.path, environment: environment)
         #expect(again == 0 && againOutput.contains("(already up to date)"), "\(againOutput)")
-        let (checked, checkedOutput) = try await KlaxonChildProcess.run(["check-config", "--config", config], directory: directory.path, environment: environment)
+        let (checked, checkedOutput) = try await KlaxonChildProcess.run(
+            ["check-config", "--config", config], directory: directory.path, environment: environment)
         #expect(checked == 0 && checkedOutput.contains("schema up to date"), "\(checkedOutput)")
 
         var unreachable = try #require(URLComponents(string: databaseURL))

@@ -79,7 +79,8 @@ struct ProcessTests {
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
         request.headers.add(name: "X-Slack-Request-Timestamp", value: timestamp)
-        request.headers.add(name: "X-Slack-Signature", value: SlackRequestVerifier.signature(signingSecret: Secret(secret), timestamp: timestamp, body: Data(body.utf8)))
+        request.headers.add(
+            name: "X-Slack-Signature", value: SlackRequestVerifier.signature(signingSecret: Secret(secret), timestamp: timestamp, body: Data(body.utf8)))
         request.body = .bytes(ByteBuffer(string: body))
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
         let answer = String(buffer: try await response.body.collect(upTo: 1 << 20))
@@ -163,7 +164,8 @@ struct ProcessTests {
         let url = try await first.listeningURL()
         // Every command the daemon answered is durable, whatever happens right after.
         for n in 1...20 {
-            let (status, output) = try await KlaxonChildProcess.run(["cmd", "--url", url, "--user", "alice", "declare sev2 Incident number \(n)"], directory: directory.path)
+            let (status, output) = try await KlaxonChildProcess.run(
+                ["cmd", "--url", url, "--user", "alice", "declare sev2 Incident number \(n)"], directory: directory.path)
             #expect(status == 0, "\(output)")
             #expect(output.contains("Declared INC-\(n)"))
         }
@@ -178,7 +180,8 @@ struct ProcessTests {
             #expect(list.contains("INC-\(n) · SEV2 · Declared · Incident number \(n) "), "INC-\(n) missing after kill -9:\n\(list)")
         }
         // The CLI's shortcut keeps a quoted title whole.
-        let (declareStatus, declared) = try await KlaxonChildProcess.run(["incident", "--url", secondURL, "declare", "sev3", "Export button broken"], directory: directory.path)
+        let (declareStatus, declared) = try await KlaxonChildProcess.run(
+            ["incident", "--url", secondURL, "declare", "sev3", "Export button broken"], directory: directory.path)
         #expect(declareStatus == 0)
         #expect(declared.contains("Declared INC-21 · SEV3 · Export button broken"))
 
@@ -206,7 +209,8 @@ struct ProcessTests {
         #expect(output.contains("refusing to start: \(store) is in use by another klaxon (pid \(first.processIdentifier) on "), "\(output)")
         #expect(!output.contains("listening"), "\(output)")
 
-        let (declareStatus, declared) = try await KlaxonChildProcess.run(["cmd", "--url", url, "--user", "alice", "declare sev2 Still served"], directory: directory.path)
+        let (declareStatus, declared) = try await KlaxonChildProcess.run(
+            ["cmd", "--url", url, "--user", "alice", "declare sev2 Still served"], directory: directory.path)
         #expect(declareStatus == 0 && declared.contains("Declared INC-1"), "\(declared)")
 
         first.kill()
@@ -241,7 +245,7 @@ struct ProcessTests {
                         request.body = .bytes(ByteBuffer(string: #"{"text": "note INC-1 \#(text)", "user": "writer\#(writer)"}"#))
                         // The kill ends the loop: a request to a dead daemon fails.
                         guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(10)),
-                              let body = try? await response.body.collect(upTo: 1 << 20)
+                            let body = try? await response.body.collect(upTo: 1 << 20)
                         else { return }
                         let answer = String(buffer: body)
                         let outcome = (try? JSONSerialization.jsonObject(with: Data(answer.utf8)) as? [String: Any])?["outcome"] as? String

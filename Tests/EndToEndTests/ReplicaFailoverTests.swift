@@ -6,7 +6,7 @@ import PostgresStorage
 import Testing
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// Issue 16: three `klaxon serve` replicas on one PostgreSQL database, 50 SEV1 incidents reminding every
@@ -101,7 +101,9 @@ struct ReplicaFailoverTests {
                 let delivered = transcript.filter { $0.channel == room && $0.text.hasPrefix("⏰") }
                 #expect(delivered.count == reminders.count, "\(incident.id): \(reminders.count) reminders, \(delivered.count) delivered")
             }
-            print("replica failover: \(reminderCount) reminders, \(remindersAfterKill) after the kill, worst lateness \(String(format: "%.2f", worstLateness)) s (lease \(Self.lease) s)")
+            print(
+                "replica failover: \(reminderCount) reminders, \(remindersAfterKill) after the kill, worst lateness \(String(format: "%.2f", worstLateness)) s (lease \(Self.lease) s)"
+            )
             #expect(remindersAfterKill >= Self.incidents * 3, "only \(remindersAfterKill) reminders after the kill")
             #expect(worstLateness <= Self.lease + 2, "a reminder came \(worstLateness) s after it was due (lease \(Self.lease) s)")
             // Delivery attempts, from the replicas' logs: at most one re-send (a kill between the post and

@@ -67,8 +67,9 @@ struct SecretsTests {
             ])
             config.paging.webhooks = [PagerWebhook(id: "sms", url: "http://127.0.0.1:9/page", secret: Secret(Self.secrets[5]))]
             // Mail and tickets to closed loopback ports too: the page is mailed, the sev1 filed, both fail.
-            config.email = EmailConfig(smtp: SMTPConfig(
-                host: "127.0.0.1", port: 9, from: "klaxon@example.com", username: "klaxon", password: Secret(Self.secrets[6])))
+            config.email = EmailConfig(
+                smtp: SMTPConfig(
+                    host: "127.0.0.1", port: 9, from: "klaxon@example.com", username: "klaxon", password: Secret(Self.secrets[6])))
             config.oncall.escalation[0].notify.append(.email(.address("incidents@example.com")))
             config.tickets = TicketsConfig(github: GitHubConfig(token: Secret(Self.secrets[7]), apiBaseURL: "http://127.0.0.1:9"))
             if let index = config.severities.firstIndex(where: { $0.id == "sev1" }) {
@@ -89,22 +90,29 @@ struct SecretsTests {
         // Slack: unsigned, wrongly signed, signed with another secret.
         let form = "command=%2Fincident&text=list&user_id=U0ALICE&channel_id=C0INCIDENTS&trigger_id=t1"
         answers.append(try await daemon.request(.POST, "/slack/commands", body: form, contentType: "application/x-www-form-urlencoded"))
-        answers.append(try await daemon.request(
-            .POST, "/slack/commands", body: form, contentType: "application/x-www-form-urlencoded",
-            headers: ["X-Slack-Request-Timestamp": "\(Int(Date().timeIntervalSince1970))", "X-Slack-Signature": "v0=" + String(repeating: "ab", count: 32)]))
+        answers.append(
+            try await daemon.request(
+                .POST, "/slack/commands", body: form, contentType: "application/x-www-form-urlencoded",
+                headers: ["X-Slack-Request-Timestamp": "\(Int(Date().timeIntervalSince1970))", "X-Slack-Signature": "v0=" + String(repeating: "ab", count: 32)])
+        )
         answers.append(try await daemon.request(.POST, "/slack/events", body: #"{"type": "url_verification", "challenge": "c"}"#))
         // Alerts: wrong token, good token, bad payload, generic route badly and properly signed.
         let alert = #"{"groupKey": "g1", "status": "firing", "alerts": [{"status": "firing", "labels": {"alertname": "Down"}}]}"#
         answers.append(try await AlertRoutesTests.post(daemon, "/alerts/alertmanager/prod-am", alert, headers: [("Authorization", "Bearer nope")]))
-        answers.append(try await AlertRoutesTests.post(daemon, "/alerts/alertmanager/prod-am", alert, headers: [("Authorization", "Bearer \(Self.secrets[3])")]))
+        answers.append(
+            try await AlertRoutesTests.post(daemon, "/alerts/alertmanager/prod-am", alert, headers: [("Authorization", "Bearer \(Self.secrets[3])")]))
         answers.append(try await AlertRoutesTests.post(daemon, "/alerts/alertmanager/prod-am", "{", headers: [("Authorization", "Bearer \(Self.secrets[3])")]))
         let generic = #"{"key": "backup", "status": "firing", "title": "Backup failed"}"#
         answers.append(try await AlertRoutesTests.post(daemon, "/alerts/webhook/cron", generic, headers: [("X-Klaxon-Signature", "sha256=00")]))
-        answers.append(try await AlertRoutesTests.post(
-            daemon, "/alerts/webhook/cron", generic,
-            headers: [("X-Klaxon-Signature", AlertRequestVerifier.signature(of: Data(generic.utf8), secret: Secret(Self.secrets[4])))]))
+        answers.append(
+            try await AlertRoutesTests.post(
+                daemon, "/alerts/webhook/cron", generic,
+                headers: [("X-Klaxon-Signature", AlertRequestVerifier.signature(of: Data(generic.utf8), secret: Secret(Self.secrets[4])))]))
         // Reads.
-        for path in ["/api/incidents", "/api/incidents/INC-1", "/api/audit", "/api/messages", "/api/outbox?state=pending", "/api/outbox?state=dead", "/healthz", "/readyz", "/metrics", "/nowhere"] {
+        for path in [
+            "/api/incidents", "/api/incidents/INC-1", "/api/audit", "/api/messages", "/api/outbox?state=pending", "/api/outbox?state=dead", "/healthz",
+            "/readyz", "/metrics", "/nowhere",
+        ] {
             answers.append(try await daemon.request(.GET, path, headers: bearer))
         }
         // Let the sender try (and fail) to deliver to Slack, the pager gateway, the mail server and GitHub,

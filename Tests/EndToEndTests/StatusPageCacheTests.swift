@@ -46,7 +46,9 @@ struct StatusPageCacheTests {
         #expect(try await daemon.request(.GET, "/status", headers: ["Authorization": "", "If-Modified-Since": lastModified]).status == 304)
         #expect(try await daemon.request(.GET, "/status", headers: ["Authorization": "", "If-Modified-Since": "Mon, 30 Nov 2026 14:14:00 GMT"]).status == 200)
         // If-None-Match decides when both are sent.
-        #expect(try await daemon.request(.GET, "/status", headers: ["Authorization": "", "If-None-Match": "\"other\"", "If-Modified-Since": lastModified]).status == 200)
+        #expect(
+            try await daemon.request(.GET, "/status", headers: ["Authorization": "", "If-None-Match": "\"other\"", "If-Modified-Since": lastModified]).status
+                == 200)
 
         // The JSON and the feed are other representations of the same render.
         let json = try await daemon.request(.GET, "/status.json", headers: Self.open)

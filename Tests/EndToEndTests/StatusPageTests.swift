@@ -138,7 +138,9 @@ struct StatusPageTests {
         // Screenshots go to KLAXON_SCREENSHOTS when set (docs/ is refreshed that way), else a temp folder.
         let target = ProcessInfo.processInfo.environment["KLAXON_SCREENSHOTS"] ?? directory.path
         // `--force-dark-mode` makes the page's `prefers-color-scheme: dark` apply.
-        let shots = [("status-page-desktop.png", "1280,900", false), ("status-page-phone.png", "390,844", false), ("status-page-phone-dark.png", "390,844", true)]
+        let shots = [
+            ("status-page-desktop.png", "1280,900", false), ("status-page-phone.png", "390,844", false), ("status-page-phone-dark.png", "390,844", true),
+        ]
         for (name, size, dark) in shots {
             let file = (target as NSString).appendingPathComponent(name)
             if FileManager.default.fileExists(atPath: file) { try FileManager.default.removeItem(atPath: file) }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import IncidentCore
 
 /// Alerts in, as the engine decides them: grouping, repeats, severity from labels (raised, never lowered),
@@ -65,7 +66,10 @@ struct AlertEngineTests {
         #expect(decision.changes.timeline.filter { $0.kind == .alert }.count == 2)
         #expect(decision.changes.inboundKey?.hasPrefix("alert:prod-am:") == true)
         let posts = decision.changes.postTexts(to: .incidentRoom)
-        #expect(posts.contains { $0.contains("2 firing") && $0.contains("http://prometheus.example.com/graph?g0=a") && $0.contains("http://alertmanager.example.com:9093") })
+        #expect(
+            posts.contains {
+                $0.contains("2 firing") && $0.contains("http://prometheus.example.com/graph?g0=a") && $0.contains("http://alertmanager.example.com:9093")
+            })
         // The alert source is named, never @-mentioned.
         #expect(!decision.changes.timeline.contains { $0.text.contains("<@alert:") })
     }
@@ -92,8 +96,9 @@ struct AlertEngineTests {
     @Test("a higher severity in a later notification raises the incident and pages")
     func raises() throws {
         let engine = try Self.engine(storm: nil)
-        let incident = try Self.written(engine.declare(
-            alert: Self.notification([Self.alert("a")]), source: Self.source, allocation: (IncidentID(1), 1), now: F.time("09:00"), overrides: [:]))
+        let incident = try Self.written(
+            engine.declare(
+                alert: Self.notification([Self.alert("a")]), source: Self.source, allocation: (IncidentID(1), 1), now: F.time("09:00"), overrides: [:]))
         #expect(incident.severity == "sev3")
         let worse = Self.notification([Self.alert("a"), Self.alert("b", severity: "critical")])
         let decision = try Self.decided(engine.receive(alert: worse, source: Self.source, incident: incident, now: F.time("09:10"), overrides: [:]))
@@ -105,31 +110,38 @@ struct AlertEngineTests {
     @Test("every alert resolved: a line, and with autoResolve the incident resolves; firing again within reopenWithin reopens it, later opens a new one")
     func resolveAndReopen() throws {
         let engine = try Self.engine(storm: nil)
-        var incident = try Self.written(engine.declare(
-            alert: Self.notification([Self.alert("a")]), source: Self.source, allocation: (IncidentID(1), 1), now: F.time("09:00"), overrides: [:]))
-        let resolved = try Self.decided(engine.receive(
-            alert: Self.notification([Self.alert("a", .resolved)]), source: Self.source, incident: incident, now: F.time("09:20"), overrides: [:]))
+        var incident = try Self.written(
+            engine.declare(
+                alert: Self.notification([Self.alert("a")]), source: Self.source, allocation: (IncidentID(1), 1), now: F.time("09:00"), overrides: [:]))
+        let resolved = try Self.decided(
+            engine.receive(
+                alert: Self.notification([Self.alert("a", .resolved)]), source: Self.source, incident: incident, now: F.time("09:20"), overrides: [:]))
         incident = try Self.written(resolved)
         #expect(incident.status == .resolved)
         #expect(resolved.changes.timeline.contains { $0.text == "Every alert of the group is resolved" })
         #expect(resolved.changes.timers.contains { $0.kind == .reviewReminder }, "the runbook's review clock starts")
 
         // A repeat of the resolution changes nothing.
-        let again = try Self.decided(engine.receive(
-            alert: Self.notification([Self.alert("a", .resolved)]), source: Self.source, incident: incident, now: F.time("09:21"), overrides: [:]))
+        let again = try Self.decided(
+            engine.receive(
+                alert: Self.notification([Self.alert("a", .resolved)]), source: Self.source, incident: incident, now: F.time("09:21"), overrides: [:]))
         #expect(again.changes.isEmpty)
 
-        let refire = try Self.decided(engine.receive(
-            alert: Self.notification([Self.alert("a")]), source: Self.source, incident: incident, now: F.time("09:40"), overrides: [:]))
+        let refire = try Self.decided(
+            engine.receive(
+                alert: Self.notification([Self.alert("a")]), source: Self.source, incident: incident, now: F.time("09:40"), overrides: [:]))
         let reopened = try Self.written(refire)
         #expect(reopened.status == .investigating)
         #expect(refire.changes.timeline.contains { $0.kind == .reopened })
 
         // Resolved again, then firing after the 30-minute window: a new incident.
-        let second = try Self.written(try Self.decided(engine.receive(
-            alert: Self.notification([Self.alert("a", .resolved)]), source: Self.source, incident: reopened, now: F.time("09:50"), overrides: [:])))
-        guard case .declareNew = engine.receive(
-            alert: Self.notification([Self.alert("a")]), source: Self.source, incident: second, now: F.time("10:21"), overrides: [:])
+        let second = try Self.written(
+            try Self.decided(
+                engine.receive(
+                    alert: Self.notification([Self.alert("a", .resolved)]), source: Self.source, incident: reopened, now: F.time("09:50"), overrides: [:])))
+        guard
+            case .declareNew = engine.receive(
+                alert: Self.notification([Self.alert("a")]), source: Self.source, incident: second, now: F.time("10:21"), overrides: [:])
         else {
             Issue.record("firing 31 minutes after the resolution must open a new incident")
             return
@@ -140,8 +152,11 @@ struct AlertEngineTests {
     func humanResolveWins() throws {
         let engine = try Self.engine(storm: nil)
         let firing = Self.notification([Self.alert("a")])
-        var scenario = EngineScenario(engine: engine, incident: try Self.written(engine.declare(
-            alert: firing, source: Self.source, allocation: (IncidentID(1), 1), now: F.time("09:00"), overrides: [:])))
+        var scenario = EngineScenario(
+            engine: engine,
+            incident: try Self.written(
+                engine.declare(
+                    alert: firing, source: Self.source, allocation: (IncidentID(1), 1), now: F.time("09:00"), overrides: [:])))
         scenario.run(.resolve(nil, text: "rolled back"), by: F.alice, at: F.time("09:10"))
         #expect(scenario.incident.status == .resolved)
         let repeated = try Self.decided(engine.receive(alert: firing, source: Self.source, incident: scenario.incident, now: F.time("09:14"), overrides: [:]))
@@ -151,8 +166,9 @@ struct AlertEngineTests {
     @Test("001-06: more than 10 reports inside 5 minutes raise the severity one level, once per window, saying why")
     func stormRaisesOnce() throws {
         let engine = try Self.engine()
-        var incident = try Self.written(engine.declare(
-            alert: Self.notification([Self.alert("seed")]), source: Self.source, allocation: (IncidentID(1), 1), now: F.time("09:00"), overrides: [:]))
+        var incident = try Self.written(
+            engine.declare(
+                alert: Self.notification([Self.alert("seed")]), source: Self.source, allocation: (IncidentID(1), 1), now: F.time("09:00"), overrides: [:]))
         #expect(incident.severity == "sev3")
         var alerts = [Self.alert("seed")]
         var raises: [Date] = []
@@ -194,13 +210,16 @@ struct AlertEngineTests {
     func digest() throws {
         let engine = try Self.engine(storm: nil)
         let t0 = F.time("09:00")
-        var incident = try Self.written(engine.declare(
-            alert: Self.notification([Self.alert("a")]), source: Self.source, allocation: (IncidentID(1), 1), now: t0, overrides: [:]))
+        var incident = try Self.written(
+            engine.declare(
+                alert: Self.notification([Self.alert("a")]), source: Self.source, allocation: (IncidentID(1), 1), now: t0, overrides: [:]))
         var alerts = [Self.alert("a")]
         for (n, seconds) in [10, 20].enumerated() {
             alerts.append(Self.alert("b\(n)"))
-            let held = try Self.decided(engine.receive(
-                alert: Self.notification(alerts), source: Self.source, incident: incident, now: t0.addingTimeInterval(TimeInterval(seconds)), overrides: [:]))
+            let held = try Self.decided(
+                engine.receive(
+                    alert: Self.notification(alerts), source: Self.source, incident: incident, now: t0.addingTimeInterval(TimeInterval(seconds)), overrides: [:]
+                ))
             #expect(held.changes.postTexts(to: .incidentRoom).isEmpty, "posted within 30 s of the last post")
             #expect(held.changes.timers.map(\.kind) == [.alertDigest])
             #expect(held.changes.timers.first?.dueAt == t0.addingTimeInterval(30))
@@ -218,9 +237,13 @@ struct AlertEngineTests {
         #expect(incident.alertGroup?.pending == nil)
 
         // The group resolving: posted at once, however recent the last post.
-        let resolved = try Self.decided(engine.receive(
-            alert: Self.notification(alerts.map { var alert = $0; alert.status = .resolved; return alert }), source: Self.source, incident: incident,
-            now: t0.addingTimeInterval(35), overrides: [:]))
+        let resolved = try Self.decided(
+            engine.receive(
+                alert: Self.notification(
+                    alerts.map {
+                        var alert = $0; alert.status = .resolved; return alert
+                    }), source: Self.source, incident: incident,
+                now: t0.addingTimeInterval(35), overrides: [:]))
         #expect(resolved.changes.postTexts(to: .incidentRoom).contains { $0.hasPrefix("🔔 INC-1 · prod-am: 0 firing, 3 resolved") })
     }
 
@@ -228,18 +251,23 @@ struct AlertEngineTests {
     func flapping() throws {
         let engine = try Self.engine(storm: nil)
         let t0 = F.time("09:00")
-        var incident = try Self.written(engine.declare(
-            alert: Self.notification([Self.alert("steady"), Self.alert("a")]), source: Self.source, allocation: (IncidentID(1), 1), now: t0, overrides: [:]))
+        var incident = try Self.written(
+            engine.declare(
+                alert: Self.notification([Self.alert("steady"), Self.alert("a")]), source: Self.source, allocation: (IncidentID(1), 1), now: t0, overrides: [:])
+        )
         var flappingLines = 0
         var listedChanges = 0
         var counted = 0
         for n in 1...9 {
             let status: AlertStatus = n.isMultiple(of: 2) ? .firing : .resolved
             let now = t0.addingTimeInterval(TimeInterval(n * 60))
-            let decision = try Self.decided(engine.receive(
-                alert: Self.notification([Self.alert("steady"), Self.alert("a", status)]), source: Self.source, incident: incident, now: now, overrides: [:]))
+            let decision = try Self.decided(
+                engine.receive(
+                    alert: Self.notification([Self.alert("steady"), Self.alert("a", status)]), source: Self.source, incident: incident, now: now, overrides: [:]
+                ))
             flappingLines += decision.changes.timeline.filter { $0.text.hasPrefix("Flapping: HighErrorRate (a)") }.count
-            listedChanges += decision.changes.timeline.filter { $0.text.hasPrefix("Firing: HighErrorRate (a)") || $0.text.hasPrefix("Resolved: HighErrorRate (a)") }.count
+            listedChanges +=
+                decision.changes.timeline.filter { $0.text.hasPrefix("Firing: HighErrorRate (a)") || $0.text.hasPrefix("Resolved: HighErrorRate (a)") }.count
             incident = try Self.written(decision)
             for post in decision.changes.postTexts(to: .incidentRoom) {
                 for line in post.split(separator: "\n") where line.hasSuffix("more changes of flapping alerts") {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import IncidentCore
 
 /// Issue 13: the post that stands for announcements the announce channel's pace held back.

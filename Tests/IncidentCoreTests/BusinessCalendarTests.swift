@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import IncidentCore
 
 /// Business time (runbooks 001 and 002: "next business day", "5 business days"; 003 and 004: "next
@@ -21,14 +22,16 @@ struct BusinessCalendarTests {
 
     // 2026-03-02 is a Monday.
 
-    @Test("one business day is the same time on the next working day", arguments: [
-        ("2026-03-02 10:00", "2026-03-03 10:00"),  // Monday → Tuesday
-        ("2026-03-06 16:00", "2026-03-09 16:00"),  // Friday → Monday, over the weekend
-        ("2026-03-07 12:00", "2026-03-09 17:00"),  // Saturday: counting starts Monday 09:00
-        ("2026-03-02 07:00", "2026-03-02 17:00"),  // before opening: the whole of Monday
-        ("2026-03-02 18:30", "2026-03-03 17:00"),  // after closing: the whole of Tuesday
-        ("2026-03-02 17:00", "2026-03-03 17:00"),  // at closing: nothing left of Monday
-    ])
+    @Test(
+        "one business day is the same time on the next working day",
+        arguments: [
+            ("2026-03-02 10:00", "2026-03-03 10:00"),  // Monday → Tuesday
+            ("2026-03-06 16:00", "2026-03-09 16:00"),  // Friday → Monday, over the weekend
+            ("2026-03-07 12:00", "2026-03-09 17:00"),  // Saturday: counting starts Monday 09:00
+            ("2026-03-02 07:00", "2026-03-02 17:00"),  // before opening: the whole of Monday
+            ("2026-03-02 18:30", "2026-03-03 17:00"),  // after closing: the whole of Tuesday
+            ("2026-03-02 17:00", "2026-03-03 17:00"),  // at closing: nothing left of Monday
+        ])
     func oneBusinessDay(_ start: String, _ due: String) {
         #expect(Self.office().adding(businessDays: 1, to: Self.local(start)) == Self.local(due))
     }
@@ -71,12 +74,14 @@ struct BusinessCalendarTests {
         #expect(berlin.endOfNextBusinessDay(after: friday) == Self.local("2026-10-26 17:00", "Europe/Berlin"))
     }
 
-    @Test("next business day: the close of the first working day after today (002-04, 001-04)", arguments: [
-        ("2026-03-02 10:00", "2026-03-03 17:00"),  // Monday → Tuesday's close
-        ("2026-03-06 18:00", "2026-03-09 17:00"),  // Friday evening → Monday's close
-        ("2026-03-07 09:00", "2026-03-09 17:00"),  // Saturday → Monday
-        ("2026-12-23 11:00", "2026-12-28 17:00"),  // Wednesday before the 24th, 25th (holidays) → Monday
-    ])
+    @Test(
+        "next business day: the close of the first working day after today (002-04, 001-04)",
+        arguments: [
+            ("2026-03-02 10:00", "2026-03-03 17:00"),  // Monday → Tuesday's close
+            ("2026-03-06 18:00", "2026-03-09 17:00"),  // Friday evening → Monday's close
+            ("2026-03-07 09:00", "2026-03-09 17:00"),  // Saturday → Monday
+            ("2026-12-23 11:00", "2026-12-28 17:00"),  // Wednesday before the 24th, 25th (holidays) → Monday
+        ])
     func nextBusinessDay(_ start: String, _ due: String) {
         let calendar = Self.office(holidays: ["12-24", "12-25"])
         #expect(calendar.endOfNextBusinessDay(after: Self.local(start)) == Self.local(due))
@@ -92,13 +97,15 @@ struct BusinessCalendarTests {
         #expect(!newYork.isWorking(at: Self.local("2026-03-07 16:00")))  // Saturday
     }
 
-    @Test("next sprint: two-week sprints from Monday 5 January 2026 (003-05, 004-04)", arguments: [
-        ("2026-01-07 10:00", "2026-01-19 09:00"),
-        ("2026-01-19 08:59", "2026-01-19 09:00"),  // the sprint's first day, before it opens
-        ("2026-01-19 09:00", "2026-02-02 09:00"),  // once it has started, the one after
-        ("2025-12-30 10:00", "2026-01-05 09:00"),  // before the anchor
-        ("2025-12-01 10:00", "2025-12-08 09:00"),  // sprints run before the anchor too
-    ])
+    @Test(
+        "next sprint: two-week sprints from Monday 5 January 2026 (003-05, 004-04)",
+        arguments: [
+            ("2026-01-07 10:00", "2026-01-19 09:00"),
+            ("2026-01-19 08:59", "2026-01-19 09:00"),  // the sprint's first day, before it opens
+            ("2026-01-19 09:00", "2026-02-02 09:00"),  // once it has started, the one after
+            ("2025-12-30 10:00", "2026-01-05 09:00"),  // before the anchor
+            ("2025-12-01 10:00", "2025-12-08 09:00"),  // sprints run before the anchor too
+        ])
     func nextSprint(_ start: String, _ due: String) {
         let calendar = Self.office(sprint: .init(lengthDays: 14, anchor: .init(year: 2026, month: 1, day: 5)))
         #expect(calendar.nextSprintStart(after: Self.local(start)) == Self.local(due))
@@ -113,10 +120,12 @@ struct BusinessCalendarTests {
         #expect(never.endOfNextBusinessDay(after: start) == start.addingTimeInterval(86_400))
     }
 
-    @Test("deadlines as written", arguments: [
-        ("15m", Deadline.span(.minutes(15))), ("1bd", .businessDays(1)), ("5BD", .businessDays(5)), ("4bh", .businessHours(4)),
-        ("next business day", .nextBusinessDay), ("Next Sprint", .nextSprint),
-    ])
+    @Test(
+        "deadlines as written",
+        arguments: [
+            ("15m", Deadline.span(.minutes(15))), ("1bd", .businessDays(1)), ("5BD", .businessDays(5)), ("4bh", .businessHours(4)),
+            ("next business day", .nextBusinessDay), ("Next Sprint", .nextSprint),
+        ])
     func parsing(_ text: String, _ expected: Deadline) {
         #expect(Deadline(parsing: text) == expected)
     }

@@ -237,7 +237,8 @@ private let helpCases: [ParserValidCase] = [
     valid("help sev", .help(verb: "severity")),
 ]
 
-let allValidCases = declareCases + ackAndUpdateCases + statusAndSeverityCases + roleAndNoteCases
+let allValidCases =
+    declareCases + ackAndUpdateCases + statusAndSeverityCases + roleAndNoteCases
     + lifecycleCases + oncallAndPageCases + helpCases
 
 private let unknownCommandCases: [ParserInvalidCase] = [
@@ -371,7 +372,8 @@ private let oncallAndPageErrorCases: [ParserInvalidCase] = [
     invalid("page @everyone", #"Expected a person as @name, got "@everyone""#, .page),
 ]
 
-let allInvalidCases = unknownCommandCases + declareAndSeverityErrorCases + extraArgumentCases
+let allInvalidCases =
+    unknownCommandCases + declareAndSeverityErrorCases + extraArgumentCases
     + textAndStatusErrorCases + roleErrorCases + oncallAndPageErrorCases
 
 // MARK: - Table tests
@@ -429,9 +431,16 @@ struct CommandParserTests {
         let configured = CommandParser(severities: testSeverities, rotationIDs: [], defaultSeverity: "sev2")
         #expect(try configured.parse(#"create "API response time degraded""#).get() == .declare(severity: "sev2", title: "API response time degraded"))
         #expect(try configured.parse("declare sev1 Down").get() == .declare(severity: "sev1", title: "Down"))
-        let config = try ConfigLoader.load(json: #"{"incidents": {"defaultSeverity": "p1"}, "severities": [{"id": "sev1", "name": "C"}, {"id": "sev2", "aliases": ["p1"], "name": "M"}, {"id": "sev3", "name": "m"}]}"#, environment: [:]).get()
+        let config = try ConfigLoader.load(
+            json:
+                #"{"incidents": {"defaultSeverity": "p1"}, "severities": [{"id": "sev1", "name": "C"}, {"id": "sev2", "aliases": ["p1"], "name": "M"}, {"id": "sev3", "name": "m"}]}"#,
+            environment: [:]
+        ).get()
         #expect(config.incidents.defaultSeverity == "sev2", "an alias is stored as its id")
-        guard case .failure(let errors) = ConfigLoader.load(json: #"{"incidents": {"defaultSeverity": "sev7"}, "severities": [{"id": "sev1", "name": "C"}]}"#, environment: [:]) else {
+        guard
+            case .failure(let errors) = ConfigLoader.load(
+                json: #"{"incidents": {"defaultSeverity": "sev7"}, "severities": [{"id": "sev1", "name": "C"}]}"#, environment: [:])
+        else {
             Issue.record("an unknown default severity must be refused")
             return
         }
@@ -462,7 +471,9 @@ struct CommandParserTests {
         #expect(try custom.parse("urgent Outage").get() == .declare(severity: "S1", title: "Outage"))
         // `s` numbers severities in this config, so `s7` is an unknown severity, not a title word.
         // 000-01: declare's mistakes list the levels with what they mean.
-        #expect(custom.parse("declare s7 Outage").failureMessage == "Unknown severity \"s7\". Use one of: S1, S2.\nSeverities (worst first):\n• S1 (urgent) · One\n• S2 · Two")
+        #expect(
+            custom.parse("declare s7 Outage").failureMessage
+                == "Unknown severity \"s7\". Use one of: S1, S2.\nSeverities (worst first):\n• S1 (urgent) · One\n• S2 · Two")
         #expect(try custom.parse("page OPS-EMEA").get() == .page(nil, .rotation("ops-emea")))
     }
 
@@ -561,15 +572,16 @@ struct FreeTextTests {
 struct CommandParserFuzzTests {
     /// Pieces that steer random input into every branch: verbs, severities, references, mentions, dates,
     /// quotes, escapes, odd whitespace and odd Unicode.
-    static let fragments: [String] = CommandVerb.allCases.flatMap(\.aliases) + [
-        "/incident", "!incident", "sev1", "SEV-2", "Sev", "1", "9", "p0", "critical", "sev9", "INC-1", "inc-0",
-        "#INC-99999999999999999999", "@alice", "@", "<@U1|bob>", "<@U1", "<@", ">", "<", "<#C1|x>", "@here",
-        "ic", "lead", "comms", "scribe", "override", "until", "for", "2026-11-25", "09:00", "2026-11-25T09:00",
-        "2026-13-45", "99:99", "4h", "1h30m", "0h", "-1h", "primary", "secondary", "rotation:", "rotation:primary",
-        "all", "identified", "monitoring", "resolved", "\"", "“", "”", "'", "‘", "’", "„", "«", "»", "&amp;",
-        "&lt;", "&gt;", "&", ";", " ", "  ", "\t", "\n", "\r\n", "\u{00A0}", "\u{200B}", "\u{0}", "🔥", "👩‍👩‍👧",
-        "e\u{301}", "\u{301}", "İ", "ß", "日本語", "\u{202E}", "T", "t", "-", ":", "|", "?", "--help",
-    ]
+    static let fragments: [String] =
+        CommandVerb.allCases.flatMap(\.aliases) + [
+            "/incident", "!incident", "sev1", "SEV-2", "Sev", "1", "9", "p0", "critical", "sev9", "INC-1", "inc-0",
+            "#INC-99999999999999999999", "@alice", "@", "<@U1|bob>", "<@U1", "<@", ">", "<", "<#C1|x>", "@here",
+            "ic", "lead", "comms", "scribe", "override", "until", "for", "2026-11-25", "09:00", "2026-11-25T09:00",
+            "2026-13-45", "99:99", "4h", "1h30m", "0h", "-1h", "primary", "secondary", "rotation:", "rotation:primary",
+            "all", "identified", "monitoring", "resolved", "\"", "“", "”", "'", "‘", "’", "„", "«", "»", "&amp;",
+            "&lt;", "&gt;", "&", ";", " ", "  ", "\t", "\n", "\r\n", "\u{00A0}", "\u{200B}", "\u{0}", "🔥", "👩‍👩‍👧",
+            "e\u{301}", "\u{301}", "İ", "ß", "日本語", "\u{202E}", "T", "t", "-", ":", "|", "?", "--help",
+        ]
 
     static func randomInput(using generator: inout SeededGenerator) -> String {
         // Half the inputs start with a real verb, so the random rest reaches each verb's argument parsing.
@@ -663,8 +675,9 @@ extension Result where Failure == CommandUsageError {
     }
 
     @Test func action() throws {
-        #expect(try parse("action \"Add connection pool alert\" @bob due 2026-12-20").get()
-            == .action(nil, .add(text: "Add connection pool alert", owner: ChatUser(id: "bob", name: "bob"), due: "2026-12-20")))
+        #expect(
+            try parse("action \"Add connection pool alert\" @bob due 2026-12-20").get()
+                == .action(nil, .add(text: "Add connection pool alert", owner: ChatUser(id: "bob", name: "bob"), due: "2026-12-20")))
         #expect(try parse("action INC-3 Update the runbook").get() == .action(IncidentID(3), .add(text: "Update the runbook", owner: nil, due: nil)))
         #expect(try parse("action done 2").get() == .action(nil, .done(2)))
         #expect(try parse("action INC-3 done #1").get() == .action(IncidentID(3), .done(1)))

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import IncidentCore
 
 // MARK: - Fixtures
@@ -22,8 +23,10 @@ private let testEnvironment = [
 ]
 
 private let slackSection = #"{"signingSecret": "${SLACK_SIGNING_SECRET}", "botToken": "${SLACK_BOT_TOKEN}", "announceChannel": "C0INCIDENTS"}"#
-private let rocketChatSection = #"{"serverURL": "https://chat.example.com", "userId": "klaxonbot", "authToken": "${ROCKETCHAT_AUTH_TOKEN}", "announceChannel": "incidents"}"#
-private let mattermostSection = #"{"serverURL": "https://mm.example.com", "botToken": "${MATTERMOST_BOT_TOKEN}", "teamId": "t1", "commandToken": "${MATTERMOST_COMMAND_TOKEN}", "announceChannel": "incidents"}"#
+private let rocketChatSection =
+    #"{"serverURL": "https://chat.example.com", "userId": "klaxonbot", "authToken": "${ROCKETCHAT_AUTH_TOKEN}", "announceChannel": "incidents"}"#
+private let mattermostSection =
+    #"{"serverURL": "https://mm.example.com", "botToken": "${MATTERMOST_BOT_TOKEN}", "teamId": "t1", "commandToken": "${MATTERMOST_COMMAND_TOKEN}", "announceChannel": "incidents"}"#
 
 private func problemLines(_ result: Result<KlaxonConfig, ConfigErrors>) -> [String] {
     switch result {
@@ -156,11 +159,12 @@ private func setting(_ newValue: Any?, at steps: ArraySlice<PathStep>, in contai
         #expect(primary.timezone == "Europe/Berlin")
         #expect(config.oncall.rotation(id: "secondary")?.members == ["carol", "dave"])
 
-        #expect(config.oncall.escalation == [
-            EscalationStep(after: .zero, notify: [.rotation("primary")]),
-            EscalationStep(after: .minutes(5), notify: [.rotation("secondary")]),
-            EscalationStep(after: .minutes(15), notify: [.person("carol")]),
-        ])
+        #expect(
+            config.oncall.escalation == [
+                EscalationStep(after: .zero, notify: [.rotation("primary")]),
+                EscalationStep(after: .minutes(5), notify: [.rotation("secondary")]),
+                EscalationStep(after: .minutes(15), notify: [.person("carol")]),
+            ])
         #expect(config.oncall.repeatEscalation == 0)
     }
 
@@ -211,12 +215,16 @@ private func setting(_ newValue: Any?, at steps: ArraySlice<PathStep>, in contai
         }
         if let first = (node["anyOf"] as? [[String: Any]])?.first, first["$ref"] == nil { node = first }
         if let properties = node["properties"] as? [String: Any] {
-            objects.append(DescribedObject(
-                path: path, properties: Set(properties.keys), required: Set(node["required"] as? [String] ?? []),
-                closed: node["additionalProperties"] as? Bool == false))
-            return .object(try properties.keys.sorted().map { key in
-                JSONMember(key: key, value: try example(of: try #require(properties[key] as? [String: Any]), at: path.key(key), in: schema, into: &objects, leaves: &leaves))
-            })
+            objects.append(
+                DescribedObject(
+                    path: path, properties: Set(properties.keys), required: Set(node["required"] as? [String] ?? []),
+                    closed: node["additionalProperties"] as? Bool == false))
+            return .object(
+                try properties.keys.sorted().map { key in
+                    JSONMember(
+                        key: key,
+                        value: try example(of: try #require(properties[key] as? [String: Any]), at: path.key(key), in: schema, into: &objects, leaves: &leaves))
+                })
         }
         if let items = node["items"] as? [String: Any] {
             return .array([try example(of: items, at: path.index(0), in: schema, into: &objects, leaves: &leaves)])
@@ -309,9 +317,12 @@ struct ProblemCase: Sendable, CustomTestStringConvertible {
     }
 }
 
-private let knownTopLevelKeys = "server, storage, logging, platforms, incidents, severities, people, oncall, templates, outbox, paging, alerts, groups, permissions, retention, email, tickets, statusPage, postmortems, calendar, incidentTypes, discord"
-private let severityKeys = "id, aliases, name, description, updateEvery, ackWithin, page, reviewWithin, escalateAfter, ticket, openAs, targets, templates, respondWithin, escalation, notify, checkpoints, monitorFor"
-private let templateList = "initialAlert, announcement, announceDigest, update, reminder, resolution, summary, page, escalation, review, postmortem, emailSubject, emailText, emailHTML, ticketTitle, ticketBody, ticketResolved, publicAcknowledged, ticketReopened, actionItemTitle, actionItemBody"
+private let knownTopLevelKeys =
+    "server, storage, logging, platforms, incidents, severities, people, oncall, templates, outbox, paging, alerts, groups, permissions, retention, email, tickets, statusPage, postmortems, calendar, incidentTypes, discord"
+private let severityKeys =
+    "id, aliases, name, description, updateEvery, ackWithin, page, reviewWithin, escalateAfter, ticket, openAs, targets, templates, respondWithin, escalation, notify, checkpoints, monitorFor"
+private let templateList =
+    "initialAlert, announcement, announceDigest, update, reminder, resolution, summary, page, escalation, review, postmortem, emailSubject, emailText, emailHTML, ticketTitle, ticketBody, ticketResolved, publicAcknowledged, ticketReopened, actionItemTitle, actionItemBody"
 
 private let problemCases: [ProblemCase] = [
     // Types, ranges and unknown keys.
@@ -336,33 +347,45 @@ private let problemCases: [ProblemCase] = [
     .set("platforms", "{}", "platforms: at least one platform must be configured (console needs no credentials)"),
     .set("platforms.console.announceChannel", "true", "platforms.console.announceChannel: expected a string, got true"),
     .set("platforms.discord", "{}", "platforms.discord: unknown key (known keys: console, slack, rocketchat, mattermost)"),
-    .edits([("platforms.slack", slackSection), ("platforms.slack.botToken", #""${SLACK_TOKEN}""#)],
-           "platforms.slack.botToken: environment variable SLACK_TOKEN is not set"),
-    .edits([("platforms.slack", slackSection), ("platforms.slack.botToken", nil)],
-           "platforms.slack.botToken: missing required field"),
-    .edits([("platforms.slack", slackSection), ("platforms.slack.botToken", "12345")],
-           "platforms.slack.botToken: expected a string, got a number"),
-    .edits([("platforms.slack", slackSection), ("platforms.slack.signingSecret", #""${EMPTY}""#)],
-           "platforms.slack.signingSecret: must not be empty"),
-    .edits([("platforms.slack", slackSection), ("platforms.slack.apiBaseURL", #""slack.com/api""#)],
-           #"platforms.slack.apiBaseURL: "slack.com/api" is not an http or https URL"#),
-    .edits([("platforms.slack", slackSection), ("platforms.slack.botTokn", #""x""#)],
-           #"platforms.slack.botTokn: unknown key (did you mean "botToken"?)"#),
-    .edits([("platforms.rocketchat", rocketChatSection), ("platforms.rocketchat.triggers", "[]")],
-           "platforms.rocketchat.triggers: must list at least one trigger"),
-    .edits([("platforms.rocketchat", rocketChatSection), ("platforms.rocketchat.poll", #"{"rooms": ["GENERAL"], "every": "0s"}"#)],
-           "platforms.rocketchat.poll.every: must be longer than 0s"),
-    .edits([("platforms.rocketchat", rocketChatSection), ("platforms.rocketchat.poll", #"{"every": "10s"}"#)],
-           "platforms.rocketchat.poll.rooms: missing required field"),
-    .edits([("platforms.mattermost", mattermostSection), ("platforms.mattermost.teamId", "[]")],
-           "platforms.mattermost.teamId: expected a string, got an array"),
+    .edits(
+        [("platforms.slack", slackSection), ("platforms.slack.botToken", #""${SLACK_TOKEN}""#)],
+        "platforms.slack.botToken: environment variable SLACK_TOKEN is not set"),
+    .edits(
+        [("platforms.slack", slackSection), ("platforms.slack.botToken", nil)],
+        "platforms.slack.botToken: missing required field"),
+    .edits(
+        [("platforms.slack", slackSection), ("platforms.slack.botToken", "12345")],
+        "platforms.slack.botToken: expected a string, got a number"),
+    .edits(
+        [("platforms.slack", slackSection), ("platforms.slack.signingSecret", #""${EMPTY}""#)],
+        "platforms.slack.signingSecret: must not be empty"),
+    .edits(
+        [("platforms.slack", slackSection), ("platforms.slack.apiBaseURL", #""slack.com/api""#)],
+        #"platforms.slack.apiBaseURL: "slack.com/api" is not an http or https URL"#),
+    .edits(
+        [("platforms.slack", slackSection), ("platforms.slack.botTokn", #""x""#)],
+        #"platforms.slack.botTokn: unknown key (did you mean "botToken"?)"#),
+    .edits(
+        [("platforms.rocketchat", rocketChatSection), ("platforms.rocketchat.triggers", "[]")],
+        "platforms.rocketchat.triggers: must list at least one trigger"),
+    .edits(
+        [("platforms.rocketchat", rocketChatSection), ("platforms.rocketchat.poll", #"{"rooms": ["GENERAL"], "every": "0s"}"#)],
+        "platforms.rocketchat.poll.every: must be longer than 0s"),
+    .edits(
+        [("platforms.rocketchat", rocketChatSection), ("platforms.rocketchat.poll", #"{"every": "10s"}"#)],
+        "platforms.rocketchat.poll.rooms: missing required field"),
+    .edits(
+        [("platforms.mattermost", mattermostSection), ("platforms.mattermost.teamId", "[]")],
+        "platforms.mattermost.teamId: expected a string, got an array"),
 
     // Incidents.
     .set("incidents.mode", #""threads""#, #"incidents.mode: "threads" is not one of channel, thread"#),
-    .set("incidents.channelName", #""incident-{date}""#,
-         #"incidents.channelName: "incident-{date}" must contain {seq}, {id}, {slug} or {service} so that incidents are told apart"#),
-    .set("incidents.channelName", #""inc-{sev}-{seq}""#,
-         "incidents.channelName: unknown placeholder {sev} (known: {date}, {seq}, {id}, {slug}, {severity}, {service})"),
+    .set(
+        "incidents.channelName", #""incident-{date}""#,
+        #"incidents.channelName: "incident-{date}" must contain {seq}, {id}, {slug} or {service} so that incidents are told apart"#),
+    .set(
+        "incidents.channelName", #""inc-{sev}-{seq}""#,
+        "incidents.channelName: unknown placeholder {sev} (known: {date}, {seq}, {id}, {slug}, {severity}, {service})"),
     .set("incidents.timeZone", #""Europe/Berln""#, #"incidents.timeZone: "Europe/Berln" is not a known time zone (did you mean "Europe/Berlin"?)"#),
     .set("incidents.overdueAfterCadences", "0", "incidents.overdueAfterCadences: must be at least 1, got 0"),
     .set("incidents.monitorFor", #""soon""#, #"incidents.monitorFor: "soon" is not a duration"#),
@@ -373,8 +396,9 @@ private let problemCases: [ProblemCase] = [
     .set("severities[0].updateEvery", #""0s""#, "severities[0].updateEvery: must be longer than 0s"),
     .set("severities[0].reviewWithin", #""2 days""#, #"severities[0].reviewWithin: "2 days" is not a duration"#),
     .set("severities[0].reviewWithin", #""366d""#, #"severities[0].reviewWithin: "366d" is longer than the maximum of 365d (one year)"#),
-    .set("incidents.monitorFor", #""99999999999999999999s""#,
-         #"incidents.monitorFor: "99999999999999999999s" is longer than the maximum of 365d (one year)"#),
+    .set(
+        "incidents.monitorFor", #""99999999999999999999s""#,
+        #"incidents.monitorFor: "99999999999999999999s" is longer than the maximum of 365d (one year)"#),
     .set("severities[0].page", #""yes""#, #"severities[0].page: expected a boolean, got "yes""#),
     .set("severities", "[]", "severities: at least one severity is required"),
     .remove("severities", "severities: missing required field"),
@@ -390,8 +414,12 @@ private let problemCases: [ProblemCase] = [
     // People.
     .set("people.bob.slack", #""U0ALICE""#, #"people.bob.slack: "U0ALICE" is also the slack identity of people.alice"#),
     .set("people.alice.timezone", #""Nowhere/Atlantis""#, #"people.alice.timezone: "Nowhere/Atlantis" is not a known time zone"#),
-    .set("people.alice.pager", #""555-0100""#, "people.alice.pager: unknown key (known keys: name, slack, rocketchat, mattermost, console, timezone, phone, email)"),
-    .set("people.erin smith", "{}", #"people["erin smith"]: "erin smith" is not a valid person id (letters, digits, ".", "_" and "-", starting with a letter or digit)"#),
+    .set(
+        "people.alice.pager", #""555-0100""#,
+        "people.alice.pager: unknown key (known keys: name, slack, rocketchat, mattermost, console, timezone, phone, email)"),
+    .set(
+        "people.erin smith", "{}",
+        #"people["erin smith"]: "erin smith" is not a valid person id (letters, digits, ".", "_" and "-", starting with a letter or digit)"#),
 
     // Rotations.
     .set("oncall.rotations[0].members", #"["alice", "bobb"]"#, #"oncall.rotations[0].members[1]: no person "bobb" in people (did you mean "bob"?)"#),
@@ -399,20 +427,25 @@ private let problemCases: [ProblemCase] = [
     .remove("oncall.rotations[0].members", "oncall.rotations[0].members: missing required field"),
     .set("oncall.rotations[0].handoff", #""mon 9am""#, #"oncall.rotations[0].handoff: "mon 9am" is not a hand-off time such as "monday 09:00" or "09:00""#),
     .set("oncall.rotations[0].period", #""3d""#, #"oncall.rotations[0].period: "3d" does not fit handoff "monday 09:00": a weekly hand-off needs whole weeks"#),
-    .edits([("oncall.rotations[0].handoff", #""09:00""#), ("oncall.rotations[0].period", #""12h""#)],
-           #"oncall.rotations[0].period: "12h" does not fit handoff "09:00": a daily hand-off needs whole days"#),
+    .edits(
+        [("oncall.rotations[0].handoff", #""09:00""#), ("oncall.rotations[0].period", #""12h""#)],
+        #"oncall.rotations[0].period: "12h" does not fit handoff "09:00": a daily hand-off needs whole days"#),
     .set("oncall.rotations[0].timezone", #""Berlin""#, #"oncall.rotations[0].timezone: "Berlin" is not a known time zone"#),
     .set("oncall.rotations[0].start", #""2024-02-30""#, #"oncall.rotations[0].start: "2024-02-30" is not a date such as "2024-01-01""#),
     // Problems come in document order, and these edited documents have their keys sorted.
-    .set("oncall.rotations[1].id", #""primary""#,
-         #"oncall.escalation[1].notify[0]: no rotation "secondary" in oncall.rotations"#,
-         #"oncall.rotations[1].id: "primary" is already used by oncall.rotations[0]"#),
+    .set(
+        "oncall.rotations[1].id", #""primary""#,
+        #"oncall.escalation[1].notify[0]: no rotation "secondary" in oncall.rotations"#,
+        #"oncall.rotations[1].id: "primary" is already used by oncall.rotations[0]"#),
 
     // Escalation.
-    .set("oncall.escalation[0].notify", #"["primary"]"#,
-         #"oncall.escalation[0].notify[0]: "primary" is not one of "rotation:<id>", "person:<id>", "group:<name>", "email:<address>" (did you mean "rotation:primary"?)"#),
-    .set("oncall.escalation[1].notify", #"["rotation:secundary"]"#,
-         #"oncall.escalation[1].notify[0]: no rotation "secundary" in oncall.rotations (did you mean "secondary"?)"#),
+    .set(
+        "oncall.escalation[0].notify", #"["primary"]"#,
+        #"oncall.escalation[0].notify[0]: "primary" is not one of "rotation:<id>", "person:<id>", "group:<name>", "email:<address>" (did you mean "rotation:primary"?)"#
+    ),
+    .set(
+        "oncall.escalation[1].notify", #"["rotation:secundary"]"#,
+        #"oncall.escalation[1].notify[0]: no rotation "secundary" in oncall.rotations (did you mean "secondary"?)"#),
     .set("oncall.escalation[2].notify", #"["person:erin"]"#, #"oncall.escalation[2].notify[0]: no person "erin" in people"#),
     .set("oncall.escalation[2].notify", "[]", "oncall.escalation[2].notify: must list at least one target"),
     .set("oncall.escalation[0].after", #""-1m""#, #"oncall.escalation[0].after: "-1m" is not a duration"#),
@@ -425,57 +458,81 @@ private let problemCases: [ProblemCase] = [
     .set("templates.update", "42", "templates.update: expected a string, got 42"),
     .set("severities[0].templates", #"{"anouncement": "x"}"#, #"severities[0].templates.anouncement: unknown template (did you mean "announcement"?)"#),
     .set("severities[0].templates", "[]", "severities[0].templates: expected an object, got an array"),
-    .set("incidents.links", #"{"status page": "https://status.example.com"}"#, #"incidents.links["status page"]: "status page" is not a usable link name (letters, digits, ".", "_" and "-")"#),
+    .set(
+        "incidents.links", #"{"status page": "https://status.example.com"}"#,
+        #"incidents.links["status page"]: "status page" is not a usable link name (letters, digits, ".", "_" and "-")"#),
     .set("incidents.links", #"{"statusPage": 7}"#, "incidents.links.statusPage: expected a string, got 7"),
     .set("incidents.idFormat", #""INC-{year}""#, "incidents.idFormat: must contain {n} or {seq} so that every incident gets its own id"),
-    .set("incidents.idFormat", #""INC-{yr}-{seq}""#, "incidents.idFormat: unknown placeholder {yr} (known: {n}, {seq}, {year}, {month}, {day}, {date}; {n:3} and {seq:3} pad)"),
+    .set(
+        "incidents.idFormat", #""INC-{yr}-{seq}""#,
+        "incidents.idFormat: unknown placeholder {yr} (known: {n}, {seq}, {year}, {month}, {day}, {date}; {n:3} and {seq:3} pad)"),
     .set("incidents.idFormat", "3", "incidents.idFormat: expected a string, got 3"),
-    .set("oncall.topicChannels", #"[{"platform": "mattermost", "channel": "devops"}]"#, #"oncall.topicChannels[0].platform: "mattermost" is not configured in platforms"#),
-    .set("oncall.topicChannels", #"[{"platform": "console", "channel": "devops", "rotation": "primry"}]"#,
-         #"oncall.topicChannels[0].rotation: no rotation "primry" in oncall.rotations (did you mean "primary"?)"#),
+    .set(
+        "oncall.topicChannels", #"[{"platform": "mattermost", "channel": "devops"}]"#,
+        #"oncall.topicChannels[0].platform: "mattermost" is not configured in platforms"#),
+    .set(
+        "oncall.topicChannels", #"[{"platform": "console", "channel": "devops", "rotation": "primry"}]"#,
+        #"oncall.topicChannels[0].rotation: no rotation "primry" in oncall.rotations (did you mean "primary"?)"#),
     .set("oncall.topicChannels", #"[{"platform": "console"}]"#, "oncall.topicChannels[0].channel: missing required field"),
-    .set("oncall.topicChannels", #"[{"platform": "console", "channel": "devops", "topic": "x"}]"#, "oncall.topicChannels[0].topic: unknown key (known keys: platform, channel, rotation)"),
+    .set(
+        "oncall.topicChannels", #"[{"platform": "console", "channel": "devops", "topic": "x"}]"#,
+        "oncall.topicChannels[0].topic: unknown key (known keys: platform, channel, rotation)"),
     .set("outbox.maxAttempts", "0", "outbox.maxAttempts: must be at least 1, got 0"),
     .set("outbox.retryFor", "\"0s\"", "outbox.retryFor: must be longer than 0s"),
     .set("retention.consoleLines", "0", "retention.consoleLines: must be between 1 and 100000000, got 0"),
     .set("server.headerTimeout", "\"soon\"", #"server.headerTimeout: "soon" is not a duration"#),
 
     // Pager webhooks.
-    .set("paging.webhooks", #"[{"id": "sms", "url": "ftp://pager.example.com", "secret": "s3cret-value"}]"#,
-         #"paging.webhooks[0].url: "ftp://pager.example.com" is not an http or https URL"#),
+    .set(
+        "paging.webhooks", #"[{"id": "sms", "url": "ftp://pager.example.com", "secret": "s3cret-value"}]"#,
+        #"paging.webhooks[0].url: "ftp://pager.example.com" is not an http or https URL"#),
     .set("paging.webhooks", #"[{"id": "sms", "url": "https://pager.example.com"}]"#, "paging.webhooks[0].secret: missing required field"),
-    .set("statusPage.components", #"[{"id": "api", "name": "API"}, {"id": "API", "name": "Other"}]"#,
-         #"statusPage.components[1].id: "API" is also the id of statusPage.components[0]; component ids must differ"#),
-    .set("statusPage.links", #"[{"title": "Support", "url": "mailto:help@example.com"}]"#,
-         #"statusPage.links[0].url: "mailto:help@example.com" is not an http or https URL"#),
+    .set(
+        "statusPage.components", #"[{"id": "api", "name": "API"}, {"id": "API", "name": "Other"}]"#,
+        #"statusPage.components[1].id: "API" is also the id of statusPage.components[0]; component ids must differ"#),
+    .set(
+        "statusPage.links", #"[{"title": "Support", "url": "mailto:help@example.com"}]"#,
+        #"statusPage.links[0].url: "mailto:help@example.com" is not an http or https URL"#),
     .set("statusPage.webhooks", #"[{"id": "sp", "url": "https://status.example.com"}]"#, "statusPage.webhooks[0].secret: missing required field"),
     .set("severities[0].targets", #"{"acknowledge": "soon"}"#, #"severities[0].targets.acknowledge: "soon" is not a duration"#),
-    .set("paging.webhooks", #"[{"id": "sms", "url": "https://pager.example.com", "secret": "s3cret-value", "severities": ["sev9"]}]"#,
-         #"paging.webhooks[0].severities[0]: unknown severity "sev9" (did you mean "sev1"?)"#),
-    .set("paging.webhooks", #"[{"id": "sms", "url": "https://pager.example.com", "secret": "s3cret-value", "events": ["paged"]}]"#,
-         #"paging.webhooks[0].events[0]: "paged" is not one of page, escalation, acknowledged, resolved"#),
-    .set("paging.webhooks", #"[{"id": "a", "url": "https://a.example.com", "secret": "s3cret-value"}, {"id": "a", "url": "https://b.example.com", "secret": "s3cret-value"}]"#,
-         #"paging.webhooks[1].id: "a" is also the id of paging.webhooks[0]; webhook ids must differ"#),
+    .set(
+        "paging.webhooks", #"[{"id": "sms", "url": "https://pager.example.com", "secret": "s3cret-value", "severities": ["sev9"]}]"#,
+        #"paging.webhooks[0].severities[0]: unknown severity "sev9" (did you mean "sev1"?)"#),
+    .set(
+        "paging.webhooks", #"[{"id": "sms", "url": "https://pager.example.com", "secret": "s3cret-value", "events": ["paged"]}]"#,
+        #"paging.webhooks[0].events[0]: "paged" is not one of page, escalation, acknowledged, resolved"#),
+    .set(
+        "paging.webhooks",
+        #"[{"id": "a", "url": "https://a.example.com", "secret": "s3cret-value"}, {"id": "a", "url": "https://b.example.com", "secret": "s3cret-value"}]"#,
+        #"paging.webhooks[1].id: "a" is also the id of paging.webhooks[0]; webhook ids must differ"#),
     .set("paging.webhook", "[]", #"paging.webhook: unknown key (did you mean "webhooks"?)"#),
 
     // Email (docs/email.md).
     .set("email", #"{"smtp": {"host": "mail.example.com"}}"#, "email.smtp.from: missing required field"),
-    .set("email", #"{"smtp": {"host": "mail.example.com", "from": "Klaxon"}}"#,
-         #"email.smtp.from: "Klaxon" is not a sender such as "klaxon@example.com" or "Klaxon <klaxon@example.com>""#),
-    .set("email", #"{"smtp": {"host": "mail.example.com", "from": "k@example.com", "tls": "ssl"}}"#,
-         #"email.smtp.tls: "ssl" is not one of starttls, required, implicit, none"#),
-    .set("email", #"{"smtp": {"host": "mail.example.com", "from": "k@example.com", "username": "klaxon"}}"#,
-         #"email.smtp.username: AUTH needs a password too: add password ("${SMTP_PASSWORD}") or passwordEnv"#),
-    .set("email", #"{"smtp": {"host": "mail.example.com", "from": "k@example.com", "username": "klaxon", "passwordEnv": "NO_SUCH_VARIABLE"}}"#,
-         #"email.smtp.passwordEnv: the environment variable "NO_SUCH_VARIABLE" is not set"#),
-    .set("email", #"{"smtp": {"host": "mail.example.com", "from": "k@example.com", "username": "klaxon", "password": "${SLACK_BOT_TOKEN}", "tls": "none"}}"#,
-         #"email.smtp.tls: "none" would send the password in clear: use "starttls", "required" or "implicit""#),
-    .set("email", #"{"smtp": {"host": "mail.example.com", "from": "k@example.com", "usernmae": "klaxon"}}"#,
-         #"email.smtp.usernmae: unknown key (did you mean "username"?)"#),
-    .set("oncall.escalation[2].notify", #"["email:incidents@example.com"]"#,
-         "oncall.escalation[2].notify[0]: email targets need email.smtp (docs/email.md)"),
-    .set("oncall.escalation[2].notify", #"["email:incidents"]"#,
-         #"oncall.escalation[2].notify[0]: "email:incidents" is not an email target ("email:<address>", "email:person:<id>" or "email:group:<name>")"#),
+    .set(
+        "email", #"{"smtp": {"host": "mail.example.com", "from": "Klaxon"}}"#,
+        #"email.smtp.from: "Klaxon" is not a sender such as "klaxon@example.com" or "Klaxon <klaxon@example.com>""#),
+    .set(
+        "email", #"{"smtp": {"host": "mail.example.com", "from": "k@example.com", "tls": "ssl"}}"#,
+        #"email.smtp.tls: "ssl" is not one of starttls, required, implicit, none"#),
+    .set(
+        "email", #"{"smtp": {"host": "mail.example.com", "from": "k@example.com", "username": "klaxon"}}"#,
+        #"email.smtp.username: AUTH needs a password too: add password ("${SMTP_PASSWORD}") or passwordEnv"#),
+    .set(
+        "email", #"{"smtp": {"host": "mail.example.com", "from": "k@example.com", "username": "klaxon", "passwordEnv": "NO_SUCH_VARIABLE"}}"#,
+        #"email.smtp.passwordEnv: the environment variable "NO_SUCH_VARIABLE" is not set"#),
+    .set(
+        "email", #"{"smtp": {"host": "mail.example.com", "from": "k@example.com", "username": "klaxon", "password": "${SLACK_BOT_TOKEN}", "tls": "none"}}"#,
+        #"email.smtp.tls: "none" would send the password in clear: use "starttls", "required" or "implicit""#),
+    .set(
+        "email", #"{"smtp": {"host": "mail.example.com", "from": "k@example.com", "usernmae": "klaxon"}}"#,
+        #"email.smtp.usernmae: unknown key (did you mean "username"?)"#),
+    .set(
+        "oncall.escalation[2].notify", #"["email:incidents@example.com"]"#,
+        "oncall.escalation[2].notify[0]: email targets need email.smtp (docs/email.md)"),
+    .set(
+        "oncall.escalation[2].notify", #"["email:incidents"]"#,
+        #"oncall.escalation[2].notify[0]: "email:incidents" is not an email target ("email:<address>", "email:person:<id>" or "email:group:<name>")"#),
     ProblemCase(
         edits: [("email", #"{"smtp": {"host": "mail.example.com", "from": "k@example.com"}}"#), ("oncall.escalation[2].notify", #"["email:person:carol"]"#)],
         rawJSON: nil, expected: ["oncall.escalation[2].notify[0]: people.carol has no email"]),
@@ -485,25 +542,33 @@ private let problemCases: [ProblemCase] = [
 
     // Tickets (docs/tickets.md).
     .set("tickets", #"{"github": {}}"#, "tickets.github.token: missing required field"),
-    .set("tickets", #"{"github": {"token": "${SLACK_BOT_TOKEN}", "apiBaseURL": "api.github.com"}}"#,
-         #"tickets.github.apiBaseURL: "api.github.com" is not an http or https URL"#),
+    .set(
+        "tickets", #"{"github": {"token": "${SLACK_BOT_TOKEN}", "apiBaseURL": "api.github.com"}}"#,
+        #"tickets.github.apiBaseURL: "api.github.com" is not an http or https URL"#),
     .set("severities[3].ticket", #"{"to": "github:acme/api"}"#, "severities[3].ticket.to: github targets need tickets.github (docs/tickets.md)"),
     .set("severities[3].openAs", #""ticket""#, #"severities[3].openAs: "ticket" needs a ticket: add "ticket": {"to": "github:<owner>/<repo>"}"#),
     .set("severities[3].openAs", #""issue""#, #"severities[3].openAs: "issue" is not one of channel, ticket"#),
     ProblemCase(
         edits: [("tickets", #"{"github": {"token": "${SLACK_BOT_TOKEN}"}}"#), ("severities[3].ticket", #"{"to": "acme/api", "labels": []}"#)],
         rawJSON: nil,
-        expected: ["severities[3].ticket.labels: must list at least one label", #"severities[3].ticket.to: "acme/api" is not a ticket target such as "github:acme/api""#]),
+        expected: [
+            "severities[3].ticket.labels: must list at least one label",
+            #"severities[3].ticket.to: "acme/api" is not a ticket target such as "github:acme/api""#,
+        ]),
 
     // Environment references outside the platforms.
     .set("severities[0].updateEvery", #""${UPDATE_EVERY}""#, "severities[0].updateEvery: environment variable UPDATE_EVERY is not set"),
-    .set("server.host", #""${1HOST}""#, #"server.host: invalid environment variable reference "${1HOST}": names are letters, digits and "_", not starting with a digit"#),
+    .set(
+        "server.host", #""${1HOST}""#,
+        #"server.host: invalid environment variable reference "${1HOST}": names are letters, digits and "_", not starting with a digit"#),
     .set("server.host", #""${HOST""#, #"server.host: "${" is not closed by "}" (write "$${" for a literal "${")"#),
     .set("server.port", #""${EMPTY:-eighty}""#, #"server.port: expected an integer, got "eighty""#),
 
     // The document itself.
     .raw(#"{"server": {"port": 8080,}}"#, #"$: malformed JSON at line 1, column 26: expected a key in double quotes, found "}""#),
-    .raw("{\n  \"server\": {\n    \"port\": 80\n  \n", "$: malformed JSON at line 5, column 1: expected \",\" or \"}\" after an object member, found the end of the document"),
+    .raw(
+        "{\n  \"server\": {\n    \"port\": 80\n  \n",
+        "$: malformed JSON at line 5, column 1: expected \",\" or \"}\" after an object member, found the end of the document"),
     .raw("", "$: malformed JSON at line 1, column 1: the document is empty"),
     .raw(#"{"severities": [{"id": "sev1", "name": "Critical"}]} x"#, #"$: malformed JSON at line 1, column 54: unexpected "x" after the end of the document"#),
     .raw("[]", "$: expected an object, got an array"),
@@ -572,16 +637,18 @@ private let problemCases: [ProblemCase] = [
     /// A value of the wrong kind is one problem: what it would have held is not reported missing too.
     @Test func aMistypedSectionIsOneProblem() throws {
         let json = try editedDefaultConfig([
-            ("platforms.slack", #""yes""#), ("oncall.rotations[0]", "7"), ("alerts", #"{"sources": [{"id": "am", "kind": "alertmanager", "tokn": "x", "token": "secret-token-value"}], "storm": []}"#),
+            ("platforms.slack", #""yes""#), ("oncall.rotations[0]", "7"),
+            ("alerts", #"{"sources": [{"id": "am", "kind": "alertmanager", "tokn": "x", "token": "secret-token-value"}], "storm": []}"#),
         ])
-        #expect(problemLines(ConfigLoader.load(json: json, environment: testEnvironment)) == [
-            #"alerts.sources[0].tokn: unknown key (did you mean "token"?)"#,
-            "alerts.storm: expected an object, got an array",
-            // The chain still names the rotation that is no longer there, as before the rewrite.
-            #"oncall.escalation[0].notify[0]: no rotation "primary" in oncall.rotations"#,
-            "oncall.rotations[0]: expected an object, got 7",
-            #"platforms.slack: expected an object, got "yes""#,
-        ])
+        #expect(
+            problemLines(ConfigLoader.load(json: json, environment: testEnvironment)) == [
+                #"alerts.sources[0].tokn: unknown key (did you mean "token"?)"#,
+                "alerts.storm: expected an object, got an array",
+                // The chain still names the rotation that is no longer there, as before the rewrite.
+                #"oncall.escalation[0].notify[0]: no rotation "primary" in oncall.rotations"#,
+                "oncall.rotations[0]: expected an object, got 7",
+                #"platforms.slack: expected an object, got "yes""#,
+            ])
     }
 
     @Test func duplicateKeysAreFoundAtAnyDepth() {
@@ -592,14 +659,17 @@ private let problemCases: [ProblemCase] = [
     /// The cross-reference pass works on any config, not only on one the loader built.
     @Test func validateChecksCrossReferencesOfABuiltConfig() {
         var config = KlaxonConfig(severities: [SeverityPolicy(id: "sev1", name: "Critical")], people: ["alice": Person()])
-        config.oncall.rotations = [RotationConfig(id: "primary", members: ["alice", "alcie"], period: .days(7), handoff: Handoff(weekday: 2, hour: 9, minute: 0), timezone: "UTC")]
+        config.oncall.rotations = [
+            RotationConfig(id: "primary", members: ["alice", "alcie"], period: .days(7), handoff: Handoff(weekday: 2, hour: 9, minute: 0), timezone: "UTC")
+        ]
         config.oncall.escalation = [EscalationStep(after: .zero, notify: [.rotation("primary"), .rotation("secondary")])]
         config.permissions = ["declare:sev2": [.anyone]]
-        #expect(config.validate().map(\.description) == [
-            #"oncall.rotations[0].members[1]: no person "alcie" in people (did you mean "alice"?)"#,
-            #"oncall.escalation[0].notify[1]: no rotation "secondary" in oncall.rotations"#,
-            #"permissions["declare:sev2"]: unknown severity "sev2" (did you mean "sev1"?)"#,
-        ])
+        #expect(
+            config.validate().map(\.description) == [
+                #"oncall.rotations[0].members[1]: no person "alcie" in people (did you mean "alice"?)"#,
+                #"oncall.escalation[0].notify[1]: no rotation "secondary" in oncall.rotations"#,
+                #"permissions["declare:sev2"]: unknown severity "sev2" (did you mean "sev1"?)"#,
+            ])
     }
 
     @Test func problemsDescribeThemselvesAsPathColonMessage() {
@@ -649,7 +719,8 @@ private let problemCases: [ProblemCase] = [
     }
 
     @Test func nullMeansTheSameAsLeavingTheKeyOut() throws {
-        let config = try loadedConfig(#"""
+        let config = try loadedConfig(
+            #"""
             {"server": null, "incidents": {"monitorFor": null},
              "severities": [{"id": "sev1", "name": "Critical", "updateEvery": null, "aliases": null}]}
             """#, environment: [:])
@@ -732,7 +803,8 @@ private let problemCases: [ProblemCase] = [
         #expect(config.oncall.escalation.first?.notify == [.email(.address("eng-all@example.com")), .email(.person("alice")), .email(.group("leads"))])
         #expect(config.oncall.escalation.first?.notify.map(\.description) == ["email:eng-all@example.com", "email:person:alice", "email:group:leads"])
 
-        let implicit = try loadedConfig(#"""
+        let implicit = try loadedConfig(
+            #"""
             {"severities": [{"id": "sev1", "name": "Critical"}],
              "email": {"smtp": {"host": "mail.example.com", "from": "k@example.com", "tls": "implicit", "username": "k", "password": "${SLACK_BOT_TOKEN}"}}}
             """#)
@@ -741,7 +813,8 @@ private let problemCases: [ProblemCase] = [
     }
 
     @Test func ticketsWithLabelsAndOpenAs() throws {
-        let config = try loadedConfig(#"""
+        let config = try loadedConfig(
+            #"""
             {"severities": [
                 {"id": "sev1", "name": "Critical", "ticket": {"to": "github:acme/api", "labels": ["bug", "P0-critical"]}},
                 {"id": "sev3", "name": "Low", "ticket": {"to": "github:acme/api"}, "openAs": "ticket"}],
@@ -768,7 +841,10 @@ private let problemCases: [ProblemCase] = [
 
     @Test func schemaKeyIsAcceptedOnlyAtTheTop() {
         let json = #"{"$schema": "./bot-config.schema.json", "server": {"$schema": "x"}, "severities": [{"id": "sev1", "name": "Critical"}]}"#
-        #expect(problemLines(ConfigLoader.load(json: json, environment: [:])) == [#"server["$schema"]: unknown key (known keys: host, port, maxBodyBytes, apiToken, idleTimeout, headerTimeout, bodyTimeout, maxConnections)"#])
+        #expect(
+            problemLines(ConfigLoader.load(json: json, environment: [:])) == [
+                #"server["$schema"]: unknown key (known keys: host, port, maxBodyBytes, apiToken, idleTimeout, headerTimeout, bodyTimeout, maxConnections)"#
+            ])
     }
 }
 
@@ -845,14 +921,15 @@ private let problemCases: [ProblemCase] = [
             """#
         let result = ConfigLoader.load(json: json, environment: testEnvironment)
         let lines = problemLines(result)
-        #expect(lines == [
-            "server.host: environment variable NOPE is not set",
-            // The signing secret's variable, used by mistake for the port: its value is scrubbed.
-            #"server.port: expected an integer, got "<secret>""#,
-            "platforms.slack.appToken: expected a string, got a number",
-            "platforms.slack.announceChannel: must not be empty",
-            #"severities[0].updateEvery: "<secret>" is not a duration"#,
-        ])
+        #expect(
+            lines == [
+                "server.host: environment variable NOPE is not set",
+                // The signing secret's variable, used by mistake for the port: its value is scrubbed.
+                #"server.port: expected an integer, got "<secret>""#,
+                "platforms.slack.appToken: expected a string, got a number",
+                "platforms.slack.announceChannel: must not be empty",
+                #"severities[0].updateEvery: "<secret>" is not a duration"#,
+            ])
         let everything = lines.joined(separator: "\n")
         #expect(!everything.contains(literalToken))
         #expect(!everything.contains(testEnvironment["SLACK_SIGNING_SECRET"]!))
@@ -880,11 +957,13 @@ private let problemCases: [ProblemCase] = [
 @Suite struct ConfigParsingTests {
     @Test func parsesEveryKindOfValueKeepingOrderAndLiterals() throws {
         let value = try JSONParser.parse(Array(#"{"b": [1, -2.5e3, true, false, null], "a": "x", "b": {}}"#.utf8))
-        #expect(value == .object([
-            JSONMember(key: "b", value: .array([.number("1"), .number("-2.5e3"), .bool(true), .bool(false), .null])),
-            JSONMember(key: "a", value: .string("x")),
-            JSONMember(key: "b", value: .object([])),
-        ]))
+        #expect(
+            value
+                == .object([
+                    JSONMember(key: "b", value: .array([.number("1"), .number("-2.5e3"), .bool(true), .bool(false), .null])),
+                    JSONMember(key: "a", value: .string("x")),
+                    JSONMember(key: "b", value: .object([])),
+                ]))
     }
 
     @Test func decodesEscapes() throws {
@@ -981,15 +1060,19 @@ private let problemCases: [ProblemCase] = [
         let defaults = try loadedConfig(config("{}"))
         #expect(defaults.storage.leaseTime == TimeSpan(seconds: 10))
         #expect(defaults.paging.throttle == PageThrottleLimits(perPersonEvery: .minutes(1), perHour: 10))
-        let set = try loadedConfig(#"{"storage": {"leaseTime": "30s"}, "paging": {"throttle": {"perPersonEvery": "5m", "perHour": 3}}, "severities": [{"id": "sev1", "name": "Critical"}]}"#)
+        let set = try loadedConfig(
+            #"{"storage": {"leaseTime": "30s"}, "paging": {"throttle": {"perPersonEvery": "5m", "perHour": 3}}, "severities": [{"id": "sev1", "name": "Critical"}]}"#
+        )
         #expect(set.storage.leaseTime == TimeSpan(seconds: 30))
         #expect(set.paging.throttle == PageThrottleLimits(perPersonEvery: .minutes(5), perHour: 3))
-        let wrong = #"{"storage": {"leaseTime": "1s"}, "paging": {"throttle": {"perHour": 0, "perPersonEvry": "2m"}}, "severities": [{"id": "sev1", "name": "Critical"}]}"#
-        #expect(problemLines(ConfigLoader.load(json: wrong, environment: [:])) == [
-            "storage.leaseTime: must be between 3s and 10m (the failover time after a replica dies)",
-            "paging.throttle.perHour: must be between 1 and 1000, got 0",
-            "paging.throttle.perPersonEvry: unknown key (did you mean \"perPersonEvery\"?)",
-        ])
+        let wrong =
+            #"{"storage": {"leaseTime": "1s"}, "paging": {"throttle": {"perHour": 0, "perPersonEvry": "2m"}}, "severities": [{"id": "sev1", "name": "Critical"}]}"#
+        #expect(
+            problemLines(ConfigLoader.load(json: wrong, environment: [:])) == [
+                "storage.leaseTime: must be between 3s and 10m (the failover time after a replica dies)",
+                "paging.throttle.perHour: must be between 1 and 1000, got 0",
+                "paging.throttle.perPersonEvry: unknown key (did you mean \"perPersonEvery\"?)",
+            ])
     }
 
     @Test func sqliteAndPostgresAreExclusive() {
@@ -1000,14 +1083,24 @@ private let problemCases: [ProblemCase] = [
     @Test func badURLsAreNamedWithoutTheirSecret() {
         let cases: [(String, String)] = [
             ("mysql://u:\(password)@h/db", "storage.postgres.url: the URL must start with postgres:// or postgresql://"),
-            ("postgres://u:\(password)@h/db?sslmode=verify-ca", "storage.postgres.url: the URL sslmode=verify-ca is not supported yet (supported: disable, prefer, require, verify-full)"),
-            ("postgres://u:\(password)@h/db?sslmode=sometimes", "storage.postgres.url: the URL has an unknown sslmode (supported: disable, prefer, require, verify-full)"),
-            ("postgres://u:\(password)@h/db?password=\(password)", #"storage.postgres.url: the URL has the parameter "password", which is not supported (only sslmode is)"#),
+            (
+                "postgres://u:\(password)@h/db?sslmode=verify-ca",
+                "storage.postgres.url: the URL sslmode=verify-ca is not supported yet (supported: disable, prefer, require, verify-full)"
+            ),
+            (
+                "postgres://u:\(password)@h/db?sslmode=sometimes",
+                "storage.postgres.url: the URL has an unknown sslmode (supported: disable, prefer, require, verify-full)"
+            ),
+            (
+                "postgres://u:\(password)@h/db?password=\(password)",
+                #"storage.postgres.url: the URL has the parameter "password", which is not supported (only sslmode is)"#
+            ),
             ("postgres://:\(password)@h/db", "storage.postgres.url: the URL has no user name"),
             ("postgres:///db", "storage.postgres.url: the URL has no host"),
         ]
         for (url, expected) in cases {
-            let lines = problemLines(ConfigLoader.load(json: config(#"{"postgres": {"url": "${DATABASE_URL}", "poolSize": 0}}"#), environment: ["DATABASE_URL": url]))
+            let lines = problemLines(
+                ConfigLoader.load(json: config(#"{"postgres": {"url": "${DATABASE_URL}", "poolSize": 0}}"#), environment: ["DATABASE_URL": url]))
             #expect(lines == [expected, "storage.postgres.poolSize: must be between 1 and 1000, got 0"], "\(url)")
             #expect(!lines.joined().contains(password))
         }

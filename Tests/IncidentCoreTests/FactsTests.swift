@@ -28,7 +28,9 @@ struct FactsTests {
         #expect(parsed("set startedAt 14:05") == .set(nil, FactAssignment(fact: .startedAt, input: .time(.clock(hour: 14, minute: 5)))))
         #expect(parsed("set started 10m ago") == .set(nil, FactAssignment(fact: .startedAt, input: .time(.ago(.minutes(10))))))
         #expect(parsed("set detected 1h30m ago") == .set(nil, FactAssignment(fact: .detectedAt, input: .time(.ago(.minutes(90))))))
-        #expect(parsed("set lkg 2025-11-10 08:40") == .set(nil, FactAssignment(fact: .lastKnownGood, input: .time(.local(year: 2025, month: 11, day: 10, hour: 8, minute: 40)))))
+        #expect(
+            parsed("set lkg 2025-11-10 08:40")
+                == .set(nil, FactAssignment(fact: .lastKnownGood, input: .time(.local(year: 2025, month: 11, day: 10, hour: 8, minute: 40)))))
         #expect(parsed("set detectedAt now") == .set(nil, FactAssignment(fact: .detectedAt, input: .time(.now))))
         let instant = try #require(parsed("set detectedAt 2025-11-10T08:50Z"))
         #expect(instant == .set(nil, FactAssignment(fact: .detectedAt, input: .time(.instant(F.time("08:50"))))))
@@ -46,7 +48,10 @@ struct FactsTests {
 
     @Test(arguments: [
         ("set impct broken", #"Unknown fact "impct". Did you mean "impact"?"#),
-        ("set weather sunny", "Facts: impact, usersAffected, startedAt, detectedAt, detectedBy, lastKnownGood, rootCause, fix, service, revenueLost, publicFacing, customers."),
+        (
+            "set weather sunny",
+            "Facts: impact, usersAffected, startedAt, detectedAt, detectedBy, lastKnownGood, rootCause, fix, service, revenueLost, publicFacing, customers."
+        ),
         ("set impact", "set impact needs a value, e.g. /incident set impact"),
         ("set startedAt soon", #""soon" is not a time: write 14:05, 2026-01-15T14:05Z, 2026-01-15 14:05 or 10m ago."#),
         ("set startedAt 25:00", "is not a time"),
@@ -88,7 +93,8 @@ struct FactsTests {
         // A change says what it replaced; the same value again changes nothing.
         let changed = scenario.run(.set(nil, FactAssignment(fact: .impact, input: .text("Uploads fail everywhere"))), at: F.time("09:06"))
         #expect(changed.changes.timeline.first?.text == "Impact: Uploads fail everywhere (was: Uploads fail for EU users) · set by <@alice>")
-        expectRejected(scenario.run(.set(nil, FactAssignment(fact: .impact, input: .text("Uploads fail everywhere"))), at: F.time("09:07")), mentioning: "already")
+        expectRejected(
+            scenario.run(.set(nil, FactAssignment(fact: .impact, input: .text("Uploads fail everywhere"))), at: F.time("09:07")), mentioning: "already")
     }
 
     @Test func timesAreResolvedCheckedForTheFutureAndKeptInOrder() throws {
@@ -98,9 +104,15 @@ struct FactsTests {
         #expect(scenario.incident.fact(.startedAt)?.time == F.time("08:40"))
         #expect(scenario.incident.fact(.startedAt)?.text == "2025-11-10 08:40 UTC")
 
-        expectRejected(scenario.run(.set(nil, FactAssignment(fact: .detectedAt, input: .time(.instant(F.time("10:00"))))), at: F.time("09:06")), mentioning: "is in the future")
-        expectRejected(scenario.run(.set(nil, FactAssignment(fact: .detectedAt, input: .time(.clock(hour: 8, minute: 30)))), at: F.time("09:06")), mentioning: "detectedAt 2025-11-10 08:30 UTC is before startedAt 2025-11-10 08:40 UTC")
-        expectRejected(scenario.run(.set(nil, FactAssignment(fact: .lastKnownGood, input: .time(.clock(hour: 8, minute: 50)))), at: F.time("09:06")), mentioning: "is after startedAt")
+        expectRejected(
+            scenario.run(.set(nil, FactAssignment(fact: .detectedAt, input: .time(.instant(F.time("10:00"))))), at: F.time("09:06")),
+            mentioning: "is in the future")
+        expectRejected(
+            scenario.run(.set(nil, FactAssignment(fact: .detectedAt, input: .time(.clock(hour: 8, minute: 30)))), at: F.time("09:06")),
+            mentioning: "detectedAt 2025-11-10 08:30 UTC is before startedAt 2025-11-10 08:40 UTC")
+        expectRejected(
+            scenario.run(.set(nil, FactAssignment(fact: .lastKnownGood, input: .time(.clock(hour: 8, minute: 50)))), at: F.time("09:06")),
+            mentioning: "is after startedAt")
         #expect(scenario.run(.set(nil, FactAssignment(fact: .detectedAt, input: .time(.ago(.minutes(20))))), at: F.time("09:06")).outcome == .applied)
         #expect(scenario.incident.fact(.detectedAt)?.time == F.time("08:46"))
     }

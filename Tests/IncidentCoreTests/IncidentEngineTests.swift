@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import IncidentCore
 
 // MARK: - Fixture shared by the engine, timer and template tests
@@ -70,7 +71,8 @@ enum EngineFixture {
             oncall: OnCallConfig(
                 rotations: [
                     RotationConfig(id: "primary", members: ["alice", "bob"], period: TimeSpan(seconds: 604_800), handoff: weekly, timezone: "Europe/Berlin"),
-                    RotationConfig(id: "secondary", members: ["carol", "dave"], period: TimeSpan(seconds: 604_800), handoff: weekly, timezone: "Europe/Berlin"),
+                    RotationConfig(
+                        id: "secondary", members: ["carol", "dave"], period: TimeSpan(seconds: 604_800), handoff: weekly, timezone: "Europe/Berlin"),
                 ],
                 escalation: escalation, repeatEscalation: repeatEscalation),
             templates: templates)
@@ -212,9 +214,11 @@ struct DeclareTests {
         #expect(incident.escalationLevel == 0)
     }
 
-    @Test("the channel is named from the day's sequence number", arguments: [
-        (1, "incident-2025-11-10-001"), (7, "incident-2025-11-10-007"), (42, "incident-2025-11-10-042"), (123, "incident-2025-11-10-123"),
-    ])
+    @Test(
+        "the channel is named from the day's sequence number",
+        arguments: [
+            (1, "incident-2025-11-10-001"), (7, "incident-2025-11-10-007"), (42, "incident-2025-11-10-042"), (123, "incident-2025-11-10-123"),
+        ])
     func channelNameFromDaySequence(sequence: Int, expected: String) throws {
         let engine = try F.engine()
         let decision = engine.decide(
@@ -223,7 +227,9 @@ struct DeclareTests {
         #expect(decision.reply.text.contains("Channel: #\(expected)"))
     }
 
-    @Test("the outbox opens the room first, announces it in the announce channel's own queue, then the alert with four buttons, then the page and one DM per paged person")
+    @Test(
+        "the outbox opens the room first, announces it in the announce channel's own queue, then the alert with four buttons, then the page and one DM per paged person"
+    )
     func outboxOrder() throws {
         let scenario = try EngineScenario("sev1", title: "Checkout is down", by: F.alice)
         var outbox = scenario.declaration.changes.outbox
@@ -304,12 +310,14 @@ struct DeclareTests {
         var testDescription: String { severity }
     }
 
-    @Test("declare starts the timers its severity asks for", arguments: [
-        TimerExpectation(severity: "sev1", timers: [.ackTimeout: (5, 1), .updateReminder: (15, 0), .longRunning: (60, 0)]),
-        TimerExpectation(severity: "sev2", timers: [.ackTimeout: (15, 1), .updateReminder: (30, 0)]),
-        TimerExpectation(severity: "sev3", timers: [.updateReminder: (120, 0)]),
-        TimerExpectation(severity: "sev4", timers: [:]),
-    ])
+    @Test(
+        "declare starts the timers its severity asks for",
+        arguments: [
+            TimerExpectation(severity: "sev1", timers: [.ackTimeout: (5, 1), .updateReminder: (15, 0), .longRunning: (60, 0)]),
+            TimerExpectation(severity: "sev2", timers: [.ackTimeout: (15, 1), .updateReminder: (30, 0)]),
+            TimerExpectation(severity: "sev3", timers: [.updateReminder: (120, 0)]),
+            TimerExpectation(severity: "sev4", timers: [:]),
+        ])
     func declareTimers(expected: TimerExpectation) throws {
         let changes = try EngineScenario(expected.severity).declaration.changes
         #expect(Set(changes.timers.map(\.kind)) == Set(expected.timers.keys))
@@ -357,12 +365,13 @@ struct DeclareTests {
         let reply = try EngineScenario("sev1", title: "Checkout is down").declaration.reply
         #expect(reply.visibility == .inChannel)
         #expect(reply.incidentID == IncidentID(1))
-        #expect(reply.text == """
-            Declared INC-1 · SEV1 · Checkout is down
-            Channel: #incident-2025-11-10-001
-            Paged: <@bob>
-            Updates every 15m: /incident update INC-1 <what changed>
-            """)
+        #expect(
+            reply.text == """
+                Declared INC-1 · SEV1 · Checkout is down
+                Channel: #incident-2025-11-10-001
+                Paged: <@bob>
+                Updates every 15m: /incident update INC-1 <what changed>
+                """)
     }
 
     @Test("the inbound delivery key travels with an applied change set")
@@ -405,7 +414,8 @@ struct DeclareTests {
     func declareRefusals() throws {
         let engine = try F.engine()
         expectRejected(
-            engine.decide(.declare(severity: "sev9", title: "x"), context: F.context(inboundKey: "k"), incident: nil, allocation: (IncidentID(1), 1), now: F.monday),
+            engine.decide(
+                .declare(severity: "sev9", title: "x"), context: F.context(inboundKey: "k"), incident: nil, allocation: (IncidentID(1), 1), now: F.monday),
             mentioning: "Use one of: sev1, sev2, sev3, sev4")
         expectRejected(
             engine.decide(.declare(severity: "sev1", title: "x"), context: F.context(inboundKey: "k"), incident: nil, now: F.monday),
@@ -483,11 +493,14 @@ struct LifecycleTests {
         #expect(reminder.dueAt == F.time("09:55"))
         #expect(reminder.step == 0)
         #expect(decision.changes.timers.count == 1)
-        #expect(decision.changes.postTexts(to: .incidentRoom) == ["""
-            UPDATE [09:40 UTC] INC-1 · SEV1 · Declared
-            Rolled back the deploy & watching <graphs>
-            Next update: 09:55 UTC
-            """])
+        #expect(
+            decision.changes.postTexts(to: .incidentRoom) == [
+                """
+                UPDATE [09:40 UTC] INC-1 · SEV1 · Declared
+                Rolled back the deploy & watching <graphs>
+                Next update: 09:55 UTC
+                """
+            ])
         try #require(decision.changes.timeline.map(\.kind) == [.update])
         #expect(decision.changes.timeline[0].text == "Update: Rolled back the deploy & watching <graphs>")
         #expect(decision.reply.text == "Update posted to INC-1. Next update due by 09:55 UTC.")
@@ -512,8 +525,9 @@ struct LifecycleTests {
 
     // MARK: status
 
-    @Test("status moves an open incident, sets the public status and the topic, and counts as an update",
-          arguments: [IncidentStatus.investigating, .identified, .monitoring])
+    @Test(
+        "status moves an open incident, sets the public status and the topic, and counts as an update",
+        arguments: [IncidentStatus.investigating, .identified, .monitoring])
     func status(_ status: IncidentStatus) throws {
         var scenario = try EngineScenario("sev2")
         let decision = scenario.run(.status(nil, status, text: "Public words"), at: F.time("09:20"))
@@ -757,7 +771,9 @@ struct LifecycleTests {
         #expect(decision.changes.topicsSet == ["SEV1 · Resolved · IC: unassigned · INC-1 Checkout is down"])
         try #require(decision.changes.timeline.map(\.kind) == [.resolved])
         #expect(decision.changes.timeline[0].text == "Resolved by <@bob>: Restarted the pool")
-        #expect(decision.reply == CommandReply(text: "Resolved INC-1 after 2 h. Monitoring for 30 min, then it closes.", visibility: .inChannel, incidentID: IncidentID(1)))
+        #expect(
+            decision.reply
+                == CommandReply(text: "Resolved INC-1 after 2 h. Monitoring for 30 min, then it closes.", visibility: .inChannel, incidentID: IncidentID(1)))
         expectRejected(scenario.run(.resolve(nil, text: nil), at: F.time("11:01")), mentioning: "INC-1 is already resolved")
     }
 
@@ -856,8 +872,9 @@ struct LifecycleTests {
 
     // MARK: reopen
 
-    @Test("reopen brings a resolved or closed incident back to investigating with a fresh reminder",
-          arguments: [false, true])
+    @Test(
+        "reopen brings a resolved or closed incident back to investigating with a fresh reminder",
+        arguments: [false, true])
     func reopen(closedFirst: Bool) throws {
         var scenario = try EngineScenario("sev1")
         scenario.run(.resolve(nil, text: nil), at: F.time("10:00"))
@@ -955,7 +972,9 @@ struct LifecycleTests {
     @Test("escalating to a step nobody on the platform can be reached by invites nobody")
     func escalateToNobody() throws {
         var config = F.config()
-        config.oncall.escalation = [EscalationStep(after: .zero, notify: [.rotation("primary")]), EscalationStep(after: .minutes(5), notify: [.person("erin")])]
+        config.oncall.escalation = [
+            EscalationStep(after: .zero, notify: [.rotation("primary")]), EscalationStep(after: .minutes(5), notify: [.person("erin")]),
+        ]
         var scenario = try EngineScenario("sev1", by: ChatUser(id: "U0ALICE"), platform: .slack, engine: try F.engine(config))
         let decision = scenario.run(.escalate(nil), by: ChatUser(id: "U0ALICE"), at: F.time("09:10"))
         #expect(decision.outcome == .applied)
@@ -989,7 +1008,9 @@ struct LifecycleTests {
         Refusal(name: "severity unknown", before: [], command: .severity(nil, "sev0"), message: "Unknown severity"),
         Refusal(name: "severity same", before: [], command: .severity(nil, "sev1"), message: "already SEV1"),
         Refusal(name: "severity resolved", before: [.resolve(nil, text: nil)], command: .severity(nil, "sev2"), message: "Reopen it first"),
-        Refusal(name: "role again", before: [.role(nil, .comms, EngineFixture.bob)], command: .role(nil, .comms, EngineFixture.bob), message: "already Communications Lead"),
+        Refusal(
+            name: "role again", before: [.role(nil, .comms, EngineFixture.bob)], command: .role(nil, .comms, EngineFixture.bob),
+            message: "already Communications Lead"),
         Refusal(name: "mitigate twice", before: [.mitigate(nil, text: nil)], command: .mitigate(nil, text: nil), message: "already mitigated"),
         Refusal(name: "mitigate resolved", before: [.resolve(nil, text: nil)], command: .mitigate(nil, text: nil), message: "Reopen it first"),
         Refusal(name: "resolve twice", before: [.resolve(nil, text: nil)], command: .resolve(nil, text: nil), message: "already resolved"),

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import IncidentCore
 
 /// The moments a rotation's on-call person changes, which the scheduler announces: regular hand-offs and
@@ -46,12 +47,14 @@ struct OnCallChangeTests {
         let carol = Self.override("carol", "10:00", "14:00")
         let start = engine.handoffChanges(RotationHandoff(rotationID: "primary", at: F.time("10:00")), overrides: [carol], now: F.time("10:00"))
         #expect(start.handoff == RotationHandoff(rotationID: "primary", at: F.time("10:00")))
-        #expect(start.postTexts(to: .announce) == [
-            "🔄 On-call override · primary: <@carol> is on call (set by U0ALICE) from 2025-11-10 11:00 GMT+1 until 2025-11-10 15:00 GMT+1; next: <@bob>.",
-        ])
+        #expect(
+            start.postTexts(to: .announce) == [
+                "🔄 On-call override · primary: <@carol> is on call (set by U0ALICE) from 2025-11-10 11:00 GMT+1 until 2025-11-10 15:00 GMT+1; next: <@bob>."
+            ])
         let end = engine.handoffChanges(RotationHandoff(rotationID: "primary", at: F.time("14:00")), overrides: [carol], now: F.time("14:00"))
         #expect(end.postTexts(to: .announce).first?.hasPrefix("🔄 On-call override ended · primary: <@bob> is on call from 2025-11-10 15:00 GMT+1") == true)
-        let regular = engine.handoffChanges(RotationHandoff(rotationID: "primary", at: Self.nextShift), overrides: [], now: Self.nextShift.addingTimeInterval(120))
+        let regular = engine.handoffChanges(
+            RotationHandoff(rotationID: "primary", at: Self.nextShift), overrides: [], now: Self.nextShift.addingTimeInterval(120))
         #expect(regular.postTexts(to: .announce).first?.hasPrefix("🔄 On-call hand-off · primary: <@alice> is on call") == true)
         #expect(regular.postTexts(to: .announce).first?.hasSuffix("(announced late: Klaxon was down at the hand-off)") == true)
     }
@@ -72,7 +75,8 @@ struct ConsultsOnCallTests {
         let now = F.time("09:40")
         return (
             scenario.engine.decide(command, context: context, incident: scenario.incident, allocation: (IncidentID(2), 2), now: now),
-            scenario.engine.decide(command, context: context, incident: scenario.incident, allocation: (IncidentID(2), 2), now: now, overrides: Self.overrides))
+            scenario.engine.decide(command, context: context, incident: scenario.incident, allocation: (IncidentID(2), 2), now: now, overrides: Self.overrides)
+        )
     }
 
     @Test("the commands that do not consult it decide the same with or without overrides")

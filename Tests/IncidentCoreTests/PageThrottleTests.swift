@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import IncidentCore
 
 /// Issue 12, item 3: pager-webhook calls are throttled per person and webhook (at most one a minute, a
@@ -68,11 +69,12 @@ struct PageThrottleTests {
     }
 
     @Test func acknowledgementsAreNotThrottled() throws {
-        let engine = try IncidentEngine(config: {
-            var config = PagerNoticeTests.config([PagerNoticeTests.webhook("sms", events: [.page, .acknowledged])])
-            config.paging.throttle = PageThrottleLimits(perPersonEvery: .minutes(1), perHour: 1)
-            return config
-        }())
+        let engine = try IncidentEngine(
+            config: {
+                var config = PagerNoticeTests.config([PagerNoticeTests.webhook("sms", events: [.page, .acknowledged])])
+                config.paging.throttle = PageThrottleLimits(perPersonEvery: .minutes(1), perHour: 1)
+                return config
+            }())
         var scenario = try EngineScenario("sev1", engine: engine)
         engine.pageThrottle.record(scenario.declaration.changes)
         let ack = scenario.run(.ack(nil), by: EngineFixture.bob, at: Self.at("09:00:20"))

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import IncidentCore
 
 /// The engine's side of pager webhooks: which notices a change writes to the outbox, and what they hold.
@@ -53,9 +54,10 @@ struct PagerNoticeTests {
     }
 
     @Test func acknowledgementAndResolutionAreSentOnlyToWebhooksThatAskForThem() throws {
-        let engine = try IncidentEngine(config: Self.config([
-            Self.webhook("sms"), Self.webhook("voice", events: [.page, .acknowledged, .resolved]),
-        ]))
+        let engine = try IncidentEngine(
+            config: Self.config([
+                Self.webhook("sms"), Self.webhook("voice", events: [.page, .acknowledged, .resolved]),
+            ]))
         var scenario = try EngineScenario("sev1", engine: engine)
         let ack = scenario.run(.ack(nil), by: EngineFixture.bob, at: EngineFixture.time("09:03"))
         let acked = Self.notices(ack.changes)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import IncidentCore
 
 /// `groups` and `permissions`: who may do what. A refusal says which rule refused and who may, and changes
@@ -48,12 +49,14 @@ struct PermissionTests {
     func declarePerSeverity() throws {
         let engine = try Self.engine(["declare:sev1": [.group("leads")]])
         let context = F.context(F.bob)
-        let p0 = engine.decide(.declare(severity: "p0", title: "Site down"), context: context, incident: nil, allocation: (IncidentID(1), 1), now: F.time("09:00"))
+        let p0 = engine.decide(
+            .declare(severity: "p0", title: "Site down"), context: context, incident: nil, allocation: (IncidentID(1), 1), now: F.time("09:00"))
         #expect(p0.outcome == .denied)
         #expect(p0.reply.text.contains("permissions.declare:sev1"))
         let p1 = engine.decide(.declare(severity: "sev2", title: "Slow"), context: context, incident: nil, allocation: (IncidentID(1), 1), now: F.time("09:00"))
         #expect(p1.outcome == .applied)
-        let lead = engine.decide(.declare(severity: "sev1", title: "Site down"), context: F.context(F.carol), incident: nil, allocation: (IncidentID(2), 2), now: F.time("09:00"))
+        let lead = engine.decide(
+            .declare(severity: "sev1", title: "Site down"), context: F.context(F.carol), incident: nil, allocation: (IncidentID(2), 2), now: F.time("09:00"))
         #expect(lead.outcome == .applied)
     }
 
@@ -80,7 +83,9 @@ struct PermissionTests {
     func alertSourcesPass() throws {
         let engine = try Self.engine(["declare": [.group("leads")]])
         let context = CommandContext(platform: .console, conversation: Conversation(platform: .console, channelID: "incidents"), user: .alertSource("prod-am"))
-        #expect(engine.decide(.declare(severity: "sev2", title: "Alert"), context: context, incident: nil, allocation: (IncidentID(1), 1), now: F.time("09:00")).outcome == .applied)
+        #expect(
+            engine.decide(.declare(severity: "sev2", title: "Alert"), context: context, incident: nil, allocation: (IncidentID(1), 1), now: F.time("09:00"))
+                .outcome == .applied)
     }
 
     @Test("config: unknown actions, severities, groups, people and grantees are reported with their path")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import IncidentCore
 
 /// The policy keys of `bot-config.json` (docs/policy.md): what they load into, and one line naming the
@@ -26,7 +27,8 @@ struct PolicyConfigTests {
         """
     }
 
-    static let calendar = #", "calendar": { "timeZone": "Europe/Berlin", "workingDays": ["mon", "tue", "wed", "thu", "fri"], "workingHours": "09:00-17:30", "holidays": ["2026-12-24", "12-25"], "sprint": { "length": "2w", "anchor": "2026-01-05" } }"#
+    static let calendar =
+        #", "calendar": { "timeZone": "Europe/Berlin", "workingDays": ["mon", "tue", "wed", "thu", "fri"], "workingHours": "09:00-17:30", "holidays": ["2026-12-24", "12-25"], "sprint": { "length": "2w", "anchor": "2026-01-05" } }"#
 
     static func problems(_ json: String) -> [String] {
         switch ConfigLoader.load(json: json, environment: [:]) {
@@ -47,18 +49,24 @@ struct PolicyConfigTests {
             "checkpoints": [{ "id": "ic", "at": "15m", "unless": "role:ic assigned", "say": "Who is IC, {{owner}}?" }]
             """#
         let config = try ConfigLoader.load(
-            json: Self.json(sev1: sev1, sev3: #", "respondWithin": "next business day""#,
-                            top: Self.calendar + #", "incidentTypes": [{ "id": "security", "name": "Security", "notify": [{ "notify": ["person:carol"] }] }]"#),
-            environment: [:]).get()
+            json: Self.json(
+                sev1: sev1, sev3: #", "respondWithin": "next business day""#,
+                top: Self.calendar + #", "incidentTypes": [{ "id": "security", "name": "Security", "notify": [{ "notify": ["person:carol"] }] }]"#),
+            environment: [:]
+        ).get()
         let policy = try #require(config.severity(id: "sev1"))
         #expect(policy.respondWithin == .span(.minutes(15)))
-        #expect(policy.escalation == [
-            EscalationStep(after: .zero, notify: [.group("leads")]), EscalationStep(after: .minutes(10), notify: [.person("bob")]),
-        ])
-        #expect(policy.notify == [
-            PolicyRule(id: "ceo", at: .span(.hours(1)), notify: [.person("carol"), .channel(platform: .console, name: "leadership"), .webhook("phone")]),
-            PolicyRule(id: "2", at: .span(.minutes(30)), from: .lastUpdate, notify: [.rotation("primary")], unless: [.mitigated, .updated], repeatEvery: .minutes(30)),
-        ])
+        #expect(
+            policy.escalation == [
+                EscalationStep(after: .zero, notify: [.group("leads")]), EscalationStep(after: .minutes(10), notify: [.person("bob")]),
+            ])
+        #expect(
+            policy.notify == [
+                PolicyRule(id: "ceo", at: .span(.hours(1)), notify: [.person("carol"), .channel(platform: .console, name: "leadership"), .webhook("phone")]),
+                PolicyRule(
+                    id: "2", at: .span(.minutes(30)), from: .lastUpdate, notify: [.rotation("primary")], unless: [.mitigated, .updated],
+                    repeatEvery: .minutes(30)),
+            ])
         #expect(policy.checkpoints == [PolicyRule(id: "ic", at: .span(.minutes(15)), unless: [.roleAssigned(.commander)], say: "Who is IC, {{owner}}?")])
         #expect(config.severity(id: "sev3")?.respondWithin == .nextBusinessDay)
         let calendar = try #require(config.calendar)
@@ -67,10 +75,14 @@ struct PolicyConfigTests {
         #expect(calendar.opens == 9 * 60 && calendar.closes == 17 * 60 + 30)
         #expect(calendar.holidays == ["2026-12-24", "12-25"])
         #expect(calendar.sprint == .init(lengthDays: 14, anchor: .init(year: 2026, month: 1, day: 5)))
-        #expect(config.incidentTypes == [IncidentTypeConfig(id: "security", name: "Security", notify: [PolicyRule(id: "1", at: .span(.zero), notify: [.person("carol")])])])
-        #expect(config.policyRules(severity: "sev1", type: "security").map(\.key) == [
-            "respond", "severity:notify.ceo", "severity:notify.2", "severity:checkpoint.ic", "type.security:notify.1",
-        ])
+        #expect(
+            config.incidentTypes == [
+                IncidentTypeConfig(id: "security", name: "Security", notify: [PolicyRule(id: "1", at: .span(.zero), notify: [.person("carol")])])
+            ])
+        #expect(
+            config.policyRules(severity: "sev1", type: "security").map(\.key) == [
+                "respond", "severity:notify.ceo", "severity:notify.2", "severity:checkpoint.ic", "type.security:notify.1",
+            ])
     }
 
     @Test("the shipped bot-config.json keeps loading: the policy keys are all optional")
@@ -83,82 +95,155 @@ struct PolicyConfigTests {
     /// (where the mistake goes, the exact problem lines).
     static let cases: [(sev1: String, sev3: String, top: String, expected: [String])] = [
         // The old key that silently did nothing now says what to use instead (runbook-rules side finding B).
-        ("", #", "ackWithin": "1h""#, "",
-         [#"severities[1].ackWithin: does nothing without "page": true (it times the escalation of a page); for a response clock without paging use "respondWithin" instead"#]),
+        (
+            "", #", "ackWithin": "1h""#, "",
+            [
+                #"severities[1].ackWithin: does nothing without "page": true (it times the escalation of a page); for a response clock without paging use "respondWithin" instead"#
+            ]
+        ),
         // respondWithin
-        ("", #", "respondWithin": "1bd""#, "",
-         [#"severities[1].respondWithin: "1bd" counts business time: add a "calendar" (timeZone, workingDays, workingHours, holidays)"#]),
-        ("", #", "respondWithin": "next sprint""#, #", "calendar": { "timeZone": "UTC" }"#,
-         [#"severities[1].respondWithin: "next sprint" needs calendar.sprint (length and anchor)"#]),
-        ("", #", "respondWithin": "soon""#, "",
-         [#"severities[1].respondWithin: "soon" is not a duration, a business duration ("5bd", "4bh"), "next business day", "next sprint", "tomorrow HH:MM" or "next business day HH:MM""#]),
+        (
+            "", #", "respondWithin": "1bd""#, "",
+            [#"severities[1].respondWithin: "1bd" counts business time: add a "calendar" (timeZone, workingDays, workingHours, holidays)"#]
+        ),
+        (
+            "", #", "respondWithin": "next sprint""#, #", "calendar": { "timeZone": "UTC" }"#,
+            [#"severities[1].respondWithin: "next sprint" needs calendar.sprint (length and anchor)"#]
+        ),
+        (
+            "", #", "respondWithin": "soon""#, "",
+            [
+                #"severities[1].respondWithin: "soon" is not a duration, a business duration ("5bd", "4bh"), "next business day", "next sprint", "tomorrow HH:MM" or "next business day HH:MM""#
+            ]
+        ),
         ("", #", "respondWithin": "1.5bd""#, Self.calendar, [#"severities[1].respondWithin: "1.5bd" is not a business duration such as "1bd" or "4bh""#]),
         ("", #", "respondWithin": "0s""#, "", ["severities[1].respondWithin: must be longer than 0s"]),
         // escalation
         (#", "escalation": []"#, "", "", ["severities[0].escalation: must list at least one step (leave it out to use oncall.escalation)"]),
-        (#", "escalation": [{ "after": "0s", "notify": ["channel:console:ops"] }]"#, "", "",
-         [#"severities[0].escalation[0].notify[0]: "channel:console:ops": an escalation step notifies people (rotation:, person:, group:) or mailboxes (email:); put channels and webhooks in a severity's "notify" rules"#]),
-        (#", "escalation": [{ "after": "0s", "notify": ["person:carl"] }]"#, "", "",
-         [#"severities[0].escalation[0].notify[0]: no person "carl" in people (did you mean "carol"?)"#]),
+        (
+            #", "escalation": [{ "after": "0s", "notify": ["channel:console:ops"] }]"#, "", "",
+            [
+                #"severities[0].escalation[0].notify[0]: "channel:console:ops": an escalation step notifies people (rotation:, person:, group:) or mailboxes (email:); put channels and webhooks in a severity's "notify" rules"#
+            ]
+        ),
+        (
+            #", "escalation": [{ "after": "0s", "notify": ["person:carl"] }]"#, "", "",
+            [#"severities[0].escalation[0].notify[0]: no person "carl" in people (did you mean "carol"?)"#]
+        ),
         (#", "escalation": [{ "notify": ["person:bob"] }]"#, "", "", ["severities[0].escalation[0].after: missing required field"]),
         // notify rules
         (#", "notify": [{ "at": "5m" }]"#, "", "", ["severities[0].notify[0].notify: missing required field"]),
         (#", "notify": [{ "notify": ["group:lead"] }]"#, "", "", [#"severities[0].notify[0].notify[0]: no group "lead" in groups (did you mean "leads"?)"#]),
-        (#", "notify": [{ "notify": ["channel:slack:security"] }]"#, "", "",
-         ["severities[0].notify[0].notify[0]: platform slack is not enabled in platforms (enabled: console)"]),
-        (#", "notify": [{ "notify": ["webhook:phon"] }]"#, "", "", [#"severities[0].notify[0].notify[0]: no webhook "phon" in paging.webhooks (did you mean "phone"?)"#]),
-        (#", "notify": [{ "notify": ["rotation:primry"] }]"#, "", "",
-         [#"severities[0].notify[0].notify[0]: no rotation "primry" in oncall.rotations (did you mean "primary"?)"#]),
-        (#", "notify": [{ "notify": ["leads"] }]"#, "", "",
-         [#"severities[0].notify[0].notify[0]: "leads" is not one of "rotation:<id>", "person:<id>", "group:<name>", "email:<address>", "channel:<platform>:<name>", "webhook:<id>", "discord:<id>" (did you mean "group:leads"?)"#]),
-        (#", "notify": [{ "notify": ["channel:discord:x"] }]"#, "", "",
-         [#"severities[0].notify[0].notify[0]: "channel:discord:x" is not one of "rotation:<id>", "person:<id>", "group:<name>", "email:<address>", "channel:<platform>:<name>", "webhook:<id>", "discord:<id>""#]),
+        (
+            #", "notify": [{ "notify": ["channel:slack:security"] }]"#, "", "",
+            ["severities[0].notify[0].notify[0]: platform slack is not enabled in platforms (enabled: console)"]
+        ),
+        (
+            #", "notify": [{ "notify": ["webhook:phon"] }]"#, "", "",
+            [#"severities[0].notify[0].notify[0]: no webhook "phon" in paging.webhooks (did you mean "phone"?)"#]
+        ),
+        (
+            #", "notify": [{ "notify": ["rotation:primry"] }]"#, "", "",
+            [#"severities[0].notify[0].notify[0]: no rotation "primry" in oncall.rotations (did you mean "primary"?)"#]
+        ),
+        (
+            #", "notify": [{ "notify": ["leads"] }]"#, "", "",
+            [
+                #"severities[0].notify[0].notify[0]: "leads" is not one of "rotation:<id>", "person:<id>", "group:<name>", "email:<address>", "channel:<platform>:<name>", "webhook:<id>", "discord:<id>" (did you mean "group:leads"?)"#
+            ]
+        ),
+        (
+            #", "notify": [{ "notify": ["channel:discord:x"] }]"#, "", "",
+            [
+                #"severities[0].notify[0].notify[0]: "channel:discord:x" is not one of "rotation:<id>", "person:<id>", "group:<name>", "email:<address>", "channel:<platform>:<name>", "webhook:<id>", "discord:<id>""#
+            ]
+        ),
         (#", "notify": [{ "notify": [] }]"#, "", "", ["severities[0].notify[0].notify: must list at least one target"]),
-        (#", "notify": [{ "notify": ["person:bob"], "unless": "acknowleged" }]"#, "", "",
-         [#"severities[0].notify[0].unless: "acknowleged" is not a condition (acknowledged, mitigated, resolved, updated, public-facing, role:<ic|lead|comms|scribe> assigned)"#]),
-        (#", "notify": [{ "notify": ["person:bob"], "unless": ["mitigated", "role:boss assigned"] }]"#, "", "",
-         [#"severities[0].notify[0].unless[1]: "role:boss assigned" is not a condition (acknowledged, mitigated, resolved, updated, public-facing, role:<ic|lead|comms|scribe> assigned)"#]),
-        (#", "notify": [{ "notify": ["person:bob"], "from": "paged" }]"#, "", "",
-         [#"severities[0].notify[0].from: "paged" is not one of declared, acknowledged, lastUpdate, mitigated, resolved"#]),
+        (
+            #", "notify": [{ "notify": ["person:bob"], "unless": "acknowleged" }]"#, "", "",
+            [
+                #"severities[0].notify[0].unless: "acknowleged" is not a condition (acknowledged, mitigated, resolved, updated, public-facing, role:<ic|lead|comms|scribe> assigned)"#
+            ]
+        ),
+        (
+            #", "notify": [{ "notify": ["person:bob"], "unless": ["mitigated", "role:boss assigned"] }]"#, "", "",
+            [
+                #"severities[0].notify[0].unless[1]: "role:boss assigned" is not a condition (acknowledged, mitigated, resolved, updated, public-facing, role:<ic|lead|comms|scribe> assigned)"#
+            ]
+        ),
+        (
+            #", "notify": [{ "notify": ["person:bob"], "from": "paged" }]"#, "", "",
+            [#"severities[0].notify[0].from: "paged" is not one of declared, acknowledged, lastUpdate, mitigated, resolved"#]
+        ),
         (#", "notify": [{ "notify": ["person:bob"], "repeat": "0s" }]"#, "", "", ["severities[0].notify[0].repeat: must be longer than 0s"]),
-        (#", "notify": [{ "notify": ["person:bob"], "when": "5m" }]"#, "", "",
-         [#"severities[0].notify[0].when: unknown key (known keys: id, at, from, notify, unless, if, repeat, say, subject)"#]),
-        (#", "notify": [{ "id": "x", "notify": ["person:bob"] }, { "id": "x", "notify": ["person:bob"] }]"#, "", "",
-         [#"severities[0].notify[1].id: "x" is also the id of severities[0].notify[0]; rule ids in one list must differ"#]),
+        (
+            #", "notify": [{ "notify": ["person:bob"], "when": "5m" }]"#, "", "",
+            [#"severities[0].notify[0].when: unknown key (known keys: id, at, from, notify, unless, if, repeat, say, subject)"#]
+        ),
+        (
+            #", "notify": [{ "id": "x", "notify": ["person:bob"] }, { "id": "x", "notify": ["person:bob"] }]"#, "", "",
+            [#"severities[0].notify[1].id: "x" is also the id of severities[0].notify[0]; rule ids in one list must differ"#]
+        ),
         // checkpoints
         (#", "checkpoints": [{ "at": "15m" }]"#, "", "", ["severities[0].checkpoints[0].say: missing required field"]),
         (#", "checkpoints": [{ "say": "Assign an IC" }]"#, "", "", ["severities[0].checkpoints[0].at: missing required field"]),
         (#", "checkpoints": [{ "at": "15m", "say": "{{#open}} unclosed" }]"#, "", "", []),
         // calendar
         ("", "", #", "calendar": { "workingDays": ["mon"] }"#, ["calendar.timeZone: missing required field"]),
-        ("", "", #", "calendar": { "timeZone": "Europe/Berln" }"#, [#"calendar.timeZone: "Europe/Berln" is not a known time zone (did you mean "Europe/Berlin"?)"#]),
-        ("", "", #", "calendar": { "timeZone": "UTC", "workingDays": ["mon", "fryday"] }"#,
-         [#"calendar.workingDays[1]: "fryday" is not a weekday (mon, tue, … or monday, tuesday, …)"#]),
-        ("", "", #", "calendar": { "timeZone": "UTC", "workingHours": "17:00-09:00" }"#,
-         [#"calendar.workingHours: "17:00-09:00" is not working hours such as "09:00-17:00" (opening before closing, same day)"#]),
-        ("", "", #", "calendar": { "timeZone": "UTC", "holidays": ["2026-02-30"] }"#,
-         [#"calendar.holidays[0]: "2026-02-30" is not a date such as "2026-12-24" (or "12-25" for every year)"#]),
-        ("", "", #", "calendar": { "timeZone": "UTC", "sprint": { "length": "36h", "anchor": "2026-01-05" } }"#,
-         [#"calendar.sprint.length: "1d12h" is not whole days (sprints are counted in days, e.g. "2w")"#]),
+        (
+            "", "", #", "calendar": { "timeZone": "Europe/Berln" }"#,
+            [#"calendar.timeZone: "Europe/Berln" is not a known time zone (did you mean "Europe/Berlin"?)"#]
+        ),
+        (
+            "", "", #", "calendar": { "timeZone": "UTC", "workingDays": ["mon", "fryday"] }"#,
+            [#"calendar.workingDays[1]: "fryday" is not a weekday (mon, tue, … or monday, tuesday, …)"#]
+        ),
+        (
+            "", "", #", "calendar": { "timeZone": "UTC", "workingHours": "17:00-09:00" }"#,
+            [#"calendar.workingHours: "17:00-09:00" is not working hours such as "09:00-17:00" (opening before closing, same day)"#]
+        ),
+        (
+            "", "", #", "calendar": { "timeZone": "UTC", "holidays": ["2026-02-30"] }"#,
+            [#"calendar.holidays[0]: "2026-02-30" is not a date such as "2026-12-24" (or "12-25" for every year)"#]
+        ),
+        (
+            "", "", #", "calendar": { "timeZone": "UTC", "sprint": { "length": "36h", "anchor": "2026-01-05" } }"#,
+            [#"calendar.sprint.length: "1d12h" is not whole days (sprints are counted in days, e.g. "2w")"#]
+        ),
         ("", "", #", "calendar": { "timeZone": "UTC", "sprint": { "length": "2w" } }"#, ["calendar.sprint.anchor: missing required field"]),
-        ("", "", #", "calendar": { "timeZone": "UTC", "weekend": [] }"#,
-         [#"calendar.weekend: unknown key (known keys: timeZone, workingDays, workingHours, holidays, sprint)"#]),
+        (
+            "", "", #", "calendar": { "timeZone": "UTC", "weekend": [] }"#,
+            [#"calendar.weekend: unknown key (known keys: timeZone, workingDays, workingHours, holidays, sprint)"#]
+        ),
         // discord
         (#", "notify": [{ "notify": ["discord:public"] }]"#, "", "", [#"severities[0].notify[0].notify[0]: no webhook "public" in discord.webhooks"#]),
-        (#", "notify": [{ "notify": ["discord:publc"] }]"#, "", #", "discord": { "webhooks": [{ "id": "public", "url": "https://discord.com/api/webhooks/1/abc" }] }"#,
-         [#"severities[0].notify[0].notify[0]: no webhook "publc" in discord.webhooks (did you mean "public"?)"#]),
-        ("", "", #", "discord": { "webhooks": [{ "id": "public", "url": "discord-webhook-token" }] }"#,
-         ["discord.webhooks[0].url: is not an http(s) URL (a Discord incoming webhook URL, https://discord.com/api/webhooks/…)"]),
-        ("", "", #", "discord": { "webhooks": [{ "id": "a", "url": "https://d.example/1" }, { "id": "a", "url": "https://d.example/2" }] }"#,
-         [#"discord.webhooks[1].id: "a" is also the id of discord.webhooks[0]; webhook ids must differ"#]),
+        (
+            #", "notify": [{ "notify": ["discord:publc"] }]"#, "",
+            #", "discord": { "webhooks": [{ "id": "public", "url": "https://discord.com/api/webhooks/1/abc" }] }"#,
+            [#"severities[0].notify[0].notify[0]: no webhook "publc" in discord.webhooks (did you mean "public"?)"#]
+        ),
+        (
+            "", "", #", "discord": { "webhooks": [{ "id": "public", "url": "discord-webhook-token" }] }"#,
+            ["discord.webhooks[0].url: is not an http(s) URL (a Discord incoming webhook URL, https://discord.com/api/webhooks/…)"]
+        ),
+        (
+            "", "", #", "discord": { "webhooks": [{ "id": "a", "url": "https://d.example/1" }, { "id": "a", "url": "https://d.example/2" }] }"#,
+            [#"discord.webhooks[1].id: "a" is also the id of discord.webhooks[0]; webhook ids must differ"#]
+        ),
         // incidentTypes
-        ("", "", #", "incidentTypes": [{ "id": "security" }, { "id": "security" }]"#,
-         [#"incidentTypes[1].id: "security" is also the id of incidentTypes[0]; incident type ids must differ"#]),
+        (
+            "", "", #", "incidentTypes": [{ "id": "security" }, { "id": "security" }]"#,
+            [#"incidentTypes[1].id: "security" is also the id of incidentTypes[0]; incident type ids must differ"#]
+        ),
         ("", "", #", "incidentTypes": [{ "name": "Security" }]"#, ["incidentTypes[0].id: missing required field"]),
-        ("", "", #", "incidentTypes": [{ "id": "security", "channels": [] }]"#,
-         [#"incidentTypes[0].channels: unknown key (known keys: id, name, description, notify, checkpoints, templates)"#]),
-        ("", "", #", "incidentTypes": [{ "id": "security", "notify": [{ "notify": ["person:eve"] }] }]"#,
-         [#"incidentTypes[0].notify[0].notify[0]: no person "eve" in people"#]),
+        (
+            "", "", #", "incidentTypes": [{ "id": "security", "channels": [] }]"#,
+            [#"incidentTypes[0].channels: unknown key (known keys: id, name, description, notify, checkpoints, templates)"#]
+        ),
+        (
+            "", "", #", "incidentTypes": [{ "id": "security", "notify": [{ "notify": ["person:eve"] }] }]"#,
+            [#"incidentTypes[0].notify[0].notify[0]: no person "eve" in people"#]
+        ),
     ]
 
     @Test("each mistake is one line naming its path", arguments: 0..<cases.count)

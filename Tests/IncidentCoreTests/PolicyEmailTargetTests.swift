@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import IncidentCore
 
 /// `email:` targets (issue #15's mail) in the policy rules of issue #14: a due rule mails them through the
@@ -12,7 +13,7 @@ struct PolicyEmailTargetTests {
     func ruleSendsMail() throws {
         let engine = try PolicyRuleTests.engine { config in
             config.severities[0].notify = [
-                PolicyRule(id: "ceo", at: .span(.hours(1)), notify: [.person("dave"), .email(.address("leadership@example.com"))]),
+                PolicyRule(id: "ceo", at: .span(.hours(1)), notify: [.person("dave"), .email(.address("leadership@example.com"))])
             ]
         }
         let scenario = try EngineScenario("sev1", engine: engine)

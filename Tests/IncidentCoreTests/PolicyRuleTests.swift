@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import IncidentCore
 
 /// The policy's rules as pure decisions: which timers each lifecycle event arms or cancels, what a due
@@ -21,14 +22,18 @@ struct PolicyRuleTests {
             PolicyRule(id: "export", at: .span(.hours(2)), from: .resolved, say: "Export the data"),
         ]
         config.incidentTypes = [
-            IncidentTypeConfig(id: "security", name: "Security", notify: [
-                // 000-28: "1. Security team immediately 2. Legal team immediately".
-                PolicyRule(id: "security-team", at: .span(.zero), notify: [.person("erin"), .channel(platform: .console, name: "security")]),
-            ]),
-            IncidentTypeConfig(id: "data-loss", name: "Data loss", notify: [
-                // 000-29: "Notify executive team immediately".
-                PolicyRule(id: "exec", at: .span(.zero), notify: [.group("leadership")]),
-            ]),
+            IncidentTypeConfig(
+                id: "security", name: "Security",
+                notify: [
+                    // 000-28: "1. Security team immediately 2. Legal team immediately".
+                    PolicyRule(id: "security-team", at: .span(.zero), notify: [.person("erin"), .channel(platform: .console, name: "security")])
+                ]),
+            IncidentTypeConfig(
+                id: "data-loss", name: "Data loss",
+                notify: [
+                    // 000-29: "Notify executive team immediately".
+                    PolicyRule(id: "exec", at: .span(.zero), notify: [.group("leadership")])
+                ]),
         ]
         edit(&config)
         return config
@@ -50,12 +55,13 @@ struct PolicyRuleTests {
     @Test("declaring arms one timer per rule counted from the declaration or the last update")
     func declareArms() throws {
         let scenario = try EngineScenario("sev1", engine: Self.engine())
-        #expect(Self.ruleTimers(scenario.declaration.changes) == [
-            "severity:notify.cto": F.time("09:05"),
-            "severity:notify.ceo": F.time("09:30"),
-            "severity:notify.stale": F.time("09:20"),
-            "severity:checkpoint.ic": F.time("09:15"),
-        ])
+        #expect(
+            Self.ruleTimers(scenario.declaration.changes) == [
+                "severity:notify.cto": F.time("09:05"),
+                "severity:notify.ceo": F.time("09:30"),
+                "severity:notify.stale": F.time("09:20"),
+                "severity:checkpoint.ic": F.time("09:15"),
+            ])
     }
 
     @Test("a due notification rule pages its people: room mention, direct message, invitation (000-25)")
@@ -105,7 +111,10 @@ struct PolicyRuleTests {
     func resolve() throws {
         var scenario = try EngineScenario("sev1", engine: Self.engine())
         let resolved = scenario.run(.resolve(nil, text: "Fixed"), at: F.time("09:40"))
-        #expect(Set(resolved.changes.cancelRuleTimers.map(\.1)) == ["severity:notify.cto", "severity:notify.ceo", "severity:notify.stale", "severity:checkpoint.ic"])
+        #expect(
+            Set(resolved.changes.cancelRuleTimers.map(\.1)) == [
+                "severity:notify.cto", "severity:notify.ceo", "severity:notify.stale", "severity:checkpoint.ic",
+            ])
         #expect(Self.ruleTimers(resolved.changes) == ["severity:checkpoint.export": F.time("11:40")])
         // A rule of the open incident that was already claimed when the resolution came: it does nothing.
         #expect(Self.fire(scenario, rule: "severity:notify.ceo", at: F.time("09:45")).outbox.isEmpty)
@@ -120,15 +129,18 @@ struct PolicyRuleTests {
         scenario.run(.resolve(nil, text: nil), at: F.time("09:10"))
         let reopened = scenario.run(.reopen(nil), at: F.time("09:12"))
         #expect(reopened.changes.cancelRuleTimers.map(\.1) == ["severity:checkpoint.export"])
-        #expect(Self.ruleTimers(reopened.changes) == [
-            "severity:notify.ceo": F.time("09:30"), "severity:notify.stale": F.time("09:32"), "severity:checkpoint.ic": F.time("09:15"),
-        ])
+        #expect(
+            Self.ruleTimers(reopened.changes) == [
+                "severity:notify.ceo": F.time("09:30"), "severity:notify.stale": F.time("09:32"), "severity:checkpoint.ic": F.time("09:15"),
+            ])
     }
 
     @Test("repeat: again every interval while the rule still applies")
     func repeats() throws {
         let engine = try Self.engine { config in
-            config.severities[0].notify = [PolicyRule(id: "nag", at: .span(.minutes(30)), notify: [.person("bob")], unless: [.mitigated], repeatEvery: .minutes(30))]
+            config.severities[0].notify = [
+                PolicyRule(id: "nag", at: .span(.minutes(30)), notify: [.person("bob")], unless: [.mitigated], repeatEvery: .minutes(30))
+            ]
         }
         var scenario = try EngineScenario("sev1", engine: engine)
         let first = Self.fire(scenario, rule: "severity:notify.nag", at: F.time("09:30"))
@@ -180,7 +192,8 @@ struct PolicyRuleTests {
         #expect(Self.ruleTimers(decision.changes) == ["type.security:notify.security-team": F.monday])
         #expect(decision.reply.text.hasPrefix("Declared INC-1 · SEV2 · Security · Suspicious logins"))
         incident.revision += 1
-        let timer = ScheduledTimer(id: 3, incidentID: incident.id, kind: .policyRule, dueAt: F.monday, step: 0, rule: "type.security:notify.security-team", leaseOwner: "s")
+        let timer = ScheduledTimer(
+            id: 3, incidentID: incident.id, kind: .policyRule, dueAt: F.monday, step: 0, rule: "type.security:notify.security-team", leaseOwner: "s")
         let fired = engine.fire(timer, incident: incident, now: F.monday)
         #expect(fired.directMessageRecipients == ["erin"])
         let crossPost = try #require(fired.outbox.first { if case .post(.channel(name: "security"), _, _) = $0.action { true } else { false } })
@@ -208,7 +221,8 @@ struct PolicyRuleTests {
     @Test("an unknown type is refused with the list of types, and changes nothing")
     func unknownType() throws {
         var scenario = try EngineScenario("sev1", engine: Self.engine())
-        expectRejected(scenario.run(.setType(nil, "securty"), at: F.time("09:03")), mentioning: "Unknown incident type \"securty\". Types: security, data-loss.")
+        expectRejected(
+            scenario.run(.setType(nil, "securty"), at: F.time("09:03")), mentioning: "Unknown incident type \"securty\". Types: security, data-loss.")
         let declared = scenario.engine.decide(
             .declare(severity: "sev1", title: "x", type: "nope"), context: F.context(), incident: nil, allocation: (IncidentID(2), 2), now: F.monday)
         #expect(declared.outcome == .rejected)
@@ -244,22 +258,26 @@ struct PolicyRuleTests {
 struct IncidentTypeParsingTests {
     let parser = CommandParser(severities: EngineFixture.severities, rotationIDs: ["primary"])
 
-    @Test("declare takes --type before the title, in either spelling (000-28, 004-24)", arguments: [
-        ("declare sev1 --type security Suspicious logins", IncidentCommand.declare(severity: "sev1", title: "Suspicious logins", type: "security")),
-        ("SEV1 --type=Security Suspicious logins", .declare(severity: "sev1", title: "Suspicious logins", type: "security")),
-        ("declare --type data-loss Backups missing", .declare(severity: "sev4", title: "Backups missing", type: "data-loss")),
-        ("declare sev2 Type confusion in the parser", .declare(severity: "sev2", title: "Type confusion in the parser")),
-        ("type security", .setType(nil, "security")),
-        ("type INC-7 Data-Loss", .setType(IncidentID(7), "data-loss")),
-        ("kind INC-7 security", .setType(IncidentID(7), "security")),
-    ])
+    @Test(
+        "declare takes --type before the title, in either spelling (000-28, 004-24)",
+        arguments: [
+            ("declare sev1 --type security Suspicious logins", IncidentCommand.declare(severity: "sev1", title: "Suspicious logins", type: "security")),
+            ("SEV1 --type=Security Suspicious logins", .declare(severity: "sev1", title: "Suspicious logins", type: "security")),
+            ("declare --type data-loss Backups missing", .declare(severity: "sev4", title: "Backups missing", type: "data-loss")),
+            ("declare sev2 Type confusion in the parser", .declare(severity: "sev2", title: "Type confusion in the parser")),
+            ("type security", .setType(nil, "security")),
+            ("type INC-7 Data-Loss", .setType(IncidentID(7), "data-loss")),
+            ("kind INC-7 security", .setType(IncidentID(7), "security")),
+        ])
     func parses(_ text: String, _ expected: IncidentCommand) throws {
         #expect(try parser.parse(text).get() == expected)
     }
 
-    @Test("mistakes get the verb's usage", arguments: [
-        ("declare sev1 --type", CommandVerb.declare), ("declare sev1 --type= Down", .declare), ("type", .type), ("type security extra", .type),
-    ])
+    @Test(
+        "mistakes get the verb's usage",
+        arguments: [
+            ("declare sev1 --type", CommandVerb.declare), ("declare sev1 --type= Down", .declare), ("type", .type), ("type security extra", .type),
+        ])
     func refuses(_ text: String, _ verb: CommandVerb) {
         guard case .failure(let error) = parser.parse(text) else {
             Issue.record("\(text) parsed")

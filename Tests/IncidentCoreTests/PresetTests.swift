@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import IncidentCore
 
 /// `presets/`: each runbook's ready config passes the loader (what `klaxon check-config` runs) and is

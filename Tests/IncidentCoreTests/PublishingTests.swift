@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import IncidentCore
 
 private typealias F = EngineFixture
@@ -91,10 +92,16 @@ private typealias F = EngineFixture
         }
         let now = F.date("2025-11-20 12:00")
         let incidents = [
-            incident(1, declared: F.date("2025-11-20 10:00"), status: .identified, published: [PublicUpdate(at: F.date("2025-11-20 10:05"), state: .identified, text: "Found it")], component: "checkout"),
+            incident(
+                1, declared: F.date("2025-11-20 10:00"), status: .identified,
+                published: [PublicUpdate(at: F.date("2025-11-20 10:05"), state: .identified, text: "Found it")], component: "checkout"),
             incident(2, declared: F.date("2025-11-20 11:00"), status: .investigating, published: nil, component: "api"),
-            incident(3, declared: F.date("2025-11-12 08:00"), status: .closed, published: [PublicUpdate(at: F.date("2025-11-12 08:10"), state: .investigating, text: nil)]),
-            incident(4, declared: F.date("2025-07-01 08:00"), status: .closed, published: [PublicUpdate(at: F.date("2025-07-01 08:10"), state: .investigating, text: nil)]),
+            incident(
+                3, declared: F.date("2025-11-12 08:00"), status: .closed,
+                published: [PublicUpdate(at: F.date("2025-11-12 08:10"), state: .investigating, text: nil)]),
+            incident(
+                4, declared: F.date("2025-07-01 08:00"), status: .closed,
+                published: [PublicUpdate(at: F.date("2025-07-01 08:10"), state: .investigating, text: nil)]),
         ]
         let model = StatusPageModel.build(config: config, incidents: incidents, now: now)
         #expect(model.openIncidents.map(\.id) == ["INC-1"])

@@ -240,11 +240,12 @@ struct RotationHandoffTests {
     @Test("the next hand-offs, strictly after the given instant")
     func nextHandoffs() throws {
         let schedule = try schedule(["alice", "bob", "carol"], every: "1w", handoff: "monday 09:00", zone: "Europe/Berlin", start: "2026-03-02")
-        #expect(schedule.handoffs(after: try utc("2026-03-20T00:00:00Z"), count: 3) == [
-            try shift("alice", "2026-03-23T08:00:00Z", "2026-03-30T07:00:00Z"),
-            try shift("bob", "2026-03-30T07:00:00Z", "2026-04-06T07:00:00Z"),
-            try shift("carol", "2026-04-06T07:00:00Z", "2026-04-13T07:00:00Z"),
-        ])
+        #expect(
+            schedule.handoffs(after: try utc("2026-03-20T00:00:00Z"), count: 3) == [
+                try shift("alice", "2026-03-23T08:00:00Z", "2026-03-30T07:00:00Z"),
+                try shift("bob", "2026-03-30T07:00:00Z", "2026-04-06T07:00:00Z"),
+                try shift("carol", "2026-04-06T07:00:00Z", "2026-04-13T07:00:00Z"),
+            ])
         // A hand-off exactly at the instant is not "after" it.
         #expect(schedule.handoffs(after: try utc("2026-03-23T08:00:00Z"), count: 1) == [try shift("bob", "2026-03-30T07:00:00Z", "2026-04-06T07:00:00Z")])
         #expect(schedule.handoffs(after: try utc("2026-03-23T07:59:59Z"), count: 1) == [try shift("alice", "2026-03-23T08:00:00Z", "2026-03-30T07:00:00Z")])
@@ -274,8 +275,10 @@ struct RotationOverrideTests {
         #expect(schedule.onCall(at: try utc("2024-01-09T10:00:00Z"), overrides: overrides) == carol)
         #expect(schedule.onCall(at: try utc("2024-01-09T17:59:59Z"), overrides: overrides) == carol)
         // Before and after it, bob again, with his shift cut at the override's edges.
-        #expect(schedule.onCall(at: try utc("2024-01-09T09:59:59Z"), overrides: overrides) == (try shift("bob", "2024-01-08T09:00:00Z", "2024-01-09T10:00:00Z")))
-        #expect(schedule.onCall(at: try utc("2024-01-09T18:00:00Z"), overrides: overrides) == (try shift("bob", "2024-01-09T18:00:00Z", "2024-01-15T09:00:00Z")))
+        #expect(
+            schedule.onCall(at: try utc("2024-01-09T09:59:59Z"), overrides: overrides) == (try shift("bob", "2024-01-08T09:00:00Z", "2024-01-09T10:00:00Z")))
+        #expect(
+            schedule.onCall(at: try utc("2024-01-09T18:00:00Z"), overrides: overrides) == (try shift("bob", "2024-01-09T18:00:00Z", "2024-01-15T09:00:00Z")))
     }
 
     @Test("expired, future, empty and other rotations' overrides leave the regular shift alone")
@@ -300,20 +303,31 @@ struct RotationOverrideTests {
 
         // Erin's was created after Dave's: she has 12:00–14:00, Dave the rest of his window on either side.
         let daveThenErin = [dave, erin]
-        #expect(schedule.onCall(at: try utc("2024-01-09T13:00:00Z"), overrides: daveThenErin) == (try shift("erin", "2024-01-09T12:00:00Z", "2024-01-09T14:00:00Z", override: true)))
-        #expect(schedule.onCall(at: try utc("2024-01-09T11:00:00Z"), overrides: daveThenErin) == (try shift("dave", "2024-01-09T10:00:00Z", "2024-01-09T12:00:00Z", override: true)))
-        #expect(schedule.onCall(at: try utc("2024-01-09T14:00:00Z"), overrides: daveThenErin) == (try shift("dave", "2024-01-09T14:00:00Z", "2024-01-09T18:00:00Z", override: true)))
+        #expect(
+            schedule.onCall(at: try utc("2024-01-09T13:00:00Z"), overrides: daveThenErin)
+                == (try shift("erin", "2024-01-09T12:00:00Z", "2024-01-09T14:00:00Z", override: true)))
+        #expect(
+            schedule.onCall(at: try utc("2024-01-09T11:00:00Z"), overrides: daveThenErin)
+                == (try shift("dave", "2024-01-09T10:00:00Z", "2024-01-09T12:00:00Z", override: true)))
+        #expect(
+            schedule.onCall(at: try utc("2024-01-09T14:00:00Z"), overrides: daveThenErin)
+                == (try shift("dave", "2024-01-09T14:00:00Z", "2024-01-09T18:00:00Z", override: true)))
 
         // Dave's was created after Erin's and covers it entirely.
         let erinThenDave = [erin, dave]
-        #expect(schedule.onCall(at: try utc("2024-01-09T13:00:00Z"), overrides: erinThenDave) == (try shift("dave", "2024-01-09T10:00:00Z", "2024-01-09T18:00:00Z", override: true)))
+        #expect(
+            schedule.onCall(at: try utc("2024-01-09T13:00:00Z"), overrides: erinThenDave)
+                == (try shift("dave", "2024-01-09T10:00:00Z", "2024-01-09T18:00:00Z", override: true)))
     }
 
     @Test("an override across a regular hand-off keeps its whole window")
     func overrideAcrossHandoff() throws {
         let overrides = [try override("carol", "2024-01-14T00:00:00Z", "2024-01-16T00:00:00Z")]
-        #expect(schedule.onCall(at: try utc("2024-01-15T09:00:00Z"), overrides: overrides) == (try shift("carol", "2024-01-14T00:00:00Z", "2024-01-16T00:00:00Z", override: true)))
-        #expect(schedule.onCall(at: try utc("2024-01-16T00:00:00Z"), overrides: overrides) == (try shift("alice", "2024-01-16T00:00:00Z", "2024-01-22T09:00:00Z")))
+        #expect(
+            schedule.onCall(at: try utc("2024-01-15T09:00:00Z"), overrides: overrides)
+                == (try shift("carol", "2024-01-14T00:00:00Z", "2024-01-16T00:00:00Z", override: true)))
+        #expect(
+            schedule.onCall(at: try utc("2024-01-16T00:00:00Z"), overrides: overrides) == (try shift("alice", "2024-01-16T00:00:00Z", "2024-01-22T09:00:00Z")))
     }
 }
 
@@ -350,7 +364,8 @@ struct EscalationResolverTests {
         let primaryToErin = OnCallOverride(
             rotationID: "primary", personID: "erin", start: try utc("2024-01-03T00:00:00Z"), end: try utc("2024-01-04T00:00:00Z"), createdBy: "alice"
         )
-        #expect(EscalationResolver.people(for: targets, config: config, at: date, overrides: ["primary": [primaryToErin]]) == ["erin", "carol", "dave", "alice"])
+        #expect(
+            EscalationResolver.people(for: targets, config: config, at: date, overrides: ["primary": [primaryToErin]]) == ["erin", "carol", "dave", "alice"])
     }
 
     @Test("an unknown rotation is skipped, and no targets means no one")

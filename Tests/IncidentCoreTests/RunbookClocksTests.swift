@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import IncidentCore
 
 /// What the runbook-rules audit found missing and the engine now does: help that explains the levels
@@ -21,7 +22,9 @@ struct RunbookClocksTests {
         config.incidentTypes = [IncidentTypeConfig(id: "security", name: "Security", description: "Breach suspected")]
         let engine = try F.engine(config)
         let help = engine.decide(.help(verb: nil), context: F.context(), incident: nil, now: F.monday).reply.text
-        #expect(help.contains("Severities (worst first):\n• SEV1 (p0, critical) · Critical: Complete outage, all users affected\n• SEV2 (p1, major) · Major"), "\(help)")
+        #expect(
+            help.contains("Severities (worst first):\n• SEV1 (p0, critical) · Critical: Complete outage, all users affected\n• SEV2 (p1, major) · Major"),
+            "\(help)")
         #expect(help.contains("• SEV4 (p3, low) · Low · the default when none is given"), "\(help)")
         #expect(help.contains("Types (--type <type>):\n• security · Security: Breach suspected"), "\(help)")
         let declareHelp = engine.decide(.help(verb: "declare"), context: F.context(), incident: nil, now: F.monday).reply.text
@@ -37,17 +40,21 @@ struct RunbookClocksTests {
 
     // MARK: 002-15 cadence
 
-    @Test("002-15: cadence parses durations, off and default, and refuses what it cannot read", arguments: [
-        ("cadence 10m", IncidentCommand.cadence(nil, .every(.minutes(10)))),
-        ("cadence INC-4 1h", .cadence(IncidentID(4), .every(.hours(1)))),
-        ("every off", .cadence(nil, .off)),
-        ("cadence default", .cadence(nil, .severityDefault)),
-    ])
+    @Test(
+        "002-15: cadence parses durations, off and default, and refuses what it cannot read",
+        arguments: [
+            ("cadence 10m", IncidentCommand.cadence(nil, .every(.minutes(10)))),
+            ("cadence INC-4 1h", .cadence(IncidentID(4), .every(.hours(1)))),
+            ("every off", .cadence(nil, .off)),
+            ("cadence default", .cadence(nil, .severityDefault)),
+        ])
     func cadenceParses(_ text: String, _ expected: IncidentCommand) throws {
         #expect(try Self.parser.parse(text).get() == expected)
     }
 
-    @Test("002-15: cadence refuses a missing, zero, too short or unreadable duration with its usage", arguments: ["cadence", "cadence 0m", "cadence 30s", "cadence soon", "cadence 10m extra"])
+    @Test(
+        "002-15: cadence refuses a missing, zero, too short or unreadable duration with its usage",
+        arguments: ["cadence", "cadence 0m", "cadence 30s", "cadence soon", "cadence 10m extra"])
     func cadenceRefuses(_ text: String) {
         guard case .failure(let error) = Self.parser.parse(text) else {
             Issue.record("\(text) parsed")
@@ -106,13 +113,15 @@ struct RunbookClocksTests {
 
     // MARK: 002-19 monitoring windows
 
-    @Test("002-19: --monitor parses before or after the resolution's text", arguments: [
-        ("resolve --monitor 1h Fixed forward", IncidentCommand.resolve(nil, text: "Fixed forward", monitor: .hours(1))),
-        ("resolve INC-2 Fixed forward --monitor 1h", .resolve(IncidentID(2), text: "Fixed forward", monitor: .hours(1))),
-        ("resolve Fixed forward --monitor=90m", .resolve(nil, text: "Fixed forward", monitor: .minutes(90))),
-        ("resolve --monitor=2h", .resolve(nil, text: nil, monitor: .hours(2))),
-        ("resolve Restarted the database", .resolve(nil, text: "Restarted the database", monitor: nil)),
-    ])
+    @Test(
+        "002-19: --monitor parses before or after the resolution's text",
+        arguments: [
+            ("resolve --monitor 1h Fixed forward", IncidentCommand.resolve(nil, text: "Fixed forward", monitor: .hours(1))),
+            ("resolve INC-2 Fixed forward --monitor 1h", .resolve(IncidentID(2), text: "Fixed forward", monitor: .hours(1))),
+            ("resolve Fixed forward --monitor=90m", .resolve(nil, text: "Fixed forward", monitor: .minutes(90))),
+            ("resolve --monitor=2h", .resolve(nil, text: nil, monitor: .hours(2))),
+            ("resolve Restarted the database", .resolve(nil, text: "Restarted the database", monitor: nil)),
+        ])
     func monitorParses(_ text: String, _ expected: IncidentCommand) throws {
         #expect(try Self.parser.parse(text).get() == expected)
     }
@@ -158,7 +167,9 @@ struct RunbookClocksTests {
     func publicFacingCondition() throws {
         let engine = try PolicyRuleTests.engine { config in
             config.severities[2].checkpoints = [
-                PolicyRule(id: "public-update", at: .span(.hours(2)), from: .lastUpdate, onlyIf: [.publicFacing], repeatEvery: .hours(2), say: "Public-facing: post the update"),
+                PolicyRule(
+                    id: "public-update", at: .span(.hours(2)), from: .lastUpdate, onlyIf: [.publicFacing], repeatEvery: .hours(2),
+                    say: "Public-facing: post the update")
             ]
         }
         var scenario = try EngineScenario("sev3", engine: engine)
@@ -179,19 +190,23 @@ struct RunbookClocksTests {
         #expect(!published.incident.isPublicFacing)
     }
 
-    @Test("publicFacing reads yes/no; customers reads a list of addresses; revenue is free text", arguments: [
-        ("set public yes", IncidentFact.publicFacing, "yes"), ("set publicFacing off", .publicFacing, "no"),
-        ("set customers ops@acme.example; it@globex.example ops@acme.example", .customers, "ops@acme.example, it@globex.example"),
-        ("set customers <mailto:ops@acme.example|ops@acme.example>", .customers, "ops@acme.example"),
-        ("set revenue \"$12,000\"", .revenueLost, "$12,000"),
-    ])
+    @Test(
+        "publicFacing reads yes/no; customers reads a list of addresses; revenue is free text",
+        arguments: [
+            ("set public yes", IncidentFact.publicFacing, "yes"), ("set publicFacing off", .publicFacing, "no"),
+            ("set customers ops@acme.example; it@globex.example ops@acme.example", .customers, "ops@acme.example, it@globex.example"),
+            ("set customers <mailto:ops@acme.example|ops@acme.example>", .customers, "ops@acme.example"),
+            ("set revenue \"$12,000\"", .revenueLost, "$12,000"),
+        ])
     func newFactsParse(_ text: String, _ fact: IncidentFact, _ value: String) throws {
         #expect(try Self.parser.parse(text).get() == .set(nil, FactAssignment(fact: fact, input: .text(value))))
     }
 
-    @Test("a public-facing flag that is not yes/no, or a customer list with a non-address, is refused", arguments: [
-        ("set public maybe", "publicFacing is yes or no"), ("set customers ops@acme.example, nobody", "\"nobody\" is not an email address"),
-    ])
+    @Test(
+        "a public-facing flag that is not yes/no, or a customer list with a non-address, is refused",
+        arguments: [
+            ("set public maybe", "publicFacing is yes or no"), ("set customers ops@acme.example, nobody", "\"nobody\" is not an email address"),
+        ])
     func newFactsRefuse(_ text: String, _ message: String) {
         guard case .failure(let error) = Self.parser.parse(text) else {
             Issue.record("\(text) parsed")
@@ -206,7 +221,10 @@ struct RunbookClocksTests {
         scenario.run(.set(nil, FactAssignment(fact: .publicFacing, input: .text("yes"))), at: F.time("09:01"))
         #expect(!scenario.incident.isPublished)
         scenario.run(.ack(nil), by: F.bob, at: F.time("09:03"))
-        #expect(scenario.incident.publicUpdates == [PublicUpdate(at: F.time("09:03"), state: .investigating, text: "We are aware of the problem (INC-1) and an engineer is investigating.")])
+        #expect(
+            scenario.incident.publicUpdates == [
+                PublicUpdate(at: F.time("09:03"), state: .investigating, text: "We are aware of the problem (INC-1) and an engineer is investigating.")
+            ])
 
         var unpublished = try EngineScenario("sev1")
         unpublished.run(.ack(nil), by: F.bob, at: F.time("09:03"))
@@ -226,7 +244,7 @@ struct RunbookClocksTests {
             config.severities[0].notify = [
                 PolicyRule(
                     id: "customers", at: .span(.hours(1)), notify: [.email(.customers), .email(.address("support@example.com"))],
-                    say: "We're aware that {{title}}. Next update within the hour.\nOwner: {{owner}}", subject: "Service disruption: {{title}} & more"),
+                    say: "We're aware that {{title}}. Next update within the hour.\nOwner: {{owner}}", subject: "Service disruption: {{title}} & more")
             ]
         }
         var scenario = try EngineScenario("sev1", title: "uploads fail", engine: engine)
@@ -273,7 +291,10 @@ struct RunbookClocksTests {
     @Test("004-22: a clock deadline needs a calendar, and says so")
     func clockDeadlineNeedsCalendar() {
         let json = PolicyConfigTests.json(sev1: #", "checkpoints": [{ "id": "review", "from": "resolved", "at": "tomorrow 14:00", "say": "Review" }]"#)
-        #expect(PolicyConfigTests.problems(json) == [#"severities[0].checkpoints[0].at: "tomorrow 14:00" is a time of day: add a "calendar" (its timeZone says whose 14:00)"#])
+        #expect(
+            PolicyConfigTests.problems(json) == [
+                #"severities[0].checkpoints[0].at: "tomorrow 14:00" is a time of day: add a "calendar" (its timeZone says whose 14:00)"#
+            ])
     }
 
     // MARK: 001-21 checklist
@@ -285,7 +306,9 @@ struct RunbookClocksTests {
         var scenario = try EngineScenario("sev1", engine: try F.engine(config))
         scenario.run(.action(nil, .add(text: "Add a pool alert", owner: nil, due: nil)), at: F.time("09:10"))
         let resolved = scenario.run(.resolve(nil, text: "Fixed"), at: F.time("09:30"))
-        #expect(resolved.changes.postTexts(to: .incidentRoom).contains("📋 After-incident checklist for INC-1 (tick one off: /incident action done <n>):\n2. Customer comms sent\n3. Post-mortem published"))
+        #expect(
+            resolved.changes.postTexts(to: .incidentRoom).contains(
+                "📋 After-incident checklist for INC-1 (tick one off: /incident action done <n>):\n2. Customer comms sent\n3. Post-mortem published"))
         #expect(scenario.incident.actionItems?.map(\.text) == ["Add a pool alert", "Customer comms sent", "Post-mortem published"])
         scenario.run(.reopen(nil), at: F.time("09:40"))
         let again = scenario.run(.resolve(nil, text: "Fixed again"), at: F.time("09:50"))

@@ -81,7 +81,8 @@ struct SeverityTemplateTests {
         }
         scenario.run(.status(nil, .identified, text: "Certificate expired"), at: F.time("09:04"))
         for fact in IncidentFact.allCases {
-            let input: FactInput = fact.isTime ? .time(.clock(hour: 8, minute: fact == .lastKnownGood ? 30 : fact == .startedAt ? 40 : 50)) : .text("the \(fact.rawValue)")
+            let input: FactInput =
+                fact.isTime ? .time(.clock(hour: 8, minute: fact == .lastKnownGood ? 30 : fact == .startedAt ? 40 : 50)) : .text("the \(fact.rawValue)")
             #expect(scenario.run(.set(nil, FactAssignment(fact: fact, input: input)), at: F.time("09:05")).outcome == .applied, "\(fact)")
         }
         let values = scenario.engine.values(scenario.incident, now: F.time("09:10"))
@@ -113,7 +114,7 @@ struct SeverityTemplateTests {
         var config = F.config(templates: [
             "update": "#{{updateNumber}} {{phase}} IC {{commander}} TL {{techLead}} comms {{comms}} scribe {{scribe}} "
                 + "impact {{impact}} service {{service}} started {{startedAt}} ttd {{timeToDetect}} {{links.statusPage}}"
-                + "{{#facts}} [{{name}}={{value}}]{{/facts}}",
+                + "{{#facts}} [{{name}}={{value}}]{{/facts}}"
         ])
         config.incidents.links = ["statusPage": "https://status.example.com"]
         var scenario = try EngineScenario("sev1", title: "payments: Payment processing down", engine: try IncidentEngine(config: config))
@@ -124,9 +125,10 @@ struct SeverityTemplateTests {
         scenario.run(.set(nil, FactAssignment(fact: .impact, input: .text("All payments fail"))), at: F.time("09:02"))
         scenario.run(.set(nil, FactAssignment(fact: .startedAt, input: .time(.clock(hour: 8, minute: 45)))), at: F.time("09:02"))
         let update = scenario.run(.update(nil, text: "Rolling back"), at: F.time("09:15"))
-        #expect(update.changes.postTexts(to: .incidentRoom) == [
-            "#1 investigating IC <@carol> TL <@dave> comms <@alice> scribe <@bob> impact All payments fail service payments "
-                + "started 2025-11-10 08:45 UTC ttd 15 min https://status.example.com [impact=All payments fail] [startedAt=2025-11-10 08:45 UTC] [service=payments]",
-        ])
+        #expect(
+            update.changes.postTexts(to: .incidentRoom) == [
+                "#1 investigating IC <@carol> TL <@dave> comms <@alice> scribe <@bob> impact All payments fail service payments "
+                    + "started 2025-11-10 08:45 UTC ttd 15 min https://status.example.com [impact=All payments fail] [startedAt=2025-11-10 08:45 UTC] [service=payments]"
+            ])
     }
 }

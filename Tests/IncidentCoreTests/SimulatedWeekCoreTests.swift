@@ -1,6 +1,7 @@
 import Foundation
 import KlaxonTestSupport
 import Testing
+
 @testable import IncidentCore
 
 /// Issue 4's simulated week on the pure core: the same plan as the integration week in SchedulerTests
@@ -70,8 +71,9 @@ struct SimulatedWeekCoreTests {
         #expect(Self.policy.overdueAfterCadences == config.incidents.overdueAfterCadences)
     }
 
-    @Test("500 incidents over seven days: every reminder, acknowledgement escalation, long-running escalation, review and auto-close at its time",
-          arguments: [UInt64(1), 2, 3])
+    @Test(
+        "500 incidents over seven days: every reminder, acknowledgement escalation, long-running escalation, review and auto-close at its time",
+        arguments: [UInt64(1), 2, 3])
     func week(seed: UInt64) throws {
         let engine = try F.engine()
         let end = F.monday.addingTimeInterval(SimulatedWeek.length)
@@ -114,28 +116,36 @@ struct SimulatedWeekCoreTests {
             // Update reminders: each at its time, with its count since the last update, to the declarer
             // (nobody took the IC role), never a "missed" one (nothing fired late), escalating when overdue.
             let reminders = world.firings(of: .updateReminder)
-            #expect(reminders.map { Firing($0, .reminder, .escalation) } == expected.reminders.map {
-                let lines = [SimulatedWeek.Line.reminder($0, owner: "alice"), SimulatedWeek.Line.overdue($0, policy: Self.policy)]
-                return Firing(at: $0.at, step: $0.step, text: lines.compactMap { $0 }.joined(separator: " | "))
-            }, "\(label()): update reminders")
+            #expect(
+                reminders.map { Firing($0, .reminder, .escalation) }
+                    == expected.reminders.map {
+                        let lines = [SimulatedWeek.Line.reminder($0, owner: "alice"), SimulatedWeek.Line.overdue($0, policy: Self.policy)]
+                        return Firing(at: $0.at, step: $0.step, text: lines.compactMap { $0 }.joined(separator: " | "))
+                    }, "\(label()): update reminders")
             #expect(
                 reminders.allSatisfy { $0.changes.postTexts(to: .incidentRoom).filter { $0.hasPrefix("⏰") }.count == 1 },
                 "\(label()): one post per reminder")
 
             // The acknowledgement clock: the chain walked step by step, then "exhausted".
-            #expect(world.firings(of: .ackTimeout).map { Firing($0, .escalation, keepLevel: true) } == expected.ackTimeouts.map {
-                Firing(at: $0.at, step: $0.step, text: SimulatedWeek.Line.ackTimeout($0))
-            }, "\(label()): acknowledgement timeouts")
+            #expect(
+                world.firings(of: .ackTimeout).map { Firing($0, .escalation, keepLevel: true) }
+                    == expected.ackTimeouts.map {
+                        Firing(at: $0.at, step: $0.step, text: SimulatedWeek.Line.ackTimeout($0))
+                    }, "\(label()): acknowledgement timeouts")
 
             // Long-running: one step up the chain.
-            #expect(world.firings(of: .longRunning).map { Firing($0, .escalation) } == expected.longRunning.map {
-                Firing(at: $0, step: 0, text: SimulatedWeek.Line.longRunning(open: $0.timeIntervalSince(declaredAt)))
-            }, "\(label()): long-running escalation")
+            #expect(
+                world.firings(of: .longRunning).map { Firing($0, .escalation) }
+                    == expected.longRunning.map {
+                        Firing(at: $0, step: 0, text: SimulatedWeek.Line.longRunning(open: $0.timeIntervalSince(declaredAt)))
+                    }, "\(label()): long-running escalation")
 
             // After the resolution: the review reminder, and the close by the monitoring window.
-            #expect(world.firings(of: .reviewReminder).map { Firing($0, .reminder) } == (expected.review.map {
-                [Firing(at: $0, step: 0, text: SimulatedWeek.Line.review)]
-            } ?? []), "\(label()): review reminder")
+            #expect(
+                world.firings(of: .reviewReminder).map { Firing($0, .reminder) }
+                    == (expected.review.map {
+                        [Firing(at: $0, step: 0, text: SimulatedWeek.Line.review)]
+                    } ?? []), "\(label()): review reminder")
             #expect(world.firings(of: .monitoringWindow).map(\.timer.dueAt) == (expected.autoClose.map { [$0] } ?? []), "\(label()): monitoring window")
             if let autoClose = expected.autoClose {
                 #expect(world.incident.status == .closed && world.incident.closedAt == autoClose, "\(label()): closed after the monitoring window")

@@ -1,12 +1,15 @@
 import Foundation
 import Testing
+
 @testable import IncidentCore
 
 private typealias F = EngineFixture
 
 /// The pure numbers behind `/incident stats`, `GET /api/stats` and the lifecycle histograms.
 @Suite struct StatisticsTests {
-    static func incident(_ number: Int, severity: String = "sev1", declared: Date, ack: Double? = nil, mitigate: Double? = nil, resolve: Double? = nil, component: String? = nil) -> Incident {
+    static func incident(
+        _ number: Int, severity: String = "sev1", declared: Date, ack: Double? = nil, mitigate: Double? = nil, resolve: Double? = nil, component: String? = nil
+    ) -> Incident {
         var incident = Incident(
             id: IncidentID(number), title: "I\(number)", severity: severity, platform: .console,
             origin: Conversation(platform: .console, channelID: "incidents"), channelName: "c", declaredBy: F.alice, declaredAt: declared)
@@ -41,7 +44,8 @@ private typealias F = EngineFixture
         var severities = F.severities
         severities[0].targets = SeverityTargets(acknowledge: .minutes(5))
         let stats = IncidentStatistics.compute(
-            incidents, from: F.date("2025-10-01 00:00"), to: F.date("2025-12-01 00:00"), severities: severities, timeZone: TimeZone(identifier: "Europe/Berlin")!)
+            incidents, from: F.date("2025-10-01 00:00"), to: F.date("2025-12-01 00:00"), severities: severities,
+            timeZone: TimeZone(identifier: "Europe/Berlin")!)
         #expect(stats.count == 4)
         #expect(stats.bySeverity.map(\.severity) == ["sev1", "sev3"], "in the configured order")
         #expect(stats.bySeverity[0].times.acknowledge.withinTarget == 2)
@@ -50,7 +54,8 @@ private typealias F = EngineFixture
         #expect(stats.repeats == [IncidentStatistics.RepeatGroup(key: "component:api", incidents: ["INC-1", "INC-2"])], "INC-4 came 22 days later")
         #expect(stats.peopleInvolved == 2)
 
-        let sev1Only = IncidentStatistics.compute(incidents, from: F.date("2025-11-01 00:00"), to: F.date("2025-12-01 00:00"), severity: "sev1", severities: severities, timeZone: .gmt)
+        let sev1Only = IncidentStatistics.compute(
+            incidents, from: F.date("2025-11-01 00:00"), to: F.date("2025-12-01 00:00"), severity: "sev1", severities: severities, timeZone: .gmt)
         #expect(sev1Only.count == 2)
         #expect(sev1Only.overall.acknowledge.target == 300)
     }
@@ -101,4 +106,3 @@ private typealias F = EngineFixture
         #expect(IncidentRecord(incident: incident, timeline: []).incident.metrics.timeToDetectSeconds == 480)
     }
 }
-

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import IncidentCore
 
 @Suite("Templates")
@@ -7,18 +8,20 @@ struct TemplateTests {
     typealias F = EngineFixture
 
     /// A value for every variable any default template uses.
-    static var everyValue: [String: Any] { [
-        "id": "INC-7", "title": "Checkout is down", "severity": "SEV1", "severityName": "Critical", "status": "Investigating",
-        "declaredAt": "2025-11-10 09:00 UTC", "declaredBy": "<@alice>", "commander": "<@carol>", "updateEvery": "15m",
-        "channel": "#incident-2025-11-10-001", "now": "2025-11-10 10:00 UTC", "text": "Rolled back", "time": "10:00 UTC",
-        "nextUpdate": "10:15 UTC", "owner": "<@carol>", "sinceLastUpdate": "30 min", "missed": 2, "duration": "1 h",
-        "reviewDue": "2025-11-12 10:00 UTC", "endedAt": "2025-11-10 10:00 UTC", "timeToAcknowledge": "4 min",
-        "timeToMitigate": "30 min", "timeToResolve": "1 h", "resolution": "Pool resized", "mentions": "<@bob>",
-        "reason": "was escalated by <@alice>", "due": "now", "date": "2025-11-10",
-        "timeline": [["time": "09:00 UTC", "text": "Declared"], ["time": "09:04 UTC", "text": "Acknowledged"]],
-        "count": 3, "more": 2,
-        "incidents": [["id": "INC-7", "severity": "SEV1", "title": "Checkout is down", "link": "#incident-2025-11-10-001"]],
-    ] }
+    static var everyValue: [String: Any] {
+        [
+            "id": "INC-7", "title": "Checkout is down", "severity": "SEV1", "severityName": "Critical", "status": "Investigating",
+            "declaredAt": "2025-11-10 09:00 UTC", "declaredBy": "<@alice>", "commander": "<@carol>", "updateEvery": "15m",
+            "channel": "#incident-2025-11-10-001", "now": "2025-11-10 10:00 UTC", "text": "Rolled back", "time": "10:00 UTC",
+            "nextUpdate": "10:15 UTC", "owner": "<@carol>", "sinceLastUpdate": "30 min", "missed": 2, "duration": "1 h",
+            "reviewDue": "2025-11-12 10:00 UTC", "endedAt": "2025-11-10 10:00 UTC", "timeToAcknowledge": "4 min",
+            "timeToMitigate": "30 min", "timeToResolve": "1 h", "resolution": "Pool resized", "mentions": "<@bob>",
+            "reason": "was escalated by <@alice>", "due": "now", "date": "2025-11-10",
+            "timeline": [["time": "09:00 UTC", "text": "Declared"], ["time": "09:04 UTC", "text": "Acknowledged"]],
+            "count": 3, "more": 2,
+            "incidents": [["id": "INC-7", "severity": "SEV1", "title": "Checkout is down", "link": "#incident-2025-11-10-001"]],
+        ]
+    }
 
     @Test("every default template renders completely", arguments: DefaultTemplates.all.keys.sorted())
     func defaultRendersCompletely(name: String) throws {
@@ -32,10 +35,11 @@ struct TemplateTests {
     @Test("the default reminder, filled in")
     func reminderText() throws {
         let text = try TemplateRenderer().render("reminder", Self.everyValue)
-        #expect(text == """
-            ⏰ <@carol>: INC-7 has had no update for 30 min (SEV1 updates every 15m). 2 reminders were missed while Klaxon was down.
-            Post one: /incident update INC-7 <what changed>
-            """)
+        #expect(
+            text == """
+                ⏰ <@carol>: INC-7 has had no update for 30 min (SEV1 updates every 15m). 2 reminders were missed while Klaxon was down.
+                Post one: /incident update INC-7 <what changed>
+                """)
         var onTime = Self.everyValue
         onTime["missed"] = nil
         let withoutMissed = try TemplateRenderer().render("reminder", onTime)
@@ -114,23 +118,25 @@ struct TemplateTests {
 struct ChannelNameTests {
     typealias F = EngineFixture
 
-    @Test("Slack: lowercase letters, digits, - and _ only, umlauts folded, separators trimmed", arguments: [
-        ("Payment API Down!", "payment-api-down"),
-        ("Störung über Köln", "storung-uber-koln"),
-        ("ÄÖÜ äöü", "aou-aou"),
-        ("Ünïcödé Çafé", "unicode-cafe"),
-        ("a - b", "a-b"),
-        ("db -- replica", "db-replica"),
-        ("--Hello__World--", "hello__world"),
-        ("  spaced   out  ", "spaced-out"),
-        ("_under_", "under"),
-        ("🔥 Fire in DC-2", "fire-in-dc-2"),
-        ("v1.2 rollout", "v1-2-rollout"),
-        ("snake_case_name", "snake_case_name"),
-        ("!!!", "incident"),
-        ("___", "incident"),
-        ("", "incident"),
-    ])
+    @Test(
+        "Slack: lowercase letters, digits, - and _ only, umlauts folded, separators trimmed",
+        arguments: [
+            ("Payment API Down!", "payment-api-down"),
+            ("Störung über Köln", "storung-uber-koln"),
+            ("ÄÖÜ äöü", "aou-aou"),
+            ("Ünïcödé Çafé", "unicode-cafe"),
+            ("a - b", "a-b"),
+            ("db -- replica", "db-replica"),
+            ("--Hello__World--", "hello__world"),
+            ("  spaced   out  ", "spaced-out"),
+            ("_under_", "under"),
+            ("🔥 Fire in DC-2", "fire-in-dc-2"),
+            ("v1.2 rollout", "v1-2-rollout"),
+            ("snake_case_name", "snake_case_name"),
+            ("!!!", "incident"),
+            ("___", "incident"),
+            ("", "incident"),
+        ])
     func slack(raw: String, expected: String) {
         #expect(ChannelNameRules.slack.sanitize(raw) == expected)
     }
@@ -163,11 +169,13 @@ struct ChannelNameTests {
 
     static let utc = TimeZone(identifier: "UTC")!
 
-    @Test("{slug}, {id}, {severity} and {seq} fill the template", arguments: [
-        ("inc-{id}-{slug}", "inc-42-payment-api-500s-on-checkout"),
-        ("{severity}-{date}-{seq}", "sev1-2025-11-10-003"),
-        ("Incident {seq}: {slug}", "incident-003-payment-api-500s-on-checkout"),
-    ])
+    @Test(
+        "{slug}, {id}, {severity} and {seq} fill the template",
+        arguments: [
+            ("inc-{id}-{slug}", "inc-42-payment-api-500s-on-checkout"),
+            ("{severity}-{date}-{seq}", "sev1-2025-11-10-003"),
+            ("Incident {seq}: {slug}", "incident-003-payment-api-500s-on-checkout"),
+        ])
     func template(template: String, expected: String) {
         let namer = ChannelNamer(template: template, timeZone: Self.utc)
         let name = namer.name(
@@ -184,15 +192,17 @@ struct ChannelNameTests {
         #expect(name.count == 40)
     }
 
-    @Test("{date} is the day in the configured zone, across midnight", arguments: [
-        ("Europe/Berlin", "2025-11-10 22:59", "2025-11-10"),
-        ("Europe/Berlin", "2025-11-10 23:30", "2025-11-11"),
-        ("America/Los_Angeles", "2025-11-11 05:00", "2025-11-10"),
-        ("America/Los_Angeles", "2025-11-11 08:00", "2025-11-11"),
-        ("Asia/Tokyo", "2025-11-10 14:59", "2025-11-10"),
-        ("Asia/Tokyo", "2025-11-10 15:00", "2025-11-11"),
-        ("UTC", "2025-11-10 23:59", "2025-11-10"),
-    ])
+    @Test(
+        "{date} is the day in the configured zone, across midnight",
+        arguments: [
+            ("Europe/Berlin", "2025-11-10 22:59", "2025-11-10"),
+            ("Europe/Berlin", "2025-11-10 23:30", "2025-11-11"),
+            ("America/Los_Angeles", "2025-11-11 05:00", "2025-11-10"),
+            ("America/Los_Angeles", "2025-11-11 08:00", "2025-11-11"),
+            ("Asia/Tokyo", "2025-11-10 14:59", "2025-11-10"),
+            ("Asia/Tokyo", "2025-11-10 15:00", "2025-11-11"),
+            ("UTC", "2025-11-10 23:59", "2025-11-10"),
+        ])
     func dateInZone(zone: String, utc: String, expectedDay: String) throws {
         let namer = ChannelNamer(template: "incident-{date}-{seq}", timeZone: try #require(TimeZone(identifier: zone)))
         let at = F.date(utc)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import IncidentCore
 
 /// A store and scheduler in miniature: keeps one pending timer per kind, as the store does, fires them
@@ -88,10 +89,13 @@ struct TimerFiringTests {
         let timer = try Self.stored(scenario.declaration.changes.scheduledTimer(.updateReminder))
         #expect(timer.dueAt == F.time("09:15"))
         let changes = scenario.engine.fire(timer, incident: scenario.incident, now: F.time("09:15"))
-        #expect(changes.postTexts(to: .incidentRoom) == ["""
-            ⏰ <@alice>: INC-1 has had no update for 15 min (SEV1 updates every 15m).
-            Post one: /incident update INC-1 <what changed>
-            """])
+        #expect(
+            changes.postTexts(to: .incidentRoom) == [
+                """
+                ⏰ <@alice>: INC-1 has had no update for 15 min (SEV1 updates every 15m).
+                Post one: /incident update INC-1 <what changed>
+                """
+            ])
         #expect(changes.postTexts(to: .announce).isEmpty, "one reminder is no escalation")
         try #require(changes.timeline.map(\.kind) == [.reminder])
         #expect(changes.timeline[0].text == "Update reminder to <@alice>: no update for 15 min")
@@ -122,10 +126,13 @@ struct TimerFiringTests {
 
         // Due at 09:15, 09:30, 09:45 and 10:00, none posted on time: this one post stands for all four.
         let reminders = changes.postTexts(to: .incidentRoom).filter { $0.hasPrefix("⏰") }
-        #expect(reminders == ["""
-            ⏰ <@alice>: INC-1 has had no update for 1 h 7 min (SEV1 updates every 15m). 4 reminders were missed while Klaxon was down.
-            Post one: /incident update INC-1 <what changed>
-            """])
+        #expect(
+            reminders == [
+                """
+                ⏰ <@alice>: INC-1 has had no update for 1 h 7 min (SEV1 updates every 15m). 4 reminders were missed while Klaxon was down.
+                Post one: /incident update INC-1 <what changed>
+                """
+            ])
         #expect(changes.timeline.first?.text == "Update reminder to <@alice>: no update for 1 h 7 min (4 missed while Klaxon was down)")
         let next = try #require(changes.scheduledTimer(.updateReminder))
         #expect(next.dueAt == timer.dueAt.addingTimeInterval(4 * cadence))
@@ -145,12 +152,14 @@ struct TimerFiringTests {
         var testDescription: String { "fired at \(firedAt)" }
     }
 
-    @Test("how many reminders one late reminder stands for, and when the next is due", arguments: [
-        Downtime(firedAt: "09:29", missed: 0, next: "09:30", step: 1),
-        Downtime(firedAt: "09:30", missed: 2, next: "09:45", step: 2),
-        Downtime(firedAt: "09:47", missed: 3, next: "10:00", step: 3),
-        Downtime(firedAt: "10:14", missed: 4, next: "10:15", step: 4),
-    ])
+    @Test(
+        "how many reminders one late reminder stands for, and when the next is due",
+        arguments: [
+            Downtime(firedAt: "09:29", missed: 0, next: "09:30", step: 1),
+            Downtime(firedAt: "09:30", missed: 2, next: "09:45", step: 2),
+            Downtime(firedAt: "09:47", missed: 3, next: "10:00", step: 3),
+            Downtime(firedAt: "10:14", missed: 4, next: "10:15", step: 4),
+        ])
     func downtimeTable(_ downtime: Downtime) throws {
         let scenario = try EngineScenario("sev1")
         let timer = Self.timer(.updateReminder, due: F.time("09:15"))
@@ -176,8 +185,9 @@ struct TimerFiringTests {
         #expect(changes.scheduledTimer(.updateReminder)?.step == 1)
     }
 
-    @Test("overdue escalation happens exactly once, when the reminders since the last update reach the threshold",
-          arguments: [1, 2, 3])
+    @Test(
+        "overdue escalation happens exactly once, when the reminders since the last update reach the threshold",
+        arguments: [1, 2, 3])
     func overdueEscalatesOnce(threshold: Int) throws {
         var scenario = try EngineScenario("sev1", engine: try F.engine(F.config(overdueAfterCadences: threshold)))
         scenario.run(.ack(nil), by: F.bob, at: F.time("09:01"))
@@ -264,9 +274,10 @@ struct TimerFiringTests {
         let scenario = try EngineScenario("sev1")
         let timer = Self.timer(.ackTimeout, due: F.time("09:20"), step: 3)
         let changes = scenario.engine.fire(timer, incident: scenario.incident, now: F.time("09:20"))
-        #expect(changes.postTexts(to: .incidentRoom) == [
-            "⚠️ INC-1 is still unacknowledged after 20 min and the escalation chain is exhausted. Anyone: /incident ack INC-1",
-        ])
+        #expect(
+            changes.postTexts(to: .incidentRoom) == [
+                "⚠️ INC-1 is still unacknowledged after 20 min and the escalation chain is exhausted. Anyone: /incident ack INC-1"
+            ])
         #expect(changes.timers.isEmpty)
         #expect(changes.timeline.map(\.kind) == [.escalation])
         #expect(changes.completeTimer?.id == 99)

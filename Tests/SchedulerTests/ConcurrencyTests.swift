@@ -73,7 +73,9 @@ struct ConcurrencyTests {
         try await two.close()
     }
 
-    @Test("ack racing the acknowledgement-timeout step: the escalation is committed before the ack or not at all, and nothing pages after the ack", arguments: [UInt64(4), UInt64(2026)])
+    @Test(
+        "ack racing the acknowledgement-timeout step: the escalation is committed before the ack or not at all, and nothing pages after the ack",
+        arguments: [UInt64(4), UInt64(2026)])
     func ackRacesEscalation(seed: UInt64) async throws {
         let directory = try TemporaryDirectory("klaxon-ack-race")
         defer { directory.remove() }
@@ -100,7 +102,8 @@ struct ConcurrencyTests {
                 for _ in 0..<ackDelay { await Task.yield() }
                 return await klaxon.daemon.commands.handle(
                     text: "ack \(id)",
-                    context: CommandContext(platform: .console, conversation: Conversation(platform: .console, channelID: "incidents"), user: Fixture.user("bob")))
+                    context: CommandContext(
+                        platform: .console, conversation: Conversation(platform: .console, channelID: "incidents"), user: Fixture.user("bob")))
             }()
             async let fired = { () async -> Int in
                 for _ in 0..<fireDelay { await Task.yield() }
@@ -122,10 +125,11 @@ struct ConcurrencyTests {
 
             // In the outbox, written in commit order: no page and no escalation after the ack's message.
             let outbox = try await klaxon.store.outboxMessages(incident: id)
-            let ackMessage = try #require(outbox.firstIndex { message in
-                if case .post(_, let text, _) = message.action { return text.hasPrefix("✅") && text.contains("acknowledged") }
-                return false
-            })
+            let ackMessage = try #require(
+                outbox.firstIndex { message in
+                    if case .post(_, let text, _) = message.action { return text.hasPrefix("✅") && text.contains("acknowledged") }
+                    return false
+                })
             let pagesAfterAck = outbox[ackMessage...].filter { message in
                 if case .post(.direct, _, _) = message.action { return true }
                 if case .post(_, let text, _) = message.action { return text.contains("Escalating") || text.contains("you are paged") }

@@ -16,9 +16,11 @@ struct DiscordWebhookTests {
         try await TestDaemon.open(path: directory.file("discord.sqlite"), clock: clock) { config in
             config.discord = DiscordConfig(webhooks: [DiscordWebhook(id: "public", url: Secret(gateway.url))])
             config.editSeverity("sev1") { sev1 in
-                sev1.notify = [PolicyRule(
-                    id: "public", at: .span(.zero), notify: [.discord("public")],
-                    say: "INCIDENT: We're aware {{title}}. Our team is working on it. Updates every 15 min. @everyone")]
+                sev1.notify = [
+                    PolicyRule(
+                        id: "public", at: .span(.zero), notify: [.discord("public")],
+                        say: "INCIDENT: We're aware {{title}}. Our team is working on it. Updates every 15 min. @everyone")
+                ]
             }
         }
     }

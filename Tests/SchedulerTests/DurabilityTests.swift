@@ -111,7 +111,9 @@ struct DurabilityTests {
         try await klaxon.close()
     }
 
-    @Test("a crash between claim and commit: nobody fires the timer before the lease expires, the next scheduler fires it once after, and the late commit of the crashed owner is refused")
+    @Test(
+        "a crash between claim and commit: nobody fires the timer before the lease expires, the next scheduler fires it once after, and the late commit of the crashed owner is refused"
+    )
     func crashBetweenClaimAndCommit() async throws {
         let directory = try TemporaryDirectory("klaxon-crash")
         defer { directory.remove() }

@@ -162,7 +162,10 @@ struct HandoffTests {
         await klaxon.sender.drainOnce()
         var posted = try await Self.announcements(klaxon)
         #expect(posted.count == 1)
-        #expect(posted.last?.text == "🔄 On-call override · primary: @bob is on call (set by @alice) from 2025-12-01 11:00 GMT+1 until 2025-12-01 14:00 GMT+1; next: @alice.", "\(posted.last?.text ?? "")")
+        #expect(
+            posted.last?.text
+                == "🔄 On-call override · primary: @bob is on call (set by @alice) from 2025-12-01 11:00 GMT+1 until 2025-12-01 14:00 GMT+1; next: @alice.",
+            "\(posted.last?.text ?? "")")
 
         clock.advance(to: end.addingTimeInterval(-1))
         #expect(await eventually { clock.sleeperCount == 1 })
@@ -173,7 +176,9 @@ struct HandoffTests {
         await klaxon.sender.drainOnce()
         posted = try await Self.announcements(klaxon)
         #expect(posted.count == 2)
-        #expect(posted.last?.text == "🔄 On-call override ended · primary: @alice is on call from 2025-12-01 14:00 GMT+1 until 2025-12-08 09:00 GMT+1; next: @bob.", "\(posted.last?.text ?? "")")
+        #expect(
+            posted.last?.text == "🔄 On-call override ended · primary: @alice is on call from 2025-12-01 14:00 GMT+1 until 2025-12-08 09:00 GMT+1; next: @bob.",
+            "\(posted.last?.text ?? "")")
         #expect(await klaxon.scheduler.announceHandoffs() == 0)
         service.cancel()
         _ = await service.result

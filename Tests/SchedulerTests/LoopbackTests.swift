@@ -3,8 +3,9 @@ import IncidentCore
 import KlaxonTestSupport
 import Storage
 import Testing
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// The real binary, real time, real loopback HTTP: a 2-second cadence, a `kill -9` between two reminders
@@ -30,7 +31,8 @@ struct LoopbackTests {
         #expect(reply.contains("Declared INC-1"), "\(reply)")
 
         // One reminder delivered, then kill -9 at a drawn moment before the next one is due.
-        #expect(try await eventually(timeout: .seconds(6)) { try await HTTP.reminderCount(firstURL) >= 1 }, "no reminder from the first process:\n\(first.output)")
+        #expect(
+            try await eventually(timeout: .seconds(6)) { try await HTTP.reminderCount(firstURL) >= 1 }, "no reminder from the first process:\n\(first.output)")
         try await Task.sleep(for: .milliseconds(killAfter))
         first.kill()
         #expect(await eventually(timeout: .seconds(5)) { !first.isRunning })
@@ -39,8 +41,9 @@ struct LoopbackTests {
         defer { second.kill() }
         let secondURL = try await second.listeningURL()
         let seenAtRestart = try await HTTP.reminderCount(secondURL)
-        #expect(try await eventually(timeout: .seconds(10)) { try await HTTP.reminderCount(secondURL) >= seenAtRestart + 3 },
-                "the restarted daemon did not keep reminding:\n\(second.output)")
+        #expect(
+            try await eventually(timeout: .seconds(10)) { try await HTTP.reminderCount(secondURL) >= seenAtRestart + 3 },
+            "the restarted daemon did not keep reminding:\n\(second.output)")
         second.terminate()
         #expect(await eventually(timeout: .seconds(10)) { !second.isRunning }, "SIGTERM did not stop the daemon")
         #expect(second.terminationStatus == 0, "\(second.output)")

@@ -63,7 +63,9 @@ struct ManyHandsTests {
 
     /// The checks both tests share: every command applied, each hand's lines in the timeline in the order
     /// the hand sent them (it waited for each reply), and one revision per change of the incident.
-    static func expectAllApplied(_ replies: [Int: [CommandService.Result]], store: any IncidentStore, incident: IncidentID, revisionBefore: Int, hands: Int, perHand: Int) async throws {
+    static func expectAllApplied(
+        _ replies: [Int: [CommandService.Result]], store: any IncidentStore, incident: IncidentID, revisionBefore: Int, hands: Int, perHand: Int
+    ) async throws {
         for (hand, results) in replies {
             #expect(results.count == perHand)
             for (step, result) in results.enumerated() {
@@ -218,8 +220,12 @@ final class InterferingStore: IncidentStore {
         try await inner.claimOutbox(lanes: lanes, now: now, owner: owner, leaseUntil: leaseUntil, limit: limit)
     }
     func pruneAudit(before: Date, limit: Int) async throws -> Int { try await inner.pruneAudit(before: before, limit: limit) }
-    func renewOutboxLeases(_ ids: [Int64], owner: String, until: Date) async throws -> Int { try await inner.renewOutboxLeases(ids, owner: owner, until: until) }
-    func markDelivered(_ id: Int64, platformMessageID: String?, at: Date) async throws { try await inner.markDelivered(id, platformMessageID: platformMessageID, at: at) }
+    func renewOutboxLeases(_ ids: [Int64], owner: String, until: Date) async throws -> Int {
+        try await inner.renewOutboxLeases(ids, owner: owner, until: until)
+    }
+    func markDelivered(_ id: Int64, platformMessageID: String?, at: Date) async throws {
+        try await inner.markDelivered(id, platformMessageID: platformMessageID, at: at)
+    }
     func markRetry(_ id: Int64, notBefore: Date, error: String, failingSince: Date) async throws {
         try await inner.markRetry(id, notBefore: notBefore, error: error, failingSince: failingSince)
     }
@@ -248,7 +254,9 @@ final class InterferingStore: IncidentStore {
     func activeOverrides(rotations: [RotationConfig], at date: Date) async throws -> [String: [OnCallOverride]] {
         try await inner.activeOverrides(rotations: rotations, at: date)
     }
-    func overrides(rotation: String, endingAfter date: Date) async throws -> [OnCallOverride] { try await inner.overrides(rotation: rotation, endingAfter: date) }
+    func overrides(rotation: String, endingAfter date: Date) async throws -> [OnCallOverride] {
+        try await inner.overrides(rotation: rotation, endingAfter: date)
+    }
     func lastHandoff(rotation: String) async throws -> Date? { try await inner.lastHandoff(rotation: rotation) }
     func appendConsoleMessage(_ message: ConsoleMessage) async throws { try await inner.appendConsoleMessage(message) }
     func consoleMessages(after id: Int64, limit: Int) async throws -> [ConsoleMessage] { try await inner.consoleMessages(after: id, limit: limit) }

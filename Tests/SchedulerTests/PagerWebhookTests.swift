@@ -71,7 +71,9 @@ final class FakePagerGateway: Sendable {
 struct PagerWebhookTests {
     static let secret = "pager-webhook-secret-for-tests"
 
-    static func daemon(_ directory: TemporaryDirectory, gateway: FakePagerGateway, clock: ManualClock, events: Set<PagerEvent> = PagerEvent.defaults) async throws -> TestDaemon {
+    static func daemon(_ directory: TemporaryDirectory, gateway: FakePagerGateway, clock: ManualClock, events: Set<PagerEvent> = PagerEvent.defaults)
+        async throws -> TestDaemon
+    {
         try await TestDaemon.open(path: directory.file("pager.sqlite"), clock: clock) { config in
             config.paging = PagingConfig(webhooks: [PagerWebhook(id: "sms", url: gateway.url, secret: Secret(Self.secret), events: events)])
             config.people["alice"]?.phone = "+15550101"
@@ -149,7 +151,9 @@ struct PagerWebhookTests {
         let signature = PagerWebhookClient.signature(body: body, timestamp: 1_764_547_200, secret: Secret(Self.secret))
         #expect(Self.signatureIsValid(.init(headers: ["x-klaxon-timestamp": "1764547200", "x-klaxon-signature": signature], body: body)))
         #expect(!Self.signatureIsValid(.init(headers: ["x-klaxon-timestamp": "1764547201", "x-klaxon-signature": signature], body: body)))
-        #expect(!Self.signatureIsValid(.init(headers: ["x-klaxon-timestamp": "1764547200", "x-klaxon-signature": signature], body: Data(#"{"event":"pagE"}"#.utf8))))
+        #expect(
+            !Self.signatureIsValid(
+                .init(headers: ["x-klaxon-timestamp": "1764547200", "x-klaxon-signature": signature], body: Data(#"{"event":"pagE"}"#.utf8))))
         let other = PagerWebhookClient.signature(body: body, timestamp: 1_764_547_200, secret: Secret("another-secret"))
         #expect(other != signature)
     }

@@ -146,16 +146,22 @@ struct PolicyDayTests {
         try await daemon.close()
     }
 
-    @Test("declare --type security through the daemon: the security channel and the security person hear at once; the type shows in the topic and summary (000-28, 004-24)")
+    @Test(
+        "declare --type security through the daemon: the security channel and the security person hear at once; the type shows in the topic and summary (000-28, 004-24)"
+    )
     func securityType() async throws {
         let directory = try TemporaryDirectory("klaxon-policy-type")
         defer { directory.remove() }
         let path = directory.file("klaxon.sqlite")
         let clock = ManualClock(now: Fixture.monday)
         func configure(_ config: inout KlaxonConfig) {
-            config.incidentTypes = [IncidentTypeConfig(id: "security", name: "Security", notify: [
-                PolicyRule(id: "security", at: .span(.zero), notify: [.person("carol"), .channel(platform: .console, name: "security")]),
-            ])]
+            config.incidentTypes = [
+                IncidentTypeConfig(
+                    id: "security", name: "Security",
+                    notify: [
+                        PolicyRule(id: "security", at: .span(.zero), notify: [.person("carol"), .channel(platform: .console, name: "security")])
+                    ])
+            ]
         }
         let daemon = try await TestDaemon.open(path: path, clock: clock, config: configure)
         let result = await daemon.run("declare sev2 --type security Suspicious admin logins")

@@ -15,7 +15,9 @@ import Testing
 struct PresetOutsideCommsScenarioTests {
     // MARK: 000
 
-    @Test("000 all-hands: P0 'Upload service down' on the status page Investigating → Identified → Monitoring → Resolved; internal email at 30 min, customer email at 60 unless mitigated")
+    @Test(
+        "000 all-hands: P0 'Upload service down' on the status page Investigating → Identified → Monitoring → Resolved; internal email at 30 min, customer email at 60 unless mitigated"
+    )
     func allHands() async throws {
         let run = try await PresetRun.open("all-hands-p0-to-p3.json", platform: .slack, channel: "C0INCIDENTS")
         defer { run.remove() }
@@ -51,7 +53,10 @@ struct PresetOutsideCommsScenarioTests {
         let mail = try await run.queuedMail()
         #expect(mail.count == 2, "\(mail)")
         let teamMail = try #require(mail.first { $0.to.contains("ops-lead@example.com") })
-        #expect(Set(teamMail.to) == ["ops-lead@example.com", "engineer-1@example.com", "engineer-2@example.com", "eng-lead@example.com", "cto@example.com", "ceo@example.com"])  // 000-14: the whole team
+        #expect(
+            Set(teamMail.to) == [
+                "ops-lead@example.com", "engineer-1@example.com", "engineer-2@example.com", "eng-lead@example.com", "cto@example.com", "ceo@example.com",
+            ])  // 000-14: the whole team
         #expect(teamMail.subject.hasPrefix("[P0 INCIDENT]") && teamMail.subject.contains("Upload service down"), "\(teamMail.subject)")  // 000-14: its subject
         #expect(teamMail.incidentID == id.description)
         #expect(mail.contains { $0.to == ["affected-users@example.com"] }, "\(mail)")  // 000-13: affected users

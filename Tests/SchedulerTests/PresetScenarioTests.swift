@@ -31,7 +31,9 @@ struct PresetScenarioTests {
 
     // MARK: 000: all hands, P0 to P3
 
-    @Test("000 all-hands: P0 'Upload service down': only ops leads declare it, @channel and Discord at once, CTO at 5, IC and update checkpoints at 15, CEO at 30 unless mitigated and at 60 regardless, monitoring 30 min, review in 24 h")
+    @Test(
+        "000 all-hands: P0 'Upload service down': only ops leads declare it, @channel and Discord at once, CTO at 5, IC and update checkpoints at 15, CEO at 30 unless mitigated and at 60 regardless, monitoring 30 min, review in 24 h"
+    )
     func allHands() async throws {
         let run = try await PresetRun.open("all-hands-p0-to-p3.json", platform: .slack, channel: "C0INCIDENTS")
         defer { run.remove() }
@@ -62,8 +64,11 @@ struct PresetScenarioTests {
         #expect(incident.severity == "p0")  // 000-01
         let posts = try await run.posts(id)
         // 000-06, 000-07: the thread's root in #incidents, "[P0 INCIDENT] …".
-        #expect(posts.contains { $0.minute == 0 && $0.target == "open-room" && $0.text.contains("[P0 INCIDENT] Upload service down") }, "\(posts)")  // 000-06, 000-07
-        #expect(posts.contains { $0.minute == 0 && $0.target == "channel:incidents" && $0.text.contains("<!channel>") && $0.text.contains("Upload service down") }, "\(posts)")  // 000-05
+        // 000-06, 000-07
+        #expect(posts.contains { $0.minute == 0 && $0.target == "open-room" && $0.text.contains("[P0 INCIDENT] Upload service down") }, "\(posts)")
+        #expect(
+            posts.contains { $0.minute == 0 && $0.target == "channel:incidents" && $0.text.contains("<!channel>") && $0.text.contains("Upload service down") },
+            "\(posts)")  // 000-05
         #expect(posts.filter { $0.target == "discord:public" }.map(\.minute) == [0], "\(posts)")  // 000-12
         #expect(posts.first { $0.target == "discord:public" }?.text.contains("We're aware of a problem") == true)  // 000-12
         #expect(posts.contains { $0.minute == 20 && $0.target == "room" && $0.text.contains("Incident Commander") }, "\(posts)")  // 000-09
@@ -80,7 +85,9 @@ struct PresetScenarioTests {
 
         #expect(fired.contains { $0 == (80, "review-invite") }, "\(fired)")  // 000-18, 000-19: schedule the review at resolution
         let invite = posts.first { $0.target == "dm:\(opsLead)" && $0.minute == 80 }
-        #expect(invite?.text.contains("Invite: <@U00000ENG1> (incident commander), the engineers involved, the on-call lead and someone from ops/management") == true, "\(posts)")  // 000-19
+        #expect(
+            invite?.text.contains("Invite: <@U00000ENG1> (incident commander), the engineers involved, the on-call lead and someone from ops/management")
+                == true, "\(posts)")  // 000-19
         #expect(posts.filter { $0.target == "dm:\(cto)" }.map(\.minute) == [5], "\(posts)")  // 000-25
         #expect(posts.filter { $0.target == "dm:\(ceo)" }.map(\.minute) == [30, 60], "\(posts)")  // 000-25, 000-27
         #expect(posts.first { $0.target == "dm:\(ceo)" && $0.minute == 60 }?.text.contains("ongoing for over an hour") == true)  // 000-27
@@ -91,7 +98,8 @@ struct PresetScenarioTests {
         let reminders = timeline.filter { $0.kind == .reminder && $0.text.hasPrefix("Update reminder") }
         #expect(reminders.first.map { run.minute($0.at) } == 15, "\(reminders)")  // 000-03: P0 updates every 15 min
         #expect(reminders.map { run.minute($0.at) }.contains(35), "\(reminders)")  // 000-03: 15 min after the update at 20
-        #expect(posts.contains { $0.minute == 80 && $0.text.hasPrefix("[RESOLVED] Fix deployed") && $0.text.contains("Monitoring for 30 min") }, "\(posts)")  // 000-16, 000-31
+        // 000-16, 000-31
+        #expect(posts.contains { $0.minute == 80 && $0.text.hasPrefix("[RESOLVED] Fix deployed") && $0.text.contains("Monitoring for 30 min") }, "\(posts)")
         #expect(incident.status == .closed)  // 000-17: closed when the 30-minute window ends
         let summary = posts.first { $0.text.contains("INCIDENT SUMMARY") }
         #expect(summary?.minute == 110, "\(posts)")  // 000-17, 000-32
@@ -104,7 +112,9 @@ struct PresetScenarioTests {
         #expect(onCall.reply.text.contains("senior: <@U00000ENG1>") && onCall.reply.text.contains("next: <@U00000ENG2>"), "\(onCall.reply.text)")  // 000-33
     }
 
-    @Test("000 all-hands: P1 pages senior engineers then the engineering lead at 15; --type security tells security and legal at once, the CTO at 5; data corruption tells the executives; P2 the relevant team (000-15, 000-23, 000-26, 000-28, 000-29)")
+    @Test(
+        "000 all-hands: P1 pages senior engineers then the engineering lead at 15; --type security tells security and legal at once, the CTO at 5; data corruption tells the executives; P2 the relevant team (000-15, 000-23, 000-26, 000-28, 000-29)"
+    )
     func allHandsP1AndTypes() async throws {
         let run = try await PresetRun.open("all-hands-p0-to-p3.json", platform: .slack, channel: "C0INCIDENTS")
         defer { run.remove() }
@@ -133,13 +143,18 @@ struct PresetScenarioTests {
         #expect(!(try await run.store.timeline(of: corrupted)).contains { $0.kind == .page && $0.text.hasPrefix("Paged") })  // 000-23
     }
 
-    @Test("000 all-hands: help explains P0-P3 (000-01); recovery targets at 1 h, 4 h, 24 h (000-22); a P2 is reminded every 2 h only once public-facing (000-04); the CEO is spared the 30-minute notice when not user-facing (000-25); --type data-breach tells security, legal and the executives at once (000-28)")
+    @Test(
+        "000 all-hands: help explains P0-P3 (000-01); recovery targets at 1 h, 4 h, 24 h (000-22); a P2 is reminded every 2 h only once public-facing (000-04); the CEO is spared the 30-minute notice when not user-facing (000-25); --type data-breach tells security, legal and the executives at once (000-28)"
+    )
     func allHandsTargetsAndConditions() async throws {
         let run = try await PresetRun.open("all-hands-p0-to-p3.json", platform: .slack, channel: "C0INCIDENTS")
         defer { run.remove() }
         let help = await run.attempt("help", as: "U00000ENG1")
         #expect(help.reply.text.contains("• P0 (sev0, critical, all-hands) · Critical (All Hands): The service is down"), "\(help.reply.text)")  // 000-01
-        #expect(help.reply.text.contains("• P2 (sev2, moderate) · Moderate (Prompt Response): An important feature is broken but the service works · the default when none is given"))  // 000-01
+        #expect(
+            help.reply.text.contains(
+                // 000-01
+                "• P2 (sev2, moderate) · Moderate (Prompt Response): An important feature is broken but the service works · the default when none is given"))
         #expect(help.reply.text.contains("• P3 (sev3, low) · Low (Normal Troubleshooting): A small feature"))  // 000-01
         let wrong = await run.attempt("declare p7 Something", as: "U00000ENG1")
         #expect(wrong.reply.text.contains("• P1 (sev1, major) · Major (Urgent Response): Core functionality is broken"), "\(wrong.reply.text)")  // 000-01
@@ -162,7 +177,8 @@ struct PresetScenarioTests {
         // Declared at 0, made public-facing at 150: quiet at 120, then every 2 h from the declaration.
         let publicUpdates = p2Fired.filter { $0.1 == "public-update" }.map(\.0)
         #expect(publicUpdates == Array(stride(from: 240, through: 25 * 60, by: 120)), "\(publicUpdates)")  // 000-04
-        #expect(!(try await run.store.timeline(of: p2)).contains { $0.text.hasPrefix("Update reminder") })  // 000-04: no 2-hourly reminder for a P2 that is not public
+        // 000-04: no 2-hourly reminder for a P2 that is not public
+        #expect(!(try await run.store.timeline(of: p2)).contains { $0.text.hasPrefix("Update reminder") })
 
         let told = try await run.posts(breach).filter { $0.target.hasPrefix("dm:") && $0.minute == 0 }.map(\.target)
         for person in ["dm:U0000SECUR", "dm:U0000LEGAL", "dm:U000000CTO", "dm:U000000CEO"] {
@@ -172,7 +188,9 @@ struct PresetScenarioTests {
 
     // MARK: 001: business days, Sev 1 to Sev 4
 
-    @Test("001 business-days: Sev 1 payments: on-call paged, payments lead and #customer-comms told at once, roll back at 5 unless mitigated, backup at 15, updates every 15, post-mortem 5 business days after resolving; Sev 2 within 1 h; Sev 3 by the close of the next business day; a data leak prompts sev 1")
+    @Test(
+        "001 business-days: Sev 1 payments: on-call paged, payments lead and #customer-comms told at once, roll back at 5 unless mitigated, backup at 15, updates every 15, post-mortem 5 business days after resolving; Sev 2 within 1 h; Sev 3 by the close of the next business day; a data leak prompts sev 1"
+    )
     func businessDays() async throws {
         let run = try await PresetRun.open("business-days-sev1-to-sev4.json", platform: .slack, channel: "C0INCIDENTS")
         defer { run.remove() }
@@ -200,7 +218,8 @@ struct PresetScenarioTests {
         #expect(alert?.text.contains("Status: investigating") == true, "\(posts)")  // 001-10
         #expect(alert?.text.contains("Started: 2025-12-01 14:00 UTC") == true, "\(String(describing: alert))")  // 001-22
         #expect(alert?.text.contains("every 15") == true)  // 001-10, 001-11
-        #expect(posts.contains { $0.minute == 0 && $0.target == "channel:customer-comms" && $0.text.contains("Unable to process payments") }, "\(posts)")  // 001-20: #customer-comms
+        // 001-20: #customer-comms
+        #expect(posts.contains { $0.minute == 0 && $0.target == "channel:customer-comms" && $0.text.contains("Unable to process payments") }, "\(posts)")
         #expect(posts.filter { $0.target == "dm:U000PAYLD" }.map(\.minute) == [0], "\(posts)")  // 001-15, 001-20: payments lead by DM
         #expect(posts.contains { $0.minute == 20 && $0.text.contains("acknowledged") }, "\(posts)")  // 001-07
         // 001-21: "After every incident" checklist, posted at resolution and tracked as action items.
@@ -228,7 +247,8 @@ struct PresetScenarioTests {
         #expect(majorSteps.first.map { run.minute($0.at) } == 60, "\(majorSteps)")  // 001-03
         // Sev 3: Monday 14:00 → overdue at the close of Tuesday (17:00), and never paged.
         let minorTimeline = try await run.store.timeline(of: minor)
-        #expect(minorTimeline.filter { $0.text.hasPrefix("No response") }.map(\.at) == [Self.start.addingTimeInterval(27 * 3600)], "\(minorTimeline)")  // 001-04
+        // 001-04
+        #expect(minorTimeline.filter { $0.text.hasPrefix("No response") }.map(\.at) == [Self.start.addingTimeInterval(27 * 3600)], "\(minorTimeline)")
         #expect(!minorTimeline.contains { $0.kind == .page && $0.text.hasPrefix("Paged") })  // 001-04
         // A possible data leak: told to treat it as sev 1 at once; raised, it pages.
         let leakTimeline = try await run.store.timeline(of: leak)
@@ -238,7 +258,9 @@ struct PresetScenarioTests {
 
     // MARK: 002: the incident-commander ladder
 
-    @Test("002 ladder: '/incident SEV1 Payment processing down': on-call paged and team lead told at once, the ladder at 5 and 15 until acked, roles at 10, updates every 15, export 2 h after resolving, review in 48 h; SEV3 overdue after 1 h unpaged, SEV4 by the next business day")
+    @Test(
+        "002 ladder: '/incident SEV1 Payment processing down': on-call paged and team lead told at once, the ladder at 5 and 15 until acked, roles at 10, updates every 15, export 2 h after resolving, review in 48 h; SEV3 overdue after 1 h unpaged, SEV4 by the next business day"
+    )
     func commanderLadder() async throws {
         let run = try await PresetRun.open("incident-commander-ladder.json", platform: .slack, channel: "C0INCIDENTS")
         defer { run.remove() }
@@ -276,7 +298,8 @@ struct PresetScenarioTests {
         #expect(update?.text.contains("09:20") == true, "\(String(describing: update))")  // 002-12: Eastern time (14:20 UTC)
         #expect(incident.status == .closed)  // 002-17: after the 30-minute monitoring window
         #expect(posts.contains { $0.minute == 40 && $0.target == "announce" && $0.text.contains("RESOLVED") }, "\(posts)")  // 002-18, 002-24
-        #expect(posts.contains { $0.minute == 70 && $0.text.contains("INCIDENT SUMMARY") && $0.text.contains("Payment processing down") }, "\(posts)")  // 002-17, 002-18
+        // 002-17, 002-18
+        #expect(posts.contains { $0.minute == 70 && $0.text.contains("INCIDENT SUMMARY") && $0.text.contains("Payment processing down") }, "\(posts)")
 
         let minorTimeline = try await run.store.timeline(of: minor)
         #expect(minorTimeline.filter { $0.text.hasPrefix("No response") }.map { run.minute($0.at) } == [60])  // 002-03: < 1 hour
@@ -287,7 +310,9 @@ struct PresetScenarioTests {
         #expect(lowTimeline.filter { $0.text.hasPrefix("No response") }.map(\.at) == [Self.start.addingTimeInterval(32 * 3600)], "\(lowTimeline)")  // 002-04
     }
 
-    @Test("002 ladder: ids INC-2025-001 (002-20); SEV2 reaches the team lead at 30 min unless mitigated (002-05); the IC sets a 10-minute cadence (002-15); a fix-forward is watched 1 h, a restart 30 min (002-17, 002-19); revenue lost in the summary and the record (002-22)")
+    @Test(
+        "002 ladder: ids INC-2025-001 (002-20); SEV2 reaches the team lead at 30 min unless mitigated (002-05); the IC sets a 10-minute cadence (002-15); a fix-forward is watched 1 h, a restart 30 min (002-17, 002-19); revenue lost in the summary and the record (002-22)"
+    )
     func commanderLadderClocks() async throws {
         let run = try await PresetRun.open("incident-commander-ladder.json", platform: .slack, channel: "C0INCIDENTS")
         defer { run.remove() }
@@ -323,7 +348,9 @@ struct PresetScenarioTests {
 
     // MARK: 003: assess, communicate, mitigate
 
-    @Test("003 assess-communicate-mitigate: SEV-1 'Database crash': assess at 2, communicate at 5 unless updated, then every 30, mitigate-first at 15 unless mitigated, GitHub issue prompt once mitigated, review in 5 days; SEV-2 within 1 h; SEV-3 within 24 h; SEV-4 by the next sprint")
+    @Test(
+        "003 assess-communicate-mitigate: SEV-1 'Database crash': assess at 2, communicate at 5 unless updated, then every 30, mitigate-first at 15 unless mitigated, GitHub issue prompt once mitigated, review in 5 days; SEV-2 within 1 h; SEV-3 within 24 h; SEV-4 by the next sprint"
+    )
     func assessCommunicateMitigate() async throws {
         let run = try await PresetRun.open("assess-communicate-mitigate.json", platform: .console, channel: "incidents")
         defer { run.remove() }
@@ -384,12 +411,16 @@ struct PresetScenarioTests {
         // Sprints of two weeks from Monday 5 January 2026: the next one after 1 December 2025 starts on Monday 8 December.
         let sprint = try await run.store.timeline(of: cosmetic).filter { $0.text.hasPrefix("No response") }
         #expect(sprint.count == 1, "\(sprint)")  // 003-05
-        #expect(sprint.first.map { Calendar.utc.dateComponents([.year, .month, .day], from: $0.at) } == DateComponents(year: 2025, month: 12, day: 8), "\(sprint)")  // 003-05
+        #expect(
+            // 003-05
+            sprint.first.map { Calendar.utc.dateComponents([.year, .month, .day], from: $0.at) } == DateComponents(year: 2025, month: 12, day: 8), "\(sprint)")
     }
 
     // MARK: 004: Rocket.Chat, weekly on-call
 
-    @Test("004 rocketchat: '/incident create \"API response time degraded\"' declares P1 and pages; investigate at 15, mitigate and stuck-30 escalation at 30 unless mitigated, customer-success and CTO at 1 h unless resolved, updates every 10, close with the runbook's words, review in 48 h")
+    @Test(
+        "004 rocketchat: '/incident create \"API response time degraded\"' declares P1 and pages; investigate at 15, mitigate and stuck-30 escalation at 30 unless mitigated, customer-success and CTO at 1 h unless resolved, updates every 10, close with the runbook's words, review in 48 h"
+    )
     func rocketChat() async throws {
         let run = try await PresetRun.open("rocketchat-weekly-oncall.json", platform: .rocketchat, channel: "incidents")
         defer { run.remove() }
@@ -415,14 +446,16 @@ struct PresetScenarioTests {
         #expect(timeline.contains { $0.kind == .page && $0.text.hasPrefix("Paged") && run.minute($0.at) == 0 })  // 004-01, 004-02
         #expect(posts.filter { $0.target == "dm:alice" }.first?.minute == 0, "\(posts)")  // 004-13: this week's on-call
         #expect(!timeline.contains { $0.kind == .escalation && $0.text.contains("not acknowledged") })  // 004-07: acked at 4
-        #expect(timeline.filter { $0.kind == .escalation && $0.text.contains("no update") }.map { run.minute($0.at) } == [20], "\(timeline)")  // 004-10: two missed updates
+        // 004-10: two missed updates
+        #expect(timeline.filter { $0.kind == .escalation && $0.text.contains("no update") }.map { run.minute($0.at) } == [20], "\(timeline)")
         let fired = try await run.firings(id)
         #expect(fired.contains { $0 == (15, "investigate") }, "\(fired)")  // 004-08
         #expect(fired.contains { $0 == (30, "mitigate") }, "\(fired)")  // 004-09
         #expect(fired.contains { $0 == (30, "stuck-30m") }, "\(fired)")  // 004-26: stuck 30 min
         #expect(fired.contains { $0 == (60, "customer-facing-1h") }, "\(fired)")  // 004-21, 004-26: over 1 h
         #expect(posts.filter { $0.target == "dm:devops-lead" }.map(\.minute) == [20, 30], "\(posts)")  // 004-10, 004-26
-        #expect(posts.first { $0.target == "dm:devops-lead" && $0.minute == 30 }?.text.contains("not mitigated after 30 minutes") == true)  // 004-16, 004-26: don't hero
+        // 004-16, 004-26: don't hero
+        #expect(posts.first { $0.target == "dm:devops-lead" && $0.minute == 30 }?.text.contains("not mitigated after 30 minutes") == true)
         #expect(posts.filter { $0.target == "dm:cto" }.map(\.minute) == [60], "\(posts)")  // 004-26
         #expect(posts.filter { $0.target == "channel:customer-success" }.map(\.minute) == [60], "\(posts)")  // 004-21
         // The phone gateway (pager notices queue apart from the incident's posts): the on-call at once, the
@@ -431,15 +464,21 @@ struct PresetScenarioTests {
         let reminders = timeline.filter { $0.kind == .reminder && $0.text.hasPrefix("Update reminder") }
         #expect(reminders.map { run.minute($0.at) }.prefix(2) == [10, 20], "\(reminders)")  // 004-10: every 10 min
         #expect(incident.status == .closed)  // 004-23
-        #expect(posts.contains { $0.minute == 70 && $0.text.contains("INCIDENT SUMMARY") && $0.text.contains("Resolved by scaling DB connections") }, "\(posts)")  // 004-23
+        #expect(
+            // 004-23
+            posts.contains { $0.minute == 70 && $0.text.contains("INCIDENT SUMMARY") && $0.text.contains("Resolved by scaling DB connections") }, "\(posts)")
 
         let minorTimeline = try await run.store.timeline(of: minor)
         #expect(minorTimeline.filter { $0.text.hasPrefix("No response") }.map { run.minute($0.at) } == [120])  // 004-03: < 2 hours
         let sprint = try await run.store.timeline(of: cosmetic).filter { $0.text.hasPrefix("No response") }
-        #expect(sprint.first.map { Calendar.utc.dateComponents([.year, .month, .day], from: $0.at) } == DateComponents(year: 2025, month: 12, day: 8), "\(sprint)")  // 004-04
+        #expect(
+            // 004-04
+            sprint.first.map { Calendar.utc.dateComponents([.year, .month, .day], from: $0.at) } == DateComponents(year: 2025, month: 12, day: 8), "\(sprint)")
     }
 
-    @Test("004 rocketchat: the on-call in #devops's topic (004-12); '@oncall' answered with whoever is on call (004-14); '/incident ack' in #incidents takes the unacknowledged incident (004-17); the review at 14:00 the next day (004-22); P1's MTTA/MTTM/MTTR targets (004-27)")
+    @Test(
+        "004 rocketchat: the on-call in #devops's topic (004-12); '@oncall' answered with whoever is on call (004-14); '/incident ack' in #incidents takes the unacknowledged incident (004-17); the review at 14:00 the next day (004-22); P1's MTTA/MTTM/MTTR targets (004-27)"
+    )
     func rocketChatPresence() async throws {
         let run = try await PresetRun.open("rocketchat-weekly-oncall.json", platform: .rocketchat, channel: "incidents")
         defer { run.remove() }
@@ -454,12 +493,16 @@ struct PresetScenarioTests {
                 return nil
             }
         }
-        #expect(topicTexts.count == 1 && topicTexts[0].hasPrefix("On call · oncall: <@alice> until ") && topicTexts[0].hasSuffix("next: <@bob>"), "\(topicTexts)")  // 004-12
+        #expect(
+            // 004-12
+            topicTexts.count == 1 && topicTexts[0].hasPrefix("On call · oncall: <@alice> until ") && topicTexts[0].hasSuffix("next: <@bob>"), "\(topicTexts)")
 
         // 004-14: "@oncall acknowledging - investigating now" is an @oncall mention, answered with who is on call.
-        let filter = RocketChatCommandFilter(triggers: ["/incident", "!incident"], ownUserID: "klaxon-bot", oncallMention: run.daemon.config.platforms.rocketchat?.oncallMention)
+        let filter = RocketChatCommandFilter(
+            triggers: ["/incident", "!incident"], ownUserID: "klaxon-bot", oncallMention: run.daemon.config.platforms.rocketchat?.oncallMention)
         let message = RocketChatInboundMessage(
-            messageID: "m1", roomID: "incidents", threadID: nil, userID: "u-bob", username: "bob", text: "@oncall acknowledging - investigating now", isBot: false, isEdited: false)
+            messageID: "m1", roomID: "incidents", threadID: nil, userID: "u-bob", username: "bob", text: "@oncall acknowledging - investigating now",
+            isBot: false, isEdited: false)
         #expect(filter.verdict(on: message) == .command("oncall ping"))  // 004-14
         let ping = await run.attempt("oncall ping", as: "bob")
         #expect(ping.reply.text == "📣 @oncall: <@alice> (oncall)", "\(ping.reply.text)")  // 004-14
@@ -484,10 +527,14 @@ struct PresetScenarioTests {
         #expect(try await run.firings(id).contains { $0 == (24 * 60, "review-meeting") })  // 004-22
         let stats = await run.attempt("stats 30d p1", as: "alice")
         // Acknowledged at 2 min, mitigated at 20, resolved at 70: within 5 min, 30 min and 2 h.
-        #expect(stats.reply.text.contains("1/1 within 5 min") && stats.reply.text.contains("1/1 within 30 min") && stats.reply.text.contains("1/1 within 2 h"), "\(stats.reply.text)")  // 004-27
+        #expect(
+            stats.reply.text.contains("1/1 within 5 min") && stats.reply.text.contains("1/1 within 30 min") && stats.reply.text.contains("1/1 within 2 h"),
+            "\(stats.reply.text)")  // 004-27
     }
 
-    @Test("004 rocketchat: P0 tells leadership at once; --type security posts to #security and the security lead; unacknowledged, the path walks DevOps lead, CTO + security lead, CEO (004-05, 004-24, 004-25)")
+    @Test(
+        "004 rocketchat: P0 tells leadership at once; --type security posts to #security and the security lead; unacknowledged, the path walks DevOps lead, CTO + security lead, CEO (004-05, 004-24, 004-25)"
+    )
     func rocketChatP0Security() async throws {
         let run = try await PresetRun.open("rocketchat-weekly-oncall.json", platform: .rocketchat, channel: "incidents")
         defer { run.remove() }
@@ -500,7 +547,8 @@ struct PresetScenarioTests {
         let steps = try await run.store.timeline(of: id).filter { $0.kind == .escalation && $0.text.contains("not acknowledged") }
         #expect(steps.map { run.minute($0.at) } == [5, 35, 65], "\(steps)")  // 004-25
         #expect(steps.map { $0.text.contains("devops-lead") } == [true, false, false], "\(steps)")  // 004-25
-        #expect(steps.count == 3 && steps[1].text.contains("cto") && steps[1].text.contains("security-lead") && steps[2].text.contains("ceo"), "\(steps)")  // 004-25
+        // 004-25
+        #expect(steps.count == 3 && steps[1].text.contains("cto") && steps[1].text.contains("security-lead") && steps[2].text.contains("ceo"), "\(steps)")
     }
 }
 
@@ -544,7 +592,8 @@ struct PresetRun {
 
     /// `/incident <text>` typed by `user` in the announce channel; not checked.
     func attempt(_ text: String, as user: String) async -> CommandService.Result {
-        let context = CommandContext(platform: platform, conversation: Conversation(platform: platform, channelID: channel), user: ChatUser(id: user, name: user))
+        let context = CommandContext(
+            platform: platform, conversation: Conversation(platform: platform, channelID: channel), user: ChatUser(id: user, name: user))
         let result = await daemon.commands.handle(text: text, context: context)
         do {
             try await ledger.stamp(store: store, minute: minute(clock.now()))

@@ -48,8 +48,9 @@ struct ServiceTests {
                 let slow = try await klaxon.declare("sev3", "Export button broken")
                 let fast = try await klaxon.declare("sev1", "Checkout down")
                 clock.advance(to: t0.addingTimeInterval(5 * 60))
-                #expect(try await eventually { try await klaxon.store.timeline(of: fast).contains { $0.kind == .escalation } },
-                        "the acknowledgement timeout did not fire on its own")
+                #expect(
+                    try await eventually { try await klaxon.store.timeline(of: fast).contains { $0.kind == .escalation } },
+                    "the acknowledgement timeout did not fire on its own")
                 #expect(try await klaxon.reminders(of: slow).isEmpty)
 
                 // Move the clock to each due time in turn; the service fires each on its own.

@@ -82,16 +82,20 @@ struct SimulatedWeekTests {
 
             // Escalations: overdue (once per silent stretch), the acknowledgement chain, long-running.
             let overdue = lines(.escalation) { $0.contains("(has had no update for") }
-            #expect(overdue == expected.reminders.compactMap { reminder in
-                SimulatedWeek.Line.overdue(reminder, policy: Self.policy).map { "\(reminder.at) \($0)" }
-            }, "\(id): overdue escalations")
+            #expect(
+                overdue
+                    == expected.reminders.compactMap { reminder in
+                        SimulatedWeek.Line.overdue(reminder, policy: Self.policy).map { "\(reminder.at) \($0)" }
+                    }, "\(id): overdue escalations")
             let ackLines = lines(.escalation, keepLevel: true) { $0.contains("(was not acknowledged within") || $0.hasPrefix("Still unacknowledged") }
             #expect(ackLines == expected.ackTimeouts.map { "\($0.at) " + SimulatedWeek.Line.ackTimeout($0) }, "\(id): acknowledgement timeouts")
             let declaredAt = plan[0].at
             let longRunning = lines(.escalation) { $0.contains("(has been open for") }
-            #expect(longRunning == expected.longRunning.map {
-                "\($0) " + SimulatedWeek.Line.longRunning(open: $0.timeIntervalSince(declaredAt))
-            }, "\(id): long-running escalation")
+            #expect(
+                longRunning
+                    == expected.longRunning.map {
+                        "\($0) " + SimulatedWeek.Line.longRunning(open: $0.timeIntervalSince(declaredAt))
+                    }, "\(id): long-running escalation")
 
             // After the resolution: the review reminder, and the close by the monitoring window.
             let reviews = lines(.reminder) { $0 == SimulatedWeek.Line.review }

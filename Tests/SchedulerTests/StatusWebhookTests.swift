@@ -4,8 +4,8 @@ import HTTPTypes
 import IncidentCore
 import KlaxonTestSupport
 import Platforms
-import Server
 import Scheduler
+import Server
 import Storage
 import Testing
 
@@ -87,7 +87,8 @@ struct StatusWebhookTests {
             }
             let store = try await SQLiteIncidentStore.open(path: path, logger: quietLogger)
             let daemon = try KlaxonDaemon(config: config, store: store, clock: clock, logger: quietLogger, platforms: [RefusingPlatform()])
-            let context = CommandContext(platform: .console, conversation: Conversation(platform: .console, channelID: "incidents"), user: Fixture.user("alice"))
+            let context = CommandContext(
+                platform: .console, conversation: Conversation(platform: .console, channelID: "incidents"), user: Fixture.user("alice"))
             let declared = await daemon.commands.handle(text: "declare sev2 Checkout is slow", context: context)
             let id = try #require(declared.reply.incidentID)
             let published = await daemon.commands.handle(text: "status \(id) investigating \"Checkout is slower than usual.\"", context: context)

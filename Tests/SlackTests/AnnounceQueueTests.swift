@@ -95,8 +95,9 @@ struct AnnounceQueueTests {
             try await slack.deliverAll()
             let notices = slack.fake.messages(in: FakeSlack.announceChannelID).dropFirst(announcedBefore)
             for id in incidents {
-                #expect(notices.filter { $0.text.contains("\(id) ") || $0.text.contains("\(id)*") || $0.text.contains("\(id):") }.count == 1,
-                        "\(id): \(notices.map(\.text))")
+                #expect(
+                    notices.filter { $0.text.contains("\(id) ") || $0.text.contains("\(id)*") || $0.text.contains("\(id):") }.count == 1,
+                    "\(id): \(notices.map(\.text))")
             }
             #expect(notices.count == incidents.count, "\(notices.map(\.text))")
         }

@@ -168,10 +168,13 @@ struct ChannelModeTests {
 
     @Test func refusesBadSignaturesAndReplays() async throws {
         try await SlackHarness.run { slack in
-            let body = FormBody.encode([("channel_id", "C0GENERAL"), ("user_id", "U0ALICE"), ("user_name", "alice"), ("command", "/incident"),
-                                        ("text", "declare sev1 Forged"), ("trigger_id", "T-REPLAY")])
+            let body = FormBody.encode([
+                ("channel_id", "C0GENERAL"), ("user_id", "U0ALICE"), ("user_name", "alice"), ("command", "/incident"),
+                ("text", "declare sev1 Forged"), ("trigger_id", "T-REPLAY"),
+            ])
             // A signature by another secret, no signature, a stale and a future timestamp.
-            let forged = SlackRequestVerifier.signature(signingSecret: Secret("not-the-secret"), timestamp: String(Int(slack.clock.now().timeIntervalSince1970)), body: Data(body.utf8))
+            let forged = SlackRequestVerifier.signature(
+                signingSecret: Secret("not-the-secret"), timestamp: String(Int(slack.clock.now().timeIntervalSince1970)), body: Data(body.utf8))
             #expect(try await slack.post("/slack/commands", body: body, signature: forged).status == 401)
             #expect(try await slack.post("/slack/commands", body: body, signed: false).status == 401)
             #expect(try await slack.post("/slack/commands", body: body, timestamp: slack.clock.now().addingTimeInterval(-301)).status == 401)
@@ -180,7 +183,10 @@ struct ChannelModeTests {
             let stamp = String(Int(slack.clock.now().timeIntervalSince1970))
             let signature = SlackRequestVerifier.signature(signingSecret: Secret(Fixture.signingSecret), timestamp: stamp, body: Data(body.utf8))
             #expect(try await slack.post("/slack/commands", body: body + "x", signature: signature).status == 401)
-            #expect(try await slack.post("/slack/events", body: #"{"type":"url_verification","challenge":"x"}"#, contentType: "application/json", signature: signature).status == 401)
+            #expect(
+                try await slack.post(
+                    "/slack/events", body: #"{"type":"url_verification","challenge":"x"}"#, contentType: "application/json", signature: signature
+                ).status == 401)
             #expect(try await slack.post("/slack/interactions", body: "payload=%7B%7D", signature: signature).status == 401)
             #expect(try await slack.store.incidents(includeClosed: true, limit: 10).isEmpty)
             #expect(try await slack.store.outboxDepth() == 0)
@@ -205,7 +211,8 @@ struct ChannelModeTests {
         try await SlackHarness.run { slack in
             let (id, channel) = try await slack.declare()
             // A new adapter knows nothing of the card it posted before.
-            let api = SlackWebAPI(baseURL: slack.fake.apiBaseURL, botToken: Secret(FakeSlack.botToken), httpClient: slack.fake.client, clock: slack.clock, logger: testLogger)
+            let api = SlackWebAPI(
+                baseURL: slack.fake.apiBaseURL, botToken: Secret(FakeSlack.botToken), httpClient: slack.fake.client, clock: slack.clock, logger: testLogger)
             let restarted = SlackPlatform(api: api, announceChannel: FakeSlack.announceChannelName, mode: .channel, clock: slack.clock, logger: testLogger)
             let topic = "SEV2 · Investigating · IC: unassigned · INC-1 Payment processing down"
             let message = OutboxMessage(
@@ -224,9 +231,10 @@ struct ChannelModeTests {
             slack.fake.addChannel(id: "C0TAKEN2", name: "incident-2025-12-01-001-2")
             let (_, channel) = try await slack.declare()
             #expect(slack.fake.channel(channel)?.name == "incident-2025-12-01-001-3")
-            #expect(slack.fake.calls("conversations.create").map { $0["name"] ?? "" } == [
-                "incident-2025-12-01-001", "incident-2025-12-01-001-2", "incident-2025-12-01-001-3",
-            ])
+            #expect(
+                slack.fake.calls("conversations.create").map { $0["name"] ?? "" } == [
+                    "incident-2025-12-01-001", "incident-2025-12-01-001-2", "incident-2025-12-01-001-3",
+                ])
             // A first attempt cannot have made any of them, so nothing was looked up.
             #expect(slack.fake.calls("users.conversations").isEmpty)
         }
@@ -296,8 +304,12 @@ func viewSubmission(text: String, metadata: String, user: String = "U0BOB", view
         "view": [
             "id": viewID, "team_id": "T0FAKE", "type": "modal", "callback_id": "klaxon-update", "private_metadata": metadata,
             "hash": "1596530361.3wRYuk3R",
-            "blocks": [["type": "input", "block_id": "update_text", "label": ["type": "plain_text", "text": "What changed?"],
-                        "element": ["type": "plain_text_input", "action_id": "text"]]],
+            "blocks": [
+                [
+                    "type": "input", "block_id": "update_text", "label": ["type": "plain_text", "text": "What changed?"],
+                    "element": ["type": "plain_text_input", "action_id": "text"],
+                ]
+            ],
             "state": ["values": ["update_text": ["text": ["type": "plain_text_input", "value": text]]]],
         ],
         "response_urls": [],

@@ -2,9 +2,10 @@ import Foundation
 import IncidentCore
 import KlaxonTestSupport
 import Platforms
-@testable import Server
 import Storage
 import Testing
+
+@testable import Server
 
 @Suite("Slack Events API")
 struct EventsTests {
@@ -101,7 +102,9 @@ struct EventsTests {
 
 /// An `app_mention` event callback by `user` in #general.
 func mention(_ text: String, eventID: String, user: String = "U0ALICE", channel: String = "C0GENERAL", threadTS: String? = nil) -> [String: Any] {
-    var event: [String: Any] = ["type": "app_mention", "text": text, "user": user, "ts": "1764547300.000100", "channel": channel, "event_ts": "1764547300.000100"]
+    var event: [String: Any] = [
+        "type": "app_mention", "text": text, "user": user, "ts": "1764547300.000100", "channel": channel, "event_ts": "1764547300.000100",
+    ]
     event["thread_ts"] = threadTS
     return [
         "token": "ignored", "team_id": "T0FAKE", "api_app_id": "A0FAKE", "type": "event_callback",

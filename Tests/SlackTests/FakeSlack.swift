@@ -281,9 +281,10 @@ final class FakeSlack: Sendable {
                 guard arguments["text"] != nil || arguments["blocks"] != nil else { return fail("no_text") }
                 let ts = String(format: "1764000000.%06d", state.nextNumber)
                 state.nextNumber += 1
-                state.messages.append(Message(
-                    channel: id, ts: ts, text: arguments["text"] ?? "", threadTS: arguments["thread_ts"], blocks: arguments["blocks"],
-                    metadata: arguments["metadata"]))
+                state.messages.append(
+                    Message(
+                        channel: id, ts: ts, text: arguments["text"] ?? "", threadTS: arguments["thread_ts"], blocks: arguments["blocks"],
+                        metadata: arguments["metadata"]))
                 return Self.json(["ok": true, "channel": id, "ts": ts, "message": ["text": arguments["text"] ?? "", "ts": ts]])
             case "users.conversations":
                 let mine = state.channels.values.filter { $0.members.contains(Self.botUserID) && $0.id.hasPrefix("C") }.sorted { $0.id < $1.id }
@@ -292,7 +293,8 @@ final class FakeSlack: Sendable {
                 guard let id = channelID(arguments["channel"]), id.hasPrefix("C") || id.hasPrefix("D") else { return fail("channel_not_found") }
                 let thread = arguments["ts"]
                 let found = state.messages.filter { message in
-                    message.channel == id && (method == "conversations.history" ? message.threadTS == nil : (message.threadTS == thread || message.ts == thread))
+                    message.channel == id
+                        && (method == "conversations.history" ? message.threadTS == nil : (message.threadTS == thread || message.ts == thread))
                 }
                 guard method == "conversations.history" || !found.isEmpty else { return fail("thread_not_found") }
                 let withMetadata = arguments["include_all_metadata"] == "true"

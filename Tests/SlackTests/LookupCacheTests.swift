@@ -1,7 +1,8 @@
 import Foundation
 import KlaxonTestSupport
-@testable import Platforms
 import Testing
+
+@testable import Platforms
 
 @Suite("Lookup caches are bounded")
 struct LookupCacheTests {
@@ -14,9 +15,15 @@ struct LookupCacheTests {
         }
         // Fresh answers are served from the cache; expired ones are asked again.
         var asked = 0
-        #expect(await cache.value(for: "user999") { asked += 1; return "other" } == "zone999")
+        #expect(
+            await cache.value(for: "user999") {
+                asked += 1; return "other"
+            } == "zone999")
         clock.advance(by: 3601)
-        #expect(await cache.value(for: "user999") { asked += 1; return "other" } == "other")
+        #expect(
+            await cache.value(for: "user999") {
+                asked += 1; return "other"
+            } == "other")
         #expect(asked == 1)
     }
 }

@@ -11,8 +11,9 @@ struct MessageFormatTests {
         #expect(SlackMarkup.render("<@U0ALICE> declared it in <#room>", roomLink: "<#C123>") == "<@U0ALICE> declared it in <#C123>")
         #expect(SlackMarkup.render("5xx > 10% & rising on <api>", roomLink: nil) == "5xx &gt; 10% &amp; rising on &lt;api&gt;")
         #expect(SlackMarkup.render("/incident update <what changed>", roomLink: nil) == "/incident update &lt;what changed&gt;")
-        #expect(SlackMarkup.render("ping <!here> and <!subteam^S123> see <https://x.test/?a=1&b=2|the graph>", roomLink: nil)
-            == "ping <!here> and <!subteam^S123> see <https://x.test/?a=1&amp;b=2|the graph>")
+        #expect(
+            SlackMarkup.render("ping <!here> and <!subteam^S123> see <https://x.test/?a=1&b=2|the graph>", roomLink: nil)
+                == "ping <!here> and <!subteam^S123> see <https://x.test/?a=1&amp;b=2|the graph>")
         #expect(SlackMarkup.render("a < b and <@U1|bob> and <#C9|ops>", roomLink: nil) == "a &lt; b and <@U1|bob> and <#C9|ops>")
         #expect(SlackMarkup.render("unclosed <@U1", roomLink: nil) == "unclosed &lt;@U1")
         #expect(SlackMarkup.render("Follow it in <#room>.", roomLink: nil) == "Follow it in the incident channel.")
@@ -107,10 +108,12 @@ struct MessageFormatTests {
     @Test func socketFramesDecode() throws {
         let hello = try JSONDecoder().decode(SlackSocketFrame.self, from: Data(SlackSamples.socketHello.utf8))
         #expect(hello.type == "hello")
-        for (sample, reason) in [(SlackSamples.socketDisconnectWarning, "warning"),
-                                 (SlackSamples.socketDisconnectRefreshRequested, "refresh_requested"),
-                                 (SlackSamples.socketDisconnectLinkDisabled, "link_disabled"),
-                                 (SlackSamples.socketDisconnectTooMany, "too_many_websockets")] {
+        for (sample, reason) in [
+            (SlackSamples.socketDisconnectWarning, "warning"),
+            (SlackSamples.socketDisconnectRefreshRequested, "refresh_requested"),
+            (SlackSamples.socketDisconnectLinkDisabled, "link_disabled"),
+            (SlackSamples.socketDisconnectTooMany, "too_many_websockets"),
+        ] {
             let frame = try JSONDecoder().decode(SlackSocketFrame.self, from: Data(sample.utf8))
             #expect(frame.type == "disconnect")
             #expect(frame.reason == reason)

@@ -14,7 +14,8 @@ struct OnCallGroupTests {
         try await SlackHarness.run(options) { slack in
             let config = slack.daemon.config
             func onCall(_ rotation: String) throws -> String {
-                let person = RotationSchedule(rotation: try #require(config.oncall.rotation(id: rotation))).onCall(at: slack.clock.now(), overrides: []).personID
+                let person = RotationSchedule(rotation: try #require(config.oncall.rotation(id: rotation))).onCall(at: slack.clock.now(), overrides: [])
+                    .personID
                 return try #require(config.people[person]?.slack)
             }
             let expected = try [onCall("primary"), onCall("secondary")].sorted().joined(separator: ",")

@@ -5,8 +5,9 @@ import KlaxonTestSupport
 import Platforms
 import Scheduler
 import Server
-@testable import Storage
 import Testing
+
+@testable import Storage
 
 /// Issue 12, items 6 and 7: nothing the outbox was asked to send disappears without a trace, whatever
 /// Slack answers, and the workers stay calm when the store refuses writes.
@@ -93,7 +94,9 @@ struct OutboxTrustTests {
         options.edit = { $0.outbox.maxAttempts = 2 }
         try await SlackHarness.run(options) { slack in
             let (id, channel) = try await slack.declare()
-            slack.fake.inject("chat.postMessage", .rateLimited(retryAfter: 1), .rateLimited(retryAfter: 1), .rateLimited(retryAfter: 1), .rateLimited(retryAfter: 1), .rateLimited(retryAfter: 1))
+            slack.fake.inject(
+                "chat.postMessage", .rateLimited(retryAfter: 1), .rateLimited(retryAfter: 1), .rateLimited(retryAfter: 1), .rateLimited(retryAfter: 1),
+                .rateLimited(retryAfter: 1))
             _ = try await slack.slash("update Step-1 throttled", channel: channel)
             try await slack.deliverAll()
             #expect(Self.posts(slack, in: channel, containing: "Step-1").count == 1)
@@ -129,20 +132,22 @@ struct OutboxTrustTests {
             #expect(try await slack.post("/api/outbox/\(archived)/retry", body: "not json", contentType: "application/json", signed: false).status == 400)
 
             // Each call that could change the outbox is audited, done or refused, with who and from where.
-            let audit = try #require(try await slack.get("/api/audit?limit=20").body.data(using: .utf8).flatMap {
-                try JSONSerialization.jsonObject(with: $0) as? [[String: Any]]
-            })
+            let audit = try #require(
+                try await slack.get("/api/audit?limit=20").body.data(using: .utf8).flatMap {
+                    try JSONSerialization.jsonObject(with: $0) as? [[String: Any]]
+                })
             let outboxLines = audit.filter { ($0["text"] as? String)?.hasPrefix("POST /api/outbox/") == true }.reversed().map { line in
                 let (outcome, user, text) = (line["outcome"] as? String ?? "?", line["user"] as? String ?? "?", line["text"] as? String ?? "?")
                 return "\(outcome) \(user) \(text) from \(line["remoteAddress"] as? String ?? "nowhere")"
             }
-            #expect(outboxLines == [
-                "applied alice POST /api/outbox/\(archived)/retry from 127.0.0.1",
-                "applied api POST /api/outbox/\(missing)/drop from 127.0.0.1",
-                "rejected api POST /api/outbox/\(missing)/drop from 127.0.0.1",
-                "denied api POST /api/outbox/\(archived)/retry from 127.0.0.1",
-                "invalid api POST /api/outbox/\(archived)/retry from 127.0.0.1",
-            ], "\(outboxLines)")
+            #expect(
+                outboxLines == [
+                    "applied alice POST /api/outbox/\(archived)/retry from 127.0.0.1",
+                    "applied api POST /api/outbox/\(missing)/drop from 127.0.0.1",
+                    "rejected api POST /api/outbox/\(missing)/drop from 127.0.0.1",
+                    "denied api POST /api/outbox/\(archived)/retry from 127.0.0.1",
+                    "invalid api POST /api/outbox/\(archived)/retry from 127.0.0.1",
+                ], "\(outboxLines)")
             let refusal = try #require(audit.first { $0["outcome"] as? String == "rejected" })
             #expect(refusal["reason"] as? String == "no dead outbox message \(missing)")
             // Slack's own commands come through Slack, not the API: no remote address is recorded for them.

@@ -12,7 +12,8 @@ struct RateLimitTests {
     @Test func a429StormDelaysButLosesAndDoublesNothing() async throws {
         try await SlackHarness.run { slack in
             let start = slack.clock.now()
-            slack.fake.inject("chat.postMessage", .rateLimited(retryAfter: 1), .rateLimited(retryAfter: 1), .rateLimited(retryAfter: 1), .rateLimited(retryAfter: 1))
+            slack.fake.inject(
+                "chat.postMessage", .rateLimited(retryAfter: 1), .rateLimited(retryAfter: 1), .rateLimited(retryAfter: 1), .rateLimited(retryAfter: 1))
             slack.fake.inject("conversations.invite", .rateLimited(retryAfter: 2))
             slack.fake.inject("conversations.setTopic", .rateLimited(retryAfter: 1), .rateLimited(retryAfter: 1))
             let (id, channel) = try await slack.declare()
@@ -62,7 +63,9 @@ struct RateLimitTests {
             let clock = ManualClock(now: Fixture.monday)
             // Slack posts the message, but its answer comes after we stopped waiting.
             // 2 s: long enough for every other call on a loaded machine, well short of the 6 s answer.
-            let api = SlackWebAPI(baseURL: fake.apiBaseURL, botToken: Secret(FakeSlack.botToken), httpClient: fake.client, clock: clock, settings: .init(timeout: 2), logger: testLogger)
+            let api = SlackWebAPI(
+                baseURL: fake.apiBaseURL, botToken: Secret(FakeSlack.botToken), httpClient: fake.client, clock: clock, settings: .init(timeout: 2),
+                logger: testLogger)
             let slack = SlackPlatform(api: api, announceChannel: FakeSlack.announceChannelName, mode: .channel, clock: clock, logger: testLogger)
             fake.inject("chat.postMessage", .slowAfterWork(seconds: 6))
             var message = OutboxMessage(
@@ -98,7 +101,9 @@ struct RateLimitTests {
         try await FakeSlack.run { fake in
             let clock = ManualClock(now: Fixture.monday)
             // 2 s: long enough for every other call on a loaded machine, well short of the 6 s answer.
-            let api = SlackWebAPI(baseURL: fake.apiBaseURL, botToken: Secret(FakeSlack.botToken), httpClient: fake.client, clock: clock, settings: .init(timeout: 2), logger: testLogger)
+            let api = SlackWebAPI(
+                baseURL: fake.apiBaseURL, botToken: Secret(FakeSlack.botToken), httpClient: fake.client, clock: clock, settings: .init(timeout: 2),
+                logger: testLogger)
             let slack = SlackPlatform(api: api, announceChannel: FakeSlack.announceChannelName, mode: .channel, clock: clock, logger: testLogger)
             fake.inject("conversations.create", .slowAfterWork(seconds: 6))
             let message = OutboxMessage(
@@ -168,15 +173,23 @@ struct RateLimitTests {
             let clock = ManualClock(now: Fixture.monday)
             // A generous deadline: on a loaded machine a loopback answer may take a second; the timeout case
             // below uses a client of its own with a short one.
-            let api = SlackWebAPI(baseURL: fake.apiBaseURL, botToken: Secret(FakeSlack.botToken), httpClient: fake.client, clock: clock, settings: .init(timeout: 30), logger: testLogger)
-            let impatient = SlackWebAPI(baseURL: fake.apiBaseURL, botToken: Secret(FakeSlack.botToken), httpClient: fake.client, clock: clock, settings: .init(timeout: 0.5), logger: testLogger)
+            let api = SlackWebAPI(
+                baseURL: fake.apiBaseURL, botToken: Secret(FakeSlack.botToken), httpClient: fake.client, clock: clock, settings: .init(timeout: 30),
+                logger: testLogger)
+            let impatient = SlackWebAPI(
+                baseURL: fake.apiBaseURL, botToken: Secret(FakeSlack.botToken), httpClient: fake.client, clock: clock, settings: .init(timeout: 0.5),
+                logger: testLogger)
             let topic: [(String, String)] = [("channel", FakeSlack.announceChannelID), ("topic", "t")]
 
             fake.inject("conversations.setTopic", .rateLimited(retryAfter: 7))
-            await #expect(throws: SlackAPIError.rateLimited(method: "conversations.setTopic", retryAfter: 7)) { try await api.call("conversations.setTopic", topic) }
+            await #expect(throws: SlackAPIError.rateLimited(method: "conversations.setTopic", retryAfter: 7)) {
+                try await api.call("conversations.setTopic", topic)
+            }
             // The method cools down for every caller, without asking Slack again.
             clock.advance(by: 3)
-            await #expect(throws: SlackAPIError.rateLimited(method: "conversations.setTopic", retryAfter: 4)) { try await api.call("conversations.setTopic", topic) }
+            await #expect(throws: SlackAPIError.rateLimited(method: "conversations.setTopic", retryAfter: 4)) {
+                try await api.call("conversations.setTopic", topic)
+            }
             #expect(fake.calls("conversations.setTopic").count == 1)
             // Other methods are not held up.
             try await api.call("conversations.join", [("channel", FakeSlack.announceChannelID)])
@@ -205,7 +218,9 @@ struct RateLimitTests {
             let wrong = SlackWebAPI(baseURL: fake.apiBaseURL, botToken: Secret("xoxb-wrong"), httpClient: fake.client, clock: clock, logger: testLogger)
             await #expect(throws: SlackAPIError.refused(method: "auth.test", error: "invalid_auth")) { try await wrong.call("auth.test") }
             // Nobody listening.
-            let nowhere = SlackWebAPI(baseURL: "http://127.0.0.1:1/api", botToken: Secret(FakeSlack.botToken), httpClient: fake.client, clock: clock, settings: .init(timeout: 0.5), logger: testLogger)
+            let nowhere = SlackWebAPI(
+                baseURL: "http://127.0.0.1:1/api", botToken: Secret(FakeSlack.botToken), httpClient: fake.client, clock: clock, settings: .init(timeout: 0.5),
+                logger: testLogger)
             do throws(SlackAPIError) {
                 try await nowhere.call("auth.test")
                 Issue.record("expected a failure")

@@ -6,7 +6,7 @@ import Server
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Issue 12, item 7: idle and slow clients cannot exhaust the daemon, and Socket Mode does not reconnect

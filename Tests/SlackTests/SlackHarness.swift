@@ -6,7 +6,6 @@ import KlaxonTestSupport
 import Logging
 import NIOCore
 import NIOHTTP1
-
 import Platforms
 import Scheduler
 import Server
@@ -55,7 +54,9 @@ struct SlackHarness {
         var edit: @Sendable (inout KlaxonConfig) -> Void = { _ in }
     }
 
-    static func run(_ options: Options = Options(), clock: ManualClock = ManualClock(now: Fixture.monday), _ body: (SlackHarness) async throws -> Void) async throws {
+    static func run(_ options: Options = Options(), clock: ManualClock = ManualClock(now: Fixture.monday), _ body: (SlackHarness) async throws -> Void)
+        async throws
+    {
         try await FakeSlack.run { fake in
             let directory = try TemporaryDirectory("klaxon-slack")
             defer { directory.remove() }
@@ -160,7 +161,9 @@ struct SlackHarness {
     }
 
     /// A click on one of Klaxon's buttons in `channel`.
-    func click(_ actionID: String, value: String, user: String = "U0BOB", userName: String = "bob", channel: String, triggerID: String = UUID().uuidString) async throws -> HTTPResult {
+    func click(_ actionID: String, value: String, user: String = "U0BOB", userName: String = "bob", channel: String, triggerID: String = UUID().uuidString)
+        async throws -> HTTPResult
+    {
         try await interact([
             "type": "block_actions",
             "user": ["id": user, "username": userName, "name": userName, "team_id": "T0FAKE"],
@@ -168,8 +171,12 @@ struct SlackHarness {
             "container": ["type": "message", "message_ts": "1764000000.000001", "channel_id": channel, "is_ephemeral": false],
             "channel": ["id": channel, "name": "incident"],
             "response_url": fake.responseURL,
-            "actions": [["action_id": actionID, "block_id": "klaxon-actions", "value": value, "type": "button", "action_ts": "1764000001.000001",
-                         "text": ["type": "plain_text", "text": actionID]]],
+            "actions": [
+                [
+                    "action_id": actionID, "block_id": "klaxon-actions", "value": value, "type": "button", "action_ts": "1764000001.000001",
+                    "text": ["type": "plain_text", "text": actionID],
+                ]
+            ],
         ])
     }
 

@@ -39,8 +39,10 @@ struct SocketModeTests {
             #expect(try await slack.incident(IncidentID(1)).acknowledgedBy?.id == "U0BOB")
 
             // An interaction: the modal's validation errors ride on the ack.
-            let submission = try JSONSerialization.data(withJSONObject: ["envelope_id": "env-3", "type": "interactive", "accepts_response_payload": true,
-                                                                         "payload": viewSubmission(text: "", metadata: "INC-1 C0GENERAL")])
+            let submission = try JSONSerialization.data(withJSONObject: [
+                "envelope_id": "env-3", "type": "interactive", "accepts_response_payload": true,
+                "payload": viewSubmission(text: "", metadata: "INC-1 C0GENERAL"),
+            ])
             fake.socketSend(String(decoding: submission, as: UTF8.self))
             #expect(await eventually { fake.ack(for: "env-3") != nil })
             let errors = try #require(fake.ack(for: "env-3")?["payload"] as? [String: Any])
@@ -94,7 +96,8 @@ struct SocketModeTests {
 
     @Test func acknowledgementCarriesThePayloadAsIs() throws {
         #expect(SlackSocketModeClient.acknowledgement(envelopeID: "a\"b", payload: nil) == #"{"envelope_id":"a\"b"}"#)
-        #expect(SlackSocketModeClient.acknowledgement(envelopeID: "x", payload: Data(#"{"text":"hi"}"#.utf8)) == #"{"envelope_id":"x","payload":{"text":"hi"}}"#)
+        #expect(
+            SlackSocketModeClient.acknowledgement(envelopeID: "x", payload: Data(#"{"text":"hi"}"#.utf8)) == #"{"envelope_id":"x","payload":{"text":"hi"}}"#)
     }
 
     /// A `slash_commands` envelope with Klaxon's command and ids.

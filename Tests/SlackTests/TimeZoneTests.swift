@@ -2,9 +2,10 @@ import Foundation
 import IncidentCore
 import KlaxonTestSupport
 import Platforms
-@testable import Server
 import Storage
 import Testing
+
+@testable import Server
 
 /// Replies with times read in the zone the asker set in Slack (`users.info` → `tz`).
 ///

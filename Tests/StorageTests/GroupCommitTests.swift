@@ -1,7 +1,8 @@
 import Foundation
 import IncidentCore
-@testable import Storage
 import Testing
+
+@testable import Storage
 
 /// Group commit, made deterministic: a write that waits on a gate holds the write connection while the
 /// change sets under test queue up behind it; opening the gate lets them all go as one transaction.
@@ -111,9 +112,10 @@ final class GroupCommitTests {
 
         let changeSets = [declaration(10), stale, declaration(11), redelivery, late, update, declaration(12), again, declaration(13)]
         let outcomes = try await commitAsOneGroup(store, changeSets)
-        #expect(outcomes == [
-            nil, .conflict(IncidentID(1)), nil, .duplicate("console:seen"), .leaseLost(timerID), nil, nil, .conflict(IncidentID(10)), nil,
-        ])
+        #expect(
+            outcomes == [
+                nil, .conflict(IncidentID(1)), nil, .duplicate("console:seen"), .leaseLost(timerID), nil, nil, .conflict(IncidentID(10)), nil,
+            ])
         let statistics = await store.writeStatistics
         #expect(statistics.largestBatch == changeSets.count)
         #expect(statistics.abandonedGroups == 0)
@@ -164,7 +166,9 @@ final class GroupCommitTests {
         let changeSets = [
             // 0: replaces the slot of the leased ack timer; 1: so its completion comes too late.
             change { $0.timers = [NewTimer(incidentID: id, kind: .ackTimeout, dueAt: t0.addingTimeInterval(600), step: 1)] },
-            change { $0.completeTimer = (timerID, "a"); $0.timeline = [TimelineEntry(incidentID: id, at: t0, kind: .note, actor: nil, text: "late")] },
+            change {
+                $0.completeTimer = (timerID, "a"); $0.timeline = [TimelineEntry(incidentID: id, at: t0, kind: .note, actor: nil, text: "late")]
+            },
             // 2: a reminder, 3: cancelled again, 4: and set once more; the last one stays.
             change { $0.timers = [NewTimer(incidentID: id, kind: .updateReminder, dueAt: t0.addingTimeInterval(900))] },
             change { $0.cancelTimers = [(id, .updateReminder)] },
@@ -177,8 +181,12 @@ final class GroupCommitTests {
             change { $0.incidents = [revision(r, status: "stale")] },
             change { $0.incidents = [revision(r + 1, status: "second")] },
             // 10 and 11 bring the same inbound key.
-            change { $0.inboundKey = "console:twice"; $0.outbox = [StoreFixtures.post(for: id, "once")] },
-            change { $0.inboundKey = "console:twice"; $0.outbox = [StoreFixtures.post(for: id, "twice")] },
+            change {
+                $0.inboundKey = "console:twice"; $0.outbox = [StoreFixtures.post(for: id, "once")]
+            },
+            change {
+                $0.inboundKey = "console:twice"; $0.outbox = [StoreFixtures.post(for: id, "twice")]
+            },
             // Hand-offs of one rotation: 12 records one, 13 is older, 14 is newer.
             change { $0.handoff = RotationHandoff(rotationID: "primary", at: t0.addingTimeInterval(60)) },
             change { $0.handoff = RotationHandoff(rotationID: "primary", at: t0.addingTimeInterval(30)) },
@@ -189,10 +197,11 @@ final class GroupCommitTests {
             change { $0.incidents = [IncidentWrite(incident: StoreFixtures.incident(2, title: "renamed"), expectedRevision: 1)] },
         ]
         let outcomes = try await commitAsOneGroup(store, changeSets)
-        #expect(outcomes == [
-            nil, .leaseLost(timerID), nil, nil, nil, nil, nil, nil, .conflict(id), nil, nil, .duplicate("console:twice"),
-            nil, .duplicate("handoff:primary@\(SQLiteDates.milliseconds(t0.addingTimeInterval(30)))"), nil, nil, .conflict(IncidentID(2)), nil,
-        ])
+        #expect(
+            outcomes == [
+                nil, .leaseLost(timerID), nil, nil, nil, nil, nil, nil, .conflict(id), nil, nil, .duplicate("console:twice"),
+                nil, .duplicate("handoff:primary@\(SQLiteDates.milliseconds(t0.addingTimeInterval(30)))"), nil, nil, .conflict(IncidentID(2)), nil,
+            ])
         #expect(await store.writeStatistics.abandonedGroups == 0)
         try await store.close()
 

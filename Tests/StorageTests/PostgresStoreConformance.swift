@@ -2,9 +2,10 @@ import Foundation
 import IncidentCore
 import KlaxonTestSupport
 import PostgresNIO
-@testable import PostgresStorage
 import Synchronization
 import Testing
+
+@testable import PostgresStorage
 
 /// Stores opened by one test, whose pools run until the test's suite instance goes away.
 final class RunningPostgresStores: Sendable {
@@ -35,7 +36,9 @@ struct PostgresCITests {
 /// The conformance checks against the PostgreSQL store, each on an empty schema of its own.
 @Suite(
     "PostgreSQL store conformance",
-    .enabled(if: TestPostgres.isConfigured, "KLAXON_TEST_POSTGRES_URL is not set: the PostgreSQL store tests are skipped (.ci/run starts PostgreSQL 15 and sets it)"))
+    .enabled(
+        if: TestPostgres.isConfigured, "KLAXON_TEST_POSTGRES_URL is not set: the PostgreSQL store tests are skipped (.ci/run starts PostgreSQL 15 and sets it)")
+)
 final class PostgresStoreConformance {
     private let stores = RunningPostgresStores()
     private var makeStore: StoreFactory {
@@ -48,7 +51,9 @@ final class PostgresStoreConformance {
 
 @Suite(
     "PostgreSQL store",
-    .enabled(if: TestPostgres.isConfigured, "KLAXON_TEST_POSTGRES_URL is not set: the PostgreSQL store tests are skipped (.ci/run starts PostgreSQL 15 and sets it)"))
+    .enabled(
+        if: TestPostgres.isConfigured, "KLAXON_TEST_POSTGRES_URL is not set: the PostgreSQL store tests are skipped (.ci/run starts PostgreSQL 15 and sets it)")
+)
 final class PostgresStoreTests {
     private let stores = RunningPostgresStores()
 
@@ -98,7 +103,6 @@ final class PostgresStoreTests {
         #expect(messages.count == 40 && Set(messages).count == 40)
         #expect(timers.count == 40 && Set(timers).count == 40)
     }
-
 
     /// A transaction PostgreSQL aborts to break a deadlock is run again, not reported as "unavailable".
     /// Made to happen: another session holds incident 2 while the store's change set, having updated

@@ -21,8 +21,10 @@ final class SQLiteDatesTests {
     @Test func anOverrideEndingAtAnAbsurdDateIsStoredAndReadBack() async throws {
         let store = try await SQLiteIncidentStore.open(path: databases.newPath())
         var changes = ChangeSet()
-        changes.overrides = [OnCallOverride(
-            rotationID: "db", personID: "carol", start: StoreFixtures.t0, end: Date(timeIntervalSince1970: 1e300), createdBy: "U0ALICE")]
+        changes.overrides = [
+            OnCallOverride(
+                rotationID: "db", personID: "carol", start: StoreFixtures.t0, end: Date(timeIntervalSince1970: 1e300), createdBy: "U0ALICE")
+        ]
         try await store.commit(changes)
         let stored = try await store.overrides(rotation: "db", activeAt: StoreFixtures.t0)
         #expect(stored.map(\.end) == [SQLiteDates.date(milliseconds: .max)])

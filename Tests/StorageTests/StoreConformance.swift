@@ -18,8 +18,11 @@ enum StoreConformance {
         let incident = StoreFixtures.incident(1, withEveryField: true)
         let declaration = TimelineEntry(incidentID: incident.id, at: StoreFixtures.t0, kind: .declared, actor: StoreFixtures.alice, text: "Declared")
         let anonymous = TimelineEntry(incidentID: incident.id, at: StoreFixtures.t0.addingTimeInterval(0.25), kind: .alert, actor: nil, text: "Alert fired")
-        let nameless = TimelineEntry(incidentID: incident.id, at: StoreFixtures.t0.addingTimeInterval(1), kind: .note, actor: ChatUser(id: "U0BOB"), text: "A note")
-        let fact = TimelineEntry(incidentID: incident.id, at: StoreFixtures.t0.addingTimeInterval(2), kind: .fact, actor: StoreFixtures.alice, text: "Impact: Uploads fail for EU users · set by <@U0ALICE>")
+        let nameless = TimelineEntry(
+            incidentID: incident.id, at: StoreFixtures.t0.addingTimeInterval(1), kind: .note, actor: ChatUser(id: "U0BOB"), text: "A note")
+        let fact = TimelineEntry(
+            incidentID: incident.id, at: StoreFixtures.t0.addingTimeInterval(2), kind: .fact, actor: StoreFixtures.alice,
+            text: "Impact: Uploads fail for EU users · set by <@U0ALICE>")
 
         var changes = ChangeSet()
         changes.incidents = [IncidentWrite(incident: incident, expectedRevision: nil)]
@@ -276,13 +279,16 @@ enum StoreConformance {
         var changes = ChangeSet()
         changes.incidents = (1...300).map { IncidentWrite(incident: StoreFixtures.incident($0), expectedRevision: nil) }
         changes.timeline = (0..<1_200).map { line in
-            TimelineEntry(incidentID: IncidentID(1 + line % 3), at: t0.addingTimeInterval(Double(line)), kind: .note,
-                          actor: line.isMultiple(of: 2) ? StoreFixtures.alice : nil, text: "line \(line)")
+            TimelineEntry(
+                incidentID: IncidentID(1 + line % 3), at: t0.addingTimeInterval(Double(line)), kind: .note,
+                actor: line.isMultiple(of: 2) ? StoreFixtures.alice : nil, text: "line \(line)")
         }
         changes.outbox = (0..<700).map { StoreFixtures.post(for: IncidentID(1 + $0 % 2), "message \($0)") }
         changes.timers = (1...300).flatMap { number in
-            [NewTimer(incidentID: IncidentID(number), kind: .updateReminder, dueAt: t0.addingTimeInterval(Double(number))),
-             NewTimer(incidentID: IncidentID(number), kind: .longRunning, dueAt: t0.addingTimeInterval(7200), step: number)]
+            [
+                NewTimer(incidentID: IncidentID(number), kind: .updateReminder, dueAt: t0.addingTimeInterval(Double(number))),
+                NewTimer(incidentID: IncidentID(number), kind: .longRunning, dueAt: t0.addingTimeInterval(7200), step: number),
+            ]
         }
         changes.consoleMessages = (0..<400).map { line in
             // Every outbox id twice: the second line of each is a redelivery and is dropped.
@@ -323,7 +329,10 @@ enum StoreConformance {
         #expect(try await store.incidents(includeClosed: false, limit: 10).map(\.id.number) == [3, 2, 1])
         #expect(try await store.openIncidentCounts() == ["SEV1": 1, "SEV2": 2])
         // Declared 0, 60, …, 240 s after t0: the window is half-open, oldest first.
-        #expect(try await store.incidents(declaredFrom: StoreFixtures.t0.addingTimeInterval(60), to: StoreFixtures.t0.addingTimeInterval(240)).map(\.id.number) == [2, 3, 4])
+        #expect(
+            try await store.incidents(declaredFrom: StoreFixtures.t0.addingTimeInterval(60), to: StoreFixtures.t0.addingTimeInterval(240)).map(\.id.number) == [
+                2, 3, 4,
+            ])
         #expect(try await store.incidents(declaredFrom: StoreFixtures.t0.addingTimeInterval(241), to: StoreFixtures.t0.addingTimeInterval(9_999)).isEmpty)
         try await store.ping()
     }
@@ -394,7 +403,8 @@ enum StoreConformance {
 
         // Fired under its lease and re-armed (a `repeat`) in the same change set: done once, pending again
         // as a new timer.
-        let claimed = try #require(try await store.claimDueTimers(now: t0.addingTimeInterval(120), owner: "a", leaseUntil: t0.addingTimeInterval(180), limit: 5).first)
+        let claimed = try #require(
+            try await store.claimDueTimers(now: t0.addingTimeInterval(120), owner: "a", leaseUntil: t0.addingTimeInterval(180), limit: 5).first)
         #expect(claimed.kind == .policyRule && claimed.rule == "severity:checkpoint.ic")
         var fired = ChangeSet()
         fired.completeTimer = (claimed.id, "a")
@@ -748,7 +758,8 @@ enum StoreConformance {
         let t0 = StoreFixtures.t0
         let queue = OutboxQueue.announcements(channel: "incidents")
         func announce(_ incident: Int, queue: String) -> NewOutboxMessage {
-            NewOutboxMessage(platform: .slack, incidentID: IncidentID(incident), action: .post(to: .announce, text: "ann-\(incident)", buttons: []), queue: queue)
+            NewOutboxMessage(
+                platform: .slack, incidentID: IncidentID(incident), action: .post(to: .announce, text: "ann-\(incident)", buttons: []), queue: queue)
         }
         var changes = ChangeSet()
         changes.outbox = [announce(1, queue: queue), announce(2, queue: queue), announce(3, queue: queue), announce(9, queue: "announce:security")]
@@ -770,7 +781,8 @@ enum StoreConformance {
         #expect(try await store.claimOutbox(now: t0.addingTimeInterval(0.5), owner: "sender", leaseUntil: t0.addingTimeInterval(60), limit: 10).isEmpty)
 
         // Due again (or claimed again after a crash): the same head, the same members.
-        let again = try #require(try await store.claimOutbox(now: t0.addingTimeInterval(1), owner: "other", leaseUntil: t0.addingTimeInterval(61), limit: 10).first)
+        let again = try #require(
+            try await store.claimOutbox(now: t0.addingTimeInterval(1), owner: "other", leaseUntil: t0.addingTimeInterval(61), limit: 10).first)
         #expect(again.id == head.id && again.headsDigest)
         #expect(try await store.outboxDigestMembers(of: head.id).count == 2)
         try await store.markDigestDelivered(head.id, platformMessageID: "1764547200.000100", at: t0.addingTimeInterval(1))
@@ -891,7 +903,10 @@ enum StoreConformance {
         later.outbox = [StoreFixtures.post(for: nil, "scheduled", notBefore: t0.addingTimeInterval(600))]
         try await store.commit(later)
         #expect(try await store.claimOutbox(now: t0.addingTimeInterval(599), owner: "sender", leaseUntil: t0.addingTimeInterval(659), limit: 10).isEmpty)
-        #expect(try await store.claimOutbox(now: t0.addingTimeInterval(600), owner: "sender", leaseUntil: t0.addingTimeInterval(660), limit: 10).map { StoreFixtures.text(of: $0) } == ["scheduled"])
+        #expect(
+            try await store.claimOutbox(now: t0.addingTimeInterval(600), owner: "sender", leaseUntil: t0.addingTimeInterval(660), limit: 10).map {
+                StoreFixtures.text(of: $0)
+            } == ["scheduled"])
     }
 
     static func reclaimsMessagesWhoseLeaseExpired(_ makeStore: StoreFactory) async throws {
@@ -978,7 +993,8 @@ enum StoreConformance {
         }
         let atOnce = try await store.activeOverrides(rotations: rotations, at: StoreFixtures.t0.addingTimeInterval(1800))
         #expect(atOnce.mapValues { $0.map(\.personID) } == ["db": ["carol", "dave"], "web": ["erin"]])
-        #expect(try await store.activeOverrides(rotations: Array(rotations.prefix(1)), at: StoreFixtures.t0).mapValues { $0.map(\.personID) } == ["db": ["carol"]])
+        #expect(
+            try await store.activeOverrides(rotations: Array(rotations.prefix(1)), at: StoreFixtures.t0).mapValues { $0.map(\.personID) } == ["db": ["carol"]])
         #expect(try await store.activeOverrides(rotations: rotations, at: StoreFixtures.t0.addingTimeInterval(7200)).isEmpty)
         #expect(try await store.activeOverrides(rotations: [], at: StoreFixtures.t0).isEmpty)
     }

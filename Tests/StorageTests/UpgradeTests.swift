@@ -4,6 +4,7 @@ import Logging
 import NIOPosix
 import SQLiteNIO
 import Testing
+
 @testable import Storage
 
 /// A database written by any earlier schema version opens with this build, migrates, and keeps every
@@ -13,7 +14,9 @@ import Testing
 struct UpgradeTests {
     static let logger = Logger(label: "klaxon.tests.upgrade", factory: { _ in SwiftLogNoOpLogHandler() })
 
-    @Test("a database of every earlier schema version upgrades and keeps its incident, timeline, timer and message", arguments: Migrations.all.map(\.version).dropLast())
+    @Test(
+        "a database of every earlier schema version upgrades and keeps its incident, timeline, timer and message",
+        arguments: Migrations.all.map(\.version).dropLast())
     func upgrades(from version: Int) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("klaxon-upgrade-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -112,7 +115,8 @@ struct UpgradeTests {
         try await Migrations.apply(on: connection, logger: Self.logger, through: 14)
         let published = try JSONDecoder().decode(
             PublicIncident.self, from: Data(#"{"id":"INC-1","title":"Checkout is slow","state":"investigating","startedAt":0,"updates":[]}"#.utf8))
-        let notice = ChatAction.statusWebhook(StatusNotice(webhook: "statuspage", event: "incident.published", incident: published, at: Date(timeIntervalSinceReferenceDate: 0)))
+        let notice = ChatAction.statusWebhook(
+            StatusNotice(webhook: "statuspage", event: "incident.published", incident: published, at: Date(timeIntervalSinceReferenceDate: 0)))
         _ = try await connection.query(
             "INSERT INTO outbox (platform, incident_id, action, created_at, not_before) VALUES ('slack', NULL, ?, 0, 0)",
             [.text(String(decoding: try JSONEncoder().encode(notice), as: UTF8.self))])
@@ -121,7 +125,8 @@ struct UpgradeTests {
 
         let store = try await SQLiteIncidentStore.open(path: path, logger: Self.logger)
         #expect(try await store.outboxEntries(state: .pending, limit: 10).map(\.lane) == ["status"])
-        let claimed = try await store.claimOutbox(lanes: .only(.statusPage), now: Date(), owner: "upgrade", leaseUntil: Date().addingTimeInterval(60), limit: 10)
+        let claimed = try await store.claimOutbox(
+            lanes: .only(.statusPage), now: Date(), owner: "upgrade", leaseUntil: Date().addingTimeInterval(60), limit: 10)
         #expect(claimed.messages.map(\.action) == [notice])
         try await store.close()
     }

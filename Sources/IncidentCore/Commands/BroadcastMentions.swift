@@ -36,7 +36,7 @@ public enum BroadcastMentions {
             out += rest[..<open]
             let inside = rest[rest.index(after: open)...]
             guard let close = inside.firstIndex(where: { $0 == ">" || $0 == "<" || $0.isNewline }), inside[close] == ">",
-                  let harmless = harmlessForm(of: inside[..<close])
+                let harmless = harmlessForm(of: inside[..<close])
             else {
                 out.append("<")
                 rest = inside

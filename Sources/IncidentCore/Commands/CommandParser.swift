@@ -273,7 +273,7 @@ public struct CommandParser: Sendable {
         // Nothing after it: show the incident's status card.
         guard let word = words.next() else { return .statusCard(reference) }
         guard let status = IncidentStatus(rawValue: word.lowercased()),
-              IncidentStatus.settableByStatusCommand.contains(status)
+            IncidentStatus.settableByStatusCommand.contains(status)
         else {
             throw usageError(.status, "Unknown status \(Self.quoted(word)). Use one of: \(choices).")
         }
@@ -433,7 +433,8 @@ public struct CommandParser: Sendable {
         let written: String
         // `2026-11-25T09:00`: the ISO 8601 `T` comes right after the day's digits.
         if let separator = dateWord.firstIndex(where: { $0 == "T" || $0 == "t" }),
-           separator > dateWord.startIndex, dateWord[dateWord.index(before: separator)].isNumber {
+            separator > dateWord.startIndex, dateWord[dateWord.index(before: separator)].isNumber
+        {
             date = dateWord[..<separator]
             time = dateWord[dateWord.index(after: separator)...]
             written = String(dateWord)
@@ -553,7 +554,8 @@ public struct CommandParser: Sendable {
     static func calendarDay(_ text: some StringProtocol) -> String? {
         let pieces = text.split(separator: "-")
         guard pieces.count == 3, pieces[0].count == 4, pieces[1].count == 2, pieces[2].count == 2,
-              let year = Int(pieces[0]), let month = Int(pieces[1]), let day = Int(pieces[2]) else { return nil }
+            let year = Int(pieces[0]), let month = Int(pieces[1]), let day = Int(pieces[2])
+        else { return nil }
         guard case .success = OverrideLocalTime.parse(date: Substring(String(format: "%04d-%02d-%02d", year, month, day)), time: "00:00") else { return nil }
         return String(format: "%04d-%02d-%02d", year, month, day)
     }
@@ -577,7 +579,10 @@ public struct CommandParser: Sendable {
             } else if query.severity == nil, let policy = severity(named: String(word)) {
                 query.severity = policy.id
             } else {
-                throw usageError(.stats, "Unexpected \(Self.quoted(word)): give a period (30d, this month, 2026-11) and/or a severity (\(severities.map(\.id).joined(separator: ", "))).")
+                throw usageError(
+                    .stats,
+                    "Unexpected \(Self.quoted(word)): give a period (30d, this month, 2026-11) and/or a severity (\(severities.map(\.id).joined(separator: ", ")))."
+                )
             }
         }
         return query
@@ -587,7 +592,8 @@ public struct CommandParser: Sendable {
     public static func calendarMonth(_ text: some StringProtocol) -> (year: Int, month: Int)? {
         let pieces = text.split(separator: "-")
         guard pieces.count == 2, pieces[0].count == 4, pieces[1].count == 2, let year = Int(pieces[0]), let month = Int(pieces[1]),
-              (1...12).contains(month) else { return nil }
+            (1...12).contains(month)
+        else { return nil }
         return (year, month)
     }
 
@@ -642,8 +648,9 @@ public struct CommandParser: Sendable {
         guard let first = words.peek() else { return .notASeverity }
         // `Sev 1`: a word of letters, then a word of digits.
         if let second = words.peek(1),
-           SeverityPolicy.normalize(String(first)).allSatisfy({ $0.isASCII && $0.isLetter }),
-           !second.isEmpty, second.allSatisfy({ $0.isASCII && $0.isNumber }) {
+            SeverityPolicy.normalize(String(first)).allSatisfy({ $0.isASCII && $0.isLetter }),
+            !second.isEmpty, second.allSatisfy({ $0.isASCII && $0.isNumber })
+        {
             let joined = String(first) + String(second)
             if let policy = severity(named: joined) { return .found(policy, wordCount: 2) }
             if looksLikeNumberedSeverity(joined) { return .unknown("\(first) \(second)") }
@@ -873,7 +880,8 @@ public enum FreeText {
         let inner = Array(text.dropFirst().dropLast())
         let isSingleQuote = pair.close == "'" || pair.close == "’"
         for (index, character) in inner.enumerated() where character == pair.close {
-            let betweenLetters = index > 0 && index < inner.count - 1
+            let betweenLetters =
+                index > 0 && index < inner.count - 1
                 && inner[index - 1].isLetter && inner[index + 1].isLetter
             if !(isSingleQuote && betweenLetters) { return text }
         }
@@ -913,10 +921,10 @@ struct OverrideLocalTime: Hashable {
         let dateParts = date.split(separator: "-", omittingEmptySubsequences: false)
         let timeParts = time.split(separator: ":", omittingEmptySubsequences: false)
         guard dateParts.count == 3, timeParts.count == 2,
-              dateParts[0].count == 4, (1...2).contains(dateParts[1].count), (1...2).contains(dateParts[2].count),
-              (1...2).contains(timeParts[0].count), timeParts[1].count == 2,
-              let year = number(dateParts[0]), let month = number(dateParts[1]), let day = number(dateParts[2]),
-              let hour = number(timeParts[0]), let minute = number(timeParts[1])
+            dateParts[0].count == 4, (1...2).contains(dateParts[1].count), (1...2).contains(dateParts[2].count),
+            (1...2).contains(timeParts[0].count), timeParts[1].count == 2,
+            let year = number(dateParts[0]), let month = number(dateParts[1]), let day = number(dateParts[2]),
+            let hour = number(timeParts[0]), let minute = number(timeParts[1])
         else { return .failure(.format) }
         guard (1...12).contains(month) else { return .failure(.month(month)) }
         guard (1...daysIn(month: month, year: year)).contains(day) else { return .failure(.day(day)) }

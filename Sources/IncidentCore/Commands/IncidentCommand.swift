@@ -247,7 +247,8 @@ public enum CommandVerb: String, Sendable, CaseIterable {
         case .timeline: "/incident timeline [INC-n]"
         case .postmortem: "/incident postmortem [INC-n]"
         case .list: "/incident list [all]"
-        case .oncall: "/incident oncall [rotation] | /incident oncall ping | /incident oncall override <@user> [rotation] until <YYYY-MM-DD HH:MM> | for <duration>"
+        case .oncall:
+            "/incident oncall [rotation] | /incident oncall ping | /incident oncall override <@user> [rotation] until <YYYY-MM-DD HH:MM> | for <duration>"
         case .page: "/incident page [INC-n] <@user|rotation>"
         case .escalate: "/incident escalate [INC-n]"
         case .type: "/incident type [INC-n] <type>"

@@ -39,8 +39,8 @@ public enum ChatMention {
     /// `@alice`: on these platforms the username is the id. Usernames are letters, digits, `.`, `-`, `_`.
     private static func plainMention(_ username: String) -> ChatUser? {
         guard !username.isEmpty,
-              username.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" || $0 == "_" }),
-              !broadcastNames.contains(username.lowercased())
+            username.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" || $0 == "_" }),
+            !broadcastNames.contains(username.lowercased())
         else { return nil }
         return ChatUser(id: username, name: username)
     }

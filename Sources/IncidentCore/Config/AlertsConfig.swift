@@ -8,7 +8,8 @@ public struct AlertsConfig: Sendable, Decodable {
     /// An alert that changes status more than this often is flapping. nil: never.
     public var flapping: FlappingRule?
 
-    public init(sources: [AlertSourceConfig] = [], storm: StormRule? = nil, postEvery: TimeSpan = .init(seconds: 30), flapping: FlappingRule? = FlappingRule()) {
+    public init(sources: [AlertSourceConfig] = [], storm: StormRule? = nil, postEvery: TimeSpan = .init(seconds: 30), flapping: FlappingRule? = FlappingRule())
+    {
         self.sources = sources
         self.storm = storm
         self.postEvery = postEvery

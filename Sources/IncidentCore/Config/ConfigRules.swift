@@ -150,7 +150,8 @@ extension NotifyTarget: ConfigScalar {
             self = target
             if stepTarget, !target.isEscalationTarget {
                 decoder.report(
-                    "\(ConfigText.quote(text)): an escalation step notifies people (rotation:, person:, group:) or mailboxes (email:); put channels and webhooks in a severity's \"notify\" rules")
+                    "\(ConfigText.quote(text)): an escalation step notifies people (rotation:, person:, group:) or mailboxes (email:); put channels and webhooks in a severity's \"notify\" rules"
+                )
             }
             return
         }
@@ -162,10 +163,12 @@ extension NotifyTarget: ConfigScalar {
         let personIDs = document["people"]?.keys ?? []
         let groupIDs = document["groups"]?.keys ?? []
         let guess =
-            rotationIDs.contains(text) ? "rotation:\(text)"
+            rotationIDs.contains(text)
+            ? "rotation:\(text)"
             : personIDs.contains(text) ? "person:\(text)" : groupIDs.contains(text) ? "group:\(text)" : nil
         let forms = stepTarget ? NotifyTarget.escalationForms : NotifyTarget.forms
-        let what = text.hasPrefix("email:")
+        let what =
+            text.hasPrefix("email:")
             ? "an email target (\"email:<address>\", \"email:person:<id>\" or \"email:group:<name>\")"
             : "one of \(forms.map { "\"\($0)\"" }.joined(separator: ", "))"
         decoder.report("\(ConfigText.quote(text)) is not \(what)" + (guess.map { " (did you mean \(ConfigText.quote($0))?)" } ?? ""))

@@ -95,9 +95,13 @@ extension KlaxonConfig {
     /// what depends on it is not reported again.
     private func validateDeadline(_ deadline: Deadline, at path: ConfigPath, calendarPath: ConfigPath, report: (ConfigPath, String, [ConfigPath]) -> Void) {
         if deadline.isClockTime, calendar == nil {
-            report(path, "\(ConfigText.quote(deadline.description)) is a time of day: add a \"calendar\" (its timeZone says whose \(deadline.description.split(separator: " ").last ?? ""))", [])
+            report(
+                path,
+                "\(ConfigText.quote(deadline.description)) is a time of day: add a \"calendar\" (its timeZone says whose \(deadline.description.split(separator: " ").last ?? ""))",
+                [])
         } else if deadline.needsCalendar, calendar == nil {
-            report(path, "\(ConfigText.quote(deadline.description)) counts business time: add a \"calendar\" (timeZone, workingDays, workingHours, holidays)", [])
+            report(
+                path, "\(ConfigText.quote(deadline.description)) counts business time: add a \"calendar\" (timeZone, workingDays, workingHours, holidays)", [])
         } else if deadline.needsSprint, calendar?.sprint == nil {
             report(path, "\"next sprint\" needs calendar.sprint (length and anchor)", [calendarPath])
         }

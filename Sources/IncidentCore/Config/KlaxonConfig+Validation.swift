@@ -372,7 +372,9 @@ extension KlaxonConfig {
             if entry.rotation.isEmpty {
                 report(path, "needs a rotation, and oncall.rotations has none")
             } else if !rotationIDs.contains(entry.rotation) {
-                report(path.key("rotation"), "no rotation \(ConfigText.quote(entry.rotation)) in oncall.rotations" + ConfigText.suggestion(for: entry.rotation, among: rotationIDs))
+                report(
+                    path.key("rotation"),
+                    "no rotation \(ConfigText.quote(entry.rotation)) in oncall.rotations" + ConfigText.suggestion(for: entry.rotation, among: rotationIDs))
             }
         }
         if let handle = platforms.rocketchat?.oncallMention, !ConfigText.isValidIdentifier(handle) {

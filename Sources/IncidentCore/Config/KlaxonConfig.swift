@@ -285,7 +285,10 @@ public struct SlackConfig: Sendable, Decodable {
     public var announceChannel: String
     /// A user group (`S0…`) kept equal to whoever is on call.
     public var oncallUserGroup: String?
-    public init(signingSecret: Secret, botToken: Secret, appToken: Secret? = nil, apiBaseURL: String = "https://slack.com/api", announceChannel: String, oncallUserGroup: String? = nil) {
+    public init(
+        signingSecret: Secret, botToken: Secret, appToken: Secret? = nil, apiBaseURL: String = "https://slack.com/api", announceChannel: String,
+        oncallUserGroup: String? = nil
+    ) {
         self.signingSecret = signingSecret
         self.botToken = botToken
         self.appToken = appToken
@@ -324,7 +327,10 @@ public struct RocketChatConfig: Sendable, Decodable {
     /// A handle (`oncall`) whose mentions (`@oncall`) Klaxon answers by mentioning whoever is on call now:
     /// Rocket.Chat's counterpart of Slack's `oncallUserGroup` (runbook 004-14). nil: off.
     public var oncallMention: String?
-    public init(serverURL: String, userId: String, authToken: Secret, webhookToken: Secret?, announceChannel: String, triggers: [String] = ["/incident", "!incident"], poll: Poll? = nil, privateChannels: Bool = false) {
+    public init(
+        serverURL: String, userId: String, authToken: Secret, webhookToken: Secret?, announceChannel: String, triggers: [String] = ["/incident", "!incident"],
+        poll: Poll? = nil, privateChannels: Bool = false
+    ) {
         self.serverURL = serverURL
         self.userId = userId
         self.authToken = authToken
@@ -360,7 +366,10 @@ public struct MattermostConfig: Sendable, Decodable {
     /// The address at which Mattermost reaches Klaxon's `POST /mattermost/actions`; when set, alerts carry
     /// interactive buttons, otherwise the commands to type.
     public var actionsURL: String?
-    public init(serverURL: String, botToken: Secret, teamId: String, commandToken: Secret, announceChannel: String, privateChannels: Bool = false, actionsURL: String? = nil) {
+    public init(
+        serverURL: String, botToken: Secret, teamId: String, commandToken: Secret, announceChannel: String, privateChannels: Bool = false,
+        actionsURL: String? = nil
+    ) {
         self.serverURL = serverURL
         self.botToken = botToken
         self.teamId = teamId
@@ -469,7 +478,10 @@ public struct SeverityPolicy: Sendable, Decodable, Hashable {
     /// `incidents.monitorFor` (002-19: 30 min after a restart, 1 h after a fix-forward is `resolve --monitor 1h`).
     public var monitorFor: TimeSpan? = nil
 
-    public init(id: String, aliases: [String] = [], name: String, description: String? = nil, updateEvery: TimeSpan? = nil, ackWithin: TimeSpan? = nil, page: Bool = false, reviewWithin: TimeSpan? = nil, escalateAfter: TimeSpan? = nil) {
+    public init(
+        id: String, aliases: [String] = [], name: String, description: String? = nil, updateEvery: TimeSpan? = nil, ackWithin: TimeSpan? = nil,
+        page: Bool = false, reviewWithin: TimeSpan? = nil, escalateAfter: TimeSpan? = nil
+    ) {
         self.id = id
         self.aliases = aliases
         self.name = name
@@ -646,8 +658,8 @@ public struct Handoff: Sendable, Hashable, CustomStringConvertible {
         }
         let clock = words.last!.split(separator: ":")
         guard clock.count == 2, clock[0].count <= 2, clock[1].count == 2,
-              let hour = Int(clock[0]), let minute = Int(clock[1]),
-              (0..<24).contains(hour), (0..<60).contains(minute)
+            let hour = Int(clock[0]), let minute = Int(clock[1]),
+            (0..<24).contains(hour), (0..<60).contains(minute)
         else { return nil }
         self.init(weekday: weekday, hour: hour, minute: minute)
     }

@@ -44,7 +44,9 @@ extension Deadline: ConfigScalar {
             } else if case .failure(.tooLong) = TimeSpan.parse(text) {
                 decoder.report("\(quoted) is longer than the maximum of \(TimeSpan.maximum) (one year)")
             } else {
-                decoder.report("\(quoted) is not a duration, a business duration (\"5bd\", \"4bh\"), \"next business day\", \"next sprint\", \"tomorrow HH:MM\" or \"next business day HH:MM\"")
+                decoder.report(
+                    "\(quoted) is not a duration, a business duration (\"5bd\", \"4bh\"), \"next business day\", \"next sprint\", \"tomorrow HH:MM\" or \"next business day HH:MM\""
+                )
             }
             return
         }
@@ -67,7 +69,9 @@ extension PolicyCondition: ConfigScalar {
         }
         self = .resolved
         if !text.isEmpty {
-            decoder.report("\(ConfigText.quote(text)) is not a condition (acknowledged, mitigated, resolved, updated, public-facing, role:<ic|lead|comms|scribe> assigned)")
+            decoder.report(
+                "\(ConfigText.quote(text)) is not a condition (acknowledged, mitigated, resolved, updated, public-facing, role:<ic|lead|comms|scribe> assigned)"
+            )
         }
     }
 }

@@ -13,7 +13,10 @@ public struct StatusPageConfig: Sendable, Hashable, Decodable {
     /// Signed JSON POSTs on every published change, for external status pages.
     public var webhooks: [StatusWebhook] = []
 
-    public init(title: String = "Service status", logoURL: String? = nil, links: [StatusPageLink] = [], components: [StatusPageComponent] = [], webhooks: [StatusWebhook] = []) {
+    public init(
+        title: String = "Service status", logoURL: String? = nil, links: [StatusPageLink] = [], components: [StatusPageComponent] = [],
+        webhooks: [StatusWebhook] = []
+    ) {
         self.title = title
         self.logoURL = logoURL
         self.links = links

@@ -64,7 +64,9 @@ public struct TicketTarget: Sendable, Hashable, Codable, CustomStringConvertible
         let parts = text.dropFirst("github:".count).split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         let allowed = { (name: String) in
             !name.isEmpty && name != "." && name != ".."
-                && name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_.".unicodeScalars.contains($0)) }
+                && name.unicodeScalars.allSatisfy {
+                    $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_.".unicodeScalars.contains($0))
+                }
         }
         guard parts.count == 2, allowed(parts[0]), allowed(parts[1]) else { return nil }
         self.init(owner: parts[0], repo: parts[1])

@@ -115,8 +115,9 @@ public struct CommandService: Sendable {
         guard idFormat.matches(word), IncidentID(parsing: word) == nil else { return .text(text) }
         do {
             guard let id = try await store.incidentID(label: word) else {
-                return .reply(Result(
-                    reply: CommandReply(text: "There is no incident \(word). /incident list shows the open ones."), outcome: .rejected, verb: nil))
+                return .reply(
+                    Result(
+                        reply: CommandReply(text: "There is no incident \(word). /incident list shows the open ones."), outcome: .rejected, verb: nil))
             }
             return .text(text.replacingCharacters(in: words[position], with: "INC-\(id.number)"))
         } catch {
@@ -154,7 +155,8 @@ public struct CommandService: Sendable {
     func answered(_ changes: ChangeSet, with reply: CommandReply, context: CommandContext) -> ChangeSet {
         guard let thread = context.replyThread else { return changes }
         var changes = changes
-        changes.outbox.append(NewOutboxMessage(platform: thread.platform, incidentID: nil, action: .post(to: .conversation(thread), text: reply.text, buttons: [])))
+        changes.outbox.append(
+            NewOutboxMessage(platform: thread.platform, incidentID: nil, action: .post(to: .conversation(thread), text: reply.text, buttons: [])))
         return changes
     }
 
@@ -217,7 +219,9 @@ public struct CommandService: Sendable {
                 return Self.notSaved(command.verb)
             }
         }
-        return Result(reply: CommandReply(text: "⚠️ The incident kept changing while Klaxon saved this command; nothing changed. Please try again."), outcome: .failed, verb: command.verb)
+        return Result(
+            reply: CommandReply(text: "⚠️ The incident kept changing while Klaxon saved this command; nothing changed. Please try again."), outcome: .failed,
+            verb: command.verb)
     }
 
     // MARK: - Alerts
@@ -258,7 +262,8 @@ public struct CommandService: Sendable {
         }
         // Nothing to declare for a group that only resolves.
         guard notification.alerts.contains(where: { $0.status == .firing }) else {
-            return Result(reply: CommandReply(text: "No incident for \(source.id) group \(notification.groupKey), and nothing fires."), outcome: .answered, verb: nil)
+            return Result(
+                reply: CommandReply(text: "No incident for \(source.id) group \(notification.groupKey), and nothing fires."), outcome: .answered, verb: nil)
         }
         do {
             let now = clock.now()
@@ -269,7 +274,9 @@ public struct CommandService: Sendable {
             let auditContext = alertContext
             let decision = try await declareNumbered(at: now) { id, daySequence in
                 var decision = engine.declare(alert: notification, source: source, allocation: (id, daySequence), now: now, overrides: overrides)
-                if decision.outcome == .applied { decision.changes.audit.append(service.auditEntry(auditContext, outcome: .applied, reply: decision.reply, at: now)) }
+                if decision.outcome == .applied {
+                    decision.changes.audit.append(service.auditEntry(auditContext, outcome: .applied, reply: decision.reply, at: now))
+                }
                 return (decision.outcome == .applied ? decision.changes : ChangeSet(), decision)
             }
             if decision.outcome == .applied, !decision.changes.isEmpty { committed(decision.changes) }
@@ -343,10 +350,11 @@ public struct CommandService: Sendable {
             let overrides: [String: [OnCallOverride]]
             do {
                 read = try await store.incident(id)
-                overrides = pending.contains { job in
-                    guard case .command(let command, _) = job else { return true }
-                    return engine.needsOnCall(command)
-                }
+                overrides =
+                    pending.contains { job in
+                        guard case .command(let command, _) = job else { return true }
+                        return engine.needsOnCall(command)
+                    }
                     ? try await store.activeOverrides(rotations: engine.config.oncall.rotations, at: now) : [:]
             } catch {
                 for index in pending.indices { results[index] = Self.notSaved(jobs[index].verb) }
@@ -449,7 +457,8 @@ public struct CommandService: Sendable {
 
     public static func storeUnreachable() -> Result {
         var result = Result(
-            reply: CommandReply(text: "⚠️ Klaxon cannot reach its database right now, so this command was not saved and nothing changed. Please try again in a moment."),
+            reply: CommandReply(
+                text: "⚠️ Klaxon cannot reach its database right now, so this command was not saved and nothing changed. Please try again in a moment."),
             outcome: .failed, verb: nil)
         result.storeWasUnreachable = true
         return result
@@ -531,7 +540,8 @@ public struct CommandService: Sendable {
             incident = try await target(of: command, context: context)
             guard incident != nil else { return (noIncident(command), .rejected) }
         }
-        let overrides = engine.needsOnCall(command)
+        let overrides =
+            engine.needsOnCall(command)
             ? try await store.activeOverrides(rotations: engine.config.oncall.rotations, at: now) : [:]
         let decision = engine.decide(command, context: context, incident: incident, now: now, overrides: overrides)
         if decision.outcome == .applied, !decision.changes.isEmpty {
@@ -580,6 +590,9 @@ public struct CommandService: Sendable {
         if let id = command.explicitIncident {
             return CommandReply(text: "There is no incident \(id). /incident list shows the open ones.")
         }
-        return CommandReply(text: "Which incident? Run this in the incident's channel or name it, e.g. \(command.verb.usage.replacingOccurrences(of: "[INC-n]", with: "INC-42")). /incident list shows the open ones.")
+        return CommandReply(
+            text:
+                "Which incident? Run this in the incident's channel or name it, e.g. \(command.verb.usage.replacingOccurrences(of: "[INC-n]", with: "INC-42")). /incident list shows the open ones."
+        )
     }
 }

@@ -73,13 +73,15 @@ extension IncidentEngine {
         incident.alertStartedAt = notification.alerts.filter { $0.status == .firing }.compactMap(\.startsAt).filter { $0 <= now }.min()
         decision.changes.incidents[index].incident = incident
         for alert in firing {
-            decision.changes.timeline.append(TimelineEntry(incidentID: incident.id, at: now, kind: .alert, actor: context.user, text: "Firing: \(describe(alert))"))
+            decision.changes.timeline.append(
+                TimelineEntry(incidentID: incident.id, at: now, kind: .alert, actor: context.user, text: "Firing: \(describe(alert))"))
         }
         var news = PendingAlertNews()
         news.add(notification, firing: firing, resolved: resolved, line: alertLine)
-        decision.changes.outbox.append(NewOutboxMessage(
-            platform: incident.platform, incidentID: incident.id,
-            action: .post(to: .incidentRoom, text: alertSummary(incident.id, news, source: source.id), buttons: [])))
+        decision.changes.outbox.append(
+            NewOutboxMessage(
+                platform: incident.platform, incidentID: incident.id,
+                action: .post(to: .incidentRoom, text: alertSummary(incident.id, news, source: source.id), buttons: [])))
         decision.changes.alertGroups.append(AlertGroupLink(source: source.id, groupKey: notification.groupKey, incidentID: incident.id))
         decision.changes.inboundKey = context.inboundKey
         return decision
@@ -98,7 +100,8 @@ extension IncidentEngine {
             // (un-closed) resolution the same incident comes back, later a new one opens. A human's
             // resolution stands against repeats of alerts already known.
             guard !firing.isEmpty else { return .decided(unchanged(incident)) }
-            let reopens = incident.status == .resolved
+            let reopens =
+                incident.status == .resolved
                 && source.reopenWithin.map { within in incident.resolvedAt.map { now.timeIntervalSince($0) <= within.timeInterval } ?? false } ?? false
             guard reopens else { return .declareNew }
         }
@@ -138,7 +141,8 @@ extension IncidentEngine {
 
         // Raised, never lowered, by what the alerts say now.
         if !firing.isEmpty, let asked = alertSeverity(notification, source: source), let current = rank(transition.incident.severity),
-           let wanted = rank(asked.id), wanted < current {
+            let wanted = rank(asked.id), wanted < current
+        {
             changeSeverity(&transition, to: asked, because: "by \(plainName(context.user)) (the alerts now say \(asked.label))", overrides: overrides)
         }
         _ = countReports(firing.count, in: &transition, overrides: overrides)
@@ -172,7 +176,8 @@ extension IncidentEngine {
             let target = config.severities[max(0, current - storm.raiseBy)]
             transition.incident.stormRaisedAt = now
             changeSeverity(&transition, to: target, because: "after \(inWindow) reports in \(storm.within)", overrides: overrides)
-            transition.post(.announce, "⚡ \(transition.incident.id) \(transition.incident.title): \(inWindow) reports in \(storm.within), raised to \(target.label).")
+            transition.post(
+                .announce, "⚡ \(transition.incident.id) \(transition.incident.title): \(inWindow) reports in \(storm.within), raised to \(target.label).")
         }
         return "\(inWindow) in the last \(storm.within)"
     }

@@ -118,7 +118,7 @@ enum ServicePrefix {
         let word = title[..<colon]
         let rest = title[title.index(after: colon)...]
         guard !word.isEmpty, word.count <= 40, rest.first?.isWhitespace == true,
-              word.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." })
+            word.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." })
         else { return (nil, title) }
         let remainder = rest.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !remainder.isEmpty else { return (nil, title) }

@@ -46,9 +46,11 @@ extension IncidentEngine {
         // (this change set commits once, `ChangeSet.handoff`).
         for topicChannel in config.oncall.topicChannels where topicChannel.rotation == rotation.id && config.platforms.enabled.contains(topicChannel.platform) {
             func name(_ person: String) -> String { chatUser(person: person, on: topicChannel.platform).map(mention) ?? person }
-            let topic = "On call · \(rotation.id): \(name(current.personID))\(current.isOverride ? " (override)" : "") until \(local.stamp(current.end)) · next: \(name(next.personID))"
-            changes.outbox.append(NewOutboxMessage(
-                platform: topicChannel.platform, incidentID: nil, action: .setChannelTopic(channel: topicChannel.channel, topic: topic)))
+            let topic =
+                "On call · \(rotation.id): \(name(current.personID))\(current.isOverride ? " (override)" : "") until \(local.stamp(current.end)) · next: \(name(next.personID))"
+            changes.outbox.append(
+                NewOutboxMessage(
+                    platform: topicChannel.platform, incidentID: nil, action: .setChannelTopic(channel: topicChannel.channel, topic: topic)))
         }
         guard announce else { return changes }
         let late = now.timeIntervalSince(handoff.at) >= 60 ? " (announced late: Klaxon was down at the hand-off)" : ""

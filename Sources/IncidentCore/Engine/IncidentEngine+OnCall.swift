@@ -31,7 +31,9 @@ extension IncidentEngine {
     private func showOnCall(rotationID: String?, context: CommandContext, now: Date, overrides: [String: [OnCallOverride]]) -> Decision {
         let rotations = rotationID.map { id in config.oncall.rotations.filter { $0.id == id } } ?? config.oncall.rotations
         guard !rotations.isEmpty else {
-            return .rejected(rotationID.map { "Unknown rotation \"\($0)\". Rotations: \(config.oncall.rotations.map(\.id).joined(separator: ", "))." } ?? "No rotations are configured (`oncall.rotations`).")
+            return .rejected(
+                rotationID.map { "Unknown rotation \"\($0)\". Rotations: \(config.oncall.rotations.map(\.id).joined(separator: ", "))." }
+                    ?? "No rotations are configured (`oncall.rotations`).")
         }
         var lines: [String] = []
         for rotation in rotations {

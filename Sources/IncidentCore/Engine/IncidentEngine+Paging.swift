@@ -58,7 +58,9 @@ extension IncidentEngine {
         if users.isEmpty, !recipients.emails.isEmpty { return }
         guard !users.isEmpty else {
             transition.log(.page, "Nobody could be paged on \(transition.incident.platform) (\(reason))")
-            transition.post(.incidentRoom, "⚠️ Nobody could be paged for \(transition.incident.id) on \(transition.incident.platform): check `people` and `oncall` in bot-config.json.")
+            transition.post(
+                .incidentRoom,
+                "⚠️ Nobody could be paged for \(transition.incident.id) on \(transition.incident.platform): check `people` and `oncall` in bot-config.json.")
             return
         }
         var values = self.values(transition.incident, now: transition.now)
@@ -91,7 +93,8 @@ extension IncidentEngine {
     }
 
     /// The step after `level` of the severity's chain, staying on the last step once the chain is walked.
-    func nextEscalation(after level: Int, severity: String, platform: PlatformKind, at date: Date, overrides: [String: [OnCallOverride]]) -> (Int, Recipients)? {
+    func nextEscalation(after level: Int, severity: String, platform: PlatformKind, at date: Date, overrides: [String: [OnCallOverride]]) -> (Int, Recipients)?
+    {
         let chain = config.escalationChain(for: severity)
         guard !chain.isEmpty else { return nil }
         let next = min(level + 1, chain.count - 1)
@@ -110,7 +113,8 @@ extension IncidentEngine {
         except excluded: [String] = [], in transition: inout Transition
     ) {
         let incident = transition.incident
-        let webhooks = (named.map { ids in config.paging.webhooks.filter { ids.contains($0.id) } } ?? config.paging.webhooks(for: event, severity: incident.severity))
+        let webhooks =
+            (named.map { ids in config.paging.webhooks.filter { ids.contains($0.id) } } ?? config.paging.webhooks(for: event, severity: incident.severity))
             .filter { !excluded.contains($0.id) }
         guard !webhooks.isEmpty else { return }
         if named == nil, event == .page || event == .escalation, personIDs.isEmpty { return }

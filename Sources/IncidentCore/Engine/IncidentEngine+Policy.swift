@@ -43,7 +43,7 @@ extension IncidentEngine {
         let incident = transition.incident
         // A rule the config no longer has (edited and restarted), or one that no longer applies: done.
         guard let armed = rulesInForce(incident).first(where: { $0.key == timer.rule }), armed.applies(to: incident),
-              armed.rule.from.time(in: incident) != nil
+            armed.rule.from.time(in: incident) != nil
         else { return }
         // `unless` is checked when the rule falls due, not when it was armed.
         if armed.suppression(in: incident) != nil { return }
@@ -72,7 +72,8 @@ extension IncidentEngine {
     private func postResponseOverdue(_ armed: ArmedRule, in transition: inout Transition) {
         let incident = transition.incident
         let limit = armed.rule.at.limitPhrase
-        let text = "⏰ \(incident.id) (\(severityLabel(incident))) \(incident.title) has had no response \(limit). "
+        let text =
+            "⏰ \(incident.id) (\(severityLabel(incident))) \(incident.title) has had no response \(limit). "
             + "\(mention(incident.owner)), acknowledge with /incident ack \(incident.id)"
         transition.log(.reminder, "No response \(limit) (respondWithin)")
         transition.post(.incidentRoom, text)
@@ -92,7 +93,8 @@ extension IncidentEngine {
     private func notify(_ armed: ArmedRule, in transition: inout Transition, overrides: [String: [OnCallOverride]]) {
         let incident = transition.incident
         let now = transition.now
-        let body = armed.rule.say.map { renderSay($0, incident: incident, now: now) }
+        let body =
+            armed.rule.say.map { renderSay($0, incident: incident, now: now) }
             ?? "\(incident.id) (\(severityLabel(incident))) \(incident.title) · \(incident.status.label) · open \(Formatting.span(from: incident.declaredAt, to: now))"
         let reason = "\(armed.origin) rule \(armed.rule.id), \(armed.when)"
         var told: [String] = []
@@ -119,15 +121,17 @@ extension IncidentEngine {
             switch target {
             case .channel(let platform, let name):
                 let text = "📣 \(body)"
-                transition.changes.outbox.append(NewOutboxMessage(
-                    platform: platform, incidentID: incident.id, action: .post(to: .channel(name: name), text: text, buttons: [])))
+                transition.changes.outbox.append(
+                    NewOutboxMessage(
+                        platform: platform, incidentID: incident.id, action: .post(to: .channel(name: name), text: text, buttons: [])))
                 told.append("#\(name) (\(platform.rawValue))")
             case .webhook(let id):
                 webhooks.append(id)
                 told.append("webhook \(id)")
             case .discord(let id):
-                transition.changes.outbox.append(NewOutboxMessage(
-                    platform: incident.platform, incidentID: incident.id, action: .discordWebhook(DiscordPost(webhook: id, content: "📣 \(body)"))))
+                transition.changes.outbox.append(
+                    NewOutboxMessage(
+                        platform: incident.platform, incidentID: incident.id, action: .discordWebhook(DiscordPost(webhook: id, content: "📣 \(body)"))))
                 told.append("Discord \(id)")
             case .rotation, .person, .group, .email:
                 continue

@@ -57,16 +57,18 @@ enum Help {
     static func severityLines(_ config: KlaxonConfig) -> [String] {
         guard !config.severities.isEmpty else { return [] }
         let fallback = config.incidents.defaultSeverity ?? config.severities.last?.id
-        return ["Severities (worst first):"] + config.severities.map { policy in
-            "• \(policy.helpLine)" + (policy.id == fallback ? " · the default when none is given" : "")
-        }
+        return ["Severities (worst first):"]
+            + config.severities.map { policy in
+                "• \(policy.helpLine)" + (policy.id == fallback ? " · the default when none is given" : "")
+            }
     }
 
     /// `Types (--type):` and each configured incident type with its description.
     static func typeLines(_ config: KlaxonConfig) -> [String] {
         guard !config.incidentTypes.isEmpty else { return [] }
-        return ["Types (--type <type>):"] + config.incidentTypes.map { type in
-            "• \(type.id) · \(type.name)" + (type.description.map { $0.isEmpty ? "" : ": \($0)" } ?? "")
-        }
+        return ["Types (--type <type>):"]
+            + config.incidentTypes.map { type in
+                "• \(type.id) · \(type.name)" + (type.description.map { $0.isEmpty ? "" : ": \($0)" } ?? "")
+            }
     }
 }

@@ -13,8 +13,11 @@ extension IncidentEngine {
         transition.incident.ticket = TicketLink(target: policy.to)
         let values = emailValues(incident, now: transition.now)
         let body = templates.render("ticketBody", values) + "\n\n" + Self.ticketMarker(incident.id)
-        transition.send(.ticket(TicketAction(
-            target: policy.to, incidentID: incident.id, operation: .open(title: templates.render("ticketTitle", values), body: body, labels: policy.labels))))
+        transition.send(
+            .ticket(
+                TicketAction(
+                    target: policy.to, incidentID: incident.id,
+                    operation: .open(title: templates.render("ticketTitle", values), body: body, labels: policy.labels))))
         transition.log(.note, "Ticket requested in \(policy.to)" + (policy.labels.isEmpty ? "" : " (labels: \(policy.labels.joined(separator: ", ")))"))
     }
 
@@ -50,9 +53,11 @@ extension IncidentEngine {
         if let owner = item.owner { values["owner"] = mailName(owner, on: transition.incident.platform) }
         if let due = item.due { values["due"] = due }
         let body = templates.render("actionItemBody", values) + "\n\n" + Self.ticketMarker(transition.incident.id, actionItem: item.number)
-        transition.send(.ticket(TicketAction(
-            target: ticket.target, incidentID: transition.incident.id, actionItem: item.number,
-            operation: .open(title: templates.render("actionItemTitle", values), body: body, labels: []))))
+        transition.send(
+            .ticket(
+                TicketAction(
+                    target: ticket.target, incidentID: transition.incident.id, actionItem: item.number,
+                    operation: .open(title: templates.render("actionItemTitle", values), body: body, labels: []))))
         var filed = item
         filed.ticket = TicketLink(target: ticket.target)
         return filed

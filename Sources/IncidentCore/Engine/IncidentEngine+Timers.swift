@@ -40,16 +40,23 @@ extension IncidentEngine {
         values["owner"] = mention(incident.owner)
         values["sinceLastUpdate"] = TimeSpan.humanReadable(now.timeIntervalSince(incident.lastUpdateAt))
         if missed > 0 { values["missed"] = missed }
-        transition.log(.reminder, "Update reminder to \(mention(incident.owner)): no update for \(values["sinceLastUpdate"]!)" + (missed > 0 ? " (\(missed) missed while Klaxon was down)" : ""))
+        transition.log(
+            .reminder,
+            "Update reminder to \(mention(incident.owner)): no update for \(values["sinceLastUpdate"]!)"
+                + (missed > 0 ? " (\(missed) missed while Klaxon was down)" : ""))
         transition.post(.incidentRoom, render("reminder", values, for: transition.incident))
         transition.schedule(.updateReminder, at: timer.dueAt.addingTimeInterval(cadence * Double(skipped + 1)), step: remindersSinceUpdate)
 
         // Overdue: the escalation chain hears of it once per silent stretch, when it crosses the threshold.
         let threshold = max(1, config.incidents.overdueAfterCadences)
         if remindersSinceUpdate >= threshold, timer.step < threshold {
-            if let (level, recipients) = nextEscalation(after: incident.escalationLevel, severity: incident.severity, platform: incident.platform, at: now, overrides: overrides) {
+            if let (level, recipients) = nextEscalation(
+                after: incident.escalationLevel, severity: incident.severity, platform: incident.platform, at: now, overrides: overrides)
+            {
                 transition.incident.escalationLevel = level
-                escalate(to: recipients, level: level, reason: "has had no update for \(values["sinceLastUpdate"]!) (\(threshold)× the \(every) cadence)", in: &transition)
+                escalate(
+                    to: recipients, level: level, reason: "has had no update for \(values["sinceLastUpdate"]!) (\(threshold)× the \(every) cadence)",
+                    in: &transition)
             }
         }
     }
@@ -66,7 +73,9 @@ extension IncidentEngine {
         let rounds = config.oncall.repeatEscalation + 1
         guard !chain.isEmpty, timer.step < chain.count * rounds else {
             transition.log(.escalation, "Still unacknowledged after \(waited); the escalation chain is exhausted")
-            transition.post(.incidentRoom, "⚠️ \(incident.id) is still unacknowledged after \(waited) and the escalation chain is exhausted. Anyone: /incident ack \(incident.id)")
+            transition.post(
+                .incidentRoom,
+                "⚠️ \(incident.id) is still unacknowledged after \(waited) and the escalation chain is exhausted. Anyone: /incident ack \(incident.id)")
             transition.post(.announce, "⚠️ \(incident.id) (\(severityLabel(incident))) \(incident.title) is still unacknowledged after \(waited).")
             return
         }
@@ -92,7 +101,10 @@ extension IncidentEngine {
         let incident = transition.incident
         guard incident.isOpen else { return }
         let open = TimeSpan.humanReadable(transition.now.timeIntervalSince(incident.declaredAt))
-        guard let (level, recipients) = nextEscalation(after: incident.escalationLevel, severity: incident.severity, platform: incident.platform, at: transition.now, overrides: overrides) else {
+        guard
+            let (level, recipients) = nextEscalation(
+                after: incident.escalationLevel, severity: incident.severity, platform: incident.platform, at: transition.now, overrides: overrides)
+        else {
             transition.log(.escalation, "Open for \(open); no escalation chain configured")
             transition.post(.announce, "⏳ \(incident.id) (\(severityLabel(incident))) \(incident.title) has been open for \(open).")
             return

@@ -159,21 +159,29 @@ public struct IncidentEngine: Sendable {
         armRules(from: [.declared, .lastUpdate], in: &transition)
 
         var lines = ["Declared \(incident.id) · \(policy.label)" + (incidentType.map { " · \($0.name)" } ?? "") + " · \(title)"]
-        lines.append(policy.openAs == .channel ? "Channel: #\(name)" : "No channel: filed as a ticket in \(policy.ticket.map(\.to.description) ?? "the tracker")")
+        lines.append(
+            policy.openAs == .channel ? "Channel: #\(name)" : "No channel: filed as a ticket in \(policy.ticket.map(\.to.description) ?? "the tracker")")
         if policy.openAs == .channel, let ticket = policy.ticket { lines.append("Ticket: filed in \(ticket.to)") }
         if let service { lines.append("Service: \(service) (from the title; change it with /incident set service <name>)") }
         if policy.page {
-            lines.append(paged.users.isEmpty ? "Nobody could be paged on \(context.platform): check `people` and `oncall` in the config." : "Paged: \(paged.users.map(mention).joined(separator: ", "))")
+            lines.append(
+                paged.users.isEmpty
+                    ? "Nobody could be paged on \(context.platform): check `people` and `oncall` in the config."
+                    : "Paged: \(paged.users.map(mention).joined(separator: ", "))")
         }
         if let every = policy.updateEvery {
             lines.append("Updates every \(every): /incident update \(incident.id) <what changed>")
         }
-        return Decision(reply: CommandReply(text: lines.joined(separator: "\n"), visibility: .inChannel, incidentID: incident.id), changes: finish(transition), outcome: .applied)
+        return Decision(
+            reply: CommandReply(text: lines.joined(separator: "\n"), visibility: .inChannel, incidentID: incident.id), changes: finish(transition),
+            outcome: .applied)
     }
 
     // MARK: - Changes to an existing incident
 
-    private func change(_ incident: Incident, by command: IncidentCommand, context: CommandContext, now: Date, overrides: [String: [OnCallOverride]]) -> Decision {
+    private func change(_ incident: Incident, by command: IncidentCommand, context: CommandContext, now: Date, overrides: [String: [OnCallOverride]])
+        -> Decision
+    {
         var transition = Transition(incident: incident, isNew: false, now: now, actor: context.user)
         transition.announceQueue = announcePostsQueue(for: incident.platform)
         let who = mention(context.user)
@@ -214,7 +222,9 @@ public struct IncidentEngine: Sendable {
 
         case .status(_, let status, let text):
             guard IncidentStatus.settableByStatusCommand.contains(status) else {
-                return .rejected("Status \(status.rawValue) cannot be set directly. Use one of: \(IncidentStatus.settableByStatusCommand.map(\.rawValue).joined(separator: ", ")).", incident: id)
+                return .rejected(
+                    "Status \(status.rawValue) cannot be set directly. Use one of: \(IncidentStatus.settableByStatusCommand.map(\.rawValue).joined(separator: ", ")).",
+                    incident: id)
             }
             if status == .resolved { return resolve(incident, text: text, context: context, now: now, published: true) }
             guard incident.isOpen else { return notOpen(incident) }
@@ -299,7 +309,10 @@ public struct IncidentEngine: Sendable {
 
         case .escalate:
             guard incident.isOpen else { return notOpen(incident) }
-            guard let (level, recipients) = nextEscalation(after: incident.escalationLevel, severity: incident.severity, platform: incident.platform, at: now, overrides: overrides) else {
+            guard
+                let (level, recipients) = nextEscalation(
+                    after: incident.escalationLevel, severity: incident.severity, platform: incident.platform, at: now, overrides: overrides)
+            else {
                 return .rejected("No escalation chain is configured (`oncall.escalation`).", incident: id)
             }
             let users = recipients.users
@@ -361,7 +374,9 @@ public struct IncidentEngine: Sendable {
         armRules(from: [.lastUpdate], in: &transition, rules: rules)
         armRules(from: [.declared, .acknowledged], in: &transition, rules: rules, onlyFuture: true)
         if let policy = config.severity(id: transition.incident.severity) {
-            if let every = updateCadence(transition.incident) { transition.schedule(.updateReminder, at: transition.now.addingTimeInterval(every.timeInterval)) }
+            if let every = updateCadence(transition.incident) {
+                transition.schedule(.updateReminder, at: transition.now.addingTimeInterval(every.timeInterval))
+            }
             // Counted from the reopening: the incident was believed over, and its second life is what
             // leadership must hear about if it drags on.
             if let after = policy.escalateAfter { transition.schedule(.longRunning, at: transition.now.addingTimeInterval(after.timeInterval)) }
@@ -370,7 +385,8 @@ public struct IncidentEngine: Sendable {
         reopenTicket(by: who, in: &transition)
         transition.log(.reopened, "Reopened by \(who)")
         transition.post(.incidentRoom, "🔁 \(transition.incident.id) reopened by \(who). Status: Investigating.")
-        transition.post(.announce, "🔁 \(transition.incident.id) (\(transition.incident.severity.uppercased())) \(transition.incident.title) was reopened by \(who).")
+        transition.post(
+            .announce, "🔁 \(transition.incident.id) (\(transition.incident.severity.uppercased())) \(transition.incident.title) was reopened by \(who).")
         transition.send(.setTopic(topic: topic(transition.incident)))
     }
 
@@ -388,7 +404,8 @@ public struct IncidentEngine: Sendable {
     }
 
     /// `published`: the text came with `/incident status resolved "…"`, so it is public.
-    private func resolve(_ incident: Incident, text: String?, context: CommandContext, now: Date, published: Bool = false, monitor: TimeSpan? = nil) -> Decision {
+    private func resolve(_ incident: Incident, text: String?, context: CommandContext, now: Date, published: Bool = false, monitor: TimeSpan? = nil) -> Decision
+    {
         guard incident.isOpen else { return .rejected("\(incident.id) is already \(incident.status.label.lowercased()).", incident: incident.id) }
         var transition = Transition(incident: incident, isNew: false, now: now, actor: context.user)
         transition.announceQueue = announcePostsQueue(for: incident.platform)
@@ -511,7 +528,8 @@ public struct IncidentEngine: Sendable {
 
     /// A severity change re-times the reminder (counted from the last update) and, when the new level
     /// pages and nobody has acknowledged yet, pages and starts the acknowledgement clock.
-    private func retime(_ transition: inout Transition, from old: SeverityPolicy?, to policy: SeverityPolicy, now: Date, overrides: [String: [OnCallOverride]]) {
+    private func retime(_ transition: inout Transition, from old: SeverityPolicy?, to policy: SeverityPolicy, now: Date, overrides: [String: [OnCallOverride]])
+    {
         // The IC's own cadence (`/incident cadence`) outlives a severity change.
         if let every = updateCadence(transition.incident) {
             let due = max(now, transition.incident.lastUpdateAt.addingTimeInterval(every.timeInterval))
@@ -534,7 +552,8 @@ public struct IncidentEngine: Sendable {
                 transition.schedule(.ackTimeout, at: now.addingTimeInterval(wait.timeInterval), step: 1)
             }
         } else if policy.page, unacknowledged, transition.incident.escalationLevel == 0, let ackWithin = policy.ackWithin,
-                  let pagedAt = transition.incident.pagedAt, ackWithin.timeInterval < (old?.ackWithin?.timeInterval ?? .infinity) {
+            let pagedAt = transition.incident.pagedAt, ackWithin.timeInterval < (old?.ackWithin?.timeInterval ?? .infinity)
+        {
             // Raised between two paging levels before the first timeout: the stricter window applies,
             // counted from the page (SEV2 → SEV1 ten minutes in means escalating now, not at 15 min).
             transition.schedule(.ackTimeout, at: max(now, pagedAt.addingTimeInterval(ackWithin.timeInterval)), step: 1)

@@ -126,7 +126,9 @@ public struct IncidentLabelFormat: Sendable, Hashable {
                 rest = rest.dropFirst(text.count)
             case .date:
                 let digits = rest.prefix(10)
-                guard digits.count == 10, digits.enumerated().allSatisfy({ index, c in [4, 7].contains(index) ? c == "-" : c.isASCII && c.isNumber }) else { return false }
+                guard digits.count == 10, digits.enumerated().allSatisfy({ index, c in [4, 7].contains(index) ? c == "-" : c.isASCII && c.isNumber }) else {
+                    return false
+                }
                 rest = rest.dropFirst(10)
             case .number, .sequence, .year, .month, .day:
                 let digits = rest.prefix { $0.isASCII && $0.isNumber }

@@ -99,7 +99,8 @@ public struct TimeSpan: Hashable, Comparable, Sendable, Codable, CustomStringCon
     public init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let span = TimeSpan(parsing: text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "\"\(text)\" is not a duration of at most \(TimeSpan.maximum)"))
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: "\"\(text)\" is not a duration of at most \(TimeSpan.maximum)"))
         }
         self = span
     }

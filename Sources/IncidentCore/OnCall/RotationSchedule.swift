@@ -193,10 +193,11 @@ public struct RotationSchedule: Sendable {
         let (year, month, dayOfMonth) = day.components
         let noonComponents = DateComponents(year: year, month: month, day: dayOfMonth, hour: 12)
         if let noon = calendar.date(from: noonComponents),
-           let instant = calendar.date(
-               bySettingHour: handoff.hour, minute: handoff.minute, second: 0, of: noon,
-               matchingPolicy: .nextTime, repeatedTimePolicy: .first, direction: .forward
-           ) {
+            let instant = calendar.date(
+                bySettingHour: handoff.hour, minute: handoff.minute, second: 0, of: noon,
+                matchingPolicy: .nextTime, repeatedTimePolicy: .first, direction: .forward
+            )
+        {
             return instant
         }
         // Not reached with the Gregorian calendar; Calendar's plain resolution is the closest fallback.
@@ -247,9 +248,9 @@ private struct CivilDay: Sendable, Hashable {
     init?(parsing text: String) {
         let parts = text.trimmingCharacters(in: .whitespaces).split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0].count == 4, (1...2).contains(parts[1].count), (1...2).contains(parts[2].count),
-              parts.allSatisfy({ $0.allSatisfy { $0.isASCII && $0.isNumber } }),
-              let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
-              (1...12).contains(month), (1...31).contains(day)
+            parts.allSatisfy({ $0.allSatisfy { $0.isASCII && $0.isNumber } }),
+            let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
+            (1...12).contains(month), (1...31).contains(day)
         else { return nil }
         self.init(year: year, month: month, day: day)
         // Rejects 2026-02-30 and the like, which would otherwise roll over into the next month.

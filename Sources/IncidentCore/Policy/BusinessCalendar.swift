@@ -42,7 +42,7 @@ public struct BusinessCalendar: Sendable, Hashable {
         public init?(parsing text: String) {
             let parts = text.split(separator: "-", omittingEmptySubsequences: false)
             guard parts.count == 3, parts.map(\.count) == [4, 2, 2], parts.allSatisfy({ $0.allSatisfy { $0.isASCII && $0.isNumber } }),
-                  let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2])
+                let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2])
             else { return nil }
             var calendar = Calendar(identifier: .gregorian)
             calendar.timeZone = TimeZone(identifier: "UTC")!

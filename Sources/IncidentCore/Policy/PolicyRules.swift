@@ -23,9 +23,10 @@ extension KlaxonConfig {
         var rules: [ArmedRule] = []
         if let policy = self.severity(id: severity) {
             if let within = policy.respondWithin {
-                rules.append(ArmedRule(
-                    key: "respond", rule: PolicyRule(id: "respond", at: within, from: .declared, unless: [.acknowledged]),
-                    kind: .responseClock, origin: policy.label))
+                rules.append(
+                    ArmedRule(
+                        key: "respond", rule: PolicyRule(id: "respond", at: within, from: .declared, unless: [.acknowledged]),
+                        kind: .responseClock, origin: policy.label))
             }
             rules += policy.notify.map { ArmedRule(key: "severity:notify.\($0.id)", rule: $0, kind: .notification, origin: policy.label) }
             rules += policy.checkpoints.map { ArmedRule(key: "severity:checkpoint.\($0.id)", rule: $0, kind: .checkpoint, origin: policy.label) }
@@ -64,13 +65,14 @@ extension ArmedRule {
 
     /// `30 min after declaration`, `1 business day after the last update`.
     public var when: String {
-        let event = switch rule.from {
-        case .declared: "declaration"
-        case .acknowledged: "acknowledgement"
-        case .lastUpdate: "the last update"
-        case .mitigated: "mitigation"
-        case .resolved: "resolution"
-        }
+        let event =
+            switch rule.from {
+            case .declared: "declaration"
+            case .acknowledged: "acknowledgement"
+            case .lastUpdate: "the last update"
+            case .mitigated: "mitigation"
+            case .resolved: "resolution"
+            }
         if case .span(let span) = rule.at, span.seconds == 0 { return "at \(event)" }
         if rule.at.isClockTime { return "\(rule.at.spoken), after \(event)" }
         return "\(rule.at.spoken) after \(event)"

@@ -278,7 +278,9 @@ public struct PagerNotice: Sendable, Hashable, Codable {
     public var text: String
     public var at: Date
 
-    public init(webhook: String, event: PagerEvent, incident: IncidentSummary, people: [PagedPerson], reason: String, escalationStep: Int? = nil, text: String, at: Date) {
+    public init(
+        webhook: String, event: PagerEvent, incident: IncidentSummary, people: [PagedPerson], reason: String, escalationStep: Int? = nil, text: String, at: Date
+    ) {
         self.webhook = webhook
         self.event = event
         self.incident = incident

@@ -51,7 +51,9 @@ public struct ScheduledTimer: Sendable, Hashable {
     public var leaseOwner: String?
     public var leaseExpiresAt: Date?
 
-    public init(id: Int64, incidentID: IncidentID, kind: TimerKind, dueAt: Date, step: Int, rule: String = "", leaseOwner: String? = nil, leaseExpiresAt: Date? = nil) {
+    public init(
+        id: Int64, incidentID: IncidentID, kind: TimerKind, dueAt: Date, step: Int, rule: String = "", leaseOwner: String? = nil, leaseExpiresAt: Date? = nil
+    ) {
         self.id = id
         self.incidentID = incidentID
         self.kind = kind

@@ -96,7 +96,8 @@ public struct IncidentStatistics: Sendable, Codable, Hashable {
         _ incidents: [Incident], from: Date, to: Date, severity: String? = nil, severities: [SeverityPolicy], timeZone: TimeZone,
         repeatWithin: TimeInterval = defaultRepeatWindow
     ) -> IncidentStatistics {
-        let chosen = incidents
+        let chosen =
+            incidents
             .filter { $0.declaredAt >= from && $0.declaredAt < to && (severity == nil || $0.severity == severity) }
             .sorted { $0.declaredAt < $1.declaredAt }
         func times(_ group: [Incident], targets: SeverityTargets?) -> Times {

@@ -15,7 +15,9 @@ public struct PublicIncident: Sendable, Codable, Hashable {
     /// Oldest first, each text with people's names taken out.
     public var updates: [PublicUpdate]
 
-    public init(id: String, title: String, state: PublicState, component: String?, componentName: String?, startedAt: Date, resolvedAt: Date?, updates: [PublicUpdate]) {
+    public init(
+        id: String, title: String, state: PublicState, component: String?, componentName: String?, startedAt: Date, resolvedAt: Date?, updates: [PublicUpdate]
+    ) {
         self.id = id
         self.title = title
         self.state = state

@@ -36,7 +36,8 @@ public struct StatusPageModel: Sendable, Codable, Hashable {
     /// `incidents`: what the store has for the window (any, published or not; this filters).
     public static func build(config: KlaxonConfig, incidents: [Incident], now: Date, historyDays: Int = defaultHistoryDays) -> StatusPageModel {
         let since = now.addingTimeInterval(-Double(historyDays) * 86_400)
-        let published = incidents
+        let published =
+            incidents
             .compactMap { PublicIncident.of($0, config: config) }
             .filter { $0.isOpen || ($0.resolvedAt ?? $0.startedAt) >= since }
             .sorted { ($0.startedAt, $0.id) > ($1.startedAt, $1.id) }

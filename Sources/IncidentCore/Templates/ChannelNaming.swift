@@ -70,7 +70,8 @@ public struct ChannelNamer: Sendable {
     ) -> String {
         let slugRules = ChannelNameRules(maxLength: 40, allowed: rules.allowed, lowercase: true)
         let slug = slugRules.sanitize(title)
-        let raw = template
+        let raw =
+            template
             .replacingOccurrences(of: "{service}", with: service.map(slugRules.sanitize) ?? slug)
             .replacingOccurrences(of: "{date}", with: day(of: declaredAt))
             .replacingOccurrences(of: "{seq}", with: String(format: "%03d", daySequence))

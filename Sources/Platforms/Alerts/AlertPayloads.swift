@@ -178,9 +178,9 @@ struct WireDate: Decodable {
             return value
         }
         guard let year = number(0..<4), bytes[4] == 45, let month = number(5..<7), bytes[7] == 45, let day = number(8..<10),
-              bytes[10] == 84 || bytes[10] == 116 || bytes[10] == 32,
-              let hour = number(11..<13), bytes[13] == 58, let minute = number(14..<16), bytes[16] == 58, let second = number(17..<19),
-              (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second <= 60
+            bytes[10] == 84 || bytes[10] == 116 || bytes[10] == 32,
+            let hour = number(11..<13), bytes[13] == 58, let minute = number(14..<16), bytes[16] == 58, let second = number(17..<19),
+            (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second <= 60
         else { return nil }
         var index = 19
         var fraction = 0.0
@@ -202,7 +202,7 @@ struct WireDate: Decodable {
             guard index + 1 == bytes.count else { return nil }
         case 43, 45:
             guard index + 6 == bytes.count, let hours = number(index + 1..<index + 3), bytes[index + 3] == 58,
-                  let minutes = number(index + 4..<index + 6), hours < 24, minutes < 60
+                let minutes = number(index + 4..<index + 6), hours < 24, minutes < 60
             else { return nil }
             offset = (hours * 60 + minutes) * 60 * (bytes[index] == 45 ? -1 : 1)
         default:

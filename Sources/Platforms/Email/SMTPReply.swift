@@ -59,7 +59,7 @@ struct SMTPReplyDecoder: ByteToMessageDecoder {
     mutating func take(_ line: String) throws -> SMTPReply? {
         let bytes = Array(line.utf8)
         guard bytes.count >= 3, bytes[0..<3].allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }),
-              let code = Int(String(decoding: bytes[0..<3], as: UTF8.self)), (200..<600).contains(code) || (100..<200).contains(code)
+            let code = Int(String(decoding: bytes[0..<3], as: UTF8.self)), (200..<600).contains(code) || (100..<200).contains(code)
         else { throw SMTPProtocolViolation(description: "not an SMTP reply line: \"\(line.prefix(80))\"") }
         if let pendingCode, pendingCode != code {
             throw SMTPProtocolViolation(description: "reply code changed from \(pendingCode) to \(code) inside one reply")

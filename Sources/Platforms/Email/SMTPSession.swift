@@ -177,7 +177,9 @@ public enum SMTPSession {
             try await expect(334, "AUTH LOGIN", from: connection, Data(credentials.username.utf8).base64EncodedString())
             reply = try await exchange(connection, "AUTH LOGIN", Data(credentials.password.utf8).base64EncodedString())
         } else {
-            throw .authentication("the server offers no AUTH mechanism Klaxon speaks (PLAIN, LOGIN); it offers \(mechanisms.isEmpty ? "none" : mechanisms.joined(separator: ", "))")
+            throw .authentication(
+                "the server offers no AUTH mechanism Klaxon speaks (PLAIN, LOGIN); it offers \(mechanisms.isEmpty ? "none" : mechanisms.joined(separator: ", "))"
+            )
         }
         switch reply.code {
         case 235: return

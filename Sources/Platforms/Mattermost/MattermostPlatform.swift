@@ -72,7 +72,8 @@ public struct MattermostPlatform: ChatPlatform {
                 try await addMembers(invite, to: channel.id)
                 // Empty: announced by a message of its own (`ChatAction.openRoom`).
                 if !announcement.isEmpty {
-                    try await post(message, part: 1, channelID: announce.id, rootID: nil, text: NeutralMarkup.render(announcement, roomLink: "~\(channel.name)"))
+                    try await post(
+                        message, part: 1, channelID: announce.id, rootID: nil, text: NeutralMarkup.render(announcement, roomLink: "~\(channel.name)"))
                 }
                 return Delivery(platformMessageID: channel.id, room: Conversation(platform: .mattermost, channelID: channel.id))
             case .thread:

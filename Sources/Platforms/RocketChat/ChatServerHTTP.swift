@@ -120,7 +120,7 @@ public enum SharedToken {
     /// `Bearer abc` → `abc`; nil for another scheme or none.
     public static func credentials(inAuthorization header: String?, scheme: String) -> String? {
         guard let parts = header?.split(separator: " ", maxSplits: 1), parts.count == 2,
-              parts[0].lowercased() == scheme.lowercased()
+            parts[0].lowercased() == scheme.lowercased()
         else { return nil }
         return String(parts[1]).trimmingCharacters(in: .whitespaces)
     }

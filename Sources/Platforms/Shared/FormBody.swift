@@ -42,7 +42,7 @@ public struct FormBody: Sendable, Hashable {
                 decoded.append(UInt8(ascii: " "))
             case UInt8(ascii: "%"):
                 guard component.endIndex - index > 2,
-                      let high = component[index + 1].hexDigitValue, let low = component[index + 2].hexDigitValue
+                    let high = component[index + 1].hexDigitValue, let low = component[index + 2].hexDigitValue
                 else { return nil }
                 decoded.append(high << 4 | low)
                 index += 2

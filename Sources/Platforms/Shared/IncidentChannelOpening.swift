@@ -42,7 +42,7 @@ enum IncidentChannelOpening {
             let candidate = name(base, attempt: attempt, maxLength: maxLength)
             do throws(ChatServerFailure) {
                 return (try await create(candidate), candidate, false)
-            } catch where isTaken(error) {
+            } catch  where isTaken(error) {
                 let existing: Room?
                 do throws(ChatServerFailure) {
                     existing = try await lookUp(candidate)
@@ -53,7 +53,8 @@ enum IncidentChannelOpening {
                     logger.info("incident channel found from an earlier attempt; reusing it", metadata: ["channel": "\(candidate)"])
                     return (existing, candidate, true)
                 }
-                logger.warning("incident channel name taken by a channel the bot did not make for this incident; trying the next", metadata: ["channel": "\(candidate)"])
+                logger.warning(
+                    "incident channel name taken by a channel the bot did not make for this incident; trying the next", metadata: ["channel": "\(candidate)"])
                 refusal = error
             }
         }

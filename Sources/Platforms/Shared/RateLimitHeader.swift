@@ -7,7 +7,7 @@ enum RateLimitHeader {
     /// and a NaN wait would make every date computed from it NaN.
     static func number(_ headers: HTTPHeaders, _ name: String) -> Double? {
         guard let text = headers.first(name: name)?.trimmingCharacters(in: .whitespaces),
-              let value = Double(text), value.isFinite
+            let value = Double(text), value.isFinite
         else { return nil }
         return value
     }

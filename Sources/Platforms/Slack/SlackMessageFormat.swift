@@ -86,11 +86,14 @@ public enum SlackBlocks {
 
     private static func actions(_ buttons: [MessageButton]) -> Block? {
         guard !buttons.isEmpty else { return nil }
-        return .actions(Actions(blockID: "klaxon-actions", elements: buttons.map { button in
-            Button(
-                actionID: button.action, text: Text(type: "plain_text", text: button.label),
-                value: button.command, style: button.style == "primary" || button.style == "danger" ? button.style : nil)
-        }))
+        return .actions(
+            Actions(
+                blockID: "klaxon-actions",
+                elements: buttons.map { button in
+                    Button(
+                        actionID: button.action, text: Text(type: "plain_text", text: button.label),
+                        value: button.command, style: button.style == "primary" || button.style == "danger" ? button.style : nil)
+                }))
     }
 
     /// The root of an incident's thread (thread mode), which doubles as its status card: the announcement,
@@ -130,10 +133,13 @@ public enum SlackBlocks {
             title: Text(type: "plain_text", text: "Update \(incident)"),
             submit: Text(type: "plain_text", text: "Post update"),
             close: Text(type: "plain_text", text: "Cancel"),
-            blocks: [.input(Input(
-                blockID: updateInputBlockID,
-                label: Text(type: "plain_text", text: "What changed?"),
-                element: PlainTextInput(actionID: updateInputActionID, multiline: true, maxLength: 2900)))])
+            blocks: [
+                .input(
+                    Input(
+                        blockID: updateInputBlockID,
+                        label: Text(type: "plain_text", text: "What changed?"),
+                        element: PlainTextInput(actionID: updateInputActionID, multiline: true, maxLength: 2900)))
+            ])
     }
 
     public enum Block: Encodable, Sendable, Hashable {

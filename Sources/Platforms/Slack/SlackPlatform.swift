@@ -140,7 +140,9 @@ public struct SlackPlatform: ChatPlatform {
 
     // MARK: - Channel mode
 
-    private func openChannel(for message: OutboxMessage, name: String, topic: String, announcement: String, invite: [String]) async throws(SlackAPIError) -> Delivery {
+    private func openChannel(for message: OutboxMessage, name: String, topic: String, announcement: String, invite: [String]) async throws(SlackAPIError)
+        -> Delivery
+    {
         var step = progress.get(message.id)
         if step.channelID == nil {
             step.channelID = try await createChannel(named: name, for: message)

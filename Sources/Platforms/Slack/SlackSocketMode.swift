@@ -2,8 +2,8 @@ import Foundation
 import IncidentCore
 import Logging
 import NIOCore
-import Synchronization
 import NIOWebSocket
+import Synchronization
 import WSClient
 
 /// Slack Socket Mode (docs.slack.dev/apis/events-api/using-socket-mode): instead of calling our request

@@ -58,11 +58,13 @@ public struct GitHubIssues: Sendable {
             return Delivery(platformMessageID: comment.id.map(String.init))
         case .close:
             let number = try issueNumber(of: incident, action)
-            let issue: Issue = try await send(.PATCH, repository + "/issues/\(number)", body: IssueState(state: "closed", state_reason: "completed"), expecting: Issue.self)
+            let issue: Issue = try await send(
+                .PATCH, repository + "/issues/\(number)", body: IssueState(state: "closed", state_reason: "completed"), expecting: Issue.self)
             return Delivery(platformMessageID: "#\(issue.number)")
         case .reopen:
             let number = try issueNumber(of: incident, action)
-            let issue: Issue = try await send(.PATCH, repository + "/issues/\(number)", body: IssueState(state: "open", state_reason: "reopened"), expecting: Issue.self)
+            let issue: Issue = try await send(
+                .PATCH, repository + "/issues/\(number)", body: IssueState(state: "open", state_reason: "reopened"), expecting: Issue.self)
             return Delivery(platformMessageID: "#\(issue.number)")
         }
     }
@@ -88,7 +90,8 @@ public struct GitHubIssues: Sendable {
 
     /// The newest issues (open or closed), looking for the incident's marker in their bodies.
     private func findIssue(marked marker: String, in repository: String) async throws(DeliveryFailure) -> Issue? {
-        let issues: [Issue] = try await send(.GET, repository + "/issues?state=all&sort=created&direction=desc&per_page=50", body: nil as NewComment?, expecting: [Issue].self)
+        let issues: [Issue] = try await send(
+            .GET, repository + "/issues?state=all&sort=created&direction=desc&per_page=50", body: nil as NewComment?, expecting: [Issue].self)
         return issues.first { $0.pull_request == nil && ($0.body ?? "").contains(marker) }
     }
 

@@ -29,7 +29,8 @@ enum RocketChatIntegrationFactory {
             serverURL: config.serverURL, userID: config.userId, authToken: config.authToken,
             httpClient: dependencies.httpClient, clock: dependencies.clock, logger: logger)
         let commands = RocketChatCommands(
-            gateway: dependencies.gateway, filter: RocketChatCommandFilter(triggers: config.triggers, ownUserID: config.userId, oncallMention: config.oncallMention),
+            gateway: dependencies.gateway,
+            filter: RocketChatCommandFilter(triggers: config.triggers, ownUserID: config.userId, oncallMention: config.oncallMention),
             users: RocketChatUserLookup(client: client, clock: dependencies.clock, logger: logger), logger: logger)
         if config.webhookToken?.isEmpty ?? true {
             logger.notice("platforms.rocketchat.webhookToken is not set: POST /rocketchat/webhook refuses every call")

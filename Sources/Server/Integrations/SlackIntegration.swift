@@ -29,9 +29,10 @@ struct SlackIntegration: PlatformIntegration {
 
         var services: [any Service] = []
         if let userGroup = slack.oncallUserGroup {
-            services.append(SlackOnCallGroupSync(
-                config: dependencies.config, store: dependencies.store, api: api, userGroup: userGroup, clock: clock, bell: dependencies.onCallBell,
-                logger: logger))
+            services.append(
+                SlackOnCallGroupSync(
+                    config: dependencies.config, store: dependencies.store, api: api, userGroup: userGroup, clock: clock, bell: dependencies.onCallBell,
+                    logger: logger))
         }
 
         let bot = SlackBotIdentity(api: api, clock: clock)
@@ -46,8 +47,9 @@ struct SlackIntegration: PlatformIntegration {
             inbound: inbound, verifier: SlackRequestVerifier(signingSecret: slack.signingSecret, clock: clock),
             maxBodyBytes: dependencies.config.server.maxBodyBytes, logger: logger)
         if let appToken = slack.appToken {
-            services.append(SlackSocketModeService(
-                client: SlackSocketModeClient(api: api, appToken: appToken, clock: clock, logger: logger), inbound: inbound, logger: logger))
+            services.append(
+                SlackSocketModeService(
+                    client: SlackSocketModeClient(api: api, appToken: appToken, clock: clock, logger: logger), inbound: inbound, logger: logger))
         }
         self.services = services
     }

@@ -78,7 +78,7 @@ struct SlackInbound: Sendable {
         let addressed = event.type == "app_mention" || (event.type == "message" && event.channelType == "im")
         // Bots (Klaxon included) post with `bot_id`; edits, joins and the like carry a subtype.
         guard addressed, event.botID == nil, event.subtype == nil,
-              let userID = event.user, let channel = event.channel, let text = event.text
+            let userID = event.user, let channel = event.channel, let text = event.text
         else { return }
         let botUserID = await bot.userID()
         if userID == botUserID { return }
@@ -192,7 +192,9 @@ struct SlackInbound: Sendable {
             try await api.call("views.open", [("trigger_id", triggerID), ("view", Self.json(view))])
         } catch {
             logger.warning("slack views.open failed", metadata: ["error": "\(error)"])
-            await tellOnly(interaction, "Klaxon could not open the update form (\(error.slackError ?? "Slack did not answer")). Use /incident update \(incident) <what changed>.")
+            await tellOnly(
+                interaction,
+                "Klaxon could not open the update form (\(error.slackError ?? "Slack did not answer")). Use /incident update \(incident) <what changed>.")
         }
     }
 

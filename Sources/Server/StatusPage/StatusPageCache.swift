@@ -63,7 +63,7 @@ public final class StatusPageCache: Sendable {
         let day = Self.day(now, in: timeZone)
         let (cached, generation) = state.withLock { state -> (Page?, Int) in
             guard let page = state.page, state.day == day, state.renderedGeneration == state.generation,
-                  let checked = state.checkedAt, now.timeIntervalSince(checked) < Self.recheckAfter, now >= checked
+                let checked = state.checkedAt, now.timeIntervalSince(checked) < Self.recheckAfter, now >= checked
             else { return (nil, state.generation) }
             return (page, state.generation)
         }

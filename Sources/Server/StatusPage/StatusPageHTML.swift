@@ -35,7 +35,8 @@ enum StatusPageHTML {
         }
         html += "</header>\n<main>\n<h1>\(escape(page.title))</h1>\n"
         if let overall = page.overall {
-            html += "<p class=\"overall state-\(overall.rawValue)\" role=\"status\">Some systems are affected: \(page.openIncidents.count == 1 ? "1 incident is" : "\(page.openIncidents.count) incidents are") open.</p>\n"
+            html +=
+                "<p class=\"overall state-\(overall.rawValue)\" role=\"status\">Some systems are affected: \(page.openIncidents.count == 1 ? "1 incident is" : "\(page.openIncidents.count) incidents are") open.</p>\n"
         } else {
             html += "<p class=\"overall operational\" role=\"status\">All systems operational</p>\n"
         }

@@ -140,9 +140,10 @@ actor FakeMattermost {
 
     /// An open channel someone made, as if by hand in Mattermost.
     func addChannel(named name: String, creatorID: String, createdAt: Date) {
-        channels.append(Channel(
-            id: newID("channel"), teamID: teamID, name: name, displayName: name, type: "O", header: "", memberIDs: [creatorID],
-            creatorID: creatorID, createAt: createdAt))
+        channels.append(
+            Channel(
+                id: newID("channel"), teamID: teamID, name: name, displayName: name, type: "O", header: "", memberIDs: [creatorID],
+                creatorID: creatorID, createAt: createdAt))
     }
 
     func posts(in channelName: String) -> [Post] {
@@ -449,7 +450,8 @@ actor FakeMattermost {
             return failure("store.sql_channel.save_channel.exists.app_error", "A channel with that name already exists on the same team.", status: .badRequest)
         }
         let channel = Channel(
-            id: newID("channel"), teamID: teamID, name: name, displayName: displayName, type: type, header: json["header"] as? String ?? "", memberIDs: [bot.id],
+            id: newID("channel"), teamID: teamID, name: name, displayName: displayName, type: type, header: json["header"] as? String ?? "",
+            memberIDs: [bot.id],
             creatorID: bot.id, createAt: clock.now()
         )
         channels.append(channel)

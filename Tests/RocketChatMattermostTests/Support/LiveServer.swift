@@ -1,9 +1,9 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdTesting
 import IncidentCore
 import KlaxonTestSupport
-import HummingbirdTesting
 import Logging
 import NIOCore
 import Server

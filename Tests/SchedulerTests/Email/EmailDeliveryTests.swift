@@ -45,7 +45,9 @@ struct EmailDeliveryTests {
         #expect(mail.parts.map(\.type) == ["text/plain", "text/html"])
         #expect(mail.parts.allSatisfy { $0.charset == "utf-8" })
         // Dot-stuffing: lines that begin with "." (and "." alone) arrive whole, not as the end of DATA.
-        #expect(mail.parts.first?.body.replacingOccurrences(of: "\r\n", with: "\n") == Self.message.text, "the line break before a boundary belongs to the boundary")
+        #expect(
+            mail.parts.first?.body.replacingOccurrences(of: "\r\n", with: "\n") == Self.message.text, "the line break before a boundary belongs to the boundary"
+        )
         #expect(mail.parts.last?.body.replacingOccurrences(of: "\r\n", with: "\n") == Self.message.html)
         #expect(!mail.tls)
     }
@@ -56,9 +58,10 @@ struct EmailDeliveryTests {
         let (certificate, key) = try await SMTPPeer.makeCertificate(in: directory)
         let peer = try await SMTPPeer.start(["--cert", certificate, "--key", key, "--auth", "klaxon:s3cret-pass"], in: directory)
         defer { peer.stop() }
-        let sender = try Self.sender(SMTPConfig(
-            host: "localhost", port: peer.port, from: "klaxon@example.com", username: "klaxon", password: Secret("s3cret-pass"), tls: .required,
-            caFile: certificate))
+        let sender = try Self.sender(
+            SMTPConfig(
+                host: "localhost", port: peer.port, from: "klaxon@example.com", username: "klaxon", password: Secret("s3cret-pass"), tls: .required,
+                caFile: certificate))
         _ = try await sender.deliver(Self.message, outboxID: 1)
         let mail = try #require(try peer.received().first)
         #expect(mail.tls, "sent after STARTTLS")
@@ -71,9 +74,10 @@ struct EmailDeliveryTests {
         let (certificate, key) = try await SMTPPeer.makeCertificate(in: directory)
         let peer = try await SMTPPeer.start(["--cert", certificate, "--key", key, "--auth", "klaxon:s3cret-pass", "--only-login"], in: directory)
         defer { peer.stop() }
-        let sender = try Self.sender(SMTPConfig(
-            host: "localhost", port: peer.port, from: "klaxon@example.com", username: "klaxon", password: Secret("s3cret-pass"), tls: .starttls,
-            caFile: certificate))
+        let sender = try Self.sender(
+            SMTPConfig(
+                host: "localhost", port: peer.port, from: "klaxon@example.com", username: "klaxon", password: Secret("s3cret-pass"), tls: .starttls,
+                caFile: certificate))
         _ = try await sender.deliver(Self.message, outboxID: 2)
         #expect(try peer.received().first?.login == "klaxon")
     }
@@ -130,7 +134,8 @@ struct EmailDeliveryTests {
         #expect(EmailSender.outboxFailure(.refused(command: "end of DATA", reply: permanent)) == .permanent("smtp end of DATA refused: 550 5.1.1 no such user"))
         #expect(EmailSender.outboxFailure(.recipientsRefused(["a@example.com: 550"])) == .permanent("smtp every recipient refused: a@example.com: 550"))
         #expect(EmailSender.outboxFailure(.connection("connect: refused")) == .transient("smtp connection: connect: refused"))
-        #expect(EmailSender.outboxFailure(.refused(command: "AUTH", reply: SMTPReply(code: 454, lines: ["later"]))) == .transient("smtp AUTH refused: 454 later"))
+        #expect(
+            EmailSender.outboxFailure(.refused(command: "AUTH", reply: SMTPReply(code: 454, lines: ["later"]))) == .transient("smtp AUTH refused: 454 later"))
     }
 
     static func failure(of sender: EmailSender) async -> DeliveryFailure? {

@@ -1,7 +1,8 @@
 import Foundation
 import IncidentCore
-@testable import Platforms
 import Testing
+
+@testable import Platforms
 
 /// The wire formats, without a server: DATA's dot-stuffing, quoted-printable, encoded header words.
 @Suite("Email: message formats")

@@ -123,7 +123,8 @@ final class FakeGitHub: Sendable {
             return Self.json(.ok, listed)
         case ("POST", 4):
             guard case .string(let title)? = request.json["title"], !title.isEmpty else {
-                return Self.error(.unprocessableContent, message: "Validation Failed", errors: [["resource": "Issue", "field": "title", "code": "missing_field"]])
+                return Self.error(
+                    .unprocessableContent, message: "Validation Failed", errors: [["resource": "Issue", "field": "title", "code": "missing_field"]])
             }
             var labels: [String] = []
             if case .strings(let given)? = request.json["labels"] { labels = given }
@@ -137,7 +138,8 @@ final class FakeGitHub: Sendable {
             return Self.json(.created, issueJSON(issue, owner: owner, repo: repo))
         case ("POST", 6):
             guard case .string(let text)? = request.json["body"] else {
-                return Self.error(.unprocessableContent, message: "Validation Failed", errors: [["resource": "IssueComment", "field": "body", "code": "missing_field"]])
+                return Self.error(
+                    .unprocessableContent, message: "Validation Failed", errors: [["resource": "IssueComment", "field": "body", "code": "missing_field"]])
             }
             let found = state.withLock { state -> Bool in
                 guard let index = state.issues.firstIndex(where: { $0.number == number }) else { return false }

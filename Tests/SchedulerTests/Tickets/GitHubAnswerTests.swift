@@ -2,6 +2,7 @@ import Foundation
 import IncidentCore
 import NIOHTTP1
 import Testing
+
 @testable import Platforms
 
 /// GitHub's error answers as the outbox reads them, header by header (docs/tickets.md, "Failures").
@@ -16,8 +17,12 @@ struct GitHubAnswerTests {
     @Test func rateLimitsWaitAsTheHeadersSay() {
         #expect(Self.failure(403, [("retry-after", "42")]) == .rateLimited(retryAfter: 42))
         #expect(Self.failure(429, [("retry-after", "42"), ("x-ratelimit-remaining", "0")]) == .rateLimited(retryAfter: 42), "retry-after first")
-        #expect(Self.failure(403, [("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "\(Int(Self.now.timeIntervalSince1970) + 300)")]) == .rateLimited(retryAfter: 300))
-        #expect(Self.failure(403, [("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "\(Int(Self.now.timeIntervalSince1970) - 5)")]) == .rateLimited(retryAfter: 1), "a reset in the past: at once, not never")
+        #expect(
+            Self.failure(403, [("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "\(Int(Self.now.timeIntervalSince1970) + 300)")])
+                == .rateLimited(retryAfter: 300))
+        #expect(
+            Self.failure(403, [("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "\(Int(Self.now.timeIntervalSince1970) - 5)")])
+                == .rateLimited(retryAfter: 1), "a reset in the past: at once, not never")
         // A secondary rate limit without headers: a minute, as GitHub advises.
         #expect(Self.failure(403, problem: "You have exceeded a secondary rate limit") == .rateLimited(retryAfter: 60))
         #expect(Self.failure(429) == .rateLimited(retryAfter: 60))
@@ -25,8 +30,9 @@ struct GitHubAnswerTests {
 
     @Test func credentialsAndPermissionsParkTheLane() {
         #expect(Self.failure(401, problem: "401 Bad credentials") == .unauthorized("401 Bad credentials"))
-        #expect(Self.failure(403, [("x-ratelimit-remaining", "4999")], problem: "403 Resource not accessible by personal access token")
-            == .unauthorized("403 Resource not accessible by personal access token"))
+        #expect(
+            Self.failure(403, [("x-ratelimit-remaining", "4999")], problem: "403 Resource not accessible by personal access token")
+                == .unauthorized("403 Resource not accessible by personal access token"))
     }
 
     @Test func refusalsOfTheActionAreDeadAndOutagesRetried() {

@@ -40,9 +40,10 @@ struct TicketFollowUpTests {
             #expect(issue.comments.count == 2, "\(issue.comments)")
             #expect(issue.comments.last?.contains("\(id) was reopened") == true, "\(issue.comments)")
             #expect(issue.comments.last?.contains("bob") == true, "\(issue.comments)")
-            #expect(github.requests.suffix(2).map { "\($0.method) \($0.path)" } == [
-                "PATCH /repos/acme/api/issues/1", "POST /repos/acme/api/issues/1/comments",
-            ])
+            #expect(
+                github.requests.suffix(2).map { "\($0.method) \($0.path)" } == [
+                    "PATCH /repos/acme/api/issues/1", "POST /repos/acme/api/issues/1/comments",
+                ])
             #expect(github.requests.suffix(2).first?.json["state"] == .string("open"))
 
             // Resolved again, it closes again: one issue for the incident's whole life.
@@ -106,9 +107,12 @@ struct TicketFollowUpTests {
             #expect(try await TicketTests.entries(klaxon, .delivered).map(\.kind) == ["ticket_open", "ticket_open", "ticket_open", "ticket_close"])
 
             // The post-mortem draft lists each item with its issue.
-            let context = CommandContext(platform: .console, conversation: Conversation(platform: .console, channelID: "incidents"), user: Fixture.user("alice"))
+            let context = CommandContext(
+                platform: .console, conversation: Conversation(platform: .console, channelID: "incidents"), user: Fixture.user("alice"))
             let draft = await klaxon.daemon.commands.handle(text: "postmortem \(id)", context: context)
-            #expect(draft.reply.text.contains("Add connection pool alert · Owner: <@bob> · Due: 2026-12-20 · https://github.com/acme/api/issues/2"), "\(draft.reply.text)")
+            #expect(
+                draft.reply.text.contains("Add connection pool alert · Owner: <@bob> · Due: 2026-12-20 · https://github.com/acme/api/issues/2"),
+                "\(draft.reply.text)")
             try await klaxon.close()
         }
     }

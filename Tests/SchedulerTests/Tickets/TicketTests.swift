@@ -56,7 +56,9 @@ struct TicketTests {
             let incident = try #require(try await klaxon.store.incident(id))
             #expect(incident.ticket == TicketLink(target: Self.api, number: 1, url: "https://github.com/acme/api/issues/1"))
             #expect(await Self.list(klaxon).contains("ticket https://github.com/acme/api/issues/1"))
-            #expect(try await klaxon.store.outboxMessages(incident: id).contains { if case .openRoom = $0.action { true } else { false } }, "a SEV1 still gets its channel")
+            #expect(
+                try await klaxon.store.outboxMessages(incident: id).contains { if case .openRoom = $0.action { true } else { false } },
+                "a SEV1 still gets its channel")
 
             await klaxon.run("resolve \(id) rolled back the deploy", as: "alice")
             await klaxon.sender.drainOnce()
@@ -74,9 +76,10 @@ struct TicketTests {
                 #expect(request.headers["user-agent"]?.isEmpty == false)
                 #expect(request.headers["authorization"] == "Bearer \(FakeGitHub.token)")
             }
-            #expect(github.requests.map { "\($0.method) \($0.path)" } == [
-                "POST /repos/acme/api/issues", "POST /repos/acme/api/issues/1/comments", "PATCH /repos/acme/api/issues/1",
-            ])
+            #expect(
+                github.requests.map { "\($0.method) \($0.path)" } == [
+                    "POST /repos/acme/api/issues", "POST /repos/acme/api/issues/1/comments", "PATCH /repos/acme/api/issues/1",
+                ])
             try await klaxon.close()
         }
     }
@@ -117,7 +120,8 @@ struct TicketTests {
             let parked = try #require(klaxon.sender.health.parked(.tickets))
             #expect(parked.reason.contains("401 Bad credentials"))
             #expect(try await Self.entries(klaxon, .pending).count == 1, "kept, not given up")
-            #expect(try await klaxon.store.outboxMessages(incident: id).filter { $0.lane != .tickets }.allSatisfy { $0.state == .delivered }, "chat is not held up")
+            #expect(
+                try await klaxon.store.outboxMessages(incident: id).filter { $0.lane != .tickets }.allSatisfy { $0.state == .delivered }, "chat is not held up")
 
             clock.advance(by: 5)  // the first probe
             await klaxon.sender.drainOnce()
@@ -135,8 +139,9 @@ struct TicketTests {
             let klaxon = try await Self.daemon(directory, github: github, clock: clock)
             let reset = Int(clock.now().timeIntervalSince1970) + 120
             github.script(
-                .init(status: .forbidden, headers: ["x-ratelimit-remaining": "0", "x-ratelimit-reset": "\(reset)", "x-ratelimit-limit": "5000"],
-                      message: "API rate limit exceeded for user ID 1."),
+                .init(
+                    status: .forbidden, headers: ["x-ratelimit-remaining": "0", "x-ratelimit-reset": "\(reset)", "x-ratelimit-limit": "5000"],
+                    message: "API rate limit exceeded for user ID 1."),
                 .init(status: .tooManyRequests, headers: ["retry-after": "30"], message: "You have exceeded a secondary rate limit."))
 
             _ = try await klaxon.declare("sev2", "Search is slow")
@@ -166,8 +171,9 @@ struct TicketTests {
             defer { directory.remove() }
             let clock = ManualClock(now: Fixture.monday.addingTimeInterval(10 * 3600))
             let klaxon = try await Self.daemon(directory, github: github, clock: clock)
-            github.script(.init(
-                status: .unprocessableContent, message: "Validation Failed", errors: [["resource": "Issue", "field": "labels", "code": "invalid"]]))
+            github.script(
+                .init(
+                    status: .unprocessableContent, message: "Validation Failed", errors: [["resource": "Issue", "field": "labels", "code": "invalid"]]))
 
             let id = try await klaxon.declare("sev2", "Search is slow")
             await klaxon.sender.drainOnce()

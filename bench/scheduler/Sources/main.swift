@@ -20,8 +20,9 @@ import PostgresNIO
 import PostgresStorage
 import Scheduler
 import Storage
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 let logger = Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })
@@ -58,8 +59,8 @@ func openStore(_ path: String, fresh: Bool = false) async throws -> BenchStore {
 
 func residentBytes() -> Int {
     guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-          let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "")
+        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+        let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "")
     else { return 0 }
     return kilobytes * 1024
 }
@@ -332,7 +333,8 @@ func commands(path: String, count: Int) async throws {
                         var latencies: [Double] = []
                         var failed = 0
                         for index in stride(from: caller, to: count, by: callers) {
-                            let text = index % 4 == 0
+                            let text =
+                                index % 4 == 0
                                 ? "declare sev3 Bench incident \(round)-\(index)"
                                 : "update INC-\(1 + (index * 7919) % seeded) bench update \(round)-\(index)"
                             let (result, seconds) = await elapsed { await service.handle(text: text, context: context("\(round)-\(index)")) }
@@ -342,15 +344,20 @@ func commands(path: String, count: Int) async throws {
                         return (latencies, failed)
                     }
                 }
-                return await group.reduce(into: ([Double](), 0)) { $0.0 += $1.0; $0.1 += $1.1 }
+                return await group.reduce(into: ([Double](), 0)) {
+                    $0.0 += $1.0; $0.1 += $1.1
+                }
             }
         }
         return (latencies.sorted(), failed, seconds)
     }
     func show(_ label: String, _ run: (latencies: [Double], failed: Int, seconds: Double)) {
         let rate = Double(run.latencies.count) / run.seconds
-        report(label, String(format: "%.0f commands/s, p50 / p99 / max %@ / %@ / %@, %d not applied",
-                             rate, ms(percentile(run.latencies, 0.5)), ms(percentile(run.latencies, 0.99)), ms(run.latencies.last ?? .nan), run.failed))
+        report(
+            label,
+            String(
+                format: "%.0f commands/s, p50 / p99 / max %@ / %@ / %@, %d not applied",
+                rate, ms(percentile(run.latencies, 0.5)), ms(percentile(run.latencies, 0.99)), ms(run.latencies.last ?? .nan), run.failed))
     }
 
     for (round, callers) in [1, 8, 32].enumerated() {
