@@ -885,6 +885,21 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
         }
     }
 
+    public func holdLease(_ key: String, owner: String, now: Date, until: Date) async throws -> Bool {
+        let (now, until) = (now.millisecondsSince1970(), until.millisecondsSince1970())
+        return try await withClient { client in
+            try await client.query(
+                """
+                INSERT INTO leases (key, owner, expires_at) VALUES (\(key), \(owner), \(until))
+                ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+                WHERE leases.owner = excluded.owner OR leases.expires_at <= \(now)
+                RETURNING owner
+                """,
+                logger: logger
+            ).decode(String.self).array().isEmpty == false
+        }
+    }
+
     // MARK: - Health
 
     /// Over a connection of its own, not the pool's: while the server is down the pool queues calls (for

@@ -288,6 +288,13 @@ enum PostgresMigrations {
                 $$
                 """
             ]),
+        PostgresMigration(
+            version: 18, name: "named leases",
+            statements: [
+                // As SQLite's 18: one holder at a time for work only one replica should do (the Rocket.Chat
+                // poller), taken over when the holder stops renewing.
+                "CREATE TABLE leases (key text PRIMARY KEY, owner text NOT NULL, expires_at bigint NOT NULL)"
+            ]),
     ]
 
     /// Brings the schema (the connection's `search_path`) up to the newest version this build knows, and

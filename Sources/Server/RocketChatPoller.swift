@@ -24,6 +24,11 @@ public struct RocketChatPoller: Service {
     private let clock: any WallClock
     private let roomNames: [String]
     private let every: TimeInterval
+    /// Who polls: one replica at a time holds the `rocketchat:poll` lease (several replicas reading one
+    /// room would contend for its cursor); it renews it every round, and another takes over once a
+    /// holder that stopped (crashed) has let it run out.
+    private let owner: String
+    private let lease: TimeInterval
     private let logger: Logger
     private let resolvedRooms = ResolvedRooms()
 
@@ -34,7 +39,7 @@ public struct RocketChatPoller: Service {
 
     init(
         client: RocketChatClient, commands: RocketChatCommands, store: any IncidentStore, clock: any WallClock, rooms: [String], every: TimeInterval,
-        logger: Logger
+        owner: String = "poller-\(UUID().uuidString.prefix(8))", lease: TimeInterval = 10, logger: Logger
     ) {
         self.client = client
         self.commands = commands
@@ -42,6 +47,9 @@ public struct RocketChatPoller: Service {
         self.clock = clock
         self.roomNames = rooms.map { $0.hasPrefix("#") ? String($0.dropFirst()) : $0 }
         self.every = max(every, 1)
+        self.owner = owner
+        // Renewed every round: it must outlast the wait between two rounds.
+        self.lease = max(lease, self.every * 2)
         self.logger = logger
     }
 
@@ -72,12 +80,27 @@ public struct RocketChatPoller: Service {
         public var rateLimitedFor: TimeInterval?
         /// Rooms that could not be read this round (logged; tried again next round).
         public var failedRooms: [String] = []
+        /// Another replica holds the poll this round (see `owner`): nothing was read.
+        public var polledElsewhere = false
     }
+
+    /// The lease every replica's poller competes for.
+    static let leaseKey = "rocketchat:poll"
 
     /// One round over every room. Tests call it directly to step the poller.
     @discardableResult
     public func pollOnce() async -> Report {
         var report = Report()
+        let now = clock.now()
+        do {
+            guard try await store.holdLease(Self.leaseKey, owner: owner, now: now, until: now.addingTimeInterval(lease)) else {
+                report.polledElsewhere = true
+                return report
+            }
+        } catch {
+            logger.error("cannot take the polling lease; not polling this round", metadata: ["error": "\(error)"])
+            return report
+        }
         for (room, start) in await roomsToPoll(&report) {
             do {
                 try await poll(room, startingAt: start, into: &report)

@@ -508,6 +508,21 @@ enum Migrations {
                     ELSE platform END) VIRTUAL
                 """
         ),
+        Migration(
+            version: 18,
+            name: "named leases",
+            statements: [
+                // One holder at a time for work every replica could do but only one should (issue 16: the
+                // Rocket.Chat poller), taken over when the holder stops renewing (`holdLease`).
+                """
+                CREATE TABLE leases (
+                    key TEXT PRIMARY KEY,
+                    owner TEXT NOT NULL,
+                    expires_at INTEGER NOT NULL
+                )
+                """
+            ]
+        ),
     ]
 
     /// Drops the indexes and triggers of `outbox` that name `lane`, makes the column again as `definition`

@@ -846,6 +846,20 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
         }
     }
 
+    public func holdLease(_ key: String, owner: String, now: Date, until: Date) async throws -> Bool {
+        let rows = try await write(singleStatement: true) { session in
+            try await session.run(
+                """
+                INSERT INTO leases (key, owner, expires_at) VALUES (?1, ?2, ?4)
+                ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+                WHERE leases.owner = excluded.owner OR leases.expires_at <= ?3
+                RETURNING owner
+                """,
+                [.text(key), .text(owner), SQLiteDates.value(now), SQLiteDates.value(until)])
+        }
+        return !rows.isEmpty
+    }
+
     // MARK: - Health
 
     public func ping() async throws {

@@ -71,6 +71,46 @@ struct RocketChatPollingTests {
         }
     }
 
+    /// Replicas (issue 16): one poller at a time holds the `rocketchat:poll` lease and renews it each round;
+    /// while another replica holds it this one reads nothing, and once the holder stops renewing (a crash)
+    /// the lease runs out and this one takes over, handling what was posted meanwhile exactly once.
+    @Test func onePollerAtATimeAndATakeoverWhenTheHolderStops() async throws {
+        let clock = ManualClock(now: Runbook004.monday)
+        let fake = FakeRocketChat(clock: clock)
+        let directory = try TemporaryDirectory("klaxon-poll-lease")
+        defer { directory.remove() }
+
+        try await withLiveServer(fake.router()) { url in
+            let config = Runbook004.config(rocketChat: url, poll: Self.poll)
+            let klaxon = try await TestDaemon.open(config, clock: clock, databasePath: directory.file("klaxon.sqlite"))
+            let poller = try #require(klaxon.rocketChat?.poller)
+            #expect(await poller.pollOnce().polledElsewhere == false)
+            // Another replica asks while this one's lease runs: refused.
+            let lease = TimeInterval(config.storage.leaseTime.seconds)
+            clock.advance(by: 5)
+            #expect(
+                try await klaxon.store.holdLease("rocketchat:poll", owner: "replica-b", now: clock.now(), until: clock.now().addingTimeInterval(lease)) == false
+            )
+
+            // This replica stops renewing (it crashed): once its lease has run out the other one takes it,
+            // and while the other holds it this poller reads nothing, not even a command waiting there.
+            clock.advance(by: lease)
+            #expect(try await klaxon.store.holdLease("rocketchat:poll", owner: "replica-b", now: clock.now(), until: clock.now().addingTimeInterval(lease)))
+            await fake.post(as: "alice", in: "incidents", "!incident create \"API response time degraded\"")
+            let elsewhere = await poller.pollOnce()
+            #expect(elsewhere.polledElsewhere && elsewhere.commands == 0)
+            #expect(try await klaxon.store.incidents(includeClosed: true, limit: 10).isEmpty)
+
+            // The other replica goes quiet in turn: this one takes the poll back and handles the command once.
+            clock.advance(by: lease)
+            let back = await poller.pollOnce()
+            #expect(!back.polledElsewhere && back.commands == 1)
+            #expect(await poller.pollOnce().commands == 0)
+            #expect(try await klaxon.store.incidents(includeClosed: true, limit: 10).count == 1)
+            try await klaxon.close()
+        }
+    }
+
     @Test func aCommandSeenAgainAfterACrashChangesNothing() async throws {
         // The daemon handled a message but died before moving the cursor: the inbound key catches it.
         let clock = ManualClock(now: Runbook004.monday)

@@ -262,6 +262,9 @@ final class InterferingStore: IncidentStore {
     func consoleMessages(after id: Int64, limit: Int) async throws -> [ConsoleMessage] { try await inner.consoleMessages(after: id, limit: limit) }
     func cursor(_ key: String) async throws -> String? { try await inner.cursor(key) }
     func setCursor(_ key: String, value: String) async throws { try await inner.setCursor(key, value: value) }
+    func holdLease(_ key: String, owner: String, now: Date, until: Date) async throws -> Bool {
+        try await inner.holdLease(key, owner: owner, now: now, until: until)
+    }
     func ping() async throws { try await inner.ping() }
     func openIncidentCounts() async throws -> [String: Int] { try await inner.openIncidentCounts() }
 }

@@ -1035,6 +1035,21 @@ enum StoreConformance {
         #expect(try await store.cursor("rocketchat:poll:OTHER") == "a")
     }
 
+    /// `holdLease`: one owner at a time; the holder renews, another waits until the lease has run out, then
+    /// takes it; leases of other names are apart.
+    static func namedLeasesHaveOneHolder(_ makeStore: StoreFactory) async throws {
+        let store = try await makeStore()
+        let t0 = StoreFixtures.t0
+        #expect(try await store.holdLease("rocketchat:poll", owner: "a", now: t0, until: t0.addingTimeInterval(10)))
+        #expect(try await store.holdLease("rocketchat:poll", owner: "b", now: t0.addingTimeInterval(5), until: t0.addingTimeInterval(15)) == false)
+        #expect(try await store.holdLease("rocketchat:poll", owner: "a", now: t0.addingTimeInterval(6), until: t0.addingTimeInterval(16)))
+        // The renewal moved the end: at 12 s b still waits; at 16 s the lease has run out and b takes it.
+        #expect(try await store.holdLease("rocketchat:poll", owner: "b", now: t0.addingTimeInterval(12), until: t0.addingTimeInterval(22)) == false)
+        #expect(try await store.holdLease("rocketchat:poll", owner: "b", now: t0.addingTimeInterval(16), until: t0.addingTimeInterval(26)))
+        #expect(try await store.holdLease("rocketchat:poll", owner: "a", now: t0.addingTimeInterval(17), until: t0.addingTimeInterval(27)) == false)
+        #expect(try await store.holdLease("other", owner: "a", now: t0.addingTimeInterval(17), until: t0.addingTimeInterval(27)))
+    }
+
     // MARK: Chains, hand-offs, alert groups, audit, declarations
 
     /// `commit(inOrder:)`: the first refusal stops the chain, the change sets before it are written, and
@@ -1143,6 +1158,7 @@ struct StoreConformanceCheck: Sendable, CustomTestStringConvertible {
 
     static let all: [StoreConformanceCheck] = [
         StoreConformanceCheck(name: "keyedQueuesWaitApartFromTheirIncident", run: StoreConformance.keyedQueuesWaitApartFromTheirIncident),
+        StoreConformanceCheck(name: "namedLeasesHaveOneHolder", run: StoreConformance.namedLeasesHaveOneHolder),
         StoreConformanceCheck(name: "heldAnnouncementsFormOneDigest", run: StoreConformance.heldAnnouncementsFormOneDigest),
         StoreConformanceCheck(name: "incidentRoundTrip", run: StoreConformance.incidentRoundTrip),
         StoreConformanceCheck(name: "auditEntriesArePrunedOldestFirst", run: StoreConformance.auditEntriesArePrunedOldestFirst),

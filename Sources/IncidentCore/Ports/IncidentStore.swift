@@ -255,6 +255,10 @@ public protocol IncidentStore: Sendable {
     func cursor(_ key: String) async throws -> String?
     /// Replaces the cursor's value.
     func setCursor(_ key: String, value: String) async throws
+    /// Takes or renews the named lease (`rocketchat:poll`: which replica polls): true when `owner` holds it
+    /// until `until`, because nobody held it, `owner` already did, or the holder's lease ran out by `now`;
+    /// false while another owner's lease runs. A replica that stops renewing loses it when it runs out.
+    func holdLease(_ key: String, owner: String, now: Date, until: Date) async throws -> Bool
 
     // MARK: Retention
     /// Deletes up to `limit` inbound dedupe keys recorded before `before`; returns how many.

@@ -38,7 +38,7 @@ enum RocketChatIntegrationFactory {
         let poller = config.poll.map { poll in
             RocketChatPoller(
                 client: client, commands: commands, store: dependencies.store, clock: dependencies.clock, rooms: poll.rooms,
-                every: poll.every.timeInterval, logger: logger)
+                every: poll.every.timeInterval, lease: Double(dependencies.config.storage.leaseTime.seconds), logger: logger)
         }
         return RocketChatIntegration(
             outbound: RocketChatPlatform(
