@@ -258,7 +258,7 @@ struct RunbookClocksTests {
         #expect(mails[0].to == ["ops@acme.example", "it@globex.example", "support@example.com"])
         #expect(mails[0].subject == "Service disruption: uploads fail & more")
         #expect(mails[0].text == "We're aware that uploads fail. Next update within the hour.\nOwner: Alice Adams")
-        #expect(mails[0].html == "<p>We're aware that uploads fail. Next update within the hour.<br>\nOwner: Alice Adams</p>")
+        #expect(mails[0].html == "<p>We&#39;re aware that uploads fail. Next update within the hour.<br>\nOwner: Alice Adams</p>")
         #expect(mails[0].reason == "rule customers")
         #expect(changes.timeline.contains { $0.text.contains("the affected customers (email)") })
 

@@ -51,27 +51,12 @@ extension IncidentEngine {
         values["owner"] = incident.roles[.commander].map(plainName) ?? plainName(incident.declaredBy)
         let subject = renderText(rule.subject ?? "[{{severity}}] {{id}} {{title}}", values)
         let text = renderText(say, values)
-        let html = "<p>" + Self.escapeHTML(text).replacingOccurrences(of: "\n", with: "<br>\n") + "</p>"
+        let html = "<p>" + HTMLText.escape(text).replacingOccurrences(of: "\n", with: "<br>\n") + "</p>"
         let message = EmailMessage(
             to: recipients.emails, subject: subject.replacingOccurrences(of: "\n", with: " "), text: text, html: html,
             incidentID: incident.id.description, reason: "rule \(rule.id)")
         transition.changes.outbox.append(NewOutboxMessage(platform: incident.platform, incidentID: nil, action: .email(message)))
         transition.log(.page, "Emailed \(recipients.emailLabels.joined(separator: ", ")) (\(reason))")
-    }
-
-    /// `&`, `<`, `>` and quotes, for the HTML part of a rule's email.
-    static func escapeHTML(_ text: String) -> String {
-        var escaped = ""
-        for character in text {
-            switch character {
-            case "&": escaped += "&amp;"
-            case "<": escaped += "&lt;"
-            case ">": escaped += "&gt;"
-            case "\"": escaped += "&quot;"
-            default: escaped.append(character)
-            }
-        }
-        return escaped
     }
 
     /// How chat names `email:` targets: an address written in the config as is (a list such as

@@ -117,21 +117,7 @@ enum StatusPageHTML {
         .updates{padding-left:1.25rem}.updates li{margin:.35rem 0;overflow-wrap:anywhere}.updates time,footer{color:var(--muted);font-size:.875rem}
         """
 
-    static func escape(_ text: String) -> String {
-        var result = ""
-        result.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
-            case "&": result += "&amp;"
-            case "<": result += "&lt;"
-            case ">": result += "&gt;"
-            case "\"": result += "&quot;"
-            case "'": result += "&#39;"
-            default: result.append(character)
-            }
-        }
-        return result
-    }
+    static func escape(_ text: String) -> String { HTMLText.escape(text) }
 
     static func iso(_ date: Date) -> String { date.formatted(.iso8601) }
 
