@@ -134,6 +134,8 @@ final class PostgresStoreTests {
             let deadline = ContinuousClock.now + .seconds(30)
             var blocked = 0
             while blocked == 0, ContinuousClock.now < deadline {
+                // A transaction sees pg_stat_activity as of its first look unless the snapshot is dropped.
+                try await other.query("SELECT pg_stat_clear_snapshot()", logger: logger)
                 for try await count in try await other.query(blockedByUs, logger: logger).decode(Int.self) { blocked = count }
                 if blocked == 0 { try await Task.sleep(for: .milliseconds(5)) }
             }
