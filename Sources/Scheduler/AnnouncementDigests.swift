@@ -10,7 +10,7 @@ import Platforms
 /// recording it delivers the members with it (`markDigestDelivered`). Each announcement is thus posted
 /// alone or inside exactly one digest.
 struct AnnouncementDigests: Sendable {
-    let store: any IncidentStore
+    let store: any OutboxStore & IncidentRecords
     let digest: AnnouncementDigest
     let logger: Logger
 

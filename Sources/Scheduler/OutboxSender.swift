@@ -70,7 +70,7 @@ public struct OutboxSender: Service {
         case retryLater
     }
 
-    private let store: any IncidentStore
+    private let store: any OutboxStore & IncidentRecords
     private let platforms: [PlatformKind: any ChatPlatform]
     private let pager: PagerWebhookClient?
     private let discord: DiscordWebhookClient?
@@ -91,7 +91,7 @@ public struct OutboxSender: Service {
     public let health: DaemonHealth
 
     public init(
-        store: any IncidentStore, platforms: [any ChatPlatform], pager: PagerWebhookClient? = nil, discord: DiscordWebhookClient? = nil,
+        store: any OutboxStore & IncidentRecords, platforms: [any ChatPlatform], pager: PagerWebhookClient? = nil, discord: DiscordWebhookClient? = nil,
         email: EmailSender? = nil, tickets: GitHubIssues? = nil, statusHooks: StatusWebhookClient? = nil, clock: any WallClock, doorbell: Doorbell,
         settings: Settings = Settings(), owner: String = "sender-\(UUID().uuidString.prefix(8))", logger: Logger,
         metrics: any MetricsFactory = MetricsSystem.factory, health: DaemonHealth? = nil, announcementDigest: AnnouncementDigest? = nil

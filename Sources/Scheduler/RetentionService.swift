@@ -10,12 +10,12 @@ import ServiceLifecycle
 /// commands never queue long behind pruning; a round goes on batch after batch until nothing is left,
 /// then sleeps `every` on the daemon's clock.
 public struct RetentionService: Service {
-    private let store: any IncidentStore
+    private let store: any RetentionStore
     private let retention: RetentionConfig
     private let clock: any WallClock
     private let logger: Logger
 
-    public init(store: any IncidentStore, retention: RetentionConfig, clock: any WallClock, logger: Logger) {
+    public init(store: any RetentionStore, retention: RetentionConfig, clock: any WallClock, logger: Logger) {
         self.store = store
         self.retention = retention
         self.clock = clock

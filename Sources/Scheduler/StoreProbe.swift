@@ -25,7 +25,7 @@ public final class StoreProbe: Service, Sendable {
         public init() {}
     }
 
-    private let store: any IncidentStore
+    private let store: any StoreHealth
     private let health: DaemonHealth
     private let clock: any WallClock
     private let settings: Settings
@@ -36,7 +36,7 @@ public final class StoreProbe: Service, Sendable {
     private let running = Mutex<Task<Bool, Never>?>(nil)
 
     public init(
-        store: any IncidentStore, health: DaemonHealth, clock: any WallClock, settings: Settings = Settings(), logger: Logger,
+        store: any StoreHealth, health: DaemonHealth, clock: any WallClock, settings: Settings = Settings(), logger: Logger,
         metrics: any MetricsFactory = MetricsSystem.factory, onRecovery: @escaping @Sendable () -> Void = {}
     ) {
         self.store = store

@@ -11,13 +11,13 @@ import ServiceLifecycle
 /// Commands, alerts and timer firings (the monitoring window closing, the review reminder, auto-resolve)
 /// hand it the incidents they changed (`changed(_:)`); it writes them one at a time.
 public struct PostmortemWriter: Service {
-    private let store: any IncidentStore
+    private let store: any IncidentRecords
     private let engine: IncidentEngine
     private let logger: Logger
     private let changes: AsyncStream<IncidentID>
     private let continuation: AsyncStream<IncidentID>.Continuation
 
-    public init(store: any IncidentStore, engine: IncidentEngine, logger: Logger) {
+    public init(store: any IncidentRecords, engine: IncidentEngine, logger: Logger) {
         self.store = store
         self.engine = engine
         self.logger = logger

@@ -20,7 +20,7 @@ import Synchronization
 public struct RocketChatPoller: Service {
     private let client: RocketChatClient
     private let commands: RocketChatCommands
-    private let store: any IncidentStore
+    private let store: any IncidentRecords & InboundCursors
     private let clock: any WallClock
     private let roomNames: [String]
     private let every: TimeInterval
@@ -38,7 +38,8 @@ public struct RocketChatPoller: Service {
     static let maxPages = 50
 
     init(
-        client: RocketChatClient, commands: RocketChatCommands, store: any IncidentStore, clock: any WallClock, rooms: [String], every: TimeInterval,
+        client: RocketChatClient, commands: RocketChatCommands, store: any IncidentRecords & InboundCursors, clock: any WallClock, rooms: [String],
+        every: TimeInterval,
         owner: String = "poller-\(UUID().uuidString.prefix(8))", lease: TimeInterval = 10, logger: Logger
     ) {
         self.client = client

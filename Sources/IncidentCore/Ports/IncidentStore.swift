@@ -137,10 +137,15 @@ public enum StoreError: Error, Sendable, Equatable {
     case unavailable(String)
 }
 
-/// The durable store. Implementations: SQLite (one file, one process or several on one host) and, later,
-/// PostgreSQL (several replicas). `StoreConformance` in the test suite runs against every implementation.
-public protocol IncidentStore: Sendable {
-    // MARK: Incidents
+/// The durable store, by role: a service depends on the ports it uses (`any OutboxStore & IncidentRecords`),
+/// and a store implements them all (`IncidentStore`). Implementations: SQLite (one file, one process) and
+/// PostgreSQL (several replicas); `StoreConformance` in the test suite runs against both.
+public protocol IncidentStore: IncidentRecords, OutboxStore, TimerStore, OnCallStore, AuditLog, ConsoleTranscript, InboundCursors,
+    RetentionStore, StoreHealth
+{}
+
+/// Incidents, their timelines, and the one way to change them: a `ChangeSet` committed in one transaction.
+public protocol IncidentRecords: Sendable {
     /// A new incident number and its number within the day (for `{seq}` in channel names).
     func allocateIncidentNumber(day: String) async throws -> (id: IncidentID, daySequence: Int)
     /// A declaration in one step: allocates a number as `allocateIncidentNumber(day:)` does, and commits
@@ -186,7 +191,10 @@ public protocol IncidentStore: Sendable {
     /// incident or the item does not exist.
     func setTicket(_ ticket: TicketLink, forActionItem item: Int, of id: IncidentID) async throws
 
-    // MARK: Outbox
+}
+
+/// Messages waiting to be sent: claimed under a lease, delivered, retried, parked or given up.
+public protocol OutboxStore: Sendable {
     /// Takes up to `limit` due messages of `lanes`, oldest first, skipping any whose incident has an
     /// earlier message still pending; each is leased to `owner` until `leaseUntil`. A row that cannot be
     /// decoded is set aside (dead, with the decode error) and reported, never failing the claim: one
@@ -225,12 +233,18 @@ public protocol IncidentStore: Sendable {
     func outboxDepth() async throws -> Int
     func outboxMessages(incident id: IncidentID) async throws -> [OutboxMessage]
 
-    // MARK: Timers
+}
+
+/// Durable timers (written by change sets), claimed under a lease when due.
+public protocol TimerStore: Sendable {
     func nextTimerDue() async throws -> Date?
     func claimDueTimers(now: Date, owner: String, leaseUntil: Date, limit: Int) async throws -> [ScheduledTimer]
     func pendingTimers(of id: IncidentID) async throws -> [ScheduledTimer]
 
-    // MARK: On-call
+}
+
+/// On-call overrides and announced rotation hand-offs.
+public protocol OnCallStore: Sendable {
     func overrides(rotation: String, activeAt: Date) async throws -> [OnCallOverride]
     /// The overrides active at `date` for each rotation that has any, keyed by rotation id, each list in
     /// the order they were set (a default reads them rotation by rotation; a store may read them at once).
@@ -241,15 +255,24 @@ public protocol IncidentStore: Sendable {
     /// The latest hand-off of the rotation recorded with `ChangeSet.handoff` (nil: none yet).
     func lastHandoff(rotation: String) async throws -> Date?
 
-    // MARK: Audit
+}
+
+/// The audit log (written by change sets).
+public protocol AuditLog: Sendable {
     /// Newest first.
     func auditEntries(_ query: AuditQuery) async throws -> [AuditEntry]
 
-    // MARK: Console platform
+}
+
+/// What the console platform "posted", read back by `GET /api/messages`.
+public protocol ConsoleTranscript: Sendable {
     func appendConsoleMessage(_ message: ConsoleMessage) async throws
     func consoleMessages(after id: Int64, limit: Int) async throws -> [ConsoleMessage]
 
-    // MARK: Inbound cursors
+}
+
+/// Positions in inbound streams, and named leases for work one replica at a time does.
+public protocol InboundCursors: Sendable {
     /// A named position in an inbound stream (`rocketchat:poll:<roomId>`: the last message a poller
     /// handled), kept so that polling resumes where it stopped after a restart. nil: never set.
     func cursor(_ key: String) async throws -> String?
@@ -260,7 +283,10 @@ public protocol IncidentStore: Sendable {
     /// false while another owner's lease runs. A replica that stops renewing loses it when it runs out.
     func holdLease(_ key: String, owner: String, now: Date, until: Date) async throws -> Bool
 
-    // MARK: Retention
+}
+
+/// Pruning in small batches (`RetentionService`).
+public protocol RetentionStore: Sendable {
     /// Deletes up to `limit` inbound dedupe keys recorded before `before`; returns how many.
     func pruneInboundKeys(before: Date, limit: Int) async throws -> Int
     /// Deletes up to `limit` messages delivered before `before`; returns how many. Pending and dead
@@ -271,12 +297,15 @@ public protocol IncidentStore: Sendable {
     /// Deletes up to `limit` audit entries older than `before`, oldest first; returns how many.
     func pruneAudit(before: Date, limit: Int) async throws -> Int
 
-    // MARK: Health
+}
+
+/// Whether the store answers, and what `/metrics` reads of it.
+public protocol StoreHealth: Sendable {
     func ping() async throws
     func openIncidentCounts() async throws -> [String: Int]
 }
 
-extension IncidentStore {
+extension OutboxStore {
     /// Every lane at once (tests and single-stream tools).
     public func claimOutbox(now: Date, owner: String, leaseUntil: Date, limit: Int) async throws -> [OutboxMessage] {
         try await claimOutbox(lanes: .all, now: now, owner: owner, leaseUntil: leaseUntil, limit: limit).messages
@@ -292,7 +321,7 @@ extension IncidentStore {
     }
 }
 
-extension IncidentStore {
+extension IncidentRecords {
     /// One transaction per change set; a store that can write them in one should.
     public func commit(inOrder changeSets: [ChangeSet]) async throws -> OrderedCommitResult {
         for (index, changes) in changeSets.enumerated() {
@@ -313,7 +342,9 @@ extension IncidentStore {
         if !changes.isEmpty { try await commit(changes) }
         return result
     }
+}
 
+extension OnCallStore {
     public func activeOverrides(rotations: [RotationConfig], at date: Date) async throws -> [String: [OnCallOverride]] {
         var result: [String: [OnCallOverride]] = [:]
         for rotation in rotations {

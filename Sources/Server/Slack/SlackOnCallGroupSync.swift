@@ -13,7 +13,7 @@ import ServiceLifecycle
 /// called when the members differ from what was last written.
 struct SlackOnCallGroupSync: Service {
     let config: KlaxonConfig
-    let store: any IncidentStore
+    let store: any OnCallStore
     let api: SlackWebAPI
     let userGroup: String
     let clock: any WallClock
