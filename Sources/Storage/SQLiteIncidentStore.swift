@@ -207,22 +207,7 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
     }
 
     /// The allocation and the change set in one job, so a declaration waits for one transaction, not two.
-    public func commitDeclaration<Result: Sendable>(
-        day: String, _ decide: @escaping @Sendable (_ id: IncidentID, _ daySequence: Int) -> (changes: ChangeSet, result: Result)
-    ) async throws -> Result {
-        try await numberedDeclaration(day: day, labelScope: nil) { id, daySequence, _ in decide(id, daySequence) }
-    }
-
-    public func commitDeclaration<Result: Sendable>(
-        day: String, labelScope: String,
-        _ decide: @escaping @Sendable (_ id: IncidentID, _ daySequence: Int, _ labelSequence: Int) -> (changes: ChangeSet, result: Result)
-    ) async throws -> Result {
-        try await numberedDeclaration(day: day, labelScope: labelScope) { id, daySequence, labelSequence in
-            decide(id, daySequence, labelSequence ?? 0)
-        }
-    }
-
-    private func numberedDeclaration<Result: Sendable>(
+    public func commitNumberedDeclaration<Result: Sendable>(
         day: String, labelScope: String?,
         _ decide: @escaping @Sendable (_ id: IncidentID, _ daySequence: Int, _ labelSequence: Int?) -> (changes: ChangeSet, result: Result)
     ) async throws -> Result {

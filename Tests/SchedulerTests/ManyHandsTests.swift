@@ -193,13 +193,10 @@ final class InterferingStore: IncidentStore {
 
     // Everything else as the SQLite store does it.
     func allocateIncidentNumber(day: String) async throws -> (id: IncidentID, daySequence: Int) { try await inner.allocateIncidentNumber(day: day) }
-    func commitDeclaration<Result: Sendable>(
-        day: String, _ decide: @escaping @Sendable (_ id: IncidentID, _ daySequence: Int) -> (changes: ChangeSet, result: Result)
-    ) async throws -> Result { try await inner.commitDeclaration(day: day, decide) }
-    func commitDeclaration<Result: Sendable>(
-        day: String, labelScope: String,
-        _ decide: @escaping @Sendable (_ id: IncidentID, _ daySequence: Int, _ labelSequence: Int) -> (changes: ChangeSet, result: Result)
-    ) async throws -> Result { try await inner.commitDeclaration(day: day, labelScope: labelScope, decide) }
+    func commitNumberedDeclaration<Result: Sendable>(
+        day: String, labelScope: String?,
+        _ decide: @escaping @Sendable (_ id: IncidentID, _ daySequence: Int, _ labelSequence: Int?) -> (changes: ChangeSet, result: Result)
+    ) async throws -> Result { try await inner.commitNumberedDeclaration(day: day, labelScope: labelScope, decide) }
     func incidentID(label: String) async throws -> IncidentID? { try await inner.incidentID(label: label) }
     func incident(_ id: IncidentID) async throws -> Incident? { try await inner.incident(id) }
     func incident(in conversation: Conversation) async throws -> Incident? { try await inner.incident(in: conversation) }

@@ -149,18 +149,16 @@ public protocol IncidentRecords: Sendable {
     /// A new incident number and its number within the day (for `{seq}` in channel names).
     func allocateIncidentNumber(day: String) async throws -> (id: IncidentID, daySequence: Int)
     /// A declaration in one step: allocates a number as `allocateIncidentNumber(day:)` does, and commits
-    /// the change set `decide` makes with it, in one transaction where the store can (the default takes
-    /// two). `decide` runs before anything of its change set is written, must be quick (the SQLite store
-    /// calls it while it holds the write lock) and pure (a store that retries its transaction calls it again). Its change set may be refused as any commit's
-    /// (the number then stays used, as when a declaration fails after `allocateIncidentNumber`).
-    func commitDeclaration<Result: Sendable>(
-        day: String, _ decide: @escaping @Sendable (_ id: IncidentID, _ daySequence: Int) -> (changes: ChangeSet, result: Result)
-    ) async throws -> Result
-    /// As `commitDeclaration(day:_:)`, and also counts within `labelScope`, the period `{seq}` of
-    /// `incidents.idFormat` counts in (`IncidentEngine.labelScope(of:)`): `decide` gets that number too.
-    func commitDeclaration<Result: Sendable>(
-        day: String, labelScope: String,
-        _ decide: @escaping @Sendable (_ id: IncidentID, _ daySequence: Int, _ labelSequence: Int) -> (changes: ChangeSet, result: Result)
+    /// the change set `decide` makes with it, in one transaction. `decide` runs before anything of its
+    /// change set is written, must be quick (the SQLite store calls it while it holds the write lock) and
+    /// pure (a store that retries its transaction calls it again). Its change set may be refused as any
+    /// commit's (the number then stays used, as when a declaration fails after `allocateIncidentNumber`).
+    /// With a `labelScope`, it also counts within it, the period `{seq}` of `incidents.idFormat` counts in
+    /// (`IncidentEngine.labelScope(of:)`), and `decide` gets that number too (nil without one). Callers use
+    /// the two `commitDeclaration` overloads below; a store implements this one.
+    func commitNumberedDeclaration<Result: Sendable>(
+        day: String, labelScope: String?,
+        _ decide: @escaping @Sendable (_ id: IncidentID, _ daySequence: Int, _ labelSequence: Int?) -> (changes: ChangeSet, result: Result)
     ) async throws -> Result
     /// The incident whose `incidents.idFormat` label is `label` (compared ignoring case), with that label.
     func incidentID(label: String) async throws -> IncidentID?
@@ -334,13 +332,21 @@ extension IncidentRecords {
         return OrderedCommitResult(written: changeSets.count, refusal: nil)
     }
 
+    /// A declaration numbered within its day (see `commitNumberedDeclaration`).
     public func commitDeclaration<Result: Sendable>(
         day: String, _ decide: @escaping @Sendable (_ id: IncidentID, _ daySequence: Int) -> (changes: ChangeSet, result: Result)
     ) async throws -> Result {
-        let (id, daySequence) = try await allocateIncidentNumber(day: day)
-        let (changes, result) = decide(id, daySequence)
-        if !changes.isEmpty { try await commit(changes) }
-        return result
+        try await commitNumberedDeclaration(day: day, labelScope: nil) { id, daySequence, _ in decide(id, daySequence) }
+    }
+
+    /// A declaration numbered within its day and within `labelScope` (see `commitNumberedDeclaration`).
+    public func commitDeclaration<Result: Sendable>(
+        day: String, labelScope: String,
+        _ decide: @escaping @Sendable (_ id: IncidentID, _ daySequence: Int, _ labelSequence: Int) -> (changes: ChangeSet, result: Result)
+    ) async throws -> Result {
+        try await commitNumberedDeclaration(day: day, labelScope: labelScope) { id, daySequence, labelSequence in
+            decide(id, daySequence, labelSequence ?? 0)
+        }
     }
 }
 
