@@ -66,7 +66,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Chat platforms: inbound parsing and verification, outbound clients.
+        // One folder per chat platform (inbound routes and verification, outbound client, long-running parts),
+        // the other outbox clients (webhooks, email, tickets) and what they share.
         .target(
             name: "Platforms",
             dependencies: [
@@ -82,6 +83,10 @@ let package = Package(
                 // The SMTP client (Email/): a plain NIO connection, TLS from the first byte or after STARTTLS.
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                // Each platform's inbound routes and long-running parts live beside its client.
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -90,7 +95,6 @@ let package = Package(
             name: "Scheduler",
             dependencies: [
                 "IncidentCore",
-                "Platforms",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -102,8 +106,6 @@ let package = Package(
             name: "Server",
             dependencies: [
                 "IncidentCore",
-                "Storage",
-                "PostgresStorage",
                 "Platforms",
                 "Scheduler",
                 .product(name: "Hummingbird", package: "hummingbird"),

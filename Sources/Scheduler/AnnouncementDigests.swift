@@ -1,7 +1,6 @@
 import Foundation
 import IncidentCore
 import Logging
-import Platforms
 
 /// Composes the post of an announcement that heads a digest (issue 13): when the announce channel's pace
 /// held an announcement back, the store made it the head of a digest and every announcement waiting behind

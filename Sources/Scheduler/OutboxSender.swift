@@ -2,7 +2,6 @@ import Foundation
 import IncidentCore
 import Logging
 import Metrics
-import Platforms
 import ServiceLifecycle
 import Synchronization
 
@@ -72,11 +71,11 @@ public struct OutboxSender: Service {
 
     private let store: any OutboxStore & IncidentRecords
     private let platforms: [PlatformKind: any ChatPlatform]
-    private let pager: PagerWebhookClient?
-    private let discord: DiscordWebhookClient?
-    private let email: EmailSender?
-    private let tickets: GitHubIssues?
-    private let statusHooks: StatusWebhookClient?
+    private let pager: (any OutboxClient<PagerNotice>)?
+    private let discord: (any OutboxClient<DiscordPost>)?
+    private let email: (any OutboxClient<EmailMessage>)?
+    private let tickets: (any TicketClient)?
+    private let statusHooks: (any OutboxClient<StatusNotice>)?
     private let clock: any WallClock
     private let doorbell: Doorbell
     private let settings: Settings
@@ -91,8 +90,9 @@ public struct OutboxSender: Service {
     public let health: DaemonHealth
 
     public init(
-        store: any OutboxStore & IncidentRecords, platforms: [any ChatPlatform], pager: PagerWebhookClient? = nil, discord: DiscordWebhookClient? = nil,
-        email: EmailSender? = nil, tickets: GitHubIssues? = nil, statusHooks: StatusWebhookClient? = nil, clock: any WallClock, doorbell: Doorbell,
+        store: any OutboxStore & IncidentRecords, platforms: [any ChatPlatform], pager: (any OutboxClient<PagerNotice>)? = nil,
+        discord: (any OutboxClient<DiscordPost>)? = nil, email: (any OutboxClient<EmailMessage>)? = nil, tickets: (any TicketClient)? = nil,
+        statusHooks: (any OutboxClient<StatusNotice>)? = nil, clock: any WallClock, doorbell: Doorbell,
         settings: Settings = Settings(), owner: String = "sender-\(UUID().uuidString.prefix(8))", logger: Logger,
         metrics: any MetricsFactory = MetricsSystem.factory, health: DaemonHealth? = nil, announcementDigest: AnnouncementDigest? = nil
     ) {
@@ -315,7 +315,7 @@ public struct OutboxSender: Service {
         case .discordWebhook(let post):
             metadata["webhook"] = "\(post.webhook)"
             return await deliver(message, to: discord, missing: "no Discord webhook client: discord.webhooks is empty", metadata: metadata) {
-                try await $0.deliver(post)
+                try await $0.deliver(post, outboxID: message.id)
             }
         case .email(let mail):
             return await deliver(message, to: email, missing: "no email sender: email.smtp is not configured", metadata: metadata) {

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import IncidentCore
 import NIOCore
+import Platforms
 import Scheduler
 
 /// Read-only JSON API, health and metrics.

@@ -109,24 +109,6 @@ struct ConsoleCommandResponse: Codable, Sendable {
     var incident: String?
 }
 
-struct ErrorBody: Codable, Sendable {
-    var error: String
-}
-
-enum APIJSON {
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
-    static let decoder: JSONDecoder = {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return decoder
-    }()
-}
-
 /// One audit line as `GET /api/audit` shows it (and `klaxon audit` reads it).
 public struct AuditView: Codable, Sendable {
     public var id: Int64

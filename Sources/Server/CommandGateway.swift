@@ -4,7 +4,7 @@ import Logging
 import Scheduler
 
 /// The door every platform's inbound commands go through: runs the command, counts it, logs it.
-public struct CommandGateway: Sendable {
+public struct CommandGateway: InboundCommands {
     public let service: CommandService
     let metrics: KlaxonMetrics
     let logger: Logger

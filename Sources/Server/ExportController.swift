@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import IncidentCore
+import Platforms
 import Yams
 
 /// `GET /api/incidents/INC-n/export?format=md|yaml|json` (the post-mortem draft, runbook 002's incident

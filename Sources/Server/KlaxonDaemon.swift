@@ -100,7 +100,7 @@ public struct KlaxonDaemon: Sendable {
         integrations = try Integrations.make(
             IntegrationDependencies(
                 config: config, store: store, clock: clock, logger: logger, gateway: gateway, httpClient: httpClient,
-                wakeups: wakeups, onCallBell: onCallBell))
+                wakeups: wakeups, onCallChange: { await onCallBell.wait(until: $0, clock: clock) }))
         var platforms = extraPlatforms + integrations.map(\.outbound)
         if let console = config.platforms.console {
             platforms.append(ConsolePlatform(store: store, announceChannel: console.announceChannel, mode: config.incidents.mode, clock: clock, logger: logger))

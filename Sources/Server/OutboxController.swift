@@ -4,6 +4,7 @@ import Hummingbird
 import IncidentCore
 import Logging
 import NIOCore
+import Platforms
 import Scheduler
 
 /// The outbox's dead letters, behind the `/api` token: what was given up on and why, and the two things

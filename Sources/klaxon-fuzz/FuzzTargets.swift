@@ -14,8 +14,8 @@ enum FuzzTargets {
         (
             "slack-command",
             { data in
-                let fields = FormBody.parse(String(decoding: data, as: UTF8.self))
-                if let command = SlackSlashCommand(fields: fields) { parseCommand(command.text) }
+                // A body that does not decode is answered 400; only what decodes goes further.
+                if let command = try? SlackSlashCommand(form: String(decoding: data, as: UTF8.self)) { parseCommand(command.text) }
             }
         ),
         (
@@ -28,8 +28,7 @@ enum FuzzTargets {
             "slack-interaction",
             { data in
                 // Slack sends interactions as a form whose `payload` field is the JSON.
-                let form = FormBody.parse(String(decoding: data, as: UTF8.self))
-                _ = decode(SlackInteraction.self, Data((form["payload"] ?? "").utf8))
+                _ = try? SlackInteraction(form: String(decoding: data, as: UTF8.self))
                 _ = decode(SlackInteraction.self, data)
             }
         ),
@@ -39,11 +38,7 @@ enum FuzzTargets {
                 guard let frame = decode(SlackSocketFrame.self, data) else { return }
                 switch frame.type {
                 case "slash_commands":
-                    if let payload = decode(SlackSocketEnvelope<[String: SlackFieldValue]>.self, data)?.payload,
-                        let command = SlackSlashCommand(fields: SlackFieldValue.fields(payload))
-                    {
-                        parseCommand(command.text)
-                    }
+                    if let command = decode(SlackSocketEnvelope<SlackSlashCommand>.self, data)?.payload { parseCommand(command.text) }
                 case "interactive": _ = decode(SlackSocketEnvelope<SlackInteraction>.self, data)
                 default: _ = decode(SlackSocketEnvelope<SlackEventEnvelope>.self, data)
                 }
@@ -70,8 +65,12 @@ enum FuzzTargets {
         (
             "mattermost-command",
             { data in
-                let form = FormBody.parse(String(decoding: data, as: UTF8.self))
-                if let command = MattermostSlashCommand(form: form) { parseCommand(command.text) }
+                // The daemon reads a body that does not decode as an empty form, which has no command.
+                if let form = try? MattermostSlashCommand.Form(body: String(decoding: data, as: UTF8.self)),
+                    let command = MattermostSlashCommand(form: form)
+                {
+                    parseCommand(command.text)
+                }
             }
         ),
         (

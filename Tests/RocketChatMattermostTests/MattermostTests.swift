@@ -260,16 +260,17 @@ struct MattermostTests {
         }
     }
 
-    @Test func formBodiesAndTokens() {
-        let form = FormBody.parse(
-            "channel_id=jux16pkewjrkfj3ehep1psxyxc&channel_name=town-square&command=%2Ftest&text=declare+p1+%22DB+down%22&token=okwexkjpe7ygb8eq1ww58t483w&user_id=aoa1agao6t8fmx3ikt1j9w5ybw&user_name=somename"
+    @Test func formBodiesAndTokens() throws {
+        let form = try MattermostSlashCommand.Form(
+            body:
+                "channel_id=jux16pkewjrkfj3ehep1psxyxc&channel_name=town-square&command=%2Ftest&text=declare+p1+%22DB+down%22&token=okwexkjpe7ygb8eq1ww58t483w&user_id=aoa1agao6t8fmx3ikt1j9w5ybw&user_name=somename"
         )
-        #expect(form["text"] == "declare p1 \"DB down\"")
-        #expect(form["command"] == "/test")
+        #expect(form.text == "declare p1 \"DB down\"")
+        #expect(form.command == "/test")
         let command = MattermostSlashCommand(form: form)
         #expect(command?.user == ChatUser(id: "somename", name: "somename"))
         #expect(command?.inboundKey == nil)
-        #expect(MattermostSlashCommand.presentedToken(form: [:], authorization: "Token okwexkjpe7ygb8eq1ww58t483w") == "okwexkjpe7ygb8eq1ww58t483w")
-        #expect(MattermostSlashCommand.presentedToken(form: [:], authorization: "Bearer x") == nil)
+        #expect(MattermostSlashCommand.presentedToken(form: .init(), authorization: "Token okwexkjpe7ygb8eq1ww58t483w") == "okwexkjpe7ygb8eq1ww58t483w")
+        #expect(MattermostSlashCommand.presentedToken(form: .init(), authorization: "Bearer x") == nil)
     }
 }

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import IncidentCore
 import KlaxonTestSupport
+import Platforms
 import Scheduler
 import Server
 import Storage

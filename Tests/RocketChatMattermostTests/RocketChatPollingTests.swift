@@ -1,6 +1,7 @@
 import Foundation
 import IncidentCore
 import KlaxonTestSupport
+import Platforms
 import Scheduler
 import Server
 import Storage

@@ -43,7 +43,7 @@ struct MessageFormatTests {
 
     @Test func formBodiesAsSlackSendsThem() throws {
         let form = FormBody(string: SlackSamples.slashCommandForm)
-        let command = try #require(SlackSlashCommand(fields: form.fields))
+        let command = try SlackSlashCommand(form: SlackSamples.slashCommandForm)
         #expect(command.command == "/incident")
         #expect(command.text == "declare sev2 Checkout errors")
         #expect(command.userID == "U0ALICE")
@@ -56,8 +56,8 @@ struct MessageFormatTests {
         let docs = FormBody(string: SlackSamples.slashCommandFormAsDocumented)
         #expect(docs["command"] == "/oncall")
         #expect(docs["enterprise_name"] == "Klaxon Test Org")
-        #expect(SlackSlashCommand(fields: docs.fields)?.triggerID == "2002.3003.b0bc0ffee0ddba11")
-        #expect(SlackSlashCommand(fields: ["user_id": "U1"]) == nil)
+        #expect(try SlackSlashCommand(form: SlackSamples.slashCommandFormAsDocumented).triggerID == "2002.3003.b0bc0ffee0ddba11")
+        #expect(throws: DecodingError.self) { try SlackSlashCommand(form: "user_id=U1") }
 
         let encoded = FormBody.encode([("text", "declare sev1 a+b & c=d / é")])
         #expect(FormBody(string: encoded)["text"] == "declare sev1 a+b & c=d / é")
@@ -122,8 +122,7 @@ struct MessageFormatTests {
         let envelope = try JSONDecoder().decode(SlackSocketFrame.self, from: slash)
         #expect(envelope.envelopeID == "57e0c0de-0000-4b1d-9000-00000000c0de")
         #expect(envelope.acceptsResponsePayload == true)
-        let fields = SlackFieldValue.fields(try JSONDecoder().decode(SlackSocketEnvelope<[String: SlackFieldValue]>.self, from: slash).payload)
-        #expect(SlackSlashCommand(fields: fields)?.command == "/klaxon-socket")
+        #expect(try JSONDecoder().decode(SlackSocketEnvelope<SlackSlashCommand>.self, from: slash).payload.command == "/klaxon-socket")
         let events = Data(SlackSamples.socketEventsEnvelope.utf8)
         #expect(try JSONDecoder().decode(SlackSocketFrame.self, from: events).retryAttempt == 0)
         let callback = try JSONDecoder().decode(SlackSocketEnvelope<SlackEventEnvelope>.self, from: events).payload

@@ -1,11 +1,11 @@
 import Foundation
 import IncidentCore
 import KlaxonTestSupport
-import Platforms
+import Server
 import Storage
 import Testing
 
-@testable import Server
+@testable import Platforms
 
 /// Replies with times read in the zone the asker set in Slack (`users.info` → `tz`).
 ///

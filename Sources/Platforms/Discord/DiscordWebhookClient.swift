@@ -13,7 +13,7 @@ import NIOHTTP1
 /// network errors are retried with backoff by the outbox; any other 4xx (a deleted webhook answers 404, a
 /// bad token 401) is given up with the reason: these posts ride in a chat platform's lane, so a broken
 /// webhook must not park that platform.
-public struct DiscordWebhookClient: Sendable {
+public struct DiscordWebhookClient: OutboxClient {
     private let webhooks: [String: DiscordWebhook]
     private let httpClient: HTTPClient
     private let timeout: TimeAmount
@@ -42,7 +42,8 @@ public struct DiscordWebhookClient: Sendable {
         return try encoder.encode(Body(content: content))
     }
 
-    public func deliver(_ post: DiscordPost) async throws(DeliveryFailure) -> Delivery {
+    /// Discord webhooks take no key of ours to drop a repeat, so `outboxID` goes unused.
+    public func deliver(_ post: DiscordPost, outboxID: Int64) async throws(DeliveryFailure) -> Delivery {
         guard let webhook = webhooks[post.webhook] else {
             throw .permanent("Discord webhook \"\(post.webhook)\" is no longer in discord.webhooks")
         }

@@ -13,7 +13,7 @@ import NIOSSL
 ///
 /// Each retry sends the same Message-ID (made of the outbox id), so a mail system that keeps ids drops a
 /// copy that an attempt interrupted after the server's 250 would otherwise add.
-public struct EmailSender: Sendable {
+public struct EmailSender: OutboxClient {
     private let config: SMTPConfig
     private let tls: SMTPTLSModeSetting
     private let clientName: String

@@ -1,4 +1,5 @@
 import Foundation
+import Hummingbird
 import IncidentCore
 
 /// A Mattermost slash command request: `application/x-www-form-urlencoded` with `channel_id`,
@@ -17,22 +18,55 @@ public struct MattermostSlashCommand: Sendable, Hashable {
     public var triggerID: String?
     public var rootID: String?
 
+    /// The request's fields as posted, every one optional: the token is checked before the rest is.
+    public struct Form: Sendable, Hashable, Decodable {
+        public var token: String?
+        public var teamID: String?
+        public var channelID: String?
+        public var channelName: String?
+        public var userID: String?
+        public var userName: String?
+        public var command: String?
+        public var text: String?
+        public var triggerID: String?
+        public var rootID: String?
+
+        enum CodingKeys: String, CodingKey {
+            case token, command, text
+            case teamID = "team_id"
+            case channelID = "channel_id"
+            case channelName = "channel_name"
+            case userID = "user_id"
+            case userName = "user_name"
+            case triggerID = "trigger_id"
+            case rootID = "root_id"
+        }
+
+        /// No field at all: what a body that does not decode is read as.
+        public init() {}
+
+        /// Decodes the `application/x-www-form-urlencoded` body Mattermost posts.
+        public init(body: String) throws {
+            self = try URLEncodedFormDecoder().decode(Self.self, from: body)
+        }
+    }
+
     /// Nil when a field every command has is missing.
-    public init?(form: [String: String]) {
-        guard let channelID = form["channel_id"], !channelID.isEmpty,
-            let userID = form["user_id"], !userID.isEmpty,
-            let username = form["user_name"], !username.isEmpty
+    public init?(form: Form) {
+        guard let channelID = form.channelID, !channelID.isEmpty,
+            let userID = form.userID, !userID.isEmpty,
+            let username = form.userName, !username.isEmpty
         else { return nil }
-        self.token = form["token"]
-        self.teamID = form["team_id"]
+        self.token = form.token
+        self.teamID = form.teamID
         self.channelID = channelID
-        self.channelName = form["channel_name"]
+        self.channelName = form.channelName
         self.userID = userID
         self.username = username
-        self.command = form["command"]
-        self.text = form["text"] ?? ""
-        self.triggerID = form["trigger_id"].flatMap { $0.isEmpty ? nil : $0 }
-        self.rootID = form["root_id"].flatMap { $0.isEmpty ? nil : $0 }
+        self.command = form.command
+        self.text = form.text ?? ""
+        self.triggerID = form.triggerID.flatMap { $0.isEmpty ? nil : $0 }
+        self.rootID = form.rootID.flatMap { $0.isEmpty ? nil : $0 }
     }
 
     /// Whoever typed it, as Klaxon names Mattermost users: by username, which `<@…>` mentions render.
@@ -52,8 +86,8 @@ public struct MattermostSlashCommand: Sendable, Hashable {
     }
 
     /// The command token, from the `token` field or the `Authorization: Token <token>` header.
-    public static func presentedToken(form: [String: String], authorization: String?) -> String? {
-        if let token = form["token"], !token.isEmpty { return token }
+    public static func presentedToken(form: Form, authorization: String?) -> String? {
+        if let token = form.token, !token.isEmpty { return token }
         return SharedToken.credentials(inAuthorization: authorization, scheme: "Token")
     }
 }

@@ -38,7 +38,7 @@ public protocol SignedWebhookTarget: Sendable {
 /// Answers: 2xx is delivered; 429 waits for `Retry-After`; 408, 5xx and network errors are retried with
 /// backoff by the outbox; 401/403 park the lane until the receiver answers again (it refuses our signature
 /// or account, not this notice); any other 4xx means the receiver refuses this notice, and it is given up.
-public struct SignedWebhookClient<Notice: SignedWebhookNotice>: Sendable {
+public struct SignedWebhookClient<Notice: SignedWebhookNotice>: OutboxClient {
     private struct Endpoint: Sendable {
         var id: String
         var url: String

@@ -15,7 +15,7 @@ import NIOHTTP1
 ///   `x-ratelimit-reset`; a rate limit without either: a minute (GitHub's own advice).
 /// - 422 (validation failed), 404, 410: this action can never succeed; dead letter, with GitHub's errors.
 /// - 408, 5xx, network errors: retried with backoff.
-public struct GitHubIssues: Sendable {
+public struct GitHubIssues: TicketClient {
     /// The REST API version these requests are written against.
     public static let apiVersion = "2022-11-28"
 

@@ -1,5 +1,6 @@
 import Foundation
 import IncidentCore
+import Platforms
 import Synchronization
 
 /// The status page's three renderings, made once per published change rather than once per request: a

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import IncidentCore
+import Platforms
 
 /// The public status page: `GET /status`, `/status.json`, `/status/feed.atom`. Open without the API
 /// token, like a status page must be, and safe to be: everything comes from `StatusPageModel`, which

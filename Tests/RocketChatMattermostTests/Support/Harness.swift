@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import IncidentCore
 import KlaxonTestSupport
+import Platforms
 import Scheduler
 import Server
 import Storage

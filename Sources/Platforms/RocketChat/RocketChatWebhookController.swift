@@ -3,7 +3,6 @@ import Hummingbird
 import IncidentCore
 import Logging
 import NIOCore
-import Platforms
 
 /// Rocket.Chat messages that are commands, from the webhook or the poller, through the gateway.
 ///
@@ -11,7 +10,7 @@ import Platforms
 /// short deadline and a cache); without an answer the engine uses `people.<id>.timezone`, else the
 /// rotation's zone.
 struct RocketChatCommands: Sendable {
-    let gateway: CommandGateway
+    let gateway: any InboundCommands
     let filter: RocketChatCommandFilter
     let users: RocketChatUserLookup?
     let logger: Logger
@@ -57,7 +56,7 @@ struct RocketChatWebhookController: Sendable {
         var tmid: String?
     }
 
-    func addRoutes(to router: Router<KlaxonRequestContext>) {
+    func addRoutes<Context: RequestContext>(to router: Router<Context>) {
         router.post("rocketchat/webhook") { request, _ -> Response in
             let body = try await request.collectBody(limit: maxBodyBytes)
             let payload: RocketChatWebhookPayload

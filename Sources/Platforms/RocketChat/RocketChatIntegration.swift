@@ -1,7 +1,6 @@
 import Hummingbird
 import IncidentCore
 import Logging
-import Platforms
 import ServiceLifecycle
 
 /// Rocket.Chat, both ways: the REST adapter for the outbox, `POST /rocketchat/webhook`, and the poller
@@ -12,7 +11,7 @@ public struct RocketChatIntegration: PlatformIntegration {
     /// Present in polling mode; tests step it with `pollOnce()`.
     public let poller: RocketChatPoller?
 
-    public func addRoutes(to router: Router<KlaxonRequestContext>) {
+    public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
         webhook.addRoutes(to: router)
     }
 

@@ -1,7 +1,6 @@
 import Foundation
 import IncidentCore
 import Logging
-import Platforms
 
 /// Slack's inbound side, shared by the HTTP routes and Socket Mode: a slash command, an event or an
 /// interaction in, the answer Slack expects out. Every command goes through the gateway, like the console's.
@@ -10,7 +9,7 @@ import Platforms
 /// after a dropped connection, a replayed signed request) change things once: `slack:cmd:<trigger_id>`,
 /// `slack:event:<event_id>`, `slack:action:<trigger_id>`, `slack:view:<view id>`.
 struct SlackInbound: Sendable {
-    let gateway: CommandGateway
+    let gateway: any InboundCommands
     let api: SlackWebAPI
     let bot: SlackBotIdentity
     /// People's time zones, for the replies that show times.

@@ -1,7 +1,6 @@
 import Foundation
 import IncidentCore
 import Logging
-import Platforms
 import ServiceLifecycle
 import Synchronization
 

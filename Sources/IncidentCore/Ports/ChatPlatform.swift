@@ -1,5 +1,4 @@
 import Foundation
-import IncidentCore
 
 /// What a delivered outbox message left behind on the platform.
 public struct Delivery: Sendable, Hashable {
@@ -49,24 +48,16 @@ extension ChatPlatform {
     public func roomLink(of incident: Incident) -> String { "#\(incident.channelName)" }
 }
 
-/// Renders the neutral markup for platforms whose mentions are `@username`.
-public enum NeutralMarkup {
-    /// `<@alice>` → `@alice`; `<#room>` → `roomLink`.
-    public static func render(_ text: String, roomLink: String?) -> String {
-        var out = ""
-        var rest = Substring(text)
-        while let open = rest.range(of: "<@") {
-            out += rest[..<open.lowerBound]
-            let after = rest[open.upperBound...]
-            guard let close = after.firstIndex(of: ">") else {
-                out += rest[open.lowerBound...]
-                rest = ""
-                break
-            }
-            out += "@" + after[..<close]
-            rest = after[after.index(after: close)...]
-        }
-        out += rest
-        return out.replacingOccurrences(of: "<#room>", with: roomLink ?? "the incident channel")
-    }
+/// The outbox's other clients (pager and status webhooks, Discord, email): each delivers one kind of item,
+/// answering as a chat platform does. The implementations live in Platforms; the outbox sender needs only this.
+public protocol OutboxClient<Item>: Sendable {
+    associatedtype Item: Sendable
+    /// `outboxID` is the message's id, which receivers use to drop a repeat after a lost answer.
+    func deliver(_ item: Item, outboxID: Int64) async throws(DeliveryFailure) -> Delivery
+}
+
+/// The ticket tracker (GitHub issues): it reads the incident's ticket for comments and closes, and looks for
+/// an earlier opening when the message may have been sent before.
+public protocol TicketClient: Sendable {
+    func deliver(_ action: TicketAction, incident: Incident?, mayHaveBeenSentBefore: Bool) async throws(DeliveryFailure) -> Delivery
 }

@@ -1,7 +1,6 @@
 import Foundation
 import IncidentCore
 import Logging
-import Platforms
 import ServiceLifecycle
 
 /// Socket Mode as a daemon service: the client keeps a connection to Slack; each envelope goes to the
@@ -24,12 +23,8 @@ struct SlackSocketModeService: Service {
     func dispatch(_ envelope: SlackSocketFrame, frame: Data) async -> Data? {
         switch envelope.type {
         case "slash_commands":
-            guard let payload = decode(SlackSocketEnvelope<[String: SlackFieldValue]>.self, envelope, frame)?.payload else { return nil }
-            guard let command = SlackSlashCommand(fields: SlackFieldValue.fields(payload)) else {
-                logger.warning(
-                    "slack socket mode: slash command without its required fields dropped", metadata: ["envelope_id": "\(envelope.envelopeID ?? "")"])
-                return nil
-            }
+            // The same payload type as the HTTP form: a command without its required fields is dropped below.
+            guard let command = decode(SlackSocketEnvelope<SlackSlashCommand>.self, envelope, frame)?.payload else { return nil }
             let reply = await inbound.slashCommand(command)
             return envelope.acceptsResponsePayload == false ? nil : Data(SlackInbound.json(reply).utf8)
         case "interactive":

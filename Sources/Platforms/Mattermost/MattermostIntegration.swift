@@ -1,7 +1,6 @@
 import Hummingbird
 import IncidentCore
 import Logging
-import Platforms
 import ServiceLifecycle
 
 /// Mattermost, both ways: the `api/v4` adapter for the outbox, `POST /mattermost/commands`,
@@ -12,7 +11,7 @@ public struct MattermostIntegration: PlatformIntegration {
     let actions: MattermostActionsController
     let dialogs: MattermostDialogsController
 
-    public func addRoutes(to router: Router<KlaxonRequestContext>) {
+    public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
         commands.addRoutes(to: router)
         // Mounted even without `actionsURL`, so that buttons and forms opened before it was removed still answer.
         actions.addRoutes(to: router)

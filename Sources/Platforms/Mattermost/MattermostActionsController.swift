@@ -3,7 +3,6 @@ import Hummingbird
 import IncidentCore
 import Logging
 import NIOCore
-import Platforms
 
 /// `POST /mattermost/actions`: a click on one of Klaxon's interactive buttons, POSTed by the Mattermost
 /// server (see `MattermostActions.swift` for the request and how the context is signed).
@@ -19,7 +18,7 @@ import Platforms
 /// been answered: Mattermost's web app shows a dialog only if it arrives for the trigger id that the
 /// click's own answer hands the app, and a dialog opened before that answer reaches it is dropped.
 struct MattermostActionsController: Sendable {
-    let gateway: CommandGateway
+    let gateway: any InboundCommands
     let signer: MattermostActionSigner
     /// Finds the clicker's username when the request has no `user_name` (older servers).
     let users: MattermostUserLookup?
@@ -33,7 +32,7 @@ struct MattermostActionsController: Sendable {
     /// just before: the call to open the form must not take longer than what is left.
     static let openDialogTimeout = TimeAmount.seconds(2)
 
-    func addRoutes(to router: Router<KlaxonRequestContext>) {
+    func addRoutes<Context: RequestContext>(to router: Router<Context>) {
         router.post("mattermost/actions") { request, _ -> Response in
             let body = try await request.collectBody(limit: maxBodyBytes)
             let click: MattermostActionRequest

@@ -1,16 +1,15 @@
 import AsyncHTTPClient
+import Foundation
 import Hummingbird
 import IncidentCore
 import Logging
-import Platforms
-import Scheduler
 import ServiceLifecycle
 
 /// One chat platform, both ways: the outbound adapter the outbox sender uses, the inbound HTTP routes,
 /// and any long-running inbound worker (Slack Socket Mode, Rocket.Chat polling).
 public protocol PlatformIntegration: Sendable {
     var outbound: any ChatPlatform { get }
-    func addRoutes(to router: Router<KlaxonRequestContext>)
+    func addRoutes<Context: RequestContext>(to router: Router<Context>)
     /// Started in the daemon's `ServiceGroup` after the outbox sender.
     var services: [any Service] { get }
 }
@@ -21,17 +20,32 @@ public struct IntegrationDependencies: Sendable {
     public var store: any IncidentStore
     public var clock: any WallClock
     public var logger: Logger
-    public var gateway: CommandGateway
+    public var gateway: any InboundCommands
     public var httpClient: HTTPClient
     /// Told what an integration did outside the gateway (a reply it queued, a page it delivered).
     public var wakeups: Wakeups
-    /// Rung when who is on call may have changed; a service that follows the on-call waits on it.
-    public var onCallBell: Doorbell
+    /// Returns when who is on call may have changed, or at the given time; a service that follows the
+    /// on-call (Slack's user group) waits on it. Only that one service may wait on it at a time.
+    public var onCallChange: @Sendable (_ until: Date) async -> Void
+
+    public init(
+        config: KlaxonConfig, store: any IncidentStore, clock: any WallClock, logger: Logger, gateway: any InboundCommands, httpClient: HTTPClient,
+        wakeups: Wakeups, onCallChange: @escaping @Sendable (_ until: Date) async -> Void
+    ) {
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.logger = logger
+        self.gateway = gateway
+        self.httpClient = httpClient
+        self.wakeups = wakeups
+        self.onCallChange = onCallChange
+    }
 }
 
 /// Builds the integrations that `bot-config.json` enables.
-enum Integrations {
-    static func make(_ dependencies: IntegrationDependencies) throws -> [any PlatformIntegration] {
+public enum Integrations {
+    public static func make(_ dependencies: IntegrationDependencies) throws -> [any PlatformIntegration] {
         var integrations: [any PlatformIntegration] = []
         if let slack = try SlackIntegrationFactory.make(dependencies) { integrations.append(slack) }
         if let rocketChat = try RocketChatIntegrationFactory.make(dependencies) { integrations.append(rocketChat) }

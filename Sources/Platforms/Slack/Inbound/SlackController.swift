@@ -4,7 +4,6 @@ import Hummingbird
 import IncidentCore
 import Logging
 import NIOCore
-import Platforms
 
 /// Slack's request URLs, as `slack-app-manifest.yml` names them: `POST /slack/commands`,
 /// `/slack/interactions` and `/slack/events`. Every request is checked against the signing secret before
@@ -15,7 +14,7 @@ struct SlackController {
     let maxBodyBytes: Int
     let logger: Logger
 
-    func addRoutes(to router: Router<KlaxonRequestContext>) {
+    func addRoutes<Context: RequestContext>(to router: Router<Context>) {
         router.post("slack/commands") { request, _ in try await command(request) }
         router.post("slack/events") { request, _ in try await event(request) }
         router.post("slack/interactions") { request, _ in try await interaction(request) }
@@ -24,15 +23,19 @@ struct SlackController {
     private func command(_ request: Request) async throws -> Response {
         var request = request
         let body = try await request.collectBody(upTo: maxBodyBytes)
-        let form = FormBody(body.readableBytesView)
-        // Slack checks the certificate of a distributed app's URL with `ssl_check=1`: nothing to run, so
-        // it is answered like bolt answers it, before verification.
-        if form["ssl_check"] == "1" { return Response(status: .ok) }
+        let form = String(decoding: body.readableBytesView, as: UTF8.self)
+        let command = Result { try SlackSlashCommand(form: form) }
+        // Slack checks the certificate of a distributed app's URL with `ssl_check=1` (and no command): nothing
+        // to run, so it is answered like bolt answers it, before verification.
+        if case .failure = command, SlackCertificateCheck.isCheck(form: form) { return Response(status: .ok) }
         try verify(request, body: body)
-        guard let command = SlackSlashCommand(fields: form.fields) else {
+        switch command {
+        case .success(let command):
+            return try Response.json(await inbound.slashCommand(command))
+        case .failure(let error):
+            logger.warning("slack command refused: cannot decode it", metadata: ["error": "\(error)"])
             return Response.error("not a slash command", status: .badRequest)
         }
-        return try Response.json(await inbound.slashCommand(command))
     }
 
     private func event(_ request: Request) async throws -> Response {
@@ -59,13 +62,9 @@ struct SlackController {
         var request = request
         let body = try await request.collectBody(upTo: maxBodyBytes)
         try verify(request, body: body)
-        guard let payload = FormBody(body.readableBytesView)["payload"] else {
-            logger.warning("slack interaction refused: no payload field")
-            return Response.error("not a Slack interaction", status: .badRequest)
-        }
         let interaction: SlackInteraction
         do {
-            interaction = try JSONDecoder().decode(SlackInteraction.self, from: Data(payload.utf8))
+            interaction = try SlackInteraction(form: String(decoding: body.readableBytesView, as: UTF8.self))
         } catch {
             logger.warning("slack interaction refused: cannot decode its payload", metadata: ["error": "\(error)"])
             return Response.error("not a Slack interaction", status: .badRequest)

@@ -1,8 +1,10 @@
 import Foundation
+import Hummingbird
 
 /// A slash command invocation (docs.slack.dev/interactivity/implementing-slash-commands). Over HTTP it is a
-/// form; over Socket Mode the same fields come as a JSON object.
-public struct SlackSlashCommand: Sendable, Hashable {
+/// form (`init(form:)`); over Socket Mode the same fields come as a JSON object, decoded by the same
+/// `init(from:)`.
+public struct SlackSlashCommand: Sendable, Hashable, Decodable {
     public var command: String
     /// Everything after the command word.
     public var text: String
@@ -15,20 +17,57 @@ public struct SlackSlashCommand: Sendable, Hashable {
     public var triggerID: String?
     public var responseURL: String?
 
-    /// nil when the fields that say who typed it where are missing.
-    public init?(fields: [String: String]) {
-        guard let userID = fields["user_id"], !userID.isEmpty, let channelID = fields["channel_id"], !channelID.isEmpty else {
-            return nil
+    enum CodingKeys: String, CodingKey {
+        case command, text
+        case userID = "user_id"
+        case userName = "user_name"
+        case channelID = "channel_id"
+        case channelName = "channel_name"
+        case teamID = "team_id"
+        case triggerID = "trigger_id"
+        case responseURL = "response_url"
+    }
+
+    /// Fails when the fields that say who typed it where are missing or empty.
+    public init(from decoder: any Decoder) throws {
+        let fields = try decoder.container(keyedBy: CodingKeys.self)
+        func field(_ key: CodingKeys) throws -> String? { try fields.decodeIfPresent(String.self, forKey: key) }
+        guard let userID = try field(.userID), !userID.isEmpty, let channelID = try field(.channelID), !channelID.isEmpty else {
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: "a slash command names a non-empty user_id and channel_id"))
         }
-        self.command = fields["command"] ?? "/incident"
-        self.text = fields["text"] ?? ""
+        self.command = try field(.command) ?? "/incident"
+        self.text = try field(.text) ?? ""
         self.userID = userID
-        self.userName = fields["user_name"].flatMap { $0.isEmpty ? nil : $0 }
+        self.userName = try field(.userName).flatMap { $0.isEmpty ? nil : $0 }
         self.channelID = channelID
-        self.channelName = fields["channel_name"]
-        self.teamID = fields["team_id"]
-        self.triggerID = fields["trigger_id"].flatMap { $0.isEmpty ? nil : $0 }
-        self.responseURL = fields["response_url"]
+        self.channelName = try field(.channelName)
+        self.teamID = try field(.teamID)
+        self.triggerID = try field(.triggerID).flatMap { $0.isEmpty ? nil : $0 }
+        self.responseURL = try field(.responseURL)
+    }
+
+    /// The `application/x-www-form-urlencoded` body Slack posts to the command's request URL.
+    public init(form: String) throws {
+        self = try URLEncodedFormDecoder().decode(Self.self, from: form)
+    }
+}
+
+/// Slack's certificate check of a distributed app's command URL: a form with `ssl_check=1` and no command.
+public struct SlackCertificateCheck: Sendable, Decodable {
+    public var sslCheck: String?
+
+    enum CodingKeys: String, CodingKey {
+        case sslCheck = "ssl_check"
+    }
+
+    /// Whether `form` is the check; a body that is not a form is not one.
+    public static func isCheck(form: String) -> Bool {
+        do {
+            return try URLEncodedFormDecoder().decode(Self.self, from: form).sslCheck == "1"
+        } catch {
+            return false
+        }
     }
 }
 
@@ -159,6 +198,13 @@ public struct SlackInteraction: Decodable, Sendable {
         case triggerID = "trigger_id"
         case responseURL = "response_url"
     }
+
+    /// The form Slack posts to the interactivity request URL: one field, `payload`, holding the JSON.
+    public init(form: String) throws {
+        struct Form: Decodable { var payload: String }
+        let payload = try URLEncodedFormDecoder().decode(Form.self, from: form).payload
+        self = try JSONDecoder().decode(Self.self, from: Data(payload.utf8))
+    }
 }
 
 /// A Socket Mode frame (docs.slack.dev/apis/events-api/using-socket-mode): `hello`, `disconnect`, or an
@@ -183,28 +229,4 @@ public struct SlackSocketFrame: Decodable, Sendable {
 /// The same frame read again with its payload typed, once `type` says what the payload is.
 public struct SlackSocketEnvelope<Payload: Decodable & Sendable>: Decodable, Sendable {
     public var payload: Payload
-}
-
-/// A JSON scalar in a Socket Mode `slash_commands` payload, which carries the form fields as an object.
-/// Anything that is not a string is kept in its JSON spelling; nested values are dropped.
-public struct SlackFieldValue: Decodable, Sendable {
-    public var text: String?
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if let string = try? container.decode(String.self) {
-            text = string
-        } else if let bool = try? container.decode(Bool.self) {
-            text = bool ? "true" : "false"
-        } else if let number = try? container.decode(Double.self) {
-            text = number == number.rounded() && abs(number) < 1e15 ? String(Int64(number)) : String(number)
-        } else {
-            text = nil
-        }
-    }
-
-    /// The string fields of a decoded payload object.
-    public static func fields(_ object: [String: SlackFieldValue]) -> [String: String] {
-        object.compactMapValues(\.text)
-    }
 }

@@ -2,8 +2,6 @@ import Foundation
 import Hummingbird
 import IncidentCore
 import Logging
-import Platforms
-import Scheduler
 import ServiceLifecycle
 
 /// Builds the Slack integration when `platforms.slack` is configured.
@@ -16,9 +14,9 @@ enum SlackIntegrationFactory {
 
 /// Slack, both ways: `SlackPlatform` delivers the outbox, `SlackController` takes Slack's requests, and,
 /// when configured, Socket Mode and the on-call user group run as services.
-struct SlackIntegration: PlatformIntegration {
-    let outbound: any ChatPlatform
-    let services: [any Service]
+public struct SlackIntegration: PlatformIntegration {
+    public let outbound: any ChatPlatform
+    public let services: [any Service]
     private let controller: SlackController
 
     init(_ slack: SlackConfig, _ dependencies: IntegrationDependencies) {
@@ -31,7 +29,8 @@ struct SlackIntegration: PlatformIntegration {
         if let userGroup = slack.oncallUserGroup {
             services.append(
                 SlackOnCallGroupSync(
-                    config: dependencies.config, store: dependencies.store, api: api, userGroup: userGroup, clock: clock, bell: dependencies.onCallBell,
+                    config: dependencies.config, store: dependencies.store, api: api, userGroup: userGroup, clock: clock,
+                    onCallChange: dependencies.onCallChange,
                     logger: logger))
         }
 
@@ -54,7 +53,7 @@ struct SlackIntegration: PlatformIntegration {
         self.services = services
     }
 
-    func addRoutes(to router: Router<KlaxonRequestContext>) {
+    public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
         controller.addRoutes(to: router)
     }
 }

@@ -3,7 +3,6 @@ import Hummingbird
 import IncidentCore
 import Logging
 import NIOCore
-import Platforms
 
 /// `POST /mattermost/commands`: Mattermost's custom slash command (`/incident …`).
 ///
@@ -15,19 +14,25 @@ import Platforms
 /// For `oncall`, whose reply shows clock times, the sender's Mattermost time zone is looked up first
 /// (`users`, a short deadline and a cache); without an answer the rotation's zone is used.
 struct MattermostCommandController: Sendable {
-    let gateway: CommandGateway
+    let gateway: any InboundCommands
     let commandToken: Secret
     let users: MattermostUserLookup?
     let maxBodyBytes: Int
     let logger: Logger
 
-    func addRoutes(to router: Router<KlaxonRequestContext>) {
+    func addRoutes<Context: RequestContext>(to router: Router<Context>) {
         router.post("mattermost/commands") { request, _ -> Response in
             let body = try await request.collectBody(limit: maxBodyBytes)
-            let form = FormBody.parse(String(decoding: body.readableBytesView, as: UTF8.self))
+            var form = MattermostSlashCommand.Form()
+            do {
+                form = try MattermostSlashCommand.Form(body: String(decoding: body.readableBytesView, as: UTF8.self))
+            } catch {
+                // Read as an empty form: refused below for its token (unless the header has it) or its fields.
+                logger.warning("Mattermost slash command: cannot decode its form", metadata: ["error": "\(error)"])
+            }
             let presented = MattermostSlashCommand.presentedToken(form: form, authorization: request.headers[.authorization])
             guard SharedToken.matches(presented, commandToken) else {
-                logger.warning("Mattermost slash command with a wrong token refused", metadata: ["channel": "\(form["channel_name"] ?? "")"])
+                logger.warning("Mattermost slash command with a wrong token refused", metadata: ["channel": "\(form.channelName ?? "")"])
                 return Response.error("invalid token", status: .unauthorized)
             }
             guard let command = MattermostSlashCommand(form: form) else {

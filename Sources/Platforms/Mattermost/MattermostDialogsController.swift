@@ -3,7 +3,6 @@ import Hummingbird
 import IncidentCore
 import Logging
 import NIOCore
-import Platforms
 
 /// `POST /mattermost/dialogs`: the submission of the "Post update" form, POSTed by the Mattermost server
 /// (see `MattermostDialogs.swift` for the request and how the `state` is signed).
@@ -17,14 +16,14 @@ import Platforms
 /// text area: for an empty text, and for an update the incident refuses (closed, unknown), so the person
 /// sees why and keeps what they wrote.
 struct MattermostDialogsController: Sendable {
-    let gateway: CommandGateway
+    let gateway: any InboundCommands
     let signer: MattermostActionSigner
     /// The submission names the user by id only: their username is what Klaxon mentions and `people` lists.
     let users: MattermostUserLookup?
     let maxBodyBytes: Int
     let logger: Logger
 
-    func addRoutes(to router: Router<KlaxonRequestContext>) {
+    func addRoutes<Context: RequestContext>(to router: Router<Context>) {
         router.post("mattermost/dialogs") { request, _ -> Response in
             let body = try await request.collectBody(limit: maxBodyBytes)
             let submission: MattermostDialogSubmission

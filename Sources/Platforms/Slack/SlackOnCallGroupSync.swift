@@ -1,8 +1,6 @@
 import Foundation
 import IncidentCore
 import Logging
-import Platforms
-import Scheduler
 import ServiceLifecycle
 
 /// Keeps a Slack user group (`platforms.slack.oncallUserGroup`, e.g. `@oncall`) equal to whoever is on
@@ -17,7 +15,8 @@ struct SlackOnCallGroupSync: Service {
     let api: SlackWebAPI
     let userGroup: String
     let clock: any WallClock
-    let bell: Doorbell
+    /// Returns when who is on call may have changed, or at the given time (the daemon's on-call bell).
+    let onCallChange: @Sendable (_ until: Date) async -> Void
     let logger: Logger
 
     static let recheck: TimeInterval = 300
@@ -42,7 +41,7 @@ struct SlackOnCallGroupSync: Service {
                 logger.warning("slack on-call group: could not read overrides", metadata: ["error": "\(error)"])
             }
             let deadline = wake
-            await cancelWhenGracefulShutdown { await bell.wait(until: deadline, clock: clock) }
+            await cancelWhenGracefulShutdown { await onCallChange(deadline) }
         }
     }
 
