@@ -15,7 +15,7 @@ public final class MattermostUserLookup: Sendable {
     private let client: MattermostClient
     private let timeout: TimeAmount
     private let logger: Logger
-    private let cache: ExpiringLookupCache<MattermostUser>
+    private let cache: ExpiringCache<String, MattermostUser?>
 
     /// How long a found user is reused; a zone changed in Mattermost shows after at most this long.
     public static let foundFor: TimeInterval = 3600
@@ -26,11 +26,11 @@ public final class MattermostUserLookup: Sendable {
         self.client = client
         self.timeout = timeout
         self.logger = logger
-        self.cache = ExpiringLookupCache(clock: clock, foundFor: Self.foundFor, failedFor: Self.failedFor)
+        self.cache = ExpiringCache(clock: clock)
     }
 
     public func user(id: String) async -> MattermostUser? {
-        await cache.value(for: id) {
+        await cache.value(for: id, foundFor: Self.foundFor, failedFor: Self.failedFor) {
             do {
                 return try await client.user(id: id, timeout: timeout)
             } catch {

@@ -16,7 +16,7 @@ public final class RocketChatUserLookup: Sendable {
     private let client: RocketChatClient
     private let timeout: TimeAmount
     private let logger: Logger
-    private let cache: ExpiringLookupCache<RocketChatUser>
+    private let cache: ExpiringCache<String, RocketChatUser?>
 
     /// How long a found user is reused; a new offset shows after at most this long.
     public static let foundFor: TimeInterval = 3600
@@ -27,11 +27,11 @@ public final class RocketChatUserLookup: Sendable {
         self.client = client
         self.timeout = timeout
         self.logger = logger
-        self.cache = ExpiringLookupCache(clock: clock, foundFor: Self.foundFor, failedFor: Self.failedFor)
+        self.cache = ExpiringCache(clock: clock)
     }
 
     public func user(id: String) async -> RocketChatUser? {
-        await cache.value(for: id) {
+        await cache.value(for: id, foundFor: Self.foundFor, failedFor: Self.failedFor) {
             do {
                 return try await client.user(id: id, timeout: timeout)
             } catch {

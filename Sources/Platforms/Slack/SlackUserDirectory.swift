@@ -31,14 +31,14 @@ public actor SlackUserDirectory {
     private let clock: any WallClock
     private let settings: Settings
     private let logger: Logger
-    private let cache: ExpiringLookupCache<Answer>
+    private let cache: ExpiringCache<String, Answer?>
 
     public init(api: SlackWebAPI, clock: any WallClock, settings: Settings = Settings(), logger: Logger) {
         self.api = api
         self.clock = clock
         self.settings = settings
         self.logger = logger
-        self.cache = ExpiringLookupCache(clock: clock, foundFor: settings.cacheFor, failedFor: settings.retryFailureAfter, maxEntries: settings.maxEntries)
+        self.cache = ExpiringCache(clock: clock, maxEntries: settings.maxEntries)
     }
 
     private struct UserInfo: Decodable {
@@ -51,7 +51,7 @@ public actor SlackUserDirectory {
     /// The user's IANA zone, or nil when Slack does not say (bots, deleted users) or did not answer in time.
     // Nonisolated: all its state is in the (locked) cache, so look-ups of different users need not queue.
     public nonisolated func timeZone(of userID: String) async -> String? {
-        await cache.value(for: userID) { () async -> Answer? in
+        await cache.value(for: userID, foundFor: settings.cacheFor, failedFor: settings.retryFailureAfter) { () async -> Answer? in
             do throws(SlackAPIError) {
                 let info = try await api.call("users.info", [("user", userID)], timeout: settings.timeout, as: UserInfo.self)
                 // A zone this machine's tz database does not know is no use to the engine.

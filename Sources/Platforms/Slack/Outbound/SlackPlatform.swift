@@ -38,12 +38,18 @@ public struct SlackPlatform: ChatPlatform {
     private let settings: Settings
     private let logger: Logger
     private let bot: SlackBotIdentity
-    private let progress = RoomProgressBook()
-    private let directChannels = DirectChannelBook()
-    private let statusCards = StatusCardBook()
-    private let threadRoots = ThreadRootBook()
+    /// How far each channel-mode `openRoom` got, by outbox id: kept between attempts of the same message.
+    private let progress: ExpiringCache<Int64, RoomProgress>
+    /// The bot's direct-message channel with each user, once `conversations.open` named it (it never changes).
+    private let directChannels: ExpiringCache<String, String>
+    /// Channel id → the `ts` of its pinned status card.
+    private let statusCards: ExpiringCache<String, String>
+    /// Thread root `ts` → the announcement it shows, so a status change can rewrite the root without
+    /// reading it back first.
+    private let threadRoots: ExpiringCache<String, String>
     private let unposted = UnpostedAttempts()
-    private let channelIDs = ChannelIDBook()
+    /// Channel name → id, learnt from what `chat.postMessage` answers.
+    private let channelIDs: ExpiringCache<String, String>
     /// Told after a direct message (a page) was delivered, so the on-call user group can follow.
     private let wakeups: Wakeups
 
@@ -57,6 +63,11 @@ public struct SlackPlatform: ChatPlatform {
         self.announceChannel = announceChannel.hasPrefix("#") ? String(announceChannel.dropFirst()) : announceChannel
         self.mode = mode
         self.clock = clock
+        self.progress = ExpiringCache(clock: clock)
+        self.directChannels = ExpiringCache(clock: clock)
+        self.statusCards = ExpiringCache(clock: clock)
+        self.threadRoots = ExpiringCache(clock: clock)
+        self.channelIDs = ExpiringCache(clock: clock)
         self.pacer = SlackChannelPacer(settings: settings.pacing)
         self.settings = settings
         self.logger = logger
@@ -73,7 +84,7 @@ public struct SlackPlatform: ChatPlatform {
             let failure = error.deliveryFailure
             // The outbox gives up on this message: nothing will resume opening its room or retry its posts.
             if case .permanent = failure {
-                progress.remove(message.id)
+                progress.removeValue(for: message.id)
                 unposted.forget(message.id)
             }
             throw failure
@@ -96,7 +107,7 @@ public struct SlackPlatform: ChatPlatform {
                 let blocks = SlackBlocks.threadRoot(announcement: text, status: StatusCard.text(topic), buttons: Self.rootButtons(incident))
                 let root = try await postMessage(
                     text: text, blocks: blocks, channel: announceChannel, threadTS: nil, for: message, part: .announcement)
-                threadRoots.remember(text, root: root.ts)
+                threadRoots.set(text, for: root.ts)
                 return Delivery(platformMessageID: root.ts, room: Conversation(platform: .slack, channelID: root.channel, threadID: root.ts))
             }
 
@@ -143,26 +154,26 @@ public struct SlackPlatform: ChatPlatform {
     private func openChannel(for message: OutboxMessage, name: String, topic: String, announcement: String, invite: [String]) async throws(SlackAPIError)
         -> Delivery
     {
-        var step = progress.get(message.id)
+        var step = progress[message.id] ?? RoomProgress()
         if step.channelID == nil {
             step.channelID = try await createChannel(named: name, for: message)
-            progress.set(message.id, step)
+            progress.set(step, for: message.id)
         }
         let channelID = step.channelID!
         if !step.invited {
             try await inviteUsers(invite, to: channelID)
             step.invited = true
-            progress.set(message.id, step)
+            progress.set(step, for: message.id)
         }
         if !step.topicSet {
             try await setTopic(topic, channel: channelID)
             step.topicSet = true
-            progress.set(message.id, step)
+            progress.set(step, for: message.id)
         }
         if !step.cardPosted {
             try await postStatusCard(topic, channel: channelID, for: message)
             step.cardPosted = true
-            progress.set(message.id, step)
+            progress.set(step, for: message.id)
         }
         // Empty: the announcement is a message of its own in the announce channel's queue (`ChatAction.openRoom`).
         var posted: PostedMessage?
@@ -170,7 +181,7 @@ public struct SlackPlatform: ChatPlatform {
             let text = SlackMarkup.render(announcement, roomLink: "<#\(channelID)>")
             posted = try await postMessage(text: text, channel: announceChannel, threadTS: nil, for: message, part: .announcement)
         }
-        progress.remove(message.id)
+        progress.removeValue(for: message.id)
         return Delivery(platformMessageID: posted?.ts, room: Conversation(platform: .slack, channelID: channelID))
     }
 
@@ -189,7 +200,7 @@ public struct SlackPlatform: ChatPlatform {
     private func createChannel(named requested: String, for message: OutboxMessage) async throws(SlackAPIError) -> String {
         let rules = ChannelNameRules.slack
         let base = rules.sanitize(requested)
-        let mayExist = mayHaveBeenTriedBefore(message) || progress.get(message.id).uncertainCreate != nil
+        let mayExist = mayHaveBeenTriedBefore(message) || progress[message.id]?.uncertainCreate != nil
         var ownChannels: [String: MemberChannels.Channel]?
         for attempt in 1...max(settings.maxNameSuffix, 1) {
             let suffix = attempt == 1 ? "" : "-\(attempt)"
@@ -209,9 +220,9 @@ public struct SlackPlatform: ChatPlatform {
                 continue
             } catch {
                 if error.mayHaveBeenDone {
-                    var step = progress.get(message.id)
+                    var step = progress[message.id] ?? RoomProgress()
                     step.uncertainCreate = name
-                    progress.set(message.id, step)
+                    progress.set(step, for: message.id)
                 }
                 throw error
             }
@@ -320,7 +331,7 @@ public struct SlackPlatform: ChatPlatform {
 
     private func postStatusCard(_ topic: String, channel: String, for message: OutboxMessage) async throws(SlackAPIError) {
         let card = try await postMessage(text: StatusCard.text(topic), channel: channel, threadTS: nil, for: message, part: .card)
-        statusCards.remember(card.ts, in: channel)
+        statusCards.set(card.ts, for: channel)
         do throws(SlackAPIError) {
             try await api.call("pins.add", [("channel", channel), ("timestamp", card.ts)])
         } catch let error where error.slackError == "already_pinned" {
@@ -345,17 +356,17 @@ public struct SlackPlatform: ChatPlatform {
     /// Rewrites the card with the new topic. A card that is gone (deleted, or unpinned before a restart) is
     /// not recreated: the topic changed all the same.
     private func updateStatusCard(_ topic: String, channel: String) async throws(SlackAPIError) {
-        var known = statusCards.card(in: channel)
+        var known = statusCards[channel]
         if known == nil {
             known = try await pinnedStatusCard(in: channel)
         }
         guard let ts = known else { return }
         do throws(SlackAPIError) {
             try await api.call("chat.update", [("channel", channel), ("ts", ts), ("text", StatusCard.text(topic))])
-            statusCards.remember(ts, in: channel)
+            statusCards.set(ts, for: channel)
         } catch let error where error.slackError != nil {
             logger.warning("slack status card not updated", metadata: ["channel": "\(channel)", "slack_error": "\(error.slackError!)"])
-            statusCards.forget(in: channel)
+            statusCards.removeValue(for: channel)
         }
     }
 
@@ -403,7 +414,7 @@ public struct SlackPlatform: ChatPlatform {
     /// The announcement the root shows: remembered since it was posted, or after a restart read back from
     /// Slack (the root's `text`, which only ever holds the announcement). Nil when the root is gone.
     private func threadRootAnnouncement(channel: String, root: String) async throws(SlackAPIError) -> String? {
-        if let known = threadRoots.announcement(root: root) { return known }
+        if let known = threadRoots[root] { return known }
         let replies: Replies
         do throws(SlackAPIError) {
             replies = try await api.call("conversations.replies", [("channel", channel), ("ts", root), ("limit", "1")], as: Replies.self)
@@ -413,7 +424,7 @@ public struct SlackPlatform: ChatPlatform {
             return nil
         }
         guard let text = replies.messages?.first(where: { $0.ts == root })?.text else { return nil }
-        threadRoots.remember(text, root: root)
+        threadRoots.set(text, for: root)
         return text
     }
 
@@ -449,9 +460,9 @@ public struct SlackPlatform: ChatPlatform {
 
     /// The bot's direct-message channel with a user (`conversations.open`), remembered once known.
     private func directChannel(with userID: String) async throws(SlackAPIError) -> String {
-        if let known = directChannels.channel(with: userID) { return known }
+        if let known = directChannels[userID] { return known }
         let opened = try await api.call("conversations.open", [("users", userID)], as: OpenedConversation.self)
-        directChannels.remember(opened.channel.id, with: userID)
+        directChannels.set(opened.channel.id, for: userID)
         return opened.channel.id
     }
 
@@ -473,7 +484,7 @@ public struct SlackPlatform: ChatPlatform {
         part: PostPart = .message
     ) async throws(SlackAPIError) -> PostedMessage {
         // The announce channel may be configured by name; history and joins need its id, which a post returns.
-        let channel = channelIDs.id(of: channel) ?? channel
+        let channel = channelIDs[channel] ?? channel
         let key = UnpostedAttempts.Key(outboxID: message.id, part: part)
         // Taken, not read: the knowledge is about the attempt just before this one only.
         if !unposted.take(key), mayHaveBeenTriedBefore(message) {
@@ -499,7 +510,7 @@ public struct SlackPlatform: ChatPlatform {
         if let threadTS { arguments.append(("thread_ts", threadTS)) }
         do throws(SlackAPIError) {
             let posted = try await postJoiningIfNeeded(arguments, channel: channel)
-            if posted.channel != channel { channelIDs.remember(posted.channel, for: channel) }
+            if posted.channel != channel { channelIDs.set(posted.channel, for: channel) }
             return posted
         } catch {
             if !error.mayHaveBeenDone { unposted.insert(key) }
@@ -572,14 +583,6 @@ public struct SlackPlatform: ChatPlatform {
     }
 }
 
-/// Channel name → id, learnt from what `chat.postMessage` answers.
-private final class ChannelIDBook: Sendable {
-    private let ids = Mutex<[String: String]>([:])
-
-    func id(of name: String) -> String? { ids.withLock { $0[name] } }
-    func remember(_ id: String, for name: String) { ids.withLock { $0[name] = id } }
-}
-
 /// Posts whose last attempt, in this process, ended certain that nothing was posted: refused by Slack,
 /// rate limited, or held back before calling. Their retry need not search the channel's history.
 private final class UnpostedAttempts: Sendable {
@@ -601,46 +604,12 @@ private final class UnpostedAttempts: Sendable {
     }
 }
 
-/// How far each channel-mode `openRoom` got: kept between attempts of the same outbox message.
-private final class RoomProgressBook: Sendable {
-    struct Progress {
-        var channelID: String?
-        var invited = false
-        var topicSet = false
-        var cardPosted = false
-        /// The name of a `conversations.create` that got no answer: it may exist.
-        var uncertainCreate: String?
-    }
-
-    private let book = Mutex<[Int64: Progress]>([:])
-
-    func get(_ id: Int64) -> Progress { book.withLock { $0[id] ?? Progress() } }
-    func set(_ id: Int64, _ progress: Progress) { book.withLock { $0[id] = progress } }
-    func remove(_ id: Int64) { book.withLock { $0[id] = nil } }
-}
-
-/// The bot's direct-message channel with each user, once `conversations.open` named it (it never changes).
-private final class DirectChannelBook: Sendable {
-    private let channels = Mutex<[String: String]>([:])
-
-    func channel(with userID: String) -> String? { channels.withLock { $0[userID] } }
-    func remember(_ channel: String, with userID: String) { channels.withLock { $0[userID] = channel } }
-}
-
-/// Channel id → the `ts` of its pinned status card.
-private final class StatusCardBook: Sendable {
-    private let cards = Mutex<[String: String]>([:])
-
-    func card(in channel: String) -> String? { cards.withLock { $0[channel] } }
-    func remember(_ ts: String, in channel: String) { cards.withLock { $0[channel] = ts } }
-    func forget(in channel: String) { _ = cards.withLock { $0.removeValue(forKey: channel) } }
-}
-
-/// Thread root `ts` → the announcement it shows, so a status change can rewrite the root without
-/// reading it back first.
-private final class ThreadRootBook: Sendable {
-    private let announcements = Mutex<[String: String]>([:])
-
-    func announcement(root: String) -> String? { announcements.withLock { $0[root] } }
-    func remember(_ announcement: String, root: String) { announcements.withLock { $0[root] = announcement } }
+/// How far a channel-mode `openRoom` got.
+private struct RoomProgress: Sendable {
+    var channelID: String?
+    var invited = false
+    var topicSet = false
+    var cardPosted = false
+    /// The name of a `conversations.create` that got no answer: it may exist.
+    var uncertainCreate: String?
 }
