@@ -11,7 +11,7 @@ struct RateLimitHeaderTests {
     func nonFiniteOrNonNumbersAreNoWait(value: String) {
         let headers = HTTPHeaders([("Retry-After", value)])
         #expect(RateLimitHeader.number(headers, "Retry-After") == nil)
-        #expect(PagerWebhookClient.retryAfter(headers, now: Date(timeIntervalSince1970: 1_764_000_000)) == nil)
+        #expect(RateLimitHeader.retryAfter(headers, now: Date(timeIntervalSince1970: 1_764_000_000)) == nil)
     }
 
     @Test func numbersAreRead() {

@@ -15,8 +15,7 @@ import NIOHTTP1
 /// webhook must not park that platform.
 public struct DiscordWebhookClient: OutboxClient {
     private let webhooks: [String: DiscordWebhook]
-    private let httpClient: HTTPClient
-    private let timeout: TimeAmount
+    private let transport: HTTPTransport
     private let logger: Logger
 
     /// Discord refuses `content` longer than this.
@@ -24,8 +23,7 @@ public struct DiscordWebhookClient: OutboxClient {
 
     public init(webhooks: [DiscordWebhook], httpClient: HTTPClient, timeout: TimeAmount = .seconds(10), logger: Logger) {
         self.webhooks = Dictionary(webhooks.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-        self.httpClient = httpClient
-        self.timeout = timeout
+        self.transport = WebhookPost.transport(httpClient: httpClient, timeout: timeout)
         self.logger = logger
     }
 
@@ -54,20 +52,21 @@ public struct DiscordWebhookClient: OutboxClient {
             throw .permanent("cannot encode the Discord post: \(error)")
         }
         // The URL carries the webhook's token: it is never logged, only the webhook's id.
-        let (response, answer) = try await WebhookPost.send(
-            body, to: webhook.url.exposedValue, headers: [], httpClient: httpClient, timeout: timeout, receiver: "Discord webhook \(webhook.id)",
-            urlIsSecret: true, logger: logger)
-        let status = Int(response.status.code)
-        switch status {
-        case 200..<300:
+        let answer = try await WebhookPost.send(
+            body, to: webhook.url.exposedValue, headers: [], transport: transport, receiver: "Discord webhook \(webhook.id)", urlIsSecret: true)
+        let what = "Discord webhook \(webhook.id)"
+        let refused = "\(what) refused the post: HTTP \(answer.status) \(answer.text.prefix(200))"
+        switch HTTPOutcome(status: answer.status) {
+        case .success:
             logger.debug("Discord webhook delivered", metadata: ["webhook": "\(webhook.id)"])
             return Delivery()
-        case 429:
-            throw .rateLimited(retryAfter: Self.retryAfter(body: answer, headers: response.headers) ?? 5)
-        case 408, 500...:
-            throw .transient("Discord webhook \(webhook.id): HTTP \(status)")
-        default:
-            throw .permanent("Discord webhook \(webhook.id) refused the post: HTTP \(status) \(answer.prefix(200))")
+        case .unauthorized:
+            // A bad token in the webhook's URL: only a config change helps, and the chat lane must not park.
+            throw .permanent(refused)
+        case let outcome:
+            throw outcome.deliveryFailure(
+                reason: "\(what): HTTP \(answer.status)", refused: refused, retryAfter: Self.retryAfter(body: answer.text, headers: answer.headers) ?? 5)
+                ?? .transient(what)
         }
     }
 
@@ -76,6 +75,6 @@ public struct DiscordWebhookClient: OutboxClient {
         struct RateLimit: Decodable { var retry_after: Double }
         // A body that is not Discord's JSON (a proxy's page) leaves the header to go by.
         if let limit = try? JSONDecoder().decode(RateLimit.self, from: Data(body.utf8)) { return max(0, limit.retry_after) }
-        return headers.first(name: "Retry-After").flatMap { TimeInterval($0.trimmingCharacters(in: .whitespaces)) }.map { max(0, $0) }
+        return RateLimitHeader.number(headers, "Retry-After").map { max(0, $0) }
     }
 }

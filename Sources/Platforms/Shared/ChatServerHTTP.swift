@@ -6,8 +6,8 @@ import NIOCore
 import NIOHTTP1
 
 // The HTTP plumbing shared by the Rocket.Chat and Mattermost REST clients: both are self-hosted servers
-// spoken to with a JSON body and a token header, and both limit how fast a client may call. It lives in
-// the Rocket.Chat folder because that client came first; the Mattermost client uses it as it is.
+// spoken to with a JSON body and a token header, and both limit how fast a client may call. The call
+// itself goes through the transport every outbound client shares (HTTPTransport).
 
 /// Why a REST call to a chat server failed, in the terms the callers act on.
 public enum ChatServerFailure: Error, Sendable, Hashable, CustomStringConvertible {
@@ -47,31 +47,24 @@ public enum ChatServerFailure: Error, Sendable, Hashable, CustomStringConvertibl
 }
 
 /// One answer from a chat server, body collected.
-struct ChatServerResponse: Sendable {
-    var status: Int
-    var headers: HTTPHeaders
-    var body: Data
-}
+typealias ChatServerResponse = HTTPTransport.Answer
 
-/// Sends JSON requests to one server with a deadline and a cap on the answer's size.
+/// Sends JSON requests to one server.
 struct ChatServerHTTP: Sendable {
-    let httpClient: HTTPClient
+    /// A deadline per call; larger answers than 4 MiB are refused (a history page or a user record is a
+    /// few kilobytes).
+    let transport: HTTPTransport
     /// `https://chat.example.com`, without a trailing slash.
     let baseURL: String
     let headers: HTTPHeaders
-    let timeout: TimeAmount
     let logger: Logger
 
-    /// Larger answers are refused: a history page or a user record is a few kilobytes.
-    static let maxResponseBytes = 4 << 20
-
     init(httpClient: HTTPClient, baseURL: String, headers: HTTPHeaders, timeout: TimeAmount = .seconds(15), logger: Logger) {
-        self.httpClient = httpClient
+        self.transport = HTTPTransport(httpClient: httpClient, timeout: timeout)
         var base = baseURL
         while base.hasSuffix("/") { base.removeLast() }
         self.baseURL = base
         self.headers = headers
-        self.timeout = timeout
         self.logger = logger
     }
 
@@ -93,11 +86,9 @@ struct ChatServerHTTP: Sendable {
             request.body = .bytes(ByteBuffer(bytes: body))
         }
         do {
-            let response = try await httpClient.execute(request, timeout: timeout ?? self.timeout, logger: logger)
-            let collected = try await response.body.collect(upTo: Self.maxResponseBytes)
-            return ChatServerResponse(status: Int(response.status.code), headers: response.headers, body: Data(collected.readableBytesView))
+            return try await transport.send(request, timeout: timeout, logger: logger)
         } catch {
-            throw .unreachable("\(method) \(path): \(error)")
+            throw .unreachable("\(method) \(path): \(error.detail)")
         }
     }
 

@@ -12,3 +12,16 @@ enum RateLimitHeader {
         return value
     }
 }
+
+extension RateLimitHeader {
+    /// `Retry-After` in seconds or as an HTTP date, never negative; nil when absent or unreadable.
+    static func retryAfter(_ headers: HTTPHeaders, now: Date) -> TimeInterval? {
+        if let seconds = number(headers, "Retry-After") { return max(0, seconds) }
+        guard let value = headers.first(name: "Retry-After")?.trimmingCharacters(in: .whitespaces) else { return nil }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        return formatter.date(from: value).map { max(0, $0.timeIntervalSince(now)) }
+    }
+}

@@ -46,9 +46,8 @@ public struct SignedWebhookClient<Notice: SignedWebhookNotice>: OutboxClient {
     }
 
     private let webhooks: [String: Endpoint]
-    private let httpClient: HTTPClient
+    private let transport: HTTPTransport
     private let clock: any WallClock
-    private let timeout: TimeAmount
     private let logger: Logger
 
     public init(
@@ -56,9 +55,8 @@ public struct SignedWebhookClient<Notice: SignedWebhookNotice>: OutboxClient {
     ) {
         self.webhooks = Dictionary(
             webhooks.map { ($0.id, Endpoint(id: $0.id, url: $0.url, secret: $0.secret)) }, uniquingKeysWith: { first, _ in first })
-        self.httpClient = httpClient
+        self.transport = WebhookPost.transport(httpClient: httpClient, timeout: timeout)
         self.clock = clock
-        self.timeout = timeout
         self.logger = logger
     }
 
@@ -93,33 +91,16 @@ public struct SignedWebhookClient<Notice: SignedWebhookNotice>: OutboxClient {
             ("X-Klaxon-Event", notice.eventName), ("X-Klaxon-Delivery", String(outboxID)), ("X-Klaxon-Timestamp", String(timestamp)),
             ("X-Klaxon-Signature", Self.signature(body: body, timestamp: timestamp, secret: webhook.secret)),
         ]
-        let (response, answer) = try await WebhookPost.send(
-            body, to: webhook.url, headers: headers, httpClient: httpClient, timeout: timeout, receiver: "\(receiver) \(webhook.id)", logger: logger)
-        let status = Int(response.status.code)
-        switch status {
-        case 200..<300:
-            logger.debug("\(receiver) delivered", metadata: ["webhook": "\(webhook.id)", "event": "\(notice.eventName)"])
-            return Delivery(platformMessageID: response.headers.first(name: "X-Request-Id"))
-        case 429:
-            throw .rateLimited(retryAfter: Self.retryAfter(response.headers, now: clock.now()) ?? 5)
-        case 408, 500...:
-            throw .transient("\(receiver) \(webhook.id): HTTP \(status)")
-        case 401, 403:
-            // The receiver refuses our signature or account, not this notice: every notice would fail alike.
-            throw .unauthorized("\(receiver) \(webhook.id): HTTP \(status)")
-        default:
-            throw .permanent("\(receiver) \(webhook.id) refused the notice: HTTP \(status) \(answer.prefix(200))")
+        let answer = try await WebhookPost.send(body, to: webhook.url, headers: headers, transport: transport, receiver: "\(receiver) \(webhook.id)")
+        // 401/403: the receiver refuses our signature or account, not this notice: every notice would fail alike.
+        if let failure = HTTPOutcome(status: answer.status).deliveryFailure(
+            reason: "\(receiver) \(webhook.id): HTTP \(answer.status)",
+            refused: "\(receiver) \(webhook.id) refused the notice: HTTP \(answer.status) \(answer.text.prefix(200))",
+            retryAfter: RateLimitHeader.retryAfter(answer.headers, now: clock.now()) ?? 5)
+        {
+            throw failure
         }
-    }
-
-    /// `Retry-After` in seconds or as an HTTP date.
-    static func retryAfter(_ headers: HTTPHeaders, now: Date) -> TimeInterval? {
-        guard let value = headers.first(name: "Retry-After")?.trimmingCharacters(in: .whitespaces) else { return nil }
-        if let seconds = RateLimitHeader.number(headers, "Retry-After") { return max(0, seconds) }
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-        return formatter.date(from: value).map { max(0, $0.timeIntervalSince(now)) }
+        logger.debug("\(receiver) delivered", metadata: ["webhook": "\(webhook.id)", "event": "\(notice.eventName)"])
+        return Delivery(platformMessageID: answer.headers.first(name: "X-Request-Id"))
     }
 }

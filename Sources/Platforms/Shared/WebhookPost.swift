@@ -1,39 +1,34 @@
 import AsyncHTTPClient
 import Foundation
 import IncidentCore
-import Logging
 import NIOCore
 import NIOHTTP1
 
-/// One JSON POST to a webhook (pager and status gateways, Discord): sent with a deadline, a network error
-/// reported as transient, and up to 4 KiB of the answer read (a failure's body says why; reading it also
-/// frees the connection). The caller classifies the status.
+/// One JSON POST to a webhook (pager and status gateways, Discord) through the shared transport: a
+/// network error is reported as transient, and up to 4 KiB of the answer is kept (a failure's body says
+/// why). The caller reads the status (`HTTPOutcome`).
 enum WebhookPost {
+    /// The transport every webhook client sends through.
+    static func transport(httpClient: HTTPClient, timeout: TimeAmount) -> HTTPTransport {
+        HTTPTransport(httpClient: httpClient, timeout: timeout, maxResponseBytes: 4096, oversized: .truncate)
+    }
+
     /// `receiver` names the webhook in errors (`pager webhook p1`). `urlIsSecret`: the URL carries a token
     /// (Discord's), so a network error is reported by its type only, never by a description that could
     /// quote the URL.
     static func send(
-        _ body: Data, to url: String, headers: [(String, String)], httpClient: HTTPClient, timeout: TimeAmount, receiver: String,
-        urlIsSecret: Bool = false, logger: Logger
-    ) async throws(DeliveryFailure) -> (response: HTTPClientResponse, answer: String) {
+        _ body: Data, to url: String, headers: [(String, String)], transport: HTTPTransport, receiver: String, urlIsSecret: Bool = false
+    ) async throws(DeliveryFailure) -> HTTPTransport.Answer {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
         request.headers.add(name: "User-Agent", value: "Klaxon")
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         request.body = .bytes(ByteBuffer(bytes: body))
-        let response: HTTPClientResponse
         do {
-            response = try await httpClient.execute(request, timeout: timeout)
+            return try await transport.send(request)
         } catch {
-            throw .transient("\(receiver): \(urlIsSecret ? "\(type(of: error))" : "\(error)")")
-        }
-        do {
-            return (response, String(buffer: try await response.body.collect(upTo: 4096)))
-        } catch {
-            // The status decides; an unreadable body only loses the reason (and a 429's wait in the body).
-            logger.debug("webhook answer unreadable", metadata: ["receiver": "\(receiver)", "error": "\(type(of: error))"])
-            return (response, "")
+            throw .transient("\(receiver): \(error.reason(urlIsSecret: urlIsSecret))")
         }
     }
 }

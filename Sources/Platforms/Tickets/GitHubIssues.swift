@@ -20,16 +20,14 @@ public struct GitHubIssues: TicketClient {
     public static let apiVersion = "2022-11-28"
 
     private let config: GitHubConfig
-    private let httpClient: HTTPClient
+    private let transport: HTTPTransport
     private let clock: any WallClock
-    private let timeout: TimeAmount
     private let logger: Logger
 
     public init(config: GitHubConfig, httpClient: HTTPClient, clock: any WallClock, timeout: TimeAmount = .seconds(10), logger: Logger) {
         self.config = config
-        self.httpClient = httpClient
+        self.transport = HTTPTransport(httpClient: httpClient, timeout: timeout)
         self.clock = clock
-        self.timeout = timeout
         self.logger = logger
     }
 
@@ -119,31 +117,30 @@ public struct GitHubIssues: TicketClient {
             request.headers.add(name: "Content-Type", value: "application/json")
         }
         let what = "GitHub \(method) \(path.split(separator: "?").first ?? "")"
-        let response: HTTPClientResponse
-        let data: ByteBuffer
+        let answer: HTTPTransport.Answer
         do {
-            response = try await httpClient.execute(request, timeout: timeout)
-            data = try await response.body.collect(upTo: 4 << 20)
+            answer = try await transport.send(request)
         } catch {
-            throw .transient("\(what): \(error)")
+            throw .transient("\(what): \(error.reason(urlIsSecret: false))")
         }
-        let status = Int(response.status.code)
-        if (200..<300).contains(status) {
+        let status = answer.status
+        if HTTPOutcome(status: status) == .success {
             do {
-                return try JSONDecoder().decode(Answer.self, from: Data(buffer: data))
+                return try JSONDecoder().decode(Answer.self, from: answer.body)
             } catch {
                 throw .transient("\(what): HTTP \(status) with an answer that could not be read: \(error)")
             }
         }
         // An error answer that is not GitHub's JSON (a proxy's page) still has its status to go by.
-        let problem = (try? JSONDecoder().decode(GitHubError.self, from: Data(buffer: data)))?.summary ?? "HTTP \(status)"
-        throw Self.failure(status: status, headers: response.headers, problem: "\(what): \(status) \(problem)", now: clock.now())
+        let problem = (try? JSONDecoder().decode(GitHubError.self, from: answer.body))?.summary ?? "HTTP \(status)"
+        throw Self.failure(status: status, headers: answer.headers, problem: "\(what): \(status) \(problem)", now: clock.now())
     }
 
     /// What an error answer means for the outbox.
     static func failure(status: Int, headers: HTTPHeaders, problem: String, now: Date) -> DeliveryFailure {
         let remaining = headers.first(name: "x-ratelimit-remaining").flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-        let retryAfter = RateLimitHeader.number(headers, "retry-after")
+        let retryAfter = RateLimitHeader.retryAfter(headers, now: now)
+        // GitHub answers a spent rate limit with 403 as well as 429, told apart by its headers and message.
         switch status {
         case 403, 429:
             if let retryAfter { return .rateLimited(retryAfter: max(1, retryAfter)) }
@@ -153,12 +150,8 @@ public struct GitHubIssues: TicketClient {
             }
             if status == 429 || problem.localizedCaseInsensitiveContains("rate limit") { return .rateLimited(retryAfter: 60) }
             return .unauthorized(problem)
-        case 401:
-            return .unauthorized(problem)
-        case 408, 500...:
-            return .transient(problem)
         default:
-            return .permanent(problem)
+            return HTTPOutcome(status: status).deliveryFailure(reason: problem, refused: problem, retryAfter: 60) ?? .transient(problem)
         }
     }
 

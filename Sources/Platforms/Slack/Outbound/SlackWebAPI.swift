@@ -114,7 +114,7 @@ public struct SlackWebAPI: Sendable {
 
     public let baseURL: String
     public let cooldowns: CooldownGate
-    private let httpClient: HTTPClient
+    private let transport: HTTPTransport
     private let botToken: Secret
     private let clock: any WallClock
     private let settings: Settings
@@ -128,7 +128,7 @@ public struct SlackWebAPI: Sendable {
         while base.hasSuffix("/") { base.removeLast() }
         self.baseURL = base
         self.botToken = botToken
-        self.httpClient = httpClient
+        self.transport = HTTPTransport(httpClient: httpClient, timeout: Self.timeAmount(settings.timeout), maxResponseBytes: settings.maxResponseBytes)
         self.clock = clock
         self.settings = settings
         self.cooldowns = cooldowns
@@ -196,18 +196,16 @@ public struct SlackWebAPI: Sendable {
         guard status == 200 else { throw .httpStatus(method: "response_url", status: status) }
     }
 
+    private static func timeAmount(_ seconds: TimeInterval) -> TimeAmount { .milliseconds(Int64(seconds * 1000)) }
+
     private func send(_ request: HTTPClientRequest, method: String, timeout: TimeInterval? = nil) async throws(SlackAPIError) -> (Int, HTTPHeaders, Data) {
-        let deadline = NIODeadline.now() + .milliseconds(Int64((timeout ?? settings.timeout) * 1000))
         do {
-            let response = try await httpClient.execute(request, deadline: deadline, logger: logger)
-            let body = try await response.body.collect(upTo: settings.maxResponseBytes)
-            return (Int(response.status.code), response.headers, Data(buffer: body))
-        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
-            logger.warning("slack call timed out", metadata: ["method": "\(method)"])
-            throw .unreachable(method: method, reason: "timed out")
+            let answer = try await transport.send(request, timeout: timeout.map(Self.timeAmount), logger: logger)
+            return (answer.status, answer.headers, answer.body)
         } catch {
-            logger.warning("slack call failed", metadata: ["method": "\(method)", "error": "\(type(of: error))"])
-            throw .unreachable(method: method, reason: "\(type(of: error))")
+            // By the error's type only: a `response_url` is a credential and a description could quote it.
+            logger.warning("slack call failed", metadata: ["method": "\(method)", "error": "\(error.reason(urlIsSecret: true))"])
+            throw .unreachable(method: method, reason: error.reason(urlIsSecret: true))
         }
     }
 }
