@@ -33,8 +33,7 @@ struct SlackController {
         case .success(let command):
             return try Response.json(await inbound.slashCommand(command))
         case .failure(let error):
-            logger.warning("slack command refused: cannot decode it", metadata: ["error": "\(error)"])
-            return Response.error("not a slash command", status: .badRequest)
+            return undecodable("slash command", error)
         }
     }
 
@@ -45,10 +44,7 @@ struct SlackController {
         let envelope: SlackEventEnvelope
         do {
             envelope = try JSONDecoder().decode(SlackEventEnvelope.self, from: Data(body.readableBytesView))
-        } catch {
-            logger.warning("slack event refused: cannot decode it", metadata: ["error": "\(error)"])
-            return Response.error("not a Slack event", status: .badRequest)
-        }
+        } catch { return undecodable("Slack event", error) }
         let retry = request.headers[Self.retryNumber].flatMap { Int($0) }
         switch await inbound.event(envelope, retryAttempt: retry) {
         case .challenge(let challenge):
@@ -65,12 +61,15 @@ struct SlackController {
         let interaction: SlackInteraction
         do {
             interaction = try SlackInteraction(form: String(decoding: body.readableBytesView, as: UTF8.self))
-        } catch {
-            logger.warning("slack interaction refused: cannot decode its payload", metadata: ["error": "\(error)"])
-            return Response.error("not a Slack interaction", status: .badRequest)
-        }
+        } catch { return undecodable("Slack interaction", error) }
         guard let answer = await inbound.interaction(interaction) else { return Response(status: .ok) }
         return try Response.json(answer)
+    }
+
+    /// A signed request whose body does not decode as `what`: 400, and a log line saying why.
+    private func undecodable(_ what: String, _ error: any Error) -> Response {
+        logger.warning("slack request refused: cannot decode it", metadata: ["expected": "\(what)", "error": "\(error)"])
+        return Response.error("not a \(what)", status: .badRequest)
     }
 
     static let signature = HTTPField.Name("X-Slack-Signature")!
