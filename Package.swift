@@ -159,7 +159,8 @@ let package = Package(
             path: "bench/scheduler/Sources",
             swiftSettings: swiftSettings
         ),
-        // Test helpers shared by the test targets: a manual clock, temporary files, child processes, PostgreSQL.
+        // Test helpers shared by the test targets: a manual clock, temporary files, child processes, PostgreSQL,
+        // and the fake Slack, Rocket.Chat and Mattermost servers (Fakes/).
         .target(
             name: "KlaxonTestSupport",
             dependencies: [
@@ -167,6 +168,13 @@ let package = Package(
                 "PostgresStorage",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -223,13 +231,10 @@ let package = Package(
             dependencies: [
                 "IncidentCore", "Storage", "Platforms", "Scheduler", "Server", "KlaxonTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             exclude: ["Fixtures/README.md"],

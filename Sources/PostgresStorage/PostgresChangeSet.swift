@@ -48,56 +48,21 @@ struct PostgresChangeSet: Sendable {
     }
 
     init(_ changes: ChangeSet, committedAt date: Date, encoder: JSONEncoder) throws {
-        let committedAt = date.millisecondsSince1970()
-        self.committedAt = committedAt
-        inboundKey = changes.inboundKey
-        handoff = changes.handoff.map { ($0.rotationID, $0.at.millisecondsSince1970()) }
-        completeTimer = changes.completeTimer
-        incidents = try changes.incidents.map { write in
-            var stored = write.incident
-            // Stored with revision 1 whatever the value says, or the one after the expected revision.
-            stored.revision = (write.expectedRevision ?? 0) + 1
-            let body = String(decoding: try encoder.encode(stored), as: UTF8.self)
-            return IncidentRow(
-                id: stored.id, expectedRevision: write.expectedRevision,
-                cells: [
-                    .int(stored.id.number), .int(stored.revision), .text(stored.severity), .text(stored.status.rawValue),
-                    .date(stored.declaredAt), .optionalText(stored.room?.platform.rawValue), .optionalText(stored.room?.channelID),
-                    .optionalText(stored.room?.threadID), .text(body), .optionalText(stored.type),
-                ])
+        // The rows are those of the SQLite store (`ChangeSetRows`); what is PostgreSQL's own follows.
+        let rows = try ChangeSetRows<Cell>(changes, committedAt: date, encoder: encoder)
+        committedAt = rows.committedAt
+        inboundKey = rows.inboundKey
+        handoff = rows.handoff
+        completeTimer = rows.completeTimer
+        incidents = rows.incidents.map { row in
+            IncidentRow(id: row.id, expectedRevision: row.expectedRevision, cells: [.int(row.id.number), .int(row.storedRevision)] + row.columns)
         }
-        timeline = changes.timeline.map { entry in
-            [
-                .int(entry.incidentID.number), .date(entry.at), .text(entry.kind.rawValue), .optionalText(entry.actor?.id),
-                .optionalText(entry.actor?.name), .text(entry.text),
-            ]
-        }
-        // A message without `notBefore` is due at once, whatever clock the caller uses: stored as due at the
-        // epoch (as the SQLite store does), which also puts it after messages due again after a failure.
-        outbox = try changes.outbox.map { message in
-            [
-                .text(message.platform.rawValue), message.incidentID.map { .int($0.number) } ?? .null,
-                .text(String(decoding: try encoder.encode(message.action), as: UTF8.self)), .int(committedAt),
-                .int(message.notBefore?.millisecondsSince1970() ?? 0), .optionalText(message.queue),
-            ]
-        }
+        timeline = rows.timeline
+        outbox = rows.outbox
         outboxIncidents = Set(changes.outbox.compactMap { $0.incidentID.map { Int64($0.number) } }).sorted()
-        overrides = changes.overrides.map { override in
-            [.text(override.rotationID), .text(override.personID), .date(override.start), .date(override.end), .text(override.createdBy)]
-        }
-        console = changes.consoleMessages.map { message in
-            [
-                .date(message.at), .text(message.channel), .optionalText(message.thread), .text(message.text), .text(message.kind),
-                .optionalInt(message.outboxID),
-            ]
-        }
-        audit = changes.audit.map { entry in
-            [
-                .date(entry.at), .text(entry.platform.rawValue), .text(entry.userID), .optionalText(entry.userName),
-                .optionalText(entry.personID), .optionalText(entry.channel), .text(entry.text), .text(entry.outcome),
-                .optionalText(entry.reason), entry.incidentID.map { .int($0.number) } ?? .null, .optionalText(entry.remoteAddress),
-            ]
-        }
+        overrides = rows.overrides
+        console = rows.console
+        audit = rows.audit
         var lastLink: [AlertGroupKey: AlertGroupLink] = [:]
         var linkOrder: [AlertGroupKey] = []
         for link in changes.alertGroups {
@@ -105,34 +70,29 @@ struct PostgresChangeSet: Sendable {
             if lastLink.updateValue(link, forKey: key) == nil { linkOrder.append(key) }
         }
         alertGroups = linkOrder.compactMap { lastLink[$0] }.map { link in
-            [.text(link.source), .text(link.groupKey), .int(link.incidentID.number), .int(committedAt)]
+            [.text(link.source), .text(link.groupKey), .int(link.incidentID.number), .int(rows.committedAt)]
         }
-        var finalTimer: [TimerSlot: NewTimer?] = [:]
-        var slotOrder: [TimerSlot] = []
-        let slotChanges: [(TimerSlot, NewTimer?)] =
-            changes.cancelTimers.map { (TimerSlot(incident: $0.0.number, kind: $0.1.rawValue), nil) }
-            + changes.cancelRuleTimers.map { (TimerSlot(incident: $0.0.number, kind: TimerKind.policyRule.rawValue, rule: $0.1), nil) }
-            + changes.timers.map { (TimerSlot(incident: $0.incidentID.number, kind: $0.kind.rawValue, rule: $0.rule), $0) }
-        for (slot, timer) in slotChanges {
-            if finalTimer.updateValue(timer, forKey: slot) == nil { slotOrder.append(slot) }
+        var finalTimer: [ChangeSetRows<Cell>.TimerSlot: [Cell]?] = [:]
+        var slotOrder: [ChangeSetRows<Cell>.TimerSlot] = []
+        for change in rows.timerChanges {
+            let row: [Cell]?
+            switch change {
+            case .cancel: row = nil
+            case .replace(_, let values): row = values
+            }
+            if finalTimer.updateValue(row, forKey: change.slot) == nil { slotOrder.append(change.slot) }
         }
         var cancelled: [[Cell]] = []
         var replaced: [[Cell]] = []
         for slot in slotOrder {
-            if let timer = finalTimer[slot] ?? nil {
-                replaced.append([.int(timer.incidentID.number), .text(timer.kind.rawValue), .date(timer.dueAt), .int(timer.step), .text(timer.rule)])
+            if let row = finalTimer[slot] ?? nil {
+                replaced.append(row)
             } else {
                 cancelled.append([.int(slot.incident), .text(slot.kind), .text(slot.rule)])
             }
         }
         cancelledSlots = cancelled
         replacedTimers = replaced
-    }
-
-    private struct TimerSlot: Hashable {
-        let incident: Int
-        let kind: String
-        var rule: String = ""
     }
 
     private struct AlertGroupKey: Hashable {

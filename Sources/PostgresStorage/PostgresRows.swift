@@ -6,10 +6,14 @@ import PostgresNIO
 /// of arrays) that the statement unpacks with `jsonb_array_elements … WITH ORDINALITY`: any number of
 /// rows in one statement, no bind-parameter limit, NULLs included (postgres-nio's arrays have no NULL
 /// elements), and the rows keep their order, so identity ids follow the change set's order.
-enum Cell: Encodable, Sendable {
+enum Cell: Encodable, Sendable, ChangeSetCell {
     case int(Int64)
     case text(String)
     case null
+
+    static func cell(text: String) -> Cell { .text(text) }
+    static func cell(integer: Int64) -> Cell { .int(integer) }
+    static var nullCell: Cell { .null }
 
     static func int(_ value: Int) -> Cell { .int(Int64(value)) }
     static func date(_ date: Date) -> Cell { .int(date.millisecondsSince1970()) }

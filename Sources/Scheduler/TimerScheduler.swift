@@ -42,16 +42,16 @@ public struct TimerScheduler: Service {
     /// Where failed and recovered writes are reported (`/readyz`).
     public let health: DaemonHealth
     /// Told each change set a firing committed, as `CommandService` tells its own: what follows an
-    /// incident outside the store (the post-mortem file) must see timer-driven changes too.
-    private let committed: @Sendable (ChangeSet) -> Void
+    /// incident outside the store (the post-mortem file, the status page) must see timer-driven changes too.
+    private let wakeups: Wakeups
 
     public init(
         store: any IncidentStore, engine: IncidentEngine, clock: any WallClock, doorbell: Doorbell, outboxBell: Doorbell,
         settings: Settings = Settings(), owner: String = "scheduler-\(UUID().uuidString.prefix(8))", logger: Logger,
-        metrics: any MetricsFactory = MetricsSystem.factory, health: DaemonHealth? = nil, committed: @escaping @Sendable (ChangeSet) -> Void = { _ in }
+        metrics: any MetricsFactory = MetricsSystem.factory, health: DaemonHealth? = nil, wakeups: Wakeups = .none
     ) {
         self.health = health ?? DaemonHealth(metrics: metrics)
-        self.committed = committed
+        self.wakeups = wakeups
         self.store = store
         self.engine = engine
         self.clock = clock
@@ -228,7 +228,7 @@ public struct TimerScheduler: Service {
                 let changes = engine.fire(leased, incident: incident, now: now, overrides: overrides)
                 try await store.commit(changes)
                 engine.pageThrottle.record(changes)
-                committed(changes)
+                wakeups.send(.committed(changes))
                 fired.increment()
                 logger.info("timer fired", metadata: metadata)
                 return

@@ -131,11 +131,7 @@ public struct KlaxonDaemon: Sendable {
             metrics: metrics.factory, health: health, announcementDigest: try AnnouncementDigest(config: config))
         scheduler = TimerScheduler(
             store: store, engine: engine, clock: clock, doorbell: timerBell, outboxBell: outboxBell, settings: timerSettings, logger: logger,
-            metrics: metrics.factory, health: health,
-            committed: { changes in
-                postmortems.changed(changes)
-                statusPage.changed(changes)
-            })
+            metrics: metrics.factory, health: health, wakeups: wakeups)
         retention = RetentionService(store: store, retention: config.retention, clock: clock, logger: logger)
     }
 

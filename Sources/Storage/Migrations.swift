@@ -300,32 +300,12 @@ enum Migrations {
                 "DROP TRIGGER outbox_queue_behind",
                 "DROP TRIGGER outbox_next_in_line",
                 "DROP INDEX outbox_pending_by_incident",
-                "CREATE INDEX outbox_pending_by_incident_lane ON outbox (incident_id, lane, id) WHERE state = 'pending'",
-                """
-                UPDATE outbox SET blocked = (incident_id IS NOT NULL AND EXISTS (
-                    SELECT 1 FROM outbox AS earlier
-                    WHERE earlier.incident_id = outbox.incident_id AND earlier.lane = outbox.lane
-                      AND earlier.state = 'pending' AND earlier.id < outbox.id))
-                WHERE state = 'pending'
-                """,
-                """
-                CREATE TRIGGER outbox_queue_behind AFTER INSERT ON outbox
-                WHEN NEW.incident_id IS NOT NULL AND EXISTS (
-                    SELECT 1 FROM outbox WHERE incident_id = NEW.incident_id AND lane = NEW.lane AND state = 'pending' AND id < NEW.id)
-                BEGIN
-                    UPDATE outbox SET blocked = 1 WHERE id = NEW.id;
-                END
-                """,
-                """
-                CREATE TRIGGER outbox_next_in_line AFTER UPDATE OF state ON outbox
-                WHEN OLD.state = 'pending' AND NEW.state <> 'pending' AND NEW.incident_id IS NOT NULL
-                BEGIN
-                    UPDATE outbox SET blocked = 0
-                    WHERE id = (SELECT MIN(id) FROM outbox WHERE incident_id = NEW.incident_id AND lane = NEW.lane AND state = 'pending');
-                END
-                """,
+                LaneQueueSQL.pendingByIncidentLaneIndex,
+                LaneQueueSQL.reblockByLane,
+                LaneQueueSQL.queueBehindInLane,
+                LaneQueueSQL.nextInLineInLane,
                 // Each lane's heads, in claim order.
-                "CREATE INDEX outbox_ready_by_lane ON outbox (lane, not_before, id) WHERE state = 'pending' AND blocked = 0",
+                LaneQueueSQL.readyByLaneIndex,
                 // `GET /api/outbox?state=dead`.
                 "CREATE INDEX outbox_dead ON outbox (id) WHERE state = 'dead'",
             ]
@@ -394,31 +374,11 @@ enum Migrations {
                     WHEN action LIKE '{"ticket"%' THEN 'tickets'
                     ELSE platform END) VIRTUAL
                 """,
-                "CREATE INDEX outbox_pending_by_incident_lane ON outbox (incident_id, lane, id) WHERE state = 'pending'",
-                "CREATE INDEX outbox_ready_by_lane ON outbox (lane, not_before, id) WHERE state = 'pending' AND blocked = 0",
-                """
-                UPDATE outbox SET blocked = (incident_id IS NOT NULL AND EXISTS (
-                    SELECT 1 FROM outbox AS earlier
-                    WHERE earlier.incident_id = outbox.incident_id AND earlier.lane = outbox.lane
-                      AND earlier.state = 'pending' AND earlier.id < outbox.id))
-                WHERE state = 'pending'
-                """,
-                """
-                CREATE TRIGGER outbox_queue_behind AFTER INSERT ON outbox
-                WHEN NEW.incident_id IS NOT NULL AND EXISTS (
-                    SELECT 1 FROM outbox WHERE incident_id = NEW.incident_id AND lane = NEW.lane AND state = 'pending' AND id < NEW.id)
-                BEGIN
-                    UPDATE outbox SET blocked = 1 WHERE id = NEW.id;
-                END
-                """,
-                """
-                CREATE TRIGGER outbox_next_in_line AFTER UPDATE OF state ON outbox
-                WHEN OLD.state = 'pending' AND NEW.state <> 'pending' AND NEW.incident_id IS NOT NULL
-                BEGIN
-                    UPDATE outbox SET blocked = 0
-                    WHERE id = (SELECT MIN(id) FROM outbox WHERE incident_id = NEW.incident_id AND lane = NEW.lane AND state = 'pending');
-                END
-                """,
+                LaneQueueSQL.pendingByIncidentLaneIndex,
+                LaneQueueSQL.readyByLaneIndex,
+                LaneQueueSQL.reblockByLane,
+                LaneQueueSQL.queueBehindInLane,
+                LaneQueueSQL.nextInLineInLane,
             ]
         ),
         Migration(
@@ -603,4 +563,34 @@ enum Migrations {
         try await connection.query("SELECT version FROM schema_migrations ORDER BY version", [])
             .compactMap { $0.column("version")?.integer.map { Int($0) } }
     }
+}
+
+/// Statements migration 9 runs and migration 14 runs again, word for word, after making the `lane` column
+/// anew (which drops what names it): written once, so the schema both leave is the same text.
+private enum LaneQueueSQL {
+    static let pendingByIncidentLaneIndex = "CREATE INDEX outbox_pending_by_incident_lane ON outbox (incident_id, lane, id) WHERE state = 'pending'"
+    static let readyByLaneIndex = "CREATE INDEX outbox_ready_by_lane ON outbox (lane, not_before, id) WHERE state = 'pending' AND blocked = 0"
+    static let reblockByLane = """
+        UPDATE outbox SET blocked = (incident_id IS NOT NULL AND EXISTS (
+            SELECT 1 FROM outbox AS earlier
+            WHERE earlier.incident_id = outbox.incident_id AND earlier.lane = outbox.lane
+              AND earlier.state = 'pending' AND earlier.id < outbox.id))
+        WHERE state = 'pending'
+        """
+    static let queueBehindInLane = """
+        CREATE TRIGGER outbox_queue_behind AFTER INSERT ON outbox
+        WHEN NEW.incident_id IS NOT NULL AND EXISTS (
+            SELECT 1 FROM outbox WHERE incident_id = NEW.incident_id AND lane = NEW.lane AND state = 'pending' AND id < NEW.id)
+        BEGIN
+            UPDATE outbox SET blocked = 1 WHERE id = NEW.id;
+        END
+        """
+    static let nextInLineInLane = """
+        CREATE TRIGGER outbox_next_in_line AFTER UPDATE OF state ON outbox
+        WHEN OLD.state = 'pending' AND NEW.state <> 'pending' AND NEW.incident_id IS NOT NULL
+        BEGIN
+            UPDATE outbox SET blocked = 0
+            WHERE id = (SELECT MIN(id) FROM outbox WHERE incident_id = NEW.incident_id AND lane = NEW.lane AND state = 'pending');
+        END
+        """
 }

@@ -7,57 +7,18 @@ import SQLiteNIO
     import Foundation
 #endif
 
-/// A `ChangeSet` with everything computed that does not need the database (bind values, JSON bodies),
-/// so that this work happens in the caller's task and not while the write connection waits.
-struct PreparedChangeSet: Sendable {
-    /// Where a pending timer lives: each incident has at most one pending timer of each kind and rule
-    /// (the rule is empty but for policy rules).
-    struct TimerSlot: Hashable, Sendable {
-        let incident: Int
-        let kind: String
-        var rule: String = ""
-    }
+/// A `ChangeSet` as rows of bind values (`ChangeSetRows`, shared with the PostgreSQL store), computed in
+/// the caller's task and not while the write connection waits.
+typealias PreparedChangeSet = ChangeSetRows<SQLiteData>
 
-    enum TimerChange: Sendable {
-        case cancel(TimerSlot)
-        /// The row's values: incident_id, kind, due_at, step, rule.
-        case replace(TimerSlot, [SQLiteData])
+/// Written by the SQLite store as its bind values: text, INTEGER and NULL.
+extension SQLiteData: ChangeSetCell {
+    public static func cell(text: String) -> SQLiteData { .text(text) }
+    public static func cell(integer: Int64) -> SQLiteData { .int64(integer) }
+    public static var nullCell: SQLiteData { .null }
+}
 
-        var slot: TimerSlot {
-            switch self {
-            case .cancel(let slot), .replace(let slot, _): slot
-            }
-        }
-    }
-
-    struct IncidentRow: Sendable {
-        let id: IncidentID
-        /// nil: an insert.
-        let expectedRevision: Int?
-        /// The revision the row gets: 1 for an insert, one more than expected for an update.
-        var storedRevision: Int { (expectedRevision ?? 0) + 1 }
-        /// severity, status, declared_at, the room's three columns, the JSON body and incident_type.
-        let columns: [SQLiteData]
-    }
-
-    let inboundKey: String?
-    let committedAt: SQLiteData
-    let handoff: (rotationID: String, at: Int64)?
-    let completeTimer: (id: Int64, owner: String)?
-    let incidents: [IncidentRow]
-    /// Rows of the tables that only grow, in the change set's order.
-    let timeline: [[SQLiteData]]
-    let outbox: [[SQLiteData]]
-    let overrides: [[SQLiteData]]
-    let console: [[SQLiteData]]
-    /// source, group_key, incident_id, linked_at.
-    let alertGroups: [[SQLiteData]]
-    /// at, platform, user_id, user_name, person_id, channel, text, outcome, reason, incident_id.
-    let audit: [[SQLiteData]]
-    /// Cancellations first, then the timers, as the change set's order says: a kind both cancelled and
-    /// written ends up with the new timer; of two timers of one kind the later wins.
-    let timerChanges: [TimerChange]
-
+extension PreparedChangeSet {
     /// Rows of one kind only, few enough for one statement, and nothing to check: one INSERT (a console
     /// line the sender writes, say).
     var isSingleInsert: Bool {
@@ -65,79 +26,6 @@ struct PreparedChangeSet: Sendable {
         let tables = [timeline, outbox, overrides, console, alertGroups, audit].filter { !$0.isEmpty }
         guard tables.count == 1, let rows = tables.first, let columns = rows.first?.count, columns > 0 else { return false }
         return rows.count <= ChangeSetBatch.maximumBinds / columns
-    }
-
-    var isEmpty: Bool {
-        inboundKey == nil && handoff == nil && completeTimer == nil && incidents.isEmpty && timeline.isEmpty && outbox.isEmpty
-            && overrides.isEmpty && console.isEmpty && timerChanges.isEmpty && alertGroups.isEmpty && audit.isEmpty
-    }
-
-    init(_ changes: ChangeSet, committedAt: Date, encoder: JSONEncoder) throws {
-        let createdAt = SQLiteDates.value(committedAt)
-        inboundKey = changes.inboundKey
-        self.committedAt = createdAt
-        handoff = changes.handoff.map { ($0.rotationID, SQLiteDates.milliseconds($0.at)) }
-        completeTimer = changes.completeTimer
-        incidents = try changes.incidents.map { write in
-            var stored = write.incident
-            // Stored with revision 1 whatever the value says, or the one after the expected revision.
-            stored.revision = (write.expectedRevision ?? 0) + 1
-            let body = String(decoding: try encoder.encode(stored), as: UTF8.self)
-            return IncidentRow(
-                id: stored.id, expectedRevision: write.expectedRevision,
-                columns: [
-                    .text(stored.severity), .text(stored.status.rawValue), SQLiteDates.value(stored.declaredAt),
-                    .optionalText(stored.room?.platform.rawValue), .optionalText(stored.room?.channelID),
-                    .optionalText(stored.room?.threadID), .text(body), .optionalText(stored.type),
-                ])
-        }
-        timeline = changes.timeline.map { entry in
-            [
-                .integer(entry.incidentID.number), SQLiteDates.value(entry.at), .text(entry.kind.rawValue),
-                .optionalText(entry.actor?.id), .optionalText(entry.actor?.name), .text(entry.text),
-            ]
-        }
-        // A message without `notBefore` is due at once, whatever clock the caller uses: it is stored as due
-        // at the epoch rather than at this machine's "now".
-        outbox = try changes.outbox.map { message in
-            let action = String(decoding: try encoder.encode(message.action), as: UTF8.self)
-            return [
-                .text(message.platform.rawValue), message.incidentID.map { .integer($0.number) } ?? .null, .text(action),
-                createdAt, .int64(message.notBefore.map(SQLiteDates.milliseconds) ?? 0), .optionalText(message.queue),
-            ]
-        }
-        overrides = changes.overrides.map { override in
-            [
-                .text(override.rotationID), .text(override.personID), SQLiteDates.value(override.start), SQLiteDates.value(override.end),
-                .text(override.createdBy),
-            ]
-        }
-        console = changes.consoleMessages.map(Self.consoleRow)
-        audit = changes.audit.map { entry in
-            [
-                SQLiteDates.value(entry.at), .text(entry.platform.rawValue), .text(entry.userID), .optionalText(entry.userName),
-                .optionalText(entry.personID), .optionalText(entry.channel), .text(entry.text), .text(entry.outcome),
-                .optionalText(entry.reason), entry.incidentID.map { .integer($0.number) } ?? .null, .optionalText(entry.remoteAddress),
-            ]
-        }
-        alertGroups = changes.alertGroups.map { link in
-            [.text(link.source), .text(link.groupKey), .integer(link.incidentID.number), createdAt]
-        }
-        timerChanges =
-            changes.cancelTimers.map { .cancel(TimerSlot(incident: $0.0.number, kind: $0.1.rawValue)) }
-            + changes.cancelRuleTimers.map { .cancel(TimerSlot(incident: $0.0.number, kind: TimerKind.policyRule.rawValue, rule: $0.1)) }
-            + changes.timers.map { timer in
-                .replace(
-                    TimerSlot(incident: timer.incidentID.number, kind: timer.kind.rawValue, rule: timer.rule),
-                    [.integer(timer.incidentID.number), .text(timer.kind.rawValue), SQLiteDates.value(timer.dueAt), .integer(timer.step), .text(timer.rule)])
-            }
-    }
-
-    static func consoleRow(_ message: ConsoleMessage) -> [SQLiteData] {
-        [
-            SQLiteDates.value(message.at), .text(message.channel), .optionalText(message.thread), .text(message.text),
-            .text(message.kind), .optionalInt64(message.outboxID),
-        ]
     }
 }
 
@@ -341,7 +229,7 @@ enum ChangeSetBatch {
     private static func statements(for accepted: [PreparedChangeSet], state: BatchState) -> [BatchStatement] {
         var statements: [BatchStatement] = []
 
-        let keys = accepted.compactMap { changes in changes.inboundKey.map { [SQLiteData.text($0), changes.committedAt] } }
+        let keys = accepted.compactMap { changes in changes.inboundKey.map { [SQLiteData.text($0), .int64(changes.committedAt)] } }
         statements += insert(
             "INSERT INTO processed_inbound (key, processed_at) VALUES", rows: keys,
             suffix: "ON CONFLICT (key) DO NOTHING RETURNING key", checked: true)

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import IncidentCore
+import KlaxonTestSupport
 import Testing
 
 /// `@here` and `@all` in what a Rocket.Chat user writes: the bot posts them so they notify nobody.

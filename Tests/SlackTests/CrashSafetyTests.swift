@@ -81,8 +81,8 @@ struct CrashSafetyTests {
 
     @Test(arguments: TakenBy.allCases)
     func aTakenNameThatIsNotOursGetsASuffix(_ takenBy: TakenBy) async throws {
-        try await FakeSlack.run { fake in
-            let clock = ManualClock(now: Date())
+        let clock = ManualClock(now: Date())
+        try await FakeSlack.run(clock: clock) { fake in
             let name = "incident-2025-12-01-001"
             switch takenBy {
             case .aPerson: fake.addChannel(id: "C0TAKEN", name: name, creator: "U0HUMAN", created: clock.now())
@@ -102,8 +102,8 @@ struct CrashSafetyTests {
     }
 
     @Test func aFirstAttemptDoesNotLookForAnEarlierChannel() async throws {
-        try await FakeSlack.run { fake in
-            let clock = ManualClock(now: Date())
+        let clock = ManualClock(now: Date())
+        try await FakeSlack.run(clock: clock) { fake in
             let name = "incident-2025-12-01-001"
             // Even one the bot made moments ago: a first attempt cannot have made it.
             fake.addChannel(id: "C0TAKEN", name: name, creator: FakeSlack.botUserID, created: clock.now())
@@ -143,8 +143,8 @@ struct CrashSafetyTests {
 
     @Test(arguments: Where.allCases)
     func aRetryAfterARestartFindsItsPost(_ place: Where) async throws {
-        try await FakeSlack.run { fake in
-            let clock = ManualClock(now: Date())
+        let clock = ManualClock(now: Date())
+        try await FakeSlack.run(clock: clock) { fake in
             let general = Conversation(platform: .slack, channelID: "C0GENERAL")
             let target: MessageTarget
             switch place {
@@ -168,8 +168,8 @@ struct CrashSafetyTests {
     }
 
     @Test func aFreshPostAndARetryThatCertainlyPostedNothingSkipTheHistory() async throws {
-        try await FakeSlack.run { fake in
-            let clock = ManualClock(now: Date())
+        let clock = ManualClock(now: Date())
+        try await FakeSlack.run(clock: clock) { fake in
             let slack = platform(fake, clock: clock)
             _ = try await slack.deliver(post(id: 1, to: .announce, createdAt: clock.now()), incident: nil)
             #expect(fake.calls("conversations.history").isEmpty)

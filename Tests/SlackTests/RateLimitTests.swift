@@ -59,8 +59,8 @@ struct RateLimitTests {
     }
 
     @Test func aPostWhoseAnswerWasLostIsNotPostedAgain() async throws {
-        try await FakeSlack.run { fake in
-            let clock = ManualClock(now: Fixture.monday)
+        let clock = ManualClock(now: Fixture.monday)
+        try await FakeSlack.run(clock: clock) { fake in
             // Slack posts the message, but its answer comes after we stopped waiting.
             // 2 s: long enough for every other call on a loaded machine, well short of the 6 s answer.
             let api = SlackWebAPI(
@@ -98,8 +98,8 @@ struct RateLimitTests {
     }
 
     @Test func aChannelCreatedWithoutAnAnswerIsNotCreatedAgain() async throws {
-        try await FakeSlack.run { fake in
-            let clock = ManualClock(now: Fixture.monday)
+        let clock = ManualClock(now: Fixture.monday)
+        try await FakeSlack.run(clock: clock) { fake in
             // 2 s: long enough for every other call on a loaded machine, well short of the 6 s answer.
             let api = SlackWebAPI(
                 baseURL: fake.apiBaseURL, botToken: Secret(FakeSlack.botToken), httpClient: fake.client, clock: clock, settings: .init(timeout: 2),
@@ -169,8 +169,8 @@ struct RateLimitTests {
     }
 
     @Test func errorsMapToWhatTheOutboxDoes() async throws {
-        try await FakeSlack.run { fake in
-            let clock = ManualClock(now: Fixture.monday)
+        let clock = ManualClock(now: Fixture.monday)
+        try await FakeSlack.run(clock: clock) { fake in
             // A generous deadline: on a loaded machine a loopback answer may take a second; the timeout case
             // below uses a client of its own with a short one.
             let api = SlackWebAPI(

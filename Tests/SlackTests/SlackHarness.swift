@@ -52,12 +52,15 @@ struct SlackHarness {
         /// A pager webhook (`sms`) whose notices land in `fake.responses`.
         var pagerToFake = false
         var edit: @Sendable (inout KlaxonConfig) -> Void = { _ in }
+        /// Slack's rate limits in the fake (counted on the harness's clock); a test that posts a burst on
+        /// purpose turns them off and says why.
+        var strictSlack = true
     }
 
     static func run(_ options: Options = Options(), clock: ManualClock = ManualClock(now: Fixture.monday), _ body: (SlackHarness) async throws -> Void)
         async throws
     {
-        try await FakeSlack.run { fake in
+        try await FakeSlack.run(strict: options.strictSlack, clock: clock) { fake in
             let directory = try TemporaryDirectory("klaxon-slack")
             defer { directory.remove() }
             var config = try ConfigLoader.load(json: Array(ConfigLoader.embeddedDefaultJSON.utf8), environment: [:]).get()

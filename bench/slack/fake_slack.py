@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A minimal Slack Web API for the benchmark: answers every method Klaxon calls with `{"ok": true, ...}`
 at once, so the daemon's outbox runs at full speed without reaching Slack. Not a test fake (that one is
-tests/SlackTests/FakeSlack.swift, which also injects failures); this one only has to be fast and quiet.
+Sources/KlaxonTestSupport/Fakes/FakeSlack.swift, strict like Slack and able to inject failures); this one
+only has to be fast and quiet.
 
     fake_slack.py PORT
 """

@@ -58,22 +58,43 @@ struct StatusPageController {
 }
 
 /// HTTP dates (`Sun, 06 Nov 1994 08:49:37 GMT`, RFC 9110 §5.6.7), the only form a sender may produce.
+/// Written and read by hand against one calendar made once: the fixed form needs no locale, and a
+/// `DateFormatter` per request cost more than the rest of a 304. (This toolchain's Foundation has no
+/// HTTP date format style.)
 enum HTTPDate {
+    private static let weekdays = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+    private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    private static let calendar: Calendar = {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = .gmt
+        return calendar
+    }()
+
     static func format(_ date: Date) -> String {
-        formatter().string(from: date)
+        let parts = calendar.dateComponents([.weekday, .day, .month, .year, .hour, .minute, .second], from: date)
+        func digits(_ value: Int?, _ width: Int) -> String {
+            let text = String(value ?? 0)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        let weekday = weekdays[((parts.weekday ?? 1) - 1) % 7]
+        let month = months[((parts.month ?? 1) - 1) % 12]
+        return "\(weekday), \(digits(parts.day, 2)) \(month) \(digits(parts.year, 4)) "
+            + "\(digits(parts.hour, 2)):\(digits(parts.minute, 2)):\(digits(parts.second, 2)) GMT"
     }
 
     /// The preferred form; a date in another form is ignored, as the RFC allows, and the page is sent.
     static func parse(_ text: String) -> Date? {
-        formatter().date(from: text.trimmingCharacters(in: .whitespaces))
-    }
-
-    private static func formatter() -> DateFormatter {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
-        return formatter
+        let text = text.trimmingCharacters(in: .whitespaces)
+        let fields = text.split(separator: " ")
+        guard fields.count == 6, fields[5] == "GMT", let month = months.firstIndex(of: String(fields[2])), let day = Int(fields[1]),
+            let year = Int(fields[3])
+        else { return nil }
+        let time = fields[4].split(separator: ":").compactMap { Int($0) }
+        guard time.count == 3,
+            let date = calendar.date(from: DateComponents(year: year, month: month + 1, day: day, hour: time[0], minute: time[1], second: time[2]))
+        else { return nil }
+        // Written back the same or not the preferred form: a wrong weekday, a 31 February, a missing zero.
+        return format(date) == text ? date : nil
     }
 }
 

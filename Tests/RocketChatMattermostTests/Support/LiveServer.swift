@@ -23,30 +23,6 @@ func withLiveServer<Value: Sendable>(
 /// Tests keep their output to test results.
 let quietLogger = Logger(label: "klaxon.tests", factory: { _ in SwiftLogNoOpLogHandler() })
 
-/// Reading and writing JSON in the fake servers, with `JSONSerialization` so they check field names
-/// themselves instead of sharing Klaxon's `Codable` types.
-enum FakeJSON {
-    static func object(_ buffer: ByteBuffer) -> [String: Any]? {
-        (try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView))) as? [String: Any]
-    }
-
-    static func value(_ buffer: ByteBuffer) -> Any? {
-        try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView))
-    }
-
-    static func response(_ object: Any, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
-        var fields = headers
-        fields[.contentType] = "application/json"
-        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
-    }
-}
-
-/// ISO 8601 with milliseconds, as Rocket.Chat writes dates.
-func isoMilliseconds(_ date: Date) -> String {
-    date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
-}
-
 /// Runbook 004 on Rocket.Chat over loopback: a fake Rocket.Chat at the runbook's Monday, a daemon on a
 /// temporary SQLite file that talks to it, and a client of the daemon's own HTTP server for `body`.
 func withRocketChatDaemon(

@@ -2,7 +2,6 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
-import KlaxonTestSupport
 import NIOCore
 import Testing
 
@@ -13,8 +12,11 @@ import Testing
 /// - channel names unique per team (400 `store.sql_channel.save_channel.exists.app_error`);
 /// - `POST /posts` answers 201, `root_id` must be a post of the same channel;
 /// - the limiter: 429 `limit exceeded` with `X-Ratelimit-Limit`, `-Remaining` and `-Reset` (seconds until
-///   the window resets);
+///   the window resets), off unless a test turns it on with `throttle`, as `RateLimitSettings.Enable` is
+///   false in a server's default config;
 /// - private channels (`type: "P"`) are visible only to their members;
+/// - a body that is not JSON: 400 `api.context.invalid_body_param.app_error` in the same envelope;
+/// - `GET /channels/{id}/posts?since=` (epoch milliseconds), newest first in `order`;
 /// - `GET /users/{user_id}` with `timezone` as Mattermost stores it, a map of strings;
 /// - interactive buttons (`props.attachments[].actions[]`, ids of letters and digits) and, for a click,
 ///   the server's POST of `PostActionIntegrationRequest` to the button's `integration.url` (`click`);
@@ -22,105 +24,105 @@ import Testing
 ///   refused with 400 when it is missing, not one the server made, or older than the trigger's validity
 ///   (3 s on older servers: the strictest), and, for a submission, the server's POST of
 ///   `SubmitDialogRequest` to the dialog's `url` (`submit`).
-actor FakeMattermost {
-    struct User: Sendable {
-        var id: String
-        var username: String
+public actor FakeMattermost {
+    public struct User: Sendable {
+        public var id: String
+        public var username: String
         /// `useAutomaticTimezone` ("true"/"false"), `automaticTimezone`, `manualTimezone`.
-        var timezone: [String: String] = ["useAutomaticTimezone": "true", "automaticTimezone": "", "manualTimezone": ""]
+        public var timezone: [String: String] = ["useAutomaticTimezone": "true", "automaticTimezone": "", "manualTimezone": ""]
     }
 
-    struct Action: Sendable {
-        var id: String
-        var name: String
-        var style: String?
-        var url: String
-        var context: [String: String]
+    public struct Action: Sendable {
+        public var id: String
+        public var name: String
+        public var style: String?
+        public var url: String
+        public var context: [String: String]
     }
 
-    struct Channel: Sendable {
-        var id: String
-        var teamID: String
-        var name: String
-        var displayName: String
+    public struct Channel: Sendable {
+        public var id: String
+        public var teamID: String
+        public var name: String
+        public var displayName: String
         /// `O`, `P`, `D`.
-        var type: String
-        var header: String
-        var memberIDs: [String]
+        public var type: String
+        public var header: String
+        public var memberIDs: [String]
         /// Who made the channel, and when (`creator_id`, `create_at`).
-        var creatorID = ""
-        var createAt = Date(timeIntervalSince1970: 0)
+        public var creatorID = ""
+        public var createAt = Date(timeIntervalSince1970: 0)
     }
 
-    struct DialogElement: Sendable {
-        var displayName: String
-        var name: String
-        var type: String
-        var placeholder: String?
-        var optional: Bool
-        var minLength: Int?
-        var maxLength: Int?
+    public struct DialogElement: Sendable {
+        public var displayName: String
+        public var name: String
+        public var type: String
+        public var placeholder: String?
+        public var optional: Bool
+        public var minLength: Int?
+        public var maxLength: Int?
     }
 
     /// A dialog the server accepted, as it hands it to the user's client.
-    struct Dialog: Sendable {
-        var triggerID: String
+    public struct Dialog: Sendable {
+        public var triggerID: String
         /// Who clicked: the dialog opens on their client only.
-        var userID: String
-        var url: String
-        var callbackID: String
-        var title: String
-        var introductionText: String?
-        var submitLabel: String?
-        var notifyOnCancel: Bool
-        var state: String
-        var elements: [DialogElement]
+        public var userID: String
+        public var url: String
+        public var callbackID: String
+        public var title: String
+        public var introductionText: String?
+        public var submitLabel: String?
+        public var notifyOnCancel: Bool
+        public var state: String
+        public var elements: [DialogElement]
     }
 
     /// One call to `POST /actions/dialogs/open`: `dialog` when accepted, `errorID` when refused.
-    struct DialogOpening: Sendable {
-        var status: Int
-        var errorID: String?
-        var dialog: Dialog?
+    public struct DialogOpening: Sendable {
+        public var status: Int
+        public var errorID: String?
+        public var dialog: Dialog?
     }
 
-    struct Post: Sendable {
-        var id: String
-        var channelID: String
-        var message: String
-        var rootID: String?
-        var props: [String: String]
-        var actions: [Action]
-        var createAt: Date
+    public struct Post: Sendable {
+        public var id: String
+        public var channelID: String
+        public var message: String
+        public var rootID: String?
+        public var props: [String: String]
+        public var actions: [Action]
+        public var createAt: Date
     }
 
-    let clock: ManualClock
-    let teamID = "teamklaxon0000000000000000"
-    let botToken = "mm-bot-access-token"
-    let bot = User(id: "botuserid00000000000000000", username: "klaxon")
+    public nonisolated let clock: ManualClock
+    public nonisolated let teamID = "teamklaxon0000000000000000"
+    public nonisolated let botToken = "mm-bot-access-token"
+    public nonisolated let bot = User(id: "botuserid00000000000000000", username: "klaxon")
 
-    private(set) var users: [User]
-    private(set) var channels: [Channel] = []
-    private(set) var posts: [Post] = []
-    private(set) var statuses: [Int] = []
+    public private(set) var users: [User]
+    public private(set) var channels: [Channel] = []
+    public private(set) var posts: [Post] = []
+    public private(set) var statuses: [Int] = []
     private var throttledAfter: Int?
     private var throttleWindow: TimeInterval = 0
     private var throttledUntil: Date?
     private var nextNumber = 0
     /// While set, `GET /users/{user_id}` waits for `releaseUserLookups()`: a server too slow to answer.
     private var stalledLookups: [CheckedContinuation<Void, Never>]?
-    private(set) var userLookups = 0
+    public private(set) var userLookups = 0
     /// Trigger ids the server made for clicks: who clicked, and when.
     private var triggers: [String: (userID: String, issuedAt: Date)] = [:]
     private var triggerValidity: TimeInterval = 3
-    private(set) var dialogOpenings: [DialogOpening] = []
+    public private(set) var dialogOpenings: [DialogOpening] = []
     private var openingWaiters: [(id: UUID, count: Int, continuation: CheckedContinuation<Void, Never>)] = []
     /// While set, `POST /actions/dialogs/open` waits for `releaseDialogOpenings()`.
     private var stalledOpenings: [CheckedContinuation<Void, Never>]?
     /// What `openDialog` decided about the call being answered, for `answer` to record.
     private var openingOutcome: (errorID: String?, dialog: Dialog?)?
 
-    init(clock: ManualClock, usernames: [String] = ["alice", "bob", "carol"], channels channelNames: [String] = ["incidents"]) {
+    public init(clock: ManualClock, usernames: [String] = ["alice", "bob", "carol"], channels channelNames: [String] = ["incidents"]) {
         self.clock = clock
         users = usernames.map { User(id: "uid\($0)", username: $0) } + [bot]
         for name in channelNames {
@@ -131,40 +133,40 @@ actor FakeMattermost {
     // MARK: What tests set up and read
 
     /// From the `afterCalls + 1`-th call on, every call is refused for `window` seconds.
-    func throttle(afterCalls: Int, window: TimeInterval) {
+    public func throttle(afterCalls: Int, window: TimeInterval) {
         throttledAfter = afterCalls
         throttleWindow = window
     }
 
-    func channel(named name: String) -> Channel? { channels.first { $0.name == name } }
+    public func channel(named name: String) -> Channel? { channels.first { $0.name == name } }
 
     /// An open channel someone made, as if by hand in Mattermost.
-    func addChannel(named name: String, creatorID: String, createdAt: Date) {
+    public func addChannel(named name: String, creatorID: String, createdAt: Date) {
         channels.append(
             Channel(
                 id: newID("channel"), teamID: teamID, name: name, displayName: name, type: "O", header: "", memberIDs: [creatorID],
                 creatorID: creatorID, createAt: createdAt))
     }
 
-    func posts(in channelName: String) -> [Post] {
+    public func posts(in channelName: String) -> [Post] {
         guard let channel = channel(named: channelName) else { return [] }
         return posts.filter { $0.channelID == channel.id }
     }
 
-    func tooManyRequestsAnswers() -> Int { statuses.filter { $0 == 429 }.count }
+    public func tooManyRequestsAnswers() -> Int { statuses.filter { $0 == 429 }.count }
 
-    func setTimeZone(of username: String, automatic: Bool, automaticZone: String = "", manualZone: String = "") {
+    public func setTimeZone(of username: String, automatic: Bool, automaticZone: String = "", manualZone: String = "") {
         guard let index = users.firstIndex(where: { $0.username == username }) else { return }
         users[index].timezone = ["useAutomaticTimezone": automatic ? "true" : "false", "automaticTimezone": automaticZone, "manualTimezone": manualZone]
     }
 
     /// How long after a click its trigger id opens a dialog; negative: never (as if Klaxon were too slow).
-    func setTriggerValidity(_ seconds: TimeInterval) { triggerValidity = seconds }
+    public func setTriggerValidity(_ seconds: TimeInterval) { triggerValidity = seconds }
 
     /// The calls to open a dialog once there are at least `count`. Klaxon opens a dialog after answering
     /// the click, so the test waits for the call to arrive; the time limit only turns a call that never
     /// comes into a failed expectation instead of a test that hangs.
-    func dialogOpenings(atLeast count: Int, timeLimit: Duration = .seconds(10)) async -> [DialogOpening] {
+    public func dialogOpenings(atLeast count: Int, timeLimit: Duration = .seconds(10)) async -> [DialogOpening] {
         let id = UUID()
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.waitForOpenings(count, id: id) }
@@ -195,16 +197,16 @@ actor FakeMattermost {
         for waiter in ready { waiter.continuation.resume() }
     }
 
-    func stallDialogOpenings() { stalledOpenings = [] }
+    public func stallDialogOpenings() { stalledOpenings = [] }
 
-    func releaseDialogOpenings() {
+    public func releaseDialogOpenings() {
         for waiting in stalledOpenings ?? [] { waiting.resume() }
         stalledOpenings = nil
     }
 
-    func stallUserLookups() { stalledLookups = [] }
+    public func stallUserLookups() { stalledLookups = [] }
 
-    func releaseUserLookups() {
+    public func releaseUserLookups() {
         for waiting in stalledLookups ?? [] { waiting.resume() }
         stalledLookups = nil
     }
@@ -221,7 +223,7 @@ actor FakeMattermost {
     /// `klaxon` (a live test client) stands in for the button URL's scheme, host and port: Klaxon is
     /// configured with the address Mattermost reaches it at, while the test's Klaxon listens on a port
     /// chosen at start, as behind a reverse proxy. The URL's path is kept.
-    func click(
+    public func click(
         _ actionID: String, on postID: String, as username: String, klaxon: some TestClientProtocol, context override: [String: String]? = nil,
         sendUserName: Bool = true, triggerID: String? = UUID().uuidString
     ) async throws -> ClickAnswer {
@@ -249,10 +251,10 @@ actor FakeMattermost {
     }
 
     /// What the integration answered to a click (`PostActionIntegrationResponse`).
-    struct ClickAnswer: Sendable {
-        var status: HTTPResponse.Status
-        var ephemeralText: String?
-        var updatesPost: Bool
+    public struct ClickAnswer: Sendable {
+        public var status: HTTPResponse.Status
+        public var ephemeralText: String?
+        public var updatesPost: Bool
     }
 
     /// What the Mattermost server does when a user submits `dialog`: it POSTs `SubmitDialogRequest` (`type`
@@ -260,7 +262,7 @@ actor FakeMattermost {
     /// `cancelled`) to the dialog's URL, `klaxon` standing in for its scheme, host and port as in `click`.
     /// The user is the one the dialog was opened for unless `username` says otherwise (a request made up
     /// by someone else); `state` and `callbackID` replace the dialog's, as a forger would.
-    func submit(
+    public func submit(
         _ dialog: Dialog, fields: [String: any Sendable], as username: String? = nil, in channelName: String = "incidents", state: String? = nil,
         callbackID: String? = nil, cancelled: Bool = false, klaxon: some TestClientProtocol
     ) async throws -> SubmitAnswer {
@@ -280,15 +282,15 @@ actor FakeMattermost {
     }
 
     /// What the integration answered to a submission (`SubmitDialogResponse`).
-    struct SubmitAnswer: Sendable {
-        var status: HTTPResponse.Status
-        var errors: [String: String]?
-        var error: String?
-        var isJSON: Bool
+    public struct SubmitAnswer: Sendable {
+        public var status: HTTPResponse.Status
+        public var errors: [String: String]?
+        public var error: String?
+        public var isJSON: Bool
     }
 
     /// The body Mattermost sends for `/incident <text>` (`shared/specs/mattermost`, form-encoded).
-    func slashCommandBody(_ text: String, user username: String, channel channelName: String, token: String?, triggerID: String = UUID().uuidString)
+    public func slashCommandBody(_ text: String, user username: String, channel channelName: String, token: String?, triggerID: String = UUID().uuidString)
         -> ByteBuffer
     {
         let user = users.first { $0.username == username }!
@@ -307,7 +309,7 @@ actor FakeMattermost {
 
     // MARK: The HTTP side
 
-    nonisolated func router() -> Router<BasicRequestContext> {
+    public nonisolated func router() -> Router<BasicRequestContext> {
         let router = Router()
         let routes: [(HTTPRequest.Method, String, String)] = [
             (.get, "users/me", "me"), (.get, "users/username/:username", "user"), (.get, "users/:userid", "userByID"),
@@ -351,6 +353,10 @@ actor FakeMattermost {
             return failure("api.context.session_expired.app_error", "Invalid or expired session, please login again.", status: .unauthorized)
         }
         if let refusal = throttled() { return refusal }
+        // A body that is not JSON is refused before the endpoint reads it (`openDialog` records its own refusal).
+        if ["createChannel", "direct", "addMember", "patch", "createPost"].contains(endpoint), FakeJSON.value(body) == nil {
+            return failure("api.context.invalid_body_param.app_error", "Invalid or missing body in request body.", status: .badRequest)
+        }
         switch endpoint {
         case "me":
             return userJSON(bot)

@@ -1,7 +1,6 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-import KlaxonTestSupport
 import NIOCore
 
 /// A Rocket.Chat server as far as Klaxon uses it, written from the REST API's OpenAPI files
@@ -19,83 +18,103 @@ import NIOCore
 /// - `users.info` by `userId` or `username`, with `utcOffset` (hours, fractional for half-hour zones) once
 ///   the user has logged in from a client, absent before; an unknown user is 400 `User not found.`.
 ///
+/// - a body that is not JSON: 400 `{success: false, error}`;
+/// - `chat.sendMessage` into a private group only for its members.
+///
+/// Strict by default: the limiter is on for every route as a server's default settings have it
+/// (`API_Enable_Rate_Limiter`, 10 calls per 60 s per route); `strict: false` turns it off for a test that
+/// makes more calls on purpose and says why. `limit(_:to:per:)` and `throttle` set a route's own.
+///
 /// Its clock is the test's `ManualClock`, so message timestamps and reset times agree with the daemon's.
-actor FakeRocketChat {
-    struct User: Sendable {
-        var id: String
-        var username: String
+public actor FakeRocketChat {
+    /// The server's default limiter settings.
+    public static let defaultLimit = 10
+    public static let defaultWindow: TimeInterval = 60
+
+    public struct User: Sendable {
+        public var id: String
+        public var username: String
         /// What the server stores at login from the client's clock; nil: never logged in.
-        var utcOffset: Double?
+        public var utcOffset: Double?
     }
 
-    struct Room: Sendable {
-        var id: String
-        var name: String
+    public struct Room: Sendable {
+        public var id: String
+        public var name: String
         /// `c`, `p` or `d`.
-        var type: String
-        var topic: String?
-        var memberIDs: [String]
+        public var type: String
+        public var topic: String?
+        public var memberIDs: [String]
         /// Who made the room, and when (`u` and `ts` in the server's answers).
-        var creatorID = "uid-admin"
-        var createdAt = Date(timeIntervalSince1970: 0)
+        public var creatorID = "uid-admin"
+        public var createdAt = Date(timeIntervalSince1970: 0)
     }
 
-    struct Button: Sendable, Hashable {
-        var text: String
-        var msg: String
-        var inChatWindow: Bool
+    public struct Button: Sendable, Hashable {
+        public var text: String
+        public var msg: String
+        public var inChatWindow: Bool
+
+        public init(text: String, msg: String, inChatWindow: Bool) {
+            self.text = text
+            self.msg = msg
+            self.inChatWindow = inChatWindow
+        }
     }
 
-    struct Message: Sendable {
-        var id: String
-        var roomID: String
-        var text: String
-        var timestamp: Date
-        var author: User
-        var threadID: String?
-        var buttons: [Button]
+    public struct Message: Sendable {
+        public var id: String
+        public var roomID: String
+        public var text: String
+        public var timestamp: Date
+        public var author: User
+        public var threadID: String?
+        public var buttons: [Button]
     }
 
-    struct Call: Sendable, Hashable {
-        var method: String
-        var route: String
-        var status: Int
+    public struct Call: Sendable, Hashable {
+        public var method: String
+        public var route: String
+        public var status: Int
     }
 
     /// A route that answers 429 from its `afterCalls + 1`-th call on, until `window` seconds have passed
     /// since the first 429: as when other clients from the same address used up the quota.
-    struct Throttle: Sendable {
-        var afterCalls: Int
-        var window: TimeInterval
-        var resetAt: Date?
+    public struct Throttle: Sendable {
+        public var afterCalls: Int
+        public var window: TimeInterval
+        public var resetAt: Date?
     }
 
     /// A route limited like Rocket.Chat's own limiter: `limit` calls per `window`, with the headers on
     /// every answer.
-    struct Quota: Sendable {
-        var limit: Int
-        var window: TimeInterval
-        var used = 0
-        var windowStart: Date?
+    public struct Quota: Sendable {
+        public var limit: Int
+        public var window: TimeInterval
+        public var used = 0
+        public var windowStart: Date?
     }
 
-    let clock: ManualClock
-    let bot = User(id: "KlaxonBotUserId1", username: "klaxon.bot")
-    let authToken = "rc-personal-access-token"
+    public nonisolated let clock: ManualClock
+    /// Whether the default limiter applies to routes without a `limit` of their own.
+    public nonisolated let strict: Bool
+    public nonisolated let bot = User(id: "KlaxonBotUserId1", username: "klaxon.bot")
+    public nonisolated let authToken = "rc-personal-access-token"
 
-    private(set) var users: [User]
-    private(set) var rooms: [Room] = []
-    private(set) var messages: [Message] = []
-    private(set) var calls: [Call] = []
+    public private(set) var users: [User]
+    public private(set) var rooms: [Room] = []
+    public private(set) var messages: [Message] = []
+    public private(set) var calls: [Call] = []
     private var throttles: [String: Throttle] = [:]
     private var quotas: [String: Quota] = [:]
     private var nextNumber = 0
     /// While set, `users.info` waits for `releaseUserLookups()`: a server too slow to answer.
     private var stalledLookups: [CheckedContinuation<Void, Never>]?
-    private(set) var userLookups = 0
+    public private(set) var userLookups = 0
 
-    init(clock: ManualClock, usernames: [String] = ["alice", "bob", "carol"], rooms roomNames: [String] = ["incidents"]) {
+    public init(clock: ManualClock, usernames: [String] = ["alice", "bob", "carol"], rooms roomNames: [String] = ["incidents"], strict: Bool = true) {
         self.clock = clock
+        self.strict = strict
         self.users = usernames.map { User(id: "uid-\($0)", username: $0, utcOffset: nil) }
         self.users.append(bot)
         for name in roomNames {
@@ -105,51 +124,51 @@ actor FakeRocketChat {
 
     // MARK: What tests set up and read
 
-    func throttle(_ route: String, afterCalls: Int, window: TimeInterval) {
+    public func throttle(_ route: String, afterCalls: Int, window: TimeInterval) {
         throttles[route] = Throttle(afterCalls: afterCalls, window: window)
     }
 
-    func limit(_ route: String, to limit: Int, per window: TimeInterval) {
+    public func limit(_ route: String, to limit: Int, per window: TimeInterval) {
         quotas[route] = Quota(limit: limit, window: window)
     }
 
-    func room(named name: String) -> Room? { rooms.first { $0.name == name } }
+    public func room(named name: String) -> Room? { rooms.first { $0.name == name } }
 
     /// A public channel someone made, as if by hand in Rocket.Chat.
-    func addRoom(named name: String, creatorID: String, createdAt: Date) {
+    public func addRoom(named name: String, creatorID: String, createdAt: Date) {
         rooms.append(Room(id: newID("room"), name: name, type: "c", topic: nil, memberIDs: [creatorID], creatorID: creatorID, createdAt: createdAt))
     }
 
     /// As when the user logs in from a client whose clock is `hours` east of UTC.
-    func setUTCOffset(of username: String, _ hours: Double?) {
+    public func setUTCOffset(of username: String, _ hours: Double?) {
         guard let index = users.firstIndex(where: { $0.username == username }) else { return }
         users[index].utcOffset = hours
     }
 
-    func stallUserLookups() { stalledLookups = [] }
+    public func stallUserLookups() { stalledLookups = [] }
 
-    func releaseUserLookups() {
+    public func releaseUserLookups() {
         for waiting in stalledLookups ?? [] { waiting.resume() }
         stalledLookups = nil
     }
 
-    func messages(in roomName: String) -> [Message] {
+    public func messages(in roomName: String) -> [Message] {
         guard let room = room(named: roomName) else { return [] }
         return messages.filter { $0.roomID == room.id }
     }
 
-    func directMessages(to username: String) -> [Message] {
+    public func directMessages(to username: String) -> [Message] {
         let dmRooms = rooms.filter { $0.type == "d" && $0.name.split(separator: "+").contains(Substring(username)) }.map(\.id)
         return messages.filter { dmRooms.contains($0.roomID) }
     }
 
-    func tooManyRequestsAnswers() -> Int { calls.filter { $0.status == 429 }.count }
+    public func tooManyRequestsAnswers() -> Int { calls.filter { $0.status == 429 }.count }
 
-    func calls(to route: String) -> [Call] { calls.filter { $0.route == route } }
+    public func calls(to route: String) -> [Call] { calls.filter { $0.route == route } }
 
     /// A person typing in a room (what polling picks up).
     @discardableResult
-    func post(as username: String, in roomName: String, _ text: String, threadID: String? = nil) -> Message {
+    public func post(as username: String, in roomName: String, _ text: String, threadID: String? = nil) -> Message {
         let author = users.first { $0.username == username }!
         let room = room(named: roomName)!
         let message = Message(id: newID("msg"), roomID: room.id, text: text, timestamp: now(), author: author, threadID: threadID, buttons: [])
@@ -158,7 +177,7 @@ actor FakeRocketChat {
     }
 
     /// The outgoing webhook's body for a message (`triggerHandler.ts`, event `sendMessage`).
-    func webhookBody(for message: Message, token: String, triggerWord: String? = nil, bot: Bool = false, edited: Bool = false) -> ByteBuffer {
+    public func webhookBody(for message: Message, token: String, triggerWord: String? = nil, bot: Bool = false, edited: Bool = false) -> ByteBuffer {
         let room = rooms.first { $0.id == message.roomID }!
         var body: [String: Any] = [
             "token": token, "bot": bot, "channel_id": room.id, "channel_name": room.name, "message_id": message.id,
@@ -174,7 +193,7 @@ actor FakeRocketChat {
 
     // MARK: The HTTP side
 
-    nonisolated func router() -> Router<BasicRequestContext> {
+    public nonisolated func router() -> Router<BasicRequestContext> {
         let router = Router()
         let routes: [(HTTPRequest.Method, String)] = [
             (.get, "rooms.info"), (.post, "channels.create"), (.post, "groups.create"), (.post, "channels.invite"),
@@ -211,7 +230,15 @@ actor FakeRocketChat {
         if let refusal = applyLimits(route, headers: &limitHeaders) { return refusal }
 
         let query = request.uri.queryParameters
-        let json = FakeJSON.object(body) ?? [:]
+        var json: [String: Any] = [:]
+        if request.method == .post {
+            guard let object = FakeJSON.object(body) else {
+                var refusal = FakeJSON.response(["success": false, "error": "The request body is not valid JSON."], status: .badRequest)
+                for field in limitHeaders { refusal.headers[field.name] = field.value }
+                return refusal
+            }
+            json = object
+        }
         var answer: Response
         switch route {
         case "rooms.info":
@@ -260,7 +287,7 @@ actor FakeRocketChat {
             throttles[route] = throttle
             return tooManyRequests(limit: 10, resetAt: resetAt)
         }
-        if var quota = quotas[route] {
+        if var quota = quotas[route] ?? (strict ? Quota(limit: Self.defaultLimit, window: Self.defaultWindow) : nil) {
             defer { quotas[route] = quota }
             if let start = quota.windowStart, now >= start.addingTimeInterval(quota.window) {
                 quota.used = 0
@@ -307,11 +334,11 @@ actor FakeRocketChat {
     }
 
     /// Which family of routes a call came in on: each refuses the other's rooms.
-    enum Family {
+    public enum Family {
         case channels, groups
 
-        var roomType: String { self == .groups ? "p" : "c" }
-        var noun: String { self == .groups ? "group" : "channel" }
+        public var roomType: String { self == .groups ? "p" : "c" }
+        public var noun: String { self == .groups ? "group" : "channel" }
     }
 
     /// The index of the room a `channels.*` or `groups.*` call names, or the server's refusal.
@@ -324,9 +351,9 @@ actor FakeRocketChat {
         return .success(index)
     }
 
-    struct RoomNotFound: Error {
-        var noun: String
-        var message: String { "The required \"roomId\" or \"roomName\" param provided does not match any \(noun) [error-room-not-found]" }
+    public struct RoomNotFound: Error {
+        public var noun: String
+        public var message: String { "The required \"roomId\" or \"roomName\" param provided does not match any \(noun) [error-room-not-found]" }
     }
 
     private func create(_ json: [String: Any], type: String) -> Response {
@@ -409,8 +436,12 @@ actor FakeRocketChat {
         guard let message = json["message"] as? [String: Any] else {
             return failure("The \"message\" parameter must be provided.", type: "error-invalid-params")
         }
-        guard let roomID = message["rid"] as? String, rooms.contains(where: { $0.id == roomID }) else {
+        guard let roomID = message["rid"] as? String, let room = rooms.first(where: { $0.id == roomID }) else {
             return failure("[invalid-channel]", type: "invalid-channel")
+        }
+        // `canSendMessage`: a private group takes messages from its members only.
+        guard room.type != "p" || room.memberIDs.contains(bot.id) else {
+            return failure("error-not-allowed [error-not-allowed]", type: "error-not-allowed")
         }
         let id = message["_id"] as? String ?? newID("msg")
         if messages.contains(where: { $0.id == id }) {
@@ -451,7 +482,15 @@ actor FakeRocketChat {
             return failure(RoomNotFound(noun: family.noun).message, type: "error-room-not-found")
         }
         let roomID = rooms[index].id
-        let since = oldest.flatMap { try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse($0) }
+        var since: Date?
+        if let oldest {
+            do {
+                since = try Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(oldest)
+            } catch {
+                // The server refuses a date it cannot read rather than ignoring it.
+                return failure("The \"oldest\" query parameter must be a valid date. [error-invalid-params]", type: "error-invalid-params")
+            }
+        }
         let matching = messages.enumerated()
             .filter { $0.element.roomID == roomID && (threads || $0.element.threadID == nil) }
             .filter { entry in
@@ -506,7 +545,7 @@ actor FakeRocketChat {
         Date(timeIntervalSince1970: (clock.now().timeIntervalSince1970 * 1000).rounded(.down) / 1000)
     }
 
-    static func epochMilliseconds(_ date: Date) -> Int64 {
+    public static func epochMilliseconds(_ date: Date) -> Int64 {
         Int64((date.timeIntervalSince1970 * 1000).rounded())
     }
 }

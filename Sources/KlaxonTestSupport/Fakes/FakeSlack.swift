@@ -3,59 +3,70 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdWebSocket
+import IncidentCore
 import Logging
 import NIOCore
 import NIOWebSocket
-import Platforms
 import Synchronization
 
-/// A Slack-shaped server on 127.0.0.1 (port 0) for the tests: the Web API methods Klaxon calls, answering
-/// like Slack (`{"ok":false,"error":…}` with HTTP 200), interaction `response_url`s, and Socket Mode
-/// WebSockets. It records every call, and a test can make any method fail the next few times: HTTP 429
-/// with `Retry-After`, HTTP 500, a slow answer, or a Slack error such as `name_taken`.
+/// A Slack-shaped server on 127.0.0.1 (port 0) for the tests and the benchmarks: the Web API methods
+/// Klaxon calls, answering like Slack (`{"ok":false,"error":…}` with HTTP 200), interaction
+/// `response_url`s, and Socket Mode WebSockets. It records every call, and a test can make any method fail
+/// the next few times: HTTP 429 with or without `Retry-After`, HTTP 500, a slow answer, or a Slack error
+/// such as `name_taken`.
 ///
-/// Times Slack stamps itself (a channel's `created`) come from the real clock, as Slack's would: the
-/// daemon's manual clock is the daemon's, not the world's.
-final class FakeSlack: Sendable {
-    static let botToken = "xoxb-fake"
-    static let appToken = "xapp-fake"
-    static let botUserID = "UKLAXON"
+/// Strict by default, as Slack is: each method's tier budget per minute and about one post per second per
+/// channel (`FakeSlackRateLimits`; every third 429 comes without `Retry-After`, as some of Slack's do),
+/// `not_in_channel` for a channel the bot has not joined, private channels invisible to non-members,
+/// malformed JSON refused (`invalid_json`, `invalid_blocks`, `invalid_metadata_format`), and history paged
+/// by `oldest`/`latest`/`limit`/`cursor` with `has_more`. A test that needs none of the limits runs with
+/// `strict: false` and says why.
+///
+/// The limits count on `clock` (a test's `ManualClock`, so its minutes pass when the test says); times Slack
+/// stamps itself (a channel's `created`) come from the real clock, as Slack's would.
+public final class FakeSlack: Sendable {
+    public static let botToken = "xoxb-fake"
+    public static let appToken = "xapp-fake"
+    public static let botUserID = "UKLAXON"
     /// Whoever made the channels that were there before the test.
-    static let adminUserID = "U0ADMIN"
-    static let announceChannelID = "C0ANNOUNCE"
-    static let announceChannelName = "incidents"
+    public static let adminUserID = "U0ADMIN"
+    public static let announceChannelID = "C0ANNOUNCE"
+    public static let announceChannelName = "incidents"
 
-    struct Call: Sendable {
-        var method: String
-        var arguments: [String: String]
-        var authorization: String?
-        var index: Int
+    public struct Call: Sendable {
+        public var method: String
+        public var arguments: [String: String]
+        public var authorization: String?
+        public var index: Int
 
-        subscript(_ name: String) -> String? { arguments[name] }
+        public subscript(_ name: String) -> String? { arguments[name] }
     }
 
-    struct Message: Sendable {
-        var channel: String
-        var ts: String
-        var text: String
-        var threadTS: String?
-        var blocks: String?
-        var metadata: String?
+    public struct Message: Sendable {
+        public var channel: String
+        public var ts: String
+        public var text: String
+        public var threadTS: String?
+        public var blocks: String?
+        public var metadata: String?
     }
 
-    struct Channel: Sendable {
-        var id: String
-        var name: String
-        var topic = ""
-        var members: Set<String> = [FakeSlack.botUserID]
+    public struct Channel: Sendable {
+        public var id: String
+        public var name: String
+        public var topic = ""
+        public var members: Set<String> = [FakeSlack.botUserID]
+        /// A private channel exists, for the bot, only while it is a member.
+        public var isPrivate = false
         /// Who created it, and when (Unix seconds), as `conversations.create` and `users.conversations` say.
-        var creator = FakeSlack.adminUserID
-        var created = Int(Date().timeIntervalSince1970) - 86_400 * 365
+        public var creator = FakeSlack.adminUserID
+        public var created = Int(Date().timeIntervalSince1970) - 86_400 * 365
     }
 
     /// What a method does instead of answering normally, the next time it is called.
-    enum Fault: Sendable {
-        case rateLimited(retryAfter: Int)
+    public enum Fault: Sendable {
+        /// HTTP 429, with `Retry-After` unless nil.
+        case rateLimited(retryAfter: Int?)
         case serverError
         /// Answers normally, after this many seconds.
         case slow(seconds: Double)
@@ -64,7 +75,7 @@ final class FakeSlack: Sendable {
         case slackError(String)
     }
 
-    enum SocketCommand: Sendable {
+    public enum SocketCommand: Sendable {
         case send(String)
         case close
     }
@@ -89,23 +100,32 @@ final class FakeSlack: Sendable {
         /// User id → the IANA zone `users.info` reports (nil: Slack knows the user but no zone).
         var users: [String: String?] = [:]
         var port = 0
+        var limits = FakeSlackRateLimits()
+        /// 429s answered because of `limits`; every third leaves `Retry-After` out.
+        var limitedAnswers = 0
     }
 
     private let state = Mutex(State())
-    let logger = Logger(label: "fake-slack", factory: { _ in SwiftLogNoOpLogHandler() })
+    public let logger = Logger(label: "fake-slack", factory: { _ in SwiftLogNoOpLogHandler() })
     /// The HTTP client of everything in one test (the daemon's outbound calls and the test's requests):
     /// one per test, so no connection outlives its test or is shared with another.
-    let client: HTTPClient
+    public let client: HTTPClient
+    /// Whether Slack's rate limits apply (see the type's comment).
+    public let strict: Bool
+    private let clock: any WallClock
 
-    private init(client: HTTPClient) {
+    private init(client: HTTPClient, strict: Bool, clock: any WallClock) {
         self.client = client
+        self.strict = strict
+        self.clock = clock
     }
 
     // MARK: - Running
 
-    /// Starts a fake, runs `body` with it, and stops it.
-    static func run<T>(_ body: (FakeSlack) async throws -> T) async throws -> T {
-        let fake = FakeSlack(client: HTTPClient(eventLoopGroupProvider: .singleton))
+    /// Starts a fake, runs `body` with it, and stops it. `strict: false` lifts the rate limits (a test that
+    /// posts a burst on purpose); `clock` is what the limits count on.
+    public static func run<T>(strict: Bool = true, clock: any WallClock = SystemClock(), _ body: (FakeSlack) async throws -> T) async throws -> T {
+        let fake = FakeSlack(client: HTTPClient(eventLoopGroupProvider: .singleton), strict: strict, clock: clock)
         let router = Router(context: BasicWebSocketRequestContext.self)
         fake.addRoutes(to: router)
         let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
@@ -126,54 +146,62 @@ final class FakeSlack: Sendable {
             } catch {
                 result = .failure(error)
             }
-            try? await fake.client.shutdown()
+            do {
+                try await fake.client.shutdown()
+            } catch {
+                fake.logger.debug("fake-slack: the test's HTTP client did not shut down cleanly", metadata: ["error": "\(error)"])
+            }
             group.cancelAll()
             return try result.get()
         }
     }
 
-    var port: Int { state.withLock { $0.port } }
-    var apiBaseURL: String { "http://127.0.0.1:\(port)/api" }
-    var responseURL: String { "http://127.0.0.1:\(port)/response/\(UUID().uuidString)" }
+    public var port: Int { state.withLock { $0.port } }
+    public var apiBaseURL: String { "http://127.0.0.1:\(port)/api" }
+    public var responseURL: String { "http://127.0.0.1:\(port)/response/\(UUID().uuidString)" }
 
     // MARK: - What tests read and arrange
 
-    var calls: [Call] { state.withLock { $0.calls } }
-    func calls(_ method: String) -> [Call] { calls.filter { $0.method == method } }
-    var messages: [Message] { state.withLock { $0.messages } }
-    func messages(in channel: String) -> [Message] { messages.filter { $0.channel == channel } }
-    func channel(_ id: String) -> Channel? { state.withLock { $0.channels[id] } }
-    func channel(named name: String) -> Channel? { state.withLock { $0.channels.values.first { $0.name == name } } }
-    func pinned(in channel: String) -> [Message] {
+    public var calls: [Call] { state.withLock { $0.calls } }
+    public func calls(_ method: String) -> [Call] { calls.filter { $0.method == method } }
+    public var messages: [Message] { state.withLock { $0.messages } }
+    public func messages(in channel: String) -> [Message] { messages.filter { $0.channel == channel } }
+    public func channel(_ id: String) -> Channel? { state.withLock { $0.channels[id] } }
+    public func channel(named name: String) -> Channel? { state.withLock { $0.channels.values.first { $0.name == name } } }
+    public func pinned(in channel: String) -> [Message] {
         state.withLock { state in
             state.pins.filter { $0.channel == channel }.compactMap { pin in state.messages.first { $0.channel == channel && $0.ts == pin.ts } }
         }
     }
     /// Bodies posted to `response_url`s.
-    var responses: [String] { state.withLock { $0.responses } }
+    public var responses: [String] { state.withLock { $0.responses } }
 
     /// Makes every Web API call fail with `fault` until called again with nil.
-    func setOutage(_ fault: Fault?) {
+    public func setOutage(_ fault: Fault?) {
         state.withLock { $0.outage = fault }
     }
 
     /// Makes the next calls of `method` fail with `faults`, in order.
-    func inject(_ method: String, _ faults: Fault...) {
+    public func inject(_ method: String, _ faults: Fault...) {
         state.withLock { $0.faults[method, default: []] += faults }
     }
 
-    /// Creates a channel as if someone had made it in Slack: by default a person, a year ago, with the bot
-    /// among its members (so `users.conversations` lists it).
-    func addChannel(id: String, name: String, creator: String = FakeSlack.adminUserID, created: Date? = nil) {
+    /// Creates a channel as if someone had made it in Slack: by default a public one made by a person, a
+    /// year ago, with the bot among its members (so `users.conversations` lists it).
+    public func addChannel(
+        id: String, name: String, creator: String = FakeSlack.adminUserID, created: Date? = nil, isPrivate: Bool = false, botIsMember: Bool = true
+    ) {
         state.withLock { state in
             var channel = Channel(id: id, name: name, creator: creator)
+            channel.isPrivate = isPrivate
+            if !botIsMember { channel.members.remove(Self.botUserID) }
             if let created { channel.created = Int(created.timeIntervalSince1970) }
             state.channels[id] = channel
         }
     }
 
     /// A workspace member `users.info` knows, with the zone set in their profile.
-    func addUser(_ id: String, timeZone: String?) {
+    public func addUser(_ id: String, timeZone: String?) {
         state.withLock { $0.users[id] = .some(timeZone) }
     }
 
@@ -184,8 +212,16 @@ final class FakeSlack: Sendable {
             var request = request
             let method = context.parameters.get("method") ?? ""
             let body = try await request.collectBody(upTo: 1 << 22)
-            let arguments = FormBody(body.readableBytesView).fields
-            return try await self.answer(method, arguments: arguments, authorization: request.headers[.authorization])
+            let authorization = request.headers[.authorization]
+            // Slack takes form bodies, and JSON bodies on the methods that write.
+            guard request.headers[.contentType]?.hasPrefix("application/json") == true else {
+                return try await self.answer(method, arguments: FakeFormBody.fields(body.readableBytesView), authorization: authorization)
+            }
+            guard let object = FakeJSON.object(body) else {
+                self.state.withLock { $0.calls.append(Call(method: method, arguments: [:], authorization: authorization, index: $0.calls.count)) }
+                return Self.json(["ok": false, "error": "invalid_json"])
+            }
+            return try await self.answer(method, arguments: Self.arguments(object), authorization: authorization)
         }
         router.post("response/:id") { request, _ in
             var request = request
@@ -198,18 +234,37 @@ final class FakeSlack: Sendable {
         }
     }
 
+    /// A JSON body's fields as the form's would be: strings as they are, anything else as its JSON text.
+    private static func arguments(_ object: [String: Any]) -> [String: String] {
+        object.mapValues { value in
+            switch value {
+            case let text as String: text
+            case let flag as Bool: flag ? "true" : "false"
+            case let number as NSNumber: number.stringValue
+            default: String(decoding: FakeJSON.encode(value), as: UTF8.self)
+            }
+        }
+    }
+
     private func answer(_ method: String, arguments: [String: String], authorization: String?) async throws -> Response {
+        let now = clock.now()
         let fault: Fault? = state.withLock { state in
             state.calls.append(Call(method: method, arguments: arguments, authorization: authorization, index: state.calls.count))
             if let outage = state.outage { return outage }
-            guard var queue = state.faults[method], !queue.isEmpty else { return nil }
-            let first = queue.removeFirst()
-            state.faults[method] = queue
-            return first
+            if var queue = state.faults[method], !queue.isEmpty {
+                let first = queue.removeFirst()
+                state.faults[method] = queue
+                return first
+            }
+            guard strict, let wait = state.limits.admit(method, channel: arguments["channel"], now: now) else { return nil }
+            state.limitedAnswers += 1
+            return .rateLimited(retryAfter: state.limitedAnswers % 3 == 0 ? nil : wait)
         }
         switch fault {
         case .rateLimited(let retryAfter):
-            return Response(status: .tooManyRequests, headers: [.retryAfter: "\(retryAfter)"])
+            var headers = HTTPFields()
+            if let retryAfter { headers[.retryAfter] = "\(retryAfter)" }
+            return Response(status: .tooManyRequests, headers: headers)
         case .serverError:
             return Response(status: .internalServerError, body: .init(byteBuffer: ByteBuffer(string: "oops")))
         case .slow(let seconds):
@@ -227,15 +282,30 @@ final class FakeSlack: Sendable {
     }
 
     private func perform(_ method: String, arguments: [String: String], authorization: String?) -> Response {
+        // A message's `ts` is the time Slack took it (on the fake's clock, so a history window Klaxon
+        // reckons from its own clock finds it), made unique by a counter.
+        let seconds = Int(clock.now().timeIntervalSince1970)
         let expectedToken = method == "apps.connections.open" ? Self.appToken : Self.botToken
         guard authorization == "Bearer \(expectedToken)" else { return Self.json(["ok": false, "error": "invalid_auth"]) }
         return state.withLock { state -> Response in
             func fail(_ error: String) -> Response { Self.json(["ok": false, "error": error]) }
+            /// The channel a reference names, by id or name, if the bot may see it: a private channel is
+            /// `channel_not_found` to a non-member.
             func channelID(_ reference: String?) -> String? {
                 guard let reference else { return nil }
-                if state.channels[reference] != nil || reference.hasPrefix("D") { return reference }
+                if reference.hasPrefix("D") { return reference }
                 let name = reference.hasPrefix("#") ? String(reference.dropFirst()) : reference
-                return state.channels.values.first { $0.name == name }?.id
+                guard let channel = state.channels[reference] ?? state.channels.values.first(where: { $0.name == name }) else { return nil }
+                return !channel.isPrivate || channel.members.contains(Self.botUserID) ? channel.id : nil
+            }
+            /// Whether the bot is in the channel (a direct message is always its own).
+            func joined(_ id: String) -> Bool {
+                id.hasPrefix("D") || state.channels[id]?.members.contains(Self.botUserID) == true
+            }
+            func isJSON(_ argument: String?, array: Bool = false) -> Bool {
+                guard let argument else { return true }
+                guard let value = FakeJSON.value(ByteBuffer(string: argument)) else { return false }
+                return !array || value is [Any]
             }
             switch method {
             case "auth.test":
@@ -251,11 +321,13 @@ final class FakeSlack: Sendable {
                 let id = String(format: "C%04d", state.nextNumber)
                 state.nextNumber += 1
                 // The creator is the token's user: the bot.
-                let channel = Channel(id: id, name: name, creator: Self.botUserID, created: Int(Date().timeIntervalSince1970))
+                var channel = Channel(id: id, name: name, creator: Self.botUserID, created: Int(Date().timeIntervalSince1970))
+                channel.isPrivate = arguments["is_private"] == "true"
                 state.channels[id] = channel
                 return Self.json(["ok": true, "channel": Self.channelObject(channel)])
             case "conversations.invite":
                 guard let id = channelID(arguments["channel"]), var channel = state.channels[id] else { return fail("channel_not_found") }
+                guard joined(id) else { return fail("not_in_channel") }
                 let users = (arguments["users"] ?? "").split(separator: ",").map(String.init)
                 guard !users.isEmpty else { return fail("no_user") }
                 if users.allSatisfy(channel.members.contains) { return fail("already_in_channel") }
@@ -264,6 +336,7 @@ final class FakeSlack: Sendable {
                 return Self.json(["ok": true, "channel": ["id": id]])
             case "conversations.setTopic":
                 guard let id = channelID(arguments["channel"]), var channel = state.channels[id] else { return fail("channel_not_found") }
+                guard joined(id) else { return fail("not_in_channel") }
                 let topic = arguments["topic"] ?? ""
                 guard topic.count <= 250 else { return fail("too_long") }
                 channel.topic = topic
@@ -271,6 +344,8 @@ final class FakeSlack: Sendable {
                 return Self.json(["ok": true, "channel": ["id": id]])
             case "conversations.join":
                 guard let id = channelID(arguments["channel"]) else { return fail("channel_not_found") }
+                // Only public channels can be joined; a private one takes an invitation.
+                guard state.channels[id]?.isPrivate != true else { return fail("method_not_supported_for_channel_type") }
                 state.channels[id]?.members.insert(Self.botUserID)
                 return Self.json(["ok": true, "channel": ["id": id]])
             case "conversations.open":
@@ -278,8 +353,12 @@ final class FakeSlack: Sendable {
                 return Self.json(["ok": true, "channel": ["id": "D" + user]])
             case "chat.postMessage":
                 guard let id = channelID(arguments["channel"]) else { return fail("channel_not_found") }
+                // Without `chat:write.public` (the manifest does not ask for it), a bot posts only where it is.
+                guard joined(id) else { return fail("not_in_channel") }
                 guard arguments["text"] != nil || arguments["blocks"] != nil else { return fail("no_text") }
-                let ts = String(format: "1764000000.%06d", state.nextNumber)
+                guard isJSON(arguments["blocks"], array: true) else { return fail("invalid_blocks") }
+                guard isJSON(arguments["metadata"]) else { return fail("invalid_metadata_format") }
+                let ts = String(format: "%d.%06d", seconds, state.nextNumber)
                 state.nextNumber += 1
                 state.messages.append(
                     Message(
@@ -287,34 +366,54 @@ final class FakeSlack: Sendable {
                         metadata: arguments["metadata"]))
                 return Self.json(["ok": true, "channel": id, "ts": ts, "message": ["text": arguments["text"] ?? "", "ts": ts]])
             case "users.conversations":
-                let mine = state.channels.values.filter { $0.members.contains(Self.botUserID) && $0.id.hasPrefix("C") }.sorted { $0.id < $1.id }
-                return Self.json(["ok": true, "channels": mine.map(Self.channelObject), "response_metadata": ["next_cursor": ""]])
+                let types = Set((arguments["types"] ?? "public_channel").split(separator: ",").map(String.init))
+                let mine = state.channels.values.filter { channel in
+                    channel.members.contains(Self.botUserID) && channel.id.hasPrefix("C")
+                        && types.contains(channel.isPrivate ? "private_channel" : "public_channel")
+                }
+                let page = Self.page(mine.sorted { $0.id < $1.id }, arguments: arguments)
+                return Self.json(["ok": true, "channels": page.items.map(Self.channelObject), "response_metadata": ["next_cursor": page.nextCursor]])
             case "conversations.history", "conversations.replies":
                 guard let id = channelID(arguments["channel"]), id.hasPrefix("C") || id.hasPrefix("D") else { return fail("channel_not_found") }
+                guard joined(id) else { return fail("not_in_channel") }
                 let thread = arguments["ts"]
+                let inclusive = arguments["inclusive"] == "true" || arguments["inclusive"] == "1"
+                let oldest = arguments["oldest"].flatMap(Double.init)
+                let latest = arguments["latest"].flatMap(Double.init)
                 let found = state.messages.filter { message in
-                    message.channel == id
-                        && (method == "conversations.history" ? message.threadTS == nil : (message.threadTS == thread || message.ts == thread))
+                    guard message.channel == id else { return false }
+                    let inThread = method == "conversations.history" ? message.threadTS == nil : (message.threadTS == thread || message.ts == thread)
+                    guard inThread, let ts = Double(message.ts) else { return false }
+                    // A thread's parent is always its first message, whatever the window.
+                    if method == "conversations.replies", message.ts == thread { return true }
+                    if let oldest, inclusive ? ts < oldest : ts <= oldest { return false }
+                    if let latest, inclusive ? ts > latest : ts >= latest { return false }
+                    return true
                 }
-                guard method == "conversations.history" || !found.isEmpty else { return fail("thread_not_found") }
+                guard method == "conversations.history" || state.messages.contains(where: { $0.channel == id && $0.ts == thread }) else {
+                    return fail("thread_not_found")
+                }
                 let withMetadata = arguments["include_all_metadata"] == "true"
                 // History is newest first; a thread is its parent, then the replies in order.
                 let ordered = method == "conversations.history" ? Array(found.reversed()) : found
-                let items: [[String: Any]] = ordered.map { message in
+                let page = Self.page(ordered, arguments: arguments)
+                let items: [[String: Any]] = page.items.map { message in
                     var item: [String: Any] = ["type": "message", "ts": message.ts, "text": message.text, "bot_id": "BKLAXON"]
-                    if let blocks = message.blocks, let object = try? JSONSerialization.jsonObject(with: Data(blocks.utf8)) {
+                    if let blocks = message.blocks, let object = FakeJSON.value(ByteBuffer(string: blocks)) {
                         item["blocks"] = object
                     }
-                    if withMetadata, let metadata = message.metadata, let object = try? JSONSerialization.jsonObject(with: Data(metadata.utf8)) {
+                    if withMetadata, let metadata = message.metadata, let object = FakeJSON.value(ByteBuffer(string: metadata)) {
                         item["metadata"] = object
                     }
                     return item
                 }
-                return Self.json(["ok": true, "messages": items, "has_more": false])
+                return Self.json(["ok": true, "messages": items, "has_more": page.hasMore, "response_metadata": ["next_cursor": page.nextCursor]])
             case "chat.update":
                 guard let id = channelID(arguments["channel"]) else { return fail("channel_not_found") }
                 guard let index = state.messages.firstIndex(where: { $0.channel == id && $0.ts == arguments["ts"] }) else { return fail("message_not_found") }
                 guard arguments["text"] != nil || arguments["blocks"] != nil else { return fail("no_text") }
+                guard isJSON(arguments["blocks"], array: true) else { return fail("invalid_blocks") }
+                guard isJSON(arguments["metadata"]) else { return fail("invalid_metadata_format") }
                 // The new content replaces the old, blocks included; metadata left out is kept.
                 state.messages[index].text = arguments["text"] ?? ""
                 state.messages[index].blocks = arguments["blocks"]
@@ -322,6 +421,7 @@ final class FakeSlack: Sendable {
                 return Self.json(["ok": true, "channel": id, "ts": state.messages[index].ts, "text": state.messages[index].text])
             case "pins.add":
                 guard let id = channelID(arguments["channel"]), let ts = arguments["timestamp"] else { return fail("channel_not_found") }
+                guard joined(id) else { return fail("not_in_channel") }
                 guard state.messages.contains(where: { $0.channel == id && $0.ts == ts }) else { return fail("message_not_found") }
                 guard !state.pins.contains(where: { $0.channel == id && $0.ts == ts }) else { return fail("already_pinned") }
                 state.pins.append((id, ts))
@@ -335,12 +435,12 @@ final class FakeSlack: Sendable {
                 return Self.json(["ok": true, "items": items])
             case "views.open":
                 guard arguments["trigger_id"] != nil else { return fail("invalid_trigger_id") }
-                guard let view = arguments["view"], (try? JSONSerialization.jsonObject(with: Data(view.utf8))) != nil else { return fail("invalid_arguments") }
+                guard let view = arguments["view"], FakeJSON.object(ByteBuffer(string: view)) != nil else { return fail("invalid_arguments") }
                 return Self.json(["ok": true, "view": ["id": "V0FAKE"]])
             case "usergroups.users.update":
-                guard arguments["usergroup"] != nil else { return fail("missing_argument") }
+                guard let group = arguments["usergroup"] else { return fail("missing_argument") }
                 guard let users = arguments["users"], !users.isEmpty else { return fail("no_users_provided") }
-                return Self.json(["ok": true, "usergroup": ["id": arguments["usergroup"]!, "users": users.split(separator: ",").map(String.init)]])
+                return Self.json(["ok": true, "usergroup": ["id": group, "users": users.split(separator: ",").map(String.init)]])
             case "users.info":
                 guard let user = arguments["user"], let known = state.users[user] else { return fail("user_not_found") }
                 var profile: [String: Any] = [
@@ -362,18 +462,31 @@ final class FakeSlack: Sendable {
         }
     }
 
+    /// One page of `items` as Slack's cursor paging hands it out: `limit` (default 100, at most 999) from
+    /// the `cursor`'s position; the next cursor is empty on the last page. The cursor is opaque to clients.
+    private static func page<Item>(_ items: [Item], arguments: [String: String]) -> (items: [Item], hasMore: Bool, nextCursor: String) {
+        let limit = min(max(arguments["limit"].flatMap(Int.init) ?? 100, 1), 999)
+        let start =
+            arguments["cursor"].flatMap { Data(base64Encoded: $0) }.flatMap { String(decoding: $0, as: UTF8.self).split(separator: ":").last }
+            .flatMap { Int($0) } ?? 0
+        let end = min(items.count, start + limit)
+        let slice = start < end ? Array(items[start..<end]) : []
+        let hasMore = end < items.count
+        return (slice, hasMore, hasMore ? Data("next:\(end)".utf8).base64EncodedString() : "")
+    }
+
     /// A conversation object, with the fields Klaxon reads and a few it does not.
     private static func channelObject(_ channel: Channel) -> [String: Any] {
         [
-            "id": channel.id, "name": channel.name, "name_normalized": channel.name, "is_channel": true, "is_private": false,
+            "id": channel.id, "name": channel.name, "name_normalized": channel.name, "is_channel": true, "is_private": channel.isPrivate,
             "is_archived": false, "is_member": channel.members.contains(botUserID), "created": channel.created, "creator": channel.creator,
             "topic": ["value": channel.topic, "creator": "", "last_set": 0],
         ]
     }
 
     private static func json(_ object: [String: Any]) -> Response {
-        let data = (try? JSONSerialization.data(withJSONObject: object)) ?? Data()
-        return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        Response(
+            status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: FakeJSON.encode(object))))
     }
 
     // MARK: - Socket Mode
@@ -410,15 +523,15 @@ final class FakeSlack: Sendable {
         }
     }
 
-    var openSockets: Int { state.withLock { $0.sockets.count } }
+    public var openSockets: Int { state.withLock { $0.sockets.count } }
     /// `apps.connections.open` calls.
-    var socketsOpened: Int { state.withLock { $0.socketsOpened } }
+    public var socketsOpened: Int { state.withLock { $0.socketsOpened } }
     /// WebSocket connections made, and the newest one's number.
-    var socketsConnected: Int { state.withLock { $0.socketsConnected } }
-    var acks: [String] { state.withLock { $0.acks } }
+    public var socketsConnected: Int { state.withLock { $0.socketsConnected } }
+    public var acks: [String] { state.withLock { $0.acks } }
 
     /// Sends a frame on connection number `connection`, by default the newest open one.
-    func socketSend(_ text: String, on connection: Int? = nil) {
+    public func socketSend(_ text: String, on connection: Int? = nil) {
         state.withLock { state in
             guard let number = connection ?? state.sockets.keys.max() else { return }
             state.sockets[number]?.yield(.send(text))
@@ -426,7 +539,7 @@ final class FakeSlack: Sendable {
     }
 
     /// Closes the newest connection from our side, like a network drop or a Slack restart.
-    func socketClose() {
+    public func socketClose() {
         state.withLock { state in
             guard let newest = state.sockets.keys.max() else { return }
             state.sockets[newest]?.yield(.close)
@@ -434,8 +547,8 @@ final class FakeSlack: Sendable {
     }
 
     /// The acknowledgement of `envelopeID`, decoded, once it came.
-    func ack(for envelopeID: String) -> [String: Any]? {
-        acks.lazy.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    public func ack(for envelopeID: String) -> [String: Any]? {
+        acks.lazy.compactMap { FakeJSON.object(ByteBuffer(string: $0)) }
             .first { $0["envelope_id"] as? String == envelopeID }
     }
 }
