@@ -74,6 +74,8 @@ extension KlaxonConfig {
             let rulePath = path.index(index)
             validateDeadline(rule.at, at: rulePath.key("at"), calendarPath: calendarPath, report: report)
             validateTargets(rule.notify, at: rulePath.key("notify"), personIDs: personIDs, report: report)
+            validateConditions(rule.unless, at: rulePath.key("unless"), report: report)
+            validateConditions(rule.onlyIf ?? [], at: rulePath.key("if"), report: report)
             for (key, source) in [("say", rule.say), ("subject", rule.subject)] {
                 guard let source else { continue }
                 do {
@@ -89,6 +91,26 @@ extension KlaxonConfig {
                 owners[rule.id] = rulePath
             }
         }
+    }
+
+    /// `severity:<id>` and `type:<id>` name a configured severity and incident type (by id: the rule
+    /// compares the incident's stored id).
+    private func validateConditions(_ conditions: [PolicyCondition], at path: ConfigPath, report: (ConfigPath, String, [ConfigPath]) -> Void) {
+        let severityIDs = severities.map(\.id)
+        let typeIDs = incidentTypes.map(\.id)
+        // One line for the whole key (one problem per path is shown), naming each missing id.
+        let missing = conditions.flatMap(\.leaves).compactMap { condition -> String? in
+            switch condition {
+            case .severity(let id) where !severityIDs.contains(id):
+                let alias = severity(named: id).map { " (\(ConfigText.quote(id)) is an alias: write severity:\($0.id))" }
+                return "no severity \(ConfigText.quote(id)) in severities" + (alias ?? ConfigText.suggestion(for: id, among: severityIDs))
+            case .type(let id) where !typeIDs.contains(id):
+                return "no incident type \(ConfigText.quote(id)) in incidentTypes" + ConfigText.suggestion(for: id, among: typeIDs)
+            default:
+                return nil
+            }
+        }
+        if !missing.isEmpty { report(path, missing.joined(separator: "; "), []) }
     }
 
     /// Business time needs a `calendar`, "next sprint" its `sprint`. A broken calendar has been reported;

@@ -477,6 +477,9 @@ public struct SeverityPolicy: Sendable, Decodable, Hashable {
     /// How long a resolved incident of this severity is watched before it closes, over
     /// `incidents.monitorFor` (002-19: 30 min after a restart, 1 h after a fix-forward is `resolve --monitor 1h`).
     public var monitorFor: TimeSpan? = nil
+    /// The review meeting's link (000-19: the call the attendees join), shown as `{{meeting}}` until an
+    /// incident sets its own with `/incident meeting <url>`.
+    public var meeting: String? = nil
 
     public init(
         id: String, aliases: [String] = [], name: String, description: String? = nil, updateEvery: TimeSpan? = nil, ackWithin: TimeSpan? = nil,
@@ -512,7 +515,7 @@ public struct SeverityPolicy: Sendable, Decodable, Hashable {
 extension SeverityPolicy: ConfigObject {
     static let defaults = SeverityPolicy(id: "", name: "")
     static let rules: [String: [ConfigRule]] = [
-        "id": [.required, .identifier], "name": [.required], "description": [.allowEmpty],
+        "id": [.required, .identifier], "name": [.required], "description": [.allowEmpty], "meeting": [.httpURL],
         "escalation": [.notEmpty("must list at least one step (leave it out to use oncall.escalation)")],
         "notify": [.requires(PolicyRule.notificationKeys)], "checkpoints": [.requires(PolicyRule.checkpointKeys)],
     ]
