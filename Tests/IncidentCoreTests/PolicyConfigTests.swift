@@ -185,13 +185,13 @@ struct PolicyConfigTests {
         (
             #", "notify": [{ "notify": ["leads"] }]"#, "", "",
             [
-                #"severities[0].notify[0].notify[0]: "leads" is not one of "rotation:<id>", "person:<id>", "group:<name>", "email:<address>", "channel:<platform>:<name>", "webhook:<id>", "discord:<id>" (did you mean "group:leads"?)"#
+                #"severities[0].notify[0].notify[0]: "leads" is not one of "rotation:<id>", "person:<id>", "group:<name>", "email:<address>", "channel:<platform>:<name>", "webhook:<id>", "webhook:<url>", "discord:<id>" (did you mean "group:leads"?)"#
             ]
         ),
         (
             #", "notify": [{ "notify": ["channel:discord:x"] }]"#, "", "",
             [
-                #"severities[0].notify[0].notify[0]: "channel:discord:x" is not one of "rotation:<id>", "person:<id>", "group:<name>", "email:<address>", "channel:<platform>:<name>", "webhook:<id>", "discord:<id>""#
+                #"severities[0].notify[0].notify[0]: "channel:discord:x" is not one of "rotation:<id>", "person:<id>", "group:<name>", "email:<address>", "channel:<platform>:<name>", "webhook:<id>", "webhook:<url>", "discord:<id>""#
             ]
         ),
         (#", "notify": [{ "notify": [] }]"#, "", "", ["severities[0].notify[0].notify: must list at least one target"]),

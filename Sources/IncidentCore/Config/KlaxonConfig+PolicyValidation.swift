@@ -149,6 +149,15 @@ extension KlaxonConfig {
                 report(
                     targetPath,
                     "platform \(platform.rawValue) is not enabled in platforms (enabled: \(platforms.enabled.map(\.rawValue).joined(separator: ", ")))", [])
+            case .webhook(let url) where NotifyTarget.isWebhookURL(url):
+                // A receiver named by its URL: signed with paging.signingSecret, as the listed ones with theirs.
+                if URL(string: url).map({ $0.host?.isEmpty == false }) != true {
+                    report(targetPath, "\(ConfigText.quote(url)) is not an http or https URL", [])
+                } else if paging.signingSecret?.isEmpty ?? true {
+                    report(
+                        targetPath, "a webhook URL target needs paging.signingSecret, the secret its notices are signed with",
+                        [ConfigPath.root.key("paging").key("signingSecret")])
+                }
             case .webhook(let id) where !webhookIDs.contains(id):
                 report(targetPath, "no webhook \(ConfigText.quote(id)) in paging.webhooks" + ConfigText.suggestion(for: id, among: webhookIDs), [])
             case .discord(let id) where !discordIDs.contains(id):

@@ -695,10 +695,17 @@ public enum NotifyTarget: Sendable, Hashable, CustomStringConvertible {
 
     /// The kinds `init(parsing:)` understands, for error messages.
     public static let forms = [
-        "rotation:<id>", "person:<id>", "group:<name>", "email:<address>", "channel:<platform>:<name>", "webhook:<id>", "discord:<id>",
+        "rotation:<id>", "person:<id>", "group:<name>", "email:<address>", "channel:<platform>:<name>", "webhook:<id>", "webhook:<url>", "discord:<id>",
     ]
     /// The kinds an escalation step may name: people and mailboxes.
     public static let escalationForms = Array(forms.prefix(4))
+
+    /// Whether a `webhook:` target is a receiver's URL (`webhook:https://hooks.example.com/klaxon`) rather
+    /// than the id of a `paging.webhooks` entry.
+    public static func isWebhookURL(_ id: String) -> Bool {
+        let lowered = id.lowercased()
+        return lowered.hasPrefix("https://") || lowered.hasPrefix("http://")
+    }
 
     /// `rotation:primary`, `person:carol`, `group:leads`, `email:…`, `channel:slack:security`, `webhook:phone`.
     public init?(parsing text: String) {
@@ -814,12 +821,17 @@ public struct PagingConfig: Sendable, Decodable {
     public var webhooks: [PagerWebhook] = []
     /// How often one person may be called through one webhook (pages and escalations).
     public var throttle = PageThrottleLimits()
-    public init(webhooks: [PagerWebhook] = [], throttle: PageThrottleLimits = PageThrottleLimits()) {
+    /// Signs the notices sent to policy rules' `webhook:<url>` targets (receivers not listed in `webhooks`),
+    /// as each entry's `secret` signs its own.
+    public var signingSecret: Secret? = nil
+    public init(webhooks: [PagerWebhook] = [], throttle: PageThrottleLimits = PageThrottleLimits(), signingSecret: Secret? = nil) {
         self.webhooks = webhooks
         self.throttle = throttle
+        self.signingSecret = signingSecret
     }
 
-    /// The webhooks that want `event` for an incident of `severity`.
+    /// The webhooks that want `event` for an incident of `severity` (not the rules' `webhook:<url>`
+    /// receivers: they hear only from their rules).
     public func webhooks(for event: PagerEvent, severity: String) -> [PagerWebhook] {
         webhooks.filter { $0.events.contains(event) && ($0.severities?.contains(severity) ?? true) }
     }
