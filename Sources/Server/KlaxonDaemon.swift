@@ -111,9 +111,10 @@ public struct KlaxonDaemon: Sendable {
         settings.lease = TimeInterval(config.storage.leaseTime.seconds)
         var timerSettings = TimerScheduler.Settings()
         timerSettings.lease = TimeInterval(config.storage.leaseTime.seconds)
+        // The configured gateways, and the receivers policy rules name by URL (`webhook:https://…`).
+        let pagerReceivers = config.paging.webhooks + config.ruleWebhookReceivers
         let pager =
-            config.paging.webhooks.isEmpty
-            ? nil : PagerWebhookClient(webhooks: config.paging.webhooks, httpClient: httpClient, clock: clock, logger: logger)
+            pagerReceivers.isEmpty ? nil : PagerWebhookClient(webhooks: pagerReceivers, httpClient: httpClient, clock: clock, logger: logger)
         let discord =
             config.discord.webhooks.isEmpty
             ? nil : DiscordWebhookClient(webhooks: config.discord.webhooks, httpClient: httpClient, logger: logger)

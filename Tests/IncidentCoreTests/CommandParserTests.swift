@@ -306,19 +306,19 @@ private let textAndStatusErrorCases: [ParserInvalidCase] = [
     invalid(#"update INC-4 """#, "update needs the text", .update),
     invalid("note", "note needs the text", .note),
     invalid("log INC-3", "note needs the text", .note),
-    invalid("status fixed", #"Unknown status "fixed". Use one of: investigating, identified, monitoring, resolved."#, .status),
+    invalid("status fixed", #"Unknown status "fixed". Use one of: investigating, identified, mitigating, monitoring, resolved."#, .status),
     invalid("status declared", #"Unknown status "declared""#, .status),
     invalid("status INC-3 mitigated Foo", #"Unknown status "mitigated""#, .status),
 ]
 
 private let roleErrorCases: [ParserInvalidCase] = [
-    invalid("role", "role needs a role (ic, lead, comms, scribe) and a person (@name).", .role),
+    invalid("role", "role needs a role (ic, lead, comms, scribe, author) and a person (@name).", .role),
     invalid("role INC-3", "role needs a role", .role),
     invalid("role ic", "role needs the person to assign", .role),
-    invalid("role @alice", "role needs a role: ic, lead, comms, scribe.", .role),
+    invalid("role @alice", "role needs a role: ic, lead, comms, scribe, author.", .role),
     invalid("role ic alice", #"Expected a person as @name, got "alice"."#, .role),
     invalid("role alice ic", #"Expected a person as @name, got "alice"."#, .role),
-    invalid("role janitor @alice", #"Unknown role "janitor". Use one of: ic, lead, comms, scribe."#, .role),
+    invalid("role janitor @alice", #"Unknown role "janitor". Use one of: ic, lead, comms, scribe, author."#, .role),
     invalid("role @alice janitor", #"Unknown role "janitor""#, .role),
     invalid("role janitor", #"Unknown role "janitor""#, .role),
     invalid("role ic @alice @bob", #"Unexpected "@bob" after role."#, .role),

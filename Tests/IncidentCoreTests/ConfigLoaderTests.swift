@@ -320,7 +320,7 @@ struct ProblemCase: Sendable, CustomTestStringConvertible {
 private let knownTopLevelKeys =
     "server, storage, logging, platforms, incidents, severities, people, oncall, templates, outbox, paging, alerts, groups, permissions, retention, email, tickets, statusPage, postmortems, calendar, incidentTypes, discord"
 private let severityKeys =
-    "id, aliases, name, description, updateEvery, ackWithin, page, reviewWithin, escalateAfter, ticket, openAs, targets, templates, respondWithin, escalation, notify, checkpoints, monitorFor"
+    "id, aliases, name, description, updateEvery, ackWithin, page, reviewWithin, escalateAfter, ticket, openAs, targets, templates, respondWithin, escalation, notify, checkpoints, monitorFor, meeting"
 private let templateList =
     "initialAlert, announcement, announceDigest, update, reminder, resolution, summary, page, escalation, review, postmortem, emailSubject, emailText, emailHTML, ticketTitle, ticketBody, ticketResolved, publicAcknowledged, ticketReopened, actionItemTitle, actionItemBody"
 

@@ -50,7 +50,7 @@ struct FactsTests {
         ("set impct broken", #"Unknown fact "impct". Did you mean "impact"?"#),
         (
             "set weather sunny",
-            "Facts: impact, usersAffected, startedAt, detectedAt, detectedBy, lastKnownGood, rootCause, fix, service, revenueLost, publicFacing, customers."
+            "Facts: impact, usersAffected, startedAt, detectedAt, detectedBy, lastKnownGood, rootCause, fix, service, revenueLost, publicFacing, customers, meeting."
         ),
         ("set impact", "set impact needs a value, e.g. /incident set impact"),
         ("set startedAt soon", #""soon" is not a time: write 14:05, 2026-01-15T14:05Z, 2026-01-15 14:05 or 10m ago."#),

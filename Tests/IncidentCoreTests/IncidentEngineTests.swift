@@ -572,7 +572,8 @@ struct LifecycleTests {
     @Test("a status the status command may not set is refused", arguments: [IncidentStatus.declared, .acknowledged, .mitigated, .closed])
     func statusNotSettable(_ status: IncidentStatus) throws {
         var scenario = try EngineScenario("sev1")
-        expectRejected(scenario.run(.status(nil, status, text: nil), at: F.time("09:10")), mentioning: "investigating, identified, monitoring, resolved")
+        expectRejected(
+            scenario.run(.status(nil, status, text: nil), at: F.time("09:10")), mentioning: "investigating, identified, mitigating, monitoring, resolved")
     }
 
     // MARK: severity

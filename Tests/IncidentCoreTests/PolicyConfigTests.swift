@@ -85,6 +85,42 @@ struct PolicyConfigTests {
             ])
     }
 
+    @Test("004-25: an `if` group is any of / all of its members, nested; severity: and type: compare the incident's; a plain list stays all-of")
+    func conditionGroups() throws {
+        let sev1 = #"""
+            , "meeting": "https://meet.example.com/review",
+            "notify": [
+              { "id": "cto", "at": "1h", "notify": ["person:carol"], "if": { "anyOf": ["severity:sev1", { "allOf": ["type:security", "public-facing"] }] }, "unless": "mitigated" },
+              { "id": "both", "at": "1h", "notify": ["person:bob"], "if": ["type:security", "public-facing"] }
+            ]
+            """#
+        let config = try ConfigLoader.load(
+            json: Self.json(sev1: sev1, top: #", "incidentTypes": [{ "id": "security", "meeting": "https://meet.example.com/security" }]"#), environment: [:]
+        ).get()
+        let rules = try #require(config.severity(id: "sev1")).notify
+        #expect(rules[0].onlyIf == [.anyOf([.severity("sev1"), .allOf([.type("security"), .publicFacing])])])  // 004-25
+        #expect(rules[1].onlyIf == [.type("security"), .publicFacing])
+        #expect(config.severity(id: "sev1")?.meeting == "https://meet.example.com/review")  // 000-19
+        #expect(config.incidentType(id: "security")?.meeting == "https://meet.example.com/security")  // 000-19
+
+        let declared = Date(timeIntervalSince1970: 1_800_000_000)
+        func incident(severity: String, type: String?, publicFacing: Bool) -> Incident {
+            var incident = Incident(
+                id: IncidentID(1), title: "t", severity: severity, platform: .console, origin: Conversation(platform: .console, channelID: "c"),
+                channelName: "c", declaredBy: ChatUser(id: "u"), declaredAt: declared)
+            incident.type = type
+            if publicFacing { incident.facts = [IncidentFact.publicFacing.rawValue: FactValue(text: "yes", setAt: declared, setBy: nil)] }
+            return incident
+        }
+        let group = try #require(rules[0].onlyIf?.first)
+        #expect(group.holds(for: incident(severity: "sev1", type: nil, publicFacing: false), since: declared))  // 004-25 "if major outage"
+        #expect(group.holds(for: incident(severity: "sev3", type: "security", publicFacing: true), since: declared))  // 004-25
+        #expect(!group.holds(for: incident(severity: "sev3", type: "security", publicFacing: false), since: declared))
+        #expect(!group.holds(for: incident(severity: "sev3", type: nil, publicFacing: true), since: declared))
+        #expect(group.leaves == [.severity("sev1"), .type("security"), .publicFacing])
+        #expect(group.description == "any of (severity:sev1, all of (type:security, public-facing))")
+    }
+
     @Test("the shipped bot-config.json keeps loading: the policy keys are all optional")
     func shippedConfig() throws {
         let config = try ConfigLoader.load(json: ConfigLoader.embeddedDefaultJSON, environment: [:]).get()
@@ -149,28 +185,50 @@ struct PolicyConfigTests {
         (
             #", "notify": [{ "notify": ["leads"] }]"#, "", "",
             [
-                #"severities[0].notify[0].notify[0]: "leads" is not one of "rotation:<id>", "person:<id>", "group:<name>", "email:<address>", "channel:<platform>:<name>", "webhook:<id>", "discord:<id>" (did you mean "group:leads"?)"#
+                #"severities[0].notify[0].notify[0]: "leads" is not one of "rotation:<id>", "person:<id>", "group:<name>", "email:<address>", "channel:<platform>:<name>", "webhook:<id>", "webhook:<url>", "discord:<id>" (did you mean "group:leads"?)"#
             ]
         ),
         (
             #", "notify": [{ "notify": ["channel:discord:x"] }]"#, "", "",
             [
-                #"severities[0].notify[0].notify[0]: "channel:discord:x" is not one of "rotation:<id>", "person:<id>", "group:<name>", "email:<address>", "channel:<platform>:<name>", "webhook:<id>", "discord:<id>""#
+                #"severities[0].notify[0].notify[0]: "channel:discord:x" is not one of "rotation:<id>", "person:<id>", "group:<name>", "email:<address>", "channel:<platform>:<name>", "webhook:<id>", "webhook:<url>", "discord:<id>""#
             ]
         ),
         (#", "notify": [{ "notify": [] }]"#, "", "", ["severities[0].notify[0].notify: must list at least one target"]),
         (
             #", "notify": [{ "notify": ["person:bob"], "unless": "acknowleged" }]"#, "", "",
             [
-                #"severities[0].notify[0].unless: "acknowleged" is not a condition (acknowledged, mitigated, resolved, updated, public-facing, role:<ic|lead|comms|scribe> assigned)"#
+                #"severities[0].notify[0].unless: "acknowleged" is not a condition (acknowledged, mitigated, resolved, updated, public-facing, role:<ic|lead|comms|scribe|author> assigned, severity:<id>, type:<id>)"#
             ]
         ),
         (
             #", "notify": [{ "notify": ["person:bob"], "unless": ["mitigated", "role:boss assigned"] }]"#, "", "",
             [
-                #"severities[0].notify[0].unless[1]: "role:boss assigned" is not a condition (acknowledged, mitigated, resolved, updated, public-facing, role:<ic|lead|comms|scribe> assigned)"#
+                #"severities[0].notify[0].unless[1]: "role:boss assigned" is not a condition (acknowledged, mitigated, resolved, updated, public-facing, role:<ic|lead|comms|scribe|author> assigned, severity:<id>, type:<id>)"#
             ]
         ),
+        // 004-25: condition groups, and the severities and types they name.
+        (
+            #", "notify": [{ "notify": ["person:bob"], "if": { "anyOf": [] } }]"#, "", "",
+            [#"severities[0].notify[0].if.anyOf: must list at least one condition"#]
+        ),
+        (
+            #", "notify": [{ "notify": ["person:bob"], "if": { "oneOf": ["mitigated"] } }]"#, "", "",
+            [#"severities[0].notify[0].if: a condition group is {"anyOf": [...]} or {"allOf": [...]}, with that one key"#]
+        ),
+        (
+            #", "notify": [{ "notify": ["person:bob"], "if": [{ "anyOf": ["severity:sev1", { "allOf": ["public-facing", "acked"] }, "resovled"] }] }]"#, "", "",
+            [
+                #"severities[0].notify[0].if[0].anyOf[2]: "resovled" is not a condition (acknowledged, mitigated, resolved, updated, public-facing, role:<ic|lead|comms|scribe|author> assigned, severity:<id>, type:<id>)"#
+            ]
+        ),
+        (
+            #", "notify": [{ "notify": ["person:bob"], "if": { "anyOf": ["severity:sev2", "type:security"] } }]"#, "", "",
+            [
+                #"severities[0].notify[0].if: no severity "sev2" in severities (did you mean "sev1"?); no incident type "security" in incidentTypes"#
+            ]
+        ),
+        (#", "meeting": "zoom room 3""#, "", "", [#"severities[0].meeting: "zoom room 3" is not an http or https URL"#]),
         (
             #", "notify": [{ "notify": ["person:bob"], "from": "paged" }]"#, "", "",
             [#"severities[0].notify[0].from: "paged" is not one of declared, acknowledged, lastUpdate, mitigated, resolved"#]
@@ -238,7 +296,7 @@ struct PolicyConfigTests {
         ("", "", #", "incidentTypes": [{ "name": "Security" }]"#, ["incidentTypes[0].id: missing required field"]),
         (
             "", "", #", "incidentTypes": [{ "id": "security", "channels": [] }]"#,
-            [#"incidentTypes[0].channels: unknown key (known keys: id, name, description, notify, checkpoints, templates)"#]
+            [#"incidentTypes[0].channels: unknown key (known keys: id, name, description, notify, checkpoints, templates, meeting)"#]
         ),
         (
             "", "", #", "incidentTypes": [{ "id": "security", "notify": [{ "notify": ["person:eve"] }] }]"#,

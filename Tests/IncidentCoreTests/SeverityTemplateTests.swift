@@ -76,7 +76,7 @@ struct SeverityTemplateTests {
         var scenario = try EngineScenario("sev1", title: "Site down", engine: try IncidentEngine(config: config))
         scenario.run(.ack(nil), by: F.bob, at: F.time("09:02"))
         #expect(scenario.run(.setType(nil, "security"), at: F.time("09:02")).outcome == .applied)
-        for (role, user) in [(IncidentRole.commander, F.carol), (.techLead, F.dave), (.comms, F.alice), (.scribe, F.bob)] {
+        for (role, user) in [(IncidentRole.commander, F.carol), (.techLead, F.dave), (.comms, F.alice), (.scribe, F.bob), (.author, F.carol)] {
             scenario.run(.role(nil, role, user), at: F.time("09:03"))
         }
         scenario.run(.status(nil, .identified, text: "Certificate expired"), at: F.time("09:04"))

@@ -397,6 +397,18 @@ struct TimerFiringTests {
         #expect(changes.writtenIncident?.status == .closed)
     }
 
+    @Test("001-18: with a post-mortem author, the review reminder names them and is sent to them directly")
+    func reviewReminderToAuthor() throws {
+        var scenario = try EngineScenario("sev1")
+        scenario.run(.role(nil, .author, F.dave), at: F.time("09:30"))
+        let close = scenario.run(.close(nil, text: nil), at: F.time("10:00"))
+        let timer = try Self.stored(close.changes.scheduledTimer(.reviewReminder))
+        let changes = scenario.engine.fire(timer, incident: scenario.incident, now: timer.dueAt)
+        let text = try #require(changes.postTexts(to: .incidentRoom).first)
+        #expect(text.contains("<@\(F.dave.id)>: you write the post-mortem."), "\(text)")  // 001-18
+        #expect(changes.postTexts(to: .direct(userID: F.dave.id)) == [text])  // 001-18
+    }
+
     // MARK: completion
 
     @Test("every firing completes the timer it was given, under its lease", arguments: TimerKind.allCases)

@@ -198,3 +198,69 @@ struct PagerWebhookTests {
         }
     }
 }
+
+/// A policy rule's `webhook:<url>` target (issue #14 "notify targets … `webhook:`"): a receiver that is not
+/// a `paging.webhooks` entry gets the rule's notice, signed with `paging.signingSecret`, over real HTTP.
+@Suite("Rule webhook URL targets over loopback")
+struct RuleWebhookURLTests {
+    @Test func aRuleNamingAURLPostsItASignedNoticeWithTheRulesPeopleAndNothingElse() async throws {
+        try await FakePagerGateway.run { gateway in
+            let directory = try TemporaryDirectory("klaxon-rule-webhook")
+            defer { directory.remove() }
+            let clock = ManualClock(now: Fixture.monday.addingTimeInterval(10 * 3600))
+            let klaxon = try await TestDaemon.open(path: directory.file("hook.sqlite"), clock: clock) { config in
+                // No paging.webhooks at all: the rule's URL is the only receiver.
+                config.paging = PagingConfig(signingSecret: Secret(PagerWebhookTests.secret))
+                config.people["carol"]?.phone = "+15550103"
+                config.severities[0].notify = [
+                    PolicyRule(id: "ops-hook", at: .span(.minutes(10)), notify: [.webhook(gateway.url), .person("carol")], unless: [.mitigated])
+                ]
+            }
+            let id = try await klaxon.declare("sev1", "Checkout is down")
+            await klaxon.sender.drainOnce()
+            #expect(gateway.received.isEmpty, "the declaration's page does not go to a rule's receiver")
+            try await klaxon.runTimers(through: clock.now().addingTimeInterval(10 * 60))
+            await klaxon.sender.drainOnce()
+
+            let request = try #require(gateway.received.first)
+            #expect(gateway.received.count == 1)
+            #expect(PagerWebhookTests.signatureIsValid(request))
+            #expect(request.headers["x-klaxon-event"] == "page")
+            let body = try PagerWebhookTests.json(request)
+            #expect(body["webhook"] as? String == gateway.url)
+            #expect(body["reason"] as? String == "SEV1 rule ops-hook, 10 min after declaration", "\(body)")
+            #expect((body["incident"] as? [String: Any])?["id"] as? String == id.description)
+            #expect((body["people"] as? [[String: Any]])?.map { $0["id"] as? String } == ["carol"])
+            #expect(try await klaxon.store.outboxDepth() == 0)
+            try await klaxon.close()
+        }
+    }
+
+    @Test func aURLTargetNeedsTheSigningSecretAndAnHTTPURL() {
+        func problems(_ target: String, secret: String) -> [String] {
+            let json = """
+                {
+                  "platforms": { "console": {} },
+                  "people": { "alice": {} },
+                  "oncall": { "rotations": [{ "id": "primary", "members": ["alice"], "period": "1w", "handoff": "monday 09:00", "timezone": "UTC" }],
+                              "escalation": [{ "after": "0s", "notify": ["rotation:primary"] }] },
+                  "paging": { \(secret) },
+                  "severities": [{ "id": "sev1", "name": "Critical", "notify": [{ "at": "5m", "notify": ["\(target)"] }] }]
+                }
+                """
+            switch ConfigLoader.load(json: json, environment: [:]) {
+            case .success: return []
+            case .failure(let errors): return errors.problems.map(\.description)
+            }
+        }
+        #expect(problems("webhook:https://hooks.example.com/klaxon", secret: #""signingSecret": "rule-hook-secret-0123""#) == [])
+        #expect(
+            problems("webhook:https://hooks.example.com/klaxon", secret: "") == [
+                "severities[0].notify[0].notify[0]: a webhook URL target needs paging.signingSecret, the secret its notices are signed with"
+            ])
+        #expect(
+            problems("webhook:https://", secret: #""signingSecret": "rule-hook-secret-0123""#) == [
+                #"severities[0].notify[0].notify[0]: "https://" is not an http or https URL"#
+            ])
+    }
+}

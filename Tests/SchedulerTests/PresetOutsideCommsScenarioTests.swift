@@ -147,6 +147,10 @@ struct PresetOutsideCommsScenarioTests {
         let mail = try await run.queuedMail()
         #expect(mail.map(\.to) == [["affected-customers@example.com"]], "\(mail)")  // 004-21
         #expect(mail.first?.incidentID == id.description)
+        // 004-21: the rule's own words, not the page email's.
+        #expect(mail.first?.subject == "Service disruption: API response time degraded", "\(mail)")  // 004-21
+        #expect(mail.first?.text.contains("We are aware of a problem: API response time degraded.") == true, "\(mail)")  // 004-21
+        #expect(mail.first?.text.contains("Latest: API responses are slow") == true, "\(mail)")  // 004-21
     }
 }
 

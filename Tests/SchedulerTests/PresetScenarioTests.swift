@@ -419,7 +419,7 @@ struct PresetScenarioTests {
     // MARK: 004: Rocket.Chat, weekly on-call
 
     @Test(
-        "004 rocketchat: '/incident create \"API response time degraded\"' declares P1 and pages; investigate at 15, mitigate and stuck-30 escalation at 30 unless mitigated, customer-success and CTO at 1 h unless resolved, updates every 10, close with the runbook's words, review in 48 h"
+        "004 rocketchat: '/incident create \"API response time degraded\"' declares P1 and pages; investigate at 15, mitigate and stuck-30 escalation at 30 unless mitigated, customer-facing: customer-success, CTO and security lead at 1 h unless resolved, updates every 10, close with the runbook's words, review in 48 h"
     )
     func rocketChat() async throws {
         let run = try await PresetRun.open("rocketchat-weekly-oncall.json", platform: .rocketchat, channel: "incidents")
@@ -427,6 +427,8 @@ struct PresetScenarioTests {
         let id = try await run.declare("create \"API response time degraded\"", as: "alice")
         let minor = try await run.declare("declare p2 Search filter ignores dates", as: "alice")
         let cosmetic = try await run.declare("declare p3 Typo on the login page", as: "alice")
+        // Customers see the slow API: a customer-facing outage (004-26 "Customer-facing outage > 1 hour").
+        await run.run("set \(id) public yes", as: "alice")
         try await run.fire(through: 4)
         await run.run("ack \(id)", as: "alice")
         try await run.fire(through: 65)
@@ -453,6 +455,8 @@ struct PresetScenarioTests {
         #expect(fired.contains { $0 == (30, "mitigate") }, "\(fired)")  // 004-09
         #expect(fired.contains { $0 == (30, "stuck-30m") }, "\(fired)")  // 004-26: stuck 30 min
         #expect(fired.contains { $0 == (60, "customer-facing-1h") }, "\(fired)")  // 004-21, 004-26: over 1 h
+        #expect(fired.contains { $0 == (60, "major-or-security") }, "\(fired)")  // 004-25: customer-facing, CTO + security lead
+        #expect(posts.filter { $0.target == "dm:security-lead" }.map(\.minute) == [60], "\(posts)")  // 004-25
         #expect(posts.filter { $0.target == "dm:devops-lead" }.map(\.minute) == [20, 30], "\(posts)")  // 004-10, 004-26
         // 004-16, 004-26: don't hero
         #expect(posts.first { $0.target == "dm:devops-lead" && $0.minute == 30 }?.text.contains("not mitigated after 30 minutes") == true)

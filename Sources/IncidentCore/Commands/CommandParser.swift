@@ -134,6 +134,12 @@ public struct CommandParser: Sendable {
             return try help(&words)
         case .cadence:
             return try cadence(&words)
+        case .meeting:
+            let reference = incidentReference(&words)
+            guard let link = FreeText.clean(words.takeRest()) else {
+                throw usageError(.meeting, "meeting needs the meeting's link, e.g. /incident meeting \(IncidentFact.meeting.example).")
+            }
+            return .set(reference, FactAssignment(fact: .meeting, input: .text(link)))
         }
     }
 

@@ -197,6 +197,8 @@ public enum CadenceChange: Sendable, Hashable {
 public enum CommandVerb: String, Sendable, CaseIterable {
     case declare, ack, update, status, set, severity, role, note, report, mitigate, resolve, close, reopen, timeline
     case postmortem, list, oncall, page, escalate, type, component, action, stats, help, cadence
+    /// `/incident meeting <url>` (000-19): `set meeting <url>` in a word of its own.
+    case meeting
 
     public var aliases: [String] {
         switch self {
@@ -225,6 +227,7 @@ public enum CommandVerb: String, Sendable, CaseIterable {
         case .stats: ["stats", "metrics"]
         case .help: ["help", "?", "-h", "--help"]
         case .cadence: ["cadence", "every"]
+        case .meeting: ["meeting", "bridge"]
         }
     }
 
@@ -234,10 +237,10 @@ public enum CommandVerb: String, Sendable, CaseIterable {
         case .declare: "/incident declare <severity> [--type <type>] <title>   (also: /incident SEV1 <title>)"
         case .ack: "/incident ack [INC-n]"
         case .update: "/incident update [INC-n] <text>"
-        case .status: "/incident status [INC-n] [investigating|identified|monitoring|resolved] [public text]"
+        case .status: "/incident status [INC-n] [investigating|identified|mitigating|monitoring|resolved] [public text]"
         case .set: "/incident set [INC-n] <fact> <value>   (facts: \(IncidentFact.allCases.map(\.rawValue).joined(separator: ", ")))"
         case .severity: "/incident severity [INC-n] <level>"
-        case .role: "/incident role [INC-n] <ic|lead|comms|scribe> <@user>"
+        case .role: "/incident role [INC-n] <ic|lead|comms|scribe|author> <@user>"
         case .note: "/incident note [INC-n] <text>"
         case .report: "/incident report [INC-n] <what was reported>"
         case .mitigate: "/incident mitigate [INC-n] [text]"
@@ -257,6 +260,7 @@ public enum CommandVerb: String, Sendable, CaseIterable {
         case .stats: "/incident stats [30d|this month|YYYY-MM] [severity]"
         case .help: "/incident help [verb]"
         case .cadence: "/incident cadence [INC-n] <duration|off|default>"
+        case .meeting: "/incident meeting [INC-n] <link>"
         }
     }
 
@@ -265,10 +269,10 @@ public enum CommandVerb: String, Sendable, CaseIterable {
         case .declare: "Declare an incident: opens its channel, pages on-call, starts the update clock."
         case .ack: "Acknowledge the page: stops escalation."
         case .update: "Post a status update: resets the update reminder."
-        case .status: "Show where the incident stands, or move it to investigating, identified, monitoring or resolved."
+        case .status: "Show where the incident stands, or move it to investigating, identified, mitigating, monitoring or resolved."
         case .set: "Record a fact (impact, users affected, started at, root cause, …); /incident set alone lists them."
         case .severity: "Change the severity: re-times reminders and paging."
-        case .role: "Assign a role: incident commander, tech lead, comms or scribe."
+        case .role: "Assign a role: incident commander, tech lead, comms, scribe or post-mortem author."
         case .note: "Add a line to the timeline without posting an update."
         case .report: "Record a report (a customer complaint, a second sighting); many at once raise the severity."
         case .mitigate: "Mark the impact as mitigated (the fix may still be to come)."
@@ -287,6 +291,7 @@ public enum CommandVerb: String, Sendable, CaseIterable {
         case .stats: "MTTA, MTTM, MTTR and incident counts over a period, against the targets."
         case .help: "Show this help, or the usage of one verb."
         case .cadence: "Set how often updates are due for this incident (the update reminder follows it); default: the severity's."
+        case .meeting: "Set the review meeting's link (call or calendar invite), shown in the resolution, the review reminder and the summary."
         }
     }
 

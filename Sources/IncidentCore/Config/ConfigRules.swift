@@ -186,7 +186,8 @@ extension Grantee: ConfigScalar {
         }
         self = .anyone
         if !text.isEmpty {
-            decoder.report("\(ConfigText.quote(text)) is not a grantee: use anyone, oncall, members, person:<id>, group:<name> or role:<ic|lead|comms|scribe>")
+            decoder.report(
+                "\(ConfigText.quote(text)) is not a grantee: use anyone, oncall, members, person:<id>, group:<name> or role:<ic|lead|comms|scribe|author>")
         }
     }
 }

@@ -74,6 +74,8 @@ extension KlaxonConfig {
             let rulePath = path.index(index)
             validateDeadline(rule.at, at: rulePath.key("at"), calendarPath: calendarPath, report: report)
             validateTargets(rule.notify, at: rulePath.key("notify"), personIDs: personIDs, report: report)
+            validateConditions(rule.unless, at: rulePath.key("unless"), report: report)
+            validateConditions(rule.onlyIf ?? [], at: rulePath.key("if"), report: report)
             for (key, source) in [("say", rule.say), ("subject", rule.subject)] {
                 guard let source else { continue }
                 do {
@@ -89,6 +91,26 @@ extension KlaxonConfig {
                 owners[rule.id] = rulePath
             }
         }
+    }
+
+    /// `severity:<id>` and `type:<id>` name a configured severity and incident type (by id: the rule
+    /// compares the incident's stored id).
+    private func validateConditions(_ conditions: [PolicyCondition], at path: ConfigPath, report: (ConfigPath, String, [ConfigPath]) -> Void) {
+        let severityIDs = severities.map(\.id)
+        let typeIDs = incidentTypes.map(\.id)
+        // One line for the whole key (one problem per path is shown), naming each missing id.
+        let missing = conditions.flatMap(\.leaves).compactMap { condition -> String? in
+            switch condition {
+            case .severity(let id) where !severityIDs.contains(id):
+                let alias = severity(named: id).map { " (\(ConfigText.quote(id)) is an alias: write severity:\($0.id))" }
+                return "no severity \(ConfigText.quote(id)) in severities" + (alias ?? ConfigText.suggestion(for: id, among: severityIDs))
+            case .type(let id) where !typeIDs.contains(id):
+                return "no incident type \(ConfigText.quote(id)) in incidentTypes" + ConfigText.suggestion(for: id, among: typeIDs)
+            default:
+                return nil
+            }
+        }
+        if !missing.isEmpty { report(path, missing.joined(separator: "; "), []) }
     }
 
     /// Business time needs a `calendar`, "next sprint" its `sprint`. A broken calendar has been reported;
@@ -127,6 +149,15 @@ extension KlaxonConfig {
                 report(
                     targetPath,
                     "platform \(platform.rawValue) is not enabled in platforms (enabled: \(platforms.enabled.map(\.rawValue).joined(separator: ", ")))", [])
+            case .webhook(let url) where NotifyTarget.isWebhookURL(url):
+                // A receiver named by its URL: signed with paging.signingSecret, as the listed ones with theirs.
+                if URL(string: url).map({ $0.host?.isEmpty == false }) != true {
+                    report(targetPath, "\(ConfigText.quote(url)) is not an http or https URL", [])
+                } else if paging.signingSecret?.isEmpty ?? true {
+                    report(
+                        targetPath, "a webhook URL target needs paging.signingSecret, the secret its notices are signed with",
+                        [ConfigPath.root.key("paging").key("signingSecret")])
+                }
             case .webhook(let id) where !webhookIDs.contains(id):
                 report(targetPath, "no webhook \(ConfigText.quote(id)) in paging.webhooks" + ConfigText.suggestion(for: id, among: webhookIDs), [])
             case .discord(let id) where !discordIDs.contains(id):

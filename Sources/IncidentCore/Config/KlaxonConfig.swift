@@ -477,6 +477,9 @@ public struct SeverityPolicy: Sendable, Decodable, Hashable {
     /// How long a resolved incident of this severity is watched before it closes, over
     /// `incidents.monitorFor` (002-19: 30 min after a restart, 1 h after a fix-forward is `resolve --monitor 1h`).
     public var monitorFor: TimeSpan? = nil
+    /// The review meeting's link (000-19: the call the attendees join), shown as `{{meeting}}` until an
+    /// incident sets its own with `/incident meeting <url>`.
+    public var meeting: String? = nil
 
     public init(
         id: String, aliases: [String] = [], name: String, description: String? = nil, updateEvery: TimeSpan? = nil, ackWithin: TimeSpan? = nil,
@@ -512,7 +515,7 @@ public struct SeverityPolicy: Sendable, Decodable, Hashable {
 extension SeverityPolicy: ConfigObject {
     static let defaults = SeverityPolicy(id: "", name: "")
     static let rules: [String: [ConfigRule]] = [
-        "id": [.required, .identifier], "name": [.required], "description": [.allowEmpty],
+        "id": [.required, .identifier], "name": [.required], "description": [.allowEmpty], "meeting": [.httpURL],
         "escalation": [.notEmpty("must list at least one step (leave it out to use oncall.escalation)")],
         "notify": [.requires(PolicyRule.notificationKeys)], "checkpoints": [.requires(PolicyRule.checkpointKeys)],
     ]
@@ -692,10 +695,17 @@ public enum NotifyTarget: Sendable, Hashable, CustomStringConvertible {
 
     /// The kinds `init(parsing:)` understands, for error messages.
     public static let forms = [
-        "rotation:<id>", "person:<id>", "group:<name>", "email:<address>", "channel:<platform>:<name>", "webhook:<id>", "discord:<id>",
+        "rotation:<id>", "person:<id>", "group:<name>", "email:<address>", "channel:<platform>:<name>", "webhook:<id>", "webhook:<url>", "discord:<id>",
     ]
     /// The kinds an escalation step may name: people and mailboxes.
     public static let escalationForms = Array(forms.prefix(4))
+
+    /// Whether a `webhook:` target is a receiver's URL (`webhook:https://hooks.example.com/klaxon`) rather
+    /// than the id of a `paging.webhooks` entry.
+    public static func isWebhookURL(_ id: String) -> Bool {
+        let lowered = id.lowercased()
+        return lowered.hasPrefix("https://") || lowered.hasPrefix("http://")
+    }
 
     /// `rotation:primary`, `person:carol`, `group:leads`, `email:…`, `channel:slack:security`, `webhook:phone`.
     public init?(parsing text: String) {
@@ -811,12 +821,17 @@ public struct PagingConfig: Sendable, Decodable {
     public var webhooks: [PagerWebhook] = []
     /// How often one person may be called through one webhook (pages and escalations).
     public var throttle = PageThrottleLimits()
-    public init(webhooks: [PagerWebhook] = [], throttle: PageThrottleLimits = PageThrottleLimits()) {
+    /// Signs the notices sent to policy rules' `webhook:<url>` targets (receivers not listed in `webhooks`),
+    /// as each entry's `secret` signs its own.
+    public var signingSecret: Secret? = nil
+    public init(webhooks: [PagerWebhook] = [], throttle: PageThrottleLimits = PageThrottleLimits(), signingSecret: Secret? = nil) {
         self.webhooks = webhooks
         self.throttle = throttle
+        self.signingSecret = signingSecret
     }
 
-    /// The webhooks that want `event` for an incident of `severity`.
+    /// The webhooks that want `event` for an incident of `severity` (not the rules' `webhook:<url>`
+    /// receivers: they hear only from their rules).
     public func webhooks(for event: PagerEvent, severity: String) -> [PagerWebhook] {
         webhooks.filter { $0.events.contains(event) && ($0.severities?.contains(severity) ?? true) }
     }

@@ -20,7 +20,7 @@ extension PolicyRule: ConfigObject {
 extension IncidentTypeConfig: ConfigObject {
     static let defaults = IncidentTypeConfig(id: "", name: "")
     static let rules: [String: [ConfigRule]] = [
-        "id": [.required, .identifier], "description": [.allowEmpty],
+        "id": [.required, .identifier], "description": [.allowEmpty], "meeting": [.httpURL],
         "notify": [.requires(PolicyRule.notificationKeys)], "checkpoints": [.requires(PolicyRule.checkpointKeys)],
     ]
 }
@@ -61,8 +61,25 @@ extension Deadline: ConfigScalar {
 extension PolicyCondition: ConfigScalar {
     public init(from decoder: any Decoder) throws { try self.init(viaConfigDecoder: decoder) }
 
+    /// A condition's text, or a group: `{"anyOf": [...]}` (004-25 "if major outage or security") or
+    /// `{"allOf": [...]}`, whose members may be groups too.
     init(configValue decoder: ConfigDecoder) {
-        let text = decoder.string()
+        if case .object(let members) = decoder.value {
+            self = .allOf([])
+            guard members.count == 1, let member = members.first, ["anyOf", "allOf"].contains(member.key) else {
+                decoder.report("a condition group is {\"anyOf\": [...]} or {\"allOf\": [...]}, with that one key")
+                return
+            }
+            let inner = decoder.member(GroupKey(stringValue: member.key), value: member.value)
+            guard case .array(let elements) = member.value, !elements.isEmpty else {
+                inner.report("must list at least one condition")
+                return
+            }
+            let conditions = elements.indices.map { PolicyCondition(configValue: inner.element($0, value: elements[$0])) }
+            self = member.key == "anyOf" ? .anyOf(conditions) : .allOf(conditions)
+            return
+        }
+        let text = decoder.string(expected: "a condition or a condition group ({\"anyOf\": [...]})")
         if let condition = PolicyCondition(parsing: text) {
             self = condition
             return
@@ -70,17 +87,25 @@ extension PolicyCondition: ConfigScalar {
         self = .resolved
         if !text.isEmpty {
             decoder.report(
-                "\(ConfigText.quote(text)) is not a condition (acknowledged, mitigated, resolved, updated, public-facing, role:<ic|lead|comms|scribe> assigned)"
+                "\(ConfigText.quote(text)) is not a condition (acknowledged, mitigated, resolved, updated, public-facing, role:<ic|lead|comms|scribe|author> assigned, severity:<id>, type:<id>)"
             )
         }
     }
+}
+
+/// `anyOf` / `allOf` in a coding path.
+private struct GroupKey: CodingKey {
+    let stringValue: String
+    var intValue: Int? { nil }
+    init(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
 }
 
 /// `unless` and `if`: one condition (`"acknowledged"`) or a list of them.
 extension Array: ConfigScalar where Element == PolicyCondition {
     init(configValue decoder: ConfigDecoder) {
         switch decoder.value {
-        case .string:
+        case .string, .object:
             self = [PolicyCondition(configValue: decoder)]
         case .array(let elements):
             self = elements.indices.map { PolicyCondition(configValue: decoder.element($0, value: elements[$0])) }

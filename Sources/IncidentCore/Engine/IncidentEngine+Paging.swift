@@ -114,7 +114,8 @@ extension IncidentEngine {
     ) {
         let incident = transition.incident
         let webhooks =
-            (named.map { ids in config.paging.webhooks.filter { ids.contains($0.id) } } ?? config.paging.webhooks(for: event, severity: incident.severity))
+            (named.map { ids in (config.paging.webhooks + config.ruleWebhookReceivers).filter { ids.contains($0.id) } }
+            ?? config.paging.webhooks(for: event, severity: incident.severity))
             .filter { !excluded.contains($0.id) }
         guard !webhooks.isEmpty else { return }
         if named == nil, event == .page || event == .escalation, personIDs.isEmpty { return }

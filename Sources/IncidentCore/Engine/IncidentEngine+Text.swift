@@ -68,6 +68,10 @@ extension IncidentEngine {
         if let publicStatus = incident.publicStatus { values["publicStatus"] = publicStatus }
         if !config.incidents.links.isEmpty { values["links"] = config.incidents.links }
         values.merge(factValues(incident, now: now)) { _, fact in fact }
+        // 000-19: the incident's own review meeting (`/incident meeting <url>`), else its type's or severity's.
+        if values["meeting"] == nil, let meeting = incident.type.flatMap({ config.incidentType(id: $0)?.meeting }) ?? policy?.meeting {
+            values["meeting"] = meeting
+        }
         return values
     }
 
@@ -93,6 +97,7 @@ extension IncidentEngine {
         case .techLead: "techLead"
         case .comms: "comms"
         case .scribe: "scribe"
+        case .author: "author"
         }
     }
 
@@ -102,6 +107,7 @@ extension IncidentEngine {
         switch status {
         case .declared, .acknowledged, .investigating: "investigating"
         case .identified: "identified"
+        case .mitigating: "mitigating"
         case .monitoring, .mitigated: "monitoring"
         case .resolved, .closed: "resolved"
         }

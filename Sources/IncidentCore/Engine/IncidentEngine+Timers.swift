@@ -127,5 +127,9 @@ extension IncidentEngine {
         let text = render("review", values, for: transition.incident)
         transition.post(.incidentRoom, text)
         transition.post(.announce, text)
+        // 001-18: whoever writes the post-mortem hears it directly, not only in a busy channel.
+        if let author = transition.incident.roles[.author], !author.isAlertSource {
+            transition.post(.direct(userID: author.id), text)
+        }
     }
 }

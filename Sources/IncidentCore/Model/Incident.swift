@@ -2,10 +2,13 @@ import Foundation
 
 /// Where an incident is in its life. The order of the cases is the order of a normal incident.
 public enum IncidentStatus: String, Sendable, Codable, CaseIterable, Comparable {
-    case declared, acknowledged, investigating, identified, monitoring, mitigated, resolved, closed
+    /// `mitigating` (001-12 "Status: <investigating / mitigating / monitoring>"): a mitigation is being
+    /// applied. It is a word of the status, not the mitigation itself: `/incident mitigate` sets `mitigated`
+    /// and the time that MTTM counts to.
+    case declared, acknowledged, investigating, identified, mitigating, monitoring, mitigated, resolved, closed
 
     /// Statuses that `/incident status <x>` may set directly.
-    public static let settableByStatusCommand: [IncidentStatus] = [.investigating, .identified, .monitoring, .resolved]
+    public static let settableByStatusCommand: [IncidentStatus] = [.investigating, .identified, .mitigating, .monitoring, .resolved]
 
     public var isOpen: Bool { self < .resolved }
 
@@ -15,6 +18,7 @@ public enum IncidentStatus: String, Sendable, Codable, CaseIterable, Comparable 
         case .acknowledged: "Acknowledged"
         case .investigating: "Investigating"
         case .identified: "Identified"
+        case .mitigating: "Mitigating"
         case .monitoring: "Monitoring"
         case .mitigated: "Mitigated"
         case .resolved: "Resolved"
@@ -33,6 +37,9 @@ public enum IncidentRole: String, Sendable, Codable, CaseIterable {
     case techLead = "lead"
     case comms
     case scribe
+    /// Who writes the post-mortem (001-18 "authors: [<names>]"): named in the summary and the post-mortem,
+    /// and reminded by name when the review falls due.
+    case author
 
     public var label: String {
         switch self {
@@ -40,6 +47,7 @@ public enum IncidentRole: String, Sendable, Codable, CaseIterable {
         case .techLead: "Tech Lead"
         case .comms: "Communications Lead"
         case .scribe: "Scribe"
+        case .author: "Post-mortem author"
         }
     }
 
@@ -50,6 +58,7 @@ public enum IncidentRole: String, Sendable, Codable, CaseIterable {
         case "lead", "tech", "techlead", "tech-lead", "tl": .techLead
         case "comms", "comm", "communications", "communication", "comms-lead": .comms
         case "scribe", "notes", "notetaker": .scribe
+        case "author", "postmortem", "post-mortem", "writer": .author
         default: nil
         }
     }

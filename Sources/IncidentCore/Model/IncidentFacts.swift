@@ -12,13 +12,16 @@ public enum IncidentFact: String, Sendable, Codable, CaseIterable {
     /// 000-13 "Email to affected users", 004-21 "Email affected customers": the addresses an `email:customers`
     /// target mails, comma-separated.
     case customers
+    /// 000-19: the review meeting's link (`/incident meeting <url>`), over the severity's or type's
+    /// configured `meeting`.
+    case meeting
 
     /// Times are read as times (`14:05`, ISO 8601, `10m ago`) and shown in `incidents.timeZone`; the
     /// others are free text.
     public var isTime: Bool {
         switch self {
         case .startedAt, .detectedAt, .lastKnownGood: true
-        case .impact, .usersAffected, .detectedBy, .rootCause, .fix, .service, .revenueLost, .publicFacing, .customers: false
+        case .impact, .usersAffected, .detectedBy, .rootCause, .fix, .service, .revenueLost, .publicFacing, .customers, .meeting: false
         }
     }
 
@@ -42,6 +45,7 @@ public enum IncidentFact: String, Sendable, Codable, CaseIterable {
         case .revenueLost: "Revenue lost"
         case .publicFacing: "Public-facing"
         case .customers: "Affected customers"
+        case .meeting: "Review meeting"
         }
     }
 
@@ -60,6 +64,7 @@ public enum IncidentFact: String, Sendable, Codable, CaseIterable {
         case .revenueLost: #""$12,000" or "~40 orders""#
         case .publicFacing: "yes or no"
         case .customers: "ops@acme.example, it@globex.example"
+        case .meeting: "https://meet.example.com/inc-review"
         }
     }
 
@@ -78,6 +83,7 @@ public enum IncidentFact: String, Sendable, Codable, CaseIterable {
         case .revenueLost: ["revenue", "revenueimpact"]
         case .publicFacing: ["public", "userfacing", "customerfacing"]
         case .customers: ["customeremails", "affectedcustomers"]
+        case .meeting: ["bridge", "meetinglink", "reviewmeeting"]
         }
     }
 

@@ -9,7 +9,8 @@ public enum PublicState: String, Sendable, Codable, CaseIterable, Comparable {
     public init(_ status: IncidentStatus) {
         switch status {
         case .declared, .acknowledged, .investigating: self = .investigating
-        case .identified: self = .identified
+        // Mitigating: the cause is known and a fix is going out; the public is told it is identified.
+        case .identified, .mitigating: self = .identified
         case .monitoring, .mitigated: self = .monitoring
         case .resolved, .closed: self = .resolved
         }

@@ -12,6 +12,8 @@ public struct IncidentTypeConfig: Sendable, Hashable, Decodable {
     /// Template name → mustache source for incidents of this type, over the severity's and the global ones
     /// (a security incident's announcement that says "do not discuss outside #security").
     public var templates: [String: String] = [:]
+    /// The review meeting's link for incidents of this type, over the severity's (`SeverityPolicy.meeting`).
+    public var meeting: String? = nil
 
     public init(id: String, name: String, description: String? = nil, notify: [PolicyRule] = [], checkpoints: [PolicyRule] = []) {
         self.id = id

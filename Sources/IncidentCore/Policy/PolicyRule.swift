@@ -16,8 +16,8 @@ public enum PolicyAnchor: String, Sendable, Hashable, CaseIterable {
     }
 }
 
-/// What keeps a due rule quiet (`unless`).
-public enum PolicyCondition: Sendable, Hashable, CustomStringConvertible {
+/// What keeps a due rule quiet (`unless`) or lets it act (`if`).
+public indirect enum PolicyCondition: Sendable, Hashable, CustomStringConvertible {
     case acknowledged
     case mitigated
     case resolved
@@ -28,11 +28,25 @@ public enum PolicyCondition: Sendable, Hashable, CustomStringConvertible {
     /// `public-facing`: the public sees the incident (000-04 "if public-facing"): its `publicFacing` fact
     /// says yes, or, that fact unset, it was published on the status page.
     case publicFacing
+    /// `severity:p0`: the incident is of this severity (004-25 "if major outage").
+    case severity(String)
+    /// `type:security`: the incident is of this type (004-25 "or security").
+    case type(String)
+    /// `{"anyOf": [...]}`: one of them holds (004-25 "if major outage or security").
+    case anyOf([PolicyCondition])
+    /// `{"allOf": [...]}`: all of them hold.
+    case allOf([PolicyCondition])
 
-    /// `acknowledged`, `mitigated`, `resolved`, `updated`, `role:<ic|lead|comms|scribe> assigned`.
+    /// `acknowledged`, `mitigated`, `resolved`, `updated`, `public-facing`, `role:<ic|lead|comms|scribe|author>
+    /// assigned`, `severity:<id>`, `type:<id>`. The groups (`anyOf`, `allOf`) are JSON objects, read by the
+    /// config loader.
     public init?(parsing text: String) {
         let words = text.lowercased().split(separator: " ").map(String.init)
         switch words.count {
+        case 1 where words[0].hasPrefix("severity:") && words[0].count > 9:
+            self = .severity(String(words[0].dropFirst(9)))
+        case 1 where words[0].hasPrefix("type:") && words[0].count > 5:
+            self = .type(String(words[0].dropFirst(5)))
         case 1:
             switch words[0] {
             case "acknowledged", "acked": self = .acknowledged
@@ -42,6 +56,10 @@ public enum PolicyCondition: Sendable, Hashable, CustomStringConvertible {
             case "public-facing", "public", "publicfacing", "user-facing", "customer-facing": self = .publicFacing
             default: return nil
             }
+        case 1 where words[0].hasPrefix("severity:") && words[0].count > 9:
+            self = .severity(String(words[0].dropFirst(9)))
+        case 1 where words[0].hasPrefix("type:") && words[0].count > 5:
+            self = .type(String(words[0].dropFirst(5)))
         case 2 where words[0].hasPrefix("role:") && words[1] == "assigned":
             guard let role = IncidentRole.parse(String(words[0].dropFirst(5))) else { return nil }
             self = .roleAssigned(role)
@@ -58,6 +76,18 @@ public enum PolicyCondition: Sendable, Hashable, CustomStringConvertible {
         case .updated: "updated"
         case .roleAssigned(let role): "role:\(role.rawValue) assigned"
         case .publicFacing: "public-facing"
+        case .severity(let id): "severity:\(id)"
+        case .type(let id): "type:\(id)"
+        case .anyOf(let conditions): "any of (\(conditions.map(\.description).joined(separator: ", ")))"
+        case .allOf(let conditions): "all of (\(conditions.map(\.description).joined(separator: ", ")))"
+        }
+    }
+
+    /// The plain conditions it is made of: itself, or those inside its groups.
+    public var leaves: [PolicyCondition] {
+        switch self {
+        case .anyOf(let conditions), .allOf(let conditions): conditions.flatMap(\.leaves)
+        default: [self]
         }
     }
 
@@ -70,6 +100,10 @@ public enum PolicyCondition: Sendable, Hashable, CustomStringConvertible {
         case .updated: incident.lastUpdateAt > since
         case .roleAssigned(let role): incident.roles[role] != nil
         case .publicFacing: incident.isPublicFacing
+        case .severity(let id): incident.severity == id
+        case .type(let id): incident.type == id
+        case .anyOf(let conditions): conditions.contains { $0.holds(for: incident, since: since) }
+        case .allOf(let conditions): conditions.allSatisfy { $0.holds(for: incident, since: since) }
         }
     }
 }

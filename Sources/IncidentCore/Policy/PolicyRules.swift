@@ -78,3 +78,16 @@ extension ArmedRule {
         return "\(rule.at.spoken) after \(event)"
     }
 }
+
+extension KlaxonConfig {
+    /// The receivers that rules name by URL (`webhook:https://…`), as signed webhooks the pager client
+    /// knows by that URL: `paging.signingSecret` signs them, and they hear only their rules' notices.
+    public var ruleWebhookReceivers: [PagerWebhook] {
+        let rules = severities.flatMap { $0.notify + $0.checkpoints } + incidentTypes.flatMap { $0.notify + $0.checkpoints }
+        var urls: [String] = []
+        for case .webhook(let id) in rules.flatMap(\.notify) where NotifyTarget.isWebhookURL(id) && !urls.contains(id) {
+            urls.append(id)
+        }
+        return urls.map { PagerWebhook(id: $0, url: $0, secret: paging.signingSecret ?? Secret(""), events: [.page]) }
+    }
+}

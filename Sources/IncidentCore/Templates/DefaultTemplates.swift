@@ -73,7 +73,7 @@ public enum DefaultTemplates {
     public static let resolution = """
         ✅ RESOLVED [{{time}}] {{id}} · {{title}}
         {{#text}}{{text}}
-        {{/text}}Duration: {{duration}}.{{#reviewDue}} Post-incident review due by {{reviewDue}}.{{/reviewDue}}
+        {{/text}}Duration: {{duration}}.{{#reviewDue}} Post-incident review due by {{reviewDue}}.{{/reviewDue}}{{#meeting}} Meeting: {{meeting}}{{/meeting}}{{#author}} Post-mortem: {{author}}{{/author}}
         """
 
     public static let summary = """
@@ -89,9 +89,11 @@ public enum DefaultTemplates {
         {{/rootCause}}{{#fix}}Fix: {{fix}}
         {{/fix}}{{^fix}}{{#resolution}}Fix: {{resolution}}
         {{/resolution}}{{/fix}}{{#commander}}Incident Commander: {{commander}}
-        {{/commander}}{{#actionItems}}Action {{number}}: {{text}}{{#owner}} · {{owner}}{{/owner}}{{#due}} · due {{due}}{{/due}} · {{status}}{{#issue}} · {{issue}}{{/issue}}
+        {{/commander}}{{#author}}Post-mortem author: {{author}}
+        {{/author}}{{#actionItems}}Action {{number}}: {{text}}{{#owner}} · {{owner}}{{/owner}}{{#due}} · due {{due}}{{/due}} · {{status}}{{#issue}} · {{issue}}{{/issue}}
         {{/actionItems}}{{#reviewDue}}Post-incident review due by {{reviewDue}}
-        {{/reviewDue}}Timeline: /incident timeline {{id}} · Post-mortem draft: /incident postmortem {{id}}
+        {{/reviewDue}}{{#meeting}}Review meeting: {{meeting}}
+        {{/meeting}}Timeline: /incident timeline {{id}} · Post-mortem draft: /incident postmortem {{id}}
         """
 
     public static let page = """
@@ -105,14 +107,15 @@ public enum DefaultTemplates {
         """
 
     public static let review = """
-        📝 The post-incident review of {{id}} ({{title}}) is due {{due}}.
-        Blameless: focus on systems, not people. Draft: {{#postmortemFile}}{{postmortemFile}}{{/postmortemFile}}{{^postmortemFile}}/incident postmortem {{id}}{{/postmortemFile}}
+        📝 The post-incident review of {{id}} ({{title}}) is due {{due}}.{{#meeting}} Meeting: {{meeting}}{{/meeting}}
+        {{#author}}{{author}}: you write the post-mortem.
+        {{/author}}Blameless: focus on systems, not people. Draft: {{#postmortemFile}}{{postmortemFile}}{{/postmortemFile}}{{^postmortemFile}}/incident postmortem {{id}}{{/postmortemFile}}
         """
 
     public static let postmortem = """
         ## Incident: {{title}}
         **ID**: {{id}} · **Severity**: {{severity}} · **Date**: {{date}}
-        **Duration**: {{duration}}
+        **Duration**: {{duration}}{{#author}} · **Author**: {{author}}{{/author}}
         **Impact**: {{#impact}}{{impact}}{{/impact}}{{^impact}}<who was affected and how>{{/impact}}{{#usersAffected}} · Users affected: {{usersAffected}}{{/usersAffected}}{{#revenueLost}} · Revenue lost: {{revenueLost}}{{/revenueLost}}
         {{#startedAt}}**Started**: {{startedAt}}{{#detectedAt}} · **Detected**: {{detectedAt}}{{/detectedAt}}{{#detectedBy}} by {{detectedBy}}{{/detectedBy}} · **Time to detect**: {{timeToDetect}}
         {{/startedAt}}
