@@ -90,12 +90,17 @@ fi
 stat() {
   local name=$1 events=$2
   shift 2
-  local start end
+  local start end before
+  before=$(delivered)
   start=$(date +%s.%N)
   perf stat -p "$klaxon" -e "$events" -x, -o "$work/$name.stat" -- "$@"
   end=$(date +%s.%N)
   awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }' > "$work/$name.seconds"
+  echo $(($(delivered) - before)) > "$work/$name.delivered"
 }
+# Outbox messages delivered so far: a declaration's posts go out while later ones are sent, so a pass counts
+# some of that work too, as much as the sender got through meanwhile.
+delivered() { curl -fsS "$url/metrics" | awk '$1 ~ /^klaxon_outbox_delivered_total/ { sum += $NF } END { printf "%d", sum }'; }
 stat idle "$events${probe:+,$probe}" sleep "$IDLE"
 for kind in note declare; do
   [ "$kind" = declare ] && $(send declare warm 100)
@@ -157,7 +162,8 @@ for event, label, scale in labels:
     print("%-18s %12s %12s %12s" % (label, *cells))
 for kind in ("note", "declare"):
     counts, seconds = rows[kind]
-    print("%s pass: %d commands in %.2f s" % (kind, n, seconds))
+    delivered = int(open("%s/%s.delivered" % (work, kind)).read())
+    print("%s pass: %d commands in %.2f s; outbox messages delivered meanwhile: %d" % (kind, n, seconds, delivered))
 PY
 echo
 for kind in note declare; do
