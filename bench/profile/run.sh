@@ -13,13 +13,14 @@
 #
 # For each kind three passes of N commands: counters (`perf stat` of software events and syscall
 # tracepoints), allocations (a uprobe on malloc; apart, because a uprobe hit costs CPU), and a sampled
-# call-graph profile (`perf record -g`, cpu-clock) whose top functions, by inclusive share, are printed.
+# call-graph profile (`perf record -g`, cpu-clock) whose top functions, by inclusive and by self share, are
+# printed (report.py names them).
 # Hardware counters (`instructions`) are used when the machine has them; this VM does not, and valgrind
 # 3.19 crashes in libdispatch, so CPU time stands in for instructions.
 #
 #   bench/profile/run.sh                         # N=2000, C=4, IDLE=5
 #   N=5000 C=32 KLAXON_BIN=/path/to/klaxon bench/profile/run.sh
-#   KEEP=/tmp/profile bench/profile/run.sh       # keep perf.data files (perf report -i …)
+#   KEEP=/tmp/profile bench/profile/run.sh       # keep perf.data and the binary it ran (see report.py)
 #
 # Needs root for the uprobe (it is removed on exit). Bounded (about a minute), loopback only; every process
 # it starts is stopped on exit. KLAXON_PACKAGE_DIR / KLAXON_SCRATCH_PATH: see bench/lib.sh.
