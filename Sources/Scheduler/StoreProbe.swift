@@ -111,9 +111,15 @@ public final class StoreProbe: Service, Sendable {
             }
             Task {
                 try? await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
-                if answer.give("no answer within \(seconds.formatted()) s") { work.cancel() }
+                if answer.give("no answer within \(Self.plain(seconds)) s") { work.cancel() }
             }
         }
+    }
+
+    /// `5` or `0.5`. Not `seconds.formatted()`: its number format loads ICU's locale data, and this text is
+    /// built at every probe, so an idle daemon held that data resident (bench/README.md, idle memory).
+    static func plain(_ seconds: TimeInterval) -> String {
+        seconds == seconds.rounded() && abs(seconds) < 1e15 ? String(Int(seconds)) : String(seconds)
     }
 
     private static func describe(_ error: StoreError) -> String {

@@ -432,7 +432,7 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
         return OutboxClaim(messages: messages.sorted { $0.id < $1.id }, setAside: setAside)
     }
 
-    /// `AND lane …` for `lanes`, with its bind values numbered from `firstParameter`.
+    /// `AND …` keeping the rows of `lanes`, with its bind values numbered from `firstParameter`.
     private static func laneCondition(_ lanes: OutboxLaneFilter, firstParameter: Int) -> (String, [SQLiteData]) {
         switch lanes {
         case .all:
@@ -441,8 +441,20 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
             return (" AND lane = ?\(firstParameter)", [.text(lane.name)])
         case .excluding(let excluded):
             guard !excluded.isEmpty else { return ("", []) }
-            let placeholders = excluded.indices.map { "?\(firstParameter + $0)" }.joined(separator: ", ")
-            return (" AND lane NOT IN (\(placeholders))", excluded.map { .text($0.name) })
+            // Not `lane NOT IN (…)`: no index serves it, so SQLite walked every pending message in
+            // `outbox_ready` (reading each row's action to compute its lane) to find the few of the other
+            // lanes, at every wake-up of their sender: O(backlog), about 7 ms at 4,700 pending posts and a
+            // fifth of a busy daemon's CPU during a declaration burst (bench/profile). The lanes between the
+            // excluded ones are ranges of `outbox_ready_by_lane`, so the rows of those lanes are found
+            // directly. The names are sorted by their UTF-8 bytes, as SQLite's BINARY collation compares
+            // them; a NULL lane is in no range, as it is not in NOT IN's result either.
+            let names = Set(excluded.map(\.name)).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            let bounds = names.indices.map { "?\(firstParameter + $0)" }
+            var ranges = ["lane < \(bounds[0])"]
+            for (lower, upper) in zip(bounds, bounds.dropFirst()) { ranges.append("lane > \(lower) AND lane < \(upper)") }
+            ranges.append("lane > \(bounds[bounds.count - 1])")
+            let candidates = ranges.map { "SELECT id FROM outbox WHERE state = 'pending' AND blocked = 0 AND \($0)" }
+            return (" AND id IN (\(candidates.joined(separator: " UNION ALL ")))", names.map { .text($0) })
         }
     }
 

@@ -692,6 +692,37 @@ enum StoreConformance {
         #expect(try await store.renewOutboxLeases([ids[0]], owner: "a", until: t0.addingTimeInterval(40)) == 0)
     }
 
+    /// Issue 11: a sender's "other" lane (`.excluding` the lanes the other senders serve) sees exactly the
+    /// messages of the remaining lanes, whether their names sort before, between or after the excluded ones
+    /// (SQLite finds them as ranges of its lane index rather than with `NOT IN`).
+    static func excludedLanesLeaveTheOthers(_ makeStore: StoreFactory) async throws {
+        let store = try await makeStore()
+        let t0 = StoreFixtures.t0
+        var changes = ChangeSet()
+        // One message per platform, each in its own lane (its platform's), due a second apart in this order.
+        let platforms: [PlatformKind] = [.slack, .mattermost, .rocketchat, .console]
+        changes.outbox = platforms.enumerated().map { offset, platform in
+            NewOutboxMessage(
+                platform: platform, incidentID: nil, action: .post(to: .incidentRoom, text: platform.rawValue, buttons: []),
+                notBefore: t0.addingTimeInterval(Double(offset + 1)))
+        }
+        try await store.commit(changes)
+        let lanes = { (names: [String]) in OutboxLaneFilter.excluding(names.map { OutboxLane($0) }) }
+        // Left: mattermost and rocketchat, between the excluded names.
+        #expect(try await store.nextOutboxDue(lanes: lanes(["slack", "console"])) == t0.addingTimeInterval(2))
+        // Left: console before the excluded name, rocketchat and slack after it.
+        #expect(try await store.nextOutboxDue(lanes: lanes(["mattermost"])) == t0.addingTimeInterval(1))
+
+        let late = t0.addingTimeInterval(60)
+        let between = try await store.claimOutbox(
+            lanes: lanes(["console", "slack"]), now: late, owner: "a", leaseUntil: late.addingTimeInterval(60), limit: 10)
+        #expect(Set(between.messages.map(StoreFixtures.text)) == ["mattermost", "rocketchat"])
+        let outside = try await store.claimOutbox(
+            lanes: lanes(["rocketchat", "mattermost"]), now: late, owner: "a", leaseUntil: late.addingTimeInterval(60), limit: 10)
+        #expect(Set(outside.messages.map(StoreFixtures.text)) == ["console", "slack"])
+        #expect(try await store.nextOutboxDue(lanes: lanes(["slack"])) == late.addingTimeInterval(60))
+    }
+
     /// Issue 13: a message with a queue key (a new incident's announcement) waits behind that queue's earlier
     /// messages and its incident's earlier ones (the room being opened), but its incident's later messages
     /// do not wait for it; each key is its own queue; dead lets the next through, and a requeued message
@@ -1158,6 +1189,7 @@ struct StoreConformanceCheck: Sendable, CustomTestStringConvertible {
 
     static let all: [StoreConformanceCheck] = [
         StoreConformanceCheck(name: "keyedQueuesWaitApartFromTheirIncident", run: StoreConformance.keyedQueuesWaitApartFromTheirIncident),
+        StoreConformanceCheck(name: "excludedLanesLeaveTheOthers", run: StoreConformance.excludedLanesLeaveTheOthers),
         StoreConformanceCheck(name: "namedLeasesHaveOneHolder", run: StoreConformance.namedLeasesHaveOneHolder),
         StoreConformanceCheck(name: "heldAnnouncementsFormOneDigest", run: StoreConformance.heldAnnouncementsFormOneDigest),
         StoreConformanceCheck(name: "incidentRoundTrip", run: StoreConformance.incidentRoundTrip),

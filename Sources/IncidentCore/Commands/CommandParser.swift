@@ -16,6 +16,10 @@ public struct CommandParser: Sendable {
     /// Letter prefixes of numbered severity names (`sev`, `p`): `sev9` is then recognised as a severity
     /// that does not exist rather than read as the first word of a title.
     private let numberedSeverityPrefixes: Set<String>
+    /// Every id and alias, normalized (`SeverityPolicy.normalize`), to its severity, the first configured
+    /// one where two share a name: built once, where looking a word up used to normalize every id and
+    /// alias again for each word of each command (bench/profile).
+    private let severitiesByName: [String: SeverityPolicy]
 
     public init(severities: [SeverityPolicy], rotationIDs: [String], defaultSeverity: String? = nil) {
         self.severities = severities
@@ -31,6 +35,14 @@ public struct CommandParser: Sendable {
             }
         }
         self.numberedSeverityPrefixes = prefixes
+        var byName: [String: SeverityPolicy] = [:]
+        for policy in severities {
+            for name in [policy.id] + policy.aliases {
+                let normalized = SeverityPolicy.normalize(name)
+                if !normalized.isEmpty, byName[normalized] == nil { byName[normalized] = policy }
+            }
+        }
+        self.severitiesByName = byName
     }
 
     /// The severity of a `declare` that names none (runbook 004 writes
@@ -668,11 +680,7 @@ public struct CommandParser: Sendable {
 
     /// Same matching as `KlaxonConfig.severity(named:)`: ids and aliases, through `SeverityPolicy.normalize`.
     private func severity(named token: String) -> SeverityPolicy? {
-        let wanted = SeverityPolicy.normalize(token)
-        guard !wanted.isEmpty else { return nil }
-        return severities.first { policy in
-            SeverityPolicy.normalize(policy.id) == wanted || policy.aliases.contains { SeverityPolicy.normalize($0) == wanted }
-        }
+        severitiesByName[SeverityPolicy.normalize(token)]
     }
 
     private func looksLikeNumberedSeverity(_ token: String) -> Bool {

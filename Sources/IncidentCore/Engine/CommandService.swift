@@ -191,16 +191,25 @@ public struct CommandService: Sendable {
 
     public func execute(_ command: IncidentCommand, context: CommandContext) async -> Result {
         if Self.changesAnIncident(command) {
-            // Resolved once here; the lane reads the incident again, fresh, before deciding.
-            let incident: Incident?
-            do {
-                incident = try await target(of: command, context: context)
-            } catch {
-                return Self.notSaved(command.verb)
+            // The lane reads the incident, fresh, before deciding, and answers for one that does not exist
+            // (`noIncident(_:for:)`, the same reply as here), so a command naming its incident is not read
+            // twice: a store read and a decode of the incident saved per command (bench/profile). Only a
+            // command that names none is resolved here, from where it was typed.
+            let id: IncidentID
+            if let named = command.explicitIncident {
+                id = named
+            } else {
+                let incident: Incident?
+                do {
+                    incident = try await target(of: command, context: context)
+                } catch {
+                    return Self.notSaved(command.verb)
+                }
+                guard let incident else { return Result(reply: noIncident(command), outcome: .rejected, verb: command.verb) }
+                id = incident.id
             }
-            guard let incident else { return Result(reply: noIncident(command), outcome: .rejected, verb: command.verb) }
             let service = self
-            return await lanes.run(.command(command, context), on: incident.id) { id, batch in
+            return await lanes.run(.command(command, context), on: id) { id, batch in
                 await service.decideInOrder(batch, incident: id)
             }
         }
