@@ -91,7 +91,7 @@ public struct PostgresStoreConfiguration: Sendable {
 ///   different rows instead of waiting for each other.
 public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
     private let client: PostgresClient
-    private let logger: Logger
+    let logger: Logger
     /// Stamps the bookkeeping columns (`created_at`, `processed_at`): the daemon's clock.
     private let clock: any WallClock
     /// `ping`'s connection of its own.
@@ -185,6 +185,18 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
     private func withClient<T>(_ body: (PostgresClient) async throws -> T) async throws -> T {
         do {
             return try await body(client)
+        } catch {
+            throw storeError(error)
+        }
+    }
+
+    /// `body` with one connection of the pool to itself (a transaction of several statements), its errors as
+    /// `StoreError` except `DatabaseTransferError`, which says what the caller must change.
+    func withConnection<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        do {
+            return try await client.withConnection(body)
+        } catch let refusal as DatabaseTransferError {
+            throw refusal
         } catch {
             throw storeError(error)
         }
