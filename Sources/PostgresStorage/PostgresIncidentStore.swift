@@ -80,8 +80,10 @@ public struct PostgresStoreConfiguration: Sendable {
 ///   scheduler. Calls made before `run()` starts wait for it.
 /// - `open` migrates over a connection of its own before the store is handed out (see
 ///   `PostgresMigrations.apply`), so every call finds the schema complete.
-/// - A change set is one transaction (`PostgresChangeSetWriter`); a chain of them (`commit(inOrder:)`)
-///   one transaction with a savepoint before each. Refusals are found by the statements that write:
+/// - Change sets are written with group commit (`PostgresGroupCommit`): those committed meanwhile go to
+///   the server together in one statement, one transaction, each in a subtransaction of its own
+///   (`PostgresChangeSetWriter`); a chain (`commit(inOrder:)`) is one job whose change sets stop at
+///   the first refusal. Refusals are found by the statements that write:
 ///   compare-and-set updates and inserts that may find the key, so concurrent replicas are kept apart
 ///   by PostgreSQL's row locks, not by a lock of this process.
 /// - Claims (outbox, timers) are single statements that lock the rows they take with
@@ -89,13 +91,14 @@ public struct PostgresStoreConfiguration: Sendable {
 ///   different rows instead of waiting for each other.
 public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
     private let client: PostgresClient
-    private let logger: Logger
+    let logger: Logger
     /// Stamps the bookkeeping columns (`created_at`, `processed_at`): the daemon's clock.
     private let clock: any WallClock
     /// `ping`'s connection of its own.
     private let pingConnection: PingConnection
     /// The versions `open` applied (empty: another replica, or an earlier start, had done it).
     public let migrationsAppliedAtOpen: [Int]
+    private let groupCommit: PostgresGroupCommit
 
     private let encoder = JSONEncoder()
     private let decoder = JSONDecoder()
@@ -109,6 +112,7 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
         self.pingConnection = PingConnection(configuration: configuration, logger: logger)
         self.logger = logger
         self.migrationsAppliedAtOpen = migrationsAppliedAtOpen
+        self.groupCommit = PostgresGroupCommit { [client, logger] jobs in try await Self.writeBatch(jobs, client: client, logger: logger) }
     }
 
     /// Connects once to bring the schema up to date, then makes the store, whose pool connects as calls
@@ -186,6 +190,18 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
         }
     }
 
+    /// `body` with one connection of the pool to itself (a transaction of several statements), its errors as
+    /// `StoreError` except `DatabaseTransferError`, which says what the caller must change.
+    func withConnection<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        do {
+            return try await client.withConnection(body)
+        } catch let refusal as DatabaseTransferError {
+            throw refusal
+        } catch {
+            throw storeError(error)
+        }
+    }
+
     /// `body` in one transaction on one connection. It returns its value or a refusal: COMMIT either way
     /// (the body rolled back to a savepoint what the refusal must not keep), and the refusal is thrown
     /// after. Thrown errors roll everything back.
@@ -236,17 +252,39 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
         return state == "40P01" || state == "40001"
     }
 
-    /// The change sets in order, each behind a savepoint, up to the first refusal (rolled back to its
-    /// savepoint). A lone change set needs no savepoint: its refusal rolls back the transaction.
-    private func writeChain(_ chain: [PostgresChangeSet], on connection: PostgresConnection) async throws -> OrderedCommitResult {
-        for (index, changes) in chain.enumerated() {
-            if chain.count > 1 { try await connection.query("SAVEPOINT change_set", logger: logger) }
-            if let refusal = try await PostgresChangeSetWriter.write(changes, on: connection, logger: logger) {
-                if chain.count > 1 { try await connection.query("ROLLBACK TO SAVEPOINT change_set", logger: logger) }
-                return OrderedCommitResult(written: index, refusal: refusal)
+    /// One group of jobs in one statement on the pool (its own transaction). A deadlock or serialisation
+    /// failure aborted all of it: it is run again, deciding afresh, as `runTransaction` does.
+    private static func writeBatch(_ jobs: [PostgresGroupCommit.Job], client: PostgresClient, logger: Logger) async throws -> [PostgresChangeSetWriter.Outcome]
+    {
+        var attempt = 1
+        while true {
+            do {
+                return try await PostgresChangeSetWriter.write(jobs) { try await client.query($0, logger: logger) }
+            } catch let error as PSQLError where attempt < transactionAttempts && isWorthRetrying(error) {
+                logger.debug("group commit retried", metadata: ["attempt": "\(attempt)", "error": "\(describe(error))"])
+                attempt += 1
             }
         }
-        return OrderedCommitResult(written: chain.count, refusal: nil)
+    }
+
+    /// Group commit's counters: batches (round trips), jobs, the largest batch (tests, diagnostics).
+    var groupCommitStatistics: (batches: Int, jobs: Int, largestBatch: Int) { groupCommit.statistics }
+
+    /// Change sets waiting for the next batch (tests line up a group with it).
+    var queuedCommits: Int { groupCommit.queuedJobs }
+
+    /// A job's outcome as the protocol's: written ones counted, a refusal, or the failure as `unavailable`.
+    private func commitJob(_ job: PostgresGroupCommit.Job) async throws -> OrderedCommitResult {
+        let outcome: PostgresChangeSetWriter.Outcome
+        do {
+            outcome = try await groupCommit.perform(job)
+        } catch {
+            throw storeError(error)
+        }
+        switch outcome {
+        case .written(let written, let refusal): return OrderedCommitResult(written: written, refusal: refusal)
+        case .failed(let reason): throw StoreError.unavailable("PostgreSQL: \(reason)")
+        }
     }
 
     // MARK: - Incidents
@@ -306,12 +344,14 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
             let (changes, result) = decide(id, sequence, labelSequence)
             let prepared = try PostgresChangeSet(changes, committedAt: self.clock.now(), encoder: encoder)
             guard !prepared.isEmpty else { return .success(result) }
-            try await connection.query("SAVEPOINT change_set", logger: logger)
-            if let refusal = try await PostgresChangeSetWriter.write(prepared, on: connection, logger: logger) {
-                try await connection.query("ROLLBACK TO SAVEPOINT change_set", logger: logger)
-                return .failure(refusal)
+            // In a subtransaction of its own (the function's), so a refusal keeps the number used.
+            let job = [PostgresChangeSetWriter.statements(prepared)]
+            switch try await PostgresChangeSetWriter.write([job], run: { try await connection.query($0, logger: logger) }).first {
+            case .written(1, _): return .success(result)
+            case .written(_, let refusal?): return .failure(refusal)
+            case .failed(let reason): return .failure(.unavailable("PostgreSQL: \(reason)"))
+            case .written, nil: throw MalformedRow(column: "klaxon_write_change_sets", problem: "no outcome for the declaration")
             }
-            return .success(result)
         }
     }
 
@@ -463,12 +503,8 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
             throw storeError(error)
         }
         guard !prepared.isEmpty else { return }
-        try await transaction { connection -> Result<Void, StoreError> in
-            if let refusal = try await PostgresChangeSetWriter.write(prepared, on: connection, logger: self.logger) {
-                // Thrown, not returned: what the refused change set wrote before its refusal is rolled back.
-                throw refusal
-            }
-            return .success(())
+        if let refusal = try await commitJob([PostgresChangeSetWriter.statements(prepared)]).refusal {
+            throw refusal
         }
     }
 
@@ -482,7 +518,7 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
             throw storeError(error)
         }
         guard !chain.isEmpty else { return OrderedCommitResult(written: 0, refusal: nil) }
-        return try await transaction { connection in .success(try await self.writeChain(chain, on: connection)) }
+        return try await commitJob(chain.map(PostgresChangeSetWriter.statements))
     }
 
     // MARK: - Outbox

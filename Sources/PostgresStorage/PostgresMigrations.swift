@@ -295,6 +295,69 @@ enum PostgresMigrations {
                 // poller), taken over when the holder stops renewing.
                 "CREATE TABLE leases (key text PRIMARY KEY, owner text NOT NULL, expires_at bigint NOT NULL)"
             ]),
+        PostgresMigration(
+            version: 19, name: "change sets written server-side",
+            statements: [
+                // Group commit in one round trip (see `PostgresChangeSetWriter`): the store sends every change
+                // set queued meanwhile in one call, each as its check statement, its rows statement and their
+                // parameters (one jsonb array, `$1` in both). Each job runs in a block of its own (a
+                // subtransaction): a refusal (the check returned what it found) rolls back only that change
+                // set, and a chain stops there keeping the change sets before it; any other error of a job
+                // rolls back that job alone and is reported to its caller. A deadlock or serialisation
+                // failure aborts the whole call, which the store runs again. The deferred foreign keys are
+                // checked at the end of each job (SET CONSTRAINTS … IMMEDIATE checks what is pending), so a
+                // job that breaks one fails alone rather than failing the COMMIT of all; each job starts with
+                // them deferred again (the schema's default), so the order of its writes still does not
+                // matter. It runs the statements it is given, as SECURITY INVOKER: a caller can do nothing
+                // with it that it could not do directly.
+                // SQLite's step 19 is empty: it writes with group commit in process.
+                """
+                CREATE FUNCTION klaxon_write_change_sets(jobs jsonb) RETURNS jsonb
+                LANGUAGE plpgsql SECURITY INVOKER AS $$
+                DECLARE
+                    job jsonb;
+                    change jsonb;
+                    found jsonb;
+                    written integer;
+                    outcomes jsonb := '[]'::jsonb;
+                BEGIN
+                    FOR job IN SELECT value FROM jsonb_array_elements(jobs) WITH ORDINALITY AS j ORDER BY ordinality LOOP
+                        written := 0;
+                        found := NULL;
+                        BEGIN
+                            SET CONSTRAINTS ALL DEFERRED;
+                            FOR change IN SELECT value FROM jsonb_array_elements(job) WITH ORDINALITY AS c ORDER BY ordinality LOOP
+                                BEGIN
+                                    IF change ? 'check' THEN
+                                        EXECUTE change->>'check' INTO found USING change->'binds';
+                                        IF found IS NOT NULL THEN
+                                            RAISE SQLSTATE 'KX001';
+                                        END IF;
+                                    END IF;
+                                    IF change ? 'rows' THEN
+                                        EXECUTE change->>'rows' USING change->'binds';
+                                    END IF;
+                                    written := written + 1;
+                                EXCEPTION WHEN SQLSTATE 'KX001' THEN
+                                    -- Refused: rolled back to the start of this change set.
+                                    NULL;
+                                END;
+                                EXIT WHEN found IS NOT NULL;
+                            END LOOP;
+                            SET CONSTRAINTS ALL IMMEDIATE;
+                            outcomes := outcomes || jsonb_build_array(jsonb_build_object('written', written, 'refusal', found));
+                        EXCEPTION
+                            WHEN deadlock_detected OR serialization_failure THEN
+                                RAISE;
+                            WHEN OTHERS THEN
+                                outcomes := outcomes || jsonb_build_array(jsonb_build_object('error', SQLSTATE || ' ' || SQLERRM));
+                        END;
+                    END LOOP;
+                    RETURN outcomes;
+                END
+                $$
+                """
+            ]),
     ]
 
     /// Brings the schema (the connection's `search_path`) up to the newest version this build knows, and

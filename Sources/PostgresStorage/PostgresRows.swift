@@ -2,8 +2,8 @@ import Foundation
 import IncidentCore
 import PostgresNIO
 
-/// One value of a row the store writes in bulk. Rows travel as one `jsonb` parameter per table (an array
-/// of arrays) that the statement unpacks with `jsonb_array_elements … WITH ORDINALITY`: any number of
+/// One value of a row the store writes in bulk. A table's rows travel as one `jsonb` value (an array of
+/// arrays, see `Bind`) that the statement unpacks with `jsonb_array_elements … WITH ORDINALITY`: any number of
 /// rows in one statement, no bind-parameter limit, NULLs included (postgres-nio's arrays have no NULL
 /// elements), and the rows keep their order, so identity ids follow the change set's order.
 enum Cell: Encodable, Sendable, ChangeSetCell {
@@ -42,20 +42,15 @@ struct BulkColumns: Sendable {
         types = columns.map(\.1)
     }
 
-    /// `SELECT (r->>0)::bigint, r->>1, … FROM jsonb_array_elements($n::jsonb) …`, rows in the order given.
-    func select(parameter: Int) -> String {
+    /// `SELECT (r->>0)::bigint, r->>1, … FROM jsonb_array_elements(rows) …`, rows in the order given;
+    /// `rows`: SQL of a jsonb array of arrays.
+    func select(rows: String) -> String {
         let values = types.enumerated().map { index, type in type == "text" ? "r->>\(index)" : "(r->>\(index))::\(type)" }
-        return "SELECT \(values.joined(separator: ", ")) FROM jsonb_array_elements($\(parameter)::jsonb) WITH ORDINALITY AS e(r, n) ORDER BY n"
+        return "SELECT \(values.joined(separator: ", ")) FROM jsonb_array_elements(\(rows)) WITH ORDINALITY AS e(r, n) ORDER BY n"
     }
 
-    func insert(into table: String, parameter: Int, suffix: String = "") -> String {
-        "INSERT INTO \(table) (\(names.joined(separator: ", "))) \(select(parameter: parameter)) \(suffix)"
-    }
-}
-
-enum BulkRows {
-    static func json(_ rows: [[Cell]]) throws -> String {
-        String(decoding: try JSONEncoder().encode(rows), as: UTF8.self)
+    func insert(into table: String, rows: String, suffix: String = "") -> String {
+        "INSERT INTO \(table) (\(names.joined(separator: ", "))) \(select(rows: rows)) \(suffix)"
     }
 }
 

@@ -483,6 +483,14 @@ enum Migrations {
                 """
             ]
         ),
+        Migration(
+            version: 19,
+            name: "change sets written server-side",
+            // PostgreSQL's step 19 adds the function its group commit calls; SQLite groups change sets in
+            // process (`SQLiteWriter`). The step is kept so the two schemas say how far they are by the same
+            // number (`klaxon export-db` / `import-db` compare it).
+            statements: []
+        ),
     ]
 
     /// Drops the indexes and triggers of `outbox` that name `lane`, makes the column again as `definition`

@@ -170,7 +170,7 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
     // MARK: - Running statements
 
     /// `body` on a read connection of its own (see `SQLiteReaders`).
-    private func read<T>(_ body: (SQLiteConnection) async throws -> T) async throws -> T {
+    func read<T>(_ body: (SQLiteConnection) async throws -> T) async throws -> T {
         do {
             return try await readers.read(body)
         } catch {

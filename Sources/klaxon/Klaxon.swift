@@ -9,7 +9,10 @@ struct Klaxon: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "klaxon",
         abstract: "Incident-response chat-ops daemon: declare, page, remind, escalate, resolve, review.",
-        subcommands: [Serve.self, CheckConfig.self, Migrate.self, Cmd.self, IncidentShortcut.self, Audit.self, Export.self, OutboxCommand.self],
+        subcommands: [
+            Serve.self, CheckConfig.self, Migrate.self, ExportDB.self, ImportDB.self, Cmd.self, IncidentShortcut.self, Audit.self, Export.self,
+            OutboxCommand.self,
+        ],
         defaultSubcommand: Serve.self)
 }
 

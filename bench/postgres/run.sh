@@ -10,6 +10,7 @@
 #   INCIDENTS (100000) open incidents seeded for the scheduler benchmark (two live timers each)
 #   TIMERS (1000)      reminders per scheduler lateness phase (at most INCIDENTS / 5)
 #   FAILOVER_INCIDENTS (30) SEV1 incidents reminding every second during the failover round
+#   ROUNDS ("mix scheduler failover") which rounds to run, e.g. ROUNDS=mix for the command mix alone
 # KLAXON_BIN / SCHEDULER_BENCH_BIN: existing binaries to run instead of release builds (say which in the
 # figures: a debug build is several times slower). Needs wrk, curl, python3 (as bench/run.sh).
 set -euo pipefail
@@ -20,6 +21,7 @@ CONNECTIONS=${CONNECTIONS:-16}
 INCIDENTS=${INCIDENTS:-100000}
 TIMERS=${TIMERS:-1000}
 FAILOVER_INCIDENTS=${FAILOVER_INCIDENTS:-30}
+ROUNDS=${ROUNDS:-mix scheduler failover}
 SEED_INCIDENTS=200
 CADENCE=1
 
@@ -27,7 +29,9 @@ command -v wrk >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=nonint
 source bench/lib.sh
 source .ci/postgres.sh
 bin=$(release_binary klaxon "${KLAXON_BIN:-}")
-bench=$(release_binary SchedulerBench "${SCHEDULER_BENCH_BIN:-}")
+round() { [[ " $ROUNDS " == *" $1 "* ]]; }
+bench=""
+if round scheduler; then bench=$(release_binary SchedulerBench "${SCHEDULER_BENCH_BIN:-}"); fi
 
 work=$(mktemp -d /tmp/klaxon-pg-bench.XXXXXX)
 chmod 755 "$work"
@@ -102,7 +106,9 @@ command_mix() {
     curl -fsS -o /dev/null -X POST "${urls[$((i % replicas))]}/api/commands" -H 'Content-Type: application/json' \
       -d "{\"text\":\"declare sev3 Seed incident $i\",\"user\":\"alice\"}"
   done
-  local each=$((CONNECTIONS / replicas)) wrks=()
+  local each=$((CONNECTIONS / replicas)) wrks=() commits_before=""
+  # PostgreSQL: the database's committed transactions (reads included) during the wrk run, per command.
+  [[ "$label" == PostgreSQL* ]] && commits_before=$(xact_commits)
   for n in $(seq 0 $((replicas - 1))); do
     SEED_INCIDENTS=$SEED_INCIDENTS wrk -t1 -c"$each" -d"${DURATION}s" --latency -s bench/console-commands.lua "${urls[$n]}" >"$work/wrk-$n.txt" 2>&1 &
     wrks+=($!)
@@ -125,10 +131,25 @@ for name in files:
     errors += int(found.group(1)) if found else 0
 print(f"  {label:<34} {rate:7.0f} commands/s   p50 {p50:6.1f} ms   p99 {p99:6.1f} ms   non-2xx {errors}")
 PY
+  local requests
+  requests=$(cat "$work"/wrk-*.txt | sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' | paste -sd+ | bc)
   rm -f "$work"/wrk-*.txt
   stop_replicas
+  if [ -n "$commits_before" ]; then
+    # Backends report their counts when they exit (stop_replicas closed them); the statistics collector
+    # publishes them within a second.
+    sleep 1
+    local commits=$(($(xact_commits) - commits_before))
+    echo "  $(printf '%-34s' "$label") $commits transactions committed for $requests commands: $(echo "scale=2; $commits / $requests" | bc) per command"
+  fi
 }
 
+# xact_commits: transactions committed in $DATABASE_URL's database so far.
+xact_commits() {
+  "$psql" "$DATABASE_URL" -Atc "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
+}
+
+if round mix; then
 echo "== command mix: wrk, $CONNECTIONS connections in all, ${DURATION} s, declare:update = 1:3 over $SEED_INCIDENTS incidents"
 write_config "$work/sqlite.json" "sqlite:$work/mix.sqlite" warning
 command_mix "SQLite, 1 process" 1 "$work/sqlite.json"
@@ -136,7 +157,9 @@ write_config "$work/postgres.json" postgres warning
 export DATABASE_URL; DATABASE_URL=$(new_database mix1); command_mix "PostgreSQL, 1 replica" 1 "$work/postgres.json"
 export DATABASE_URL; DATABASE_URL=$(new_database mix3); command_mix "PostgreSQL, 3 replicas" 3 "$work/postgres.json"
 echo
+fi
 
+if round scheduler; then
 echo "== scheduler: $INCIDENTS open incidents (two live timers each), then $TIMERS reminders per lateness phase, one process"
 echo "-- SQLite"
 "$bench" seed "$work/timers.sqlite" "$INCIDENTS"
@@ -146,6 +169,7 @@ timers_db=$(new_database timers)
 "$bench" seed "$timers_db" "$INCIDENTS"
 "$bench" lateness "$timers_db" "$TIMERS"
 echo
+fi
 
 # failover LABEL N CONFIG STORE: N replicas, FAILOVER_INCIDENTS SEV1 incidents reminding every second,
 # the busiest replica (most timers fired; the only one on SQLite) killed with SIGKILL after 6 s. On
@@ -187,10 +211,12 @@ failover() {
   fi
 }
 
+if round failover; then
 echo "== failover: $FAILOVER_INCIDENTS SEV1 incidents reminding every ${CADENCE} s, lease 3 s, the busiest process killed (SIGKILL) after 6 s"
 write_config "$work/failover-sqlite.json" "sqlite:$work/failover.sqlite" info "$CADENCE"
 failover "SQLite, 1 process + restart" 1 "$work/failover-sqlite.json" sqlite
 write_config "$work/failover-postgres.json" postgres info "$CADENCE"
 export DATABASE_URL; DATABASE_URL=$(new_database failover3); failover "PostgreSQL, 3 replicas" 3 "$work/failover-postgres.json" postgres
 echo
+fi
 echo "== load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)"
