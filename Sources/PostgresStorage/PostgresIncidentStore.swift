@@ -557,8 +557,7 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
         for result in claimed {
             switch result {
             case .success(let message): messages.append(message)
-            case .failure(let failure):
-                guard let undecodable = failure as? UndecodableOutboxRow else { throw failure }
+            case .failure(let undecodable):
                 var entry = undecodable.entry
                 let reason = "cannot decode the stored message: \(undecodable.error)"
                 try await markDead(entry.id, error: reason)
@@ -899,7 +898,7 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
     }
 
     public func setCursor(_ key: String, value: String) async throws {
-        try await withClient { client in
+        _ = try await withClient { client in
             try await client.query(
                 "INSERT INTO inbound_cursors (key, value) VALUES (\(key), \(value)) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 logger: logger)

@@ -11,7 +11,7 @@ extension SQLiteIncidentStore: DatabaseTransfer {
     public func exportRows(_ emit: (ExportedRow) throws -> Void) async throws {
         try await read { connection in
             // One read transaction for all tables: a consistent snapshot while a daemon writes beside it.
-            try await connection.query("BEGIN")
+            _ = try await connection.query("BEGIN")
             do {
                 let version = try await Migrations.appliedVersions(on: connection).last ?? 0
                 for (table, key) in DatabaseTables.copied {
@@ -25,7 +25,7 @@ extension SQLiteIncidentStore: DatabaseTransfer {
                         try emit(ExportedRow(table: table, schemaVersion: version, row: values))
                     }
                 }
-                try await connection.query("COMMIT")
+                _ = try await connection.query("COMMIT")
             } catch {
                 // The read transaction's end; the export's error is what is thrown.
                 _ = try? await connection.query("ROLLBACK")
