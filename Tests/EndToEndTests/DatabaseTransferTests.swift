@@ -1,5 +1,7 @@
 import Foundation
+import IncidentCore
 import KlaxonTestSupport
+import Storage
 import Testing
 
 /// Issue 16, moving the data: `klaxon export-db` / `klaxon import-db` carry a whole database from SQLite to
@@ -62,13 +64,22 @@ struct DatabaseTransferTests {
         }
         daemon.terminate()
         #expect(await daemon.waitForExit(timeout: .seconds(15)))
+        // Console commands carry no inbound key and set no cursor: a platform's deliveries would. Written
+        // through the store as the Slack and Rocket.Chat paths write them, so those tables travel too.
+        let store = try await SQLiteIncidentStore.open(path: directory.file("a.sqlite"))
+        for key in ["slack:event:Ev0TRANSFER1", "slack:command:trigger-transfer-2"] {
+            var seen = ChangeSet()
+            seen.inboundKey = key
+            try await store.commit(seen)
+        }
+        try await store.setCursor("rocketchat:GENERAL", value: "2026-12-07T15:00:00.000Z")
+        try await store.close()
 
         let exportA = directory.file("a.jsonl")
         let (exported, exportOutput) = try await klaxon(["export-db", "--config", source, "--output", exportA], directory)
         #expect(exported == 0, "\(exportOutput)")
         #expect(exportOutput.contains("not copied: schema_migrations, leases"))
         let counts = try tables(exportA)
-        // Console commands carry no inbound key and no cursor: processed_inbound and inbound_cursors stay empty.
         for table in [
             "incident_number_counter", "incident_day_counters", "incidents", "timeline", "timers", "outbox", "oncall_overrides", "rotation_handoffs",
             "console_messages", "audit_log",
@@ -76,6 +87,8 @@ struct DatabaseTransferTests {
             #expect(counts[table, default: 0] > 0, "no \(table) rows in the export: \(counts)")
         }
         #expect(counts["incidents"] == 3)
+        #expect(counts["processed_inbound"] == 2, "\(counts)")
+        #expect(counts["inbound_cursors"] == 1, "\(counts)")
 
         let (imported, importOutput) = try await klaxon(["import-db", "--config", postgres, "--input", exportA], directory, environment)
         #expect(imported == 0, "\(importOutput)")
