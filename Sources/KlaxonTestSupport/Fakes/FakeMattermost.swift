@@ -14,9 +14,18 @@ import Testing
 /// - the limiter: 429 `limit exceeded` with `X-Ratelimit-Limit`, `-Remaining` and `-Reset` (seconds until
 ///   the window resets), off unless a test turns it on with `throttle`, as `RateLimitSettings.Enable` is
 ///   false in a server's default config;
-/// - private channels (`type: "P"`) are visible only to their members;
+/// - channel membership as the server's roles grant it: `create_post` is a channel permission members have,
+///   so `POST /posts` into any channel the bot is not a member of, open ones too, is 403
+///   `api.context.permissions.app_error`; the bot is a member of a channel it creates, one it joins
+///   (`POST /channels/{id}/members` with its own id) and the channels seeded at `init` (as an announce
+///   channel the bot was added to); `addChannel` makes one it is not in unless the test says so;
+/// - private channels (`type: "P"`) are visible only to their members: looking one up, adding members or
+///   patching it is 404 for anyone else, reading its posts 403 (`read_channel`); an open channel's posts
+///   are readable by anyone in the team (`read_public_channel`);
 /// - a body that is not JSON: 400 `api.context.invalid_body_param.app_error` in the same envelope;
-/// - `GET /channels/{id}/posts?since=` (epoch milliseconds), newest first in `order`;
+/// - `GET /channels/{id}/posts`: with `since` (epoch milliseconds) every post changed after it; without,
+///   the page `page` of `per_page` posts (default 60, at most 200), newest first in `order`, with
+///   `next_post_id` / `prev_post_id` naming the posts just newer and just older than the page;
 /// - `GET /users/{user_id}` with `timezone` as Mattermost stores it, a map of strings;
 /// - interactive buttons (`props.attachments[].actions[]`, ids of letters and digits) and, for a click,
 ///   the server's POST of `PostActionIntegrationRequest` to the button's `integration.url` (`click`);
@@ -140,12 +149,28 @@ public actor FakeMattermost {
 
     public func channel(named name: String) -> Channel? { channels.first { $0.name == name } }
 
-    /// An open channel someone made, as if by hand in Mattermost.
-    public func addChannel(named name: String, creatorID: String, createdAt: Date) {
+    /// A channel someone made, as if by hand in Mattermost: its creator and `members` are in it, the bot
+    /// only if named among them. `isPrivate` makes it a private channel (`P`).
+    public func addChannel(named name: String, creatorID: String, createdAt: Date, isPrivate: Bool = false, members: [String] = []) {
         channels.append(
             Channel(
-                id: newID("channel"), teamID: teamID, name: name, displayName: name, type: "O", header: "", memberIDs: [creatorID],
-                creatorID: creatorID, createAt: createdAt))
+                id: newID("channel"), teamID: teamID, name: name, displayName: name, type: isPrivate ? "P" : "O", header: "",
+                memberIDs: [creatorID] + members.filter { $0 != creatorID }, creatorID: creatorID, createAt: createdAt))
+    }
+
+    /// Someone joins or is added to a channel by hand (the bot by an admin, say).
+    public func addMember(_ userID: String, toChannelNamed name: String) {
+        guard let index = channels.firstIndex(where: { $0.name == name }), !channels[index].memberIDs.contains(userID) else { return }
+        channels[index].memberIDs.append(userID)
+    }
+
+    /// A post made in a channel by someone other than Klaxon, at the clock's time (history for paging).
+    @discardableResult
+    public func addPost(_ message: String, toChannelNamed name: String) -> String? {
+        guard let channel = channel(named: name) else { return nil }
+        let post = Post(id: newID("post"), channelID: channel.id, message: message, rootID: nil, props: [:], actions: [], createAt: clock.now())
+        posts.append(post)
+        return post.id
     }
 
     public func posts(in channelName: String) -> [Post] {
@@ -380,7 +405,7 @@ public actor FakeMattermost {
         case "direct":
             return direct(FakeJSON.value(body) as? [String] ?? [])
         case "addMember":
-            guard let index = channels.firstIndex(where: { $0.id == parameters["channel"] }) else {
+            guard let index = channels.firstIndex(where: { $0.id == parameters["channel"] && isVisibleToBot($0) }) else {
                 return failure("app.channel.get.existing.app_error", "Unable to find the existing channel.", status: .notFound)
             }
             guard let userID = FakeJSON.object(body)?["user_id"] as? String, users.contains(where: { $0.id == userID }) else {
@@ -389,7 +414,7 @@ public actor FakeMattermost {
             if !channels[index].memberIDs.contains(userID) { channels[index].memberIDs.append(userID) }
             return FakeJSON.response(["channel_id": channels[index].id, "user_id": userID, "roles": "channel_user"], status: .created)
         case "patch":
-            guard let index = channels.firstIndex(where: { $0.id == parameters["channel"] }) else {
+            guard let index = channels.firstIndex(where: { $0.id == parameters["channel"] && isVisibleToBot($0) }) else {
                 return failure("app.channel.get.existing.app_error", "Unable to find the existing channel.", status: .notFound)
             }
             if let header = FakeJSON.object(body)?["header"] as? String { channels[index].header = header }
@@ -399,12 +424,7 @@ public actor FakeMattermost {
         case "openDialog":
             return openDialog(FakeJSON.object(body))
         case "channelPosts":
-            let since = request.uri.queryParameters.get("since").flatMap { Double($0) }.map { Date(timeIntervalSince1970: $0 / 1000) } ?? .distantPast
-            let matching = posts.filter { $0.channelID == parameters["channel"] && $0.createAt >= since }
-            return FakeJSON.response([
-                "order": matching.reversed().map(\.id),
-                "posts": Dictionary(uniqueKeysWithValues: matching.map { ($0.id, postJSON($0)) }),
-            ])
+            return channelPosts(parameters["channel"] ?? "", query: request.uri.queryParameters)
         default:
             return failure("api.context.404.app_error", "Sorry, we could not find the page.", status: .notFound)
         }
@@ -476,11 +496,13 @@ public actor FakeMattermost {
     }
 
     private func createPost(_ json: [String: Any]) -> Response {
-        guard let channelID = json["channel_id"] as? String, channels.contains(where: { $0.id == channelID }) else {
+        guard let channelID = json["channel_id"] as? String, !channelID.isEmpty else {
             return failure("api.context.invalid_body_param.app_error", "Invalid or missing channel_id in request body.", status: .badRequest)
         }
-        guard let channel = channels.first(where: { $0.id == channelID }), isVisibleToBot(channel) else {
-            return failure("api.context.permissions.app_error", "You do not have the appropriate permissions.", status: .forbidden)
+        // `create_post` comes with membership: the server checks it before it looks at the channel, so an
+        // unknown channel and one the bot is not in (open or private) are refused alike.
+        guard channels.contains(where: { $0.id == channelID && $0.memberIDs.contains(bot.id) }) else {
+            return permissionFailure()
         }
         guard let message = json["message"] as? String, !message.isEmpty else {
             return failure("api.context.invalid_body_param.app_error", "Invalid or missing message in request body.", status: .badRequest)
@@ -509,6 +531,43 @@ public actor FakeMattermost {
             id: newID("post"), channelID: channelID, message: message, rootID: rootID, props: props, actions: actions, createAt: clock.now())
         posts.append(post)
         return FakeJSON.response(postJSON(post), status: .created)
+    }
+
+    /// `GET /channels/{id}/posts` (`getPostsForChannel`): `since` gives every post after it and no cursors;
+    /// otherwise a page, newest first, with the ids of the posts just beyond each end of it.
+    private func channelPosts(_ channelID: String, query: Parameters) -> Response {
+        // `read_channel` is a member's; an open channel's posts are open to the team (`read_public_channel`).
+        guard let channel = channels.first(where: { $0.id == channelID }), channel.type == "O" || channel.memberIDs.contains(bot.id) else {
+            return permissionFailure()
+        }
+        let parameters = ["since", "page", "per_page"].reduce(into: [String: String]()) { result, key in result[key] = query.get(key) }
+        let newestFirst = posts.filter { $0.channelID == channel.id }.reversed() as [Post]
+        if let since = parameters["since"].flatMap(Int64.init) {
+            // The server compares `update_at > since`; the fake's posts never change, so `create_at` stands in.
+            let matching = newestFirst.filter { Int64($0.createAt.timeIntervalSince1970 * 1000) > since }
+            return postList(matching, next: "", previous: "")
+        }
+        // As the server reads its `page` and `per_page` parameters: anything not a number is the default,
+        // too many is the most it hands out.
+        let page = parameters["page"].flatMap(Int.init).map { max($0, 0) } ?? 0
+        let perPage = parameters["per_page"].flatMap(Int.init).flatMap { $0 < 0 ? nil : min($0, Self.maximumPerPage) } ?? Self.defaultPerPage
+        let start = min(page * perPage, newestFirst.count)
+        let end = min(start + perPage, newestFirst.count)
+        let slice = Array(newestFirst[start..<end])
+        let next = start > 0 && !slice.isEmpty ? newestFirst[start - 1].id : ""
+        let previous = end < newestFirst.count && !slice.isEmpty ? newestFirst[end].id : ""
+        return postList(slice, next: next, previous: previous)
+    }
+
+    /// Mattermost's `per_page` default and limit (`PerPageDefault`, `PerPageMaximum`).
+    public static let defaultPerPage = 60
+    public static let maximumPerPage = 200
+
+    private func postList(_ newestFirst: [Post], next: String, previous: String) -> Response {
+        FakeJSON.response([
+            "order": newestFirst.map(\.id), "posts": Dictionary(uniqueKeysWithValues: newestFirst.map { ($0.id, postJSON($0)) }),
+            "next_post_id": next, "prev_post_id": previous,
+        ])
     }
 
     /// `api4/integration_action.go` `openDialog` and `OpenInteractiveDialog`: the trigger id is checked
@@ -592,6 +651,10 @@ public actor FakeMattermost {
         FakeJSON.response(
             ["id": id, "message": message, "detailed_error": "", "request_id": "req\(nextNumber)", "status_code": Int(status.code)],
             status: status)
+    }
+
+    private func permissionFailure() -> Response {
+        failure("api.context.permissions.app_error", "You do not have the appropriate permissions.", status: .forbidden)
     }
 
     private func newID(_ prefix: String) -> String {
