@@ -167,7 +167,9 @@ public final class KlaxonChildProcess: @unchecked Sendable {
     }
 
     /// The base URL from the daemon's "listening" log line.
-    public func listeningURL(timeout: Duration = .seconds(20)) async throws -> String {
+    /// The bound is generous on purpose: a loaded CI machine (the suite runs tests in parallel on two cores)
+    /// can take tens of seconds to exec and start a debug binary; a daemon that starts returns at once.
+    public func listeningURL(timeout: Duration = .seconds(60)) async throws -> String {
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while ContinuousClock.now < deadline {
             let url = output.split(separator: "\n").first { $0.contains("listening") && $0.contains("http://") }

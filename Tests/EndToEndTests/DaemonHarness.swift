@@ -110,7 +110,7 @@ struct HarnessError: Error, CustomStringConvertible {
 }
 
 /// Waits (in real time, bounded) until `condition` holds: for things another process or task does.
-func eventually(timeout: Duration = .seconds(5), _ condition: () async throws -> Bool) async throws -> Bool {
+func eventually(timeout: Duration = .seconds(20), _ condition: () async throws -> Bool) async throws -> Bool {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if try await condition() { return true }
