@@ -48,8 +48,10 @@ let package = Package(
             name: "Storage",
             dependencies: [
                 "IncidentCore",
+                // SQLiteData, and the SQLite it bundles (its VaporCSQLite module), which `SQLiteDatabase` calls.
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings

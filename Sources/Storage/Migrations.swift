@@ -12,7 +12,7 @@ import SQLiteNIO
 struct Migration: Sendable {
     let version: Int
     let name: String
-    /// sqlite-nio prepares only the first statement of a query string, so each statement stands alone.
+    /// One statement each: `SQLiteDatabase` refuses a string that holds more than one.
     let statements: [String]
     /// Set for a step that remakes the outbox's generated `lane` column with this definition, before its
     /// `statements`: the indexes and triggers naming `lane` are read from the schema, dropped, and made
@@ -495,7 +495,7 @@ enum Migrations {
 
     /// Drops the indexes and triggers of `outbox` that name `lane`, makes the column again as `definition`
     /// (a generated column's expression cannot be altered), and makes them again from their stored SQL.
-    private static func remakeLane(_ definition: String, on connection: SQLiteConnection) async throws {
+    private static func remakeLane(_ definition: String, on connection: SQLiteDatabase) async throws {
         let dependents = try await connection.query(
             "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = 'outbox' AND type IN ('index', 'trigger') AND sql LIKE '%lane%'", [])
         var indexes: [String] = []
@@ -519,7 +519,7 @@ enum Migrations {
     /// several processes at once: each step re-checks, under the write lock of `BEGIN IMMEDIATE`, that it
     /// is still missing. Must run before the connection is shared (the store's `open` does this).
     /// `version`: stop after that version (tests build the databases older builds wrote).
-    static func apply(on connection: SQLiteConnection, logger: Logger, through version: Int? = nil) async throws {
+    static func apply(on connection: SQLiteDatabase, logger: Logger, through version: Int? = nil) async throws {
         _ = try await connection.query(
             """
             CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -567,7 +567,7 @@ enum Migrations {
     }
 
     /// The versions recorded in `schema_migrations`, oldest first (for tests and diagnostics).
-    static func appliedVersions(on connection: SQLiteConnection) async throws -> [Int] {
+    static func appliedVersions(on connection: SQLiteDatabase) async throws -> [Int] {
         try await connection.query("SELECT version FROM schema_migrations ORDER BY version", [])
             .compactMap { $0.column("version")?.integer.map { Int($0) } }
     }

@@ -55,12 +55,12 @@ struct ChangeSetBatchInconsistency: Error, CustomStringConvertible {
 /// refused change set is not written at all, so no savepoint is needed; the merged statements cannot
 /// fail for a logical reason, and their `RETURNING` counts are checked anyway.
 ///
-/// Per statement sqlite-nio costs a round trip to its thread pool and a fresh parse (it has no statement
-/// cache); with the machine busy, that is about 0.1 ms, far more than SQLite's own work here. Merging the
-/// statements is what lets one transaction (and its fsync) carry dozens of commands.
+/// A statement costs more than SQLite's own work on its rows (a multi-row statement's text changes with
+/// its row count, so it is often parsed afresh). Merging the statements is what lets one transaction (and
+/// its fsync) carry dozens of commands cheaply.
 enum ChangeSetBatch {
     /// SQLite's historical default limit of bind parameters per statement (SQLITE_MAX_VARIABLE_NUMBER).
-    /// sqlite-nio compiles a higher one, but staying under the old one costs one more statement per few
+    /// sqlite-nio's bundled SQLite has a higher one, but staying under the old one costs one more statement per few
     /// hundred rows and keeps the store correct on any SQLite build.
     static let maximumBinds = 999
 
@@ -69,8 +69,8 @@ enum ChangeSetBatch {
     /// change set is a chain of one): the first refusal ends its chain. Returns, per chain, how many were
     /// written and the refusal that stopped it. Throws on anything else, and then the caller must roll
     /// the transaction back.
-    static func write(_ chains: [[PreparedChangeSet]], in session: SQLiteWriteSession) async throws -> [OrderedCommitResult] {
-        var state = try await BatchState(facts: readFacts(of: chains.flatMap { $0 }, in: session))
+    static func write(_ chains: [[PreparedChangeSet]], in session: SQLiteSession) throws -> [OrderedCommitResult] {
+        var state = try BatchState(facts: readFacts(of: chains.flatMap { $0 }, in: session))
         var accepted: [PreparedChangeSet] = []
         var results: [OrderedCommitResult] = []
         for chain in chains {
@@ -89,7 +89,7 @@ enum ChangeSetBatch {
             results.append(result)
         }
         for statement in statements(for: accepted, state: state) {
-            let rows = try await session.run(statement.sql, statement.binds)
+            let rows = try session.run(statement.sql, statement.binds)
             if let expected = statement.expectedRows, rows.count != expected {
                 throw ChangeSetBatchInconsistency(
                     description: "expected \(expected) rows back, got \(rows.count), from: \(statement.sql.prefix(80))")
@@ -110,7 +110,7 @@ enum ChangeSetBatch {
 
     /// One query in the usual case (several only past the bind limit): a UNION ALL of a lookup per kind,
     /// each row tagged with what it is.
-    private static func readFacts(of changeSets: [PreparedChangeSet], in session: SQLiteWriteSession) async throws -> Facts {
+    private static func readFacts(of changeSets: [PreparedChangeSet], in session: SQLiteSession) throws -> Facts {
         let keys = Array(Set(changeSets.compactMap(\.inboundKey)))
         let incidents = Array(Set(changeSets.flatMap { $0.incidents.map(\.id.number) }))
         let timers = Array(Set(changeSets.compactMap { $0.completeTimer?.id }))
@@ -160,7 +160,7 @@ enum ChangeSetBatch {
                 binds += part.binds
                 pending = pending.dropFirst()
             }
-            for row in try await session.run(sql.joined(separator: " UNION ALL "), binds) {
+            for row in try session.run(sql.joined(separator: " UNION ALL "), binds) {
                 try facts.add(row)
             }
         }
@@ -413,7 +413,7 @@ enum ChangeSetBatch {
 }
 
 extension ChangeSetBatch.Facts {
-    fileprivate mutating func add(_ row: SQLiteRow) throws {
+    fileprivate mutating func add(_ row: SQLiteResultRow) throws {
         let fact = try row.text("fact")
         switch fact {
         case "key":

@@ -62,21 +62,20 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
             throw StoreError.unavailable("cannot create the directory \(directory.path): \(error)")
         }
 
-        // The write connection's own thread. sqlite-nio runs every statement on a thread pool; on the
-        // shared one (a thread per core) a transaction's statements would queue behind reads, and every
-        // command waits for the transaction its writes are in.
+        // The write connection's own thread: on the shared pool a transaction would queue behind reads,
+        // and every command waits for the transaction its writes are in.
         let writerThread = NIOThreadPool(numberOfThreads: 1)
         writerThread.start()
-        let writeConnection: SQLiteConnection
+        let writeConnection: SQLiteDatabase
         do {
-            writeConnection = try await openConnection(path: path, threadPool: writerThread, logger: logger)
+            writeConnection = try await openConnection(path: path, thread: writerThread)
         } catch {
             // Cleanup after the error thrown below; a close error would say nothing more.
             try? await writerThread.shutdownGracefully()
             throw error
         }
         do {
-            let journal = try await writeConnection.query("PRAGMA journal_mode = WAL", [])
+            let journal = try await writeConnection.query("PRAGMA journal_mode = WAL")
             guard journal.first?.column("journal_mode")?.string?.lowercased() == "wal" else {
                 throw StoreError.unavailable("SQLite refused WAL mode for \(path)")
             }
@@ -84,11 +83,10 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
             // transactions. A commit here is a command we then answer ("INC-42 declared") and messages we
             // promised to send; losing them after the answer is worse than one fsync per transaction, and
             // group commit shares that fsync among the callers that queue for it.
-            _ = try await writeConnection.query("PRAGMA synchronous = FULL", [])
-            _ = try await writeConnection.query("PRAGMA foreign_keys = ON", [])
-            // sqlite-nio installs a busy handler that retries forever; a timeout turns another process
-            // holding the write lock too long into an error instead of a hang.
-            _ = try await writeConnection.query("PRAGMA busy_timeout = 5000", [])
+            try await writeConnection.query("PRAGMA synchronous = FULL")
+            try await writeConnection.query("PRAGMA foreign_keys = ON")
+            // Another process holding the write lock too long becomes an error instead of a hang.
+            try await writeConnection.query("PRAGMA busy_timeout = 5000")
             try await Migrations.apply(on: writeConnection, logger: logger)
         } catch {
             // Cleanup after the error thrown below; a close error would say nothing more.
@@ -97,16 +95,16 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
             throw storeError(error)
         }
 
-        var readConnections: [SQLiteConnection] = []
+        var readConnections: [SQLiteDatabase] = []
         do {
             for _ in 0..<Self.readConnections {
-                let connection = try await openConnection(path: path, logger: logger)
+                let connection = try await openConnection(path: path, thread: .singleton)
                 readConnections.append(connection)
                 // Readers rarely wait in WAL mode (only while another process recovers the file), but a
                 // wait must end in an error rather than a hang, as for the writer.
-                _ = try await connection.query("PRAGMA busy_timeout = 5000", [])
+                try await connection.query("PRAGMA busy_timeout = 5000")
                 // A guard: nothing may write through a connection that is not the writer's.
-                _ = try await connection.query("PRAGMA query_only = ON", [])
+                try await connection.query("PRAGMA query_only = ON")
             }
         } catch {
             for connection in readConnections {
@@ -120,15 +118,14 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
 
         logger.info("Opened the SQLite incident store", metadata: ["path": "\(path)"])
         return SQLiteIncidentStore(
-            writer: SQLiteWriter(connection: writeConnection, thread: writerThread, logger: logger),
+            writer: SQLiteWriter(connection: writeConnection, logger: logger),
             readers: SQLiteReaders(connections: readConnections),
             clock: clock, logger: logger)
     }
 
-    private static func openConnection(path: String, threadPool: NIOThreadPool = .singleton, logger: Logger) async throws -> SQLiteConnection {
+    private static func openConnection(path: String, thread: NIOThreadPool) async throws -> SQLiteDatabase {
         do {
-            return try await SQLiteConnection.open(
-                storage: .file(path: path), threadPool: threadPool, logger: logger, on: MultiThreadedEventLoopGroup.singleton.any())
+            return try await SQLiteDatabase.open(path: path, thread: thread)
         } catch {
             throw StoreError.unavailable("cannot open the SQLite database at \(path): \(error)")
         }
@@ -170,7 +167,7 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
     // MARK: - Running statements
 
     /// `body` on a read connection of its own (see `SQLiteReaders`).
-    func read<T>(_ body: (SQLiteConnection) async throws -> T) async throws -> T {
+    func read<T>(_ body: (SQLiteDatabase) async throws -> T) async throws -> T {
         do {
             return try await readers.read(body)
         } catch {
@@ -195,8 +192,8 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
     /// only before it has written anything: a refused job is not rolled back on its own within a group.
     /// `singleStatement`: `body` runs exactly one statement.
     @discardableResult
-    func write<T: Sendable>(singleStatement: Bool, _ body: @escaping @Sendable (SQLiteWriteSession) async throws -> T) async throws -> T {
-        try await perform(.statements(singleStatement: singleStatement) { session in try await body(session) }, returning: T.self)
+    func write<T: Sendable>(singleStatement: Bool, _ body: @escaping @Sendable (SQLiteSession) throws -> T) async throws -> T {
+        try await perform(.statements(singleStatement: singleStatement) { session in try body(session) }, returning: T.self)
     }
 
     // MARK: - Incidents
@@ -273,7 +270,7 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
 
     public func incidents(includeClosed: Bool, limit: Int) async throws -> [Incident] {
         try await read { connection in
-            let rows: [SQLiteRow]
+            let rows: [SQLiteResultRow]
             if includeClosed {
                 rows = try await connection.query(
                     "SELECT revision, body FROM incidents ORDER BY declared_at DESC, id DESC LIMIT ?",
@@ -333,7 +330,7 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
     ) async throws {
         let (decoder, encoder) = (self.decoder, self.encoder)
         try await write(singleStatement: false) { session in
-            guard let row = try await session.run("SELECT revision, body FROM incidents WHERE id = ?", [.integer(id.number)]).first else {
+            guard let row = try session.run("SELECT revision, body FROM incidents WHERE id = ?", [.integer(id.number)]).first else {
                 throw StoreError.notFound
             }
             var incident = try Self.decodeIncident(row, decoder: decoder)
@@ -343,7 +340,7 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
             let assignments = (["revision"] + columns.map(\.0) + ["body"]).map { "\($0) = ?" }.joined(separator: ", ")
             // The revision just read cannot have changed (this job holds the write lock); were it to, this
             // is not a `StoreError` but an inconsistency that rolls the job back.
-            let updated = try await session.run(
+            let updated = try session.run(
                 "UPDATE incidents SET \(assignments) WHERE id = ? AND revision = ? RETURNING id",
                 [.integer(incident.revision)] + columns.map(\.1) + [.text(body), .integer(id.number), .integer(incident.revision - 1)])
             guard !updated.isEmpty else {
@@ -391,7 +388,7 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
     public func claimOutbox(lanes: OutboxLaneFilter, now: Date, owner: String, leaseUntil: Date, limit: Int) async throws -> OutboxClaim {
         let (laneCondition, laneBinds) = Self.laneCondition(lanes, firstParameter: 5)
         let rows = try await write(singleStatement: true) { session in
-            try await session.run(
+            try session.run(
                 """
                 UPDATE outbox SET lease_owner = ?1, lease_expires_at = ?2, claims = claims + 1
                 WHERE id IN (
@@ -462,7 +459,7 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
         guard !ids.isEmpty else { return 0 }
         let placeholders = (0..<ids.count).map { "?\($0 + 3)" }.joined(separator: ", ")
         let rows = try await write(singleStatement: true) { session in
-            try await session.run(
+            try session.run(
                 "UPDATE outbox SET lease_expires_at = ?1 WHERE lease_owner = ?2 AND state = 'pending' AND id IN (\(placeholders)) RETURNING id",
                 [SQLiteDates.value(until), .text(owner)] + ids.map { SQLiteData.integer(Int($0)) })
         }
@@ -488,7 +485,7 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
     /// Joins only messages in no pending digest: a member of a digest whose head was given up is free again.
     public func holdForDigest(_ id: Int64, until: Date, reason: String) async throws {
         try await write(singleStatement: false) { session in
-            let held = try await session.run(
+            let held = try session.run(
                 """
                 UPDATE outbox SET not_before = ?2, last_error = ?3, lease_owner = NULL, lease_expires_at = NULL, digest_of = id
                 WHERE id = ?1 AND state = 'pending' RETURNING queue, lane
@@ -496,7 +493,7 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
                 [.int64(id), SQLiteDates.value(until), .text(reason)])
             guard let row = held.first else { throw StoreError.notFound }
             guard let queue = try row.optionalText("queue") else { return }
-            try await session.run(
+            try session.run(
                 """
                 UPDATE outbox SET digest_of = ?1
                 WHERE state = 'pending' AND queue = ?2 AND lane = ?3 AND id > ?1
@@ -519,7 +516,7 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
     /// One statement: the head and its members are delivered together or not at all.
     public func markDigestDelivered(_ head: Int64, platformMessageID: String?, at: Date) async throws {
         let rows = try await write(singleStatement: true) { session in
-            try await session.run(
+            try session.run(
                 """
                 UPDATE outbox SET state = 'delivered', platform_message_id = ?2, delivered_at = ?3, lease_owner = NULL, lease_expires_at = NULL
                 WHERE id = ?1 OR (digest_of = ?1 AND state = 'pending') RETURNING id
@@ -579,7 +576,7 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
     /// later messages are still claimable ahead of it.
     public func requeueDeadOutboxMessage(_ id: Int64, now: Date) async throws -> Bool {
         try await write(singleStatement: false) { session in
-            let requeued = try await session.run(
+            let requeued = try session.run(
                 """
                 UPDATE outbox SET state = 'pending', attempts = 0, failing_since = NULL, not_before = ?2,
                     lease_owner = NULL, lease_expires_at = NULL,
@@ -598,11 +595,11 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
             guard let row = requeued.first else { return false }
             // Behind it now: its queue's later messages, or (an incident's own) all of its incident's.
             if let queue = try row.optionalText("queue") {
-                try await session.run(
+                try session.run(
                     "UPDATE outbox SET blocked = 1 WHERE queue = ? AND lane = ? AND state = 'pending' AND id > ?",
                     [.text(queue), .text(try row.text("lane")), .int64(id)])
             } else if let incident = try row.optionalInt64("incident_id") {
-                try await session.run(
+                try session.run(
                     "UPDATE outbox SET blocked = 1 WHERE incident_id = ? AND lane = ? AND state = 'pending' AND id > ?",
                     [.int64(incident), .text(try row.text("lane")), .int64(id)])
             }
@@ -612,7 +609,7 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
 
     public func deleteDeadOutboxMessage(_ id: Int64) async throws -> Bool {
         try await write(singleStatement: true) { session in
-            !(try await session.run("DELETE FROM outbox WHERE id = ? AND state = 'dead' RETURNING id", [.int64(id)])).isEmpty
+            !(try session.run("DELETE FROM outbox WHERE id = ? AND state = 'dead' RETURNING id", [.int64(id)])).isEmpty
         }
     }
 
@@ -621,7 +618,7 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
     /// Each a single statement over an index, `limit` rows at most, so it holds the write lock briefly.
     public func pruneInboundKeys(before: Date, limit: Int) async throws -> Int {
         try await write(singleStatement: true) { session in
-            try await session.run(
+            try session.run(
                 "DELETE FROM processed_inbound WHERE key IN (SELECT key FROM processed_inbound WHERE processed_at < ? LIMIT ?) RETURNING 1",
                 [SQLiteDates.value(before), .integer(max(limit, 0))]
             ).count
@@ -630,7 +627,7 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
 
     public func pruneDeliveredOutbox(before: Date, limit: Int) async throws -> Int {
         try await write(singleStatement: true) { session in
-            try await session.run(
+            try session.run(
                 """
                 DELETE FROM outbox WHERE id IN (
                     SELECT id FROM outbox WHERE state = 'delivered' AND delivered_at < ? ORDER BY delivered_at LIMIT ?)
@@ -643,7 +640,7 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
 
     public func pruneAudit(before: Date, limit: Int) async throws -> Int {
         try await write(singleStatement: true) { session in
-            try await session.run(
+            try session.run(
                 "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE at < ? ORDER BY at LIMIT ?) RETURNING 1",
                 [SQLiteDates.value(before), .integer(max(limit, 0))]
             ).count
@@ -654,7 +651,7 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
         try await write(singleStatement: true) { session in
             // The newest line to delete is the one just older than the `keep` newest; none if there are
             // no more lines than that.
-            try await session.run(
+            try session.run(
                 """
                 DELETE FROM console_messages WHERE id IN (
                     SELECT id FROM console_messages
@@ -691,7 +688,7 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
 
     public func claimDueTimers(now: Date, owner: String, leaseUntil: Date, limit: Int) async throws -> [ScheduledTimer] {
         let rows = try await write(singleStatement: true) { session in
-            try await session.run(
+            try session.run(
                 """
                 UPDATE timers SET lease_owner = ?1, lease_expires_at = ?2
                 WHERE id IN (
@@ -774,7 +771,7 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
         }
     }
 
-    private func decodeOverride(_ row: SQLiteRow) throws -> OnCallOverride {
+    private func decodeOverride(_ row: SQLiteResultRow) throws -> OnCallOverride {
         try row.onCallOverride()
     }
 
@@ -837,7 +834,7 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
 
     public func setCursor(_ key: String, value: String) async throws {
         try await write(singleStatement: true) { session in
-            _ = try await session.run(
+            _ = try session.run(
                 "INSERT INTO inbound_cursors (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 [.text(key), .text(value)])
         }
@@ -845,7 +842,7 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
 
     public func holdLease(_ key: String, owner: String, now: Date, until: Date) async throws -> Bool {
         let rows = try await write(singleStatement: true) { session in
-            try await session.run(
+            try session.run(
                 """
                 INSERT INTO leases (key, owner, expires_at) VALUES (?1, ?2, ?4)
                 ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
@@ -881,28 +878,28 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
 
     // MARK: - Reading rows
 
-    private func decodeIncident(_ row: SQLiteRow) throws -> Incident {
+    private func decodeIncident(_ row: SQLiteResultRow) throws -> Incident {
         try row.incident(decoder: decoder)
     }
 
-    private static func decodeIncident(_ row: SQLiteRow, decoder: JSONDecoder) throws -> Incident {
+    private static func decodeIncident(_ row: SQLiteResultRow, decoder: JSONDecoder) throws -> Incident {
         try row.incident(decoder: decoder)
     }
 
-    private func decodeTimelineEntry(_ row: SQLiteRow) throws -> TimelineEntry {
+    private func decodeTimelineEntry(_ row: SQLiteResultRow) throws -> TimelineEntry {
         try row.timelineEntry()
     }
 
-    private func decodeOutboxMessage(_ row: SQLiteRow) throws -> OutboxMessage {
+    private func decodeOutboxMessage(_ row: SQLiteResultRow) throws -> OutboxMessage {
         try row.outboxMessage(decoder: decoder)
     }
 
     /// What can be read of an outbox row, whatever state its action is in.
-    private func decodeOutboxEntry(_ row: SQLiteRow) -> OutboxEntry {
+    private func decodeOutboxEntry(_ row: SQLiteResultRow) -> OutboxEntry {
         row.outboxEntry(decoder: decoder)
     }
 
-    private func decodeTimer(_ row: SQLiteRow) throws -> ScheduledTimer {
+    private func decodeTimer(_ row: SQLiteResultRow) throws -> ScheduledTimer {
         try row.scheduledTimer()
     }
 }

@@ -13,33 +13,24 @@ import Synchronization
 /// is a statement of its own that starts a fresh snapshot.
 final class SQLiteReaders: Sendable {
     private struct State {
-        var idle: [SQLiteConnection]
+        var idle: [SQLiteDatabase]
         /// Callers waiting for a connection, in arrival order; resumed with nil once the store is closed.
-        var waiting: [CheckedContinuation<SQLiteConnection?, Never>] = []
+        var waiting: [CheckedContinuation<SQLiteDatabase?, Never>] = []
         var isClosed = false
         var closeWaiter: CheckedContinuation<Void, Never>?
     }
 
-    private let connections: [SQLiteConnection]
+    private let connections: [SQLiteDatabase]
     private let state: Mutex<State>
 
-    init(connections: [SQLiteConnection]) {
+    init(connections: [SQLiteDatabase]) {
         precondition(!connections.isEmpty, "a store needs at least one read connection")
         self.connections = connections
         self.state = Mutex(State(idle: connections))
     }
 
-    /// A store dropped without `close()` still gives its file handles back (sqlite-nio asserts on it).
-    deinit {
-        if !state.withLock(\.isClosed) {
-            for connection in connections {
-                _ = connection.close()
-            }
-        }
-    }
-
     /// Runs `body` with a connection to itself.
-    func read<T>(_ body: (SQLiteConnection) async throws -> T) async throws -> T {
+    func read<T>(_ body: (SQLiteDatabase) async throws -> T) async throws -> T {
         guard let connection = await acquire() else {
             throw StoreError.unavailable("the SQLite store is closed")
         }
@@ -75,8 +66,8 @@ final class SQLiteReaders: Sendable {
     }
 
     /// A free connection, or nil once the store is closed. Waiters are served in arrival order.
-    private func acquire() async -> SQLiteConnection? {
-        enum Attempt { case acquired(SQLiteConnection), closed, mustWait }
+    private func acquire() async -> SQLiteDatabase? {
+        enum Attempt { case acquired(SQLiteDatabase), closed, mustWait }
         // The common case, without allocating a continuation.
         let attempt = state.withLock { state -> Attempt in
             if state.isClosed { return .closed }
@@ -106,8 +97,8 @@ final class SQLiteReaders: Sendable {
 
     /// Hands the connection to the first waiter, or puts it back. Waiters queued before `close()` are still
     /// served; the last connection to come back lets `close()` go on.
-    private func release(_ connection: SQLiteConnection) {
-        let (waiter, closer) = state.withLock { state -> (CheckedContinuation<SQLiteConnection?, Never>?, CheckedContinuation<Void, Never>?) in
+    private func release(_ connection: SQLiteDatabase) {
+        let (waiter, closer) = state.withLock { state -> (CheckedContinuation<SQLiteDatabase?, Never>?, CheckedContinuation<Void, Never>?) in
             if !state.waiting.isEmpty {
                 return (state.waiting.removeFirst(), nil)
             }

@@ -49,9 +49,9 @@ extension SQLiteIncidentStore: DatabaseTransfer {
             // Checked inside the write transaction: nothing can be written between the check and the rows.
             var columns: [String: [String]] = [:]
             for (table, _) in DatabaseTables.copied {
-                let count = try await session.run("SELECT COUNT(*) AS n FROM \(table)").first?.column("n")?.integer ?? 0
+                let count = try session.run("SELECT COUNT(*) AS n FROM \(table)").first?.column("n")?.integer ?? 0
                 if count > 0 { return .failure(.notEmpty(table: table, rows: Int(count))) }
-                let known = Set(try await session.run("SELECT name FROM pragma_table_info('\(table)')").compactMap { $0.column("name")?.string })
+                let known = Set(try session.run("SELECT name FROM pragma_table_info('\(table)')").compactMap { $0.column("name")?.string })
                 for row in byTable[table] ?? [] {
                     for column in row.row.keys where !columns[table, default: []].contains(column) {
                         guard known.contains(column) else { return .failure(.unknownColumn(table: table, column: column)) }
@@ -72,7 +72,7 @@ extension SQLiteIncidentStore: DatabaseTransfer {
                     }
                 }
                 for (placeholders, binds, _) in ChangeSetBatch.multiRow(values) {
-                    try await session.run("INSERT INTO \(table) (\(names.joined(separator: ", "))) VALUES \(placeholders)", binds)
+                    try session.run("INSERT INTO \(table) (\(names.joined(separator: ", "))) VALUES \(placeholders)", binds)
                 }
                 counts[table] = tableRows.count
             }
@@ -83,7 +83,7 @@ extension SQLiteIncidentStore: DatabaseTransfer {
 
     /// The table's columns that hold state, in their declared order: `pragma_table_info` leaves out
     /// generated ones (`lane`), which the receiving store computes, and `derived` are left out too.
-    private static func storedColumns(of table: String, on connection: SQLiteConnection) async throws -> [String] {
+    private static func storedColumns(of table: String, on connection: SQLiteDatabase) async throws -> [String] {
         try await connection.query("SELECT name FROM pragma_table_info('\(table)') ORDER BY cid").compactMap { $0.column("name")?.string }
             .filter { !derived.contains("\(table).\($0)") }
     }

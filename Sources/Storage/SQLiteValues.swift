@@ -48,7 +48,7 @@ extension SQLiteData {
 
 /// Typed access to a row's columns, failing loudly instead of defaulting (`MalformedRow`); `StoreRow`
 /// turns rows into the model, as for the PostgreSQL store.
-extension SQLiteRow: StoreRow {
+extension SQLiteResultRow: StoreRow {
     private func value(_ column: String) throws -> SQLiteData {
         guard let data = self.column(column) else { throw MalformedRow(column: column, problem: "missing") }
         return data

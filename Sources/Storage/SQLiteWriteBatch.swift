@@ -23,7 +23,7 @@ enum SQLiteWriteJob: Sendable {
     /// Statements of its own, whose result it returns. A refusal (a `StoreError`) must come before the job
     /// has written anything: the transaction goes on without it, with nothing to roll back to.
     /// `singleStatement`: the body runs exactly one statement (see `isSingleStatement`).
-    case statements(singleStatement: Bool, @Sendable (SQLiteWriteSession) async throws -> any Sendable)
+    case statements(singleStatement: Bool, @Sendable (SQLiteSession) throws -> any Sendable)
 
     /// Whether the job, written alone, is exactly one statement. SQLite makes a single statement atomic
     /// and durable by itself (autocommit, fsync at its end), so alone it needs no BEGIN and COMMIT round
@@ -55,8 +55,8 @@ struct OutboxMessageUpdate: Sendable {
 }
 
 /// Writes the jobs of one transaction, each kind with a number of statements that does not grow with the
-/// number of jobs: sqlite-nio spends far more on each statement (a round trip to its thread pool and a
-/// fresh parse, about 0.1 ms on a busy machine) than SQLite spends on the rows, so a transaction that
+/// number of jobs: each statement costs a lookup in the connection's statement cache, often a fresh
+/// parse (a multi-row statement's text changes with its row count) and its steps, so a transaction that
 /// carries dozens of jobs must not cost dozens of statements each.
 ///
 /// Jobs of one transaction overlap in time (none of their callers has returned yet), so any order is one
@@ -64,14 +64,14 @@ struct OutboxMessageUpdate: Sendable {
 enum SQLiteWriteBatch {
     /// One outcome per job, in order: a value, or the job's refusal. Throws on anything else, and then the
     /// caller must roll the transaction back.
-    static func write(_ jobs: [SQLiteWriteJob], in session: SQLiteWriteSession) async throws -> [Result<any Sendable, any Error>] {
+    static func write(_ jobs: [SQLiteWriteJob], in session: SQLiteSession) throws -> [Result<any Sendable, any Error>] {
         var outcomes = [Result<any Sendable, any Error>](repeating: .success(()), count: jobs.count)
         // Each job's change sets as one chain; `isChain`: the job wants an `OrderedCommitResult` back.
         var chains: [(index: Int, chain: [PreparedChangeSet], isChain: Bool)] = []
         var allocations: [(index: Int, day: String, labelScope: String?)] = []
         var builders: [Int: @Sendable (Int, Int, Int?) throws -> (PreparedChangeSet, any Sendable)] = [:]
         var outboxUpdates: [(index: Int, update: OutboxMessageUpdate)] = []
-        var statements: [(index: Int, body: @Sendable (SQLiteWriteSession) async throws -> any Sendable)] = []
+        var statements: [(index: Int, body: @Sendable (SQLiteSession) throws -> any Sendable)] = []
         for (index, job) in jobs.enumerated() {
             switch job {
             case .changeSet(let changes): chains.append((index, [changes], false))
@@ -87,9 +87,9 @@ enum SQLiteWriteBatch {
 
         // Numbers first: the declarations' change sets need theirs before they can be made.
         if !allocations.isEmpty {
-            let numbers = try await allocateIncidentNumbers(days: allocations.map(\.day), in: session)
+            let numbers = try allocateIncidentNumbers(days: allocations.map(\.day), in: session)
             let scoped = allocations.compactMap { $0.labelScope.map { "label:" + $0 } }
-            var labelSequences = try await allocateSequences(keys: scoped, in: session).makeIterator()
+            var labelSequences = try allocateSequences(keys: scoped, in: session).makeIterator()
             for (allocation, number) in zip(allocations, numbers) {
                 let labelSequence = allocation.labelScope == nil ? nil : labelSequences.next()
                 guard let build = builders[allocation.index] else {
@@ -108,7 +108,7 @@ enum SQLiteWriteBatch {
             chains.sort { $0.index < $1.index }
         }
         if !chains.isEmpty {
-            let results = try await ChangeSetBatch.write(chains.map(\.chain), in: session)
+            let results = try ChangeSetBatch.write(chains.map(\.chain), in: session)
             for (chain, result) in zip(chains, results) {
                 if chain.isChain {
                     outcomes[chain.index] = .success(result)
@@ -118,14 +118,14 @@ enum SQLiteWriteBatch {
             }
         }
         if !outboxUpdates.isEmpty {
-            let found = try await updateOutboxMessages(outboxUpdates.map(\.update), in: session)
+            let found = try updateOutboxMessages(outboxUpdates.map(\.update), in: session)
             for (update, found) in zip(outboxUpdates, found) where !found {
                 outcomes[update.index] = .failure(StoreError.notFound)
             }
         }
         for (index, body) in statements {
             do {
-                outcomes[index] = .success(try await body(session))
+                outcomes[index] = .success(try body(session))
             } catch let refusal as StoreError {
                 outcomes[index] = .failure(refusal)
             }
@@ -137,8 +137,8 @@ enum SQLiteWriteBatch {
 
     /// Numbers handed out in order, from counters rather than MAX(id) + 1: a number given to a declaration
     /// that then failed is never given to another incident. Two statements for any number of them.
-    private static func allocateIncidentNumbers(days: [String], in session: SQLiteWriteSession) async throws -> [(number: Int, daySequence: Int)] {
-        let global = try await session.run(
+    private static func allocateIncidentNumbers(days: [String], in session: SQLiteSession) throws -> [(number: Int, daySequence: Int)] {
+        let global = try session.run(
             """
             INSERT INTO incident_number_counter (singleton, last_number) VALUES (1, ?1)
             ON CONFLICT (singleton) DO UPDATE SET last_number = last_number + ?1
@@ -149,14 +149,14 @@ enum SQLiteWriteBatch {
             throw MalformedRow(column: "last_number", problem: "the incident counter returned nothing")
         }
 
-        let sequences = try await allocateSequences(keys: days, in: session)
+        let sequences = try allocateSequences(keys: days, in: session)
         return sequences.enumerated().map { offset, sequence in (lastNumber - days.count + 1 + offset, sequence) }
     }
 
     /// The next number of each key's counter in `incident_day_counters` (a day, or `label:<period>` of
     /// `incidents.idFormat`), in the keys' order; a key listed twice gets two numbers. One statement per
     /// batch of keys.
-    private static func allocateSequences(keys days: [String], in session: SQLiteWriteSession) async throws -> [Int] {
+    private static func allocateSequences(keys days: [String], in session: SQLiteSession) throws -> [Int] {
         guard !days.isEmpty else { return [] }
         var perDay: [(day: String, count: Int)] = []
         for day in days {
@@ -168,7 +168,7 @@ enum SQLiteWriteBatch {
         }
         var lastOfDay: [String: Int] = [:]
         for (values, binds, _) in ChangeSetBatch.multiRow(perDay.map { [.text($0.day), .integer($0.count)] }) {
-            let rows = try await session.run(
+            let rows = try session.run(
                 """
                 INSERT INTO incident_day_counters (day, last_number) VALUES \(values)
                 ON CONFLICT (day) DO UPDATE SET last_number = last_number + excluded.last_number
@@ -202,7 +202,7 @@ enum SQLiteWriteBatch {
     /// One UPDATE per kind of result for all the messages; whether each message was found. The same
     /// message twice in one transaction (two senders racing) is updated twice, as it would be one call
     /// after the other: each round of a statement names a message once.
-    private static func updateOutboxMessages(_ updates: [OutboxMessageUpdate], in session: SQLiteWriteSession) async throws -> [Bool] {
+    private static func updateOutboxMessages(_ updates: [OutboxMessageUpdate], in session: SQLiteSession) throws -> [Bool] {
         var found = [Bool](repeating: false, count: updates.count)
         var pending = Array(updates.indices)
         while !pending.isEmpty {
@@ -245,13 +245,13 @@ enum SQLiteWriteBatch {
                 var updated: Set<Int64> = []
                 // One message, the usual case when nothing else is waiting: a plain UPDATE, cheaper to parse.
                 if rows.count == 1 {
-                    let returned = try await session.run(
+                    let returned = try session.run(
                         "UPDATE outbox SET \(assignments { _ in "?" }), lease_owner = NULL, lease_expires_at = NULL WHERE id = ? RETURNING id",
                         Array(rows[0].dropFirst()) + [rows[0][0]])
                     if !returned.isEmpty { updated.insert(updates[indices[0]].id) }
                 }
                 for (values, binds, _) in rows.count == 1 ? [] : ChangeSetBatch.multiRow(rows) {
-                    let returned = try await session.run(
+                    let returned = try session.run(
                         """
                         UPDATE outbox SET \(assignments { "new.column\($0)" }), lease_owner = NULL, lease_expires_at = NULL
                         FROM (VALUES \(values)) AS new

@@ -4,17 +4,6 @@ import NIOPosix
 import SQLiteNIO
 import Synchronization
 
-/// What a write job sees of the write connection: statements, nothing else. Transactions belong to
-/// `SQLiteWriter`, which decides how jobs are grouped.
-struct SQLiteWriteSession: Sendable {
-    fileprivate let connection: SQLiteConnection
-
-    @discardableResult
-    func run(_ sql: String, _ binds: [SQLiteData] = []) async throws -> [SQLiteRow] {
-        try await connection.query(sql, binds)
-    }
-}
-
 /// The single write connection, with group commit.
 ///
 /// Every write of the store is a job (`SQLiteWriteJob`). Jobs that arrive while a transaction is being
@@ -30,10 +19,9 @@ struct SQLiteWriteSession: Sendable {
 /// outcome, and passes the lead to the first caller that queued meanwhile. There is no background task
 /// to start or stop.
 final class SQLiteWriter: Sendable {
-    private let connection: SQLiteConnection
-    /// The thread the connection's statements run on, the writer's alone; stopped after the connection
-    /// is closed (closing runs on it).
-    private let thread: NIOThreadPool
+    /// Its statements run on a thread of its own (`connection.thread`), which the writer stops after
+    /// closing the connection (closing runs on it).
+    private let connection: SQLiteDatabase
     private let logger: Logger
     /// A cap on the group, so the first caller of a long queue does not wait for all of it.
     private let maximumBatch: Int
@@ -47,7 +35,7 @@ final class SQLiteWriter: Sendable {
     }
 
     /// Coordination only, never held across an `await`: a lock rather than an actor, so that a job costs
-    /// no executor hops besides the statements' own round trips to sqlite-nio's thread pool.
+    /// no executor hops besides its transaction's one round trip to the connection's thread.
     private struct State {
         /// Jobs waiting for a transaction, in arrival order, with how to tell their callers.
         var queue: [(job: SQLiteWriteJob, turn: CheckedContinuation<Turn, Never>)] = []
@@ -65,20 +53,17 @@ final class SQLiteWriter: Sendable {
 
     private let state = Mutex(State())
 
-    /// `thread`: the started pool `connection` runs on; the writer stops it when it closes.
-    init(connection: SQLiteConnection, thread: NIOThreadPool, logger: Logger, maximumBatch: Int = 64) {
+    /// `connection`: on a started pool of its own, which the writer stops when it closes.
+    init(connection: SQLiteDatabase, logger: Logger, maximumBatch: Int = 64) {
         self.connection = connection
-        self.thread = thread
         self.logger = logger
         self.maximumBatch = max(1, maximumBatch)
     }
 
-    /// A store dropped without `close()` still gives its file handle back (sqlite-nio asserts on it) and
-    /// its thread.
+    /// A store dropped without `close()` still stops its thread (the connection closes itself).
     deinit {
         if !state.withLock(\.isClosed) {
-            let thread = self.thread
-            connection.close().whenComplete { _ in thread.shutdownGracefully { _ in } }
+            connection.thread.shutdownGracefully { _ in }
         }
     }
 
@@ -122,12 +107,19 @@ final class SQLiteWriter: Sendable {
             state.largestBatch = max(state.largestBatch, batch.count)
             return batch
         }
-        // In a task of its own: a caller's cancellation (a delivery finished, its lease renewal cancelled)
-        // must never stop a transaction half-way. A cancelled statement would leave BEGIN without COMMIT,
-        // its ROLLBACK would be cancelled too, and every later write would fail on the open transaction;
-        // the batch also holds other callers' jobs.
+        // The whole transaction is one piece of work on the connection's thread, which a caller's
+        // cancellation (a delivery finished, its lease renewal cancelled) cannot stop half-way: the batch
+        // also holds other callers' jobs.
         let jobs = batch.map(\.job)
-        let (results, abandoned) = await Task { await self.runBatch(jobs) }.value
+        let logger = self.logger
+        let results: [Result<any Sendable, any Error>]
+        let abandoned: Bool
+        do {
+            (results, abandoned) = try await connection.run { session in Self.runBatch(jobs, in: session, logger: logger) }
+        } catch {
+            // The connection's thread is gone (the store is closing): nothing of the batch ran.
+            (results, abandoned) = (jobs.map { _ in .failure(error) }, false)
+        }
         let (next, idleWaiters) = state.withLock { state -> (CheckedContinuation<Turn, Never>?, [CheckedContinuation<Void, Never>]) in
             if abandoned { state.abandonedGroups += 1 }
             if let next = state.queue.first {
@@ -164,29 +156,30 @@ final class SQLiteWriter: Sendable {
             try await connection.close()
         } catch {
             // The close error is what matters (thrown below); the thread is stopped on the way out regardless.
-            try? await thread.shutdownGracefully()
+            try? await connection.thread.shutdownGracefully()
             throw error
         }
-        try await thread.shutdownGracefully()
+        try await connection.thread.shutdownGracefully()
     }
 
     // MARK: - Transactions
 
     /// One outcome per job, in order, and whether the group had to be abandoned.
-    private func runBatch(_ jobs: [SQLiteWriteJob]) async -> (outcomes: [Result<any Sendable, any Error>], abandoned: Bool) {
+    private static func runBatch(_ jobs: [SQLiteWriteJob], in session: SQLiteSession, logger: Logger) -> (
+        outcomes: [Result<any Sendable, any Error>], abandoned: Bool
+    ) {
         guard jobs.count > 1 else {
-            return ([await runAlone(jobs[0])], false)
+            return ([runAlone(jobs[0], in: session, logger: logger)], false)
         }
-        let session = SQLiteWriteSession(connection: connection)
         do {
-            try await session.run("BEGIN IMMEDIATE")
+            try session.run("BEGIN IMMEDIATE")
         } catch {
             // Nothing started (typically another process holding the write lock past `busy_timeout`).
             return (jobs.map { _ in .failure(error) }, false)
         }
         do {
-            let outcomes = try await SQLiteWriteBatch.write(jobs, in: session)
-            try await session.run("COMMIT")
+            let outcomes = try SQLiteWriteBatch.write(jobs, in: session)
+            try session.run("COMMIT")
             return (outcomes, false)
         } catch {
             // Something other than a refusal: an SQLite error, or a COMMIT that failed (a deferred foreign
@@ -194,10 +187,10 @@ final class SQLiteWriter: Sendable {
             // the group wrote cannot be trusted: roll it all back and give every job its own transaction,
             // as if they had never been grouped. Only the job at fault fails again.
             logger.debug("group transaction abandoned; running its jobs one by one", metadata: ["jobs": "\(jobs.count)", "error": "\(error)"])
-            await rollBack(session)
+            rollBack(session, logger: logger)
             var alone: [Result<any Sendable, any Error>] = []
             for job in jobs {
-                alone.append(await runAlone(job))
+                alone.append(runAlone(job, in: session, logger: logger))
             }
             return (alone, true)
         }
@@ -206,33 +199,32 @@ final class SQLiteWriter: Sendable {
     /// `job` in its own transaction, rolled back if it is refused or anything throws (COMMIT included).
     /// `BEGIN IMMEDIATE` takes the write lock at once, so another process cannot make us fail half-way.
     /// A single statement is its own transaction (see `SQLiteWriteJob.isSingleStatement`).
-    private func runAlone(_ job: SQLiteWriteJob) async -> Result<any Sendable, any Error> {
-        let session = SQLiteWriteSession(connection: connection)
+    private static func runAlone(_ job: SQLiteWriteJob, in session: SQLiteSession, logger: Logger) -> Result<any Sendable, any Error> {
         if job.isSingleStatement {
             do {
-                return try await SQLiteWriteBatch.write([job], in: session)[0]
+                return try SQLiteWriteBatch.write([job], in: session)[0]
             } catch {
                 return .failure(error)
             }
         }
         do {
-            try await session.run("BEGIN IMMEDIATE")
+            try session.run("BEGIN IMMEDIATE")
         } catch {
             return .failure(error)
         }
         do {
-            let value = try await SQLiteWriteBatch.write([job], in: session)[0].get()
-            try await session.run("COMMIT")
+            let value = try SQLiteWriteBatch.write([job], in: session)[0].get()
+            try session.run("COMMIT")
             return .success(value)
         } catch {
-            await rollBack(session)
+            rollBack(session, logger: logger)
             return .failure(error)
         }
     }
 
-    private func rollBack(_ session: SQLiteWriteSession) async {
+    private static func rollBack(_ session: SQLiteSession, logger: Logger) {
         do {
-            try await session.run("ROLLBACK")
+            try session.run("ROLLBACK")
         } catch {
             // Some errors (a full disk, a failed COMMIT) make SQLite roll back by itself; then there is
             // nothing left to roll back.

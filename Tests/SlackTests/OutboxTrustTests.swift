@@ -169,7 +169,7 @@ struct OutboxTrustTests {
             #expect(pending.count >= 3)
             let damaged = pending[1]
             try await slack.store.write(singleStatement: true) { session in
-                try await session.run("UPDATE outbox SET action = '{\"post\":{\"to\":' WHERE id = ?", [.int64(damaged)])
+                try session.run("UPDATE outbox SET action = '{\"post\":{\"to\":' WHERE id = ?", [.int64(damaged)])
             }
             try await slack.deliverAll()
             #expect(Self.posts(slack, in: channel, containing: "Step-1").count == 1)
@@ -208,7 +208,7 @@ struct OutboxTrustTests {
                 #expect(await eventually { slack.clock.sleeperCount == sleepersBefore + 4 })
 
                 // What a read-only file or a full disk does: every write refused with SQLite's error.
-                try await slack.store.write(singleStatement: true) { try await $0.run("PRAGMA query_only = ON") }
+                try await slack.store.write(singleStatement: true) { try $0.run("PRAGMA query_only = ON") }
                 slack.daemon.outboxBell.ring()
                 slack.daemon.timerBell.ring()
                 #expect(await eventually { health.storeFailure != nil && slack.clock.sleeperCount == sleepersBefore + 4 })
@@ -226,7 +226,7 @@ struct OutboxTrustTests {
                 let attempts = health.storeWriteFailures - attemptsBefore
                 #expect(attempts > 4 && attempts < 120, "\(attempts) failed writes in 10 minutes")
 
-                try await slack.store.write(singleStatement: true) { try await $0.run("PRAGMA query_only = OFF") }
+                try await slack.store.write(singleStatement: true) { try $0.run("PRAGMA query_only = OFF") }
                 slack.clock.advance(by: 61)
                 #expect(await eventually { health.storeFailure == nil })
                 #expect(try await slack.get("/readyz").status == 200)

@@ -11,21 +11,18 @@ import Testing
 final class GroupCommitTests {
     private let databases = TemporaryDatabases()
 
-    /// Holds the write connection until `open()` is called.
+    /// Holds the write connection until `open()` is called. A write job runs synchronously on the
+    /// connection's thread, so the gate blocks that thread (a semaphore), not a task.
     private struct Gate: Sendable {
-        private let stream: AsyncStream<Void>
-        private let continuation: AsyncStream<Void>.Continuation
+        private let semaphore = DispatchSemaphore(value: 0)
 
-        init() {
-            (stream, continuation) = AsyncStream.makeStream()
-        }
-
-        func wait() async {
-            for await _ in stream {}
+        /// Blocks until `open()`; one waiter per gate.
+        func wait() {
+            semaphore.wait()
         }
 
         func open() {
-            continuation.finish()
+            semaphore.signal()
         }
     }
 
@@ -35,7 +32,7 @@ final class GroupCommitTests {
         let before = await store.writeStatistics.transactions
         return try await withThrowingTaskGroup(of: (Int, StoreError?).self) { group in
             group.addTask {
-                try await store.write(singleStatement: false) { _ in await gate.wait() }
+                try await store.write(singleStatement: false) { _ in gate.wait() }
                 return (-1, nil)
             }
             // The gated write leads its own transaction; everything after it queues.
@@ -271,7 +268,7 @@ final class GroupCommitTests {
         let gate = Gate()
         let before = await store.writeStatistics.transactions
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await store.write(singleStatement: false) { _ in await gate.wait() } }
+            group.addTask { try await store.write(singleStatement: false) { _ in gate.wait() } }
             try await waitFor("the gated write to start its transaction") { await store.writeStatistics.transactions != before }
             group.addTask { try await store.markDelivered(claimed[0].id, platformMessageID: "ts-1", at: t0) }
             group.addTask { try await store.markRetry(claimed[1].id, notBefore: t0.addingTimeInterval(30), error: "rate_limited") }
@@ -325,7 +322,7 @@ final class GroupCommitTests {
         let before = await store.writeStatistics.transactions
         let numbers = try await withThrowingTaskGroup(of: (Int, IncidentID, Int)?.self) { group in
             group.addTask {
-                try await store.write(singleStatement: false) { _ in await gate.wait() }
+                try await store.write(singleStatement: false) { _ in gate.wait() }
                 return nil
             }
             try await waitFor("the gated write to start its transaction") { await store.writeStatistics.transactions != before }
@@ -399,7 +396,7 @@ final class GroupCommitTests {
         let before = await store.writeStatistics.transactions
         let outcomes = try await withThrowingTaskGroup(of: (Int, Result<(IncidentID, Int), StoreError>)?.self) { group in
             group.addTask {
-                try await store.write(singleStatement: false) { _ in await gate.wait() }
+                try await store.write(singleStatement: false) { _ in gate.wait() }
                 return nil
             }
             try await waitFor("the gated write to start its transaction") { await store.writeStatistics.transactions != before }
@@ -443,7 +440,7 @@ final class GroupCommitTests {
         let store = try await SQLiteIncidentStore.open(path: path)
         let gate = Gate()
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await store.write(singleStatement: false) { _ in await gate.wait() } }
+            group.addTask { try await store.write(singleStatement: false) { _ in gate.wait() } }
             try await waitFor("the first transaction") { await store.writeStatistics.transactions != 0 }
             for number in 1...5 {
                 let changes = declaration(number)

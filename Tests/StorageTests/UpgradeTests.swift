@@ -32,8 +32,7 @@ struct UpgradeTests {
         let action = ChatAction.post(to: .incidentRoom, text: "Still down", buttons: [])
         let milliseconds = Int64(declaredAt.timeIntervalSince1970 * 1000)
 
-        let connection = try await SQLiteConnection.open(
-            storage: .file(path: path), threadPool: .singleton, logger: Self.logger, on: MultiThreadedEventLoopGroup.singleton.any())
+        let connection = try await SQLiteDatabase.open(path: path)
         try await Migrations.apply(on: connection, logger: Self.logger, through: version)
         // The versions up to this one: numbers are assigned per branch, so the list may have gaps.
         #expect(try await Migrations.appliedVersions(on: connection) == Migrations.all.map(\.version).filter { $0 <= version })
@@ -86,8 +85,7 @@ struct UpgradeTests {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("old.sqlite").path
-        let connection = try await SQLiteConnection.open(
-            storage: .file(path: path), threadPool: .singleton, logger: Self.logger, on: MultiThreadedEventLoopGroup.singleton.any())
+        let connection = try await SQLiteDatabase.open(path: path)
         try await Migrations.apply(on: connection, logger: Self.logger, through: 10)
         let mail = ChatAction.email(EmailMessage(to: ["a@example.com"], subject: "s", text: "t", html: "h", reason: "page"))
         _ = try await connection.query(
@@ -110,8 +108,7 @@ struct UpgradeTests {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("old.sqlite").path
-        let connection = try await SQLiteConnection.open(
-            storage: .file(path: path), threadPool: .singleton, logger: Self.logger, on: MultiThreadedEventLoopGroup.singleton.any())
+        let connection = try await SQLiteDatabase.open(path: path)
         try await Migrations.apply(on: connection, logger: Self.logger, through: 14)
         let published = try JSONDecoder().decode(
             PublicIncident.self, from: Data(#"{"id":"INC-1","title":"Checkout is slow","state":"investigating","startedAt":0,"updates":[]}"#.utf8))
