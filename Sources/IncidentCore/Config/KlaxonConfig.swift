@@ -668,7 +668,7 @@ public struct Handoff: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String {
-        let time = String(format: "%02d:%02d", hour, minute)
+        let time = "\(hour.zeroPadded(2)):\(minute.zeroPadded(2))"
         guard let weekday else { return time }
         return "\(Self.weekdayNames[weekday - 1]) \(time)"
     }

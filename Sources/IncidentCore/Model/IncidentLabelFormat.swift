@@ -93,9 +93,9 @@ public struct IncidentLabelFormat: Sendable, Hashable {
     /// The period `{seq}` counts within at `date`: `2026-01-15`, `2026-01`, `2026` or `all`.
     public func scope(of date: Date, zone: TimeZone) -> String {
         let (year, month, day) = Self.civil(date, zone: zone)
-        if parts.contains(.day) || parts.contains(.date) { return String(format: "%04d-%02d-%02d", year, month, day) }
-        if parts.contains(.month) { return String(format: "%04d-%02d", year, month) }
-        if parts.contains(.year) { return String(format: "%04d", year) }
+        if parts.contains(.day) || parts.contains(.date) { return "\(year.zeroPadded(4))-\(month.zeroPadded(2))-\(day.zeroPadded(2))" }
+        if parts.contains(.month) { return "\(year.zeroPadded(4))-\(month.zeroPadded(2))" }
+        if parts.contains(.year) { return "\(year.zeroPadded(4))" }
         return "all"
     }
 
@@ -105,12 +105,12 @@ public struct IncidentLabelFormat: Sendable, Hashable {
         return parts.map { part in
             switch part {
             case .literal(let text): text
-            case .number(let width): Self.padded(number, width)
-            case .sequence(let width): Self.padded(sequence ?? number, width)
-            case .year: String(format: "%04d", year)
-            case .month: String(format: "%02d", month)
-            case .day: String(format: "%02d", day)
-            case .date: String(format: "%04d-%02d-%02d", year, month, day)
+            case .number(let width): number.zeroPadded(width)
+            case .sequence(let width): (sequence ?? number).zeroPadded(width)
+            case .year: year.zeroPadded(4)
+            case .month: month.zeroPadded(2)
+            case .day: day.zeroPadded(2)
+            case .date: "\(year.zeroPadded(4))-\(month.zeroPadded(2))-\(day.zeroPadded(2))"
             }
         }.joined()
     }
@@ -137,11 +137,6 @@ public struct IncidentLabelFormat: Sendable, Hashable {
             }
         }
         return rest.isEmpty
-    }
-
-    private static func padded(_ value: Int, _ width: Int) -> String {
-        let digits = String(value)
-        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
     }
 
     private static func civil(_ date: Date, zone: TimeZone) -> (Int, Int, Int) {

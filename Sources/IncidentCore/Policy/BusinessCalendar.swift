@@ -50,8 +50,8 @@ public struct BusinessCalendar: Sendable, Hashable {
             self.init(year: year, month: month, day: day)
         }
 
-        public var description: String { String(format: "%04d-%02d-%02d", year, month, day) }
-        var annual: String { String(format: "%02d-%02d", month, day) }
+        public var description: String { "\(year.zeroPadded(4))-\(month.zeroPadded(2))-\(day.zeroPadded(2))" }
+        var annual: String { "\(month.zeroPadded(2))-\(day.zeroPadded(2))" }
         public static func < (lhs: DayStamp, rhs: DayStamp) -> Bool { (lhs.year, lhs.month, lhs.day) < (rhs.year, rhs.month, rhs.day) }
     }
 

@@ -68,7 +68,7 @@ public enum Deadline: Sendable, Hashable, CustomStringConvertible {
         return hour * 60 + minute
     }
 
-    static func clock(_ minutes: Int) -> String { String(format: "%02d:%02d", minutes / 60, minutes % 60) }
+    static func clock(_ minutes: Int) -> String { "\((minutes / 60).zeroPadded(2)):\((minutes % 60).zeroPadded(2))" }
 
     public var description: String {
         switch self {

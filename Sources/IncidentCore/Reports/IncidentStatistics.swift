@@ -118,7 +118,7 @@ public struct IncidentStatistics: Sendable, Codable, Hashable {
         calendar.timeZone = timeZone
         let monthOf: (Incident) -> String = { incident in
             let parts = calendar.dateComponents([.year, .month], from: incident.declaredAt)
-            return String(format: "%04d-%02d", parts.year ?? 0, parts.month ?? 0)
+            return "\((parts.year ?? 0).zeroPadded(4))-\((parts.month ?? 0).zeroPadded(2))"
         }
         let months = Dictionary(grouping: chosen, by: monthOf)
         let byMonth = months.keys.sorted().map { month in
@@ -180,11 +180,11 @@ extension StatsPeriod {
         case .thisMonth:
             let parts = calendar.dateComponents([.year, .month], from: now)
             let start = calendar.date(from: parts) ?? now
-            return (start, now.addingTimeInterval(0.001), String(format: "%04d-%02d so far", parts.year ?? 0, parts.month ?? 0))
+            return (start, now.addingTimeInterval(0.001), "\((parts.year ?? 0).zeroPadded(4))-\((parts.month ?? 0).zeroPadded(2)) so far")
         case .month(let year, let month):
             let start = calendar.date(from: DateComponents(year: year, month: month, day: 1)) ?? now
             let end = calendar.date(byAdding: .month, value: 1, to: start) ?? now
-            return (start, end, String(format: "%04d-%02d", year, month))
+            return (start, end, "\(year.zeroPadded(4))-\(month.zeroPadded(2))")
         }
     }
 }

@@ -95,14 +95,14 @@ public enum PostmortemDocument {
 
     static func day(_ date: Date) -> String {
         let parts = calendar.dateComponents([.year, .month, .day], from: date)
-        return String(format: "%04d-%02d-%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0)
+        return "\((parts.year ?? 0).zeroPadded(4))-\((parts.month ?? 0).zeroPadded(2))-\((parts.day ?? 0).zeroPadded(2))"
     }
 
     private static func sameDay(_ a: Date, _ b: Date) -> Bool { day(a) == day(b) }
 
     private static func utc(_ date: Date, withDate: Bool = true) -> String {
         let parts = calendar.dateComponents([.hour, .minute], from: date)
-        let time = String(format: "%02d:%02d", parts.hour ?? 0, parts.minute ?? 0)
+        let time = "\((parts.hour ?? 0).zeroPadded(2)):\((parts.minute ?? 0).zeroPadded(2))"
         return withDate ? "\(day(date)) \(time) UTC" : time
     }
 }

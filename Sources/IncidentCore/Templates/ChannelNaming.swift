@@ -61,7 +61,7 @@ public struct ChannelNamer: Sendable {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = timeZone
         let parts = calendar.dateComponents([.year, .month, .day], from: date)
-        return String(format: "%04d-%02d-%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0)
+        return "\((parts.year ?? 0).zeroPadded(4))-\((parts.month ?? 0).zeroPadded(2))-\((parts.day ?? 0).zeroPadded(2))"
     }
 
     /// `service`: the incident's service (002-10); `{service}` falls back to the title's slug without one.
@@ -70,14 +70,26 @@ public struct ChannelNamer: Sendable {
     ) -> String {
         let slugRules = ChannelNameRules(maxLength: 40, allowed: rules.allowed, lowercase: true)
         let slug = slugRules.sanitize(title)
-        let raw =
-            template
-            .replacingOccurrences(of: "{service}", with: service.map(slugRules.sanitize) ?? slug)
-            .replacingOccurrences(of: "{date}", with: day(of: declaredAt))
-            .replacingOccurrences(of: "{seq}", with: String(format: "%03d", daySequence))
-            .replacingOccurrences(of: "{id}", with: String(id.number))
-            .replacingOccurrences(of: "{slug}", with: slug)
-            .replacingOccurrences(of: "{severity}", with: severity)
+        // One pass over the template: each `{name}` it knows is replaced once, and what a value contains
+        // is never read as another placeholder.
+        var raw = ""
+        var rest = Substring(template)
+        while let open = rest.firstIndex(of: "{") {
+            raw += rest[..<open]
+            guard let close = rest[open...].firstIndex(of: "}") else { break }
+            let placeholder = rest[rest.index(after: open)..<close]
+            switch placeholder {
+            case "service": raw += service.map(slugRules.sanitize) ?? slug
+            case "date": raw += day(of: declaredAt)
+            case "seq": raw += daySequence.zeroPadded(3)
+            case "id": raw += String(id.number)
+            case "slug": raw += slug
+            case "severity": raw += severity
+            default: raw += rest[open...close]
+            }
+            rest = rest[rest.index(after: close)...]
+        }
+        raw += rest
         return rules.sanitize(raw)
     }
 }

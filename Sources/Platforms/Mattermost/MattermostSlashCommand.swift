@@ -47,7 +47,7 @@ public struct MattermostSlashCommand: Sendable, Hashable {
 
         /// Decodes the `application/x-www-form-urlencoded` body Mattermost posts.
         public init(body: String) throws {
-            self = try URLEncodedFormDecoder().decode(Self.self, from: body)
+            self = try FormDecoder.decode(Self.self, from: body)
         }
     }
 

@@ -29,6 +29,24 @@ public struct FormBody: Sendable, Hashable {
     /// The fields of `body` as a dictionary.
     public static func parse(_ body: String) -> [String: String] { FormBody(string: body).fields }
 
+    /// Every field of `body`, or the first one that does not decode (a broken escape, bytes that are not
+    /// UTF-8), named by its position: what `FormDecoder` reads, where a damaged field must not pass as an
+    /// empty one.
+    static func strictFields(_ body: String) throws -> [String: String] {
+        var fields: [String: String] = [:]
+        for (position, pair) in Array(body.utf8).split(separator: UInt8(ascii: "&")).enumerated() {
+            let equals = pair.firstIndex(of: UInt8(ascii: "="))
+            guard let name = decode(pair[..<(equals ?? pair.endIndex)]),
+                let value = equals.map({ decode(pair[pair.index(after: $0)...]) }) ?? ""
+            else {
+                throw DecodingError.dataCorrupted(
+                    .init(codingPath: [], debugDescription: "field \(position + 1) of the form is not valid percent-encoded UTF-8"))
+            }
+            fields[name] = value
+        }
+        return fields
+    }
+
     /// `+` is a space in forms; everything else is percent-encoded UTF-8. nil for a broken escape or
     /// bytes that are not UTF-8.
     private static func decode(_ component: ArraySlice<UInt8>) -> String? {

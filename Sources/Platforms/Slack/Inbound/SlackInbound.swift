@@ -253,8 +253,9 @@ struct SlackInbound: Sendable {
 
     /// `oncall` answers with shift times and takes override end times in the sender's zone.
     static func showsTimes(_ text: String) -> Bool {
-        guard let first = text.split(whereSeparator: \.isWhitespace).first else { return false }
-        return CommandVerb.named(String(first)) == .oncall
+        // The first word only: splitting the whole text cost a note more than deciding it.
+        let first = text.drop(while: \.isWhitespace).prefix(while: { !$0.isWhitespace })
+        return !first.isEmpty && CommandVerb.named(String(first)) == .oncall
     }
 
     /// The `INC-n` in a button's value (`ack INC-7`).

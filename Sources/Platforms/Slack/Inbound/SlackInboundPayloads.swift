@@ -49,7 +49,7 @@ public struct SlackSlashCommand: Sendable, Hashable, Decodable {
 
     /// The `application/x-www-form-urlencoded` body Slack posts to the command's request URL.
     public init(form: String) throws {
-        self = try URLEncodedFormDecoder().decode(Self.self, from: form)
+        self = try FormDecoder.decode(Self.self, from: form)
     }
 }
 
@@ -64,7 +64,7 @@ public struct SlackCertificateCheck: Sendable, Decodable {
     /// Whether `form` is the check; a body that is not a form is not one.
     public static func isCheck(form: String) -> Bool {
         do {
-            return try URLEncodedFormDecoder().decode(Self.self, from: form).sslCheck == "1"
+            return try FormDecoder.decode(Self.self, from: form).sslCheck == "1"
         } catch {
             return false
         }
@@ -202,7 +202,7 @@ public struct SlackInteraction: Decodable, Sendable {
     /// The form Slack posts to the interactivity request URL: one field, `payload`, holding the JSON.
     public init(form: String) throws {
         struct Form: Decodable { var payload: String }
-        let payload = try URLEncodedFormDecoder().decode(Form.self, from: form).payload
+        let payload = try FormDecoder.decode(Form.self, from: form).payload
         self = try JSONDecoder().decode(Self.self, from: Data(payload.utf8))
     }
 }
