@@ -2,6 +2,7 @@ import IncidentCore
 import Logging
 import NIOPosix
 import SQLiteNIO
+import Synchronization
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -34,6 +35,8 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
 
     private let encoder = JSONEncoder()
     private let decoder = JSONDecoder()
+    /// The incidents `incident(_:)` decoded last, by number (see there).
+    private let decodedIncidents = Mutex<[Int: Incident]>([:])
 
     /// Read connections. Two: the machines this runs on have few cores, reads take microseconds, and each
     /// connection is one more file handle and page cache.
@@ -231,11 +234,28 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
         }
     }
 
+    /// The body comes back only when the revision differs from the one last decoded here: every change of
+    /// an incident's body bumps its revision, so a revision seen before names the same incident, and the
+    /// JSON decode (a good part of a note's cost, one per lane batch) is skipped.
     public func incident(_ id: IncidentID) async throws -> Incident? {
-        try await read { connection in
-            try await connection.query("SELECT revision, body FROM incidents WHERE id = ?", [.integer(id.number)])
-                .first.map(decodeIncident)
+        let known = decodedIncidents.withLock { $0[id.number] }
+        let row = try await read { connection in
+            try await connection.query(
+                "SELECT revision, CASE WHEN revision = ? THEN NULL ELSE body END AS body FROM incidents WHERE id = ?",
+                [.integer(known?.revision ?? -1), .integer(id.number)]
+            ).first
         }
+        guard let row else { return nil }
+        if let known, try row.int("revision") == known.revision {
+            return known
+        }
+        let incident = try decodeIncident(row)
+        decodedIncidents.withLock { cache in
+            // Bounded: a busy day's open incidents fit; starting over costs one decode each.
+            if cache.count >= 512 { cache.removeAll(keepingCapacity: true) }
+            cache[id.number] = incident
+        }
+        return incident
     }
 
     /// The room's exact conversation first. A command typed in a thread of an incident's own channel

@@ -554,6 +554,10 @@ struct FreeTextTests {
             ("&amp;amp;", "&amp;"),
             ("&quot;left alone&quot;", "&quot;left alone&quot;"),
             ("inner  spacing\tkept", "inner  spacing\tkept"),
+            // Unicode white space at the ends goes too (no-break space, ideographic space, line separator).
+            ("\u{00A0}\u{3000}wide\u{2028}\r\n", "wide"),
+            ("\u{00A0}\"quoted after a no-break space\"\u{3000}", "quoted after a no-break space"),
+            ("e\u{0301}\u{00A0}", "e\u{0301}"),
         ]
     )
     func cleans(_ raw: String, _ expected: String) {

@@ -849,9 +849,19 @@ public enum FreeText {
     /// Trims, decodes Slack's three escapes, drops one pair of quotes around the whole text and cuts it
     /// to `maximumLength`; `nil` when nothing is left.
     static func clean(_ raw: some StringProtocol) -> String? {
-        let decoded = decodeSlackEscapes(String(raw)).trimmingCharacters(in: .whitespacesAndNewlines)
-        let unquoted = removingSurroundingQuotes(decoded).trimmingCharacters(in: .whitespacesAndNewlines)
+        let decoded = trimmed(decodeSlackEscapes(String(raw)))
+        let unquoted = trimmed(removingSurroundingQuotes(decoded))
         return unquoted.isEmpty ? nil : truncated(unquoted)
+    }
+
+    /// `text` without white space (newlines included) at either end. In Swift rather than through
+    /// Foundation's `trimmingCharacters(in:)`, which bridges to NSString: every command's text passes here.
+    public static func trimmed(_ text: some StringProtocol) -> String {
+        let scalars = String(text).unicodeScalars
+        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
+            let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })
+        else { return "" }
+        return String(scalars[first...last])
     }
 
     /// `text` cut to at most `limit` characters, the last of them "…" when anything was cut.

@@ -105,7 +105,7 @@ struct SlackInbound: Sendable {
         } else if rest.hasPrefix("<@"), let close = rest.firstIndex(of: ">") {
             rest = rest[rest.index(after: close)...]
         }
-        return rest.trimmingCharacters(in: .whitespacesAndNewlines)
+        return FreeText.trimmed(rest)
     }
 
     /// `<@UBOT>` or `<@UBOT|klaxon>`, but not `<@UBOT2>`.
