@@ -150,6 +150,16 @@ let package = Package(
             dependencies: ["IncidentCore", "Platforms"],
             swiftSettings: swiftSettings
         ),
+        // The fake Slack of the tests (KlaxonTestSupport's `FakeSlack`) as a server for the benchmarks
+        // (bench/lib.sh's `start_fake_slack`).
+        .executableTarget(
+            name: "klaxon-fake-slack",
+            dependencies: [
+                "KlaxonTestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // `bench/scheduler/run.sh`: issue 4's scheduler benchmark (100,000 live timers in one SQLite store).
         .executableTarget(
             name: "SchedulerBench",

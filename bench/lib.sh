@@ -19,6 +19,39 @@ release_binary() {
   echo "$("${build[@]}" --show-bin-path)/$product"
 }
 
+# fake_slack_binary: the path of a release build of klaxon-fake-slack (the tests' fake Slack as a server), or
+# KLAXON_FAKE_SLACK_BIN when set. Built from this repository even when KLAXON_PACKAGE_DIR names another
+# package: the fake is the instrument, so two builds compared meet the same Slack.
+fake_slack_binary() {
+  local repository scratch=""
+  repository="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  [ "${KLAXON_PACKAGE_DIR:-$repository}" = "$repository" ] && scratch="${KLAXON_SCRATCH_PATH:-}"
+  KLAXON_PACKAGE_DIR="$repository" KLAXON_SCRATCH_PATH="$scratch" release_binary klaxon-fake-slack "${KLAXON_FAKE_SLACK_BIN:-}"
+}
+
+# start_fake_slack BIN PORT LOG PACING: serves the fake Slack Web API (BIN, from fake_slack_binary) on PORT in
+# the background, its pid in `fake`, accepting the bot token in SLACK_BOT_TOKEN; waits up to 10 s for its
+# GET /stats (calls per method, and the 429s its rate limits answered) to answer. PACING `slack`: Slack's
+# tier limits and about one post a second per channel, 429 with Retry-After beyond them; `none`: every call
+# answered at once.
+start_fake_slack() {
+  local bin=$1 port=$2 log=$3 pacing=$4 flags=()
+  case $pacing in
+    slack) ;;
+    none) flags+=(--no-rate-limits) ;;
+    *) echo "== FAKE_SLACK_PACING must be slack or none, not '$pacing'" >&2; return 1 ;;
+  esac
+  "$bin" --port "$port" "${flags[@]}" > "$log" 2>&1 &
+  fake=$!
+  for _ in $(seq 1 100); do
+    curl -fsS -o /dev/null "http://127.0.0.1:$port/stats" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  cat "$log" >&2
+  echo "== no answer from the fake Slack on port $port" >&2
+  return 1
+}
+
 # describe_machine DIR: what the figures were measured on (CPU, memory, load, and the disk under DIR).
 describe_machine() {
   echo "machine: $(uname -srm), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/ {print $2}') GiB RAM, load average $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -55,7 +88,7 @@ stop_daemon() {
 }
 
 # slack_bench_config SHIPPED WORK FAKE_PORT [MODE]: the shipped config (file SHIPPED) with Slack on, its Web
-# API at bench/slack/fake_slack.py on FAKE_PORT, the store in WORK and logging at `warning` (log I/O would
+# API at the fake Slack (start_fake_slack) on FAKE_PORT, the store in WORK and logging at `warning` (log I/O would
 # dominate). The secrets stay `${VAR}` references: SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN.
 slack_bench_config() {
   python3 - "$@" <<'PY'

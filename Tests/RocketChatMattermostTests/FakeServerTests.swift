@@ -119,6 +119,38 @@ struct FakeServerTests {
         }
     }
 
+    /// Adding others and patching are channel permissions of its members (`manage_public_channel_members`,
+    /// `manage_public_channel_properties`): outside an open channel the bot is refused in Mattermost's
+    /// envelope and nothing changes; joining it first is what lets both through.
+    @Test func mattermostRefusesAddingOthersToOrPatchingAnOpenChannelTheBotIsNotIn() async throws {
+        let clock = ManualClock()
+        let fake = FakeMattermost(clock: clock, usernames: ["alice", "bob"])
+        await fake.addChannel(named: "elsewhere", creatorID: "uidalice", createdAt: clock.now())
+        let channel = try #require(await fake.channel(named: "elsewhere"))
+        let headers = Self.mattermostHeaders(fake)
+        let addBob = ByteBuffer(string: #"{"user_id": "uidbob"}"#)
+        let patch = ByteBuffer(string: #"{"header": "SEV1: database down"}"#)
+        try await Application(router: fake.router()).test(.router) { client in
+            let added = try await client.execute(uri: "/api/v4/channels/\(channel.id)/members", method: .post, headers: headers, body: addBob)
+            #expect(added.status == .forbidden)
+            #expect(try #require(FakeJSON.object(added.body))["id"] as? String == "api.context.permissions.app_error")
+            let patched = try await client.execute(uri: "/api/v4/channels/\(channel.id)/patch", method: .put, headers: headers, body: patch)
+            #expect(patched.status == .forbidden)
+            let json = try #require(FakeJSON.object(patched.body))
+            #expect(json["id"] as? String == "api.context.permissions.app_error" && json["status_code"] as? Int == 403)
+            #expect(await fake.channel(named: "elsewhere")?.memberIDs == ["uidalice"], "nobody added")
+            #expect(await fake.channel(named: "elsewhere")?.header == "", "header unchanged")
+
+            let join = try await client.execute(
+                uri: "/api/v4/channels/\(channel.id)/members", method: .post, headers: headers, body: ByteBuffer(string: #"{"user_id": "\#(fake.bot.id)"}"#))
+            #expect(join.status == .created)
+            #expect(try await client.execute(uri: "/api/v4/channels/\(channel.id)/members", method: .post, headers: headers, body: addBob).status == .created)
+            #expect(try await client.execute(uri: "/api/v4/channels/\(channel.id)/patch", method: .put, headers: headers, body: patch).status == .ok)
+            #expect(await fake.channel(named: "elsewhere")?.memberIDs == ["uidalice", fake.bot.id, "uidbob"])
+            #expect(await fake.channel(named: "elsewhere")?.header == "SEV1: database down")
+        }
+    }
+
     @Test func mattermostHidesAPrivateChannelFromNonMembers() async throws {
         let clock = ManualClock()
         let fake = FakeMattermost(clock: clock)

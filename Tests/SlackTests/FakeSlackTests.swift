@@ -142,4 +142,53 @@ struct FakeSlackTests {
             #expect((inclusive.json["messages"] as? [[String: Any]])?.count == 3)
         }
     }
+
+    /// The benchmarks' retention: calls counted, not kept; per channel the recent posts, and pinned posts and
+    /// thread parents however old, so the status card and thread roots can still be updated.
+    @Test func aBoundedFakeCountsCallsAndKeepsRecentPostsPinnedOnesAndThreadParents() async throws {
+        try await FakeSlack.run(strict: false, clock: ManualClock(), retention: .bounded(messagesPerChannel: 4)) { fake in
+            func post(_ text: String, thread: String? = nil) async throws -> String {
+                var fields = ["channel": "C0GENERAL", "text": text]
+                if let thread { fields["thread_ts"] = thread }
+                return try #require(try await Self.call(fake, "chat.postMessage", fields).json["ts"] as? String)
+            }
+            let card = try await post("card")
+            #expect(try await Self.call(fake, "pins.add", ["channel": "C0GENERAL", "timestamp": card]).ok)
+            let root = try await post("root")
+            let reply = try await post("reply", thread: root)
+            for number in 1...10 { _ = try await post("later \(number)") }
+
+            let kept = fake.messages(in: "C0GENERAL").map(\.text)
+            #expect(kept.prefix(2) == ["card", "root"])
+            #expect(kept.suffix(4) == ["later 7", "later 8", "later 9", "later 10"])
+            #expect(kept.count <= 2 + 5, "at most a quarter over the window before the oldest go")
+            #expect(!kept.contains("reply") && !kept.contains("later 1"))
+            #expect(fake.messages.map(\.text) == kept, "every post still kept, in the order they came")
+            #expect(try await Self.call(fake, "chat.update", ["channel": "C0GENERAL", "ts": card, "text": "card v2"]).ok)
+            #expect(try await Self.call(fake, "conversations.replies", ["channel": "C0GENERAL", "ts": root]).ok)
+            #expect(try await Self.call(fake, "chat.update", ["channel": "C0GENERAL", "ts": reply, "text": "gone"]).error == "message_not_found")
+            #expect(fake.pinned(in: "C0GENERAL").map(\.text) == ["card v2"])
+
+            #expect(fake.calls.isEmpty)
+            #expect(fake.callCounts.calls == ["chat.postMessage": 13, "pins.add": 1, "chat.update": 2, "conversations.replies": 1])
+            let stats = try await fake.client.execute(HTTPClientRequest(url: "http://127.0.0.1:\(fake.port)/stats"), timeout: .seconds(10))
+            let object = try #require(FakeJSON.object(try await stats.body.collect(upTo: 1 << 16)))
+            #expect((object["calls"] as? [String: Int])?["chat.postMessage"] == 13)
+            #expect((object["rate_limited"] as? [String: Int]) == [:])
+        }
+    }
+
+    @Test func channelsAreFoundByNameAfterBeingReplaced() async throws {
+        try await FakeSlack.run(strict: false, clock: ManualClock()) { fake in
+            #expect(try await Self.call(fake, "conversations.create", ["name": "inc-1-db"]).ok)
+            #expect(try await Self.call(fake, "conversations.create", ["name": "inc-1-db"]).error == "name_taken")
+            // Someone renamed the channel in Slack: the old name is free again, the new one taken.
+            let id = try #require(fake.channel(named: "inc-1-db")?.id)
+            fake.addChannel(id: id, name: "inc-1-db-resolved")
+            #expect(fake.channel(named: "inc-1-db-resolved")?.id == id)
+            #expect(try await Self.call(fake, "chat.postMessage", ["channel": "#inc-1-db-resolved", "text": "by name"]).json["channel"] as? String == id)
+            #expect(try await Self.call(fake, "conversations.create", ["name": "inc-1-db"]).ok)
+            #expect(try await Self.call(fake, "conversations.create", ["name": "inc-1-db-resolved"]).error == "name_taken")
+        }
+    }
 }

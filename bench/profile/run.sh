@@ -3,7 +3,8 @@
 # measures that do not depend on what else the machine runs: allocations (calls of glibc's malloc, through
 # which every Swift allocation goes), context switches (thread hops), system calls, fsyncs, and CPU time
 # (the one measure a loaded machine still moves a little). A release `klaxon serve` on the shipped config
-# with Slack on and its Web API at bench/slack/fake_slack.py, a fresh SQLite file, logging at `warning`;
+# with Slack on and its Web API at the tests' fake Slack (klaxon-fake-slack, answering every call at once
+# unless FAKE_SLACK_PACING=slack), a fresh SQLite file, logging at `warning`;
 # `send.py` sends N signed commands over C keep-alive connections and checks that every reply says the
 # command took effect.
 #
@@ -23,7 +24,8 @@
 #   KEEP=/tmp/profile bench/profile/run.sh       # keep perf.data and the binary it ran (see report.py)
 #
 # Needs root for the uprobe (it is removed on exit). Bounded (about a minute), loopback only; every process
-# it starts is stopped on exit. KLAXON_PACKAGE_DIR / KLAXON_SCRATCH_PATH: see bench/lib.sh.
+# it starts is stopped on exit. KLAXON_PACKAGE_DIR / KLAXON_SCRATCH_PATH / KLAXON_FAKE_SLACK_BIN: see
+# bench/lib.sh.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repository="$(cd "$here/../.." && pwd)"
@@ -32,6 +34,9 @@ N=${N:-2000}
 C=${C:-4}
 IDLE=${IDLE:-5}
 TOP=${TOP:-30}
+# Every call answered at once: a pass counts the outbox work its commands cause, as the recorded figures did;
+# Slack's limits would defer most of a declaration's calls past the pass.
+FAKE_SLACK_PACING=${FAKE_SLACK_PACING:-none}
 
 if ! command -v perf >/dev/null 2>&1; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq linux-perf
@@ -39,6 +44,7 @@ fi
 
 source "$here/../lib.sh"
 bin=$(release_binary klaxon "${KLAXON_BIN:-}")
+fake_slack_bin=$(fake_slack_binary)
 
 work=${KEEP:-$(mktemp -d /tmp/klaxon-profile.XXXXXX)}
 mkdir -p "$work"
@@ -55,8 +61,7 @@ trap cleanup EXIT
 secret="profile-signing-secret-$(date +%s)"
 export SLACK_SIGNING_SECRET="$secret" SLACK_BOT_TOKEN="xoxb-profile"
 fake_port=$(free_port)
-python3 "$here/../slack/fake_slack.py" "$fake_port" > "$work/fake_slack.log" 2>&1 &
-fake=$!
+start_fake_slack "$fake_slack_bin" "$fake_port" "$work/fake_slack.log" "$FAKE_SLACK_PACING"
 slack_bench_config "$repository/bot-config.json" "$work" "$fake_port" > "$work/bot-config.json"
 port=$(free_port)
 url="http://127.0.0.1:$port"
@@ -166,6 +171,7 @@ for kind in ("note", "declare"):
     delivered = int(open("%s/%s.delivered" % (work, kind)).read())
     print("%s pass: %d commands in %.2f s; outbox messages delivered meanwhile: %d" % (kind, n, seconds, delivered))
 PY
+echo "fake Slack calls (and 429s): $(curl -fsS "http://127.0.0.1:$fake_port/stats")"
 echo
 for kind in note declare; do
   echo "== $kind: the daemon's CPU samples (perf record -g, 499 Hz) by function"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Load benchmark of Slack's inbound path (issue 3): signed `/incident declare` and `update` slash commands
-# against POST /slack/commands of a release build, with the Web API pointed at a local fake
-# (fake_slack.py), so the outbox delivers everything it is given while the load runs. Prints requests/s,
-# latency percentiles (from each request's due time, open loop) and the daemon's peak RSS.
+# against POST /slack/commands of a release build, with the Web API pointed at the tests' fake Slack served by
+# klaxon-fake-slack, so the outbox delivers to it while the load runs. Prints requests/s, latency
+# percentiles (from each request's due time, open loop), the daemon's peak RSS and the fake's call counts.
 #
 #   bench/slack/run.sh                                  # 1,000 requests/s for 20 s over 32 connections
 #   RATE=2000 DURATION=60 CONNECTIONS=64 bench/slack/run.sh
@@ -10,7 +10,9 @@
 # Bounded: DURATION seconds at RATE, loopback only. KLAXON_PACKAGE_DIR: the package to build (default:
 # this repository); KLAXON_SCRATCH_PATH: its build directory (default: SwiftPM's); KLAXON_BIN: an existing
 # klaxon binary to run instead (to compare two builds with the same script). KEEP_LOG=file keeps the
-# daemon log, KEEP_DB=dir the SQLite files.
+# daemon log, KEEP_DB=dir the SQLite files. FAKE_SLACK_PACING: `slack` (default: Slack's rate limits, as a
+# deployment meets them) or `none` (every call answered at once, as the figures in README.md were taken);
+# KLAXON_FAKE_SLACK_BIN: an existing klaxon-fake-slack binary.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repository="$(cd "$here/../.." && pwd)"
@@ -21,9 +23,11 @@ CONNECTIONS=${CONNECTIONS:-32}
 SEEDED=${SEEDED:-200}
 MODE=${MODE:-channel}
 MIX=${MIX:-commands}
+FAKE_SLACK_PACING=${FAKE_SLACK_PACING:-slack}
 
 source "$here/../lib.sh"
 bin=$(release_binary klaxon "${KLAXON_BIN:-}")
+fake_slack_bin=$(fake_slack_binary)
 
 work=$(mktemp -d /tmp/klaxon-slack-bench.XXXXXX)
 cleanup() {
@@ -39,23 +43,24 @@ trap cleanup EXIT
 
 fake_port=$(free_port)
 port=$(free_port)
-python3 "$here/fake_slack.py" "$fake_port" &
-fake=$!
+export SLACK_BOT_TOKEN="xoxb-bench"
+start_fake_slack "$fake_slack_bin" "$fake_port" "$work/fake_slack.log" "$FAKE_SLACK_PACING"
 
 secret="bench-signing-secret-$(date +%s)"
 slack_bench_config "$repository/bot-config.json" "$work" "$fake_port" "$MODE" > "$work/bot-config.json"
-SLACK_SIGNING_SECRET="$secret" SLACK_BOT_TOKEN="xoxb-bench" KLAXON_STORE_STATS=${KLAXON_STORE_STATS:-} "$bin" serve --config "$work/bot-config.json" --port "$port" > "$work/daemon.log" 2>&1 &
+SLACK_SIGNING_SECRET="$secret" KLAXON_STORE_STATS=${KLAXON_STORE_STATS:-} "$bin" serve --config "$work/bot-config.json" --port "$port" > "$work/daemon.log" 2>&1 &
 daemon=$!
 wait_healthy "http://127.0.0.1:$port" "$work/daemon.log"
 
 echo "== machine: $(uname -srm), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== load: ${RATE} requests/s for ${DURATION}s over ${CONNECTIONS} connections, declare:update = 1:3, ${MODE} mode, ${SEEDED} incidents seeded"
+echo "== fake Slack: $(head -1 "$work/fake_slack.log")"
 python3 "$here/load.py" --url "http://127.0.0.1:$port" --secret "$secret" --rate "$RATE" --duration "$DURATION" \
   --connections "$CONNECTIONS" --seeded "$SEEDED" --mix "$MIX" | tee "$work/load.txt"
 
 rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$daemon/status")
 echo "== daemon peak RSS: $((rss_kb / 1024)) MiB"
-echo "== Web API calls the outbox made during the run: $(curl -fsS "http://127.0.0.1:$fake_port/stats")"
+echo "== Web API calls the outbox made during the run (and 429s among them): $(curl -fsS "http://127.0.0.1:$fake_port/stats")"
 # The daemon's own view: time from a request's head to its response (no client, no socket queues), from
 # the klaxon_http_request_duration_seconds histogram; a percentile is reported as its bucket's upper bound.
 curl -fsS "http://127.0.0.1:$port/metrics" | python3 -c '

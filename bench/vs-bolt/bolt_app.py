@@ -4,8 +4,9 @@
 
     bolt_app.py PORT FAKE_SLACK_PORT        # SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN from the environment
 
-Its Web API client points at bench/slack/fake_slack.py (Bolt calls auth.test once, for the token), so
-nothing leaves the machine.
+Its Web API client points at the fake Slack Klaxon's side uses (klaxon-fake-slack, which takes the same
+SLACK_BOT_TOKEN), so nothing leaves the machine. Bolt calls its auth.test for the token when the first
+requests come (the fake's /stats counts them).
 """
 import logging
 import os

@@ -16,6 +16,9 @@
 # Bounded (per scenario a WARMUP_SECONDS round per side, then 6 rounds of ROUND_SECONDS), loopback only;
 # every process it starts is stopped on exit. KLAXON_BIN: an existing klaxon binary instead of a release
 # build; KLAXON_PACKAGE_DIR / KLAXON_SCRATCH_PATH: the package to build and its build directory (lib.sh).
+# Both sides' Web API is the tests' fake Slack (klaxon-fake-slack; KLAXON_FAKE_SLACK_BIN: an existing one),
+# by default answering every call at once (FAKE_SLACK_PACING=none) as the sink of the recorded figures did;
+# FAKE_SLACK_PACING=slack gives it Slack's rate limits.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repository="$(cd "$here/../.." && pwd)"
@@ -28,6 +31,7 @@ THREADS=${THREADS:-2}
 MAX_RATE=${MAX_RATE:-10000}
 SCENARIOS=${SCENARIOS:-note declare mix}
 SEEDED=200
+FAKE_SLACK_PACING=${FAKE_SLACK_PACING:-none}
 
 if ! command -v wrk >/dev/null 2>&1; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk
@@ -38,6 +42,7 @@ fi
 
 source "$here/../lib.sh"
 bin=$(release_binary klaxon "${KLAXON_BIN:-}")
+fake_slack_bin=$(fake_slack_binary)
 
 work=$(mktemp -d /tmp/klaxon-vs-bolt.XXXXXX)
 cleanup() {
@@ -54,8 +59,7 @@ secret="bench-signing-secret-$(date +%s)"
 export SLACK_SIGNING_SECRET="$secret" SLACK_BOT_TOKEN="xoxb-bench"
 fake_port=$(free_port)
 # Its log: a paused or stopped Klaxon leaves it broken pipes to complain about.
-python3 "$here/../slack/fake_slack.py" "$fake_port" > "$work/fake_slack.log" 2>&1 &
-fake=$!
+start_fake_slack "$fake_slack_bin" "$fake_port" "$work/fake_slack.log" "$FAKE_SLACK_PACING"
 bolt_port=$(free_port)
 python3 "$here/bolt_app.py" "$bolt_port" "$fake_port" > "$work/bolt.log" 2>&1 &
 bolt=$!
@@ -72,6 +76,7 @@ wait_healthy_bolt
 
 describe_machine "$work"
 echo "klaxon:  $bin"
+echo "slack:   $(head -1 "$work/fake_slack.log")"
 echo "bolt:    slack_bolt $(python3 -c 'import slack_bolt.version as v; print(v.__version__)'), aiohttp $(python3 -c 'import aiohttp; print(aiohttp.__version__)'), Python $(python3 -c 'import platform; print(platform.python_version())')"
 echo "load:    wrk -t$THREADS -c$CONNECTIONS, ${ROUND_SECONDS}s rounds, A B A B saturated, then A B at 50 %"
 echo
@@ -136,6 +141,7 @@ for scenario in $SCENARIOS; do
   round "$scenario" klaxon half 1 "$klaxon_half"
   round "$scenario" bolt half 1 "$bolt_half"
   echo "         klaxon outbox: $(curl -fsS "http://127.0.0.1:$klaxon_port/metrics" | grep -E '^klaxon_outbox_(depth|delivered_total)' | tr '\n' ' ')"
+  echo "         fake Slack so far: $(curl -fsS "http://127.0.0.1:$fake_port/stats")"
   stop_daemon "$klaxon" > /dev/null
   klaxon=
   echo

@@ -22,6 +22,9 @@ import Testing
 /// - private channels (`type: "P"`) are visible only to their members: looking one up, adding members or
 ///   patching it is 404 for anyone else, reading its posts 403 (`read_channel`); an open channel's posts
 ///   are readable by anyone in the team (`read_public_channel`);
+/// - in an open channel the bot is not a member of, adding someone else (`manage_public_channel_members`)
+///   and patching the channel (`manage_public_channel_properties`) are 403 as posting is: those are channel
+///   permissions its members have; adding itself is joining (`join_public_channels`, every team member's);
 /// - a body that is not JSON: 400 `api.context.invalid_body_param.app_error` in the same envelope;
 /// - `GET /channels/{id}/posts`: with `since` (epoch milliseconds) every post changed after it; without,
 ///   the page `page` of `per_page` posts (default 60, at most 200), newest first in `order`, with
@@ -411,12 +414,15 @@ public actor FakeMattermost {
             guard let userID = FakeJSON.object(body)?["user_id"] as? String, users.contains(where: { $0.id == userID }) else {
                 return failure("api.context.invalid_body_param.app_error", "Invalid or missing user_id in request body.", status: .badRequest)
             }
+            let joining = userID == bot.id && channels[index].type == "O"
+            guard joining || channels[index].memberIDs.contains(bot.id) else { return permissionFailure() }
             if !channels[index].memberIDs.contains(userID) { channels[index].memberIDs.append(userID) }
             return FakeJSON.response(["channel_id": channels[index].id, "user_id": userID, "roles": "channel_user"], status: .created)
         case "patch":
             guard let index = channels.firstIndex(where: { $0.id == parameters["channel"] && isVisibleToBot($0) }) else {
                 return failure("app.channel.get.existing.app_error", "Unable to find the existing channel.", status: .notFound)
             }
+            guard channels[index].memberIDs.contains(bot.id) else { return permissionFailure() }
             if let header = FakeJSON.object(body)?["header"] as? String { channels[index].header = header }
             return channelJSON(channels[index])
         case "createPost":

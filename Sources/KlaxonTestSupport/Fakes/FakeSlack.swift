@@ -24,6 +24,11 @@ import Synchronization
 ///
 /// The limits count on `clock` (a test's `ManualClock`, so its minutes pass when the test says); times Slack
 /// stamps itself (a channel's `created`) come from the real clock, as Slack's would.
+///
+/// The benchmarks serve it for hours (`klaxon-fake-slack`, `serve`): channels are found by id and by name
+/// through an index, posts per channel, and with `Retention.bounded` the fake counts calls per method
+/// instead of keeping them and keeps each channel's recent posts only, so its memory and its answers do not
+/// grow with the posts it has taken. `GET /stats` answers those counts.
 public final class FakeSlack: Sendable {
     public static let botToken = "xoxb-fake"
     public static let appToken = "xapp-fake"
@@ -49,6 +54,18 @@ public final class FakeSlack: Sendable {
         public var threadTS: String?
         public var blocks: String?
         public var metadata: String?
+        /// Its place among every channel's posts, which `messages` lists in the order they came.
+        var sequence = 0
+    }
+
+    /// What the fake remembers of the calls and posts it answered.
+    public enum Retention: Sendable {
+        /// Every call and every post, for a test to read (`calls`, `messages`).
+        case everything
+        /// For a long run: calls only counted per method (`calls` stays empty), and per channel the newest
+        /// `messagesPerChannel` posts plus those Slack's answers still need however old (pinned ones, the
+        /// parents of threads). Older posts are gone, as if deleted: `chat.update` of one is `message_not_found`.
+        case bounded(messagesPerChannel: Int)
     }
 
     public struct Channel: Sendable {
@@ -80,13 +97,46 @@ public final class FakeSlack: Sendable {
         case close
     }
 
+    /// One channel's posts in the order they came: `kept` (older than the window, kept because Slack's
+    /// answers still need them) then `recent`.
+    private struct ChannelPosts {
+        var kept: [Message] = []
+        var recent: [Message] = []
+        /// Timestamps of pinned posts, in pinning order.
+        var pins: [String] = []
+        /// Timestamps of posts that have replies.
+        var threadParents: Set<String> = []
+
+        var all: [Message] { kept + recent }
+
+        /// Where the post `ts` is, newest first: recent posts are the ones updated and pinned.
+        func find(_ ts: String?) -> WritableKeyPath<ChannelPosts, Message>? {
+            guard let ts else { return nil }
+            if let index = recent.lastIndex(where: { $0.ts == ts }) { return \.recent[index] }
+            if let index = kept.lastIndex(where: { $0.ts == ts }) { return \.kept[index] }
+            return nil
+        }
+
+        /// Lets the oldest recent posts go once there are a quarter more than `window` (so the cost is spread
+        /// over many posts), keeping pinned ones and thread parents.
+        mutating func trim(to window: Int) {
+            guard recent.count > window + max(window / 4, 1) else { return }
+            let gone = recent.count - window
+            kept += recent.prefix(gone).filter { pins.contains($0.ts) || threadParents.contains($0.ts) }
+            recent.removeFirst(gone)
+        }
+    }
+
     private struct State {
         var calls: [Call] = []
-        var channels: [String: Channel] = [
-            FakeSlack.announceChannelID: Channel(id: FakeSlack.announceChannelID, name: FakeSlack.announceChannelName),
-            "C0GENERAL": Channel(id: "C0GENERAL", name: "general"),
-        ]
-        var messages: [Message] = []
+        /// Calls per method, and those answered 429 by the rate limits; kept whatever the retention.
+        var callCounts: [String: Int] = [:]
+        var limitedCounts: [String: Int] = [:]
+        var channels: [String: Channel] = [:]
+        /// Channel name → id, for the methods that take a name (`conversations.create`, `chat.postMessage`).
+        var channelIDsByName: [String: String] = [:]
+        var posts: [String: ChannelPosts] = [:]
+        var nextSequence = 0
         var faults: [String: [Fault]] = [:]
         /// While set, every Web API call gets this (a revoked token, an outage), whatever `faults` hold.
         var outage: Fault?
@@ -96,13 +146,38 @@ public final class FakeSlack: Sendable {
         var socketsOpened = 0
         var socketsConnected = 0
         var acks: [String] = []
-        var pins: [(channel: String, ts: String)] = []
         /// User id → the IANA zone `users.info` reports (nil: Slack knows the user but no zone).
         var users: [String: String?] = [:]
         var port = 0
         var limits = FakeSlackRateLimits()
         /// 429s answered because of `limits`; every third leaves `Retry-After` out.
         var limitedAnswers = 0
+
+        init() {
+            add(Channel(id: FakeSlack.announceChannelID, name: FakeSlack.announceChannelName))
+            add(Channel(id: "C0GENERAL", name: "general"))
+        }
+
+        /// Adds or replaces a channel, keeping the name index right.
+        mutating func add(_ channel: Channel) {
+            if let old = channels[channel.id], channelIDsByName[old.name] == channel.id { channelIDsByName[old.name] = nil }
+            channels[channel.id] = channel
+            channelIDsByName[channel.name] = channel.id
+        }
+
+        mutating func record(_ call: Call, retention: Retention) {
+            callCounts[call.method, default: 0] += 1
+            if case .everything = retention { calls.append(call) }
+        }
+
+        mutating func post(_ message: Message, retention: Retention) {
+            var message = message
+            message.sequence = nextSequence
+            nextSequence += 1
+            posts[message.channel, default: ChannelPosts()].recent.append(message)
+            if let parent = message.threadTS { posts[message.channel]?.threadParents.insert(parent) }
+            if case .bounded(let window) = retention { posts[message.channel]?.trim(to: window) }
+        }
     }
 
     private let state = Mutex(State())
@@ -112,29 +187,29 @@ public final class FakeSlack: Sendable {
     public let client: HTTPClient
     /// Whether Slack's rate limits apply (see the type's comment).
     public let strict: Bool
+    public let retention: Retention
+    /// The bot token the Web API takes (`botToken` unless a benchmark's daemon uses its own).
+    public let acceptedBotToken: String
     private let clock: any WallClock
 
-    private init(client: HTTPClient, strict: Bool, clock: any WallClock) {
+    private init(client: HTTPClient, strict: Bool, clock: any WallClock, retention: Retention = .everything, botToken: String = FakeSlack.botToken) {
         self.client = client
         self.strict = strict
         self.clock = clock
+        self.retention = retention
+        self.acceptedBotToken = botToken
     }
 
     // MARK: - Running
 
     /// Starts a fake, runs `body` with it, and stops it. `strict: false` lifts the rate limits (a test that
-    /// posts a burst on purpose); `clock` is what the limits count on.
-    public static func run<T>(strict: Bool = true, clock: any WallClock = SystemClock(), _ body: (FakeSlack) async throws -> T) async throws -> T {
-        let fake = FakeSlack(client: HTTPClient(eventLoopGroupProvider: .singleton), strict: strict, clock: clock)
-        let router = Router(context: BasicWebSocketRequestContext.self)
-        fake.addRoutes(to: router)
+    /// posts a burst on purpose); `clock` is what the limits count on; `retention` what it keeps.
+    public static func run<T>(
+        strict: Bool = true, clock: any WallClock = SystemClock(), retention: Retention = .everything, _ body: (FakeSlack) async throws -> T
+    ) async throws -> T {
+        let fake = FakeSlack(client: HTTPClient(eventLoopGroupProvider: .singleton), strict: strict, clock: clock, retention: retention)
         let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
-        let app = Application(
-            router: router,
-            server: .http1WebSocketUpgrade(webSocketRouter: router),
-            configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "fake-slack"),
-            onServerRunning: { channel in portSink.yield(channel.localAddress?.port ?? 0) },
-            logger: fake.logger)
+        let app = fake.application(port: 0) { portSink.yield($0) }
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await app.runService(gracefulShutdownSignals: []) }
             var portIterator = ports.makeAsyncIterator()
@@ -156,21 +231,58 @@ public final class FakeSlack: Sendable {
         }
     }
 
+    /// Serves a fake on 127.0.0.1 until the task is cancelled or the process ends (`klaxon-fake-slack`, for
+    /// the benchmarks): `listening` is told the port once connections are taken.
+    public static func serve(
+        port: Int, botToken: String, strict: Bool, retention: Retention, listening: @escaping @Sendable (Int) -> Void
+    ) async throws {
+        let fake = FakeSlack(
+            client: HTTPClient(eventLoopGroupProvider: .singleton), strict: strict, clock: SystemClock(), retention: retention, botToken: botToken)
+        let app = fake.application(port: port) { port in
+            fake.state.withLock { $0.port = port }
+            listening(port)
+        }
+        let result: Result<Void, any Error>
+        do {
+            result = .success(try await app.runService(gracefulShutdownSignals: []))
+        } catch {
+            result = .failure(error)
+        }
+        try await fake.client.shutdown()
+        try result.get()
+    }
+
+    private func application(port: Int, onRunning: @escaping @Sendable (Int) -> Void) -> some ApplicationProtocol {
+        let router = Router(context: BasicWebSocketRequestContext.self)
+        addRoutes(to: router)
+        return Application(
+            router: router,
+            server: .http1WebSocketUpgrade(webSocketRouter: router),
+            configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "fake-slack"),
+            onServerRunning: { channel in onRunning(channel.localAddress?.port ?? 0) },
+            logger: logger)
+    }
+
     public var port: Int { state.withLock { $0.port } }
     public var apiBaseURL: String { "http://127.0.0.1:\(port)/api" }
     public var responseURL: String { "http://127.0.0.1:\(port)/response/\(UUID().uuidString)" }
 
     // MARK: - What tests read and arrange
 
+    /// Every call, in order (empty with `Retention.bounded`, which only counts them).
     public var calls: [Call] { state.withLock { $0.calls } }
     public func calls(_ method: String) -> [Call] { calls.filter { $0.method == method } }
-    public var messages: [Message] { state.withLock { $0.messages } }
-    public func messages(in channel: String) -> [Message] { messages.filter { $0.channel == channel } }
+    /// Calls per method, and per method those the rate limits answered with 429, whatever the retention.
+    public var callCounts: (calls: [String: Int], rateLimited: [String: Int]) { state.withLock { ($0.callCounts, $0.limitedCounts) } }
+    /// Every post the fake still has, in the order they came.
+    public var messages: [Message] { state.withLock { $0.posts.values.flatMap(\.all) }.sorted { $0.sequence < $1.sequence } }
+    public func messages(in channel: String) -> [Message] { state.withLock { $0.posts[channel]?.all ?? [] } }
     public func channel(_ id: String) -> Channel? { state.withLock { $0.channels[id] } }
-    public func channel(named name: String) -> Channel? { state.withLock { $0.channels.values.first { $0.name == name } } }
+    public func channel(named name: String) -> Channel? { state.withLock { state in state.channelIDsByName[name].flatMap { state.channels[$0] } } }
     public func pinned(in channel: String) -> [Message] {
         state.withLock { state in
-            state.pins.filter { $0.channel == channel }.compactMap { pin in state.messages.first { $0.channel == channel && $0.ts == pin.ts } }
+            guard let posts = state.posts[channel] else { return [] }
+            return posts.pins.compactMap { ts in posts.find(ts).map { posts[keyPath: $0] } }
         }
     }
     /// Bodies posted to `response_url`s.
@@ -196,7 +308,7 @@ public final class FakeSlack: Sendable {
             channel.isPrivate = isPrivate
             if !botIsMember { channel.members.remove(Self.botUserID) }
             if let created { channel.created = Int(created.timeIntervalSince1970) }
-            state.channels[id] = channel
+            state.add(channel)
         }
     }
 
@@ -218,7 +330,9 @@ public final class FakeSlack: Sendable {
                 return try await self.answer(method, arguments: FakeFormBody.fields(body.readableBytesView), authorization: authorization)
             }
             guard let object = FakeJSON.object(body) else {
-                self.state.withLock { $0.calls.append(Call(method: method, arguments: [:], authorization: authorization, index: $0.calls.count)) }
+                self.state.withLock { state in
+                    state.record(Call(method: method, arguments: [:], authorization: authorization, index: state.calls.count), retention: self.retention)
+                }
                 return Self.json(["ok": false, "error": "invalid_json"])
             }
             return try await self.answer(method, arguments: Self.arguments(object), authorization: authorization)
@@ -228,6 +342,10 @@ public final class FakeSlack: Sendable {
             let body = try await request.collectBody(upTo: 1 << 20)
             self.state.withLock { $0.responses.append(String(buffer: body)) }
             return Response(status: .ok)
+        }
+        router.get("stats") { _, _ in
+            let (calls, limited) = self.callCounts
+            return FakeJSON.response(["calls": calls, "rate_limited": limited])
         }
         router.ws("link") { inbound, outbound, _ in
             try await self.socket(inbound: inbound, outbound: outbound)
@@ -249,7 +367,7 @@ public final class FakeSlack: Sendable {
     private func answer(_ method: String, arguments: [String: String], authorization: String?) async throws -> Response {
         let now = clock.now()
         let fault: Fault? = state.withLock { state in
-            state.calls.append(Call(method: method, arguments: arguments, authorization: authorization, index: state.calls.count))
+            state.record(Call(method: method, arguments: arguments, authorization: authorization, index: state.calls.count), retention: retention)
             if let outage = state.outage { return outage }
             if var queue = state.faults[method], !queue.isEmpty {
                 let first = queue.removeFirst()
@@ -258,6 +376,7 @@ public final class FakeSlack: Sendable {
             }
             guard strict, let wait = state.limits.admit(method, channel: arguments["channel"], now: now) else { return nil }
             state.limitedAnswers += 1
+            state.limitedCounts[method, default: 0] += 1
             return .rateLimited(retryAfter: state.limitedAnswers % 3 == 0 ? nil : wait)
         }
         switch fault {
@@ -285,7 +404,7 @@ public final class FakeSlack: Sendable {
         // A message's `ts` is the time Slack took it (on the fake's clock, so a history window Klaxon
         // reckons from its own clock finds it), made unique by a counter.
         let seconds = Int(clock.now().timeIntervalSince1970)
-        let expectedToken = method == "apps.connections.open" ? Self.appToken : Self.botToken
+        let expectedToken = method == "apps.connections.open" ? Self.appToken : acceptedBotToken
         guard authorization == "Bearer \(expectedToken)" else { return Self.json(["ok": false, "error": "invalid_auth"]) }
         return state.withLock { state -> Response in
             func fail(_ error: String) -> Response { Self.json(["ok": false, "error": error]) }
@@ -295,7 +414,7 @@ public final class FakeSlack: Sendable {
                 guard let reference else { return nil }
                 if reference.hasPrefix("D") { return reference }
                 let name = reference.hasPrefix("#") ? String(reference.dropFirst()) : reference
-                guard let channel = state.channels[reference] ?? state.channels.values.first(where: { $0.name == name }) else { return nil }
+                guard let channel = state.channels[reference] ?? state.channelIDsByName[name].flatMap({ state.channels[$0] }) else { return nil }
                 return !channel.isPrivate || channel.members.contains(Self.botUserID) ? channel.id : nil
             }
             /// Whether the bot is in the channel (a direct message is always its own).
@@ -317,13 +436,13 @@ public final class FakeSlack: Sendable {
                 guard name.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "_" }) else {
                     return fail("invalid_name_specials")
                 }
-                guard !state.channels.values.contains(where: { $0.name == name }) else { return fail("name_taken") }
+                guard state.channelIDsByName[name] == nil else { return fail("name_taken") }
                 let id = String(format: "C%04d", state.nextNumber)
                 state.nextNumber += 1
                 // The creator is the token's user: the bot.
                 var channel = Channel(id: id, name: name, creator: Self.botUserID, created: Int(Date().timeIntervalSince1970))
                 channel.isPrivate = arguments["is_private"] == "true"
-                state.channels[id] = channel
+                state.add(channel)
                 return Self.json(["ok": true, "channel": Self.channelObject(channel)])
             case "conversations.invite":
                 guard let id = channelID(arguments["channel"]), var channel = state.channels[id] else { return fail("channel_not_found") }
@@ -360,10 +479,11 @@ public final class FakeSlack: Sendable {
                 guard isJSON(arguments["metadata"]) else { return fail("invalid_metadata_format") }
                 let ts = String(format: "%d.%06d", seconds, state.nextNumber)
                 state.nextNumber += 1
-                state.messages.append(
+                state.post(
                     Message(
                         channel: id, ts: ts, text: arguments["text"] ?? "", threadTS: arguments["thread_ts"], blocks: arguments["blocks"],
-                        metadata: arguments["metadata"]))
+                        metadata: arguments["metadata"]),
+                    retention: retention)
                 return Self.json(["ok": true, "channel": id, "ts": ts, "message": ["text": arguments["text"] ?? "", "ts": ts]])
             case "users.conversations":
                 let types = Set((arguments["types"] ?? "public_channel").split(separator: ",").map(String.init))
@@ -380,8 +500,8 @@ public final class FakeSlack: Sendable {
                 let inclusive = arguments["inclusive"] == "true" || arguments["inclusive"] == "1"
                 let oldest = arguments["oldest"].flatMap(Double.init)
                 let latest = arguments["latest"].flatMap(Double.init)
-                let found = state.messages.filter { message in
-                    guard message.channel == id else { return false }
+                let posts = state.posts[id] ?? ChannelPosts()
+                let found = posts.all.filter { message in
                     let inThread = method == "conversations.history" ? message.threadTS == nil : (message.threadTS == thread || message.ts == thread)
                     guard inThread, let ts = Double(message.ts) else { return false }
                     // A thread's parent is always its first message, whatever the window.
@@ -390,7 +510,7 @@ public final class FakeSlack: Sendable {
                     if let latest, inclusive ? ts > latest : ts >= latest { return false }
                     return true
                 }
-                guard method == "conversations.history" || state.messages.contains(where: { $0.channel == id && $0.ts == thread }) else {
+                guard method == "conversations.history" || posts.find(thread) != nil else {
                     return fail("thread_not_found")
                 }
                 let withMetadata = arguments["include_all_metadata"] == "true"
@@ -410,26 +530,28 @@ public final class FakeSlack: Sendable {
                 return Self.json(["ok": true, "messages": items, "has_more": page.hasMore, "response_metadata": ["next_cursor": page.nextCursor]])
             case "chat.update":
                 guard let id = channelID(arguments["channel"]) else { return fail("channel_not_found") }
-                guard let index = state.messages.firstIndex(where: { $0.channel == id && $0.ts == arguments["ts"] }) else { return fail("message_not_found") }
+                guard let path = state.posts[id]?.find(arguments["ts"]) else { return fail("message_not_found") }
                 guard arguments["text"] != nil || arguments["blocks"] != nil else { return fail("no_text") }
                 guard isJSON(arguments["blocks"], array: true) else { return fail("invalid_blocks") }
                 guard isJSON(arguments["metadata"]) else { return fail("invalid_metadata_format") }
                 // The new content replaces the old, blocks included; metadata left out is kept.
-                state.messages[index].text = arguments["text"] ?? ""
-                state.messages[index].blocks = arguments["blocks"]
-                if let metadata = arguments["metadata"] { state.messages[index].metadata = metadata }
-                return Self.json(["ok": true, "channel": id, "ts": state.messages[index].ts, "text": state.messages[index].text])
+                state.posts[id]?[keyPath: path].text = arguments["text"] ?? ""
+                state.posts[id]?[keyPath: path].blocks = arguments["blocks"]
+                if let metadata = arguments["metadata"] { state.posts[id]?[keyPath: path].metadata = metadata }
+                guard let updated = state.posts[id]?[keyPath: path] else { return fail("message_not_found") }
+                return Self.json(["ok": true, "channel": id, "ts": updated.ts, "text": updated.text])
             case "pins.add":
                 guard let id = channelID(arguments["channel"]), let ts = arguments["timestamp"] else { return fail("channel_not_found") }
                 guard joined(id) else { return fail("not_in_channel") }
-                guard state.messages.contains(where: { $0.channel == id && $0.ts == ts }) else { return fail("message_not_found") }
-                guard !state.pins.contains(where: { $0.channel == id && $0.ts == ts }) else { return fail("already_pinned") }
-                state.pins.append((id, ts))
+                guard state.posts[id]?.find(ts) != nil else { return fail("message_not_found") }
+                guard state.posts[id]?.pins.contains(ts) != true else { return fail("already_pinned") }
+                state.posts[id]?.pins.append(ts)
                 return Self.json(["ok": true])
             case "pins.list":
                 guard let id = channelID(arguments["channel"]) else { return fail("channel_not_found") }
-                let items: [[String: Any]] = state.pins.filter { $0.channel == id }.compactMap { pin in
-                    guard let message = state.messages.first(where: { $0.channel == id && $0.ts == pin.ts }) else { return nil }
+                let posts = state.posts[id] ?? ChannelPosts()
+                let items: [[String: Any]] = posts.pins.compactMap { ts in
+                    guard let message = posts.find(ts).map({ posts[keyPath: $0] }) else { return nil }
                     return ["type": "message", "channel": id, "message": ["type": "message", "ts": message.ts, "text": message.text, "bot_id": "BKLAXON"]]
                 }
                 return Self.json(["ok": true, "items": items])
