@@ -189,6 +189,33 @@ struct MattermostTests {
         }
     }
 
+    /// The rotation hand-off topic (`oncall.topicChannels`) names a channel the bot may never have been
+    /// added to; only members may change an open channel's header, so the adapter joins it first.
+    @Test func aTopicChannelTheBotIsNotInIsJoinedThenItsHeaderSet() async throws {
+        let clock = ManualClock(now: Runbook004.monday)
+        let fake = FakeMattermost(clock: clock)
+        await fake.addChannel(named: "devops", creatorID: "uidalice", createdAt: clock.now().addingTimeInterval(-3600))
+        await fake.addChannel(named: "secret", creatorID: "uidalice", createdAt: clock.now().addingTimeInterval(-3600), isPrivate: true)
+        try await withLiveServer(fake.router()) { url in
+            let client = MattermostClient(serverURL: url, botToken: Secret("mm-bot-access-token"), httpClient: .shared, clock: clock, logger: quietLogger)
+            let platform = MattermostPlatform(
+                client: client, teamID: "teamklaxon0000000000000000", announceChannel: "incidents", mode: .channel, clock: clock, logger: quietLogger)
+            func handOff(_ channel: String, _ topic: String) -> OutboxMessage {
+                OutboxMessage(
+                    id: 5, platform: .mattermost, incidentID: nil, action: .setChannelTopic(channel: channel, topic: topic),
+                    createdAt: clock.now(), notBefore: clock.now(), attempts: 0, state: .pending, platformMessageID: nil, lastError: nil)
+            }
+            _ = try await platform.deliver(handOff("devops", "On call: @alice"), incident: nil)
+            let devops = try #require(await fake.channel(named: "devops"))
+            #expect(devops.header == "On call: @alice")
+            #expect(devops.memberIDs.contains(fake.bot.id))
+
+            // A private channel the bot is not in cannot be joined: the delivery fails, the header stays.
+            await #expect(throws: DeliveryFailure.self) { try await platform.deliver(handOff("secret", "On call: @bob"), incident: nil) }
+            #expect(await fake.channel(named: "secret")?.header == "")
+        }
+    }
+
     @Test func aRepeatedDeliveryFindsItsEarlierPost() async throws {
         let clock = ManualClock(now: Runbook004.monday)
         let fake = FakeMattermost(clock: clock)

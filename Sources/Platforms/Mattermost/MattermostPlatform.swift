@@ -89,7 +89,17 @@ public struct MattermostPlatform: ChatPlatform {
                 text: render(text, buttons: attachments.isEmpty ? buttons : [], incident: incident), attachments: attachments)
             return Delivery(platformMessageID: id)
         case .setChannelTopic(let channel, let topic):
-            try await client.setHeader(NeutralMarkup.render(topic, roomLink: nil), of: try await self.channel(named: channel).id)
+            let id = try await self.channel(named: channel).id
+            let header = NeutralMarkup.render(topic, roomLink: nil)
+            do throws(ChatServerFailure) {
+                try await client.setHeader(header, of: id)
+            } catch .unauthorized {
+                // A channel named in the config (`oncall.topicChannels`) the bot was never added to: only
+                // members may change an open channel's header, and anyone may join one. A private channel
+                // refuses the join, and that refusal is what the delivery reports.
+                try await client.addMember(userID: try await bot().id, to: id)
+                try await client.setHeader(header, of: id)
+            }
             return Delivery()
         case .setTopic(let topic):
             // In thread mode the incident has no channel, so no header; its status lines say what changed.

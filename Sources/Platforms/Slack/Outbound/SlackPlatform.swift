@@ -317,7 +317,14 @@ public struct SlackPlatform: ChatPlatform {
     /// Slack refuses topics over 250 characters.
     private func setTopic(_ topic: String, channel: String) async throws(SlackAPIError) {
         let text = SlackMarkup.truncate(SlackMarkup.render(topic, roomLink: nil), to: 250)
-        try await api.call("conversations.setTopic", [("channel", channel), ("topic", text)])
+        do throws(SlackAPIError) {
+            try await api.call("conversations.setTopic", [("channel", channel), ("topic", text)])
+        } catch let error where error.slackError == "not_in_channel" {
+            // A channel named in the config (`oncall.topicChannels`) the bot was never invited to: join it,
+            // as a post does (public channels; a private one refuses, and that is what the delivery reports).
+            try await api.call("conversations.join", [("channel", channel)])
+            try await api.call("conversations.setTopic", [("channel", channel), ("topic", text)])
+        }
     }
 
     // MARK: - The pinned status card
