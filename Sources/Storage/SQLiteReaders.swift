@@ -12,12 +12,14 @@ import Synchronization
 /// flight, and miss that caller's own write. One read at a time per connection rules that out: each read
 /// is a statement of its own that starts a fresh snapshot.
 final class SQLiteReaders: Sendable {
-    private struct State {
+    private struct State: ClosingState {
         var idle: [SQLiteDatabase]
+        let total: Int
         /// Callers waiting for a connection, in arrival order; resumed with nil once the store is closed.
         var waiting: [CheckedContinuation<SQLiteDatabase?, Never>] = []
         var isClosed = false
-        var closeWaiter: CheckedContinuation<Void, Never>?
+        var closeWaiters: [CheckedContinuation<Void, Never>] = []
+        var isIdle: Bool { idle.count == total }
     }
 
     private let connections: [SQLiteDatabase]
@@ -26,7 +28,7 @@ final class SQLiteReaders: Sendable {
     init(connections: [SQLiteDatabase]) {
         precondition(!connections.isEmpty, "a store needs at least one read connection")
         self.connections = connections
-        self.state = Mutex(State(idle: connections))
+        self.state = Mutex(State(idle: connections, total: connections.count))
     }
 
     /// Runs `body` with a connection to itself.
@@ -41,19 +43,7 @@ final class SQLiteReaders: Sendable {
     /// Waits for the reads in progress and those already queued, then closes the connections. Later reads
     /// throw `StoreError.unavailable`.
     func close() async throws {
-        let alreadyClosed = state.withLock { state in
-            defer { state.isClosed = true }
-            return state.isClosed
-        }
-        guard !alreadyClosed else { return }
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let allIdle = state.withLock { state in
-                if state.idle.count == connections.count { return true }
-                state.closeWaiter = continuation
-                return false
-            }
-            if allIdle { continuation.resume() }
-        }
+        guard await state.closeWhenIdle() else { return }
         var firstError: (any Error)?
         for connection in connections {
             do {
@@ -98,18 +88,14 @@ final class SQLiteReaders: Sendable {
     /// Hands the connection to the first waiter, or puts it back. Waiters queued before `close()` are still
     /// served; the last connection to come back lets `close()` go on.
     private func release(_ connection: SQLiteDatabase) {
-        let (waiter, closer) = state.withLock { state -> (CheckedContinuation<SQLiteDatabase?, Never>?, CheckedContinuation<Void, Never>?) in
+        let (waiter, closers) = state.withLock { state -> (CheckedContinuation<SQLiteDatabase?, Never>?, [CheckedContinuation<Void, Never>]) in
             if !state.waiting.isEmpty {
-                return (state.waiting.removeFirst(), nil)
+                return (state.waiting.removeFirst(), [])
             }
             state.idle.append(connection)
-            if state.isClosed, state.idle.count == connections.count, let closer = state.closeWaiter {
-                state.closeWaiter = nil
-                return (nil, closer)
-            }
-            return (nil, nil)
+            return (nil, Mutex.takeCloseWaiters(&state))
         }
         waiter?.resume(returning: connection)
-        closer?.resume()
+        for closer in closers { closer.resume() }
     }
 }

@@ -36,13 +36,14 @@ final class SQLiteWriter: Sendable {
 
     /// Coordination only, never held across an `await`: a lock rather than an actor, so that a job costs
     /// no executor hops besides its transaction's one round trip to the connection's thread.
-    private struct State {
+    private struct State: ClosingState {
         /// Jobs waiting for a transaction, in arrival order, with how to tell their callers.
         var queue: [(job: SQLiteWriteJob, turn: CheckedContinuation<Turn, Never>)] = []
         /// Whether a leader is writing (a transaction is open or about to be).
         var isWriting = false
         var isClosed = false
-        var idleWaiters: [CheckedContinuation<Void, Never>] = []
+        var closeWaiters: [CheckedContinuation<Void, Never>] = []
+        var isIdle: Bool { !isWriting }
 
         // Counters for tests and diagnostics.
         var transactions = 0
@@ -120,38 +121,25 @@ final class SQLiteWriter: Sendable {
             // The connection's thread is gone (the store is closing): nothing of the batch ran.
             (results, abandoned) = (jobs.map { _ in .failure(error) }, false)
         }
-        let (next, idleWaiters) = state.withLock { state -> (CheckedContinuation<Turn, Never>?, [CheckedContinuation<Void, Never>]) in
+        let (next, closeWaiters) = state.withLock { state -> (CheckedContinuation<Turn, Never>?, [CheckedContinuation<Void, Never>]) in
             if abandoned { state.abandonedGroups += 1 }
             if let next = state.queue.first {
                 return (next.turn, [])
             }
             state.isWriting = false
-            defer { state.idleWaiters = [] }
-            return (nil, state.idleWaiters)
+            return (nil, Mutex.takeCloseWaiters(&state))
         }
         for (follower, outcome) in zip(batch, results).dropFirst() {
             follower.turn.resume(returning: .done(outcome))
         }
         next?.resume(returning: .lead)
-        for waiter in idleWaiters { waiter.resume() }
+        for waiter in closeWaiters { waiter.resume() }
         return try results[0].get()
     }
 
     /// Lets the queued jobs finish, then closes the connection. Later jobs throw `StoreError.unavailable`.
     func close() async throws {
-        let alreadyClosed = state.withLock { state in
-            defer { state.isClosed = true }
-            return state.isClosed
-        }
-        guard !alreadyClosed else { return }
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let idle = state.withLock { state in
-                if !state.isWriting { return true }
-                state.idleWaiters.append(continuation)
-                return false
-            }
-            if idle { continuation.resume() }
-        }
+        guard await state.closeWhenIdle() else { return }
         do {
             try await connection.close()
         } catch {
