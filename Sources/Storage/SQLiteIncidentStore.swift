@@ -406,7 +406,10 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
     /// were due before anything written since), longest-due first, then new ones in the order written;
     /// both read the ready index, whatever the backlog behind the heads.
     public func claimOutbox(lanes: OutboxLaneFilter, now: Date, owner: String, leaseUntil: Date, limit: Int) async throws -> OutboxClaim {
-        let (laneCondition, laneBinds) = Self.laneCondition(lanes, firstParameter: 5)
+        let laneCondition = Self.laneCondition(lanes)
+        // The limit is written into the text, not bound: a bound LIMIT makes SQLite prepare the statement
+        // again at every call (see `laneCondition`); the few limits the sender uses are kept prepared.
+        let limit = max(limit, 0)
         let rows = try await write(singleStatement: true) { session in
             try session.run(
                 """
@@ -416,17 +419,17 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
                         SELECT id FROM outbox
                         WHERE state = 'pending' AND blocked = 0 AND not_before > 0 AND not_before <= ?3\(laneCondition)
                           AND (lease_expires_at IS NULL OR lease_expires_at <= ?3)
-                        ORDER BY not_before, id LIMIT ?4)
+                        ORDER BY not_before, id LIMIT \(limit))
                     UNION ALL
                     SELECT id FROM (
                         SELECT id FROM outbox
                         WHERE state = 'pending' AND blocked = 0 AND not_before = 0\(laneCondition)
                           AND (lease_expires_at IS NULL OR lease_expires_at <= ?3)
-                        ORDER BY id LIMIT ?4)
-                    LIMIT ?4)
+                        ORDER BY id LIMIT \(limit))
+                    LIMIT \(limit))
                 RETURNING *
                 """,
-                [.text(owner), SQLiteDates.value(leaseUntil), SQLiteDates.value(now), .integer(max(limit, 0))] + laneBinds
+                [.text(owner), SQLiteDates.value(leaseUntil), SQLiteDates.value(now)]
             )
         }
         // Decoded outside the write connection's queue, row by row: a row that cannot be read (damaged,
@@ -449,15 +452,19 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
         return OutboxClaim(messages: messages.sorted { $0.id < $1.id }, setAside: setAside)
     }
 
-    /// `AND …` keeping the rows of `lanes`, with its bind values numbered from `firstParameter`.
-    private static func laneCondition(_ lanes: OutboxLaneFilter, firstParameter: Int) -> (String, [SQLiteData]) {
+    /// `AND …` keeping the rows of `lanes`, their names written as literals. Bound, a lane name made
+    /// SQLite prepare the statement again at every call (seen with `SQLITE_STMTSTATUS_REPREPARE`, even for
+    /// a bare `WHERE lane = ?`: the planner weighs the bound value), so the sender's claim and next-due
+    /// query were parsed afresh at each wake-up. The names are the daemon's own (`OutboxLane`), a
+    /// handful, so each filter's text stays prepared.
+    private static func laneCondition(_ lanes: OutboxLaneFilter) -> String {
         switch lanes {
         case .all:
-            return ("", [])
+            return ""
         case .only(let lane):
-            return (" AND lane = ?\(firstParameter)", [.text(lane.name)])
+            return " AND lane = \(sqlLiteral(lane.name))"
         case .excluding(let excluded):
-            guard !excluded.isEmpty else { return ("", []) }
+            guard !excluded.isEmpty else { return "" }
             // Not `lane NOT IN (…)`: no index serves it, so SQLite walked every pending message in
             // `outbox_ready` (reading each row's action to compute its lane) to find the few of the other
             // lanes, at every wake-up of their sender: O(backlog), about 7 ms at 4,700 pending posts and a
@@ -466,13 +473,18 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
             // directly. The names are sorted by their UTF-8 bytes, as SQLite's BINARY collation compares
             // them; a NULL lane is in no range, as it is not in NOT IN's result either.
             let names = Set(excluded.map(\.name)).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-            let bounds = names.indices.map { "?\(firstParameter + $0)" }
+            let bounds = names.map(sqlLiteral)
             var ranges = ["lane < \(bounds[0])"]
             for (lower, upper) in zip(bounds, bounds.dropFirst()) { ranges.append("lane > \(lower) AND lane < \(upper)") }
             ranges.append("lane > \(bounds[bounds.count - 1])")
             let candidates = ranges.map { "SELECT id FROM outbox WHERE state = 'pending' AND blocked = 0 AND \($0)" }
-            return (" AND id IN (\(candidates.joined(separator: " UNION ALL ")))", names.map { .text($0) })
+            return " AND id IN (\(candidates.joined(separator: " UNION ALL ")))"
         }
+    }
+
+    /// `text` as an SQL string literal (quotes doubled).
+    private static func sqlLiteral(_ text: String) -> String {
+        "'" + text.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "''") + "'"
     }
 
     public func renewOutboxLeases(_ ids: [Int64], owner: String, until: Date) async throws -> Int {
@@ -554,7 +566,7 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
     /// Only the first pending message of each incident's lane counts (the others wait for it, so reporting
     /// them due would wake the sender for nothing); a leased message is due again when its lease expires.
     public func nextOutboxDue(lanes: OutboxLaneFilter) async throws -> Date? {
-        let (laneCondition, laneBinds) = Self.laneCondition(lanes, firstParameter: 1)
+        let laneCondition = Self.laneCondition(lanes)
         return try await read { connection in
             try await connection.query(
                 """
@@ -565,7 +577,7 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
                     SELECT MIN(MAX(not_before, lease_expires_at)) FROM outbox
                     WHERE state = 'pending' AND blocked = 0 AND lease_expires_at IS NOT NULL\(laneCondition))
                 """,
-                laneBinds
+                []
             )
             .first?.optionalDate("due")
         }
@@ -717,10 +729,11 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
                       AND due_at <= ?3
                       AND (lease_expires_at IS NULL OR lease_expires_at <= ?3)
                     ORDER BY due_at, id
-                    LIMIT ?4)
+                    LIMIT \(max(limit, 0)))
                 RETURNING *
                 """,
-                [.text(owner), SQLiteDates.value(leaseUntil), SQLiteDates.value(now), .integer(max(limit, 0))]
+                // The limit in the text, not bound: see `claimOutbox`.
+                [.text(owner), SQLiteDates.value(leaseUntil), SQLiteDates.value(now)]
             )
         }
         do {
