@@ -66,6 +66,12 @@ final class SQLiteDatabase: Sendable {
         try await run { session in try session.run(sql, binds) }
     }
 
+    /// How many times SQLite had to prepare a kept statement again since it was prepared (diagnostics;
+    /// a test checks that the hot statements stay prepared).
+    func reprepares() async throws -> Int {
+        try await run { session in session.handle.reprepares }
+    }
+
     /// Finalizes the kept statements and closes the connection; later jobs fail.
     func close() async throws {
         try await thread.runIfActive { self.connection.withLock { $0.close() } }
@@ -146,6 +152,11 @@ final class SQLiteConnectionHandle {
             throw SQLiteFailure(code: code, message: "cannot open \(path): \(message)")
         }
         return pointer
+    }
+
+    /// `SQLITE_STMTSTATUS_REPREPARE` summed over the kept statements.
+    var reprepares: Int {
+        statements.values.reduce(0) { total, kept in total + Int(sqlite_nio_sqlite3_stmt_status(kept.statement, SQLITE_STMTSTATUS_REPREPARE, 0)) }
     }
 
     func close() {

@@ -157,6 +157,12 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
         get async { writer.statistics }
     }
 
+    /// Kept statements SQLite had to prepare again, on all connections (tests check the hot ones stay
+    /// prepared).
+    var statementReprepares: Int {
+        get async throws { try await writer.reprepares() + readers.reprepares() }
+    }
+
     /// How many writes wait for the write connection (tests line up a group with it).
     var queuedWrites: Int {
         get async { writer.queuedJobs }

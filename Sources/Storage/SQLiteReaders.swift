@@ -40,6 +40,13 @@ final class SQLiteReaders: Sendable {
         return try await body(connection)
     }
 
+    /// Statements the read connections had to prepare again (see `SQLiteDatabase.reprepares()`).
+    func reprepares() async throws -> Int {
+        var total = 0
+        for connection in connections { total += try await connection.reprepares() }
+        return total
+    }
+
     /// Waits for the reads in progress and those already queued, then closes the connections. Later reads
     /// throw `StoreError.unavailable`.
     func close() async throws {

@@ -72,6 +72,11 @@ final class SQLiteWriter: Sendable {
         state.withLock { ($0.transactions, $0.largestBatch, $0.abandonedGroups) }
     }
 
+    /// Statements the write connection had to prepare again (see `SQLiteDatabase.reprepares()`).
+    func reprepares() async throws -> Int {
+        try await connection.reprepares()
+    }
+
     /// How many jobs wait for a transaction (tests use it to line up a group).
     var queuedJobs: Int { state.withLock(\.queue.count) }
 
