@@ -17,10 +17,18 @@ public struct FormBody: Sendable, Hashable {
     /// Works on bytes: a slash command arrives on every request, and Foundation's percent decoding of
     /// each field costs more than the rest of the parsing together.
     private init(bytes: [UInt8]) {
-        for pair in bytes.split(separator: UInt8(ascii: "&")) {
+        for pair in Self.pairs(bytes) {
+            guard let name = pair.name else { continue }
+            fields[name] = pair.value ?? ""
+        }
+    }
+
+    /// Each `name=value` pair of the body, decoded; nil where a part does not decode (a broken escape,
+    /// bytes that are not UTF-8). A pair without `=` has an empty value.
+    private static func pairs(_ bytes: [UInt8]) -> [(name: String?, value: String?)] {
+        bytes.split(separator: UInt8(ascii: "&")).map { pair in
             let equals = pair.firstIndex(of: UInt8(ascii: "="))
-            guard let name = Self.decode(pair[..<(equals ?? pair.endIndex)]) else { continue }
-            fields[name] = equals.map { Self.decode(pair[pair.index(after: $0)...]) ?? "" } ?? ""
+            return (decode(pair[..<(equals ?? pair.endIndex)]), equals.map { decode(pair[pair.index(after: $0)...]) } ?? "")
         }
     }
 
@@ -34,11 +42,8 @@ public struct FormBody: Sendable, Hashable {
     /// empty one.
     static func strictFields(_ body: String) throws -> [String: String] {
         var fields: [String: String] = [:]
-        for (position, pair) in Array(body.utf8).split(separator: UInt8(ascii: "&")).enumerated() {
-            let equals = pair.firstIndex(of: UInt8(ascii: "="))
-            guard let name = decode(pair[..<(equals ?? pair.endIndex)]),
-                let value = equals.map({ decode(pair[pair.index(after: $0)...]) }) ?? ""
-            else {
+        for (position, pair) in pairs(Array(body.utf8)).enumerated() {
+            guard let name = pair.name, let value = pair.value else {
                 throw DecodingError.dataCorrupted(
                     .init(codingPath: [], debugDescription: "field \(position + 1) of the form is not valid percent-encoded UTF-8"))
             }
