@@ -37,6 +37,8 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
     private let decoder = JSONDecoder()
     /// The incidents `incident(_:)` decoded last, by number (see there).
     private let decodedIncidents = Mutex<[Int: Incident]>([:])
+    /// The numbers the next declarations will get, guessed (see `commitNumberedDeclaration`).
+    private let forecast = Mutex(DeclarationForecast())
 
     /// Read connections. Two: the machines this runs on have few cores, reads take microseconds, and each
     /// connection is one more file handle and page cache.
@@ -213,21 +215,43 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
     }
 
     /// The allocation and the change set in one job, so a declaration waits for one transaction, not two.
+    /// `decide` runs in the caller's task with the numbers `DeclarationForecast` guesses, and again under
+    /// the write lock only if the writer hands out other numbers (see there).
     public func commitNumberedDeclaration<Result: Sendable>(
         day: String, labelScope: String?,
         _ decide: @escaping @Sendable (_ id: IncidentID, _ daySequence: Int, _ labelSequence: Int?) -> (changes: ChangeSet, result: Result)
     ) async throws -> Result {
         let (encoder, clock) = (self.encoder, self.clock)
-        return try await perform(
-            .numberedChangeSet(day: day, labelScope: labelScope) { number, daySequence, labelSequence in
-                let (changes, result) = decide(IncidentID(number), daySequence, labelSequence)
-                do {
-                    return (try PreparedChangeSet(changes, committedAt: clock.now(), encoder: encoder), result)
-                } catch {
-                    throw storeError(error)
-                }
-            },
-            returning: Result.self)
+        let build: @Sendable (Int, Int, Int?) throws -> (PreparedChangeSet, any Sendable) = { number, daySequence, labelSequence in
+            let (changes, result) = decide(IncidentID(number), daySequence, labelSequence)
+            do {
+                return (try PreparedChangeSet(changes, committedAt: clock.now(), encoder: encoder), (result, changes.incidents))
+            } catch {
+                throw storeError(error)
+            }
+        }
+        let guess = forecast.withLock { $0.reserve(day: day, labelScope: labelScope) }
+        var written: DeclarationNumbers?
+        defer {
+            forecast.withLock { $0.settle(day: day, labelScope: labelScope, guessed: guess, allocated: written) }
+        }
+        let decided = try guess.map { guess in
+            let (changes, result) = try build(guess.number, guess.daySequence, guess.labelSequence)
+            return DecidedDeclaration(numbers: guess, changes: changes, result: result)
+        }
+        let declaration = try await perform(
+            .numberedChangeSet(day: day, labelScope: labelScope, decided: decided, build: build), returning: NumberedDeclaration.self)
+        written = declaration.numbers
+        guard let (result, incidents) = declaration.result as? (Result, [IncidentWrite]) else {
+            throw StoreError.unavailable("a declaration returned \(type(of: declaration.result)), not \(Result.self)")
+        }
+        remember(incidents)
+        return result
+    }
+
+    /// How the forecast of declaration numbers fared (see `DeclarationForecast`).
+    var declarationForecastStatistics: (guessedRight: Int, guessedWrong: Int, unguessed: Int) {
+        forecast.withLock(\.statistics)
     }
 
     /// Migration 12 indexes the upper-cased label, so this is one index look-up.
@@ -256,12 +280,29 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
             return known
         }
         let incident = try decodeIncident(row)
+        remember(incident)
+        return incident
+    }
+
+    /// Keeps `incident` for `incident(_:)`, which returns it for as long as the row has its revision.
+    private func remember(_ incident: Incident) {
         decodedIncidents.withLock { cache in
             // Bounded: a busy day's open incidents fit; starting over costs one decode each.
             if cache.count >= 512 { cache.removeAll(keepingCapacity: true) }
-            cache[id.number] = incident
+            cache[incident.id.number] = incident
         }
-        return incident
+    }
+
+    /// Keeps the incidents a commit wrote, with the revisions they were written with: the next read (the
+    /// outbox sender's, a lane's) of an incident just declared or changed then needs no decoding. Their
+    /// bodies are these values encoded, and decoding one gives the value back exactly (the store's
+    /// conformance checks it), so a kept value is what a decode would give.
+    private func remember(_ writes: [IncidentWrite]) {
+        for write in writes {
+            var stored = write.incident
+            stored.revision = (write.expectedRevision ?? 0) + 1
+            remember(stored)
+        }
     }
 
     /// The room's exact conversation first. A command typed in a thread of an incident's own channel
@@ -388,6 +429,7 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
         }
         guard !prepared.isEmpty else { return }
         try await perform(.changeSet(prepared), returning: Void.self)
+        remember(changes.incidents)
     }
 
     /// The change sets as one chain in one write job, so they share a transaction (see `ChangeSetBatch`).
@@ -400,7 +442,9 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
             throw storeError(error)
         }
         guard !chain.isEmpty else { return OrderedCommitResult(written: 0, refusal: nil) }
-        return try await perform(.changeSetChain(chain), returning: OrderedCommitResult.self)
+        let result = try await perform(.changeSetChain(chain), returning: OrderedCommitResult.self)
+        for changes in changeSets.prefix(result.written) { remember(changes.incidents) }
+        return result
     }
 
     // MARK: - Outbox
