@@ -192,17 +192,26 @@ public struct KlaxonDaemon: Sendable {
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> ServiceGroup {
         let inbound = integrations.flatMap(\.services).map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
-        return ServiceGroup(
-            configuration: .init(
-                services: storeServices.map { .init(service: $0) } + [
-                    .init(service: storeProbe), .init(service: sender), .init(service: scheduler), .init(service: retention),
-                ]
-                    + (postmortems.isEnabled ? [.init(service: postmortems)] : []) + inbound
-                    + [.init(service: buildApplication(port: port, onServerRunning: onServerRunning))],
-                gracefulShutdownSignals: signals,
-                cancellationSignals: [],
-                logger: logger))
+        var configuration = ServiceGroupConfiguration(
+            services: storeServices.map { .init(service: $0) } + [
+                .init(service: storeProbe), .init(service: sender), .init(service: scheduler), .init(service: retention),
+            ]
+                + (postmortems.isEnabled ? [.init(service: postmortems)] : []) + inbound
+                + [.init(service: buildApplication(port: port, onServerRunning: onServerRunning))],
+            gracefulShutdownSignals: signals,
+            cancellationSignals: [],
+            logger: logger)
+        configuration.maximumGracefulShutdownDuration = Self.maximumGracefulShutdown
+        return ServiceGroup(configuration: configuration)
     }
+
+    /// How long a graceful stop may take before what is still running is cancelled. A stop must end: an
+    /// orchestrator kills the process after its own grace period (Kubernetes: 30 s) anyway, and a
+    /// cancelled sender loses nothing (a message it held is delivered again once its lease runs out, by
+    /// this process after a restart or by another replica). The test suite once saw the outbox sender of
+    /// a replica that had lived through a database outage not finish its stop within 45 s; the cause is not
+    /// known, and this bound is what makes such a stop end.
+    static let maximumGracefulShutdown: Duration = .seconds(25)
 }
 
 /// Records how long each request took, by route (errors included: they are answers too).

@@ -287,8 +287,10 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
     /// Keeps `incident` for `incident(_:)`, which returns it for as long as the row has its revision.
     private func remember(_ incident: Incident) {
         decodedIncidents.withLock { cache in
-            // Bounded: a busy day's open incidents fit; starting over costs one decode each.
-            if cache.count >= 512 { cache.removeAll(keepingCapacity: true) }
+            // Bounded: a busy day's open incidents fit. One goes when a new one comes, whichever the
+            // dictionary holds first (as good as random): a flood of declarations does not wipe out the
+            // incidents being worked on, which stay one decode away anyway.
+            if cache.count >= 512, cache[incident.id.number] == nil { cache.remove(at: cache.startIndex) }
             cache[incident.id.number] = incident
         }
     }

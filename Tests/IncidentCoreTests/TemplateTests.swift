@@ -32,6 +32,18 @@ struct TemplateTests {
         #expect(text == text.trimmingCharacters(in: .newlines), "\(name) leaves blank lines at its ends")
     }
 
+    /// Optional sections leave blank lines at a message's end; only those go, whatever their whitespace.
+    @Test(
+        "blank lines at the end are trimmed, nothing else",
+        arguments: [
+            ("", ""), ("\n\n", ""), (" \t\n \n", ""), ("Declared", "Declared"), ("Declared\n", "Declared"),
+            ("Declared  \n\n", "Declared  "), ("Declared\n \n\t\n", "Declared"), ("\n  Owner: Ann\n\nNext\n\n", "\n  Owner: Ann\n\nNext"),
+            ("Line\n\u{00A0}\n\u{3000}", "Line"), ("a\n\nb", "a\n\nb"), ("é\n", "é"),
+        ])
+    func blankLinesAtTheEnd(text: String, trimmed: String) {
+        #expect(TemplateRenderer.trimmingBlankLinesAtTheEnd(text) == trimmed)
+    }
+
     @Test("the default reminder, filled in")
     func reminderText() throws {
         let text = try TemplateRenderer().render("reminder", Self.everyValue)

@@ -13,20 +13,20 @@ struct Formatting: Sendable {
     /// `14:30 UTC`
     func clock(_ date: Date) -> String {
         let parts = calendar.dateComponents([.hour, .minute], from: date)
-        return String(format: "%02d:%02d", parts.hour ?? 0, parts.minute ?? 0) + " " + zoneName(at: date)
+        return (parts.hour ?? 0).zeroPadded(2) + ":" + (parts.minute ?? 0).zeroPadded(2) + " " + zoneName(at: date)
     }
 
     /// `2026-11-25 14:30 UTC`
     func stamp(_ date: Date) -> String {
         let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: date)
-        return String(format: "%04d-%02d-%02d %02d:%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0, parts.hour ?? 0, parts.minute ?? 0)
-            + " " + zoneName(at: date)
+        return (parts.year ?? 0).zeroPadded(4) + "-" + (parts.month ?? 0).zeroPadded(2) + "-" + (parts.day ?? 0).zeroPadded(2) + " "
+            + (parts.hour ?? 0).zeroPadded(2) + ":" + (parts.minute ?? 0).zeroPadded(2) + " " + zoneName(at: date)
     }
 
     /// `2026-11-25`
     func day(_ date: Date) -> String {
         let parts = calendar.dateComponents([.year, .month, .day], from: date)
-        return String(format: "%04d-%02d-%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0)
+        return (parts.year ?? 0).zeroPadded(4) + "-" + (parts.month ?? 0).zeroPadded(2) + "-" + (parts.day ?? 0).zeroPadded(2)
     }
 
     private func zoneName(at date: Date) -> String {

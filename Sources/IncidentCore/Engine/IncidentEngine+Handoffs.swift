@@ -12,7 +12,7 @@ extension IncidentEngine {
     /// overrides that end after the current regular shift began (earlier ones cannot matter).
     public func latestHandoffs(at date: Date, overrides: [String: [OnCallOverride]] = [:]) -> [RotationHandoff] {
         config.oncall.rotations.map { rotation in
-            let shiftStart = RotationSchedule(rotation: rotation).shift(at: date).start
+            let shiftStart = schedule(of: rotation).shift(at: date).start
             let boundaries = Self.overrideBoundaries(overrides[rotation.id] ?? []).filter { $0 > shiftStart && $0 <= date }
             return RotationHandoff(rotationID: rotation.id, at: boundaries.max().map { max($0, shiftStart) } ?? shiftStart)
         }
@@ -21,7 +21,7 @@ extension IncidentEngine {
     /// The earliest hand-off of any rotation strictly after `date` (nil: no rotations).
     public func nextHandoff(after date: Date, overrides: [String: [OnCallOverride]] = [:]) -> Date? {
         config.oncall.rotations.compactMap { rotation in
-            let regular = RotationSchedule(rotation: rotation).handoffs(after: date, count: 1).first?.start
+            let regular = schedule(of: rotation).handoffs(after: date, count: 1).first?.start
             let boundaries = Self.overrideBoundaries(overrides[rotation.id] ?? []).filter { $0 > date }
             return ([regular].compactMap { $0 } + boundaries).min()
         }.min()
@@ -38,7 +38,7 @@ extension IncidentEngine {
         var changes = ChangeSet()
         changes.handoff = handoff
         guard let rotation = config.oncall.rotation(id: handoff.rotationID) else { return changes }
-        let schedule = RotationSchedule(rotation: rotation)
+        let schedule = self.schedule(of: rotation)
         let current = schedule.onCall(at: handoff.at, overrides: overrides)
         let next = schedule.onCall(at: current.end, overrides: overrides)
         let local = Formatting(zone: TimeZone(identifier: rotation.timezone) ?? TimeZone(identifier: "UTC")!)

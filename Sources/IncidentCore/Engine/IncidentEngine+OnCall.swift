@@ -17,7 +17,7 @@ extension IncidentEngine {
         guard !config.oncall.rotations.isEmpty else { return .rejected("No rotations are configured (`oncall.rotations`).") }
         var named: [String] = []
         for rotation in config.oncall.rotations {
-            let person = RotationSchedule(rotation: rotation).onCall(at: now, overrides: overrides[rotation.id] ?? []).personID
+            let person = schedule(of: rotation).onCall(at: now, overrides: overrides[rotation.id] ?? []).personID
             named.append("\(chatUser(person: person, on: context.platform).map(mention) ?? person) (\(rotation.id))")
         }
         return Decision(reply: CommandReply(text: "📣 @oncall: " + named.joined(separator: ", "), visibility: .inChannel), outcome: .answered)
@@ -37,7 +37,7 @@ extension IncidentEngine {
         }
         var lines: [String] = []
         for rotation in rotations {
-            let schedule = RotationSchedule(rotation: rotation)
+            let schedule = schedule(of: rotation)
             let zone = TimeZone(identifier: userTimeZone(context) ?? rotation.timezone) ?? TimeZone(identifier: rotation.timezone)!
             let local = Formatting(zone: zone)
             let current = schedule.onCall(at: now, overrides: overrides[rotation.id] ?? [])

@@ -31,7 +31,8 @@ extension IncidentEngine {
     /// The people behind escalation targets, and their chat users on one platform. People without an
     /// identity on that platform have no chat user (the console platform uses person ids as names).
     func recipients(for targets: [NotifyTarget], on platform: PlatformKind, at date: Date, overrides: [String: [OnCallOverride]]) -> Recipients {
-        let personIDs = EscalationResolver.people(for: targets, config: config.oncall, groups: config.groups, at: date, overrides: overrides)
+        let personIDs = EscalationResolver.people(
+            for: targets, config: config.oncall, schedules: schedules, groups: config.groups, at: date, overrides: overrides)
         return Recipients(
             personIDs: personIDs, users: personIDs.compactMap { chatUser(person: $0, on: platform) }, emails: emailAddresses(for: targets),
             emailLabels: emailLabels(for: targets))

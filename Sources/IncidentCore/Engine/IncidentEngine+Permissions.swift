@@ -53,7 +53,7 @@ extension IncidentEngine {
         case .oncall:
             guard let person else { return false }
             return config.oncall.rotations.contains { rotation in
-                RotationSchedule(rotation: rotation).onCall(at: now, overrides: overrides[rotation.id] ?? []).personID == person
+                schedule(of: rotation).onCall(at: now, overrides: overrides[rotation.id] ?? []).personID == person
             }
         case .members:
             guard let incident else { return false }

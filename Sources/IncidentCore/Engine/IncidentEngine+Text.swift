@@ -81,7 +81,7 @@ extension IncidentEngine {
         var values: [String: Any] = [:]
         var everyone: [String] = []
         for rotation in config.oncall.rotations {
-            let person = RotationSchedule(rotation: rotation).onCall(at: date, overrides: overrides[rotation.id] ?? []).personID
+            let person = schedule(of: rotation).onCall(at: date, overrides: overrides[rotation.id] ?? []).personID
             let name = chatUser(person: person, on: platform).map(mention) ?? config.people[person]?.name ?? person
             values["oncall_" + rotation.id] = name
             if !everyone.contains(name) { everyone.append(name) }

@@ -11,6 +11,10 @@ public struct IncidentEngine: Sendable {
     /// Pager-webhook calls per person, shared by every copy of the engine; the daemon records committed
     /// change sets into it (`PageThrottle.record`).
     public let pageThrottle: PageThrottle
+    /// Every configured rotation's schedule, made once: a declaration asks who is on call for each
+    /// rotation (its templates, its pages), and making a schedule (its zone, its first hand-off) cost more
+    /// than the question.
+    let schedules: [String: RotationSchedule]
 
     public init(config: KlaxonConfig) throws {
         self.config = config
@@ -22,6 +26,13 @@ public struct IncidentEngine: Sendable {
         let zone = TimeZone(identifier: config.incidents.timeZone) ?? TimeZone(identifier: "UTC")!
         self.namer = ChannelNamer(template: config.incidents.channelName, timeZone: zone)
         self.format = Formatting(zone: zone)
+        self.schedules = RotationSchedule.all(config.oncall)
+    }
+
+    /// `rotation`'s schedule (the one made at start-up when the config has it).
+    func schedule(of rotation: RotationConfig) -> RotationSchedule {
+        if let schedule = schedules[rotation.id], schedule.rotation == rotation { return schedule }
+        return RotationSchedule(rotation: rotation)
     }
 
     /// The day string `{seq}` counts within, for `IncidentStore.allocateIncidentNumber(day:)`.

@@ -57,6 +57,16 @@ public struct RotationSchedule: Sendable {
 
     /// `rotation` must come from a validated config: a known IANA time zone, a `YYYY-MM-DD` start date,
     /// at least one member and a period longer than zero. Anything else is a programming error and traps.
+    /// The schedule of every rotation in `config`, by rotation id; a rotation `init` would refuse (one a
+    /// validated config cannot hold) is left out, for whoever asks for it to find out.
+    public static func all(_ config: OnCallConfig) -> [String: RotationSchedule] {
+        let valid = config.rotations.filter { rotation in
+            !rotation.members.isEmpty && rotation.period.seconds > 0 && TimeZone(identifier: rotation.timezone) != nil
+                && CivilDay(parsing: rotation.start) != nil
+        }
+        return Dictionary(valid.map { ($0.id, RotationSchedule(rotation: $0)) }, uniquingKeysWith: { first, _ in first })
+    }
+
     public init(rotation: RotationConfig) {
         precondition(!rotation.members.isEmpty, "rotation \(rotation.id) has no members")
         precondition(rotation.period.seconds > 0, "rotation \(rotation.id) has a period of zero")

@@ -71,9 +71,14 @@ public struct TemplateRenderer: Sendable {
     /// trailing blank lines that optional sections leave are trimmed.
     public func render(_ name: String, _ values: [String: Any], scopes: [TemplateScope] = []) -> String {
         let registered = scopes.lazy.map { "\($0.key)/\(name)" }.first(where: scopedNames.contains) ?? name
-        let text = library.render(values, withTemplate: registered) ?? ""
-        return text.split(separator: "\n", omittingEmptySubsequences: false)
-            .reversed().drop { $0.allSatisfy(\.isWhitespace) }.reversed()
-            .joined(separator: "\n")
+        return Self.trimmingBlankLinesAtTheEnd(library.render(values, withTemplate: registered) ?? "")
+    }
+
+    /// `text` without the lines at its end that hold only whitespace (and the line break before them).
+    /// Found from the end, without splitting the message into lines: it runs for every message rendered.
+    static func trimmingBlankLinesAtTheEnd(_ text: String) -> String {
+        guard let lastVisible = text.lastIndex(where: { !$0.isWhitespace }) else { return "" }
+        let endOfLine = text[lastVisible...].firstIndex(of: "\n") ?? text.endIndex
+        return endOfLine == text.endIndex ? text : String(text[..<endOfLine])
     }
 }
