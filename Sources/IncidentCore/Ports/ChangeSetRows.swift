@@ -91,7 +91,7 @@ public struct ChangeSetRows<Cell: ChangeSetCell>: Sendable {
             var stored = write.incident
             // Stored with revision 1 whatever the value says, or the one after the expected revision.
             stored.revision = (write.expectedRevision ?? 0) + 1
-            let body = try JSONText.encode(stored, fallback: encoder)
+            let body = String(decoding: try encoder.encode(stored), as: UTF8.self)
             return IncidentRow(
                 id: stored.id, expectedRevision: write.expectedRevision,
                 columns: [
@@ -112,7 +112,7 @@ public struct ChangeSetRows<Cell: ChangeSetCell>: Sendable {
         outbox = try changes.outbox.map { message in
             [
                 .cell(text: message.platform.rawValue), message.incidentID.map { .cell(integer: $0.number) } ?? .nullCell,
-                .cell(text: try JSONText.encode(message.action, fallback: encoder)), .cell(integer: committedAt),
+                .cell(text: String(decoding: try encoder.encode(message.action), as: UTF8.self)), .cell(integer: committedAt),
                 .cell(integer: message.notBefore?.millisecondsSince1970() ?? 0), .cell(optionalText: message.queue),
             ]
         }
