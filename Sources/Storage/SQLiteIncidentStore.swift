@@ -37,8 +37,6 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
     private let decoder = JSONDecoder()
     /// The incidents `incident(_:)` decoded last, by number (see there).
     private let decodedIncidents = Mutex<[Int: Incident]>([:])
-    /// The numbers the next declarations will get, guessed (see `commitNumberedDeclaration`).
-    private let forecast = Mutex(DeclarationForecast())
 
     /// Read connections. Two: the machines this runs on have few cores, reads take microseconds, and each
     /// connection is one more file handle and page cache.
@@ -215,43 +213,25 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
     }
 
     /// The allocation and the change set in one job, so a declaration waits for one transaction, not two.
-    /// `decide` runs in the caller's task with the numbers `DeclarationForecast` guesses, and again under
-    /// the write lock only if the writer hands out other numbers (see there).
+    /// (Deciding it before the write lock, with the numbers the writer would most likely hand out, was
+    /// tried and measured: see bench/README.md, "Cost per command, session 9".)
     public func commitNumberedDeclaration<Result: Sendable>(
         day: String, labelScope: String?,
         _ decide: @escaping @Sendable (_ id: IncidentID, _ daySequence: Int, _ labelSequence: Int?) -> (changes: ChangeSet, result: Result)
     ) async throws -> Result {
         let (encoder, clock) = (self.encoder, self.clock)
-        let build: @Sendable (Int, Int, Int?) throws -> (PreparedChangeSet, any Sendable) = { number, daySequence, labelSequence in
-            let (changes, result) = decide(IncidentID(number), daySequence, labelSequence)
-            do {
-                return (try PreparedChangeSet(changes, committedAt: clock.now(), encoder: encoder), (result, changes.incidents))
-            } catch {
-                throw storeError(error)
-            }
-        }
-        let guess = forecast.withLock { $0.reserve(day: day, labelScope: labelScope) }
-        var written: DeclarationNumbers?
-        defer {
-            forecast.withLock { $0.settle(day: day, labelScope: labelScope, guessed: guess, allocated: written) }
-        }
-        let decided = try guess.map { guess in
-            let (changes, result) = try build(guess.number, guess.daySequence, guess.labelSequence)
-            return DecidedDeclaration(numbers: guess, changes: changes, result: result)
-        }
-        let declaration = try await perform(
-            .numberedChangeSet(day: day, labelScope: labelScope, decided: decided, build: build), returning: NumberedDeclaration.self)
-        written = declaration.numbers
-        guard let (result, incidents) = declaration.result as? (Result, [IncidentWrite]) else {
-            throw StoreError.unavailable("a declaration returned \(type(of: declaration.result)), not \(Result.self)")
-        }
+        let (result, incidents) = try await perform(
+            .numberedChangeSet(day: day, labelScope: labelScope) { number, daySequence, labelSequence in
+                let (changes, result) = decide(IncidentID(number), daySequence, labelSequence)
+                do {
+                    return (try PreparedChangeSet(changes, committedAt: clock.now(), encoder: encoder), (result, changes.incidents))
+                } catch {
+                    throw storeError(error)
+                }
+            },
+            returning: (Result, [IncidentWrite]).self)
         remember(incidents)
         return result
-    }
-
-    /// How the forecast of declaration numbers fared (see `DeclarationForecast`).
-    var declarationForecastStatistics: (guessedRight: Int, guessedWrong: Int, unguessed: Int) {
-        forecast.withLock(\.statistics)
     }
 
     /// Migration 12 indexes the upper-cased label, so this is one index look-up.

@@ -12,13 +12,11 @@ enum SQLiteWriteJob: Sendable {
     /// A new incident number and its number within `day`. Returns `(number: Int, daySequence: Int)`.
     case allocateIncidentNumber(day: String)
     /// A new number as `allocateIncidentNumber`, then the change set `build` makes with it, written with
-    /// the transaction's other change sets. Returns a `NumberedDeclaration` holding what `build` returns
-    /// beside the change set. `labelScope`: also count within that period of `incidents.idFormat`
-    /// (`label:<scope>` in the day counters), handed to `build` as its third argument (nil without a
-    /// scope). `decided`: the change set already built with guessed numbers (see `DeclarationForecast`),
-    /// written instead of calling `build` when the numbers handed out are exactly those.
+    /// the transaction's other change sets. Returns what `build` returns beside the change set.
+    /// `labelScope`: also count within that period of `incidents.idFormat` (`label:<scope>` in the day
+    /// counters), handed to `build` as its third argument (nil without a scope).
     case numberedChangeSet(
-        day: String, labelScope: String?, decided: DecidedDeclaration?,
+        day: String, labelScope: String?,
         build: @Sendable (_ number: Int, _ daySequence: Int, _ labelSequence: Int?) throws -> (PreparedChangeSet, any Sendable))
     /// A delivery result for an outbox message. Returns `()`, or is refused with `StoreError.notFound`.
     case updateOutboxMessage(OutboxMessageUpdate)
@@ -40,19 +38,6 @@ enum SQLiteWriteJob: Sendable {
         case .statements(let singleStatement, _): singleStatement
         }
     }
-}
-
-/// A declaration's change set built before it reached the writer, with the numbers it was built with.
-struct DecidedDeclaration: Sendable {
-    let numbers: DeclarationNumbers
-    let changes: PreparedChangeSet
-    let result: any Sendable
-}
-
-/// What a `numberedChangeSet` job returns: the numbers it was written with and what its builder returned.
-struct NumberedDeclaration: Sendable {
-    let numbers: DeclarationNumbers
-    let result: any Sendable
 }
 
 /// What the outbox sender records about one message.
@@ -83,7 +68,7 @@ enum SQLiteWriteBatch {
         var outcomes = [Result<any Sendable, any Error>](repeating: .success(()), count: jobs.count)
         // Each job's change sets as one chain; `isChain`: the job wants an `OrderedCommitResult` back.
         var chains: [(index: Int, chain: [PreparedChangeSet], isChain: Bool)] = []
-        var allocations: [(index: Int, day: String, labelScope: String?, decided: DecidedDeclaration?)] = []
+        var allocations: [(index: Int, day: String, labelScope: String?)] = []
         var builders: [Int: @Sendable (Int, Int, Int?) throws -> (PreparedChangeSet, any Sendable)] = [:]
         var outboxUpdates: [(index: Int, update: OutboxMessageUpdate)] = []
         var statements: [(index: Int, body: @Sendable (SQLiteSession) throws -> any Sendable)] = []
@@ -91,47 +76,29 @@ enum SQLiteWriteBatch {
             switch job {
             case .changeSet(let changes): chains.append((index, [changes], false))
             case .changeSetChain(let chain): chains.append((index, chain, true))
-            case .allocateIncidentNumber(let day): allocations.append((index, day, nil, nil))
-            case .numberedChangeSet(let day, let labelScope, let decided, let build):
-                allocations.append((index, day, labelScope, decided))
+            case .allocateIncidentNumber(let day): allocations.append((index, day, nil))
+            case .numberedChangeSet(let day, let labelScope, let build):
+                allocations.append((index, day, labelScope))
                 builders[index] = build
             case .updateOutboxMessage(let update): outboxUpdates.append((index, update))
             case .statements(_, let body): statements.append((index, body))
             }
         }
 
-        // Numbers first: the declarations' change sets need theirs before they can be made. The ones
-        // decided already take theirs first, in the order of the numbers they guessed (the jobs overlap in
-        // time, so any order is one they could have come in), so that guesses made one after the other by
-        // callers that reached the queue in another order still come true.
+        // Numbers first: the declarations' change sets need theirs before they can be made.
         if !allocations.isEmpty {
-            allocations.sort { first, second in
-                switch (first.decided?.numbers.number, second.decided?.numbers.number) {
-                case (let a?, let b?): a < b
-                case (_?, nil): true
-                case (nil, _?): false
-                case (nil, nil): first.index < second.index
-                }
-            }
             let numbers = try allocateIncidentNumbers(days: allocations.map(\.day), in: session)
-            let scoped = allocations.compactMap { $0.labelScope.map(DeclarationForecast.labelKey) }
+            let scoped = allocations.compactMap { $0.labelScope.map { "label:" + $0 } }
             var labelSequences = try allocateSequences(keys: scoped, in: session).makeIterator()
             for (allocation, number) in zip(allocations, numbers) {
-                let given = DeclarationNumbers(
-                    number: number.number, daySequence: number.daySequence,
-                    labelSequence: allocation.labelScope == nil ? nil : labelSequences.next())
+                let labelSequence = allocation.labelScope == nil ? nil : labelSequences.next()
                 guard let build = builders[allocation.index] else {
                     outcomes[allocation.index] = .success(number)
                     continue
                 }
                 do {
-                    let (changes, result): (PreparedChangeSet, any Sendable)
-                    if let decided = allocation.decided, decided.numbers == given {
-                        (changes, result) = (decided.changes, decided.result)
-                    } else {
-                        (changes, result) = try build(given.number, given.daySequence, given.labelSequence)
-                    }
-                    outcomes[allocation.index] = .success(NumberedDeclaration(numbers: given, result: result))
+                    let (changes, result) = try build(number.number, number.daySequence, labelSequence)
+                    outcomes[allocation.index] = .success(result)
                     if !changes.isEmpty { chains.append((allocation.index, [changes], false)) }
                 } catch {
                     // Nothing of it is written yet: a refusal of this job alone (the number stays used).

@@ -11,6 +11,21 @@ import Testing
 final class GroupCommitTests {
     private let databases = TemporaryDatabases()
 
+    /// Holds the write connection until `open()` is called. A write job runs synchronously on the
+    /// connection's thread, so the gate blocks that thread (a semaphore), not a task.
+    private struct Gate: Sendable {
+        private let semaphore = DispatchSemaphore(value: 0)
+
+        /// Blocks until `open()`; one waiter per gate.
+        func wait() {
+            semaphore.wait()
+        }
+
+        func open() {
+            semaphore.signal()
+        }
+    }
+
     /// Commits `changeSets` as one group, queued in their order; each task reports its own outcome.
     private func commitAsOneGroup(_ store: SQLiteIncidentStore, _ changeSets: [ChangeSet]) async throws -> [StoreError?] {
         let gate = Gate()
@@ -473,21 +488,6 @@ final class GroupCommitTests {
         #expect(try await reopened.incidents(includeClosed: true, limit: 200).count == 120)
         #expect(try await reopened.outboxDepth() == 120)
         try await reopened.close()
-    }
-}
-
-/// Holds the write connection until `open()` is called. A write job runs synchronously on the
-/// connection's thread, so the gate blocks that thread (a semaphore), not a task.
-struct Gate: Sendable {
-    private let semaphore = DispatchSemaphore(value: 0)
-
-    /// Blocks until `open()`; one waiter per gate.
-    func wait() {
-        semaphore.wait()
-    }
-
-    func open() {
-        semaphore.signal()
     }
 }
 

@@ -150,9 +150,8 @@ public protocol IncidentRecords: Sendable {
     func allocateIncidentNumber(day: String) async throws -> (id: IncidentID, daySequence: Int)
     /// A declaration in one step: allocates a number as `allocateIncidentNumber(day:)` does, and commits
     /// the change set `decide` makes with it, in one transaction. `decide` runs before anything of its
-    /// change set is written, must be quick (a store may call it while it holds its write lock) and pure
-    /// (a store calls it again when it retries its transaction, and the SQLite store calls it first with
-    /// the numbers it expects to hand out, then again only if it hands out others). Its change set may be refused as any
+    /// change set is written, must be quick (the SQLite store calls it while it holds the write lock) and
+    /// pure (a store that retries its transaction calls it again). Its change set may be refused as any
     /// commit's (the number then stays used, as when a declaration fails after `allocateIncidentNumber`).
     /// With a `labelScope`, it also counts within it, the period `{seq}` of `incidents.idFormat` counts in
     /// (`IncidentEngine.labelScope(of:)`), and `decide` gets that number too (nil without one). Callers use
