@@ -214,7 +214,7 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
 
     /// The allocation and the change set in one job, so a declaration waits for one transaction, not two.
     /// (Deciding it before the write lock, with the numbers the writer would most likely hand out, was
-    /// tried and measured: see bench/README.md, "Cost per command, session 9".)
+    /// tried and measured: see bench/README.md, "Figures, session 9".)
     public func commitNumberedDeclaration<Result: Sendable>(
         day: String, labelScope: String?,
         _ decide: @escaping @Sendable (_ id: IncidentID, _ daySequence: Int, _ labelSequence: Int?) -> (changes: ChangeSet, result: Result)
