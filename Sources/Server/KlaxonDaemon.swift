@@ -202,16 +202,22 @@ public struct KlaxonDaemon: Sendable {
             cancellationSignals: [],
             logger: logger)
         configuration.maximumGracefulShutdownDuration = Self.maximumGracefulShutdown
+        configuration.maximumCancellationDuration = Self.maximumCancellation
         return ServiceGroup(configuration: configuration)
     }
 
-    /// How long a graceful stop may take before what is still running is cancelled. A stop must end: an
-    /// orchestrator kills the process after its own grace period (Kubernetes: 30 s) anyway, and a
-    /// cancelled sender loses nothing (a message it held is delivered again once its lease runs out, by
-    /// this process after a restart or by another replica). The test suite once saw the outbox sender of
-    /// a replica that had lived through a database outage not finish its stop within 45 s; the cause is not
-    /// known, and this bound is what makes such a stop end.
+    /// How long a graceful stop may take before what is still running is cancelled, and how long the
+    /// cancellation may take before the process ends itself (`fatalError`, from swift-service-lifecycle).
+    /// A stop must end: an orchestrator kills the process after its own grace period (Kubernetes: 30 s)
+    /// anyway, and nothing is lost by ending it (every acknowledged command is committed; a message or
+    /// timer the process held is taken again once its lease runs out, by this process after a restart or
+    /// by another replica). The test suite has seen a replica that lived through a PostgreSQL outage not
+    /// stop within 45 s of SIGTERM: once its outbox sender, once its scheduler, never logged their stop
+    /// (the last one did stop when cancelled; its scheduler did not). The cause, most likely a store call
+    /// that neither returns nor hears cancellation, is not found yet; these bounds are what make such a
+    /// stop end.
     static let maximumGracefulShutdown: Duration = .seconds(25)
+    static let maximumCancellation: Duration = .seconds(5)
 }
 
 /// Records how long each request took, by route (errors included: they are answers too).
