@@ -280,11 +280,7 @@ public final class SQLiteIncidentStore: IncidentStore, Sendable {
     /// bodies are these values encoded, and decoding one gives the value back exactly (the store's
     /// conformance checks it), so a kept value is what a decode would give.
     private func remember(_ writes: [IncidentWrite]) {
-        for write in writes {
-            var stored = write.incident
-            stored.revision = (write.expectedRevision ?? 0) + 1
-            remember(stored)
-        }
+        for write in writes { remember(write.stored) }
     }
 
     /// The room's exact conversation first. A command typed in a thread of an incident's own channel

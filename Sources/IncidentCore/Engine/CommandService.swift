@@ -403,8 +403,7 @@ public struct CommandService: Sendable {
                 writers.append(index)
                 if let write = decision.changes.incidents.last(where: { $0.incident.id == id }) {
                     // What the store will hold once this change set is written.
-                    current = write.incident
-                    current.revision = (write.expectedRevision ?? 0) + 1
+                    current = write.stored
                 }
             }
 

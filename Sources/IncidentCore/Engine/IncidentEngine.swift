@@ -31,8 +31,7 @@ public struct IncidentEngine: Sendable {
 
     /// `rotation`'s schedule (the one made at start-up when the config has it).
     func schedule(of rotation: RotationConfig) -> RotationSchedule {
-        if let schedule = schedules[rotation.id], schedule.rotation == rotation { return schedule }
-        return RotationSchedule(rotation: rotation)
+        RotationSchedule.of(rotation, in: schedules)
     }
 
     /// The day string `{seq}` counts within, for `IncidentStore.allocateIncidentNumber(day:)`.

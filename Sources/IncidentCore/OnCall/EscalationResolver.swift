@@ -6,8 +6,9 @@ public enum EscalationResolver {
     /// (overrides applied), a person stays themself. Each person appears once, where they first appear.
     ///
     /// `overrides` maps rotation id → the overrides the store returns for that rotation, in creation
-    /// order. `schedules`: the rotations' schedules made beforehand (`RotationSchedule.all`), by id. A rotation the config does not define is skipped: the config loader rejects such targets,
-    /// so one can only appear if the config and the targets were built separately.
+    /// order. `schedules`: the rotations' schedules made beforehand (`RotationSchedule.all`), by id. A
+    /// rotation the config does not define is skipped: the config loader rejects such targets, so one can
+    /// only appear if the config and the targets were built separately.
     public static func people(
         for targets: [NotifyTarget], config: OnCallConfig, schedules: [String: RotationSchedule] = [:], groups: [String: [String]] = [:], at date: Date,
         overrides: [String: [OnCallOverride]]
@@ -21,8 +22,7 @@ public enum EscalationResolver {
                 personIDs = [id]
             case .rotation(let id):
                 guard let rotation = config.rotation(id: id) else { continue }
-                let schedule = schedules[id].flatMap { $0.rotation == rotation ? $0 : nil } ?? RotationSchedule(rotation: rotation)
-                personIDs = [schedule.onCall(at: date, overrides: overrides[id] ?? []).personID]
+                personIDs = [RotationSchedule.of(rotation, in: schedules).onCall(at: date, overrides: overrides[id] ?? []).personID]
             case .group(let name):
                 personIDs = groups[name] ?? []
             case .channel, .webhook, .discord:

@@ -55,8 +55,6 @@ public struct RotationSchedule: Sendable {
     /// The instant turn 0 begins.
     private let anchor: Date
 
-    /// `rotation` must come from a validated config: a known IANA time zone, a `YYYY-MM-DD` start date,
-    /// at least one member and a period longer than zero. Anything else is a programming error and traps.
     /// The schedule of every rotation in `config`, by rotation id; a rotation `init` would refuse (one a
     /// validated config cannot hold) is left out, for whoever asks for it to find out.
     public static func all(_ config: OnCallConfig) -> [String: RotationSchedule] {
@@ -67,6 +65,15 @@ public struct RotationSchedule: Sendable {
         return Dictionary(valid.map { ($0.id, RotationSchedule(rotation: $0)) }, uniquingKeysWith: { first, _ in first })
     }
 
+    /// `rotation`'s schedule from `prepared` (made by `all`) when it is there for this very rotation, else
+    /// made now.
+    public static func of(_ rotation: RotationConfig, in prepared: [String: RotationSchedule]) -> RotationSchedule {
+        if let schedule = prepared[rotation.id], schedule.rotation == rotation { return schedule }
+        return RotationSchedule(rotation: rotation)
+    }
+
+    /// `rotation` must come from a validated config: a known IANA time zone, a `YYYY-MM-DD` start date,
+    /// at least one member and a period longer than zero. Anything else is a programming error and traps.
     public init(rotation: RotationConfig) {
         precondition(!rotation.members.isEmpty, "rotation \(rotation.id) has no members")
         precondition(rotation.period.seconds > 0, "rotation \(rotation.id) has a period of zero")

@@ -88,9 +88,7 @@ public struct ChangeSetRows<Cell: ChangeSetCell>: Sendable {
         handoff = changes.handoff.map { ($0.rotationID, $0.at.millisecondsSince1970()) }
         completeTimer = changes.completeTimer
         incidents = try changes.incidents.map { write in
-            var stored = write.incident
-            // Stored with revision 1 whatever the value says, or the one after the expected revision.
-            stored.revision = (write.expectedRevision ?? 0) + 1
+            let stored = write.stored
             let body = String(decoding: try encoder.encode(stored), as: UTF8.self)
             return IncidentRow(
                 id: stored.id, expectedRevision: write.expectedRevision,

@@ -72,6 +72,14 @@ public struct IncidentWrite: Sendable {
         self.incident = incident
         self.expectedRevision = expectedRevision
     }
+
+    /// The incident as the store keeps it: revision 1 for an insert, one more than expected for an update,
+    /// whatever the value says.
+    public var stored: Incident {
+        var stored = incident
+        stored.revision = (expectedRevision ?? 0) + 1
+        return stored
+    }
 }
 
 /// A temporary change of who is on call, set from chat.
