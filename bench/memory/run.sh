@@ -6,6 +6,9 @@
 #
 #   bench/memory/run.sh              # IDLE=5
 #   KLAXON_BIN=/path/to/klaxon bench/memory/run.sh
+#   FLOOR=1 bench/memory/run.sh      # the same measures of bench/memory/floor: a Hummingbird server that
+#                                    # only answers /healthz (same toolchain, same Hummingbird), the floor
+#                                    # under any daemon built on this stack
 #
 # Bounded (a few seconds), loopback only, the daemon is stopped on exit. KLAXON_PACKAGE_DIR /
 # KLAXON_SCRATCH_PATH: the package to build and its build directory (bench/lib.sh).
@@ -16,7 +19,11 @@ export PATH="/opt/swift/usr/bin:$PATH"
 IDLE=${IDLE:-5}
 
 source "$here/../lib.sh"
-bin=$(release_binary klaxon "${KLAXON_BIN:-}")
+if [ -n "${FLOOR:-}" ]; then
+  bin=$(KLAXON_PACKAGE_DIR="$here/floor" KLAXON_SCRATCH_PATH="" release_binary floor "")
+else
+  bin=$(release_binary klaxon "${KLAXON_BIN:-}")
+fi
 
 work=$(mktemp -d /tmp/klaxon-memory.XXXXXX)
 cleanup() {
@@ -43,7 +50,7 @@ echo "  VmRSS     $(kib "$(field VmRSS)")   (anonymous $(kib "$(field RssAnon)")
 echo "  VmHWM     $(kib "$(field VmHWM)")"
 rollup() { awk -v f="$1:" '$1 == f {print $2}' "/proc/$daemon/smaps_rollup"; }
 echo "  by owner  private dirty $(kib "$(rollup Private_Dirty)") (only this process's: heap, stacks, relocated data), private clean $(kib "$(rollup Private_Clean)"), shared clean $(kib "$(rollup Shared_Clean)"); PSS $(kib "$(rollup Pss)")"
-echo "  store     $(du -sk "$work/data" | cut -f1) KiB on disk in data/ (SQLite's page cache holds at most this much of it)"
+[ ! -d "$work/data" ] || echo "  store     $(du -sk "$work/data" | cut -f1) KiB on disk in data/ (SQLite's page cache holds at most this much of it)"
 echo "  threads   $(ls "/proc/$daemon/task" | wc -l): $(cat /proc/"$daemon"/task/*/comm | sort | uniq -c | awk '{printf "%s%s×%s", sep, $2, $1; sep=", "}')"
 echo "  largest resident mappings (KiB):"
 awk '
