@@ -3,8 +3,8 @@ import Foundation
 /// The built `klaxon` executable run as a child process with its output collected: for the tests of the
 /// binary itself (the CLI, `kill -9`, SIGTERM).
 public final class KlaxonChildProcess: @unchecked Sendable {
-    // @unchecked: `collected` and `exit` are only touched under `lock`; `pid` and `input` are set in init
-    // and never change.
+    // @unchecked: `collected`, `outputEnded` and `exit` are only touched under `lock`; `pid` and `input`
+    // are set in init and never change.
     //
     // Spawned with posix_spawn, not Foundation's `Process`: on Linux, `Process.run()` over-reads a
     // directory entry while scanning /proc/self/fd and crashes now and then (seen here about one run in
@@ -12,6 +12,8 @@ public final class KlaxonChildProcess: @unchecked Sendable {
     private let pid: pid_t
     private let lock = NSLock()
     private var collected = ""
+    /// The child's output has been read to its end (all its writers closed it: it exited).
+    private var outputEnded = false
     private var exit: Int32?
     /// The write end of the child's standard input, when it was asked for (nil: /dev/null).
     private let input: Int32?
@@ -84,10 +86,16 @@ public final class KlaxonChildProcess: @unchecked Sendable {
         pid = child
         input = keepInput ? standardInput[1] : nil
         let reader = output[0]
-        Self.readUntilEndOfFile(descriptor: reader) { [weak self] data in
-            guard let self else { return }
-            self.lock.withLock { self.collected += String(decoding: data, as: UTF8.self) }
-        }
+        Self.readUntilEndOfFile(
+            descriptor: reader,
+            receive: { [weak self] data in
+                guard let self else { return }
+                self.lock.withLock { self.collected += String(decoding: data, as: UTF8.self) }
+            },
+            end: { [weak self] in
+                guard let self else { return }
+                self.lock.withLock { self.outputEnded = true }
+            })
     }
 
     private static let spawnLock = NSLock()
@@ -101,9 +109,9 @@ public final class KlaxonChildProcess: @unchecked Sendable {
     }
 
     /// Reads `descriptor` on a thread of its own with blocking reads until end of file, handing each
-    /// chunk to `receive`, then closes it. (Not a dispatch source: one that outlived its descriptor
-    /// crashed libdispatch when the number was reused.)
-    static func readUntilEndOfFile(descriptor: Int32, _ receive: @escaping @Sendable (Data) -> Void) {
+    /// chunk to `receive`, then closes it and calls `end`. (Not a dispatch source: one that outlived its
+    /// descriptor crashed libdispatch when the number was reused.)
+    static func readUntilEndOfFile(descriptor: Int32, receive: @escaping @Sendable (Data) -> Void, end: @escaping @Sendable () -> Void) {
         let reader = Thread {
             var buffer = [UInt8](repeating: 0, count: 65_536)
             while true {
@@ -113,6 +121,7 @@ public final class KlaxonChildProcess: @unchecked Sendable {
                 receive(Data(buffer[0..<count]))
             }
             close(descriptor)
+            end()
         }
         reader.name = "child-output"
         reader.start()
@@ -156,14 +165,22 @@ public final class KlaxonChildProcess: @unchecked Sendable {
         sendSignal(pid, signal)
     }
 
-    /// Polls every 10 ms of real time until the process has exited, for up to `timeout`.
+    /// Polls every 10 ms of real time until the process has exited, for up to `timeout`; then until its
+    /// output has been read to the end, so `output` holds its last lines: the reader may get them just
+    /// after the exit (a test once missed the daemon's final "klaxon stopped" line that way). That takes
+    /// a moment, or up to a second more if something the child started still holds the pipe open.
     @discardableResult
     public func waitForExit(timeout: Duration = .seconds(15)) async -> Bool {
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while isRunning, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(10))
         }
-        return !isRunning
+        guard !isRunning else { return false }
+        let outputDeadline = ContinuousClock.now.advanced(by: .seconds(1))
+        while !lock.withLock({ outputEnded }), ContinuousClock.now < outputDeadline {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return true
     }
 
     /// The base URL from the daemon's "listening" log line.
@@ -190,8 +207,6 @@ public final class KlaxonChildProcess: @unchecked Sendable {
             child.kill()
             throw Failure(description: "klaxon \(arguments.joined(separator: " ")) did not finish:\n\(child.output)")
         }
-        // The pipe's last bytes may arrive just after the exit.
-        try await Task.sleep(for: .milliseconds(50))
         return (child.terminationStatus, child.output)
     }
 }

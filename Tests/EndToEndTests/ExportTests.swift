@@ -16,7 +16,13 @@ struct ExportTests {
     /// Monday 2026-11-30 14:15 UTC.
     static let start = Date(timeIntervalSince1970: 1_796_048_100)
 
-    /// A sev1 incident with a published status, action items, mitigation and resolution, minutes apart.
+    /// A sev1 incident with a published status, action items, mitigation, updates and resolution, minutes
+    /// apart; the clock left at 15:40, when the monitoring window's timer closes it.
+    ///
+    /// The scheduler runs meanwhile on the same clock, so no timer may come due at a moment a command is
+    /// sent: it would race the command (a reminder or an escalation in the timeline, or not). Hence an
+    /// update at most 15 min (sev1's cadence) after the last, the resolution before the incident has been
+    /// open an hour (an escalation step), and the last command a minute before the close.
     static func scenario(_ daemon: RunningDaemon, clock: ManualClock) async throws {
         func run(_ text: String, as user: String, after minutes: Double) async throws {
             clock.advance(by: minutes * 60)
@@ -35,8 +41,12 @@ struct ExportTests {
         try await run("action INC-1 \"Add connection pool alert\" @bob due 2026-12-20", as: "bob", after: 2)
         try await run("action INC-1 Update the payments runbook @carol", as: "bob", after: 1)
         try await run("mitigate INC-1 workers restarted, queue draining", as: "bob", after: 7)
-        try await run("resolve INC-1 Raised the pool size and restarted the workers", as: "bob", after: 40)
-        try await run("action INC-1 done 2", as: "carol", after: 30)
+        try await run("update INC-1 Error rate back under 1 %; watching the pool", as: "bob", after: 3)
+        try await run("update INC-1 Pool size raised on every worker", as: "bob", after: 12)
+        try await run("update INC-1 No failed payments for 10 min", as: "bob", after: 12)
+        try await run("resolve INC-1 Raised the pool size and restarted the workers", as: "bob", after: 8)
+        try await run("action INC-1 done 2", as: "carol", after: 29)
+        clock.advance(by: 60)
     }
 
     static func config(_ directory: TemporaryDirectory) throws -> KlaxonConfig {
@@ -53,7 +63,7 @@ struct ExportTests {
         let clock = ManualClock(now: Self.start)
         let daemon = try await RunningDaemon.start(try Self.config(directory), clock: clock)
         try await Self.scenario(daemon, clock: clock)
-        // The monitoring window's timer closes the incident at 15:45 on the running scheduler: the exports
+        // The monitoring window's timer closes the incident at 15:40 on the running scheduler: the exports
         // (and the examples compared below) are of the closed incident.
         #expect(try await eventually { try await daemon.store.incident(IncidentID(1))?.status == .closed }, "closed by the monitoring window")
 
@@ -103,7 +113,7 @@ struct ExportTests {
         #expect(markdown.body.contains("- Users affected: ~1500"))
         #expect(markdown.body.contains("## Root cause\n\nConnection pool exhausted\n"))
         #expect(fromJSON.incident.detectedBy == "person")
-        #expect(fromJSON.incident.impact.durationMinutes == 60)
+        #expect(fromJSON.incident.impact.durationMinutes == 55)
         #expect(fromJSON.incident.metrics.timeToAcknowledgeSeconds == 180)
         #expect(fromJSON.incident.roles == ["ic": "bob"])
         #expect(fromJSON.incident.actionItems.map(\.item) == ["Add connection pool alert", "Update the payments runbook"])
