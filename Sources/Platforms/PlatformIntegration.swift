@@ -27,10 +27,14 @@ public struct IntegrationDependencies: Sendable {
     /// Returns when who is on call may have changed, or at the given time; a service that follows the
     /// on-call (Slack's user group) waits on it. Only that one service may wait on it at a time.
     public var onCallChange: @Sendable (_ until: Date) async -> Void
+    /// How long (seconds) a command that shows times waits for the platform to say the asker's time zone; nil: the
+    /// platform's own default, well inside the 3 s a chat platform gives a command (Slack 0.7 s,
+    /// Rocket.Chat and Mattermost 0.8 s). Tests on a loaded machine give their in-process fakes longer.
+    public var userLookupTimeout: TimeInterval?
 
     public init(
         config: KlaxonConfig, store: any IncidentStore, clock: any WallClock, logger: Logger, gateway: any InboundCommands, httpClient: HTTPClient,
-        wakeups: Wakeups, onCallChange: @escaping @Sendable (_ until: Date) async -> Void
+        wakeups: Wakeups, onCallChange: @escaping @Sendable (_ until: Date) async -> Void, userLookupTimeout: TimeInterval? = nil
     ) {
         self.config = config
         self.store = store
@@ -40,6 +44,7 @@ public struct IntegrationDependencies: Sendable {
         self.httpClient = httpClient
         self.wakeups = wakeups
         self.onCallChange = onCallChange
+        self.userLookupTimeout = userLookupTimeout
     }
 }
 

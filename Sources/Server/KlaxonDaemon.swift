@@ -39,9 +39,11 @@ public struct KlaxonDaemon: Sendable {
     /// Slack, Rocket.Chat, Mattermost: whichever the config enables.
     public let integrations: [any PlatformIntegration]
 
+    /// `userLookupTimeout`: how long a command that shows times waits for the platform to say the asker's
+    /// time zone (`IntegrationDependencies.userLookupTimeout`); nil, as `serve` runs, is each platform's default.
     public init(
         config: KlaxonConfig, store: any IncidentStore, clock: any WallClock = SystemClock(), logger: Logger,
-        httpClient: HTTPClient = .shared, platforms extraPlatforms: [any ChatPlatform] = []
+        httpClient: HTTPClient = .shared, platforms extraPlatforms: [any ChatPlatform] = [], userLookupTimeout: TimeInterval? = nil
     ) throws {
         // `loadConfig` checked this for the file's host; `--host`, or a caller building the config in
         // code, may have changed it since.
@@ -100,7 +102,7 @@ public struct KlaxonDaemon: Sendable {
         integrations = try Integrations.make(
             IntegrationDependencies(
                 config: config, store: store, clock: clock, logger: logger, gateway: gateway, httpClient: httpClient,
-                wakeups: wakeups, onCallChange: { await onCallBell.wait(until: $0, clock: clock) }))
+                wakeups: wakeups, onCallChange: { await onCallBell.wait(until: $0, clock: clock) }, userLookupTimeout: userLookupTimeout))
         var platforms = extraPlatforms + integrations.map(\.outbound)
         if let console = config.platforms.console {
             platforms.append(ConsolePlatform(store: store, announceChannel: console.announceChannel, mode: config.incidents.mode, clock: clock, logger: logger))

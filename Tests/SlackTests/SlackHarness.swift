@@ -55,6 +55,11 @@ struct SlackHarness {
         /// Slack's rate limits in the fake (counted on the harness's clock); a test that posts a burst on
         /// purpose turns them off and says why.
         var strictSlack = true
+        /// How long a command waits for `users.info` (the asker's zone). The daemon's own 0.7 s is for the
+        /// real Slack; the fake runs in this process, which the whole suite can load for longer than that
+        /// (a reply in the rotation's zone instead of the asker's, once in five full runs). A test of the
+        /// deadline itself sets nil, the daemon's default.
+        var userLookupTimeout: TimeInterval? = 10
     }
 
     static func run(_ options: Options = Options(), clock: ManualClock = ManualClock(now: Fixture.monday), _ body: (SlackHarness) async throws -> Void)
@@ -76,7 +81,8 @@ struct SlackHarness {
             }
             options.edit(&config)
             let store = try await SQLiteIncidentStore.open(path: directory.file("klaxon.sqlite"), clock: clock, logger: testLogger)
-            let daemon = try KlaxonDaemon(config: config, store: store, clock: clock, logger: testLogger, httpClient: fake.client)
+            let daemon = try KlaxonDaemon(
+                config: config, store: store, clock: clock, logger: testLogger, httpClient: fake.client, userLookupTimeout: options.userLookupTimeout)
             let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
             let app = daemon.buildApplication(port: 0, onServerRunning: { portSink.yield($0) })
             do {

@@ -31,7 +31,7 @@ enum MattermostIntegrationFactory {
             serverURL: config.serverURL, botToken: config.botToken, httpClient: dependencies.httpClient,
             clock: dependencies.clock, logger: logger)
         let signer = MattermostActionSigner(secret: config.commandToken)
-        let users = MattermostUserLookup(client: client, clock: dependencies.clock, logger: logger)
+        let users = MattermostUserLookup(client: client, clock: dependencies.clock, timeout: dependencies.userLookupAmount, logger: logger)
         var updateDialog: MattermostUpdateDialog?
         if let actionsURL = config.actionsURL {
             if let url = MattermostUpdateDialog.url(besideActionsURL: actionsURL) {

@@ -30,7 +30,7 @@ enum RocketChatIntegrationFactory {
         let commands = RocketChatCommands(
             gateway: dependencies.gateway,
             filter: RocketChatCommandFilter(triggers: config.triggers, ownUserID: config.userId, oncallMention: config.oncallMention),
-            users: RocketChatUserLookup(client: client, clock: dependencies.clock, logger: logger), logger: logger)
+            users: RocketChatUserLookup(client: client, clock: dependencies.clock, timeout: dependencies.userLookupAmount, logger: logger), logger: logger)
         if config.webhookToken?.isEmpty ?? true {
             logger.notice("platforms.rocketchat.webhookToken is not set: POST /rocketchat/webhook refuses every call")
         }

@@ -51,8 +51,20 @@ public final class ChatServerUserLookup<User: Sendable>: Sendable {
 
 public typealias RocketChatUserLookup = ChatServerUserLookup<RocketChatUser>
 
+extension IntegrationDependencies {
+    /// `userLookupTimeout` as the chat-server look-ups take it, or their default.
+    var userLookupAmount: TimeAmount {
+        userLookupTimeout.map { .milliseconds(Int64($0 * 1000)) } ?? ChatServerUserLookupDefaults.timeout
+    }
+}
+
+public enum ChatServerUserLookupDefaults {
+    /// Well inside the 3 s Rocket.Chat and Mattermost give a command.
+    public static let timeout: TimeAmount = .milliseconds(800)
+}
+
 extension ChatServerUserLookup where User == RocketChatUser {
-    public convenience init(client: RocketChatClient, clock: any WallClock, timeout: TimeAmount = .milliseconds(800), logger: Logger) {
+    public convenience init(client: RocketChatClient, clock: any WallClock, timeout: TimeAmount = ChatServerUserLookupDefaults.timeout, logger: Logger) {
         self.init(server: "Rocket.Chat", clock: clock, timeout: timeout, logger: logger) { id, timeout in
             try await client.user(id: id, timeout: timeout)
         }
@@ -67,7 +79,7 @@ extension ChatServerUserLookup where User == RocketChatUser {
 public typealias MattermostUserLookup = ChatServerUserLookup<MattermostUser>
 
 extension ChatServerUserLookup where User == MattermostUser {
-    public convenience init(client: MattermostClient, clock: any WallClock, timeout: TimeAmount = .milliseconds(800), logger: Logger) {
+    public convenience init(client: MattermostClient, clock: any WallClock, timeout: TimeAmount = ChatServerUserLookupDefaults.timeout, logger: Logger) {
         self.init(server: "Mattermost", clock: clock, timeout: timeout, logger: logger) { id, timeout in
             try await client.user(id: id, timeout: timeout)
         }

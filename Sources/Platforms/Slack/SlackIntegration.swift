@@ -38,9 +38,11 @@ public struct SlackIntegration: PlatformIntegration {
         outbound = SlackPlatform(
             api: api, announceChannel: slack.announceChannel, mode: dependencies.config.incidents.mode, clock: clock, bot: bot, logger: logger,
             wakeups: dependencies.wakeups)
+        var lookup = SlackUserDirectory.Settings()
+        if let timeout = dependencies.userLookupTimeout { lookup.timeout = timeout }
         let inbound = SlackInbound(
             gateway: dependencies.gateway, api: api, bot: bot,
-            users: SlackUserDirectory(api: api, clock: clock, logger: logger), logger: logger,
+            users: SlackUserDirectory(api: api, clock: clock, settings: lookup, logger: logger), logger: logger,
             wakeups: dependencies.wakeups)
         controller = SlackController(
             inbound: inbound, verifier: SlackRequestVerifier(signingSecret: slack.signingSecret, clock: clock),

@@ -64,7 +64,9 @@ struct TestDaemon {
 
     static func open(_ config: KlaxonConfig, clock: ManualClock, databasePath: String) async throws -> TestDaemon {
         let store = try await SQLiteIncidentStore.open(path: databasePath, clock: clock, logger: quietLogger)
-        let daemon = try KlaxonDaemon(config: config, store: store, clock: clock, logger: quietLogger, httpClient: .shared)
+        // The fakes run in this process, which the whole suite can load for longer than the look-ups' own
+        // 0.8 s deadline; the deadline itself is tested on a look-up of its own.
+        let daemon = try KlaxonDaemon(config: config, store: store, clock: clock, logger: quietLogger, httpClient: .shared, userLookupTimeout: 10)
         return TestDaemon(daemon: daemon, store: store)
     }
 
