@@ -19,6 +19,8 @@ final class PostgresGroupCommit: Sendable {
     /// Writes one batch; one outcome per job, or the error that failed all of them.
     private let write: @Sendable ([Job]) async throws -> [PostgresChangeSetWriter.Outcome]
     private let maximumBatch: Int
+    /// Nil in tests of the batching alone.
+    private let uncancellable: UncancellableWork?
 
     private enum Turn {
         case done(Outcome)
@@ -37,8 +39,12 @@ final class PostgresGroupCommit: Sendable {
 
     private let state = Mutex(State())
 
-    init(maximumBatch: Int = 64, write: @escaping @Sendable ([Job]) async throws -> [PostgresChangeSetWriter.Outcome]) {
+    init(
+        maximumBatch: Int = 64, uncancellable: UncancellableWork? = nil,
+        write: @escaping @Sendable ([Job]) async throws -> [PostgresChangeSetWriter.Outcome]
+    ) {
         self.maximumBatch = max(1, maximumBatch)
+        self.uncancellable = uncancellable
         self.write = write
     }
 
@@ -75,13 +81,19 @@ final class PostgresGroupCommit: Sendable {
         // In a task of its own: a caller's cancellation must not stop a write that holds other callers' jobs.
         let jobs = batch.map(\.job)
         let write = self.write
-        let outcomes: [Outcome] = await Task {
+        let writing = Task { () -> [Outcome] in
             do {
                 return try await write(jobs).map { .success($0) }
             } catch {
                 return jobs.map { _ in .failure(error) }
             }
-        }.value
+        }
+        let outcomes: [Outcome]
+        if let uncancellable {
+            outcomes = await uncancellable.value(of: writing, doing: "group commit of \(jobs.count) change sets")
+        } else {
+            outcomes = await writing.value
+        }
         let next = state.withLock { state -> CheckedContinuation<Turn, Never>? in
             if let next = state.queue.first { return next.turn }
             state.isWriting = false

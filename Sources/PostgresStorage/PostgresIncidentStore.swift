@@ -99,6 +99,8 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
     /// The versions `open` applied (empty: another replica, or an earlier start, had done it).
     public let migrationsAppliedAtOpen: [Int]
     private let groupCommit: PostgresGroupCommit
+    /// Waits for transactions a caller's cancellation must not stop, and logs one that outlasts it.
+    private let uncancellable: UncancellableWork
 
     private let encoder = JSONEncoder()
     private let decoder = JSONDecoder()
@@ -112,7 +114,11 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
         self.pingConnection = PingConnection(configuration: configuration, logger: logger)
         self.logger = logger
         self.migrationsAppliedAtOpen = migrationsAppliedAtOpen
-        self.groupCommit = PostgresGroupCommit { [client, logger] jobs in try await Self.writeBatch(jobs, client: client, logger: logger) }
+        let uncancellable = UncancellableWork(clock: clock, logger: logger)
+        self.uncancellable = uncancellable
+        self.groupCommit = PostgresGroupCommit(uncancellable: uncancellable) { [client, logger] jobs in
+            try await Self.writeBatch(jobs, client: client, logger: logger)
+        }
     }
 
     /// Connects once to bring the schema up to date, then makes the store, whose pool connects as calls
@@ -210,10 +216,12 @@ public final class PostgresIncidentStore: IncidentStore, Service, Sendable {
     /// in opposite orders) or a serialisation failure is run again: the body depends only on its inputs
     /// and the database, so the retry decides afresh (a stale revision is then a conflict, as it would
     /// have been had the two not overlapped).
-    private func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> Result<T, StoreError>) async throws -> T {
+    private func transaction<T: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Result<T, StoreError>, caller: String = #function
+    ) async throws -> T {
         // In a task of its own, like the SQLite writer's transactions: a caller's cancellation must not stop
         // a transaction between BEGIN and COMMIT (or cancel its ROLLBACK).
-        try await Task { try await self.runTransaction(body) }.value
+        try await uncancellable.value(of: Task { try await self.runTransaction(body) }, doing: "transaction (\(caller))")
     }
 
     private func runTransaction<T: Sendable>(_ body: (PostgresConnection) async throws -> Result<T, StoreError>) async throws -> T {

@@ -217,7 +217,8 @@ public struct KlaxonDaemon: Sendable {
     /// stop within 45 s of SIGTERM: once its outbox sender, once its scheduler, never logged their stop
     /// (the last one did stop when cancelled; its scheduler did not). The cause, most likely a store call
     /// that neither returns nor hears cancellation, is not found yet; these bounds are what make such a
-    /// stop end.
+    /// stop end. The PostgreSQL store's waits that do not hear cancellation log the work they still wait
+    /// on 5 s after their caller was cancelled (`UncancellableWork`), so the next occurrence says where.
     static let maximumGracefulShutdown: Duration = .seconds(25)
     static let maximumCancellation: Duration = .seconds(5)
 }

@@ -123,6 +123,13 @@ struct DatabaseOutageTests {
             for replica in replicas {
                 replica.terminate()
                 #expect(await replica.waitForExit(timeout: .seconds(45)), "a replica did not stop:\n\(replica.output)")
+                // Rarely (three times in sessions 8 and 9, never since) a replica did not stop by itself and
+                // was ended by the daemon's cancellation bound (`KlaxonDaemon.maximumCancellation`); the
+                // cause is not found. Recorded as a known issue with the replica's log, which then names the
+                // PostgreSQL work it waited on (`UncancellableWork`), without failing the run.
+                withKnownIssue("a replica sometimes does not stop by itself after a PostgreSQL outage", isIntermittent: true) {
+                    #expect(replica.terminationStatus == 0 && replica.output.contains("klaxon stopped"), "\(replica.output)")
+                }
             }
 
             var transcript: [ConsoleMessage] = []
