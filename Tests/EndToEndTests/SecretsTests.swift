@@ -6,7 +6,6 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import Platforms
-import Synchronization
 import Testing
 
 /// Secrets never leave the process: the daemon runs with known secret values (API token, Slack signing
@@ -22,35 +21,12 @@ struct SecretsTests {
         "smtp-password-4f1c8a2e-SECRET", "github-token-8d3e5b71-SECRET",
     ]
 
-    /// Every log line, formatted with its metadata, kept for inspection.
-    final class CapturedLog: Sendable {
-        let lines = Mutex<[String]>([])
-        var text: String { lines.withLock { $0.joined(separator: "\n") } }
-    }
-
-    struct CapturingHandler: LogHandler {
-        let log: CapturedLog
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .trace
-
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-
-        func log(event: LogEvent) {
-            let all = metadata.merging(event.metadata ?? [:]) { _, new in new }
-            log.lines.withLock { $0.append("\(event.level) \(event.message) \(all)") }
-        }
-    }
-
     @Test("with known secret values, no route (errors included) and no log line shows any of them")
     func noRouteOrLogShowsASecret() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let log = CapturedLog()
-        var logger = Logger(label: "klaxon.secrets", factory: { _ in CapturingHandler(log: log) })
-        logger.logLevel = .trace
+        let logger = log.logger(label: "klaxon.secrets")
         let config = try defaultConfig(storePath: directory.file("k.sqlite")) { config in
             config.server.apiToken = Secret(Self.secrets[0])
             // Slack's Web API points at a closed loopback port: every delivery fails and is logged.

@@ -1,6 +1,5 @@
 import Foundation
 import KlaxonTestSupport
-import Logging
 import Synchronization
 import Testing
 
@@ -11,26 +10,6 @@ import Testing
 /// `reportAfter`, the log says which work it waits on. On a manual clock: nothing here sleeps.
 @Suite("Waiting for work that cancellation must not stop")
 struct UncancellableWorkTests {
-    final class Lines: Sendable {
-        let lines = Mutex<[String]>([])
-        var all: [String] { lines.withLock { $0 } }
-    }
-
-    struct Capture: LogHandler {
-        let lines: Lines
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .trace
-
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-
-        func log(event: LogEvent) {
-            lines.lines.withLock { $0.append("\(event.level) \(event.message) \(event.metadata ?? [:])") }
-        }
-    }
-
     /// Work that runs until `release` is called, and whether it has started.
     final class HeldWork: Sendable {
         private let state = Mutex<(started: Bool, continuation: CheckedContinuation<Void, Never>?, released: Bool)>((false, nil, false))
@@ -67,27 +46,33 @@ struct UncancellableWorkTests {
         return condition()
     }
 
-    static func setUp() -> (UncancellableWork, ManualClock, Lines) {
+    static func setUp() -> (UncancellableWork, ManualClock, CapturedLog) {
         let clock = ManualClock(now: Date(timeIntervalSince1970: 1_800_000_000))
-        let lines = Lines()
-        let logger = Logger(label: "klaxon.test.uncancellable", factory: { _ in Capture(lines: lines) })
-        return (UncancellableWork(clock: clock, logger: logger, reportAfter: 5), clock, lines)
+        let log = CapturedLog()
+        return (UncancellableWork(clock: clock, logger: log.logger(label: "klaxon.test.uncancellable"), reportAfter: 5), clock, log)
+    }
+
+    /// Work held until released, awaited through `work` by a caller that is then cancelled; returns once
+    /// the report's timer waits on the manual clock.
+    static func cancelledWhileWaiting(_ work: UncancellableWork, clock: ManualClock, doing what: String) async -> (HeldWork, Task<Int, Never>) {
+        let held = HeldWork()
+        let caller = Task { await work.value(of: Task { await held.run() }, doing: what) }
+        #expect(await soon { held.started })
+        caller.cancel()
+        #expect(await soon { clock.sleeperCount == 1 })
+        return (held, caller)
     }
 
     @Test("a cancelled caller still gets the result, and work that outlasts it by 5 s is named in the log")
     func cancelledCallerWaitsAndReports() async throws {
-        let (work, clock, lines) = Self.setUp()
-        let held = HeldWork()
-        let caller = Task { await work.value(of: Task { await held.run() }, doing: "transaction (commit(_:))") }
-        #expect(await Self.soon { held.started })
-        caller.cancel()
-        // The report's timer is a sleeper on the manual clock; before it is due nothing is said.
-        #expect(await Self.soon { clock.sleeperCount == 1 })
+        let (work, clock, log) = Self.setUp()
+        let (held, caller) = await Self.cancelledWhileWaiting(work, clock: clock, doing: "transaction (commit(_:))")
+        // Before the report is due nothing is said.
         clock.advance(by: 4.9)
-        #expect(lines.all.isEmpty)
+        #expect(log.all.isEmpty)
         clock.advance(by: 0.1)
-        #expect(await Self.soon { lines.all.count == 1 })
-        let line = try #require(lines.all.first)
+        #expect(await Self.soon { log.all.count == 1 })
+        let line = try #require(log.all.first)
         #expect(line.contains("warning PostgreSQL work still running after its caller was cancelled"), "\(line)")
         #expect(line.contains("transaction (commit(_:))") && line.contains("5s"), "\(line)")
         held.release()
@@ -96,13 +81,9 @@ struct UncancellableWorkTests {
 
     @Test("work that ends in time, or a caller never cancelled, leaves the log empty")
     func nothingToReport() async throws {
-        let (work, clock, lines) = Self.setUp()
+        let (work, clock, log) = Self.setUp()
         // Cancelled, but the work ends before the report is due.
-        let held = HeldWork()
-        let caller = Task { await work.value(of: Task { await held.run() }, doing: "group commit of 3 change sets") }
-        #expect(await Self.soon { held.started })
-        caller.cancel()
-        #expect(await Self.soon { clock.sleeperCount == 1 })
+        let (held, caller) = await Self.cancelledWhileWaiting(work, clock: clock, doing: "group commit of 3 change sets")
         held.release()
         #expect(await caller.value == 42)
         clock.advance(by: 60)
@@ -111,6 +92,6 @@ struct UncancellableWorkTests {
         let failing = Task<Int, any Error> { throw CancellationError() }
         await #expect(throws: CancellationError.self) { try await work.value(of: failing, doing: "transaction (x)") }
         #expect(clock.sleeperCount == 0)
-        #expect(lines.all.isEmpty, "\(lines.all)")
+        #expect(log.all.isEmpty, "\(log.all)")
     }
 }
