@@ -1,4 +1,5 @@
 import IncidentCore
+import Logging
 import Synchronization
 
 /// Group commit for the PostgreSQL store: change sets committed while another call is writing wait, and
@@ -19,8 +20,8 @@ final class PostgresGroupCommit: Sendable {
     /// Writes one batch; one outcome per job, or the error that failed all of them.
     private let write: @Sendable ([Job]) async throws -> [PostgresChangeSetWriter.Outcome]
     private let maximumBatch: Int
-    /// Nil in tests of the batching alone.
-    private let uncancellable: UncancellableWork?
+    /// Waits for a batch's write, which a caller's cancellation must not stop.
+    private let uncancellable: UncancellableWork
 
     private enum Turn {
         case done(Outcome)
@@ -40,7 +41,8 @@ final class PostgresGroupCommit: Sendable {
     private let state = Mutex(State())
 
     init(
-        maximumBatch: Int = 64, uncancellable: UncancellableWork? = nil,
+        maximumBatch: Int = 64,
+        uncancellable: UncancellableWork = UncancellableWork(clock: SystemClock(), logger: Logger(label: "klaxon.storage.postgres")),
         write: @escaping @Sendable ([Job]) async throws -> [PostgresChangeSetWriter.Outcome]
     ) {
         self.maximumBatch = max(1, maximumBatch)
@@ -88,12 +90,7 @@ final class PostgresGroupCommit: Sendable {
                 return jobs.map { _ in .failure(error) }
             }
         }
-        let outcomes: [Outcome]
-        if let uncancellable {
-            outcomes = await uncancellable.value(of: writing, doing: "group commit of \(jobs.count) change sets")
-        } else {
-            outcomes = await writing.value
-        }
+        let outcomes = await uncancellable.value(of: writing, doing: "group commit of \(jobs.count) change sets")
         let next = state.withLock { state -> CheckedContinuation<Turn, Never>? in
             if let next = state.queue.first { return next.turn }
             state.isWriting = false

@@ -18,6 +18,9 @@ public final class ChatServerUserLookup<User: Sendable>: Sendable {
     public static var foundFor: TimeInterval { 3600 }
     /// How long a failed lookup stands before the server is asked again.
     public static var failedFor: TimeInterval { 300 }
+    /// The deadline of one lookup unless told otherwise: well inside the 3 s Rocket.Chat and Mattermost
+    /// give a command.
+    public static var defaultTimeout: TimeAmount { .milliseconds(800) }
 
     private let server: String
     private let fetch: @Sendable (_ id: String, _ timeout: TimeAmount) async throws -> User
@@ -52,20 +55,15 @@ public final class ChatServerUserLookup<User: Sendable>: Sendable {
 public typealias RocketChatUserLookup = ChatServerUserLookup<RocketChatUser>
 
 extension IntegrationDependencies {
-    /// `userLookupTimeout` as the chat-server look-ups take it, or their default.
-    var userLookupAmount: TimeAmount {
-        userLookupTimeout.map { .milliseconds(Int64($0 * 1000)) } ?? ChatServerUserLookupDefaults.timeout
+    /// `userLookupTimeout` as the chat-server look-ups take it (nil: their default).
+    var userLookupAmount: TimeAmount? {
+        userLookupTimeout.map { .milliseconds(Int64($0 * 1000)) }
     }
 }
 
-public enum ChatServerUserLookupDefaults {
-    /// Well inside the 3 s Rocket.Chat and Mattermost give a command.
-    public static let timeout: TimeAmount = .milliseconds(800)
-}
-
 extension ChatServerUserLookup where User == RocketChatUser {
-    public convenience init(client: RocketChatClient, clock: any WallClock, timeout: TimeAmount = ChatServerUserLookupDefaults.timeout, logger: Logger) {
-        self.init(server: "Rocket.Chat", clock: clock, timeout: timeout, logger: logger) { id, timeout in
+    public convenience init(client: RocketChatClient, clock: any WallClock, timeout: TimeAmount? = nil, logger: Logger) {
+        self.init(server: "Rocket.Chat", clock: clock, timeout: timeout ?? Self.defaultTimeout, logger: logger) { id, timeout in
             try await client.user(id: id, timeout: timeout)
         }
     }
@@ -79,8 +77,8 @@ extension ChatServerUserLookup where User == RocketChatUser {
 public typealias MattermostUserLookup = ChatServerUserLookup<MattermostUser>
 
 extension ChatServerUserLookup where User == MattermostUser {
-    public convenience init(client: MattermostClient, clock: any WallClock, timeout: TimeAmount = ChatServerUserLookupDefaults.timeout, logger: Logger) {
-        self.init(server: "Mattermost", clock: clock, timeout: timeout, logger: logger) { id, timeout in
+    public convenience init(client: MattermostClient, clock: any WallClock, timeout: TimeAmount? = nil, logger: Logger) {
+        self.init(server: "Mattermost", clock: clock, timeout: timeout ?? Self.defaultTimeout, logger: logger) { id, timeout in
             try await client.user(id: id, timeout: timeout)
         }
     }
